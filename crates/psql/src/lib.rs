@@ -1,0 +1,1 @@
+//! psql's presentation layer (stub: being written).
