@@ -1,1 +1,47 @@
-//! stub
+//! The write-ahead log: what every change is, before it is anything else.
+//!
+//! PostgreSQL's durability and its replication rest on one idea: a change is
+//! first described by a WAL record, appended to a log addressed by byte position
+//! (the LSN); data pages are changed after, and can always be rebuilt by
+//! replaying records. A standby is a server that replays someone else's log.
+//!
+//! This crate holds the log's vocabulary and mechanics, and nothing about SQL:
+//! - [`Lsn`] and [`TimeLineId`], printed as PostgreSQL prints them;
+//! - [`Record`]: one record per change, by resource manager (XLOG, Transaction,
+//!   Storage, Standby, Heap, Sequence), with CRC-32C, and its pg_waldump text;
+//! - [`WalLog`]: the byte stream with page headers, segments and their file
+//!   names, flush position, crash truncation, and byte-exact copying for standbys.
+//!
+//! Left out: full-page images, btree records (indexes are rebuilt from the heap,
+//! see the engine), compression, and on-disk files: the log lives in memory.
+
+mod codec;
+mod log;
+mod lsn;
+mod record;
+mod segment;
+pub mod time;
+
+pub use log::{ReadRecord, RecordIter, WalLog};
+pub use lsn::{Lsn, ParseLsnError, TimeLineId};
+pub use record::{
+    Checkpoint, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator, RmgrId, SequenceRecord,
+    StandbyRecord, StorageRecord, TransactionRecord, TupleImage, XlogRecord, Xid, RECORD_HEADER_SIZE,
+};
+pub use segment::{history_file_name, SegmentSize, DEFAULT_SEGMENT_SIZE, WAL_PAGE_SIZE};
+
+/// Why a record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalError {
+    #[error("record body truncated")]
+    Truncated,
+    #[error("invalid record at {at}: {reason}")]
+    InvalidRecord { at: Lsn, reason: String },
+    #[error("end of WAL at {0}")]
+    EndOfLog(Lsn),
+    #[error("received WAL at {got}, expected {expected}")]
+    Gap { expected: Lsn, got: Lsn },
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,384 @@
+//! The WAL byte stream of one server, cut into pages and segments.
+//!
+//! Bytes are laid out as PostgreSQL lays them out: every 8 kB page starts with
+//! a page header (40 bytes on a segment's first page, 24 elsewhere), records
+//! start 8-byte aligned, a record that does not fit continues on the next page
+//! after that page's header, and a record header is never split. So the LSNs a
+//! learner sees move the way real ones do, and a standby can copy the stream
+//! byte for byte.
+//!
+//! Two positions matter: `insert` (end of the last record written) and
+//! `flushed` (what survives a crash). A crash truncates to `flushed`.
+//! Segments are kept whole in memory; removing old ones is the caller's choice
+//! ([`WalLog::remove_segments_before`]).
+
+use std::collections::BTreeMap;
+
+use crate::record::{Record, RECORD_HEADER_SIZE};
+use crate::segment::{SegmentSize, WAL_PAGE_SIZE};
+use crate::{Lsn, TimeLineId, WalError};
+
+const PAGE_MAGIC: u16 = 0xD110;
+const SHORT_PAGE_HEADER: u64 = 24;
+const LONG_PAGE_HEADER: u64 = 40;
+/// Page header flag: the page starts with the tail of a record.
+const FIRST_IS_CONTRECORD: u16 = 0x0001;
+const LONG_HEADER: u16 = 0x0002;
+
+/// A record read back from the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadRecord {
+    pub lsn: Lsn,
+    /// One past the record's last byte.
+    pub end: Lsn,
+    pub length: usize,
+    pub record: Record,
+}
+
+#[derive(Clone, Debug)]
+pub struct WalLog {
+    segment_size: SegmentSize,
+    system_identifier: u64,
+    /// Timeline written into new page headers.
+    timeline: TimeLineId,
+    /// Written bytes of each segment; a segment may be shorter than its size.
+    segments: BTreeMap<u64, Vec<u8>>,
+    /// Timeline of each segment's pages, for file names.
+    segment_timelines: BTreeMap<u64, TimeLineId>,
+    insert: Lsn,
+    flushed: Lsn,
+    last_record: Lsn,
+}
+
+impl WalLog {
+    /// An empty log whose first record will go at `start` (a segment start).
+    pub fn new(segment_size: SegmentSize, system_identifier: u64, timeline: TimeLineId, start: Lsn) -> WalLog {
+        assert_eq!(start.0 % segment_size.bytes(), 0, "a log starts at a segment boundary");
+        WalLog {
+            segment_size,
+            system_identifier,
+            timeline,
+            segments: BTreeMap::new(),
+            segment_timelines: BTreeMap::new(),
+            insert: start,
+            flushed: start,
+            last_record: Lsn::INVALID,
+        }
+    }
+
+    pub fn segment_size(&self) -> SegmentSize {
+        self.segment_size
+    }
+    pub fn system_identifier(&self) -> u64 {
+        self.system_identifier
+    }
+    pub fn timeline(&self) -> TimeLineId {
+        self.timeline
+    }
+    pub fn set_timeline(&mut self, timeline: TimeLineId) {
+        self.timeline = timeline;
+    }
+    /// End of the last record written.
+    pub fn insert_lsn(&self) -> Lsn {
+        self.insert
+    }
+    /// Everything before this survives a crash.
+    pub fn flush_lsn(&self) -> Lsn {
+        self.flushed
+    }
+    /// Start of the last record written.
+    pub fn last_record_lsn(&self) -> Lsn {
+        self.last_record
+    }
+
+    /// Makes everything inserted so far durable, up to `upto`.
+    pub fn flush(&mut self, upto: Lsn) {
+        let target = upto.min(self.insert);
+        self.flushed = self.flushed.max(target);
+    }
+
+    fn page_header_size(&self, page_start: Lsn) -> u64 {
+        if page_start.0 % self.segment_size.bytes() == 0 {
+            LONG_PAGE_HEADER
+        } else {
+            SHORT_PAGE_HEADER
+        }
+    }
+
+    /// Where a record that may start at `position` really starts.
+    pub fn next_record_start(&self, position: Lsn) -> Lsn {
+        let mut start = position.align_up(8);
+        let page_offset = start.0 % WAL_PAGE_SIZE;
+        if page_offset != 0 && WAL_PAGE_SIZE - page_offset < RECORD_HEADER_SIZE as u64 {
+            start = Lsn(start.0 + WAL_PAGE_SIZE - page_offset);
+        }
+        if start.0 % WAL_PAGE_SIZE == 0 {
+            start = start.offset(self.page_header_size(start));
+        }
+        start
+    }
+
+    /// Appends one record; returns where it starts and ends.
+    pub fn insert(&mut self, mut record: Record) -> (Lsn, Lsn) {
+        record.prev = self.last_record;
+        let bytes = record.encode();
+        let start = self.next_record_start(self.insert);
+        self.write_stream(self.insert, start, &bytes);
+        self.last_record = start;
+        (start, self.insert)
+    }
+
+    /// Writes zero padding from `from` up to `start`, then `bytes` from
+    /// `start`, adding page headers at every page boundary.
+    fn write_stream(&mut self, from: Lsn, start: Lsn, bytes: &[u8]) {
+        let mut position = from;
+        while position < start {
+            if position.0 % WAL_PAGE_SIZE == 0 {
+                position = self.write_page_header(position, 0);
+            } else {
+                let fill = (start.0 - position.0).min(WAL_PAGE_SIZE - position.0 % WAL_PAGE_SIZE);
+                self.put(position, &vec![0; fill as usize]);
+                position = position.offset(fill);
+            }
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if position.0 % WAL_PAGE_SIZE == 0 {
+                position = self.write_page_header(position, rest.len() as u32);
+            }
+            let room = (WAL_PAGE_SIZE - position.0 % WAL_PAGE_SIZE) as usize;
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.put(position, now);
+            position = position.offset(now.len() as u64);
+            rest = later;
+        }
+        self.insert = position;
+    }
+
+    fn write_page_header(&mut self, page_start: Lsn, remaining: u32) -> Lsn {
+        let long = self.page_header_size(page_start) == LONG_PAGE_HEADER;
+        let mut info = if remaining > 0 { FIRST_IS_CONTRECORD } else { 0 };
+        if long {
+            info |= LONG_HEADER;
+        }
+        let mut header = Vec::with_capacity(LONG_PAGE_HEADER as usize);
+        header.extend_from_slice(&PAGE_MAGIC.to_le_bytes());
+        header.extend_from_slice(&info.to_le_bytes());
+        header.extend_from_slice(&self.timeline.0.to_le_bytes());
+        header.extend_from_slice(&page_start.0.to_le_bytes());
+        header.extend_from_slice(&remaining.to_le_bytes());
+        header.extend_from_slice(&0u32.to_le_bytes());
+        if long {
+            header.extend_from_slice(&self.system_identifier.to_le_bytes());
+            header.extend_from_slice(&(self.segment_size.bytes() as u32).to_le_bytes());
+            header.extend_from_slice(&(WAL_PAGE_SIZE as u32).to_le_bytes());
+        }
+        let segno = self.segment_size.segment_of(page_start);
+        self.segment_timelines.entry(segno).or_insert(self.timeline);
+        self.put(page_start, &header);
+        page_start.offset(header.len() as u64)
+    }
+
+    /// Stores bytes that lie within one segment.
+    fn put(&mut self, at: Lsn, bytes: &[u8]) {
+        let segno = self.segment_size.segment_of(at);
+        let offset = (at.0 - self.segment_size.segment_start(segno).0) as usize;
+        let segment = self.segments.entry(segno).or_default();
+        if segment.len() < offset {
+            segment.resize(offset, 0);
+        }
+        let end = offset + bytes.len();
+        if segment.len() < end {
+            segment.resize(end, 0);
+        }
+        segment[offset..end].copy_from_slice(bytes);
+    }
+
+    /// Bytes of the stream in `[from, to)`; bytes never written read as zero.
+    pub fn read_raw(&self, from: Lsn, to: Lsn) -> Vec<u8> {
+        let mut out = Vec::with_capacity((to.0.saturating_sub(from.0)) as usize);
+        let mut position = from;
+        while position < to {
+            let segno = self.segment_size.segment_of(position);
+            let segment_end = self.segment_size.segment_start(segno + 1);
+            let chunk_end = to.min(segment_end);
+            let offset = (position.0 - self.segment_size.segment_start(segno).0) as usize;
+            let length = (chunk_end.0 - position.0) as usize;
+            let stored = self.segments.get(&segno).map(Vec::as_slice).unwrap_or(&[]);
+            let available = stored.len().saturating_sub(offset).min(length);
+            out.extend_from_slice(&stored[offset.min(stored.len())..offset.min(stored.len()) + available]);
+            out.resize(out.len() + length - available, 0);
+            position = chunk_end;
+        }
+        out
+    }
+
+    /// Reads `length` record bytes starting at `start`, skipping page headers.
+    fn read_payload(&self, start: Lsn, length: usize) -> Result<(Vec<u8>, Lsn), WalError> {
+        let mut out = Vec::with_capacity(length);
+        let mut position = start;
+        while out.len() < length {
+            if position.0 % WAL_PAGE_SIZE == 0 {
+                position = position.offset(self.page_header_size(position));
+            }
+            if position >= self.insert {
+                return Err(WalError::EndOfLog(position));
+            }
+            let room = (WAL_PAGE_SIZE - position.0 % WAL_PAGE_SIZE) as usize;
+            let take = room.min(length - out.len());
+            out.extend_from_slice(&self.read_raw(position, position.offset(take as u64)));
+            position = position.offset(take as u64);
+        }
+        Ok((out, position))
+    }
+
+    /// Reads the record that starts at `lsn`.
+    pub fn read_record(&self, lsn: Lsn) -> Result<ReadRecord, WalError> {
+        if lsn.0 % 8 != 0 || lsn.0 % WAL_PAGE_SIZE < SHORT_PAGE_HEADER {
+            return Err(WalError::InvalidRecord { at: lsn, reason: "invalid record offset".into() });
+        }
+        if lsn.offset(RECORD_HEADER_SIZE as u64) > self.insert {
+            return Err(WalError::EndOfLog(lsn));
+        }
+        let header = self.read_raw(lsn, lsn.offset(4));
+        let length = Record::total_length(&header) as usize;
+        if length < RECORD_HEADER_SIZE {
+            return Err(WalError::InvalidRecord { at: lsn, reason: format!("invalid record length: wanted 24, got {length}") });
+        }
+        let (bytes, end) = self.read_payload(lsn, length)?;
+        let record = Record::decode(&bytes, lsn)?;
+        Ok(ReadRecord { lsn, end, length, record })
+    }
+
+    /// Every readable record from `from` (a record start) to the end of the log.
+    pub fn records_from(&self, from: Lsn) -> RecordIter<'_> {
+        RecordIter { log: self, next: from }
+    }
+
+    /// The segment file name holding `lsn`, on the timeline of its pages.
+    pub fn file_name_of(&self, lsn: Lsn) -> String {
+        let segno = self.segment_size.segment_of(lsn);
+        let timeline = self.segment_timelines.get(&segno).copied().unwrap_or(self.timeline);
+        self.segment_size.file_name(timeline, segno)
+    }
+
+    /// Names of the segment files present, as `pg_wal/` would list them.
+    pub fn segment_files(&self) -> Vec<String> {
+        self.segments.keys().map(|segno| self.segment_size.file_name(self.segment_timelines[segno], *segno)).collect()
+    }
+
+    /// Forgets segments wholly before `segno` (checkpoint recycling).
+    pub fn remove_segments_before(&mut self, segno: u64) {
+        self.segments.retain(|number, _| *number >= segno);
+        self.segment_timelines.retain(|number, _| *number >= segno);
+    }
+
+    /// `pg_switch_wal()`'s second half: the rest of the current segment is
+    /// left unused and the next record goes into the next segment.
+    pub fn skip_to_next_segment(&mut self) {
+        let segno = self.segment_size.segment_of(self.insert);
+        if self.insert.0 % self.segment_size.bytes() == 0 {
+            return;
+        }
+        self.insert = self.segment_size.segment_start(segno + 1);
+    }
+
+    /// Crash: everything after the flush position is lost. The caller then
+    /// finds the real end of the log by reading records (see [`WalLog::recover_end`]).
+    pub fn lose_unflushed(&mut self) {
+        let flushed = self.flushed;
+        self.truncate(flushed);
+    }
+
+    fn truncate(&mut self, at: Lsn) {
+        let segno = self.segment_size.segment_of(at);
+        self.segments.retain(|number, _| *number <= segno);
+        self.segment_timelines.retain(|number, _| *number <= segno);
+        if let Some(segment) = self.segments.get_mut(&segno) {
+            let offset = (at.0 - self.segment_size.segment_start(segno).0) as usize;
+            segment.truncate(offset);
+        }
+        self.insert = at;
+        self.flushed = self.flushed.min(at);
+    }
+
+    /// After a crash or a restart: read records from `from` until the first
+    /// that is missing or broken, and make the log end there.
+    pub fn recover_end(&mut self, from: Lsn) -> Lsn {
+        let mut last = self.last_record;
+        let mut end = from;
+        for read in self.records_from(from) {
+            match read {
+                Ok(read) => {
+                    last = read.lsn;
+                    end = read.end;
+                }
+                Err(_) => break,
+            }
+        }
+        self.truncate(end.max(self.insert.min(end)));
+        self.last_record = last;
+        self.flushed = end;
+        end
+    }
+
+    /// A standby's side of streaming: store bytes received from upstream at
+    /// `at`, which must be the current end of the log.
+    pub fn write_received(&mut self, at: Lsn, bytes: &[u8]) -> Result<(), WalError> {
+        if at != self.insert {
+            return Err(WalError::Gap { expected: self.insert, got: at });
+        }
+        let mut position = at;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let segno = self.segment_size.segment_of(position);
+            let room = (self.segment_size.segment_start(segno + 1).0 - position.0) as usize;
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.segment_timelines.entry(segno).or_insert(self.timeline);
+            self.put(position, now);
+            position = position.offset(now.len() as u64);
+            rest = later;
+        }
+        self.insert = position;
+        Ok(())
+    }
+
+    /// A standby learns the start of each record as it replays.
+    pub fn set_last_record(&mut self, lsn: Lsn) {
+        self.last_record = lsn;
+    }
+}
+
+pub struct RecordIter<'a> {
+    log: &'a WalLog,
+    next: Lsn,
+}
+
+impl Iterator for RecordIter<'_> {
+    type Item = Result<ReadRecord, WalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.log.insert {
+            return None;
+        }
+        let start = self.log.next_record_start(self.next);
+        if start >= self.log.insert {
+            return None;
+        }
+        let result = self.log.read_record(start);
+        match &result {
+            Ok(read) => {
+                self.next = read.end;
+                if matches!(read.record.body, crate::RecordBody::Xlog(crate::XlogRecord::Switch)) {
+                    let segment_size = self.log.segment_size;
+                    let segno = segment_size.segment_of(read.end);
+                    if read.end.0 % segment_size.bytes() != 0 {
+                        self.next = segment_size.segment_start(segno + 1);
+                    }
+                }
+            }
+            Err(_) => self.next = self.log.insert,
+        }
+        Some(result)
+    }
+}
