@@ -14,5 +14,7 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("pgplay-web runs in the browser: use scripts/serve.sh (Trunk) to build and serve it.");
+    eprintln!(
+        "pgplay-web runs in the browser: use scripts/serve.sh (Trunk) to build and serve it."
+    );
 }
