@@ -1,0 +1,17 @@
+//! pgplay's conformance harness.
+//!
+//! * [`conventions`]: how `.slt` files write values, errors and column types; shared
+//!   with pgplay's own sqllogictest runner so both sides judge a file identically.
+//! * [`PostgresDb`] (feature `server`, on by default): a [`sqllogictest::DB`] over the
+//!   synchronous `postgres` client, talking to a real PostgreSQL server.
+//! * [`run_files`] (feature `server`): runs `.slt` files, each in a fresh database.
+
+pub mod conventions;
+
+pub use conventions::{format_error, format_value, PgColumnType, LABEL_PGPLAY, LABEL_POSTGRES};
+
+#[cfg(feature = "server")]
+mod server;
+
+#[cfg(feature = "server")]
+pub use server::{run_file_in_database, run_files, FileFailure, PgError, PostgresDb, Summary};
