@@ -47,7 +47,11 @@ pub struct RelationSummary {
 /// as psql does. The caller chooses which relations to pass (e.g. only
 /// tables for `\dt`, only those matching `pattern`). With none, psql's
 /// `Did not find any relation(s)...` message. Honours `\x`.
-pub fn format_relation_list(rels: &[RelationSummary], pattern: Option<&str>, opts: &Options) -> String {
+pub fn format_relation_list(
+    rels: &[RelationSummary],
+    pattern: Option<&str>,
+    opts: &Options,
+) -> String {
     if rels.is_empty() {
         return not_found(pattern);
     }
@@ -55,11 +59,20 @@ pub fn format_relation_list(rels: &[RelationSummary], pattern: Option<&str>, opt
     rels.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
     let table = Table {
         title: Some("List of relations".to_string()),
-        headers: ["Schema", "Name", "Type", "Owner"].map(String::from).to_vec(),
+        headers: ["Schema", "Name", "Type", "Owner"]
+            .map(String::from)
+            .to_vec(),
         right_align: vec![false; 4],
         rows: rels
             .iter()
-            .map(|r| vec![r.schema.clone(), r.name.clone(), r.kind.label().to_string(), r.owner.clone()])
+            .map(|r| {
+                vec![
+                    r.schema.clone(),
+                    r.name.clone(),
+                    r.kind.label().to_string(),
+                    r.owner.clone(),
+                ]
+            })
             .collect(),
         footers: Vec::new(),
         default_footer: opts.footer,
@@ -151,14 +164,22 @@ pub fn format_table_description(t: &TableDescription) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let table = Table {
         title: Some(format!("Table \"{}.{}\"", t.schema, t.name)),
-        headers: ["Column", "Type", "Collation", "Nullable", "Default"].map(String::from).to_vec(),
+        headers: ["Column", "Type", "Collation", "Nullable", "Default"]
+            .map(String::from)
+            .to_vec(),
         right_align: vec![false; 5],
         rows: t
             .columns
             .iter()
             .map(|c| {
                 let nullable = if c.not_null { "not null" } else { "" };
-                vec![c.name.clone(), c.type_name.clone(), opt(&c.collation), nullable.to_string(), opt(&c.default)]
+                vec![
+                    c.name.clone(),
+                    c.type_name.clone(),
+                    opt(&c.collation),
+                    nullable.to_string(),
+                    opt(&c.default),
+                ]
             })
             .collect(),
         footers: table_footers(t),
@@ -170,19 +191,40 @@ pub fn format_table_description(t: &TableDescription) -> String {
 fn table_footers(t: &TableDescription) -> Vec<String> {
     let mut footers = Vec::new();
     let mut indexes: Vec<&IndexDescription> = t.indexes.iter().collect();
-    indexes.sort_by(|a, b| (a.kind != IndexKind::PrimaryKey, &a.name).cmp(&(b.kind != IndexKind::PrimaryKey, &b.name)));
-    push_section(&mut footers, "Indexes:", indexes.iter().map(|i| index_line(i)).collect());
+    indexes.sort_by(|a, b| {
+        (a.kind != IndexKind::PrimaryKey, &a.name).cmp(&(b.kind != IndexKind::PrimaryKey, &b.name))
+    });
+    push_section(
+        &mut footers,
+        "Indexes:",
+        indexes.iter().map(|i| index_line(i)).collect(),
+    );
     let named = |list: &[ConstraintDescription]| {
         let mut v: Vec<&ConstraintDescription> = list.iter().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
-        v.iter().map(|c| format!("    \"{}\" {}", c.name, c.definition)).collect()
+        v.iter()
+            .map(|c| format!("    \"{}\" {}", c.name, c.definition))
+            .collect()
     };
-    push_section(&mut footers, "Check constraints:", named(&t.check_constraints));
-    push_section(&mut footers, "Foreign-key constraints:", named(&t.foreign_keys));
+    push_section(
+        &mut footers,
+        "Check constraints:",
+        named(&t.check_constraints),
+    );
+    push_section(
+        &mut footers,
+        "Foreign-key constraints:",
+        named(&t.foreign_keys),
+    );
     let refs = t
         .referenced_by
         .iter()
-        .map(|r| format!("    TABLE \"{}\" CONSTRAINT \"{}\" {}", r.table, r.constraint.name, r.constraint.definition))
+        .map(|r| {
+            format!(
+                "    TABLE \"{}\" CONSTRAINT \"{}\" {}",
+                r.table, r.constraint.name, r.constraint.definition
+            )
+        })
         .collect();
     push_section(&mut footers, "Referenced by:", refs);
     footers
@@ -203,7 +245,12 @@ fn index_line(i: &IndexDescription) -> String {
         IndexKind::Unique => " UNIQUE,",
         IndexKind::Plain => "",
     };
-    let mut line = format!("    \"{}\"{kind} {} ({})", i.name, i.method, i.columns.join(", "));
+    let mut line = format!(
+        "    \"{}\"{kind} {} ({})",
+        i.name,
+        i.method,
+        i.columns.join(", ")
+    );
     if let Some(p) = &i.predicate {
         line.push_str(" WHERE ");
         line.push_str(p);
@@ -250,7 +297,10 @@ impl NamePattern {
             }
         }
         let name = parts.pop().unwrap_or_default();
-        NamePattern { schema: parts.pop(), name }
+        NamePattern {
+            schema: parts.pop(),
+            name,
+        }
     }
 
     /// Whether the pattern names a schema (`schema.name`); without one, psql
@@ -261,7 +311,10 @@ impl NamePattern {
 
     /// Does the relation `schema.name` match?
     pub fn matches(&self, schema: &str, name: &str) -> bool {
-        let schema_ok = self.schema.as_ref().map_or(true, |s| glob_match(s, &chars(schema)));
+        let schema_ok = self
+            .schema
+            .as_ref()
+            .map_or(true, |s| glob_match(s, &chars(schema)));
         schema_ok && glob_match(&self.name, &chars(name))
     }
 }

@@ -62,7 +62,9 @@ struct Excerpt {
 /// empty when the position is outside the query.
 pub fn error_position(query: &str, position: usize) -> String {
     let chars: Vec<char> = query.chars().collect();
-    let Some(loc) = position.checked_sub(1) else { return String::new() };
+    let Some(loc) = position.checked_sub(1) else {
+        return String::new();
+    };
     if loc > chars.len() {
         return String::new();
     }
@@ -93,7 +95,10 @@ pub fn error_position(query: &str, position: usize) -> String {
     if cut_left {
         prefix.push_str("...");
     }
-    let text: String = chars[begin..end].iter().map(|&c| if c == '\t' { ' ' } else { c }).collect();
+    let text: String = chars[begin..end]
+        .iter()
+        .map(|&c| if c == '\t' { ' ' } else { c })
+        .collect();
     let caret = prefix.len() + col(loc) - col(begin);
     let dots = if cut_right { "..." } else { "" };
     format!("{prefix}{text}{dots}\n{}^\n", " ".repeat(caret))
@@ -101,7 +106,11 @@ pub fn error_position(query: &str, position: usize) -> String {
 
 /// Finds the line containing `loc`: `\r`, `\n` and `\r\n` all end a line.
 fn find_line(chars: &[char], loc: usize) -> Excerpt {
-    let mut ex = Excerpt { line_no: 1, begin: 0, end: chars.len() };
+    let mut ex = Excerpt {
+        line_no: 1,
+        begin: 0,
+        end: chars.len(),
+    };
     for (i, &c) in chars.iter().enumerate() {
         if c != '\r' && c != '\n' {
             continue;

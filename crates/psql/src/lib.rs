@@ -46,17 +46,19 @@ mod table;
 mod width;
 
 pub use describe::{
-    format_relation_list, format_table_description, not_found, ColumnDescription, ConstraintDescription,
-    IndexDescription, IndexKind, NamePattern, ReferencingConstraint, RelationKind, RelationSummary,
-    TableDescription,
+    format_relation_list, format_table_description, not_found, ColumnDescription,
+    ConstraintDescription, IndexDescription, IndexKind, NamePattern, ReferencingConstraint,
+    RelationKind, RelationSummary, TableDescription,
 };
 pub use error::{error_position, format_error, ErrorReport};
 pub use meta::{expanded_status, parse_bool, parse_meta_command, MetaCommand, HELP};
 pub use result::{
-    format_aligned, format_command_tag, format_expanded, format_result, format_timing, is_numeric_type,
-    tag_follows_rows, Column, Expanded, Options, ResultSet, Verbosity,
+    format_aligned, format_command_tag, format_expanded, format_result, format_timing,
+    is_numeric_type, tag_follows_rows, Column, Expanded, Options, ResultSet, Verbosity,
 };
-pub use split::{prompt, split_statements, statement_is_empty, PromptStatus, QueryBuffer, Split, TxStatus};
+pub use split::{
+    prompt, split_statements, statement_is_empty, PromptStatus, QueryBuffer, Split, TxStatus,
+};
 
 #[cfg(test)]
 mod tests;

@@ -33,11 +33,70 @@ pub enum MetaCommand {
 
 /// psql's commands that exist but that this crate does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "a", "c", "C", "connect", "conninfo", "copy", "copyright", "cd", "d+", "dS", "dS+", "dt+",
-    "dtS", "di", "ds", "dv", "dm", "dn", "du", "dg", "df", "dT", "dx", "e", "echo", "ef", "ev",
-    "encoding", "errverbose", "f", "g", "gdesc", "gexec", "gset", "gx", "h", "help", "H", "i",
-    "ir", "l", "l+", "list", "o", "out", "p", "password", "print", "prompt", "qecho", "r",
-    "reset", "s", "set", "setenv", "sf", "sv", "t", "T", "unset", "w", "warn", "watch", "z",
+    "a",
+    "c",
+    "C",
+    "connect",
+    "conninfo",
+    "copy",
+    "copyright",
+    "cd",
+    "d+",
+    "dS",
+    "dS+",
+    "dt+",
+    "dtS",
+    "di",
+    "ds",
+    "dv",
+    "dm",
+    "dn",
+    "du",
+    "dg",
+    "df",
+    "dT",
+    "dx",
+    "e",
+    "echo",
+    "ef",
+    "ev",
+    "encoding",
+    "errverbose",
+    "f",
+    "g",
+    "gdesc",
+    "gexec",
+    "gset",
+    "gx",
+    "h",
+    "help",
+    "H",
+    "i",
+    "ir",
+    "l",
+    "l+",
+    "list",
+    "o",
+    "out",
+    "p",
+    "password",
+    "print",
+    "prompt",
+    "qecho",
+    "r",
+    "reset",
+    "s",
+    "set",
+    "setenv",
+    "sf",
+    "sv",
+    "t",
+    "T",
+    "unset",
+    "w",
+    "warn",
+    "watch",
+    "z",
     "!",
 ];
 
@@ -47,7 +106,9 @@ const UNSUPPORTED: &[&str] = &[
 pub fn parse_meta_command(line: &str) -> MetaCommand {
     let rest = line.trim_start();
     let rest = rest.strip_prefix('\\').unwrap_or(rest);
-    let name_end = rest.find(|c: char| c.is_whitespace() || c == '\\').unwrap_or(rest.len());
+    let name_end = rest
+        .find(|c: char| c.is_whitespace() || c == '\\')
+        .unwrap_or(rest.len());
     let (name, args) = rest.split_at(name_end);
     let args = match split_args(args) {
         Ok(args) => args,
@@ -78,10 +139,27 @@ fn parse_pset(args: &[String]) -> MetaCommand {
 
 /// psql's `\pset` options (so that unknown ones get psql's message).
 const PSET_OPTIONS: &[&str] = &[
-    "border", "columns", "csv_fieldsep", "expanded", "fieldsep", "fieldsep_zero", "footer",
-    "format", "linestyle", "null", "numericlocale", "pager", "pager_min_lines", "recordsep",
-    "recordsep_zero", "tableattr", "title", "tuples_only", "unicode_border_linestyle",
-    "unicode_column_linestyle", "unicode_header_linestyle",
+    "border",
+    "columns",
+    "csv_fieldsep",
+    "expanded",
+    "fieldsep",
+    "fieldsep_zero",
+    "footer",
+    "format",
+    "linestyle",
+    "null",
+    "numericlocale",
+    "pager",
+    "pager_min_lines",
+    "recordsep",
+    "recordsep_zero",
+    "tableattr",
+    "title",
+    "tuples_only",
+    "unicode_border_linestyle",
+    "unicode_column_linestyle",
+    "unicode_header_linestyle",
 ];
 
 /// Splits backslash-command arguments like psql: whitespace separates them,
@@ -189,17 +267,23 @@ impl MetaCommand {
                 format!("Null display is \"{}\".\n", opts.null_display)
             }
             MetaCommand::PsetFooter(v) => apply_footer(v.as_deref(), opts),
-            MetaCommand::PsetOther(None) => "\\pset: this playground supports only \"null\" and \"footer\".\n".to_string(),
+            MetaCommand::PsetOther(None) => {
+                "\\pset: this playground supports only \"null\" and \"footer\".\n".to_string()
+            }
             MetaCommand::PsetOther(Some(o)) if PSET_OPTIONS.contains(&o.as_str()) => {
                 format!("\\pset {o} is not supported in this playground.\n")
             }
             MetaCommand::PsetOther(Some(o)) => format!("\\pset: unknown option: {o}\n"),
             MetaCommand::Timing(v) => apply_timing(v.as_deref(), opts),
             MetaCommand::Help => HELP.to_string(),
-            MetaCommand::Unsupported(c) => format!("{c} is not supported in this playground.\nTry \\? for help.\n"),
+            MetaCommand::Unsupported(c) => {
+                format!("{c} is not supported in this playground.\nTry \\? for help.\n")
+            }
             MetaCommand::Unknown(c) => format!("invalid command {c}\nTry \\? for help.\n"),
             MetaCommand::Invalid(msg) => format!("{msg}\n"),
-            MetaCommand::Describe { .. } | MetaCommand::DescribeTables { .. } | MetaCommand::Quit => String::new(),
+            MetaCommand::Describe { .. }
+            | MetaCommand::DescribeTables { .. }
+            | MetaCommand::Quit => String::new(),
         }
     }
 }

@@ -11,7 +11,10 @@ pub struct Column {
 
 impl Column {
     pub fn new(name: impl Into<String>, type_oid: u32) -> Self {
-        Column { name: name.into(), type_oid }
+        Column {
+            name: name.into(),
+            type_oid,
+        }
     }
 }
 
@@ -74,7 +77,10 @@ impl Default for Options {
 /// Type OIDs psql right-aligns: int2, int4, int8, float4, float8, numeric,
 /// oid, xid, cid, xid8 and money.
 pub fn is_numeric_type(type_oid: u32) -> bool {
-    matches!(type_oid, 20 | 21 | 23 | 26 | 28 | 29 | 700 | 701 | 790 | 1700 | 5069)
+    matches!(
+        type_oid,
+        20 | 21 | 23 | 26 | 28 | 29 | 700 | 701 | 790 | 1700 | 5069
+    )
 }
 
 fn to_table(rs: &ResultSet, opts: &Options) -> Table {
@@ -86,8 +92,16 @@ fn to_table(rs: &ResultSet, opts: &Options) -> Table {
     Table {
         title: None,
         headers: rs.columns.iter().map(|c| c.name.clone()).collect(),
-        right_align: rs.columns.iter().map(|c| is_numeric_type(c.type_oid)).collect(),
-        rows: rs.rows.iter().map(|r| (0..ncols).map(|c| cell(r, c)).collect()).collect(),
+        right_align: rs
+            .columns
+            .iter()
+            .map(|c| is_numeric_type(c.type_oid))
+            .collect(),
+        rows: rs
+            .rows
+            .iter()
+            .map(|r| (0..ncols).map(|c| cell(r, c)).collect())
+            .collect(),
         footers: Vec::new(),
         default_footer: opts.footer,
     }
@@ -126,13 +140,19 @@ pub fn format_command_tag(tag: &str) -> String {
 /// Whether psql prints the command tag *after* a table of rows: it does for
 /// `INSERT`/`UPDATE`/`DELETE ... RETURNING`, not for `SELECT` and the like.
 pub fn tag_follows_rows(tag: &str) -> bool {
-    ["INSERT", "UPDATE", "DELETE"].iter().any(|p| tag.starts_with(p))
+    ["INSERT", "UPDATE", "DELETE"]
+        .iter()
+        .any(|p| tag.starts_with(p))
 }
 
 /// psql's `\timing` line, e.g. `Time: 0.285 ms` or
 /// `Time: 1202.694 ms (00:01.203)` (the clock is the caller's business).
 pub fn format_timing(elapsed_ms: f64) -> String {
-    let ms = if elapsed_ms.is_finite() { elapsed_ms.max(0.0) } else { 0.0 };
+    let ms = if elapsed_ms.is_finite() {
+        elapsed_ms.max(0.0)
+    } else {
+        0.0
+    };
     if ms < 1000.0 {
         return format!("Time: {ms:.3} ms\n");
     }
@@ -145,9 +165,15 @@ pub fn format_timing(elapsed_ms: f64) -> String {
     let hours = (minutes / 60.0).floor();
     let minutes = minutes - 60.0 * hours;
     if hours < 24.0 {
-        return format!("Time: {ms:.3} ms ({:02}:{:02}:{seconds:06.3})\n", hours as u64, minutes as u64);
+        return format!(
+            "Time: {ms:.3} ms ({:02}:{:02}:{seconds:06.3})\n",
+            hours as u64, minutes as u64
+        );
     }
     let days = (hours / 24.0).floor();
     let hours = hours - 24.0 * days;
-    format!("Time: {ms:.3} ms ({days:.0} d {:02}:{:02}:{seconds:06.3})\n", hours as u64, minutes as u64)
+    format!(
+        "Time: {ms:.3} ms ({days:.0} d {:02}:{:02}:{seconds:06.3})\n",
+        hours as u64, minutes as u64
+    )
 }

@@ -127,7 +127,11 @@ impl Scanner<'_> {
             ';' if self.parens == 0 => return true,
             '(' => self.parens += 1,
             ')' => self.parens = self.parens.saturating_sub(1),
-            '\'' => self.state = State::SingleQuote { escapes: self.is_escape_string() },
+            '\'' => {
+                self.state = State::SingleQuote {
+                    escapes: self.is_escape_string(),
+                }
+            }
             '"' => self.state = State::DoubleQuote,
             '-' if next == Some('-') => self.state = State::LineComment,
             '/' if next == Some('*') => {
@@ -161,7 +165,11 @@ impl Scanner<'_> {
         let next = self.at(self.pos);
         if c == '*' && next == Some('/') {
             self.pos += 1;
-            self.state = if depth == 1 { State::Normal } else { State::BlockComment { depth: depth - 1 } };
+            self.state = if depth == 1 {
+                State::Normal
+            } else {
+                State::BlockComment { depth: depth - 1 }
+            };
         } else if c == '/' && next == Some('*') {
             self.pos += 1;
             self.state = State::BlockComment { depth: depth + 1 };
@@ -181,7 +189,9 @@ impl Scanner<'_> {
         }
         let tag_ok = i == self.pos || !self.chars[self.pos].is_ascii_digit();
         if tag_ok && self.at(i) == Some('$') {
-            self.state = State::Dollar { tag: self.chars[start..=i].iter().collect() };
+            self.state = State::Dollar {
+                tag: self.chars[start..=i].iter().collect(),
+            };
             self.pos = i + 1;
         }
     }
@@ -224,12 +234,22 @@ pub fn split_statements(input: &str) -> Split {
     let chars: Vec<char> = input.chars().collect();
     let mut split = Split::default();
     let mut start = skip_leading_noise(&chars, 0);
-    let mut sc = Scanner { chars: &chars, pos: start, state: State::Normal, parens: 0 };
+    let mut sc = Scanner {
+        chars: &chars,
+        pos: start,
+        state: State::Normal,
+        parens: 0,
+    };
     while sc.pos < chars.len() {
         if sc.step() {
             split.statements.push(chars[start..sc.pos].iter().collect());
             start = skip_leading_noise(&chars, sc.pos);
-            sc = Scanner { chars: &chars, pos: start, state: State::Normal, parens: 0 };
+            sc = Scanner {
+                chars: &chars,
+                pos: start,
+                state: State::Normal,
+                parens: 0,
+            };
         }
     }
     split.rest = chars[start..].iter().collect();
@@ -254,7 +274,12 @@ pub fn statement_is_empty(statement: &str) -> bool {
 }
 
 fn skip_block_comment(chars: &[char], start: usize) -> usize {
-    let mut sc = Scanner { chars, pos: start, state: State::Normal, parens: 0 };
+    let mut sc = Scanner {
+        chars,
+        pos: start,
+        state: State::Normal,
+        parens: 0,
+    };
     sc.step();
     while sc.pos < chars.len() && sc.state != State::Normal {
         sc.step();
@@ -309,7 +334,10 @@ impl QueryBuffer {
     pub fn is_meta_command(&self, line: &str) -> bool {
         let quoted = matches!(
             self.status,
-            PromptStatus::Comment | PromptStatus::SingleQuote | PromptStatus::DoubleQuote | PromptStatus::DollarQuote
+            PromptStatus::Comment
+                | PromptStatus::SingleQuote
+                | PromptStatus::DoubleQuote
+                | PromptStatus::DollarQuote
         );
         !quoted && line.trim_start().starts_with('\\')
     }

@@ -36,7 +36,10 @@ impl Table {
     }
 
     fn cell(&self, row: usize, col: usize) -> &str {
-        self.rows.get(row).and_then(|r| r.get(col)).map_or("", String::as_str)
+        self.rows
+            .get(row)
+            .and_then(|r| r.get(col))
+            .map_or("", String::as_str)
     }
 
     fn is_right(&self, col: usize) -> bool {
@@ -68,7 +71,12 @@ pub(crate) fn render_aligned(t: &Table) -> String {
         .map(|r| (0..ncols).map(|c| display_lines(t.cell(r, c))).collect())
         .collect();
     let widths: Vec<usize> = (0..ncols)
-        .map(|c| cells.iter().map(|row| max_width(&row[c])).fold(max_width(&headers[c]), usize::max))
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| max_width(&row[c]))
+                .fold(max_width(&headers[c]), usize::max)
+        })
         .collect();
     let mut out = String::new();
     push_title(&mut out, t.title.as_deref(), &widths);
@@ -174,7 +182,12 @@ pub(crate) fn render_expanded(t: &Table) -> String {
     let cells: Vec<Vec<Vec<Line>>> = (0..t.rows.len())
         .map(|r| (0..ncols).map(|c| display_lines(t.cell(r, c))).collect())
         .collect();
-    let dwidth = cells.iter().flatten().map(|c| max_width(c)).max().unwrap_or(0);
+    let dwidth = cells
+        .iter()
+        .flatten()
+        .map(|c| max_width(c))
+        .max()
+        .unwrap_or(0);
     for (r, row) in cells.iter().enumerate() {
         push_record_rule(&mut out, r + 1, hwidth, dwidth);
         for (h, d) in headers.iter().zip(row) {

@@ -75,7 +75,10 @@ pub(crate) fn display_lines(value: &str) -> Vec<Line> {
 }
 
 fn render_line(raw: &str) -> Line {
-    let mut line = Line { text: String::new(), width: 0 };
+    let mut line = Line {
+        text: String::new(),
+        width: 0,
+    };
     for c in raw.chars() {
         push_rendered(&mut line, c);
     }
@@ -92,7 +95,9 @@ fn push_rendered(line: &mut Line, c: char) {
                 break;
             }
         },
-        c if is_control(c) && (c as u32) < 0x80 => push_escape(line, format!("\\x{:02X}", c as u32)),
+        c if is_control(c) && (c as u32) < 0x80 => {
+            push_escape(line, format!("\\x{:02X}", c as u32))
+        }
         c if is_control(c) => push_escape(line, format!("\\u{:04X}", c as u32)),
         c => {
             line.text.push(c);
