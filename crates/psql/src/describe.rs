@@ -314,7 +314,7 @@ impl NamePattern {
         let schema_ok = self
             .schema
             .as_ref()
-            .map_or(true, |s| glob_match(s, &chars(schema)));
+            .is_none_or(|s| glob_match(s, &chars(schema)));
         schema_ok && glob_match(&self.name, &chars(name))
     }
 }

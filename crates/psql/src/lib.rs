@@ -62,3 +62,5 @@ pub use split::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_manual;

@@ -48,7 +48,7 @@ impl Table {
 }
 
 fn spaces(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat(' ').take(n));
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 fn max_width(lines: &[Line]) -> usize {

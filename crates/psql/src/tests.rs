@@ -972,7 +972,7 @@ fn describe_list_relations() {
     // psql: "\\d"
     assert_eq!(
         format_relation_list(
-            &vec![
+            &[
                 rel("public", "t", RelationKind::Table),
                 rel("public", "t_id_seq", RelationKind::Sequence),
                 rel("public", "z", RelationKind::Table),
@@ -1002,7 +1002,7 @@ fn describe_list_tables() {
     // psql: "\\dt"
     assert_eq!(
         format_relation_list(
-            &vec![
+            &[
                 rel("public", "z", RelationKind::Table),
                 rel("public", "u", RelationKind::Table),
                 rel("public", "t", RelationKind::Table),
@@ -1050,7 +1050,7 @@ fn describe_list_tables_expanded() {
     // psql: "\\dt"
     assert_eq!(
         format_relation_list(
-            &vec![
+            &[
                 rel("public", "z", RelationKind::Table),
                 rel("public", "u", RelationKind::Table),
                 rel("public", "t", RelationKind::Table),
