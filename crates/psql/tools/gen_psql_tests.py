@@ -26,7 +26,7 @@ if sys.argv[1:] == ['--setup']:
         subprocess.run(['psql', '-X', '-h', '/tmp', '-p', '54331', '-U', 'postgres', '-c', s], check=True)
     sys.exit(0)
 # The insert ... returning case leaves a row in u; `delete from u` afterwards.
-
+import subprocess, json, re
 
 def run(cmds, flags=()):
     cmd = ['psql','-X','-h','/tmp','-p','54331','-U','postgres', *flags]
