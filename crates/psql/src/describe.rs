@@ -282,7 +282,7 @@ impl NamePattern {
         let mut quoted = false;
         let mut chars = pattern.chars().peekable();
         while let Some(c) = chars.next() {
-            let cur = parts.last_mut().expect("parts is never empty");
+            let Some(cur) = parts.last_mut() else { break };
             match c {
                 '"' if quoted && chars.peek() == Some(&'"') => {
                     chars.next();
