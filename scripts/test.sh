@@ -54,6 +54,12 @@ step_web() {
     ls dist/*.wasm >/dev/null 2>&1 || { echo "trunk build produced no .wasm in dist/" >&2; exit 1; }
 }
 
+step_page() {
+    # The built page boots in headless Chromium: the Yew app renders, with no page or console
+    # error. Screenshot in target/artifacts/.
+    node scripts/smoke-page.mjs dist target/artifacts/smoke-page.png
+}
+
 # ---- Hook: .slt conformance on pgplay's simulated cluster ----------------------------------
 step_slt_pgplay() {
     skip "not yet wired (will run: cargo run --release -p pgplay-cli -- test tests/slt/*.slt)"
@@ -71,7 +77,7 @@ step_e2e() {
     skip "not yet wired (browser e2e on dist/ with playwright-core and $PGPLAY_CHROMIUM)"
 }
 
-ALL_STEPS=(setup fmt fetch unit wasm web slt_pgplay slt_postgres e2e)
+ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay slt_postgres e2e)
 
 # --- Driver ---------------------------------------------------------------------------------
 
