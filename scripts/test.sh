@@ -68,8 +68,8 @@ step_slt_pgplay() {
 
 # ---- Hook: the same .slt files on a real PostgreSQL 15 cluster on loopback ----------------
 step_slt_postgres() {
-    skip "not yet wired (will run: tests/postgres/run.sh)"
-    # bash tests/postgres/run.sh
+    [ -f tests/postgres/run.sh ] || skip "tests/postgres/run.sh does not exist yet"
+    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/run.sh
 }
 
 # ---- Hook: end-to-end tests of the built page in headless Chromium (Playwright) ------------
