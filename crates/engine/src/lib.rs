@@ -1,1 +1,27 @@
-//! stub
+//! One PostgreSQL server's data: catalog, heap pages, MVCC, SQL, redo and
+//! crash recovery. Sans-IO and deterministic: time comes in as
+//! [`Database::now`], nothing here reads a clock, a file or a socket.
+//!
+//! Where to start reading: [`sql::execute`] takes a statement from text to
+//! WAL records; [`database::Database::log`] is the write path; [`redo::apply`]
+//! is the only code that changes pages, shared by the primary, standbys and
+//! crash recovery.
+//!
+//! Left out (and said so in the README): indexes other than the in-memory
+//! unique checks, VACUUM, subqueries, row locks that wait, savepoints, and
+//! more than one database.
+
+pub mod catalog;
+pub mod database;
+pub mod error;
+pub mod guc;
+pub mod heap;
+pub mod mvcc;
+pub mod redo;
+pub mod sql;
+pub mod system;
+pub mod tuple;
+pub mod types;
+
+pub use database::{ColumnInfo, Database, InitOptions, Outcome, SessionId, StatementResult};
+pub use error::{DbError, Result};

@@ -1,0 +1,353 @@
+//! The system catalog, stored the way PostgreSQL stores it: as rows in heap
+//! relations (`pg_class`, `pg_attribute`, ...). DDL is therefore ordinary heap
+//! inserts, updates and deletes; it is transactional through MVCC and reaches
+//! standbys through the same WAL records as user data, with no special path.
+//!
+//! The catalogs' own shape is fixed in code (bootstrap), and only user objects
+//! have rows. [`Catalog`] is the decoded, cached view the SQL layer reads.
+
+use std::collections::BTreeMap;
+
+use pgplay_wal::RelFileLocator;
+
+use crate::error::Result;
+use crate::heap::{ItemPointer, Storage};
+use crate::mvcc::{live_now, CommitLog};
+use crate::tuple;
+use crate::types::{DataType, Value};
+
+pub const TABLESPACE_OID: u32 = 1663;
+/// The `postgres` database's OID in PostgreSQL 15.
+pub const DATABASE_OID: u32 = 5;
+pub const PUBLIC_NAMESPACE_OID: u32 = 2200;
+pub const CATALOG_NAMESPACE_OID: u32 = 11;
+/// OIDs below this belong to the system.
+pub const FIRST_NORMAL_OID: u32 = 16384;
+
+pub const PG_CLASS: u32 = 1259;
+pub const PG_ATTRIBUTE: u32 = 1249;
+pub const PG_ATTRDEF: u32 = 2604;
+pub const PG_CONSTRAINT: u32 = 2606;
+pub const PG_SEQUENCE: u32 = 2224;
+pub const PG_DEPEND: u32 = 2608;
+
+pub fn locator(relfilenode: u32) -> RelFileLocator {
+    RelFileLocator { tablespace: TABLESPACE_OID, database: DATABASE_OID, relation: relfilenode }
+}
+
+/// The bootstrap definition of each catalog relation we store.
+pub fn system_tables() -> Vec<TableDef> {
+    use DataType::*;
+    let table = |oid: u32, name: &str, columns: &[(&str, DataType)]| TableDef {
+        oid,
+        name: name.to_string(),
+        namespace: CATALOG_NAMESPACE_OID,
+        kind: RelKind::Table,
+        locator: locator(oid),
+        columns: columns
+            .iter()
+            .enumerate()
+            .map(|(index, (name, data_type))| ColumnDef {
+                name: name.to_string(),
+                data_type: data_type.clone(),
+                not_null: true,
+                default: None,
+                attnum: index as i16 + 1,
+            })
+            .collect(),
+        constraints: Vec::new(),
+    };
+    vec![
+        table(
+            PG_CLASS,
+            "pg_class",
+            &[("oid", Oid), ("relname", Name), ("relnamespace", Oid), ("relkind", Char), ("relfilenode", Oid), ("relnatts", Int2)],
+        ),
+        table(
+            PG_ATTRIBUTE,
+            "pg_attribute",
+            &[
+                ("attrelid", Oid),
+                ("attname", Name),
+                ("atttypid", Oid),
+                ("atttypmod", Int4),
+                ("attnum", Int2),
+                ("attnotnull", Bool),
+                ("atthasdef", Bool),
+            ],
+        ),
+        table(PG_ATTRDEF, "pg_attrdef", &[("oid", Oid), ("adrelid", Oid), ("adnum", Int2), ("adbin", Text)]),
+        table(
+            PG_CONSTRAINT,
+            "pg_constraint",
+            &[("oid", Oid), ("conname", Name), ("connamespace", Oid), ("contype", Char), ("conrelid", Oid), ("conkey", Text)],
+        ),
+        table(
+            PG_SEQUENCE,
+            "pg_sequence",
+            &[
+                ("seqrelid", Oid),
+                ("seqtypid", Oid),
+                ("seqstart", Int8),
+                ("seqincrement", Int8),
+                ("seqmax", Int8),
+                ("seqmin", Int8),
+                ("seqcache", Int8),
+                ("seqcycle", Bool),
+            ],
+        ),
+        table(
+            PG_DEPEND,
+            "pg_depend",
+            &[
+                ("classid", Oid),
+                ("objid", Oid),
+                ("objsubid", Int4),
+                ("refclassid", Oid),
+                ("refobjid", Oid),
+                ("refobjsubid", Int4),
+                ("deptype", Char),
+            ],
+        ),
+    ]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelKind {
+    Table,
+    Sequence,
+}
+
+impl RelKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            RelKind::Table => "r",
+            RelKind::Sequence => "S",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub data_type: DataType,
+    pub not_null: bool,
+    /// The default expression as SQL text, e.g. `nextval('t_id_seq'::regclass)`.
+    pub default: Option<String>,
+    pub attnum: i16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstraintDef {
+    pub oid: u32,
+    pub name: String,
+    pub kind: ConstraintKind,
+    /// Column positions (0-based) in the table.
+    pub columns: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableDef {
+    pub oid: u32,
+    pub name: String,
+    pub namespace: u32,
+    pub kind: RelKind,
+    pub locator: RelFileLocator,
+    pub columns: Vec<ColumnDef>,
+    pub constraints: Vec<ConstraintDef>,
+}
+
+impl TableDef {
+    pub fn column_types(&self) -> Vec<DataType> {
+        self.columns.iter().map(|c| c.data_type.clone()).collect()
+    }
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+    pub fn is_system(&self) -> bool {
+        self.oid < FIRST_NORMAL_OID
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SequenceDef {
+    pub oid: u32,
+    pub name: String,
+    pub locator: RelFileLocator,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    /// The table and column (attnum) a serial sequence belongs to.
+    pub owned_by: Option<(u32, i16)>,
+}
+
+/// Where a catalog row lives, so DDL can delete or update it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogRow {
+    pub catalog: u32,
+    pub at: ItemPointer,
+    pub values: Vec<Value>,
+}
+
+/// The decoded catalog as one transaction sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    pub tables: BTreeMap<String, TableDef>,
+    pub sequences: BTreeMap<String, SequenceDef>,
+    /// Every live catalog row by catalog, for DDL.
+    pub rows: BTreeMap<u32, Vec<CatalogRow>>,
+}
+
+impl Catalog {
+    pub fn table(&self, name: &str) -> Option<&TableDef> {
+        self.tables.get(name)
+    }
+    pub fn table_by_oid(&self, oid: u32) -> Option<&TableDef> {
+        self.tables.values().find(|t| t.oid == oid)
+    }
+    pub fn relation_exists(&self, name: &str) -> bool {
+        self.tables.contains_key(name) || self.sequences.contains_key(name) || self.constraint_named(name).is_some()
+    }
+    pub fn constraint_named(&self, name: &str) -> Option<&ConstraintDef> {
+        self.tables.values().flat_map(|t| &t.constraints).find(|c| c.name == name)
+    }
+    pub fn rows_of(&self, catalog: u32) -> &[CatalogRow] {
+        self.rows.get(&catalog).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Reads the catalog relations, seeing committed rows and `own` transaction's.
+    pub fn load(storage: &Storage, clog: &CommitLog, own: Option<u32>) -> Result<Catalog> {
+        let mut catalog = Catalog::default();
+        for system in system_tables() {
+            let types = system.column_types();
+            let mut rows = Vec::new();
+            if let Some(relation) = storage.relation(&system.locator) {
+                for (at, tuple) in relation.tuples() {
+                    if live_now(tuple, clog, own) {
+                        rows.push(CatalogRow { catalog: system.oid, at, values: tuple::decode(&tuple.data, &types)? });
+                    }
+                }
+            }
+            catalog.rows.insert(system.oid, rows);
+            catalog.tables.insert(system.name.clone(), system);
+        }
+        catalog.build_user_objects();
+        Ok(catalog)
+    }
+
+    fn build_user_objects(&mut self) {
+        let oid = |v: &Value| v.as_i64().unwrap_or(0) as u32;
+        let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let mut tables = BTreeMap::new();
+        let mut sequences = BTreeMap::new();
+        for row in self.rows_of(PG_CLASS) {
+            let v = &row.values;
+            let name = text(&v[1]);
+            match text(&v[3]).as_str() {
+                "r" => {
+                    let def = TableDef {
+                        oid: oid(&v[0]),
+                        name: name.clone(),
+                        namespace: oid(&v[2]),
+                        kind: RelKind::Table,
+                        locator: locator(oid(&v[4])),
+                        columns: Vec::new(),
+                        constraints: Vec::new(),
+                    };
+                    tables.insert(def.oid, def);
+                }
+                "S" => {
+                    let def = SequenceDef {
+                        oid: oid(&v[0]),
+                        name,
+                        locator: locator(oid(&v[4])),
+                        start: 1,
+                        increment: 1,
+                        min: 1,
+                        max: i64::MAX,
+                        owned_by: None,
+                    };
+                    sequences.insert(def.oid, def);
+                }
+                _ => {}
+            }
+        }
+        let mut attributes: Vec<&CatalogRow> = self.rows_of(PG_ATTRIBUTE).iter().collect();
+        attributes.sort_by_key(|row| (oid(&row.values[0]), row.values[4].as_i64()));
+        for row in attributes {
+            let v = &row.values;
+            if let Some(table) = tables.get_mut(&oid(&v[0])) {
+                let data_type = DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32).unwrap_or(DataType::Text);
+                table.columns.push(ColumnDef {
+                    name: text(&v[1]),
+                    data_type,
+                    not_null: v[5] == Value::Bool(true),
+                    default: None,
+                    attnum: v[4].as_i64().unwrap_or(0) as i16,
+                });
+            }
+        }
+        for row in self.rows_of(PG_ATTRDEF) {
+            let v = &row.values;
+            if let Some(table) = tables.get_mut(&oid(&v[1])) {
+                let attnum = v[2].as_i64().unwrap_or(0) as i16;
+                if let Some(column) = table.columns.iter_mut().find(|c| c.attnum == attnum) {
+                    column.default = Some(text(&v[3]));
+                }
+            }
+        }
+        let mut constraints: Vec<&CatalogRow> = self.rows_of(PG_CONSTRAINT).iter().collect();
+        constraints.sort_by_key(|row| oid(&row.values[0]));
+        for row in constraints {
+            let v = &row.values;
+            if let Some(table) = tables.get_mut(&oid(&v[4])) {
+                let kind = if text(&v[3]) == "p" { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
+                let columns = parse_int_array(&text(&v[5]))
+                    .into_iter()
+                    .filter_map(|attnum| table.columns.iter().position(|c| c.attnum == attnum as i16))
+                    .collect();
+                table.constraints.push(ConstraintDef { oid: oid(&v[0]), name: text(&v[1]), kind, columns });
+            }
+        }
+        for row in self.rows_of(PG_SEQUENCE) {
+            let v = &row.values;
+            if let Some(sequence) = sequences.get_mut(&oid(&v[0])) {
+                sequence.start = v[2].as_i64().unwrap_or(1);
+                sequence.increment = v[3].as_i64().unwrap_or(1);
+                sequence.max = v[4].as_i64().unwrap_or(i64::MAX);
+                sequence.min = v[5].as_i64().unwrap_or(1);
+            }
+        }
+        for row in self.rows_of(PG_DEPEND) {
+            let v = &row.values;
+            if let Some(sequence) = sequences.get_mut(&oid(&v[1])) {
+                if text(&v[6]) == "a" {
+                    sequence.owned_by = Some((oid(&v[4]), v[5].as_i64().unwrap_or(0) as i16));
+                }
+            }
+        }
+        for table in tables.into_values() {
+            self.tables.insert(table.name.clone(), table);
+        }
+        for sequence in sequences.into_values() {
+            self.sequences.insert(sequence.name.clone(), sequence);
+        }
+    }
+}
+
+/// `{1,2}` to `[1, 2]`.
+pub fn parse_int_array(text: &str) -> Vec<i64> {
+    text.trim_matches(|c| c == '{' || c == '}').split(',').filter_map(|part| part.trim().parse().ok()).collect()
+}
+
+pub fn format_int_array(values: &[i64]) -> String {
+    let parts: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("{{{}}}", parts.join(","))
+}

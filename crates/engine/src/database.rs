@@ -1,0 +1,423 @@
+//! One server's data and sessions: transactions, the WAL-first write path,
+//! checkpoints, crash recovery and (for standbys) replay of received WAL.
+//!
+//! Every change follows one path: build a WAL record, insert it into the log,
+//! then apply it with [`redo::apply`]. Commit writes a commit record and
+//! flushes the log; a crash throws away what was not flushed, restores the
+//! data as the last checkpoint saved it, and replays the log from the
+//! checkpoint's redo pointer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use pgplay_wal::time::Timestamp;
+use pgplay_wal::{
+    Checkpoint, Lsn, Record, RecordBody, RelFileLocator, SegmentSize, StandbyRecord, TimeLineId, TransactionRecord,
+    WalLog, Xid, XlogRecord,
+};
+
+use crate::catalog::{Catalog, FIRST_NORMAL_OID};
+use crate::error::{code, DbError, Result};
+use crate::guc::Settings;
+use crate::heap::ItemPointer;
+use crate::mvcc::{Snapshot, XactStatus, FIRST_NORMAL_XID};
+use crate::redo::{self, DataState};
+use crate::types::Key;
+
+pub type SessionId = u32;
+
+/// A result column: its name and type OID (psql aligns numbers by it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub type_oid: u32,
+}
+
+/// What a statement returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Rows (from SELECT, SHOW, or RETURNING) and the command tag.
+    Rows { columns: Vec<ColumnInfo>, rows: Vec<Vec<Option<String>>>, tag: String },
+    Command { tag: String },
+}
+
+impl Outcome {
+    pub fn tag(&self) -> &str {
+        match self {
+            Outcome::Rows { tag, .. } | Outcome::Command { tag } => tag,
+        }
+    }
+}
+
+/// One statement's result with the notices and warnings it raised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementResult {
+    pub outcome: Result<Outcome>,
+    pub notices: Vec<DbError>,
+}
+
+/// The open transaction of a session.
+#[derive(Clone, Debug, Default)]
+pub struct Xact {
+    /// Assigned at the first write, as in PostgreSQL.
+    pub xid: Option<Xid>,
+    pub command_id: u32,
+    /// BEGIN was used (otherwise the statement commits on its own).
+    pub explicit: bool,
+    /// An error happened; only ROLLBACK (or COMMIT) ends it.
+    pub failed: bool,
+    pub catalog_changed: bool,
+    pub created: Vec<RelFileLocator>,
+    pub dropped: Vec<RelFileLocator>,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    pub xact: Option<Xact>,
+    /// Session-level SET values, by canonical name.
+    pub settings: BTreeMap<&'static str, String>,
+    /// Values returned by nextval in this session, for currval.
+    pub sequence_values: BTreeMap<String, i64>,
+}
+
+/// pg_control: where recovery starts and how the server last stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlFile {
+    pub system_identifier: u64,
+    pub checkpoint: Lsn,
+    pub redo: Lsn,
+    pub timeline: TimeLineId,
+    pub clean_shutdown: bool,
+}
+
+/// A unique index, kept in memory and rebuilt from the heap when needed.
+#[derive(Clone, Debug, Default)]
+pub struct UniqueIndex {
+    pub entries: BTreeMap<Key, Vec<ItemPointer>>,
+}
+
+/// Options for `initdb`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    pub system_identifier: u64,
+    pub segment_size: SegmentSize,
+    pub now: Timestamp,
+}
+
+pub struct Database {
+    pub settings: Settings,
+    pub wal: WalLog,
+    pub data: DataState,
+    /// Data as the last checkpoint wrote it: what a crash falls back to.
+    disk: DataState,
+    pub control: ControlFile,
+    pub sessions: BTreeMap<SessionId, Session>,
+    next_session: SessionId,
+    catalog_cache: Option<(u64, Rc<Catalog>)>,
+    pub(crate) indexes: BTreeMap<(RelFileLocator, u32), UniqueIndex>,
+    /// A standby (or a server in crash recovery) replays WAL and refuses writes.
+    pub in_recovery: bool,
+    /// Set by the caller before each call; the engine never reads a clock.
+    pub now: Timestamp,
+    /// OIDs below this are covered by a logged NEXTOID record.
+    oid_logged_limit: u32,
+    /// Server log lines not yet collected by the node.
+    pub log_lines: Vec<String>,
+    /// Last replayed commit's timestamp (standby).
+    pub last_replayed_commit: Option<Timestamp>,
+    /// Lsn of the end of the last record replayed (standby) or written.
+    pub replayed_upto: Lsn,
+}
+
+const OID_PREFETCH: u32 = 8192;
+
+impl Database {
+    /// `initdb`: an empty cluster whose log starts in segment 1 with a shutdown checkpoint.
+    pub fn initdb(options: InitOptions) -> Database {
+        let start = options.segment_size.segment_start(1);
+        let wal = WalLog::new(options.segment_size, options.system_identifier, TimeLineId(1), start);
+        let data = DataState { next_xid: 730, next_oid: FIRST_NORMAL_OID, ..DataState::default() };
+        let mut settings = Settings::new();
+        settings.set_internal("wal_segment_size", options.segment_size.bytes().to_string());
+        let mut database = Database {
+            settings,
+            wal,
+            disk: data.clone(),
+            data,
+            control: ControlFile {
+                system_identifier: options.system_identifier,
+                checkpoint: Lsn::INVALID,
+                redo: start,
+                timeline: TimeLineId(1),
+                clean_shutdown: true,
+            },
+            sessions: BTreeMap::new(),
+            next_session: 1,
+            catalog_cache: None,
+            indexes: BTreeMap::new(),
+            in_recovery: false,
+            now: options.now,
+            oid_logged_limit: FIRST_NORMAL_OID,
+            log_lines: Vec::new(),
+            last_replayed_commit: None,
+            replayed_upto: start,
+        };
+        for system in crate::catalog::system_tables() {
+            database.data.storage.relations.entry(system.locator).or_default();
+        }
+        database.disk = database.data.clone();
+        database.checkpoint(true);
+        database
+    }
+
+    pub fn open_session(&mut self) -> SessionId {
+        let id = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(id, Session::default());
+        id
+    }
+
+    pub fn close_session(&mut self, session: SessionId) {
+        if self.sessions.get(&session).and_then(|s| s.xact.as_ref()).is_some() {
+            self.abort(session);
+        }
+        self.sessions.remove(&session);
+    }
+
+    pub fn session(&self, session: SessionId) -> Option<&Session> {
+        self.sessions.get(&session)
+    }
+
+    pub(crate) fn session_mut(&mut self, session: SessionId) -> &mut Session {
+        self.sessions.entry(session).or_default()
+    }
+
+    pub(crate) fn xact_mut(&mut self, session: SessionId) -> &mut Xact {
+        self.session_mut(session).xact.get_or_insert_with(Xact::default)
+    }
+
+    /// A setting as this session sees it.
+    pub fn setting(&self, session: SessionId, name: &str) -> String {
+        let canonical = crate::guc::definition(name).map(|d| d.name).unwrap_or("");
+        self.sessions
+            .get(&session)
+            .and_then(|s| s.settings.get(canonical).cloned())
+            .unwrap_or_else(|| self.settings.get(name))
+    }
+
+    // ----- the write path -------------------------------------------------
+
+    /// Inserts a record and applies it. Returns where it starts.
+    pub(crate) fn log(&mut self, xid: Xid, body: RecordBody) -> Result<Lsn> {
+        let record = Record { xid, prev: Lsn::INVALID, body };
+        let (lsn, end) = self.wal.insert(record.clone());
+        redo::apply(&mut self.data, lsn, &record)?;
+        self.replayed_upto = end;
+        Ok(lsn)
+    }
+
+    /// The session's xid, assigning one at the first write.
+    pub(crate) fn assign_xid(&mut self, session: SessionId) -> Xid {
+        if let Some(xid) = self.xact_mut(session).xid {
+            return xid;
+        }
+        let xid = self.data.next_xid.max(FIRST_NORMAL_XID);
+        self.data.next_xid = xid + 1;
+        self.data.running.insert(xid);
+        self.xact_mut(session).xid = Some(xid);
+        xid
+    }
+
+    pub(crate) fn new_oid(&mut self) -> Result<u32> {
+        let oid = self.data.next_oid.max(FIRST_NORMAL_OID);
+        if oid >= self.oid_logged_limit {
+            self.oid_logged_limit = oid + OID_PREFETCH;
+            self.log(0, RecordBody::Xlog(XlogRecord::NextOid(self.oid_logged_limit)))?;
+        }
+        self.data.next_oid = oid + 1;
+        Ok(oid)
+    }
+
+    /// The snapshot a new statement of `session` takes.
+    pub fn snapshot(&self, session: SessionId) -> Snapshot {
+        let own = self.sessions.get(&session).and_then(|s| s.xact.as_ref()).and_then(|x| x.xid.map(|xid| (xid, x.command_id)));
+        let mut in_progress = self.data.running.clone();
+        if let Some((xid, _)) = own {
+            in_progress.remove(&xid);
+        }
+        Snapshot { xmax: self.data.next_xid, in_progress, own }
+    }
+
+    /// The catalog as `session` sees it now.
+    pub fn catalog(&mut self, session: SessionId) -> Result<Rc<Catalog>> {
+        let xact = self.sessions.get(&session).and_then(|s| s.xact.as_ref());
+        if let Some(xact) = xact.filter(|x| x.catalog_changed) {
+            return Ok(Rc::new(Catalog::load(&self.data.storage, &self.data.clog, xact.xid)?));
+        }
+        let generation = self.data.catalog_generation;
+        if let Some((cached, catalog)) = &self.catalog_cache {
+            if *cached == generation {
+                return Ok(catalog.clone());
+            }
+        }
+        let catalog = Rc::new(Catalog::load(&self.data.storage, &self.data.clog, None)?);
+        self.catalog_cache = Some((generation, catalog.clone()));
+        Ok(catalog)
+    }
+
+    /// Refuses a write on a server in recovery, naming the command as PostgreSQL does.
+    pub(crate) fn check_writable(&self, session: SessionId, command: &str) -> Result<()> {
+        let read_only = self.in_recovery
+            || self.sessions.get(&session).and_then(|s| s.xact.as_ref()).is_some_and(|x| x.read_only)
+            || self.setting(session, "transaction_read_only") == "on"
+            || self.setting(session, "default_transaction_read_only") == "on"
+                && self.sessions.get(&session).and_then(|s| s.xact.as_ref()).is_some_and(|x| !x.explicit);
+        if read_only {
+            return Err(DbError::new(code::READ_ONLY_SQL_TRANSACTION, format!("cannot execute {command} in a read-only transaction")));
+        }
+        Ok(())
+    }
+
+    // ----- transaction end ------------------------------------------------
+
+    /// Commits the session's transaction: a commit record, flushed, when it wrote anything.
+    pub fn commit(&mut self, session: SessionId) -> Result<Option<Lsn>> {
+        let Some(xact) = self.session_mut(session).xact.take() else { return Ok(None) };
+        let Some(xid) = xact.xid else { return Ok(None) };
+        let body = RecordBody::Transaction(TransactionRecord::Commit { time: self.now, dropped: xact.dropped.clone() });
+        let lsn = self.log(xid, body)?;
+        let end = self.wal.insert_lsn();
+        if self.setting(session, "synchronous_commit") != "off" {
+            self.wal.flush(end);
+        }
+        for locator in &xact.dropped {
+            self.indexes.retain(|(rel, _), _| rel != locator);
+        }
+        Ok(Some(lsn))
+    }
+
+    /// Rolls back: an abort record when the transaction had an xid.
+    pub fn abort(&mut self, session: SessionId) {
+        let Some(xact) = self.session_mut(session).xact.take() else { return };
+        if let Some(xid) = xact.xid {
+            let body = RecordBody::Transaction(TransactionRecord::Abort { time: self.now, dropped: xact.created.clone() });
+            if self.log(xid, body).is_err() {
+                self.data.clog.set(xid, XactStatus::Aborted);
+                self.data.running.remove(&xid);
+            }
+            for locator in &xact.created {
+                self.indexes.retain(|(rel, _), _| rel != locator);
+            }
+        }
+    }
+
+    // ----- checkpoints, shutdown, crash -------------------------------------
+
+    /// Writes a checkpoint: running transactions, then the checkpoint record,
+    /// flushed; the data as of the redo pointer becomes what a crash restores.
+    pub fn checkpoint(&mut self, shutdown: bool) -> Lsn {
+        let redo = self.wal.next_record_start(self.wal.insert_lsn());
+        self.wal.flush(self.wal.insert_lsn());
+        self.disk = self.data.clone();
+        let xids: Vec<Xid> = self.data.running.iter().copied().collect();
+        let oldest = xids.first().copied().unwrap_or(self.data.next_xid);
+        let running = StandbyRecord::RunningXacts {
+            next_xid: self.data.next_xid,
+            latest_completed_xid: self.data.next_xid.saturating_sub(1),
+            oldest_running_xid: oldest,
+            xids,
+        };
+        if !shutdown {
+            let _ = self.log(0, RecordBody::Standby(running));
+        }
+        let checkpoint = Checkpoint {
+            redo,
+            timeline: self.wal.timeline(),
+            prev_timeline: self.wal.timeline(),
+            full_page_writes: true,
+            next_xid: self.data.next_xid,
+            next_oid: self.oid_logged_limit.max(self.data.next_oid),
+            oldest_xid: FIRST_NORMAL_XID + 713,
+            oldest_active_xid: oldest,
+            time: self.now,
+        };
+        let body = if shutdown { XlogRecord::CheckpointShutdown(checkpoint) } else { XlogRecord::CheckpointOnline(checkpoint) };
+        let lsn = self.log(0, RecordBody::Xlog(body)).expect("checkpoint records always apply");
+        self.wal.flush(self.wal.insert_lsn());
+        self.control.checkpoint = lsn;
+        self.control.redo = redo;
+        self.control.clean_shutdown = shutdown;
+        lsn
+    }
+
+    /// A clean stop: sessions end, a shutdown checkpoint is written.
+    pub fn shutdown(&mut self) {
+        let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
+        sessions.into_iter().for_each(|s| self.close_session(s));
+        self.checkpoint(true);
+    }
+
+    /// Power loss: unflushed WAL and all pages since the last checkpoint are
+    /// gone. Call [`Database::recover`] to start again.
+    pub fn crash(&mut self) {
+        self.sessions.clear();
+        self.wal.lose_unflushed();
+        self.data = self.disk.clone();
+        self.catalog_cache = None;
+        self.indexes.clear();
+        self.control.clean_shutdown = false;
+    }
+
+    /// Crash recovery: replay from the last checkpoint's redo pointer to the
+    /// end of the flushed log. Returns log lines PostgreSQL would print.
+    pub fn recover(&mut self) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        if self.control.clean_shutdown {
+            self.wal.recover_end(self.control.redo);
+            return Ok(lines);
+        }
+        lines.push("LOG:  database system was not properly shut down; automatic recovery in progress".to_string());
+        let redo = self.control.redo;
+        let end = self.wal.recover_end(redo);
+        let mut replayed = 0usize;
+        let mut last = None;
+        let records: Vec<_> = self.wal.records_from(redo).collect();
+        for read in records {
+            let read = read.map_err(|e| DbError::internal(e.to_string()))?;
+            redo::apply(&mut self.data, read.lsn, &read.record)?;
+            replayed += 1;
+            last = Some(read.lsn);
+        }
+        lines.push(format!("LOG:  redo starts at {}", redo));
+        if let Some(last) = last {
+            lines.push(format!("LOG:  redo done at {} ({} records)", last, replayed));
+        }
+        let unfinished: Vec<Xid> = std::mem::take(&mut self.data.running).into_iter().collect();
+        for xid in unfinished {
+            self.data.clog.set(xid, XactStatus::Aborted);
+        }
+        self.data.catalog_generation += 1;
+        self.oid_logged_limit = self.data.next_oid;
+        self.replayed_upto = end;
+        self.checkpoint(true);
+        lines.push("LOG:  database system is ready to accept connections".to_string());
+        Ok(lines)
+    }
+
+    /// A standby replays one record received from upstream.
+    pub fn replay(&mut self, lsn: Lsn, record: &Record, end: Lsn) -> Result<()> {
+        redo::apply(&mut self.data, lsn, record)?;
+        if let RecordBody::Transaction(TransactionRecord::Commit { time, .. }) = &record.body {
+            self.last_replayed_commit = Some(*time);
+        }
+        self.replayed_upto = end;
+        self.indexes.clear();
+        Ok(())
+    }
+
+    /// Running transactions (for views and RUNNING_XACTS).
+    pub fn running_xids(&self) -> &BTreeSet<Xid> {
+        &self.data.running
+    }
+}

@@ -1,0 +1,142 @@
+//! Heap relations: pages of tuples at (block, offset), changed only by redo.
+//!
+//! A page here is a struct, not 8 kB of bytes, but it keeps PostgreSQL's space
+//! accounting (24-byte page header, 4-byte line pointers, MAXALIGNed tuples
+//! with a 23-byte header), so blocks fill and tuples get the same offsets a
+//! real server would give them. Every change to a page goes through
+//! [`crate::redo`], on the primary as on a standby, so equal WAL means equal pages.
+
+use std::collections::BTreeMap;
+
+use pgplay_wal::{Lsn, RelFileLocator, Xid};
+
+pub const PAGE_SIZE: usize = 8192;
+const PAGE_HEADER_SIZE: usize = 24;
+const LINE_POINTER_SIZE: usize = 4;
+const TUPLE_HEADER_SIZE: usize = 23;
+
+fn maxalign(length: usize) -> usize {
+    (length + 7) & !7
+}
+
+/// A tuple's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemPointer {
+    pub block: u32,
+    /// 1-based, as in PostgreSQL.
+    pub offset: u16,
+}
+
+impl std::fmt::Display for ItemPointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({},{})", self.block, self.offset)
+    }
+}
+
+/// One tuple version with its MVCC header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeapTuple {
+    pub xmin: Xid,
+    /// 0 while no transaction has deleted or updated this version.
+    pub xmax: Xid,
+    pub cmin: u32,
+    pub cmax: u32,
+    /// Points at itself, or at the newer version after an update.
+    pub ctid: ItemPointer,
+    pub natts: u16,
+    pub data: Vec<u8>,
+}
+
+impl HeapTuple {
+    /// Bytes the tuple takes on a page, line pointer excluded.
+    pub fn stored_size(&self) -> usize {
+        let bitmap = if self.data.first() == Some(&1) { self.natts.div_ceil(8) as usize } else { 0 };
+        maxalign(TUPLE_HEADER_SIZE + bitmap) + maxalign(self.data.len().saturating_sub(1))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    /// LSN of the last record applied to this page.
+    pub lsn: Lsn,
+    /// Line pointers; index 0 is offset 1.
+    pub items: Vec<HeapTuple>,
+}
+
+impl Page {
+    fn used_bytes(&self) -> usize {
+        PAGE_HEADER_SIZE + self.items.iter().map(|t| LINE_POINTER_SIZE + t.stored_size()).sum::<usize>()
+    }
+
+    pub fn free_space(&self) -> usize {
+        PAGE_SIZE.saturating_sub(self.used_bytes())
+    }
+
+    pub fn fits(&self, tuple: &HeapTuple) -> bool {
+        self.free_space() >= LINE_POINTER_SIZE + tuple.stored_size()
+    }
+
+    pub fn next_offset(&self) -> u16 {
+        self.items.len() as u16 + 1
+    }
+
+    pub fn get(&self, offset: u16) -> Option<&HeapTuple> {
+        self.items.get(offset.checked_sub(1)? as usize)
+    }
+
+    pub fn get_mut(&mut self, offset: u16) -> Option<&mut HeapTuple> {
+        self.items.get_mut(offset.checked_sub(1)? as usize)
+    }
+}
+
+/// The pages of one relation file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Relation {
+    pub pages: Vec<Page>,
+}
+
+impl Relation {
+    /// Where a new tuple goes: the last page if it fits, else a new page.
+    /// Returns (block, offset, whether the page is new).
+    pub fn placement(&self, tuple: &HeapTuple) -> (u32, u16, bool) {
+        match self.pages.last() {
+            Some(page) if page.fits(tuple) => ((self.pages.len() - 1) as u32, page.next_offset(), false),
+            _ => (self.pages.len() as u32, 1, true),
+        }
+    }
+
+    pub fn tuple(&self, pointer: ItemPointer) -> Option<&HeapTuple> {
+        self.pages.get(pointer.block as usize)?.get(pointer.offset)
+    }
+
+    /// Every tuple version with its address, in physical order.
+    pub fn tuples(&self) -> impl Iterator<Item = (ItemPointer, &HeapTuple)> {
+        self.pages.iter().enumerate().flat_map(|(block, page)| {
+            page.items.iter().enumerate().map(move |(index, tuple)| {
+                (ItemPointer { block: block as u32, offset: index as u16 + 1 }, tuple)
+            })
+        })
+    }
+}
+
+/// Sequence state, kept in the sequence's own relation file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SequenceState {
+    pub last_value: i64,
+    pub log_cnt: i64,
+    pub is_called: bool,
+    pub lsn: Lsn,
+}
+
+/// All relation files of one server, by relfilenode.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Storage {
+    pub relations: BTreeMap<RelFileLocator, Relation>,
+    pub sequences: BTreeMap<RelFileLocator, SequenceState>,
+}
+
+impl Storage {
+    pub fn relation(&self, locator: &RelFileLocator) -> Option<&Relation> {
+        self.relations.get(locator)
+    }
+}

@@ -1,0 +1,186 @@
+//! Redo: the one place where data pages, the commit log and relation files
+//! change. The primary applies each record right after inserting it into the
+//! WAL; a standby and crash recovery apply the very same records. A record
+//! whose page already carries its LSN (or a later one) is skipped, so replay
+//! is idempotent.
+
+use std::collections::BTreeSet;
+
+use pgplay_wal::{
+    HeapRecord, Lsn, Record, RecordBody, SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord, TupleImage,
+    Xid, XlogRecord,
+};
+
+use crate::error::{DbError, Result};
+use crate::heap::{HeapTuple, ItemPointer, Page, Relation, SequenceState, Storage};
+use crate::mvcc::{CommitLog, XactStatus};
+
+/// Everything redo changes: the state a checkpoint saves and a crash restores.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataState {
+    pub storage: Storage,
+    pub clog: CommitLog,
+    /// Transactions seen in the WAL (or started here) and not yet finished.
+    pub running: BTreeSet<Xid>,
+    pub next_xid: Xid,
+    pub next_oid: u32,
+    /// Bumped whenever a catalog relation or a transaction outcome changes,
+    /// so cached catalogs know to reload.
+    pub catalog_generation: u64,
+}
+
+impl DataState {
+    pub fn note_xid(&mut self, xid: Xid) {
+        if xid == 0 {
+            return;
+        }
+        if xid >= self.next_xid {
+            self.next_xid = xid + 1;
+        }
+        if self.clog.status(xid) == XactStatus::InProgress {
+            self.running.insert(xid);
+        }
+    }
+}
+
+/// Applies one record that starts at `lsn`.
+pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
+    state.note_xid(record.xid);
+    match &record.body {
+        RecordBody::Heap(heap) => apply_heap(state, lsn, record.xid, heap),
+        RecordBody::Storage(StorageRecord::Create(locator)) => {
+            state.storage.relations.entry(*locator).or_default();
+            Ok(())
+        }
+        RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
+            if let Some(rel) = state.storage.relations.get_mut(relation) {
+                rel.pages.truncate(*blocks as usize);
+            }
+            Ok(())
+        }
+        RecordBody::Transaction(TransactionRecord::Commit { dropped, .. }) => {
+            finish(state, record.xid, XactStatus::Committed, dropped);
+            Ok(())
+        }
+        RecordBody::Transaction(TransactionRecord::Abort { dropped, .. }) => {
+            finish(state, record.xid, XactStatus::Aborted, dropped);
+            Ok(())
+        }
+        RecordBody::Xlog(XlogRecord::NextOid(oid)) => {
+            state.next_oid = state.next_oid.max(*oid);
+            Ok(())
+        }
+        RecordBody::Xlog(XlogRecord::CheckpointOnline(checkpoint) | XlogRecord::CheckpointShutdown(checkpoint)) => {
+            state.next_xid = state.next_xid.max(checkpoint.next_xid);
+            state.next_oid = state.next_oid.max(checkpoint.next_oid);
+            Ok(())
+        }
+        RecordBody::Xlog(_) => Ok(()),
+        RecordBody::Standby(StandbyRecord::RunningXacts { next_xid, oldest_running_xid, xids, .. }) => {
+            state.next_xid = state.next_xid.max(*next_xid);
+            let listed: BTreeSet<Xid> = xids.iter().copied().collect();
+            // Transactions older than the oldest running one that never logged an end died in a crash.
+            let vanished: Vec<Xid> =
+                state.running.iter().copied().filter(|xid| xid < oldest_running_xid && !listed.contains(xid)).collect();
+            for xid in vanished {
+                state.running.remove(&xid);
+                state.clog.set(xid, XactStatus::Aborted);
+            }
+            listed.iter().for_each(|xid| state.note_xid(*xid));
+            Ok(())
+        }
+        RecordBody::Standby(StandbyRecord::Lock(_)) => Ok(()),
+        RecordBody::Sequence(SequenceRecord::Log { relation, last_value, log_cnt, is_called }) => {
+            state.storage.sequences.insert(
+                *relation,
+                SequenceState { last_value: *last_value, log_cnt: *log_cnt, is_called: *is_called, lsn },
+            );
+            Ok(())
+        }
+    }
+}
+
+fn finish(state: &mut DataState, xid: Xid, status: XactStatus, dropped: &[pgplay_wal::RelFileLocator]) {
+    state.clog.set(xid, status);
+    state.running.remove(&xid);
+    for locator in dropped {
+        state.storage.relations.remove(locator);
+        state.storage.sequences.remove(locator);
+    }
+    state.catalog_generation += 1;
+}
+
+fn new_tuple(xid: Xid, image: &TupleImage, at: ItemPointer) -> HeapTuple {
+    HeapTuple { xmin: xid, xmax: 0, cmin: image.command_id, cmax: 0, ctid: at, natts: image.natts, data: image.data.clone() }
+}
+
+fn missing_page(locator: &pgplay_wal::RelFileLocator, block: u32) -> DbError {
+    DbError::internal(format!("WAL contains references to invalid pages: rel {locator} blk {block}"))
+}
+
+/// Puts a tuple at (block, offset), creating the page when the record says so.
+fn place(relation: &mut Relation, lsn: Lsn, block: u32, offset: u16, init: bool, tuple: HeapTuple) -> Result<()> {
+    if init && block as usize == relation.pages.len() {
+        relation.pages.push(Page::default());
+    }
+    let page = relation.pages.get_mut(block as usize).ok_or_else(|| DbError::internal("heap block out of range"))?;
+    if page.lsn >= lsn {
+        return Ok(());
+    }
+    if offset != page.next_offset() {
+        return Err(DbError::internal(format!("invalid heap offset {offset} on block {block}")));
+    }
+    page.items.push(tuple);
+    page.lsn = lsn;
+    Ok(())
+}
+
+fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) -> Result<()> {
+    if is_catalog(record) {
+        state.catalog_generation += 1;
+    }
+    match record {
+        HeapRecord::Insert { relation, block, offset, init_page, tuple } => {
+            let rel = state.storage.relations.get_mut(relation).ok_or_else(|| missing_page(relation, *block))?;
+            let at = ItemPointer { block: *block, offset: *offset };
+            place(rel, lsn, *block, *offset, *init_page, new_tuple(xid, tuple, at))
+        }
+        HeapRecord::Delete { relation, block, offset, command_id } => {
+            let rel = state.storage.relations.get_mut(relation).ok_or_else(|| missing_page(relation, *block))?;
+            let page = rel.pages.get_mut(*block as usize).ok_or_else(|| missing_page(relation, *block))?;
+            if page.lsn >= lsn {
+                return Ok(());
+            }
+            let old = page.get_mut(*offset).ok_or_else(|| missing_page(relation, *block))?;
+            old.xmax = xid;
+            old.cmax = *command_id;
+            page.lsn = lsn;
+            Ok(())
+        }
+        HeapRecord::Update { relation, old_block, old_offset, new_block, new_offset, init_page, tuple, .. } => {
+            let rel = state.storage.relations.get_mut(relation).ok_or_else(|| missing_page(relation, *old_block))?;
+            let new_at = ItemPointer { block: *new_block, offset: *new_offset };
+            let page = rel.pages.get_mut(*old_block as usize).ok_or_else(|| missing_page(relation, *old_block))?;
+            if page.lsn < lsn {
+                let old = page.get_mut(*old_offset).ok_or_else(|| missing_page(relation, *old_block))?;
+                old.xmax = xid;
+                old.cmax = tuple.command_id;
+                old.ctid = new_at;
+                if old_block != new_block {
+                    page.lsn = lsn;
+                }
+            }
+            place(rel, lsn, *new_block, *new_offset, *init_page, new_tuple(xid, tuple, new_at))
+        }
+    }
+}
+
+/// Catalog relations have relfilenodes below the first user OID.
+fn is_catalog(record: &HeapRecord) -> bool {
+    let relation = match record {
+        HeapRecord::Insert { relation, .. } | HeapRecord::Delete { relation, .. } | HeapRecord::Update { relation, .. } => {
+            relation
+        }
+    };
+    relation.relation < crate::catalog::FIRST_NORMAL_OID
+}

@@ -1,0 +1,248 @@
+//! Built-in functions: their argument checks and result types at bind time,
+//! their evaluation at run time. System functions that need the server
+//! (WAL positions, recovery state, settings) are answered by the [`Host`].
+
+use rust_decimal::prelude::*;
+use rust_decimal::Decimal;
+
+use super::expr::{coerce, Expr, Host};
+use crate::error::{code, DbError, Result};
+use crate::types::{DataType, Value};
+
+/// Functions whose 9.x names were changed in PostgreSQL 10: (old, new).
+const RENAMED_IN_10: &[(&str, &str)] = &[
+    ("pg_current_xlog_location", "pg_current_wal_lsn"),
+    ("pg_current_xlog_insert_location", "pg_current_wal_insert_lsn"),
+    ("pg_current_xlog_flush_location", "pg_current_wal_flush_lsn"),
+    ("pg_last_xlog_receive_location", "pg_last_wal_receive_lsn"),
+    ("pg_last_xlog_replay_location", "pg_last_wal_replay_lsn"),
+    ("pg_xlogfile_name", "pg_walfile_name"),
+    ("pg_xlogfile_name_offset", "pg_walfile_name_offset"),
+    ("pg_xlog_location_diff", "pg_wal_lsn_diff"),
+    ("pg_switch_xlog", "pg_switch_wal"),
+    ("pg_is_xlog_replay_paused", "pg_is_wal_replay_paused"),
+    ("pg_xlog_replay_pause", "pg_wal_replay_pause"),
+    ("pg_xlog_replay_resume", "pg_wal_replay_resume"),
+];
+
+/// Functions removed later, with what to use instead.
+const REMOVED: &[(&str, &str)] = &[
+    ("pg_start_backup", "pg_backup_start() replaced it in PostgreSQL 15; pg_basebackup does all of it for you"),
+    ("pg_stop_backup", "pg_backup_stop() replaced it in PostgreSQL 15; pg_basebackup does all of it for you"),
+];
+
+/// Server functions the host evaluates: name, argument types, result type.
+const SYSTEM: &[(&str, &[DataType], DataType)] = &[
+    ("pg_current_wal_lsn", &[], DataType::PgLsn),
+    ("pg_current_wal_insert_lsn", &[], DataType::PgLsn),
+    ("pg_current_wal_flush_lsn", &[], DataType::PgLsn),
+    ("pg_last_wal_receive_lsn", &[], DataType::PgLsn),
+    ("pg_last_wal_replay_lsn", &[], DataType::PgLsn),
+    ("pg_last_xact_replay_timestamp", &[], DataType::TimestampTz),
+    ("pg_is_in_recovery", &[], DataType::Bool),
+    ("pg_switch_wal", &[], DataType::PgLsn),
+    ("pg_walfile_name", &[DataType::PgLsn], DataType::Text),
+    ("pg_reload_conf", &[], DataType::Bool),
+    ("pg_promote", &[], DataType::Bool),
+    ("now", &[], DataType::TimestampTz),
+    ("current_timestamp", &[], DataType::TimestampTz),
+    ("statement_timestamp", &[], DataType::TimestampTz),
+    ("transaction_timestamp", &[], DataType::TimestampTz),
+    ("clock_timestamp", &[], DataType::TimestampTz),
+    ("version", &[], DataType::Text),
+    ("current_database", &[], DataType::Name),
+    ("current_user", &[], DataType::Name),
+    ("session_user", &[], DataType::Name),
+    ("txid_current", &[], DataType::Int8),
+    ("pg_backend_pid", &[], DataType::Int4),
+    ("current_setting", &[DataType::Text], DataType::Text),
+    ("nextval", &[DataType::Text], DataType::Int8),
+    ("currval", &[DataType::Text], DataType::Int8),
+    ("setval", &[DataType::Text, DataType::Int8], DataType::Int8),
+    ("pg_postmaster_start_time", &[], DataType::TimestampTz),
+];
+
+pub fn signature_text(name: &str, args: &[Expr]) -> String {
+    let types: Vec<String> = args.iter().map(|a| a.data_type().base_name()).collect();
+    format!("{name}({})", types.join(", "))
+}
+
+fn no_such_function(name: &str, args: &[Expr]) -> DbError {
+    let error = DbError::new(code::UNDEFINED_FUNCTION, format!("function {} does not exist", signature_text(name, args)));
+    if let Some((_, new)) = RENAMED_IN_10.iter().find(|(old, _)| *old == name) {
+        return error.with_hint(format!(
+            "pgplay: {name}() is the PostgreSQL 9.x name; since PostgreSQL 10 it is called {new}() (\"xlog\" became \"wal\", \"location\" became \"lsn\")."
+        ));
+    }
+    if let Some((_, note)) = REMOVED.iter().find(|(old, _)| *old == name) {
+        return error.with_hint(format!("pgplay: {name}() no longer exists: {note}."));
+    }
+    error.with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// Binds a scalar function call.
+pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
+    if let Some((_, params, result)) = SYSTEM.iter().find(|(n, _, _)| *n == name) {
+        return bind_fixed(name, args, params, result.clone());
+    }
+    let first = args.first().map(Expr::data_type);
+    let call = |args: Vec<Expr>, data_type: DataType| Ok(Expr::Call { name: name.to_string(), args, data_type });
+    match (name, args.len()) {
+        ("lower" | "upper" | "btrim" | "ltrim" | "rtrim" | "md5", 1) if first.as_ref().is_some_and(DataType::is_string) => {
+            call(coerce_all(args, &DataType::Text)?, DataType::Text)
+        }
+        ("length" | "char_length" | "character_length" | "octet_length", 1) if first.as_ref().is_some_and(DataType::is_string) => {
+            call(coerce_all(args, &DataType::Text)?, DataType::Int4)
+        }
+        ("abs", 1) if first.as_ref().is_some_and(DataType::is_numeric) => {
+            let t = first.unwrap_or(DataType::Int4).without_modifier();
+            call(args, t)
+        }
+        ("round" | "trunc" | "ceil" | "ceiling" | "floor", 1 | 2) if first.as_ref().is_some_and(|t| t.is_numeric() || *t == DataType::Unknown) => {
+            let result = if first == Some(DataType::Float8) && args.len() == 1 { DataType::Float8 } else { DataType::NUMERIC };
+            let mut args = args;
+            let rest = args.split_off(1);
+            let mut bound = vec![coerce(args.remove(0), &result)?];
+            for extra in rest {
+                bound.push(coerce(extra, &DataType::Int4)?);
+            }
+            call(bound, result)
+        }
+        ("concat", _) => call(args, DataType::Text),
+        ("substr" | "substring", 2 | 3) => {
+            let mut args = args;
+            let rest = args.split_off(1);
+            let mut bound = vec![coerce(args.remove(0), &DataType::Text)?];
+            for extra in rest {
+                bound.push(coerce(extra, &DataType::Int4)?);
+            }
+            call(bound, DataType::Text)
+        }
+        ("pg_wal_lsn_diff", 2) => {
+            let args = coerce_all(args, &DataType::PgLsn)?;
+            Ok(Expr::LsnDiff(Box::new(args[0].clone()), Box::new(args[1].clone())))
+        }
+        ("pg_typeof", 1) => {
+            let t = first.unwrap_or(DataType::Unknown);
+            Ok(Expr::Const(Value::Text(t.base_name()), DataType::Text))
+        }
+        ("greatest" | "least", n) if n > 0 => {
+            let t = args.iter().map(Expr::data_type).try_fold(DataType::Unknown, |acc, t| super::expr::unify(&acc, &t));
+            let t = t.ok_or_else(|| no_such_function(name, &args))?;
+            call(coerce_all(args, &t)?, t)
+        }
+        _ => Err(no_such_function(name, &args)),
+    }
+}
+
+fn coerce_all(args: Vec<Expr>, target: &DataType) -> Result<Vec<Expr>> {
+    args.into_iter().map(|a| coerce(a, target)).collect()
+}
+
+fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType) -> Result<Expr> {
+    let optional_bool = matches!(name, "pg_promote");
+    if args.len() != params.len() && !(optional_bool && args.len() <= 2) {
+        return Err(no_such_function(name, &args));
+    }
+    let mut bound = Vec::new();
+    for (arg, param) in args.iter().zip(params) {
+        let t = arg.data_type();
+        let accepted = t == *param || t == DataType::Unknown || (param.is_string() && t.is_string()) || (param.is_numeric() && t.is_numeric());
+        if !accepted {
+            return Err(no_such_function(name, &args));
+        }
+        bound.push(coerce(arg.clone(), param)?);
+    }
+    if optional_bool {
+        bound = args;
+    }
+    Ok(Expr::Call { name: name.to_string(), args: bound, data_type: result })
+}
+
+/// Evaluates a scalar function.
+pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
+    if SYSTEM.iter().any(|(n, _, _)| *n == name) {
+        return host.call(name, args);
+    }
+    if name != "concat" && args.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    let text = |i: usize| args.get(i).and_then(Value::to_text).unwrap_or_default();
+    Ok(match name {
+        "lower" => Value::Text(text(0).to_lowercase()),
+        "upper" => Value::Text(text(0).to_uppercase()),
+        "btrim" => Value::Text(text(0).trim_matches(' ').to_string()),
+        "ltrim" => Value::Text(text(0).trim_start_matches(' ').to_string()),
+        "rtrim" => Value::Text(text(0).trim_end_matches(' ').to_string()),
+        "length" | "char_length" | "character_length" => Value::Int4(text(0).chars().count() as i32),
+        "octet_length" => Value::Int4(text(0).len() as i32),
+        "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
+        "abs" => match &args[0] {
+            Value::Int2(v) => Value::Int2(v.checked_abs().ok_or_else(|| DbError::out_of_range("smallint"))?),
+            Value::Int4(v) => Value::Int4(v.checked_abs().ok_or_else(|| DbError::out_of_range("integer"))?),
+            Value::Int8(v) => Value::Int8(v.checked_abs().ok_or_else(|| DbError::out_of_range("bigint"))?),
+            Value::Float8(v) => Value::Float8(v.abs()),
+            other => Value::Numeric(other.as_decimal().unwrap_or_default().abs()),
+        },
+        "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args),
+        "substr" | "substring" => {
+            let chars: Vec<char> = text(0).chars().collect();
+            let start = args[1].as_i64().unwrap_or(1);
+            let length = args.get(2).and_then(Value::as_i64);
+            if length.is_some_and(|l| l < 0) {
+                return Err(DbError::new("22011", "negative substring length not allowed"));
+            }
+            let end = length.map(|l| start + l).unwrap_or(i64::MAX);
+            let (from, to) = (start.max(1) - 1, end.max(1) - 1);
+            Value::Text(chars.iter().skip(from as usize).take(to.saturating_sub(from) as usize).collect())
+        }
+        "greatest" => args.iter().cloned().max_by(|a, b| crate::types::compare(a, b)).unwrap_or(Value::Null),
+        "least" => args.iter().cloned().min_by(|a, b| crate::types::compare(a, b)).unwrap_or(Value::Null),
+        _ => return Err(DbError::internal(format!("function {name} has no implementation"))),
+    })
+}
+
+fn round_like(name: &str, args: &[Value]) -> Value {
+    if let Value::Float8(v) = args[0] {
+        return Value::Float8(match name {
+            "round" => v.round(),
+            "trunc" => v.trunc(),
+            "ceil" | "ceiling" => v.ceil(),
+            _ => v.floor(),
+        });
+    }
+    let number = args[0].as_decimal().unwrap_or_default();
+    let places = args.get(1).and_then(Value::as_i64).unwrap_or(0);
+    let result = match name {
+        "round" if places >= 0 => {
+            let mut r = number.round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero);
+            r.rescale(places as u32);
+            r
+        }
+        "round" => {
+            let factor = Decimal::from(10i64.pow((-places) as u32));
+            (number / factor).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * factor
+        }
+        "trunc" => {
+            let mut r = number.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
+            r.rescale(places.max(0) as u32);
+            r
+        }
+        "ceil" | "ceiling" => number.ceil(),
+        _ => number.floor(),
+    };
+    Value::Numeric(result.normalize_scale_like(number, name))
+}
+
+trait ScaleLike {
+    fn normalize_scale_like(self, original: Decimal, name: &str) -> Decimal;
+}
+
+impl ScaleLike for Decimal {
+    fn normalize_scale_like(mut self, _original: Decimal, name: &str) -> Decimal {
+        if matches!(name, "ceil" | "ceiling" | "floor") {
+            self.rescale(0);
+        }
+        self
+    }
+}

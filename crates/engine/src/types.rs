@@ -1,0 +1,651 @@
+//! SQL data types and values: text input and output as PostgreSQL does them,
+//! casts, comparison and the arithmetic that can overflow.
+
+use std::cmp::Ordering;
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use pgplay_wal::Lsn;
+use rust_decimal::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::error::{code, DbError, Result};
+
+/// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DataType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Numeric { precision_scale: Option<(u32, u32)> },
+    Float8,
+    Text,
+    Varchar(Option<u32>),
+    Name,
+    /// PostgreSQL's one-byte `"char"`.
+    Char,
+    Oid,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    PgLsn,
+    /// An untyped string literal, typed later by context.
+    Unknown,
+}
+
+impl DataType {
+    pub const NUMERIC: DataType = DataType::Numeric { precision_scale: None };
+
+    /// The name PostgreSQL uses in messages (`format_type`).
+    pub fn name(&self) -> String {
+        match self {
+            DataType::Bool => "boolean".into(),
+            DataType::Int2 => "smallint".into(),
+            DataType::Int4 => "integer".into(),
+            DataType::Int8 => "bigint".into(),
+            DataType::Numeric { precision_scale: None } => "numeric".into(),
+            DataType::Numeric { precision_scale: Some((p, s)) } => format!("numeric({p},{s})"),
+            DataType::Float8 => "double precision".into(),
+            DataType::Text => "text".into(),
+            DataType::Varchar(None) => "character varying".into(),
+            DataType::Varchar(Some(n)) => format!("character varying({n})"),
+            DataType::Name => "name".into(),
+            DataType::Char => "\"char\"".into(),
+            DataType::Oid => "oid".into(),
+            DataType::Timestamp => "timestamp without time zone".into(),
+            DataType::TimestampTz => "timestamp with time zone".into(),
+            DataType::Interval => "interval".into(),
+            DataType::PgLsn => "pg_lsn".into(),
+            DataType::Unknown => "unknown".into(),
+        }
+    }
+
+    /// The name without modifiers, for operator and function messages.
+    pub fn base_name(&self) -> String {
+        match self {
+            DataType::Numeric { .. } => "numeric".into(),
+            DataType::Varchar(_) => "character varying".into(),
+            other => other.name(),
+        }
+    }
+
+    /// The type OID clients see (pg_type.oid).
+    pub fn oid(&self) -> u32 {
+        match self {
+            DataType::Bool => 16,
+            DataType::Int2 => 21,
+            DataType::Int4 => 23,
+            DataType::Int8 => 20,
+            DataType::Numeric { .. } => 1700,
+            DataType::Float8 => 701,
+            DataType::Text | DataType::Unknown => 25,
+            DataType::Varchar(_) => 1043,
+            DataType::Name => 19,
+            DataType::Char => 18,
+            DataType::Oid => 26,
+            DataType::Timestamp => 1114,
+            DataType::TimestampTz => 1184,
+            DataType::Interval => 1186,
+            DataType::PgLsn => 3220,
+        }
+    }
+
+    /// `atttypmod` as pg_attribute stores it.
+    pub fn typmod(&self) -> i32 {
+        match self {
+            DataType::Varchar(Some(n)) => *n as i32 + 4,
+            DataType::Numeric { precision_scale: Some((p, s)) } => (((*p << 16) | *s) + 4) as i32,
+            _ => -1,
+        }
+    }
+
+    pub fn from_oid(oid: u32, typmod: i32) -> Option<DataType> {
+        Some(match oid {
+            16 => DataType::Bool,
+            21 => DataType::Int2,
+            23 => DataType::Int4,
+            20 => DataType::Int8,
+            1700 if typmod >= 4 => {
+                let packed = (typmod - 4) as u32;
+                DataType::Numeric { precision_scale: Some((packed >> 16, packed & 0xFFFF)) }
+            }
+            1700 => DataType::NUMERIC,
+            701 => DataType::Float8,
+            25 => DataType::Text,
+            1043 => DataType::Varchar((typmod >= 4).then(|| (typmod - 4) as u32)),
+            19 => DataType::Name,
+            18 => DataType::Char,
+            26 => DataType::Oid,
+            1114 => DataType::Timestamp,
+            1184 => DataType::TimestampTz,
+            1186 => DataType::Interval,
+            3220 => DataType::PgLsn,
+            _ => return None,
+        })
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. } | DataType::Float8 | DataType::Oid)
+    }
+    pub fn is_string(&self) -> bool {
+        matches!(self, DataType::Text | DataType::Varchar(_) | DataType::Name | DataType::Char | DataType::Unknown)
+    }
+    /// Rank within the numeric category, for implicit promotion.
+    pub fn numeric_rank(&self) -> u8 {
+        match self {
+            DataType::Int2 => 1,
+            DataType::Int4 | DataType::Oid => 2,
+            DataType::Int8 => 3,
+            DataType::Numeric { .. } => 4,
+            DataType::Float8 => 5,
+            _ => 0,
+        }
+    }
+    /// The same type without a length or precision modifier.
+    pub fn without_modifier(&self) -> DataType {
+        match self {
+            DataType::Numeric { .. } => DataType::NUMERIC,
+            DataType::Varchar(_) => DataType::Varchar(None),
+            other => other.clone(),
+        }
+    }
+}
+
+/// A value of some [`DataType`]. `Null` belongs to every type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int2(i16),
+    Int4(i32),
+    Int8(i64),
+    Numeric(Decimal),
+    Float8(f64),
+    Text(String),
+    Oid(u32),
+    /// Microseconds since 2000-01-01 00:00:00.
+    Timestamp(i64),
+    TimestampTz(i64),
+    /// Microseconds.
+    Interval(i64),
+    PgLsn(Lsn),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int2(v) => Some(i64::from(*v)),
+            Value::Int4(v) => Some(i64::from(*v)),
+            Value::Int8(v) => Some(*v),
+            Value::Oid(v) => Some(i64::from(*v)),
+            _ => None,
+        }
+    }
+
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Value::Numeric(v) => Some(*v),
+            Value::Float8(v) => Decimal::from_f64(*v),
+            other => other.as_i64().map(Decimal::from),
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float8(v) => Some(*v),
+            Value::Numeric(v) => v.to_f64(),
+            other => other.as_i64().map(|v| v as f64),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's text output for the value (None for NULL).
+    pub fn to_text(&self) -> Option<String> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(v) => if *v { "t" } else { "f" }.to_string(),
+            Value::Int2(v) => v.to_string(),
+            Value::Int4(v) => v.to_string(),
+            Value::Int8(v) => v.to_string(),
+            Value::Oid(v) => v.to_string(),
+            Value::Numeric(v) => v.to_string(),
+            Value::Float8(v) => format_float8(*v),
+            Value::Text(v) => v.clone(),
+            Value::Timestamp(v) => format_timestamp(*v),
+            Value::TimestampTz(v) => format!("{}+00", format_timestamp(*v)),
+            Value::Interval(v) => format_interval(*v),
+            Value::PgLsn(v) => v.to_string(),
+        })
+    }
+}
+
+fn format_float8(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if value != 0.0 && (value.abs() >= 1e15 || value.abs() < 1e-4) {
+        let text = format!("{value:e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let exponent: i32 = exponent.parse().unwrap_or(0);
+        format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
+    } else {
+        format!("{value}")
+    }
+}
+
+const POSTGRES_EPOCH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => panic!("valid date"),
+};
+
+fn epoch() -> NaiveDateTime {
+    POSTGRES_EPOCH_DATE.and_hms_opt(0, 0, 0).expect("midnight")
+}
+
+/// `2026-11-23 19:05:43.428659`, trailing zeros of the fraction dropped.
+pub fn format_timestamp(micros: i64) -> String {
+    let time = epoch() + chrono::Duration::microseconds(micros);
+    let mut text = time.format("%Y-%m-%d %H:%M:%S").to_string();
+    let fraction = time.nanosecond() / 1000;
+    if fraction != 0 {
+        let digits = format!("{fraction:06}");
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+    text
+}
+
+/// Interval output in PostgreSQL's default style, for durations under a day: `00:00:00.000203`.
+pub fn format_interval(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    let days = micros / 86_400_000_000;
+    let rest = micros % 86_400_000_000;
+    let (hours, minutes, seconds, fraction) =
+        (rest / 3_600_000_000, rest / 60_000_000 % 60, rest / 1_000_000 % 60, rest % 1_000_000);
+    let mut text = String::new();
+    if days > 0 {
+        text.push_str(&format!("{sign}{days} day{} ", if days == 1 { "" } else { "s" }));
+    }
+    text.push_str(&format!("{sign}{hours:02}:{minutes:02}:{seconds:02}"));
+    if fraction != 0 {
+        text.push_str(&format!(".{}", format!("{fraction:06}").trim_end_matches('0')));
+    }
+    text
+}
+
+fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64> {
+    let type_name = if with_zone { "timestamp with time zone" } else { "timestamp without time zone" };
+    let invalid = || DbError::new(code::INVALID_DATETIME_FORMAT, format!("invalid input syntax for type {type_name}: \"{text}\""));
+    let trimmed = text.trim();
+    let (body, offset_seconds) = split_zone(trimmed);
+    let parsed = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+        .iter()
+        .find_map(|format| {
+            NaiveDateTime::parse_from_str(body, format)
+                .ok()
+                .or_else(|| NaiveDate::parse_from_str(body, format).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        })
+        .ok_or_else(invalid)?;
+    let micros = (parsed - epoch()).num_microseconds().ok_or_else(invalid)?;
+    Ok(if with_zone { micros - offset_seconds * 1_000_000 } else { micros })
+}
+
+/// Splits a trailing `+02`, `-05:30` or `UTC`/`Z` zone off a timestamp literal.
+fn split_zone(text: &str) -> (&str, i64) {
+    for suffix in [" UTC", "Z", "+00"] {
+        if let Some(body) = text.strip_suffix(suffix) {
+            return (body.trim_end(), 0);
+        }
+    }
+    if let Some(position) = text.rfind(['+', '-']) {
+        let zone = &text[position + 1..];
+        let date_part = position <= 10;
+        if !date_part && !zone.is_empty() && zone.chars().all(|c| c.is_ascii_digit() || c == ':') {
+            let mut parts = zone.split(':');
+            let hours: i64 = parts.next().and_then(|h| h.parse().ok()).unwrap_or(0);
+            let minutes: i64 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+            let sign = if text.as_bytes()[position] == b'-' { -1 } else { 1 };
+            return (text[..position].trim_end(), sign * (hours * 3600 + minutes * 60));
+        }
+    }
+    (text, 0)
+}
+
+/// Parses text as a value of `data_type` (the type's input function).
+pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
+    let trimmed = text.trim();
+    let value = match data_type {
+        DataType::Bool => Value::Bool(parse_bool(trimmed).ok_or_else(|| DbError::invalid_text("boolean", text))?),
+        DataType::Int2 => Value::Int2(parse_integer(trimmed, "smallint", text)?),
+        DataType::Int4 => Value::Int4(parse_integer(trimmed, "integer", text)?),
+        DataType::Int8 => Value::Int8(parse_integer(trimmed, "bigint", text)?),
+        DataType::Oid => Value::Oid(parse_integer(trimmed, "oid", text)?),
+        DataType::Numeric { .. } => {
+            let parsed = parse_decimal(trimmed).ok_or_else(|| DbError::invalid_text("numeric", text))?;
+            return apply_typmod(Value::Numeric(parsed), data_type);
+        }
+        DataType::Float8 => Value::Float8(parse_float(trimmed).ok_or_else(|| DbError::invalid_text("double precision", text))?),
+        DataType::Text | DataType::Name | DataType::Unknown => Value::Text(text.to_string()),
+        DataType::Char => Value::Text(text.chars().take(1).collect()),
+        DataType::Varchar(_) => return apply_typmod(Value::Text(text.to_string()), data_type),
+        DataType::Timestamp => Value::Timestamp(parse_timestamp(text, false)?),
+        DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
+        DataType::Interval => Value::Interval(parse_interval(trimmed).ok_or_else(|| DbError::invalid_text("interval", text))?),
+        DataType::PgLsn => Value::PgLsn(text.parse::<Lsn>().map_err(|_| DbError::invalid_text("pg_lsn", text))?),
+    };
+    Ok(value)
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    let lower = text.to_ascii_lowercase();
+    match lower.as_str() {
+        "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+        "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+        _ => {
+            let prefix_of = |word: &str| !lower.is_empty() && word.starts_with(lower.as_str());
+            if lower.len() >= 2 && (prefix_of("true") || prefix_of("yes")) {
+                Some(true)
+            } else if lower.len() >= 2 && (prefix_of("false") || prefix_of("no")) || lower == "of" {
+                (lower != "of").then_some(false)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn parse_integer<T: TryFrom<i128>>(trimmed: &str, type_name: &str, original: &str) -> Result<T> {
+    let digits = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let valid = {
+        let body = digits.strip_prefix('-').unwrap_or(digits);
+        !body.is_empty() && body.chars().all(|c| c.is_ascii_digit() || c == '_')
+    };
+    if !valid {
+        return Err(DbError::invalid_text(type_name, original));
+    }
+    let wide: i128 = digits
+        .replace('_', "")
+        .parse()
+        .map_err(|_| DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{original}\" is out of range for type {type_name}")))?;
+    T::try_from(wide)
+        .map_err(|_| DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{original}\" is out of range for type {type_name}")))
+}
+
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let body = text.strip_prefix('+').unwrap_or(text);
+    if body.is_empty() || !body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')) {
+        return None;
+    }
+    Decimal::from_str(body).ok().or_else(|| Decimal::from_scientific(body).ok())
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    match text.to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "infinity" | "inf" | "+infinity" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        lower if lower.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | '+')) => lower.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `1 second`, `500 ms`, `00:00:01.5`: enough interval input for lags and settings.
+fn parse_interval(text: &str) -> Option<i64> {
+    if let Some((hours, rest)) = text.split_once(':') {
+        let (minutes, seconds) = rest.split_once(':').unwrap_or((rest, "0"));
+        let seconds: f64 = seconds.parse().ok()?;
+        let total = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
+        return Some(total * 1_000_000 + (seconds * 1e6).round() as i64);
+    }
+    let mut words = text.split_whitespace();
+    let amount: f64 = words.next()?.parse().ok()?;
+    let unit = words.next().unwrap_or("seconds").to_ascii_lowercase();
+    let micros_per = match unit.trim_end_matches('s') {
+        "m" | "millisecond" | "msec" => 1_000.0,
+        "second" | "sec" | "" => 1_000_000.0,
+        "minute" | "min" => 60_000_000.0,
+        "hour" | "h" => 3_600_000_000.0,
+        "day" | "d" => 86_400_000_000.0,
+        _ => return None,
+    };
+    Some((amount * micros_per).round() as i64)
+}
+
+/// Enforces `varchar(n)` and `numeric(p,s)` on assignment, with PostgreSQL's errors.
+pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
+    match (value, data_type) {
+        (Value::Text(text), DataType::Varchar(Some(limit))) => {
+            let length = text.chars().count();
+            if length as u32 <= *limit {
+                return Ok(Value::Text(text));
+            }
+            let trimmed: String = text.chars().take(*limit as usize).collect();
+            if text.chars().skip(*limit as usize).all(|c| c == ' ') {
+                return Ok(Value::Text(trimmed));
+            }
+            Err(DbError::new(code::STRING_DATA_RIGHT_TRUNCATION, format!("value too long for type character varying({limit})")))
+        }
+        (Value::Numeric(number), DataType::Numeric { precision_scale: Some((precision, scale)) }) => {
+            let rounded = number.round_dp_with_strategy(*scale, RoundingStrategy::MidpointAwayFromZero);
+            let integer_digits = *precision as i64 - *scale as i64;
+            let limit = Decimal::from_i128_with_scale(10i128.pow(integer_digits.max(0) as u32), 0);
+            if rounded.abs() >= limit {
+                let detail = if integer_digits > 0 {
+                    format!("A field with precision {precision}, scale {scale} must round to an absolute value less than 10^{integer_digits}.")
+                } else {
+                    format!("A field with precision {precision}, scale {scale} must round to an absolute value less than 1.")
+                };
+                return Err(DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow").with_detail(detail));
+            }
+            let mut rounded = rounded;
+            rounded.rescale(*scale);
+            Ok(Value::Numeric(rounded))
+        }
+        (value, _) => Ok(value),
+    }
+}
+
+/// Explicit or assignment cast of `value` (of type `from`) to `to`.
+pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    if from.without_modifier() == to.without_modifier() && !matches!(to, DataType::Numeric { .. } | DataType::Varchar(_)) {
+        return Ok(value);
+    }
+    if from.is_string() && !to.is_string() {
+        let text = value.to_text().unwrap_or_default();
+        return parse_text(&text, to);
+    }
+    let out = match to {
+        DataType::Text | DataType::Name | DataType::Unknown => Value::Text(value.to_text().unwrap_or_default()),
+        DataType::Varchar(_) => {
+            let text = Value::Text(value.to_text().unwrap_or_default());
+            // An explicit cast truncates silently; assignment is checked by the caller.
+            match (text, to) {
+                (Value::Text(t), DataType::Varchar(Some(limit))) if from.is_string() => {
+                    Value::Text(t.chars().take(*limit as usize).collect())
+                }
+                (text, _) => apply_typmod(text, to)?,
+            }
+        }
+        DataType::Char => Value::Text(value.to_text().unwrap_or_default().chars().take(1).collect()),
+        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => cast_to_integer(&value, from, to)?,
+        DataType::Numeric { .. } => {
+            let number = match &value {
+                Value::Float8(f) if !f.is_finite() => return Err(DbError::feature_not_supported("cannot convert infinity to numeric")),
+                other => other.as_decimal(),
+            };
+            match number {
+                Some(number) => apply_typmod(Value::Numeric(number), to)?,
+                None => return Err(cannot_cast(from, to)),
+            }
+        }
+        DataType::Float8 => Value::Float8(value.as_f64().ok_or_else(|| cannot_cast(from, to))?),
+        DataType::Bool => match value {
+            Value::Int4(v) => Value::Bool(v != 0),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Timestamp => match value {
+            Value::TimestampTz(v) => Value::Timestamp(v),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::TimestampTz => match value {
+            Value::Timestamp(v) => Value::TimestampTz(v),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Interval | DataType::PgLsn => return Err(cannot_cast(from, to)),
+    };
+    Ok(out)
+}
+
+fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Value> {
+    let out_of_range = || DbError::out_of_range(&to.name());
+    let wide: i128 = match value {
+        Value::Bool(b) if *to == DataType::Int4 => i128::from(*b),
+        Value::Numeric(number) => {
+            let rounded = number.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+            rounded.to_i128().ok_or_else(out_of_range)?
+        }
+        Value::Float8(f) => {
+            if !f.is_finite() {
+                return Err(out_of_range());
+            }
+            f.round_ties_even() as i128
+        }
+        other => other.as_i64().map(i128::from).ok_or_else(|| cannot_cast(from, to))?,
+    };
+    Ok(match to {
+        DataType::Int2 => Value::Int2(i16::try_from(wide).map_err(|_| out_of_range())?),
+        DataType::Int4 => Value::Int4(i32::try_from(wide).map_err(|_| out_of_range())?),
+        DataType::Oid => Value::Oid(u32::try_from(wide).map_err(|_| out_of_range())?),
+        _ => Value::Int8(i64::try_from(wide).map_err(|_| out_of_range())?),
+    })
+}
+
+pub fn cannot_cast(from: &DataType, to: &DataType) -> DbError {
+    DbError::new(code::CANNOT_COERCE, format!("cannot cast type {} to {}", from.base_name(), to.base_name()))
+}
+
+/// Whether `from` may be cast to `to` at all (explicitly).
+pub fn castable(from: &DataType, to: &DataType) -> bool {
+    if from == to || from.is_string() || to.is_string() {
+        return true;
+    }
+    if from.is_numeric() && to.is_numeric() {
+        return true;
+    }
+    matches!(
+        (from, to),
+        (DataType::Int4, DataType::Bool)
+            | (DataType::Bool, DataType::Int4)
+            | (DataType::Timestamp, DataType::TimestampTz)
+            | (DataType::TimestampTz, DataType::Timestamp)
+    )
+}
+
+/// Total order used by ORDER BY, GROUP BY, DISTINCT and unique keys: NULL sorts last.
+pub fn compare(left: &Value, right: &Value) -> Ordering {
+    match (left, right) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+        (Value::Text(a), Value::Text(b)) => a.cmp(b),
+        (Value::Timestamp(a), Value::Timestamp(b))
+        | (Value::TimestampTz(a), Value::TimestampTz(b))
+        | (Value::Timestamp(a), Value::TimestampTz(b))
+        | (Value::TimestampTz(a), Value::Timestamp(b))
+        | (Value::Interval(a), Value::Interval(b)) => a.cmp(b),
+        (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
+        (Value::Float8(_), _) | (_, Value::Float8(_)) => {
+            let (a, b) = (left.as_f64().unwrap_or(f64::NAN), right.as_f64().unwrap_or(f64::NAN));
+            a.total_cmp(&b)
+        }
+        (Value::Numeric(_), _) | (_, Value::Numeric(_)) => left.as_decimal().cmp(&right.as_decimal()),
+        _ => match (left.as_i64(), right.as_i64()) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => format!("{left:?}").cmp(&format!("{right:?}")),
+        },
+    }
+}
+
+/// A value wrapped for use as an ordered key.
+#[derive(Clone, Debug)]
+pub struct Key(pub Vec<Value>);
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> Ordering {
+        for (a, b) in self.0.iter().zip(&other.0) {
+            let ordering = compare(a, b);
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        self.0.len().cmp(&other.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_input_and_output() {
+        assert_eq!(parse_text(" 42 ", &DataType::Int4).unwrap(), Value::Int4(42));
+        assert_eq!(parse_text("abc", &DataType::Int4).unwrap_err().message, "invalid input syntax for type integer: \"abc\"");
+        assert_eq!(
+            parse_text("3000000000", &DataType::Int4).unwrap_err().message,
+            "value \"3000000000\" is out of range for type integer"
+        );
+        assert_eq!(parse_text("yes", &DataType::Bool).unwrap(), Value::Bool(true));
+        assert_eq!(parse_text("0/3001324", &DataType::PgLsn).unwrap().to_text().unwrap(), "0/3001324");
+        let ts = parse_text("2026-11-23 19:05:43.4286", &DataType::Timestamp).unwrap();
+        assert_eq!(ts.to_text().unwrap(), "2026-11-23 19:05:43.4286");
+        let tz = parse_text("2026-11-23 21:05:43+02", &DataType::TimestampTz).unwrap();
+        assert_eq!(tz.to_text().unwrap(), "2026-11-23 19:05:43+00");
+    }
+
+    #[test]
+    fn typmods_are_enforced() {
+        let varchar3 = DataType::Varchar(Some(3));
+        assert_eq!(apply_typmod(Value::Text("abcd".into()), &varchar3).unwrap_err().code, "22001");
+        assert_eq!(apply_typmod(Value::Text("ab ".into()), &varchar3).unwrap(), Value::Text("ab ".into()));
+        let money = DataType::Numeric { precision_scale: Some((5, 2)) };
+        let rounded = apply_typmod(Value::Numeric(Decimal::from_str("1.005").unwrap()), &money).unwrap();
+        assert_eq!(rounded.to_text().unwrap(), "1.01");
+        let error = apply_typmod(Value::Numeric(Decimal::from(1000)), &money).unwrap_err();
+        assert_eq!(error.detail.unwrap(), "A field with precision 5, scale 2 must round to an absolute value less than 10^3.");
+    }
+
+    #[test]
+    fn floats_print_like_postgres() {
+        assert_eq!(format_float8(0.1), "0.1");
+        assert_eq!(format_float8(1e20), "1e+20");
+        assert_eq!(format_float8(2.0), "2");
+    }
+}
