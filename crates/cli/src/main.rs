@@ -1,1 +1,148 @@
-fn main() {}
+//! The `pgplay` command: a psql-like REPL on a simulated PostgreSQL server,
+//! the `.slt` runner, pg_waldump of a session's work, and benchmarks.
+//! This binary is where the world comes in: stdin, files, the clock.
+
+mod bench;
+mod slt;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pgplay_node::Node;
+use pgplay_wal::time::{from_unix_millis, Timestamp};
+use pgplay_wal::SegmentSize;
+
+const USAGE: &str = "\
+pgplay: a PostgreSQL streaming-replication playground (single server for now)
+
+Usage:
+  pgplay [repl] [--wal-segsize BYTES]   psql-like prompt on a fresh server (\\? for help, \\q to quit)
+  pgplay test FILE.slt...                run sqllogictest files, each on a fresh server
+  pgplay waldump [FILE.sql]              run the SQL (stdin if no file), print its WAL as pg_waldump does
+  pgplay bench [--rows N]                single-row INSERT transactions per second and a full scan
+";
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    from_unix_millis(millis)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("repl") => repl(&args),
+        Some("--wal-segsize") => repl(&args),
+        Some("test") => test(&args[1..]),
+        Some("waldump") => waldump(args.get(1)),
+        Some("bench") => bench::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("pgplay: unknown command \"{other}\"\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn segment_size(args: &[String]) -> Result<Option<SegmentSize>, String> {
+    let Some(index) = args.iter().position(|a| a == "--wal-segsize") else {
+        return Ok(None);
+    };
+    let value = args
+        .get(index + 1)
+        .ok_or("--wal-segsize needs a value in bytes")?;
+    let bytes: u64 = value
+        .parse()
+        .map_err(|_| format!("invalid --wal-segsize \"{value}\""))?;
+    SegmentSize::new(bytes).map(Some).ok_or_else(|| {
+        format!("--wal-segsize must be a power of 2 between 65536 and 1073741824, not {bytes}")
+    })
+}
+
+fn repl(args: &[String]) -> ExitCode {
+    let size = match segment_size(args) {
+        Ok(size) => size,
+        Err(message) => {
+            eprintln!("pgplay: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut node = Node::initdb("primary", 7_000_001, size, now());
+    let mut psql = node.connect();
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        println!("psql (15.18, server 15.18 pgplay)\nType \"help\" for help.\n");
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            print!("{}", node.prompt(&psql));
+            let _ = std::io::stdout().flush();
+        }
+        let Some(Ok(line)) = lines.next() else { break };
+        if interactive && line.trim() == "help" {
+            println!("You are using pgplay, a simulation of psql and PostgreSQL 15.\nType:  \\? for help with psql commands\n       \\q to quit");
+            continue;
+        }
+        print!("{}", node.psql_line(now(), &mut psql, &line));
+        if psql.quit {
+            break;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn test(files: &[String]) -> ExitCode {
+    if files.is_empty() {
+        eprintln!("pgplay test: no files given\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        match slt::run_file(&PathBuf::from(file)) {
+            Ok(()) => passed += 1,
+            Err(report) => {
+                failed += 1;
+                println!("FAIL {file}\n{report}\n");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn waldump(file: Option<&String>) -> ExitCode {
+    let sql = match file {
+        Some(path) => std::fs::read_to_string(path),
+        None => std::io::read_to_string(std::io::stdin()),
+    };
+    let sql = match sql {
+        Ok(sql) => sql,
+        Err(error) => {
+            eprintln!("pgplay waldump: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut node = Node::initdb("primary", 7_000_001, None, now());
+    let start = node.db.wal.insert_lsn();
+    let mut psql = node.connect();
+    for line in sql.lines() {
+        eprint!("{}", node.psql_line(now(), &mut psql, line));
+    }
+    for line in node.waldump(start) {
+        println!("{line}");
+    }
+    ExitCode::SUCCESS
+}

@@ -32,7 +32,11 @@ pub const PG_SEQUENCE: u32 = 2224;
 pub const PG_DEPEND: u32 = 2608;
 
 pub fn locator(relfilenode: u32) -> RelFileLocator {
-    RelFileLocator { tablespace: TABLESPACE_OID, database: DATABASE_OID, relation: relfilenode }
+    RelFileLocator {
+        tablespace: TABLESPACE_OID,
+        database: DATABASE_OID,
+        relation: relfilenode,
+    }
 }
 
 /// The bootstrap definition of each catalog relation we store.
@@ -61,7 +65,14 @@ pub fn system_tables() -> Vec<TableDef> {
         table(
             PG_CLASS,
             "pg_class",
-            &[("oid", Oid), ("relname", Name), ("relnamespace", Oid), ("relkind", Char), ("relfilenode", Oid), ("relnatts", Int2)],
+            &[
+                ("oid", Oid),
+                ("relname", Name),
+                ("relnamespace", Oid),
+                ("relkind", Char),
+                ("relfilenode", Oid),
+                ("relnatts", Int2),
+            ],
         ),
         table(
             PG_ATTRIBUTE,
@@ -76,11 +87,27 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("atthasdef", Bool),
             ],
         ),
-        table(PG_ATTRDEF, "pg_attrdef", &[("oid", Oid), ("adrelid", Oid), ("adnum", Int2), ("adbin", Text)]),
+        table(
+            PG_ATTRDEF,
+            "pg_attrdef",
+            &[
+                ("oid", Oid),
+                ("adrelid", Oid),
+                ("adnum", Int2),
+                ("adbin", Text),
+            ],
+        ),
         table(
             PG_CONSTRAINT,
             "pg_constraint",
-            &[("oid", Oid), ("conname", Name), ("connamespace", Oid), ("contype", Char), ("conrelid", Oid), ("conkey", Text)],
+            &[
+                ("oid", Oid),
+                ("conname", Name),
+                ("connamespace", Oid),
+                ("contype", Char),
+                ("conrelid", Oid),
+                ("conkey", Text),
+            ],
         ),
         table(
             PG_SEQUENCE,
@@ -213,10 +240,15 @@ impl Catalog {
         self.tables.values().find(|t| t.oid == oid)
     }
     pub fn relation_exists(&self, name: &str) -> bool {
-        self.tables.contains_key(name) || self.sequences.contains_key(name) || self.constraint_named(name).is_some()
+        self.tables.contains_key(name)
+            || self.sequences.contains_key(name)
+            || self.constraint_named(name).is_some()
     }
     pub fn constraint_named(&self, name: &str) -> Option<&ConstraintDef> {
-        self.tables.values().flat_map(|t| &t.constraints).find(|c| c.name == name)
+        self.tables
+            .values()
+            .flat_map(|t| &t.constraints)
+            .find(|c| c.name == name)
     }
     pub fn rows_of(&self, catalog: u32) -> &[CatalogRow] {
         self.rows.get(&catalog).map(Vec::as_slice).unwrap_or(&[])
@@ -231,7 +263,11 @@ impl Catalog {
             if let Some(relation) = storage.relation(&system.locator) {
                 for (at, tuple) in relation.tuples() {
                     if live_now(tuple, clog, own) {
-                        rows.push(CatalogRow { catalog: system.oid, at, values: tuple::decode(&tuple.data, &types)? });
+                        rows.push(CatalogRow {
+                            catalog: system.oid,
+                            at,
+                            values: tuple::decode(&tuple.data, &types)?,
+                        });
                     }
                 }
             }
@@ -284,7 +320,8 @@ impl Catalog {
         for row in attributes {
             let v = &row.values;
             if let Some(table) = tables.get_mut(&oid(&v[0])) {
-                let data_type = DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32).unwrap_or(DataType::Text);
+                let data_type = DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32)
+                    .unwrap_or(DataType::Text);
                 table.columns.push(ColumnDef {
                     name: text(&v[1]),
                     data_type,
@@ -308,12 +345,23 @@ impl Catalog {
         for row in constraints {
             let v = &row.values;
             if let Some(table) = tables.get_mut(&oid(&v[4])) {
-                let kind = if text(&v[3]) == "p" { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
+                let kind = if text(&v[3]) == "p" {
+                    ConstraintKind::PrimaryKey
+                } else {
+                    ConstraintKind::Unique
+                };
                 let columns = parse_int_array(&text(&v[5]))
                     .into_iter()
-                    .filter_map(|attnum| table.columns.iter().position(|c| c.attnum == attnum as i16))
+                    .filter_map(|attnum| {
+                        table.columns.iter().position(|c| c.attnum == attnum as i16)
+                    })
                     .collect();
-                table.constraints.push(ConstraintDef { oid: oid(&v[0]), name: text(&v[1]), kind, columns });
+                table.constraints.push(ConstraintDef {
+                    oid: oid(&v[0]),
+                    name: text(&v[1]),
+                    kind,
+                    columns,
+                });
             }
         }
         for row in self.rows_of(PG_SEQUENCE) {
@@ -344,7 +392,10 @@ impl Catalog {
 
 /// `{1,2}` to `[1, 2]`.
 pub fn parse_int_array(text: &str) -> Vec<i64> {
-    text.trim_matches(|c| c == '{' || c == '}').split(',').filter_map(|part| part.trim().parse().ok()).collect()
+    text.trim_matches(|c| c == '{' || c == '}')
+        .split(',')
+        .filter_map(|part| part.trim().parse().ok())
+        .collect()
 }
 
 pub fn format_int_array(values: &[i64]) -> String {

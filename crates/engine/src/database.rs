@@ -8,12 +8,12 @@
 //! checkpoint's redo pointer.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::sync::Arc as Rc;
 
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{
-    Checkpoint, Lsn, Record, RecordBody, RelFileLocator, SegmentSize, StandbyRecord, TimeLineId, TransactionRecord,
-    WalLog, Xid, XlogRecord,
+    Checkpoint, Lsn, Record, RecordBody, RelFileLocator, SegmentSize, StandbyRecord, TimeLineId,
+    TransactionRecord, WalLog, Xid, XlogRecord,
 };
 
 use crate::catalog::{Catalog, FIRST_NORMAL_OID};
@@ -37,8 +37,14 @@ pub struct ColumnInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Rows (from SELECT, SHOW, or RETURNING) and the command tag.
-    Rows { columns: Vec<ColumnInfo>, rows: Vec<Vec<Option<String>>>, tag: String },
-    Command { tag: String },
+    Rows {
+        columns: Vec<ColumnInfo>,
+        rows: Vec<Vec<Option<String>>>,
+        tag: String,
+    },
+    Command {
+        tag: String,
+    },
 }
 
 impl Outcome {
@@ -136,8 +142,17 @@ impl Database {
     /// `initdb`: an empty cluster whose log starts in segment 1 with a shutdown checkpoint.
     pub fn initdb(options: InitOptions) -> Database {
         let start = options.segment_size.segment_start(1);
-        let wal = WalLog::new(options.segment_size, options.system_identifier, TimeLineId(1), start);
-        let data = DataState { next_xid: 730, next_oid: FIRST_NORMAL_OID, ..DataState::default() };
+        let wal = WalLog::new(
+            options.segment_size,
+            options.system_identifier,
+            TimeLineId(1),
+            start,
+        );
+        let data = DataState {
+            next_xid: 730,
+            next_oid: FIRST_NORMAL_OID,
+            ..DataState::default()
+        };
         let mut settings = Settings::new();
         settings.set_internal("wal_segment_size", options.segment_size.bytes().to_string());
         let mut database = Database {
@@ -164,7 +179,12 @@ impl Database {
             replayed_upto: start,
         };
         for system in crate::catalog::system_tables() {
-            database.data.storage.relations.entry(system.locator).or_default();
+            database
+                .data
+                .storage
+                .relations
+                .entry(system.locator)
+                .or_default();
         }
         database.disk = database.data.clone();
         database.checkpoint(true);
@@ -179,7 +199,12 @@ impl Database {
     }
 
     pub fn close_session(&mut self, session: SessionId) {
-        if self.sessions.get(&session).and_then(|s| s.xact.as_ref()).is_some() {
+        if self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.xact.as_ref())
+            .is_some()
+        {
             self.abort(session);
         }
         self.sessions.remove(&session);
@@ -194,7 +219,9 @@ impl Database {
     }
 
     pub(crate) fn xact_mut(&mut self, session: SessionId) -> &mut Xact {
-        self.session_mut(session).xact.get_or_insert_with(Xact::default)
+        self.session_mut(session)
+            .xact
+            .get_or_insert_with(Xact::default)
     }
 
     /// A setting as this session sees it.
@@ -210,7 +237,11 @@ impl Database {
 
     /// Inserts a record and applies it. Returns where it starts.
     pub(crate) fn log(&mut self, xid: Xid, body: RecordBody) -> Result<Lsn> {
-        let record = Record { xid, prev: Lsn::INVALID, body };
+        let record = Record {
+            xid,
+            prev: Lsn::INVALID,
+            body,
+        };
         let (lsn, end) = self.wal.insert(record.clone());
         redo::apply(&mut self.data, lsn, &record)?;
         self.replayed_upto = end;
@@ -233,7 +264,10 @@ impl Database {
         let oid = self.data.next_oid.max(FIRST_NORMAL_OID);
         if oid >= self.oid_logged_limit {
             self.oid_logged_limit = oid + OID_PREFETCH;
-            self.log(0, RecordBody::Xlog(XlogRecord::NextOid(self.oid_logged_limit)))?;
+            self.log(
+                0,
+                RecordBody::Xlog(XlogRecord::NextOid(self.oid_logged_limit)),
+            )?;
         }
         self.data.next_oid = oid + 1;
         Ok(oid)
@@ -241,19 +275,31 @@ impl Database {
 
     /// The snapshot a new statement of `session` takes.
     pub fn snapshot(&self, session: SessionId) -> Snapshot {
-        let own = self.sessions.get(&session).and_then(|s| s.xact.as_ref()).and_then(|x| x.xid.map(|xid| (xid, x.command_id)));
+        let own = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.xact.as_ref())
+            .and_then(|x| x.xid.map(|xid| (xid, x.command_id)));
         let mut in_progress = self.data.running.clone();
         if let Some((xid, _)) = own {
             in_progress.remove(&xid);
         }
-        Snapshot { xmax: self.data.next_xid, in_progress, own }
+        Snapshot {
+            xmax: self.data.next_xid,
+            in_progress,
+            own,
+        }
     }
 
     /// The catalog as `session` sees it now.
     pub fn catalog(&mut self, session: SessionId) -> Result<Rc<Catalog>> {
         let xact = self.sessions.get(&session).and_then(|s| s.xact.as_ref());
         if let Some(xact) = xact.filter(|x| x.catalog_changed) {
-            return Ok(Rc::new(Catalog::load(&self.data.storage, &self.data.clog, xact.xid)?));
+            return Ok(Rc::new(Catalog::load(
+                &self.data.storage,
+                &self.data.clog,
+                xact.xid,
+            )?));
         }
         let generation = self.data.catalog_generation;
         if let Some((cached, catalog)) = &self.catalog_cache {
@@ -269,12 +315,23 @@ impl Database {
     /// Refuses a write on a server in recovery, naming the command as PostgreSQL does.
     pub(crate) fn check_writable(&self, session: SessionId, command: &str) -> Result<()> {
         let read_only = self.in_recovery
-            || self.sessions.get(&session).and_then(|s| s.xact.as_ref()).is_some_and(|x| x.read_only)
+            || self
+                .sessions
+                .get(&session)
+                .and_then(|s| s.xact.as_ref())
+                .is_some_and(|x| x.read_only)
             || self.setting(session, "transaction_read_only") == "on"
             || self.setting(session, "default_transaction_read_only") == "on"
-                && self.sessions.get(&session).and_then(|s| s.xact.as_ref()).is_some_and(|x| !x.explicit);
+                && self
+                    .sessions
+                    .get(&session)
+                    .and_then(|s| s.xact.as_ref())
+                    .is_some_and(|x| !x.explicit);
         if read_only {
-            return Err(DbError::new(code::READ_ONLY_SQL_TRANSACTION, format!("cannot execute {command} in a read-only transaction")));
+            return Err(DbError::new(
+                code::READ_ONLY_SQL_TRANSACTION,
+                format!("cannot execute {command} in a read-only transaction"),
+            ));
         }
         Ok(())
     }
@@ -283,9 +340,14 @@ impl Database {
 
     /// Commits the session's transaction: a commit record, flushed, when it wrote anything.
     pub fn commit(&mut self, session: SessionId) -> Result<Option<Lsn>> {
-        let Some(xact) = self.session_mut(session).xact.take() else { return Ok(None) };
+        let Some(xact) = self.session_mut(session).xact.take() else {
+            return Ok(None);
+        };
         let Some(xid) = xact.xid else { return Ok(None) };
-        let body = RecordBody::Transaction(TransactionRecord::Commit { time: self.now, dropped: xact.dropped.clone() });
+        let body = RecordBody::Transaction(TransactionRecord::Commit {
+            time: self.now,
+            dropped: xact.dropped.clone(),
+        });
         let lsn = self.log(xid, body)?;
         let end = self.wal.insert_lsn();
         if self.setting(session, "synchronous_commit") != "off" {
@@ -299,9 +361,14 @@ impl Database {
 
     /// Rolls back: an abort record when the transaction had an xid.
     pub fn abort(&mut self, session: SessionId) {
-        let Some(xact) = self.session_mut(session).xact.take() else { return };
+        let Some(xact) = self.session_mut(session).xact.take() else {
+            return;
+        };
         if let Some(xid) = xact.xid {
-            let body = RecordBody::Transaction(TransactionRecord::Abort { time: self.now, dropped: xact.created.clone() });
+            let body = RecordBody::Transaction(TransactionRecord::Abort {
+                time: self.now,
+                dropped: xact.created.clone(),
+            });
             if self.log(xid, body).is_err() {
                 self.data.clog.set(xid, XactStatus::Aborted);
                 self.data.running.remove(&xid);
@@ -342,8 +409,14 @@ impl Database {
             oldest_active_xid: oldest,
             time: self.now,
         };
-        let body = if shutdown { XlogRecord::CheckpointShutdown(checkpoint) } else { XlogRecord::CheckpointOnline(checkpoint) };
-        let lsn = self.log(0, RecordBody::Xlog(body)).expect("checkpoint records always apply");
+        let body = if shutdown {
+            XlogRecord::CheckpointShutdown(checkpoint)
+        } else {
+            XlogRecord::CheckpointOnline(checkpoint)
+        };
+        let lsn = self
+            .log(0, RecordBody::Xlog(body))
+            .expect("checkpoint records always apply");
         self.wal.flush(self.wal.insert_lsn());
         self.control.checkpoint = lsn;
         self.control.redo = redo;
@@ -377,7 +450,10 @@ impl Database {
             self.wal.recover_end(self.control.redo);
             return Ok(lines);
         }
-        lines.push("LOG:  database system was not properly shut down; automatic recovery in progress".to_string());
+        lines.push(
+            "LOG:  database system was not properly shut down; automatic recovery in progress"
+                .to_string(),
+        );
         let redo = self.control.redo;
         let end = self.wal.recover_end(redo);
         let mut replayed = 0usize;
@@ -391,7 +467,10 @@ impl Database {
         }
         lines.push(format!("LOG:  redo starts at {}", redo));
         if let Some(last) = last {
-            lines.push(format!("LOG:  redo done at {} ({} records)", last, replayed));
+            lines.push(format!(
+                "LOG:  redo done at {} ({} records)",
+                last, replayed
+            ));
         }
         let unfinished: Vec<Xid> = std::mem::take(&mut self.data.running).into_iter().collect();
         for xid in unfinished {

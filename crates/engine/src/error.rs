@@ -20,10 +20,20 @@ pub type Result<T> = std::result::Result<T, DbError>;
 
 impl DbError {
     pub fn new(code: &'static str, message: impl Into<String>) -> DbError {
-        DbError { severity: "ERROR", code, message: message.into(), detail: None, hint: None, position: None }
+        DbError {
+            severity: "ERROR",
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            position: None,
+        }
     }
     pub fn fatal(code: &'static str, message: impl Into<String>) -> DbError {
-        DbError { severity: "FATAL", ..DbError::new(code, message) }
+        DbError {
+            severity: "FATAL",
+            ..DbError::new(code, message)
+        }
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> DbError {
         self.detail = Some(detail.into());
@@ -44,22 +54,34 @@ impl DbError {
         DbError::new(code::SYNTAX_ERROR, message)
     }
     pub fn undefined_table(name: &str) -> DbError {
-        DbError::new(code::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))
+        DbError::new(
+            code::UNDEFINED_TABLE,
+            format!("relation \"{name}\" does not exist"),
+        )
     }
     pub fn undefined_column(name: &str) -> DbError {
-        DbError::new(code::UNDEFINED_COLUMN, format!("column {name} does not exist"))
+        DbError::new(
+            code::UNDEFINED_COLUMN,
+            format!("column {name} does not exist"),
+        )
     }
     pub fn feature_not_supported(what: impl Into<String>) -> DbError {
         DbError::new(code::FEATURE_NOT_SUPPORTED, what)
     }
     pub fn invalid_text(type_name: &str, text: &str) -> DbError {
-        DbError::new(code::INVALID_TEXT_REPRESENTATION, format!("invalid input syntax for type {type_name}: \"{text}\""))
+        DbError::new(
+            code::INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type {type_name}: \"{text}\""),
+        )
     }
     pub fn division_by_zero() -> DbError {
         DbError::new(code::DIVISION_BY_ZERO, "division by zero")
     }
     pub fn out_of_range(type_name: &str) -> DbError {
-        DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("{type_name} out of range"))
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{type_name} out of range"),
+        )
     }
     pub fn internal(message: impl Into<String>) -> DbError {
         DbError::new(code::INTERNAL_ERROR, message)

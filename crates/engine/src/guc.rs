@@ -45,8 +45,18 @@ pub struct Definition {
     pub kind: Kind,
 }
 
-const fn def(name: &'static str, default: &'static str, context: Context, kind: Kind) -> Definition {
-    Definition { name, default, context, kind }
+const fn def(
+    name: &'static str,
+    default: &'static str,
+    context: Context,
+    kind: Kind,
+) -> Definition {
+    Definition {
+        name,
+        default,
+        context,
+        kind,
+    }
 }
 
 use Context::*;
@@ -56,7 +66,12 @@ use Unit::{Kilobytes, Megabytes, Milliseconds, Seconds};
 pub const DEFINITIONS: &[Definition] = &[
     def("application_name", "", User, Kind::String),
     def("archive_command", "", Sighup, Kind::String),
-    def("archive_mode", "off", Postmaster, Enum(&["always", "on", "off"])),
+    def(
+        "archive_mode",
+        "off",
+        Postmaster,
+        Enum(&["always", "on", "off"]),
+    ),
     def("checkpoint_timeout", "300", Sighup, Integer(Seconds)),
     def("client_encoding", "UTF8", User, Kind::String),
     def("cluster_name", "", Postmaster, Kind::String),
@@ -69,8 +84,18 @@ pub const DEFINITIONS: &[Definition] = &[
     def("is_superuser", "on", Internal, Bool),
     def("listen_addresses", "localhost", Postmaster, Kind::String),
     def("max_connections", "100", Postmaster, Integer(Unit::None)),
-    def("max_replication_slots", "10", Postmaster, Integer(Unit::None)),
-    def("max_standby_streaming_delay", "30000", Sighup, Integer(Milliseconds)),
+    def(
+        "max_replication_slots",
+        "10",
+        Postmaster,
+        Integer(Unit::None),
+    ),
+    def(
+        "max_standby_streaming_delay",
+        "30000",
+        Sighup,
+        Integer(Milliseconds),
+    ),
     def("max_wal_senders", "10", Postmaster, Integer(Unit::None)),
     def("max_wal_size", "1024", Sighup, Integer(Megabytes)),
     def("min_wal_size", "80", Sighup, Integer(Megabytes)),
@@ -78,8 +103,18 @@ pub const DEFINITIONS: &[Definition] = &[
     def("primary_conninfo", "", Sighup, Kind::String),
     def("primary_slot_name", "", Sighup, Kind::String),
     def("promote_trigger_file", "", Sighup, Kind::String),
-    def("recovery_min_apply_delay", "0", Sighup, Integer(Milliseconds)),
-    def("recovery_target_timeline", "latest", Postmaster, Kind::String),
+    def(
+        "recovery_min_apply_delay",
+        "0",
+        Sighup,
+        Integer(Milliseconds),
+    ),
+    def(
+        "recovery_target_timeline",
+        "latest",
+        Postmaster,
+        Kind::String,
+    ),
     def("restore_command", "", Postmaster, Kind::String),
     def("search_path", "\"$user\", public", User, Kind::String),
     def("server_encoding", "UTF8", Internal, Kind::String),
@@ -87,17 +122,52 @@ pub const DEFINITIONS: &[Definition] = &[
     def("server_version_num", "150018", Internal, Kind::String),
     def("shared_buffers", "16384", Postmaster, Integer(Kilobytes)),
     def("statement_timeout", "0", User, Integer(Milliseconds)),
-    def("synchronous_commit", "on", User, Enum(&["local", "remote_write", "remote_apply", "on", "off"])),
+    def(
+        "synchronous_commit",
+        "on",
+        User,
+        Enum(&["local", "remote_write", "remote_apply", "on", "off"]),
+    ),
     def("synchronous_standby_names", "", Sighup, Kind::String),
     def("TimeZone", "UTC", User, Kind::String),
-    def("transaction_isolation", "read committed", User, Enum(&["serializable", "repeatable read", "read committed", "read uncommitted"])),
+    def(
+        "transaction_isolation",
+        "read committed",
+        User,
+        Enum(&[
+            "serializable",
+            "repeatable read",
+            "read committed",
+            "read uncommitted",
+        ]),
+    ),
     def("transaction_read_only", "off", User, Bool),
     def("wal_keep_size", "0", Sighup, Integer(Megabytes)),
-    def("wal_level", "replica", Postmaster, Enum(&["minimal", "replica", "logical"])),
+    def(
+        "wal_level",
+        "replica",
+        Postmaster,
+        Enum(&["minimal", "replica", "logical"]),
+    ),
     def("wal_log_hints", "off", Postmaster, Bool),
-    def("wal_receiver_status_interval", "10", Sighup, Integer(Seconds)),
-    def("wal_receiver_timeout", "60000", Sighup, Integer(Milliseconds)),
-    def("wal_segment_size", "16777216", Internal, Integer(Unit::None)),
+    def(
+        "wal_receiver_status_interval",
+        "10",
+        Sighup,
+        Integer(Seconds),
+    ),
+    def(
+        "wal_receiver_timeout",
+        "60000",
+        Sighup,
+        Integer(Milliseconds),
+    ),
+    def(
+        "wal_segment_size",
+        "16777216",
+        Internal,
+        Integer(Unit::None),
+    ),
     def("wal_sender_timeout", "60000", User, Integer(Milliseconds)),
     def("wal_writer_delay", "200", Sighup, Integer(Milliseconds)),
     def("work_mem", "4096", User, Integer(Kilobytes)),
@@ -113,19 +183,32 @@ const RENAMED: &[(&str, &str)] = &[
 ];
 
 pub fn definition(name: &str) -> Option<&'static Definition> {
-    DEFINITIONS.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    DEFINITIONS
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 pub fn unrecognized(name: &str) -> DbError {
-    let error = DbError::new(code::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""));
-    match RENAMED.iter().find(|(old, _)| old.eq_ignore_ascii_case(name)) {
-        Some((_, hint)) => error.with_hint(format!("pgplay: \"{name}\" is a setting of older PostgreSQL releases: {hint}.")),
+    let error = DbError::new(
+        code::UNDEFINED_OBJECT,
+        format!("unrecognized configuration parameter \"{name}\""),
+    );
+    match RENAMED
+        .iter()
+        .find(|(old, _)| old.eq_ignore_ascii_case(name))
+    {
+        Some((_, hint)) => error.with_hint(format!(
+            "pgplay: \"{name}\" is a setting of older PostgreSQL releases: {hint}."
+        )),
         None => error,
     }
 }
 
 fn invalid_value(name: &str, value: &str) -> DbError {
-    DbError::new(code::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"{name}\": \"{value}\""))
+    DbError::new(
+        code::INVALID_PARAMETER_VALUE,
+        format!("invalid value for parameter \"{name}\": \"{value}\""),
+    )
 }
 
 /// Checks and normalises a value for `definition` (units folded to the base unit).
@@ -134,7 +217,10 @@ pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
         Bool => match value.to_ascii_lowercase().as_str() {
             "on" | "true" | "yes" | "1" | "t" | "y" => Ok("on".into()),
             "off" | "false" | "no" | "0" | "f" | "n" => Ok("off".into()),
-            _ => Err(DbError::new(code::INVALID_PARAMETER_VALUE, format!("parameter \"{}\" requires a Boolean value", definition.name))),
+            _ => Err(DbError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("parameter \"{}\" requires a Boolean value", definition.name),
+            )),
         },
         Enum(options) => {
             let lower = value.to_ascii_lowercase();
@@ -147,17 +233,22 @@ pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
             if options.contains(&aliased.as_str()) {
                 Ok(aliased)
             } else {
-                Err(invalid_value(definition.name, value).with_hint(format!("Available values: {}.", options.join(", "))))
+                Err(invalid_value(definition.name, value)
+                    .with_hint(format!("Available values: {}.", options.join(", "))))
             }
         }
-        Integer(unit) => parse_with_unit(value, unit).map(|n| n.to_string()).ok_or_else(|| invalid_value(definition.name, value)),
+        Integer(unit) => parse_with_unit(value, unit)
+            .map(|n| n.to_string())
+            .ok_or_else(|| invalid_value(definition.name, value)),
         Kind::String => Ok(value.to_string()),
     }
 }
 
 fn parse_with_unit(value: &str, unit: Unit) -> Option<i64> {
     let trimmed = value.trim();
-    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(trimmed.len());
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(trimmed.len());
     let (number, suffix) = trimmed.split_at(split);
     let number: i64 = number.parse().ok()?;
     let suffix = suffix.trim();
@@ -196,8 +287,12 @@ fn parse_with_unit(value: &str, unit: Unit) -> Option<i64> {
 
 /// How SHOW prints a stored value: `1GB`, `5min`, `10s`, `0`.
 pub fn display(definition: &Definition, stored: &str) -> String {
-    let Integer(unit) = definition.kind else { return stored.to_string() };
-    let Ok(number) = stored.parse::<i64>() else { return stored.to_string() };
+    let Integer(unit) = definition.kind else {
+        return stored.to_string();
+    };
+    let Ok(number) = stored.parse::<i64>() else {
+        return stored.to_string();
+    };
     if number == 0 {
         return "0".into();
     }
@@ -211,9 +306,26 @@ pub fn display(definition: &Definition, stored: &str) -> String {
     };
     match unit {
         Unit::None => number.to_string(),
-        Kilobytes => scaled(number, &[("kB", 1), ("MB", 1024), ("GB", 1024 * 1024), ("TB", 1024 * 1024 * 1024)]),
+        Kilobytes => scaled(
+            number,
+            &[
+                ("kB", 1),
+                ("MB", 1024),
+                ("GB", 1024 * 1024),
+                ("TB", 1024 * 1024 * 1024),
+            ],
+        ),
         Megabytes => scaled(number, &[("MB", 1), ("GB", 1024), ("TB", 1024 * 1024)]),
-        Milliseconds => scaled(number, &[("ms", 1), ("s", 1000), ("min", 60_000), ("h", 3_600_000), ("d", 86_400_000)]),
+        Milliseconds => scaled(
+            number,
+            &[
+                ("ms", 1),
+                ("s", 1000),
+                ("min", 60_000),
+                ("h", 3_600_000),
+                ("d", 86_400_000),
+            ],
+        ),
         Seconds => scaled(number, &[("s", 1), ("min", 60), ("h", 3600), ("d", 86_400)]),
     }
 }
@@ -241,7 +353,10 @@ impl Settings {
     /// The value in force, before any session SET.
     pub fn get(&self, name: &str) -> String {
         let definition = definition(name).expect("known setting");
-        self.active.get(definition.name).cloned().unwrap_or_else(|| definition.default.to_string())
+        self.active
+            .get(definition.name)
+            .cloned()
+            .unwrap_or_else(|| definition.default.to_string())
     }
 
     pub fn set_internal(&mut self, name: &'static str, value: String) {
@@ -250,7 +365,9 @@ impl Settings {
 
     fn from_files(&self, definition: &Definition) -> Option<String> {
         let find = |map: &BTreeMap<String, String>| {
-            map.iter().find(|(k, _)| k.eq_ignore_ascii_case(definition.name)).map(|(_, v)| v.clone())
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(definition.name))
+                .map(|(_, v)| v.clone())
         };
         let raw = find(&self.auto).or_else(|| find(&self.file))?;
         normalize(definition, &raw).ok()
@@ -259,7 +376,9 @@ impl Settings {
     /// Server start: every setting from the files or its default.
     pub fn start(&mut self) {
         for definition in DEFINITIONS.iter().filter(|d| d.context != Internal) {
-            let value = self.from_files(definition).unwrap_or_else(|| definition.default.to_string());
+            let value = self
+                .from_files(definition)
+                .unwrap_or_else(|| definition.default.to_string());
             self.active.insert(definition.name, value);
         }
         self.pending_restart.clear();
@@ -269,7 +388,9 @@ impl Settings {
     pub fn reload(&mut self) -> Vec<String> {
         let mut log = Vec::new();
         for definition in DEFINITIONS.iter().filter(|d| d.context != Internal) {
-            let wanted = self.from_files(definition).unwrap_or_else(|| definition.default.to_string());
+            let wanted = self
+                .from_files(definition)
+                .unwrap_or_else(|| definition.default.to_string());
             let current = self.get(definition.name);
             if wanted == current {
                 continue;
@@ -281,7 +402,11 @@ impl Settings {
                     definition.name
                 ));
             } else {
-                log.push(format!("LOG:  parameter \"{}\" changed to \"{}\"", definition.name, display(definition, &wanted)));
+                log.push(format!(
+                    "LOG:  parameter \"{}\" changed to \"{}\"",
+                    definition.name,
+                    display(definition, &wanted)
+                ));
                 self.active.insert(definition.name, wanted);
             }
         }
@@ -292,12 +417,16 @@ impl Settings {
     pub fn alter_system(&mut self, name: &str, value: Option<&str>) -> Result<()> {
         let definition = definition(name).ok_or_else(|| unrecognized(name))?;
         if definition.context == Internal {
-            return Err(DbError::new(code::CANT_CHANGE_RUNTIME_PARAM, format!("parameter \"{}\" cannot be changed", definition.name)));
+            return Err(DbError::new(
+                code::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{}\" cannot be changed", definition.name),
+            ));
         }
         match value {
             Some(value) => {
                 normalize(definition, value)?;
-                self.auto.insert(definition.name.to_string(), value.to_string());
+                self.auto
+                    .insert(definition.name.to_string(), value.to_string());
             }
             None => {
                 self.auto.remove(definition.name);
@@ -320,9 +449,18 @@ impl Settings {
 pub fn check_session_set(name: &str, value: &str) -> Result<(&'static str, String)> {
     let definition = definition(name).ok_or_else(|| unrecognized(name))?;
     let message = match definition.context {
-        Internal => Some(format!("parameter \"{}\" cannot be changed", definition.name)),
-        Postmaster => Some(format!("parameter \"{}\" cannot be changed without restarting the server", definition.name)),
-        Sighup => Some(format!("parameter \"{}\" cannot be changed now", definition.name)),
+        Internal => Some(format!(
+            "parameter \"{}\" cannot be changed",
+            definition.name
+        )),
+        Postmaster => Some(format!(
+            "parameter \"{}\" cannot be changed without restarting the server",
+            definition.name
+        )),
+        Sighup => Some(format!(
+            "parameter \"{}\" cannot be changed now",
+            definition.name
+        )),
         User => None,
     };
     if let Some(message) = message {
@@ -343,10 +481,19 @@ pub fn parse_conf(text: &str) -> std::result::Result<BTreeMap<String, String>, S
             Some((name, value)) => (name.trim(), value.trim()),
             None => match line.split_once(char::is_whitespace) {
                 Some((name, value)) => (name.trim(), value.trim()),
-                None => return Err(format!("syntax error in file \"postgresql.conf\" line {}, near end of line", number + 1)),
+                None => {
+                    return Err(format!(
+                        "syntax error in file \"postgresql.conf\" line {}, near end of line",
+                        number + 1
+                    ))
+                }
             },
         };
-        let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).map(|v| v.replace("''", "'")).unwrap_or_else(|| value.to_string());
+        let value = value
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .map(|v| v.replace("''", "'"))
+            .unwrap_or_else(|| value.to_string());
         values.insert(name.to_string(), value);
     }
     Ok(values)
@@ -382,7 +529,10 @@ mod tests {
     #[test]
     fn old_names_get_a_hint() {
         let error = check_session_set("wal_keep_segments", "32").unwrap_err();
-        assert_eq!(error.message, "unrecognized configuration parameter \"wal_keep_segments\"");
+        assert_eq!(
+            error.message,
+            "unrecognized configuration parameter \"wal_keep_segments\""
+        );
         assert!(error.hint.unwrap().contains("wal_keep_size"));
     }
 
@@ -394,7 +544,9 @@ mod tests {
         let log = settings.reload();
         assert_eq!(settings.get("wal_keep_size"), "1024");
         assert_eq!(settings.get("max_wal_senders"), "10");
-        assert!(log.iter().any(|l| l.contains("\"max_wal_senders\" cannot be changed without restarting")));
+        assert!(log
+            .iter()
+            .any(|l| l.contains("\"max_wal_senders\" cannot be changed without restarting")));
         settings.start();
         assert_eq!(settings.get("max_wal_senders"), "3");
         assert!(settings.auto_conf_text().contains("wal_keep_size = '1GB'"));

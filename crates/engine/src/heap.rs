@@ -50,7 +50,11 @@ pub struct HeapTuple {
 impl HeapTuple {
     /// Bytes the tuple takes on a page, line pointer excluded.
     pub fn stored_size(&self) -> usize {
-        let bitmap = if self.data.first() == Some(&1) { self.natts.div_ceil(8) as usize } else { 0 };
+        let bitmap = if self.data.first() == Some(&1) {
+            self.natts.div_ceil(8) as usize
+        } else {
+            0
+        };
         maxalign(TUPLE_HEADER_SIZE + bitmap) + maxalign(self.data.len().saturating_sub(1))
     }
 }
@@ -65,7 +69,12 @@ pub struct Page {
 
 impl Page {
     fn used_bytes(&self) -> usize {
-        PAGE_HEADER_SIZE + self.items.iter().map(|t| LINE_POINTER_SIZE + t.stored_size()).sum::<usize>()
+        PAGE_HEADER_SIZE
+            + self
+                .items
+                .iter()
+                .map(|t| LINE_POINTER_SIZE + t.stored_size())
+                .sum::<usize>()
     }
 
     pub fn free_space(&self) -> usize {
@@ -100,7 +109,9 @@ impl Relation {
     /// Returns (block, offset, whether the page is new).
     pub fn placement(&self, tuple: &HeapTuple) -> (u32, u16, bool) {
         match self.pages.last() {
-            Some(page) if page.fits(tuple) => ((self.pages.len() - 1) as u32, page.next_offset(), false),
+            Some(page) if page.fits(tuple) => {
+                ((self.pages.len() - 1) as u32, page.next_offset(), false)
+            }
             _ => (self.pages.len() as u32, 1, true),
         }
     }
@@ -113,7 +124,13 @@ impl Relation {
     pub fn tuples(&self) -> impl Iterator<Item = (ItemPointer, &HeapTuple)> {
         self.pages.iter().enumerate().flat_map(|(block, page)| {
             page.items.iter().enumerate().map(move |(index, tuple)| {
-                (ItemPointer { block: block as u32, offset: index as u16 + 1 }, tuple)
+                (
+                    ItemPointer {
+                        block: block as u32,
+                        offset: index as u16 + 1,
+                    },
+                    tuple,
+                )
             })
         })
     }

@@ -33,7 +33,10 @@ impl CommitLog {
         if xid < FIRST_NORMAL_XID {
             return XactStatus::Committed;
         }
-        self.finished.get(&xid).copied().unwrap_or(XactStatus::InProgress)
+        self.finished
+            .get(&xid)
+            .copied()
+            .unwrap_or(XactStatus::InProgress)
     }
     pub fn set(&mut self, xid: Xid, status: XactStatus) {
         self.finished.insert(xid, status);
@@ -60,7 +63,9 @@ impl Snapshot {
     }
 
     fn is_own(&self, xid: Xid) -> Option<u32> {
-        self.own.filter(|(own, _)| *own == xid && xid != 0).map(|(_, command)| command)
+        self.own
+            .filter(|(own, _)| *own == xid && xid != 0)
+            .map(|(_, command)| command)
     }
 
     /// PostgreSQL's HeapTupleSatisfiesMVCC, without hint bits.
@@ -101,24 +106,55 @@ mod tests {
     use crate::heap::ItemPointer;
 
     fn tuple(xmin: Xid, xmax: Xid) -> HeapTuple {
-        HeapTuple { xmin, xmax, cmin: 0, cmax: 0, ctid: ItemPointer { block: 0, offset: 1 }, natts: 0, data: vec![0] }
+        HeapTuple {
+            xmin,
+            xmax,
+            cmin: 0,
+            cmax: 0,
+            ctid: ItemPointer {
+                block: 0,
+                offset: 1,
+            },
+            natts: 0,
+            data: vec![0],
+        }
     }
 
     #[test]
     fn uncommitted_and_later_transactions_are_invisible() {
         let mut clog = CommitLog::default();
         clog.set(730, XactStatus::Committed);
-        let snapshot = Snapshot { xmax: 732, in_progress: [731].into(), own: None };
+        let snapshot = Snapshot {
+            xmax: 732,
+            in_progress: [731].into(),
+            own: None,
+        };
         assert!(snapshot.sees(&tuple(730, 0), &clog));
-        assert!(!snapshot.sees(&tuple(731, 0), &clog), "in progress at snapshot time");
+        assert!(
+            !snapshot.sees(&tuple(731, 0), &clog),
+            "in progress at snapshot time"
+        );
         clog.set(731, XactStatus::Committed);
-        assert!(!snapshot.sees(&tuple(731, 0), &clog), "committed after the snapshot");
-        assert!(snapshot.sees(&tuple(730, 731), &clog), "deleted after the snapshot");
-        let later = Snapshot { xmax: 733, in_progress: BTreeSet::new(), own: None };
+        assert!(
+            !snapshot.sees(&tuple(731, 0), &clog),
+            "committed after the snapshot"
+        );
+        assert!(
+            snapshot.sees(&tuple(730, 731), &clog),
+            "deleted after the snapshot"
+        );
+        let later = Snapshot {
+            xmax: 733,
+            in_progress: BTreeSet::new(),
+            own: None,
+        };
         assert!(!later.sees(&tuple(730, 731), &clog));
         clog.set(732, XactStatus::Aborted);
         assert!(later.sees(&tuple(730, 732), &Default::default()) || true);
-        assert!(!later.sees(&tuple(732, 0), &clog), "aborted inserts never show");
+        assert!(
+            !later.sees(&tuple(732, 0), &clog),
+            "aborted inserts never show"
+        );
     }
 
     #[test]
@@ -126,8 +162,15 @@ mod tests {
         let clog = CommitLog::default();
         let mut inserted = tuple(740, 0);
         inserted.cmin = 2;
-        let at = |command| Snapshot { xmax: 741, in_progress: [740].into(), own: Some((740, command)) };
-        assert!(!at(2).sees(&inserted, &clog), "a command does not see its own inserts");
+        let at = |command| Snapshot {
+            xmax: 741,
+            in_progress: [740].into(),
+            own: Some((740, command)),
+        };
+        assert!(
+            !at(2).sees(&inserted, &clog),
+            "a command does not see its own inserts"
+        );
         assert!(at(3).sees(&inserted, &clog));
         inserted.xmax = 740;
         inserted.cmax = 3;

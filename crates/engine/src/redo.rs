@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use pgplay_wal::{
-    HeapRecord, Lsn, Record, RecordBody, SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord, TupleImage,
-    Xid, XlogRecord,
+    HeapRecord, Lsn, Record, RecordBody, SequenceRecord, StandbyRecord, StorageRecord,
+    TransactionRecord, TupleImage, Xid, XlogRecord,
 };
 
 use crate::error::{DbError, Result};
@@ -70,18 +70,29 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             state.next_oid = state.next_oid.max(*oid);
             Ok(())
         }
-        RecordBody::Xlog(XlogRecord::CheckpointOnline(checkpoint) | XlogRecord::CheckpointShutdown(checkpoint)) => {
+        RecordBody::Xlog(
+            XlogRecord::CheckpointOnline(checkpoint) | XlogRecord::CheckpointShutdown(checkpoint),
+        ) => {
             state.next_xid = state.next_xid.max(checkpoint.next_xid);
             state.next_oid = state.next_oid.max(checkpoint.next_oid);
             Ok(())
         }
         RecordBody::Xlog(_) => Ok(()),
-        RecordBody::Standby(StandbyRecord::RunningXacts { next_xid, oldest_running_xid, xids, .. }) => {
+        RecordBody::Standby(StandbyRecord::RunningXacts {
+            next_xid,
+            oldest_running_xid,
+            xids,
+            ..
+        }) => {
             state.next_xid = state.next_xid.max(*next_xid);
             let listed: BTreeSet<Xid> = xids.iter().copied().collect();
             // Transactions older than the oldest running one that never logged an end died in a crash.
-            let vanished: Vec<Xid> =
-                state.running.iter().copied().filter(|xid| xid < oldest_running_xid && !listed.contains(xid)).collect();
+            let vanished: Vec<Xid> = state
+                .running
+                .iter()
+                .copied()
+                .filter(|xid| xid < oldest_running_xid && !listed.contains(xid))
+                .collect();
             for xid in vanished {
                 state.running.remove(&xid);
                 state.clog.set(xid, XactStatus::Aborted);
@@ -90,17 +101,32 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             Ok(())
         }
         RecordBody::Standby(StandbyRecord::Lock(_)) => Ok(()),
-        RecordBody::Sequence(SequenceRecord::Log { relation, last_value, log_cnt, is_called }) => {
+        RecordBody::Sequence(SequenceRecord::Log {
+            relation,
+            last_value,
+            log_cnt,
+            is_called,
+        }) => {
             state.storage.sequences.insert(
                 *relation,
-                SequenceState { last_value: *last_value, log_cnt: *log_cnt, is_called: *is_called, lsn },
+                SequenceState {
+                    last_value: *last_value,
+                    log_cnt: *log_cnt,
+                    is_called: *is_called,
+                    lsn,
+                },
             );
             Ok(())
         }
     }
 }
 
-fn finish(state: &mut DataState, xid: Xid, status: XactStatus, dropped: &[pgplay_wal::RelFileLocator]) {
+fn finish(
+    state: &mut DataState,
+    xid: Xid,
+    status: XactStatus,
+    dropped: &[pgplay_wal::RelFileLocator],
+) {
     state.clog.set(xid, status);
     state.running.remove(&xid);
     for locator in dropped {
@@ -111,24 +137,46 @@ fn finish(state: &mut DataState, xid: Xid, status: XactStatus, dropped: &[pgplay
 }
 
 fn new_tuple(xid: Xid, image: &TupleImage, at: ItemPointer) -> HeapTuple {
-    HeapTuple { xmin: xid, xmax: 0, cmin: image.command_id, cmax: 0, ctid: at, natts: image.natts, data: image.data.clone() }
+    HeapTuple {
+        xmin: xid,
+        xmax: 0,
+        cmin: image.command_id,
+        cmax: 0,
+        ctid: at,
+        natts: image.natts,
+        data: image.data.clone(),
+    }
 }
 
 fn missing_page(locator: &pgplay_wal::RelFileLocator, block: u32) -> DbError {
-    DbError::internal(format!("WAL contains references to invalid pages: rel {locator} blk {block}"))
+    DbError::internal(format!(
+        "WAL contains references to invalid pages: rel {locator} blk {block}"
+    ))
 }
 
 /// Puts a tuple at (block, offset), creating the page when the record says so.
-fn place(relation: &mut Relation, lsn: Lsn, block: u32, offset: u16, init: bool, tuple: HeapTuple) -> Result<()> {
+fn place(
+    relation: &mut Relation,
+    lsn: Lsn,
+    block: u32,
+    offset: u16,
+    init: bool,
+    tuple: HeapTuple,
+) -> Result<()> {
     if init && block as usize == relation.pages.len() {
         relation.pages.push(Page::default());
     }
-    let page = relation.pages.get_mut(block as usize).ok_or_else(|| DbError::internal("heap block out of range"))?;
+    let page = relation
+        .pages
+        .get_mut(block as usize)
+        .ok_or_else(|| DbError::internal("heap block out of range"))?;
     if page.lsn >= lsn {
         return Ok(());
     }
     if offset != page.next_offset() {
-        return Err(DbError::internal(format!("invalid heap offset {offset} on block {block}")));
+        return Err(DbError::internal(format!(
+            "invalid heap offset {offset} on block {block}"
+        )));
     }
     page.items.push(tuple);
     page.lsn = lsn;
@@ -140,29 +188,84 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
         state.catalog_generation += 1;
     }
     match record {
-        HeapRecord::Insert { relation, block, offset, init_page, tuple } => {
-            let rel = state.storage.relations.get_mut(relation).ok_or_else(|| missing_page(relation, *block))?;
-            let at = ItemPointer { block: *block, offset: *offset };
-            place(rel, lsn, *block, *offset, *init_page, new_tuple(xid, tuple, at))
+        HeapRecord::Insert {
+            relation,
+            block,
+            offset,
+            init_page,
+            tuple,
+        } => {
+            let rel = state
+                .storage
+                .relations
+                .get_mut(relation)
+                .ok_or_else(|| missing_page(relation, *block))?;
+            let at = ItemPointer {
+                block: *block,
+                offset: *offset,
+            };
+            place(
+                rel,
+                lsn,
+                *block,
+                *offset,
+                *init_page,
+                new_tuple(xid, tuple, at),
+            )
         }
-        HeapRecord::Delete { relation, block, offset, command_id } => {
-            let rel = state.storage.relations.get_mut(relation).ok_or_else(|| missing_page(relation, *block))?;
-            let page = rel.pages.get_mut(*block as usize).ok_or_else(|| missing_page(relation, *block))?;
+        HeapRecord::Delete {
+            relation,
+            block,
+            offset,
+            command_id,
+        } => {
+            let rel = state
+                .storage
+                .relations
+                .get_mut(relation)
+                .ok_or_else(|| missing_page(relation, *block))?;
+            let page = rel
+                .pages
+                .get_mut(*block as usize)
+                .ok_or_else(|| missing_page(relation, *block))?;
             if page.lsn >= lsn {
                 return Ok(());
             }
-            let old = page.get_mut(*offset).ok_or_else(|| missing_page(relation, *block))?;
+            let old = page
+                .get_mut(*offset)
+                .ok_or_else(|| missing_page(relation, *block))?;
             old.xmax = xid;
             old.cmax = *command_id;
             page.lsn = lsn;
             Ok(())
         }
-        HeapRecord::Update { relation, old_block, old_offset, new_block, new_offset, init_page, tuple, .. } => {
-            let rel = state.storage.relations.get_mut(relation).ok_or_else(|| missing_page(relation, *old_block))?;
-            let new_at = ItemPointer { block: *new_block, offset: *new_offset };
-            let page = rel.pages.get_mut(*old_block as usize).ok_or_else(|| missing_page(relation, *old_block))?;
+        HeapRecord::Update {
+            relation,
+            old_block,
+            old_offset,
+            new_block,
+            new_offset,
+            init_page,
+            tuple,
+            ..
+        } => {
+            let rel = state
+                .storage
+                .relations
+                .get_mut(relation)
+                .ok_or_else(|| missing_page(relation, *old_block))?;
+            let new_at = ItemPointer {
+                block: *new_block,
+                offset: *new_offset,
+            };
+            let page = rel
+                .pages
+                .get_mut(*old_block as usize)
+                .ok_or_else(|| missing_page(relation, *old_block))?;
             if page.lsn < lsn {
-                let old = page.get_mut(*old_offset).ok_or_else(|| missing_page(relation, *old_block))?;
+                let old = page
+                    .get_mut(*old_offset)
+                    .ok_or_else(|| missing_page(relation, *old_block))?;
                 old.xmax = xid;
                 old.cmax = tuple.command_id;
                 old.ctid = new_at;
@@ -170,7 +273,14 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
                     page.lsn = lsn;
                 }
             }
-            place(rel, lsn, *new_block, *new_offset, *init_page, new_tuple(xid, tuple, new_at))
+            place(
+                rel,
+                lsn,
+                *new_block,
+                *new_offset,
+                *init_page,
+                new_tuple(xid, tuple, new_at),
+            )
         }
     }
 }
@@ -178,9 +288,9 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
 /// Catalog relations have relfilenodes below the first user OID.
 fn is_catalog(record: &HeapRecord) -> bool {
     let relation = match record {
-        HeapRecord::Insert { relation, .. } | HeapRecord::Delete { relation, .. } | HeapRecord::Update { relation, .. } => {
-            relation
-        }
+        HeapRecord::Insert { relation, .. }
+        | HeapRecord::Delete { relation, .. }
+        | HeapRecord::Update { relation, .. } => relation,
     };
     relation.relation < crate::catalog::FIRST_NORMAL_OID
 }

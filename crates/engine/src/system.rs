@@ -7,10 +7,15 @@ use crate::error::{code, DbError, Result};
 use crate::sql::Executor;
 use crate::types::Value;
 
-pub const VERSION: &str = "PostgreSQL 15.18 (pgplay 0.1.0) on wasm32 and x86_64, a simulation written in Rust, 64-bit";
+pub const VERSION: &str =
+    "PostgreSQL 15.18 (pgplay 0.1.0) on wasm32 and x86_64, a simulation written in Rust, 64-bit";
 
 fn recovery_in_progress(hint: &str) -> DbError {
-    DbError::new(code::OBJECT_NOT_IN_PREREQUISITE_STATE, "recovery is in progress").with_hint(hint.to_string())
+    DbError::new(
+        code::OBJECT_NOT_IN_PREREQUISITE_STATE,
+        "recovery is in progress",
+    )
+    .with_hint(hint.to_string())
 }
 
 const WAL_CONTROL_HINT: &str = "WAL control functions cannot be executed during recovery.";
@@ -30,12 +35,20 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         }
         "pg_last_wal_receive_lsn" | "pg_last_wal_replay_lsn" => {
             if db.in_recovery {
-                Value::PgLsn(if name == "pg_last_wal_receive_lsn" { db.wal.insert_lsn() } else { db.replayed_upto })
+                Value::PgLsn(if name == "pg_last_wal_receive_lsn" {
+                    db.wal.insert_lsn()
+                } else {
+                    db.replayed_upto
+                })
             } else {
                 Value::Null
             }
         }
-        "pg_last_xact_replay_timestamp" => db.last_replayed_commit.filter(|_| db.in_recovery).map(timestamp).unwrap_or(Value::Null),
+        "pg_last_xact_replay_timestamp" => db
+            .last_replayed_commit
+            .filter(|_| db.in_recovery)
+            .map(timestamp)
+            .unwrap_or(Value::Null),
         "pg_is_in_recovery" => Value::Bool(db.in_recovery),
         "pg_switch_wal" => {
             if db.in_recovery {
@@ -45,27 +58,41 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         }
         "pg_walfile_name" => {
             if db.in_recovery {
-                return Err(recovery_in_progress("pg_walfile_name() cannot be executed during recovery."));
+                return Err(recovery_in_progress(
+                    "pg_walfile_name() cannot be executed during recovery.",
+                ));
             }
-            let Some(Value::PgLsn(lsn)) = args.first() else { return Ok(Value::Null) };
+            let Some(Value::PgLsn(lsn)) = args.first() else {
+                return Ok(Value::Null);
+            };
             let size = db.wal.segment_size();
             let segno = size.segment_of(pgplay_wal::Lsn(lsn.0.saturating_sub(1)));
             Value::Text(size.file_name(db.wal.timeline(), segno))
         }
         "pg_reload_conf" => {
             let lines = db.settings.reload();
-            db.log_lines.push("LOG:  received SIGHUP, reloading configuration files".to_string());
+            db.log_lines
+                .push("LOG:  received SIGHUP, reloading configuration files".to_string());
             db.log_lines.extend(lines);
             Value::Bool(true)
         }
         "pg_promote" => {
             if !db.in_recovery {
-                return Err(DbError::new(code::OBJECT_NOT_IN_PREREQUISITE_STATE, "recovery is not in progress")
-                    .with_hint("Recovery control functions can only be executed during recovery."));
+                return Err(DbError::new(
+                    code::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "recovery is not in progress",
+                )
+                .with_hint("Recovery control functions can only be executed during recovery."));
             }
-            return Err(DbError::feature_not_supported("pg_promote() needs a cluster: run it on a standby in the playground"));
+            return Err(DbError::feature_not_supported(
+                "pg_promote() needs a cluster: run it on a standby in the playground",
+            ));
         }
-        "now" | "current_timestamp" | "statement_timestamp" | "transaction_timestamp" | "clock_timestamp" => timestamp(db.now),
+        "now"
+        | "current_timestamp"
+        | "statement_timestamp"
+        | "transaction_timestamp"
+        | "clock_timestamp" => timestamp(db.now),
         "pg_postmaster_start_time" => timestamp(db.now),
         "version" => Value::Text(VERSION.to_string()),
         "current_database" => Value::Text("postgres".into()),
@@ -73,14 +100,23 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "pg_backend_pid" => Value::Int4(executor.session as i32 + 1000),
         "txid_current" => {
             if db.in_recovery {
-                return Err(DbError::new(code::READ_ONLY_SQL_TRANSACTION, "cannot assign TransactionIds during recovery"));
+                return Err(DbError::new(
+                    code::READ_ONLY_SQL_TRANSACTION,
+                    "cannot assign TransactionIds during recovery",
+                ));
             }
             Value::Int8(i64::from(db.assign_xid(executor.session)))
         }
         "current_setting" => {
-            let Some(name) = args.first().and_then(Value::as_str) else { return Ok(Value::Null) };
-            let definition = crate::guc::definition(name).ok_or_else(|| crate::guc::unrecognized(name))?;
-            Value::Text(crate::guc::display(definition, &db.setting(executor.session, definition.name)))
+            let Some(name) = args.first().and_then(Value::as_str) else {
+                return Ok(Value::Null);
+            };
+            let definition =
+                crate::guc::definition(name).ok_or_else(|| crate::guc::unrecognized(name))?;
+            Value::Text(crate::guc::display(
+                definition,
+                &db.setting(executor.session, definition.name),
+            ))
         }
         "nextval" => {
             let name = sequence_name(args)?;
@@ -88,12 +124,21 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         }
         "currval" => {
             let name = sequence_name(args)?;
-            let value = db.session(executor.session).and_then(|s| s.sequence_values.get(&name).copied());
+            let value = db
+                .session(executor.session)
+                .and_then(|s| s.sequence_values.get(&name).copied());
             Value::Int8(value.ok_or_else(|| {
-                DbError::new(code::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("currval of sequence \"{name}\" is not yet defined in this session"))
+                DbError::new(
+                    code::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    format!("currval of sequence \"{name}\" is not yet defined in this session"),
+                )
             })?)
         }
-        other => return Err(DbError::feature_not_supported(format!("{other}() is not supported by pgplay yet"))),
+        other => {
+            return Err(DbError::feature_not_supported(format!(
+                "{other}() is not supported by pgplay yet"
+            )))
+        }
     })
 }
 
@@ -106,10 +151,15 @@ fn sequence_name(args: &[Value]) -> Result<String> {
 fn switch_wal(executor: &mut Executor<'_>) -> Result<Value> {
     let db = &mut *executor.db;
     let insert = db.wal.insert_lsn();
-    if insert.0 % db.wal.segment_size().bytes() == 0 || db.wal.last_record_lsn() == db.control.checkpoint && false {
+    if insert.0 % db.wal.segment_size().bytes() == 0
+        || db.wal.last_record_lsn() == db.control.checkpoint && false
+    {
         return Ok(Value::PgLsn(insert));
     }
-    db.log(0, pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch))?;
+    db.log(
+        0,
+        pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch),
+    )?;
     let end = db.wal.insert_lsn();
     db.wal.skip_to_next_segment();
     db.wal.flush(db.wal.insert_lsn());

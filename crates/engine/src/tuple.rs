@@ -23,7 +23,9 @@ pub fn encode(values: &[Value]) -> Vec<u8> {
         }
         out.extend_from_slice(&bitmap);
     }
-    values.iter().for_each(|value| encode_value(value, &mut out));
+    values
+        .iter()
+        .for_each(|value| encode_value(value, &mut out));
     out
 }
 
@@ -72,7 +74,11 @@ impl<'a> Cursor<'a> {
     }
     fn varlena(&mut self) -> Result<&'a [u8]> {
         let first = self.take(1)?[0];
-        let length = if first == 0xFF { u32::from_le_bytes(self.array()?) as usize } else { first as usize };
+        let length = if first == 0xFF {
+            u32::from_le_bytes(self.array()?) as usize
+        } else {
+            first as usize
+        };
         self.take(length)
     }
 }
@@ -82,10 +88,17 @@ impl<'a> Cursor<'a> {
 pub fn decode(data: &[u8], types: &[DataType]) -> Result<Vec<Value>> {
     let mut cursor = Cursor { bytes: data };
     let has_nulls = cursor.take(1)?[0] == 1;
-    let bitmap = if has_nulls { cursor.take(types.len().div_ceil(8))?.to_vec() } else { Vec::new() };
+    let bitmap = if has_nulls {
+        cursor.take(types.len().div_ceil(8))?.to_vec()
+    } else {
+        Vec::new()
+    };
     let mut values = Vec::with_capacity(types.len());
     for (index, data_type) in types.iter().enumerate() {
-        let present = !has_nulls || bitmap.get(index / 8).is_some_and(|byte| byte & (1 << (index % 8)) != 0);
+        let present = !has_nulls
+            || bitmap
+                .get(index / 8)
+                .is_some_and(|byte| byte & (1 << (index % 8)) != 0);
         if !present {
             values.push(Value::Null);
             continue;
@@ -108,12 +121,17 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         DataType::Float8 => Value::Float8(f64::from_le_bytes(cursor.array()?)),
         DataType::PgLsn => Value::PgLsn(Lsn(u64::from_le_bytes(cursor.array()?))),
         DataType::Numeric { .. } => {
-            let bytes: [u8; 16] = cursor.varlena()?.try_into().map_err(|_| DbError::internal("bad numeric datum"))?;
+            let bytes: [u8; 16] = cursor
+                .varlena()?
+                .try_into()
+                .map_err(|_| DbError::internal("bad numeric datum"))?;
             Value::Numeric(Decimal::deserialize(bytes))
         }
-        DataType::Text | DataType::Varchar(_) | DataType::Name | DataType::Char | DataType::Unknown => {
-            Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned())
-        }
+        DataType::Text
+        | DataType::Varchar(_)
+        | DataType::Name
+        | DataType::Char
+        | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
     })
 }
 
@@ -124,10 +142,25 @@ mod tests {
 
     #[test]
     fn round_trips_with_nulls() {
-        let types = [DataType::Int4, DataType::Text, DataType::NUMERIC, DataType::Bool];
-        let values = vec![Value::Int4(7), Value::Null, Value::Numeric(Decimal::new(1234, 2)), Value::Bool(true)];
+        let types = [
+            DataType::Int4,
+            DataType::Text,
+            DataType::NUMERIC,
+            DataType::Bool,
+        ];
+        let values = vec![
+            Value::Int4(7),
+            Value::Null,
+            Value::Numeric(Decimal::new(1234, 2)),
+            Value::Bool(true),
+        ];
         assert_eq!(decode(&encode(&values), &types).unwrap(), values);
-        let long = vec![Value::Int4(1), Value::Text("x".repeat(500)), Value::Null, Value::Null];
+        let long = vec![
+            Value::Int4(1),
+            Value::Text("x".repeat(500)),
+            Value::Null,
+            Value::Null,
+        ];
         assert_eq!(decode(&encode(&long), &types).unwrap(), long);
     }
 

@@ -18,7 +18,9 @@ pub enum DataType {
     Int2,
     Int4,
     Int8,
-    Numeric { precision_scale: Option<(u32, u32)> },
+    Numeric {
+        precision_scale: Option<(u32, u32)>,
+    },
     Float8,
     Text,
     Varchar(Option<u32>),
@@ -35,7 +37,9 @@ pub enum DataType {
 }
 
 impl DataType {
-    pub const NUMERIC: DataType = DataType::Numeric { precision_scale: None };
+    pub const NUMERIC: DataType = DataType::Numeric {
+        precision_scale: None,
+    };
 
     /// The name PostgreSQL uses in messages (`format_type`).
     pub fn name(&self) -> String {
@@ -44,8 +48,12 @@ impl DataType {
             DataType::Int2 => "smallint".into(),
             DataType::Int4 => "integer".into(),
             DataType::Int8 => "bigint".into(),
-            DataType::Numeric { precision_scale: None } => "numeric".into(),
-            DataType::Numeric { precision_scale: Some((p, s)) } => format!("numeric({p},{s})"),
+            DataType::Numeric {
+                precision_scale: None,
+            } => "numeric".into(),
+            DataType::Numeric {
+                precision_scale: Some((p, s)),
+            } => format!("numeric({p},{s})"),
             DataType::Float8 => "double precision".into(),
             DataType::Text => "text".into(),
             DataType::Varchar(None) => "character varying".into(),
@@ -95,7 +103,9 @@ impl DataType {
     pub fn typmod(&self) -> i32 {
         match self {
             DataType::Varchar(Some(n)) => *n as i32 + 4,
-            DataType::Numeric { precision_scale: Some((p, s)) } => (((*p << 16) | *s) + 4) as i32,
+            DataType::Numeric {
+                precision_scale: Some((p, s)),
+            } => (((*p << 16) | *s) + 4) as i32,
             _ => -1,
         }
     }
@@ -108,7 +118,9 @@ impl DataType {
             20 => DataType::Int8,
             1700 if typmod >= 4 => {
                 let packed = (typmod - 4) as u32;
-                DataType::Numeric { precision_scale: Some((packed >> 16, packed & 0xFFFF)) }
+                DataType::Numeric {
+                    precision_scale: Some((packed >> 16, packed & 0xFFFF)),
+                }
             }
             1700 => DataType::NUMERIC,
             701 => DataType::Float8,
@@ -126,10 +138,25 @@ impl DataType {
     }
 
     pub fn is_numeric(&self) -> bool {
-        matches!(self, DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. } | DataType::Float8 | DataType::Oid)
+        matches!(
+            self,
+            DataType::Int2
+                | DataType::Int4
+                | DataType::Int8
+                | DataType::Numeric { .. }
+                | DataType::Float8
+                | DataType::Oid
+        )
     }
     pub fn is_string(&self) -> bool {
-        matches!(self, DataType::Text | DataType::Varchar(_) | DataType::Name | DataType::Char | DataType::Unknown)
+        matches!(
+            self,
+            DataType::Text
+                | DataType::Varchar(_)
+                | DataType::Name
+                | DataType::Char
+                | DataType::Unknown
+        )
     }
     /// Rank within the numeric category, for implicit promotion.
     pub fn numeric_rank(&self) -> u8 {
@@ -239,7 +266,11 @@ fn format_float8(value: f64) -> String {
         let text = format!("{value:e}");
         let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
         let exponent: i32 = exponent.parse().unwrap_or(0);
-        format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
+        format!(
+            "{mantissa}e{}{:02}",
+            if exponent < 0 { '-' } else { '+' },
+            exponent.abs()
+        )
     } else {
         format!("{value}")
     }
@@ -273,34 +304,66 @@ pub fn format_interval(micros: i64) -> String {
     let micros = micros.unsigned_abs();
     let days = micros / 86_400_000_000;
     let rest = micros % 86_400_000_000;
-    let (hours, minutes, seconds, fraction) =
-        (rest / 3_600_000_000, rest / 60_000_000 % 60, rest / 1_000_000 % 60, rest % 1_000_000);
+    let (hours, minutes, seconds, fraction) = (
+        rest / 3_600_000_000,
+        rest / 60_000_000 % 60,
+        rest / 1_000_000 % 60,
+        rest % 1_000_000,
+    );
     let mut text = String::new();
     if days > 0 {
-        text.push_str(&format!("{sign}{days} day{} ", if days == 1 { "" } else { "s" }));
+        text.push_str(&format!(
+            "{sign}{days} day{} ",
+            if days == 1 { "" } else { "s" }
+        ));
     }
     text.push_str(&format!("{sign}{hours:02}:{minutes:02}:{seconds:02}"));
     if fraction != 0 {
-        text.push_str(&format!(".{}", format!("{fraction:06}").trim_end_matches('0')));
+        text.push_str(&format!(
+            ".{}",
+            format!("{fraction:06}").trim_end_matches('0')
+        ));
     }
     text
 }
 
 fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64> {
-    let type_name = if with_zone { "timestamp with time zone" } else { "timestamp without time zone" };
-    let invalid = || DbError::new(code::INVALID_DATETIME_FORMAT, format!("invalid input syntax for type {type_name}: \"{text}\""));
+    let type_name = if with_zone {
+        "timestamp with time zone"
+    } else {
+        "timestamp without time zone"
+    };
+    let invalid = || {
+        DbError::new(
+            code::INVALID_DATETIME_FORMAT,
+            format!("invalid input syntax for type {type_name}: \"{text}\""),
+        )
+    };
     let trimmed = text.trim();
     let (body, offset_seconds) = split_zone(trimmed);
-    let parsed = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-        .iter()
-        .find_map(|format| {
-            NaiveDateTime::parse_from_str(body, format)
-                .ok()
-                .or_else(|| NaiveDate::parse_from_str(body, format).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-        })
-        .ok_or_else(invalid)?;
+    let parsed = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+    ]
+    .iter()
+    .find_map(|format| {
+        NaiveDateTime::parse_from_str(body, format)
+            .ok()
+            .or_else(|| {
+                NaiveDate::parse_from_str(body, format)
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            })
+    })
+    .ok_or_else(invalid)?;
     let micros = (parsed - epoch()).num_microseconds().ok_or_else(invalid)?;
-    Ok(if with_zone { micros - offset_seconds * 1_000_000 } else { micros })
+    Ok(if with_zone {
+        micros - offset_seconds * 1_000_000
+    } else {
+        micros
+    })
 }
 
 /// Splits a trailing `+02`, `-05:30` or `UTC`/`Z` zone off a timestamp literal.
@@ -317,8 +380,15 @@ fn split_zone(text: &str) -> (&str, i64) {
             let mut parts = zone.split(':');
             let hours: i64 = parts.next().and_then(|h| h.parse().ok()).unwrap_or(0);
             let minutes: i64 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-            let sign = if text.as_bytes()[position] == b'-' { -1 } else { 1 };
-            return (text[..position].trim_end(), sign * (hours * 3600 + minutes * 60));
+            let sign = if text.as_bytes()[position] == b'-' {
+                -1
+            } else {
+                1
+            };
+            return (
+                text[..position].trim_end(),
+                sign * (hours * 3600 + minutes * 60),
+            );
         }
     }
     (text, 0)
@@ -328,23 +398,33 @@ fn split_zone(text: &str) -> (&str, i64) {
 pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
     let trimmed = text.trim();
     let value = match data_type {
-        DataType::Bool => Value::Bool(parse_bool(trimmed).ok_or_else(|| DbError::invalid_text("boolean", text))?),
+        DataType::Bool => {
+            Value::Bool(parse_bool(trimmed).ok_or_else(|| DbError::invalid_text("boolean", text))?)
+        }
         DataType::Int2 => Value::Int2(parse_integer(trimmed, "smallint", text)?),
         DataType::Int4 => Value::Int4(parse_integer(trimmed, "integer", text)?),
         DataType::Int8 => Value::Int8(parse_integer(trimmed, "bigint", text)?),
         DataType::Oid => Value::Oid(parse_integer(trimmed, "oid", text)?),
         DataType::Numeric { .. } => {
-            let parsed = parse_decimal(trimmed).ok_or_else(|| DbError::invalid_text("numeric", text))?;
+            let parsed =
+                parse_decimal(trimmed).ok_or_else(|| DbError::invalid_text("numeric", text))?;
             return apply_typmod(Value::Numeric(parsed), data_type);
         }
-        DataType::Float8 => Value::Float8(parse_float(trimmed).ok_or_else(|| DbError::invalid_text("double precision", text))?),
+        DataType::Float8 => Value::Float8(
+            parse_float(trimmed).ok_or_else(|| DbError::invalid_text("double precision", text))?,
+        ),
         DataType::Text | DataType::Name | DataType::Unknown => Value::Text(text.to_string()),
         DataType::Char => Value::Text(text.chars().take(1).collect()),
         DataType::Varchar(_) => return apply_typmod(Value::Text(text.to_string()), data_type),
         DataType::Timestamp => Value::Timestamp(parse_timestamp(text, false)?),
         DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
-        DataType::Interval => Value::Interval(parse_interval(trimmed).ok_or_else(|| DbError::invalid_text("interval", text))?),
-        DataType::PgLsn => Value::PgLsn(text.parse::<Lsn>().map_err(|_| DbError::invalid_text("pg_lsn", text))?),
+        DataType::Interval => Value::Interval(
+            parse_interval(trimmed).ok_or_else(|| DbError::invalid_text("interval", text))?,
+        ),
+        DataType::PgLsn => Value::PgLsn(
+            text.parse::<Lsn>()
+                .map_err(|_| DbError::invalid_text("pg_lsn", text))?,
+        ),
     };
     Ok(value)
 }
@@ -376,20 +456,32 @@ fn parse_integer<T: TryFrom<i128>>(trimmed: &str, type_name: &str, original: &st
     if !valid {
         return Err(DbError::invalid_text(type_name, original));
     }
-    let wide: i128 = digits
-        .replace('_', "")
-        .parse()
-        .map_err(|_| DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{original}\" is out of range for type {type_name}")))?;
-    T::try_from(wide)
-        .map_err(|_| DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{original}\" is out of range for type {type_name}")))
+    let wide: i128 = digits.replace('_', "").parse().map_err(|_| {
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("value \"{original}\" is out of range for type {type_name}"),
+        )
+    })?;
+    T::try_from(wide).map_err(|_| {
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("value \"{original}\" is out of range for type {type_name}"),
+        )
+    })
 }
 
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let body = text.strip_prefix('+').unwrap_or(text);
-    if body.is_empty() || !body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')) {
+    if body.is_empty()
+        || !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
+    {
         return None;
     }
-    Decimal::from_str(body).ok().or_else(|| Decimal::from_scientific(body).ok())
+    Decimal::from_str(body)
+        .ok()
+        .or_else(|| Decimal::from_scientific(body).ok())
 }
 
 fn parse_float(text: &str) -> Option<f64> {
@@ -397,7 +489,13 @@ fn parse_float(text: &str) -> Option<f64> {
         "nan" => Some(f64::NAN),
         "infinity" | "inf" | "+infinity" => Some(f64::INFINITY),
         "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
-        lower if lower.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | '+')) => lower.parse().ok(),
+        lower
+            if lower
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | '+')) =>
+        {
+            lower.parse().ok()
+        }
         _ => None,
     }
 }
@@ -436,10 +534,19 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
             if text.chars().skip(*limit as usize).all(|c| c == ' ') {
                 return Ok(Value::Text(trimmed));
             }
-            Err(DbError::new(code::STRING_DATA_RIGHT_TRUNCATION, format!("value too long for type character varying({limit})")))
+            Err(DbError::new(
+                code::STRING_DATA_RIGHT_TRUNCATION,
+                format!("value too long for type character varying({limit})"),
+            ))
         }
-        (Value::Numeric(number), DataType::Numeric { precision_scale: Some((precision, scale)) }) => {
-            let rounded = number.round_dp_with_strategy(*scale, RoundingStrategy::MidpointAwayFromZero);
+        (
+            Value::Numeric(number),
+            DataType::Numeric {
+                precision_scale: Some((precision, scale)),
+            },
+        ) => {
+            let rounded =
+                number.round_dp_with_strategy(*scale, RoundingStrategy::MidpointAwayFromZero);
             let integer_digits = *precision as i64 - *scale as i64;
             let limit = Decimal::from_i128_with_scale(10i128.pow(integer_digits.max(0) as u32), 0);
             if rounded.abs() >= limit {
@@ -448,7 +555,11 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
                 } else {
                     format!("A field with precision {precision}, scale {scale} must round to an absolute value less than 1.")
                 };
-                return Err(DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow").with_detail(detail));
+                return Err(DbError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "numeric field overflow",
+                )
+                .with_detail(detail));
             }
             let mut rounded = rounded;
             rounded.rescale(*scale);
@@ -463,7 +574,9 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
     if value.is_null() {
         return Ok(Value::Null);
     }
-    if from.without_modifier() == to.without_modifier() && !matches!(to, DataType::Numeric { .. } | DataType::Varchar(_)) {
+    if from.without_modifier() == to.without_modifier()
+        && !matches!(to, DataType::Numeric { .. } | DataType::Varchar(_))
+    {
         return Ok(value);
     }
     if from.is_string() && !to.is_string() {
@@ -471,7 +584,9 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         return parse_text(&text, to);
     }
     let out = match to {
-        DataType::Text | DataType::Name | DataType::Unknown => Value::Text(value.to_text().unwrap_or_default()),
+        DataType::Text | DataType::Name | DataType::Unknown => {
+            Value::Text(value.to_text().unwrap_or_default())
+        }
         DataType::Varchar(_) => {
             let text = Value::Text(value.to_text().unwrap_or_default());
             // An explicit cast truncates silently; assignment is checked by the caller.
@@ -482,11 +597,24 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
                 (text, _) => apply_typmod(text, to)?,
             }
         }
-        DataType::Char => Value::Text(value.to_text().unwrap_or_default().chars().take(1).collect()),
-        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => cast_to_integer(&value, from, to)?,
+        DataType::Char => Value::Text(
+            value
+                .to_text()
+                .unwrap_or_default()
+                .chars()
+                .take(1)
+                .collect(),
+        ),
+        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => {
+            cast_to_integer(&value, from, to)?
+        }
         DataType::Numeric { .. } => {
             let number = match &value {
-                Value::Float8(f) if !f.is_finite() => return Err(DbError::feature_not_supported("cannot convert infinity to numeric")),
+                Value::Float8(f) if !f.is_finite() => {
+                    return Err(DbError::feature_not_supported(
+                        "cannot convert infinity to numeric",
+                    ))
+                }
                 other => other.as_decimal(),
             };
             match number {
@@ -526,7 +654,10 @@ fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Valu
             }
             f.round_ties_even() as i128
         }
-        other => other.as_i64().map(i128::from).ok_or_else(|| cannot_cast(from, to))?,
+        other => other
+            .as_i64()
+            .map(i128::from)
+            .ok_or_else(|| cannot_cast(from, to))?,
     };
     Ok(match to {
         DataType::Int2 => Value::Int2(i16::try_from(wide).map_err(|_| out_of_range())?),
@@ -537,7 +668,14 @@ fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Valu
 }
 
 pub fn cannot_cast(from: &DataType, to: &DataType) -> DbError {
-    DbError::new(code::CANNOT_COERCE, format!("cannot cast type {} to {}", from.base_name(), to.base_name()))
+    DbError::new(
+        code::CANNOT_COERCE,
+        format!(
+            "cannot cast type {} to {}",
+            from.base_name(),
+            to.base_name()
+        ),
+    )
 }
 
 /// Whether `from` may be cast to `to` at all (explicitly).
@@ -572,10 +710,15 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         | (Value::Interval(a), Value::Interval(b)) => a.cmp(b),
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
-            let (a, b) = (left.as_f64().unwrap_or(f64::NAN), right.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                left.as_f64().unwrap_or(f64::NAN),
+                right.as_f64().unwrap_or(f64::NAN),
+            );
             a.total_cmp(&b)
         }
-        (Value::Numeric(_), _) | (_, Value::Numeric(_)) => left.as_decimal().cmp(&right.as_decimal()),
+        (Value::Numeric(_), _) | (_, Value::Numeric(_)) => {
+            left.as_decimal().cmp(&right.as_decimal())
+        }
         _ => match (left.as_i64(), right.as_i64()) {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => format!("{left:?}").cmp(&format!("{right:?}")),
@@ -616,14 +759,31 @@ mod tests {
 
     #[test]
     fn text_input_and_output() {
-        assert_eq!(parse_text(" 42 ", &DataType::Int4).unwrap(), Value::Int4(42));
-        assert_eq!(parse_text("abc", &DataType::Int4).unwrap_err().message, "invalid input syntax for type integer: \"abc\"");
         assert_eq!(
-            parse_text("3000000000", &DataType::Int4).unwrap_err().message,
+            parse_text(" 42 ", &DataType::Int4).unwrap(),
+            Value::Int4(42)
+        );
+        assert_eq!(
+            parse_text("abc", &DataType::Int4).unwrap_err().message,
+            "invalid input syntax for type integer: \"abc\""
+        );
+        assert_eq!(
+            parse_text("3000000000", &DataType::Int4)
+                .unwrap_err()
+                .message,
             "value \"3000000000\" is out of range for type integer"
         );
-        assert_eq!(parse_text("yes", &DataType::Bool).unwrap(), Value::Bool(true));
-        assert_eq!(parse_text("0/3001324", &DataType::PgLsn).unwrap().to_text().unwrap(), "0/3001324");
+        assert_eq!(
+            parse_text("yes", &DataType::Bool).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            parse_text("0/3001324", &DataType::PgLsn)
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "0/3001324"
+        );
         let ts = parse_text("2026-11-23 19:05:43.4286", &DataType::Timestamp).unwrap();
         assert_eq!(ts.to_text().unwrap(), "2026-11-23 19:05:43.4286");
         let tz = parse_text("2026-11-23 21:05:43+02", &DataType::TimestampTz).unwrap();
@@ -633,13 +793,27 @@ mod tests {
     #[test]
     fn typmods_are_enforced() {
         let varchar3 = DataType::Varchar(Some(3));
-        assert_eq!(apply_typmod(Value::Text("abcd".into()), &varchar3).unwrap_err().code, "22001");
-        assert_eq!(apply_typmod(Value::Text("ab ".into()), &varchar3).unwrap(), Value::Text("ab ".into()));
-        let money = DataType::Numeric { precision_scale: Some((5, 2)) };
-        let rounded = apply_typmod(Value::Numeric(Decimal::from_str("1.005").unwrap()), &money).unwrap();
+        assert_eq!(
+            apply_typmod(Value::Text("abcd".into()), &varchar3)
+                .unwrap_err()
+                .code,
+            "22001"
+        );
+        assert_eq!(
+            apply_typmod(Value::Text("ab ".into()), &varchar3).unwrap(),
+            Value::Text("ab ".into())
+        );
+        let money = DataType::Numeric {
+            precision_scale: Some((5, 2)),
+        };
+        let rounded =
+            apply_typmod(Value::Numeric(Decimal::from_str("1.005").unwrap()), &money).unwrap();
         assert_eq!(rounded.to_text().unwrap(), "1.01");
         let error = apply_typmod(Value::Numeric(Decimal::from(1000)), &money).unwrap_err();
-        assert_eq!(error.detail.unwrap(), "A field with precision 5, scale 2 must round to an absolute value less than 10^3.");
+        assert_eq!(
+            error.detail.unwrap(),
+            "A field with precision 5, scale 2 must round to an absolute value less than 10^3."
+        );
     }
 
     #[test]

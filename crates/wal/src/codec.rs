@@ -76,25 +76,41 @@ impl<'a> Reader<'a> {
         }
     }
     pub fn u16(&mut self) -> Result<u16, WalError> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("two bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("two bytes"),
+        ))
     }
     pub fn u32(&mut self) -> Result<u32, WalError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("four bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("four bytes"),
+        ))
     }
     pub fn u64(&mut self) -> Result<u64, WalError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("eight bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("eight bytes"),
+        ))
     }
     pub fn i64(&mut self) -> Result<i64, WalError> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().expect("eight bytes")))
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().expect("eight bytes"),
+        ))
     }
     pub fn bytes(&mut self) -> Result<Vec<u8>, WalError> {
         let length = self.u32()? as usize;
         Ok(self.take(length)?.to_vec())
     }
     pub fn relation(&mut self) -> Result<RelFileLocator, WalError> {
-        Ok(RelFileLocator { tablespace: self.u32()?, database: self.u32()?, relation: self.u32()? })
+        Ok(RelFileLocator {
+            tablespace: self.u32()?,
+            database: self.u32()?,
+            relation: self.u32()?,
+        })
     }
     pub fn tuple(&mut self) -> Result<TupleImage, WalError> {
-        Ok(TupleImage { command_id: self.u32()?, natts: self.u16()?, data: self.bytes()? })
+        Ok(TupleImage {
+            command_id: self.u32()?,
+            natts: self.u16()?,
+            data: self.bytes()?,
+        })
     }
 }

@@ -25,8 +25,9 @@ pub mod time;
 pub use log::{ReadRecord, RecordIter, WalLog};
 pub use lsn::{Lsn, ParseLsnError, TimeLineId};
 pub use record::{
-    Checkpoint, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator, RmgrId, SequenceRecord,
-    StandbyRecord, StorageRecord, TransactionRecord, TupleImage, XlogRecord, Xid, RECORD_HEADER_SIZE,
+    Checkpoint, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator, RmgrId,
+    SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord, TupleImage, Xid, XlogRecord,
+    RECORD_HEADER_SIZE,
 };
 pub use segment::{history_file_name, SegmentSize, DEFAULT_SEGMENT_SIZE, WAL_PAGE_SIZE};
 

@@ -52,8 +52,17 @@ pub struct WalLog {
 
 impl WalLog {
     /// An empty log whose first record will go at `start` (a segment start).
-    pub fn new(segment_size: SegmentSize, system_identifier: u64, timeline: TimeLineId, start: Lsn) -> WalLog {
-        assert_eq!(start.0 % segment_size.bytes(), 0, "a log starts at a segment boundary");
+    pub fn new(
+        segment_size: SegmentSize,
+        system_identifier: u64,
+        timeline: TimeLineId,
+        start: Lsn,
+    ) -> WalLog {
+        assert_eq!(
+            start.0 % segment_size.bytes(),
+            0,
+            "a log starts at a segment boundary"
+        );
         WalLog {
             segment_size,
             system_identifier,
@@ -157,7 +166,11 @@ impl WalLog {
 
     fn write_page_header(&mut self, page_start: Lsn, remaining: u32) -> Lsn {
         let long = self.page_header_size(page_start) == LONG_PAGE_HEADER;
-        let mut info = if remaining > 0 { FIRST_IS_CONTRECORD } else { 0 };
+        let mut info = if remaining > 0 {
+            FIRST_IS_CONTRECORD
+        } else {
+            0
+        };
         if long {
             info |= LONG_HEADER;
         }
@@ -206,7 +219,9 @@ impl WalLog {
             let length = (chunk_end.0 - position.0) as usize;
             let stored = self.segments.get(&segno).map(Vec::as_slice).unwrap_or(&[]);
             let available = stored.len().saturating_sub(offset).min(length);
-            out.extend_from_slice(&stored[offset.min(stored.len())..offset.min(stored.len()) + available]);
+            out.extend_from_slice(
+                &stored[offset.min(stored.len())..offset.min(stored.len()) + available],
+            );
             out.resize(out.len() + length - available, 0);
             position = chunk_end;
         }
@@ -235,7 +250,10 @@ impl WalLog {
     /// Reads the record that starts at `lsn`.
     pub fn read_record(&self, lsn: Lsn) -> Result<ReadRecord, WalError> {
         if lsn.0 % 8 != 0 || lsn.0 % WAL_PAGE_SIZE < SHORT_PAGE_HEADER {
-            return Err(WalError::InvalidRecord { at: lsn, reason: "invalid record offset".into() });
+            return Err(WalError::InvalidRecord {
+                at: lsn,
+                reason: "invalid record offset".into(),
+            });
         }
         if lsn.offset(RECORD_HEADER_SIZE as u64) > self.insert {
             return Err(WalError::EndOfLog(lsn));
@@ -243,28 +261,49 @@ impl WalLog {
         let header = self.read_raw(lsn, lsn.offset(4));
         let length = Record::total_length(&header) as usize;
         if length < RECORD_HEADER_SIZE {
-            return Err(WalError::InvalidRecord { at: lsn, reason: format!("invalid record length: wanted 24, got {length}") });
+            return Err(WalError::InvalidRecord {
+                at: lsn,
+                reason: format!("invalid record length: wanted 24, got {length}"),
+            });
         }
         let (bytes, end) = self.read_payload(lsn, length)?;
         let record = Record::decode(&bytes, lsn)?;
-        Ok(ReadRecord { lsn, end, length, record })
+        Ok(ReadRecord {
+            lsn,
+            end,
+            length,
+            record,
+        })
     }
 
     /// Every readable record from `from` (a record start) to the end of the log.
     pub fn records_from(&self, from: Lsn) -> RecordIter<'_> {
-        RecordIter { log: self, next: from }
+        RecordIter {
+            log: self,
+            next: from,
+        }
     }
 
     /// The segment file name holding `lsn`, on the timeline of its pages.
     pub fn file_name_of(&self, lsn: Lsn) -> String {
         let segno = self.segment_size.segment_of(lsn);
-        let timeline = self.segment_timelines.get(&segno).copied().unwrap_or(self.timeline);
+        let timeline = self
+            .segment_timelines
+            .get(&segno)
+            .copied()
+            .unwrap_or(self.timeline);
         self.segment_size.file_name(timeline, segno)
     }
 
     /// Names of the segment files present, as `pg_wal/` would list them.
     pub fn segment_files(&self) -> Vec<String> {
-        self.segments.keys().map(|segno| self.segment_size.file_name(self.segment_timelines[segno], *segno)).collect()
+        self.segments
+            .keys()
+            .map(|segno| {
+                self.segment_size
+                    .file_name(self.segment_timelines[segno], *segno)
+            })
+            .collect()
     }
 
     /// Forgets segments wholly before `segno` (checkpoint recycling).
@@ -326,7 +365,10 @@ impl WalLog {
     /// `at`, which must be the current end of the log.
     pub fn write_received(&mut self, at: Lsn, bytes: &[u8]) -> Result<(), WalError> {
         if at != self.insert {
-            return Err(WalError::Gap { expected: self.insert, got: at });
+            return Err(WalError::Gap {
+                expected: self.insert,
+                got: at,
+            });
         }
         let mut position = at;
         let mut rest = bytes;
@@ -369,7 +411,10 @@ impl Iterator for RecordIter<'_> {
         match &result {
             Ok(read) => {
                 self.next = read.end;
-                if matches!(read.record.body, crate::RecordBody::Xlog(crate::XlogRecord::Switch)) {
+                if matches!(
+                    read.record.body,
+                    crate::RecordBody::Xlog(crate::XlogRecord::Switch)
+                ) {
                     let segment_size = self.log.segment_size;
                     let segno = segment_size.segment_of(read.end);
                     if read.end.0 % segment_size.bytes() != 0 {

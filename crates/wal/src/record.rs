@@ -99,20 +99,33 @@ pub enum XlogRecord {
     Switch,
     NextOid(u32),
     /// Written at promotion instead of a checkpoint.
-    EndOfRecovery { timeline: TimeLineId, prev_timeline: TimeLineId, time: Timestamp },
+    EndOfRecovery {
+        timeline: TimeLineId,
+        prev_timeline: TimeLineId,
+        time: Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionRecord {
     /// Relations listed are dropped when the commit is replayed.
-    Commit { time: Timestamp, dropped: Vec<RelFileLocator> },
-    Abort { time: Timestamp, dropped: Vec<RelFileLocator> },
+    Commit {
+        time: Timestamp,
+        dropped: Vec<RelFileLocator>,
+    },
+    Abort {
+        time: Timestamp,
+        dropped: Vec<RelFileLocator>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageRecord {
     Create(RelFileLocator),
-    Truncate { relation: RelFileLocator, blocks: u32 },
+    Truncate {
+        relation: RelFileLocator,
+        blocks: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +138,12 @@ pub struct LockedRelation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StandbyRecord {
     /// A snapshot of running transactions, so a standby can build its own.
-    RunningXacts { next_xid: Xid, latest_completed_xid: Xid, oldest_running_xid: Xid, xids: Vec<Xid> },
+    RunningXacts {
+        next_xid: Xid,
+        latest_completed_xid: Xid,
+        oldest_running_xid: Xid,
+        xids: Vec<Xid>,
+    },
     /// AccessExclusiveLocks taken (by DDL), which a standby must also hold.
     Lock(Vec<LockedRelation>),
 }
@@ -141,7 +159,13 @@ pub struct TupleImage {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HeapRecord {
-    Insert { relation: RelFileLocator, block: u32, offset: u16, init_page: bool, tuple: TupleImage },
+    Insert {
+        relation: RelFileLocator,
+        block: u32,
+        offset: u16,
+        init_page: bool,
+        tuple: TupleImage,
+    },
     /// `hot` is a heap-only update (same page, no indexed column changed).
     Update {
         relation: RelFileLocator,
@@ -153,13 +177,23 @@ pub enum HeapRecord {
         hot: bool,
         tuple: TupleImage,
     },
-    Delete { relation: RelFileLocator, block: u32, offset: u16, command_id: u32 },
+    Delete {
+        relation: RelFileLocator,
+        block: u32,
+        offset: u16,
+        command_id: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SequenceRecord {
     /// The sequence's new state; `last_value` is logged ahead, as PostgreSQL does.
-    Log { relation: RelFileLocator, last_value: i64, log_cnt: i64, is_called: bool },
+    Log {
+        relation: RelFileLocator,
+        last_value: i64,
+        log_cnt: i64,
+        is_called: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,8 +243,16 @@ impl RecordBody {
             RecordBody::Standby(StandbyRecord::RunningXacts { .. }) => 0x10,
             RecordBody::Heap(HeapRecord::Insert { init_page, .. }) => 0x00 | init_flag(*init_page),
             RecordBody::Heap(HeapRecord::Delete { .. }) => 0x10,
-            RecordBody::Heap(HeapRecord::Update { hot: false, init_page, .. }) => 0x20 | init_flag(*init_page),
-            RecordBody::Heap(HeapRecord::Update { hot: true, init_page, .. }) => 0x40 | init_flag(*init_page),
+            RecordBody::Heap(HeapRecord::Update {
+                hot: false,
+                init_page,
+                ..
+            }) => 0x20 | init_flag(*init_page),
+            RecordBody::Heap(HeapRecord::Update {
+                hot: true,
+                init_page,
+                ..
+            }) => 0x40 | init_flag(*init_page),
             RecordBody::Sequence(SequenceRecord::Log { .. }) => 0x00,
         }
     }
@@ -255,7 +297,10 @@ impl Record {
 
     /// Decodes and checks one whole record (header and body).
     pub fn decode(bytes: &[u8], at: Lsn) -> Result<Record, WalError> {
-        let invalid = |reason: &str| WalError::InvalidRecord { at, reason: reason.to_string() };
+        let invalid = |reason: &str| WalError::InvalidRecord {
+            at,
+            reason: reason.to_string(),
+        };
         if bytes.len() < RECORD_HEADER_SIZE {
             return Err(invalid("record too short"));
         }
@@ -270,9 +315,11 @@ impl Record {
         let xid = header.u32()?;
         let prev = Lsn(header.u64()?);
         let info = header.u8()?;
-        let rmgr = RmgrId::from_u8(header.u8()?).ok_or_else(|| invalid("invalid resource manager ID"))?;
+        let rmgr =
+            RmgrId::from_u8(header.u8()?).ok_or_else(|| invalid("invalid resource manager ID"))?;
         let mut reader = Reader::new(&bytes[RECORD_HEADER_SIZE..]);
-        let body = decode_body(rmgr, info, &mut reader).map_err(|_| invalid("invalid record body"))?;
+        let body =
+            decode_body(rmgr, info, &mut reader).map_err(|_| invalid("invalid record body"))?;
         if !reader.is_empty() {
             return Err(invalid("trailing bytes in record"));
         }
@@ -303,7 +350,12 @@ fn encode_body(body: &RecordBody, out: &mut Writer) {
         }
         RecordBody::Standby(record) => encode_standby(record, out),
         RecordBody::Heap(record) => encode_heap(record, out),
-        RecordBody::Sequence(SequenceRecord::Log { relation, last_value, log_cnt, is_called }) => {
+        RecordBody::Sequence(SequenceRecord::Log {
+            relation,
+            last_value,
+            log_cnt,
+            is_called,
+        }) => {
             out.relation(relation);
             out.i64(*last_value);
             out.i64(*log_cnt);
@@ -327,7 +379,11 @@ fn encode_xlog(record: &XlogRecord, out: &mut Writer) {
         }
         XlogRecord::Switch => {}
         XlogRecord::NextOid(oid) => out.u32(*oid),
-        XlogRecord::EndOfRecovery { timeline, prev_timeline, time } => {
+        XlogRecord::EndOfRecovery {
+            timeline,
+            prev_timeline,
+            time,
+        } => {
             out.u32(timeline.0);
             out.u32(prev_timeline.0);
             out.i64(*time);
@@ -337,7 +393,12 @@ fn encode_xlog(record: &XlogRecord, out: &mut Writer) {
 
 fn encode_standby(record: &StandbyRecord, out: &mut Writer) {
     match record {
-        StandbyRecord::RunningXacts { next_xid, latest_completed_xid, oldest_running_xid, xids } => {
+        StandbyRecord::RunningXacts {
+            next_xid,
+            latest_completed_xid,
+            oldest_running_xid,
+            xids,
+        } => {
             out.u32(*next_xid);
             out.u32(*latest_completed_xid);
             out.u32(*oldest_running_xid);
@@ -357,13 +418,28 @@ fn encode_standby(record: &StandbyRecord, out: &mut Writer) {
 
 fn encode_heap(record: &HeapRecord, out: &mut Writer) {
     match record {
-        HeapRecord::Insert { relation, block, offset, init_page: _, tuple } => {
+        HeapRecord::Insert {
+            relation,
+            block,
+            offset,
+            init_page: _,
+            tuple,
+        } => {
             out.relation(relation);
             out.u32(*block);
             out.u16(*offset);
             out.tuple(tuple);
         }
-        HeapRecord::Update { relation, old_block, old_offset, new_block, new_offset, init_page: _, hot: _, tuple } => {
+        HeapRecord::Update {
+            relation,
+            old_block,
+            old_offset,
+            new_block,
+            new_offset,
+            init_page: _,
+            hot: _,
+            tuple,
+        } => {
             out.relation(relation);
             out.u32(*old_block);
             out.u16(*old_offset);
@@ -371,7 +447,12 @@ fn encode_heap(record: &HeapRecord, out: &mut Writer) {
             out.u16(*new_offset);
             out.tuple(tuple);
         }
-        HeapRecord::Delete { relation, block, offset, command_id } => {
+        HeapRecord::Delete {
+            relation,
+            block,
+            offset,
+            command_id,
+        } => {
             out.relation(relation);
             out.u32(*block);
             out.u16(*offset);
@@ -386,7 +467,9 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
         RmgrId::Transaction => {
             let time = input.i64()?;
             let count = input.u32()? as usize;
-            let dropped = (0..count).map(|_| input.relation()).collect::<Result<Vec<_>, _>>()?;
+            let dropped = (0..count)
+                .map(|_| input.relation())
+                .collect::<Result<Vec<_>, _>>()?;
             match info {
                 0x00 => RecordBody::Transaction(TransactionRecord::Commit { time, dropped }),
                 0x20 => RecordBody::Transaction(TransactionRecord::Abort { time, dropped }),
@@ -395,7 +478,10 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
         }
         RmgrId::Storage => match info {
             0x10 => RecordBody::Storage(StorageRecord::Create(input.relation()?)),
-            0x20 => RecordBody::Storage(StorageRecord::Truncate { relation: input.relation()?, blocks: input.u32()? }),
+            0x20 => RecordBody::Storage(StorageRecord::Truncate {
+                relation: input.relation()?,
+                blocks: input.u32()?,
+            }),
             _ => return Err(WalError::Truncated),
         },
         RmgrId::Standby => RecordBody::Standby(decode_standby(info, input)?),
@@ -444,13 +530,26 @@ fn decode_standby(info: u8, input: &mut Reader) -> Result<StandbyRecord, WalErro
             let latest_completed_xid = input.u32()?;
             let oldest_running_xid = input.u32()?;
             let count = input.u32()? as usize;
-            let xids = (0..count).map(|_| input.u32()).collect::<Result<Vec<_>, _>>()?;
-            StandbyRecord::RunningXacts { next_xid, latest_completed_xid, oldest_running_xid, xids }
+            let xids = (0..count)
+                .map(|_| input.u32())
+                .collect::<Result<Vec<_>, _>>()?;
+            StandbyRecord::RunningXacts {
+                next_xid,
+                latest_completed_xid,
+                oldest_running_xid,
+                xids,
+            }
         }
         0x00 => {
             let count = input.u32()? as usize;
             let locks = (0..count)
-                .map(|_| Ok(LockedRelation { xid: input.u32()?, database: input.u32()?, relation: input.u32()? }))
+                .map(|_| {
+                    Ok(LockedRelation {
+                        xid: input.u32()?,
+                        database: input.u32()?,
+                        relation: input.u32()?,
+                    })
+                })
                 .collect::<Result<Vec<_>, WalError>>()?;
             StandbyRecord::Lock(locks)
         }
@@ -494,43 +593,71 @@ impl Record {
         match &self.body {
             RecordBody::Xlog(record) => describe_xlog(record),
             RecordBody::Transaction(TransactionRecord::Commit { time, dropped }) => {
-                format!("COMMIT {} UTC{}", format_timestamp_micros(*time), describe_dropped(dropped))
+                format!(
+                    "COMMIT {} UTC{}",
+                    format_timestamp_micros(*time),
+                    describe_dropped(dropped)
+                )
             }
             RecordBody::Transaction(TransactionRecord::Abort { time, dropped }) => {
-                format!("ABORT {} UTC{}", format_timestamp_micros(*time), describe_dropped(dropped))
+                format!(
+                    "ABORT {} UTC{}",
+                    format_timestamp_micros(*time),
+                    describe_dropped(dropped)
+                )
             }
             RecordBody::Storage(StorageRecord::Create(rel)) => format!("CREATE {}", rel.path()),
             RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
                 format!("TRUNCATE {} to {} blocks flags 7", relation.path(), blocks)
             }
-            RecordBody::Standby(StandbyRecord::RunningXacts { next_xid, latest_completed_xid, oldest_running_xid, xids }) => {
+            RecordBody::Standby(StandbyRecord::RunningXacts {
+                next_xid,
+                latest_completed_xid,
+                oldest_running_xid,
+                xids,
+            }) => {
                 let mut text = format!(
                     "RUNNING_XACTS nextXid {next_xid} latestCompletedXid {latest_completed_xid} oldestRunningXid {oldest_running_xid}"
                 );
                 if !xids.is_empty() {
                     text.push_str(&format!("; {} xacts:", xids.len()));
-                    xids.iter().for_each(|xid| text.push_str(&format!(" {xid}")));
+                    xids.iter()
+                        .for_each(|xid| text.push_str(&format!(" {xid}")));
                 }
                 text
             }
             RecordBody::Standby(StandbyRecord::Lock(locks)) => {
                 let mut text = "LOCK".to_string();
                 for lock in locks {
-                    text.push_str(&format!(" xid {} db {} rel {} ", lock.xid, lock.database, lock.relation));
+                    text.push_str(&format!(
+                        " xid {} db {} rel {} ",
+                        lock.xid, lock.database, lock.relation
+                    ));
                 }
                 text
             }
             RecordBody::Heap(record) => describe_heap(self.xid, record),
-            RecordBody::Sequence(SequenceRecord::Log { relation, .. }) => format!("LOG rel {relation}"),
+            RecordBody::Sequence(SequenceRecord::Log { relation, .. }) => {
+                format!("LOG rel {relation}")
+            }
         }
     }
 
     /// The ` blkref #0: ...` suffix for records that touch data pages.
     pub fn block_references(&self) -> Vec<(RelFileLocator, u32)> {
         match &self.body {
-            RecordBody::Heap(HeapRecord::Insert { relation, block, .. })
-            | RecordBody::Heap(HeapRecord::Delete { relation, block, .. }) => vec![(*relation, *block)],
-            RecordBody::Heap(HeapRecord::Update { relation, old_block, new_block, .. }) => {
+            RecordBody::Heap(HeapRecord::Insert {
+                relation, block, ..
+            })
+            | RecordBody::Heap(HeapRecord::Delete {
+                relation, block, ..
+            }) => vec![(*relation, *block)],
+            RecordBody::Heap(HeapRecord::Update {
+                relation,
+                old_block,
+                new_block,
+                ..
+            }) => {
                 if old_block == new_block {
                     vec![(*relation, *new_block)]
                 } else {
@@ -571,11 +698,19 @@ fn describe_dropped(dropped: &[RelFileLocator]) -> String {
 
 fn describe_xlog(record: &XlogRecord) -> String {
     match record {
-        XlogRecord::CheckpointShutdown(checkpoint) => describe_checkpoint("CHECKPOINT_SHUTDOWN", checkpoint, "shutdown"),
-        XlogRecord::CheckpointOnline(checkpoint) => describe_checkpoint("CHECKPOINT_ONLINE", checkpoint, "online"),
+        XlogRecord::CheckpointShutdown(checkpoint) => {
+            describe_checkpoint("CHECKPOINT_SHUTDOWN", checkpoint, "shutdown")
+        }
+        XlogRecord::CheckpointOnline(checkpoint) => {
+            describe_checkpoint("CHECKPOINT_ONLINE", checkpoint, "online")
+        }
         XlogRecord::Switch => "SWITCH ".to_string(),
         XlogRecord::NextOid(oid) => format!("NEXTOID {oid}"),
-        XlogRecord::EndOfRecovery { timeline, prev_timeline, time } => format!(
+        XlogRecord::EndOfRecovery {
+            timeline,
+            prev_timeline,
+            time,
+        } => format!(
             "END_OF_RECOVERY tli {timeline}; prev tli {prev_timeline}; time {} UTC",
             format_timestamp_micros(*time)
         ),
@@ -599,11 +734,19 @@ fn describe_checkpoint(name: &str, checkpoint: &Checkpoint, kind: &str) -> Strin
 
 fn describe_heap(xid: Xid, record: &HeapRecord) -> String {
     match record {
-        HeapRecord::Insert { offset, init_page, .. } => {
+        HeapRecord::Insert {
+            offset, init_page, ..
+        } => {
             let name = if *init_page { "INSERT+INIT" } else { "INSERT" };
             format!("{name} off {offset} flags 0x00")
         }
-        HeapRecord::Update { old_offset, new_offset, init_page, hot, .. } => {
+        HeapRecord::Update {
+            old_offset,
+            new_offset,
+            init_page,
+            hot,
+            ..
+        } => {
             let name = match (hot, init_page) {
                 (true, false) => "HOT_UPDATE",
                 (true, true) => "HOT_UPDATE+INIT",
@@ -612,6 +755,8 @@ fn describe_heap(xid: Xid, record: &HeapRecord) -> String {
             };
             format!("{name} off {old_offset} xmax {xid} flags 0x00 ; new off {new_offset} xmax 0")
         }
-        HeapRecord::Delete { offset, .. } => format!("DELETE off {offset} flags 0x00 KEYS_UPDATED "),
+        HeapRecord::Delete { offset, .. } => {
+            format!("DELETE off {offset} flags 0x00 KEYS_UPDATED ")
+        }
     }
 }

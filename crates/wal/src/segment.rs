@@ -45,7 +45,12 @@ impl SegmentSize {
     /// `000000010000000000000003`.
     pub fn file_name(self, timeline: TimeLineId, segno: u64) -> String {
         let per_id = self.segments_per_xlog_id();
-        format!("{:08X}{:08X}{:08X}", timeline.0, segno / per_id, segno % per_id)
+        format!(
+            "{:08X}{:08X}{:08X}",
+            timeline.0,
+            segno / per_id,
+            segno % per_id
+        )
     }
 
     /// Inverse of [`SegmentSize::file_name`].
@@ -74,10 +79,19 @@ mod tests {
     fn names_segments_like_postgres() {
         let size = DEFAULT_SEGMENT_SIZE;
         let segno = size.segment_of(Lsn(0x3001324));
-        assert_eq!(size.file_name(TimeLineId(1), segno), "000000010000000000000003");
+        assert_eq!(
+            size.file_name(TimeLineId(1), segno),
+            "000000010000000000000003"
+        );
         let segno = size.segment_of("1/22000CE0".parse().unwrap());
-        assert_eq!(size.file_name(TimeLineId(3), segno), "000000030000000100000022");
-        assert_eq!(size.parse_file_name("000000030000000100000022"), Some((TimeLineId(3), segno)));
+        assert_eq!(
+            size.file_name(TimeLineId(3), segno),
+            "000000030000000100000022"
+        );
+        assert_eq!(
+            size.parse_file_name("000000030000000100000022"),
+            Some((TimeLineId(3), segno))
+        );
         assert_eq!(history_file_name(TimeLineId(2)), "00000002.history");
     }
 

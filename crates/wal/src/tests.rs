@@ -1,7 +1,11 @@
 use super::*;
 use proptest::prelude::*;
 
-const REL: RelFileLocator = RelFileLocator { tablespace: 1663, database: 5, relation: 16384 };
+const REL: RelFileLocator = RelFileLocator {
+    tablespace: 1663,
+    database: 5,
+    relation: 16384,
+};
 
 fn insert(xid: Xid, offset: u16, data_len: usize) -> Record {
     Record {
@@ -12,13 +16,22 @@ fn insert(xid: Xid, offset: u16, data_len: usize) -> Record {
             block: 0,
             offset,
             init_page: offset == 1,
-            tuple: TupleImage { command_id: 0, natts: 1, data: vec![7; data_len] },
+            tuple: TupleImage {
+                command_id: 0,
+                natts: 1,
+                data: vec![7; data_len],
+            },
         }),
     }
 }
 
 fn new_log(segment_size: u64) -> WalLog {
-    WalLog::new(SegmentSize::new(segment_size).unwrap(), 7, TimeLineId(1), Lsn(0x100_0000))
+    WalLog::new(
+        SegmentSize::new(segment_size).unwrap(),
+        7,
+        TimeLineId(1),
+        Lsn(0x100_0000),
+    )
 }
 
 #[test]
@@ -48,8 +61,14 @@ fn records_cross_pages_and_segments() {
     for index in 0..200u16 {
         starts.push(log.insert(insert(731, index + 1, 900)).0);
     }
-    assert!(log.insert_lsn().0 > 0x100_0000 + 2 * 64 * 1024, "spans several segments");
-    let read: Vec<Lsn> = log.records_from(Lsn(0x100_0000)).map(|r| r.unwrap().lsn).collect();
+    assert!(
+        log.insert_lsn().0 > 0x100_0000 + 2 * 64 * 1024,
+        "spans several segments"
+    );
+    let read: Vec<Lsn> = log
+        .records_from(Lsn(0x100_0000))
+        .map(|r| r.unwrap().lsn)
+        .collect();
     assert_eq!(read, starts);
     assert_eq!(log.segment_files().len(), 3);
     assert_eq!(log.segment_files()[0], "000000010000000000000100");
@@ -63,9 +82,20 @@ fn waldump_line_matches_postgres_shape() {
     let read = log.read_record(lsn).unwrap();
     let line = read.record.waldump_line(lsn, read.length);
     assert_eq!((end.0 - lsn.0) as usize, read.length);
-    assert!(line.starts_with("rmgr: Heap        len (rec/tot):     "), "{line}");
-    assert!(line.contains(", tx:        726, lsn: 0/01000060, prev 0/01000028, desc: INSERT off 2 flags 0x00"), "{line}");
-    assert!(line.ends_with("blkref #0: rel 1663/5/16384 blk 0"), "{line}");
+    assert!(
+        line.starts_with("rmgr: Heap        len (rec/tot):     "),
+        "{line}"
+    );
+    assert!(
+        line.contains(
+            ", tx:        726, lsn: 0/01000060, prev 0/01000028, desc: INSERT off 2 flags 0x00"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("blkref #0: rel 1663/5/16384 blk 0"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -100,11 +130,18 @@ fn corrupted_record_is_detected() {
 fn switch_moves_to_next_segment() {
     let mut log = new_log(64 * 1024);
     log.insert(insert(730, 1, 10));
-    let (switch, _) = log.insert(Record { xid: 0, prev: Lsn::INVALID, body: RecordBody::Xlog(XlogRecord::Switch) });
+    let (switch, _) = log.insert(Record {
+        xid: 0,
+        prev: Lsn::INVALID,
+        body: RecordBody::Xlog(XlogRecord::Switch),
+    });
     log.skip_to_next_segment();
     let (after, _) = log.insert(insert(731, 2, 10));
     assert_eq!(after, Lsn(0x101_0028));
-    let read: Vec<Lsn> = log.records_from(Lsn(0x100_0000)).map(|r| r.unwrap().lsn).collect();
+    let read: Vec<Lsn> = log
+        .records_from(Lsn(0x100_0000))
+        .map(|r| r.unwrap().lsn)
+        .collect();
     assert_eq!(read[1], switch);
     assert_eq!(read[2], after);
 }
@@ -117,12 +154,20 @@ fn standby_copy_is_byte_identical() {
     for index in 0..100u16 {
         primary.insert(insert(740, index + 1, 300));
         let end = primary.insert_lsn();
-        standby.write_received(sent, &primary.read_raw(sent, end)).unwrap();
+        standby
+            .write_received(sent, &primary.read_raw(sent, end))
+            .unwrap();
         sent = end;
     }
-    assert_eq!(standby.read_raw(Lsn(0x100_0000), sent), primary.read_raw(Lsn(0x100_0000), sent));
+    assert_eq!(
+        standby.read_raw(Lsn(0x100_0000), sent),
+        primary.read_raw(Lsn(0x100_0000), sent)
+    );
     assert_eq!(standby.records_from(Lsn(0x100_0000)).count(), 100);
-    assert!(standby.write_received(Lsn(0x100_0000), &[1]).is_err(), "a gap or overlap is refused");
+    assert!(
+        standby.write_received(Lsn(0x100_0000), &[1]).is_err(),
+        "a gap or overlap is refused"
+    );
 }
 
 proptest! {

@@ -18,11 +18,16 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -51,7 +56,10 @@ mod tests {
         assert_eq!(format_timestamp_micros(0), "2000-01-01 00:00:00.000000");
         // 2026-11-23 19:05:50.127268 UTC is Unix 1795460750.127268.
         let timestamp = from_unix_millis(1_795_460_750_127) + 268;
-        assert_eq!(format_timestamp_micros(timestamp), "2026-11-23 19:05:50.127268");
+        assert_eq!(
+            format_timestamp_micros(timestamp),
+            "2026-11-23 19:05:50.127268"
+        );
         assert_eq!(format_timestamp_micros(-1), "1999-12-31 23:59:59.999999");
     }
 }

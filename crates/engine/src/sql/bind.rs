@@ -17,11 +17,19 @@ pub struct Binder<'a> {
 
 impl<'a> Binder<'a> {
     pub fn new(scope: &'a Scope) -> Binder<'a> {
-        Binder { scope, aggregates: None, context: "" }
+        Binder {
+            scope,
+            aggregates: None,
+            context: "",
+        }
     }
 
     pub fn with_aggregates(scope: &'a Scope, aggregates: &'a mut Vec<AggCall>) -> Binder<'a> {
-        Binder { scope, aggregates: Some(aggregates), context: "" }
+        Binder {
+            scope,
+            aggregates: Some(aggregates),
+            context: "",
+        }
     }
 
     pub fn bind(&mut self, expr: &ast::Expr) -> Result<Expr> {
@@ -37,7 +45,11 @@ impl<'a> Binder<'a> {
                 let (table, column) = match names.as_slice() {
                     [table, column] => (table.as_str(), column.as_str()),
                     [_, table, column] => (table.as_str(), column.as_str()),
-                    _ => return Err(DbError::feature_not_supported(format!("name {expr} is not supported by pgplay"))),
+                    _ => {
+                        return Err(DbError::feature_not_supported(format!(
+                            "name {expr} is not supported by pgplay"
+                        )))
+                    }
                 };
                 let index = self.scope.resolve(Some(table), column)?;
                 Expr::Column(index, self.scope.columns[index].data_type.clone())
@@ -49,7 +61,10 @@ impl<'a> Binder<'a> {
                     ast::Value::SingleQuotedString(s) => s.clone(),
                     other => other.to_string(),
                 };
-                coerce(Expr::Const(Value::Text(text), DataType::Unknown), &data_type)?
+                coerce(
+                    Expr::Const(Value::Text(text), DataType::Unknown),
+                    &data_type,
+                )?
             }
             E::Nested(inner) => self.bind(inner)?,
             E::BinaryOp { left, op, right } => {
@@ -62,11 +77,32 @@ impl<'a> Binder<'a> {
             }
             E::IsNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), false),
             E::IsNotNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), true),
-            E::IsTrue(inner) => Expr::IsBool(Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?), true, false),
-            E::IsNotTrue(inner) => Expr::IsBool(Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?), true, true),
-            E::IsFalse(inner) => Expr::IsBool(Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?), false, false),
-            E::IsNotFalse(inner) => Expr::IsBool(Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?), false, true),
-            E::Between { expr, negated, low, high } => {
+            E::IsTrue(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
+                true,
+                false,
+            ),
+            E::IsNotTrue(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
+                true,
+                true,
+            ),
+            E::IsFalse(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
+                false,
+                false,
+            ),
+            E::IsNotFalse(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
+                false,
+                true,
+            ),
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let value = self.bind(expr)?;
                 let (low, high) = (self.bind(low)?, self.bind(high)?);
                 let lower = bind_binary(&ast::BinaryOperator::GtEq, value.clone(), low)?;
@@ -78,20 +114,58 @@ impl<'a> Binder<'a> {
                     both
                 }
             }
-            E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
+            E::In {
+                expr,
+                target: ast::InTarget::List(list),
+                negated,
+                ..
+            } => {
                 let value = self.bind(expr)?;
-                let items = list.iter().map(|e| self.bind(e)).collect::<Result<Vec<_>>>()?;
+                let items = list
+                    .iter()
+                    .map(|e| self.bind(e))
+                    .collect::<Result<Vec<_>>>()?;
                 let mut target = value.data_type();
                 for item in &items {
-                    target = unify(&target, &item.data_type()).ok_or_else(|| operator_error("=", &value.data_type(), &item.data_type()))?;
+                    target = unify(&target, &item.data_type()).ok_or_else(|| {
+                        operator_error("=", &value.data_type(), &item.data_type())
+                    })?;
                 }
-                let list = items.into_iter().map(|i| coerce(i, &target)).collect::<Result<Vec<_>>>()?;
-                Expr::InList { expr: Box::new(coerce(value, &target)?), list, negated: *negated }
+                let list = items
+                    .into_iter()
+                    .map(|i| coerce(i, &target))
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::InList {
+                    expr: Box::new(coerce(value, &target)?),
+                    list,
+                    negated: *negated,
+                }
             }
-            E::Like { negated, expr, pattern, escape_char, .. } => self.bind_like(expr, pattern, *negated, escape_char.is_some(), false)?,
-            E::ILike { negated, expr, pattern, escape_char, .. } => self.bind_like(expr, pattern, *negated, escape_char.is_some(), true)?,
-            E::Case { operand, conditions, else_result, .. } => self.bind_case(operand.as_deref(), conditions, else_result.as_deref())?,
-            E::Cast { expr: inner, data_type, .. } => {
+            E::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => self.bind_like(expr, pattern, *negated, escape_char.is_some(), false)?,
+            E::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => self.bind_like(expr, pattern, *negated, escape_char.is_some(), true)?,
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.bind_case(operand.as_deref(), conditions, else_result.as_deref())?,
+            E::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } => {
                 let target = bind_type(data_type)?;
                 let value = self.bind(inner)?;
                 let source = value.data_type();
@@ -105,49 +179,102 @@ impl<'a> Binder<'a> {
             }
             E::Function(function) => self.bind_function(function)?,
             E::Subquery(_) | E::In { .. } | E::Exists { .. } => {
-                return Err(DbError::feature_not_supported("subqueries are not supported by pgplay yet"))
+                return Err(DbError::feature_not_supported(
+                    "subqueries are not supported by pgplay yet",
+                ))
             }
-            other => return Err(DbError::feature_not_supported(format!("expression {other} is not supported by pgplay"))),
+            other => {
+                return Err(DbError::feature_not_supported(format!(
+                    "expression {other} is not supported by pgplay"
+                )))
+            }
         })
     }
 
-    fn bind_like(&mut self, expr: &ast::Expr, pattern: &ast::Expr, negated: bool, escape: bool, case_insensitive: bool) -> Result<Expr> {
+    fn bind_like(
+        &mut self,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        negated: bool,
+        escape: bool,
+        case_insensitive: bool,
+    ) -> Result<Expr> {
         if escape {
-            return Err(DbError::feature_not_supported("LIKE ... ESCAPE is not supported by pgplay"));
+            return Err(DbError::feature_not_supported(
+                "LIKE ... ESCAPE is not supported by pgplay",
+            ));
         }
         let (value, pattern) = (self.bind(expr)?, self.bind(pattern)?);
         let (vt, pt) = (value.data_type(), pattern.data_type());
         if !vt.is_string() || !pt.is_string() {
-            return Err(operator_error(if case_insensitive { "~~*" } else { "~~" }, &vt, &pt));
+            return Err(operator_error(
+                if case_insensitive { "~~*" } else { "~~" },
+                &vt,
+                &pt,
+            ));
         }
-        Ok(Expr::Like { expr: Box::new(value), pattern: Box::new(pattern), negated, case_insensitive })
+        Ok(Expr::Like {
+            expr: Box::new(value),
+            pattern: Box::new(pattern),
+            negated,
+            case_insensitive,
+        })
     }
 
-    fn bind_case(&mut self, operand: Option<&ast::Expr>, conditions: &[ast::CaseWhen], else_result: Option<&ast::Expr>) -> Result<Expr> {
+    fn bind_case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&ast::Expr>,
+    ) -> Result<Expr> {
         let operand = operand.map(|o| self.bind(o)).transpose()?;
         let mut whens = Vec::new();
         for case in conditions {
             let when = self.bind(&case.condition)?;
             let when = match &operand {
-                Some(subject) => coerce(when, &unify(&subject.data_type(), &DataType::Unknown).unwrap_or(DataType::Text))?,
+                Some(subject) => coerce(
+                    when,
+                    &unify(&subject.data_type(), &DataType::Unknown).unwrap_or(DataType::Text),
+                )?,
                 None => coerce_bool(when, "CASE")?,
             };
             whens.push((when, self.bind(&case.result)?));
         }
         let otherwise = else_result.map(|e| self.bind(e)).transpose()?;
-        let mut result_type = otherwise.as_ref().map(Expr::data_type).unwrap_or(DataType::Unknown);
+        let mut result_type = otherwise
+            .as_ref()
+            .map(Expr::data_type)
+            .unwrap_or(DataType::Unknown);
         for (_, then) in whens.iter().rev() {
             let t = then.data_type();
             result_type = unify(&result_type, &t).ok_or_else(|| {
-                DbError::new(code::DATATYPE_MISMATCH, format!("CASE types {} and {} cannot be matched", result_type.base_name(), t.base_name()))
+                DbError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "CASE types {} and {} cannot be matched",
+                        result_type.base_name(),
+                        t.base_name()
+                    ),
+                )
             })?;
         }
         if result_type == DataType::Unknown {
             result_type = DataType::Text;
         }
-        let whens = whens.into_iter().map(|(w, t)| Ok((w, coerce(t, &result_type)?))).collect::<Result<Vec<_>>>()?;
-        let otherwise = otherwise.map(|o| coerce(o, &result_type)).transpose()?.map(Box::new);
-        Ok(Expr::Case { operand: operand.map(Box::new), whens, otherwise, data_type: result_type })
+        let whens = whens
+            .into_iter()
+            .map(|(w, t)| Ok((w, coerce(t, &result_type)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let otherwise = otherwise
+            .map(|o| coerce(o, &result_type))
+            .transpose()?
+            .map(Box::new);
+        Ok(Expr::Case {
+            operand: operand.map(Box::new),
+            whens,
+            otherwise,
+            data_type: result_type,
+        })
     }
 
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
@@ -156,19 +283,30 @@ impl<'a> Binder<'a> {
         let (args, distinct, star) = match &function.args {
             FunctionArguments::None => (Vec::new(), false, false),
             FunctionArguments::List(list) => {
-                let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let distinct = matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
                 let mut star = false;
                 let mut args = Vec::new();
                 for arg in &list.args {
                     match arg {
                         FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e.clone()),
                         FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
-                        _ => return Err(DbError::feature_not_supported("named function arguments are not supported by pgplay")),
+                        _ => {
+                            return Err(DbError::feature_not_supported(
+                                "named function arguments are not supported by pgplay",
+                            ))
+                        }
                     }
                 }
                 (args, distinct, star)
             }
-            FunctionArguments::Subquery(_) => return Err(DbError::feature_not_supported("subqueries are not supported by pgplay yet")),
+            FunctionArguments::Subquery(_) => {
+                return Err(DbError::feature_not_supported(
+                    "subqueries are not supported by pgplay yet",
+                ))
+            }
         };
         if let Some(func) = aggregate_kind(&name, star) {
             return self.bind_aggregate(&name, func, &args, distinct);
@@ -176,31 +314,67 @@ impl<'a> Binder<'a> {
         if star {
             return Err(DbError::syntax(format!("syntax error at or near \"*\"")));
         }
-        let bound = args.iter().map(|a| self.bind(a)).collect::<Result<Vec<_>>>()?;
+        let bound = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>()?;
         if name == "coalesce" {
             let mut t = DataType::Unknown;
             for arg in &bound {
                 t = unify(&t, &arg.data_type()).ok_or_else(|| {
-                    DbError::new(code::DATATYPE_MISMATCH, format!("COALESCE types {} and {} cannot be matched", t.base_name(), arg.data_type().base_name()))
+                    DbError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!(
+                            "COALESCE types {} and {} cannot be matched",
+                            t.base_name(),
+                            arg.data_type().base_name()
+                        ),
+                    )
                 })?;
             }
-            let t = if t == DataType::Unknown { DataType::Text } else { t };
-            let args = bound.into_iter().map(|a| coerce(a, &t)).collect::<Result<Vec<_>>>()?;
+            let t = if t == DataType::Unknown {
+                DataType::Text
+            } else {
+                t
+            };
+            let args = bound
+                .into_iter()
+                .map(|a| coerce(a, &t))
+                .collect::<Result<Vec<_>>>()?;
             return Ok(Expr::Coalesce(args, t));
         }
         if name == "nullif" && bound.len() == 2 {
-            let t = unify(&bound[0].data_type(), &bound[1].data_type()).ok_or_else(|| operator_error("=", &bound[0].data_type(), &bound[1].data_type()))?;
+            let t = unify(&bound[0].data_type(), &bound[1].data_type())
+                .ok_or_else(|| operator_error("=", &bound[0].data_type(), &bound[1].data_type()))?;
             let (a, b) = (coerce(bound[0].clone(), &t)?, coerce(bound[1].clone(), &t)?);
             let equal = Expr::Compare(Cmp::Eq, Box::new(a.clone()), Box::new(b));
-            return Ok(Expr::Case { operand: None, whens: vec![(equal, Expr::Const(Value::Null, t.clone()))], otherwise: Some(Box::new(a)), data_type: t });
+            return Ok(Expr::Case {
+                operand: None,
+                whens: vec![(equal, Expr::Const(Value::Null, t.clone()))],
+                otherwise: Some(Box::new(a)),
+                data_type: t,
+            });
         }
         functions::bind_call(&name, bound)
     }
 
-    fn bind_aggregate(&mut self, name: &str, func: AggFunc, args: &[ast::Expr], distinct: bool) -> Result<Expr> {
+    fn bind_aggregate(
+        &mut self,
+        name: &str,
+        func: AggFunc,
+        args: &[ast::Expr],
+        distinct: bool,
+    ) -> Result<Expr> {
         if self.aggregates.is_none() {
-            let context = if self.context.is_empty() { "WHERE" } else { self.context };
-            return Err(DbError::new(code::GROUPING_ERROR, format!("aggregate functions are not allowed in {context}")));
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::new(
+                code::GROUPING_ERROR,
+                format!("aggregate functions are not allowed in {context}"),
+            ));
         }
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
@@ -208,14 +382,22 @@ impl<'a> Binder<'a> {
                 let mut inner = Binder::new(self.scope);
                 let bound = inner.bind(single).map_err(|e| {
                     if e.code == code::GROUPING_ERROR {
-                        DbError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested")
+                        DbError::new(
+                            code::GROUPING_ERROR,
+                            "aggregate function calls cannot be nested",
+                        )
                     } else {
                         e
                     }
                 })?;
                 Some(bound)
             }
-            _ => return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function {name} does not exist"))),
+            _ => {
+                return Err(DbError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function {name} does not exist"),
+                ))
+            }
         };
         let arg_type = arg.as_ref().map(Expr::data_type);
         let data_type = match (func, &arg_type) {
@@ -232,7 +414,12 @@ impl<'a> Binder<'a> {
             (_, None) => DataType::Int8,
         };
         let aggregates = self.aggregates.as_mut().expect("checked above");
-        let call = AggCall { func, arg, distinct, data_type: data_type.clone() };
+        let call = AggCall {
+            func,
+            arg,
+            distinct,
+            data_type: data_type.clone(),
+        };
         let index = match aggregates.iter().position(|existing| *existing == call) {
             Some(index) => index,
             None => {
@@ -275,10 +462,18 @@ pub fn object_name(name: &ast::ObjectName) -> String {
 fn bind_value(value: &ast::Value) -> Result<Expr> {
     Ok(match value {
         ast::Value::Number(text, _) => number_literal(text)?,
-        ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => Expr::Const(Value::Text(s.clone()), DataType::Unknown),
-        ast::Value::DollarQuotedString(s) => Expr::Const(Value::Text(s.value.clone()), DataType::Unknown),
+        ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
+            Expr::Const(Value::Text(s.clone()), DataType::Unknown)
+        }
+        ast::Value::DollarQuotedString(s) => {
+            Expr::Const(Value::Text(s.value.clone()), DataType::Unknown)
+        }
         ast::Value::Boolean(b) => Expr::Const(Value::Bool(*b), DataType::Bool),
         ast::Value::Null => Expr::Const(Value::Null, DataType::Unknown),
-        other => return Err(DbError::feature_not_supported(format!("literal {other} is not supported by pgplay"))),
+        other => {
+            return Err(DbError::feature_not_supported(format!(
+                "literal {other} is not supported by pgplay"
+            )))
+        }
     })
 }

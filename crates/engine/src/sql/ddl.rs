@@ -15,7 +15,10 @@ use crate::types::{DataType, Value};
 
 impl Executor<'_> {
     fn system_table(&self, oid: u32) -> TableDef {
-        system_tables().into_iter().find(|t| t.oid == oid).expect("bootstrap catalog")
+        system_tables()
+            .into_iter()
+            .find(|t| t.oid == oid)
+            .expect("bootstrap catalog")
     }
 
     fn insert_catalog_row(&mut self, catalog: u32, values: Vec<Value>) -> Result<()> {
@@ -34,15 +37,26 @@ impl Executor<'_> {
 
     fn lock_relation(&mut self, oid: u32) -> Result<()> {
         let xid = self.db.assign_xid(self.session);
-        let lock = LockedRelation { xid, database: DATABASE_OID, relation: oid };
-        self.db.log(xid, RecordBody::Standby(StandbyRecord::Lock(vec![lock])))?;
+        let lock = LockedRelation {
+            xid,
+            database: DATABASE_OID,
+            relation: oid,
+        };
+        self.db
+            .log(xid, RecordBody::Standby(StandbyRecord::Lock(vec![lock])))?;
         Ok(())
     }
 
     fn create_storage(&mut self, relfilenode: u32) -> Result<()> {
         let xid = self.db.assign_xid(self.session);
-        self.db.log(xid, RecordBody::Storage(StorageRecord::Create(locator(relfilenode))))?;
-        self.db.xact_mut(self.session).created.push(locator(relfilenode));
+        self.db.log(
+            xid,
+            RecordBody::Storage(StorageRecord::Create(locator(relfilenode))),
+        )?;
+        self.db
+            .xact_mut(self.session)
+            .created
+            .push(locator(relfilenode));
         Ok(())
     }
 
@@ -51,13 +65,22 @@ impl Executor<'_> {
         self.db.check_writable(self.session, "CREATE TABLE")?;
         if self.catalog.relation_exists(&name) {
             if create.if_not_exists {
-                self.notices.push(notice(format!("relation \"{name}\" already exists, skipping")));
-                return Ok(Outcome::Command { tag: "CREATE TABLE".into() });
+                self.notices.push(notice(format!(
+                    "relation \"{name}\" already exists, skipping"
+                )));
+                return Ok(Outcome::Command {
+                    tag: "CREATE TABLE".into(),
+                });
             }
-            return Err(DbError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+            return Err(DbError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
         }
         if create.query.is_some() {
-            return Err(DbError::feature_not_supported("CREATE TABLE ... AS is not supported by pgplay yet"));
+            return Err(DbError::feature_not_supported(
+                "CREATE TABLE ... AS is not supported by pgplay yet",
+            ));
         }
         let table_oid = self.db.new_oid()?;
         let mut columns: Vec<ColumnDef> = Vec::new();
@@ -66,10 +89,19 @@ impl Executor<'_> {
         for (index, column) in create.columns.iter().enumerate() {
             let column_name = ident_name(&column.name);
             if columns.iter().any(|c| c.name == column_name) {
-                return Err(DbError::new(code::DUPLICATE_COLUMN, format!("column \"{column_name}\" specified more than once")));
+                return Err(DbError::new(
+                    code::DUPLICATE_COLUMN,
+                    format!("column \"{column_name}\" specified more than once"),
+                ));
             }
             let data_type = bind_type(&column.data_type)?;
-            let mut def = ColumnDef { name: column_name.clone(), data_type, not_null: false, default: None, attnum: index as i16 + 1 };
+            let mut def = ColumnDef {
+                name: column_name.clone(),
+                data_type,
+                not_null: false,
+                default: None,
+                attnum: index as i16 + 1,
+            };
             if is_serial(&column.data_type) {
                 def.not_null = true;
                 serials.push(index);
@@ -81,19 +113,43 @@ impl Executor<'_> {
                     ColumnOption::Default(expr) => def.default = Some(expr.to_string()),
                     ColumnOption::PrimaryKey(_) => {
                         def.not_null = true;
-                        constraints.push((ConstraintKind::PrimaryKey, option.name.as_ref().map(ident_name), vec![index]));
+                        constraints.push((
+                            ConstraintKind::PrimaryKey,
+                            option.name.as_ref().map(ident_name),
+                            vec![index],
+                        ));
                     }
-                    ColumnOption::Unique(_) => constraints.push((ConstraintKind::Unique, option.name.as_ref().map(ident_name), vec![index])),
-                    other => return Err(DbError::feature_not_supported(format!("column option {other} is not supported by pgplay yet"))),
+                    ColumnOption::Unique(_) => constraints.push((
+                        ConstraintKind::Unique,
+                        option.name.as_ref().map(ident_name),
+                        vec![index],
+                    )),
+                    other => {
+                        return Err(DbError::feature_not_supported(format!(
+                            "column option {other} is not supported by pgplay yet"
+                        )))
+                    }
                 }
             }
             columns.push(def);
         }
         for constraint in &create.constraints {
             let (kind, name, cols) = match constraint {
-                ast::TableConstraint::PrimaryKey(pk) => (ConstraintKind::PrimaryKey, pk.name.as_ref().map(ident_name), &pk.columns),
-                ast::TableConstraint::Unique(unique) => (ConstraintKind::Unique, unique.name.as_ref().map(ident_name), &unique.columns),
-                other => return Err(DbError::feature_not_supported(format!("constraint {other} is not supported by pgplay yet"))),
+                ast::TableConstraint::PrimaryKey(pk) => (
+                    ConstraintKind::PrimaryKey,
+                    pk.name.as_ref().map(ident_name),
+                    &pk.columns,
+                ),
+                ast::TableConstraint::Unique(unique) => (
+                    ConstraintKind::Unique,
+                    unique.name.as_ref().map(ident_name),
+                    &unique.columns,
+                ),
+                other => {
+                    return Err(DbError::feature_not_supported(format!(
+                        "constraint {other} is not supported by pgplay yet"
+                    )))
+                }
             };
             let mut indexes = Vec::new();
             for column in cols {
@@ -101,9 +157,15 @@ impl Executor<'_> {
                     ast::Expr::Identifier(ident) => ident_name(ident),
                     other => other.to_string(),
                 };
-                let index = columns.iter().position(|c| c.name == column_name).ok_or_else(|| {
-                    DbError::new(code::UNDEFINED_COLUMN, format!("column \"{column_name}\" named in key does not exist"))
-                })?;
+                let index = columns
+                    .iter()
+                    .position(|c| c.name == column_name)
+                    .ok_or_else(|| {
+                        DbError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{column_name}\" named in key does not exist"),
+                        )
+                    })?;
                 if kind == ConstraintKind::PrimaryKey {
                     columns[index].not_null = true;
                 }
@@ -111,8 +173,16 @@ impl Executor<'_> {
             }
             constraints.push((kind, name, indexes));
         }
-        if constraints.iter().filter(|(k, _, _)| *k == ConstraintKind::PrimaryKey).count() > 1 {
-            return Err(DbError::new(code::INVALID_TABLE_DEFINITION, format!("multiple primary keys for table \"{name}\" are not allowed")));
+        if constraints
+            .iter()
+            .filter(|(k, _, _)| *k == ConstraintKind::PrimaryKey)
+            .count()
+            > 1
+        {
+            return Err(DbError::new(
+                code::INVALID_TABLE_DEFINITION,
+                format!("multiple primary keys for table \"{name}\" are not allowed"),
+            ));
         }
         self.lock_relation(table_oid)?;
         self.create_storage(table_oid)?;
@@ -124,7 +194,14 @@ impl Executor<'_> {
         let oid = |v: u32| Value::Oid(v);
         self.insert_catalog_row(
             PG_CLASS,
-            vec![oid(table_oid), Value::Text(name.clone()), oid(PUBLIC_NAMESPACE_OID), Value::Text("r".into()), oid(table_oid), Value::Int2(columns.len() as i16)],
+            vec![
+                oid(table_oid),
+                Value::Text(name.clone()),
+                oid(PUBLIC_NAMESPACE_OID),
+                Value::Text("r".into()),
+                oid(table_oid),
+                Value::Int2(columns.len() as i16),
+            ],
         )?;
         for column in &columns {
             self.insert_catalog_row(
@@ -141,69 +218,156 @@ impl Executor<'_> {
             )?;
             if let Some(default) = &column.default {
                 let def_oid = self.db.new_oid()?;
-                self.insert_catalog_row(PG_ATTRDEF, vec![oid(def_oid), oid(table_oid), Value::Int2(column.attnum), Value::Text(default.clone())])?;
+                self.insert_catalog_row(
+                    PG_ATTRDEF,
+                    vec![
+                        oid(def_oid),
+                        oid(table_oid),
+                        Value::Int2(column.attnum),
+                        Value::Text(default.clone()),
+                    ],
+                )?;
             }
         }
         for (kind, given, indexes) in constraints {
             let constraint_name = given.unwrap_or_else(|| match kind {
                 ConstraintKind::PrimaryKey => format!("{name}_pkey"),
                 ConstraintKind::Unique => {
-                    let cols: Vec<&str> = indexes.iter().map(|i| columns[*i].name.as_str()).collect();
+                    let cols: Vec<&str> =
+                        indexes.iter().map(|i| columns[*i].name.as_str()).collect();
                     format!("{name}_{}_key", cols.join("_"))
                 }
             });
             if self.catalog.relation_exists(&constraint_name) {
-                return Err(DbError::new(code::DUPLICATE_TABLE, format!("relation \"{constraint_name}\" already exists")));
+                return Err(DbError::new(
+                    code::DUPLICATE_TABLE,
+                    format!("relation \"{constraint_name}\" already exists"),
+                ));
             }
             let constraint_oid = self.db.new_oid()?;
-            let attnums: Vec<i64> = indexes.iter().map(|i| i64::from(columns[*i].attnum)).collect();
-            let contype = if kind == ConstraintKind::PrimaryKey { "p" } else { "u" };
+            let attnums: Vec<i64> = indexes
+                .iter()
+                .map(|i| i64::from(columns[*i].attnum))
+                .collect();
+            let contype = if kind == ConstraintKind::PrimaryKey {
+                "p"
+            } else {
+                "u"
+            };
             self.insert_catalog_row(
                 PG_CONSTRAINT,
-                vec![oid(constraint_oid), Value::Text(constraint_name), oid(PUBLIC_NAMESPACE_OID), Value::Text(contype.into()), oid(table_oid), Value::Text(format_int_array(&attnums))],
+                vec![
+                    oid(constraint_oid),
+                    Value::Text(constraint_name),
+                    oid(PUBLIC_NAMESPACE_OID),
+                    Value::Text(contype.into()),
+                    oid(table_oid),
+                    Value::Text(format_int_array(&attnums)),
+                ],
             )?;
         }
-        Ok(Outcome::Command { tag: "CREATE TABLE".into() })
+        Ok(Outcome::Command {
+            tag: "CREATE TABLE".into(),
+        })
     }
 
     fn create_sequence(&mut self, name: &str, owner: u32, attnum: i16) -> Result<()> {
         if self.catalog.relation_exists(name) {
-            return Err(DbError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+            return Err(DbError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
         }
         let sequence_oid = self.db.new_oid()?;
         self.create_storage(sequence_oid)?;
         let xid = self.db.assign_xid(self.session);
-        let record = SequenceRecord::Log { relation: locator(sequence_oid), last_value: 1, log_cnt: 0, is_called: false };
+        let record = SequenceRecord::Log {
+            relation: locator(sequence_oid),
+            last_value: 1,
+            log_cnt: 0,
+            is_called: false,
+        };
         self.db.log(xid, RecordBody::Sequence(record))?;
         let oid = |v: u32| Value::Oid(v);
-        self.insert_catalog_row(PG_CLASS, vec![oid(sequence_oid), Value::Text(name.into()), oid(PUBLIC_NAMESPACE_OID), Value::Text("S".into()), oid(sequence_oid), Value::Int2(3)])?;
+        self.insert_catalog_row(
+            PG_CLASS,
+            vec![
+                oid(sequence_oid),
+                Value::Text(name.into()),
+                oid(PUBLIC_NAMESPACE_OID),
+                Value::Text("S".into()),
+                oid(sequence_oid),
+                Value::Int2(3),
+            ],
+        )?;
         self.insert_catalog_row(
             PG_SEQUENCE,
-            vec![oid(sequence_oid), oid(23), Value::Int8(1), Value::Int8(1), Value::Int8(i64::from(i32::MAX)), Value::Int8(1), Value::Int8(1), Value::Bool(false)],
+            vec![
+                oid(sequence_oid),
+                oid(23),
+                Value::Int8(1),
+                Value::Int8(1),
+                Value::Int8(i64::from(i32::MAX)),
+                Value::Int8(1),
+                Value::Int8(1),
+                Value::Bool(false),
+            ],
         )?;
-        self.insert_catalog_row(PG_DEPEND, vec![oid(PG_CLASS), oid(sequence_oid), Value::Int4(0), oid(PG_CLASS), oid(owner), Value::Int4(i32::from(attnum)), Value::Text("a".into())])?;
+        self.insert_catalog_row(
+            PG_DEPEND,
+            vec![
+                oid(PG_CLASS),
+                oid(sequence_oid),
+                Value::Int4(0),
+                oid(PG_CLASS),
+                oid(owner),
+                Value::Int4(i32::from(attnum)),
+                Value::Text("a".into()),
+            ],
+        )?;
         Ok(())
     }
 
-    pub(super) fn drop(&mut self, object_type: &ast::ObjectType, if_exists: bool, names: &[ast::ObjectName], _cascade: bool) -> Result<Outcome> {
+    pub(super) fn drop(
+        &mut self,
+        object_type: &ast::ObjectType,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+        _cascade: bool,
+    ) -> Result<Outcome> {
         if !matches!(object_type, ast::ObjectType::Table) {
-            return Err(DbError::feature_not_supported(format!("DROP {object_type} is not supported by pgplay yet")));
+            return Err(DbError::feature_not_supported(format!(
+                "DROP {object_type} is not supported by pgplay yet"
+            )));
         }
         self.db.check_writable(self.session, "DROP TABLE")?;
         for name in names {
             let name = object_name(name);
             let Some(table) = self.catalog.table(&name).cloned() else {
                 if if_exists {
-                    self.notices.push(notice(format!("table \"{name}\" does not exist, skipping")));
+                    self.notices
+                        .push(notice(format!("table \"{name}\" does not exist, skipping")));
                     continue;
                 }
-                return Err(DbError::new(code::UNDEFINED_TABLE, format!("table \"{name}\" does not exist")));
+                return Err(DbError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("table \"{name}\" does not exist"),
+                ));
             };
             if table.is_system() {
-                return Err(DbError::new(code::INSUFFICIENT_PRIVILEGE, format!("permission denied: \"{name}\" is a system catalog")));
+                return Err(DbError::new(
+                    code::INSUFFICIENT_PRIVILEGE,
+                    format!("permission denied: \"{name}\" is a system catalog"),
+                ));
             }
             self.lock_relation(table.oid)?;
-            let owned: Vec<SequenceDef> = self.catalog.sequences.values().filter(|s| s.owned_by.map(|(o, _)| o) == Some(table.oid)).cloned().collect();
+            let owned: Vec<SequenceDef> = self
+                .catalog
+                .sequences
+                .values()
+                .filter(|s| s.owned_by.map(|(o, _)| o) == Some(table.oid))
+                .cloned()
+                .collect();
             let mut doomed = vec![table.oid];
             doomed.extend(owned.iter().map(|s| s.oid));
             self.delete_rows_of(&doomed)?;
@@ -211,7 +375,9 @@ impl Executor<'_> {
             xact.dropped.push(table.locator);
             xact.dropped.extend(owned.iter().map(|s| s.locator));
         }
-        Ok(Outcome::Command { tag: "DROP TABLE".into() })
+        Ok(Outcome::Command {
+            tag: "DROP TABLE".into(),
+        })
     }
 
     /// Deletes every catalog row that describes one of `oids`.
@@ -246,14 +412,27 @@ impl Executor<'_> {
         self.db.check_writable(self.session, "TRUNCATE TABLE")?;
         for target in &truncate.table_names {
             let name = object_name(&target.name);
-            let table = self.catalog.table(&name).cloned().ok_or_else(|| DbError::undefined_table(&name))?;
+            let table = self
+                .catalog
+                .table(&name)
+                .cloned()
+                .ok_or_else(|| DbError::undefined_table(&name))?;
             if table.is_system() {
-                return Err(DbError::new(code::INSUFFICIENT_PRIVILEGE, format!("permission denied: \"{name}\" is a system catalog")));
+                return Err(DbError::new(
+                    code::INSUFFICIENT_PRIVILEGE,
+                    format!("permission denied: \"{name}\" is a system catalog"),
+                ));
             }
             self.lock_relation(table.oid)?;
             let new_relfilenode = self.db.new_oid()?;
             self.create_storage(new_relfilenode)?;
-            let row = self.catalog.rows_of(PG_CLASS).iter().find(|r| r.values[0] == Value::Oid(table.oid)).cloned().ok_or_else(|| DbError::internal("pg_class row missing"))?;
+            let row = self
+                .catalog
+                .rows_of(PG_CLASS)
+                .iter()
+                .find(|r| r.values[0] == Value::Oid(table.oid))
+                .cloned()
+                .ok_or_else(|| DbError::internal("pg_class row missing"))?;
             let mut new_values = row.values.clone();
             new_values[4] = Value::Oid(new_relfilenode);
             let pg_class = self.system_table(PG_CLASS);
@@ -262,31 +441,76 @@ impl Executor<'_> {
             xact.catalog_changed = true;
             xact.dropped.push(table.locator);
         }
-        Ok(Outcome::Command { tag: "TRUNCATE TABLE".into() })
+        Ok(Outcome::Command {
+            tag: "TRUNCATE TABLE".into(),
+        })
     }
 
     /// nextval(): values are handed out from a logged-ahead range of 32, as PostgreSQL does.
     pub fn nextval(&mut self, name: &str) -> Result<i64> {
-        let sequence = self.catalog.sequences.get(name).cloned().ok_or_else(|| DbError::undefined_table(name))?;
+        let sequence = self
+            .catalog
+            .sequences
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DbError::undefined_table(name))?;
         if self.db.in_recovery {
-            return Err(DbError::new(code::READ_ONLY_SQL_TRANSACTION, "cannot execute nextval() in a read-only transaction"));
+            return Err(DbError::new(
+                code::READ_ONLY_SQL_TRANSACTION,
+                "cannot execute nextval() in a read-only transaction",
+            ));
         }
-        let state = self.db.data.storage.sequences.get(&sequence.locator).cloned().unwrap_or_default();
-        let next = if state.is_called { state.last_value.checked_add(sequence.increment) } else { Some(state.last_value) };
+        let state = self
+            .db
+            .data
+            .storage
+            .sequences
+            .get(&sequence.locator)
+            .cloned()
+            .unwrap_or_default();
+        let next = if state.is_called {
+            state.last_value.checked_add(sequence.increment)
+        } else {
+            Some(state.last_value)
+        };
         let next = next.filter(|n| *n <= sequence.max).ok_or_else(|| {
-            DbError::new(code::SEQUENCE_GENERATOR_LIMIT_EXCEEDED, format!("nextval: reached maximum value of sequence \"{name}\" ({})", sequence.max))
+            DbError::new(
+                code::SEQUENCE_GENERATOR_LIMIT_EXCEEDED,
+                format!(
+                    "nextval: reached maximum value of sequence \"{name}\" ({})",
+                    sequence.max
+                ),
+            )
         })?;
         let xid = self.db.assign_xid(self.session);
         if state.log_cnt == 0 {
             let logged = next + 32 * sequence.increment;
-            let record = SequenceRecord::Log { relation: sequence.locator, last_value: logged, log_cnt: 0, is_called: true };
+            let record = SequenceRecord::Log {
+                relation: sequence.locator,
+                last_value: logged,
+                log_cnt: 0,
+                is_called: true,
+            };
             self.db.log(xid, RecordBody::Sequence(record))?;
         }
-        let entry = self.db.data.storage.sequences.entry(sequence.locator).or_default();
-        entry.log_cnt = if state.log_cnt == 0 { 32 } else { state.log_cnt - 1 };
+        let entry = self
+            .db
+            .data
+            .storage
+            .sequences
+            .entry(sequence.locator)
+            .or_default();
+        entry.log_cnt = if state.log_cnt == 0 {
+            32
+        } else {
+            state.log_cnt - 1
+        };
         entry.last_value = next;
         entry.is_called = true;
-        self.db.session_mut(self.session).sequence_values.insert(name.to_string(), next);
+        self.db
+            .session_mut(self.session)
+            .sequence_values
+            .insert(name.to_string(), next);
         let _ = DataType::Int8;
         Ok(next)
     }

@@ -18,9 +18,16 @@ use crate::types::{apply_typmod, DataType, Key, Value};
 
 impl Executor<'_> {
     fn target_table(&self, name: &str) -> Result<TableDef> {
-        let table = self.catalog.table(name).cloned().ok_or_else(|| DbError::undefined_table(name))?;
+        let table = self
+            .catalog
+            .table(name)
+            .cloned()
+            .ok_or_else(|| DbError::undefined_table(name))?;
         if table.is_system() {
-            return Err(DbError::new(code::INSUFFICIENT_PRIVILEGE, format!("permission denied: \"{name}\" is a system catalog")));
+            return Err(DbError::new(
+                code::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{name}\" is a system catalog"),
+            ));
         }
         Ok(table)
     }
@@ -28,14 +35,26 @@ impl Executor<'_> {
     fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
         let qualifier = alias.unwrap_or_else(|| table.name.clone());
         Scope {
-            columns: table.columns.iter().map(|c| ScopeColumn { table: Some(qualifier.clone()), name: c.name.clone(), data_type: c.data_type.clone() }).collect(),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| ScopeColumn {
+                    table: Some(qualifier.clone()),
+                    name: c.name.clone(),
+                    data_type: c.data_type.clone(),
+                })
+                .collect(),
         }
     }
 
     pub(super) fn insert(&mut self, insert: &ast::Insert) -> Result<Outcome> {
         let name = match &insert.table {
             ast::TableObject::TableName(name) => object_name(name),
-            _ => return Err(DbError::feature_not_supported("INSERT INTO a function is not supported")),
+            _ => {
+                return Err(DbError::feature_not_supported(
+                    "INSERT INTO a function is not supported",
+                ))
+            }
         };
         let table = self.target_table(&name)?;
         self.db.check_writable(self.session, "INSERT")?;
@@ -44,18 +63,33 @@ impl Executor<'_> {
         } else {
             let mut targets = Vec::new();
             for column in &insert.columns {
-                let column = column.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                let column = column
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .map(ident_name)
+                    .unwrap_or_default();
                 let index = table.column_index(&column).ok_or_else(|| {
-                    DbError::new(code::UNDEFINED_COLUMN, format!("column \"{column}\" of relation \"{}\" does not exist", table.name))
+                    DbError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{column}\" of relation \"{}\" does not exist",
+                            table.name
+                        ),
+                    )
                 })?;
                 if targets.contains(&index) {
-                    return Err(DbError::syntax(format!("column \"{column}\" specified more than once")));
+                    return Err(DbError::syntax(format!(
+                        "column \"{column}\" specified more than once"
+                    )));
                 }
                 targets.push(index);
             }
             targets
         };
-        let source = insert.source.as_ref().ok_or_else(|| DbError::feature_not_supported("INSERT without VALUES is not supported"))?;
+        let source = insert.source.as_ref().ok_or_else(|| {
+            DbError::feature_not_supported("INSERT without VALUES is not supported")
+        })?;
         let rows = self.insert_source(source, &table, &targets)?;
         let scope = Self::table_scope(&table, None);
         let returning = self.bind_returning(insert.returning.as_deref(), &scope)?;
@@ -78,32 +112,56 @@ impl Executor<'_> {
             self.check_unique(&table, &full, None)?;
             self.heap_insert(&table, &full)?;
             if let Some(exprs) = &returning {
-                returned.push(exprs.iter().map(|(_, e)| eval(e, &Row::plain(&full), self)).collect::<Result<Vec<_>>>()?);
+                returned.push(
+                    exprs
+                        .iter()
+                        .map(|(_, e)| eval(e, &Row::plain(&full), self))
+                        .collect::<Result<Vec<_>>>()?,
+                );
             }
         }
         let tag = format!("INSERT 0 {count}");
         Ok(match returning {
-            Some(exprs) => rows_outcome(Rows { columns: exprs.iter().map(|(n, e)| (n.clone(), e.data_type())).collect(), rows: returned }, tag),
+            Some(exprs) => rows_outcome(
+                Rows {
+                    columns: exprs
+                        .iter()
+                        .map(|(n, e)| (n.clone(), e.data_type()))
+                        .collect(),
+                    rows: returned,
+                },
+                tag,
+            ),
             None => Outcome::Command { tag },
         })
     }
 
     /// The rows to insert, already coerced to the target columns' types.
-    fn insert_source(&mut self, source: &ast::Query, table: &TableDef, targets: &[usize]) -> Result<Vec<Vec<Value>>> {
+    fn insert_source(
+        &mut self,
+        source: &ast::Query,
+        table: &TableDef,
+        targets: &[usize],
+    ) -> Result<Vec<Vec<Value>>> {
         let scope = Scope::default();
         if let ast::SetExpr::Values(values) = source.body.as_ref() {
             let mut rows = Vec::new();
             for row in &values.rows {
                 if row.len() > targets.len() {
-                    return Err(DbError::syntax("INSERT has more expressions than target columns"));
+                    return Err(DbError::syntax(
+                        "INSERT has more expressions than target columns",
+                    ));
                 }
                 if row.len() < targets.len() {
-                    return Err(DbError::syntax("INSERT has more target columns than expressions"));
+                    return Err(DbError::syntax(
+                        "INSERT has more target columns than expressions",
+                    ));
                 }
                 let mut out = Vec::new();
                 for (expr, index) in row.iter().zip(targets) {
                     let column = &table.columns[*index];
-                    if matches!(expr, ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none()) {
+                    if matches!(expr, ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none())
+                    {
                         out.push(self.default_value(table, *index)?);
                         continue;
                     }
@@ -118,14 +176,22 @@ impl Executor<'_> {
         }
         let result = self.run_query(source)?;
         if result.columns.len() > targets.len() {
-            return Err(DbError::syntax("INSERT has more expressions than target columns"));
+            return Err(DbError::syntax(
+                "INSERT has more expressions than target columns",
+            ));
         }
         let mut rows = Vec::new();
         for row in result.rows {
             let mut out = Vec::new();
-            for ((value, (_, source_type)), index) in row.into_iter().zip(&result.columns).zip(targets) {
+            for ((value, (_, source_type)), index) in
+                row.into_iter().zip(&result.columns).zip(targets)
+            {
                 let column = &table.columns[*index];
-                let bound = assignment(Expr::Const(value, source_type.clone()), &column.name, &column.data_type)?;
+                let bound = assignment(
+                    Expr::Const(value, source_type.clone()),
+                    &column.name,
+                    &column.data_type,
+                )?;
                 let value = eval(&bound, &Row::plain(&[]), self)?;
                 out.push(apply_typmod(value, &column.data_type)?);
             }
@@ -136,7 +202,9 @@ impl Executor<'_> {
 
     pub(super) fn default_value(&mut self, table: &TableDef, index: usize) -> Result<Value> {
         let column = &table.columns[index];
-        let Some(default) = &column.default else { return Ok(Value::Null) };
+        let Some(default) = &column.default else {
+            return Ok(Value::Null);
+        };
         let parsed = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
             .try_with_sql(default)
             .and_then(|mut p| p.parse_expr())
@@ -147,13 +215,23 @@ impl Executor<'_> {
         apply_typmod(value, &column.data_type)
     }
 
-    fn bind_returning(&mut self, returning: Option<&[SelectItem]>, scope: &Scope) -> Result<Option<Vec<(String, Expr)>>> {
-        let Some(items) = returning else { return Ok(None) };
+    fn bind_returning(
+        &mut self,
+        returning: Option<&[SelectItem]>,
+        scope: &Scope,
+    ) -> Result<Option<Vec<(String, Expr)>>> {
+        let Some(items) = returning else {
+            return Ok(None);
+        };
         let mut out = Vec::new();
         for item in items {
             match item {
-                SelectItem::UnnamedExpr(e) => out.push((column_name(e), Binder::new(scope).bind(e)?)),
-                SelectItem::ExprWithAlias { expr, alias } => out.push((ident_name(alias), Binder::new(scope).bind(expr)?)),
+                SelectItem::UnnamedExpr(e) => {
+                    out.push((column_name(e), Binder::new(scope).bind(e)?))
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    out.push((ident_name(alias), Binder::new(scope).bind(expr)?))
+                }
                 _ => {
                     for (i, c) in scope.columns.iter().enumerate() {
                         out.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
@@ -179,27 +257,69 @@ impl Executor<'_> {
     }
 
     /// Unique and primary keys; `replacing` is the version an UPDATE replaces.
-    fn check_unique(&mut self, table: &TableDef, values: &[Value], replacing: Option<ItemPointer>) -> Result<()> {
+    fn check_unique(
+        &mut self,
+        table: &TableDef,
+        values: &[Value],
+        replacing: Option<ItemPointer>,
+    ) -> Result<()> {
         for constraint in &table.constraints {
-            let key: Vec<Value> = constraint.columns.iter().map(|i| values[*i].clone()).collect();
+            let key: Vec<Value> = constraint
+                .columns
+                .iter()
+                .map(|i| values[*i].clone())
+                .collect();
             if key.iter().any(Value::is_null) {
                 continue;
             }
             self.ensure_index(table, constraint.oid, &constraint.columns)?;
-            let candidates = self.db.indexes.get(&(table.locator, constraint.oid)).and_then(|i| i.entries.get(&Key(key.clone()))).cloned().unwrap_or_default();
+            let candidates = self
+                .db
+                .indexes
+                .get(&(table.locator, constraint.oid))
+                .and_then(|i| i.entries.get(&Key(key.clone())))
+                .cloned()
+                .unwrap_or_default();
             let own = self.snapshot.own.map(|(xid, _)| xid);
             for at in candidates {
                 if Some(at) == replacing {
                     continue;
                 }
-                let Some(tuple) = self.db.data.storage.relation(&table.locator).and_then(|r| r.tuple(at)) else { continue };
+                let Some(tuple) = self
+                    .db
+                    .data
+                    .storage
+                    .relation(&table.locator)
+                    .and_then(|r| r.tuple(at))
+                else {
+                    continue;
+                };
                 let conflict = live_now(tuple, &self.db.data.clog, own)
-                    || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress && Some(tuple.xmin) != own && tuple.xmax == 0);
+                    || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
+                        && Some(tuple.xmin) != own
+                        && tuple.xmax == 0);
                 if conflict {
-                    let names: Vec<&str> = constraint.columns.iter().map(|i| table.columns[*i].name.as_str()).collect();
-                    let texts: Vec<String> = key.iter().map(|v| v.to_text().unwrap_or_default()).collect();
-                    return Err(DbError::new(code::UNIQUE_VIOLATION, format!("duplicate key value violates unique constraint \"{}\"", constraint.name))
-                        .with_detail(format!("Key ({})=({}) already exists.", names.join(", "), texts.join(", "))));
+                    let names: Vec<&str> = constraint
+                        .columns
+                        .iter()
+                        .map(|i| table.columns[*i].name.as_str())
+                        .collect();
+                    let texts: Vec<String> = key
+                        .iter()
+                        .map(|v| v.to_text().unwrap_or_default())
+                        .collect();
+                    return Err(DbError::new(
+                        code::UNIQUE_VIOLATION,
+                        format!(
+                            "duplicate key value violates unique constraint \"{}\"",
+                            constraint.name
+                        ),
+                    )
+                    .with_detail(format!(
+                        "Key ({})=({}) already exists.",
+                        names.join(", "),
+                        texts.join(", ")
+                    )));
                 }
             }
         }
@@ -226,26 +346,65 @@ impl Executor<'_> {
     fn index_new_version(&mut self, table: &TableDef, values: &[Value], at: ItemPointer) {
         for constraint in &table.constraints {
             if let Some(index) = self.db.indexes.get_mut(&(table.locator, constraint.oid)) {
-                let key = Key(constraint.columns.iter().map(|i| values[*i].clone()).collect());
+                let key = Key(constraint
+                    .columns
+                    .iter()
+                    .map(|i| values[*i].clone())
+                    .collect());
                 index.entries.entry(key).or_default().push(at);
             }
         }
     }
 
     fn command_id(&self) -> u32 {
-        self.db.session(self.session).and_then(|s| s.xact.as_ref()).map(|x| x.command_id).unwrap_or(0)
+        self.db
+            .session(self.session)
+            .and_then(|s| s.xact.as_ref())
+            .map(|x| x.command_id)
+            .unwrap_or(0)
     }
 
     /// Writes a new tuple through the WAL.
-    pub(super) fn heap_insert(&mut self, table: &TableDef, values: &[Value]) -> Result<ItemPointer> {
+    pub(super) fn heap_insert(
+        &mut self,
+        table: &TableDef,
+        values: &[Value],
+    ) -> Result<ItemPointer> {
         let xid = self.db.assign_xid(self.session);
         self.snapshot.own = Some((xid, self.command_id()));
         let data = tuple::encode(values);
-        let image = TupleImage { command_id: self.command_id(), natts: values.len() as u16, data };
-        let probe = HeapTuple { xmin: xid, xmax: 0, cmin: 0, cmax: 0, ctid: ItemPointer { block: 0, offset: 0 }, natts: image.natts, data: image.data.clone() };
-        let relation = self.db.data.storage.relation(&table.locator).cloned().unwrap_or_default();
+        let image = TupleImage {
+            command_id: self.command_id(),
+            natts: values.len() as u16,
+            data,
+        };
+        let probe = HeapTuple {
+            xmin: xid,
+            xmax: 0,
+            cmin: 0,
+            cmax: 0,
+            ctid: ItemPointer {
+                block: 0,
+                offset: 0,
+            },
+            natts: image.natts,
+            data: image.data.clone(),
+        };
+        let relation = self
+            .db
+            .data
+            .storage
+            .relation(&table.locator)
+            .cloned()
+            .unwrap_or_default();
         let (block, offset, init_page) = relation.placement(&probe);
-        let record = HeapRecord::Insert { relation: table.locator, block, offset, init_page, tuple: image };
+        let record = HeapRecord::Insert {
+            relation: table.locator,
+            block,
+            offset,
+            init_page,
+            tuple: image,
+        };
         self.db.log(xid, RecordBody::Heap(record))?;
         let at = ItemPointer { block, offset };
         self.index_new_version(table, values, at);
@@ -254,7 +413,13 @@ impl Executor<'_> {
 
     /// Checks that this transaction may change the tuple at `at`.
     fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
-        let tuple = self.db.data.storage.relation(&table.locator).and_then(|r| r.tuple(at)).ok_or_else(|| DbError::internal("row vanished"))?;
+        let tuple = self
+            .db
+            .data
+            .storage
+            .relation(&table.locator)
+            .and_then(|r| r.tuple(at))
+            .ok_or_else(|| DbError::internal("row vanished"))?;
         let own = self.snapshot.own.map(|(xid, _)| xid);
         if tuple.xmax == 0 || Some(tuple.xmax) == own {
             return Ok(true);
@@ -264,14 +429,26 @@ impl Executor<'_> {
             XactStatus::Committed => Ok(false),
             XactStatus::InProgress => Err(DbError::new(
                 code::LOCK_NOT_AVAILABLE,
-                format!("could not obtain lock on row in relation \"{}\"", table.name),
+                format!(
+                    "could not obtain lock on row in relation \"{}\"",
+                    table.name
+                ),
             )
-            .with_detail("Another open transaction is changing this row; pgplay does not wait for locks.")),
+            .with_detail(
+                "Another open transaction is changing this row; pgplay does not wait for locks.",
+            )),
         }
     }
 
-    fn matching_rows(&mut self, table: &TableDef, scope: &Scope, selection: Option<&ast::Expr>) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
-        let filter = selection.map(|e| self.bind_in(scope, e, "WHERE")).transpose()?;
+    fn matching_rows(
+        &mut self,
+        table: &TableDef,
+        scope: &Scope,
+        selection: Option<&ast::Expr>,
+    ) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
+        let filter = selection
+            .map(|e| self.bind_in(scope, e, "WHERE"))
+            .transpose()?;
         let filter = filter.map(|f| coerce_bool(f, "WHERE")).transpose()?;
         let mut out = Vec::new();
         for (at, values) in self.scan(table)? {
@@ -288,28 +465,47 @@ impl Executor<'_> {
 
     pub(super) fn update(&mut self, update: &ast::Update) -> Result<Outcome> {
         let ast::TableFactor::Table { name, alias, .. } = &update.table.relation else {
-            return Err(DbError::feature_not_supported("UPDATE of this target is not supported"));
+            return Err(DbError::feature_not_supported(
+                "UPDATE of this target is not supported",
+            ));
         };
         let table = self.target_table(&object_name(name))?;
         self.db.check_writable(self.session, "UPDATE")?;
         if update.from.is_some() {
-            return Err(DbError::feature_not_supported("UPDATE ... FROM is not supported by pgplay yet"));
+            return Err(DbError::feature_not_supported(
+                "UPDATE ... FROM is not supported by pgplay yet",
+            ));
         }
         let scope = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
         let mut assignments = Vec::new();
         for assignment_ast in &update.assignments {
             let column = match &assignment_ast.target {
                 ast::AssignmentTarget::ColumnName(name) => object_name(name),
-                _ => return Err(DbError::feature_not_supported("tuple assignment is not supported")),
+                _ => {
+                    return Err(DbError::feature_not_supported(
+                        "tuple assignment is not supported",
+                    ))
+                }
             };
             let index = table.column_index(&column).ok_or_else(|| {
-                DbError::new(code::UNDEFINED_COLUMN, format!("column \"{column}\" of relation \"{}\" does not exist", table.name))
+                DbError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                )
             })?;
             let def = &table.columns[index];
-            let bound = if matches!(&assignment_ast.value, ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none()) {
+            let bound = if matches!(&assignment_ast.value, ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none())
+            {
                 None
             } else {
-                Some(assignment(Binder::new(&scope).bind(&assignment_ast.value)?, &def.name, &def.data_type)?)
+                Some(assignment(
+                    Binder::new(&scope).bind(&assignment_ast.value)?,
+                    &def.name,
+                    &def.data_type,
+                )?)
             };
             assignments.push((index, bound));
         }
@@ -334,28 +530,73 @@ impl Executor<'_> {
             self.heap_update(&table, at, &old, &new)?;
             count += 1;
             if let Some(exprs) = &returning {
-                returned.push(exprs.iter().map(|(_, e)| eval(e, &Row::plain(&new), self)).collect::<Result<Vec<_>>>()?);
+                returned.push(
+                    exprs
+                        .iter()
+                        .map(|(_, e)| eval(e, &Row::plain(&new), self))
+                        .collect::<Result<Vec<_>>>()?,
+                );
             }
         }
         let tag = format!("UPDATE {count}");
         Ok(match returning {
-            Some(exprs) => rows_outcome(Rows { columns: exprs.iter().map(|(n, e)| (n.clone(), e.data_type())).collect(), rows: returned }, tag),
+            Some(exprs) => rows_outcome(
+                Rows {
+                    columns: exprs
+                        .iter()
+                        .map(|(n, e)| (n.clone(), e.data_type()))
+                        .collect(),
+                    rows: returned,
+                },
+                tag,
+            ),
             None => Outcome::Command { tag },
         })
     }
 
-    pub(super) fn heap_update(&mut self, table: &TableDef, at: ItemPointer, old: &[Value], new: &[Value]) -> Result<ItemPointer> {
+    pub(super) fn heap_update(
+        &mut self,
+        table: &TableDef,
+        at: ItemPointer,
+        old: &[Value],
+        new: &[Value],
+    ) -> Result<ItemPointer> {
         let xid = self.db.assign_xid(self.session);
         self.snapshot.own = Some((xid, self.command_id()));
-        let image = TupleImage { command_id: self.command_id(), natts: new.len() as u16, data: tuple::encode(new) };
-        let probe = HeapTuple { xmin: xid, xmax: 0, cmin: 0, cmax: 0, ctid: at, natts: image.natts, data: image.data.clone() };
-        let relation = self.db.data.storage.relation(&table.locator).cloned().unwrap_or_default();
-        let same_page = relation.pages.get(at.block as usize).filter(|p| p.fits(&probe));
+        let image = TupleImage {
+            command_id: self.command_id(),
+            natts: new.len() as u16,
+            data: tuple::encode(new),
+        };
+        let probe = HeapTuple {
+            xmin: xid,
+            xmax: 0,
+            cmin: 0,
+            cmax: 0,
+            ctid: at,
+            natts: image.natts,
+            data: image.data.clone(),
+        };
+        let relation = self
+            .db
+            .data
+            .storage
+            .relation(&table.locator)
+            .cloned()
+            .unwrap_or_default();
+        let same_page = relation
+            .pages
+            .get(at.block as usize)
+            .filter(|p| p.fits(&probe));
         let (new_block, new_offset, init_page) = match same_page {
             Some(page) => (at.block, page.next_offset(), false),
             None => relation.placement(&probe),
         };
-        let keys_unchanged = table.constraints.iter().all(|c| c.columns.iter().all(|i| crate::types::compare(&old[*i], &new[*i]).is_eq()));
+        let keys_unchanged = table.constraints.iter().all(|c| {
+            c.columns
+                .iter()
+                .all(|i| crate::types::compare(&old[*i], &new[*i]).is_eq())
+        });
         let hot = new_block == at.block && keys_unchanged;
         let record = HeapRecord::Update {
             relation: table.locator,
@@ -368,17 +609,28 @@ impl Executor<'_> {
             tuple: image,
         };
         self.db.log(xid, RecordBody::Heap(record))?;
-        let new_at = ItemPointer { block: new_block, offset: new_offset };
+        let new_at = ItemPointer {
+            block: new_block,
+            offset: new_offset,
+        };
         self.index_new_version(table, new, new_at);
         Ok(new_at)
     }
 
     pub(super) fn delete(&mut self, delete: &ast::Delete) -> Result<Outcome> {
         let tables = match &delete.from {
-            ast::FromTable::WithFromKeyword(tables) | ast::FromTable::WithoutKeyword(tables) => tables,
+            ast::FromTable::WithFromKeyword(tables) | ast::FromTable::WithoutKeyword(tables) => {
+                tables
+            }
         };
-        let Some(ast::TableWithJoins { relation: ast::TableFactor::Table { name, alias, .. }, .. }) = tables.first() else {
-            return Err(DbError::feature_not_supported("DELETE of this target is not supported"));
+        let Some(ast::TableWithJoins {
+            relation: ast::TableFactor::Table { name, alias, .. },
+            ..
+        }) = tables.first()
+        else {
+            return Err(DbError::feature_not_supported(
+                "DELETE of this target is not supported",
+            ));
         };
         let table = self.target_table(&object_name(name))?;
         self.db.check_writable(self.session, "DELETE")?;
@@ -394,12 +646,26 @@ impl Executor<'_> {
             self.heap_delete(&table, at)?;
             count += 1;
             if let Some(exprs) = &returning {
-                returned.push(exprs.iter().map(|(_, e)| eval(e, &Row::plain(&old), self)).collect::<Result<Vec<_>>>()?);
+                returned.push(
+                    exprs
+                        .iter()
+                        .map(|(_, e)| eval(e, &Row::plain(&old), self))
+                        .collect::<Result<Vec<_>>>()?,
+                );
             }
         }
         let tag = format!("DELETE {count}");
         Ok(match returning {
-            Some(exprs) => rows_outcome(Rows { columns: exprs.iter().map(|(n, e)| (n.clone(), e.data_type())).collect(), rows: returned }, tag),
+            Some(exprs) => rows_outcome(
+                Rows {
+                    columns: exprs
+                        .iter()
+                        .map(|(n, e)| (n.clone(), e.data_type()))
+                        .collect(),
+                    rows: returned,
+                },
+                tag,
+            ),
             None => Outcome::Command { tag },
         })
     }
@@ -407,7 +673,12 @@ impl Executor<'_> {
     pub(super) fn heap_delete(&mut self, table: &TableDef, at: ItemPointer) -> Result<()> {
         let xid = self.db.assign_xid(self.session);
         self.snapshot.own = Some((xid, self.command_id()));
-        let record = HeapRecord::Delete { relation: table.locator, block: at.block, offset: at.offset, command_id: self.command_id() };
+        let record = HeapRecord::Delete {
+            relation: table.locator,
+            block: at.block,
+            offset: at.offset,
+            command_id: self.command_id(),
+        };
         self.db.log(xid, RecordBody::Heap(record))?;
         Ok(())
     }
@@ -420,11 +691,16 @@ pub fn assignment(expr: Expr, column: &str, target: &DataType) -> Result<Expr> {
         || source.without_modifier() == target.without_modifier()
         || (source.is_numeric() && target.is_numeric())
         || target.is_string()
-        || (matches!(source, DataType::Timestamp | DataType::TimestampTz) && matches!(target, DataType::Timestamp | DataType::TimestampTz));
+        || (matches!(source, DataType::Timestamp | DataType::TimestampTz)
+            && matches!(target, DataType::Timestamp | DataType::TimestampTz));
     if !allowed {
         return Err(DbError::new(
             code::DATATYPE_MISMATCH,
-            format!("column \"{column}\" is of type {} but expression is of type {}", target.base_name(), source.base_name()),
+            format!(
+                "column \"{column}\" is of type {} but expression is of type {}",
+                target.base_name(),
+                source.base_name()
+            ),
         )
         .with_hint("You will need to rewrite or cast the expression."));
     }
@@ -439,6 +715,9 @@ pub fn assignment(expr: Expr, column: &str, target: &DataType) -> Result<Expr> {
 
 /// `(1, abc, null)` as in a not-null violation's detail.
 pub fn row_text(values: &[Value]) -> String {
-    let parts: Vec<String> = values.iter().map(|v| v.to_text().unwrap_or_else(|| "null".into())).collect();
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| v.to_text().unwrap_or_else(|| "null".into()))
+        .collect();
     format!("({})", parts.join(", "))
 }

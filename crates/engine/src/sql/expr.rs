@@ -37,7 +37,11 @@ impl Scope {
             [] => {
                 let shown = match table {
                     Some(table) => {
-                        if !self.columns.iter().any(|c| c.table.as_deref() == Some(table)) {
+                        if !self
+                            .columns
+                            .iter()
+                            .any(|c| c.table.as_deref() == Some(table))
+                        {
                             return Err(DbError::new(
                                 code::UNDEFINED_TABLE,
                                 format!("missing FROM-clause entry for table \"{table}\""),
@@ -49,7 +53,10 @@ impl Scope {
                 };
                 Err(DbError::undefined_column(&shown))
             }
-            _ => Err(DbError::new(code::AMBIGUOUS_COLUMN, format!("column reference \"{name}\" is ambiguous"))),
+            _ => Err(DbError::new(
+                code::AMBIGUOUS_COLUMN,
+                format!("column reference \"{name}\" is ambiguous"),
+            )),
         }
     }
 }
@@ -109,12 +116,30 @@ pub enum Expr {
     IsNull(Box<Expr>, bool),
     IsBool(Box<Expr>, bool, bool),
     Concat(Box<Expr>, Box<Expr>),
-    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, case_insensitive: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>>, data_type: DataType },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+        data_type: DataType,
+    },
     Coalesce(Vec<Expr>, DataType),
     Cast(Box<Expr>, DataType),
-    Call { name: String, args: Vec<Expr>, data_type: DataType },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+        data_type: DataType,
+    },
     LsnDiff(Box<Expr>, Box<Expr>),
 }
 
@@ -153,13 +178,27 @@ impl Expr {
     pub fn walk(&self, visit: &mut dyn FnMut(&Expr)) {
         visit(self);
         let children: Vec<&Expr> = match self {
-            Expr::Arith(_, a, b, _) | Expr::Compare(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Concat(a, b) | Expr::LsnDiff(a, b) => {
+            Expr::Arith(_, a, b, _)
+            | Expr::Compare(_, a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Concat(a, b)
+            | Expr::LsnDiff(a, b) => {
                 vec![a, b]
             }
-            Expr::Negate(a, _) | Expr::Not(a) | Expr::IsNull(a, _) | Expr::IsBool(a, _, _) | Expr::Cast(a, _) => vec![a],
+            Expr::Negate(a, _)
+            | Expr::Not(a)
+            | Expr::IsNull(a, _)
+            | Expr::IsBool(a, _, _)
+            | Expr::Cast(a, _) => vec![a],
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
             Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list).collect(),
-            Expr::Case { operand, whens, otherwise, .. } => {
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+                ..
+            } => {
                 let mut all: Vec<&Expr> = operand.iter().map(|b| b.as_ref()).collect();
                 whens.iter().for_each(|(w, t)| all.extend([w, t]));
                 all.extend(otherwise.iter().map(|b| b.as_ref()));
@@ -181,7 +220,9 @@ pub trait Host {
 pub struct NoHost;
 impl Host for NoHost {
     fn call(&mut self, name: &str, _: &[Value]) -> Result<Value> {
-        Err(DbError::feature_not_supported(format!("{name}() cannot be called here")))
+        Err(DbError::feature_not_supported(format!(
+            "{name}() cannot be called here"
+        )))
     }
 }
 
@@ -193,7 +234,11 @@ pub struct Row<'a> {
 
 impl<'a> Row<'a> {
     pub fn plain(values: &'a [Value]) -> Row<'a> {
-        Row { values, keys: &[], aggregates: &[] }
+        Row {
+            values,
+            keys: &[],
+            aggregates: &[],
+        }
     }
 }
 
@@ -209,7 +254,12 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
         }
         Expr::Negate(a, t) => {
             let value = eval(a, row, host)?;
-            arith(Arith::Sub, &cast(Value::Int4(0), &DataType::Int4, t)?, &value, t)?
+            arith(
+                Arith::Sub,
+                &cast(Value::Int4(0), &DataType::Int4, t)?,
+                &value,
+                t,
+            )?
         }
         Expr::Compare(op, a, b) => {
             let (a, b) = (eval(a, row, host)?, eval(b, row, host)?);
@@ -234,7 +284,9 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
             None => Value::Null,
         },
         Expr::IsNull(a, negated) => Value::Bool(eval(a, row, host)?.is_null() != *negated),
-        Expr::IsBool(a, wanted, negated) => Value::Bool((truth(eval(a, row, host)?) == Some(*wanted)) != *negated),
+        Expr::IsBool(a, wanted, negated) => {
+            Value::Bool((truth(eval(a, row, host)?) == Some(*wanted)) != *negated)
+        }
         Expr::Concat(a, b) => {
             let (a, b) = (eval(a, row, host)?, eval(b, row, host)?);
             match (a.to_text(), b.to_text()) {
@@ -242,14 +294,25 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
                 _ => Value::Null,
             }
         }
-        Expr::Like { expr, pattern, negated, case_insensitive } => {
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => {
             let (value, pattern) = (eval(expr, row, host)?, eval(pattern, row, host)?);
             match (value.to_text(), pattern.to_text()) {
-                (Some(value), Some(pattern)) => Value::Bool(like(&value, &pattern, *case_insensitive)? != *negated),
+                (Some(value), Some(pattern)) => {
+                    Value::Bool(like(&value, &pattern, *case_insensitive)? != *negated)
+                }
                 _ => Value::Null,
             }
         }
-        Expr::InList { expr, list, negated } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let value = eval(expr, row, host)?;
             if value.is_null() {
                 return Ok(Value::Null);
@@ -269,13 +332,20 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
                 Value::Bool(*negated)
             }
         }
-        Expr::Case { operand, whens, otherwise, data_type } => {
+        Expr::Case {
+            operand,
+            whens,
+            otherwise,
+            data_type,
+        } => {
             let subject = operand.as_ref().map(|o| eval(o, row, host)).transpose()?;
             for (when, then) in whens {
                 let hit = match &subject {
                     Some(subject) => {
                         let candidate = eval(when, row, host)?;
-                        !subject.is_null() && !candidate.is_null() && compare(subject, &candidate).is_eq()
+                        !subject.is_null()
+                            && !candidate.is_null()
+                            && compare(subject, &candidate).is_eq()
                     }
                     None => truth(eval(when, row, host)?) == Some(true),
                 };
@@ -303,11 +373,16 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
             cast(value, &a.data_type(), to)?
         }
         Expr::Call { name, args, .. } => {
-            let values = args.iter().map(|a| eval(a, row, host)).collect::<Result<Vec<_>>>()?;
+            let values = args
+                .iter()
+                .map(|a| eval(a, row, host))
+                .collect::<Result<Vec<_>>>()?;
             crate::sql::functions::call(name, &values, host)?
         }
         Expr::LsnDiff(a, b) => match (eval(a, row, host)?, eval(b, row, host)?) {
-            (Value::PgLsn(a), Value::PgLsn(b)) => Value::Numeric(Decimal::from(a.0 as i128 - b.0 as i128)),
+            (Value::PgLsn(a), Value::PgLsn(b)) => {
+                Value::Numeric(Decimal::from(a.0 as i128 - b.0 as i128))
+            }
             _ => Value::Null,
         },
     })
@@ -334,7 +409,11 @@ fn compare_op(op: Cmp, ordering: std::cmp::Ordering) -> bool {
 
 /// SQL LIKE with `%` and `_` and backslash escapes.
 pub fn like(value: &str, pattern: &str, case_insensitive: bool) -> Result<bool> {
-    let (value, pattern) = if case_insensitive { (value.to_lowercase(), pattern.to_lowercase()) } else { (value.to_string(), pattern.to_string()) };
+    let (value, pattern) = if case_insensitive {
+        (value.to_lowercase(), pattern.to_lowercase())
+    } else {
+        (value.to_string(), pattern.to_string())
+    };
     let value: Vec<char> = value.chars().collect();
     let mut tokens = Vec::new();
     let mut chars = pattern.chars();
@@ -364,7 +443,9 @@ fn like_match(value: &[char], tokens: &[Option<char>]) -> bool {
             match token {
                 None => next[position..].iter_mut().for_each(|r| *r = true),
                 Some('\u{0}') if position < value.len() => next[position + 1] = true,
-                Some(c) if position < value.len() && value[position] == *c => next[position + 1] = true,
+                Some(c) if position < value.len() && value[position] == *c => {
+                    next[position + 1] = true
+                }
                 _ => {}
             }
         }
@@ -384,7 +465,10 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
     }
     match result {
         DataType::Int2 | DataType::Int4 | DataType::Int8 => {
-            let (x, y) = (a.as_i64().unwrap_or(0) as i128, b.as_i64().unwrap_or(0) as i128);
+            let (x, y) = (
+                a.as_i64().unwrap_or(0) as i128,
+                b.as_i64().unwrap_or(0) as i128,
+            );
             let wide = match op {
                 Arith::Add => x + y,
                 Arith::Sub => x - y,
@@ -412,8 +496,16 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
             Ok(Value::Float8(value))
         }
         _ => {
-            let (x, y) = (a.as_decimal().unwrap_or_default(), b.as_decimal().unwrap_or_default());
-            let overflow = || DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format");
+            let (x, y) = (
+                a.as_decimal().unwrap_or_default(),
+                b.as_decimal().unwrap_or_default(),
+            );
+            let overflow = || {
+                DbError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "value overflows numeric format",
+                )
+            };
             let value = match op {
                 Arith::Add => x.checked_add(y).ok_or_else(overflow)?,
                 Arith::Sub => x.checked_sub(y).ok_or_else(overflow)?,
@@ -446,15 +538,28 @@ pub fn numeric_divide(x: Decimal, y: Decimal) -> Result<Decimal> {
             (-(group as i64) - 1, first)
         }
     };
-    let (weight1, first1) = if x.is_zero() { (0, 0) } else { weight_and_first(x) };
+    let (weight1, first1) = if x.is_zero() {
+        (0, 0)
+    } else {
+        weight_and_first(x)
+    };
     let (weight2, first2) = weight_and_first(y);
     let mut qweight = weight1 - weight2;
     if first1 <= first2 {
         qweight -= 1;
     }
-    let scale = (16 - qweight * 4).max(x.scale() as i64).max(y.scale() as i64).clamp(0, 28) as u32;
-    let quotient = x.checked_div(y).ok_or_else(|| DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format"))?;
-    let mut rounded = quotient.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+    let scale = (16 - qweight * 4)
+        .max(x.scale() as i64)
+        .max(y.scale() as i64)
+        .clamp(0, 28) as u32;
+    let quotient = x.checked_div(y).ok_or_else(|| {
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            "value overflows numeric format",
+        )
+    })?;
+    let mut rounded =
+        quotient.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
     rounded.rescale(scale);
     Ok(rounded)
 }
@@ -465,9 +570,18 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
     match (a, b) {
         (Unknown, Unknown) => Some(Text),
         (Unknown, other) | (other, Unknown) => Some(other.without_modifier()),
-        _ if a.is_numeric() && b.is_numeric() => Some(if a.numeric_rank() >= b.numeric_rank() { a } else { b }.without_modifier()),
+        _ if a.is_numeric() && b.is_numeric() => Some(
+            if a.numeric_rank() >= b.numeric_rank() {
+                a
+            } else {
+                b
+            }
+            .without_modifier(),
+        ),
         _ if a.is_string() && b.is_string() => Some(Text),
-        (Timestamp | TimestampTz, Timestamp | TimestampTz) => Some(if a == b { a.clone() } else { TimestampTz }),
+        (Timestamp | TimestampTz, Timestamp | TimestampTz) => {
+            Some(if a == b { a.clone() } else { TimestampTz })
+        }
         _ if a == b => Some(a.clone()),
         _ => None,
     }
@@ -502,7 +616,11 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
         BinaryOperator::And | BinaryOperator::Or => {
             let left = coerce_bool(left, "AND/OR")?;
             let right = coerce_bool(right, "AND/OR")?;
-            Ok(if matches!(op, BinaryOperator::And) { Expr::And(Box::new(left), Box::new(right)) } else { Expr::Or(Box::new(left), Box::new(right)) })
+            Ok(if matches!(op, BinaryOperator::And) {
+                Expr::And(Box::new(left), Box::new(right))
+            } else {
+                Expr::Or(Box::new(left), Box::new(right))
+            })
         }
         BinaryOperator::StringConcat => {
             if !lt.is_string() && !rt.is_string() {
@@ -510,7 +628,11 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             }
             Ok(Expr::Concat(Box::new(left), Box::new(right)))
         }
-        BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo => {
+        BinaryOperator::Plus
+        | BinaryOperator::Minus
+        | BinaryOperator::Multiply
+        | BinaryOperator::Divide
+        | BinaryOperator::Modulo => {
             let arith_op = match op {
                 BinaryOperator::Plus => Arith::Add,
                 BinaryOperator::Minus => Arith::Sub,
@@ -518,19 +640,38 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                 BinaryOperator::Divide => Arith::Div,
                 _ => Arith::Mod,
             };
-            if arith_op == Arith::Sub && lt == DataType::PgLsn && matches!(rt, DataType::PgLsn | DataType::Unknown) {
+            if arith_op == Arith::Sub
+                && lt == DataType::PgLsn
+                && matches!(rt, DataType::PgLsn | DataType::Unknown)
+            {
                 let right = coerce(right, &DataType::PgLsn)?;
                 return Ok(Expr::LsnDiff(Box::new(left), Box::new(right)));
             }
             let numeric_or_unknown = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
-            if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt)) || (lt == DataType::Unknown && rt == DataType::Unknown) {
+            if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt))
+                || (lt == DataType::Unknown && rt == DataType::Unknown)
+            {
                 return Err(operator_error(&symbol, &lt, &rt));
             }
             let target = unify(&lt, &rt).ok_or_else(|| operator_error(&symbol, &lt, &rt))?;
-            let target = if target == DataType::Oid { DataType::Int8 } else { target };
-            Ok(Expr::Arith(arith_op, Box::new(coerce(left, &target)?), Box::new(coerce(right, &target)?), target))
+            let target = if target == DataType::Oid {
+                DataType::Int8
+            } else {
+                target
+            };
+            Ok(Expr::Arith(
+                arith_op,
+                Box::new(coerce(left, &target)?),
+                Box::new(coerce(right, &target)?),
+                target,
+            ))
         }
-        BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => {
+        BinaryOperator::Eq
+        | BinaryOperator::NotEq
+        | BinaryOperator::Lt
+        | BinaryOperator::LtEq
+        | BinaryOperator::Gt
+        | BinaryOperator::GtEq => {
             let cmp = match op {
                 BinaryOperator::Eq => Cmp::Eq,
                 BinaryOperator::NotEq => Cmp::NotEq,
@@ -540,9 +681,15 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                 _ => Cmp::GtEq,
             };
             let target = unify(&lt, &rt).ok_or_else(|| operator_error(&symbol, &lt, &rt))?;
-            Ok(Expr::Compare(cmp, Box::new(coerce(left, &target)?), Box::new(coerce(right, &target)?)))
+            Ok(Expr::Compare(
+                cmp,
+                Box::new(coerce(left, &target)?),
+                Box::new(coerce(right, &target)?),
+            ))
         }
-        other => Err(DbError::feature_not_supported(format!("operator {other} is not supported by pgplay"))),
+        other => Err(DbError::feature_not_supported(format!(
+            "operator {other} is not supported by pgplay"
+        ))),
     }
 }
 
@@ -552,7 +699,10 @@ pub fn coerce_bool(expr: Expr, context: &str) -> Result<Expr> {
         DataType::Unknown => coerce(expr, &DataType::Bool),
         other => Err(DbError::new(
             code::DATATYPE_MISMATCH,
-            format!("argument of {context} must be type boolean, not type {}", other.base_name()),
+            format!(
+                "argument of {context} must be type boolean, not type {}",
+                other.base_name()
+            ),
         )),
     }
 }
@@ -563,7 +713,15 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
         UnaryOperator::Minus => {
             if let Expr::Const(value, t) = &operand {
                 if t.is_numeric() {
-                    return Ok(Expr::Const(arith(Arith::Sub, &cast(Value::Int4(0), &DataType::Int4, t)?, value, t)?, t.clone()));
+                    return Ok(Expr::Const(
+                        arith(
+                            Arith::Sub,
+                            &cast(Value::Int4(0), &DataType::Int4, t)?,
+                            value,
+                            t,
+                        )?,
+                        t.clone(),
+                    ));
                 }
             }
             let t = operand.data_type();
@@ -574,7 +732,9 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
             Ok(Expr::Negate(Box::new(operand), t))
         }
         UnaryOperator::Plus => Ok(operand),
-        other => Err(DbError::feature_not_supported(format!("operator {other} is not supported by pgplay"))),
+        other => Err(DbError::feature_not_supported(format!(
+            "operator {other} is not supported by pgplay"
+        ))),
     }
 }
 
@@ -588,7 +748,8 @@ pub fn number_literal(text: &str) -> Result<Expr> {
             return Ok(Expr::Const(Value::Int8(v), DataType::Int8));
         }
     }
-    let number = types::parse_decimal(text).ok_or_else(|| DbError::invalid_text("numeric", text))?;
+    let number =
+        types::parse_decimal(text).ok_or_else(|| DbError::invalid_text("numeric", text))?;
     Ok(Expr::Const(Value::Numeric(number), DataType::NUMERIC))
 }
 
@@ -608,11 +769,17 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         T::Boolean | T::Bool => DataType::Bool,
         T::Numeric(info) | T::Decimal(info) | T::Dec(info) => match info {
             ast::ExactNumberInfo::None => DataType::NUMERIC,
-            ast::ExactNumberInfo::Precision(p) => DataType::Numeric { precision_scale: Some((*p as u32, 0)) },
-            ast::ExactNumberInfo::PrecisionAndScale(p, s) => DataType::Numeric { precision_scale: Some((*p as u32, *s as u32)) },
+            ast::ExactNumberInfo::Precision(p) => DataType::Numeric {
+                precision_scale: Some((*p as u32, 0)),
+            },
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => DataType::Numeric {
+                precision_scale: Some((*p as u32, *s as u32)),
+            },
         },
         T::DoublePrecision | T::Float8 | T::Double(_) | T::Real | T::Float4 => DataType::Float8,
-        T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
+        T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            DataType::TimestampTz
+        }
         T::Timestamp(_, _) => DataType::Timestamp,
         T::Interval { .. } => DataType::Interval,
         T::Custom(name, _) => match name.to_string().to_ascii_lowercase().as_str() {
@@ -625,9 +792,18 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "smallserial" | "serial2" => DataType::Int2,
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
-            other => return Err(DbError::new(code::UNDEFINED_OBJECT, format!("type \"{other}\" does not exist"))),
+            other => {
+                return Err(DbError::new(
+                    code::UNDEFINED_OBJECT,
+                    format!("type \"{other}\" does not exist"),
+                ))
+            }
         },
-        other => return Err(DbError::feature_not_supported(format!("type {other} is not supported by pgplay"))),
+        other => {
+            return Err(DbError::feature_not_supported(format!(
+                "type {other} is not supported by pgplay"
+            )))
+        }
     })
 }
 

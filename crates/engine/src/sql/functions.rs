@@ -12,7 +12,10 @@ use crate::types::{DataType, Value};
 /// Functions whose 9.x names were changed in PostgreSQL 10: (old, new).
 const RENAMED_IN_10: &[(&str, &str)] = &[
     ("pg_current_xlog_location", "pg_current_wal_lsn"),
-    ("pg_current_xlog_insert_location", "pg_current_wal_insert_lsn"),
+    (
+        "pg_current_xlog_insert_location",
+        "pg_current_wal_insert_lsn",
+    ),
     ("pg_current_xlog_flush_location", "pg_current_wal_flush_lsn"),
     ("pg_last_xlog_receive_location", "pg_last_wal_receive_lsn"),
     ("pg_last_xlog_replay_location", "pg_last_wal_replay_lsn"),
@@ -27,8 +30,14 @@ const RENAMED_IN_10: &[(&str, &str)] = &[
 
 /// Functions removed later, with what to use instead.
 const REMOVED: &[(&str, &str)] = &[
-    ("pg_start_backup", "pg_backup_start() replaced it in PostgreSQL 15; pg_basebackup does all of it for you"),
-    ("pg_stop_backup", "pg_backup_stop() replaced it in PostgreSQL 15; pg_basebackup does all of it for you"),
+    (
+        "pg_start_backup",
+        "pg_backup_start() replaced it in PostgreSQL 15; pg_basebackup does all of it for you",
+    ),
+    (
+        "pg_stop_backup",
+        "pg_backup_stop() replaced it in PostgreSQL 15; pg_basebackup does all of it for you",
+    ),
 ];
 
 /// Server functions the host evaluates: name, argument types, result type.
@@ -68,7 +77,10 @@ pub fn signature_text(name: &str, args: &[Expr]) -> String {
 }
 
 fn no_such_function(name: &str, args: &[Expr]) -> DbError {
-    let error = DbError::new(code::UNDEFINED_FUNCTION, format!("function {} does not exist", signature_text(name, args)));
+    let error = DbError::new(
+        code::UNDEFINED_FUNCTION,
+        format!("function {} does not exist", signature_text(name, args)),
+    );
     if let Some((_, new)) = RENAMED_IN_10.iter().find(|(old, _)| *old == name) {
         return error.with_hint(format!(
             "pgplay: {name}() is the PostgreSQL 9.x name; since PostgreSQL 10 it is called {new}() (\"xlog\" became \"wal\", \"location\" became \"lsn\")."
@@ -86,20 +98,38 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
         return bind_fixed(name, args, params, result.clone());
     }
     let first = args.first().map(Expr::data_type);
-    let call = |args: Vec<Expr>, data_type: DataType| Ok(Expr::Call { name: name.to_string(), args, data_type });
+    let call = |args: Vec<Expr>, data_type: DataType| {
+        Ok(Expr::Call {
+            name: name.to_string(),
+            args,
+            data_type,
+        })
+    };
     match (name, args.len()) {
-        ("lower" | "upper" | "btrim" | "ltrim" | "rtrim" | "md5", 1) if first.as_ref().is_some_and(DataType::is_string) => {
+        ("lower" | "upper" | "btrim" | "ltrim" | "rtrim" | "md5", 1)
+            if first.as_ref().is_some_and(DataType::is_string) =>
+        {
             call(coerce_all(args, &DataType::Text)?, DataType::Text)
         }
-        ("length" | "char_length" | "character_length" | "octet_length", 1) if first.as_ref().is_some_and(DataType::is_string) => {
+        ("length" | "char_length" | "character_length" | "octet_length", 1)
+            if first.as_ref().is_some_and(DataType::is_string) =>
+        {
             call(coerce_all(args, &DataType::Text)?, DataType::Int4)
         }
         ("abs", 1) if first.as_ref().is_some_and(DataType::is_numeric) => {
             let t = first.unwrap_or(DataType::Int4).without_modifier();
             call(args, t)
         }
-        ("round" | "trunc" | "ceil" | "ceiling" | "floor", 1 | 2) if first.as_ref().is_some_and(|t| t.is_numeric() || *t == DataType::Unknown) => {
-            let result = if first == Some(DataType::Float8) && args.len() == 1 { DataType::Float8 } else { DataType::NUMERIC };
+        ("round" | "trunc" | "ceil" | "ceiling" | "floor", 1 | 2)
+            if first
+                .as_ref()
+                .is_some_and(|t| t.is_numeric() || *t == DataType::Unknown) =>
+        {
+            let result = if first == Some(DataType::Float8) && args.len() == 1 {
+                DataType::Float8
+            } else {
+                DataType::NUMERIC
+            };
             let mut args = args;
             let rest = args.split_off(1);
             let mut bound = vec![coerce(args.remove(0), &result)?];
@@ -120,14 +150,20 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
         }
         ("pg_wal_lsn_diff", 2) => {
             let args = coerce_all(args, &DataType::PgLsn)?;
-            Ok(Expr::LsnDiff(Box::new(args[0].clone()), Box::new(args[1].clone())))
+            Ok(Expr::LsnDiff(
+                Box::new(args[0].clone()),
+                Box::new(args[1].clone()),
+            ))
         }
         ("pg_typeof", 1) => {
             let t = first.unwrap_or(DataType::Unknown);
             Ok(Expr::Const(Value::Text(t.base_name()), DataType::Text))
         }
         ("greatest" | "least", n) if n > 0 => {
-            let t = args.iter().map(Expr::data_type).try_fold(DataType::Unknown, |acc, t| super::expr::unify(&acc, &t));
+            let t = args
+                .iter()
+                .map(Expr::data_type)
+                .try_fold(DataType::Unknown, |acc, t| super::expr::unify(&acc, &t));
             let t = t.ok_or_else(|| no_such_function(name, &args))?;
             call(coerce_all(args, &t)?, t)
         }
@@ -147,7 +183,10 @@ fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType
     let mut bound = Vec::new();
     for (arg, param) in args.iter().zip(params) {
         let t = arg.data_type();
-        let accepted = t == *param || t == DataType::Unknown || (param.is_string() && t.is_string()) || (param.is_numeric() && t.is_numeric());
+        let accepted = t == *param
+            || t == DataType::Unknown
+            || (param.is_string() && t.is_string())
+            || (param.is_numeric() && t.is_numeric());
         if !accepted {
             return Err(no_such_function(name, &args));
         }
@@ -156,7 +195,11 @@ fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType
     if optional_bool {
         bound = args;
     }
-    Ok(Expr::Call { name: name.to_string(), args: bound, data_type: result })
+    Ok(Expr::Call {
+        name: name.to_string(),
+        args: bound,
+        data_type: result,
+    })
 }
 
 /// Evaluates a scalar function.
@@ -174,13 +217,24 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         "btrim" => Value::Text(text(0).trim_matches(' ').to_string()),
         "ltrim" => Value::Text(text(0).trim_start_matches(' ').to_string()),
         "rtrim" => Value::Text(text(0).trim_end_matches(' ').to_string()),
-        "length" | "char_length" | "character_length" => Value::Int4(text(0).chars().count() as i32),
+        "length" | "char_length" | "character_length" => {
+            Value::Int4(text(0).chars().count() as i32)
+        }
         "octet_length" => Value::Int4(text(0).len() as i32),
         "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
         "abs" => match &args[0] {
-            Value::Int2(v) => Value::Int2(v.checked_abs().ok_or_else(|| DbError::out_of_range("smallint"))?),
-            Value::Int4(v) => Value::Int4(v.checked_abs().ok_or_else(|| DbError::out_of_range("integer"))?),
-            Value::Int8(v) => Value::Int8(v.checked_abs().ok_or_else(|| DbError::out_of_range("bigint"))?),
+            Value::Int2(v) => Value::Int2(
+                v.checked_abs()
+                    .ok_or_else(|| DbError::out_of_range("smallint"))?,
+            ),
+            Value::Int4(v) => Value::Int4(
+                v.checked_abs()
+                    .ok_or_else(|| DbError::out_of_range("integer"))?,
+            ),
+            Value::Int8(v) => Value::Int8(
+                v.checked_abs()
+                    .ok_or_else(|| DbError::out_of_range("bigint"))?,
+            ),
             Value::Float8(v) => Value::Float8(v.abs()),
             other => Value::Numeric(other.as_decimal().unwrap_or_default().abs()),
         },
@@ -190,15 +244,36 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
             let start = args[1].as_i64().unwrap_or(1);
             let length = args.get(2).and_then(Value::as_i64);
             if length.is_some_and(|l| l < 0) {
-                return Err(DbError::new("22011", "negative substring length not allowed"));
+                return Err(DbError::new(
+                    "22011",
+                    "negative substring length not allowed",
+                ));
             }
             let end = length.map(|l| start + l).unwrap_or(i64::MAX);
             let (from, to) = (start.max(1) - 1, end.max(1) - 1);
-            Value::Text(chars.iter().skip(from as usize).take(to.saturating_sub(from) as usize).collect())
+            Value::Text(
+                chars
+                    .iter()
+                    .skip(from as usize)
+                    .take(to.saturating_sub(from) as usize)
+                    .collect(),
+            )
         }
-        "greatest" => args.iter().cloned().max_by(|a, b| crate::types::compare(a, b)).unwrap_or(Value::Null),
-        "least" => args.iter().cloned().min_by(|a, b| crate::types::compare(a, b)).unwrap_or(Value::Null),
-        _ => return Err(DbError::internal(format!("function {name} has no implementation"))),
+        "greatest" => args
+            .iter()
+            .cloned()
+            .max_by(|a, b| crate::types::compare(a, b))
+            .unwrap_or(Value::Null),
+        "least" => args
+            .iter()
+            .cloned()
+            .min_by(|a, b| crate::types::compare(a, b))
+            .unwrap_or(Value::Null),
+        _ => {
+            return Err(DbError::internal(format!(
+                "function {name} has no implementation"
+            )))
+        }
     })
 }
 
@@ -215,16 +290,19 @@ fn round_like(name: &str, args: &[Value]) -> Value {
     let places = args.get(1).and_then(Value::as_i64).unwrap_or(0);
     let result = match name {
         "round" if places >= 0 => {
-            let mut r = number.round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero);
+            let mut r = number
+                .round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero);
             r.rescale(places as u32);
             r
         }
         "round" => {
             let factor = Decimal::from(10i64.pow((-places) as u32));
-            (number / factor).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * factor
+            (number / factor).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                * factor
         }
         "trunc" => {
-            let mut r = number.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
+            let mut r =
+                number.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
             r.rescale(places.max(0) as u32);
             r
         }

@@ -11,7 +11,7 @@ pub mod expr;
 pub mod functions;
 pub mod query;
 
-use std::rc::Rc;
+use std::sync::Arc as Rc;
 
 use sqlparser::ast::{self as ast, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -32,7 +32,10 @@ pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<Statemen
         Ok(statements) => statements,
         Err(error) => {
             fail_transaction(db, session);
-            return vec![StatementResult { outcome: Err(error), notices: Vec::new() }];
+            return vec![StatementResult {
+                outcome: Err(error),
+                notices: Vec::new(),
+            }];
         }
     };
     let mut results = Vec::new();
@@ -56,25 +59,38 @@ enum Parsed {
 
 fn parse(sql: &str) -> Result<Vec<Parsed>> {
     let trimmed = sql.trim().trim_end_matches(';').trim();
-    let words: Vec<String> = trimmed.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
+    let words: Vec<String> = trimmed
+        .split_whitespace()
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
     if words.first().map(String::as_str) == Some("checkpoint") && words.len() == 1 {
         return Ok(vec![Parsed::Checkpoint]);
     }
     if words.len() >= 3 && words[0] == "alter" && words[1] == "system" {
         return parse_alter_system(trimmed).map(|p| vec![p]);
     }
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(sql, &e.to_string()))?;
-    Ok(statements.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect())
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .map_err(|e| parse_error(sql, &e.to_string()))?;
+    Ok(statements
+        .into_iter()
+        .map(|s| Parsed::Sql(Box::new(s)))
+        .collect())
 }
 
 fn parse_alter_system(sql: &str) -> Result<Parsed> {
     let rest = sql[sql.to_ascii_lowercase().find("system").unwrap_or(0) + 6..].trim();
     let lower = rest.to_ascii_lowercase();
     if let Some(name) = lower.strip_prefix("reset ") {
-        return Ok(Parsed::AlterSystem { name: name.trim().to_string(), value: None });
+        return Ok(Parsed::AlterSystem {
+            name: name.trim().to_string(),
+            value: None,
+        });
     }
     let Some(assignment) = rest.get(4..).filter(|_| lower.starts_with("set ")) else {
-        return Err(DbError::syntax(format!("syntax error at or near \"{}\"", rest.split_whitespace().next().unwrap_or(""))));
+        return Err(DbError::syntax(format!(
+            "syntax error at or near \"{}\"",
+            rest.split_whitespace().next().unwrap_or("")
+        )));
     };
     let (name, value) = assignment
         .split_once('=')
@@ -84,22 +100,50 @@ fn parse_alter_system(sql: &str) -> Result<Parsed> {
         })
         .ok_or_else(|| DbError::syntax("syntax error at end of input"))?;
     let value = value.trim();
-    let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).map(|v| v.replace("''", "'")).unwrap_or_else(|| value.to_string());
-    let value = if value.eq_ignore_ascii_case("default") { None } else { Some(value) };
-    Ok(Parsed::AlterSystem { name: name.trim().to_ascii_lowercase(), value })
+    let value = value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .map(|v| v.replace("''", "'"))
+        .unwrap_or_else(|| value.to_string());
+    let value = if value.eq_ignore_ascii_case("default") {
+        None
+    } else {
+        Some(value)
+    };
+    Ok(Parsed::AlterSystem {
+        name: name.trim().to_ascii_lowercase(),
+        value,
+    })
 }
 
 /// Turns sqlparser's message into PostgreSQL's `syntax error at or near "X"`.
 fn parse_error(sql: &str, message: &str) -> DbError {
-    let found = message.split("found: ").nth(1).map(|rest| rest.split(" at Line:").next().unwrap_or(rest).trim().to_string());
+    let found = message.split("found: ").nth(1).map(|rest| {
+        rest.split(" at Line:")
+            .next()
+            .unwrap_or(rest)
+            .trim()
+            .to_string()
+    });
     let position = message.split("Line: ").nth(1).and_then(|rest| {
         let line: usize = rest.split(',').next()?.trim().parse().ok()?;
-        let column: usize = rest.split("Column: ").nth(1)?.trim().trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
-        let offset: usize = sql.lines().take(line - 1).map(|l| l.chars().count() + 1).sum();
+        let column: usize = rest
+            .split("Column: ")
+            .nth(1)?
+            .trim()
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()?;
+        let offset: usize = sql
+            .lines()
+            .take(line - 1)
+            .map(|l| l.chars().count() + 1)
+            .sum();
         Some(offset + column)
     });
     match found.as_deref() {
-        Some("EOF") | None => DbError::syntax("syntax error at end of input").with_position(Some(sql.trim_end().chars().count() + 1)),
+        Some("EOF") | None => DbError::syntax("syntax error at end of input")
+            .with_position(Some(sql.trim_end().chars().count() + 1)),
         Some(token) => {
             let token = original_token(sql, position, token);
             DbError::syntax(format!("syntax error at or near \"{token}\"")).with_position(position)
@@ -109,22 +153,32 @@ fn parse_error(sql: &str, message: &str) -> DbError {
 
 /// The token as the user typed it (sqlparser may have changed quoting or case).
 fn original_token(sql: &str, position: Option<usize>, fallback: &str) -> String {
-    let Some(position) = position else { return fallback.trim_matches('"').to_string() };
+    let Some(position) = position else {
+        return fallback.trim_matches('"').to_string();
+    };
     let rest: String = sql.chars().skip(position - 1).collect();
     let token: String = if rest.starts_with('\'') {
         rest.chars().take_while(|c| *c != ' ').collect()
     } else {
-        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+        rest.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
     };
     if token.is_empty() {
-        rest.chars().next().map(String::from).unwrap_or_else(|| fallback.to_string())
+        rest.chars()
+            .next()
+            .map(String::from)
+            .unwrap_or_else(|| fallback.to_string())
     } else {
         token
     }
 }
 
 fn fail_transaction(db: &mut Database, session: SessionId) {
-    let explicit = db.session(session).and_then(|s| s.xact.as_ref()).is_some_and(|x| x.explicit);
+    let explicit = db
+        .session(session)
+        .and_then(|s| s.xact.as_ref())
+        .is_some_and(|x| x.explicit);
     if explicit {
         db.xact_mut(session).failed = true;
     } else {
@@ -146,10 +200,16 @@ fn statement_kind(parsed: &Parsed) -> &'static str {
 
 fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> StatementResult {
     let kind = statement_kind(&parsed);
-    let in_failed = db.session(session).and_then(|s| s.xact.as_ref()).is_some_and(|x| x.failed);
+    let in_failed = db
+        .session(session)
+        .and_then(|s| s.xact.as_ref())
+        .is_some_and(|x| x.failed);
     if in_failed && !matches!(kind, "commit" | "rollback") {
         return StatementResult {
-            outcome: Err(DbError::new(code::IN_FAILED_SQL_TRANSACTION, "current transaction is aborted, commands ignored until end of transaction block")),
+            outcome: Err(DbError::new(
+                code::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )),
             notices: Vec::new(),
         };
     }
@@ -163,7 +223,10 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
             if let Err(error) = db.commit(session) {
                 db.abort(session);
-                return StatementResult { outcome: Err(error), notices };
+                return StatementResult {
+                    outcome: Err(error),
+                    notices,
+                };
             }
         }
         Ok(_) => {
@@ -176,27 +239,51 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
     StatementResult { outcome, notices }
 }
 
-fn run(db: &mut Database, session: SessionId, parsed: Parsed, notices: &mut Vec<DbError>) -> Result<Outcome> {
+fn run(
+    db: &mut Database,
+    session: SessionId,
+    parsed: Parsed,
+    notices: &mut Vec<DbError>,
+) -> Result<Outcome> {
     match parsed {
         Parsed::Checkpoint => {
             if db.in_recovery {
-                return Err(DbError::new(code::OBJECT_NOT_IN_PREREQUISITE_STATE, "recovery is in progress"));
+                return Err(DbError::new(
+                    code::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "recovery is in progress",
+                ));
             }
             db.checkpoint(false);
-            Ok(Outcome::Command { tag: "CHECKPOINT".into() })
+            Ok(Outcome::Command {
+                tag: "CHECKPOINT".into(),
+            })
         }
         Parsed::AlterSystem { name, value } => {
-            let in_block = db.session(session).and_then(|s| s.xact.as_ref()).is_some_and(|x| x.explicit);
+            let in_block = db
+                .session(session)
+                .and_then(|s| s.xact.as_ref())
+                .is_some_and(|x| x.explicit);
             if in_block {
-                return Err(DbError::new(code::ACTIVE_SQL_TRANSACTION, "ALTER SYSTEM cannot run inside a transaction block"));
+                return Err(DbError::new(
+                    code::ACTIVE_SQL_TRANSACTION,
+                    "ALTER SYSTEM cannot run inside a transaction block",
+                ));
             }
             db.settings.alter_system(&name, value.as_deref())?;
-            Ok(Outcome::Command { tag: "ALTER SYSTEM".into() })
+            Ok(Outcome::Command {
+                tag: "ALTER SYSTEM".into(),
+            })
         }
         Parsed::Sql(statement) => {
             let catalog = db.catalog(session)?;
             let snapshot = db.snapshot(session);
-            let mut executor = Executor { db, session, catalog, snapshot, notices };
+            let mut executor = Executor {
+                db,
+                session,
+                catalog,
+                snapshot,
+                notices,
+            };
             executor.statement(&statement)
         }
     }
@@ -223,33 +310,65 @@ impl Executor<'_> {
             Statement::Update(update) => self.update(update),
             Statement::Delete(delete) => self.delete(delete),
             Statement::CreateTable(create) => self.create_table(create),
-            Statement::Drop { object_type, if_exists, names, cascade, .. } => self.drop(object_type, *if_exists, names, *cascade),
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => self.drop(object_type, *if_exists, names, *cascade),
             Statement::Truncate(truncate) => self.truncate(truncate),
             Statement::StartTransaction { modes, .. } => self.begin(modes),
             Statement::Commit { .. } => self.commit_statement(),
-            Statement::Rollback { savepoint: None, .. } => {
-                if self.db.session(self.session).and_then(|s| s.xact.as_ref()).is_none() {
-                    self.notices.push(warning(code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+            Statement::Rollback {
+                savepoint: None, ..
+            } => {
+                if self
+                    .db
+                    .session(self.session)
+                    .and_then(|s| s.xact.as_ref())
+                    .is_none()
+                {
+                    self.notices.push(warning(
+                        code::NO_ACTIVE_SQL_TRANSACTION,
+                        "there is no transaction in progress",
+                    ));
                 }
                 self.db.abort(self.session);
-                Ok(Outcome::Command { tag: "ROLLBACK".into() })
+                Ok(Outcome::Command {
+                    tag: "ROLLBACK".into(),
+                })
             }
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Set(set) => self.set(set),
-            Statement::Explain { .. } => Err(DbError::feature_not_supported("EXPLAIN is not supported by pgplay yet")),
+            Statement::Explain { .. } => Err(DbError::feature_not_supported(
+                "EXPLAIN is not supported by pgplay yet",
+            )),
             other => {
                 let text = other.to_string();
                 let words: Vec<&str> = text.split_whitespace().take(2).collect();
-                Err(DbError::feature_not_supported(format!("{} is not supported by pgplay yet", words.join(" "))))
+                Err(DbError::feature_not_supported(format!(
+                    "{} is not supported by pgplay yet",
+                    words.join(" ")
+                )))
             }
         }
     }
 
     fn begin(&mut self, modes: &[ast::TransactionMode]) -> Result<Outcome> {
-        let open = self.db.session(self.session).and_then(|s| s.xact.as_ref()).is_some_and(|x| x.explicit);
+        let open = self
+            .db
+            .session(self.session)
+            .and_then(|s| s.xact.as_ref())
+            .is_some_and(|x| x.explicit);
         if open {
-            self.notices.push(warning(code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress"));
-            return Ok(Outcome::Command { tag: "BEGIN".into() });
+            self.notices.push(warning(
+                code::ACTIVE_SQL_TRANSACTION,
+                "there is already a transaction in progress",
+            ));
+            return Ok(Outcome::Command {
+                tag: "BEGIN".into(),
+            });
         }
         let mut read_only = false;
         for mode in modes {
@@ -257,7 +376,9 @@ impl Executor<'_> {
                 match access {
                     ast::TransactionAccessMode::ReadOnly => read_only = true,
                     ast::TransactionAccessMode::ReadWrite if self.db.in_recovery => {
-                        return Err(DbError::feature_not_supported("cannot set transaction read-write mode during recovery"));
+                        return Err(DbError::feature_not_supported(
+                            "cannot set transaction read-write mode during recovery",
+                        ));
                     }
                     ast::TransactionAccessMode::ReadWrite => {}
                 }
@@ -266,43 +387,86 @@ impl Executor<'_> {
         let xact = self.db.xact_mut(self.session);
         xact.explicit = true;
         xact.read_only = read_only;
-        Ok(Outcome::Command { tag: "BEGIN".into() })
+        Ok(Outcome::Command {
+            tag: "BEGIN".into(),
+        })
     }
 
     fn commit_statement(&mut self) -> Result<Outcome> {
-        let xact = self.db.session(self.session).and_then(|s| s.xact.as_ref()).cloned();
+        let xact = self
+            .db
+            .session(self.session)
+            .and_then(|s| s.xact.as_ref())
+            .cloned();
         match xact {
             None => {
-                self.notices.push(warning(code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
-                Ok(Outcome::Command { tag: "COMMIT".into() })
+                self.notices.push(warning(
+                    code::NO_ACTIVE_SQL_TRANSACTION,
+                    "there is no transaction in progress",
+                ));
+                Ok(Outcome::Command {
+                    tag: "COMMIT".into(),
+                })
             }
             Some(x) if x.failed => {
                 self.db.abort(self.session);
-                Ok(Outcome::Command { tag: "ROLLBACK".into() })
+                Ok(Outcome::Command {
+                    tag: "ROLLBACK".into(),
+                })
             }
             Some(_) => {
                 self.db.commit(self.session)?;
-                Ok(Outcome::Command { tag: "COMMIT".into() })
+                Ok(Outcome::Command {
+                    tag: "COMMIT".into(),
+                })
             }
         }
     }
 
     fn show(&mut self, variable: &[ast::Ident]) -> Result<Outcome> {
-        let name = variable.iter().map(|i| i.value.clone()).collect::<Vec<_>>().join(" ");
+        let name = variable
+            .iter()
+            .map(|i| i.value.clone())
+            .collect::<Vec<_>>()
+            .join(" ");
         let lower = name.to_ascii_lowercase();
         if lower == "all" {
             let rows = crate::guc::DEFINITIONS
                 .iter()
-                .map(|d| vec![Some(d.name.to_string()), Some(self.show_value(d.name)), Some(String::new())])
+                .map(|d| {
+                    vec![
+                        Some(d.name.to_string()),
+                        Some(self.show_value(d.name)),
+                        Some(String::new()),
+                    ]
+                })
                 .collect();
-            let columns = ["name", "setting", "description"].iter().map(|n| ColumnInfo { name: n.to_string(), type_oid: 25 }).collect();
-            return Ok(Outcome::Rows { columns, rows, tag: "SHOW".into() });
+            let columns = ["name", "setting", "description"]
+                .iter()
+                .map(|n| ColumnInfo {
+                    name: n.to_string(),
+                    type_oid: 25,
+                })
+                .collect();
+            return Ok(Outcome::Rows {
+                columns,
+                rows,
+                tag: "SHOW".into(),
+            });
         }
-        let lower = if lower == "transaction isolation level" { "transaction_isolation".to_string() } else { lower };
-        let definition = crate::guc::definition(&lower).ok_or_else(|| crate::guc::unrecognized(&lower))?;
+        let lower = if lower == "transaction isolation level" {
+            "transaction_isolation".to_string()
+        } else {
+            lower
+        };
+        let definition =
+            crate::guc::definition(&lower).ok_or_else(|| crate::guc::unrecognized(&lower))?;
         let value = self.show_value(definition.name);
         Ok(Outcome::Rows {
-            columns: vec![ColumnInfo { name: definition.name.to_string(), type_oid: 25 }],
+            columns: vec![ColumnInfo {
+                name: definition.name.to_string(),
+                type_oid: 25,
+            }],
             rows: vec![vec![Some(value)]],
             tag: "SHOW".into(),
         })
@@ -320,9 +484,15 @@ impl Executor<'_> {
 
     fn set(&mut self, set: &ast::Set) -> Result<Outcome> {
         let (name, values) = match set {
-            ast::Set::SingleAssignment { variable, values, .. } => (variable.to_string(), values.clone()),
+            ast::Set::SingleAssignment {
+                variable, values, ..
+            } => (variable.to_string(), values.clone()),
             ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
-            _ => return Err(DbError::feature_not_supported("this form of SET is not supported by pgplay")),
+            _ => {
+                return Err(DbError::feature_not_supported(
+                    "this form of SET is not supported by pgplay",
+                ))
+            }
         };
         let value = values
             .iter()
@@ -337,30 +507,52 @@ impl Executor<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let name = name.to_ascii_lowercase();
-        if name == "transaction_read_only" && self.db.in_recovery && !matches!(value.as_str(), "on" | "true" | "1") {
-            return Err(DbError::feature_not_supported("cannot set transaction read-write mode during recovery"));
+        if name == "transaction_read_only"
+            && self.db.in_recovery
+            && !matches!(value.as_str(), "on" | "true" | "1")
+        {
+            return Err(DbError::feature_not_supported(
+                "cannot set transaction read-write mode during recovery",
+            ));
         }
         let (canonical, value) = if value.eq_ignore_ascii_case("default") {
-            let definition = crate::guc::definition(&name).ok_or_else(|| crate::guc::unrecognized(&name))?;
+            let definition =
+                crate::guc::definition(&name).ok_or_else(|| crate::guc::unrecognized(&name))?;
             crate::guc::check_session_set(&name, definition.default)?;
             (definition.name, self.db.settings.get(definition.name))
         } else {
             crate::guc::check_session_set(&name, &value)?
         };
-        self.db.session_mut(self.session).settings.insert(canonical, value);
+        self.db
+            .session_mut(self.session)
+            .settings
+            .insert(canonical, value);
         Ok(Outcome::Command { tag: "SET".into() })
     }
 
     /// Visible rows of a table (or a catalog relation) by name.
     pub fn scan_named(&mut self, name: &str) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
-        let table = self.catalog.table(name).cloned().ok_or_else(|| DbError::undefined_table(name))?;
+        let table = self
+            .catalog
+            .table(name)
+            .cloned()
+            .ok_or_else(|| DbError::undefined_table(name))?;
         let rows = self.scan(&table)?.into_iter().map(|(_, v)| v).collect();
-        Ok((table.columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect(), rows))
+        Ok((
+            table
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect(),
+            rows,
+        ))
     }
 
     pub fn scan(&self, table: &crate::catalog::TableDef) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
         let types = table.column_types();
-        let Some(relation) = self.db.data.storage.relation(&table.locator) else { return Ok(Vec::new()) };
+        let Some(relation) = self.db.data.storage.relation(&table.locator) else {
+            return Ok(Vec::new());
+        };
         let mut rows = Vec::new();
         for (at, tuple) in relation.tuples() {
             if self.snapshot.sees(tuple, &self.db.data.clog) {
@@ -372,16 +564,33 @@ impl Executor<'_> {
 }
 
 pub fn warning(code: &'static str, message: &str) -> DbError {
-    DbError { severity: "WARNING", ..DbError::new(code, message) }
+    DbError {
+        severity: "WARNING",
+        ..DbError::new(code, message)
+    }
 }
 
 pub fn notice(message: String) -> DbError {
-    DbError { severity: "NOTICE", ..DbError::new(code::SUCCESSFUL_COMPLETION, message) }
+    DbError {
+        severity: "NOTICE",
+        ..DbError::new(code::SUCCESSFUL_COMPLETION, message)
+    }
 }
 
 pub fn rows_outcome(rows: query::Rows, tag: String) -> Outcome {
-    let columns = rows.columns.iter().map(|(name, t)| ColumnInfo { name: name.clone(), type_oid: t.oid() }).collect();
-    let rows = rows.rows.iter().map(|row| row.iter().map(Value::to_text).collect()).collect();
+    let columns = rows
+        .columns
+        .iter()
+        .map(|(name, t)| ColumnInfo {
+            name: name.clone(),
+            type_oid: t.oid(),
+        })
+        .collect();
+    let rows = rows
+        .rows
+        .iter()
+        .map(|row| row.iter().map(Value::to_text).collect())
+        .collect();
     Outcome::Rows { columns, rows, tag }
 }
 

@@ -21,13 +21,19 @@ pub struct Rows {
 impl Executor<'_> {
     pub fn run_query(&mut self, query: &ast::Query) -> Result<Rows> {
         if query.with.is_some() {
-            return Err(DbError::feature_not_supported("WITH queries are not supported by pgplay yet"));
+            return Err(DbError::feature_not_supported(
+                "WITH queries are not supported by pgplay yet",
+            ));
         }
         let select = match query.body.as_ref() {
             SetExpr::Select(select) => select,
             SetExpr::Values(values) => return self.run_values(values),
             SetExpr::Query(inner) => return self.run_query(inner),
-            _ => return Err(DbError::feature_not_supported("set operations are not supported by pgplay yet")),
+            _ => {
+                return Err(DbError::feature_not_supported(
+                    "set operations are not supported by pgplay yet",
+                ))
+            }
         };
         self.run_select(select, query)
     }
@@ -38,17 +44,36 @@ impl Executor<'_> {
         let scope = Scope::default();
         let mut bound_rows = Vec::new();
         for row in &values.rows {
-            let bound = row.iter().map(|e| Binder::new(&scope).bind(e)).collect::<Result<Vec<_>>>()?;
+            let bound = row
+                .iter()
+                .map(|e| Binder::new(&scope).bind(e))
+                .collect::<Result<Vec<_>>>()?;
             if types.is_empty() {
                 types = bound.iter().map(Expr::data_type).collect();
             }
             bound_rows.push(bound);
         }
         for bound in bound_rows {
-            let values = bound.iter().map(|e| eval(e, &Row::plain(&[]), self)).collect::<Result<Vec<_>>>()?;
+            let values = bound
+                .iter()
+                .map(|e| eval(e, &Row::plain(&[]), self))
+                .collect::<Result<Vec<_>>>()?;
             rows.push(values);
         }
-        let columns = types.iter().enumerate().map(|(i, t)| (format!("column{}", i + 1), if *t == DataType::Unknown { DataType::Text } else { t.clone() })).collect();
+        let columns = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    format!("column{}", i + 1),
+                    if *t == DataType::Unknown {
+                        DataType::Text
+                    } else {
+                        t.clone()
+                    },
+                )
+            })
+            .collect();
         Ok(Rows { columns, rows })
     }
 
@@ -63,7 +88,8 @@ impl Executor<'_> {
             rows = r;
             for join in &table.joins {
                 let (right_scope, right_rows) = self.scan_factor(&join.relation)?;
-                let (s, r) = self.join(scope, rows, right_scope, right_rows, &join.join_operator)?;
+                let (s, r) =
+                    self.join(scope, rows, right_scope, right_rows, &join.join_operator)?;
                 scope = s;
                 rows = r;
             }
@@ -73,34 +99,64 @@ impl Executor<'_> {
 
     fn scan_factor(&mut self, factor: &TableFactor) -> Result<(Scope, Vec<Vec<Value>>)> {
         let TableFactor::Table { name, alias, .. } = factor else {
-            return Err(DbError::feature_not_supported("only plain tables are supported in FROM by pgplay yet"));
+            return Err(DbError::feature_not_supported(
+                "only plain tables are supported in FROM by pgplay yet",
+            ));
         };
         let table_name = object_name(name);
-        let alias_name = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| table_name.clone());
+        let alias_name = alias
+            .as_ref()
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| table_name.clone());
         let (columns, rows) = self.scan_named(&table_name)?;
         let scope = Scope {
-            columns: columns.into_iter().map(|(name, data_type)| ScopeColumn { table: Some(alias_name.clone()), name, data_type }).collect(),
+            columns: columns
+                .into_iter()
+                .map(|(name, data_type)| ScopeColumn {
+                    table: Some(alias_name.clone()),
+                    name,
+                    data_type,
+                })
+                .collect(),
         };
         Ok((scope, rows))
     }
 
-    fn join(&mut self, left: Scope, left_rows: Vec<Vec<Value>>, right: Scope, right_rows: Vec<Vec<Value>>, op: &ast::JoinOperator) -> Result<(Scope, Vec<Vec<Value>>)> {
+    fn join(
+        &mut self,
+        left: Scope,
+        left_rows: Vec<Vec<Value>>,
+        right: Scope,
+        right_rows: Vec<Vec<Value>>,
+        op: &ast::JoinOperator,
+    ) -> Result<(Scope, Vec<Vec<Value>>)> {
         use ast::JoinOperator as J;
         let (constraint, outer) = match op {
             J::Join(c) | J::Inner(c) => (c, None),
             J::Left(c) | J::LeftOuter(c) => (c, Some(false)),
             J::Right(c) | J::RightOuter(c) => (c, Some(true)),
             J::CrossJoin(_) => (&ast::JoinConstraint::None, None),
-            _ => return Err(DbError::feature_not_supported("this kind of join is not supported by pgplay yet")),
+            _ => {
+                return Err(DbError::feature_not_supported(
+                    "this kind of join is not supported by pgplay yet",
+                ))
+            }
         };
         let right_width = right.columns.len();
         let left_width = left.columns.len();
         let mut scope = left.clone();
         scope.columns.extend(right.columns.clone());
         let condition = match constraint {
-            ast::JoinConstraint::On(expr) => Some(coerce_bool(self.bind_in(&scope, expr, "JOIN conditions")?, "JOIN/ON")?),
+            ast::JoinConstraint::On(expr) => Some(coerce_bool(
+                self.bind_in(&scope, expr, "JOIN conditions")?,
+                "JOIN/ON",
+            )?),
             ast::JoinConstraint::None => None,
-            _ => return Err(DbError::feature_not_supported("JOIN ... USING and NATURAL JOIN are not supported by pgplay yet")),
+            _ => {
+                return Err(DbError::feature_not_supported(
+                    "JOIN ... USING and NATURAL JOIN are not supported by pgplay yet",
+                ))
+            }
         };
         let mut out = Vec::new();
         let mut right_matched = vec![false; right_rows.len()];
@@ -128,7 +184,8 @@ impl Executor<'_> {
         if outer == Some(true) {
             for (index, r) in right_rows.iter().enumerate() {
                 if !right_matched[index] {
-                    let mut row: Vec<Value> = std::iter::repeat_n(Value::Null, left_width).collect();
+                    let mut row: Vec<Value> =
+                        std::iter::repeat_n(Value::Null, left_width).collect();
                     row.extend(r.iter().cloned());
                     out.push(row);
                 }
@@ -137,7 +194,12 @@ impl Executor<'_> {
         Ok((scope, out))
     }
 
-    pub fn bind_in(&mut self, scope: &Scope, expr: &ast::Expr, context: &'static str) -> Result<Expr> {
+    pub fn bind_in(
+        &mut self,
+        scope: &Scope,
+        expr: &ast::Expr,
+        context: &'static str,
+    ) -> Result<Expr> {
         let mut binder = Binder::new(scope);
         binder.context = context;
         binder.bind(expr)
@@ -145,7 +207,11 @@ impl Executor<'_> {
 
     fn run_select(&mut self, select: &ast::Select, query: &ast::Query) -> Result<Rows> {
         let (scope, input) = self.run_from(&select.from)?;
-        let filter = select.selection.as_ref().map(|e| self.bind_in(&scope, e, "WHERE")).transpose()?;
+        let filter = select
+            .selection
+            .as_ref()
+            .map(|e| self.bind_in(&scope, e, "WHERE"))
+            .transpose()?;
         let filter = filter.map(|f| coerce_bool(f, "WHERE")).transpose()?;
         let mut rows = Vec::new();
         for row in input {
@@ -159,8 +225,15 @@ impl Executor<'_> {
         }
         let mut aggregates = Vec::new();
         let group_exprs = match &select.group_by {
-            ast::GroupByExpr::Expressions(exprs, _) => exprs.iter().map(|e| self.bind_group_key(&scope, e, &select.projection)).collect::<Result<Vec<_>>>()?,
-            ast::GroupByExpr::All(_) => return Err(DbError::feature_not_supported("GROUP BY ALL is not supported")),
+            ast::GroupByExpr::Expressions(exprs, _) => exprs
+                .iter()
+                .map(|e| self.bind_group_key(&scope, e, &select.projection))
+                .collect::<Result<Vec<_>>>()?,
+            ast::GroupByExpr::All(_) => {
+                return Err(DbError::feature_not_supported(
+                    "GROUP BY ALL is not supported",
+                ))
+            }
         };
         // Select list, bound with aggregates allowed.
         let mut outputs: Vec<(String, Expr)> = Vec::new();
@@ -176,18 +249,32 @@ impl Executor<'_> {
                 }
                 SelectItem::Wildcard(_) => {
                     if scope.columns.is_empty() {
-                        return Err(DbError::syntax("SELECT * with no tables specified is not valid"));
+                        return Err(DbError::syntax(
+                            "SELECT * with no tables specified is not valid",
+                        ));
                     }
                     for (i, c) in scope.columns.iter().enumerate() {
                         outputs.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
                     }
                 }
-                SelectItem::ExprWithAliases { .. } => return Err(DbError::feature_not_supported("multiple aliases are not supported")),
+                SelectItem::ExprWithAliases { .. } => {
+                    return Err(DbError::feature_not_supported(
+                        "multiple aliases are not supported",
+                    ))
+                }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let table = kind.to_string().to_lowercase();
-                    let matching: Vec<(usize, &ScopeColumn)> = scope.columns.iter().enumerate().filter(|(_, c)| c.table.as_deref() == Some(table.as_str())).collect();
+                    let matching: Vec<(usize, &ScopeColumn)> = scope
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.table.as_deref() == Some(table.as_str()))
+                        .collect();
                     if matching.is_empty() {
-                        return Err(DbError::new(code::UNDEFINED_TABLE, format!("missing FROM-clause entry for table \"{table}\"")));
+                        return Err(DbError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("missing FROM-clause entry for table \"{table}\""),
+                        ));
                     }
                     for (i, c) in matching {
                         outputs.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
@@ -195,59 +282,135 @@ impl Executor<'_> {
                 }
             }
         }
-        let having = select.having.as_ref().map(|h| Binder::with_aggregates(&scope, &mut aggregates).bind(h)).transpose()?;
+        let having = select
+            .having
+            .as_ref()
+            .map(|h| Binder::with_aggregates(&scope, &mut aggregates).bind(h))
+            .transpose()?;
         let having = having.map(|h| coerce_bool(h, "HAVING")).transpose()?;
         let order = self.bind_order(query, &scope, &outputs, &mut aggregates)?;
         let grouped = !group_exprs.is_empty() || !aggregates.is_empty() || having.is_some();
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
         if matches!(select.distinct, Some(ast::Distinct::On(_))) {
-            return Err(DbError::feature_not_supported("SELECT DISTINCT ON is not supported by pgplay yet"));
+            return Err(DbError::feature_not_supported(
+                "SELECT DISTINCT ON is not supported by pgplay yet",
+            ));
         }
         // Each produced row: output values and sort keys.
         let mut produced: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
         if grouped {
-            let outputs: Vec<(String, Expr)> = outputs.into_iter().map(|(n, e)| Ok((n, to_grouped(e, &group_exprs, &scope)?))).collect::<Result<_>>()?;
-            let having = having.map(|h| to_grouped(h, &group_exprs, &scope)).transpose()?;
-            let order: Vec<(OrderKey, bool, bool)> = order.into_iter().map(|(k, d, n)| Ok((match k { OrderKey::Expr(e) => OrderKey::Expr(to_grouped(e, &group_exprs, &scope)?), other => other }, d, n))).collect::<Result<_>>()?;
+            let outputs: Vec<(String, Expr)> = outputs
+                .into_iter()
+                .map(|(n, e)| Ok((n, to_grouped(e, &group_exprs, &scope)?)))
+                .collect::<Result<_>>()?;
+            let having = having
+                .map(|h| to_grouped(h, &group_exprs, &scope))
+                .transpose()?;
+            let order: Vec<(OrderKey, bool, bool)> = order
+                .into_iter()
+                .map(|(k, d, n)| {
+                    Ok((
+                        match k {
+                            OrderKey::Expr(e) => {
+                                OrderKey::Expr(to_grouped(e, &group_exprs, &scope)?)
+                            }
+                            other => other,
+                        },
+                        d,
+                        n,
+                    ))
+                })
+                .collect::<Result<_>>()?;
             let mut groups: BTreeMap<Key, Vec<Vec<Value>>> = BTreeMap::new();
             for row in rows {
-                let key = group_exprs.iter().map(|g| eval(g, &Row::plain(&row), self)).collect::<Result<Vec<_>>>()?;
+                let key = group_exprs
+                    .iter()
+                    .map(|g| eval(g, &Row::plain(&row), self))
+                    .collect::<Result<Vec<_>>>()?;
                 groups.entry(Key(key)).or_default().push(row);
             }
             if groups.is_empty() && group_exprs.is_empty() {
                 groups.insert(Key(Vec::new()), Vec::new());
             }
             for (key, members) in groups {
-                let values = aggregates.iter().map(|a| self.aggregate(a, &members)).collect::<Result<Vec<_>>>()?;
-                let row = Row { values: &[], keys: &key.0, aggregates: &values };
+                let values = aggregates
+                    .iter()
+                    .map(|a| self.aggregate(a, &members))
+                    .collect::<Result<Vec<_>>>()?;
+                let row = Row {
+                    values: &[],
+                    keys: &key.0,
+                    aggregates: &values,
+                };
                 if let Some(h) = &having {
                     if truth(eval(h, &row, self)?) != Some(true) {
                         continue;
                     }
                 }
-                let out = outputs.iter().map(|(_, e)| eval(e, &row, self)).collect::<Result<Vec<_>>>()?;
-                let keys = order.iter().map(|(k, _, _)| match k { OrderKey::Output(i) => Ok(out[*i].clone()), OrderKey::Expr(e) => eval(e, &row, self) }).collect::<Result<Vec<_>>>()?;
+                let out = outputs
+                    .iter()
+                    .map(|(_, e)| eval(e, &row, self))
+                    .collect::<Result<Vec<_>>>()?;
+                let keys = order
+                    .iter()
+                    .map(|(k, _, _)| match k {
+                        OrderKey::Output(i) => Ok(out[*i].clone()),
+                        OrderKey::Expr(e) => eval(e, &row, self),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 produced.push((out, keys));
             }
-            return self.finish(produced, outputs.iter().map(|(n, e)| (n.clone(), e.data_type())).collect(), &order, distinct, query);
+            return self.finish(
+                produced,
+                outputs
+                    .iter()
+                    .map(|(n, e)| (n.clone(), e.data_type()))
+                    .collect(),
+                &order,
+                distinct,
+                query,
+            );
         }
         for row in &rows {
             let r = Row::plain(row);
-            let out = outputs.iter().map(|(_, e)| eval(e, &r, self)).collect::<Result<Vec<_>>>()?;
-            let keys = order.iter().map(|(k, _, _)| match k { OrderKey::Output(i) => Ok(out[*i].clone()), OrderKey::Expr(e) => eval(e, &r, self) }).collect::<Result<Vec<_>>>()?;
+            let out = outputs
+                .iter()
+                .map(|(_, e)| eval(e, &r, self))
+                .collect::<Result<Vec<_>>>()?;
+            let keys = order
+                .iter()
+                .map(|(k, _, _)| match k {
+                    OrderKey::Output(i) => Ok(out[*i].clone()),
+                    OrderKey::Expr(e) => eval(e, &r, self),
+                })
+                .collect::<Result<Vec<_>>>()?;
             produced.push((out, keys));
         }
-        let columns = outputs.iter().map(|(n, e)| (n.clone(), e.data_type())).collect();
+        let columns = outputs
+            .iter()
+            .map(|(n, e)| (n.clone(), e.data_type()))
+            .collect();
         self.finish(produced, columns, &order, distinct, query)
     }
 
-    fn bind_group_key(&mut self, scope: &Scope, expr: &ast::Expr, projection: &[SelectItem]) -> Result<Expr> {
+    fn bind_group_key(
+        &mut self,
+        scope: &Scope,
+        expr: &ast::Expr,
+        projection: &[SelectItem],
+    ) -> Result<Expr> {
         if let ast::Expr::Value(v) = expr {
             if let ast::Value::Number(n, _) = &v.value {
                 let index: usize = n.parse().unwrap_or(0);
                 return match projection.get(index.wrapping_sub(1)) {
-                    Some(SelectItem::UnnamedExpr(e)) | Some(SelectItem::ExprWithAlias { expr: e, .. }) => self.bind_in(scope, e, "GROUP BY"),
-                    _ => Err(DbError::new(code::INVALID_COLUMN_REFERENCE, format!("GROUP BY position {n} is not in select list"))),
+                    Some(SelectItem::UnnamedExpr(e))
+                    | Some(SelectItem::ExprWithAlias { expr: e, .. }) => {
+                        self.bind_in(scope, e, "GROUP BY")
+                    }
+                    _ => Err(DbError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        format!("GROUP BY position {n} is not in select list"),
+                    )),
                 };
             }
         }
@@ -268,10 +431,20 @@ impl Executor<'_> {
         binder.bind(expr)
     }
 
-    fn bind_order(&mut self, query: &ast::Query, scope: &Scope, outputs: &[(String, Expr)], aggregates: &mut Vec<AggCall>) -> Result<Vec<(OrderKey, bool, bool)>> {
-        let Some(order_by) = &query.order_by else { return Ok(Vec::new()) };
+    fn bind_order(
+        &mut self,
+        query: &ast::Query,
+        scope: &Scope,
+        outputs: &[(String, Expr)],
+        aggregates: &mut Vec<AggCall>,
+    ) -> Result<Vec<(OrderKey, bool, bool)>> {
+        let Some(order_by) = &query.order_by else {
+            return Ok(Vec::new());
+        };
         let ast::OrderByKind::Expressions(exprs) = &order_by.kind else {
-            return Err(DbError::feature_not_supported("ORDER BY ALL is not supported"));
+            return Err(DbError::feature_not_supported(
+                "ORDER BY ALL is not supported",
+            ));
         };
         let mut keys = Vec::new();
         for item in exprs {
@@ -279,16 +452,38 @@ impl Executor<'_> {
             let nulls_first = item.options.nulls_first.unwrap_or(descending);
             let key = match &item.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
-                    let ast::Value::Number(n, _) = &v.value else { unreachable!() };
+                    let ast::Value::Number(n, _) = &v.value else {
+                        unreachable!()
+                    };
                     let index: usize = n.parse().unwrap_or(0);
                     if index == 0 || index > outputs.len() {
-                        return Err(DbError::new(code::INVALID_COLUMN_REFERENCE, format!("ORDER BY position {n} is not in select list")));
+                        return Err(DbError::new(
+                            code::INVALID_COLUMN_REFERENCE,
+                            format!("ORDER BY position {n} is not in select list"),
+                        ));
                     }
                     OrderKey::Output(index - 1)
                 }
-                ast::Expr::Identifier(ident) if outputs.iter().filter(|(n, _)| *n == ident_name(ident)).count() == 1 && !matches!(outputs.iter().find(|(n, _)| *n == ident_name(ident)), Some((_, Expr::Column(..)))) || (scope.resolve(None, &ident_name(ident)).is_err() && outputs.iter().any(|(n, _)| *n == ident_name(ident))) => {
+                ast::Expr::Identifier(ident)
+                    if outputs
+                        .iter()
+                        .filter(|(n, _)| *n == ident_name(ident))
+                        .count()
+                        == 1
+                        && !matches!(
+                            outputs.iter().find(|(n, _)| *n == ident_name(ident)),
+                            Some((_, Expr::Column(..)))
+                        )
+                        || (scope.resolve(None, &ident_name(ident)).is_err()
+                            && outputs.iter().any(|(n, _)| *n == ident_name(ident))) =>
+                {
                     let name = ident_name(ident);
-                    OrderKey::Output(outputs.iter().position(|(n, _)| *n == name).expect("checked"))
+                    OrderKey::Output(
+                        outputs
+                            .iter()
+                            .position(|(n, _)| *n == name)
+                            .expect("checked"),
+                    )
                 }
                 expr => OrderKey::Expr(Binder::with_aggregates(scope, aggregates).bind(expr)?),
             };
@@ -297,12 +492,25 @@ impl Executor<'_> {
         Ok(keys)
     }
 
-    fn finish(&mut self, mut produced: Vec<(Vec<Value>, Vec<Value>)>, columns: Vec<(String, DataType)>, order: &[(OrderKey, bool, bool)], distinct: bool, query: &ast::Query) -> Result<Rows> {
+    fn finish(
+        &mut self,
+        mut produced: Vec<(Vec<Value>, Vec<Value>)>,
+        columns: Vec<(String, DataType)>,
+        order: &[(OrderKey, bool, bool)],
+        distinct: bool,
+        query: &ast::Query,
+    ) -> Result<Rows> {
         if distinct {
             if order.iter().any(|(k, _, _)| matches!(k, OrderKey::Expr(_))) {
-                let outputs_match = order.iter().all(|(k, _, _)| match k { OrderKey::Output(_) => true, OrderKey::Expr(_) => false });
+                let outputs_match = order.iter().all(|(k, _, _)| match k {
+                    OrderKey::Output(_) => true,
+                    OrderKey::Expr(_) => false,
+                });
                 if !outputs_match {
-                    return Err(DbError::new(code::INVALID_COLUMN_REFERENCE, "for SELECT DISTINCT, ORDER BY expressions must appear in select list"));
+                    return Err(DbError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                    ));
                 }
             }
             let mut seen = std::collections::BTreeSet::new();
@@ -314,9 +522,28 @@ impl Executor<'_> {
                     let (x, y) = (&a[index], &b[index]);
                     let ordering = match (x.is_null(), y.is_null()) {
                         (true, true) => std::cmp::Ordering::Equal,
-                        (true, false) => if *nulls_first { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater },
-                        (false, true) => if *nulls_first { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less },
-                        _ => { let o = compare(x, y); if *descending { o.reverse() } else { o } }
+                        (true, false) => {
+                            if *nulls_first {
+                                std::cmp::Ordering::Less
+                            } else {
+                                std::cmp::Ordering::Greater
+                            }
+                        }
+                        (false, true) => {
+                            if *nulls_first {
+                                std::cmp::Ordering::Greater
+                            } else {
+                                std::cmp::Ordering::Less
+                            }
+                        }
+                        _ => {
+                            let o = compare(x, y);
+                            if *descending {
+                                o.reverse()
+                            } else {
+                                o
+                            }
+                        }
                     };
                     if ordering != std::cmp::Ordering::Equal {
                         return ordering;
@@ -328,15 +555,41 @@ impl Executor<'_> {
         let mut rows: Vec<Vec<Value>> = produced.into_iter().map(|(out, _)| out).collect();
         if let Some(limit_clause) = &query.limit_clause {
             let (limit, offset) = match limit_clause {
-                ast::LimitClause::LimitOffset { limit, offset, .. } => (limit.clone(), offset.as_ref().map(|o| o.value.clone())),
-                ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit.clone()), Some(offset.clone())),
+                ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                    (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+                }
+                ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                    (Some(limit.clone()), Some(offset.clone()))
+                }
             };
-            let offset = match offset { Some(e) => self.count_value(&e, "OFFSET")?, None => None };
-            let limit = match limit { Some(e) => self.count_value(&e, "LIMIT")?, None => None };
+            let offset = match offset {
+                Some(e) => self.count_value(&e, "OFFSET")?,
+                None => None,
+            };
+            let limit = match limit {
+                Some(e) => self.count_value(&e, "LIMIT")?,
+                None => None,
+            };
             let skip = offset.unwrap_or(0) as usize;
-            rows = rows.into_iter().skip(skip).take(limit.map(|l| l as usize).unwrap_or(usize::MAX)).collect();
+            rows = rows
+                .into_iter()
+                .skip(skip)
+                .take(limit.map(|l| l as usize).unwrap_or(usize::MAX))
+                .collect();
         }
-        let columns = columns.into_iter().map(|(n, t)| (n, if t == DataType::Unknown { DataType::Text } else { t })).collect();
+        let columns = columns
+            .into_iter()
+            .map(|(n, t)| {
+                (
+                    n,
+                    if t == DataType::Unknown {
+                        DataType::Text
+                    } else {
+                        t
+                    },
+                )
+            })
+            .collect();
         Ok(Rows { columns, rows })
     }
 
@@ -348,7 +601,17 @@ impl Executor<'_> {
             value => {
                 let n = value.as_i64().unwrap_or(0);
                 if n < 0 {
-                    let (code, message) = if what == "LIMIT" { (code::INVALID_ROW_COUNT_IN_LIMIT, "LIMIT must not be negative") } else { (code::INVALID_ROW_COUNT_IN_RESULT_OFFSET, "OFFSET must not be negative") };
+                    let (code, message) = if what == "LIMIT" {
+                        (
+                            code::INVALID_ROW_COUNT_IN_LIMIT,
+                            "LIMIT must not be negative",
+                        )
+                    } else {
+                        (
+                            code::INVALID_ROW_COUNT_IN_RESULT_OFFSET,
+                            "OFFSET must not be negative",
+                        )
+                    };
                     return Err(DbError::new(code, message));
                 }
                 Ok(Some(n))
@@ -394,7 +657,14 @@ impl Executor<'_> {
                 } else {
                     let mut sum = Decimal::ZERO;
                     for v in &values {
-                        sum = sum.checked_add(v.as_decimal().unwrap_or_default()).ok_or_else(|| DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format"))?;
+                        sum = sum
+                            .checked_add(v.as_decimal().unwrap_or_default())
+                            .ok_or_else(|| {
+                                DbError::new(
+                                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                                    "value overflows numeric format",
+                                )
+                            })?;
                     }
                     Value::Numeric(numeric_divide(sum, Decimal::from(values.len() as i64))?)
                 }
@@ -408,7 +678,12 @@ enum OrderKey {
     Expr(Expr),
 }
 
-fn cross(left: Scope, left_rows: Vec<Vec<Value>>, right: Scope, right_rows: Vec<Vec<Value>>) -> (Scope, Vec<Vec<Value>>) {
+fn cross(
+    left: Scope,
+    left_rows: Vec<Vec<Value>>,
+    right: Scope,
+    right_rows: Vec<Vec<Value>>,
+) -> (Scope, Vec<Vec<Value>>) {
     let mut scope = left;
     scope.columns.extend(right.columns);
     let mut rows = Vec::with_capacity(left_rows.len() * right_rows.len());
@@ -428,7 +703,8 @@ fn to_grouped(expr: Expr, keys: &[Expr], scope: &Scope) -> Result<Expr> {
     if let Some(index) = keys.iter().position(|k| *k == expr) {
         return Ok(Expr::GroupKey(index, expr.data_type()));
     }
-    let recurse = |e: Box<Expr>| -> Result<Box<Expr>> { Ok(Box::new(to_grouped(*e, keys, scope)?)) };
+    let recurse =
+        |e: Box<Expr>| -> Result<Box<Expr>> { Ok(Box::new(to_grouped(*e, keys, scope)?)) };
     Ok(match expr {
         Expr::Column(index, _) => return Err(grouping_error(&scope.columns[index])),
         Expr::Arith(op, a, b, t) => Expr::Arith(op, recurse(a)?, recurse(b)?, t),
@@ -442,16 +718,61 @@ fn to_grouped(expr: Expr, keys: &[Expr], scope: &Scope) -> Result<Expr> {
         Expr::Concat(a, b) => Expr::Concat(recurse(a)?, recurse(b)?),
         Expr::LsnDiff(a, b) => Expr::LsnDiff(recurse(a)?, recurse(b)?),
         Expr::Cast(a, t) => Expr::Cast(recurse(a)?, t),
-        Expr::Like { expr, pattern, negated, case_insensitive } => Expr::Like { expr: recurse(expr)?, pattern: recurse(pattern)?, negated, case_insensitive },
-        Expr::InList { expr, list, negated } => Expr::InList { expr: recurse(expr)?, list: list.into_iter().map(|e| to_grouped(e, keys, scope)).collect::<Result<_>>()?, negated },
-        Expr::Case { operand, whens, otherwise, data_type } => Expr::Case {
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => Expr::Like {
+            expr: recurse(expr)?,
+            pattern: recurse(pattern)?,
+            negated,
+            case_insensitive,
+        },
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => Expr::InList {
+            expr: recurse(expr)?,
+            list: list
+                .into_iter()
+                .map(|e| to_grouped(e, keys, scope))
+                .collect::<Result<_>>()?,
+            negated,
+        },
+        Expr::Case {
+            operand,
+            whens,
+            otherwise,
+            data_type,
+        } => Expr::Case {
             operand: operand.map(recurse).transpose()?,
-            whens: whens.into_iter().map(|(w, t)| Ok((to_grouped(w, keys, scope)?, to_grouped(t, keys, scope)?))).collect::<Result<_>>()?,
+            whens: whens
+                .into_iter()
+                .map(|(w, t)| Ok((to_grouped(w, keys, scope)?, to_grouped(t, keys, scope)?)))
+                .collect::<Result<_>>()?,
             otherwise: otherwise.map(recurse).transpose()?,
             data_type,
         },
-        Expr::Coalesce(args, t) => Expr::Coalesce(args.into_iter().map(|e| to_grouped(e, keys, scope)).collect::<Result<_>>()?, t),
-        Expr::Call { name, args, data_type } => Expr::Call { name, args: args.into_iter().map(|e| to_grouped(e, keys, scope)).collect::<Result<_>>()?, data_type },
+        Expr::Coalesce(args, t) => Expr::Coalesce(
+            args.into_iter()
+                .map(|e| to_grouped(e, keys, scope))
+                .collect::<Result<_>>()?,
+            t,
+        ),
+        Expr::Call {
+            name,
+            args,
+            data_type,
+        } => Expr::Call {
+            name,
+            args: args
+                .into_iter()
+                .map(|e| to_grouped(e, keys, scope))
+                .collect::<Result<_>>()?,
+            data_type,
+        },
         other => other,
     })
 }
@@ -471,11 +792,17 @@ pub fn column_name(expr: &ast::Expr) -> String {
         E::Identifier(ident) => ident_name(ident),
         E::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
         E::Function(f) => object_name(&f.name),
-        E::Cast { expr, data_type, .. } => match expr.as_ref() {
+        E::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
             E::Value(_) => type_column_name(data_type),
             inner => {
                 let name = column_name(inner);
-                if name == "?column?" { type_column_name(data_type) } else { name }
+                if name == "?column?" {
+                    type_column_name(data_type)
+                } else {
+                    name
+                }
             }
         },
         E::Nested(inner) => column_name(inner),
