@@ -154,7 +154,10 @@ impl Database {
             ..DataState::default()
         };
         let mut settings = Settings::new();
-        settings.set_internal("wal_segment_size", options.segment_size.bytes().to_string());
+        settings.set_internal(
+            "wal_segment_size",
+            (options.segment_size.bytes() / 1024).to_string(),
+        );
         let mut database = Database {
             settings,
             wal,

@@ -76,6 +76,14 @@ impl<'a> Binder<'a> {
                 bind_unary(op, operand)?
             }
             E::IsNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), false),
+            E::IsUnknown(inner) => Expr::IsNull(
+                Box::new(coerce_bool(self.bind(inner)?, "IS UNKNOWN")?),
+                false,
+            ),
+            E::IsNotUnknown(inner) => Expr::IsNull(
+                Box::new(coerce_bool(self.bind(inner)?, "IS NOT UNKNOWN")?),
+                true,
+            ),
             E::IsNotNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), true),
             E::IsTrue(inner) => Expr::IsBool(
                 Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
@@ -173,7 +181,11 @@ impl<'a> Binder<'a> {
                     return Err(crate::types::cannot_cast(&source, &target));
                 }
                 match value {
-                    Expr::Const(_, DataType::Unknown) => coerce(value, &target)?,
+                    Expr::Const(_, DataType::Unknown)
+                        if !matches!(target, DataType::Varchar(Some(_))) =>
+                    {
+                        coerce(value, &target)?
+                    }
                     other => Expr::Cast(Box::new(other), target),
                 }
             }
@@ -245,7 +257,11 @@ impl<'a> Binder<'a> {
             .as_ref()
             .map(Expr::data_type)
             .unwrap_or(DataType::Unknown);
-        for (_, then) in whens.iter().rev() {
+        for (_, then) in whens
+            .iter()
+            .rev()
+            .filter(|(_, t)| t.data_type() != DataType::Unknown)
+        {
             let t = then.data_type();
             result_type = unify(&result_type, &t).ok_or_else(|| {
                 DbError::new(
@@ -320,7 +336,7 @@ impl<'a> Binder<'a> {
             .collect::<Result<Vec<_>>>()?;
         if name == "coalesce" {
             let mut t = DataType::Unknown;
-            for arg in &bound {
+            for arg in bound.iter().filter(|a| a.data_type() != DataType::Unknown) {
                 t = unify(&t, &arg.data_type()).ok_or_else(|| {
                     DbError::new(
                         code::DATATYPE_MISMATCH,

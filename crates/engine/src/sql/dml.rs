@@ -79,18 +79,22 @@ impl Executor<'_> {
                     )
                 })?;
                 if targets.contains(&index) {
-                    return Err(DbError::syntax(format!(
-                        "column \"{column}\" specified more than once"
-                    )));
+                    return Err(DbError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{column}\" specified more than once"),
+                    ));
                 }
                 targets.push(index);
             }
             targets
         };
-        let source = insert.source.as_ref().ok_or_else(|| {
-            DbError::feature_not_supported("INSERT without VALUES is not supported")
-        })?;
-        let rows = self.insert_source(source, &table, &targets)?;
+        let rows = match insert.source.as_ref() {
+            Some(source) => self.insert_source(source, &table, &targets)?,
+            None => vec![targets
+                .iter()
+                .map(|i| self.default_value(&table, *i))
+                .collect::<Result<Vec<_>>>()?],
+        };
         let scope = Self::table_scope(&table, None);
         let returning = self.bind_returning(insert.returning.as_deref(), &scope)?;
         let mut returned = Vec::new();

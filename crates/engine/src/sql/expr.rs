@@ -647,6 +647,22 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                 let right = coerce(right, &DataType::PgLsn)?;
                 return Ok(Expr::LsnDiff(Box::new(left), Box::new(right)));
             }
+            if lt == DataType::PgLsn
+                && matches!(arith_op, Arith::Add | Arith::Sub)
+                && (rt.is_numeric() || rt == DataType::Unknown)
+            {
+                let name = if arith_op == Arith::Add {
+                    "pg_lsn_pli"
+                } else {
+                    "pg_lsn_mii"
+                };
+                let right = coerce(right, &DataType::NUMERIC)?;
+                return Ok(Expr::Call {
+                    name: name.into(),
+                    args: vec![left, right],
+                    data_type: DataType::PgLsn,
+                });
+            }
             let numeric_or_unknown = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
             if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt))
                 || (lt == DataType::Unknown && rt == DataType::Unknown)
@@ -782,6 +798,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         }
         T::Timestamp(_, _) => DataType::Timestamp,
         T::Interval { .. } => DataType::Interval,
+        T::Regclass => DataType::Text,
         T::Custom(name, _) => match name.to_string().to_ascii_lowercase().as_str() {
             "pg_lsn" => DataType::PgLsn,
             "timestamptz" => DataType::TimestampTz,

@@ -222,6 +222,20 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         }
         "octet_length" => Value::Int4(text(0).len() as i32),
         "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
+        "pg_lsn_pli" | "pg_lsn_mii" => {
+            let (Value::PgLsn(lsn), Some(delta)) = (&args[0], args[1].as_decimal()) else {
+                return Ok(Value::Null);
+            };
+            let delta = delta.trunc().to_i128().unwrap_or(i128::MAX);
+            let result = if name == "pg_lsn_pli" {
+                lsn.0 as i128 + delta
+            } else {
+                lsn.0 as i128 - delta
+            };
+            let result = u64::try_from(result)
+                .map_err(|_| DbError::new(code::INVALID_PARAMETER_VALUE, "pg_lsn out of range"))?;
+            Value::PgLsn(pgplay_wal::Lsn(result))
+        }
         "abs" => match &args[0] {
             Value::Int2(v) => Value::Int2(
                 v.checked_abs()

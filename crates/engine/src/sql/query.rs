@@ -98,6 +98,28 @@ impl Executor<'_> {
     }
 
     fn scan_factor(&mut self, factor: &TableFactor) -> Result<(Scope, Vec<Vec<Value>>)> {
+        if let TableFactor::Derived {
+            subquery, alias, ..
+        } = factor
+        {
+            let rows = self.run_query(subquery)?;
+            let alias = alias
+                .as_ref()
+                .ok_or_else(|| DbError::syntax("subquery in FROM must have an alias"))?;
+            let table = ident_name(&alias.name);
+            let renamed: Vec<String> = alias.columns.iter().map(|c| ident_name(&c.name)).collect();
+            let columns = rows
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, data_type))| ScopeColumn {
+                    table: Some(table.clone()),
+                    name: renamed.get(i).cloned().unwrap_or_else(|| name.clone()),
+                    data_type: data_type.clone(),
+                })
+                .collect();
+            return Ok((Scope { columns }, rows.rows));
+        }
         let TableFactor::Table { name, alias, .. } = factor else {
             return Err(DbError::feature_not_supported(
                 "only plain tables are supported in FROM by pgplay yet",
@@ -485,7 +507,13 @@ impl Executor<'_> {
                             .expect("checked"),
                     )
                 }
-                expr => OrderKey::Expr(Binder::with_aggregates(scope, aggregates).bind(expr)?),
+                expr => {
+                    let bound = Binder::with_aggregates(scope, aggregates).bind(expr)?;
+                    match outputs.iter().position(|(_, e)| *e == bound) {
+                        Some(index) => OrderKey::Output(index),
+                        None => OrderKey::Expr(bound),
+                    }
+                }
             };
             keys.push((key, descending, nulls_first));
         }
