@@ -62,8 +62,12 @@ step_page() {
 
 # ---- Hook: .slt conformance on pgplay's simulated cluster ----------------------------------
 step_slt_pgplay() {
-    skip "not yet wired (will run: cargo run --release -p pgplay-cli -- test tests/slt/*.slt)"
-    # cargo run --release -p pgplay-cli -- test tests/slt/*.slt
+    # Every .slt file except the known gaps listed in tests/pgplay-pending.txt.
+    local files=()
+    for file in tests/slt/*.slt; do
+        grep -q "^$file " tests/pgplay-pending.txt || files+=("$file")
+    done
+    cargo run --release --quiet -p pgplay-cli -- test "${files[@]}"
 }
 
 # ---- Hook: the same .slt files on a real PostgreSQL 15 cluster on loopback ----------------
