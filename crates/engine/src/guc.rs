@@ -121,7 +121,7 @@ pub const DEFINITIONS: &[Definition] = &[
     def("server_encoding", "UTF8", Internal, Kind::String),
     def("server_version", "15.18", Internal, Kind::String),
     def("server_version_num", "150018", Internal, Kind::String),
-    def("shared_buffers", "16384", Postmaster, Integer(Kilobytes)),
+    def("shared_buffers", "131072", Postmaster, Integer(Kilobytes)),
     def("statement_timeout", "0", User, Integer(Milliseconds)),
     def(
         "synchronous_commit",
