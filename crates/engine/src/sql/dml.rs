@@ -125,19 +125,7 @@ impl Executor<'_> {
             }
         }
         let tag = format!("INSERT 0 {count}");
-        Ok(match returning {
-            Some(exprs) => rows_outcome(
-                Rows {
-                    columns: exprs
-                        .iter()
-                        .map(|(n, e)| (n.clone(), e.data_type()))
-                        .collect(),
-                    rows: returned,
-                },
-                tag,
-            ),
-            None => Outcome::Command { tag },
-        })
+        Ok(returning_outcome(returning, returned, tag))
     }
 
     /// The rows to insert, already coerced to the target columns' types.
@@ -543,19 +531,7 @@ impl Executor<'_> {
             }
         }
         let tag = format!("UPDATE {count}");
-        Ok(match returning {
-            Some(exprs) => rows_outcome(
-                Rows {
-                    columns: exprs
-                        .iter()
-                        .map(|(n, e)| (n.clone(), e.data_type()))
-                        .collect(),
-                    rows: returned,
-                },
-                tag,
-            ),
-            None => Outcome::Command { tag },
-        })
+        Ok(returning_outcome(returning, returned, tag))
     }
 
     pub(super) fn heap_update(
@@ -659,19 +635,7 @@ impl Executor<'_> {
             }
         }
         let tag = format!("DELETE {count}");
-        Ok(match returning {
-            Some(exprs) => rows_outcome(
-                Rows {
-                    columns: exprs
-                        .iter()
-                        .map(|(n, e)| (n.clone(), e.data_type()))
-                        .collect(),
-                    rows: returned,
-                },
-                tag,
-            ),
-            None => Outcome::Command { tag },
-        })
+        Ok(returning_outcome(returning, returned, tag))
     }
 
     pub(super) fn heap_delete(&mut self, table: &TableDef, at: ItemPointer) -> Result<()> {
@@ -685,6 +649,24 @@ impl Executor<'_> {
         };
         self.db.log(xid, RecordBody::Heap(record))?;
         Ok(())
+    }
+}
+
+/// The result of a DML statement: its RETURNING rows with the tag, or just the tag.
+fn returning_outcome(
+    returning: Option<Vec<(String, Expr)>>,
+    rows: Vec<Vec<Value>>,
+    tag: String,
+) -> Outcome {
+    match returning {
+        Some(exprs) => {
+            let columns = exprs
+                .iter()
+                .map(|(name, e)| (name.clone(), e.data_type()))
+                .collect();
+            rows_outcome(Rows { columns, rows }, tag)
+        }
+        None => Outcome::Command { tag },
     }
 }
 
