@@ -584,9 +584,11 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         return parse_text(&text, to);
     }
     let out = match to {
-        DataType::Text | DataType::Name | DataType::Unknown => {
-            Value::Text(value.to_text().unwrap_or_default())
-        }
+        DataType::Text | DataType::Name | DataType::Unknown => match value {
+            // boolean's cast to text spells the words out, unlike its output function.
+            Value::Bool(b) => Value::Text(if b { "true" } else { "false" }.into()),
+            other => Value::Text(other.to_text().unwrap_or_default()),
+        },
         DataType::Varchar(_) => {
             let text = Value::Text(value.to_text().unwrap_or_default());
             // An explicit cast truncates silently; assignment is checked by the caller.
