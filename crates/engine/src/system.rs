@@ -151,9 +151,7 @@ fn sequence_name(args: &[Value]) -> Result<String> {
 fn switch_wal(executor: &mut Executor<'_>) -> Result<Value> {
     let db = &mut *executor.db;
     let insert = db.wal.insert_lsn();
-    if insert.0 % db.wal.segment_size().bytes() == 0
-        || db.wal.last_record_lsn() == db.control.checkpoint && false
-    {
+    if insert.0 % db.wal.segment_size().bytes() == 0 {
         return Ok(Value::PgLsn(insert));
     }
     db.log(

@@ -11,7 +11,7 @@ use crate::catalog::*;
 use crate::database::Outcome;
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
-use crate::types::{DataType, Value};
+use crate::types::Value;
 
 impl Executor<'_> {
     fn system_table(&self, oid: u32) -> TableDef {
@@ -511,7 +511,6 @@ impl Executor<'_> {
             .session_mut(self.session)
             .sequence_values
             .insert(name.to_string(), next);
-        let _ = DataType::Int8;
         Ok(next)
     }
 }

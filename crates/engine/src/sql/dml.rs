@@ -107,7 +107,6 @@ impl Executor<'_> {
             let mut full = Vec::with_capacity(values.len());
             for (index, value) in values.into_iter().enumerate() {
                 full.push(match value {
-                    Some(Value::Null) if false => Value::Null,
                     Some(v) => v,
                     None => self.default_value(&table, index)?,
                 });

@@ -303,38 +303,26 @@ fn round_like(name: &str, args: &[Value]) -> Value {
     let number = args[0].as_decimal().unwrap_or_default();
     let places = args.get(1).and_then(Value::as_i64).unwrap_or(0);
     let result = match name {
-        "round" if places >= 0 => {
-            let mut r = number
-                .round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero);
-            r.rescale(places as u32);
-            r
-        }
+        "round" if places >= 0 => with_scale(
+            number.round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero),
+            places as u32,
+        ),
         "round" => {
             let factor = Decimal::from(10i64.pow((-places) as u32));
             (number / factor).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
                 * factor
         }
-        "trunc" => {
-            let mut r =
-                number.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
-            r.rescale(places.max(0) as u32);
-            r
-        }
-        "ceil" | "ceiling" => number.ceil(),
-        _ => number.floor(),
+        "trunc" => with_scale(
+            number.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero),
+            places.max(0) as u32,
+        ),
+        "ceil" | "ceiling" => with_scale(number.ceil(), 0),
+        _ => with_scale(number.floor(), 0),
     };
-    Value::Numeric(result.normalize_scale_like(number, name))
+    Value::Numeric(result)
 }
 
-trait ScaleLike {
-    fn normalize_scale_like(self, original: Decimal, name: &str) -> Decimal;
-}
-
-impl ScaleLike for Decimal {
-    fn normalize_scale_like(mut self, _original: Decimal, name: &str) -> Decimal {
-        if matches!(name, "ceil" | "ceiling" | "floor") {
-            self.rescale(0);
-        }
-        self
-    }
+fn with_scale(mut number: Decimal, scale: u32) -> Decimal {
+    number.rescale(scale);
+    number
 }
