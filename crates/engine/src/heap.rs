@@ -156,4 +156,23 @@ impl Storage {
     pub fn relation(&self, locator: &RelFileLocator) -> Option<&Relation> {
         self.relations.get(locator)
     }
+
+    /// Where a new tuple version goes: `preferred` block (an updated tuple's
+    /// own page, for a HOT update) if it fits, else as [`Relation::placement`].
+    pub fn placement(
+        &self,
+        locator: &RelFileLocator,
+        tuple: &HeapTuple,
+        preferred: Option<u32>,
+    ) -> (u32, u16, bool) {
+        let Some(relation) = self.relations.get(locator) else {
+            return (0, 1, true);
+        };
+        let preferred_page =
+            preferred.and_then(|block| Some((block, relation.pages.get(block as usize)?)));
+        match preferred_page {
+            Some((block, page)) if page.fits(tuple) => (block, page.next_offset(), false),
+            _ => relation.placement(tuple),
+        }
+    }
 }

@@ -381,14 +381,8 @@ impl Executor<'_> {
             natts: image.natts,
             data: image.data.clone(),
         };
-        let relation = self
-            .db
-            .data
-            .storage
-            .relation(&table.locator)
-            .cloned()
-            .unwrap_or_default();
-        let (block, offset, init_page) = relation.placement(&probe);
+        let (block, offset, init_page) =
+            self.db.data.storage.placement(&table.locator, &probe, None);
         let record = HeapRecord::Insert {
             relation: table.locator,
             block,
@@ -556,21 +550,11 @@ impl Executor<'_> {
             natts: image.natts,
             data: image.data.clone(),
         };
-        let relation = self
-            .db
-            .data
-            .storage
-            .relation(&table.locator)
-            .cloned()
-            .unwrap_or_default();
-        let same_page = relation
-            .pages
-            .get(at.block as usize)
-            .filter(|p| p.fits(&probe));
-        let (new_block, new_offset, init_page) = match same_page {
-            Some(page) => (at.block, page.next_offset(), false),
-            None => relation.placement(&probe),
-        };
+        let (new_block, new_offset, init_page) =
+            self.db
+                .data
+                .storage
+                .placement(&table.locator, &probe, Some(at.block));
         let keys_unchanged = table.constraints.iter().all(|c| {
             c.columns
                 .iter()
