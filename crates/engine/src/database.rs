@@ -375,6 +375,7 @@ impl Database {
             if self.log(xid, body).is_err() {
                 self.data.clog.set(xid, XactStatus::Aborted);
                 self.data.running.remove(&xid);
+                self.data.catalog_writers.remove(&xid);
             }
             for locator in &xact.created {
                 self.indexes.retain(|(rel, _), _| rel != locator);
@@ -475,6 +476,7 @@ impl Database {
                 last, replayed
             ));
         }
+        self.data.catalog_writers.clear();
         let unfinished: Vec<Xid> = std::mem::take(&mut self.data.running).into_iter().collect();
         for xid in unfinished {
             self.data.clog.set(xid, XactStatus::Aborted);

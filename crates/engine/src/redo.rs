@@ -24,9 +24,11 @@ pub struct DataState {
     pub running: BTreeSet<Xid>,
     pub next_xid: Xid,
     pub next_oid: u32,
-    /// Bumped whenever a catalog relation or a transaction outcome changes,
-    /// so cached catalogs know to reload.
+    /// Bumped whenever the committed catalog may have changed (a transaction
+    /// that wrote catalog rows finished), so cached catalogs know to reload.
     pub catalog_generation: u64,
+    /// Unfinished transactions that wrote catalog rows.
+    pub catalog_writers: BTreeSet<Xid>,
 }
 
 impl DataState {
@@ -95,6 +97,7 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
                 .collect();
             for xid in vanished {
                 state.running.remove(&xid);
+                state.catalog_writers.remove(&xid);
                 state.clog.set(xid, XactStatus::Aborted);
             }
             listed.iter().for_each(|xid| state.note_xid(*xid));
@@ -133,7 +136,9 @@ fn finish(
         state.storage.relations.remove(locator);
         state.storage.sequences.remove(locator);
     }
-    state.catalog_generation += 1;
+    if state.catalog_writers.remove(&xid) {
+        state.catalog_generation += 1;
+    }
 }
 
 fn new_tuple(xid: Xid, image: &TupleImage, at: ItemPointer) -> HeapTuple {
@@ -185,7 +190,7 @@ fn place(
 
 fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) -> Result<()> {
     if is_catalog(record) {
-        state.catalog_generation += 1;
+        state.catalog_writers.insert(xid);
     }
     match record {
         HeapRecord::Insert {

@@ -323,6 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn other_sessions_see_ddl_only_once_committed() {
+        let mut node = Node::initdb("primary", 1, None, 0);
+        let (mut a, mut b) = (node.connect(), node.connect());
+        let missing = "SELECT * FROM t;";
+        assert!(node
+            .psql_line(0, &mut b, missing)
+            .contains("relation \"t\" does not exist"));
+        node.psql_line(0, &mut a, "BEGIN;");
+        node.psql_line(0, &mut a, "CREATE TABLE t(x int);");
+        assert_eq!(
+            node.psql_line(0, &mut a, "INSERT INTO t VALUES (1);"),
+            "INSERT 0 1\n"
+        );
+        assert!(node
+            .psql_line(0, &mut b, missing)
+            .contains("relation \"t\" does not exist"));
+        node.psql_line(0, &mut a, "COMMIT;");
+        assert_eq!(
+            node.psql_line(0, &mut b, "SELECT x FROM t;"),
+            " x \n---\n 1\n(1 row)\n\n"
+        );
+        node.psql_line(0, &mut a, "DROP TABLE t;");
+        assert!(node
+            .psql_line(0, &mut b, missing)
+            .contains("relation \"t\" does not exist"));
+    }
+
+    #[test]
     fn crash_recovery_keeps_committed_rows() {
         let mut node = Node::initdb("primary", 1, None, 0);
         let mut psql = node.connect();
