@@ -159,6 +159,18 @@ fn missing_page(locator: &pgplay_wal::RelFileLocator, block: u32) -> DbError {
     ))
 }
 
+fn relation_mut<'a>(
+    state: &'a mut DataState,
+    locator: &pgplay_wal::RelFileLocator,
+    block: u32,
+) -> Result<&'a mut Relation> {
+    state
+        .storage
+        .relations
+        .get_mut(locator)
+        .ok_or_else(|| missing_page(locator, block))
+}
+
 /// Puts a tuple at (block, offset), creating the page when the record says so.
 fn place(
     relation: &mut Relation,
@@ -200,11 +212,7 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             init_page,
             tuple,
         } => {
-            let rel = state
-                .storage
-                .relations
-                .get_mut(relation)
-                .ok_or_else(|| missing_page(relation, *block))?;
+            let rel = relation_mut(state, relation, *block)?;
             let at = ItemPointer {
                 block: *block,
                 offset: *offset,
@@ -224,11 +232,7 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             offset,
             command_id,
         } => {
-            let rel = state
-                .storage
-                .relations
-                .get_mut(relation)
-                .ok_or_else(|| missing_page(relation, *block))?;
+            let rel = relation_mut(state, relation, *block)?;
             let page = rel
                 .pages
                 .get_mut(*block as usize)
@@ -254,11 +258,7 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             tuple,
             ..
         } => {
-            let rel = state
-                .storage
-                .relations
-                .get_mut(relation)
-                .ok_or_else(|| missing_page(relation, *old_block))?;
+            let rel = relation_mut(state, relation, *old_block)?;
             let new_at = ItemPointer {
                 block: *new_block,
                 offset: *new_offset,

@@ -114,14 +114,7 @@ impl Executor<'_> {
             self.check_row(&table, &full)?;
             self.check_unique(&table, &full, None)?;
             self.heap_insert(&table, &full)?;
-            if let Some(exprs) = &returning {
-                returned.push(
-                    exprs
-                        .iter()
-                        .map(|(_, e)| eval(e, &Row::plain(&full), self))
-                        .collect::<Result<Vec<_>>>()?,
-                );
-            }
+            self.eval_returning(returning.as_deref(), &full, &mut returned)?;
         }
         let tag = format!("INSERT 0 {count}");
         Ok(returning_outcome(returning, returned, tag))
@@ -231,6 +224,24 @@ impl Executor<'_> {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Appends the RETURNING values for one changed row, if the statement has RETURNING.
+    fn eval_returning(
+        &mut self,
+        returning: Option<&[(String, Expr)]>,
+        row: &[Value],
+        out: &mut Vec<Vec<Value>>,
+    ) -> Result<()> {
+        if let Some(exprs) = returning {
+            out.push(
+                exprs
+                    .iter()
+                    .map(|(_, e)| eval(e, &Row::plain(row), self))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        Ok(())
     }
 
     /// NOT NULL, with PostgreSQL's message and failing-row detail.
@@ -514,14 +525,7 @@ impl Executor<'_> {
             self.check_unique(&table, &new, Some(at))?;
             self.heap_update(&table, at, &old, &new)?;
             count += 1;
-            if let Some(exprs) = &returning {
-                returned.push(
-                    exprs
-                        .iter()
-                        .map(|(_, e)| eval(e, &Row::plain(&new), self))
-                        .collect::<Result<Vec<_>>>()?,
-                );
-            }
+            self.eval_returning(returning.as_deref(), &new, &mut returned)?;
         }
         let tag = format!("UPDATE {count}");
         Ok(returning_outcome(returning, returned, tag))
@@ -608,14 +612,7 @@ impl Executor<'_> {
             }
             self.heap_delete(&table, at)?;
             count += 1;
-            if let Some(exprs) = &returning {
-                returned.push(
-                    exprs
-                        .iter()
-                        .map(|(_, e)| eval(e, &Row::plain(&old), self))
-                        .collect::<Result<Vec<_>>>()?,
-                );
-            }
+            self.eval_returning(returning.as_deref(), &old, &mut returned)?;
         }
         let tag = format!("DELETE {count}");
         Ok(returning_outcome(returning, returned, tag))
