@@ -1,0 +1,548 @@
+//! The walreceiver of a standby: connects to the upstream named by
+//! `primary_conninfo`, checks the system identifier and timelines, streams
+//! WAL and reports what it wrote, flushed and applied. When the connection
+//! fails it waits `wal_retrieve_retry_interval` and tries again, as
+//! PostgreSQL's startup process restarts its walreceiver.
+
+use pgplay_wal::{Lsn, SegmentSize, TimeLineId};
+
+use crate::conninfo::ConnInfo;
+use crate::protocol::{ConnId, Message, ServerError};
+use crate::timeline::TimelineHistory;
+use crate::Timestamp;
+
+/// What the standby's node shows its walreceiver.
+pub struct StandbyView<'a> {
+    pub system_identifier: u64,
+    pub history: &'a TimelineHistory,
+    /// End of the WAL written locally.
+    pub flush: Lsn,
+    /// End of the last record replayed.
+    pub replay: Lsn,
+    pub segment_size: SegmentSize,
+    /// `wal_receiver_status_interval`, `wal_receiver_timeout` and
+    /// `wal_retrieve_retry_interval` in microseconds.
+    pub status_interval: Timestamp,
+    pub receiver_timeout: Timestamp,
+    pub retry_interval: Timestamp,
+    /// `application_name` when primary_conninfo names none (`cluster_name` or `walreceiver`).
+    pub default_application_name: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiverOutput {
+    Connect { conn: ConnId, host: String, port: u16 },
+    Send { conn: ConnId, message: Message },
+    Close { conn: ConnId },
+    Log(String),
+    /// Write received WAL at `at` and flush it.
+    Write { at: Lsn, data: Vec<u8> },
+    /// Keep a history file fetched from upstream.
+    SaveHistory { history: TimelineHistory, content: String },
+    /// Recovery follows `timeline` from here on.
+    NewTimeline { timeline: TimeLineId },
+}
+
+/// `pg_stat_wal_receiver.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiverStatus {
+    Starting,
+    Streaming,
+    Waiting,
+    Stopping,
+    Stopped,
+}
+
+impl ReceiverStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReceiverStatus::Starting => "starting",
+            ReceiverStatus::Streaming => "streaming",
+            ReceiverStatus::Waiting => "waiting",
+            ReceiverStatus::Stopping => "stopping",
+            ReceiverStatus::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    Authenticating,
+    Identifying,
+    FetchingHistory,
+    StartingStream { restarted: bool },
+    Streaming,
+    /// Disconnected; try again at this time.
+    Waiting { retry_at: Timestamp },
+}
+
+/// Ids for new connections and new walreceiver processes.
+pub trait Ids {
+    fn conn(&mut self) -> ConnId;
+    fn pid(&mut self) -> i32;
+}
+
+#[derive(Clone, Debug)]
+pub struct WalReceiver {
+    pub conninfo: ConnInfo,
+    pub pid: i32,
+    pub conn: Option<ConnId>,
+    phase: Phase,
+    /// Timeline being streamed.
+    pub timeline: TimeLineId,
+    pub receive_start_lsn: Lsn,
+    pub receive_start_tli: TimeLineId,
+    pub written_lsn: Lsn,
+    pub flushed_lsn: Lsn,
+    pub last_msg_send_time: Option<Timestamp>,
+    pub last_msg_receipt_time: Option<Timestamp>,
+    pub latest_end_lsn: Lsn,
+    pub latest_end_time: Option<Timestamp>,
+    last_status: Option<[Lsn; 3]>,
+    last_status_time: Timestamp,
+    last_receive: Timestamp,
+}
+
+impl WalReceiver {
+    /// A walreceiver that connects at once.
+    pub fn start(
+        now: Timestamp,
+        conninfo: ConnInfo,
+        view: &StandbyView<'_>,
+        ids: &mut dyn Ids,
+    ) -> (WalReceiver, Vec<ReceiverOutput>) {
+        let mut receiver = WalReceiver {
+            conninfo,
+            pid: 0,
+            conn: None,
+            phase: Phase::Waiting { retry_at: now },
+            timeline: view.history.timeline,
+            receive_start_lsn: Lsn::INVALID,
+            receive_start_tli: TimeLineId(0),
+            written_lsn: Lsn::INVALID,
+            flushed_lsn: Lsn::INVALID,
+            last_msg_send_time: None,
+            last_msg_receipt_time: None,
+            latest_end_lsn: Lsn::INVALID,
+            latest_end_time: None,
+            last_status: None,
+            last_status_time: now,
+            last_receive: now,
+        };
+        let out = receiver.connect(now, view, ids);
+        (receiver, out)
+    }
+
+    pub fn status(&self) -> ReceiverStatus {
+        match self.phase {
+            Phase::Streaming => ReceiverStatus::Streaming,
+            Phase::Waiting { .. } => ReceiverStatus::Waiting,
+            _ => ReceiverStatus::Starting,
+        }
+    }
+
+    /// Is there a walreceiver process right now (`pg_stat_wal_receiver` has a row)?
+    pub fn is_running(&self) -> bool {
+        !matches!(self.phase, Phase::Waiting { .. })
+    }
+
+    pub fn is_streaming(&self) -> bool {
+        self.phase == Phase::Streaming
+    }
+
+    fn connect(
+        &mut self,
+        now: Timestamp,
+        view: &StandbyView<'_>,
+        ids: &mut dyn Ids,
+    ) -> Vec<ReceiverOutput> {
+        let conn = ids.conn();
+        self.pid = ids.pid();
+        self.conn = Some(conn);
+        self.phase = Phase::Connecting;
+        self.last_receive = now;
+        self.last_status = None;
+        self.timeline = view.history.timeline;
+        vec![ReceiverOutput::Connect {
+            conn,
+            host: self.conninfo.host.clone(),
+            port: self.conninfo.port,
+        }]
+    }
+
+    fn server_text(&self) -> String {
+        format!(
+            "connection to server at \"{}\", port {} failed",
+            self.conninfo.host, self.conninfo.port
+        )
+    }
+
+    /// Ends this attempt: log `lines`, close, and retry later.
+    fn fail(&mut self, now: Timestamp, view: &StandbyView<'_>, lines: Vec<String>) -> Vec<ReceiverOutput> {
+        let mut out: Vec<ReceiverOutput> = lines.into_iter().map(ReceiverOutput::Log).collect();
+        if let Some(conn) = self.conn.take() {
+            out.push(ReceiverOutput::Close { conn });
+        }
+        self.phase = Phase::Waiting {
+            retry_at: now + view.retry_interval,
+        };
+        out
+    }
+
+    /// The network could not reach the upstream.
+    pub fn handle_refused(&mut self, now: Timestamp, view: &StandbyView<'_>) -> Vec<ReceiverOutput> {
+        self.conn = None;
+        let line = format!(
+            "FATAL:  could not connect to the primary server: {}: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?",
+            self.server_text()
+        );
+        self.fail(now, view, vec![line])
+    }
+
+    /// The connection is up: send the startup packet.
+    pub fn handle_connected(&mut self, now: Timestamp, view: &StandbyView<'_>) -> Vec<ReceiverOutput> {
+        self.phase = Phase::Authenticating;
+        self.last_receive = now;
+        let application_name = self
+            .conninfo
+            .application_name
+            .clone()
+            .unwrap_or_else(|| view.default_application_name.to_string());
+        self.send(Message::Startup {
+            user: self.conninfo.user.clone(),
+            application_name,
+        })
+    }
+
+    /// The upstream closed the connection or it broke.
+    pub fn handle_closed(&mut self, now: Timestamp, view: &StandbyView<'_>) -> Vec<ReceiverOutput> {
+        self.conn = None;
+        let line = match self.phase {
+            Phase::Streaming | Phase::StartingStream { .. } => "FATAL:  could not receive data from WAL stream: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.".to_string(),
+            Phase::Waiting { .. } => return Vec::new(),
+            _ => format!(
+                "FATAL:  could not connect to the primary server: {}: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.",
+                self.server_text()
+            ),
+        };
+        self.fail(now, view, vec![line])
+    }
+
+    fn send(&self, message: Message) -> Vec<ReceiverOutput> {
+        match self.conn {
+            Some(conn) => vec![ReceiverOutput::Send { conn, message }],
+            None => Vec::new(),
+        }
+    }
+
+    fn start_streaming(&mut self, view: &StandbyView<'_>, restarted: bool) -> Vec<ReceiverOutput> {
+        // Like PostgreSQL, ask from the start of the segment holding the next
+        // record: the standby may hold a torn record at its end.
+        let position = view.replay.min(view.flush).max(view.segment_size.segment_start(1));
+        let segno = view.segment_size.segment_of(position);
+        let start = view.segment_size.segment_start(segno);
+        self.receive_start_lsn = start;
+        self.receive_start_tli = self.timeline;
+        self.phase = Phase::StartingStream { restarted };
+        self.send(Message::StartReplication {
+            start,
+            timeline: self.timeline,
+        })
+    }
+
+    pub fn handle_message(
+        &mut self,
+        now: Timestamp,
+        message: Message,
+        view: &StandbyView<'_>,
+    ) -> Vec<ReceiverOutput> {
+        self.last_receive = now;
+        match (self.phase.clone(), message) {
+            (Phase::Authenticating, Message::Ready) => {
+                self.phase = Phase::Identifying;
+                self.send(Message::IdentifySystem)
+            }
+            (Phase::Authenticating, Message::Error(error)) => {
+                let line = format!(
+                    "FATAL:  could not connect to the primary server: {}: {}",
+                    self.server_text(),
+                    error.text()
+                );
+                self.fail(now, view, vec![line])
+            }
+            (
+                Phase::Identifying,
+                Message::SystemIdentity {
+                    system_identifier,
+                    timeline,
+                    ..
+                },
+            ) => self.identified(now, system_identifier, timeline, view),
+            (Phase::FetchingHistory, Message::HistoryFile { timeline, content, .. }) => {
+                self.history_fetched(now, timeline, content, view)
+            }
+            (Phase::StartingStream { restarted }, Message::CopyBoth) => {
+                self.phase = Phase::Streaming;
+                let verb = if restarted {
+                    "restarted WAL streaming"
+                } else {
+                    "started streaming WAL from primary"
+                };
+                vec![ReceiverOutput::Log(format!(
+                    "LOG:  {verb} at {} on timeline {}",
+                    self.receive_start_lsn, self.timeline.0
+                ))]
+            }
+            (Phase::StartingStream { .. }, Message::Error(error)) => {
+                let line = format!("FATAL:  could not start WAL streaming: {}", error.text());
+                self.fail(now, view, vec![line])
+            }
+            (
+                Phase::Streaming,
+                Message::XLogData {
+                    start,
+                    wal_end,
+                    send_time,
+                    data,
+                },
+            ) => {
+                self.note_upstream(now, send_time, wal_end);
+                let end = start.offset(data.len() as u64);
+                self.written_lsn = end;
+                self.flushed_lsn = end;
+                vec![ReceiverOutput::Write { at: start, data }]
+            }
+            (
+                Phase::Streaming,
+                Message::Keepalive {
+                    wal_end,
+                    send_time,
+                    reply_requested,
+                },
+            ) => {
+                self.note_upstream(now, send_time, wal_end);
+                if reply_requested {
+                    self.report(now, view.replay, true)
+                } else {
+                    Vec::new()
+                }
+            }
+            (
+                Phase::Streaming,
+                Message::EndOfTimeline {
+                    next_timeline,
+                    switchpoint,
+                },
+            ) => {
+                let mut out = vec![ReceiverOutput::Log(format!(
+                    "LOG:  replication terminated by primary server\nDETAIL:  End of WAL reached on timeline {} at {switchpoint}.",
+                    self.timeline.0
+                ))];
+                out.push(ReceiverOutput::NewTimeline {
+                    timeline: next_timeline,
+                });
+                out.push(ReceiverOutput::Log(format!(
+                    "LOG:  new target timeline is {}",
+                    next_timeline.0
+                )));
+                self.timeline = next_timeline;
+                let position = switchpoint;
+                let segno = view.segment_size.segment_of(position);
+                let start = view.segment_size.segment_start(segno);
+                self.receive_start_lsn = start;
+                self.receive_start_tli = next_timeline;
+                self.phase = Phase::StartingStream { restarted: true };
+                out.extend(self.send(Message::StartReplication {
+                    start,
+                    timeline: next_timeline,
+                }));
+                out
+            }
+            (_, Message::Error(error)) => {
+                let line = format!("FATAL:  could not receive data from WAL stream: {}", error.text());
+                self.fail(now, view, vec![line])
+            }
+            (_, other) => {
+                let line = format!(
+                    "FATAL:  unexpected message from the primary server: {}",
+                    other.describe()
+                );
+                self.fail(now, view, vec![line])
+            }
+        }
+    }
+
+    fn note_upstream(&mut self, now: Timestamp, send_time: Timestamp, wal_end: Lsn) {
+        self.last_msg_send_time = Some(send_time);
+        self.last_msg_receipt_time = Some(now);
+        if wal_end > self.latest_end_lsn {
+            self.latest_end_lsn = wal_end;
+            self.latest_end_time = Some(send_time);
+        }
+    }
+
+    fn identified(
+        &mut self,
+        now: Timestamp,
+        system_identifier: u64,
+        upstream_timeline: TimeLineId,
+        view: &StandbyView<'_>,
+    ) -> Vec<ReceiverOutput> {
+        if system_identifier != view.system_identifier {
+            let line = format!(
+                "FATAL:  database system identifier differs between the primary and standby\nDETAIL:  The primary's identifier is {system_identifier}, the standby's identifier is {}.",
+                view.system_identifier
+            );
+            return self.fail(now, view, vec![line]);
+        }
+        if upstream_timeline < self.timeline {
+            let line = format!(
+                "FATAL:  highest timeline {} of the primary is behind recovery timeline {}",
+                upstream_timeline.0, self.timeline.0
+            );
+            return self.fail(now, view, vec![line]);
+        }
+        if upstream_timeline > self.timeline {
+            self.phase = Phase::FetchingHistory;
+            let mut out = vec![ReceiverOutput::Log(format!(
+                "LOG:  fetching timeline history file for timeline {} from primary server",
+                upstream_timeline.0
+            ))];
+            out.extend(self.send(Message::TimelineHistory {
+                timeline: upstream_timeline,
+            }));
+            return out;
+        }
+        self.start_streaming(view, false)
+    }
+
+    fn history_fetched(
+        &mut self,
+        now: Timestamp,
+        timeline: TimeLineId,
+        content: String,
+        view: &StandbyView<'_>,
+    ) -> Vec<ReceiverOutput> {
+        let history = match TimelineHistory::parse(timeline, &content) {
+            Ok(history) => history,
+            Err(error) => return self.fail(now, view, vec![format!("FATAL:  {error}")]),
+        };
+        let mine = self.timeline;
+        let mut out = vec![ReceiverOutput::SaveHistory {
+            history: history.clone(),
+            content,
+        }];
+        let Some(switchpoint) = history.switchpoint(mine) else {
+            out.extend(self.fail(
+                now,
+                view,
+                vec![format!(
+                    "LOG:  new timeline {} is not a child of database system timeline {}",
+                    timeline.0, mine.0
+                )],
+            ));
+            return out;
+        };
+        if view.replay > switchpoint {
+            out.extend(self.fail(
+                now,
+                view,
+                vec![format!(
+                    "LOG:  new timeline {} forked off current database system timeline {} before current recovery point {}",
+                    timeline.0,
+                    mine.0,
+                    view.replay
+                )],
+            ));
+            return out;
+        }
+        out.extend(self.start_streaming(view, false));
+        out
+    }
+
+    /// Sends a status update when a position moved, when the upstream asked,
+    /// or when `wal_receiver_status_interval` has passed.
+    pub fn report(&mut self, now: Timestamp, apply: Lsn, force: bool) -> Vec<ReceiverOutput> {
+        if self.phase != Phase::Streaming {
+            return Vec::new();
+        }
+        let positions = [self.written_lsn, self.flushed_lsn, apply];
+        if !force && self.last_status == Some(positions) {
+            return Vec::new();
+        }
+        self.last_status = Some(positions);
+        self.last_status_time = now;
+        self.send(Message::StandbyStatus {
+            write: positions[0],
+            flush: positions[1],
+            apply: positions[2],
+            time: now,
+            reply_requested: false,
+        })
+    }
+
+    /// Time-driven work: retries, periodic status, the receive timeout.
+    pub fn handle_timeout(
+        &mut self,
+        now: Timestamp,
+        view: &StandbyView<'_>,
+        ids: &mut dyn Ids,
+    ) -> Vec<ReceiverOutput> {
+        match self.phase {
+            Phase::Waiting { retry_at } if now >= retry_at => self.connect(now, view, ids),
+            Phase::Waiting { .. } => Vec::new(),
+            _ if view.receiver_timeout > 0 && now >= self.last_receive + view.receiver_timeout => {
+                self.fail(now, view, vec!["FATAL:  terminating walreceiver due to timeout".into()])
+            }
+            Phase::Streaming
+                if view.status_interval > 0 && now >= self.last_status_time + view.status_interval =>
+            {
+                self.report(now, view.replay, true)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// When [`WalReceiver::handle_timeout`] next has something to do.
+    pub fn next_timeout(&self, view: &StandbyView<'_>) -> Option<Timestamp> {
+        match self.phase {
+            Phase::Waiting { retry_at } => Some(retry_at),
+            _ => {
+                let mut next = None::<Timestamp>;
+                if view.receiver_timeout > 0 {
+                    next = Some(self.last_receive + view.receiver_timeout);
+                }
+                if self.phase == Phase::Streaming && view.status_interval > 0 {
+                    let status = self.last_status_time + view.status_interval;
+                    next = Some(next.map_or(status, |n| n.min(status)));
+                }
+                next
+            }
+        }
+    }
+
+    /// Stops for good (promotion, shutdown, a new primary_conninfo).
+    pub fn stop(&mut self) -> Vec<ReceiverOutput> {
+        let mut out = Vec::new();
+        if let Some(conn) = self.conn.take() {
+            out.push(ReceiverOutput::Log(
+                "FATAL:  terminating walreceiver process due to administrator command".into(),
+            ));
+            out.push(ReceiverOutput::Send {
+                conn,
+                message: Message::Terminate,
+            });
+            out.push(ReceiverOutput::Close { conn });
+        }
+        self.phase = Phase::Waiting {
+            retry_at: Timestamp::MAX,
+        };
+        out
+    }
+}
+
+/// Formats a server error as the walreceiver logs it.
+pub fn error_text(error: &ServerError) -> String {
+    error.text()
+}
