@@ -5,6 +5,8 @@
 //! * [`PostgresDb`] (feature `server`, on by default): a [`sqllogictest::DB`] over the
 //!   synchronous `postgres` client, talking to a real PostgreSQL server.
 //! * [`run_files`] (feature `server`): runs `.slt` files, each in a fresh database.
+//! * [`run_cluster_files`] (feature `server`): runs `.slt` files on a cluster of named
+//!   nodes, `connection <node>` choosing the node of a record.
 
 pub mod conventions;
 
@@ -14,4 +16,7 @@ pub use conventions::{format_error, format_value, PgColumnType, LABEL_PGPLAY, LA
 mod server;
 
 #[cfg(feature = "server")]
-pub use server::{run_file_in_database, run_files, FileFailure, PgError, PostgresDb, Summary};
+pub use server::{
+    run_cluster_files, run_file_in_database, run_file_on_cluster, run_files, ClusterNode,
+    FileFailure, NodeSession, PgError, PostgresDb, Summary,
+};

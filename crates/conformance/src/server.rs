@@ -1,10 +1,13 @@
-//! The real-PostgreSQL side: a sqllogictest `DB` and a per-file runner.
+//! The real-PostgreSQL side: a sqllogictest `DB` and a per-file runner, on one
+//! server (each file in a fresh database) or on a cluster of named nodes.
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
-use sqllogictest::{DBOutput, DB};
+use sqllogictest::{Connection, DBOutput, Record, DB};
 
 use crate::conventions::{self, PgColumnType, LABEL_POSTGRES};
 
@@ -38,10 +41,24 @@ impl From<postgres::Error> for PgError {
                 ),
             },
             // Not a server error (I/O, protocol, closed connection): no SQLSTATE.
-            None => PgError {
-                sqlstate: None,
-                text: format!("client error: {e}"),
-            },
+            // The causes are appended: `error connecting to server: Connection
+            // refused (os error 111)`.
+            None => {
+                let mut text = format!("client error: {e}");
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    let cause_text = cause.to_string();
+                    if !text.ends_with(&cause_text) {
+                        text.push_str(": ");
+                        text.push_str(&cause_text);
+                    }
+                    source = cause.source();
+                }
+                PgError {
+                    sqlstate: None,
+                    text,
+                }
+            }
         }
     }
 }
@@ -243,4 +260,180 @@ pub fn run_files(conninfo: &str, files: &[PathBuf]) -> Result<Summary, String> {
         }
     }
     Ok(summary)
+}
+
+/// One node of a cluster, as given by `--node NAME=CONNINFO`.
+#[derive(Debug, Clone)]
+pub struct ClusterNode {
+    pub name: String,
+    pub config: Config,
+}
+
+impl ClusterNode {
+    /// Parse `NAME=CONNINFO`. Without a `dbname` in the conninfo, the node's
+    /// `postgres` database is used.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let (name, conninfo) = spec
+            .split_once('=')
+            .filter(|(n, _)| !n.is_empty() && !n.contains(char::is_whitespace))
+            .ok_or_else(|| format!("bad node {spec:?}: expected NAME=CONNINFO"))?;
+        let mut config: Config = conninfo
+            .parse()
+            .map_err(|e| format!("bad conninfo for node {name} {conninfo:?}: {e}"))?;
+        if config.get_dbname().is_none() {
+            config.dbname("postgres");
+        }
+        Ok(ClusterNode {
+            name: name.to_string(),
+            config,
+        })
+    }
+}
+
+/// A session on one cluster node. It connects when its first record runs, and
+/// connects again before a record if the server closed the connection (the node
+/// was stopped or restarted). A failure to connect is that record's error
+/// (`client error: ...`), so a file can check that a stopped node is down.
+pub struct NodeSession {
+    config: Config,
+    db: Option<PostgresDb>,
+}
+
+impl NodeSession {
+    pub fn new(config: Config) -> Self {
+        NodeSession { config, db: None }
+    }
+}
+
+impl DB for NodeSession {
+    type Error = PgError;
+    type ColumnType = PgColumnType;
+
+    fn run(&mut self, sql: &str) -> Result<DBOutput<PgColumnType>, PgError> {
+        if self.db.as_mut().is_none_or(|d| d.client().is_closed()) {
+            self.db = None;
+            self.db = Some(PostgresDb::connect(&self.config)?);
+        }
+        let db = self.db.as_mut().expect("connected above");
+        db.run(sql)
+    }
+
+    fn engine_name(&self) -> &str {
+        LABEL_POSTGRES
+    }
+
+    fn error_sql_state(err: &PgError) -> Option<String> {
+        err.sqlstate.clone()
+    }
+}
+
+/// Which node a record's connection runs on: the node of that name, else the
+/// first node (the primary).
+fn node_index(nodes: &[ClusterNode], connection: &Connection) -> usize {
+    match connection {
+        Connection::Named(name) => nodes.iter().position(|n| &n.name == name).unwrap_or(0),
+        Connection::Default => 0,
+    }
+}
+
+/// Run one `.slt` file on a cluster. `connection NAME` before a record runs that
+/// record on the node called NAME; any other name, and the default connection,
+/// is a session on the first node. Every connection name keeps its own session
+/// for the whole file.
+pub fn run_file_on_cluster(nodes: &[ClusterNode], file: &Path) -> Result<(), String> {
+    assert!(!nodes.is_empty(), "a cluster needs at least one node");
+    let records = sqllogictest::parse_file::<PgColumnType>(file)
+        .map_err(|e| sqllogictest::TestError::from(e).display(false).to_string())?;
+
+    // sqllogictest opens a connection the first time a record uses its name, but
+    // does not tell the maker which name that is: the loop below sets the node of
+    // the record about to run, and the maker reads it.
+    let target = Rc::new(Cell::new(0usize));
+    let configs: Vec<Config> = nodes.iter().map(|n| n.config.clone()).collect();
+    let maker_target = Rc::clone(&target);
+    let mut runner = sqllogictest::Runner::new(move || {
+        std::future::ready(Ok::<_, PgError>(NodeSession::new(
+            configs[maker_target.get()].clone(),
+        )))
+    });
+    conventions::configure_runner(&mut runner, LABEL_POSTGRES);
+
+    let mut result = Ok(());
+    for record in records {
+        match &record {
+            Record::Halt { .. } => break,
+            Record::Statement { connection, .. }
+            | Record::Query { connection, .. }
+            | Record::Let { connection, .. } => target.set(node_index(nodes, connection)),
+            _ => {}
+        }
+        if let Err(e) = runner.run(record) {
+            result = Err(e.display(false).to_string());
+            break;
+        }
+    }
+    runner.shutdown();
+    result
+}
+
+/// Run each file on the cluster whose nodes are given (the first is the primary).
+/// Every node must be reachable at the start; files share the nodes' `postgres`
+/// databases (the caller gives each file a fresh cluster).
+pub fn run_cluster_files(nodes: &[ClusterNode], files: &[PathBuf]) -> Result<Summary, String> {
+    if nodes.is_empty() {
+        return Err("no nodes given".to_string());
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        if nodes[..i].iter().any(|m| m.name == n.name) {
+            return Err(format!("node {} given twice", n.name));
+        }
+        n.config
+            .connect(NoTls)
+            .map_err(|e| format!("cannot connect to node {}: {}", n.name, PgError::from(e)))?;
+    }
+    let mut summary = Summary::default();
+    for file in files {
+        match run_file_on_cluster(nodes, file) {
+            Ok(()) => summary.passed += 1,
+            Err(report) => {
+                summary.failed += 1;
+                summary.failures.push(FileFailure {
+                    file: file.clone(),
+                    report,
+                });
+            }
+        }
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_specs() {
+        let n = ClusterNode::parse("standby1=host=127.0.0.1 port=55433 user=postgres").unwrap();
+        assert_eq!(n.name, "standby1");
+        assert_eq!(n.config.get_ports(), &[55433]);
+        assert_eq!(n.config.get_dbname(), Some("postgres"));
+        let n = ClusterNode::parse("p=host=h dbname=other").unwrap();
+        assert_eq!(n.config.get_dbname(), Some("other"));
+        assert!(ClusterNode::parse("host=h").is_err());
+        assert!(ClusterNode::parse("=host=h").is_err());
+        assert!(ClusterNode::parse("noequals").is_err());
+    }
+
+    #[test]
+    fn connection_names_pick_nodes() {
+        let nodes: Vec<ClusterNode> = ["primary", "standby1", "standby2"]
+            .iter()
+            .map(|n| ClusterNode::parse(&format!("{n}=host=h")).unwrap())
+            .collect();
+        let named = |s: &str| Connection::Named(s.to_string());
+        assert_eq!(node_index(&nodes, &Connection::Default), 0);
+        assert_eq!(node_index(&nodes, &named("standby2")), 2);
+        assert_eq!(node_index(&nodes, &named("standby1")), 1);
+        assert_eq!(node_index(&nodes, &named("other")), 0);
+    }
 }
