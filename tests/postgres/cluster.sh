@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Run pgplay's cluster sqllogictest files on a real PostgreSQL 15 cluster: a
+# primary and two streaming standbys on loopback.
+#
+#   tests/postgres/cluster.sh [FILE...]        (default: tests/cluster/*.slt)
+#
+# For EACH file, a fresh throwaway cluster is made in a temp dir:
+#   primary   127.0.0.1:$PGPLAY_CLUSTER_PORT      (default 55432)
+#   standby1  127.0.0.1:$PGPLAY_CLUSTER_PORT+1    pg_basebackup -R -X stream,
+#   standby2  127.0.0.1:$PGPLAY_CLUSTER_PORT+2    application_name = node name
+# all started with fsync=off, TimeZone=UTC and otherwise PostgreSQL's defaults.
+# Once both standbys are streaming, the pgplay-conformance binary runs the file
+# with --node primary=... --node standby1=... --node standby2=..., so
+# `connection standby1` before a record runs it on standby1. Then every server
+# is stopped (pg_ctl -m immediate) and the dir removed, also on failure or
+# interrupt. Prints `N passed, M failed` over all files; exits 1 if any failed,
+# 2 when the cluster could not be set up.
+#
+# Environment:
+#   PGPLAY_CLUSTER_PORT     base port (default 55432; uses base..base+2)
+#   PG_BIN                  PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
+#   PGPLAY_CONFORMANCE_BIN  use this binary instead of building it
+#   PGPLAY_CLUSTER_LOGS=1   print the three server logs of a failing file
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+base="${PGPLAY_CLUSTER_PORT:-55432}"
+pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+nodes=(primary standby1 standby2)
+
+if [ $# -eq 0 ]; then
+    shopt -s nullglob
+    set -- "$repo"/tests/cluster/*.slt
+    shopt -u nullglob
+    if [ $# -eq 0 ]; then
+        echo "cluster.sh: no .slt files in $repo/tests/cluster, nothing to run"
+        exit 0
+    fi
+fi
+for f in "$@"; do
+    [ -f "$f" ] || { echo "cluster.sh: no such file: $f" >&2; exit 2; }
+done
+
+if [ ! -x "$pg_bin/postgres" ]; then
+    echo "cluster.sh: PostgreSQL 15 not found in $pg_bin (apt-get install postgresql-15)" >&2
+    exit 2
+fi
+
+# Build the harness first, so a build failure leaves no server behind.
+if [ -n "${PGPLAY_CONFORMANCE_BIN:-}" ]; then
+    bin="$PGPLAY_CONFORMANCE_BIN"
+else
+    cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p pgplay-conformance
+    bin="${CARGO_TARGET_DIR:-$repo/target}/release/pgplay-conformance"
+    case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
+fi
+
+# PostgreSQL refuses to run as root: run the servers as user postgres then.
+if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || { echo "cluster.sh: running as root needs a 'postgres' user" >&2; exit 2; }
+    as_pg() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
+else
+    as_pg() { "$@"; }
+fi
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/pgplay-cluster.XXXXXX")"
+chmod 755 "$tmp"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
+running=()    # data dirs of the servers started for the current file
+
+stop_all() {
+    local d
+    for d in "${running[@]}"; do
+        as_pg "$pg_bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
+    done
+    running=()
+}
+cleanup() {
+    status=$?
+    stop_all
+    rm -rf "$tmp"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_of() { # node index -> port
+    echo $((base + $1))
+}
+
+server_opts() { # port
+    echo "-p $1 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$tmp -c fsync=off -c TimeZone=UTC"
+}
+
+start_node() { # data dir, port, log
+    running+=("$1")
+    if ! as_pg "$pg_bin/pg_ctl" -D "$1" -l "$3" -w -t 60 -o "$(server_opts "$2")" start >/dev/null; then
+        echo "cluster.sh: server in $1 did not start; its log:" >&2
+        cat "$3" >&2 || true
+        exit 2
+    fi
+}
+
+# initdb once; every file's primary starts from a copy of this template.
+as_pg "$pg_bin/initdb" -D "$tmp/template" -U postgres --auth=trust --no-locale --encoding=UTF8 \
+    --no-sync >"$tmp/initdb.log" 2>&1 || {
+    cat "$tmp/initdb.log" >&2
+    exit 2
+}
+
+setup_cluster() { # dir
+    local dir="$1" i name data port
+    as_pg mkdir "$dir"
+    as_pg cp -a "$tmp/template" "$dir/primary"
+    start_node "$dir/primary" "$(port_of 0)" "$dir/primary.log"
+    for i in 1 2; do
+        name="${nodes[$i]}"
+        data="$dir/$name"
+        port="$(port_of "$i")"
+        if ! as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$(port_of 0)" -U postgres -D "$data" \
+            -R -X stream -c fast >"$dir/$name.basebackup.log" 2>&1; then
+            echo "cluster.sh: pg_basebackup for $name failed:" >&2
+            cat "$dir/$name.basebackup.log" >&2
+            exit 2
+        fi
+        # -R wrote a primary_conninfo; replace it so application_name is the node name.
+        as_pg sed -i '/^primary_conninfo/d' "$data/postgresql.auto.conf"
+        as_pg bash -c "echo \"primary_conninfo = 'host=127.0.0.1 port=$(port_of 0) user=postgres application_name=$name'\" >>'$data/postgresql.auto.conf'"
+        start_node "$data" "$port" "$dir/$name.log"
+    done
+    local streaming="" deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        streaming="$("$pg_bin/psql" -h 127.0.0.1 -p "$(port_of 0)" -U postgres -d postgres -XAtq \
+            -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 2>/dev/null || true)"
+        [ "$streaming" = 2 ] && return 0
+        sleep 0.1
+    done
+    echo "cluster.sh: the standbys did not start streaming within 30 s (streaming: ${streaming:-?}); logs:" >&2
+    for name in "${nodes[@]}"; do
+        echo "--- $name" >&2
+        cat "$dir/$name.log" >&2 || true
+    done
+    exit 2
+}
+
+passed=0
+failed=0
+n=0
+for file in "$@"; do
+    n=$((n + 1))
+    dir="$tmp/c$n"
+    t0=$SECONDS
+    setup_cluster "$dir"
+    args=()
+    for i in 0 1 2; do
+        args+=(--node "${nodes[$i]}=host=127.0.0.1 port=$(port_of "$i") user=postgres dbname=postgres")
+    done
+    set +e
+    out="$("$bin" "${args[@]}" "$file" 2>&1)"
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "ok   ${file#"$repo"/} ($((SECONDS - t0)) s)"
+    else
+        failed=$((failed + 1))
+        # The binary's report (FAIL FILE, then the failing record), without its
+        # own one-file summary line.
+        printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$' || true
+        if [ "${PGPLAY_CLUSTER_LOGS:-0}" = 1 ]; then
+            for name in "${nodes[@]}"; do
+                echo "--- $name log"
+                cat "$dir/$name.log" || true
+            done
+        fi
+    fi
+    stop_all
+    rm -rf "$dir"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
