@@ -116,24 +116,28 @@ pub struct Database {
     pub wal: WalLog,
     pub data: DataState,
     /// Data as the last checkpoint wrote it: what a crash falls back to.
-    disk: DataState,
+    pub(crate) disk: DataState,
     pub control: ControlFile,
     pub sessions: BTreeMap<SessionId, Session>,
     next_session: SessionId,
-    catalog_cache: Option<(u64, Rc<Catalog>)>,
+    pub(crate) catalog_cache: Option<(u64, Rc<Catalog>)>,
     pub(crate) indexes: BTreeMap<(RelFileLocator, u32), UniqueIndex>,
     /// A standby (or a server in crash recovery) replays WAL and refuses writes.
     pub in_recovery: bool,
     /// Set by the caller before each call; the engine never reads a clock.
     pub now: Timestamp,
     /// OIDs below this are covered by a logged NEXTOID record.
-    oid_logged_limit: u32,
+    pub(crate) oid_logged_limit: u32,
     /// Server log lines not yet collected by the node.
     pub log_lines: Vec<String>,
     /// Last replayed commit's timestamp (standby).
     pub last_replayed_commit: Option<Timestamp>,
     /// Lsn of the end of the last record replayed (standby) or written.
     pub replayed_upto: Lsn,
+    /// Replication statistics, filled in by the node.
+    pub stats: crate::stats::ReplicationStats,
+    /// `pg_promote()` was called; the node carries it out after the statement.
+    pub promote_requested: bool,
 }
 
 const OID_PREFETCH: u32 = 8192;
@@ -180,6 +184,8 @@ impl Database {
             log_lines: Vec::new(),
             last_replayed_commit: None,
             replayed_upto: start,
+            stats: Default::default(),
+            promote_requested: false,
         };
         for system in crate::catalog::system_tables() {
             database
@@ -487,17 +493,6 @@ impl Database {
         self.checkpoint(true);
         lines.push("LOG:  database system is ready to accept connections".to_string());
         Ok(lines)
-    }
-
-    /// A standby replays one record received from upstream.
-    pub fn replay(&mut self, lsn: Lsn, record: &Record, end: Lsn) -> Result<()> {
-        redo::apply(&mut self.data, lsn, record)?;
-        if let RecordBody::Transaction(TransactionRecord::Commit { time, .. }) = &record.body {
-            self.last_replayed_commit = Some(*time);
-        }
-        self.replayed_upto = end;
-        self.indexes.clear();
-        Ok(())
     }
 
     /// Running transactions (for views and RUNNING_XACTS).

@@ -163,6 +163,12 @@ pub const DEFINITIONS: &[Definition] = &[
         Sighup,
         Integer(Milliseconds),
     ),
+    def(
+        "wal_retrieve_retry_interval",
+        "5000",
+        Sighup,
+        Integer(Milliseconds),
+    ),
     def("wal_segment_size", "16384", Internal, Integer(Kilobytes)),
     def("wal_sender_timeout", "60000", User, Integer(Milliseconds)),
     def("wal_writer_delay", "200", Sighup, Integer(Milliseconds)),

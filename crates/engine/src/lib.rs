@@ -17,11 +17,15 @@ pub mod error;
 pub mod guc;
 pub mod heap;
 pub mod mvcc;
+pub mod recovery;
 pub mod redo;
 pub mod sql;
+pub mod stats;
 pub mod system;
 pub mod tuple;
 pub mod types;
 
 pub use database::{ColumnInfo, Database, InitOptions, Outcome, SessionId, StatementResult};
 pub use error::{DbError, Result};
+pub use recovery::BaseBackup;
+pub use stats::{ReplicationStats, WalReceiverRow, WalSenderRow};

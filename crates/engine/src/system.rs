@@ -33,13 +33,13 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
                 _ => db.wal.insert_lsn(),
             })
         }
-        "pg_last_wal_receive_lsn" | "pg_last_wal_replay_lsn" => {
+        "pg_last_wal_receive_lsn" => match db.stats.last_received {
+            Some(lsn) if db.in_recovery => Value::PgLsn(lsn),
+            _ => Value::Null,
+        },
+        "pg_last_wal_replay_lsn" => {
             if db.in_recovery {
-                Value::PgLsn(if name == "pg_last_wal_receive_lsn" {
-                    db.wal.insert_lsn()
-                } else {
-                    db.replayed_upto
-                })
+                Value::PgLsn(db.replayed_upto)
             } else {
                 Value::Null
             }
@@ -84,9 +84,8 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
                 )
                 .with_hint("Recovery control functions can only be executed during recovery."));
             }
-            return Err(DbError::feature_not_supported(
-                "pg_promote() needs a cluster: run it on a standby in the playground",
-            ));
+            db.promote_requested = true;
+            Value::Bool(true)
         }
         "now"
         | "current_timestamp"

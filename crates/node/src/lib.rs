@@ -1,34 +1,120 @@
-//! One PostgreSQL server as the drivers see it: the engine plus a psql-like
-//! session layer (statement text in, psql's printed text out), `\d`
-//! descriptions, the server log, and `pg_waldump` of its WAL. Sans-IO: the
-//! caller passes `now` with every input.
+//! One PostgreSQL server as a sans-IO state machine: the engine, its
+//! configuration files (`postgresql.conf`, `postgresql.auto.conf`,
+//! `pg_hba.conf`, `standby.signal`), its walsenders and walreceiver, and the
+//! server commands (`pg_ctl start|stop|restart|promote`, `pg_basebackup`).
 //!
-//! Replication (walsender, walreceiver, promotion) joins this crate with the
-//! cluster work; today a node is a single primary.
+//! Drivers (the simulator, the CLI, the browser worker) feed it inputs with
+//! the current time — SQL from a session ([`Node::execute`]), events on a
+//! replication connection ([`Node::handle_peer`]), commands ([`Node::pg_ctl`]),
+//! timers ([`Node::handle_timeout`]) — and then drain [`Node::poll_output`]
+//! for what goes out on the network, and ask [`Node::poll_timeout`] when to
+//! wake it next. Nothing here reads a clock or touches a socket.
 
-use std::collections::VecDeque;
+mod console;
+mod replication;
+#[cfg(test)]
+mod tests;
 
-use pgplay_engine::catalog::{ConstraintKind, TableDef};
-use pgplay_engine::{Database, InitOptions, Outcome, SessionId, StatementResult};
-use pgplay_psql as psql;
+use std::collections::{BTreeMap, VecDeque};
+
+use pgplay_engine::{Database, DbError, InitOptions, SessionId, StatementResult};
+use pgplay_replication::hba::DEFAULT_HBA;
+use pgplay_replication::{ConnId, Message, TimelineHistory, WalReceiver, WalSender};
 use pgplay_wal::time::Timestamp;
-use pgplay_wal::{Lsn, SegmentSize, DEFAULT_SEGMENT_SIZE};
+use pgplay_wal::{SegmentSize, TimeLineId, DEFAULT_SEGMENT_SIZE};
+
+pub use console::{render, report, Psql};
+pub use replication::PeerEvent;
 
 /// Most server log lines a node keeps.
 pub const LOG_CAPACITY: usize = 1000;
+/// Most network outputs waiting for the driver; past this the node is being
+/// driven wrong (nobody drains it), and it says so rather than grow.
+pub const OUTPUT_CAPACITY: usize = 100_000;
+
+/// What a node asks its driver to do on the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Open a connection to `host:port` (a walreceiver connecting upstream).
+    Connect {
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
+    Send {
+        conn: ConnId,
+        message: Message,
+    },
+    Close {
+        conn: ConnId,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Stopped,
+}
+
+/// How `pg_ctl stop -m` stops a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopMode {
+    Smart,
+    Fast,
+    /// No shutdown checkpoint: the next start runs crash recovery.
+    Immediate,
+}
+
+/// The files of the data directory that a learner edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigFiles {
+    pub postgresql_conf: String,
+    pub pg_hba_conf: String,
+    pub standby_signal: bool,
+}
+
+impl Default for ConfigFiles {
+    fn default() -> Self {
+        ConfigFiles {
+            postgresql_conf: "# postgresql.conf written by pgplay's initdb\n".into(),
+            pg_hba_conf: DEFAULT_HBA.into(),
+            standby_signal: false,
+        }
+    }
+}
+
+/// What the node reports about itself, one line per step in the simulator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub role: &'static str,
+    pub state: RunState,
+    pub timeline: TimeLineId,
+    pub write: pgplay_wal::Lsn,
+    pub flush: pgplay_wal::Lsn,
+    pub replay: Option<pgplay_wal::Lsn>,
+    pub receiver: Option<&'static str>,
+}
 
 pub struct Node {
     pub name: String,
+    /// Unique in a cluster; the high half of the connection ids it opens.
+    pub id: u32,
+    pub address: String,
+    pub port: u16,
+    pub state: RunState,
     pub db: Database,
+    pub files: ConfigFiles,
+    /// History files in `pg_wal/`, by timeline.
+    pub history_files: BTreeMap<TimeLineId, String>,
+    pub history: TimelineHistory,
+    pub(crate) senders: BTreeMap<ConnId, WalSender>,
+    /// Accepted connections that have not sent their startup packet yet.
+    pub(crate) incoming: BTreeMap<ConnId, (String, u16)>,
+    pub(crate) receiver: Option<WalReceiver>,
+    outputs: VecDeque<Output>,
     log: VecDeque<String>,
-}
-
-/// A psql session on a node: its output options and the statement buffer.
-pub struct Psql {
-    pub session: SessionId,
-    pub options: psql::Options,
-    pub buffer: psql::QueryBuffer,
-    pub quit: bool,
+    next_conn: u32,
+    next_pid: i32,
 }
 
 impl Node {
@@ -44,37 +130,113 @@ impl Node {
             segment_size: segment_size.unwrap_or(DEFAULT_SEGMENT_SIZE),
             now,
         });
-        let mut node = Node {
-            name: name.to_string(),
-            db,
-            log: VecDeque::new(),
-        };
-        node.push_log("LOG:  database system is ready to accept connections".to_string());
+        let mut node = Node::with_database(name, 1, 5432, db, ConfigFiles::default());
+        node.history_files.clear();
+        node.state = RunState::Stopped;
+        node.start(now).expect("a fresh cluster starts");
         node
     }
 
-    fn push_log(&mut self, line: String) {
+    fn with_database(name: &str, id: u32, port: u16, db: Database, files: ConfigFiles) -> Node {
+        Node {
+            name: name.to_string(),
+            id,
+            address: "127.0.0.1".into(),
+            port,
+            state: RunState::Stopped,
+            db,
+            files,
+            history_files: BTreeMap::new(),
+            history: TimelineHistory::first(),
+            senders: BTreeMap::new(),
+            incoming: BTreeMap::new(),
+            receiver: None,
+            outputs: VecDeque::new(),
+            log: VecDeque::new(),
+            next_conn: 1,
+            next_pid: 1000 + (id as i32 % 1000) * 1000,
+        }
+    }
+
+    /// Sets the cluster identity a driver gives: id, and port to listen on.
+    pub fn place(&mut self, id: u32, port: u16) {
+        self.id = id;
+        self.port = port;
+        self.next_pid = 10_000 + (id as i32 % 1000) * 100;
+        self.files
+            .postgresql_conf
+            .push_str(&format!("port = {port}\n"));
+        self.reload_files();
+    }
+
+    pub(crate) fn push_log(&mut self, line: String) {
         if self.log.len() == LOG_CAPACITY {
             self.log.pop_front();
         }
         self.log.push_back(line);
     }
 
-    /// Server log lines, oldest first.
-    pub fn log(&mut self) -> impl Iterator<Item = &String> {
+    fn collect_engine_log(&mut self) {
         let lines: Vec<String> = self.db.log_lines.drain(..).collect();
         lines.into_iter().for_each(|l| self.push_log(l));
+    }
+
+    /// Server log lines, oldest first.
+    pub fn log(&mut self) -> impl Iterator<Item = &String> {
+        self.collect_engine_log();
         self.log.iter()
     }
 
-    pub fn connect(&mut self) -> Psql {
-        Psql {
-            session: self.db.open_session(),
-            options: psql::Options::default(),
-            buffer: psql::QueryBuffer::new(),
-            quit: false,
+    pub(crate) fn emit(&mut self, output: Output) {
+        assert!(
+            self.outputs.len() < OUTPUT_CAPACITY,
+            "node {}: {OUTPUT_CAPACITY} outputs not drained by the driver",
+            self.name
+        );
+        self.outputs.push_back(output);
+    }
+
+    /// The next thing for the driver to carry out.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    pub(crate) fn new_pid(&mut self) -> i32 {
+        self.next_pid += 1;
+        self.next_pid
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == RunState::Running
+    }
+
+    pub fn is_standby(&self) -> bool {
+        self.db.in_recovery
+    }
+
+    /// A setting as the server has it, in its base unit.
+    pub(crate) fn setting_i64(&self, name: &str) -> i64 {
+        self.db.settings.get(name).parse().unwrap_or(0)
+    }
+
+    /// Re-reads `postgresql.conf` into the settings (values take effect at
+    /// the next start or reload, as in PostgreSQL).
+    fn reload_files(&mut self) {
+        if let Ok(values) = pgplay_engine::guc::parse_conf(&self.files.postgresql_conf) {
+            self.db.settings.file = values;
         }
     }
+
+    /// `pg_ctl reload` / `SELECT pg_reload_conf()`.
+    pub fn reload(&mut self, now: Timestamp) {
+        self.reload_files();
+        self.push_log("LOG:  received SIGHUP, reloading configuration files".into());
+        let lines = self.db.settings.reload();
+        lines.into_iter().for_each(|l| self.push_log(l));
+        self.after_reload(now);
+    }
+
+    // ----- SQL -------------------------------------------------------------
 
     /// Runs SQL text for a session and returns the engine's results.
     pub fn execute(
@@ -83,293 +245,291 @@ impl Node {
         session: SessionId,
         sql: &str,
     ) -> Vec<StatementResult> {
+        if self.state != RunState::Running {
+            return vec![StatementResult {
+                outcome: Err(self.refused()),
+                notices: Vec::new(),
+            }];
+        }
         self.db.now = now;
-        pgplay_engine::sql::execute(&mut self.db, session, sql)
+        self.refresh_stats(now);
+        let before = self.db.settings.get("primary_conninfo");
+        let results = pgplay_engine::sql::execute(&mut self.db, session, sql);
+        self.collect_engine_log();
+        if self.db.promote_requested {
+            self.db.promote_requested = false;
+            self.promote(now);
+        }
+        if self.db.settings.get("primary_conninfo") != before {
+            self.after_reload(now);
+        }
+        self.pump(now);
+        results
     }
 
-    /// Crash and restart with crash recovery; returns the log lines.
-    pub fn crash_and_restart(&mut self, now: Timestamp) -> Vec<String> {
+    /// The error psql shows when the server is down.
+    fn refused(&self) -> DbError {
+        DbError {
+            severity: "FATAL",
+            ..DbError::new(
+                "08006",
+                format!(
+                    "connection to server at \"{}\", port {} failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?",
+                    self.address, self.port
+                ),
+            )
+        }
+    }
+
+    // ----- pg_ctl ----------------------------------------------------------
+
+    /// `pg_ctl start`. Errors are what pg_ctl and the server log say.
+    pub fn start(&mut self, now: Timestamp) -> Result<String, String> {
+        if self.state == RunState::Running {
+            return Err(
+                "pg_ctl: another server might be running; trying to start server anyway".into(),
+            );
+        }
         self.db.now = now;
-        self.db.crash();
-        let lines = match self.db.recover() {
-            Ok(lines) => lines,
-            Err(error) => vec![format!("PANIC:  {}", error.message)],
-        };
-        lines.iter().for_each(|l| self.push_log(l.clone()));
-        lines
-    }
-
-    /// One line of input typed at psql; returns what psql prints.
-    pub fn psql_line(&mut self, now: Timestamp, psql: &mut Psql, line: &str) -> String {
-        if psql.buffer.pending().trim().is_empty() && line.trim_start().starts_with('\\') {
-            return self.meta_command(psql, line.trim());
+        self.reload_files();
+        self.db.settings.start();
+        if let Err(error) = self.check_startup_settings() {
+            self.push_log(error.clone());
+            return Err(format!(
+                "{error}\npg_ctl: could not start server\nExamine the log output."
+            ));
         }
-        let mut out = String::new();
-        for statement in psql.buffer.push_line(line) {
-            for result in self.execute(now, psql.session, &statement) {
-                out.push_str(&render(&result, &statement, &psql.options));
+        self.push_log(format!("LOG:  starting {}", pgplay_engine::system::VERSION));
+        self.push_log(format!(
+            "LOG:  listening on IPv4 address \"{}\", port {}",
+            self.address, self.port
+        ));
+        let standby = self.files.standby_signal;
+        let lines = if standby {
+            self.db.start_standby()
+        } else {
+            let was_standby = self.db.in_recovery;
+            self.db.in_recovery = false;
+            if was_standby {
+                self.db.control.clean_shutdown = false;
+            }
+            self.db.recover()
+        };
+        match lines {
+            Ok(lines) => lines.into_iter().for_each(|l| self.push_log(l)),
+            Err(error) => {
+                self.push_log(format!("PANIC:  {}", error.message));
+                return Err(format!(
+                    "PANIC:  {}\npg_ctl: could not start server",
+                    error.message
+                ));
             }
         }
-        out
-    }
-
-    /// The prompt psql shows next (`postgres=#`, `postgres-#`, `postgres=*#`, ...).
-    pub fn prompt(&self, psql: &Psql) -> String {
-        let xact = self.db.session(psql.session).and_then(|s| s.xact.as_ref());
-        let tx = match xact {
-            Some(x) if x.failed => psql::TxStatus::Failed,
-            Some(x) if x.explicit => psql::TxStatus::InTransaction,
-            _ => psql::TxStatus::Idle,
-        };
-        psql::prompt("postgres", psql.buffer.status(), tx, true)
-    }
-
-    fn meta_command(&mut self, psql: &mut Psql, line: &str) -> String {
-        let command = psql::parse_meta_command(line);
-        match &command {
-            psql::MetaCommand::Quit => {
-                psql.quit = true;
-                String::new()
-            }
-            psql::MetaCommand::Describe { pattern } => {
-                self.describe(psql, pattern.as_deref(), false)
-            }
-            psql::MetaCommand::DescribeTables { pattern } => {
-                self.describe(psql, pattern.as_deref(), true)
-            }
-            _ => command.apply(&mut psql.options),
+        self.history = self.current_history();
+        self.db.settings.set_internal(
+            "in_hot_standby",
+            if standby { "on" } else { "off" }.to_string(),
+        );
+        self.state = RunState::Running;
+        if standby {
+            self.start_receiver(now);
+        } else if !self
+            .log
+            .back()
+            .is_some_and(|l| l.contains("ready to accept connections"))
+        {
+            self.push_log("LOG:  database system is ready to accept connections".into());
         }
+        Ok("waiting for server to start.... done\nserver started".into())
     }
 
-    fn describe(&mut self, psql: &Psql, pattern: Option<&str>, tables_only: bool) -> String {
-        let Ok(catalog) = self.db.catalog(psql.session) else {
-            return String::new();
-        };
-        let mut relations: Vec<psql::RelationSummary> = catalog
-            .tables
-            .values()
-            .filter(|t| !t.is_system())
-            .map(|t| psql::RelationSummary {
-                schema: "public".into(),
-                name: t.name.clone(),
-                kind: psql::RelationKind::Table,
-                owner: "postgres".into(),
+    /// What the server refuses to start with.
+    fn check_startup_settings(&self) -> Result<(), String> {
+        if self.db.settings.get("wal_level") == "minimal" && self.setting_i64("max_wal_senders") > 0
+        {
+            return Err("FATAL:  WAL streaming (max_wal_senders > 0) requires wal_level \"replica\" or \"logical\"".into());
+        }
+        if let Err(error) = pgplay_replication::HbaFile::parse(&self.files.pg_hba_conf) {
+            return Err(format!("LOG:  {error}\nFATAL:  could not load pg_hba.conf"));
+        }
+        if self.files.standby_signal && self.db.settings.get("hot_standby") == "off" {
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// The history of the timeline the server is on.
+    fn current_history(&self) -> TimelineHistory {
+        let timeline = self.db.wal.timeline();
+        self.history_files
+            .get(&timeline)
+            .and_then(|text| TimelineHistory::parse(timeline, text).ok())
+            .unwrap_or(TimelineHistory {
+                timeline,
+                ancestors: Vec::new(),
             })
-            .collect();
-        if !tables_only {
-            relations.extend(catalog.sequences.values().map(|s| psql::RelationSummary {
-                schema: "public".into(),
-                name: s.name.clone(),
-                kind: psql::RelationKind::Sequence,
-                owner: "postgres".into(),
-            }));
+    }
+
+    /// `pg_ctl stop -m MODE`.
+    pub fn stop(&mut self, now: Timestamp, mode: StopMode) -> Result<String, String> {
+        if self.state != RunState::Running {
+            return Err("pg_ctl: PID file does not exist\nIs server running?".into());
         }
-        relations.sort_by(|a, b| a.name.cmp(&b.name));
-        match pattern {
-            Some(pattern) if !tables_only => {
-                let matcher = psql::NamePattern::parse(pattern);
-                let tables: Vec<&TableDef> = catalog
-                    .tables
-                    .values()
-                    .filter(|t| !t.is_system() && matcher.matches("public", &t.name))
-                    .collect();
-                if tables.is_empty() {
-                    return psql::not_found(Some(pattern));
-                }
-                tables
-                    .into_iter()
-                    .map(describe_table)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+        self.db.now = now;
+        let request = match mode {
+            StopMode::Smart => "smart",
+            StopMode::Fast => "fast",
+            StopMode::Immediate => "immediate",
+        };
+        self.push_log(format!("LOG:  received {request} shutdown request"));
+        self.stop_receiver();
+        match mode {
+            StopMode::Immediate => {
+                self.db.crash();
             }
             _ => {
-                let listing = psql::format_relation_list(&relations, pattern, &psql.options);
-                if listing.is_empty() {
-                    psql::not_found(pattern)
+                self.push_log("LOG:  aborting any active transactions".into());
+                if self.db.in_recovery {
+                    self.db.shutdown_standby();
                 } else {
-                    listing
+                    self.push_log("LOG:  shutting down".into());
+                    self.db.shutdown();
+                    // Walsenders send the shutdown checkpoint before they exit.
+                    self.pump(now);
                 }
             }
         }
+        self.close_all_connections();
+        self.state = RunState::Stopped;
+        self.push_log("LOG:  database system is shut down".into());
+        Ok("waiting for server to shut down.... done\nserver stopped".into())
     }
 
-    /// `pg_waldump`-style lines for every record from `from` to the end of the WAL.
-    pub fn waldump(&self, from: Lsn) -> Vec<String> {
-        self.db
-            .wal
-            .records_from(from)
-            .map(|read| match read {
-                Ok(read) => read.record.waldump_line(read.lsn, read.length),
-                Err(error) => format!("pg_waldump: error: {error}"),
-            })
+    /// The server process dies (kill -9, power loss): unflushed WAL and
+    /// unwritten pages are lost; `start` then runs crash recovery.
+    pub fn crash(&mut self, now: Timestamp) {
+        if self.state != RunState::Running {
+            return;
+        }
+        self.db.now = now;
+        self.receiver = None;
+        self.db.crash();
+        self.close_all_connections();
+        self.state = RunState::Stopped;
+        self.push_log("LOG:  server process was terminated by signal 9: Killed".into());
+    }
+
+    /// Crash and restart with crash recovery; returns the log lines of the restart.
+    pub fn crash_and_restart(&mut self, now: Timestamp) -> Vec<String> {
+        self.crash(now);
+        let before = self.log.len();
+        let _ = self.start(now);
+        self.log
+            .iter()
+            .skip(before.saturating_sub(1))
+            .cloned()
             .collect()
     }
-}
 
-fn describe_table(table: &TableDef) -> String {
-    let columns = table
-        .columns
-        .iter()
-        .map(|c| psql::ColumnDescription {
-            name: c.name.clone(),
-            type_name: c.data_type.name(),
-            collation: None,
-            not_null: c.not_null,
-            default: c.default.clone(),
-        })
-        .collect();
-    let indexes = table
-        .constraints
-        .iter()
-        .map(|c| psql::IndexDescription {
-            name: c.name.clone(),
-            kind: if c.kind == ConstraintKind::PrimaryKey {
-                psql::IndexKind::PrimaryKey
-            } else {
-                psql::IndexKind::UniqueConstraint
-            },
-            method: "btree".into(),
-            columns: c
-                .columns
-                .iter()
-                .map(|i| table.columns[*i].name.clone())
-                .collect(),
-            predicate: None,
-        })
-        .collect();
-    psql::format_table_description(&psql::TableDescription {
-        schema: "public".into(),
-        name: table.name.clone(),
-        columns,
-        indexes,
-        check_constraints: Vec::new(),
-        foreign_keys: Vec::new(),
-        referenced_by: Vec::new(),
-    })
-}
-
-/// What psql prints for one statement's result.
-pub fn render(result: &StatementResult, statement: &str, options: &psql::Options) -> String {
-    let mut out = String::new();
-    for notice in &result.notices {
-        out.push_str(&psql::format_error(
-            &report(notice),
-            statement,
-            options.verbosity,
-        ));
+    /// `pg_ctl restart -m fast`.
+    pub fn restart(&mut self, now: Timestamp) -> Result<String, String> {
+        let stopped = if self.state == RunState::Running {
+            self.stop(now, StopMode::Fast)?
+        } else {
+            "pg_ctl: PID file does not exist\nIs server running?\ntrying to start server anyway"
+                .into()
+        };
+        let started = self.start(now)?;
+        Ok(format!("{stopped}\n{started}"))
     }
-    match &result.outcome {
-        Ok(Outcome::Rows { columns, rows, tag }) => {
-            let set = psql::ResultSet {
-                columns: columns
-                    .iter()
-                    .map(|c| psql::Column::new(&c.name, c.type_oid))
-                    .collect(),
-                rows: rows.clone(),
-            };
-            out.push_str(&psql::format_result(&set, options));
-            if psql::tag_follows_rows(tag) {
-                out.push_str(&psql::format_command_tag(tag));
-            }
+
+    /// `pg_ctl promote`.
+    pub fn pg_ctl_promote(&mut self, now: Timestamp) -> Result<String, String> {
+        if self.state != RunState::Running {
+            return Err("pg_ctl: PID file does not exist\nIs server running?".into());
         }
-        Ok(Outcome::Command { tag }) => out.push_str(&psql::format_command_tag(tag)),
-        Err(error) => out.push_str(&psql::format_error(
-            &report(error),
-            statement,
-            options.verbosity,
-        )),
-    }
-    out
-}
-
-pub fn report(error: &pgplay_engine::DbError) -> psql::ErrorReport {
-    psql::ErrorReport {
-        severity: error.severity.to_string(),
-        sqlstate: error.code.to_string(),
-        message: error.message.clone(),
-        detail: error.detail.clone(),
-        hint: error.hint.clone(),
-        position: error.position,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn psql_session_prints_like_psql() {
-        let mut node = Node::initdb("primary", 1, None, 0);
-        let mut psql = node.connect();
-        assert_eq!(
-            node.psql_line(0, &mut psql, "CREATE TABLE streamtest(x int);"),
-            "CREATE TABLE\n"
-        );
-        assert_eq!(
-            node.psql_line(0, &mut psql, "INSERT INTO streamtest VALUES (1);"),
-            "INSERT 0 1\n"
-        );
-        assert_eq!(node.psql_line(0, &mut psql, "SELECT x"), "");
-        assert_eq!(node.prompt(&psql), "postgres-# ");
-        assert_eq!(
-            node.psql_line(0, &mut psql, "FROM streamtest;"),
-            " x \n---\n 1\n(1 row)\n\n"
-        );
-        let listing = node.psql_line(0, &mut psql, "\\d");
-        assert!(
-            listing.contains(" public | streamtest | table | postgres"),
-            "{listing}"
-        );
+        if !self.db.in_recovery {
+            return Err("pg_ctl: cannot promote server; server is not in standby mode".into());
+        }
+        self.promote(now);
+        Ok("waiting for server to promote.... done\nserver promoted".into())
     }
 
-    #[test]
-    fn other_sessions_see_ddl_only_once_committed() {
-        let mut node = Node::initdb("primary", 1, None, 0);
-        let (mut a, mut b) = (node.connect(), node.connect());
-        let missing = "SELECT * FROM t;";
-        assert!(node
-            .psql_line(0, &mut b, missing)
-            .contains("relation \"t\" does not exist"));
-        node.psql_line(0, &mut a, "BEGIN;");
-        node.psql_line(0, &mut a, "CREATE TABLE t(x int);");
-        assert_eq!(
-            node.psql_line(0, &mut a, "INSERT INTO t VALUES (1);"),
-            "INSERT 0 1\n"
-        );
-        assert!(node
-            .psql_line(0, &mut b, missing)
-            .contains("relation \"t\" does not exist"));
-        node.psql_line(0, &mut a, "COMMIT;");
-        assert_eq!(
-            node.psql_line(0, &mut b, "SELECT x FROM t;"),
-            " x \n---\n 1\n(1 row)\n\n"
-        );
-        node.psql_line(0, &mut a, "DROP TABLE t;");
-        assert!(node
-            .psql_line(0, &mut b, missing)
-            .contains("relation \"t\" does not exist"));
+    /// End of recovery: stop streaming, pick the next free timeline, write
+    /// its history file and start writing on it.
+    pub(crate) fn promote(&mut self, now: Timestamp) {
+        self.db.now = now;
+        self.push_log("LOG:  received promote request".into());
+        self.stop_receiver();
+        let redo_done = self.db.wal.last_record_lsn();
+        self.push_log(format!("LOG:  redo done at {redo_done}"));
+        if let Some(time) = self.db.last_replayed_commit {
+            self.push_log(format!(
+                "LOG:  last completed transaction was at log time {}",
+                pgplay_wal::time::format_timestamp_micros(time)
+            ));
+        }
+        let newest = self
+            .history_files
+            .keys()
+            .copied()
+            .chain([self.db.wal.timeline()])
+            .max()
+            .unwrap_or(TimeLineId(1));
+        let timeline = TimeLineId(newest.0 + 1);
+        self.push_log(format!("LOG:  selected new timeline ID: {}", timeline.0));
+        let previous = self.current_history();
+        match self.db.promote(timeline) {
+            Ok(switchpoint) => {
+                let history = previous.branch(timeline, switchpoint);
+                self.history_files.insert(timeline, history.to_text());
+                self.history = history;
+                self.files.standby_signal = false;
+                self.db
+                    .settings
+                    .set_internal("in_hot_standby", "off".to_string());
+                self.push_log("LOG:  archive recovery complete".into());
+                self.push_log("LOG:  database system is ready to accept connections".into());
+            }
+            Err(error) => self.push_log(format!("ERROR:  {}", error.message)),
+        }
     }
 
-    #[test]
-    fn crash_recovery_keeps_committed_rows() {
-        let mut node = Node::initdb("primary", 1, None, 0);
-        let mut psql = node.connect();
-        node.psql_line(0, &mut psql, "CREATE TABLE t(id int primary key, v text);");
-        node.psql_line(0, &mut psql, "INSERT INTO t VALUES (1, 'a'), (2, 'b');");
-        node.psql_line(0, &mut psql, "BEGIN;");
-        node.psql_line(0, &mut psql, "INSERT INTO t VALUES (3, 'lost');");
-        let before = node.db.data.storage.clone();
-        node.crash_and_restart(1);
-        let mut psql = node.connect();
-        let out = node.psql_line(1, &mut psql, "SELECT id, v FROM t ORDER BY id;");
-        assert_eq!(out, " id | v \n----+---\n  1 | a\n  2 | b\n(2 rows)\n\n");
-        assert_ne!(
-            before, node.db.data.storage,
-            "the uncommitted insert's page state was rebuilt by redo"
-        );
-        assert_eq!(
-            node.psql_line(1, &mut psql, "INSERT INTO t VALUES (3, 'c');"),
-            "INSERT 0 1\n"
-        );
+    /// One line per node for the simulator's trace and the UI.
+    pub fn status(&self) -> Status {
+        let role = if self.state != RunState::Running {
+            "stopped"
+        } else if !self.db.in_recovery {
+            "primary"
+        } else if self.senders.values().any(|s| s.is_streaming()) {
+            "cascading standby"
+        } else {
+            "standby"
+        };
+        Status {
+            role,
+            state: self.state,
+            timeline: self.db.wal.timeline(),
+            write: self.db.wal.insert_lsn(),
+            flush: self.db.wal.flush_lsn(),
+            replay: self.db.in_recovery.then_some(self.db.replayed_upto),
+            receiver: self.receiver.as_ref().map(|r| r.status().name()),
+        }
+    }
+
+    pub fn status_line(&self) -> String {
+        let s = self.status();
+        let replay = s
+            .replay
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| "-".into());
+        let receiver = s
+            .receiver
+            .map(|r| format!(" receiver {r}"))
+            .unwrap_or_default();
+        format!(
+            "{:<10} {:<17} tli {} write {} flush {} replay {}{}",
+            self.name, s.role, s.timeline.0, s.write, s.flush, replay, receiver
+        )
     }
 }

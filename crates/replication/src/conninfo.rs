@@ -27,6 +27,13 @@ const KNOWN: &[&str] = &[
     "sslmode",
     "sslcompression",
     "sslsni",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "sslcert",
+    "sslkey",
+    "sslrootcert",
+    "requirepeer",
+    "service",
     "gssencmode",
     "krbsrvname",
     "target_session_attrs",
@@ -42,7 +49,9 @@ impl ConnInfo {
     /// Errors are libpq's texts.
     pub fn parse(text: &str) -> Result<ConnInfo, String> {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Err("pgplay reads primary_conninfo only as keyword=value pairs, not as a URI".into());
+            return Err(
+                "pgplay reads primary_conninfo only as keyword=value pairs, not as a URI".into(),
+            );
         }
         let mut options = BTreeMap::new();
         let mut chars = text.chars().peekable();
@@ -110,9 +119,9 @@ impl ConnInfo {
         }
         let port = match options.get("port") {
             None => 5432,
-            Some(text) => text
-                .parse::<u16>()
-                .map_err(|_| format!("invalid integer value \"{text}\" for connection option \"port\""))?,
+            Some(text) => text.parse::<u16>().map_err(|_| {
+                format!("invalid integer value \"{text}\" for connection option \"port\"")
+            })?,
         };
         let host = options
             .get("host")
@@ -164,9 +173,10 @@ mod tests {
 
     #[test]
     fn parses_keywords_and_quotes() {
-        let info =
-            ConnInfo::parse("host=primary port=5433 user=rep password='a b\\'c' application_name=standby1")
-                .unwrap();
+        let info = ConnInfo::parse(
+            "host=primary port=5433 user=rep password='a b\\'c' application_name=standby1",
+        )
+        .unwrap();
         assert_eq!(info.host, "primary");
         assert_eq!(info.port, 5433);
         assert_eq!(info.user, "rep");

@@ -79,10 +79,20 @@ impl HbaFile {
                 (Some(fields[3].to_string()), fields[4])
             } else {
                 // address and netmask as two fields
-                (Some(format!("{}/{}", fields[3], fields[4])), fields.get(5).copied().unwrap_or(""))
+                (
+                    Some(format!("{}/{}", fields[3], fields[4])),
+                    fields.get(5).copied().unwrap_or(""),
+                )
             };
             let known = [
-                "trust", "reject", "md5", "scram-sha-256", "password", "peer", "ident", "cert",
+                "trust",
+                "reject",
+                "md5",
+                "scram-sha-256",
+                "password",
+                "peer",
+                "ident",
+                "cert",
             ];
             if !known.contains(&method) {
                 return Err(format!(
@@ -138,7 +148,11 @@ fn address_matches(pattern: &str, address: &str) -> bool {
             match (parse_v4(base), parse_v4(address)) {
                 (Some(net), Some(host)) => {
                     let bits = bits.unwrap_or(32).min(32);
-                    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                    let mask = if bits == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - bits)
+                    };
                     net & mask == host & mask
                 }
                 // IPv6 patterns and host names match only themselves.
@@ -163,14 +177,23 @@ mod tests {
     #[test]
     fn default_file_allows_local_replication_only() {
         let hba = HbaFile::parse(DEFAULT_HBA).unwrap();
-        assert_eq!(hba.check_replication("127.0.0.1", "postgres"), HbaVerdict::Trust);
-        assert_eq!(hba.check_replication("10.0.0.7", "postgres"), HbaVerdict::NoEntry);
+        assert_eq!(
+            hba.check_replication("127.0.0.1", "postgres"),
+            HbaVerdict::Trust
+        );
+        assert_eq!(
+            hba.check_replication("10.0.0.7", "postgres"),
+            HbaVerdict::NoEntry
+        );
     }
 
     #[test]
     fn all_does_not_cover_replication() {
         let hba = HbaFile::parse("host all all 0.0.0.0/0 trust\n").unwrap();
-        assert_eq!(hba.check_replication("127.0.0.1", "postgres"), HbaVerdict::NoEntry);
+        assert_eq!(
+            hba.check_replication("127.0.0.1", "postgres"),
+            HbaVerdict::NoEntry
+        );
     }
 
     #[test]
@@ -179,9 +202,18 @@ mod tests {
             "host replication rep 10.0.0.0/8 md5\nhost replication all 10.0.0.0/8 reject\n",
         )
         .unwrap();
-        assert_eq!(hba.check_replication("10.1.2.3", "rep"), HbaVerdict::Password);
-        assert_eq!(hba.check_replication("10.1.2.3", "postgres"), HbaVerdict::Reject);
-        assert_eq!(hba.check_replication("11.1.2.3", "rep"), HbaVerdict::NoEntry);
+        assert_eq!(
+            hba.check_replication("10.1.2.3", "rep"),
+            HbaVerdict::Password
+        );
+        assert_eq!(
+            hba.check_replication("10.1.2.3", "postgres"),
+            HbaVerdict::Reject
+        );
+        assert_eq!(
+            hba.check_replication("11.1.2.3", "rep"),
+            HbaVerdict::NoEntry
+        );
     }
 
     #[test]

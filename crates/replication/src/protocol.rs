@@ -61,12 +61,18 @@ pub enum Message {
     Startup {
         user: String,
         application_name: String,
+        password: Option<String>,
     },
     IdentifySystem,
     /// `TIMELINE_HISTORY tli`.
-    TimelineHistory { timeline: TimeLineId },
+    TimelineHistory {
+        timeline: TimeLineId,
+    },
     /// `START_REPLICATION PHYSICAL start TIMELINE tli`.
-    StartReplication { start: Lsn, timeline: TimeLineId },
+    StartReplication {
+        start: Lsn,
+        timeline: TimeLineId,
+    },
     /// CopyData `r`: what the standby has written, flushed and applied.
     StandbyStatus {
         write: Lsn,
@@ -123,6 +129,7 @@ impl Message {
             Message::Startup {
                 user,
                 application_name,
+                ..
             } => format!("StartupMessage user={user} replication=true application_name={application_name}"),
             Message::IdentifySystem => "IDENTIFY_SYSTEM".into(),
             Message::TimelineHistory { timeline } => format!("TIMELINE_HISTORY {}", timeline.0),

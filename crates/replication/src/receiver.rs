@@ -31,16 +31,33 @@ pub struct StandbyView<'a> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReceiverOutput {
-    Connect { conn: ConnId, host: String, port: u16 },
-    Send { conn: ConnId, message: Message },
-    Close { conn: ConnId },
+    Connect {
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
+    Send {
+        conn: ConnId,
+        message: Message,
+    },
+    Close {
+        conn: ConnId,
+    },
     Log(String),
     /// Write received WAL at `at` and flush it.
-    Write { at: Lsn, data: Vec<u8> },
+    Write {
+        at: Lsn,
+        data: Vec<u8>,
+    },
     /// Keep a history file fetched from upstream.
-    SaveHistory { history: TimelineHistory, content: String },
+    SaveHistory {
+        history: TimelineHistory,
+        content: String,
+    },
     /// Recovery follows `timeline` from here on.
-    NewTimeline { timeline: TimeLineId },
+    NewTimeline {
+        timeline: TimeLineId,
+    },
 }
 
 /// `pg_stat_wal_receiver.status`.
@@ -71,10 +88,14 @@ enum Phase {
     Authenticating,
     Identifying,
     FetchingHistory,
-    StartingStream { restarted: bool },
+    StartingStream {
+        restarted: bool,
+    },
     Streaming,
     /// Disconnected; try again at this time.
-    Waiting { retry_at: Timestamp },
+    Waiting {
+        retry_at: Timestamp,
+    },
 }
 
 /// Ids for new connections and new walreceiver processes.
@@ -179,7 +200,12 @@ impl WalReceiver {
     }
 
     /// Ends this attempt: log `lines`, close, and retry later.
-    fn fail(&mut self, now: Timestamp, view: &StandbyView<'_>, lines: Vec<String>) -> Vec<ReceiverOutput> {
+    fn fail(
+        &mut self,
+        now: Timestamp,
+        view: &StandbyView<'_>,
+        lines: Vec<String>,
+    ) -> Vec<ReceiverOutput> {
         let mut out: Vec<ReceiverOutput> = lines.into_iter().map(ReceiverOutput::Log).collect();
         if let Some(conn) = self.conn.take() {
             out.push(ReceiverOutput::Close { conn });
@@ -191,7 +217,11 @@ impl WalReceiver {
     }
 
     /// The network could not reach the upstream.
-    pub fn handle_refused(&mut self, now: Timestamp, view: &StandbyView<'_>) -> Vec<ReceiverOutput> {
+    pub fn handle_refused(
+        &mut self,
+        now: Timestamp,
+        view: &StandbyView<'_>,
+    ) -> Vec<ReceiverOutput> {
         self.conn = None;
         let line = format!(
             "FATAL:  could not connect to the primary server: {}: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?",
@@ -201,7 +231,11 @@ impl WalReceiver {
     }
 
     /// The connection is up: send the startup packet.
-    pub fn handle_connected(&mut self, now: Timestamp, view: &StandbyView<'_>) -> Vec<ReceiverOutput> {
+    pub fn handle_connected(
+        &mut self,
+        now: Timestamp,
+        view: &StandbyView<'_>,
+    ) -> Vec<ReceiverOutput> {
         self.phase = Phase::Authenticating;
         self.last_receive = now;
         let application_name = self
@@ -212,6 +246,7 @@ impl WalReceiver {
         self.send(Message::Startup {
             user: self.conninfo.user.clone(),
             application_name,
+            password: self.conninfo.password.clone(),
         })
     }
 
@@ -239,7 +274,10 @@ impl WalReceiver {
     fn start_streaming(&mut self, view: &StandbyView<'_>, restarted: bool) -> Vec<ReceiverOutput> {
         // Like PostgreSQL, ask from the start of the segment holding the next
         // record: the standby may hold a torn record at its end.
-        let position = view.replay.min(view.flush).max(view.segment_size.segment_start(1));
+        let position = view
+            .replay
+            .min(view.flush)
+            .max(view.segment_size.segment_start(1));
         let segno = view.segment_size.segment_of(position);
         let start = view.segment_size.segment_start(segno);
         self.receive_start_lsn = start;
@@ -279,9 +317,12 @@ impl WalReceiver {
                     ..
                 },
             ) => self.identified(now, system_identifier, timeline, view),
-            (Phase::FetchingHistory, Message::HistoryFile { timeline, content, .. }) => {
-                self.history_fetched(now, timeline, content, view)
-            }
+            (
+                Phase::FetchingHistory,
+                Message::HistoryFile {
+                    timeline, content, ..
+                },
+            ) => self.history_fetched(now, timeline, content, view),
             (Phase::StartingStream { restarted }, Message::CopyBoth) => {
                 self.phase = Phase::Streaming;
                 let verb = if restarted {
@@ -360,7 +401,10 @@ impl WalReceiver {
                 out
             }
             (_, Message::Error(error)) => {
-                let line = format!("FATAL:  could not receive data from WAL stream: {}", error.text());
+                let line = format!(
+                    "FATAL:  could not receive data from WAL stream: {}",
+                    error.text()
+                );
                 self.fail(now, view, vec![line])
             }
             (_, other) => {
@@ -493,10 +537,15 @@ impl WalReceiver {
             Phase::Waiting { retry_at } if now >= retry_at => self.connect(now, view, ids),
             Phase::Waiting { .. } => Vec::new(),
             _ if view.receiver_timeout > 0 && now >= self.last_receive + view.receiver_timeout => {
-                self.fail(now, view, vec!["FATAL:  terminating walreceiver due to timeout".into()])
+                self.fail(
+                    now,
+                    view,
+                    vec!["FATAL:  terminating walreceiver due to timeout".into()],
+                )
             }
             Phase::Streaming
-                if view.status_interval > 0 && now >= self.last_status_time + view.status_interval =>
+                if view.status_interval > 0
+                    && now >= self.last_status_time + view.status_interval =>
             {
                 self.report(now, view.replay, true)
             }

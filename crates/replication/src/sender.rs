@@ -263,12 +263,13 @@ impl WalSender {
         let Some(stream) = self.stream else {
             return out;
         };
-        let upto = stream.end.unwrap_or(view.send_upto).min(view.wal.insert_lsn());
+        let upto = stream
+            .end
+            .unwrap_or(view.send_upto)
+            .min(view.wal.insert_lsn());
         while self.sent < upto {
             let window_end = Lsn(self.acked.0 + MAX_IN_FLIGHT);
-            let chunk_end = upto
-                .min(Lsn(self.sent.0 + MAX_SEND_SIZE))
-                .min(window_end);
+            let chunk_end = upto.min(Lsn(self.sent.0 + MAX_SEND_SIZE)).min(window_end);
             if chunk_end <= self.sent {
                 break;
             }

@@ -114,7 +114,10 @@ mod tests {
     fn branch_round_trips_through_text() {
         let two = TimelineHistory::first().branch(TimeLineId(2), Lsn(0x3000148));
         assert_eq!(two.file_name(), "00000002.history");
-        assert_eq!(two.to_text(), "1\t0/3000148\tno recovery target specified\n");
+        assert_eq!(
+            two.to_text(),
+            "1\t0/3000148\tno recovery target specified\n"
+        );
         let three = two.branch(TimeLineId(3), Lsn(0x5000000));
         let parsed = TimelineHistory::parse(TimeLineId(3), &three.to_text()).unwrap();
         assert_eq!(parsed, three);

@@ -1,1 +1,519 @@
-//! The deterministic cluster simulator (being written).
+//! A deterministic cluster: pgplay nodes on a virtual network under a
+//! virtual clock, everything random drawn from one seed.
+//!
+//! The simulator owns time. It delivers each message at `now + latency +
+//! jitter` (in order per connection, like TCP), wakes nodes when their
+//! timers are due, and applies faults: partitions hold traffic between two
+//! nodes until healed, cuts close connections, crashes kill a server.
+//! Iteration is over ordered maps only, so a seed replays exactly.
+//!
+//! Where to start reading: [`Sim::run_until`] is the event loop;
+//! [`Sim::route`] is the network; [`check`] holds the invariants.
+
+pub mod check;
+pub mod fuzz;
+mod rng;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use pgplay_engine::{SessionId, StatementResult};
+use pgplay_node::{Node, Output, PeerEvent, StopMode};
+use pgplay_replication::ConnId;
+use pgplay_wal::time::Timestamp;
+use pgplay_wal::SegmentSize;
+
+pub use rng::Rng;
+
+/// Microseconds per millisecond, for readability.
+pub const MS: Timestamp = 1_000;
+pub const SECOND: Timestamp = 1_000_000;
+
+/// Most messages held back by partitions per connection; beyond it the
+/// connection is cut (a real TCP connection would time out).
+pub const HELD_CAPACITY: usize = 4096;
+/// Most events queued on the network at once.
+pub const QUEUE_CAPACITY: usize = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetConfig {
+    pub latency: Timestamp,
+    pub jitter: Timestamp,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            latency: MS / 2,
+            jitter: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Link {
+    client: String,
+    server: String,
+    closed: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Delivery {
+    to: String,
+    conn: ConnId,
+    event: PeerEvent,
+}
+
+pub struct Sim {
+    pub now: Timestamp,
+    pub seed: u64,
+    rng: Rng,
+    pub net: NetConfig,
+    nodes: BTreeMap<String, Node>,
+    links: BTreeMap<ConnId, Link>,
+    queue: BTreeMap<(Timestamp, u64), Delivery>,
+    seq: u64,
+    /// Last delivery time per (connection, towards the server?), for FIFO.
+    last_delivery: BTreeMap<(ConnId, bool), Timestamp>,
+    partitions: BTreeSet<(String, String)>,
+    held: BTreeMap<ConnId, VecDeque<Delivery>>,
+    next_node_id: u32,
+    next_client_port: u16,
+    system_identifier: u64,
+    segment_size: Option<SegmentSize>,
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+impl Sim {
+    pub fn new(seed: u64) -> Sim {
+        let mut rng = Rng::new(seed);
+        let system_identifier = 7_000_000_000_000_000_000 + rng.below(1_000_000_000_000_000_000);
+        Sim {
+            now: 0,
+            seed,
+            rng,
+            net: NetConfig::default(),
+            nodes: BTreeMap::new(),
+            links: BTreeMap::new(),
+            queue: BTreeMap::new(),
+            seq: 0,
+            last_delivery: BTreeMap::new(),
+            partitions: BTreeSet::new(),
+            held: BTreeMap::new(),
+            next_node_id: 1,
+            next_client_port: 40_000,
+            system_identifier,
+            segment_size: None,
+        }
+    }
+
+    pub fn with_segment_size(mut self, size: SegmentSize) -> Sim {
+        self.segment_size = Some(size);
+        self
+    }
+
+    /// The cluster every scenario starts from: `primary` and two standbys
+    /// made by `pg_basebackup -R`, streaming asynchronously, each standby's
+    /// application_name its node name. Ports follow `base_port`.
+    pub fn standard(seed: u64, base_port: u16) -> Sim {
+        let mut sim = Sim::new(seed);
+        sim.add_primary("primary", base_port);
+        sim.add_standby("standby1", base_port + 1, "primary")
+            .expect("a fresh primary accepts a base backup");
+        sim.add_standby("standby2", base_port + 2, "primary")
+            .expect("a fresh primary accepts a base backup");
+        sim.run_for(100 * MS);
+        sim
+    }
+
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    pub fn add_primary(&mut self, name: &str, port: u16) {
+        let mut node = Node::initdb(name, self.system_identifier, self.segment_size, self.now);
+        node.place(self.next_node_id, port);
+        self.next_node_id += 1;
+        self.nodes.insert(name.to_string(), node);
+    }
+
+    /// `pg_basebackup -h <upstream> -D <name> -R -X stream`, then `pg_ctl start`.
+    pub fn add_standby(&mut self, name: &str, port: u16, upstream: &str) -> Result<(), String> {
+        if self.nodes.contains_key(name) {
+            return Err(format!(
+                "pg_basebackup: error: directory \"{name}\" exists but is not empty"
+            ));
+        }
+        let now = self.now;
+        let source = self
+            .nodes
+            .get_mut(upstream)
+            .ok_or_else(|| format!("pg_basebackup: error: could not translate host name \"{upstream}\" to address: Name or service not known"))?;
+        let mut node = source.base_backup(now, name, "postgres", true)?;
+        self.drain(upstream);
+        node.place(self.next_node_id, port);
+        self.next_node_id += 1;
+        self.nodes.insert(name.to_string(), node);
+        self.start(name)?;
+        Ok(())
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.get(name)
+    }
+
+    pub fn node_mut(&mut self, name: &str) -> Option<&mut Node> {
+        self.nodes.get_mut(name)
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+
+    // ----- clients and commands ------------------------------------------
+
+    pub fn open_session(&mut self, node: &str) -> Option<SessionId> {
+        Some(self.nodes.get_mut(node)?.db.open_session())
+    }
+
+    /// Runs SQL on a node now, then sends whatever it produced.
+    pub fn execute(&mut self, node: &str, session: SessionId, sql: &str) -> Vec<StatementResult> {
+        let now = self.now;
+        let Some(target) = self.nodes.get_mut(node) else {
+            return Vec::new();
+        };
+        let results = target.execute(now, session, sql);
+        self.drain(node);
+        results
+    }
+
+    fn command(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Node, Timestamp) -> Result<String, String>,
+    ) -> Result<String, String> {
+        let now = self.now;
+        let node = self
+            .nodes
+            .get_mut(name)
+            .ok_or_else(|| format!("pg_ctl: directory \"{name}\" does not exist"))?;
+        let result = f(node, now);
+        self.drain(name);
+        result
+    }
+
+    pub fn start(&mut self, name: &str) -> Result<String, String> {
+        self.command(name, |n, now| n.start(now))
+    }
+    pub fn stop(&mut self, name: &str, mode: StopMode) -> Result<String, String> {
+        self.command(name, |n, now| n.stop(now, mode))
+    }
+    pub fn restart(&mut self, name: &str) -> Result<String, String> {
+        self.command(name, |n, now| n.restart(now))
+    }
+    pub fn promote(&mut self, name: &str) -> Result<String, String> {
+        self.command(name, |n, now| n.pg_ctl_promote(now))
+    }
+    pub fn crash(&mut self, name: &str) -> Result<String, String> {
+        self.command(name, |n, now| {
+            n.crash(now);
+            Ok(String::new())
+        })
+    }
+    pub fn reload(&mut self, name: &str) -> Result<String, String> {
+        self.command(name, |n, now| {
+            n.reload(now);
+            Ok("server signaled".into())
+        })
+    }
+
+    // ----- faults --------------------------------------------------------
+
+    /// Traffic between `a` and `b` stops (held, in order) until [`Sim::heal`].
+    pub fn partition(&mut self, a: &str, b: &str) {
+        self.partitions.insert(pair(a, b));
+    }
+
+    pub fn heal(&mut self, a: &str, b: &str) {
+        self.partitions.remove(&pair(a, b));
+        let conns: Vec<ConnId> = self.held.keys().copied().collect();
+        for conn in conns {
+            let Some(link) = self.links.get(&conn).cloned() else {
+                continue;
+            };
+            if self.partitions.contains(&pair(&link.client, &link.server)) {
+                continue;
+            }
+            let held = self.held.remove(&conn).unwrap_or_default();
+            for delivery in held {
+                let toward_server = delivery.to == link.server;
+                self.schedule(conn, toward_server, delivery);
+            }
+        }
+    }
+
+    pub fn heal_all(&mut self) {
+        let pairs: Vec<(String, String)> = self.partitions.iter().cloned().collect();
+        for (a, b) in pairs {
+            self.heal(&a, &b);
+        }
+    }
+
+    pub fn is_partitioned(&self, a: &str, b: &str) -> bool {
+        self.partitions.contains(&pair(a, b))
+    }
+
+    /// Breaks every open connection between `a` and `b`: both ends see it close.
+    pub fn cut(&mut self, a: &str, b: &str) {
+        let key = pair(a, b);
+        let conns: Vec<ConnId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| !l.closed && pair(&l.client, &l.server) == key)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in conns {
+            let link = self.links.get_mut(&conn).expect("listed");
+            link.closed = true;
+            let (client, server) = (link.client.clone(), link.server.clone());
+            self.held.remove(&conn);
+            self.queue.retain(|_, d| d.conn != conn);
+            let now = self.now;
+            for to in [client, server] {
+                self.push(
+                    now + self.net.latency,
+                    Delivery {
+                        to,
+                        conn,
+                        event: PeerEvent::Closed,
+                    },
+                );
+            }
+        }
+    }
+
+    // ----- the network ---------------------------------------------------
+
+    fn push(&mut self, at: Timestamp, delivery: Delivery) {
+        assert!(self.queue.len() < QUEUE_CAPACITY, "network queue overflow");
+        self.seq += 1;
+        self.queue.insert((at, self.seq), delivery);
+    }
+
+    fn delay(&mut self) -> Timestamp {
+        let jitter = if self.net.jitter > 0 {
+            self.rng.below(self.net.jitter as u64 + 1) as Timestamp
+        } else {
+            0
+        };
+        self.net.latency + jitter
+    }
+
+    /// Queues a delivery on an open connection, after what is already in flight.
+    fn schedule(&mut self, conn: ConnId, toward_server: bool, delivery: Delivery) {
+        let at = self.now + self.delay();
+        let last = self
+            .last_delivery
+            .get(&(conn, toward_server))
+            .copied()
+            .unwrap_or(0);
+        let at = at.max(last);
+        self.last_delivery.insert((conn, toward_server), at);
+        self.push(at, delivery);
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Option<String> {
+        if self.nodes.contains_key(host) {
+            return Some(host.to_string());
+        }
+        if matches!(host, "127.0.0.1" | "localhost" | "::1") {
+            return self
+                .nodes
+                .iter()
+                .find(|(_, n)| n.port == port)
+                .map(|(name, _)| name.clone());
+        }
+        None
+    }
+
+    /// Carries out everything a node asked for.
+    pub fn drain(&mut self, name: &str) {
+        loop {
+            let Some(output) = self.nodes.get_mut(name).and_then(|n| n.poll_output()) else {
+                break;
+            };
+            self.route(name, output);
+        }
+    }
+
+    fn route(&mut self, from: &str, output: Output) {
+        match output {
+            Output::Connect { conn, host, port } => {
+                let target = self.resolve(&host, port);
+                let reachable = target.as_ref().filter(|t| {
+                    self.nodes.get(*t).is_some_and(|n| n.is_running())
+                        && !self.is_partitioned(from, t)
+                });
+                let delay = self.delay();
+                match reachable {
+                    Some(server) => {
+                        let server = server.clone();
+                        self.links.insert(
+                            conn,
+                            Link {
+                                client: from.to_string(),
+                                server: server.clone(),
+                                closed: false,
+                            },
+                        );
+                        self.next_client_port = self.next_client_port.wrapping_add(1).max(40_000);
+                        let client_port = self.next_client_port;
+                        self.schedule(
+                            conn,
+                            true,
+                            Delivery {
+                                to: server,
+                                conn,
+                                event: PeerEvent::Accepted {
+                                    client_addr: "127.0.0.1".into(),
+                                    client_port,
+                                },
+                            },
+                        );
+                        self.schedule(
+                            conn,
+                            false,
+                            Delivery {
+                                to: from.to_string(),
+                                conn,
+                                event: PeerEvent::Connected,
+                            },
+                        );
+                    }
+                    None => self.push(
+                        self.now + delay,
+                        Delivery {
+                            to: from.to_string(),
+                            conn,
+                            event: PeerEvent::Refused,
+                        },
+                    ),
+                }
+            }
+            Output::Send { conn, message } => self.send_on(from, conn, PeerEvent::Message(message)),
+            Output::Close { conn } => {
+                self.send_on(from, conn, PeerEvent::Closed);
+                if let Some(link) = self.links.get_mut(&conn) {
+                    link.closed = true;
+                }
+            }
+        }
+    }
+
+    fn send_on(&mut self, from: &str, conn: ConnId, event: PeerEvent) {
+        let Some(link) = self.links.get(&conn) else {
+            return;
+        };
+        if link.closed {
+            return;
+        }
+        let toward_server = link.client == from;
+        let to = if toward_server {
+            link.server.clone()
+        } else {
+            link.client.clone()
+        };
+        let delivery = Delivery { to, conn, event };
+        if self.is_partitioned(&link.client, &link.server) {
+            let held = self.held.entry(conn).or_default();
+            if held.len() >= HELD_CAPACITY {
+                self.cut(&link.client.clone(), &link.server.clone());
+                return;
+            }
+            held.push_back(delivery);
+            return;
+        }
+        self.schedule(conn, toward_server, delivery);
+    }
+
+    // ----- time ------------------------------------------------------------
+
+    fn next_timer(&self) -> Option<(Timestamp, String)> {
+        self.nodes
+            .iter()
+            .filter_map(|(name, n)| n.poll_timeout().map(|t| (t, name.clone())))
+            .min()
+    }
+
+    /// Runs events and timers until `until`, then sets the clock there.
+    pub fn run_until(&mut self, until: Timestamp) {
+        let mut spins_at_now = 0u32;
+        let mut last_now = self.now;
+        loop {
+            if self.now == last_now {
+                spins_at_now += 1;
+                assert!(
+                    spins_at_now < 1_000_000,
+                    "simulation stuck at t={} (seed {})",
+                    self.now,
+                    self.seed
+                );
+            } else {
+                spins_at_now = 0;
+                last_now = self.now;
+            }
+            let next_delivery = self.queue.keys().next().map(|(t, _)| *t);
+            let next_timer = self.next_timer();
+            let delivery_first = match (next_delivery, &next_timer) {
+                (Some(d), Some((t, _))) => d <= *t,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if delivery_first {
+                let at = next_delivery.expect("checked");
+                if at > until {
+                    break;
+                }
+                self.now = self.now.max(at);
+                let (_, delivery) = self.queue.pop_first().expect("checked");
+                let now = self.now;
+                if let Some(node) = self.nodes.get_mut(&delivery.to) {
+                    node.handle_peer(now, delivery.conn, delivery.event);
+                    self.drain(&delivery.to);
+                }
+            } else {
+                let (at, name) = next_timer.expect("checked");
+                if at > until {
+                    break;
+                }
+                self.now = self.now.max(at);
+                let now = self.now;
+                if let Some(node) = self.nodes.get_mut(&name) {
+                    node.handle_timeout(now);
+                }
+                self.drain(&name);
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    pub fn run_for(&mut self, duration: Timestamp) {
+        self.run_until(self.now + duration);
+    }
+
+    /// One readable line per node.
+    pub fn status_lines(&self) -> Vec<String> {
+        self.nodes.values().map(|n| n.status_line()).collect()
+    }
+}

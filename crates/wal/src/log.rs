@@ -306,6 +306,14 @@ impl WalLog {
             .collect()
     }
 
+    /// Start of the oldest segment still held.
+    pub fn oldest_segment_start(&self) -> Option<Lsn> {
+        self.segments
+            .keys()
+            .next()
+            .map(|segno| self.segment_size.segment_start(*segno))
+    }
+
     /// Forgets segments wholly before `segno` (checkpoint recycling).
     pub fn remove_segments_before(&mut self, segno: u64) {
         self.segments.retain(|number, _| *number >= segno);
@@ -327,6 +335,17 @@ impl WalLog {
     pub fn lose_unflushed(&mut self) {
         let flushed = self.flushed;
         self.truncate(flushed);
+    }
+
+    /// Promotion: the log ends at `end` (the end of the last record
+    /// replayed) and what follows is written on `timeline`. The segment
+    /// holding `end` is now named after the new timeline.
+    pub fn begin_timeline(&mut self, timeline: TimeLineId, end: Lsn) {
+        self.truncate(end);
+        self.flushed = end;
+        self.timeline = timeline;
+        let segno = self.segment_size.segment_of(end);
+        self.segment_timelines.insert(segno, timeline);
     }
 
     fn truncate(&mut self, at: Lsn) {
@@ -363,12 +382,22 @@ impl WalLog {
 
     /// A standby's side of streaming: store bytes received from upstream at
     /// `at`, which must be the current end of the log.
+    /// Bytes before the end are overwritten (a walreceiver restarts from a
+    /// segment start and receives again what it already has); bytes beyond
+    /// the end would leave a hole and are refused.
     pub fn write_received(&mut self, at: Lsn, bytes: &[u8]) -> Result<(), WalError> {
-        if at != self.insert {
+        if at > self.insert {
             return Err(WalError::Gap {
                 expected: self.insert,
                 got: at,
             });
+        }
+        let end = at.offset(bytes.len() as u64);
+        if end <= self.insert && self.read_raw(at, end) == bytes {
+            return Ok(());
+        }
+        if at < self.insert {
+            self.truncate(at);
         }
         let mut position = at;
         let mut rest = bytes;

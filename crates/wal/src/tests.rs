@@ -165,8 +165,29 @@ fn standby_copy_is_byte_identical() {
     );
     assert_eq!(standby.records_from(Lsn(0x100_0000)).count(), 100);
     assert!(
-        standby.write_received(Lsn(0x100_0000), &[1]).is_err(),
-        "a gap or overlap is refused"
+        standby.write_received(sent.offset(8), &[1]).is_err(),
+        "a gap is refused"
+    );
+    let again = primary.read_raw(Lsn(0x100_0000), sent);
+    standby.write_received(Lsn(0x100_0000), &again).unwrap();
+    assert_eq!(
+        standby.insert_lsn(),
+        sent,
+        "receiving the same bytes again changes nothing"
+    );
+    standby
+        .write_received(Lsn(0x100_0000), &again[..100])
+        .unwrap();
+    assert_eq!(
+        standby.insert_lsn(),
+        sent,
+        "a shorter identical resend keeps what follows"
+    );
+    standby.write_received(Lsn(0x100_0008), &[0xAB]).unwrap();
+    assert_eq!(
+        standby.insert_lsn(),
+        Lsn(0x100_0009),
+        "different bytes replace everything after them"
     );
 }
 

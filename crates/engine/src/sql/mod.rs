@@ -532,6 +532,11 @@ impl Executor<'_> {
 
     /// Visible rows of a table (or a catalog relation) by name.
     pub fn scan_named(&mut self, name: &str) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
+        if self.catalog.table(name).is_none() {
+            if let Some(view) = crate::stats::view(&self.db.stats, name) {
+                return Ok(view);
+            }
+        }
         let table = self
             .catalog
             .table(name)

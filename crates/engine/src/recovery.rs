@@ -1,0 +1,177 @@
+//! A server's life beyond one primary: being copied by a base backup,
+//! starting as a standby, replaying streamed WAL (with restartpoints, so a
+//! standby's crash recovery starts near where it was), and promotion.
+
+use pgplay_wal::{Lsn, Record, RecordBody, TimeLineId, TransactionRecord, WalLog, XlogRecord};
+
+use crate::database::{ControlFile, Database};
+use crate::error::{DbError, Result};
+use crate::guc::Settings;
+use crate::mvcc::XactStatus;
+use crate::redo::{self, DataState};
+
+/// What `pg_basebackup -X stream` copies: the data as of a checkpoint, the
+/// WAL from that checkpoint's redo pointer on, pg_control and the
+/// configuration files.
+#[derive(Clone, Debug)]
+pub struct BaseBackup {
+    pub data: DataState,
+    pub wal: WalLog,
+    pub control: ControlFile,
+    pub settings: Settings,
+    /// Where the copied WAL ends (`pg_basebackup` waits for it).
+    pub end: Lsn,
+    pub checkpoint: Lsn,
+}
+
+impl Database {
+    /// The primary's half of `pg_basebackup`: a checkpoint, then a copy.
+    pub fn base_backup(&mut self) -> BaseBackup {
+        let checkpoint = if self.in_recovery {
+            self.control.checkpoint
+        } else {
+            self.checkpoint(false)
+        };
+        let mut wal = self.wal.clone();
+        let segment_size = wal.segment_size();
+        wal.remove_segments_before(segment_size.segment_of(self.control.redo));
+        BaseBackup {
+            data: self.disk.clone(),
+            end: wal.flush_lsn(),
+            wal,
+            control: ControlFile {
+                clean_shutdown: false,
+                ..self.control.clone()
+            },
+            settings: self.settings.clone(),
+            checkpoint,
+        }
+    }
+
+    /// A server made from a base backup; call [`Database::start_standby`]
+    /// (with `standby.signal`) or [`Database::recover`] next.
+    pub fn from_backup(backup: BaseBackup, now: i64) -> Database {
+        let mut db = Database::initdb(crate::InitOptions {
+            system_identifier: backup.control.system_identifier,
+            segment_size: backup.wal.segment_size(),
+            now,
+        });
+        db.wal = backup.wal;
+        db.data = backup.data.clone();
+        db.disk = backup.data;
+        db.control = backup.control;
+        db.settings = backup.settings;
+        db.catalog_cache = None;
+        db.indexes.clear();
+        db.log_lines.clear();
+        db
+    }
+
+    /// Starts in standby mode: replay the local WAL from the last
+    /// (re)startpoint and stay in recovery. Returns the log lines.
+    pub fn start_standby(&mut self) -> Result<Vec<String>> {
+        let mut lines = vec!["LOG:  entering standby mode".to_string()];
+        self.in_recovery = true;
+        self.sessions.clear();
+        let redo = self.control.redo;
+        let end = self.wal.recover_end(redo);
+        let records: Vec<_> = self.wal.records_from(redo).collect();
+        lines.push(format!("LOG:  redo starts at {redo}"));
+        let mut last = None;
+        for read in records {
+            let read = read.map_err(|e| DbError::internal(e.to_string()))?;
+            self.replay(read.lsn, &read.record, read.end)?;
+            last = Some(read.lsn);
+        }
+        if let Some(last) = last {
+            self.wal.set_last_record(last);
+        }
+        self.replayed_upto = end;
+        self.catalog_cache = None;
+        self.data.catalog_generation += 1;
+        lines.push(format!("LOG:  consistent recovery state reached at {end}"));
+        lines.push("LOG:  database system is ready to accept read-only connections".to_string());
+        Ok(lines)
+    }
+
+    /// A standby replays one record received from upstream. A checkpoint
+    /// record becomes a restartpoint: what a crash of the standby restarts from.
+    pub fn replay(&mut self, lsn: Lsn, record: &Record, end: Lsn) -> Result<()> {
+        redo::apply(&mut self.data, lsn, record)?;
+        match &record.body {
+            RecordBody::Transaction(
+                TransactionRecord::Commit { time, .. } | TransactionRecord::Abort { time, .. },
+            ) => {
+                self.last_replayed_commit = Some(*time);
+            }
+            RecordBody::Xlog(XlogRecord::CheckpointShutdown(checkpoint)) => {
+                // Nothing was running when the upstream shut down.
+                for xid in std::mem::take(&mut self.data.running) {
+                    self.data.clog.set(xid, XactStatus::Aborted);
+                }
+                self.restartpoint(lsn, checkpoint.redo);
+            }
+            RecordBody::Xlog(XlogRecord::CheckpointOnline(checkpoint)) => {
+                self.restartpoint(lsn, checkpoint.redo);
+            }
+            _ => {}
+        }
+        self.replayed_upto = end;
+        self.wal.set_last_record(lsn);
+        self.indexes.clear();
+        Ok(())
+    }
+
+    fn restartpoint(&mut self, checkpoint: Lsn, redo: Lsn) {
+        self.disk = self.data.clone();
+        self.control.checkpoint = checkpoint;
+        self.control.redo = redo;
+    }
+
+    /// A standby's clean stop: a restartpoint at the replay position, so
+    /// the next start replays nothing twice.
+    pub fn shutdown_standby(&mut self) {
+        self.sessions.clear();
+        let at = self.wal.next_record_start(self.replayed_upto);
+        self.disk = self.data.clone();
+        self.control.redo = at.min(self.wal.insert_lsn()).max(self.replayed_upto);
+        self.control.clean_shutdown = false;
+    }
+
+    /// Ends recovery on `timeline`, branching at the end of the last record
+    /// replayed: transactions left open are aborted, an END_OF_RECOVERY
+    /// record starts the new timeline, and writes are allowed again.
+    /// Returns the switchpoint.
+    pub fn promote(&mut self, timeline: TimeLineId) -> Result<Lsn> {
+        if !self.in_recovery {
+            return Err(DbError::new(
+                crate::error::code::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "recovery is not in progress",
+            ));
+        }
+        let switchpoint = self.replayed_upto;
+        let previous = self.wal.timeline();
+        self.wal.begin_timeline(timeline, switchpoint);
+        for xid in std::mem::take(&mut self.data.running) {
+            self.data.clog.set(xid, XactStatus::Aborted);
+        }
+        self.data.catalog_writers.clear();
+        self.data.catalog_generation += 1;
+        self.catalog_cache = None;
+        self.indexes.clear();
+        self.oid_logged_limit = self.data.next_oid;
+        self.in_recovery = false;
+        self.control.timeline = timeline;
+        self.log(
+            0,
+            RecordBody::Xlog(XlogRecord::EndOfRecovery {
+                timeline,
+                prev_timeline: previous,
+                time: self.now,
+            }),
+        )?;
+        self.wal.flush(self.wal.insert_lsn());
+        self.checkpoint(false);
+        Ok(switchpoint)
+    }
+}

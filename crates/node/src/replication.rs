@@ -1,0 +1,664 @@
+//! The node's replication connections: accepting standbys (one walsender
+//! each), its own walreceiver when it is a standby, replaying what arrives,
+//! `pg_basebackup`, and the rows of `pg_stat_replication` /
+//! `pg_stat_wal_receiver`.
+
+use pgplay_engine::{BaseBackup, Database, WalReceiverRow, WalSenderRow};
+use pgplay_replication::receiver::Ids;
+use pgplay_replication::{
+    ConnId, ConnInfo, HbaFile, HbaVerdict, Message, ReceiverOutput, SenderOutput, ServerError,
+    SourceView, StandbyView, WalReceiver, WalSender,
+};
+use pgplay_wal::time::Timestamp;
+use pgplay_wal::Lsn;
+
+use crate::{ConfigFiles, Node, Output, RunState};
+
+/// What happens on one replication connection, as the driver tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// Our connection attempt reached the server.
+    Connected,
+    /// Nothing listens at that address, or the network is down.
+    Refused,
+    /// A client connected to us from this address and port.
+    Accepted {
+        client_addr: String,
+        client_port: u16,
+    },
+    Message(Message),
+    /// The other end closed the connection, or it broke.
+    Closed,
+}
+
+/// Records replayed per batch while catching up (keeps each step small).
+const REPLAY_BATCH: usize = 512;
+
+struct NodeIds<'a> {
+    id: u32,
+    next_conn: &'a mut u32,
+    next_pid: &'a mut i32,
+}
+
+impl Ids for NodeIds<'_> {
+    fn conn(&mut self) -> ConnId {
+        let conn = ConnId((u64::from(self.id) << 32) | u64::from(*self.next_conn));
+        *self.next_conn += 1;
+        conn
+    }
+    fn pid(&mut self) -> i32 {
+        *self.next_pid += 1;
+        *self.next_pid
+    }
+}
+
+fn micros_from_ms(ms: i64) -> Timestamp {
+    ms.saturating_mul(1000)
+}
+
+impl Node {
+    fn standby_view(&self) -> StandbyViewOwned {
+        StandbyViewOwned {
+            system_identifier: self.db.control.system_identifier,
+            flush: self.db.wal.flush_lsn(),
+            replay: self.db.replayed_upto,
+            segment_size: self.db.wal.segment_size(),
+            status_interval: self.setting_i64("wal_receiver_status_interval") * 1_000_000,
+            receiver_timeout: micros_from_ms(self.setting_i64("wal_receiver_timeout")),
+            retry_interval: micros_from_ms(self.setting_i64("wal_retrieve_retry_interval")),
+            default_application_name: {
+                let cluster = self.db.settings.get("cluster_name");
+                if cluster.is_empty() {
+                    "walreceiver".to_string()
+                } else {
+                    cluster
+                }
+            },
+        }
+    }
+
+    /// Runs `f` on the walreceiver with a view of this standby, then carries
+    /// out what it returns.
+    fn with_receiver(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut WalReceiver, &StandbyView<'_>, &mut dyn Ids) -> Vec<ReceiverOutput>,
+    ) {
+        let Some(mut receiver) = self.receiver.take() else {
+            return;
+        };
+        let owned = self.standby_view();
+        let view = owned.view(&self.history);
+        let mut ids = NodeIds {
+            id: self.id,
+            next_conn: &mut self.next_conn,
+            next_pid: &mut self.next_pid,
+        };
+        let outputs = f(&mut receiver, &view, &mut ids);
+        self.receiver = Some(receiver);
+        self.apply_receiver_outputs(now, outputs);
+    }
+
+    fn apply_receiver_outputs(&mut self, now: Timestamp, outputs: Vec<ReceiverOutput>) {
+        let mut wrote = false;
+        for output in outputs {
+            match output {
+                ReceiverOutput::Connect { conn, host, port } => {
+                    self.emit(Output::Connect { conn, host, port })
+                }
+                ReceiverOutput::Send { conn, message } => self.emit(Output::Send { conn, message }),
+                ReceiverOutput::Close { conn } => self.emit(Output::Close { conn }),
+                ReceiverOutput::Log(line) => self.push_log(line),
+                ReceiverOutput::Write { at, data } => {
+                    let end = at.offset(data.len() as u64);
+                    match self.db.wal.write_received(at, &data) {
+                        Ok(()) => {
+                            self.db.wal.flush(end);
+                            self.db.stats.last_received = Some(end);
+                            wrote = true;
+                        }
+                        Err(error) => {
+                            self.push_log(format!("LOG:  {error}"));
+                            let outputs =
+                                self.receiver.as_mut().map(|r| r.stop()).unwrap_or_default();
+                            self.apply_receiver_outputs(now, outputs);
+                        }
+                    }
+                }
+                ReceiverOutput::SaveHistory { history, content } => {
+                    self.history_files.insert(history.timeline, content);
+                }
+                ReceiverOutput::NewTimeline { timeline } => {
+                    if let Some(text) = self.history_files.get(&timeline) {
+                        if let Ok(history) =
+                            pgplay_replication::TimelineHistory::parse(timeline, text)
+                        {
+                            self.history = history;
+                        }
+                    }
+                    self.db.wal.set_timeline(timeline);
+                    self.db.control.timeline = timeline;
+                }
+            }
+        }
+        if wrote {
+            self.replay_received(now);
+        }
+    }
+
+    /// The startup process: replay every complete record received so far,
+    /// then tell upstream how far we got.
+    fn replay_received(&mut self, now: Timestamp) {
+        loop {
+            let from = self.db.replayed_upto;
+            let batch: Vec<_> = self
+                .db
+                .wal
+                .records_from(from)
+                .take(REPLAY_BATCH)
+                .map_while(Result::ok)
+                .collect();
+            if batch.is_empty() {
+                break;
+            }
+            for read in batch {
+                self.db.now = now;
+                if let Err(error) = self.db.replay(read.lsn, &read.record, read.end) {
+                    self.push_log(format!(
+                        "FATAL:  could not replay WAL record at {}: {}",
+                        read.lsn, error.message
+                    ));
+                    return;
+                }
+                if matches!(
+                    read.record.body,
+                    pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch)
+                ) {
+                    let size = self.db.wal.segment_size();
+                    let next = size.segment_start(size.segment_of(read.end) + 1);
+                    if read.end.0 % size.bytes() != 0 {
+                        self.db.replayed_upto = next;
+                    }
+                }
+            }
+        }
+        let replayed = self.db.replayed_upto;
+        self.with_receiver(now, |r, _, _| r.report(now, replayed, false));
+        // Cascading: what we received may go on to our own standbys.
+        self.poll_senders(now);
+    }
+
+    pub(crate) fn start_receiver(&mut self, now: Timestamp) {
+        let text = self.db.settings.get("primary_conninfo");
+        if text.trim().is_empty() {
+            return;
+        }
+        let conninfo = match ConnInfo::parse(&text) {
+            Ok(conninfo) => conninfo,
+            Err(error) => {
+                self.push_log(format!(
+                    "FATAL:  could not connect to the primary server: {error}"
+                ));
+                return;
+            }
+        };
+        let owned = self.standby_view();
+        let view = owned.view(&self.history);
+        let mut ids = NodeIds {
+            id: self.id,
+            next_conn: &mut self.next_conn,
+            next_pid: &mut self.next_pid,
+        };
+        let (receiver, outputs) = WalReceiver::start(now, conninfo, &view, &mut ids);
+        self.receiver = Some(receiver);
+        self.apply_receiver_outputs(now, outputs);
+    }
+
+    pub(crate) fn stop_receiver(&mut self) {
+        if let Some(mut receiver) = self.receiver.take() {
+            let outputs = receiver.stop();
+            self.apply_receiver_outputs(0, outputs);
+        }
+    }
+
+    /// After a reload: a changed `primary_conninfo` restarts the walreceiver.
+    pub(crate) fn after_reload(&mut self, now: Timestamp) {
+        if self.state != RunState::Running || !self.db.in_recovery {
+            return;
+        }
+        let wanted = self.db.settings.get("primary_conninfo");
+        let current = self.receiver.as_ref().map(|r| r.conninfo.options.clone());
+        let parsed = ConnInfo::parse(&wanted).ok().map(|c| c.options);
+        if current.is_some() && current == parsed {
+            return;
+        }
+        self.stop_receiver();
+        self.start_receiver(now);
+    }
+
+    pub(crate) fn close_all_connections(&mut self) {
+        let conns: Vec<ConnId> = self
+            .senders
+            .keys()
+            .chain(self.incoming.keys())
+            .copied()
+            .collect();
+        self.senders.clear();
+        self.incoming.clear();
+        for conn in conns {
+            self.emit(Output::Close { conn });
+        }
+        if let Some(receiver) = self.receiver.take() {
+            if let Some(conn) = receiver.conn {
+                self.emit(Output::Close { conn });
+            }
+        }
+    }
+
+    // ----- inputs ------------------------------------------------------------
+
+    /// Something happened on replication connection `conn`.
+    pub fn handle_peer(&mut self, now: Timestamp, conn: ConnId, event: PeerEvent) {
+        if self.state != RunState::Running {
+            if !matches!(event, PeerEvent::Closed | PeerEvent::Refused) {
+                self.emit(Output::Close { conn });
+            }
+            return;
+        }
+        self.db.now = now;
+        let ours = self.receiver.as_ref().and_then(|r| r.conn) == Some(conn);
+        if ours {
+            match event {
+                PeerEvent::Connected => {
+                    self.with_receiver(now, |r, v, _| r.handle_connected(now, v))
+                }
+                PeerEvent::Refused => self.with_receiver(now, |r, v, _| r.handle_refused(now, v)),
+                PeerEvent::Closed => self.with_receiver(now, |r, v, _| r.handle_closed(now, v)),
+                PeerEvent::Message(message) => {
+                    self.with_receiver(now, |r, v, _| r.handle_message(now, message, v))
+                }
+                PeerEvent::Accepted { .. } => {}
+            }
+            return;
+        }
+        match event {
+            PeerEvent::Accepted {
+                client_addr,
+                client_port,
+            } => {
+                self.incoming.insert(conn, (client_addr, client_port));
+            }
+            PeerEvent::Message(Message::Startup {
+                user,
+                application_name,
+                password,
+            }) => self.accept_startup(now, conn, &user, &application_name, password.is_some()),
+            PeerEvent::Message(message) => self.sender_message(now, conn, message),
+            PeerEvent::Closed => {
+                self.incoming.remove(&conn);
+                self.senders.remove(&conn);
+            }
+            PeerEvent::Connected | PeerEvent::Refused => {}
+        }
+    }
+
+    fn reject(&mut self, conn: ConnId, error: ServerError) {
+        self.push_log(error.text());
+        self.emit(Output::Send {
+            conn,
+            message: Message::Error(error),
+        });
+        self.emit(Output::Close { conn });
+        self.incoming.remove(&conn);
+    }
+
+    /// A replication connection's startup packet: pg_hba.conf, the role and
+    /// `max_wal_senders` decide whether a walsender starts.
+    fn accept_startup(
+        &mut self,
+        now: Timestamp,
+        conn: ConnId,
+        user: &str,
+        application_name: &str,
+        has_password: bool,
+    ) {
+        let Some((client_addr, client_port)) = self.incoming.get(&conn).cloned() else {
+            return;
+        };
+        let hba = HbaFile::parse(&self.files.pg_hba_conf).unwrap_or_default();
+        let verdict = hba.check_replication(&client_addr, user);
+        let refusal = match verdict {
+            HbaVerdict::NoEntry => Some(format!(
+                "no pg_hba.conf entry for replication connection from host \"{client_addr}\", user \"{user}\", no encryption"
+            )),
+            HbaVerdict::Reject => Some(format!(
+                "pg_hba.conf rejects replication connection for host \"{client_addr}\", user \"{user}\", no encryption"
+            )),
+            _ => None,
+        };
+        if let Some(message) = refusal {
+            return self.reject(conn, ServerError::fatal("28000", message));
+        }
+        if verdict == HbaVerdict::Password && !has_password {
+            // libpq gives up before the server logs anything.
+            self.emit(Output::Send {
+                conn,
+                message: Message::Error(ServerError {
+                    severity: "fe_sendauth".into(),
+                    code: "08004".into(),
+                    message: "no password supplied".into(),
+                    detail: None,
+                }),
+            });
+            self.emit(Output::Close { conn });
+            self.incoming.remove(&conn);
+            return;
+        }
+        if user != "postgres" {
+            return self.reject(
+                conn,
+                ServerError::fatal("28000", format!("role \"{user}\" does not exist")),
+            );
+        }
+        let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
+        if self.senders.len() >= max {
+            return self.reject(
+                conn,
+                ServerError::fatal(
+                    "53300",
+                    format!(
+                        "number of requested standby connections exceeds max_wal_senders (currently {max})"
+                    ),
+                ),
+            );
+        }
+        self.incoming.remove(&conn);
+        let pid = self.new_pid();
+        let sender = WalSender::new(
+            conn,
+            pid,
+            user,
+            application_name,
+            &client_addr,
+            client_port,
+            now,
+        );
+        self.senders.insert(conn, sender);
+        self.emit(Output::Send {
+            conn,
+            message: Message::Ready,
+        });
+    }
+
+    fn sender_message(&mut self, now: Timestamp, conn: ConnId, message: Message) {
+        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let Some(sender) = self.senders.get_mut(&conn) else {
+            return;
+        };
+        let view = SourceView {
+            wal: &self.db.wal,
+            send_upto: self.db.wal.flush_lsn(),
+            history: &self.history,
+            history_files: &self.history_files,
+            system_identifier: self.db.control.system_identifier,
+            timeout,
+        };
+        let outputs = sender.handle(now, message, &view);
+        self.apply_sender_outputs(conn, outputs);
+    }
+
+    fn apply_sender_outputs(&mut self, conn: ConnId, outputs: Vec<SenderOutput>) {
+        for output in outputs {
+            match output {
+                SenderOutput::Send(message) => self.emit(Output::Send { conn, message }),
+                SenderOutput::Close => {
+                    self.senders.remove(&conn);
+                    self.emit(Output::Close { conn });
+                }
+                SenderOutput::Log(line) => self.push_log(line),
+            }
+        }
+    }
+
+    /// Every walsender sends what it can.
+    pub(crate) fn poll_senders(&mut self, now: Timestamp) {
+        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let conns: Vec<ConnId> = self.senders.keys().copied().collect();
+        for conn in conns {
+            let Some(sender) = self.senders.get_mut(&conn) else {
+                continue;
+            };
+            let view = SourceView {
+                wal: &self.db.wal,
+                send_upto: self.db.wal.flush_lsn(),
+                history: &self.history,
+                history_files: &self.history_files,
+                system_identifier: self.db.control.system_identifier,
+                timeout,
+            };
+            let outputs = sender.poll(now, &view);
+            self.apply_sender_outputs(conn, outputs);
+        }
+    }
+
+    /// After any change: ship new WAL.
+    pub(crate) fn pump(&mut self, now: Timestamp) {
+        if self.state == RunState::Running {
+            self.poll_senders(now);
+        }
+    }
+
+    /// Timers: walsender keepalives and timeouts, walreceiver retries,
+    /// status updates and its timeout.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.state != RunState::Running {
+            return;
+        }
+        self.db.now = now;
+        self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
+        self.poll_senders(now);
+    }
+
+    /// When the node next wants [`Node::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.state != RunState::Running {
+            return None;
+        }
+        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let senders = self
+            .senders
+            .values()
+            .filter_map(|s| s.next_timeout(timeout));
+        let owned = self.standby_view();
+        let view = owned.view(&self.history);
+        let receiver = self.receiver.as_ref().and_then(|r| r.next_timeout(&view));
+        senders.chain(receiver).min()
+    }
+
+    // ----- views --------------------------------------------------------------
+
+    /// Fills `pg_stat_replication` and `pg_stat_wal_receiver` for the engine.
+    pub(crate) fn refresh_stats(&mut self, _now: Timestamp) {
+        let position = |lsn: Lsn| (lsn != Lsn::INVALID).then_some(lsn);
+        self.db.stats.senders = self
+            .senders
+            .values()
+            .map(|s| WalSenderRow {
+                pid: s.pid,
+                usename: s.user.clone(),
+                application_name: s.application_name.clone(),
+                client_addr: s.client_addr.clone(),
+                client_port: i32::from(s.client_port),
+                backend_start: s.backend_start,
+                state: s.state.name().to_string(),
+                sent_lsn: position(s.sent),
+                write_lsn: position(s.write),
+                flush_lsn: position(s.flush),
+                replay_lsn: position(s.apply),
+                write_lag: s.lag.lags[0],
+                flush_lag: s.lag.lags[1],
+                replay_lag: s.lag.lags[2],
+                sync_priority: 0,
+                sync_state: "async".into(),
+                reply_time: s.reply_time,
+            })
+            .collect();
+        self.db.stats.receiver =
+            self.receiver
+                .as_ref()
+                .filter(|r| r.is_running())
+                .map(|r| WalReceiverRow {
+                    pid: r.pid,
+                    status: r.status().name().to_string(),
+                    receive_start_lsn: r.receive_start_lsn,
+                    receive_start_tli: r.receive_start_tli.0 as i32,
+                    written_lsn: position(r.written_lsn),
+                    flushed_lsn: position(r.flushed_lsn),
+                    received_tli: r.timeline.0 as i32,
+                    last_msg_send_time: r.last_msg_send_time,
+                    last_msg_receipt_time: r.last_msg_receipt_time,
+                    latest_end_lsn: position(r.latest_end_lsn),
+                    latest_end_time: r.latest_end_time,
+                    slot_name: None,
+                    sender_host: r.conninfo.host.clone(),
+                    sender_port: i32::from(r.conninfo.port),
+                    conninfo: r.conninfo.display_masked(),
+                });
+    }
+
+    /// The upstream this standby streams from (host and port of its walreceiver).
+    pub fn upstream(&self) -> Option<(String, u16)> {
+        self.receiver
+            .as_ref()
+            .map(|r| (r.conninfo.host.clone(), r.conninfo.port))
+    }
+
+    /// Is the walreceiver streaming right now?
+    pub fn is_streaming(&self) -> bool {
+        self.receiver.as_ref().is_some_and(|r| r.is_streaming())
+    }
+
+    /// Positions of each walsender, for the UI and the simulator's checks.
+    pub fn sender_positions(&self) -> Vec<(String, Lsn, Lsn, Lsn, Lsn)> {
+        self.senders
+            .values()
+            .map(|s| {
+                (
+                    s.application_name.clone(),
+                    s.sent,
+                    s.write,
+                    s.flush,
+                    s.apply,
+                )
+            })
+            .collect()
+    }
+
+    // ----- pg_basebackup ---------------------------------------------------
+
+    /// `pg_basebackup -h <this node> -D <name> [-R] -X stream` run from
+    /// `client_addr`: checks what a walsender connection would check, takes
+    /// a checkpoint and copies the data directory into a new, stopped node.
+    /// With `write_recovery_conf`, the copy gets `standby.signal` and a
+    /// `primary_conninfo` pointing here with `application_name` = `name`.
+    pub fn base_backup(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        user: &str,
+        write_recovery_conf: bool,
+    ) -> Result<Node, String> {
+        let port = self.port;
+        let failed = move |message: String| {
+            format!(
+                "pg_basebackup: error: connection to server at \"127.0.0.1\", port {port} failed: {message}"
+            )
+        };
+        if self.state != RunState::Running {
+            return Err(failed("Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?".into()));
+        }
+        let hba = HbaFile::parse(&self.files.pg_hba_conf).unwrap_or_default();
+        match hba.check_replication(&self.address, user) {
+            HbaVerdict::NoEntry => {
+                let line = format!("no pg_hba.conf entry for replication connection from host \"{}\", user \"{user}\", no encryption", self.address);
+                self.push_log(format!("FATAL:  {line}"));
+                return Err(failed(format!("FATAL:  {line}")));
+            }
+            HbaVerdict::Reject => {
+                let line = format!("pg_hba.conf rejects replication connection for host \"{}\", user \"{user}\", no encryption", self.address);
+                self.push_log(format!("FATAL:  {line}"));
+                return Err(failed(format!("FATAL:  {line}")));
+            }
+            _ => {}
+        }
+        if user != "postgres" {
+            let line = format!("role \"{user}\" does not exist");
+            self.push_log(format!("FATAL:  {line}"));
+            return Err(failed(format!("FATAL:  {line}")));
+        }
+        let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
+        if self.senders.len() >= max {
+            let line = format!(
+                "number of requested standby connections exceeds max_wal_senders (currently {max})"
+            );
+            self.push_log(format!("FATAL:  {line}"));
+            return Err(failed(format!("FATAL:  {line}")));
+        }
+        self.db.now = now;
+        if !self.db.in_recovery {
+            self.push_log("LOG:  checkpoint starting: force wait".into());
+        }
+        let backup: BaseBackup = self.db.base_backup();
+        self.pump(now);
+        let mut db = Database::from_backup(backup, now);
+        db.in_recovery = true;
+        let mut files = ConfigFiles {
+            postgresql_conf: self.files.postgresql_conf.clone(),
+            pg_hba_conf: self.files.pg_hba_conf.clone(),
+            standby_signal: false,
+        };
+        if write_recovery_conf {
+            files.standby_signal = true;
+            let conninfo = format!(
+                "user={user} passfile='/var/lib/postgresql/.pgpass' channel_binding=prefer host={} port={} application_name={name} sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
+                self.address, self.port
+            );
+            let _ = db
+                .settings
+                .alter_system("primary_conninfo", Some(&conninfo));
+        }
+        let mut node = Node::with_database(name, 0, self.port, db, files);
+        node.history_files = self.history_files.clone();
+        node.history = self.history.clone();
+        node.state = RunState::Stopped;
+        Ok(node)
+    }
+}
+
+/// The parts of a [`StandbyView`] that are computed, not borrowed.
+struct StandbyViewOwned {
+    system_identifier: u64,
+    flush: Lsn,
+    replay: Lsn,
+    segment_size: pgplay_wal::SegmentSize,
+    status_interval: Timestamp,
+    receiver_timeout: Timestamp,
+    retry_interval: Timestamp,
+    default_application_name: String,
+}
+
+impl StandbyViewOwned {
+    fn view<'a>(&'a self, history: &'a pgplay_replication::TimelineHistory) -> StandbyView<'a> {
+        StandbyView {
+            system_identifier: self.system_identifier,
+            history,
+            flush: self.flush,
+            replay: self.replay,
+            segment_size: self.segment_size,
+            status_interval: self.status_interval,
+            receiver_timeout: self.receiver_timeout,
+            retry_interval: self.retry_interval,
+            default_application_name: &self.default_application_name,
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Invariants checked after simulation steps. Each returns the first
+//! violation it finds, described well enough to debug from the seed.
+
+use pgplay_node::Node;
+use pgplay_wal::Lsn;
+
+use crate::Sim;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invariant \"{}\" violated: {}",
+            self.invariant, self.detail
+        )
+    }
+}
+
+/// How far back from a standby's end the prefix check compares bytes in
+/// [`all`]; [`wal_prefix_full`] compares everything.
+pub const PREFIX_WINDOW: u64 = 64 * 1024;
+
+pub fn all(sim: &Sim) -> Result<(), Violation> {
+    wal_prefix(sim, PREFIX_WINDOW)?;
+    pages_match(sim)?;
+    Ok(())
+}
+
+/// The node a running standby streams from, if it is up.
+fn upstream_of<'a>(sim: &'a Sim, standby: &Node) -> Option<&'a Node> {
+    let (host, port) = standby.upstream()?;
+    sim.nodes().find(|n| {
+        n.name == host || ((host == "127.0.0.1" || host == "localhost") && n.port == port)
+    })
+}
+
+fn standbys(sim: &Sim) -> impl Iterator<Item = &Node> {
+    sim.nodes().filter(|n| n.is_running() && n.is_standby())
+}
+
+/// A standby's WAL is a byte-for-byte prefix of its upstream's on the same
+/// timeline (checked over the last `window` bytes; `u64::MAX` for all).
+pub fn wal_prefix(sim: &Sim, window: u64) -> Result<(), Violation> {
+    for standby in standbys(sim) {
+        let Some(upstream) = upstream_of(sim, standby) else {
+            continue;
+        };
+        if upstream.db.wal.timeline() != standby.db.wal.timeline() {
+            continue;
+        }
+        let end = standby.db.wal.flush_lsn().min(upstream.db.wal.flush_lsn());
+        let oldest = standby
+            .db
+            .wal
+            .oldest_segment_start()
+            .unwrap_or(end)
+            .max(upstream.db.wal.oldest_segment_start().unwrap_or(end));
+        let start = Lsn(end.0.saturating_sub(window)).max(oldest);
+        if start >= end {
+            continue;
+        }
+        let mine = standby.db.wal.read_raw(start, end);
+        let theirs = upstream.db.wal.read_raw(start, end);
+        if let Some(at) = mine.iter().zip(&theirs).position(|(a, b)| a != b) {
+            return Err(Violation {
+                invariant: "standby WAL is a prefix of its upstream's",
+                detail: format!(
+                    "{} differs from {} at {} (timeline {})",
+                    standby.name,
+                    upstream.name,
+                    start.offset(at as u64),
+                    standby.db.wal.timeline().0
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn wal_prefix_full(sim: &Sim) -> Result<(), Violation> {
+    wal_prefix(sim, u64::MAX)
+}
+
+/// A standby that has replayed exactly what the primary has written holds
+/// the very same heap pages.
+pub fn pages_match(sim: &Sim) -> Result<(), Violation> {
+    let Some(primary) = sim.nodes().find(|n| n.is_running() && !n.is_standby()) else {
+        return Ok(());
+    };
+    for standby in standbys(sim) {
+        if standby.db.wal.timeline() != primary.db.wal.timeline()
+            || standby.db.replayed_upto != primary.db.wal.insert_lsn()
+        {
+            continue;
+        }
+        let (mine, theirs) = (&standby.db.data.storage, &primary.db.data.storage);
+        if mine != theirs {
+            let differing = theirs
+                .relations
+                .iter()
+                .find(|(locator, rel)| mine.relations.get(locator) != Some(rel))
+                .map(|(locator, _)| format!("{locator:?}"))
+                .unwrap_or_else(|| "a relation only the standby has".into());
+            return Err(Violation {
+                invariant: "pages equal at equal replay LSN",
+                detail: format!(
+                    "{} and {} at {}: {differing} differs",
+                    standby.name, primary.name, standby.db.replayed_upto
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every standby has replayed everything the primary flushed.
+pub fn caught_up(sim: &Sim) -> Result<(), Violation> {
+    let Some(primary) = sim.nodes().find(|n| n.is_running() && !n.is_standby()) else {
+        return Ok(());
+    };
+    for standby in standbys(sim) {
+        if standby.db.wal.timeline() != primary.db.wal.timeline() {
+            continue;
+        }
+        if standby.db.replayed_upto < primary.db.wal.flush_lsn() {
+            return Err(Violation {
+                invariant: "standbys catch up once the network heals",
+                detail: format!(
+                    "{} replayed up to {}, {} flushed up to {}",
+                    standby.name,
+                    standby.db.replayed_upto,
+                    primary.name,
+                    primary.db.wal.flush_lsn()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Sim, SECOND};
+
+    fn busy_cluster() -> Sim {
+        let mut sim = Sim::standard(42, 5432);
+        let session = sim.open_session("primary").unwrap();
+        sim.execute(
+            "primary",
+            session,
+            "CREATE TABLE t (id int PRIMARY KEY, v text)",
+        );
+        for i in 0..20 {
+            sim.execute(
+                "primary",
+                session,
+                &format!("INSERT INTO t VALUES ({i}, 'v{i}')"),
+            );
+        }
+        sim.run_for(SECOND);
+        sim
+    }
+
+    #[test]
+    fn a_healthy_cluster_passes() {
+        let sim = busy_cluster();
+        assert_eq!(all(&sim), Ok(()));
+        assert_eq!(wal_prefix_full(&sim), Ok(()));
+        assert_eq!(caught_up(&sim), Ok(()));
+    }
+
+    #[test]
+    fn prefix_check_catches_a_changed_byte() {
+        let mut sim = busy_cluster();
+        let standby = sim.node_mut("standby1").unwrap();
+        let end = standby.db.wal.flush_lsn();
+        let at = Lsn(end.0 - 16);
+        let mut bytes = standby.db.wal.read_raw(at, end);
+        bytes[3] ^= 0xFF;
+        standby.db.wal.write_received(at, &bytes).unwrap();
+        standby.db.wal.flush(end);
+        let violation = wal_prefix(&sim, PREFIX_WINDOW).unwrap_err();
+        assert!(
+            violation
+                .detail
+                .starts_with("standby1 differs from primary"),
+            "{violation}"
+        );
+    }
+
+    #[test]
+    fn page_check_catches_a_changed_page() {
+        let mut sim = busy_cluster();
+        let standby = sim.node_mut("standby2").unwrap();
+        let relation = standby
+            .db
+            .data
+            .storage
+            .relations
+            .values_mut()
+            .last()
+            .unwrap();
+        relation.pages.push(Default::default());
+        let violation = pages_match(&sim).unwrap_err();
+        assert!(
+            violation.detail.starts_with("standby2 and primary"),
+            "{violation}"
+        );
+    }
+
+    #[test]
+    fn catch_up_check_catches_a_partitioned_standby() {
+        let mut sim = busy_cluster();
+        sim.partition("primary", "standby1");
+        let session = sim.open_session("primary").unwrap();
+        sim.execute("primary", session, "INSERT INTO t VALUES (100, 'late')");
+        sim.run_for(SECOND);
+        let violation = caught_up(&sim).unwrap_err();
+        assert!(
+            violation.detail.starts_with("standby1 replayed"),
+            "{violation}"
+        );
+        sim.heal("primary", "standby1");
+        sim.run_for(SECOND);
+        assert_eq!(caught_up(&sim), Ok(()));
+    }
+}
