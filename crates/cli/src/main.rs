@@ -19,7 +19,8 @@ pgplay: a PostgreSQL streaming-replication playground (single server for now)
 
 Usage:
   pgplay [repl] [--wal-segsize BYTES]   psql-like prompt on a fresh server (\\? for help, \\q to quit)
-  pgplay test FILE.slt...                run sqllogictest files, each on a fresh server
+  pgplay test [--seed N] FILE.slt...     run sqllogictest files, each on a fresh simulated cluster
+                                         (primary, standby1, standby2; `connection standby1`, `sleep 1s`)
   pgplay waldump [FILE.sql]              run the SQL (stdin if no file), print its WAL as pg_waldump does
   pgplay bench [--rows N]                single-row INSERT transactions per second and a full scan
 ";
@@ -100,18 +101,34 @@ fn repl(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn test(files: &[String]) -> ExitCode {
+fn test(args: &[String]) -> ExitCode {
+    let mut seed = 1u64;
+    let mut files = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--seed" {
+            match args.next().and_then(|v| v.parse().ok()) {
+                Some(value) => seed = value,
+                None => {
+                    eprintln!("pgplay test: --seed needs a number\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            files.push(arg.clone());
+        }
+    }
     if files.is_empty() {
         eprintln!("pgplay test: no files given\n\n{USAGE}");
         return ExitCode::from(2);
     }
     let (mut passed, mut failed) = (0, 0);
-    for file in files {
-        match slt::run_file(&PathBuf::from(file)) {
+    for file in &files {
+        match slt::run_file(&PathBuf::from(file), seed) {
             Ok(()) => passed += 1,
             Err(report) => {
                 failed += 1;
-                println!("FAIL {file}\n{report}\n");
+                println!("FAIL {file}\n{report}\nreplay: pgplay test --seed {seed} {file}\n");
             }
         }
     }

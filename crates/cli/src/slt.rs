@@ -1,18 +1,26 @@
-//! `pgplay test`: runs `.slt` files on a fresh pgplay server each, with the
-//! conventions of `tests/README.md` (shared with the real-PostgreSQL runner).
-//! `connection NAME` opens another session on the same server.
+//! `pgplay test`: runs `.slt` files, each on a fresh simulated cluster —
+//! `primary`, `standby1` and `standby2` streaming asynchronously, on the
+//! ports the real-PostgreSQL harness (`tests/postgres/cluster.sh`) uses — with
+//! the conventions of `tests/README.md`. `connection <node>` runs a record
+//! on that node; any other connection name is another session on the
+//! primary. `sleep <duration>` advances the simulated clock, which is the
+//! only way time passes: WAL reaches a standby during a sleep.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use pgplay_conformance::conventions::{self, PgColumnType, LABEL_PGPLAY};
 use pgplay_engine::{DbError, Outcome, SessionId};
-use pgplay_node::Node;
-use sqllogictest::{DBOutput, DB};
+use pgplay_sim::{Sim, MS};
+use sqllogictest::{Connection, DBOutput, Record, DB};
 
-/// One session of the shared server.
+/// Ports of primary, standby1, standby2 (as in tests/postgres/cluster.sh).
+pub const CLUSTER_BASE_PORT: u16 = 55432;
+
+/// One session on one node of the shared cluster.
 pub struct PgplayDb {
-    node: Arc<Mutex<Node>>,
+    sim: Arc<Mutex<Sim>>,
+    node: String,
     session: SessionId,
 }
 
@@ -49,8 +57,8 @@ impl DB for PgplayDb {
     type ColumnType = PgColumnType;
 
     fn run(&mut self, sql: &str) -> Result<DBOutput<PgColumnType>, SltError> {
-        let mut node = self.node.lock().expect("one runner thread");
-        let results = node.execute(0, self.session, sql);
+        let mut sim = self.sim.lock().expect("one runner thread");
+        let results = sim.execute(&self.node, self.session, sql);
         let Some(last) = results.last() else {
             return Ok(DBOutput::StatementComplete(0));
         };
@@ -83,20 +91,54 @@ impl DB for PgplayDb {
     }
 }
 
-/// Runs one file on a fresh server; Err holds the failure report.
-pub fn run_file(path: &Path) -> Result<(), String> {
-    let node = Arc::new(Mutex::new(Node::initdb("primary", 7_000_001, None, 0)));
+/// Runs one file on a fresh cluster made from `seed`; Err holds the failure report.
+pub fn run_file(path: &Path, seed: u64) -> Result<(), String> {
+    let sim = Arc::new(Mutex::new(Sim::standard(seed, CLUSTER_BASE_PORT)));
+    // The node the next new connection opens on, set from each record.
+    let target = Arc::new(Mutex::new(String::from("primary")));
+    let (make_sim, make_target) = (sim.clone(), target.clone());
     let mut runner = sqllogictest::Runner::new(move || {
-        let session = node.lock().expect("one runner thread").db.open_session();
-        std::future::ready(Ok::<_, SltError>(PgplayDb {
-            node: node.clone(),
-            session,
-        }))
+        let node = make_target.lock().expect("one runner thread").clone();
+        let mut cluster = make_sim.lock().expect("one runner thread");
+        let result = cluster
+            .open_session(&node)
+            .map(|session| PgplayDb {
+                sim: make_sim.clone(),
+                node: node.clone(),
+                session,
+            })
+            .ok_or_else(|| SltError(format!("no node \"{node}\" in the cluster")));
+        std::future::ready(result)
     });
     conventions::configure_runner(&mut runner, LABEL_PGPLAY);
-    let result = runner
-        .run_file(path)
-        .map_err(|e| e.display(false).to_string());
+    let records = sqllogictest::parse_file(path).map_err(|e| e.to_string())?;
+    let nodes = sim.lock().expect("one runner thread").node_names();
+    for record in records {
+        if let Record::Halt { .. } = record {
+            break;
+        }
+        if let Record::Sleep { duration, .. } = record {
+            let micros = i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
+            sim.lock().expect("one runner thread").run_for(micros);
+            continue;
+        }
+        *target.lock().expect("one runner thread") = match record_connection(&record) {
+            Some(Connection::Named(name)) if nodes.contains(name) => name.clone(),
+            _ => "primary".to_string(),
+        };
+        runner
+            .run(record)
+            .map_err(|e| e.display(false).to_string())?;
+        // Statements take a little time; WAL moves on meanwhile.
+        sim.lock().expect("one runner thread").run_for(MS / 10);
+    }
     runner.shutdown();
-    result
+    Ok(())
+}
+
+fn record_connection<T: sqllogictest::ColumnType>(record: &Record<T>) -> Option<&Connection> {
+    match record {
+        Record::Statement { connection, .. } | Record::Query { connection, .. } => Some(connection),
+        _ => None,
+    }
 }
