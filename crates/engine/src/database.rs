@@ -94,7 +94,27 @@ pub struct ControlFile {
     pub checkpoint: Lsn,
     pub redo: Lsn,
     pub timeline: TimeLineId,
-    pub clean_shutdown: bool,
+    pub state: ClusterState,
+    /// When `state` last changed (a checkpoint, a restartpoint, a stop).
+    pub time: Timestamp,
+    /// Set in a base backup's copy: replay must reach this backup's end
+    /// before the copy is consistent.
+    pub backup_start: Option<Lsn>,
+}
+
+/// `pg_control`'s "Database cluster state".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterState {
+    ShutDown,
+    ShutDownInRecovery,
+    InArchiveRecovery,
+    InProduction,
+}
+
+impl ControlFile {
+    pub fn clean_shutdown(&self) -> bool {
+        self.state == ClusterState::ShutDown
+    }
 }
 
 /// A unique index, kept in memory and rebuilt from the heap when needed.
@@ -172,7 +192,9 @@ impl Database {
                 checkpoint: Lsn::INVALID,
                 redo: start,
                 timeline: TimeLineId(1),
-                clean_shutdown: true,
+                state: ClusterState::ShutDown,
+                time: options.now,
+                backup_start: None,
             },
             sessions: BTreeMap::new(),
             next_session: 1,
@@ -430,7 +452,12 @@ impl Database {
         self.wal.flush(self.wal.insert_lsn());
         self.control.checkpoint = lsn;
         self.control.redo = redo;
-        self.control.clean_shutdown = shutdown;
+        self.control.state = if shutdown {
+            ClusterState::ShutDown
+        } else {
+            ClusterState::InProduction
+        };
+        self.control.time = self.now;
         lsn
     }
 
@@ -449,17 +476,28 @@ impl Database {
         self.data = self.disk.clone();
         self.catalog_cache = None;
         self.indexes.clear();
-        self.control.clean_shutdown = false;
     }
 
     /// Crash recovery: replay from the last checkpoint's redo pointer to the
     /// end of the flushed log. Returns log lines PostgreSQL would print.
     pub fn recover(&mut self) -> Result<Vec<String>> {
         let mut lines = Vec::new();
-        if self.control.clean_shutdown {
+        let time = pgplay_wal::time::format_timestamp_seconds(self.control.time);
+        if self.control.clean_shutdown() {
+            lines.push(format!("LOG:  database system was shut down at {time} UTC"));
             self.wal.recover_end(self.control.redo);
+            self.control.state = ClusterState::InProduction;
             return Ok(lines);
         }
+        lines.push(match self.control.state {
+            ClusterState::ShutDownInRecovery => {
+                format!("LOG:  database system was shut down in recovery at {time} UTC")
+            }
+            ClusterState::InArchiveRecovery => format!(
+                "LOG:  database system was interrupted while in recovery at log time {time} UTC"
+            ),
+            _ => format!("LOG:  database system was interrupted; last known up at {time} UTC"),
+        });
         lines.push(
             "LOG:  database system was not properly shut down; automatic recovery in progress"
                 .to_string(),
@@ -491,6 +529,7 @@ impl Database {
         self.oid_logged_limit = self.data.next_oid;
         self.replayed_upto = end;
         self.checkpoint(true);
+        self.control.state = ClusterState::InProduction;
         lines.push("LOG:  database system is ready to accept connections".to_string());
         Ok(lines)
     }

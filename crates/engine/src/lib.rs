@@ -25,7 +25,10 @@ pub mod system;
 pub mod tuple;
 pub mod types;
 
-pub use database::{ColumnInfo, Database, InitOptions, Outcome, SessionId, StatementResult};
+pub use database::{
+    ClusterState, ColumnInfo, ControlFile, Database, InitOptions, Outcome, SessionId,
+    StatementResult,
+};
 pub use error::{DbError, Result};
 pub use recovery::BaseBackup;
 pub use stats::{ReplicationStats, WalReceiverRow, WalSenderRow};

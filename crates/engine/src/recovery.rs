@@ -4,7 +4,7 @@
 
 use pgplay_wal::{Lsn, Record, RecordBody, TimeLineId, TransactionRecord, WalLog, XlogRecord};
 
-use crate::database::{ControlFile, Database};
+use crate::database::{ClusterState, ControlFile, Database};
 use crate::error::{DbError, Result};
 use crate::guc::Settings;
 use crate::mvcc::XactStatus;
@@ -25,23 +25,48 @@ pub struct BaseBackup {
 }
 
 impl Database {
-    /// The primary's half of `pg_basebackup`: a checkpoint, then a copy.
+    /// `pg_switch_wal()`: a SWITCH record, then the next record starts a
+    /// new segment. Returns the end of the SWITCH record (or the current
+    /// position when the segment is still empty).
+    pub fn switch_wal(&mut self) -> Result<Lsn> {
+        let insert = self.wal.insert_lsn();
+        if insert.0 % self.wal.segment_size().bytes() == 0 {
+            return Ok(insert);
+        }
+        self.log(0, RecordBody::Xlog(XlogRecord::Switch))?;
+        let end = self.wal.insert_lsn();
+        self.wal.skip_to_next_segment();
+        self.wal.flush(self.wal.insert_lsn());
+        Ok(end)
+    }
+
+    /// The upstream's half of `pg_basebackup`. On a primary, as in
+    /// PostgreSQL: switch to a fresh segment, checkpoint, copy, then a
+    /// BACKUP_END record and another switch. On a standby: copy from its
+    /// last restartpoint.
     pub fn base_backup(&mut self) -> BaseBackup {
-        let checkpoint = if self.in_recovery {
-            self.control.checkpoint
-        } else {
-            self.checkpoint(false)
-        };
+        let mut checkpoint = self.control.checkpoint;
+        let mut data = self.disk.clone();
+        let mut control = self.control.clone();
+        if !self.in_recovery {
+            let _ = self.switch_wal();
+            checkpoint = self.checkpoint(false);
+            data = self.disk.clone();
+            control = self.control.clone();
+            let _ = self.log(0, RecordBody::Xlog(XlogRecord::BackupEnd(control.redo)));
+            let _ = self.switch_wal();
+        }
         let mut wal = self.wal.clone();
         let segment_size = wal.segment_size();
         wal.remove_segments_before(segment_size.segment_of(self.control.redo));
         BaseBackup {
-            data: self.disk.clone(),
+            data,
             end: wal.flush_lsn(),
             wal,
             control: ControlFile {
-                clean_shutdown: false,
-                ..self.control.clone()
+                state: ClusterState::InProduction,
+                backup_start: Some(control.redo),
+                ..control
             },
             settings: self.settings.clone(),
             checkpoint,
@@ -70,26 +95,56 @@ impl Database {
     /// Starts in standby mode: replay the local WAL from the last
     /// (re)startpoint and stay in recovery. Returns the log lines.
     pub fn start_standby(&mut self) -> Result<Vec<String>> {
-        let mut lines = vec!["LOG:  entering standby mode".to_string()];
+        let time = pgplay_wal::time::format_timestamp_seconds(self.control.time);
+        let mut lines = vec![match (self.control.backup_start, self.control.state) {
+            (None, ClusterState::ShutDown) => format!("LOG:  database system was shut down at {time} UTC"),
+            (None, ClusterState::ShutDownInRecovery) => {
+                format!("LOG:  database system was shut down in recovery at {time} UTC")
+            }
+            (None, ClusterState::InArchiveRecovery) => format!(
+                "LOG:  database system was interrupted while in recovery at log time {time} UTC\nHINT:  If this has occurred more than once some data might be corrupted and you might need to choose an earlier recovery target."
+            ),
+            _ => format!("LOG:  database system was interrupted; last known up at {time} UTC"),
+        }];
+        lines.push("LOG:  entering standby mode".to_string());
         self.in_recovery = true;
         self.sessions.clear();
         let redo = self.control.redo;
+        if let Some(start) = self.control.backup_start {
+            lines.push(format!(
+                "LOG:  starting backup recovery with redo LSN {start}, checkpoint LSN {}, on timeline ID {}",
+                self.control.checkpoint,
+                self.control.timeline.0
+            ));
+        }
         let end = self.wal.recover_end(redo);
         let records: Vec<_> = self.wal.records_from(redo).collect();
         lines.push(format!("LOG:  redo starts at {redo}"));
-        let mut last = None;
+        self.replayed_upto = redo;
+        let mut consistent_at = None;
         for read in records {
             let read = read.map_err(|e| DbError::internal(e.to_string()))?;
             self.replay(read.lsn, &read.record, read.end)?;
-            last = Some(read.lsn);
+            if let RecordBody::Xlog(XlogRecord::BackupEnd(start)) = read.record.body {
+                if self.control.backup_start == Some(start) {
+                    lines.push(format!(
+                        "LOG:  completed backup recovery with redo LSN {start} and end LSN {}",
+                        read.end
+                    ));
+                    self.control.backup_start = None;
+                    consistent_at = Some(read.end);
+                }
+            }
         }
-        if let Some(last) = last {
-            self.wal.set_last_record(last);
-        }
-        self.replayed_upto = end;
+        self.replayed_upto = self.replayed_upto.max(end);
+        self.control.state = ClusterState::InArchiveRecovery;
+        self.control.time = self.now;
         self.catalog_cache = None;
         self.data.catalog_generation += 1;
-        lines.push(format!("LOG:  consistent recovery state reached at {end}"));
+        lines.push(format!(
+            "LOG:  consistent recovery state reached at {}",
+            consistent_at.unwrap_or(self.replayed_upto)
+        ));
         lines.push("LOG:  database system is ready to accept read-only connections".to_string());
         Ok(lines)
     }
@@ -117,6 +172,13 @@ impl Database {
             _ => {}
         }
         self.replayed_upto = end;
+        if let RecordBody::Xlog(XlogRecord::Switch) = record.body {
+            // The SWITCH record takes up the rest of its segment.
+            let size = self.wal.segment_size();
+            if end.0 % size.bytes() != 0 {
+                self.replayed_upto = size.segment_start(size.segment_of(end) + 1);
+            }
+        }
         self.wal.set_last_record(lsn);
         self.indexes.clear();
         Ok(())
@@ -126,6 +188,7 @@ impl Database {
         self.disk = self.data.clone();
         self.control.checkpoint = checkpoint;
         self.control.redo = redo;
+        self.control.time = self.now;
     }
 
     /// A standby's clean stop: a restartpoint at the replay position, so
@@ -135,7 +198,8 @@ impl Database {
         let at = self.wal.next_record_start(self.replayed_upto);
         self.disk = self.data.clone();
         self.control.redo = at.min(self.wal.insert_lsn()).max(self.replayed_upto);
-        self.control.clean_shutdown = false;
+        self.control.state = ClusterState::ShutDownInRecovery;
+        self.control.time = self.now;
     }
 
     /// Ends recovery on `timeline`, branching at the end of the last record
@@ -162,6 +226,7 @@ impl Database {
         self.oid_logged_limit = self.data.next_oid;
         self.in_recovery = false;
         self.control.timeline = timeline;
+        self.control.state = ClusterState::InProduction;
         self.log(
             0,
             RecordBody::Xlog(XlogRecord::EndOfRecovery {

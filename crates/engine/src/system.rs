@@ -148,17 +148,5 @@ fn sequence_name(args: &[Value]) -> Result<String> {
 
 /// pg_switch_wal(): a SWITCH record, then the next record starts a new segment.
 fn switch_wal(executor: &mut Executor<'_>) -> Result<Value> {
-    let db = &mut *executor.db;
-    let insert = db.wal.insert_lsn();
-    if insert.0 % db.wal.segment_size().bytes() == 0 {
-        return Ok(Value::PgLsn(insert));
-    }
-    db.log(
-        0,
-        pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch),
-    )?;
-    let end = db.wal.insert_lsn();
-    db.wal.skip_to_next_segment();
-    db.wal.flush(db.wal.insert_lsn());
-    Ok(Value::PgLsn(end))
+    Ok(Value::PgLsn(executor.db.switch_wal()?))
 }

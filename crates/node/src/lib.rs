@@ -310,8 +310,8 @@ impl Node {
         } else {
             let was_standby = self.db.in_recovery;
             self.db.in_recovery = false;
-            if was_standby {
-                self.db.control.clean_shutdown = false;
+            if was_standby && self.db.control.clean_shutdown() {
+                self.db.control.state = pgplay_engine::ClusterState::ShutDownInRecovery;
             }
             self.db.recover()
         };

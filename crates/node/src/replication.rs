@@ -170,16 +170,6 @@ impl Node {
                     ));
                     return;
                 }
-                if matches!(
-                    read.record.body,
-                    pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch)
-                ) {
-                    let size = self.db.wal.segment_size();
-                    let next = size.segment_start(size.segment_of(read.end) + 1);
-                    if read.end.0 % size.bytes() != 0 {
-                        self.db.replayed_upto = next;
-                    }
-                }
             }
         }
         let replayed = self.db.replayed_upto;

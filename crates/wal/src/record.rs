@@ -97,6 +97,8 @@ pub enum XlogRecord {
     CheckpointOnline(Checkpoint),
     /// `pg_switch_wal()`: the rest of the segment is unused.
     Switch,
+    /// The end of a base backup that started at this redo pointer.
+    BackupEnd(Lsn),
     NextOid(u32),
     /// Written at promotion instead of a checkpoint.
     EndOfRecovery {
@@ -234,6 +236,7 @@ impl RecordBody {
             RecordBody::Xlog(XlogRecord::CheckpointOnline(_)) => 0x10,
             RecordBody::Xlog(XlogRecord::NextOid(_)) => 0x30,
             RecordBody::Xlog(XlogRecord::Switch) => 0x40,
+            RecordBody::Xlog(XlogRecord::BackupEnd(_)) => 0x50,
             RecordBody::Xlog(XlogRecord::EndOfRecovery { .. }) => 0x90,
             RecordBody::Transaction(TransactionRecord::Commit { .. }) => 0x00,
             RecordBody::Transaction(TransactionRecord::Abort { .. }) => 0x20,
@@ -378,6 +381,7 @@ fn encode_xlog(record: &XlogRecord, out: &mut Writer) {
             out.i64(checkpoint.time);
         }
         XlogRecord::Switch => {}
+        XlogRecord::BackupEnd(start) => out.u64(start.0),
         XlogRecord::NextOid(oid) => out.u32(*oid),
         XlogRecord::EndOfRecovery {
             timeline,
@@ -514,6 +518,7 @@ fn decode_xlog(info: u8, input: &mut Reader) -> Result<XlogRecord, WalError> {
         0x10 => XlogRecord::CheckpointOnline(checkpoint(input)?),
         0x30 => XlogRecord::NextOid(input.u32()?),
         0x40 => XlogRecord::Switch,
+        0x50 => XlogRecord::BackupEnd(Lsn(input.u64()?)),
         0x90 => XlogRecord::EndOfRecovery {
             timeline: TimeLineId(input.u32()?),
             prev_timeline: TimeLineId(input.u32()?),
@@ -705,6 +710,7 @@ fn describe_xlog(record: &XlogRecord) -> String {
             describe_checkpoint("CHECKPOINT_ONLINE", checkpoint, "online")
         }
         XlogRecord::Switch => "SWITCH ".to_string(),
+        XlogRecord::BackupEnd(start) => format!("BACKUP_END {start}"),
         XlogRecord::NextOid(oid) => format!("NEXTOID {oid}"),
         XlogRecord::EndOfRecovery {
             timeline,
