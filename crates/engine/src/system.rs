@@ -97,11 +97,11 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "current_database" => Value::Text("postgres".into()),
         "current_user" | "session_user" => Value::Text("postgres".into()),
         "pg_backend_pid" => Value::Int4(executor.session as i32 + 1000),
-        "txid_current" => {
+        "txid_current" | "pg_current_xact_id" => {
             if db.in_recovery {
                 return Err(DbError::new(
                     code::READ_ONLY_SQL_TRANSACTION,
-                    "cannot assign TransactionIds during recovery",
+                    "cannot execute pg_current_xact_id() during recovery",
                 ));
             }
             Value::Int8(i64::from(db.assign_xid(executor.session)))
@@ -120,6 +120,12 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "nextval" => {
             let name = sequence_name(args)?;
             Value::Int8(executor.nextval(&name)?)
+        }
+        "setval" => {
+            let name = sequence_name(args)?;
+            let value = args.get(1).and_then(Value::as_i64).unwrap_or(0);
+            let is_called = !matches!(args.get(2), Some(Value::Bool(false)));
+            Value::Int8(executor.setval(&name, value, is_called)?)
         }
         "currval" => {
             let name = sequence_name(args)?;

@@ -188,7 +188,12 @@ impl Executor<'_> {
         self.create_storage(table_oid)?;
         for index in serials {
             let sequence_name = format!("{name}_{}_seq", columns[index].name);
-            self.create_sequence(&sequence_name, table_oid, columns[index].attnum)?;
+            let bigint = columns[index].data_type == crate::types::DataType::Int8;
+            self.create_sequence(
+                &sequence_name,
+                Some((table_oid, columns[index].attnum)),
+                bigint,
+            )?;
             columns[index].default = Some(format!("nextval('{sequence_name}'::regclass)"));
         }
         let oid = |v: u32| Value::Oid(v);
@@ -271,7 +276,38 @@ impl Executor<'_> {
         })
     }
 
-    fn create_sequence(&mut self, name: &str, owner: u32, attnum: i16) -> Result<()> {
+    /// `CREATE SEQUENCE name` (a bigint sequence, owned by no column).
+    pub(super) fn create_standalone_sequence(
+        &mut self,
+        name: &ast::ObjectName,
+        if_not_exists: bool,
+        options: &[ast::SequenceOptions],
+    ) -> Result<Outcome> {
+        if !options.is_empty() {
+            return Err(DbError::feature_not_supported(
+                "CREATE SEQUENCE options are not supported by pgplay yet",
+            ));
+        }
+        let name = crate::sql::bind::object_name(name);
+        if if_not_exists && self.catalog.relation_exists(&name) {
+            self.notices.push(super::notice(format!(
+                "relation \"{name}\" already exists, skipping"
+            )));
+        } else {
+            self.create_sequence(&name, None, true)?;
+        }
+        self.db.xact_mut(self.session).catalog_changed = true;
+        Ok(Outcome::Command {
+            tag: "CREATE SEQUENCE".into(),
+        })
+    }
+
+    fn create_sequence(
+        &mut self,
+        name: &str,
+        owner: Option<(u32, i16)>,
+        bigint: bool,
+    ) -> Result<()> {
         if self.catalog.relation_exists(name) {
             return Err(DbError::new(
                 code::DUPLICATE_TABLE,
@@ -300,31 +336,38 @@ impl Executor<'_> {
                 Value::Int2(3),
             ],
         )?;
+        let (type_oid, max) = if bigint {
+            (20, i64::MAX)
+        } else {
+            (23, i64::from(i32::MAX))
+        };
         self.insert_catalog_row(
             PG_SEQUENCE,
             vec![
                 oid(sequence_oid),
-                oid(23),
+                oid(type_oid),
                 Value::Int8(1),
                 Value::Int8(1),
-                Value::Int8(i64::from(i32::MAX)),
+                Value::Int8(max),
                 Value::Int8(1),
                 Value::Int8(1),
                 Value::Bool(false),
             ],
         )?;
-        self.insert_catalog_row(
-            PG_DEPEND,
-            vec![
-                oid(PG_CLASS),
-                oid(sequence_oid),
-                Value::Int4(0),
-                oid(PG_CLASS),
-                oid(owner),
-                Value::Int4(i32::from(attnum)),
-                Value::Text("a".into()),
-            ],
-        )?;
+        if let Some((owner, attnum)) = owner {
+            self.insert_catalog_row(
+                PG_DEPEND,
+                vec![
+                    oid(PG_CLASS),
+                    oid(sequence_oid),
+                    Value::Int4(0),
+                    oid(PG_CLASS),
+                    oid(owner),
+                    Value::Int4(i32::from(attnum)),
+                    Value::Text("a".into()),
+                ],
+            )?;
+        }
         Ok(())
     }
 
@@ -446,6 +489,36 @@ impl Executor<'_> {
         })
     }
 
+    /// setval(): the next nextval() returns `value` + increment (or `value`
+    /// itself when `is_called` is false).
+    pub fn setval(&mut self, name: &str, value: i64, is_called: bool) -> Result<i64> {
+        let sequence = self
+            .catalog
+            .sequences
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DbError::undefined_table(name))?;
+        self.db.check_writable(self.session, "setval()")?;
+        if value < 1 || value > sequence.max {
+            return Err(DbError::new(
+                code::NUMERIC_VALUE_OUT_OF_RANGE,
+                format!(
+                    "setval: value {value} is out of bounds for sequence \"{name}\" (1..{})",
+                    sequence.max
+                ),
+            ));
+        }
+        let xid = self.db.assign_xid(self.session);
+        let record = SequenceRecord::Log {
+            relation: sequence.locator,
+            last_value: value,
+            log_cnt: 0,
+            is_called,
+        };
+        self.db.log(xid, RecordBody::Sequence(record))?;
+        Ok(value)
+    }
+
     /// nextval(): values are handed out from a logged-ahead range of 32, as PostgreSQL does.
     pub fn nextval(&mut self, name: &str) -> Result<i64> {
         let sequence = self
@@ -454,12 +527,7 @@ impl Executor<'_> {
             .get(name)
             .cloned()
             .ok_or_else(|| DbError::undefined_table(name))?;
-        if self.db.in_recovery {
-            return Err(DbError::new(
-                code::READ_ONLY_SQL_TRANSACTION,
-                "cannot execute nextval() in a read-only transaction",
-            ));
-        }
+        self.db.check_writable(self.session, "nextval()")?;
         let state = self
             .db
             .data

@@ -247,13 +247,11 @@ fn run(
 ) -> Result<Outcome> {
     match parsed {
         Parsed::Checkpoint => {
-            if db.in_recovery {
-                return Err(DbError::new(
-                    code::OBJECT_NOT_IN_PREREQUISITE_STATE,
-                    "recovery is in progress",
-                ));
+            // On a standby CHECKPOINT is a restartpoint; pgplay makes one at
+            // every checkpoint record it replays, so there is nothing to add.
+            if !db.in_recovery {
+                db.checkpoint(false);
             }
-            db.checkpoint(false);
             Ok(Outcome::Command {
                 tag: "CHECKPOINT".into(),
             })
@@ -298,9 +296,85 @@ pub struct Executor<'a> {
     pub notices: &'a mut Vec<DbError>,
 }
 
+/// The command tag PostgreSQL names when it refuses `statement` in a
+/// read-only transaction, and whether the refusal is "during recovery" only.
+fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
+    use ast::ObjectType;
+    Some(match statement {
+        Statement::Insert { .. } => ("INSERT", false),
+        Statement::Update { .. } => ("UPDATE", false),
+        Statement::Delete { .. } => ("DELETE", false),
+        Statement::Merge { .. } => ("MERGE", false),
+        Statement::Truncate { .. } => ("TRUNCATE TABLE", false),
+        Statement::CreateTable { .. } => ("CREATE TABLE", false),
+        Statement::CreateIndex { .. } => ("CREATE INDEX", false),
+        Statement::CreateSequence { .. } => ("CREATE SEQUENCE", false),
+        Statement::CreateView { .. } => ("CREATE VIEW", false),
+        Statement::CreateRole { .. } | Statement::CreateUser { .. } => ("CREATE ROLE", false),
+        Statement::CreateDatabase { .. } => ("CREATE DATABASE", false),
+        Statement::CreateSchema { .. } => ("CREATE SCHEMA", false),
+        Statement::AlterTable { .. } => ("ALTER TABLE", false),
+        Statement::Grant { .. } => ("GRANT", false),
+        Statement::Comment { .. } => ("COMMENT", false),
+        Statement::Copy { to: false, .. } => ("COPY FROM", false),
+        Statement::Drop { object_type, .. } => (
+            match object_type {
+                ObjectType::Table => "DROP TABLE",
+                ObjectType::Sequence => "DROP SEQUENCE",
+                ObjectType::Index => "DROP INDEX",
+                ObjectType::View => "DROP VIEW",
+                ObjectType::Schema => "DROP SCHEMA",
+                ObjectType::Role => "DROP ROLE",
+                ObjectType::Database => "DROP DATABASE",
+                _ => "DROP",
+            },
+            false,
+        ),
+        Statement::Query(query) => {
+            let ast::SetExpr::Select(_) = query.body.as_ref() else {
+                return None;
+            };
+            match query.locks.first()?.lock_type {
+                ast::LockType::Update => ("SELECT FOR UPDATE", false),
+                ast::LockType::Share => ("SELECT FOR SHARE", false),
+            }
+        }
+        Statement::Vacuum { .. } => ("VACUUM", true),
+        Statement::Analyze { .. } => ("ANALYZE", true),
+        Statement::NOTIFY { .. } => ("NOTIFY", true),
+        Statement::LISTEN { .. } => ("LISTEN", true),
+        _ => return None,
+    })
+}
+
 impl Executor<'_> {
+    /// PostgreSQL refuses writes before it looks at their objects: a
+    /// standby names the command even for statements pgplay cannot run.
+    fn refuse_if_read_only(&self, statement: &Statement) -> Result<()> {
+        let Some((command, recovery_only)) = write_command(statement) else {
+            return Ok(());
+        };
+        if recovery_only {
+            if self.db.in_recovery {
+                return Err(DbError::new(
+                    code::READ_ONLY_SQL_TRANSACTION,
+                    format!("cannot execute {command} during recovery"),
+                ));
+            }
+            return Ok(());
+        }
+        self.db.check_writable(self.session, command)
+    }
+
     fn statement(&mut self, statement: &Statement) -> Result<Outcome> {
+        self.refuse_if_read_only(statement)?;
         match statement {
+            Statement::CreateSequence {
+                name,
+                if_not_exists,
+                sequence_options,
+                ..
+            } => self.create_standalone_sequence(name, *if_not_exists, sequence_options),
             Statement::Query(query) => {
                 let rows = self.run_query(query)?;
                 let count = rows.rows.len();
@@ -482,12 +556,49 @@ impl Executor<'_> {
         crate::guc::display(definition, &raw)
     }
 
+    /// `SET TRANSACTION READ ONLY | READ WRITE | ISOLATION LEVEL ...`.
+    fn set_transaction(&mut self, modes: &[ast::TransactionMode]) -> Result<Outcome> {
+        let in_block = self
+            .db
+            .session(self.session)
+            .and_then(|s| s.xact.as_ref())
+            .is_some_and(|x| x.explicit);
+        for mode in modes {
+            match mode {
+                ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadWrite)
+                    if self.db.in_recovery =>
+                {
+                    return Err(DbError::feature_not_supported(
+                        "cannot set transaction read-write mode during recovery",
+                    ));
+                }
+                ast::TransactionMode::AccessMode(access) if in_block => {
+                    self.db.xact_mut(self.session).read_only =
+                        *access == ast::TransactionAccessMode::ReadOnly;
+                }
+                _ => {}
+            }
+        }
+        if !in_block {
+            self.notices.push(warning(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                "SET TRANSACTION can only be used in transaction blocks",
+            ));
+        }
+        Ok(Outcome::Command { tag: "SET".into() })
+    }
+
     fn set(&mut self, set: &ast::Set) -> Result<Outcome> {
         let (name, values) = match set {
             ast::Set::SingleAssignment {
                 variable, values, ..
             } => (variable.to_string(), values.clone()),
             ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
+            ast::Set::SetTransaction {
+                modes,
+                session: false,
+                ..
+            } => return self.set_transaction(modes),
             _ => {
                 return Err(DbError::feature_not_supported(
                     "this form of SET is not supported by pgplay",
