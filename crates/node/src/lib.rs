@@ -6,6 +6,8 @@
 //! Replication (walsender, walreceiver, promotion) joins this crate with the
 //! cluster work; today a node is a single primary.
 
+pub mod bench;
+
 use std::collections::VecDeque;
 
 use pgplay_engine::catalog::{ConstraintKind, TableDef};
