@@ -38,8 +38,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
     bash scripts/setup.sh
 fi
 
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-    node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () => console.log(JSON.parse(s).target_directory))')"
+target_dir="$(pgplay_target_dir)"
 
 pgplay_log "building (release): pgplay-cli natively, pgplay-bench-wasm for wasm32"
 cargo build --release --quiet -p pgplay-cli
