@@ -50,3 +50,9 @@ pgplay_locked_wasm_bindgen_version() {
         /^version = / && name == "\"wasm-bindgen\"" { gsub(/"/, "", $3); print $3; exit }
     ' "$PGPLAY_ROOT/Cargo.lock" 2>/dev/null
 }
+
+# Cargo's target directory (CARGO_TARGET_DIR, or a config's build.target-dir, or ./target).
+pgplay_target_dir() {
+    cargo metadata --format-version 1 --no-deps --manifest-path "$PGPLAY_ROOT/Cargo.toml" |
+        node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () => console.log(JSON.parse(s).target_directory))'
+}

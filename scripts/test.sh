@@ -43,9 +43,16 @@ step_unit() {
 }
 
 step_wasm() {
-    # The core must build for the browser.
+    # The core must build for the browser, and so must the benchmark's wasm driver.
     cargo build --target wasm32-unknown-unknown \
-        -p pgplay-wal -p pgplay-engine -p pgplay-psql -p pgplay-node
+        -p pgplay-wal -p pgplay-engine -p pgplay-psql -p pgplay-node -p pgplay-bench-wasm
+    # That driver runs under Node on 100 rows and checks the scan's result: a check, not a
+    # measurement (scripts/bench.sh measures, with a release build).
+    local target
+    target="$(pgplay_target_dir)"
+    wasm-bindgen --target nodejs --out-dir "$target/bench-wasm-debug" \
+        "$target/wasm32-unknown-unknown/debug/pgplay_bench_wasm.wasm"
+    node scripts/bench-wasm.mjs "$target/bench-wasm-debug" --rows 100
 }
 
 step_web() {

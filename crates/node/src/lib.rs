@@ -10,6 +10,7 @@
 //! for what goes out on the network, and ask [`Node::poll_timeout`] when to
 //! wake it next. Nothing here reads a clock or touches a socket.
 
+pub mod bench;
 mod console;
 mod replication;
 #[cfg(test)]
