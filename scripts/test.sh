@@ -45,7 +45,8 @@ step_unit() {
 step_wasm() {
     # The core must build for the browser, and so must the benchmark's wasm driver.
     cargo build --target wasm32-unknown-unknown \
-        -p pgplay-wal -p pgplay-engine -p pgplay-psql -p pgplay-node -p pgplay-bench-wasm
+        -p pgplay-wal -p pgplay-engine -p pgplay-psql -p pgplay-replication -p pgplay-node \
+        -p pgplay-sim -p pgplay-bench-wasm
     # That driver runs under Node on 100 rows and checks the scan's result: a check, not a
     # measurement (scripts/bench.sh measures, with a release build).
     local target
@@ -69,9 +70,10 @@ step_page() {
 
 # ---- Hook: .slt conformance on pgplay's simulated cluster ----------------------------------
 step_slt_pgplay() {
-    # Every .slt file except the known gaps listed in tests/pgplay-pending.txt.
+    # Every .slt file except the known gaps listed in tests/pgplay-pending.txt, each on a fresh
+    # simulated cluster (primary, standby1, standby2).
     local files=()
-    for file in tests/slt/*.slt; do
+    for file in tests/slt/*.slt tests/cluster/*.slt; do
         grep -q "^$file " tests/pgplay-pending.txt || files+=("$file")
     done
     cargo run --release --quiet -p pgplay-cli -- test "${files[@]}"
@@ -81,6 +83,8 @@ step_slt_pgplay() {
 step_slt_postgres() {
     [ -f tests/postgres/run.sh ] || skip "tests/postgres/run.sh does not exist yet"
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/run.sh
+    # Replication scenarios: a fresh primary + two streaming standbys per file.
+    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/cluster.sh
 }
 
 # ---- Hook: end-to-end tests of the built page in headless Chromium (Playwright) ------------
