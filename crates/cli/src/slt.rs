@@ -122,6 +122,28 @@ pub fn run_file(path: &Path, seed: u64) -> Result<(), String> {
             sim.lock().expect("one runner thread").run_for(micros);
             continue;
         }
+        if let Record::System {
+            command,
+            stdout,
+            loc,
+            ..
+        } = &record
+        {
+            let output = sim.lock().expect("one runner thread").run_command(command);
+            match (output, stdout) {
+                (Err(error), _) => {
+                    return Err(format!("system command failed: {command}\n{error}\nat {loc}"))
+                }
+                (Ok(out), Some(expected)) if out.trim() != expected.trim() => {
+                    return Err(format!(
+                        "system command output mismatch: {command}\nexpected:\n{expected}\nactual:\n{out}\nat {loc}"
+                    ))
+                }
+                _ => {}
+            }
+            sim.lock().expect("one runner thread").run_for(MS / 10);
+            continue;
+        }
         *target.lock().expect("one runner thread") = match record_connection(&record) {
             Some(Connection::Named(name)) if nodes.contains(name) => name.clone(),
             _ => "primary".to_string(),

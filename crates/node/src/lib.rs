@@ -228,6 +228,32 @@ impl Node {
         }
     }
 
+    /// Appends a `name = 'value'` line to `postgresql.conf` or
+    /// `postgresql.auto.conf` (as `echo ... >> FILE` would); it takes effect
+    /// at the next reload or start.
+    pub fn append_config(&mut self, file: &str, line: &str) -> Result<(), String> {
+        let parsed = pgplay_engine::guc::parse_conf(line)
+            .map_err(|e| format!("syntax error in \"{file}\": {e}"))?;
+        match file {
+            "postgresql.conf" => {
+                self.files.postgresql_conf.push_str(line);
+                self.files.postgresql_conf.push('\n');
+                self.reload_files();
+            }
+            "postgresql.auto.conf" => {
+                for (name, value) in parsed {
+                    self.db.settings.auto.insert(name, value);
+                }
+            }
+            other => {
+                return Err(format!(
+                    "{other}: pgplay edits only postgresql.conf and postgresql.auto.conf"
+                ))
+            }
+        }
+        Ok(())
+    }
+
     /// `pg_ctl reload` / `SELECT pg_reload_conf()`.
     pub fn reload(&mut self, now: Timestamp) {
         self.reload_files();

@@ -13,6 +13,7 @@
 pub mod check;
 pub mod fuzz;
 mod rng;
+pub mod shell;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -145,6 +146,19 @@ impl Sim {
 
     /// `pg_basebackup -h <upstream> -D <name> -R -X stream`, then `pg_ctl start`.
     pub fn add_standby(&mut self, name: &str, port: u16, upstream: &str) -> Result<(), String> {
+        self.base_backup(name, port, upstream, true)?;
+        self.start(name)?;
+        Ok(())
+    }
+
+    /// `pg_basebackup -h <upstream> -D <name> [-R] -X stream`: a new, stopped node.
+    pub fn base_backup(
+        &mut self,
+        name: &str,
+        port: u16,
+        upstream: &str,
+        write_recovery_conf: bool,
+    ) -> Result<(), String> {
         if self.nodes.contains_key(name) {
             return Err(format!(
                 "pg_basebackup: error: directory \"{name}\" exists but is not empty"
@@ -155,13 +169,17 @@ impl Sim {
             .nodes
             .get_mut(upstream)
             .ok_or_else(|| format!("pg_basebackup: error: could not translate host name \"{upstream}\" to address: Name or service not known"))?;
-        let mut node = source.base_backup(now, name, "postgres", true)?;
+        let mut node = source.base_backup(now, name, "postgres", write_recovery_conf)?;
         self.drain(upstream);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;
         self.nodes.insert(name.to_string(), node);
-        self.start(name)?;
         Ok(())
+    }
+
+    /// The node a host name and port reach, as [`Sim::route`] resolves them.
+    pub fn resolve_host(&self, host: &str, port: u16) -> Option<String> {
+        self.resolve(host, port)
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
