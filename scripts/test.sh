@@ -87,12 +87,20 @@ step_slt_postgres() {
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/cluster.sh
 }
 
+# ---- Seeded fault runs on the simulator -----------------------------------------------------
+step_sim() {
+    # 100 seeds of a primary and two standbys under faults (partitions, cut connections, crashes,
+    # restarts, latency), every replication invariant checked after every step. A failure prints
+    # its trace and the `pgplay sim --seed N` command that replays it.
+    cargo run --release --quiet -p pgplay-cli -- sim --seeds 100 --steps 300
+}
+
 # ---- Hook: end-to-end tests of the built page in headless Chromium (Playwright) ------------
 step_e2e() {
     skip "not yet wired (browser e2e on dist/ with playwright-core and $PGPLAY_CHROMIUM)"
 }
 
-ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay slt_postgres e2e)
+ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay sim slt_postgres e2e)
 
 # --- Driver ---------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 //! This binary is where the world comes in: stdin, files, the clock.
 
 mod bench;
+mod sim;
 mod slt;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -22,6 +23,9 @@ Usage:
   pgplay test [--seed N] FILE.slt...     run sqllogictest files, each on a fresh simulated cluster
                                          (primary, standby1, standby2; `connection standby1`, `sleep 1s`)
   pgplay waldump [FILE.sql]              run the SQL (stdin if no file), print its WAL as pg_waldump does
+  pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--trace]
+                                         seeded runs of a primary and two standbys under faults,
+                                         checking the replication invariants after every step
   pgplay bench [--rows N]                single-row INSERT transactions per second and a full scan
 ";
 
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("waldump") => waldump(args.get(1)),
         Some("bench") => bench::run(&args[1..]),
+        Some("sim") => sim::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS

@@ -6,8 +6,12 @@
 //!   synchronous `postgres` client, talking to a real PostgreSQL server.
 //! * [`run_files`] (feature `server`): runs `.slt` files, each in a fresh database.
 //! * [`run_cluster_files`] (feature `server`): runs `.slt` files on a cluster of named
-//!   nodes, `connection <node>` choosing the node of a record.
+//!   nodes, `connection <node>` choosing the node of a record; `system ok` records run
+//!   the server commands of [`cluster_commands`] (pg_ctl, standby.signal,
+//!   postgresql.auto.conf) on the nodes' data directories ([`ClusterHost`]).
+//! * [`cluster_commands`]: that command language, parsed; pgplay interprets the same.
 
+pub mod cluster_commands;
 pub mod conventions;
 
 pub use conventions::{format_error, format_value, PgColumnType, LABEL_PGPLAY, LABEL_POSTGRES};
@@ -17,6 +21,6 @@ mod server;
 
 #[cfg(feature = "server")]
 pub use server::{
-    run_cluster_files, run_file_in_database, run_file_on_cluster, run_files, ClusterNode,
-    FileFailure, NodeSession, PgError, PostgresDb, Summary,
+    run_cluster_files, run_file_in_database, run_file_on_cluster, run_files, ClusterHost,
+    ClusterNode, FileFailure, NodeSession, PgError, PostgresDb, Summary,
 };

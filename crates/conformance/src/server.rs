@@ -4,11 +4,14 @@
 use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
-use sqllogictest::{Connection, DBOutput, Record, DB};
+use sqllogictest::{Condition, Connection, DBOutput, Record, TestErrorKind, DB};
 
+use crate::cluster_commands::{self, ClusterCommand, PgCtlAction};
 use crate::conventions::{self, PgColumnType, LABEL_POSTGRES};
 
 /// An error as handed to sqllogictest: its `Display` is the one-line convention
@@ -290,18 +293,30 @@ impl ClusterNode {
     }
 }
 
+/// The connection of one session, shared with the file runner so that it can
+/// close the sessions of a node before stopping or restarting it.
+type SessionSlot = Arc<Mutex<Option<PostgresDb>>>;
+
+/// Every session opened so far in a file, with the index of its node.
+type SessionRegistry = Arc<Mutex<Vec<(usize, SessionSlot)>>>;
+
 /// A session on one cluster node. It connects when its first record runs, and
-/// connects again before a record if the server closed the connection (the node
-/// was stopped or restarted). A failure to connect is that record's error
-/// (`client error: ...`), so a file can check that a stopped node is down.
+/// connects again before a record if it has no connection: the server closed it
+/// (the node was stopped or restarted), or the runner closed it before running
+/// `pg_ctl stop|start|restart` on the node. A failure to connect is that
+/// record's error (`client error: ...`), so a file can check that a stopped node
+/// is down.
 pub struct NodeSession {
     config: Config,
-    db: Option<PostgresDb>,
+    slot: SessionSlot,
 }
 
 impl NodeSession {
     pub fn new(config: Config) -> Self {
-        NodeSession { config, db: None }
+        NodeSession {
+            config,
+            slot: Arc::default(),
+        }
     }
 }
 
@@ -310,12 +325,12 @@ impl DB for NodeSession {
     type ColumnType = PgColumnType;
 
     fn run(&mut self, sql: &str) -> Result<DBOutput<PgColumnType>, PgError> {
-        if self.db.as_mut().is_none_or(|d| d.client().is_closed()) {
-            self.db = None;
-            self.db = Some(PostgresDb::connect(&self.config)?);
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_mut().is_none_or(|d| d.client().is_closed()) {
+            *slot = None;
+            *slot = Some(PostgresDb::connect(&self.config)?);
         }
-        let db = self.db.as_mut().expect("connected above");
-        db.run(sql)
+        slot.as_mut().expect("connected above").run(sql)
     }
 
     fn engine_name(&self) -> &str {
@@ -336,11 +351,249 @@ fn node_index(nodes: &[ClusterNode], connection: &Connection) -> usize {
     }
 }
 
+/// Where and how `system` records run on a real cluster: in `dir`, which holds
+/// each node's data directory (named after the node) and its server log
+/// `<node>.log`, with `pg_bin` first on `PATH`, as `run_as` (through `su`) when
+/// given.
+#[derive(Debug, Clone)]
+pub struct ClusterHost {
+    pub dir: PathBuf,
+    pub pg_bin: PathBuf,
+    pub run_as: Option<String>,
+}
+
+impl ClusterHost {
+    /// Commands run as user `postgres` when this process runs as root (the
+    /// server refuses root), else as ourselves.
+    pub fn new(dir: impl Into<PathBuf>, pg_bin: impl Into<PathBuf>) -> Self {
+        ClusterHost {
+            dir: dir.into(),
+            pg_bin: pg_bin.into(),
+            run_as: running_as_root().then(|| "postgres".to_string()),
+        }
+    }
+
+    /// The shell text run for a parsed command. `pg_ctl` always gets `-w`, and
+    /// `start`/`restart` also `-l <dir>/<node>.log`: without a log file the
+    /// server keeps pg_ctl's stdout, so reading the command's output would never
+    /// end.
+    pub fn shell_text(&self, command: &ClusterCommand, original: &str) -> String {
+        match command {
+            ClusterCommand::PgCtl {
+                node,
+                action,
+                mode,
+                wait: _,
+                timeout_secs,
+            } => {
+                let mut s = format!("pg_ctl -D {}", shell_quote(node));
+                if let Some(m) = mode {
+                    s.push_str(" -m ");
+                    s.push_str(m.as_str());
+                }
+                if let Some(t) = timeout_secs {
+                    s.push_str(&format!(" -t {t}"));
+                }
+                s.push_str(" -w");
+                if matches!(action, PgCtlAction::Start | PgCtlAction::Restart) {
+                    let log = self.dir.join(format!("{node}.log"));
+                    s.push_str(" -l ");
+                    s.push_str(&shell_quote(&log.to_string_lossy()));
+                }
+                s.push(' ');
+                s.push_str(action.as_str());
+                s
+            }
+            // Checked by the parser: no expansions, no operators but `>>`.
+            _ => original.trim().to_string(),
+        }
+    }
+
+    /// Run a parsed command; its exit status, stdout and stderr.
+    pub fn run(&self, command: &ClusterCommand, original: &str) -> std::io::Result<Output> {
+        let text = self.shell_text(command, original);
+        let path = match std::env::var_os("PATH") {
+            Some(p) => {
+                let mut dirs = vec![self.pg_bin.clone()];
+                dirs.extend(std::env::split_paths(&p));
+                std::env::join_paths(dirs).map_err(std::io::Error::other)?
+            }
+            None => self.pg_bin.clone().into_os_string(),
+        };
+        let mut cmd = match &self.run_as {
+            Some(user) => {
+                // su may reset PATH: set it inside.
+                let mut cmd = Command::new("su");
+                cmd.args([user.as_str(), "-s", "/bin/bash", "-c"])
+                    .arg(format!(
+                        "PATH={}; export PATH; {text}",
+                        shell_quote(&path.to_string_lossy())
+                    ));
+                cmd
+            }
+            None => {
+                let mut cmd = Command::new("bash");
+                cmd.arg("-c").arg(&text).env("PATH", &path);
+                cmd
+            }
+        };
+        cmd.current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+    }
+}
+
+/// Is this process's effective user root? (Linux: /proc/self/status.)
+fn running_as_root() -> bool {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("Uid:")) {
+            return line.split_whitespace().nth(2) == Some("0");
+        }
+    }
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-=:,+".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `process exited unsuccessfully: ...`, as sqllogictest reports a failed
+/// command.
+#[derive(Debug)]
+struct SystemError {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl fmt::Display for SystemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "process exited unsuccessfully: {}\nstdout: {}\nstderr: {}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+impl std::error::Error for SystemError {}
+
+/// Does a record with these conditions run on the `postgres` side?
+fn runs_here(conditions: &[Condition]) -> bool {
+    conditions.iter().all(|c| match c {
+        Condition::OnlyIf { label } => label == LABEL_POSTGRES,
+        Condition::SkipIf { label } => label != LABEL_POSTGRES,
+    })
+}
+
+/// Run one `system` record on the cluster; Err is the failure report, worded as
+/// sqllogictest's own.
+fn run_system_record(
+    nodes: &[ClusterNode],
+    host: Option<&ClusterHost>,
+    sessions: &SessionRegistry,
+    record: &Record<PgColumnType>,
+) -> Result<(), String> {
+    let Record::System {
+        loc,
+        conditions,
+        command,
+        stdout: expected_stdout,
+        retry,
+        ..
+    } = record
+    else {
+        unreachable!("only system records")
+    };
+    let fail = |err: Arc<dyn std::error::Error + Send + Sync>| {
+        let kind = TestErrorKind::SystemFail {
+            command: command.clone(),
+            err,
+        };
+        format!("{}\nat {}\n", kind.display(false), loc)
+    };
+    let usage = |msg: String| {
+        fail(Arc::new(PgError {
+            sqlstate: None,
+            text: msg,
+        }))
+    };
+    // The command is checked even where the record is skipped: the file must
+    // stay runnable on pgplay.
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let parsed = cluster_commands::parse(command, &names).map_err(|e| fail(Arc::new(e)))?;
+    if retry.is_some() {
+        return Err(usage(
+            "`system ok retry` is not supported in cluster files".to_string(),
+        ));
+    }
+    if !runs_here(conditions) {
+        return Ok(());
+    }
+    let Some(host) = host else {
+        return Err(usage(
+            "system commands need the cluster's directory (pgplay-conformance --cluster-dir DIR)"
+                .to_string(),
+        ));
+    };
+    if let ClusterCommand::PgCtl { action, .. } = &parsed {
+        if action.stops_or_starts() {
+            // Close this node's sessions first (`-m smart` would wait for them);
+            // each connects again on its next record.
+            let node = nodes
+                .iter()
+                .position(|n| n.name == parsed.node())
+                .expect("the parser knows only these nodes");
+            let sessions = sessions.lock().unwrap_or_else(|e| e.into_inner());
+            for (_, slot) in sessions.iter().filter(|(i, _)| *i == node) {
+                slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            }
+        }
+    }
+    let output = host.run(&parsed, command).map_err(|e| fail(Arc::new(e)))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    if !output.status.success() {
+        return Err(fail(Arc::new(SystemError {
+            status: output.status,
+            stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).to_string(),
+        })));
+    }
+    if let Some(expected) = expected_stdout {
+        if expected != stdout.trim() {
+            let kind = TestErrorKind::SystemStdoutMismatch {
+                command: command.clone(),
+                expected_stdout: expected.clone(),
+                actual_stdout: stdout,
+            };
+            return Err(format!("{}\nat {}\n", kind.display(false), loc));
+        }
+    }
+    Ok(())
+}
+
 /// Run one `.slt` file on a cluster. `connection NAME` before a record runs that
 /// record on the node called NAME; any other name, and the default connection,
 /// is a session on the first node. Every connection name keeps its own session
-/// for the whole file.
-pub fn run_file_on_cluster(nodes: &[ClusterNode], file: &Path) -> Result<(), String> {
+/// for the whole file. `system ok` records run the commands of
+/// [`cluster_commands`] on `host` (without a host they fail).
+pub fn run_file_on_cluster(
+    nodes: &[ClusterNode],
+    host: Option<&ClusterHost>,
+    file: &Path,
+) -> Result<(), String> {
     assert!(!nodes.is_empty(), "a cluster needs at least one node");
     let records = sqllogictest::parse_file::<PgColumnType>(file)
         .map_err(|e| sqllogictest::TestError::from(e).display(false).to_string())?;
@@ -349,12 +602,18 @@ pub fn run_file_on_cluster(nodes: &[ClusterNode], file: &Path) -> Result<(), Str
     // does not tell the maker which name that is: the loop below sets the node of
     // the record about to run, and the maker reads it.
     let target = Rc::new(Cell::new(0usize));
+    let sessions: SessionRegistry = Arc::default();
     let configs: Vec<Config> = nodes.iter().map(|n| n.config.clone()).collect();
     let maker_target = Rc::clone(&target);
+    let maker_sessions = Arc::clone(&sessions);
     let mut runner = sqllogictest::Runner::new(move || {
-        std::future::ready(Ok::<_, PgError>(NodeSession::new(
-            configs[maker_target.get()].clone(),
-        )))
+        let node = maker_target.get();
+        let session = NodeSession::new(configs[node].clone());
+        maker_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((node, Arc::clone(&session.slot)));
+        std::future::ready(Ok::<_, PgError>(session))
     });
     conventions::configure_runner(&mut runner, LABEL_POSTGRES);
 
@@ -362,6 +621,13 @@ pub fn run_file_on_cluster(nodes: &[ClusterNode], file: &Path) -> Result<(), Str
     for record in records {
         match &record {
             Record::Halt { .. } => break,
+            Record::System { .. } => {
+                if let Err(e) = run_system_record(nodes, host, &sessions, &record) {
+                    result = Err(e);
+                    break;
+                }
+                continue;
+            }
             Record::Statement { connection, .. }
             | Record::Query { connection, .. }
             | Record::Let { connection, .. } => target.set(node_index(nodes, connection)),
@@ -379,7 +645,11 @@ pub fn run_file_on_cluster(nodes: &[ClusterNode], file: &Path) -> Result<(), Str
 /// Run each file on the cluster whose nodes are given (the first is the primary).
 /// Every node must be reachable at the start; files share the nodes' `postgres`
 /// databases (the caller gives each file a fresh cluster).
-pub fn run_cluster_files(nodes: &[ClusterNode], files: &[PathBuf]) -> Result<Summary, String> {
+pub fn run_cluster_files(
+    nodes: &[ClusterNode],
+    host: Option<&ClusterHost>,
+    files: &[PathBuf],
+) -> Result<Summary, String> {
     if nodes.is_empty() {
         return Err("no nodes given".to_string());
     }
@@ -393,7 +663,7 @@ pub fn run_cluster_files(nodes: &[ClusterNode], files: &[PathBuf]) -> Result<Sum
     }
     let mut summary = Summary::default();
     for file in files {
-        match run_file_on_cluster(nodes, file) {
+        match run_file_on_cluster(nodes, host, file) {
             Ok(()) => summary.passed += 1,
             Err(report) => {
                 summary.failed += 1;

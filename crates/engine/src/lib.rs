@@ -14,6 +14,7 @@
 pub mod catalog;
 pub mod database;
 pub mod error;
+pub mod explain;
 pub mod guc;
 pub mod heap;
 pub mod mvcc;

@@ -116,6 +116,8 @@ pub struct Node {
     log: VecDeque<String>,
     next_conn: u32,
     next_pid: i32,
+    /// The last "why replay stopped" line logged, so it is logged once.
+    pub(crate) last_replay_error: Option<String>,
 }
 
 impl Node {
@@ -156,6 +158,7 @@ impl Node {
             log: VecDeque::new(),
             next_conn: 1,
             next_pid: 1000 + (id as i32 % 1000) * 1000,
+            last_replay_error: None,
         }
     }
 

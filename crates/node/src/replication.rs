@@ -151,13 +151,27 @@ impl Node {
     fn replay_received(&mut self, now: Timestamp) {
         loop {
             let from = self.db.replayed_upto;
-            let batch: Vec<_> = self
-                .db
-                .wal
-                .records_from(from)
-                .take(REPLAY_BATCH)
-                .map_while(Result::ok)
-                .collect();
+            let mut batch = Vec::new();
+            let mut stopped_by = None;
+            for read in self.db.wal.records_from(from).take(REPLAY_BATCH) {
+                match read {
+                    Ok(read) => batch.push(read),
+                    Err(error) => {
+                        stopped_by = Some(error);
+                        break;
+                    }
+                }
+            }
+            if let Some(error) =
+                stopped_by.filter(|e| !matches!(e, pgplay_wal::WalError::EndOfLog(_)))
+            {
+                // What PostgreSQL logs when the next record is not there yet or is torn.
+                let line = format!("LOG:  {error}");
+                if self.last_replay_error.as_ref() != Some(&line) {
+                    self.push_log(line.clone());
+                    self.last_replay_error = Some(line);
+                }
+            }
             if batch.is_empty() {
                 break;
             }

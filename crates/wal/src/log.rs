@@ -370,6 +370,16 @@ impl WalLog {
                 Ok(read) => {
                     last = read.lsn;
                     end = read.end;
+                    if matches!(
+                        read.record.body,
+                        crate::RecordBody::Xlog(crate::XlogRecord::Switch)
+                    ) && end.0 % self.segment_size.bytes() != 0
+                    {
+                        // A SWITCH record owns the rest of its segment.
+                        end = self
+                            .segment_size
+                            .segment_start(self.segment_size.segment_of(end) + 1);
+                    }
                 }
                 Err(_) => break,
             }

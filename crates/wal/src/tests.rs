@@ -210,3 +210,25 @@ proptest! {
         let _ = Record::decode(&bytes, Lsn(0x28));
     }
 }
+
+#[test]
+fn recovery_after_a_switch_ends_at_the_next_segment() {
+    let mut log = new_log(64 * 1024);
+    log.insert(insert(740, 1, 100));
+    log.insert(Record {
+        xid: 0,
+        prev: Lsn::INVALID,
+        body: RecordBody::Xlog(XlogRecord::Switch),
+    });
+    log.skip_to_next_segment();
+    let next_segment = log.insert_lsn();
+    assert_eq!(next_segment.0 % (64 * 1024), 0);
+    log.flush(next_segment);
+    log.lose_unflushed();
+    let end = log.recover_end(Lsn(0x100_0000));
+    assert_eq!(
+        end, next_segment,
+        "new records must not reuse the switched-out space"
+    );
+    assert_eq!(log.insert_lsn(), next_segment);
+}
