@@ -3,10 +3,10 @@
 //! This binary is where the world comes in: stdin, files, the clock.
 
 mod bench;
+mod repl;
 mod sim;
 mod slt;
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,10 +16,10 @@ use pgplay_wal::time::{from_unix_millis, Timestamp};
 use pgplay_wal::SegmentSize;
 
 const USAGE: &str = "\
-pgplay: a PostgreSQL streaming-replication playground (single server for now)
+pgplay: a PostgreSQL streaming-replication playground
 
 Usage:
-  pgplay [repl] [--wal-segsize BYTES]   psql-like prompt on a fresh server (\\? for help, \\q to quit)
+  pgplay [repl] [--wal-segsize BYTES]   psql on a fresh cluster: primary, standby1, standby2\n                                         (\\c NODE, \\! pg_ctl ..., \\cluster, \\? for help, \\q to quit)
   pgplay test [--seed N] FILE.slt...     run sqllogictest files, each on a fresh simulated cluster
                                          (primary, standby1, standby2; `connection standby1`, `sleep 1s`)
   pgplay waldump [FILE.sql]              run the SQL (stdin if no file), print its WAL as pg_waldump does
@@ -80,30 +80,7 @@ fn repl(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut node = Node::initdb("primary", 7_000_001, size, now());
-    let mut psql = node.connect();
-    let interactive = std::io::stdin().is_terminal();
-    if interactive {
-        println!("psql (15.18, server 15.18 pgplay)\nType \"help\" for help.\n");
-    }
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    loop {
-        if interactive {
-            print!("{}", node.prompt(&psql));
-            let _ = std::io::stdout().flush();
-        }
-        let Some(Ok(line)) = lines.next() else { break };
-        if interactive && line.trim() == "help" {
-            println!("You are using pgplay, a simulation of psql and PostgreSQL 15.\nType:  \\? for help with psql commands\n       \\q to quit");
-            continue;
-        }
-        print!("{}", node.psql_line(now(), &mut psql, &line));
-        if psql.quit {
-            break;
-        }
-    }
-    ExitCode::SUCCESS
+    repl::run(size, now)
 }
 
 fn test(args: &[String]) -> ExitCode {

@@ -695,6 +695,44 @@ mod tests {
     }
 
     #[test]
+    fn pg_ctl_gets_wait_and_a_log_file() {
+        let host = ClusterHost {
+            dir: PathBuf::from("/tmp/c 1"),
+            pg_bin: PathBuf::from("/pg/bin"),
+            run_as: None,
+        };
+        let nodes = ["primary", "standby1"];
+        let text = |cmd: &str| host.shell_text(&cluster_commands::parse(cmd, &nodes).unwrap(), cmd);
+        assert_eq!(
+            text("pg_ctl -D primary start"),
+            "pg_ctl -D primary -w -l '/tmp/c 1/primary.log' start"
+        );
+        assert_eq!(
+            text("pg_ctl -D standby1 -m immediate -t 30 restart"),
+            "pg_ctl -D standby1 -m immediate -t 30 -w -l '/tmp/c 1/standby1.log' restart"
+        );
+        assert_eq!(
+            text("pg_ctl -w -D primary -m fast stop"),
+            "pg_ctl -D primary -m fast -w stop"
+        );
+        assert_eq!(
+            text(" touch primary/standby.signal "),
+            "touch primary/standby.signal"
+        );
+    }
+
+    #[test]
+    fn conditions() {
+        let only = |l: &str| Condition::OnlyIf { label: l.into() };
+        let skip = |l: &str| Condition::SkipIf { label: l.into() };
+        assert!(runs_here(&[]));
+        assert!(runs_here(&[only("postgres")]));
+        assert!(runs_here(&[skip("pgplay")]));
+        assert!(!runs_here(&[only("pgplay")]));
+        assert!(!runs_here(&[skip("postgres")]));
+    }
+
+    #[test]
     fn connection_names_pick_nodes() {
         let nodes: Vec<ClusterNode> = ["primary", "standby1", "standby2"]
             .iter()

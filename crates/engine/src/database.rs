@@ -158,6 +158,9 @@ pub struct Database {
     pub stats: crate::stats::ReplicationStats,
     /// `pg_promote()` was called; the node carries it out after the statement.
     pub promote_requested: bool,
+    /// Microseconds `pg_sleep()` asked to wait; the driver lets that much
+    /// time pass after the statement ([`Database::take_sleep`]).
+    pub sleep_requested: i64,
 }
 
 const OID_PREFETCH: u32 = 8192;
@@ -208,6 +211,7 @@ impl Database {
             replayed_upto: start,
             stats: Default::default(),
             promote_requested: false,
+            sleep_requested: 0,
         };
         for system in crate::catalog::system_tables() {
             database
@@ -532,6 +536,11 @@ impl Database {
         self.control.state = ClusterState::InProduction;
         lines.push("LOG:  database system is ready to accept connections".to_string());
         Ok(lines)
+    }
+
+    /// The time `pg_sleep()` asked for since the last call, in microseconds.
+    pub fn take_sleep(&mut self) -> i64 {
+        std::mem::take(&mut self.sleep_requested)
     }
 
     /// Running transactions (for views and RUNNING_XACTS).

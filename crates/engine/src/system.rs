@@ -87,6 +87,16 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             db.promote_requested = true;
             Value::Bool(true)
         }
+        "pg_sleep" => {
+            let seconds = args.first().and_then(Value::as_decimal).unwrap_or_default();
+            let micros = (seconds * rust_decimal::Decimal::from(1_000_000))
+                .trunc()
+                .to_string()
+                .parse::<i64>()
+                .unwrap_or(0);
+            db.sleep_requested = db.sleep_requested.saturating_add(micros.max(0));
+            Value::Null
+        }
         "now"
         | "current_timestamp"
         | "statement_timestamp"

@@ -495,7 +495,7 @@ impl Node {
         self.push_log(format!("LOG:  redo done at {redo_done}"));
         if let Some(time) = self.db.last_replayed_commit {
             self.push_log(format!(
-                "LOG:  last completed transaction was at log time {}",
+                "LOG:  last completed transaction was at log time {}+00",
                 pgplay_wal::time::format_timestamp_micros(time)
             ));
         }

@@ -123,7 +123,18 @@ impl Sim {
     /// made by `pg_basebackup -R`, streaming asynchronously, each standby's
     /// application_name its node name. Ports follow `base_port`.
     pub fn standard(seed: u64, base_port: u16) -> Sim {
-        let mut sim = Sim::new(seed);
+        Sim::new(seed).with_standard_cluster(base_port)
+    }
+
+    /// Starts the clock at `now` instead of 2000-01-01 (the CLI uses the wall clock).
+    pub fn starting_at(mut self, now: Timestamp) -> Sim {
+        self.now = now;
+        self
+    }
+
+    /// Adds `primary`, `standby1` and `standby2` (see [`Sim::standard`]).
+    pub fn with_standard_cluster(self, base_port: u16) -> Sim {
+        let mut sim = self;
         sim.add_primary("primary", base_port);
         sim.add_standby("standby1", base_port + 1, "primary")
             .expect("a fresh primary accepts a base backup");
@@ -204,6 +215,21 @@ impl Sim {
         Some(self.nodes.get_mut(node)?.db.open_session())
     }
 
+    /// One line typed at psql on `node`: SQL or a backslash command.
+    pub fn psql_line(&mut self, node: &str, psql: &mut pgplay_node::Psql, line: &str) -> String {
+        let now = self.now;
+        let Some(target) = self.nodes.get_mut(node) else {
+            return format!("psql: error: no node \"{node}\" in this cluster\n");
+        };
+        let out = target.psql_line(now, psql, line);
+        let sleep = target.db.take_sleep();
+        self.drain(node);
+        if sleep > 0 {
+            self.run_for(sleep);
+        }
+        out
+    }
+
     /// Runs SQL on a node now, then sends whatever it produced.
     pub fn execute(&mut self, node: &str, session: SessionId, sql: &str) -> Vec<StatementResult> {
         let now = self.now;
@@ -211,7 +237,12 @@ impl Sim {
             return Vec::new();
         };
         let results = target.execute(now, session, sql);
+        let sleep = target.db.take_sleep();
         self.drain(node);
+        if sleep > 0 {
+            // pg_sleep(): the session waits while the cluster carries on.
+            self.run_for(sleep);
+        }
         results
     }
 

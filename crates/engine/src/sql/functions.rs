@@ -53,6 +53,8 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("pg_walfile_name", &[DataType::PgLsn], DataType::Text),
     ("pg_reload_conf", &[], DataType::Bool),
     ("pg_promote", &[], DataType::Bool),
+    ("pg_sleep", &[DataType::Float8], DataType::Text),
+    ("pg_current_xact_id", &[], DataType::Int8),
     ("now", &[], DataType::TimestampTz),
     ("current_timestamp", &[], DataType::TimestampTz),
     ("statement_timestamp", &[], DataType::TimestampTz),

@@ -1,0 +1,176 @@
+//! The interactive `pgplay`: psql on a simulated cluster of a primary and
+//! two streaming standbys. `\c NODE` moves to another node, `\! COMMAND`
+//! runs a server command (`pg_ctl`, `pg_basebackup`, ...), `\cluster`
+//! shows every node's role and WAL positions, `\log` a node's server log.
+//!
+//! Time: at a terminal the simulated clock follows the wall clock, so WAL
+//! reaches the standbys while you type. With piped input (scripts, docs)
+//! time moves only by `SELECT pg_sleep(n)` and 1 ms per line, so a script's
+//! output is the same on every run.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use pgplay_node::Psql;
+use pgplay_sim::{Sim, MS};
+use pgplay_wal::time::Timestamp;
+use pgplay_wal::SegmentSize;
+
+const HELP: &str = "\
+You are using pgplay, a simulation of psql and PostgreSQL 15 streaming replication.
+The cluster: primary (port 5432) streams to standby1 (5433) and standby2 (5434).
+  \\c NODE            connect to another node (\\c standby1)
+  \\! COMMAND         run a server command: pg_ctl -D NODE stop|start|restart|promote|reload,
+                     pg_basebackup -h 127.0.0.1 -p 5432 -D NODE -R,
+                     touch NODE/standby.signal, echo \"x = 'y'\" >> NODE/postgresql.auto.conf
+  \\cluster           every node's role, timeline and WAL positions
+  \\log [NODE]        the last server log lines of a node
+  \\? \\x \\d \\dt \\q    as in psql
+";
+
+struct Repl {
+    sim: Sim,
+    node: String,
+    sessions: BTreeMap<String, Psql>,
+    interactive: bool,
+    started_wall: Timestamp,
+    started_sim: Timestamp,
+}
+
+impl Repl {
+    fn psql(&mut self, node: &str) -> &mut Psql {
+        if !self.sessions.contains_key(node) {
+            let session = self.sim.node_mut(node).map(|n| n.connect());
+            if let Some(psql) = session {
+                self.sessions.insert(node.to_string(), psql);
+            }
+        }
+        self.sessions.get_mut(node).expect("node exists")
+    }
+
+    /// Moves the simulated clock to now (interactive) or by a tick (scripted).
+    fn advance(&mut self, wall_now: Timestamp) {
+        if self.interactive {
+            let target = self.started_sim + (wall_now - self.started_wall);
+            self.sim.run_until(target.max(self.sim.now));
+        } else {
+            self.sim.run_for(MS);
+        }
+    }
+
+    fn prompt(&mut self) -> String {
+        let node = self.node.clone();
+        self.psql(&node);
+        let psql = &self.sessions[&node];
+        let text = self
+            .sim
+            .node(&node)
+            .map(|n| n.prompt(psql))
+            .unwrap_or_default();
+        format!("[{node}] {text}")
+    }
+
+    fn line(&mut self, line: &str) -> Option<String> {
+        let trimmed = line.trim();
+        let pending = self
+            .sessions
+            .get(&self.node)
+            .is_some_and(|p| !p.buffer.pending().trim().is_empty());
+        if !pending {
+            if let Some(rest) = trimmed.strip_prefix("\\!") {
+                return Some(match self.sim.run_command(rest.trim()) {
+                    Ok(out) if out.is_empty() => String::new(),
+                    Ok(out) => format!("{out}\n"),
+                    Err(error) => format!("{error}\n"),
+                });
+            }
+            if trimmed == "\\cluster" {
+                return Some(self.sim.status_lines().join("\n") + "\n");
+            }
+            if trimmed == "\\log" || trimmed.starts_with("\\log ") {
+                let node = trimmed[4..].trim();
+                let node = if node.is_empty() {
+                    self.node.clone()
+                } else {
+                    node.to_string()
+                };
+                let Some(target) = self.sim.node_mut(&node) else {
+                    return Some(format!("no node \"{node}\"\n"));
+                };
+                let lines: Vec<String> = target.log().cloned().collect();
+                let tail = lines.len().saturating_sub(20);
+                return Some(lines[tail..].join("\n") + "\n");
+            }
+            if trimmed == "\\?" || trimmed == "help" {
+                return Some(HELP.to_string());
+            }
+            if let Some(rest) = trimmed
+                .strip_prefix("\\c ")
+                .or_else(|| trimmed.strip_prefix("\\connect "))
+            {
+                let node = rest.split_whitespace().last().unwrap_or("").to_string();
+                if self.sim.node(&node).is_none() {
+                    return Some(format!(
+                        "\\connect: no node \"{node}\" (nodes: {})\n",
+                        self.sim.node_names().join(", ")
+                    ));
+                }
+                self.node = node.clone();
+                return Some(format!(
+                    "You are now connected to database \"postgres\" as user \"postgres\" on server \"{node}\".\n"
+                ));
+            }
+        }
+        let node = self.node.clone();
+        let mut psql = self.sessions.remove(&node).unwrap_or_else(|| {
+            self.sim
+                .node_mut(&node)
+                .expect("current node exists")
+                .connect()
+        });
+        let out = self.sim.psql_line(&node, &mut psql, line);
+        let quit = psql.quit;
+        self.sessions.insert(node, psql);
+        if quit {
+            return None;
+        }
+        Some(out)
+    }
+}
+
+pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) -> ExitCode {
+    let interactive = std::io::stdin().is_terminal();
+    let start = if interactive { wall_now() } else { 0 };
+    let mut sim = Sim::new(7_000_001).starting_at(start);
+    if let Some(size) = segment_size {
+        sim = sim.with_segment_size(size);
+    }
+    let sim = sim.with_standard_cluster(5432);
+    let mut repl = Repl {
+        started_sim: sim.now,
+        sim,
+        node: "primary".into(),
+        sessions: BTreeMap::new(),
+        interactive,
+        started_wall: wall_now(),
+    };
+    if interactive {
+        println!("psql (15.18, server 15.18 pgplay)\nType \"help\" for help: a primary and two standbys are streaming.\n");
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            print!("{}", repl.prompt());
+            let _ = std::io::stdout().flush();
+        }
+        let Some(Ok(line)) = lines.next() else { break };
+        repl.advance(wall_now());
+        match repl.line(&line) {
+            Some(out) => print!("{out}"),
+            None => break,
+        }
+    }
+    ExitCode::SUCCESS
+}
