@@ -8,10 +8,13 @@
 #   primary   127.0.0.1:$PGPLAY_CLUSTER_PORT      (default 55432)
 #   standby1  127.0.0.1:$PGPLAY_CLUSTER_PORT+1    pg_basebackup -R -X stream,
 #   standby2  127.0.0.1:$PGPLAY_CLUSTER_PORT+2    application_name = node name
-# all started with fsync=off, TimeZone=UTC and otherwise PostgreSQL's defaults.
-# Once both standbys are streaming, the pgplay-conformance binary runs the file
-# with --node primary=... --node standby1=... --node standby2=..., so
-# `connection standby1` before a record runs it on standby1. Then every server
+# all with fsync=off, TimeZone=UTC and otherwise PostgreSQL's defaults (every
+# setting, the port too, is in the data dir's postgresql.conf). Data dirs are
+# $dir/<node>, server logs $dir/<node>.log. Once both standbys are streaming, the
+# pgplay-conformance binary runs the file with --node primary=...
+# --node standby1=... --node standby2=... --cluster-dir $dir, so
+# `connection standby1` before a record runs it on standby1, and `system ok`
+# records (pg_ctl -D <node> ..., see tests/README.md) run in $dir. Then every server
 # is stopped (pg_ctl -m immediate) and the dir removed, also on failure or
 # interrupt. Prints `N passed, M failed` over all files; exits 1 if any failed,
 # 2 when the cluster could not be set up.
@@ -21,6 +24,7 @@
 #   PG_BIN                  PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
 #   PGPLAY_CONFORMANCE_BIN  use this binary instead of building it
 #   PGPLAY_CLUSTER_LOGS=1   print the three server logs of a failing file
+#   PGPLAY_CLUSTER_LOGS=all print them after every file
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -89,15 +93,19 @@ port_of() { # node index -> port
     echo $((base + $1))
 }
 
-server_opts() { # port
-    echo "-p $1 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$tmp -c fsync=off -c TimeZone=UTC"
+# Every setting lives in the data directory's postgresql.conf (none on a
+# `pg_ctl -o` command line), so a node stopped and started again by a file's
+# `system ok pg_ctl ...` records comes back on its own port with its settings.
+set_port() { # data dir, port
+    as_pg sed -i '/^port = /d' "$1/postgresql.conf"
+    as_pg bash -c "echo 'port = $2' >>'$1/postgresql.conf'"
 }
 
-start_node() { # data dir, port, log
+start_node() { # data dir, log
     running+=("$1")
-    if ! as_pg "$pg_bin/pg_ctl" -D "$1" -l "$3" -w -t 60 -o "$(server_opts "$2")" start >/dev/null; then
+    if ! as_pg "$pg_bin/pg_ctl" -D "$1" -l "$2" -w -t 60 start >/dev/null; then
         echo "cluster.sh: server in $1 did not start; its log:" >&2
-        cat "$3" >&2 || true
+        cat "$2" >&2 || true
         exit 2
     fi
 }
@@ -108,12 +116,21 @@ as_pg "$pg_bin/initdb" -D "$tmp/template" -U postgres --auth=trust --no-locale -
     cat "$tmp/initdb.log" >&2
     exit 2
 }
+as_pg bash -c "cat >>'$tmp/template/postgresql.conf'" <<EOF
+
+# tests/postgres/cluster.sh
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$tmp'
+fsync = off
+timezone = 'UTC'
+EOF
 
 setup_cluster() { # dir
     local dir="$1" i name data port
     as_pg mkdir "$dir"
     as_pg cp -a "$tmp/template" "$dir/primary"
-    start_node "$dir/primary" "$(port_of 0)" "$dir/primary.log"
+    set_port "$dir/primary" "$(port_of 0)"
+    start_node "$dir/primary" "$dir/primary.log"
     for i in 1 2; do
         name="${nodes[$i]}"
         data="$dir/$name"
@@ -127,7 +144,8 @@ setup_cluster() { # dir
         # -R wrote a primary_conninfo; replace it so application_name is the node name.
         as_pg sed -i '/^primary_conninfo/d' "$data/postgresql.auto.conf"
         as_pg bash -c "echo \"primary_conninfo = 'host=127.0.0.1 port=$(port_of 0) user=postgres application_name=$name'\" >>'$data/postgresql.auto.conf'"
-        start_node "$data" "$port" "$dir/$name.log"
+        set_port "$data" "$port"
+        start_node "$data" "$dir/$name.log"
     done
     local streaming="" deadline=$((SECONDS + 30))
     while [ "$SECONDS" -lt "$deadline" ]; do
@@ -157,7 +175,7 @@ for file in "$@"; do
         args+=(--node "${nodes[$i]}=host=127.0.0.1 port=$(port_of "$i") user=postgres dbname=postgres")
     done
     set +e
-    out="$("$bin" "${args[@]}" "$file" 2>&1)"
+    out="$("$bin" "${args[@]}" --cluster-dir "$dir" --pg-bin "$pg_bin" "$file" 2>&1)"
     rc=$?
     set -e
     if [ "$rc" -eq 0 ]; then
@@ -168,13 +186,15 @@ for file in "$@"; do
         # The binary's report (FAIL FILE, then the failing record), without its
         # own one-file summary line.
         printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$' || true
-        if [ "${PGPLAY_CLUSTER_LOGS:-0}" = 1 ]; then
-            for name in "${nodes[@]}"; do
-                echo "--- $name log"
-                cat "$dir/$name.log" || true
-            done
-        fi
     fi
+    case "${PGPLAY_CLUSTER_LOGS:-0}:$rc" in
+    all:* | 1:[1-9]*)
+        for name in "${nodes[@]}"; do
+            echo "--- $name log"
+            cat "$dir/$name.log" || true
+        done
+        ;;
+    esac
     stop_all
     rm -rf "$dir"
 done
