@@ -70,7 +70,7 @@ pub trait RelationNames {
     fn by_oid(&self, oid: u32) -> Option<KnownRelation<'_>>;
     /// The row at `at` of catalog relation `catalog`, decoded, if known: it
     /// tells what a catalog row deletion removed.
-    fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<&[Value]> {
+    fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<Vec<Value>> {
         let _ = (catalog, at);
         None
     }
@@ -104,11 +104,11 @@ impl RelationNames for Catalog {
             })
     }
 
-    fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<&[Value]> {
+    fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<Vec<Value>> {
         self.rows_of(catalog)
             .iter()
             .find(|row| row.at == at)
-            .map(|row| row.values.as_slice())
+            .map(|row| row.values.clone())
     }
 }
 
@@ -121,8 +121,8 @@ pub struct ExplainCatalog {
     sequences: BTreeMap<RelFileLocator, SequenceDef>,
     /// The file of each OID (the committed one when there are several).
     files: BTreeMap<u32, RelFileLocator>,
-    /// Every version of every catalog row, by catalog and place.
-    catalog_rows: BTreeMap<(u32, ItemPointer), Vec<Value>>,
+    /// Every version of every catalog row (tuple data), by catalog and place.
+    catalog_rows: BTreeMap<(u32, ItemPointer), Vec<u8>>,
     /// The database's WAL insert and replay positions when this was built.
     built_at: (Lsn, Lsn),
 }
@@ -144,7 +144,8 @@ impl ExplainCatalog {
             }
             bootstrap
         });
-        let mut catalog = ExplainCatalog::from_catalog(&committed);
+        let mut catalog = ExplainCatalog::default();
+        catalog.add_relations(&committed);
         catalog.add_history(storage);
         catalog
     }
@@ -152,17 +153,21 @@ impl ExplainCatalog {
     /// Only what `catalog` shows.
     pub fn from_catalog(catalog: &Catalog) -> ExplainCatalog {
         let mut out = ExplainCatalog::default();
+        out.add_relations(catalog);
         for row in catalog.rows.values().flatten() {
             out.catalog_rows
-                .insert((row.catalog, row.at), row.values.clone());
-        }
-        for table in catalog.tables.values() {
-            out.add_table(table.clone());
-        }
-        for sequence in catalog.sequences.values() {
-            out.add_sequence(sequence.clone());
+                .insert((row.catalog, row.at), tuple::encode(&row.values));
         }
         out
+    }
+
+    fn add_relations(&mut self, catalog: &Catalog) {
+        for table in catalog.tables.values() {
+            self.add_table(table.clone());
+        }
+        for sequence in catalog.sequences.values() {
+            self.add_sequence(sequence.clone());
+        }
     }
 
     /// For one built by [`ExplainCatalog::new`]: false once `db` has written,
@@ -186,30 +191,28 @@ impl ExplainCatalog {
     /// Later versions (in physical order) describe a relation better than
     /// earlier ones, so they are read newest first.
     fn add_history(&mut self, storage: &Storage) {
+        let mut pg_class = Vec::new();
+        let mut pg_attribute = Vec::new();
         for system in system_tables() {
-            let types = system.column_types();
             let Some(relation) = storage.relation(&system.locator) else {
                 continue;
             };
+            let types = system.column_types();
             for (at, tuple) in relation.tuples() {
+                self.catalog_rows
+                    .insert((system.oid, at), tuple.data.clone());
+                let decoded = match system.oid {
+                    PG_CLASS => &mut pg_class,
+                    PG_ATTRIBUTE => &mut pg_attribute,
+                    _ => continue,
+                };
                 if let Ok(values) = tuple::decode(&tuple.data, &types) {
-                    self.catalog_rows.insert((system.oid, at), values);
+                    decoded.push(values);
                 }
             }
         }
-        let first = ItemPointer {
-            block: 0,
-            offset: 0,
-        };
-        // Newest first: later versions describe a relation better.
-        let versions = |catalog: u32| {
-            self.catalog_rows
-                .range((catalog, first)..(catalog + 1, first))
-                .map(|(_, values)| values)
-                .rev()
-        };
         let mut columns: BTreeMap<u32, BTreeMap<i16, ColumnDef>> = BTreeMap::new();
-        for values in versions(PG_ATTRIBUTE) {
+        for values in pg_attribute.iter().rev() {
             let (Some(relid), Some(attnum)) = (oid_at(values, 0), int_at(values, 4)) else {
                 continue;
             };
@@ -230,51 +233,43 @@ impl ExplainCatalog {
                     attnum,
                 });
         }
-        let mut relations = Vec::new();
-        for values in versions(PG_CLASS) {
+        for values in pg_class.iter().rev() {
             let (Some(oid), Some(name), Some(relfilenode)) =
                 (oid_at(values, 0), text_at(values, 1), oid_at(values, 4))
             else {
                 continue;
             };
+            let file = locator(relfilenode);
+            if self.tables.contains_key(&file) || self.sequences.contains_key(&file) {
+                continue;
+            }
             match text_at(values, 3) {
-                Some("r") => relations.push(KnownOwned::Table(TableDef {
+                Some("r") => self.add_table(TableDef {
                     oid,
                     name: name.to_string(),
                     namespace: oid_at(values, 2).unwrap_or(PUBLIC_NAMESPACE_OID),
                     kind: RelKind::Table,
-                    locator: locator(relfilenode),
+                    locator: file,
                     columns: columns
                         .get(&oid)
                         .map(|c| c.values().cloned().collect())
                         .unwrap_or_default(),
                     constraints: Vec::new(),
-                })),
-                Some("S") => relations.push(KnownOwned::Sequence(SequenceDef {
+                }),
+                Some("S") => self.add_sequence(SequenceDef {
                     oid,
                     name: name.to_string(),
-                    locator: locator(relfilenode),
+                    locator: file,
                     start: 1,
                     increment: 1,
                     min: 1,
                     max: i64::MAX,
                     owned_by: None,
-                })),
+                }),
                 _ => {}
             }
         }
-        for relation in relations {
-            match relation {
-                KnownOwned::Table(table) => self.add_table(table),
-                KnownOwned::Sequence(sequence) => self.add_sequence(sequence),
-            }
-        }
     }
-}
-
-enum KnownOwned {
-    Table(TableDef),
-    Sequence(SequenceDef),
 }
 
 impl RelationNames for ExplainCatalog {
@@ -289,8 +284,10 @@ impl RelationNames for ExplainCatalog {
         self.by_locator(self.files.get(&oid)?)
     }
 
-    fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<&[Value]> {
-        self.catalog_rows.get(&(catalog, at)).map(Vec::as_slice)
+    fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<Vec<Value>> {
+        let data = self.catalog_rows.get(&(catalog, at))?;
+        let definition = system_tables().into_iter().find(|t| t.oid == catalog)?;
+        tuple::decode(data, &definition.column_types()).ok()
     }
 }
 
@@ -560,7 +557,7 @@ fn explain_heap<N: RelationNames + ?Sized>(names: &N, record: &HeapRecord) -> St
                 Some(KnownRelation::Table(table)) if table.is_system() => {
                     let old = names
                         .catalog_row(table.oid, at)
-                        .map(|values| describe_catalog_row(names, table.oid, values))
+                        .map(|values| describe_catalog_row(names, table.oid, &values))
                         .unwrap_or_default();
                     format!("catalog: remove row {at} from {}{old}", table.name)
                 }
