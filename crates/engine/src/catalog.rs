@@ -30,6 +30,9 @@ pub const PG_ATTRDEF: u32 = 2604;
 pub const PG_CONSTRAINT: u32 = 2606;
 pub const PG_SEQUENCE: u32 = 2224;
 pub const PG_DEPEND: u32 = 2608;
+pub const PG_AUTHID: u32 = 1260;
+/// The bootstrap superuser `postgres`, which every cluster has.
+pub const BOOTSTRAP_SUPERUSER_OID: u32 = 10;
 
 pub fn locator(relfilenode: u32) -> RelFileLocator {
     RelFileLocator {
@@ -124,6 +127,19 @@ pub fn system_tables() -> Vec<TableDef> {
             ],
         ),
         table(
+            PG_AUTHID,
+            "pg_authid",
+            &[
+                ("oid", Oid),
+                ("rolname", Name),
+                ("rolsuper", Bool),
+                ("rolreplication", Bool),
+                ("rolcanlogin", Bool),
+                ("rolconnlimit", Int4),
+                ("rolpassword", Text),
+            ],
+        ),
+        table(
             PG_DEPEND,
             "pg_depend",
             &[
@@ -202,6 +218,33 @@ impl TableDef {
     }
 }
 
+/// A role (`pg_authid`). `postgres` is built in; others come from CREATE ROLE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleDef {
+    pub oid: u32,
+    pub name: String,
+    pub superuser: bool,
+    pub replication: bool,
+    pub login: bool,
+    /// -1: no limit.
+    pub connection_limit: i32,
+    pub password: Option<String>,
+}
+
+impl RoleDef {
+    pub fn bootstrap() -> RoleDef {
+        RoleDef {
+            oid: BOOTSTRAP_SUPERUSER_OID,
+            name: "postgres".into(),
+            superuser: true,
+            replication: true,
+            login: true,
+            connection_limit: -1,
+            password: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SequenceDef {
     pub oid: u32,
@@ -228,6 +271,7 @@ pub struct CatalogRow {
 pub struct Catalog {
     pub tables: BTreeMap<String, TableDef>,
     pub sequences: BTreeMap<String, SequenceDef>,
+    pub roles: BTreeMap<String, RoleDef>,
     /// Every live catalog row by catalog, for DDL.
     pub rows: BTreeMap<u32, Vec<CatalogRow>>,
 }
@@ -381,6 +425,23 @@ impl Catalog {
                 }
             }
         }
+        let mut roles = BTreeMap::new();
+        roles.insert("postgres".to_string(), RoleDef::bootstrap());
+        for row in self.rows_of(PG_AUTHID) {
+            let v = &row.values;
+            let password = text(&v[6]);
+            let role = RoleDef {
+                oid: oid(&v[0]),
+                name: text(&v[1]),
+                superuser: v[2] == Value::Bool(true),
+                replication: v[3] == Value::Bool(true),
+                login: v[4] == Value::Bool(true),
+                connection_limit: v[5].as_i64().unwrap_or(-1) as i32,
+                password: (!password.is_empty()).then_some(password),
+            };
+            roles.insert(role.name.clone(), role);
+        }
+        self.roles = roles;
         for table in tables.into_values() {
             self.tables.insert(table.name.clone(), table);
         }

@@ -347,6 +347,19 @@ impl Database {
         Ok(catalog)
     }
 
+    /// The catalog as committed now (no session's own changes).
+    pub fn committed_catalog(&mut self) -> Result<Rc<Catalog>> {
+        let generation = self.data.catalog_generation;
+        if let Some((cached, catalog)) = &self.catalog_cache {
+            if *cached == generation {
+                return Ok(catalog.clone());
+            }
+        }
+        let catalog = Rc::new(Catalog::load(&self.data.storage, &self.data.clog, None)?);
+        self.catalog_cache = Some((generation, catalog.clone()));
+        Ok(catalog)
+    }
+
     /// Refuses a write on a server in recovery, naming the command as PostgreSQL does.
     pub(crate) fn check_writable(&self, session: SessionId, command: &str) -> Result<()> {
         let read_only = self.in_recovery

@@ -10,6 +10,7 @@ use crate::types::{DataType, Value};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WalSenderRow {
     pub pid: i32,
+    pub usesysid: u32,
     pub usename: String,
     pub application_name: String,
     pub client_addr: String,
@@ -106,7 +107,7 @@ pub fn view(stats: &ReplicationStats, name: &str) -> Option<View> {
                 .map(|s| {
                     vec![
                         Value::Int4(s.pid),
-                        Value::Oid(10),
+                        Value::Oid(s.usesysid),
                         Value::Text(s.usename.clone()),
                         Value::Text(s.application_name.clone()),
                         Value::Text(s.client_addr.clone()),

@@ -257,6 +257,35 @@ impl Node {
         Ok(())
     }
 
+    /// The text of a file in the data directory, as `cat` shows it.
+    pub fn read_file(&self, path: &str) -> Option<String> {
+        match path {
+            "postgresql.conf" => Some(self.files.postgresql_conf.clone()),
+            "postgresql.auto.conf" => Some(self.db.settings.auto_conf_text()),
+            "pg_hba.conf" => Some(self.files.pg_hba_conf.clone()),
+            "standby.signal" => self.files.standby_signal.then(String::new),
+            _ => {
+                let name = path.strip_prefix("pg_wal/")?;
+                self.history_files
+                    .iter()
+                    .find(|(tli, _)| pgplay_wal::history_file_name(**tli) == name)
+                    .map(|(_, text)| text.clone())
+            }
+        }
+    }
+
+    /// What `ls pg_wal` shows: segment files and history files.
+    pub fn pg_wal_listing(&self) -> Vec<String> {
+        let mut names = self.db.wal.segment_files();
+        names.extend(
+            self.history_files
+                .keys()
+                .map(|t| pgplay_wal::history_file_name(*t)),
+        );
+        names.sort();
+        names
+    }
+
     /// `pg_ctl reload` / `SELECT pg_reload_conf()`.
     pub fn reload(&mut self, now: Timestamp) {
         self.reload_files();
@@ -426,6 +455,7 @@ impl Node {
                     self.db.shutdown();
                     // Walsenders send the shutdown checkpoint before they exit.
                     self.pump(now);
+                    self.shutdown_senders();
                 }
             }
         }

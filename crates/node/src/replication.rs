@@ -296,7 +296,7 @@ impl Node {
                 user,
                 application_name,
                 password,
-            }) => self.accept_startup(now, conn, &user, &application_name, password.is_some()),
+            }) => self.accept_startup(now, conn, &user, &application_name, password.as_deref()),
             PeerEvent::Message(message) => self.sender_message(now, conn, message),
             PeerEvent::Closed => {
                 self.incoming.remove(&conn);
@@ -306,75 +306,112 @@ impl Node {
         }
     }
 
-    fn reject(&mut self, conn: ConnId, error: ServerError) {
-        self.push_log(error.text());
-        self.emit(Output::Send {
-            conn,
-            message: Message::Error(error),
-        });
-        self.emit(Output::Close { conn });
-        self.incoming.remove(&conn);
+    /// What PostgreSQL checks before a replication connection gets a
+    /// walsender: pg_hba.conf, the password, the role's LOGIN and
+    /// REPLICATION attributes, its connection limit and `max_wal_senders`.
+    /// Errors are what the client sees; FATAL ones are logged here too.
+    pub(crate) fn authorize_replication(
+        &mut self,
+        client_addr: &str,
+        user: &str,
+        password: Option<&str>,
+    ) -> Result<u32, ServerError> {
+        let hba = HbaFile::parse(&self.files.pg_hba_conf).unwrap_or_default();
+        let verdict = hba.check_replication(client_addr, user);
+        let fatal = |code: &str, message: String| ServerError::fatal(code, message);
+        match verdict {
+            HbaVerdict::NoEntry => {
+                return Err(fatal("28000", format!(
+                    "no pg_hba.conf entry for replication connection from host \"{client_addr}\", user \"{user}\", no encryption"
+                )))
+            }
+            HbaVerdict::Reject => {
+                return Err(fatal("28000", format!(
+                    "pg_hba.conf rejects replication connection for host \"{client_addr}\", user \"{user}\", no encryption"
+                )))
+            }
+            _ => {}
+        }
+        let role = self
+            .db
+            .committed_catalog()
+            .ok()
+            .and_then(|c| c.roles.get(user).cloned());
+        if verdict == HbaVerdict::Password {
+            let Some(given) = password else {
+                // libpq gives up before the server logs anything.
+                return Err(ServerError {
+                    severity: "fe_sendauth".into(),
+                    code: "08004".into(),
+                    message: "no password supplied".into(),
+                    detail: None,
+                });
+            };
+            if role.as_ref().and_then(|r| r.password.as_deref()) != Some(given) {
+                return Err(fatal(
+                    "28P01",
+                    format!("password authentication failed for user \"{user}\""),
+                ));
+            }
+        }
+        let Some(role) = role else {
+            return Err(fatal("28000", format!("role \"{user}\" does not exist")));
+        };
+        if !role.login {
+            return Err(fatal(
+                "28000",
+                format!("role \"{user}\" is not permitted to log in"),
+            ));
+        }
+        if !role.replication && !role.superuser {
+            return Err(fatal(
+                "42501",
+                "must be superuser or replication role to start walsender".to_string(),
+            ));
+        }
+        let same_role = self.senders.values().filter(|s| s.user == user).count();
+        if role.connection_limit >= 0 && same_role >= role.connection_limit as usize {
+            return Err(fatal(
+                "53300",
+                format!("too many connections for role \"{user}\""),
+            ));
+        }
+        let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
+        if self.senders.len() >= max {
+            return Err(fatal(
+                "53300",
+                format!(
+                    "number of requested standby connections exceeds max_wal_senders (currently {max})"
+                ),
+            ));
+        }
+        Ok(role.oid)
     }
 
-    /// A replication connection's startup packet: pg_hba.conf, the role and
-    /// `max_wal_senders` decide whether a walsender starts.
+    /// A replication connection's startup packet: a walsender starts if
+    /// [`Node::authorize_replication`] allows it.
     fn accept_startup(
         &mut self,
         now: Timestamp,
         conn: ConnId,
         user: &str,
         application_name: &str,
-        has_password: bool,
+        password: Option<&str>,
     ) {
         let Some((client_addr, client_port)) = self.incoming.get(&conn).cloned() else {
             return;
         };
-        let hba = HbaFile::parse(&self.files.pg_hba_conf).unwrap_or_default();
-        let verdict = hba.check_replication(&client_addr, user);
-        let refusal = match verdict {
-            HbaVerdict::NoEntry => Some(format!(
-                "no pg_hba.conf entry for replication connection from host \"{client_addr}\", user \"{user}\", no encryption"
-            )),
-            HbaVerdict::Reject => Some(format!(
-                "pg_hba.conf rejects replication connection for host \"{client_addr}\", user \"{user}\", no encryption"
-            )),
-            _ => None,
-        };
-        if let Some(message) = refusal {
-            return self.reject(conn, ServerError::fatal("28000", message));
-        }
-        if verdict == HbaVerdict::Password && !has_password {
-            // libpq gives up before the server logs anything.
+        if let Err(error) = self.authorize_replication(&client_addr, user, password) {
+            if error.severity == "FATAL" {
+                self.push_log(error.text());
+            }
             self.emit(Output::Send {
                 conn,
-                message: Message::Error(ServerError {
-                    severity: "fe_sendauth".into(),
-                    code: "08004".into(),
-                    message: "no password supplied".into(),
-                    detail: None,
-                }),
+                message: Message::Error(error),
             });
             self.emit(Output::Close { conn });
             self.incoming.remove(&conn);
             return;
-        }
-        if user != "postgres" {
-            return self.reject(
-                conn,
-                ServerError::fatal("28000", format!("role \"{user}\" does not exist")),
-            );
-        }
-        let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
-        if self.senders.len() >= max {
-            return self.reject(
-                conn,
-                ServerError::fatal(
-                    "53300",
-                    format!(
-                        "number of requested standby connections exceeds max_wal_senders (currently {max})"
-                    ),
-                ),
-            );
         }
         self.incoming.remove(&conn);
         let pid = self.new_pid();
@@ -445,6 +482,27 @@ impl Node {
         }
     }
 
+    /// A clean stop: each walsender ends its stream with CopyDone.
+    pub(crate) fn shutdown_senders(&mut self) {
+        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let conns: Vec<ConnId> = self.senders.keys().copied().collect();
+        for conn in conns {
+            let Some(sender) = self.senders.get_mut(&conn) else {
+                continue;
+            };
+            let view = SourceView {
+                wal: &self.db.wal,
+                send_upto: self.db.wal.flush_lsn(),
+                history: &self.history,
+                history_files: &self.history_files,
+                system_identifier: self.db.control.system_identifier,
+                timeout,
+            };
+            let outputs = sender.shutdown(&view);
+            self.apply_sender_outputs(conn, outputs);
+        }
+    }
+
     /// After any change: ship new WAL.
     pub(crate) fn pump(&mut self, now: Timestamp) {
         if self.state == RunState::Running {
@@ -484,11 +542,17 @@ impl Node {
     /// Fills `pg_stat_replication` and `pg_stat_wal_receiver` for the engine.
     pub(crate) fn refresh_stats(&mut self, _now: Timestamp) {
         let position = |lsn: Lsn| (lsn != Lsn::INVALID).then_some(lsn);
+        let roles = self
+            .db
+            .committed_catalog()
+            .map(|c| c.roles.clone())
+            .unwrap_or_default();
         self.db.stats.senders = self
             .senders
             .values()
             .map(|s| WalSenderRow {
                 pid: s.pid,
+                usesysid: roles.get(&s.user).map(|r| r.oid).unwrap_or(10),
                 usename: s.user.clone(),
                 application_name: s.application_name.clone(),
                 client_addr: s.client_addr.clone(),
@@ -570,6 +634,7 @@ impl Node {
         now: Timestamp,
         name: &str,
         user: &str,
+        password: Option<&str>,
         write_recovery_conf: bool,
     ) -> Result<Node, String> {
         let port = self.port;
@@ -581,32 +646,12 @@ impl Node {
         if self.state != RunState::Running {
             return Err(failed("Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?".into()));
         }
-        let hba = HbaFile::parse(&self.files.pg_hba_conf).unwrap_or_default();
-        match hba.check_replication(&self.address, user) {
-            HbaVerdict::NoEntry => {
-                let line = format!("no pg_hba.conf entry for replication connection from host \"{}\", user \"{user}\", no encryption", self.address);
-                self.push_log(format!("FATAL:  {line}"));
-                return Err(failed(format!("FATAL:  {line}")));
+        let address = self.address.clone();
+        if let Err(error) = self.authorize_replication(&address, user, password) {
+            if error.severity == "FATAL" {
+                self.push_log(error.text());
             }
-            HbaVerdict::Reject => {
-                let line = format!("pg_hba.conf rejects replication connection for host \"{}\", user \"{user}\", no encryption", self.address);
-                self.push_log(format!("FATAL:  {line}"));
-                return Err(failed(format!("FATAL:  {line}")));
-            }
-            _ => {}
-        }
-        if user != "postgres" {
-            let line = format!("role \"{user}\" does not exist");
-            self.push_log(format!("FATAL:  {line}"));
-            return Err(failed(format!("FATAL:  {line}")));
-        }
-        let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
-        if self.senders.len() >= max {
-            let line = format!(
-                "number of requested standby connections exceeds max_wal_senders (currently {max})"
-            );
-            self.push_log(format!("FATAL:  {line}"));
-            return Err(failed(format!("FATAL:  {line}")));
+            return Err(failed(error.text()));
         }
         self.db.now = now;
         if !self.db.in_recovery {
@@ -623,8 +668,11 @@ impl Node {
         };
         if write_recovery_conf {
             files.standby_signal = true;
+            let password = password
+                .map(|p| format!("password='{}' ", p.replace('\'', "\\'")))
+                .unwrap_or_default();
             let conninfo = format!(
-                "user={user} passfile='/var/lib/postgresql/.pgpass' channel_binding=prefer host={} port={} application_name={name} sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
+                "user={user} {password}passfile='/var/lib/postgresql/.pgpass' channel_binding=prefer host={} port={} application_name={name} sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
                 self.address, self.port
             );
             let _ = db

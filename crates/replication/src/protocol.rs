@@ -46,6 +46,10 @@ impl ServerError {
     }
     /// As libpq prints it: `FATAL:  message` (plus `DETAIL:  ...` on a new line).
     pub fn text(&self) -> String {
+        if self.severity == "fe_sendauth" {
+            // libpq's own complaint, not a server message.
+            return format!("fe_sendauth: {}", self.message);
+        }
         let mut text = format!("{}:  {}", self.severity, self.message);
         if let Some(detail) = &self.detail {
             text.push_str(&format!("\nDETAIL:  {detail}"));
@@ -115,6 +119,11 @@ pub enum Message {
         send_time: Timestamp,
         reply_requested: bool,
     },
+    /// CopyDone from a walsender that is shutting down after sending
+    /// everything up to `end` (its shutdown checkpoint included).
+    CopyDone {
+        end: Lsn,
+    },
     /// CopyDone plus the result set after streaming an old timeline to its end.
     EndOfTimeline {
         next_timeline: TimeLineId,
@@ -159,6 +168,7 @@ impl Message {
                 reply_requested,
                 ..
             } => format!("PrimaryKeepalive wal_end {wal_end}{}", if *reply_requested { " reply requested" } else { "" }),
+            Message::CopyDone { end } => format!("CopyDone: end of streaming at {end}"),
             Message::EndOfTimeline {
                 next_timeline,
                 switchpoint,

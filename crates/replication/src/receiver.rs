@@ -400,6 +400,16 @@ impl WalReceiver {
                 }));
                 out
             }
+            (Phase::Streaming, Message::CopyDone { end }) => {
+                let lines = vec![
+                    format!(
+                        "LOG:  replication terminated by primary server\nDETAIL:  End of WAL reached on timeline {} at {end}.",
+                        self.timeline.0
+                    ),
+                    "FATAL:  could not send end-of-streaming message to primary: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\nno COPY in progress".to_string(),
+                ];
+                self.fail(now, view, lines)
+            }
             (_, Message::Error(error)) => {
                 let line = format!(
                     "FATAL:  could not receive data from WAL stream: {}",

@@ -307,6 +307,21 @@ impl WalSender {
         out
     }
 
+    /// The upstream shuts down: after the WAL already sent (the caller
+    /// polled first), say where streaming ended.
+    pub fn shutdown(&mut self, view: &SourceView<'_>) -> Vec<SenderOutput> {
+        self.state = SenderState::Stopping;
+        if self.stream.is_none() {
+            return vec![SenderOutput::Close];
+        }
+        vec![
+            SenderOutput::Send(Message::CopyDone {
+                end: self.sent.min(view.send_upto),
+            }),
+            SenderOutput::Close,
+        ]
+    }
+
     /// When [`WalSender::poll`] next has something to do on its own.
     pub fn next_timeout(&self, timeout: Timestamp) -> Option<Timestamp> {
         if timeout <= 0 || self.stream.is_none() {

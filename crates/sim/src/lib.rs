@@ -157,7 +157,7 @@ impl Sim {
 
     /// `pg_basebackup -h <upstream> -D <name> -R -X stream`, then `pg_ctl start`.
     pub fn add_standby(&mut self, name: &str, port: u16, upstream: &str) -> Result<(), String> {
-        self.base_backup(name, port, upstream, true)?;
+        self.base_backup(name, port, upstream, "postgres", None, true)?;
         self.start(name)?;
         Ok(())
     }
@@ -168,6 +168,8 @@ impl Sim {
         name: &str,
         port: u16,
         upstream: &str,
+        user: &str,
+        password: Option<&str>,
         write_recovery_conf: bool,
     ) -> Result<(), String> {
         if self.nodes.contains_key(name) {
@@ -180,7 +182,7 @@ impl Sim {
             .nodes
             .get_mut(upstream)
             .ok_or_else(|| format!("pg_basebackup: error: could not translate host name \"{upstream}\" to address: Name or service not known"))?;
-        let mut node = source.base_backup(now, name, "postgres", write_recovery_conf)?;
+        let mut node = source.base_backup(now, name, user, password, write_recovery_conf)?;
         self.drain(upstream);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;

@@ -5,10 +5,13 @@
 //!
 //! ```text
 //! pg_ctl -D <node> [-m smart|fast|immediate] [-w] [-t SECS] [-l FILE] stop|start|restart|promote|reload
-//! pg_basebackup -h <host> -p <port> [-U user] -D <node> [-R] [-X stream] [-P] [-v]
+//! [PGPASSWORD=secret] pg_basebackup -h <host> -p <port> [-U user] -D <node> [-R] [-X stream] [-P] [-v]
 //! touch <node>/standby.signal
 //! rm [-f] <node>/standby.signal
 //! echo "<setting> = '<value>'" >> <node>/postgresql.auto.conf   (or postgresql.conf)
+//! echo "host replication <user> <address> <method>" >> <node>/pg_hba.conf
+//! cat <node>/<file>      (postgresql.conf, postgresql.auto.conf, pg_hba.conf, pg_wal/N.history)
+//! ls <node>/pg_wal
 //! ```
 //!
 //! Output and errors are pg_ctl's and pg_basebackup's own words.
@@ -62,19 +65,27 @@ fn node_file(path: &str) -> Result<(&str, &str), String> {
 impl Sim {
     /// Runs one command line; Ok is what it prints, Err its error output.
     pub fn run_command(&mut self, line: &str) -> Result<String, String> {
-        let words = words(line.trim())?;
+        let mut words = words(line.trim())?;
+        // `PGPASSWORD=secret pg_basebackup ...`: the password libpq sends.
+        let mut password = None;
+        while let Some(value) = words.first().and_then(|w| w.strip_prefix("PGPASSWORD=")) {
+            password = Some(value.to_string());
+            words.remove(0);
+        }
         let Some(program) = words.first() else {
             return Ok(String::new());
         };
         let args = &words[1..];
         match program.as_str() {
             "pg_ctl" => self.pg_ctl(args),
-            "pg_basebackup" => self.pg_basebackup(args),
+            "pg_basebackup" => self.pg_basebackup(args, password.as_deref()),
             "touch" => self.signal_file(args, true),
             "rm" => self.signal_file(args, false),
             "echo" => self.echo_append(args),
+            "cat" => self.cat(args),
+            "ls" => self.ls(args),
             other => Err(format!(
-                "{other}: command not available here (pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal and echo \"...\" >> NODE/postgresql.auto.conf)"
+                "{other}: command not available here (pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE and ls NODE/pg_wal)"
             )),
         }
     }
@@ -147,8 +158,9 @@ impl Sim {
         }
     }
 
-    fn pg_basebackup(&mut self, args: &[String]) -> Result<String, String> {
+    fn pg_basebackup(&mut self, args: &[String], password: Option<&str>) -> Result<String, String> {
         let (mut host, mut port, mut dir, mut recovery_conf) = (None, 5432u16, None, false);
+        let mut user = "postgres".to_string();
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
             match arg.as_str() {
@@ -161,7 +173,13 @@ impl Sim {
                 }
                 "-D" | "--pgdata" => dir = iter.next().cloned(),
                 "-R" | "--write-recovery-conf" => recovery_conf = true,
-                "-U" | "--username" | "-X" | "--wal-method" | "-c" | "--checkpoint" => {
+                "-U" | "--username" => {
+                    user = iter
+                        .next()
+                        .cloned()
+                        .ok_or("pg_basebackup: error: option requires an argument -- 'U'")?
+                }
+                "-X" | "--wal-method" | "-c" | "--checkpoint" => {
                     iter.next();
                 }
                 "-P" | "--progress" | "-v" | "--verbose" | "-w" | "--no-password" => {}
@@ -180,7 +198,7 @@ impl Sim {
             )
         })?;
         let new_port = self.nodes().map(|n| n.port).max().unwrap_or(5431) + 1;
-        self.base_backup(&dir, new_port, &upstream, recovery_conf)?;
+        self.base_backup(&dir, new_port, &upstream, &user, password, recovery_conf)?;
         Ok(String::new())
     }
 
@@ -198,6 +216,34 @@ impl Sim {
             .ok_or_else(|| format!("cannot touch '{path}': No such file or directory"))?;
         target.files.standby_signal = create;
         Ok(String::new())
+    }
+
+    fn cat(&mut self, args: &[String]) -> Result<String, String> {
+        let mut out = String::new();
+        for path in args {
+            let (node, file) = node_file(path)?;
+            let text = self
+                .node(node)
+                .and_then(|n| n.read_file(file))
+                .ok_or_else(|| format!("cat: {path}: No such file or directory"))?;
+            out.push_str(&text);
+        }
+        Ok(out.trim_end_matches('\n').to_string())
+    }
+
+    fn ls(&mut self, args: &[String]) -> Result<String, String> {
+        let path = args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .ok_or("ls: pgplay lists only NODE/pg_wal")?;
+        let (node, dir) = node_file(path)?;
+        if dir.trim_end_matches('/') != "pg_wal" {
+            return Err(format!("ls: pgplay lists only NODE/pg_wal, not {path}"));
+        }
+        let node = self
+            .node(node)
+            .ok_or_else(|| format!("ls: cannot access '{path}': No such file or directory"))?;
+        Ok(node.pg_wal_listing().join("\n"))
     }
 
     fn echo_append(&mut self, args: &[String]) -> Result<String, String> {

@@ -21,14 +21,14 @@ impl Executor<'_> {
             .expect("bootstrap catalog")
     }
 
-    fn insert_catalog_row(&mut self, catalog: u32, values: Vec<Value>) -> Result<()> {
+    pub(super) fn insert_catalog_row(&mut self, catalog: u32, values: Vec<Value>) -> Result<()> {
         let table = self.system_table(catalog);
         self.heap_insert(&table, &values)?;
         self.db.xact_mut(self.session).catalog_changed = true;
         Ok(())
     }
 
-    fn delete_catalog_row(&mut self, catalog: u32, at: ItemPointer) -> Result<()> {
+    pub(super) fn delete_catalog_row(&mut self, catalog: u32, at: ItemPointer) -> Result<()> {
         let table = self.system_table(catalog);
         self.heap_delete(&table, at)?;
         self.db.xact_mut(self.session).catalog_changed = true;

@@ -10,6 +10,7 @@ mod dml;
 pub mod expr;
 pub mod functions;
 pub mod query;
+mod roles;
 
 use std::sync::Arc as Rc;
 
@@ -69,8 +70,26 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     if words.len() >= 3 && words[0] == "alter" && words[1] == "system" {
         return parse_alter_system(trimmed).map(|p| vec![p]);
     }
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+    // sqlparser reads CREATE USER in Snowflake's syntax; PostgreSQL's is
+    // CREATE ROLE with LOGIN implied.
+    let create_user = words.len() >= 3 && words[0] == "create" && words[1] == "user";
+    let rewritten;
+    let sql = if create_user {
+        let at = sql.to_ascii_lowercase().find("user").unwrap_or(0);
+        rewritten = format!("{}ROLE{}", &sql[..at], &sql[at + 4..]);
+        rewritten.as_str()
+    } else {
+        sql
+    };
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .map_err(|e| parse_error(sql, &e.to_string()))?;
+    if create_user {
+        for statement in &mut statements {
+            if let Statement::CreateRole(create) = statement {
+                create.login = Some(create.login.unwrap_or(true));
+            }
+        }
+    }
     Ok(statements
         .into_iter()
         .map(|s| Parsed::Sql(Box::new(s)))
@@ -324,7 +343,7 @@ fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
                 ObjectType::Index => "DROP INDEX",
                 ObjectType::View => "DROP VIEW",
                 ObjectType::Schema => "DROP SCHEMA",
-                ObjectType::Role => "DROP ROLE",
+                ObjectType::Role | ObjectType::User => "DROP ROLE",
                 ObjectType::Database => "DROP DATABASE",
                 _ => "DROP",
             },
@@ -369,6 +388,13 @@ impl Executor<'_> {
     fn statement(&mut self, statement: &Statement) -> Result<Outcome> {
         self.refuse_if_read_only(statement)?;
         match statement {
+            Statement::CreateRole(create) => self.create_role(create),
+            Statement::Drop {
+                object_type: ast::ObjectType::Role | ast::ObjectType::User,
+                if_exists,
+                names,
+                ..
+            } => self.drop_role(names, *if_exists),
             Statement::CreateSequence {
                 name,
                 if_not_exists,
