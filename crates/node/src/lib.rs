@@ -235,24 +235,32 @@ impl Node {
     /// `postgresql.auto.conf` (as `echo ... >> FILE` would); it takes effect
     /// at the next reload or start.
     pub fn append_config(&mut self, file: &str, line: &str) -> Result<(), String> {
-        let parsed = pgplay_engine::guc::parse_conf(line)
-            .map_err(|e| format!("syntax error in \"{file}\": {e}"))?;
+        let conf = || {
+            pgplay_engine::guc::parse_conf(line)
+                .map_err(|e| format!("syntax error in \"{file}\": {e}"))
+        };
         match file {
             "postgresql.conf" => {
+                conf()?;
                 self.files.postgresql_conf.push_str(line);
                 self.files.postgresql_conf.push('\n');
                 self.reload_files();
             }
             "postgresql.auto.conf" => {
-                for (name, value) in parsed {
+                for (name, value) in conf()? {
                     self.db.settings.auto.insert(name, value);
                 }
             }
-            other => {
-                return Err(format!(
-                    "{other}: pgplay edits only postgresql.conf and postgresql.auto.conf"
-                ))
+            "pg_hba.conf" => {
+                let mut text = self.files.pg_hba_conf.clone();
+                text.push_str(line);
+                text.push('\n');
+                pgplay_replication::HbaFile::parse(&text)?;
+                self.files.pg_hba_conf = text;
             }
+            other => return Err(format!(
+                "{other}: pgplay edits only postgresql.conf, postgresql.auto.conf and pg_hba.conf"
+            )),
         }
         Ok(())
     }

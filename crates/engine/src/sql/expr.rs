@@ -51,7 +51,11 @@ impl Scope {
                     }
                     None => format!("\"{name}\""),
                 };
-                Err(DbError::undefined_column(&shown))
+                let error = DbError::undefined_column(&shown);
+                Err(match crate::sql::functions::renamed_column(name) {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                })
             }
             _ => Err(DbError::new(
                 code::AMBIGUOUS_COLUMN,

@@ -328,3 +328,20 @@ fn with_scale(mut number: Decimal, scale: u32) -> Decimal {
     number.rescale(scale);
     number
 }
+
+/// Columns of the replication views that older releases named differently,
+/// with a hint naming today's column (PostgreSQL itself gives no hint).
+pub fn renamed_column(name: &str) -> Option<String> {
+    let (new, release) = match name {
+        "procpid" => ("pid", "9.2"),
+        "sent_location" => ("sent_lsn", "10"),
+        "write_location" => ("write_lsn", "10"),
+        "flush_location" => ("flush_lsn", "10"),
+        "replay_location" => ("replay_lsn", "10"),
+        "received_lsn" => ("flushed_lsn", "13"),
+        _ => return None,
+    };
+    Some(format!(
+        "pgplay: \"{name}\" is the name older PostgreSQL releases used; since PostgreSQL {release} the column is \"{new}\"."
+    ))
+}

@@ -73,10 +73,20 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     // sqlparser reads CREATE USER in Snowflake's syntax; PostgreSQL's is
     // CREATE ROLE with LOGIN implied.
     let create_user = words.len() >= 3 && words[0] == "create" && words[1] == "user";
+    let create_role =
+        create_user || (words.len() >= 3 && words[0] == "create" && words[1] == "role");
     let rewritten;
-    let sql = if create_user {
-        let at = sql.to_ascii_lowercase().find("user").unwrap_or(0);
-        rewritten = format!("{}ROLE{}", &sql[..at], &sql[at + 4..]);
+    let sql = if create_role {
+        let mut text = sql.to_string();
+        if create_user {
+            let at = text.to_ascii_lowercase().find("user").unwrap_or(0);
+            text = format!("{}ROLE{}", &text[..at], &text[at + 4..]);
+        }
+        // ENCRYPTED is noise in PostgreSQL (passwords are always stored hashed).
+        if let Some(at) = text.to_ascii_lowercase().find("encrypted password") {
+            text.replace_range(at..at + "encrypted ".len(), "");
+        }
+        rewritten = text;
         rewritten.as_str()
     } else {
         sql
