@@ -87,6 +87,21 @@ step_slt_postgres() {
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/cluster.sh
 }
 
+# ---- The seed tutorials, replayed on pgplay's REPL ---------------------------------------------
+step_seeds() {
+    # Each tests/seeds/*.psql must print exactly its .out (deterministic simulated time).
+    cargo build --release --quiet -p pgplay-cli
+    local bin status=0
+    bin="$(pgplay_target_dir)/release/pgplay"
+    for script in tests/seeds/*.psql; do
+        if ! "$bin" < "$script" | diff -u "${script%.psql}.out" -; then
+            echo "seed transcript differs: $script" >&2
+            status=1
+        fi
+    done
+    return "$status"
+}
+
 # ---- Seeded fault runs on the simulator -----------------------------------------------------
 step_sim() {
     # 100 seeds of a primary and two standbys under faults (partitions, cut connections, crashes,
@@ -100,7 +115,7 @@ step_e2e() {
     skip "not yet wired (browser e2e on dist/ with playwright-core and $PGPLAY_CHROMIUM)"
 }
 
-ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay sim slt_postgres e2e)
+ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay seeds sim slt_postgres e2e)
 
 # --- Driver ---------------------------------------------------------------------------------
 
