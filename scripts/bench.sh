@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark, native then wasm (Node): single-row autocommit INSERT transactions per second
-# and a full scan with a filter and an aggregate. Both drivers run the same workload
+# and a full scan with a filter and an aggregate, then replication throughput and commit-to-replay
+# lag on the simulated cluster (primary + 2 standbys). The first two drivers run the same workload
 # (pgplay_node::bench) and time it themselves; the engine never reads a clock.
 #
 #   scripts/bench.sh              10,000 rows
@@ -50,3 +51,5 @@ pgplay_log "native"
 "$target_dir/release/pgplay" bench --rows "$rows"
 pgplay_log "wasm (Node $(node --version))"
 node scripts/bench-wasm.mjs "$target_dir/bench-wasm" --rows "$rows"
+pgplay_log "replication (simulated cluster: primary + 2 standbys, native)"
+"$target_dir/release/pgplay" bench --replication --rows "$rows"

@@ -9,6 +9,9 @@ use std::time::Instant;
 use pgplay_node::bench::{expected_scan, Bench, SCANS};
 
 pub fn run(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "--replication") {
+        return replication(args);
+    }
     let rows: u64 = args
         .iter()
         .position(|a| a == "--rows")
@@ -48,4 +51,44 @@ fn measure(rows: u64) -> Result<(), String> {
     println!("scan:   {rows}-row scan with filter and aggregate: {scan_ms:.2} ms (native, mean of {SCANS})");
     println!("wal:    {} bytes written", bench.wal_bytes());
     Ok(())
+}
+
+/// `pgplay bench --replication [--rows N]`: a primary and two standbys on
+/// the simulator, 10,000 commits per simulated second over 0.5 ms links.
+fn replication(args: &[String]) -> ExitCode {
+    let commits: u64 = args
+        .iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let (interval, latency) = (100, 500);
+    let started = Instant::now();
+    let run = match pgplay_sim::bench::run(commits, interval, latency) {
+        Ok(run) => run,
+        Err(error) => {
+            eprintln!("pgplay bench: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let ms = |micros: i64| micros as f64 / 1000.0;
+    println!(
+        "replication: {commits} single-row commits on a primary, replayed by 2 standbys, in {seconds:.3} s = {:.0} commits/s (native, wall clock)",
+        commits as f64 / seconds
+    );
+    println!(
+        "throughput:  {:.1} MB of WAL shipped to each standby = {:.1} MB/s (native, wall clock)",
+        run.wal_bytes as f64 / 1e6,
+        run.wal_bytes as f64 / 1e6 / seconds
+    );
+    println!(
+        "lag:         commit-to-replay on the slower standby, simulated time at {} commits/s over {} ms links: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        1_000_000 / interval,
+        ms(latency),
+        ms(run.percentile(0.5)),
+        ms(run.percentile(0.99)),
+        ms(run.percentile(1.0))
+    );
+    ExitCode::SUCCESS
 }

@@ -258,9 +258,11 @@ impl Node {
                 pgplay_replication::HbaFile::parse(&text)?;
                 self.files.pg_hba_conf = text;
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{other}: pgplay edits only postgresql.conf, postgresql.auto.conf and pg_hba.conf"
-            )),
+            ))
+            }
         }
         Ok(())
     }

@@ -10,6 +10,7 @@
 //! Where to start reading: [`Sim::run_until`] is the event loop;
 //! [`Sim::route`] is the network; [`check`] holds the invariants.
 
+pub mod bench;
 pub mod check;
 pub mod fuzz;
 mod rng;
