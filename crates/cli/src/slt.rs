@@ -25,7 +25,7 @@ pub struct PgplayDb {
 }
 
 #[derive(Debug)]
-pub struct SltError(String);
+pub struct SltError(String, Option<String>);
 
 impl std::fmt::Display for SltError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,12 +35,15 @@ impl std::fmt::Display for SltError {
 impl std::error::Error for SltError {}
 
 fn error_text(error: &DbError) -> SltError {
-    SltError(conventions::format_error(
-        error.code,
-        &error.message,
-        error.detail.as_deref(),
-        error.hint.as_deref(),
-    ))
+    SltError(
+        conventions::format_error(
+            error.code,
+            &error.message,
+            error.detail.as_deref(),
+            error.hint.as_deref(),
+        ),
+        Some(error.code.to_string()),
+    )
 }
 
 fn column_type(oid: u32) -> PgColumnType {
@@ -89,6 +92,10 @@ impl DB for PgplayDb {
     fn engine_name(&self) -> &str {
         LABEL_PGPLAY
     }
+
+    fn error_sql_state(error: &SltError) -> Option<String> {
+        error.1.clone()
+    }
 }
 
 /// Runs one file on a fresh cluster made from `seed`; Err holds the failure report.
@@ -107,7 +114,7 @@ pub fn run_file(path: &Path, seed: u64) -> Result<(), String> {
                 node: node.clone(),
                 session,
             })
-            .ok_or_else(|| SltError(format!("no node \"{node}\" in the cluster")));
+            .ok_or_else(|| SltError(format!("no node \"{node}\" in the cluster"), None));
         std::future::ready(result)
     });
     conventions::configure_runner(&mut runner, LABEL_PGPLAY);

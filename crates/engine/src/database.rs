@@ -76,6 +76,10 @@ pub struct Xact {
     pub created: Vec<RelFileLocator>,
     pub dropped: Vec<RelFileLocator>,
     pub read_only: bool,
+    /// The session's settings before its first SET in this transaction.
+    pub settings_before: Option<BTreeMap<&'static str, String>>,
+    /// Settings changed with SET LOCAL.
+    pub local_settings: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -391,6 +395,15 @@ impl Database {
         let Some(xact) = self.session_mut(session).xact.take() else {
             return Ok(None);
         };
+        if let Some(before) = &xact.settings_before {
+            let settings = &mut self.session_mut(session).settings;
+            for name in &xact.local_settings {
+                match before.get(name) {
+                    Some(value) => settings.insert(name, value.clone()),
+                    None => settings.remove(name),
+                };
+            }
+        }
         let Some(xid) = xact.xid else { return Ok(None) };
         let body = RecordBody::Transaction(TransactionRecord::Commit {
             time: self.now,
@@ -412,6 +425,9 @@ impl Database {
         let Some(xact) = self.session_mut(session).xact.take() else {
             return;
         };
+        if let Some(before) = xact.settings_before.clone() {
+            self.session_mut(session).settings = before;
+        }
         if let Some(xid) = xact.xid {
             let body = RecordBody::Transaction(TransactionRecord::Abort {
                 time: self.now,

@@ -122,6 +122,7 @@ pub const DEFINITIONS: &[Definition] = &[
     def("server_version", "15.18", Internal, Kind::String),
     def("server_version_num", "150018", Internal, Kind::String),
     def("shared_buffers", "131072", Postmaster, Integer(Kilobytes)),
+    def("standard_conforming_strings", "on", User, Bool),
     def("statement_timeout", "0", User, Integer(Milliseconds)),
     def(
         "synchronous_commit",

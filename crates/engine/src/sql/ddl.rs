@@ -483,10 +483,35 @@ impl Executor<'_> {
             let xact = self.db.xact_mut(self.session);
             xact.catalog_changed = true;
             xact.dropped.push(table.locator);
+            if truncate.identity == Some(ast::TruncateIdentityOption::Restart) {
+                self.restart_owned_sequences(table.oid)?;
+            }
         }
         Ok(Outcome::Command {
             tag: "TRUNCATE TABLE".into(),
         })
+    }
+
+    /// RESTART IDENTITY: the table's serial sequences start over.
+    fn restart_owned_sequences(&mut self, table_oid: u32) -> Result<()> {
+        let owned: Vec<SequenceDef> = self
+            .catalog
+            .sequences
+            .values()
+            .filter(|s| s.owned_by.map(|(oid, _)| oid) == Some(table_oid))
+            .cloned()
+            .collect();
+        let xid = self.db.assign_xid(self.session);
+        for sequence in owned {
+            let record = SequenceRecord::Log {
+                relation: sequence.locator,
+                last_value: sequence.start,
+                log_cnt: 0,
+                is_called: false,
+            };
+            self.db.log(xid, RecordBody::Sequence(record))?;
+        }
+        Ok(())
     }
 
     /// setval(): the next nextval() returns `value` + increment (or `value`

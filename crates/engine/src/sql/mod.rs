@@ -91,6 +91,12 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     } else {
         sql
     };
+    if let Some(error) = unterminated_string_error(sql)
+        .or_else(|| star_alias_error(sql))
+        .or_else(|| reserved_table_name_error(sql))
+    {
+        return Err(error);
+    }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .map_err(|e| parse_error(sql, &e.to_string()))?;
     if create_user {
@@ -143,6 +149,216 @@ fn parse_alter_system(sql: &str) -> Result<Parsed> {
         name: name.trim().to_ascii_lowercase(),
         value,
     })
+}
+
+/// `SELECT 'abc`: PostgreSQL's lexer reports the rest of the input.
+fn unterminated_string_error(sql: &str) -> Option<DbError> {
+    use sqlparser::tokenizer::Tokenizer;
+    let error = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .err()?;
+    if !error.message.contains("Unterminated string literal") {
+        return None;
+    }
+    let line = error.location.line as usize;
+    let column = error.location.column as usize;
+    let offset: usize = sql
+        .lines()
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    let start = offset + column;
+    let rest: String = sql.chars().skip(start.saturating_sub(1)).collect();
+    Some(
+        DbError::syntax(format!(
+            "unterminated quoted string at or near \"{}\"",
+            rest.trim_end()
+        ))
+        .with_position(Some(start)),
+    )
+}
+
+/// PostgreSQL's fully reserved keywords, which cannot name a table unquoted
+/// (sqlparser accepts some of them).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "initially",
+    "intersect",
+    "into",
+    "lateral",
+    "leading",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "session_user",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// `CREATE TABLE table (...)`: PostgreSQL stops at the reserved word.
+fn reserved_table_name_error(sql: &str) -> Option<DbError> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let words: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .take(6)
+        .collect();
+    let word = |i: usize| match words.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_lowercase()),
+        _ => None,
+    };
+    if word(0).as_deref() != Some("create") || word(1).as_deref() != Some("table") {
+        return None;
+    }
+    let mut at = 2;
+    if word(2).as_deref() == Some("if") && word(3).as_deref() == Some("not") {
+        at = 5;
+    }
+    let name = word(at)?;
+    if !RESERVED.contains(&name.as_str()) {
+        return None;
+    }
+    let token = words[at];
+    let Token::Word(original) = &token.token else {
+        return None;
+    };
+    let offset: usize = sql
+        .lines()
+        .take((token.span.start.line as usize).saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    Some(
+        DbError::syntax(format!("syntax error at or near \"{}\"", original.value))
+            .with_position(Some(offset + token.span.start.column as usize)),
+    )
+}
+
+/// PostgreSQL's grammar gives `*` in a select list no alias, so in
+/// `SELECT * FROMM t` the error is at "FROMM"; sqlparser takes FROMM for an
+/// alias and fails later. Catch that shape first.
+fn star_alias_error(sql: &str) -> Option<DbError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let tokens: Vec<_> = tokens
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    for window in tokens.windows(3) {
+        let [before, star, after] = window else {
+            continue;
+        };
+        let in_select_list = matches!(&before.token, Token::Comma | Token::Period)
+            || matches!(&before.token, Token::Word(w) if w.keyword == Keyword::SELECT);
+        if !in_select_list || star.token != Token::Mul {
+            continue;
+        }
+        let Token::Word(word) = &after.token else {
+            continue;
+        };
+        let follows = [
+            Keyword::FROM,
+            Keyword::WHERE,
+            Keyword::GROUP,
+            Keyword::HAVING,
+            Keyword::ORDER,
+            Keyword::LIMIT,
+            Keyword::OFFSET,
+            Keyword::UNION,
+            Keyword::EXCEPT,
+            Keyword::INTERSECT,
+            Keyword::INTO,
+            Keyword::FETCH,
+            Keyword::FOR,
+            Keyword::WINDOW,
+            Keyword::RETURNING,
+        ];
+        if follows.contains(&word.keyword) {
+            continue;
+        }
+        let line = after.span.start.line as usize;
+        let column = after.span.start.column as usize;
+        let offset: usize = sql
+            .lines()
+            .take(line.saturating_sub(1))
+            .map(|l| l.chars().count() + 1)
+            .sum();
+        return Some(
+            DbError::syntax(format!("syntax error at or near \"{}\"", word.value))
+                .with_position(Some(offset + column)),
+        );
+    }
+    None
 }
 
 /// Turns sqlparser's message into PostgreSQL's `syntax error at or near "X"`.
@@ -450,6 +666,7 @@ impl Executor<'_> {
                 })
             }
             Statement::ShowVariable { variable } => self.show(variable),
+            Statement::Reset(reset) => self.reset(&reset.reset),
             Statement::Set(set) => self.set(set),
             Statement::Explain { .. } => Err(DbError::feature_not_supported(
                 "EXPLAIN is not supported by pgplay yet",
@@ -592,6 +809,28 @@ impl Executor<'_> {
         crate::guc::display(definition, &raw)
     }
 
+    /// `RESET name` / `RESET ALL`: back to the server's value.
+    fn reset(&mut self, reset: &ast::Reset) -> Result<Outcome> {
+        match reset {
+            ast::Reset::ALL => self.db.session_mut(self.session).settings.clear(),
+            ast::Reset::ConfigurationParameter(name) => {
+                let name = name.to_string().to_ascii_lowercase();
+                let definition =
+                    crate::guc::definition(&name).ok_or_else(|| crate::guc::unrecognized(&name))?;
+                // The same context rules as SET.
+                crate::guc::check_session_set(definition.name, definition.default)?;
+                self.db
+                    .session_mut(self.session)
+                    .settings
+                    .remove(definition.name);
+            }
+            ast::Reset::SessionAuthorization => {}
+        }
+        Ok(Outcome::Command {
+            tag: "RESET".into(),
+        })
+    }
+
     /// `SET TRANSACTION READ ONLY | READ WRITE | ISOLATION LEVEL ...`.
     fn set_transaction(&mut self, modes: &[ast::TransactionMode]) -> Result<Outcome> {
         let in_block = self
@@ -625,10 +864,17 @@ impl Executor<'_> {
     }
 
     fn set(&mut self, set: &ast::Set) -> Result<Outcome> {
+        let mut local = false;
         let (name, values) = match set {
             ast::Set::SingleAssignment {
-                variable, values, ..
-            } => (variable.to_string(), values.clone()),
+                variable,
+                values,
+                scope,
+                ..
+            } => {
+                local = matches!(scope, Some(ast::ContextModifier::Local));
+                (variable.to_string(), values.clone())
+            }
             ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
             ast::Set::SetTransaction {
                 modes,
@@ -670,11 +916,26 @@ impl Executor<'_> {
         } else {
             crate::guc::check_session_set(&name, &value)?
         };
+        self.remember_settings(canonical, local);
         self.db
             .session_mut(self.session)
             .settings
             .insert(canonical, value);
         Ok(Outcome::Command { tag: "SET".into() })
+    }
+
+    /// SET is transactional: inside a transaction block, keep the session's
+    /// settings as they were, so ROLLBACK (or COMMIT, for SET LOCAL) restores them.
+    fn remember_settings(&mut self, name: &'static str, local: bool) {
+        let session = self.db.session_mut(self.session);
+        let before = session.settings.clone();
+        let Some(xact) = session.xact.as_mut().filter(|x| x.explicit) else {
+            return;
+        };
+        xact.settings_before.get_or_insert(before);
+        if local {
+            xact.local_settings.push(name);
+        }
     }
 
     /// Visible rows of a table (or a catalog relation) by name.
