@@ -92,7 +92,7 @@ pub struct Session {
 }
 
 /// pg_control: where recovery starts and how the server last stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControlFile {
     pub system_identifier: u64,
     pub checkpoint: Lsn,
@@ -107,7 +107,7 @@ pub struct ControlFile {
 }
 
 /// `pg_control`'s "Database cluster state".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ClusterState {
     ShutDown,
     ShutDownInRecovery,

@@ -20,7 +20,9 @@ fn maxalign(length: usize) -> usize {
 }
 
 /// A tuple's address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ItemPointer {
     pub block: u32,
     /// 1-based, as in PostgreSQL.
@@ -34,7 +36,7 @@ impl std::fmt::Display for ItemPointer {
 }
 
 /// One tuple version with its MVCC header.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeapTuple {
     pub xmin: Xid,
     /// 0 while no transaction has deleted or updated this version.
@@ -59,7 +61,7 @@ impl HeapTuple {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Page {
     /// LSN of the last record applied to this page.
     pub lsn: Lsn,
@@ -99,7 +101,7 @@ impl Page {
 }
 
 /// The pages of one relation file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Relation {
     pub pages: Vec<Page>,
 }
@@ -137,7 +139,7 @@ impl Relation {
 }
 
 /// Sequence state, kept in the sequence's own relation file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SequenceState {
     pub last_value: i64,
     pub log_cnt: i64,
@@ -146,7 +148,7 @@ pub struct SequenceState {
 }
 
 /// All relation files of one server, by relfilenode.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Storage {
     pub relations: BTreeMap<RelFileLocator, Relation>,
     pub sequences: BTreeMap<RelFileLocator, SequenceState>,

@@ -15,7 +15,7 @@ use crate::heap::HeapTuple;
 /// The first xid handed to a normal transaction in PostgreSQL.
 pub const FIRST_NORMAL_XID: Xid = 3;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum XactStatus {
     InProgress,
     Committed,
@@ -23,7 +23,7 @@ pub enum XactStatus {
 }
 
 /// The commit log (pg_xact): what became of each transaction.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CommitLog {
     finished: BTreeMap<Xid, XactStatus>,
 }

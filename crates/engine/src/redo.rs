@@ -16,7 +16,7 @@ use crate::heap::{HeapTuple, ItemPointer, Page, Relation, SequenceState, Storage
 use crate::mvcc::{CommitLog, XactStatus};
 
 /// Everything redo changes: the state a checkpoint saves and a crash restores.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DataState {
     pub storage: Storage,
     pub clog: CommitLog,

@@ -12,6 +12,7 @@
 
 pub mod bench;
 mod console;
+pub mod image;
 mod replication;
 #[cfg(test)]
 mod tests;
@@ -67,7 +68,7 @@ pub enum StopMode {
 }
 
 /// The files of the data directory that a learner edits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConfigFiles {
     pub postgresql_conf: String,
     pub pg_hba_conf: String,
@@ -140,7 +141,13 @@ impl Node {
         node
     }
 
-    fn with_database(name: &str, id: u32, port: u16, db: Database, files: ConfigFiles) -> Node {
+    pub(crate) fn with_database(
+        name: &str,
+        id: u32,
+        port: u16,
+        db: Database,
+        files: ConfigFiles,
+    ) -> Node {
         Node {
             name: name.to_string(),
             id,
@@ -428,7 +435,7 @@ impl Node {
     }
 
     /// The history of the timeline the server is on.
-    fn current_history(&self) -> TimelineHistory {
+    pub(crate) fn current_history(&self) -> TimelineHistory {
         let timeline = self.db.wal.timeline();
         self.history_files
             .get(&timeline)

@@ -35,7 +35,7 @@ pub struct ReadRecord {
     pub record: Record,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct WalLog {
     segment_size: SegmentSize,
     system_identifier: u64,

@@ -20,7 +20,9 @@ pub type Xid = u32;
 pub const RECORD_HEADER_SIZE: usize = 24;
 
 /// Where a relation's file lives: tablespace, database, relfilenode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct RelFileLocator {
     pub tablespace: u32,
     pub database: u32,

@@ -10,7 +10,7 @@ use crate::{Lsn, TimeLineId};
 pub const WAL_PAGE_SIZE: u64 = 8192;
 
 /// A validated segment size in bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SegmentSize(u64);
 
 /// PostgreSQL's default, 16 MB.
