@@ -14,6 +14,7 @@ pub mod bench;
 mod console;
 pub mod image;
 mod replication;
+pub mod shell;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,378 @@
+//! The server commands a learner types in a shell, parsed once and run by
+//! any driver (the simulator, the browser cluster). The language is the
+//! same on a real PostgreSQL cluster (`tests/postgres/cluster.sh`), where
+//! the data directories are named after the nodes:
+//!
+//! ```text
+//! pg_ctl -D <node> [-m smart|fast|immediate] [-w] [-t SECS] [-l FILE] stop|start|restart|promote|reload|status
+//! [PGPASSWORD=secret] pg_basebackup -h <host> -p <port> [-U user] -D <node> [-R] [-X stream] [-P] [-v]
+//! touch <node>/standby.signal          rm [-f] <node>/standby.signal
+//! echo "<line>" >> <node>/postgresql.auto.conf | postgresql.conf | pg_hba.conf
+//! cat <node>/<file>                    ls <node>/pg_wal
+//! ```
+//!
+//! Output and errors are pg_ctl's and pg_basebackup's own words. A node's
+//! own commands run with [`Node::run_local`]; `pg_basebackup` involves two
+//! nodes and is the driver's to carry out.
+
+use pgplay_wal::time::Timestamp;
+
+use crate::{Node, StopMode};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PgCtlAction {
+    Start,
+    Stop(StopMode),
+    Restart,
+    Promote,
+    Reload,
+    Status,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShellCommand {
+    PgCtl {
+        node: String,
+        action: PgCtlAction,
+    },
+    BaseBackup {
+        host: String,
+        port: u16,
+        user: String,
+        password: Option<String>,
+        node: String,
+        write_recovery_conf: bool,
+    },
+    SignalFile {
+        node: String,
+        create: bool,
+    },
+    Append {
+        node: String,
+        file: String,
+        line: String,
+    },
+    Cat {
+        files: Vec<(String, String)>,
+    },
+    ListWal {
+        node: String,
+    },
+}
+
+impl ShellCommand {
+    /// The node (data directory) the command is about.
+    pub fn node(&self) -> &str {
+        match self {
+            ShellCommand::PgCtl { node, .. }
+            | ShellCommand::BaseBackup { node, .. }
+            | ShellCommand::SignalFile { node, .. }
+            | ShellCommand::Append { node, .. }
+            | ShellCommand::ListWal { node } => node,
+            ShellCommand::Cat { files } => files.first().map(|(n, _)| n.as_str()).unwrap_or(""),
+        }
+    }
+}
+
+/// Splits a command line into words, honouring single and double quotes.
+pub fn words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => current.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            None => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err("unexpected EOF while looking for matching quote".into());
+    }
+    if in_word {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+/// `<node>/<file>` → (node, file).
+fn node_file(path: &str) -> Result<(String, String), String> {
+    path.trim_end_matches('/')
+        .split_once('/')
+        .map(|(n, f)| (n.to_string(), f.to_string()))
+        .ok_or_else(|| format!("{path}: not a file in a data directory (NODE/FILE)"))
+}
+
+const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE and ls NODE/pg_wal";
+
+/// Parses one command line. Empty lines are an error the caller may ignore.
+pub fn parse(line: &str) -> Result<ShellCommand, String> {
+    let mut words = words(line.trim())?;
+    let mut password = None;
+    while let Some(value) = words.first().and_then(|w| w.strip_prefix("PGPASSWORD=")) {
+        password = Some(value.to_string());
+        words.remove(0);
+    }
+    let Some(program) = words.first().cloned() else {
+        return Err(String::new());
+    };
+    let args = &words[1..];
+    match program.as_str() {
+        "pg_ctl" => parse_pg_ctl(args),
+        "pg_basebackup" => parse_basebackup(args, password),
+        "touch" | "rm" => {
+            let path = args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .ok_or("missing file operand")?;
+            let (node, file) = node_file(path)?;
+            if file != "standby.signal" {
+                return Err(format!("{path}: pgplay models only standby.signal here"));
+            }
+            Ok(ShellCommand::SignalFile {
+                node,
+                create: program == "touch",
+            })
+        }
+        "echo" => {
+            let usage = "use: echo \"setting = 'value'\" >> NODE/postgresql.auto.conf";
+            let [line, redirect, path] = args else {
+                return Err(usage.into());
+            };
+            if redirect != ">>" {
+                return Err(usage.into());
+            }
+            let (node, file) = node_file(path)?;
+            Ok(ShellCommand::Append {
+                node,
+                file,
+                line: line.clone(),
+            })
+        }
+        "cat" => Ok(ShellCommand::Cat {
+            files: args
+                .iter()
+                .map(|a| node_file(a))
+                .collect::<Result<_, _>>()?,
+        }),
+        "ls" => {
+            let path = args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .ok_or("ls: pgplay lists only NODE/pg_wal")?;
+            let (node, dir) = node_file(path)?;
+            if dir.trim_end_matches('/') != "pg_wal" {
+                return Err(format!("ls: pgplay lists only NODE/pg_wal, not {path}"));
+            }
+            Ok(ShellCommand::ListWal { node })
+        }
+        other => Err(format!("{other}: command not available here ({USAGE})")),
+    }
+}
+
+fn parse_pg_ctl(args: &[String]) -> Result<ShellCommand, String> {
+    let (mut data_dir, mut mode, mut action) = (None, StopMode::Fast, None);
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-D" | "--pgdata" => data_dir = iter.next().cloned(),
+            "-m" | "--mode" => {
+                mode = match iter.next().map(String::as_str) {
+                    Some("s" | "smart") => StopMode::Smart,
+                    Some("f" | "fast") => StopMode::Fast,
+                    Some("i" | "immediate") => StopMode::Immediate,
+                    other => {
+                        return Err(format!(
+                            "pg_ctl: unrecognized shutdown mode \"{}\"",
+                            other.unwrap_or("")
+                        ))
+                    }
+                }
+            }
+            "-w" | "-W" | "--wait" | "--no-wait" | "-s" => {}
+            "-t" | "-l" | "-o" | "--timeout" | "--log" => {
+                iter.next();
+            }
+            "start" | "stop" | "restart" | "promote" | "reload" | "status" => {
+                action = Some(arg.clone())
+            }
+            other => {
+                return Err(format!(
+                    "pg_ctl: unrecognized operation mode \"{other}\"\nTry \"pg_ctl --help\" for more information."
+                ))
+            }
+        }
+    }
+    let action = match action.as_deref() {
+        Some("start") => PgCtlAction::Start,
+        Some("stop") => PgCtlAction::Stop(mode),
+        Some("restart") => PgCtlAction::Restart,
+        Some("promote") => PgCtlAction::Promote,
+        Some("reload") => PgCtlAction::Reload,
+        Some(_) => PgCtlAction::Status,
+        None => {
+            return Err(
+                "pg_ctl: no operation specified\nTry \"pg_ctl --help\" for more information."
+                    .into(),
+            )
+        }
+    };
+    let node = data_dir.ok_or("pg_ctl: no database directory specified and environment variable PGDATA unset\nTry \"pg_ctl --help\" for more information.")?;
+    Ok(ShellCommand::PgCtl {
+        node: node.trim_end_matches('/').to_string(),
+        action,
+    })
+}
+
+fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCommand, String> {
+    let (mut host, mut port, mut node, mut recovery) = (None, 5432u16, None, false);
+    let mut user = "postgres".to_string();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-h" | "--host" => host = iter.next().cloned(),
+            "-p" | "--port" => {
+                port = iter
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("pg_basebackup: error: invalid port number")?
+            }
+            "-D" | "--pgdata" => node = iter.next().cloned(),
+            "-R" | "--write-recovery-conf" => recovery = true,
+            "-U" | "--username" => {
+                user = iter
+                    .next()
+                    .cloned()
+                    .ok_or("pg_basebackup: error: option requires an argument -- 'U'")?
+            }
+            "-X" | "--wal-method" | "-c" | "--checkpoint" => {
+                iter.next();
+            }
+            "-P" | "--progress" | "-v" | "--verbose" | "-w" | "--no-password" => {}
+            other => {
+                return Err(format!(
+                    "pg_basebackup: error: unrecognized option \"{other}\"\npg_basebackup: hint: Try \"pg_basebackup --help\" for more information."
+                ))
+            }
+        }
+    }
+    let node = node.ok_or("pg_basebackup: error: no target directory specified\npg_basebackup: hint: Try \"pg_basebackup --help\" for more information.")?;
+    Ok(ShellCommand::BaseBackup {
+        host: host.unwrap_or_else(|| "127.0.0.1".into()),
+        port,
+        user,
+        password,
+        node: node.trim_end_matches('/').to_string(),
+        write_recovery_conf: recovery,
+    })
+}
+
+impl Node {
+    /// Runs a command about this node alone (everything but pg_basebackup).
+    pub fn run_local(&mut self, now: Timestamp, command: &ShellCommand) -> Result<String, String> {
+        match command {
+            ShellCommand::PgCtl { action, .. } => match action {
+                PgCtlAction::Start => self.start(now),
+                PgCtlAction::Stop(mode) => self.stop(now, *mode),
+                PgCtlAction::Restart => self.restart(now),
+                PgCtlAction::Promote => self.pg_ctl_promote(now),
+                PgCtlAction::Reload if self.is_running() => {
+                    self.reload(now);
+                    Ok("server signaled".into())
+                }
+                PgCtlAction::Reload => {
+                    Err("pg_ctl: PID file does not exist\nIs server running?".into())
+                }
+                PgCtlAction::Status if self.is_running() => Ok("pg_ctl: server is running".into()),
+                PgCtlAction::Status => Ok("pg_ctl: no server running".into()),
+            },
+            ShellCommand::SignalFile { create, .. } => {
+                self.files.standby_signal = *create;
+                Ok(String::new())
+            }
+            ShellCommand::Append { file, line, .. } => {
+                self.append_config(file, line).map(|_| String::new())
+            }
+            ShellCommand::Cat { files } => {
+                let mut out = String::new();
+                for (node, file) in files {
+                    let text = self
+                        .read_file(file)
+                        .ok_or_else(|| format!("cat: {node}/{file}: No such file or directory"))?;
+                    out.push_str(&text);
+                }
+                Ok(out.trim_end_matches('\n').to_string())
+            }
+            ShellCommand::ListWal { .. } => Ok(self.pg_wal_listing().join("\n")),
+            ShellCommand::BaseBackup { .. } => {
+                Err("pg_basebackup involves two servers; the cluster runs it".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_quoted_words() {
+        assert_eq!(
+            words(r#"echo "primary_conninfo = 'host=a port=1'" >> standby1/postgresql.auto.conf"#)
+                .unwrap(),
+            vec![
+                "echo",
+                "primary_conninfo = 'host=a port=1'",
+                ">>",
+                "standby1/postgresql.auto.conf"
+            ]
+        );
+        assert!(words("echo 'open").is_err());
+    }
+
+    #[test]
+    fn parses_the_command_language() {
+        assert_eq!(
+            parse("pg_ctl -D standby1/ -m immediate -w stop").unwrap(),
+            ShellCommand::PgCtl {
+                node: "standby1".into(),
+                action: PgCtlAction::Stop(StopMode::Immediate)
+            }
+        );
+        assert_eq!(
+            parse("PGPASSWORD=x pg_basebackup -h 127.0.0.1 -p 5433 -U rep -D s3 -R -X stream")
+                .unwrap(),
+            ShellCommand::BaseBackup {
+                host: "127.0.0.1".into(),
+                port: 5433,
+                user: "rep".into(),
+                password: Some("x".into()),
+                node: "s3".into(),
+                write_recovery_conf: true
+            }
+        );
+        assert!(parse("rm -rf primary/base")
+            .unwrap_err()
+            .contains("pgplay models only standby.signal"));
+        assert!(parse("psql -c 'select 1'")
+            .unwrap_err()
+            .contains("command not available"));
+        assert!(parse("pg_ctl -D x frobnicate")
+            .unwrap_err()
+            .contains("unrecognized operation mode"));
+    }
+}
