@@ -112,7 +112,10 @@ step_sim() {
 
 # ---- Hook: end-to-end tests of the built page in headless Chromium (Playwright) ------------
 step_e2e() {
-    skip "not yet wired (browser e2e on dist/ with playwright-core and $PGPLAY_CHROMIUM)"
+    # The browser cluster in headless Chromium: a primary and two standbys in Web Workers; write,
+    # read on the standbys, the read-only error, a partition healed, promotion, a crashed standby
+    # restarted. Screenshot in target/artifacts/.
+    node tests/e2e/cluster.mjs dist target/artifacts/e2e-cluster.png
 }
 
 ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay seeds sim slt_postgres e2e)

@@ -1,8 +1,10 @@
 //! The pgplay playground UI.
 //!
 //! Trunk builds this binary for `wasm32-unknown-unknown` from the repository's `index.html`
-//! (`scripts/serve.sh` serves it). On any other target it compiles to a stub that explains how
-//! to run it, so that `cargo test --workspace` on the host stays cheap and green.
+//! (`scripts/serve.sh` serves it), together with the node worker (`src/bin/pgplay-worker.rs`).
+//! On start it launches the default cluster (primary, standby1, standby2, each in its own
+//! worker) and publishes it as `window.pgplay` for embedding and for the end-to-end tests.
+//! On any other target it compiles to a stub, so `cargo test --workspace` stays cheap.
 
 #[cfg(target_arch = "wasm32")]
 mod app;

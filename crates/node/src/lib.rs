@@ -120,6 +120,7 @@ pub struct Node {
     next_pid: i32,
     /// The last "why replay stopped" line logged, so it is logged once.
     pub(crate) last_replay_error: Option<String>,
+    log_total: u64,
 }
 
 impl Node {
@@ -167,6 +168,7 @@ impl Node {
             next_conn: 1,
             next_pid: 1000 + (id as i32 % 1000) * 1000,
             last_replay_error: None,
+            log_total: 0,
         }
     }
 
@@ -186,6 +188,13 @@ impl Node {
             self.log.pop_front();
         }
         self.log.push_back(line);
+        self.log_total += 1;
+    }
+
+    /// Log lines written since the node's start of life (some may have left the ring).
+    pub fn log_total(&mut self) -> u64 {
+        self.collect_engine_log();
+        self.log_total
     }
 
     fn collect_engine_log(&mut self) {

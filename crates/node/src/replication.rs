@@ -607,12 +607,13 @@ impl Node {
     }
 
     /// Positions of each walsender, for the UI and the simulator's checks.
-    pub fn sender_positions(&self) -> Vec<(String, Lsn, Lsn, Lsn, Lsn)> {
+    pub fn sender_positions(&self) -> Vec<(String, String, Lsn, Lsn, Lsn, Lsn)> {
         self.senders
             .values()
             .map(|s| {
                 (
                     s.application_name.clone(),
+                    s.state.name().to_string(),
                     s.sent,
                     s.write,
                     s.flush,

@@ -1,0 +1,131 @@
+// End-to-end test of the browser cluster: the built page (dist/) in headless Chromium starts a
+// primary and two standbys, each in its own Web Worker, joined by MessageChannels. Through the
+// page's `window.pgplay` API (the same one embedded docs use) it writes on the primary, reads the
+// rows on both standbys, meets the read-only error on a standby, cuts a link and heals it,
+// promotes a standby and writes on it, and checks that the page logged no error. It also times
+// page load to "primary + 2 standbys streaming". Screenshot in target/artifacts/.
+//
+//   node tests/e2e/cluster.mjs [DIST_DIR] [SCREENSHOT_PATH]
+
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { extname, join, normalize, dirname, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const distDir = resolve(process.argv[2] ?? "dist");
+const screenshotPath = resolve(process.argv[3] ?? "target/artifacts/e2e-cluster.png");
+const executablePath = process.env.PGPLAY_CHROMIUM ?? "/usr/bin/chromium";
+const timeoutMs = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 60_000);
+
+const contentTypes = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".wasm": "application/wasm",
+  ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png",
+};
+const server = createServer(async (request, response) => {
+  const urlPath = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
+  const relative = normalize(urlPath === "/" ? "/index.html" : urlPath);
+  try {
+    const body = await readFile(join(distDir, relative));
+    response.writeHead(200, { "content-type": contentTypes[extname(relative)] ?? "application/octet-stream" });
+    response.end(body);
+  } catch {
+    response.writeHead(404);
+    response.end("not found");
+  }
+});
+await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const problems = [];
+const steps = [];
+function check(name, ok, detail) {
+  steps.push(`${ok ? "ok  " : "FAIL"} ${name}`);
+  if (!ok) problems.push(`${name}: ${detail}`);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  const started = Date.now();
+  await page.goto(url, { timeout: timeoutMs });
+  await page.waitForFunction(() => window.pgplay && window.pgplay.allStreaming(), null, { timeout: timeoutMs });
+  const streamingMs = Date.now() - started;
+  steps.push(`page load to primary + 2 standbys streaming: ${streamingMs} ms`);
+
+  const psql = (node, line) => page.evaluate(([n, l]) => window.pgplay.psql(n, l), [node, line]);
+  const run = (line) => page.evaluate((l) => window.pgplay.run(l), line);
+  const sleep = (ms) => page.waitForTimeout(ms);
+  // Polls a psql line on a node until its output contains `wanted` (replication is asynchronous).
+  async function eventually(node, line, wanted) {
+    let out = "";
+    for (let i = 0; i < 100; i++) {
+      out = await psql(node, line);
+      if (out.includes(wanted)) return out;
+      await sleep(50);
+    }
+    return out;
+  }
+
+  let out = await psql("primary", "CREATE TABLE streamtest (x int);");
+  check("CREATE TABLE on the primary", out === "CREATE TABLE\n", out);
+  out = await psql("primary", "INSERT INTO streamtest VALUES (1), (2);");
+  check("INSERT on the primary", out === "INSERT 0 2\n", out);
+  for (const standby of ["standby1", "standby2"]) {
+    out = await eventually(standby, "SELECT count(*) FROM streamtest;", "     2");
+    check(`${standby} reads the rows`, out.includes("     2\n(1 row)"), out);
+  }
+  out = await psql("standby1", "INSERT INTO streamtest VALUES (3);");
+  check("INSERT on a standby is refused", out.includes("ERROR:  cannot execute INSERT in a read-only transaction"), out);
+  out = await psql("primary", "SELECT application_name, state FROM pg_stat_replication ORDER BY 1;");
+  check("pg_stat_replication lists both standbys streaming",
+    out.includes("standby1         | streaming") && out.includes("standby2         | streaming"), out);
+
+  // A partitioned link holds WAL back; healing it lets the standby catch up.
+  await page.evaluate(() => window.pgplay.setLink("primary", "standby2", 0, true));
+  await psql("primary", "INSERT INTO streamtest VALUES (3);");
+  await eventually("standby1", "SELECT count(*) FROM streamtest;", "     3");
+  out = await psql("standby2", "SELECT count(*) FROM streamtest;");
+  check("a partitioned standby does not see the new row", out.includes("     2\n"), out);
+  await page.evaluate(() => window.pgplay.setLink("primary", "standby2", 0, false));
+  out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
+  check("after healing it catches up", out.includes("     3\n"), out);
+
+  // Failover: promote standby1 and write on it.
+  out = await psql("standby1", "SELECT pg_promote();");
+  check("pg_promote() on standby1", out.includes(" t\n(1 row)"), out);
+  out = await psql("standby1", "INSERT INTO streamtest VALUES (4);");
+  check("the promoted standby takes writes", out === "INSERT 0 1\n", out);
+  out = await psql("standby1", "SELECT pg_is_in_recovery(), pg_walfile_name(pg_current_wal_lsn()) LIKE '00000002%' AS tli2;");
+  check("standby1 left recovery on timeline 2", out.includes(" f                 | t"), out);
+
+  // Crash and restart a standby: it recovers and catches up.
+  out = await run("pg_ctl -D standby2 -m immediate stop");
+  await psql("standby1", "SELECT 1;");
+  out = await run("pg_ctl -D standby2 start");
+  check("pg_ctl start after a crash", out.includes("server started"), out);
+  out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
+  check("the restarted standby answers again", out.includes("     3\n"), out);
+
+  await mkdir(dirname(screenshotPath), { recursive: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+} catch (error) {
+  problems.push(String(error));
+} finally {
+  await browser.close();
+  server.close();
+}
+
+console.log(steps.join("\n"));
+if (problems.length > 0) {
+  console.error(`browser cluster e2e FAILED on ${url}:\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+console.log(`browser cluster e2e ok; screenshot ${screenshotPath}`);

@@ -1,0 +1,540 @@
+//! The page's side of the browser cluster: it starts one dedicated worker
+//! per node, routes connection requests by creating a MessageChannel and
+//! transferring its two ports to the two workers (WAL then flows worker to
+//! worker, never through the page), sets link faults at both ends, runs
+//! server commands, and fans the workers' event batches out to subscribers.
+//!
+//! [`PgplayCluster`] is the same API exported to JavaScript (`window.pgplay`
+//! on the playground page): promises in, JSON out.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, Uint8Array};
+use pgplay_node::shell::{self, ShellCommand};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{MessageChannel, MessageEvent, MessagePort, Worker, WorkerOptions, WorkerType};
+
+use crate::protocol::*;
+
+/// Where Trunk puts the worker's loader (`data-loader-shim`).
+pub const WORKER_URL: &str = "./pgplay-worker_loader.js";
+/// The system identifier of the playground's clusters.
+const SYSTEM_IDENTIFIER: u64 = 7_300_000_000_000_000_001;
+
+struct Handle {
+    worker: Worker,
+    ready: bool,
+    queue: Vec<(Vec<u8>, Option<MessagePort>)>,
+    port: u16,
+    status: Option<NodeStatus>,
+    /// Why the worker died, if it did.
+    crashed: Option<String>,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    nodes: BTreeMap<String, Handle>,
+    next_id: u32,
+    next_request: u32,
+    next_client_port: u16,
+    pending: BTreeMap<u32, (Function, Function)>,
+    subscribers: Vec<Function>,
+    /// Each open connection: (client node, server node).
+    conns: BTreeMap<u64, (String, String)>,
+    faults: BTreeMap<(String, String), LinkFault>,
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Cluster(Rc<RefCell<Inner>>);
+
+impl Cluster {
+    pub fn new() -> Cluster {
+        let cluster = Cluster::default();
+        cluster.0.borrow_mut().next_client_port = 40_000;
+        cluster
+    }
+
+    /// Starts a worker for node `name` listening on `port`.
+    pub fn spawn(&self, name: &str, port: u16, start: NodeStart) -> Result<(), JsValue> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        let worker = Worker::new_with_options(WORKER_URL, &options)?;
+        let (me, node) = (self.clone(), name.to_string());
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let bytes = Uint8Array::new(&event.data()).to_vec();
+            match decode::<FromWorker>(&bytes) {
+                Ok(message) => me.from_worker(&node, message),
+                Err(error) => web_sys::console::error_1(&JsValue::from_str(&error)),
+            }
+        });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        let (me, node) = (self.clone(), name.to_string());
+        let onerror =
+            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+                me.worker_died(&node, event.message());
+            });
+        worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        let id = {
+            let mut inner = self.0.borrow_mut();
+            inner.next_id += 1;
+            inner.next_id
+        };
+        self.0.borrow_mut().nodes.insert(
+            name.to_string(),
+            Handle {
+                worker,
+                ready: false,
+                queue: Vec::new(),
+                port,
+                status: None,
+                crashed: None,
+                _onmessage: onmessage,
+                _onerror: onerror,
+            },
+        );
+        self.send(
+            name,
+            &ToWorker::Init {
+                name: name.to_string(),
+                id,
+                port,
+                start,
+            },
+            None,
+        );
+        Ok(())
+    }
+
+    /// Posts a message to a worker, or queues it until the worker is ready.
+    fn send(&self, name: &str, message: &ToWorker, port: Option<MessagePort>) {
+        let bytes = encode(message);
+        let mut inner = self.0.borrow_mut();
+        let Some(handle) = inner.nodes.get_mut(name) else {
+            return;
+        };
+        if handle.ready {
+            post_to(&handle.worker, &bytes, port);
+        } else {
+            handle.queue.push((bytes, port));
+        }
+    }
+
+    /// Sends a request; the promise settles with the worker's reply.
+    fn request(&self, name: &str, make: impl FnOnce(u32) -> ToWorker) -> Promise {
+        let known = self.0.borrow().nodes.get(name).map(|h| h.crashed.clone());
+        match known {
+            None => return Promise::reject(&JsValue::from_str(&format!("no node \"{name}\""))),
+            Some(Some(why)) => {
+                return Promise::reject(&JsValue::from_str(&format!(
+                    "node \"{name}\" is gone: its worker failed ({why})"
+                )))
+            }
+            Some(None) => {}
+        }
+        let request = {
+            let mut inner = self.0.borrow_mut();
+            inner.next_request += 1;
+            inner.next_request
+        };
+        let me = self.clone();
+        let promise = Promise::new(&mut |resolve, reject| {
+            me.0.borrow_mut().pending.insert(request, (resolve, reject));
+        });
+        self.send(name, &make(request), None);
+        promise
+    }
+
+    fn from_worker(&self, name: &str, message: FromWorker) {
+        match message {
+            FromWorker::Ready => {
+                let mut inner = self.0.borrow_mut();
+                if let Some(handle) = inner.nodes.get_mut(name) {
+                    handle.ready = true;
+                    for (bytes, port) in std::mem::take(&mut handle.queue) {
+                        post_to(&handle.worker, &bytes, port);
+                    }
+                }
+            }
+            FromWorker::Reply { request, reply } => {
+                let Some((resolve, reject)) = self.0.borrow_mut().pending.remove(&request) else {
+                    return;
+                };
+                let _ = match reply {
+                    Reply::Text(text) => resolve.call1(&JsValue::NULL, &JsValue::from_str(&text)),
+                    Reply::Failed(text) => reject.call1(&JsValue::NULL, &JsValue::from_str(&text)),
+                    Reply::Image(bytes) => {
+                        resolve.call1(&JsValue::NULL, &Uint8Array::from(bytes.as_slice()))
+                    }
+                };
+            }
+            FromWorker::Connect { conn, host, port } => self.connect(name, conn, &host, port),
+            FromWorker::Events(events) => {
+                for event in &events {
+                    if let Event::Status(status) = event {
+                        if let Some(handle) = self.0.borrow_mut().nodes.get_mut(name) {
+                            handle.status = Some(status.clone());
+                        }
+                    }
+                }
+                self.publish(name, &events);
+            }
+            FromWorker::Panicked(text) => self.worker_died(name, text),
+        }
+    }
+
+    fn publish(&self, name: &str, events: &[Event]) {
+        let subscribers = self.0.borrow().subscribers.clone();
+        if subscribers.is_empty() {
+            return;
+        }
+        let json = serde_json::to_string(&(name, events)).unwrap_or_default();
+        let value = JsValue::from_str(&json);
+        for subscriber in subscribers {
+            let _ = subscriber.call1(&JsValue::NULL, &value);
+        }
+    }
+
+    /// A worker panicked or failed to load: report it, never hang silently.
+    fn worker_died(&self, name: &str, why: String) {
+        let pending: Vec<(Function, Function)> = {
+            let mut inner = self.0.borrow_mut();
+            if let Some(handle) = inner.nodes.get_mut(name) {
+                handle.crashed = Some(why.clone());
+                handle.worker.terminate();
+                if let Some(status) = handle.status.as_mut() {
+                    status.running = false;
+                    status.role = "crashed".into();
+                }
+            }
+            std::mem::take(&mut inner.pending).into_values().collect()
+        };
+        let message = format!("node \"{name}\" is gone: its worker failed ({why})");
+        for (_, reject) in pending {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&message));
+        }
+        self.publish(name, &[Event::Log(format!("PANIC:  {message}"))]);
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Option<String> {
+        let inner = self.0.borrow();
+        if inner.nodes.contains_key(host) {
+            return Some(host.to_string());
+        }
+        if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+            return None;
+        }
+        inner
+            .nodes
+            .iter()
+            .find(|(_, h)| h.port == port)
+            .map(|(n, _)| n.clone())
+    }
+
+    /// A walreceiver wants a connection: a MessageChannel between the two workers.
+    fn connect(&self, client: &str, conn: u64, host: &str, port: u16) {
+        let server = self.resolve(host, port).filter(|server| {
+            let inner = self.0.borrow();
+            inner
+                .nodes
+                .get(server)
+                .is_some_and(|h| h.crashed.is_none() && h.status.as_ref().is_none_or(|s| s.running))
+        });
+        let Some(server) = server else {
+            self.send(client, &ToWorker::ConnectRefused { conn }, None);
+            return;
+        };
+        let Ok(channel) = MessageChannel::new() else {
+            self.send(client, &ToWorker::ConnectRefused { conn }, None);
+            return;
+        };
+        let (fault, client_port) = {
+            let mut inner = self.0.borrow_mut();
+            inner
+                .conns
+                .insert(conn, (client.to_string(), server.clone()));
+            inner.next_client_port = inner.next_client_port.wrapping_add(1).max(40_000);
+            let fault = inner
+                .faults
+                .get(&pair(client, &server))
+                .copied()
+                .unwrap_or_default();
+            (fault, inner.next_client_port)
+        };
+        self.send(
+            &server,
+            &ToWorker::PeerPort {
+                conn,
+                role: PeerRole::Server {
+                    client_addr: "127.0.0.1".into(),
+                    client_port,
+                },
+                fault,
+            },
+            Some(channel.port2()),
+        );
+        self.send(
+            client,
+            &ToWorker::PeerPort {
+                conn,
+                role: PeerRole::Client,
+                fault,
+            },
+            Some(channel.port1()),
+        );
+    }
+
+    /// Delay or partition the link between two nodes (both directions).
+    pub fn set_fault(&self, a: &str, b: &str, fault: LinkFault) {
+        let conns: Vec<(u64, String, String)> = {
+            let mut inner = self.0.borrow_mut();
+            inner.faults.insert(pair(a, b), fault);
+            inner
+                .conns
+                .iter()
+                .filter(|(_, (c, s))| pair(c, s) == pair(a, b))
+                .map(|(conn, (c, s))| (*conn, c.clone(), s.clone()))
+                .collect()
+        };
+        for (conn, client, server) in conns {
+            self.send(&client, &ToWorker::SetFault { conn, fault }, None);
+            self.send(&server, &ToWorker::SetFault { conn, fault }, None);
+        }
+    }
+
+    pub fn psql(&self, node: &str, session: &str, line: &str) -> Promise {
+        let (session, line) = (session.to_string(), line.to_string());
+        self.request(node, move |request| ToWorker::Psql {
+            request,
+            session,
+            line,
+        })
+    }
+
+    /// A server command line (`pg_ctl -D standby1 promote`, `pg_basebackup ... -D standby3 -R`).
+    pub fn run(&self, line: &str) -> Promise {
+        let command = match shell::parse(line) {
+            Ok(command) => command,
+            Err(error) => return Promise::reject(&JsValue::from_str(&error)),
+        };
+        if let ShellCommand::BaseBackup {
+            host,
+            port,
+            user,
+            password,
+            node,
+            write_recovery_conf,
+        } = command
+        {
+            return self.base_backup(&host, port, &user, password, &node, write_recovery_conf);
+        }
+        let line = line.to_string();
+        self.request(command.node(), move |request| ToWorker::Command {
+            request,
+            line,
+        })
+    }
+
+    /// `pg_basebackup`: an image from the upstream's worker, then a new worker.
+    pub fn base_backup(
+        &self,
+        host: &str,
+        port: u16,
+        user: &str,
+        password: Option<String>,
+        name: &str,
+        write_recovery_conf: bool,
+    ) -> Promise {
+        if self.0.borrow().nodes.contains_key(name) {
+            return Promise::reject(&JsValue::from_str(&format!(
+                "pg_basebackup: error: directory \"{name}\" exists but is not empty"
+            )));
+        }
+        let Some(upstream) = self.resolve(host, port) else {
+            return Promise::reject(&JsValue::from_str(&format!(
+                "pg_basebackup: error: connection to server at \"{host}\", port {port} failed: Connection refused"
+            )));
+        };
+        let (user, name_owned) = (user.to_string(), name.to_string());
+        let image = self.request(&upstream, move |request| ToWorker::BaseBackup {
+            request,
+            name: name_owned,
+            user,
+            password,
+            write_recovery_conf,
+        });
+        let (me, name) = (self.clone(), name.to_string());
+        future_to_promise(async move {
+            let bytes = JsFuture::from(image).await?;
+            let bytes = Uint8Array::new(&bytes).to_vec();
+            let port =
+                me.0.borrow()
+                    .nodes
+                    .values()
+                    .map(|h| h.port)
+                    .max()
+                    .unwrap_or(5431)
+                    + 1;
+            me.spawn(&name, port, NodeStart::Image(bytes))?;
+            Ok(JsValue::from_str(""))
+        })
+    }
+
+    pub fn subscribe(&self, callback: Function) {
+        self.0.borrow_mut().subscribers.push(callback);
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.0.borrow().nodes.keys().cloned().collect()
+    }
+
+    /// Every node's last status, as JSON: `{"primary": {...}, ...}`.
+    pub fn status_json(&self) -> String {
+        let inner = self.0.borrow();
+        let map: BTreeMap<&String, Option<&NodeStatus>> = inner
+            .nodes
+            .iter()
+            .map(|(name, handle)| (name, handle.status.as_ref()))
+            .collect();
+        serde_json::to_string(&map).unwrap_or_default()
+    }
+
+    /// True once every standby's walreceiver streams.
+    pub fn all_streaming(&self) -> bool {
+        let inner = self.0.borrow();
+        inner.nodes.values().all(|h| match &h.status {
+            Some(status) => {
+                status.receiver.is_none() || status.receiver.as_deref() == Some("streaming")
+            }
+            None => false,
+        })
+    }
+
+    /// Starts a preset: "default" (primary, standby1, standby2), "one-standby",
+    /// or "cascading" (standby2 streams from standby1).
+    pub async fn start_preset(&self, preset: &str) -> Result<(), JsValue> {
+        self.spawn(
+            "primary",
+            5432,
+            NodeStart::Initdb {
+                system_identifier: SYSTEM_IDENTIFIER,
+                segment_size: None,
+            },
+        )?;
+        let standbys: &[(&str, u16)] = match preset {
+            "one-standby" => &[("standby1", 5432)],
+            "cascading" => &[("standby1", 5432), ("standby2", 5433)],
+            _ => &[("standby1", 5432), ("standby2", 5432)],
+        };
+        for (name, upstream_port) in standbys {
+            let promise =
+                self.base_backup("127.0.0.1", *upstream_port, "postgres", None, name, true);
+            JsFuture::from(promise).await?;
+        }
+        for _ in 0..200 {
+            if self.all_streaming() {
+                return Ok(());
+            }
+            sleep_ms(50).await;
+        }
+        Err(JsValue::from_str(
+            "the standbys did not start streaming within 10 s",
+        ))
+    }
+}
+
+fn post_to(worker: &Worker, bytes: &[u8], port: Option<MessagePort>) {
+    let array = Uint8Array::from(bytes);
+    let transfer = Array::of1(&array.buffer());
+    if let Some(port) = port {
+        transfer.push(&port);
+    }
+    let _ = worker.post_message_with_transfer(&array, &transfer);
+}
+
+pub async fn sleep_ms(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// The browser cluster for JavaScript: `const c = await PgplayCluster.start("default")`.
+#[wasm_bindgen]
+#[derive(Clone)]
+pub struct PgplayCluster {
+    cluster: Cluster,
+}
+
+#[wasm_bindgen]
+impl PgplayCluster {
+    /// Starts a preset and resolves once every standby streams.
+    pub async fn start(preset: String) -> Result<PgplayCluster, JsValue> {
+        let cluster = Cluster::new();
+        cluster.start_preset(&preset).await?;
+        Ok(PgplayCluster { cluster })
+    }
+
+    /// One line typed at psql on `node` (session "default"); resolves to what psql prints.
+    pub fn psql(&self, node: String, line: String) -> Promise {
+        self.cluster.psql(&node, "default", &line)
+    }
+
+    /// psql in a named session, for several sessions on one node.
+    #[wasm_bindgen(js_name = psqlSession)]
+    pub fn psql_session(&self, node: String, session: String, line: String) -> Promise {
+        self.cluster.psql(&node, &session, &line)
+    }
+
+    /// A server command: `pg_ctl -D standby1 promote`, `pg_basebackup -h 127.0.0.1 -p 5432 -D standby3 -R`, ...
+    pub fn run(&self, line: String) -> Promise {
+        self.cluster.run(&line)
+    }
+
+    /// Delay (ms) or partition the link between two nodes.
+    #[wasm_bindgen(js_name = setLink)]
+    pub fn set_link(&self, a: String, b: String, delay_ms: u32, partitioned: bool) {
+        self.cluster.set_fault(
+            &a,
+            &b,
+            LinkFault {
+                delay_ms,
+                blocked: partitioned,
+            },
+        );
+    }
+
+    /// Every node's last status as JSON.
+    pub fn status(&self) -> String {
+        self.cluster.status_json()
+    }
+
+    pub fn nodes(&self) -> Vec<String> {
+        self.cluster.node_names()
+    }
+
+    /// `callback(json)` for every batch of events: `[node, [event, ...]]`.
+    pub fn subscribe(&self, callback: Function) {
+        self.cluster.subscribe(callback);
+    }
+
+    #[wasm_bindgen(js_name = allStreaming)]
+    pub fn all_streaming(&self) -> bool {
+        self.cluster.all_streaming()
+    }
+}

@@ -1,0 +1,15 @@
+//! pgplay in the browser. One dedicated Web Worker per node runs a
+//! `pgplay_node::Node` ([`worker`]); replication connections are
+//! MessageChannels whose ports live in the two workers; the page drives the
+//! workers through [`cluster::Cluster`] (also exported to JavaScript as
+//! `PgplayCluster`). [`protocol`] is what they say to each other.
+//!
+//! This crate is the only one that touches wasm-bindgen, web-sys or the
+//! DOM. Off wasm32 only the protocol builds (and is tested natively).
+
+pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+pub mod cluster;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

@@ -1,0 +1,206 @@
+//! What the page and the node workers say to each other, and what two
+//! workers say over a replication MessageChannel. Values are Rust enums
+//! encoded with postcard into the bytes of a transferred ArrayBuffer.
+//!
+//! Page → worker: [`ToWorker`]. Worker → page: [`FromWorker`], with
+//! [`Event`]s batched so the page is not flooded when the primary writes
+//! thousands of records a second. Worker ↔ worker: [`PeerFrame`], one
+//! replication protocol message each.
+
+use serde::{Deserialize, Serialize};
+
+/// How a worker's node comes to life.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum NodeStart {
+    /// `initdb` with this system identifier (and WAL segment size), then start.
+    Initdb {
+        system_identifier: u64,
+        segment_size: Option<u64>,
+    },
+    /// A base backup's bytes (`pgplay_node::Node::to_image`), then `pg_ctl start`.
+    Image(Vec<u8>),
+}
+
+/// Which end of a replication connection a transferred port is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerRole {
+    /// We asked for this connection (our walreceiver).
+    Client,
+    /// Someone connected to us: a walsender will answer.
+    Server {
+        client_addr: String,
+        client_port: u16,
+    },
+}
+
+/// A link's faults, applied by both workers to what they send on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkFault {
+    /// Extra delay before each message is posted.
+    pub delay_ms: u32,
+    /// Partitioned: messages are held (in order, bounded) until healed.
+    pub blocked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    Init {
+        name: String,
+        id: u32,
+        port: u16,
+        start: NodeStart,
+    },
+    /// One line typed at psql in session `session` (a name the page picks).
+    Psql {
+        request: u32,
+        session: String,
+        line: String,
+    },
+    /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...).
+    Command {
+        request: u32,
+        line: String,
+    },
+    /// `pg_basebackup` from this node: answer with [`Reply::Image`].
+    BaseBackup {
+        request: u32,
+        name: String,
+        user: String,
+        password: Option<String>,
+        write_recovery_conf: bool,
+    },
+    /// The port of a replication connection comes with this message.
+    PeerPort {
+        conn: u64,
+        role: PeerRole,
+        fault: LinkFault,
+    },
+    /// Nothing listens where our walreceiver wanted to connect.
+    ConnectRefused {
+        conn: u64,
+    },
+    SetFault {
+        conn: u64,
+        fault: LinkFault,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    /// What psql or the command printed.
+    Text(String),
+    /// The command failed; its error output.
+    Failed(String),
+    Image(Vec<u8>),
+}
+
+/// A node's state for the topology view, sent with every batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub role: String,
+    pub running: bool,
+    pub timeline: u32,
+    pub write: String,
+    pub flush: String,
+    pub replay: Option<String>,
+    pub receiver: Option<String>,
+    pub upstream: Option<(String, u16)>,
+    /// Each walsender: application_name, state, sent, write, flush, replay.
+    pub senders: Vec<[String; 6]>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    Log(String),
+    /// A WAL record: start, end, its pg_waldump line and its plain-words meaning.
+    Wal {
+        lsn: String,
+        end: String,
+        waldump: String,
+        explain: String,
+    },
+    /// Records left out of a batch so that it stays small.
+    WalSkipped(u64),
+    Status(NodeStatus),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker's wasm is loaded and it listens: send nothing before this.
+    Ready,
+    Reply {
+        request: u32,
+        reply: Reply,
+    },
+    /// Our walreceiver wants a connection to host:port.
+    Connect {
+        conn: u64,
+        host: String,
+        port: u16,
+    },
+    Events(Vec<Event>),
+    /// The worker's code panicked; the worker is gone.
+    Panicked(String),
+}
+
+/// One frame on a replication MessageChannel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PeerFrame {
+    /// A replication protocol message, postcard-encoded by the sender
+    /// (`pgplay_replication::Message`).
+    Message(Vec<u8>),
+    Close,
+}
+
+/// Encodes any protocol value.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).expect("in-memory encoding cannot fail")
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| format!("bad message: {e}"))
+}
+
+/// Most events a worker buffers between two batches; beyond it WAL events
+/// are counted, not kept.
+pub const EVENT_BUFFER: usize = 2_000;
+/// Most WAL records one batch describes.
+pub const WAL_EVENTS_PER_BATCH: usize = 200;
+/// Milliseconds between two batches.
+pub const BATCH_INTERVAL_MS: i32 = 50;
+/// Most messages a partitioned link holds before the connection is cut.
+pub const HELD_CAPACITY: usize = 4_096;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let values = vec![
+            ToWorker::Init {
+                name: "standby1".into(),
+                id: 2,
+                port: 5433,
+                start: NodeStart::Image(vec![1, 2, 3]),
+            },
+            ToWorker::PeerPort {
+                conn: 1 << 33,
+                role: PeerRole::Server {
+                    client_addr: "127.0.0.1".into(),
+                    client_port: 40001,
+                },
+                fault: LinkFault {
+                    delay_ms: 20,
+                    blocked: true,
+                },
+            },
+        ];
+        for value in values {
+            assert_eq!(decode::<ToWorker>(&encode(&value)).unwrap(), value);
+        }
+        let events = FromWorker::Events(vec![Event::Log("LOG:  x".into()), Event::WalSkipped(3)]);
+        assert_eq!(decode::<FromWorker>(&encode(&events)).unwrap(), events);
+        assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
+    }
+}

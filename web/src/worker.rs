@@ -1,0 +1,509 @@
+//! The inside of a node worker: one `pgplay_node::Node`, driven by messages
+//! from the page and from peer workers, by `setTimeout` for its timers, and
+//! by the browser clock for `now`. Everything the node asks for goes out as
+//! messages: replication frames on MessagePorts, connection requests and
+//! batched events to the page.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+
+use js_sys::{Array, Uint8Array};
+use pgplay_engine::explain::{explain_with, ExplainCatalog};
+use pgplay_node::{Node, Output, PeerEvent, Psql};
+use pgplay_replication::{ConnId, Message};
+use pgplay_wal::time::{from_unix_millis, Timestamp};
+use pgplay_wal::{Lsn, SegmentSize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
+
+use crate::protocol::*;
+
+fn now() -> Timestamp {
+    from_unix_millis(js_sys::Date::now() as i64)
+}
+
+struct Link {
+    port: MessagePort,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    fault: LinkFault,
+    held: VecDeque<Vec<u8>>,
+}
+
+struct State {
+    scope: DedicatedWorkerGlobalScope,
+    node: Option<Node>,
+    links: BTreeMap<u64, Link>,
+    sessions: BTreeMap<String, Psql>,
+    timer: Option<(i32, Timestamp)>,
+    events: Vec<Event>,
+    skipped: u64,
+    log_seen: u64,
+    wal_seen: Lsn,
+    explain: Option<ExplainCatalog>,
+    batch_scheduled: bool,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    STATE.with(|cell| cell.borrow_mut().as_mut().map(f))
+}
+
+fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
+    let bytes = Uint8Array::from(encode(message).as_slice());
+    let transfer = Array::of1(&bytes.buffer());
+    let _ = scope.post_message_with_transfer(&bytes, &transfer);
+}
+
+/// Worker entry: listen, then say so.
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.to_string();
+        web_sys::console::error_1(&JsValue::from_str(&text));
+        if let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() {
+            post(&scope, &FromWorker::Panicked(text));
+        }
+    }));
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    STATE.with(|cell| {
+        *cell.borrow_mut() = Some(State {
+            scope: scope.clone(),
+            node: None,
+            links: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            timer: None,
+            events: Vec::new(),
+            skipped: 0,
+            log_seen: 0,
+            wal_seen: Lsn::INVALID,
+            explain: None,
+            batch_scheduled: false,
+        })
+    });
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        let bytes = Uint8Array::new(&event.data()).to_vec();
+        match decode::<ToWorker>(&bytes) {
+            Ok(message) => {
+                let port = event.ports().get(0).dyn_into::<MessagePort>().ok();
+                handle(message, port);
+            }
+            Err(error) => web_sys::console::error_1(&JsValue::from_str(&error)),
+        }
+    });
+    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    post(&scope, &FromWorker::Ready);
+}
+
+fn reply(request: u32, reply: Reply) {
+    with_state(|s| post(&s.scope, &FromWorker::Reply { request, reply }));
+}
+
+fn handle(message: ToWorker, port: Option<MessagePort>) {
+    let now = now();
+    match message {
+        ToWorker::Init {
+            name,
+            id,
+            port: listen,
+            start,
+        } => {
+            let node = match start {
+                NodeStart::Initdb {
+                    system_identifier,
+                    segment_size,
+                } => {
+                    let size = segment_size.and_then(SegmentSize::new);
+                    let mut node = Node::initdb(&name, system_identifier, size, now);
+                    node.place(id, listen);
+                    node
+                }
+                NodeStart::Image(bytes) => match Node::from_image(&bytes, now) {
+                    Ok(mut node) => {
+                        node.name = name;
+                        node.place(id, listen);
+                        let _ = node.start(now);
+                        node
+                    }
+                    Err(error) => {
+                        web_sys::console::error_1(&JsValue::from_str(&error));
+                        return;
+                    }
+                },
+            };
+            with_state(|s| s.node = Some(node));
+        }
+        ToWorker::Psql {
+            request,
+            session,
+            line,
+        } => {
+            let out = with_state(|s| {
+                let node = s.node.as_mut()?;
+                let psql = s.sessions.entry(session).or_insert_with(|| node.connect());
+                let out = node.psql_line(now, psql, &line);
+                // A session on a server that restarted is a new backend.
+                if node.db.session(psql.session).is_none() {
+                    psql.session = node.db.open_session();
+                }
+                Some(out)
+            })
+            .flatten()
+            .unwrap_or_default();
+            reply(request, Reply::Text(out));
+        }
+        ToWorker::Command { request, line } => {
+            let result =
+                with_state(
+                    |s| match (s.node.as_mut(), pgplay_node::shell::parse(&line)) {
+                        (Some(node), Ok(command)) => node.run_local(now, &command),
+                        (_, Err(error)) => Err(error),
+                        (None, _) => Err("the server is not initialized".into()),
+                    },
+                )
+                .unwrap_or_else(|| Err("no worker state".into()));
+            reply(
+                request,
+                match result {
+                    Ok(text) => Reply::Text(text),
+                    Err(text) => Reply::Failed(text),
+                },
+            );
+        }
+        ToWorker::BaseBackup {
+            request,
+            name,
+            user,
+            password,
+            write_recovery_conf,
+        } => {
+            let result = with_state(|s| {
+                let node = s.node.as_mut().ok_or("not initialized".to_string())?;
+                node.base_backup(now, &name, &user, password.as_deref(), write_recovery_conf)
+                    .map(|copy| copy.to_image())
+            })
+            .unwrap_or_else(|| Err("no worker state".into()));
+            reply(
+                request,
+                match result {
+                    Ok(bytes) => Reply::Image(bytes),
+                    Err(text) => Reply::Failed(text),
+                },
+            );
+        }
+        ToWorker::PeerPort { conn, role, fault } => {
+            if let Some(port) = port {
+                attach(conn, port, fault);
+                let event = match role {
+                    PeerRole::Client => PeerEvent::Connected,
+                    PeerRole::Server {
+                        client_addr,
+                        client_port,
+                    } => PeerEvent::Accepted {
+                        client_addr,
+                        client_port,
+                    },
+                };
+                with_state(|s| {
+                    if let Some(node) = s.node.as_mut() {
+                        node.handle_peer(now, ConnId(conn), event);
+                    }
+                });
+            }
+        }
+        ToWorker::ConnectRefused { conn } => {
+            with_state(|s| {
+                if let Some(node) = s.node.as_mut() {
+                    node.handle_peer(now, ConnId(conn), PeerEvent::Refused);
+                }
+            });
+        }
+        ToWorker::SetFault { conn, fault } => {
+            let flush = with_state(|s| {
+                let link = s.links.get_mut(&conn)?;
+                link.fault = fault;
+                if fault.blocked {
+                    return None;
+                }
+                Some((link.port.clone(), std::mem::take(&mut link.held)))
+            })
+            .flatten();
+            if let Some((port, held)) = flush {
+                for bytes in held {
+                    post_frame(&port, bytes, fault.delay_ms);
+                }
+            }
+        }
+    }
+    pump();
+}
+
+/// Wires a replication port: frames from the peer go to the node.
+fn attach(conn: u64, port: MessagePort, fault: LinkFault) {
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let bytes = Uint8Array::new(&event.data()).to_vec();
+        let peer_event = match decode::<PeerFrame>(&bytes) {
+            Ok(PeerFrame::Message(inner)) => match decode::<Message>(&inner) {
+                Ok(message) => PeerEvent::Message(message),
+                Err(_) => PeerEvent::Closed,
+            },
+            _ => PeerEvent::Closed,
+        };
+        let closed = peer_event == PeerEvent::Closed;
+        with_state(|s| {
+            if let Some(node) = s.node.as_mut() {
+                node.handle_peer(now(), ConnId(conn), peer_event);
+            }
+            if closed {
+                if let Some(link) = s.links.remove(&conn) {
+                    link.port.close();
+                }
+            }
+        });
+        pump();
+    });
+    port.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    with_state(|s| {
+        s.links.insert(
+            conn,
+            Link {
+                port,
+                _onmessage: onmessage,
+                fault,
+                held: VecDeque::new(),
+            },
+        )
+    });
+}
+
+fn post_frame(port: &MessagePort, bytes: Vec<u8>, delay_ms: u32) {
+    let send = {
+        let port = port.clone();
+        move || {
+            let array = Uint8Array::from(bytes.as_slice());
+            let transfer = Array::of1(&array.buffer());
+            let _ = port.post_message_with_transferable(&array, &transfer);
+        }
+    };
+    if delay_ms == 0 {
+        send();
+        return;
+    }
+    let callback = Closure::once_into_js(send);
+    with_state(|s| {
+        let _ = s
+            .scope
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                callback.unchecked_ref(),
+                delay_ms as i32,
+            );
+    });
+}
+
+/// Sends one frame on a link, honouring its faults.
+fn send_on(conn: u64, frame: &PeerFrame) {
+    let bytes = encode(frame);
+    let target = with_state(|s| {
+        let link = s.links.get_mut(&conn)?;
+        if link.fault.blocked {
+            if link.held.len() < HELD_CAPACITY {
+                link.held.push_back(bytes.clone());
+            }
+            return None;
+        }
+        Some((link.port.clone(), link.fault.delay_ms))
+    })
+    .flatten();
+    if let Some((port, delay)) = target {
+        post_frame(&port, bytes, delay);
+    }
+}
+
+/// Carries out the node's outputs, rearms its timer, gathers events.
+fn pump() {
+    loop {
+        let output = with_state(|s| s.node.as_mut().and_then(|n| n.poll_output())).flatten();
+        let Some(output) = output else {
+            break;
+        };
+        match output {
+            Output::Connect { conn, host, port } => {
+                with_state(|s| {
+                    post(
+                        &s.scope,
+                        &FromWorker::Connect {
+                            conn: conn.0,
+                            host,
+                            port,
+                        },
+                    )
+                });
+            }
+            Output::Send { conn, message } => {
+                send_on(conn.0, &PeerFrame::Message(encode(&message)));
+            }
+            Output::Close { conn } => {
+                send_on(conn.0, &PeerFrame::Close);
+                with_state(|s| {
+                    if let Some(link) = s.links.remove(&conn.0) {
+                        link.port.close();
+                    }
+                });
+            }
+        }
+    }
+    arm_timer();
+    gather_events();
+}
+
+fn arm_timer() {
+    let wanted = with_state(|s| s.node.as_ref().and_then(|n| n.poll_timeout())).flatten();
+    let Some(at) = wanted else {
+        return;
+    };
+    let armed = with_state(|s| s.timer.map(|(_, t)| t)).flatten();
+    if armed.is_some_and(|t| t <= at) {
+        return;
+    }
+    let delay = ((at - now()) / 1000).clamp(0, i32::MAX as i64) as i32;
+    let callback = Closure::once_into_js(move || {
+        with_state(|s| {
+            s.timer = None;
+            if let Some(node) = s.node.as_mut() {
+                node.handle_timeout(now());
+            }
+        });
+        pump();
+    });
+    with_state(|s| {
+        if let Some((id, _)) = s.timer.take() {
+            s.scope.clear_timeout_with_handle(id);
+        }
+        if let Ok(id) = s
+            .scope
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay)
+        {
+            s.timer = Some((id, at));
+        }
+    });
+}
+
+/// New log lines and WAL records, queued for the next batch.
+fn gather_events() {
+    with_state(|s| {
+        let Some(node) = s.node.as_mut() else {
+            return;
+        };
+        let total = node.log_total();
+        if total > s.log_seen {
+            let new = (total - s.log_seen) as usize;
+            let lines: Vec<String> = node.log().cloned().collect();
+            for line in lines.iter().skip(lines.len().saturating_sub(new)) {
+                push_event(s, Event::Log(line.clone()));
+            }
+            s.log_seen = total;
+        }
+        let node = s.node.as_mut().expect("checked");
+        let flushed = node.db.wal.flush_lsn();
+        if s.wal_seen == Lsn::INVALID {
+            s.wal_seen = node.db.wal.oldest_segment_start().unwrap_or(flushed);
+        }
+        if flushed > s.wal_seen {
+            let reads: Vec<_> = node
+                .db
+                .wal
+                .records_from(s.wal_seen)
+                .map_while(Result::ok)
+                .take_while(|r| r.end <= flushed)
+                .collect();
+            if let Some(last) = reads.last() {
+                s.wal_seen = last.end;
+            }
+            let keep = reads.len().min(WAL_EVENTS_PER_BATCH);
+            let skipped = (reads.len() - keep) as u64;
+            if skipped > 0 {
+                push_event(s, Event::WalSkipped(skipped));
+            }
+            let node = s.node.as_ref().expect("checked");
+            if !s.explain.as_ref().is_some_and(|e| e.is_current(&node.db)) {
+                s.explain = Some(ExplainCatalog::new(&node.db));
+            }
+            let catalog = s.explain.as_ref().expect("just built");
+            let events: Vec<Event> = reads[reads.len() - keep..]
+                .iter()
+                .map(|r| Event::Wal {
+                    lsn: r.lsn.to_string(),
+                    end: r.end.to_string(),
+                    waldump: r.record.waldump_line(r.lsn, r.length),
+                    explain: explain_with(catalog, &r.record),
+                })
+                .collect();
+            for event in events {
+                push_event(s, event);
+            }
+        }
+        if !s.batch_scheduled {
+            s.batch_scheduled = true;
+            let callback = Closure::once_into_js(flush_batch);
+            let _ = s
+                .scope
+                .set_timeout_with_callback_and_timeout_and_arguments_0(
+                    callback.unchecked_ref(),
+                    BATCH_INTERVAL_MS,
+                );
+        }
+    });
+}
+
+fn push_event(s: &mut State, event: Event) {
+    if s.events.len() >= EVENT_BUFFER && matches!(event, Event::Wal { .. }) {
+        s.skipped += 1;
+        return;
+    }
+    s.events.push(event);
+}
+
+fn status(node: &Node) -> NodeStatus {
+    let status = node.status();
+    NodeStatus {
+        role: status.role.to_string(),
+        running: node.is_running(),
+        timeline: status.timeline.0,
+        write: status.write.to_string(),
+        flush: status.flush.to_string(),
+        replay: status.replay.map(|l| l.to_string()),
+        receiver: status.receiver.map(str::to_string),
+        upstream: node.upstream(),
+        senders: node
+            .sender_positions()
+            .into_iter()
+            .map(|(name, state, sent, write, flush, apply)| {
+                [
+                    name,
+                    state,
+                    sent.to_string(),
+                    write.to_string(),
+                    flush.to_string(),
+                    apply.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn flush_batch() {
+    with_state(|s| {
+        s.batch_scheduled = false;
+        let mut events = std::mem::take(&mut s.events);
+        if s.skipped > 0 {
+            events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
+        }
+        if let Some(node) = s.node.as_ref() {
+            events.push(Event::Status(status(node)));
+        }
+        post(&s.scope, &FromWorker::Events(events));
+    });
+}
