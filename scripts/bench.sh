@@ -53,3 +53,6 @@ pgplay_log "wasm (Node $(node --version))"
 node scripts/bench-wasm.mjs "$target_dir/bench-wasm" --rows "$rows"
 pgplay_log "replication (simulated cluster: primary + 2 standbys, native)"
 "$target_dir/release/pgplay" bench --replication --rows "$rows"
+pgplay_log "browser cluster (headless Chromium: primary + 2 standbys in Web Workers) and PGlite"
+PATH="$PGPLAY_ROOT/node_modules/.bin:$PATH" trunk build --release
+node scripts/bench-browser.mjs dist --rows "$rows"

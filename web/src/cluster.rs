@@ -134,7 +134,7 @@ impl Cluster {
     }
 
     /// Sends a request; the promise settles with the worker's reply.
-    fn request(&self, name: &str, make: impl FnOnce(u32) -> ToWorker) -> Promise {
+    pub fn request(&self, name: &str, make: impl FnOnce(u32) -> ToWorker) -> Promise {
         let known = self.0.borrow().nodes.get(name).map(|h| h.crashed.clone());
         match known {
             None => return Promise::reject(&JsValue::from_str(&format!("no node \"{name}\""))),
@@ -531,6 +531,23 @@ impl PgplayCluster {
     /// `callback(json)` for every batch of events: `[node, [event, ...]]`.
     pub fn subscribe(&self, callback: Function) {
         self.cluster.subscribe(callback);
+    }
+
+    /// Benchmark: `rows` single-row INSERTs on `node`, `perSecond` of them
+    /// (0: flat out); resolves to JSON `{"rows","elapsed_ms"}`.
+    pub fn load(&self, node: String, rows: u32, per_second: u32) -> Promise {
+        self.cluster.request(&node, move |request| ToWorker::Load {
+            request,
+            rows,
+            per_second,
+        })
+    }
+
+    /// Commit-to-replay lag measured on a standby: JSON `{"count","p50_ms","p99_ms","max_ms"}`.
+    #[wasm_bindgen(js_name = lagStats)]
+    pub fn lag_stats(&self, node: String, reset: bool) -> Promise {
+        self.cluster
+            .request(&node, move |request| ToWorker::LagStats { request, reset })
     }
 
     #[wasm_bindgen(js_name = allStreaming)]

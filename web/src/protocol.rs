@@ -83,6 +83,17 @@ pub enum ToWorker {
         conn: u64,
         fault: LinkFault,
     },
+    /// Benchmark load: `rows` single-row autocommit INSERTs into `bench`
+    /// (created if missing), `per_second` of them (0: as fast as possible).
+    /// Replies with JSON `{"rows":N,"elapsed_ms":F}` when done.
+    Load {
+        request: u32,
+        rows: u32,
+        per_second: u32,
+    },
+    /// Commit-to-replay lag seen by this standby since the last reset, as
+    /// JSON `{"count":N,"p50_ms":F,"p99_ms":F,"max_ms":F}`.
+    LagStats { request: u32, reset: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -168,6 +179,8 @@ pub const EVENT_BUFFER: usize = 2_000;
 pub const WAL_EVENTS_PER_BATCH: usize = 200;
 /// Milliseconds between two batches.
 pub const BATCH_INTERVAL_MS: i32 = 50;
+/// Lag samples a standby keeps (a ring).
+pub const LAG_SAMPLES: usize = 100_000;
 /// Most messages a partitioned link holds before the connection is cut.
 pub const HELD_CAPACITY: usize = 4_096;
 

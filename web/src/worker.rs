@@ -19,8 +19,16 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 
 use crate::protocol::*;
 
+/// Microseconds since 2000-01-01 by the browser's high-resolution clock
+/// (`performance.timeOrigin + performance.now()`), comparable across workers.
 fn now() -> Timestamp {
-    from_unix_millis(js_sys::Date::now() as i64)
+    let millis = js_sys::global()
+        .dyn_into::<DedicatedWorkerGlobalScope>()
+        .ok()
+        .and_then(|scope| scope.performance())
+        .map(|p| p.time_origin() + p.now())
+        .unwrap_or_else(js_sys::Date::now);
+    from_unix_millis(0) + (millis * 1000.0) as i64
 }
 
 struct Link {
@@ -42,6 +50,8 @@ struct State {
     wal_seen: Lsn,
     explain: Option<ExplainCatalog>,
     batch_scheduled: bool,
+    /// Commit-to-replay lag of each replayed commit (µs), newest last.
+    lags: VecDeque<Timestamp>,
 }
 
 thread_local! {
@@ -81,6 +91,7 @@ pub fn start() {
             wal_seen: Lsn::INVALID,
             explain: None,
             batch_scheduled: false,
+            lags: VecDeque::new(),
         })
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
@@ -220,6 +231,37 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                     node.handle_peer(now, ConnId(conn), PeerEvent::Refused);
                 }
             });
+        }
+        ToWorker::Load {
+            request,
+            rows,
+            per_second,
+        } => {
+            start_load(request, rows, per_second);
+        }
+        ToWorker::LagStats { request, reset } => {
+            let json = with_state(|s| {
+                let mut sorted: Vec<Timestamp> = s.lags.iter().copied().collect();
+                if reset {
+                    s.lags.clear();
+                }
+                sorted.sort_unstable();
+                let at = |p: f64| {
+                    sorted
+                        .get(((sorted.len().max(1) - 1) as f64 * p).round() as usize)
+                        .map(|v| *v as f64 / 1000.0)
+                        .unwrap_or(0.0)
+                };
+                format!(
+                    "{{\"count\":{},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+                    sorted.len(),
+                    at(0.5),
+                    at(0.99),
+                    at(1.0)
+                )
+            })
+            .unwrap_or_default();
+            reply(request, Reply::Text(json));
         }
         ToWorker::SetFault { conn, fault } => {
             let flush = with_state(|s| {
@@ -421,6 +463,30 @@ fn gather_events() {
                 .collect();
             if let Some(last) = reads.last() {
                 s.wal_seen = last.end;
+                if matches!(
+                    last.record.body,
+                    pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch)
+                ) {
+                    // A SWITCH owns the rest of its segment: go on at the next one.
+                    let size = node.db.wal.segment_size();
+                    if last.end.0 % size.bytes() != 0 {
+                        s.wal_seen = size.segment_start(size.segment_of(last.end) + 1);
+                    }
+                }
+            }
+            if node.db.in_recovery {
+                let at = now();
+                for read in &reads {
+                    if let pgplay_wal::RecordBody::Transaction(
+                        pgplay_wal::TransactionRecord::Commit { time, .. },
+                    ) = &read.record.body
+                    {
+                        if s.lags.len() == LAG_SAMPLES {
+                            s.lags.pop_front();
+                        }
+                        s.lags.push_back(at - time);
+                    }
+                }
             }
             let keep = reads.len().min(WAL_EVENTS_PER_BATCH);
             let skipped = (reads.len() - keep) as u64;
@@ -505,5 +571,50 @@ fn flush_batch() {
             events.push(Event::Status(status(node)));
         }
         post(&s.scope, &FromWorker::Events(events));
+    });
+}
+
+/// The benchmark load: single-row autocommit INSERTs, all at once or paced
+/// in 10 ms slices; WAL goes out to the standbys as it is committed.
+fn start_load(request: u32, rows: u32, per_second: u32) {
+    with_state(|s| {
+        if let Some(node) = s.node.as_mut() {
+            let mut psql = node.connect();
+            node.psql_line(now(), &mut psql, "CREATE TABLE IF NOT EXISTS bench (id bigint, payload text);");
+        }
+    });
+    let started = js_sys::Date::now();
+    let per_slice = if per_second == 0 { rows } else { (per_second / 100).max(1) };
+    load_slice(request, 0, rows, per_slice, per_second == 0, started);
+}
+
+fn load_slice(request: u32, done: u32, rows: u32, per_slice: u32, flat_out: bool, started: f64) {
+    let end = (done + per_slice).min(rows);
+    let mut id = done;
+    while id < end {
+        // Ship WAL every 100 commits, so standbys replay while the load runs.
+        let chunk_end = (id + 100).min(end);
+        with_state(|s| {
+            if let Some(node) = s.node.as_mut() {
+                let session = node.db.open_session();
+                for row in id..chunk_end {
+                    node.execute(now(), session, &format!("INSERT INTO bench VALUES ({row}, 'row {row}')"));
+                }
+                node.db.close_session(session);
+            }
+        });
+        pump();
+        id = chunk_end;
+    }
+    if end >= rows {
+        let elapsed = js_sys::Date::now() - started;
+        reply(request, Reply::Text(format!("{{\"rows\":{rows},\"elapsed_ms\":{elapsed:.1}}}")));
+        return;
+    }
+    let callback = Closure::once_into_js(move || load_slice(request, end, rows, per_slice, flat_out, started));
+    with_state(|s| {
+        let _ = s
+            .scope
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), if flat_out { 0 } else { 10 });
     });
 }
