@@ -56,6 +56,14 @@ step_wasm() {
     node scripts/bench-wasm.mjs "$target/bench-wasm-debug" --rows 100
 }
 
+step_wasm_tests() {
+    # wasm-bindgen-test: the core streaming over the browser wire encoding, in Node, in headless
+    # Chromium, and inside a dedicated Web Worker.
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+    export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+    cargo test --target wasm32-unknown-unknown -p pgplay-web --test node --test browser --test worker
+}
+
 step_web() {
     # The playground page exactly as it is deployed: release build, wasm-opt, offline.
     trunk build --release
@@ -118,7 +126,7 @@ step_e2e() {
     node tests/e2e/cluster.mjs dist target/artifacts/e2e-cluster.png
 }
 
-ALL_STEPS=(setup fmt fetch unit wasm web page slt_pgplay seeds sim slt_postgres e2e)
+ALL_STEPS=(setup fmt fetch unit wasm wasm_tests web page slt_pgplay seeds sim slt_postgres e2e)
 
 # --- Driver ---------------------------------------------------------------------------------
 

@@ -93,7 +93,10 @@ pub enum ToWorker {
     },
     /// Commit-to-replay lag seen by this standby since the last reset, as
     /// JSON `{"count":N,"p50_ms":F,"p99_ms":F,"max_ms":F}`.
-    LagStats { request: u32, reset: bool },
+    LagStats {
+        request: u32,
+        reset: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -580,11 +580,19 @@ fn start_load(request: u32, rows: u32, per_second: u32) {
     with_state(|s| {
         if let Some(node) = s.node.as_mut() {
             let mut psql = node.connect();
-            node.psql_line(now(), &mut psql, "CREATE TABLE IF NOT EXISTS bench (id bigint, payload text);");
+            node.psql_line(
+                now(),
+                &mut psql,
+                "CREATE TABLE IF NOT EXISTS bench (id bigint, payload text);",
+            );
         }
     });
     let started = js_sys::Date::now();
-    let per_slice = if per_second == 0 { rows } else { (per_second / 100).max(1) };
+    let per_slice = if per_second == 0 {
+        rows
+    } else {
+        (per_second / 100).max(1)
+    };
     load_slice(request, 0, rows, per_slice, per_second == 0, started);
 }
 
@@ -598,7 +606,11 @@ fn load_slice(request: u32, done: u32, rows: u32, per_slice: u32, flat_out: bool
             if let Some(node) = s.node.as_mut() {
                 let session = node.db.open_session();
                 for row in id..chunk_end {
-                    node.execute(now(), session, &format!("INSERT INTO bench VALUES ({row}, 'row {row}')"));
+                    node.execute(
+                        now(),
+                        session,
+                        &format!("INSERT INTO bench VALUES ({row}, 'row {row}')"),
+                    );
                 }
                 node.db.close_session(session);
             }
@@ -608,13 +620,20 @@ fn load_slice(request: u32, done: u32, rows: u32, per_slice: u32, flat_out: bool
     }
     if end >= rows {
         let elapsed = js_sys::Date::now() - started;
-        reply(request, Reply::Text(format!("{{\"rows\":{rows},\"elapsed_ms\":{elapsed:.1}}}")));
+        reply(
+            request,
+            Reply::Text(format!("{{\"rows\":{rows},\"elapsed_ms\":{elapsed:.1}}}")),
+        );
         return;
     }
-    let callback = Closure::once_into_js(move || load_slice(request, end, rows, per_slice, flat_out, started));
+    let callback =
+        Closure::once_into_js(move || load_slice(request, end, rows, per_slice, flat_out, started));
     with_state(|s| {
         let _ = s
             .scope
-            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), if flat_out { 0 } else { 10 });
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                callback.unchecked_ref(),
+                if flat_out { 0 } else { 10 },
+            );
     });
 }

@@ -1,0 +1,68 @@
+//! A primary and a standby wired the way two browser workers are: every
+//! replication message goes through the wire encoding (`PeerFrame`,
+//! postcard) before the other node sees it. Shared by the Node, browser and
+//! dedicated-worker suites, so the core is proven in each wasm runtime.
+
+use pgplay_node::{Node, Output, PeerEvent};
+use pgplay_web::protocol::{decode, encode, PeerFrame};
+
+fn deliver(from: &mut Node, to: &mut Node, now: i64) -> usize {
+    let mut moved = 0;
+    while let Some(output) = from.poll_output() {
+        moved += 1;
+        match output {
+            Output::Connect { conn, .. } => {
+                to.handle_peer(
+                    now,
+                    conn,
+                    PeerEvent::Accepted {
+                        client_addr: "127.0.0.1".into(),
+                        client_port: 40001,
+                    },
+                );
+                from.handle_peer(now, conn, PeerEvent::Connected);
+            }
+            Output::Send { conn, message } => {
+                let wire = encode(&PeerFrame::Message(encode(&message)));
+                let PeerFrame::Message(inner) = decode::<PeerFrame>(&wire).unwrap() else {
+                    panic!("frame")
+                };
+                to.handle_peer(now, conn, PeerEvent::Message(decode(&inner).unwrap()));
+            }
+            Output::Close { conn } => to.handle_peer(now, conn, PeerEvent::Closed),
+        }
+    }
+    moved
+}
+
+/// Streams a table from a primary to a standby made from a base-backup image.
+pub fn stream_through_the_wire() {
+    let mut primary = Node::initdb("primary", 99, None, 0);
+    primary.place(1, 5432);
+    let image = primary
+        .base_backup(1, "standby1", "postgres", None, true)
+        .unwrap()
+        .to_image();
+    let mut standby = Node::from_image(&image, 2).unwrap();
+    standby.place(2, 5433);
+    standby.start(3).unwrap();
+    let mut psql = primary.connect();
+    primary.psql_line(4, &mut psql, "CREATE TABLE t (x int);");
+    primary.psql_line(4, &mut psql, "INSERT INTO t VALUES (1), (2), (3);");
+    for step in 0..20 {
+        let now = 5 + step;
+        let a = deliver(&mut standby, &mut primary, now);
+        let b = deliver(&mut primary, &mut standby, now);
+        if a + b == 0 {
+            break;
+        }
+    }
+    let mut reader = standby.connect();
+    assert_eq!(
+        standby.psql_line(30, &mut reader, "SELECT count(*) FROM t;"),
+        " count \n-------\n     3\n(1 row)\n\n"
+    );
+    assert!(standby
+        .psql_line(30, &mut reader, "INSERT INTO t VALUES (4);")
+        .contains("cannot execute INSERT in a read-only transaction"));
+}
