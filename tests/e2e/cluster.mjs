@@ -114,6 +114,15 @@ try {
   out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
   check("the restarted standby answers again", out.includes("     3\n"), out);
 
+  // A dead worker is reported and replaced: standby2 comes back by a fresh base backup.
+  const logged = [];
+  await page.exposeFunction("pgplayLogged", (json) => logged.push(json));
+  await page.evaluate(() => window.pgplay.subscribe((json) => window.pgplayLogged(json)));
+  await page.evaluate(() => window.pgplay.killWorker("standby2"));
+  await page.waitForFunction(() => JSON.parse(window.pgplay.status()).standby2?.receiver === "streaming", null, { timeout: timeoutMs });
+  out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
+  check("a killed worker is reported and replaced", logged.some((j) => j.includes("its worker failed (killed)")) && out.includes("     3\n"), `${out} ${logged.length}`);
+
   await mkdir(dirname(screenshotPath), { recursive: true });
   await page.screenshot({ path: screenshotPath, fullPage: true });
 } catch (error) {

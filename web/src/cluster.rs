@@ -227,6 +227,50 @@ impl Cluster {
             let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&message));
         }
         self.publish(name, &[Event::Log(format!("PANIC:  {message}"))]);
+        self.replace_dead(name);
+    }
+
+    /// A dead worker is replaced, never left silent: a standby by a fresh
+    /// base backup from its upstream, a primary by a fresh `initdb` (its data
+    /// died with the worker's memory).
+    fn replace_dead(&self, name: &str) {
+        let Some(handle) = self.0.borrow_mut().nodes.remove(name) else {
+            return;
+        };
+        let upstream = handle.status.as_ref().and_then(|s| s.upstream.clone());
+        let port = handle.port;
+        drop(handle);
+        let restarted = format!("LOG:  pgplay: worker of \"{name}\" restarted");
+        match upstream
+            .and_then(|(host, up_port)| self.resolve(&host, up_port).map(|_| (host, up_port)))
+        {
+            Some((host, up_port)) => {
+                let promise = self.base_backup(&host, up_port, "postgres", None, name, true);
+                let (me, name) = (self.clone(), name.to_string());
+                wasm_bindgen_futures::spawn_local(async move {
+                    if JsFuture::from(promise).await.is_ok() {
+                        me.publish(&name, &[Event::Log(restarted)]);
+                    }
+                });
+            }
+            None => {
+                let _ = self.spawn(
+                    name,
+                    port,
+                    NodeStart::Initdb {
+                        system_identifier: SYSTEM_IDENTIFIER,
+                        segment_size: None,
+                    },
+                );
+                self.publish(name, &[Event::Log(restarted)]);
+            }
+        }
+    }
+
+    /// Kills a node's worker as a browser would (tab memory pressure, a bug):
+    /// the cluster reports it and replaces the worker.
+    pub fn kill_worker(&self, name: &str) {
+        self.worker_died(name, "killed".into());
     }
 
     fn resolve(&self, host: &str, port: u16) -> Option<String> {
@@ -548,6 +592,12 @@ impl PgplayCluster {
     pub fn lag_stats(&self, node: String, reset: bool) -> Promise {
         self.cluster
             .request(&node, move |request| ToWorker::LagStats { request, reset })
+    }
+
+    /// Kills a node's worker (as a crash of the browser worker would); it is reported and replaced.
+    #[wasm_bindgen(js_name = killWorker)]
+    pub fn kill_worker(&self, node: String) {
+        self.cluster.kill_worker(&node);
     }
 
     #[wasm_bindgen(js_name = allStreaming)]
