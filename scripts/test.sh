@@ -124,6 +124,9 @@ step_e2e() {
     # read on the standbys, the read-only error, a partition healed, promotion, a crashed standby
     # restarted. Screenshot in target/artifacts/.
     node tests/e2e/cluster.mjs dist target/artifacts/e2e-cluster.png
+    # The playground UI, by accessible names: seed 003's flow, promotion, crash and restart, the
+    # WAL stream and the logs; screenshots in light and dark schemes.
+    node tests/e2e/playground.mjs dist target/artifacts
 }
 
 ALL_STEPS=(setup fmt fetch unit wasm wasm_tests web page slt_pgplay seeds sim slt_postgres e2e)

@@ -1,62 +1,178 @@
-//! The root component. For now: it starts the default cluster (primary,
-//! standby1, standby2, each in its own worker), publishes it as
-//! `window.pgplay`, and shows each node's role, timeline and WAL positions
-//! as the workers report them. The consoles, WAL stream and controls of the
-//! playground build on this.
+//! The playground: the cluster's topology with its controls, a psql console
+//! per node, the WAL stream with each standby's replay cursor,
+//! `pg_stat_replication`, and the server logs. Every control shows the
+//! command it stands for. The cluster runs in Web Workers
+//! (`pgplay_web::cluster`); this module only renders what they report and
+//! sends what the learner asks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use pgplay_web::cluster::PgplayCluster;
-use pgplay_web::protocol::NodeStatus;
+use pgplay_web::protocol::{Event, NodeStatus};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
+/// Most WAL records the stream view keeps.
+const WAL_ROWS: usize = 150;
+/// Most log lines kept per node.
+const LOG_LINES: usize = 200;
+/// Most entries a console keeps.
+const CONSOLE_ENTRIES: usize = 100;
+
+/// The cluster handle, comparable so it can be a prop.
+#[derive(Clone)]
+pub struct ClusterRef(pub PgplayCluster);
+impl PartialEq for ClusterRef {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 #[derive(Clone, PartialEq)]
-enum Phase {
-    Starting,
-    Ready,
-    Failed(String),
+pub struct WalRow {
+    pub node: String,
+    pub lsn: String,
+    pub end: String,
+    pub waldump: String,
+    pub explain: String,
+}
+
+#[derive(Clone, PartialEq, Default)]
+pub struct Model {
+    pub nodes: BTreeMap<String, NodeStatus>,
+    pub wal: VecDeque<WalRow>,
+    pub skipped: u64,
+    pub logs: BTreeMap<String, VecDeque<String>>,
+    pub commands: VecDeque<String>,
+}
+
+pub enum Msg {
+    Events(String, Vec<Event>),
+    Command(String),
+}
+
+impl Reducible for Model {
+    type Action = Msg;
+    fn reduce(self: Rc<Self>, action: Msg) -> Rc<Self> {
+        let mut model = (*self).clone();
+        match action {
+            Msg::Events(node, events) => {
+                for event in events {
+                    match event {
+                        Event::Status(status) => {
+                            model.nodes.insert(node.clone(), status);
+                        }
+                        Event::Log(line) => {
+                            let log = model.logs.entry(node.clone()).or_default();
+                            if log.len() == LOG_LINES {
+                                log.pop_front();
+                            }
+                            log.push_back(line);
+                        }
+                        Event::Wal {
+                            lsn,
+                            end,
+                            waldump,
+                            explain,
+                        } => {
+                            // The stream view follows the node that writes WAL.
+                            let writer = model.nodes.get(&node).is_none_or(|s| s.role == "primary");
+                            if writer {
+                                if model.wal.len() == WAL_ROWS {
+                                    model.wal.pop_front();
+                                }
+                                model.wal.push_back(WalRow {
+                                    node: node.clone(),
+                                    lsn,
+                                    end,
+                                    waldump,
+                                    explain,
+                                });
+                            }
+                        }
+                        Event::WalSkipped(n) => model.skipped += n,
+                    }
+                }
+            }
+            Msg::Command(line) => {
+                if model.commands.len() == LOG_LINES {
+                    model.commands.pop_front();
+                }
+                model.commands.push_back(line);
+            }
+        }
+        Rc::new(model)
+    }
+}
+
+fn preset() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|search| {
+            search
+                .trim_start_matches('?')
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("preset=").map(str::to_string))
+        })
+        .filter(|p| matches!(p.as_str(), "default" | "one-standby" | "cascading"))
+        .unwrap_or_else(|| "default".into())
 }
 
 /// The whole page.
 #[component]
 pub fn App() -> Html {
-    let phase = use_state(|| Phase::Starting);
-    let nodes = use_state(BTreeMap::<String, Option<NodeStatus>>::new);
+    let cluster = use_state(|| None::<ClusterRef>);
+    let failed = use_state(|| None::<String>);
+    let model = use_reducer(Model::default);
     {
-        let (phase, nodes) = (phase.clone(), nodes.clone());
+        let (cluster, failed, model) = (cluster.clone(), failed.clone(), model.dispatcher());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                match PgplayCluster::start("default".into()).await {
-                    Ok(cluster) => {
+                match PgplayCluster::start(preset()).await {
+                    Ok(handle) => {
                         if let Some(window) = web_sys::window() {
                             let _ = js_sys::Reflect::set(
                                 &window,
                                 &JsValue::from_str("pgplay"),
-                                &JsValue::from(cluster.clone()),
+                                &JsValue::from(handle.clone()),
                             );
                         }
-                        let refresh = {
-                            let (cluster, nodes) = (cluster.clone(), nodes.clone());
-                            move || {
-                                if let Ok(map) = serde_json::from_str(&cluster.status()) {
-                                    nodes.set(map);
-                                }
+                        if let Ok(map) = serde_json::from_str::<BTreeMap<String, Option<NodeStatus>>>(
+                            &handle.status(),
+                        ) {
+                            for (name, status) in map {
+                                let mut events: Vec<Event> = handle
+                                    .log(name.clone())
+                                    .into_iter()
+                                    .map(Event::Log)
+                                    .collect();
+                                events.extend(status.map(Event::Status));
+                                model.dispatch(Msg::Events(name, events));
                             }
-                        };
-                        refresh();
-                        let callback = Closure::<dyn FnMut(JsValue)>::new(move |_| refresh());
-                        cluster.subscribe(
+                        }
+                        let dispatcher = model.clone();
+                        let callback = Closure::<dyn FnMut(JsValue)>::new(move |json: JsValue| {
+                            let text = json.as_string().unwrap_or_default();
+                            if let Ok((node, events)) =
+                                serde_json::from_str::<(String, Vec<Event>)>(&text)
+                            {
+                                dispatcher.dispatch(Msg::Events(node, events));
+                            }
+                        });
+                        handle.subscribe(
                             callback
                                 .as_ref()
                                 .unchecked_ref::<js_sys::Function>()
                                 .clone(),
                         );
                         callback.forget();
-                        phase.set(Phase::Ready);
+                        cluster.set(Some(ClusterRef(handle)));
                     }
-                    Err(error) => phase.set(Phase::Failed(
+                    Err(error) => failed.set(Some(
                         error.as_string().unwrap_or_else(|| format!("{error:?}")),
                     )),
                 }
@@ -64,51 +180,401 @@ pub fn App() -> Html {
             || ()
         });
     }
-    let state_text = match &*phase {
-        Phase::Starting => "Starting the primary and two standbys…".to_string(),
-        Phase::Ready => "Streaming: the primary and both standbys are running.".to_string(),
-        Phase::Failed(why) => format!("The cluster did not start: {why}"),
+    let status_text = match (&*cluster, &*failed) {
+        (_, Some(why)) => format!("The cluster did not start: {why}"),
+        (None, None) => "Starting the primary and its standbys…".to_string(),
+        (Some(_), None) => "Streaming: every standby receives WAL from its upstream.".to_string(),
+    };
+    let phase = match (&*cluster, &*failed) {
+        (_, Some(_)) => "failed",
+        (None, None) => "starting",
+        (Some(_), None) => "ready",
     };
     html! {
         <>
             <header class="app-header">
                 <h1>{ "pgplay" }</h1>
                 <p class="tagline">{ "A PostgreSQL streaming-replication playground" }</p>
+                <nav aria-label="Presets" class="presets">
+                    <a href="?preset=default">{ "primary + 2 standbys" }</a>
+                    <a href="?preset=one-standby">{ "one standby" }</a>
+                    <a href="?preset=cascading">{ "cascading" }</a>
+                </nav>
             </header>
             <main>
                 <section class="panel" aria-labelledby="cluster-heading">
                     <h2 id="cluster-heading">{ "Cluster" }</h2>
-                    <p role="status" aria-live="polite" data-phase={ match &*phase { Phase::Starting => "starting", Phase::Ready => "ready", Phase::Failed(_) => "failed" } }>
-                        { state_text }
-                    </p>
-                    <table aria-label="Nodes">
-                        <thead><tr>
-                            <th>{ "node" }</th><th>{ "role" }</th><th>{ "timeline" }</th>
-                            <th>{ "write" }</th><th>{ "flush" }</th><th>{ "replay" }</th><th>{ "walreceiver" }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for nodes.iter().map(|(name, status)| node_row(name, status.as_ref())) }
-                        </tbody>
-                    </table>
+                    <p role="status" aria-live="polite" data-phase={phase}>{ status_text }</p>
+                    if let Some(cluster) = (*cluster).clone() {
+                        <Topology cluster={cluster.clone()} model={model.clone()} />
+                    }
                 </section>
+                if let Some(cluster) = (*cluster).clone() {
+                    <section class="panel consoles" aria-labelledby="consoles-heading">
+                        <h2 id="consoles-heading">{ "psql" }</h2>
+                        <div class="console-grid">
+                            { for model.nodes.keys().map(|name| html! {
+                                <Console key={name.clone()} node={name.clone()} cluster={cluster.clone()} />
+                            }) }
+                        </div>
+                    </section>
+                    <div class="two-columns">
+                        <WalStream model={model.clone()} />
+                        <Replication model={model.clone()} />
+                    </div>
+                    <ServerLog model={model.clone()} />
+                }
             </main>
         </>
     }
 }
 
-fn node_row(name: &str, status: Option<&NodeStatus>) -> Html {
-    let Some(s) = status else {
-        return html! { <tr><th scope="row">{ name }</th><td colspan="6">{ "starting" }</td></tr> };
+#[derive(Properties, PartialEq)]
+struct TopologyProps {
+    cluster: ClusterRef,
+    model: UseReducerHandle<Model>,
+}
+
+/// Nodes, their links, and the controls, each labelled with its command.
+#[component]
+fn Topology(props: &TopologyProps) -> Html {
+    let partitioned = use_state(BTreeMap::<String, bool>::new);
+    let run = {
+        let (cluster, model) = (props.cluster.clone(), props.model.dispatcher());
+        Callback::from(move |line: String| {
+            let (cluster, model) = (cluster.clone(), model.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = JsFuture::from(cluster.0.run(line.clone())).await;
+                let text = match result {
+                    Ok(value) => value.as_string().unwrap_or_default(),
+                    Err(error) => error.as_string().unwrap_or_default(),
+                };
+                model.dispatch(Msg::Command(format!("$ {line}\n{text}")));
+            });
+        })
+    };
+    let next_standby = {
+        let n = (1..)
+            .find(|i| !props.model.nodes.contains_key(&format!("standby{i}")))
+            .unwrap_or(9);
+        format!("standby{n}")
+    };
+    let add = format!("pg_basebackup -h 127.0.0.1 -p 5432 -D {next_standby} -R");
+    html! {
+        <>
+            <ul class="nodes" aria-label="Nodes">
+                { for props.model.nodes.iter().map(|(name, status)| {
+                    let running = status.running;
+                    let controls: Vec<(String, String)> = if running {
+                        let mut c = vec![
+                            (format!("Stop {name}"), format!("pg_ctl -D {name} -m fast stop")),
+                            (format!("Crash {name}"), format!("pg_ctl -D {name} -m immediate stop")),
+                        ];
+                        if status.role != "primary" {
+                            c.insert(0, (format!("Promote {name}"), format!("pg_ctl -D {name} promote")));
+                        }
+                        c
+                    } else {
+                        vec![(format!("Start {name}"), format!("pg_ctl -D {name} start"))]
+                    };
+                    let link = status.upstream.as_ref().and_then(|(host, port)| {
+                        props.model.nodes.iter().find(|(n, s)| *n == host || s.port == *port).map(|(n, _)| n.clone())
+                    });
+                    html! {
+                        <li class={classes!("node", format!("role-{}", status.role.replace(' ', "-")))} aria-label={format!("Node {name}")}>
+                            <h3>{ name }</h3>
+                            <dl>
+                                <dt>{ "role" }</dt><dd>{ &status.role }</dd>
+                                <dt>{ "timeline" }</dt><dd>{ status.timeline }</dd>
+                                <dt>{ "state" }</dt><dd>{ if running { status.receiver.clone().unwrap_or_else(|| "running".into()) } else { "stopped".into() } }</dd>
+                                <dt>{ "write / flush" }</dt><dd><code>{ format!("{} / {}", status.write, status.flush) }</code></dd>
+                                if let Some(replay) = &status.replay {
+                                    <dt>{ "replay" }</dt><dd><code>{ replay }</code></dd>
+                                }
+                                if let Some(upstream) = &link {
+                                    <dt>{ "streams from" }</dt><dd>{ upstream }</dd>
+                                }
+                            </dl>
+                            <div class="controls">
+                                { for controls.into_iter().map(|(label, command)| {
+                                    let run = run.clone();
+                                    let line = command.clone();
+                                    html! {
+                                        <button type="button" aria-label={label.clone()} title={command.clone()}
+                                            onclick={move |_| run.emit(line.clone())}>
+                                            { label }<code>{ command }</code>
+                                        </button>
+                                    }
+                                }) }
+                                if let Some(upstream) = link {
+                                    { {
+                                        let key = format!("{upstream}|{name}");
+                                        let cut = partitioned.get(&key).copied().unwrap_or(false);
+                                        let (cluster, partitioned, model) = (props.cluster.clone(), partitioned.clone(), props.model.dispatcher());
+                                        let (a, b) = (upstream.clone(), name.clone());
+                                        let label = if cut { format!("Heal link {upstream} to {name}") } else { format!("Cut link {upstream} to {name}") };
+                                        html! {
+                                            <button type="button" aria-label={label.clone()} onclick={move |_| {
+                                                cluster.0.set_link(a.clone(), b.clone(), 0, !cut);
+                                                let mut map = (*partitioned).clone();
+                                                map.insert(key.clone(), !cut);
+                                                partitioned.set(map);
+                                                model.dispatch(Msg::Command(format!("network: {} between {a} and {b}", if cut { "healed" } else { "partition" })));
+                                            }}>{ label }<code>{ "network partition" }</code></button>
+                                        }
+                                    } }
+                                }
+                            </div>
+                        </li>
+                    }
+                }) }
+            </ul>
+            <div class="controls">
+                <button type="button" aria-label={format!("Add {next_standby}")} onclick={{ let run = run.clone(); let add = add.clone(); move |_| run.emit(add.clone()) }}>
+                    { format!("Add {next_standby}") }<code>{ add.clone() }</code>
+                </button>
+            </div>
+            <details class="command-log">
+                <summary>{ "Commands run" }</summary>
+                <pre aria-label="Command output">{ props.model.commands.iter().cloned().collect::<Vec<_>>().join("\n") }</pre>
+            </details>
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ConsoleProps {
+    node: String,
+    cluster: ClusterRef,
+}
+
+/// psql on one node: multi-line input, Ctrl+Enter runs it, Alt+Up/Down walks the history.
+#[component]
+fn Console(props: &ConsoleProps) -> Html {
+    let input = use_state(String::new);
+    let output = use_state(VecDeque::<String>::new);
+    let history = use_state(Vec::<String>::new);
+    let cursor = use_state(|| 0usize);
+    let output_ref = use_node_ref();
+    {
+        // Keep the newest output in view, as a terminal does.
+        let output_ref = output_ref.clone();
+        use_effect_with(output.len(), move |_| {
+            if let Some(element) = output_ref.cast::<web_sys::Element>() {
+                element.set_scroll_top(element.scroll_height());
+            }
+            || ()
+        });
+    }
+    let run = {
+        let (input, output, history, cursor) = (
+            input.clone(),
+            output.clone(),
+            history.clone(),
+            cursor.clone(),
+        );
+        let (cluster, node) = (props.cluster.clone(), props.node.clone());
+        Callback::from(move |_: ()| {
+            let text = (*input).clone();
+            if text.trim().is_empty() {
+                return;
+            }
+            let mut past = (*history).clone();
+            past.push(text.clone());
+            cursor.set(past.len());
+            history.set(past);
+            input.set(String::new());
+            let (output, cluster, node) = (output.clone(), cluster.clone(), node.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let mut printed = String::new();
+                for line in text.lines() {
+                    let result =
+                        JsFuture::from(cluster.0.psql(node.clone(), line.to_string())).await;
+                    printed.push_str(&match result {
+                        Ok(value) => value.as_string().unwrap_or_default(),
+                        Err(error) => error.as_string().unwrap_or_default(),
+                    });
+                }
+                let mut entries = (*output).clone();
+                if entries.len() == CONSOLE_ENTRIES {
+                    entries.pop_front();
+                }
+                entries.push_back(format!("{node}=# {text}\n{printed}"));
+                output.set(entries);
+            });
+        })
+    };
+    let onkeydown = {
+        let (run, input, history, cursor) =
+            (run.clone(), input.clone(), history.clone(), cursor.clone());
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
+                event.prevent_default();
+                run.emit(());
+            } else if event.alt_key() && (event.key() == "ArrowUp" || event.key() == "ArrowDown") {
+                event.prevent_default();
+                let up = event.key() == "ArrowUp";
+                let at = if up {
+                    cursor.saturating_sub(1)
+                } else {
+                    (*cursor + 1).min(history.len())
+                };
+                cursor.set(at);
+                input.set(history.get(at).cloned().unwrap_or_default());
+            }
+        })
+    };
+    let oninput = {
+        let input = input.clone();
+        Callback::from(move |event: InputEvent| {
+            if let Some(area) = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
+            {
+                input.set(area.value());
+            }
+        })
+    };
+    let node = &props.node;
+    html! {
+        <div class="console" role="group" aria-label={format!("Console for {node}")}>
+            <h3>{ node }</h3>
+            <pre ref={output_ref} class="console-output" aria-label={format!("psql output for {node}")} aria-live="polite">
+                { output.iter().cloned().collect::<Vec<_>>().join("\n") }
+            </pre>
+            <label for={format!("sql-{node}")}>{ format!("SQL for {node}") }</label>
+            <textarea id={format!("sql-{node}")} rows="3" spellcheck="false" value={(*input).clone()}
+                {oninput} {onkeydown} placeholder="SELECT * FROM pg_stat_replication;  (Ctrl+Enter runs)" />
+            <button type="button" aria-label={format!("Run on {node}")} onclick={move |_| run.emit(())}>
+                { format!("Run on {node}") }
+            </button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ModelProps {
+    model: UseReducerHandle<Model>,
+}
+
+fn rmgr_class(line: &str) -> String {
+    let rmgr = line
+        .strip_prefix("rmgr: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("other");
+    format!("rmgr-{}", rmgr.to_ascii_lowercase())
+}
+
+/// The WAL stream as pg_waldump lines, with each standby's replay cursor.
+#[component]
+fn WalStream(props: &ModelProps) -> Html {
+    let selected = use_state(|| None::<WalRow>);
+    let paused = use_state(|| None::<Vec<WalRow>>);
+    let rows: Vec<WalRow> = match &*paused {
+        Some(frozen) => frozen.clone(),
+        None => props.model.wal.iter().cloned().collect(),
+    };
+    let cursors = |row: &WalRow| -> Vec<String> {
+        props
+            .model
+            .nodes
+            .iter()
+            .filter(|(_, s)| s.replay.as_deref() == Some(row.end.as_str()))
+            .map(|(n, _)| format!("{n} replay"))
+            .collect()
+    };
+    let pause = {
+        let (paused, rows) = (paused.clone(), rows.clone());
+        Callback::from(move |_| {
+            paused.set(if paused.is_some() {
+                None
+            } else {
+                Some(rows.clone())
+            })
+        })
     };
     html! {
-        <tr>
-            <th scope="row">{ name }</th>
-            <td>{ &s.role }</td>
-            <td>{ s.timeline }</td>
-            <td>{ &s.write }</td>
-            <td>{ &s.flush }</td>
-            <td>{ s.replay.clone().unwrap_or_else(|| "-".into()) }</td>
-            <td>{ s.receiver.clone().unwrap_or_else(|| "-".into()) }</td>
-        </tr>
+        <section class="panel wal" aria-labelledby="wal-heading">
+            <h2 id="wal-heading">{ "WAL stream" }</h2>
+            <button type="button" aria-label={ if paused.is_some() { "Resume the WAL stream" } else { "Pause the WAL stream" } } onclick={pause}>
+                { if paused.is_some() { "Resume" } else { "Pause" } }
+            </button>
+            if props.model.skipped > 0 {
+                <span class="muted">{ format!(" {} records not shown (too many at once)", props.model.skipped) }</span>
+            }
+            <ol class="wal-records" aria-label="WAL records">
+                { for rows.iter().rev().take(60).map(|row| {
+                    let marks = cursors(row);
+                    let select = { let (selected, row) = (selected.clone(), row.clone()); move |_| selected.set(Some(row.clone())) };
+                    html! {
+                        <li class={rmgr_class(&row.waldump)}>
+                            <button type="button" class="wal-line" onclick={select} aria-label={format!("WAL record at {}", row.lsn)}>
+                                <code>{ &row.waldump }</code>
+                            </button>
+                            { for marks.into_iter().map(|m| html! { <span class="cursor">{ format!("◀ {m}") }</span> }) }
+                        </li>
+                    }
+                }) }
+            </ol>
+            if let Some(row) = &*selected {
+                <div class="wal-detail" role="region" aria-label="Selected WAL record">
+                    <p><strong>{ format!("{} to {}", row.lsn, row.end) }</strong>{ format!(" on {}", row.node) }</p>
+                    <p>{ &row.explain }</p>
+                    <pre>{ &row.waldump }</pre>
+                </div>
+            }
+        </section>
+    }
+}
+
+/// `pg_stat_replication` of every node that has walsenders, as they report it.
+#[component]
+fn Replication(props: &ModelProps) -> Html {
+    html! {
+        <section class="panel" aria-labelledby="replication-heading">
+            <h2 id="replication-heading">{ "pg_stat_replication" }</h2>
+            <table aria-label="pg_stat_replication">
+                <thead><tr>
+                    <th>{ "upstream" }</th><th>{ "application_name" }</th><th>{ "state" }</th>
+                    <th>{ "sent_lsn" }</th><th>{ "write_lsn" }</th><th>{ "flush_lsn" }</th><th>{ "replay_lsn" }</th>
+                </tr></thead>
+                <tbody>
+                    { for props.model.nodes.iter().flat_map(|(name, status)| status.senders.iter().map(move |s| html! {
+                        <tr>
+                            <td>{ name }</td><td>{ &s[0] }</td><td>{ &s[1] }</td>
+                            <td><code>{ &s[2] }</code></td><td><code>{ &s[3] }</code></td>
+                            <td><code>{ &s[4] }</code></td><td><code>{ &s[5] }</code></td>
+                        </tr>
+                    })) }
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// The server log of one node at a time.
+#[component]
+fn ServerLog(props: &ModelProps) -> Html {
+    let shown = use_state(|| "primary".to_string());
+    let lines = props
+        .model
+        .logs
+        .get(&*shown)
+        .map(|l| l.iter().cloned().collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default();
+    html! {
+        <section class="panel" aria-labelledby="log-heading">
+            <h2 id="log-heading">{ "Server log" }</h2>
+            <div class="tabs" role="tablist" aria-label="Server log of">
+                { for props.model.nodes.keys().map(|name| {
+                    let (shown_state, n) = (shown.clone(), name.clone());
+                    html! {
+                        <button type="button" role="tab" aria-selected={(*shown == *name).to_string()}
+                            onclick={move |_| shown_state.set(n.clone())}>{ name }</button>
+                    }
+                }) }
+            </div>
+            <pre class="server-log" aria-label={format!("Server log of {}", *shown)}>{ lines }</pre>
+        </section>
     }
 }

@@ -48,7 +48,12 @@ struct Inner {
     /// Each open connection: (client node, server node).
     conns: BTreeMap<u64, (String, String)>,
     faults: BTreeMap<(String, String), LinkFault>,
+    /// The last log lines of each node, for views that open later.
+    logs: BTreeMap<String, std::collections::VecDeque<String>>,
 }
+
+/// Log lines the page keeps per node.
+const PAGE_LOG_LINES: usize = 200;
 
 fn pair(a: &str, b: &str) -> (String, String) {
     if a <= b {
@@ -184,10 +189,21 @@ impl Cluster {
             FromWorker::Connect { conn, host, port } => self.connect(name, conn, &host, port),
             FromWorker::Events(events) => {
                 for event in &events {
-                    if let Event::Status(status) = event {
-                        if let Some(handle) = self.0.borrow_mut().nodes.get_mut(name) {
-                            handle.status = Some(status.clone());
+                    let mut inner = self.0.borrow_mut();
+                    match event {
+                        Event::Status(status) => {
+                            if let Some(handle) = inner.nodes.get_mut(name) {
+                                handle.status = Some(status.clone());
+                            }
                         }
+                        Event::Log(line) => {
+                            let log = inner.logs.entry(name.to_string()).or_default();
+                            if log.len() == PAGE_LOG_LINES {
+                                log.pop_front();
+                            }
+                            log.push_back(line.clone());
+                        }
+                        _ => {}
                     }
                 }
                 self.publish(name, &events);
@@ -441,6 +457,16 @@ impl Cluster {
         self.0.borrow_mut().subscribers.push(callback);
     }
 
+    /// The last log lines of a node, oldest first.
+    pub fn log_lines(&self, name: &str) -> Vec<String> {
+        self.0
+            .borrow()
+            .logs
+            .get(name)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     pub fn node_names(&self) -> Vec<String> {
         self.0.borrow().nodes.keys().cloned().collect()
     }
@@ -561,6 +587,11 @@ impl PgplayCluster {
                 blocked: partitioned,
             },
         );
+    }
+
+    /// The last server log lines of a node (up to 200), oldest first.
+    pub fn log(&self, node: String) -> Vec<String> {
+        self.cluster.log_lines(&node)
     }
 
     /// Every node's last status as JSON.

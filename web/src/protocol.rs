@@ -111,6 +111,8 @@ pub enum Reply {
 /// A node's state for the topology view, sent with every batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatus {
+    /// The port the node listens on (how `primary_conninfo` names it).
+    pub port: u16,
     pub role: String,
     pub running: bool,
     pub timeline: u32,

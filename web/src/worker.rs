@@ -535,6 +535,7 @@ fn push_event(s: &mut State, event: Event) {
 fn status(node: &Node) -> NodeStatus {
     let status = node.status();
     NodeStatus {
+        port: node.port,
         role: status.role.to_string(),
         running: node.is_running(),
         timeline: status.timeline.0,

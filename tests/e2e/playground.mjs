@@ -1,0 +1,135 @@
+// End-to-end test of the playground UI in headless Chromium (Playwright), driven the way a learner
+// uses it and found by accessible names, never CSS paths. It follows seed 003's flow: create a
+// table on the primary, see it on a standby, INSERT on the standby gets the read-only error; then
+// promote a standby and write on it; crash and restart a standby and see it catch up; inspect a
+// WAL record. No console errors allowed. Screenshots in target/artifacts/.
+//
+//   node tests/e2e/playground.mjs [DIST_DIR] [ARTIFACT_DIR]
+
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const distDir = resolve(process.argv[2] ?? "dist");
+const artifacts = resolve(process.argv[3] ?? "target/artifacts");
+const executablePath = process.env.PGPLAY_CHROMIUM ?? "/usr/bin/chromium";
+const timeout = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 30_000);
+
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml" };
+const server = createServer(async (request, response) => {
+  const asked = normalize(decodeURIComponent(new URL(request.url, "http://x").pathname));
+  const path = asked === "/" ? "/index.html" : asked;
+  try {
+    const body = await readFile(join(distDir, path));
+    response.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
+    response.end(body);
+  } catch {
+    response.writeHead(404);
+    response.end();
+  }
+});
+await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const problems = [];
+const steps = [];
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+async function step(name, body) {
+  try {
+    await body();
+    steps.push(`ok   ${name}`);
+  } catch (error) {
+    steps.push(`FAIL ${name}`);
+    problems.push(`${name}: ${String(error).split("\n").slice(0, 6).join("\n")}`);
+  }
+}
+try {
+  await mkdir(artifacts, { recursive: true });
+  for (const scheme of ["light", "dark"]) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: scheme });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    });
+    await page.goto(url);
+    await page.getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
+    if (scheme === "dark") {
+      await page.screenshot({ path: join(artifacts, "playground-dark.png"), fullPage: true });
+      await page.close();
+      continue;
+    }
+    // Runs SQL in a node's console with the keyboard, as a learner would.
+    async function sql(node, text) {
+      const box = page.getByLabel(`SQL for ${node}`);
+      await box.fill(text);
+      await box.press("Control+Enter");
+    }
+    const output = (node) => page.getByLabel(`psql output for ${node}`);
+
+    await step("create a table on the primary and insert", async () => {
+      await sql("primary", "CREATE TABLE streamtest (x int);");
+      await output("primary").filter({ hasText: "CREATE TABLE" }).waitFor({ timeout });
+      await sql("primary", "INSERT INTO streamtest VALUES (1);");
+      await output("primary").filter({ hasText: "INSERT 0 1" }).waitFor({ timeout });
+    });
+    await step("the row is on standby1", async () => {
+      for (let i = 0; i < 50; i++) {
+        await sql("standby1", "SELECT count(*) FROM streamtest;");
+        await page.waitForTimeout(100);
+        if ((await output("standby1").textContent()).includes("     1\n(1 row)")) return;
+      }
+      throw new Error(await output("standby1").textContent());
+    });
+    await step("INSERT on standby1 gets the read-only error", async () => {
+      await sql("standby1", "INSERT INTO streamtest VALUES (2);");
+      await output("standby1").filter({ hasText: "ERROR:  cannot execute INSERT in a read-only transaction" }).waitFor({ timeout });
+    });
+    await step("the WAL stream shows the INSERT and a record can be inspected", async () => {
+      const record = page.getByRole("list", { name: "WAL records" }).getByRole("button").filter({ hasText: "INSERT" }).first();
+      await record.waitFor({ timeout });
+      await record.click();
+      await page.getByRole("region", { name: "Selected WAL record" }).filter({ hasText: "INSERT INTO streamtest" }).waitFor({ timeout });
+    });
+    await page.screenshot({ path: join(artifacts, "playground.png"), fullPage: true });
+    await step("promote standby1 and write on it", async () => {
+      await page.getByRole("button", { name: "Promote standby1" }).click();
+      await page.getByRole("listitem", { name: "Node standby1" }).filter({ hasText: "primary" }).waitFor({ timeout });
+      await sql("standby1", "INSERT INTO streamtest VALUES (2);");
+      await output("standby1").filter({ hasText: "INSERT 0 1" }).waitFor({ timeout });
+    });
+    await step("crash standby2, restart it, and it catches up", async () => {
+      await page.getByRole("button", { name: "Crash standby2" }).click();
+      await page.getByRole("button", { name: "Start standby2" }).click();
+      await sql("primary", "INSERT INTO streamtest VALUES (3);");
+      for (let i = 0; i < 50; i++) {
+        await sql("standby2", "SELECT count(*) FROM streamtest;");
+        await page.waitForTimeout(100);
+        if ((await output("standby2").textContent()).includes("     2\n(1 row)")) return;
+      }
+      throw new Error(await output("standby2").textContent());
+    });
+    await step("pg_stat_replication and the server log are shown", async () => {
+      await page.getByRole("table", { name: "pg_stat_replication" }).filter({ hasText: "standby2" }).waitFor({ timeout });
+      await page.getByRole("tab", { name: "standby1" }).click();
+      await page.getByLabel("Server log of standby1").filter({ hasText: "selected new timeline ID: 2" }).waitFor({ timeout });
+    });
+    await page.screenshot({ path: join(artifacts, "playground-after-failover.png"), fullPage: true });
+    await page.close();
+  }
+} catch (error) {
+  problems.push(String(error));
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(steps.join("\n"));
+if (problems.length > 0) {
+  console.error(`playground e2e FAILED on ${url}:\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+console.log(`playground e2e ok; screenshots in ${artifacts}`);
