@@ -539,12 +539,16 @@ fn Replication(props: &ModelProps) -> Html {
                     <th>{ "sent_lsn" }</th><th>{ "write_lsn" }</th><th>{ "flush_lsn" }</th><th>{ "replay_lsn" }</th>
                 </tr></thead>
                 <tbody>
-                    { for props.model.nodes.iter().flat_map(|(name, status)| status.senders.iter().map(move |s| html! {
-                        <tr>
-                            <td>{ name }</td><td>{ &s[0] }</td><td>{ &s[1] }</td>
-                            <td><code>{ &s[2] }</code></td><td><code>{ &s[3] }</code></td>
-                            <td><code>{ &s[4] }</code></td><td><code>{ &s[5] }</code></td>
-                        </tr>
+                    { for props.model.nodes.iter().flat_map(|(name, status)| status.senders.iter().map(move |s| {
+                        // 0/0: nothing reported yet, which the view shows as NULL.
+                        let lsn = |v: &String| if v == "0/0" { String::new() } else { v.clone() };
+                        html! {
+                            <tr>
+                                <td>{ name }</td><td>{ &s[0] }</td><td>{ &s[1] }</td>
+                                <td><code>{ lsn(&s[2]) }</code></td><td><code>{ lsn(&s[3]) }</code></td>
+                                <td><code>{ lsn(&s[4]) }</code></td><td><code>{ lsn(&s[5]) }</code></td>
+                            </tr>
+                        }
                     })) }
                 </tbody>
             </table>
