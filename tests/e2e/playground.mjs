@@ -115,8 +115,21 @@ try {
     });
     await step("pg_stat_replication and the server log are shown", async () => {
       await page.getByRole("table", { name: "pg_stat_replication" }).filter({ hasText: "standby2" }).waitFor({ timeout });
-      await page.getByRole("tab", { name: "standby1" }).click();
+      await page.getByRole("tablist", { name: "Server log of" }).getByRole("tab", { name: "standby1" }).click();
       await page.getByLabel("Server log of standby1").filter({ hasText: "selected new timeline ID: 2" }).waitFor({ timeout });
+    });
+    await step("edit postgresql.conf, reload, and the setting changes", async () => {
+      await page.getByRole("tablist", { name: "Node to configure" }).getByRole("tab", { name: "primary" }).click();
+      await page.getByRole("tablist", { name: "File to edit" }).getByRole("tab", { name: "postgresql.conf" }).click();
+      const editor = page.getByRole("textbox", { name: "primary/postgresql.conf", exact: true });
+      await page.getByLabel("Configuration status").filter({ hasText: "primary/postgresql.conf loaded" }).waitFor({ timeout });
+      await editor.fill((await editor.inputValue()) + "work_mem = '8MB'\n");
+      await page.getByRole("button", { name: "Save primary/postgresql.conf" }).click();
+      await page.getByLabel("Configuration status").filter({ hasText: "saved" }).waitFor({ timeout });
+      await page.getByRole("button", { name: "Reload primary" }).click();
+      await page.getByLabel("Configuration status").filter({ hasText: "server signaled" }).waitFor({ timeout });
+      await sql("primary", "SHOW work_mem;");
+      await output("primary").filter({ hasText: "8MB" }).waitFor({ timeout });
     });
     await page.screenshot({ path: join(artifacts, "playground-after-failover.png"), fullPage: true });
     await page.close();

@@ -223,6 +223,7 @@ pub fn App() -> Html {
                         <Replication model={model.clone()} />
                     </div>
                     <ServerLog model={model.clone()} />
+                    <ConfigEditor cluster={cluster.clone()} model={model.clone()} />
                 }
             </main>
         </>
@@ -579,6 +580,129 @@ fn ServerLog(props: &ModelProps) -> Html {
                 }) }
             </div>
             <pre class="server-log" aria-label={format!("Server log of {}", *shown)}>{ lines }</pre>
+        </section>
+    }
+}
+
+const CONFIG_FILES: [&str; 3] = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf"];
+
+/// Edit a node's postgresql.conf, postgresql.auto.conf or pg_hba.conf, then
+/// reload or restart it, as a DBA would with an editor and pg_ctl.
+#[component]
+fn ConfigEditor(props: &TopologyProps) -> Html {
+    let node = use_state(|| "primary".to_string());
+    let file = use_state(|| "pg_hba.conf".to_string());
+    let text = use_state(String::new);
+    let message = use_state(String::new);
+    let load = {
+        let (cluster, node, file, text, message) = (
+            props.cluster.clone(),
+            node.clone(),
+            file.clone(),
+            text.clone(),
+            message.clone(),
+        );
+        Callback::from(move |(n, f): (String, String)| {
+            node.set(n.clone());
+            file.set(f.clone());
+            let (cluster, text, message) = (cluster.clone(), text.clone(), message.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match JsFuture::from(cluster.0.run(format!("cat {n}/{f}"))).await {
+                    Ok(value) => {
+                        text.set(value.as_string().unwrap_or_default() + "\n");
+                        message.set(format!("{n}/{f} loaded"));
+                    }
+                    Err(error) => message.set(error.as_string().unwrap_or_default()),
+                }
+            });
+        })
+    };
+    {
+        let load = load.clone();
+        use_effect_with((), move |_| {
+            load.emit(("primary".into(), "pg_hba.conf".into()));
+            || ()
+        });
+    }
+    let save = {
+        let (cluster, node, file, text, message) = (
+            props.cluster.clone(),
+            node.clone(),
+            file.clone(),
+            text.clone(),
+            message.clone(),
+        );
+        Callback::from(move |_| {
+            let (cluster, message) = (cluster.clone(), message.clone());
+            let (n, f, t) = ((*node).clone(), (*file).clone(), (*text).clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match JsFuture::from(cluster.0.write_file(n.clone(), f.clone(), t)).await {
+                    Ok(_) => {
+                        message.set(format!("{n}/{f} saved: reload or restart {n} to apply it"))
+                    }
+                    Err(error) => message.set(error.as_string().unwrap_or_default()),
+                }
+            });
+        })
+    };
+    let pg_ctl = {
+        let (cluster, node, message, model) = (
+            props.cluster.clone(),
+            node.clone(),
+            message.clone(),
+            props.model.dispatcher(),
+        );
+        Callback::from(move |action: &'static str| {
+            let line = format!("pg_ctl -D {} {action}", *node);
+            let (cluster, message, model) = (cluster.clone(), message.clone(), model.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let out = match JsFuture::from(cluster.0.run(line.clone())).await {
+                    Ok(value) => value.as_string().unwrap_or_default(),
+                    Err(error) => error.as_string().unwrap_or_default(),
+                };
+                model.dispatch(Msg::Command(format!("$ {line}\n{out}")));
+                message.set(format!("$ {line}: {}", out.lines().last().unwrap_or("")));
+            });
+        })
+    };
+    let oninput = {
+        let text = text.clone();
+        Callback::from(move |event: InputEvent| {
+            if let Some(area) = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
+            {
+                text.set(area.value());
+            }
+        })
+    };
+    html! {
+        <section class="panel" aria-labelledby="config-heading">
+            <h2 id="config-heading">{ "Configuration files" }</h2>
+            <div class="tabs" role="tablist" aria-label="Node to configure">
+                { for props.model.nodes.keys().map(|n| {
+                    let (load, n2, f) = (load.clone(), n.clone(), (*file).clone());
+                    html! { <button type="button" role="tab" aria-selected={(*node == *n).to_string()} onclick={move |_| load.emit((n2.clone(), f.clone()))}>{ n }</button> }
+                }) }
+            </div>
+            <div class="tabs" role="tablist" aria-label="File to edit">
+                { for CONFIG_FILES.iter().map(|f| {
+                    let (load, n, f2) = (load.clone(), (*node).clone(), f.to_string());
+                    html! { <button type="button" role="tab" aria-selected={(*file == *f).to_string()} onclick={move |_| load.emit((n.clone(), f2.clone()))}>{ *f }</button> }
+                }) }
+            </div>
+            <label for="config-text">{ format!("{}/{}", *node, *file) }</label>
+            <textarea id="config-text" class="config-text" rows="12" spellcheck="false" value={(*text).clone()} {oninput} />
+            <div class="controls">
+                <button type="button" aria-label={format!("Save {}/{}", *node, *file)} onclick={save}>{ "Save" }</button>
+                <button type="button" aria-label={format!("Reload {}", *node)} onclick={{ let c = pg_ctl.clone(); move |_| c.emit("reload") }}>
+                    { format!("Reload {}", *node) }<code>{ format!("pg_ctl -D {} reload", *node) }</code>
+                </button>
+                <button type="button" aria-label={format!("Restart {}", *node)} onclick={{ let c = pg_ctl.clone(); move |_| c.emit("restart") }}>
+                    { format!("Restart {}", *node) }<code>{ format!("pg_ctl -D {} restart", *node) }</code>
+                </button>
+            </div>
+            <p role="status" aria-label="Configuration status">{ (*message).clone() }</p>
         </section>
     }
 }

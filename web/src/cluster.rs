@@ -589,6 +589,18 @@ impl PgplayCluster {
         );
     }
 
+    /// Replaces `postgresql.conf`, `postgresql.auto.conf` or `pg_hba.conf` of a node;
+    /// takes effect at `pg_ctl reload` or restart. Rejects text PostgreSQL could not parse.
+    #[wasm_bindgen(js_name = writeFile)]
+    pub fn write_file(&self, node: String, file: String, text: String) -> Promise {
+        self.cluster
+            .request(&node, move |request| ToWorker::WriteFile {
+                request,
+                file,
+                text,
+            })
+    }
+
     /// The last server log lines of a node (up to 200), oldest first.
     pub fn log(&self, node: String) -> Vec<String> {
         self.cluster.log_lines(&node)

@@ -83,6 +83,12 @@ pub enum ToWorker {
         conn: u64,
         fault: LinkFault,
     },
+    /// Replace a configuration file (the config editor's save).
+    WriteFile {
+        request: u32,
+        file: String,
+        text: String,
+    },
     /// Benchmark load: `rows` single-row autocommit INSERTs into `bench`
     /// (created if missing), `per_second` of them (0: as fast as possible).
     /// Replies with JSON `{"rows":N,"elapsed_ms":F}` when done.

@@ -232,6 +232,24 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 }
             });
         }
+        ToWorker::WriteFile {
+            request,
+            file,
+            text,
+        } => {
+            let result = with_state(|s| match s.node.as_mut() {
+                Some(node) => node.write_file(&file, &text),
+                None => Err("the server is not initialized".into()),
+            })
+            .unwrap_or_else(|| Err("no worker state".into()));
+            reply(
+                request,
+                match result {
+                    Ok(()) => Reply::Text(String::new()),
+                    Err(text) => Reply::Failed(text),
+                },
+            );
+        }
         ToWorker::Load {
             request,
             rows,

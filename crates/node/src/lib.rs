@@ -284,6 +284,33 @@ impl Node {
         Ok(())
     }
 
+    /// Replaces a configuration file with `text` (an editor's save). Like
+    /// editing the real file, it takes effect at the next reload or restart.
+    /// A file PostgreSQL could not parse is refused with the parser's words.
+    pub fn write_file(&mut self, file: &str, text: &str) -> Result<(), String> {
+        match file {
+            "postgresql.conf" => {
+                pgplay_engine::guc::parse_conf(text)
+                    .map_err(|e| format!("syntax error in \"{file}\": {e}"))?;
+                self.files.postgresql_conf = text.to_string();
+                self.reload_files();
+            }
+            "postgresql.auto.conf" => {
+                let values = pgplay_engine::guc::parse_conf(text)
+                    .map_err(|e| format!("syntax error in \"{file}\": {e}"))?;
+                self.db.settings.auto = values;
+            }
+            "pg_hba.conf" => {
+                pgplay_replication::HbaFile::parse(text)?;
+                self.files.pg_hba_conf = text.to_string();
+            }
+            other => return Err(format!(
+                "{other}: pgplay edits only postgresql.conf, postgresql.auto.conf and pg_hba.conf"
+            )),
+        }
+        Ok(())
+    }
+
     /// The text of a file in the data directory, as `cat` shows it.
     pub fn read_file(&self, path: &str) -> Option<String> {
         match path {

@@ -75,3 +75,26 @@ fn crash_recovery_keeps_committed_rows() {
         "INSERT 0 1\n"
     );
 }
+
+#[test]
+fn edited_configuration_takes_effect_at_reload() {
+    let mut node = Node::initdb("primary", 1, None, 0);
+    let mut psql = node.connect();
+    assert!(node
+        .write_file("pg_hba.conf", "hots all all trust\n")
+        .unwrap_err()
+        .contains("invalid connection type \"hots\""));
+    node.write_file("postgresql.conf", "work_mem = '8MB'\n")
+        .unwrap();
+    assert!(node
+        .psql_line(1, &mut psql, "SHOW work_mem;")
+        .contains("4MB"));
+    node.reload(2);
+    assert!(node
+        .psql_line(3, &mut psql, "SHOW work_mem;")
+        .contains("8MB"));
+    assert_eq!(
+        node.read_file("postgresql.conf").unwrap(),
+        "work_mem = '8MB'\n"
+    );
+}
