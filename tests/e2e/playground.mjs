@@ -96,6 +96,13 @@ try {
       await page.getByRole("region", { name: "Selected WAL record" }).filter({ hasText: "INSERT INTO streamtest" }).waitFor({ timeout });
     });
     await page.screenshot({ path: join(artifacts, "playground.png"), fullPage: true });
+    await step("pg_stat_wal_receiver, link lag and a slowed link are shown", async () => {
+      await page.getByLabel("pg_stat_wal_receiver on standby1").filter({ hasText: "streaming" }).waitFor({ timeout });
+      await page.getByRole("listitem", { name: "Node standby1" }).filter({ hasText: "link lag" }).waitFor({ timeout });
+      await page.getByRole("button", { name: "Slow link primary to standby1" }).click();
+      await page.getByRole("button", { name: "Speed up link primary to standby1" }).click();
+      await page.getByRole("button", { name: "Slow link primary to standby1" }).waitFor({ timeout });
+    });
     await step("promote standby1 and write on it", async () => {
       await page.getByRole("button", { name: "Promote standby1" }).click();
       await page.getByRole("listitem", { name: "Node standby1" }).filter({ hasText: "primary" }).waitFor({ timeout });

@@ -220,7 +220,7 @@ pub fn App() -> Html {
                     </section>
                     <div class="two-columns">
                         <WalStream model={model.clone()} />
-                        <Replication model={model.clone()} />
+                        <Replication cluster={cluster.clone()} model={model.clone()} />
                     </div>
                     <ServerLog model={model.clone()} />
                     <ConfigEditor cluster={cluster.clone()} model={model.clone()} />
@@ -294,6 +294,10 @@ fn Topology(props: &TopologyProps) -> Html {
                                 }
                                 if let Some(upstream) = &link {
                                     <dt>{ "streams from" }</dt><dd>{ upstream }</dd>
+                                    if let Some(sender) = props.model.nodes.get(upstream).and_then(|u| u.senders.iter().find(|s| s.application_name == *name)) {
+                                        <dt>{ "link lag" }</dt>
+                                        <dd>{ format!("{} bytes{}", sender.lag_bytes, sender.replay_lag_ms.map(|ms| format!(", {ms:.1} ms")).unwrap_or_default()) }</dd>
+                                    }
                                 }
                             </dl>
                             <div class="controls">
@@ -322,6 +326,22 @@ fn Topology(props: &TopologyProps) -> Html {
                                                 partitioned.set(map);
                                                 model.dispatch(Msg::Command(format!("network: {} between {a} and {b}", if cut { "healed" } else { "partition" })));
                                             }}>{ label }<code>{ "network partition" }</code></button>
+                                        }
+                                    } }
+                                    { {
+                                        let key = format!("slow {upstream}|{name}");
+                                        let slow = partitioned.get(&key).copied().unwrap_or(false);
+                                        let (cluster, partitioned, model) = (props.cluster.clone(), partitioned.clone(), props.model.dispatcher());
+                                        let (a, b) = (upstream.clone(), name.clone());
+                                        let label = if slow { format!("Speed up link {upstream} to {name}") } else { format!("Slow link {upstream} to {name}") };
+                                        html! {
+                                            <button type="button" aria-label={label.clone()} onclick={move |_| {
+                                                cluster.0.set_link(a.clone(), b.clone(), if slow { 0 } else { 200 }, false);
+                                                let mut map = (*partitioned).clone();
+                                                map.insert(key.clone(), !slow);
+                                                partitioned.set(map);
+                                                model.dispatch(Msg::Command(format!("network: {} between {a} and {b}", if slow { "no delay" } else { "200 ms delay" })));
+                                            }}>{ label }<code>{ if slow { "no delay" } else { "200 ms delay" } }</code></button>
                                         }
                                     } }
                                 }
@@ -475,13 +495,27 @@ fn WalStream(props: &ModelProps) -> Html {
         Some(frozen) => frozen.clone(),
         None => props.model.wal.iter().cloned().collect(),
     };
+    // Each standby's sent/write/flush/replay positions, as its walsender reports them.
     let cursors = |row: &WalRow| -> Vec<String> {
-        props
-            .model
-            .nodes
+        let Some(writer) = props.model.nodes.get(&row.node) else {
+            return Vec::new();
+        };
+        writer
+            .senders
             .iter()
-            .filter(|(_, s)| s.replay.as_deref() == Some(row.end.as_str()))
-            .map(|(n, _)| format!("{n} replay"))
+            .filter_map(|s| {
+                let kinds: Vec<&str> = [
+                    ("sent", &s.sent),
+                    ("write", &s.write),
+                    ("flush", &s.flush),
+                    ("replay", &s.replay),
+                ]
+                .into_iter()
+                .filter(|(_, lsn)| **lsn == row.end)
+                .map(|(kind, _)| kind)
+                .collect();
+                (!kinds.is_empty()).then(|| format!("{} {}", s.application_name, kinds.join("/")))
+            })
             .collect()
     };
     let pause = {
@@ -528,9 +562,42 @@ fn WalStream(props: &ModelProps) -> Html {
     }
 }
 
-/// `pg_stat_replication` of every node that has walsenders, as they report it.
+/// `pg_stat_replication` of every node that has walsenders, as they report
+/// it, and `pg_stat_wal_receiver` of every standby, queried every second.
 #[component]
-fn Replication(props: &ModelProps) -> Html {
+fn Replication(props: &TopologyProps) -> Html {
+    let receivers = use_state(BTreeMap::<String, String>::new);
+    {
+        let (cluster, receivers) = (props.cluster.clone(), receivers.clone());
+        let standbys: Vec<String> = props
+            .model
+            .nodes
+            .iter()
+            .filter(|(_, s)| s.replay.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        use_effect_with(standbys, move |standbys| {
+            let standbys = standbys.clone();
+            let interval = gloo_interval(1000, move || {
+                for node in standbys.clone() {
+                    let (cluster, receivers) = (cluster.clone(), receivers.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let sql = "SELECT status, receive_start_lsn, written_lsn, flushed_lsn, sender_host, sender_port FROM pg_stat_wal_receiver;";
+                        let promise =
+                            cluster
+                                .0
+                                .psql_session(node.clone(), "monitor".into(), sql.into());
+                        if let Ok(value) = JsFuture::from(promise).await {
+                            let mut map = (*receivers).clone();
+                            map.insert(node, value.as_string().unwrap_or_default());
+                            receivers.set(map);
+                        }
+                    });
+                }
+            });
+            move || drop(interval)
+        });
+    }
     html! {
         <section class="panel" aria-labelledby="replication-heading">
             <h2 id="replication-heading">{ "pg_stat_replication" }</h2>
@@ -538,6 +605,7 @@ fn Replication(props: &ModelProps) -> Html {
                 <thead><tr>
                     <th>{ "upstream" }</th><th>{ "application_name" }</th><th>{ "state" }</th>
                     <th>{ "sent_lsn" }</th><th>{ "write_lsn" }</th><th>{ "flush_lsn" }</th><th>{ "replay_lsn" }</th>
+                    <th>{ "replay_lag" }</th><th>{ "behind" }</th>
                 </tr></thead>
                 <tbody>
                     { for props.model.nodes.iter().flat_map(|(name, status)| status.senders.iter().map(move |s| {
@@ -545,16 +613,53 @@ fn Replication(props: &ModelProps) -> Html {
                         let lsn = |v: &String| if v == "0/0" { String::new() } else { v.clone() };
                         html! {
                             <tr>
-                                <td>{ name }</td><td>{ &s[0] }</td><td>{ &s[1] }</td>
-                                <td><code>{ lsn(&s[2]) }</code></td><td><code>{ lsn(&s[3]) }</code></td>
-                                <td><code>{ lsn(&s[4]) }</code></td><td><code>{ lsn(&s[5]) }</code></td>
+                                <td>{ name }</td><td>{ &s.application_name }</td><td>{ &s.state }</td>
+                                <td><code>{ lsn(&s.sent) }</code></td><td><code>{ lsn(&s.write) }</code></td>
+                                <td><code>{ lsn(&s.flush) }</code></td><td><code>{ lsn(&s.replay) }</code></td>
+                                <td>{ s.replay_lag_ms.map(|ms| format!("{ms:.1} ms")).unwrap_or_default() }</td>
+                                <td>{ format!("{} bytes", s.lag_bytes) }</td>
                             </tr>
                         }
                     })) }
                 </tbody>
             </table>
+            <h2 id="receiver-heading">{ "pg_stat_wal_receiver" }</h2>
+            { for receivers.iter().map(|(node, text)| html! {
+                <>
+                    <h3>{ node }</h3>
+                    <pre class="receiver" aria-label={format!("pg_stat_wal_receiver on {node}")}>{ text }</pre>
+                </>
+            }) }
         </section>
     }
+}
+
+/// A repeating timer that stops when dropped.
+struct Interval {
+    id: i32,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            window.clear_interval_with_handle(self.id);
+        }
+    }
+}
+
+fn gloo_interval(ms: i32, f: impl FnMut() + 'static) -> Option<Interval> {
+    let callback = Closure::<dyn FnMut()>::new(f);
+    let id = web_sys::window()?
+        .set_interval_with_callback_and_timeout_and_arguments_0(
+            callback.as_ref().unchecked_ref(),
+            ms,
+        )
+        .ok()?;
+    Some(Interval {
+        id,
+        _callback: callback,
+    })
 }
 
 /// The server log of one node at a time.

@@ -115,7 +115,7 @@ pub enum Reply {
 }
 
 /// A node's state for the topology view, sent with every batch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeStatus {
     /// The port the node listens on (how `primary_conninfo` names it).
     pub port: u16,
@@ -127,8 +127,21 @@ pub struct NodeStatus {
     pub replay: Option<String>,
     pub receiver: Option<String>,
     pub upstream: Option<(String, u16)>,
-    /// Each walsender: application_name, state, sent, write, flush, replay.
-    pub senders: Vec<[String; 6]>,
+    pub senders: Vec<SenderStatus>,
+}
+
+/// One walsender of a node, as `pg_stat_replication` would show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SenderStatus {
+    pub application_name: String,
+    pub state: String,
+    pub sent: String,
+    pub write: String,
+    pub flush: String,
+    pub replay: String,
+    /// WAL this node has flushed that the standby has not replayed yet.
+    pub lag_bytes: u64,
+    pub replay_lag_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

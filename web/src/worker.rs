@@ -565,15 +565,15 @@ fn status(node: &Node) -> NodeStatus {
         senders: node
             .sender_positions()
             .into_iter()
-            .map(|(name, state, sent, write, flush, apply)| {
-                [
-                    name,
-                    state,
-                    sent.to_string(),
-                    write.to_string(),
-                    flush.to_string(),
-                    apply.to_string(),
-                ]
+            .map(|s| SenderStatus {
+                lag_bytes: node.db.wal.flush_lsn().0.saturating_sub(s.replay.0),
+                replay_lag_ms: s.replay_lag.map(|us| us as f64 / 1000.0),
+                application_name: s.application_name,
+                state: s.state,
+                sent: s.sent.to_string(),
+                write: s.write.to_string(),
+                flush: s.flush.to_string(),
+                replay: s.replay.to_string(),
             })
             .collect(),
     }

@@ -27,7 +27,7 @@ use pgplay_wal::time::Timestamp;
 use pgplay_wal::{SegmentSize, TimeLineId, DEFAULT_SEGMENT_SIZE};
 
 pub use console::{render, report, Psql};
-pub use replication::PeerEvent;
+pub use replication::{PeerEvent, SenderInfo};
 
 /// Most server log lines a node keeps.
 pub const LOG_CAPACITY: usize = 1000;
@@ -304,9 +304,11 @@ impl Node {
                 pgplay_replication::HbaFile::parse(text)?;
                 self.files.pg_hba_conf = text.to_string();
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{other}: pgplay edits only postgresql.conf, postgresql.auto.conf and pg_hba.conf"
-            )),
+            ))
+            }
         }
         Ok(())
     }

@@ -14,6 +14,18 @@ use pgplay_wal::Lsn;
 
 use crate::{ConfigFiles, Node, Output, RunState};
 
+/// One walsender's positions and replay lag (µs), for the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderInfo {
+    pub application_name: String,
+    pub state: String,
+    pub sent: Lsn,
+    pub write: Lsn,
+    pub flush: Lsn,
+    pub replay: Lsn,
+    pub replay_lag: Option<Timestamp>,
+}
+
 /// What happens on one replication connection, as the driver tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerEvent {
@@ -606,19 +618,18 @@ impl Node {
         self.receiver.as_ref().is_some_and(|r| r.is_streaming())
     }
 
-    /// Positions of each walsender, for the UI and the simulator's checks.
-    pub fn sender_positions(&self) -> Vec<(String, String, Lsn, Lsn, Lsn, Lsn)> {
+    /// Each walsender as the UI shows it.
+    pub fn sender_positions(&self) -> Vec<SenderInfo> {
         self.senders
             .values()
-            .map(|s| {
-                (
-                    s.application_name.clone(),
-                    s.state.name().to_string(),
-                    s.sent,
-                    s.write,
-                    s.flush,
-                    s.apply,
-                )
+            .map(|s| SenderInfo {
+                application_name: s.application_name.clone(),
+                state: s.state.name().to_string(),
+                sent: s.sent,
+                write: s.write,
+                flush: s.flush,
+                replay: s.apply,
+                replay_lag: s.lag.lags[2],
             })
             .collect()
     }
