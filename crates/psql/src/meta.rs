@@ -19,6 +19,8 @@ pub enum MetaCommand {
     PsetOther(Option<String>),
     /// `\timing [on|off]` (`None` toggles).
     Timing(Option<String>),
+    /// `\set VERBOSITY default|verbose|terse` (the one variable this playground models).
+    SetVerbosity(String),
     /// `\?`.
     Help,
     /// `\q`.
@@ -121,6 +123,9 @@ pub fn parse_meta_command(line: &str) -> MetaCommand {
         "x" => MetaCommand::Expanded(first),
         "pset" => parse_pset(&args),
         "timing" => MetaCommand::Timing(first),
+        "set" if first.as_deref() == Some("VERBOSITY") => {
+            MetaCommand::SetVerbosity(args.get(1).cloned().unwrap_or_default())
+        }
         "?" => MetaCommand::Help,
         "q" | "quit" => MetaCommand::Quit,
         _ if UNSUPPORTED.contains(&name) => MetaCommand::Unsupported(format!("\\{name}")),
@@ -275,6 +280,14 @@ impl MetaCommand {
             }
             MetaCommand::PsetOther(Some(o)) => format!("\\pset: unknown option: {o}\n"),
             MetaCommand::Timing(v) => apply_timing(v.as_deref(), opts),
+            MetaCommand::SetVerbosity(value) => {
+                opts.verbosity = match value.as_str() {
+                    "verbose" => crate::Verbosity::Verbose,
+                    "terse" => crate::Verbosity::Terse,
+                    _ => crate::Verbosity::Default,
+                };
+                String::new()
+            }
             MetaCommand::Help => HELP.to_string(),
             MetaCommand::Unsupported(c) => {
                 format!("{c} is not supported in this playground.\nTry \\? for help.\n")
@@ -347,3 +360,21 @@ Backslash commands available in this playground:
 Patterns may use * (any text) and ? (any character); \"quote\" to keep case.
 SQL statements end with a semicolon and may span several lines.
 ";
+
+#[cfg(test)]
+mod verbosity_tests {
+    use super::*;
+
+    #[test]
+    fn set_verbosity_changes_how_errors_print() {
+        let mut options = Options::default();
+        let command = parse_meta_command("\\set VERBOSITY verbose");
+        assert_eq!(command, MetaCommand::SetVerbosity("verbose".into()));
+        assert_eq!(command.apply(&mut options), "");
+        assert_eq!(options.verbosity, crate::Verbosity::Verbose);
+        assert!(matches!(
+            parse_meta_command("\\set ON_ERROR_STOP on"),
+            MetaCommand::Unsupported(_)
+        ));
+    }
+}
