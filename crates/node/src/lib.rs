@@ -379,6 +379,7 @@ impl Node {
             self.after_reload(now);
         }
         self.pump(now);
+        self.recycle_wal();
         results
     }
 

@@ -529,8 +529,48 @@ impl Node {
             return;
         }
         self.db.now = now;
+        if let Some(due) = self.next_checkpoint() {
+            if now >= due {
+                // The checkpointer's timed checkpoint (checkpoint_timeout).
+                self.push_log("LOG:  checkpoint starting: time".into());
+                self.db.checkpoint(false);
+                self.push_log("LOG:  checkpoint complete".into());
+            }
+        }
         self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
         self.poll_senders(now);
+        self.recycle_wal();
+    }
+
+    /// When a primary's next timed checkpoint is due.
+    fn next_checkpoint(&self) -> Option<Timestamp> {
+        if self.state != RunState::Running || self.db.in_recovery {
+            return None;
+        }
+        let timeout = self.setting_i64("checkpoint_timeout").max(30) * 1_000_000;
+        Some(self.db.control.time + timeout)
+    }
+
+    /// Removes WAL segments no longer needed, as the checkpointer does:
+    /// everything before the last (re)startpoint's redo segment, except the
+    /// `wal_keep_size` most recent megabytes. Walsenders do not hold WAL back
+    /// (only replication slots would): a standby that falls further behind
+    /// gets "requested WAL segment ... has already been removed".
+    pub(crate) fn recycle_wal(&mut self) {
+        let size = self.db.wal.segment_size();
+        let redo_segment = size.segment_of(self.db.control.redo);
+        let keep_bytes = (self.setting_i64("wal_keep_size").max(0) as u64) * 1024 * 1024;
+        let keep_segments = keep_bytes / size.bytes();
+        let current = size.segment_of(self.db.wal.insert_lsn());
+        let keep_from = redo_segment.min(current.saturating_sub(keep_segments));
+        if self
+            .db
+            .wal
+            .oldest_segment_start()
+            .is_some_and(|oldest| size.segment_of(oldest) < keep_from)
+        {
+            self.db.wal.remove_segments_before(keep_from);
+        }
     }
 
     /// When the node next wants [`Node::handle_timeout`].
@@ -546,7 +586,7 @@ impl Node {
         let owned = self.standby_view();
         let view = owned.view(&self.history);
         let receiver = self.receiver.as_ref().and_then(|r| r.next_timeout(&view));
-        senders.chain(receiver).min()
+        senders.chain(receiver).chain(self.next_checkpoint()).min()
     }
 
     // ----- views --------------------------------------------------------------

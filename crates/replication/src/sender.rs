@@ -225,6 +225,18 @@ impl WalSender {
                 ),
             ));
         };
+        if let Some(oldest) = view.wal.oldest_segment_start() {
+            if start < oldest {
+                let size = view.wal.segment_size();
+                return Err(ServerError::error(
+                    "58P01",
+                    format!(
+                        "requested WAL segment {} has already been removed",
+                        size.file_name(timeline, size.segment_of(start))
+                    ),
+                ));
+            }
+        }
         if end.is_none() && start > view.send_upto {
             return Err(ServerError::error(
                 "58P01",

@@ -315,6 +315,15 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
     let segment = SegmentSize::new(1 << 20).expect("1 MB is a valid segment size");
     let mut sim = Sim::new(seed).with_segment_size(segment);
     sim.add_primary("primary", 5432);
+    // Without replication slots, only wal_keep_size keeps WAL for a standby that is cut off
+    // while the primary checkpoints; the runs check catch-up, so keep enough of it.
+    let now = sim.now;
+    if let Some(primary) = sim.node_mut("primary") {
+        primary
+            .append_config("postgresql.conf", "wal_keep_size = '1GB'")
+            .expect("a valid setting");
+        primary.reload(now);
+    }
     let mut run = Run {
         sim,
         seed,

@@ -223,3 +223,76 @@ fn pg_basebackup_adds_a_standby_that_catches_up() {
     let names: Vec<_> = names.into_iter().map(|r| r[0].clone().unwrap()).collect();
     assert_eq!(names, ["standby1", "standby2", "standby3"]);
 }
+
+#[test]
+fn a_standby_cut_off_too_long_finds_its_wal_removed_unless_wal_keep_size_keeps_it() {
+    for keep in [None, Some("'64MB'")] {
+        let mut sim = cluster_with_rows();
+        if let Some(size) = keep {
+            sim.node_mut("primary")
+                .unwrap()
+                .append_config("postgresql.conf", &format!("wal_keep_size = {size}"))
+                .unwrap();
+            sim.run_command("pg_ctl -D primary reload").unwrap();
+        }
+        sim.partition("primary", "standby1");
+        for i in 0..3 {
+            query(
+                &mut sim,
+                "primary",
+                &format!("INSERT INTO t VALUES ({}, 'x')", 100 + i),
+            );
+            query(&mut sim, "primary", "SELECT pg_switch_wal()");
+        }
+        query(&mut sim, "primary", "CHECKPOINT");
+        sim.run_for(SECOND);
+        sim.cut("primary", "standby1");
+        sim.heal("primary", "standby1");
+        sim.run_for(12 * SECOND);
+        let lines = log(&mut sim, "standby1");
+        let removed = has(&lines, "has already been removed");
+        match keep {
+            None => {
+                assert!(removed, "{lines:#?}");
+                assert!(check::caught_up(&sim).is_err());
+            }
+            Some(_) => {
+                assert!(!removed, "{lines:#?}");
+                assert_eq!(check::caught_up(&sim), Ok(()));
+            }
+        }
+    }
+}
+
+#[test]
+fn wal_stays_bounded_over_long_streaming() {
+    let segment = pgplay_wal::SegmentSize::new(1 << 20).unwrap();
+    let mut sim = Sim::new(3)
+        .with_segment_size(segment)
+        .with_standard_cluster(5432);
+    query(
+        &mut sim,
+        "primary",
+        "CREATE TABLE t (id int PRIMARY KEY, v text)",
+    );
+    let session = sim.open_session("primary").unwrap();
+    // 12 simulated minutes, 20 commits a second: about 2.5 MB of WAL, two timed checkpoints.
+    for i in 0..14_400 {
+        sim.execute(
+            "primary",
+            session,
+            &format!("INSERT INTO t VALUES ({i}, 'a row of some length')"),
+        );
+        sim.run_for(SECOND / 20);
+    }
+    assert!(has(
+        &log(&mut sim, "primary"),
+        "LOG:  checkpoint starting: time"
+    ));
+    for node in ["primary", "standby1", "standby2"] {
+        let segments = sim.node(node).unwrap().db.wal.segment_files().len();
+        assert!(segments <= 4, "{node} keeps {segments} segments");
+    }
+    assert_eq!(check::caught_up(&sim), Ok(()));
+    assert_eq!(check::all(&sim), Ok(()));
+}
