@@ -59,6 +59,8 @@ try {
     await page.goto(url);
     await page.getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
     if (scheme === "dark") {
+      // The stream starts with the cluster, not with the page's subscription.
+      await page.getByRole("list", { name: "WAL records" }).getByRole("button").filter({ hasText: "CHECKPOINT_ONLINE" }).first().waitFor({ timeout });
       await page.screenshot({ path: join(artifacts, "playground-dark.png"), fullPage: true });
       await page.close();
       continue;

@@ -144,14 +144,20 @@ pub fn App() -> Html {
                         if let Ok(map) = serde_json::from_str::<BTreeMap<String, Option<NodeStatus>>>(
                             &handle.status(),
                         ) {
-                            for (name, status) in map {
-                                let mut events: Vec<Event> = handle
-                                    .log(name.clone())
-                                    .into_iter()
-                                    .map(Event::Log)
-                                    .collect();
-                                events.extend(status.map(Event::Status));
-                                model.dispatch(Msg::Events(name, events));
+                            // Status first, so the stream view knows which node writes WAL.
+                            for (name, status) in &map {
+                                if let Some(status) = status.clone() {
+                                    model.dispatch(Msg::Events(
+                                        name.clone(),
+                                        vec![Event::Status(status)],
+                                    ));
+                                }
+                            }
+                            for name in map.keys() {
+                                let recent: Vec<Event> =
+                                    serde_json::from_str(&handle.recent_events(name.clone()))
+                                        .unwrap_or_default();
+                                model.dispatch(Msg::Events(name.clone(), recent));
                             }
                         }
                         let dispatcher = model.clone();

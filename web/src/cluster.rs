@@ -48,12 +48,12 @@ struct Inner {
     /// Each open connection: (client node, server node).
     conns: BTreeMap<u64, (String, String)>,
     faults: BTreeMap<(String, String), LinkFault>,
-    /// The last log lines of each node, for views that open later.
-    logs: BTreeMap<String, std::collections::VecDeque<String>>,
+    /// The last log lines and WAL records of each node, for views that open later.
+    recent: BTreeMap<String, std::collections::VecDeque<Event>>,
 }
 
-/// Log lines the page keeps per node.
-const PAGE_LOG_LINES: usize = 200;
+/// Log lines and WAL records the page keeps per node.
+const RECENT_EVENTS: usize = 400;
 
 fn pair(a: &str, b: &str) -> (String, String) {
     if a <= b {
@@ -196,14 +196,14 @@ impl Cluster {
                                 handle.status = Some(status.clone());
                             }
                         }
-                        Event::Log(line) => {
-                            let log = inner.logs.entry(name.to_string()).or_default();
-                            if log.len() == PAGE_LOG_LINES {
-                                log.pop_front();
+                        Event::Log(_) | Event::Wal { .. } => {
+                            let recent = inner.recent.entry(name.to_string()).or_default();
+                            if recent.len() == RECENT_EVENTS {
+                                recent.pop_front();
                             }
-                            log.push_back(line.clone());
+                            recent.push_back(event.clone());
                         }
-                        _ => {}
+                        Event::WalSkipped(_) => {}
                     }
                 }
                 self.publish(name, &events);
@@ -457,14 +457,25 @@ impl Cluster {
         self.0.borrow_mut().subscribers.push(callback);
     }
 
-    /// The last log lines of a node, oldest first.
-    pub fn log_lines(&self, name: &str) -> Vec<String> {
+    /// The last log lines and WAL records of a node, oldest first.
+    pub fn recent_events(&self, name: &str) -> Vec<Event> {
         self.0
             .borrow()
-            .logs
+            .recent
             .get(name)
             .map(|l| l.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The last log lines of a node, oldest first.
+    pub fn log_lines(&self, name: &str) -> Vec<String> {
+        self.recent_events(name)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Log(line) => Some(line),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn node_names(&self) -> Vec<String> {
@@ -604,6 +615,12 @@ impl PgplayCluster {
     /// The last server log lines of a node (up to 200), oldest first.
     pub fn log(&self, node: String) -> Vec<String> {
         self.cluster.log_lines(&node)
+    }
+
+    /// The last log lines and WAL records of a node (up to 400) as JSON events, oldest first.
+    #[wasm_bindgen(js_name = recentEvents)]
+    pub fn recent_events(&self, node: String) -> String {
+        serde_json::to_string(&self.cluster.recent_events(&node)).unwrap_or_default()
     }
 
     /// Every node's last status as JSON.

@@ -468,8 +468,10 @@ fn gather_events() {
         }
         let node = s.node.as_mut().expect("checked");
         let flushed = node.db.wal.flush_lsn();
-        if s.wal_seen == Lsn::INVALID {
-            s.wal_seen = node.db.wal.oldest_segment_start().unwrap_or(flushed);
+        let oldest = node.db.wal.oldest_segment_start().unwrap_or(flushed);
+        if s.wal_seen == Lsn::INVALID || s.wal_seen < oldest {
+            // At start, or the checkpointer recycled segments we had not described.
+            s.wal_seen = oldest;
         }
         if flushed > s.wal_seen {
             let reads: Vec<_> = node
