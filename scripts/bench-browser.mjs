@@ -84,6 +84,24 @@ try {
     console.log(`lag:         at ${rate} commits/s (achieved ${achieved.toFixed(0)}/s, ${n} commits): commit-to-replay standby1 median ${a.p50_ms.toFixed(2)} ms p99 ${a.p99_ms.toFixed(2)} ms; standby2 median ${b.p50_ms.toFixed(2)} ms p99 ${b.p99_ms.toFixed(2)} ms (${a.count}+${b.count} commits)`);
   }
 
+  // The UI while the primary writes thousands of records a second: frame intervals.
+  const frames = await page.evaluate(async () => {
+    const deltas = [];
+    let last = performance.now();
+    let running = true;
+    const tick = (t) => {
+      deltas.push(t - last);
+      last = t;
+      if (running) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    await window.pgplay.load("primary", 10000, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    running = false;
+    return deltas.slice(1);
+  });
+  console.log(`ui:          frame interval while the primary commits 5,000/s for 2 s (WAL stream, views updating): median ${median(frames).toFixed(1)} ms, p99 ${p99(frames).toFixed(1)} ms, ${frames.length} frames`);
+
   await page.evaluate(() => window.pgplay.psql("primary", "CREATE TABLE rt (id int);"));
   const trips = [];
   for (let i = 0; i < 30; i++) {
