@@ -584,6 +584,13 @@ fn Replication(props: &TopologyProps) -> Html {
             .collect();
         use_effect_with(standbys, move |standbys| {
             let standbys = standbys.clone();
+            receivers.set(
+                (*receivers)
+                    .iter()
+                    .filter(|(n, _)| standbys.contains(n))
+                    .map(|(n, t)| (n.clone(), t.clone()))
+                    .collect(),
+            );
             let interval = gloo_interval(1000, move || {
                 for node in standbys.clone() {
                     let (cluster, receivers) = (cluster.clone(), receivers.clone());
