@@ -8,41 +8,22 @@
 //
 //   node scripts/bench-browser.mjs [DIST_DIR] [--rows N]
 
-import { createServer } from "node:http";
 import { readFile, readdir } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { serveDist, launchChromium } from "./browser.mjs";
 
 const args = process.argv.slice(2);
 const distDir = resolve(args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "dist");
 const rowsIndex = args.indexOf("--rows");
 const rows = rowsIndex >= 0 ? Number(args[rowsIndex + 1]) : 10000;
-const executablePath = process.env.PGPLAY_CHROMIUM ?? "/usr/bin/chromium";
 
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml" };
-const server = createServer(async (request, response) => {
-  const asked = normalize(decodeURIComponent(new URL(request.url, "http://x").pathname));
-  const path = asked === "/" ? "/index.html" : asked;
-  try {
-    const body = await readFile(join(distDir, path));
-    response.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
-    response.end(body);
-  } catch {
-    response.writeHead(404);
-    response.end();
-  }
-});
-await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const served = await serveDist(distDir);
+const url = served.url;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p99 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.round((xs.length - 1) * 0.99))];
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 let oursTps = 0;
 try {
   const loads = [];
@@ -117,7 +98,7 @@ try {
   console.log(`round trip:  commit on the primary until standby1 shows it, from the page: median ${median(trips).toFixed(2)} ms, p99 ${p99(trips).toFixed(2)} ms (30 commits)`);
 } finally {
   await browser.close();
-  server.close();
+  served.close();
 }
 
 const { PGlite } = await import("@electric-sql/pglite");

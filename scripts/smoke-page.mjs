@@ -6,55 +6,19 @@
 //
 // The full end-to-end suite will live elsewhere; this only proves the page boots.
 
-import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize, dirname, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { serveDist, launchChromium } from "./browser.mjs";
 
 const distDir = resolve(process.argv[2] ?? "dist");
 const screenshotPath = resolve(process.argv[3] ?? "target/artifacts/smoke-page.png");
-const executablePath = process.env.PGPLAY_CHROMIUM ?? "/usr/bin/chromium";
 const timeoutMs = Number(process.env.PGPLAY_SMOKE_TIMEOUT_MS ?? 30_000);
 
-const contentTypes = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".mjs": "text/javascript",
-  ".wasm": "application/wasm",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".json": "application/json",
-};
-
-const server = createServer(async (request, response) => {
-  const urlPath = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
-  const relative = normalize(urlPath === "/" ? "/index.html" : urlPath);
-  try {
-    const body = await readFile(join(distDir, relative));
-    response.writeHead(200, { "content-type": contentTypes[extname(relative)] ?? "application/octet-stream" });
-    response.end(body);
-  } catch {
-    response.writeHead(404);
-    response.end("not found");
-  }
-});
-await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const served = await serveDist(distDir);
+const url = served.url;
 
 const problems = [];
-const browser = await chromium.launch({
-  executablePath,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -73,7 +37,7 @@ try {
   problems.push(String(error));
 } finally {
   await browser.close();
-  server.close();
+  served.close();
 }
 
 if (problems.length > 0) {

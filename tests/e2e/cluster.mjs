@@ -7,34 +7,16 @@
 //
 //   node tests/e2e/cluster.mjs [DIST_DIR] [SCREENSHOT_PATH]
 
-import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize, dirname, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { serveDist, launchChromium } from "../../scripts/browser.mjs";
 
 const distDir = resolve(process.argv[2] ?? "dist");
 const screenshotPath = resolve(process.argv[3] ?? "target/artifacts/e2e-cluster.png");
-const executablePath = process.env.PGPLAY_CHROMIUM ?? "/usr/bin/chromium";
-const timeoutMs = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 60_000);
+const timeoutMs = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 120_000);
 
-const contentTypes = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".wasm": "application/wasm",
-  ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png",
-};
-const server = createServer(async (request, response) => {
-  const urlPath = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
-  const relative = normalize(urlPath === "/" ? "/index.html" : urlPath);
-  try {
-    const body = await readFile(join(distDir, relative));
-    response.writeHead(200, { "content-type": contentTypes[extname(relative)] ?? "application/octet-stream" });
-    response.end(body);
-  } catch {
-    response.writeHead(404);
-    response.end("not found");
-  }
-});
-await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const served = await serveDist(distDir);
+const url = served.url;
 
 const problems = [];
 const steps = [];
@@ -43,11 +25,7 @@ function check(name, ok, detail) {
   if (!ok) problems.push(`${name}: ${detail}`);
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -129,7 +107,7 @@ try {
   problems.push(String(error));
 } finally {
   await browser.close();
-  server.close();
+  served.close();
 }
 
 console.log(steps.join("\n"));

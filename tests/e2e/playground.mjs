@@ -6,39 +6,20 @@
 //
 //   node tests/e2e/playground.mjs [DIST_DIR] [ARTIFACT_DIR]
 
-import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { serveDist, launchChromium } from "../../scripts/browser.mjs";
 
 const distDir = resolve(process.argv[2] ?? "dist");
 const artifacts = resolve(process.argv[3] ?? "target/artifacts");
-const executablePath = process.env.PGPLAY_CHROMIUM ?? "/usr/bin/chromium";
 const timeout = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 30_000);
 
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml" };
-const server = createServer(async (request, response) => {
-  const asked = normalize(decodeURIComponent(new URL(request.url, "http://x").pathname));
-  const path = asked === "/" ? "/index.html" : asked;
-  try {
-    const body = await readFile(join(distDir, path));
-    response.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
-    response.end(body);
-  } catch {
-    response.writeHead(404);
-    response.end();
-  }
-});
-await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const served = await serveDist(distDir);
+const url = served.url;
 
 const problems = [];
 const steps = [];
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 async function step(name, body) {
   try {
     await body();
@@ -147,7 +128,7 @@ try {
   problems.push(String(error));
 } finally {
   await browser.close();
-  server.close();
+  served.close();
 }
 console.log(steps.join("\n"));
 if (problems.length > 0) {

@@ -340,15 +340,7 @@ impl Database {
                 xact.xid,
             )?));
         }
-        let generation = self.data.catalog_generation;
-        if let Some((cached, catalog)) = &self.catalog_cache {
-            if *cached == generation {
-                return Ok(catalog.clone());
-            }
-        }
-        let catalog = Rc::new(Catalog::load(&self.data.storage, &self.data.clog, None)?);
-        self.catalog_cache = Some((generation, catalog.clone()));
-        Ok(catalog)
+        self.committed_catalog()
     }
 
     /// The catalog as committed now (no session's own changes).

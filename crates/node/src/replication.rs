@@ -444,19 +444,11 @@ impl Node {
     }
 
     fn sender_message(&mut self, now: Timestamp, conn: ConnId, message: Message) {
-        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
-        let Some(sender) = self.senders.get_mut(&conn) else {
-            return;
-        };
-        let view = SourceView {
-            wal: &self.db.wal,
-            send_upto: self.db.wal.flush_lsn(),
-            history: &self.history,
-            history_files: &self.history_files,
-            system_identifier: self.db.control.system_identifier,
-            timeout,
-        };
-        let outputs = sender.handle(now, message, &view);
+        let mut message = Some(message);
+        let outputs = self.with_sender(conn, &mut |sender, view| match message.take() {
+            Some(message) => sender.handle(now, message, view),
+            None => Vec::new(),
+        });
         self.apply_sender_outputs(conn, outputs);
     }
 
@@ -473,46 +465,48 @@ impl Node {
         }
     }
 
-    /// Every walsender sends what it can.
-    pub(crate) fn poll_senders(&mut self, now: Timestamp) {
-        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+    /// Runs `f` on every walsender with a view of this node's WAL, then
+    /// carries out what it returns.
+    fn each_sender(
+        &mut self,
+        mut f: impl FnMut(&mut WalSender, &SourceView<'_>) -> Vec<SenderOutput>,
+    ) {
         let conns: Vec<ConnId> = self.senders.keys().copied().collect();
         for conn in conns {
-            let Some(sender) = self.senders.get_mut(&conn) else {
-                continue;
-            };
-            let view = SourceView {
-                wal: &self.db.wal,
-                send_upto: self.db.wal.flush_lsn(),
-                history: &self.history,
-                history_files: &self.history_files,
-                system_identifier: self.db.control.system_identifier,
-                timeout,
-            };
-            let outputs = sender.poll(now, &view);
+            let outputs = self.with_sender(conn, &mut f);
             self.apply_sender_outputs(conn, outputs);
         }
     }
 
+    /// Runs `f` on one walsender with a view of this node's WAL.
+    fn with_sender(
+        &mut self,
+        conn: ConnId,
+        f: &mut impl FnMut(&mut WalSender, &SourceView<'_>) -> Vec<SenderOutput>,
+    ) -> Vec<SenderOutput> {
+        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let Some(sender) = self.senders.get_mut(&conn) else {
+            return Vec::new();
+        };
+        let view = SourceView {
+            wal: &self.db.wal,
+            send_upto: self.db.wal.flush_lsn(),
+            history: &self.history,
+            history_files: &self.history_files,
+            system_identifier: self.db.control.system_identifier,
+            timeout,
+        };
+        f(sender, &view)
+    }
+
+    /// Every walsender sends what it can.
+    pub(crate) fn poll_senders(&mut self, now: Timestamp) {
+        self.each_sender(|sender, view| sender.poll(now, view));
+    }
+
     /// A clean stop: each walsender ends its stream with CopyDone.
     pub(crate) fn shutdown_senders(&mut self) {
-        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
-        let conns: Vec<ConnId> = self.senders.keys().copied().collect();
-        for conn in conns {
-            let Some(sender) = self.senders.get_mut(&conn) else {
-                continue;
-            };
-            let view = SourceView {
-                wal: &self.db.wal,
-                send_upto: self.db.wal.flush_lsn(),
-                history: &self.history,
-                history_files: &self.history_files,
-                system_identifier: self.db.control.system_identifier,
-                timeout,
-            };
-            let outputs = sender.shutdown(&view);
-            self.apply_sender_outputs(conn, outputs);
-        }
+        self.each_sender(|sender, view| sender.shutdown(view));
     }
 
     /// After any change: ship new WAL.
