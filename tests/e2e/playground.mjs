@@ -123,6 +123,27 @@ try {
     });
     await page.screenshot({ path: join(artifacts, "playground-after-failover.png"), fullPage: true });
     await page.close();
+
+    // The guided lesson, on a fresh cluster: every step checks PostgreSQL's answer.
+    const lesson = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    lesson.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    await lesson.goto(url);
+    await lesson.getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
+    await step("the lesson's six steps all check out", async () => {
+      const steps = lesson.getByRole("list", { name: "Lesson steps" });
+      for (let n = 1; n <= 6; n++) {
+        const item = steps.getByRole("listitem", { name: `Step ${n}`, exact: true });
+        for (let attempt = 0; attempt < 20; attempt++) {
+          await item.getByRole("button", { name: `Run step ${n}` }).click();
+          await item.getByRole("status").waitFor({ timeout });
+          if ((await item.getByRole("status").textContent()).includes("done")) break;
+          await lesson.waitForTimeout(100);
+        }
+        const verdict = await item.getByRole("status").textContent();
+        if (!verdict.includes("done")) throw new Error(`step ${n}: ${verdict}`);
+      }
+    });
+    await lesson.close();
   }
 } catch (error) {
   problems.push(String(error));

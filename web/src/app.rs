@@ -230,6 +230,7 @@ pub fn App() -> Html {
                     </div>
                     <ServerLog model={model.clone()} />
                     <ConfigEditor cluster={cluster.clone()} model={model.clone()} />
+                    <Lesson cluster={cluster.clone()} model={model.clone()} />
                 }
             </main>
         </>
@@ -821,6 +822,104 @@ fn ConfigEditor(props: &TopologyProps) -> Html {
                 </button>
             </div>
             <p role="status" aria-label="Configuration status">{ (*message).clone() }</p>
+        </section>
+    }
+}
+
+/// One step of a lesson: what to do, where, and what PostgreSQL answers when it worked.
+struct LessonStep {
+    text: &'static str,
+    node: &'static str,
+    /// SQL for psql on `node`, or a server command when it starts with `pg_ctl`.
+    input: &'static str,
+    expect: &'static str,
+}
+
+/// Seed 003's flow ("PostgreSQL High Availability"), as guided steps with checks.
+const LESSON: &[LessonStep] = &[
+    LessonStep {
+        text: "Create a table on the primary.",
+        node: "primary",
+        input: "CREATE TABLE lesson (x int);",
+        expect: "CREATE TABLE",
+    },
+    LessonStep {
+        text: "Insert a row on the primary: it is written to the WAL and streamed.",
+        node: "primary",
+        input: "INSERT INTO lesson VALUES (1);",
+        expect: "INSERT 0 1",
+    },
+    LessonStep {
+        text: "Read it on standby1, a hot standby.",
+        node: "standby1",
+        input: "SELECT * FROM lesson;",
+        expect: "(1 row)",
+    },
+    LessonStep {
+        text: "Try to write on standby1: standbys are read-only.",
+        node: "standby1",
+        input: "INSERT INTO lesson VALUES (2);",
+        expect: "cannot execute INSERT in a read-only transaction",
+    },
+    LessonStep {
+        text: "Fail over: promote standby1. It picks timeline 2.",
+        node: "standby1",
+        input: "pg_ctl -D standby1 promote",
+        expect: "server promoted",
+    },
+    LessonStep {
+        text: "Write on the new primary.",
+        node: "standby1",
+        input: "INSERT INTO lesson VALUES (2);",
+        expect: "INSERT 0 1",
+    },
+];
+
+/// A guided lesson: each step runs its SQL or command and checks PostgreSQL's answer.
+#[component]
+fn Lesson(props: &TopologyProps) -> Html {
+    let results = use_state(BTreeMap::<usize, (bool, String)>::new);
+    html! {
+        <section class="panel" aria-labelledby="lesson-heading">
+            <h2 id="lesson-heading">{ "Lesson: streaming replication and failover" }</h2>
+            <ol class="lesson" aria-label="Lesson steps">
+                { for LESSON.iter().enumerate().map(|(index, step)| {
+                    let result = results.get(&index).cloned();
+                    let run = {
+                        let (cluster, results) = (props.cluster.clone(), results.clone());
+                        move |_| {
+                            let (cluster, results) = (cluster.clone(), results.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                let promise = if step.input.starts_with("pg_ctl") {
+                                    cluster.0.run(step.input.into())
+                                } else {
+                                    cluster.0.psql(step.node.into(), step.input.into())
+                                };
+                                let out = match JsFuture::from(promise).await {
+                                    Ok(value) => value.as_string().unwrap_or_default(),
+                                    Err(error) => error.as_string().unwrap_or_default(),
+                                };
+                                let mut map = (*results).clone();
+                                map.insert(index, (out.contains(step.expect), out));
+                                results.set(map);
+                            });
+                        }
+                    };
+                    let label = format!("Run step {}", index + 1);
+                    html! {
+                        <li aria-label={format!("Step {}", index + 1)}>
+                            <p>{ step.text }{ " " }<code>{ format!("{}: {}", step.node, step.input) }</code></p>
+                            <button type="button" aria-label={label.clone()} onclick={run}>{ label }</button>
+                            if let Some((ok, out)) = result {
+                                <span class={if ok { "check ok" } else { "check" }} role="status">
+                                    { if ok { "✓ done" } else { "✗ not as expected" } }
+                                </span>
+                                <pre class="lesson-output">{ out }</pre>
+                            }
+                        </li>
+                    }
+                }) }
+            </ol>
         </section>
     }
 }
