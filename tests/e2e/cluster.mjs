@@ -44,7 +44,7 @@ try {
   // Polls a psql line on a node until its output contains `wanted` (replication is asynchronous).
   async function eventually(node, line, wanted) {
     let out = "";
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 400; i++) {
       out = await psql(node, line);
       if (out.includes(wanted)) return out;
       await sleep(50);
@@ -97,7 +97,12 @@ try {
   await page.exposeFunction("pgplayLogged", (json) => logged.push(json));
   await page.evaluate(() => window.pgplay.subscribe((json) => window.pgplayLogged(json)));
   await page.evaluate(() => window.pgplay.killWorker("standby2"));
-  await page.waitForFunction(() => JSON.parse(window.pgplay.status()).standby2?.receiver === "streaming", null, { timeout: timeoutMs });
+  try {
+    await page.waitForFunction(() => JSON.parse(window.pgplay.status()).standby2?.receiver === "streaming", null, { timeout: timeoutMs });
+  } catch (error) {
+    const state = await page.evaluate(() => [window.pgplay.status(), window.pgplay.recentEvents("standby2").slice(-3000)]);
+    throw new Error(`standby2 was not replaced: ${state.join("\n")}\nlogged: ${logged.join("\n").slice(-3000)}`);
+  }
   out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
   check("a killed worker is reported and replaced", logged.some((j) => j.includes("its worker failed (killed)")) && out.includes("     3\n"), `${out} ${logged.length}`);
 

@@ -61,7 +61,7 @@ try {
       await output("primary").filter({ hasText: "INSERT 0 1" }).waitFor({ timeout });
     });
     await step("the row is on standby1", async () => {
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 200; i++) {
         await sql("standby1", "SELECT count(*) FROM streamtest;");
         await page.waitForTimeout(100);
         if ((await output("standby1").textContent()).includes("     1\n(1 row)")) return;
@@ -96,7 +96,7 @@ try {
       await page.getByRole("button", { name: "Crash standby2" }).click();
       await page.getByRole("button", { name: "Start standby2" }).click();
       await sql("primary", "INSERT INTO streamtest VALUES (3);");
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 200; i++) {
         await sql("standby2", "SELECT count(*) FROM streamtest;");
         await page.waitForTimeout(100);
         if ((await output("standby2").textContent()).includes("     2\n(1 row)")) return;

@@ -33,6 +33,9 @@ struct Handle {
     status: Option<NodeStatus>,
     /// Why the worker died, if it did.
     crashed: Option<String>,
+    /// The upstream this node last reported streaming from (kept while it
+    /// is stopped or its status is stale), to rebuild it if its worker dies.
+    last_upstream: Option<(String, u16)>,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
@@ -107,6 +110,7 @@ impl Cluster {
                 port,
                 status: None,
                 crashed: None,
+                last_upstream: None,
                 _onmessage: onmessage,
                 _onerror: onerror,
             },
@@ -194,6 +198,12 @@ impl Cluster {
                         Event::Status(status) => {
                             if let Some(handle) = inner.nodes.get_mut(name) {
                                 handle.status = Some(status.clone());
+                                if status.upstream.is_some() {
+                                    handle.last_upstream = status.upstream.clone();
+                                } else if status.running && status.replay.is_none() {
+                                    // Promoted: a primary now.
+                                    handle.last_upstream = None;
+                                }
                             }
                         }
                         Event::Log(_) | Event::Wal { .. } => {
@@ -253,7 +263,7 @@ impl Cluster {
         let Some(handle) = self.0.borrow_mut().nodes.remove(name) else {
             return;
         };
-        let upstream = handle.status.as_ref().and_then(|s| s.upstream.clone());
+        let upstream = handle.last_upstream.clone();
         let port = handle.port;
         drop(handle);
         let restarted = format!("LOG:  pgplay: worker of \"{name}\" restarted");
