@@ -109,6 +109,25 @@ impl Reducible for Model {
     }
 }
 
+/// What a cluster call printed: psql's or the command's output, or its error text.
+async fn printed(promise: js_sys::Promise) -> String {
+    match JsFuture::from(promise).await {
+        Ok(value) | Err(value) => value.as_string().unwrap_or_default(),
+    }
+}
+
+/// Keeps `state` equal to what is typed in a textarea.
+fn textarea_input(state: UseStateHandle<String>) -> Callback<InputEvent> {
+    Callback::from(move |event: InputEvent| {
+        if let Some(area) = event
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
+        {
+            state.set(area.value());
+        }
+    })
+}
+
 fn preset() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -252,11 +271,7 @@ fn Topology(props: &TopologyProps) -> Html {
         Callback::from(move |line: String| {
             let (cluster, model) = (cluster.clone(), model.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let result = JsFuture::from(cluster.0.run(line.clone())).await;
-                let text = match result {
-                    Ok(value) => value.as_string().unwrap_or_default(),
-                    Err(error) => error.as_string().unwrap_or_default(),
-                };
+                let text = printed(cluster.0.run(line.clone())).await;
                 model.dispatch(Msg::Command(format!("$ {line}\n{text}")));
             });
         })
@@ -414,20 +429,16 @@ fn Console(props: &ConsoleProps) -> Html {
             input.set(String::new());
             let (output, cluster, node) = (output.clone(), cluster.clone(), node.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let mut printed = String::new();
+                let mut shown = String::new();
                 for line in text.lines() {
-                    let result =
-                        JsFuture::from(cluster.0.psql(node.clone(), line.to_string())).await;
-                    printed.push_str(&match result {
-                        Ok(value) => value.as_string().unwrap_or_default(),
-                        Err(error) => error.as_string().unwrap_or_default(),
-                    });
+                    let out = printed(cluster.0.psql(node.clone(), line.to_string())).await;
+                    shown.push_str(&out);
                 }
                 let mut entries = (*output).clone();
                 if entries.len() == CONSOLE_ENTRIES {
                     entries.pop_front();
                 }
-                entries.push_back(format!("{node}=# {text}\n{printed}"));
+                entries.push_back(format!("{node}=# {text}\n{shown}"));
                 output.set(entries);
             });
         })
@@ -452,17 +463,7 @@ fn Console(props: &ConsoleProps) -> Html {
             }
         })
     };
-    let oninput = {
-        let input = input.clone();
-        Callback::from(move |event: InputEvent| {
-            if let Some(area) = event
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
-            {
-                input.set(area.value());
-            }
-        })
-    };
+    let oninput = textarea_input(input.clone());
     let node = &props.node;
     html! {
         <div class="console" role="group" aria-label={format!("Console for {node}")}>
@@ -775,26 +776,13 @@ fn ConfigEditor(props: &TopologyProps) -> Html {
             let line = format!("pg_ctl -D {} {action}", *node);
             let (cluster, message, model) = (cluster.clone(), message.clone(), model.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let out = match JsFuture::from(cluster.0.run(line.clone())).await {
-                    Ok(value) => value.as_string().unwrap_or_default(),
-                    Err(error) => error.as_string().unwrap_or_default(),
-                };
+                let out = printed(cluster.0.run(line.clone())).await;
                 model.dispatch(Msg::Command(format!("$ {line}\n{out}")));
                 message.set(format!("$ {line}: {}", out.lines().last().unwrap_or("")));
             });
         })
     };
-    let oninput = {
-        let text = text.clone();
-        Callback::from(move |event: InputEvent| {
-            if let Some(area) = event
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
-            {
-                text.set(area.value());
-            }
-        })
-    };
+    let oninput = textarea_input(text.clone());
     html! {
         <section class="panel" aria-labelledby="config-heading">
             <h2 id="config-heading">{ "Configuration files" }</h2>
@@ -895,10 +883,7 @@ fn Lesson(props: &TopologyProps) -> Html {
                                 } else {
                                     cluster.0.psql(step.node.into(), step.input.into())
                                 };
-                                let out = match JsFuture::from(promise).await {
-                                    Ok(value) => value.as_string().unwrap_or_default(),
-                                    Err(error) => error.as_string().unwrap_or_default(),
-                                };
+                                let out = printed(promise).await;
                                 let mut map = (*results).clone();
                                 map.insert(index, (out.contains(step.expect), out));
                                 results.set(map);

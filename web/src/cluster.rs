@@ -301,17 +301,8 @@ impl Cluster {
 
     fn resolve(&self, host: &str, port: u16) -> Option<String> {
         let inner = self.0.borrow();
-        if inner.nodes.contains_key(host) {
-            return Some(host.to_string());
-        }
-        if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
-            return None;
-        }
-        inner
-            .nodes
-            .iter()
-            .find(|(_, h)| h.port == port)
-            .map(|(n, _)| n.clone())
+        let nodes = inner.nodes.iter().map(|(name, h)| (name.as_str(), h.port));
+        pgplay_node::resolve_host(host, port, nodes).map(str::to_string)
     }
 
     /// A walreceiver wants a connection: a MessageChannel between the two workers.

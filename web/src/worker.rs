@@ -482,17 +482,7 @@ fn gather_events() {
                 .take_while(|r| r.end <= flushed)
                 .collect();
             if let Some(last) = reads.last() {
-                s.wal_seen = last.end;
-                if matches!(
-                    last.record.body,
-                    pgplay_wal::RecordBody::Xlog(pgplay_wal::XlogRecord::Switch)
-                ) {
-                    // A SWITCH owns the rest of its segment: go on at the next one.
-                    let size = node.db.wal.segment_size();
-                    if last.end.0 % size.bytes() != 0 {
-                        s.wal_seen = size.segment_start(size.segment_of(last.end) + 1);
-                    }
-                }
+                s.wal_seen = node.db.wal.position_after(&last.record, last.end);
             }
             if node.db.in_recovery {
                 let at = now();

@@ -171,18 +171,11 @@ impl Database {
             }
             _ => {}
         }
-        self.replayed_upto = end;
-        if let RecordBody::Xlog(XlogRecord::Switch) = record.body {
-            // The SWITCH record takes up the rest of its segment.
-            let size = self.wal.segment_size();
-            if end.0 % size.bytes() != 0 {
-                self.replayed_upto = size.segment_start(size.segment_of(end) + 1);
-                if self.wal.insert_lsn() < self.replayed_upto {
-                    // Nothing after the switch yet: the log goes on in the next segment.
-                    self.wal.skip_to_next_segment();
-                    self.wal.flush(self.wal.insert_lsn());
-                }
-            }
+        self.replayed_upto = self.wal.position_after(record, end);
+        if self.replayed_upto != end && self.wal.insert_lsn() < self.replayed_upto {
+            // A SWITCH with nothing after it yet: the log goes on in the next segment.
+            self.wal.skip_to_next_segment();
+            self.wal.flush(self.wal.insert_lsn());
         }
         self.wal.set_last_record(lsn);
         self.indexes.clear();

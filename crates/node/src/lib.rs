@@ -29,6 +29,23 @@ use pgplay_wal::{SegmentSize, TimeLineId, DEFAULT_SEGMENT_SIZE};
 pub use console::{render, report, Psql};
 pub use replication::{PeerEvent, SenderInfo};
 
+/// Which node a `host` and `port` (from `primary_conninfo` or `pg_basebackup
+/// -h -p`) reach, among `nodes` given as (name, port): a node's name, or a
+/// loopback address and the node's port. All nodes share one loopback host.
+pub fn resolve_host<'a>(
+    host: &str,
+    port: u16,
+    nodes: impl IntoIterator<Item = (&'a str, u16)>,
+) -> Option<&'a str> {
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "::1");
+    let nodes: Vec<(&'a str, u16)> = nodes.into_iter().collect();
+    nodes
+        .iter()
+        .find(|(name, _)| *name == host)
+        .or_else(|| nodes.iter().find(|(_, p)| loopback && *p == port))
+        .map(|(name, _)| *name)
+}
+
 /// Most server log lines a node keeps.
 pub const LOG_CAPACITY: usize = 1000;
 /// Most network outputs waiting for the driver; past this the node is being

@@ -98,3 +98,13 @@ fn edited_configuration_takes_effect_at_reload() {
         "work_mem = '8MB'\n"
     );
 }
+
+#[test]
+fn hosts_resolve_by_name_or_loopback_port() {
+    let nodes = [("primary", 5432), ("standby1", 5433)];
+    assert_eq!(resolve_host("standby1", 1, nodes), Some("standby1"));
+    assert_eq!(resolve_host("127.0.0.1", 5433, nodes), Some("standby1"));
+    assert_eq!(resolve_host("localhost", 5432, nodes), Some("primary"));
+    assert_eq!(resolve_host("10.0.0.5", 5432, nodes), None);
+    assert_eq!(resolve_host("127.0.0.1", 5999, nodes), None);
+}

@@ -35,9 +35,8 @@ pub fn all(sim: &Sim) -> Result<(), Violation> {
 /// The node a running standby streams from, if it is up.
 fn upstream_of<'a>(sim: &'a Sim, standby: &Node) -> Option<&'a Node> {
     let (host, port) = standby.upstream()?;
-    sim.nodes().find(|n| {
-        n.name == host || ((host == "127.0.0.1" || host == "localhost") && n.port == port)
-    })
+    let name = sim.resolve_host(&host, port)?;
+    sim.node(&name)
 }
 
 fn standbys(sim: &Sim) -> impl Iterator<Item = &Node> {

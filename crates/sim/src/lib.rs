@@ -385,17 +385,8 @@ impl Sim {
     }
 
     fn resolve(&self, host: &str, port: u16) -> Option<String> {
-        if self.nodes.contains_key(host) {
-            return Some(host.to_string());
-        }
-        if matches!(host, "127.0.0.1" | "localhost" | "::1") {
-            return self
-                .nodes
-                .iter()
-                .find(|(_, n)| n.port == port)
-                .map(|(name, _)| name.clone());
-        }
-        None
+        let nodes = self.nodes.iter().map(|(name, n)| (name.as_str(), n.port));
+        pgplay_node::resolve_host(host, port, nodes).map(str::to_string)
     }
 
     /// Carries out everything a node asked for.

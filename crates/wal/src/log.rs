@@ -114,6 +114,21 @@ impl WalLog {
         }
     }
 
+    /// Where the log goes on after `record`, which ends at `end`: `end`
+    /// itself, except after a SWITCH, which owns the rest of its segment.
+    pub fn position_after(&self, record: &Record, end: Lsn) -> Lsn {
+        let switch = matches!(
+            record.body,
+            crate::RecordBody::Xlog(crate::XlogRecord::Switch)
+        );
+        if switch && end.0 % self.segment_size.bytes() != 0 {
+            self.segment_size
+                .segment_start(self.segment_size.segment_of(end) + 1)
+        } else {
+            end
+        }
+    }
+
     /// Where a record that may start at `position` really starts.
     pub fn next_record_start(&self, position: Lsn) -> Lsn {
         let mut start = position.align_up(8);
@@ -369,17 +384,7 @@ impl WalLog {
             match read {
                 Ok(read) => {
                     last = read.lsn;
-                    end = read.end;
-                    if matches!(
-                        read.record.body,
-                        crate::RecordBody::Xlog(crate::XlogRecord::Switch)
-                    ) && end.0 % self.segment_size.bytes() != 0
-                    {
-                        // A SWITCH record owns the rest of its segment.
-                        end = self
-                            .segment_size
-                            .segment_start(self.segment_size.segment_of(end) + 1);
-                    }
+                    end = self.position_after(&read.record, read.end);
                 }
                 Err(_) => break,
             }
@@ -448,19 +453,7 @@ impl Iterator for RecordIter<'_> {
         }
         let result = self.log.read_record(start);
         match &result {
-            Ok(read) => {
-                self.next = read.end;
-                if matches!(
-                    read.record.body,
-                    crate::RecordBody::Xlog(crate::XlogRecord::Switch)
-                ) {
-                    let segment_size = self.log.segment_size;
-                    let segno = segment_size.segment_of(read.end);
-                    if read.end.0 % segment_size.bytes() != 0 {
-                        self.next = segment_size.segment_start(segno + 1);
-                    }
-                }
-            }
+            Ok(read) => self.next = self.log.position_after(&read.record, read.end),
             Err(_) => self.next = self.log.insert,
         }
         Some(result)
