@@ -5,8 +5,10 @@
 //! `PgplayCluster`). [`protocol`] is what they say to each other.
 //!
 //! This crate is the only one that touches wasm-bindgen, web-sys or the
-//! DOM. Off wasm32 only the protocol builds (and is tested natively).
+//! DOM. Off wasm32 only the protocol and the lessons build (and are tested
+//! natively).
 
+pub mod lessons;
 pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]

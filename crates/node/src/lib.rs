@@ -359,6 +359,50 @@ impl Node {
         names
     }
 
+    /// What `ls` of the data directory shows, as on PostgreSQL 15: the
+    /// fixed layout, plus `backup_label` until a base backup is started,
+    /// `standby.signal` when present and `postmaster.pid` while running.
+    pub fn data_dir_listing(&self) -> Vec<String> {
+        const LAYOUT: &[&str] = &[
+            "PG_VERSION",
+            "base",
+            "global",
+            "pg_commit_ts",
+            "pg_dynshmem",
+            "pg_hba.conf",
+            "pg_ident.conf",
+            "pg_logical",
+            "pg_multixact",
+            "pg_notify",
+            "pg_replslot",
+            "pg_serial",
+            "pg_snapshots",
+            "pg_stat",
+            "pg_stat_tmp",
+            "pg_subtrans",
+            "pg_tblspc",
+            "pg_twophase",
+            "pg_wal",
+            "pg_xact",
+            "postgresql.auto.conf",
+            "postgresql.conf",
+        ];
+        let mut names: Vec<String> = LAYOUT.iter().map(|s| s.to_string()).collect();
+        let running = self.state == RunState::Running;
+        if self.db.control.backup_start.is_some() && !running {
+            names.push("backup_label".into());
+        }
+        if self.files.standby_signal {
+            names.push("standby.signal".into());
+        }
+        if running {
+            names.push("postmaster.pid".into());
+        }
+        // `ls` sorts in the C locale's byte order, as PostgreSQL's own tests see it.
+        names.sort();
+        names
+    }
+
     /// `pg_ctl reload` / `SELECT pg_reload_conf()`.
     pub fn reload(&mut self, now: Timestamp) {
         self.reload_files();

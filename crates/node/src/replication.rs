@@ -549,22 +549,27 @@ impl Node {
     /// everything before the last (re)startpoint's redo segment, except the
     /// `wal_keep_size` most recent megabytes. Walsenders do not hold WAL back
     /// (only replication slots would): a standby that falls further behind
-    /// gets "requested WAL segment ... has already been removed".
+    /// gets "requested WAL segment ... has already been removed". Only the
+    /// segment a walsender is reading in stays, as an open file does: in
+    /// PostgreSQL it has already been read into the socket's buffers, which
+    /// pgplay's bounded in-flight window stands for.
     pub(crate) fn recycle_wal(&mut self) {
         let size = self.db.wal.segment_size();
         let redo_segment = size.segment_of(self.db.control.redo);
         let keep_bytes = (self.setting_i64("wal_keep_size").max(0) as u64) * 1024 * 1024;
         let keep_segments = keep_bytes / size.bytes();
         let current = size.segment_of(self.db.wal.insert_lsn());
+        let reading: Vec<u64> = self
+            .senders
+            .values()
+            .filter_map(|s| s.reading_at())
+            .filter(|at| at.0 % size.bytes() != 0)
+            .map(|at| size.segment_of(at))
+            .collect();
         let keep_from = redo_segment.min(current.saturating_sub(keep_segments));
-        if self
-            .db
+        self.db
             .wal
-            .oldest_segment_start()
-            .is_some_and(|oldest| size.segment_of(oldest) < keep_from)
-        {
-            self.db.wal.remove_segments_before(keep_from);
-        }
+            .remove_segments_before_except(keep_from, &reading);
     }
 
     /// When the node next wants [`Node::handle_timeout`].
@@ -704,6 +709,8 @@ impl Node {
             self.push_log("LOG:  checkpoint starting: force wait".into());
         }
         let backup: BaseBackup = self.db.base_backup();
+        // The backup's checkpoint removes old WAL as it ends, as any checkpoint does.
+        self.recycle_wal();
         self.pump(now);
         let mut db = Database::from_backup(backup, now);
         db.in_recovery = true;

@@ -8,7 +8,7 @@
 //! [PGPASSWORD=secret] pg_basebackup -h <host> -p <port> [-U user] -D <node> [-R] [-X stream] [-P] [-v]
 //! touch <node>/standby.signal          rm [-f] <node>/standby.signal
 //! echo "<line>" >> <node>/postgresql.auto.conf | postgresql.conf | pg_hba.conf
-//! cat <node>/<file>                    ls <node>/pg_wal
+//! cat <node>/<file>                    ls <node> | ls <node>/pg_wal
 //! ```
 //!
 //! Output and errors are pg_ctl's and pg_basebackup's own words. A node's
@@ -58,6 +58,9 @@ pub enum ShellCommand {
     ListWal {
         node: String,
     },
+    ListDataDir {
+        node: String,
+    },
 }
 
 impl ShellCommand {
@@ -68,7 +71,8 @@ impl ShellCommand {
             | ShellCommand::BaseBackup { node, .. }
             | ShellCommand::SignalFile { node, .. }
             | ShellCommand::Append { node, .. }
-            | ShellCommand::ListWal { node } => node,
+            | ShellCommand::ListWal { node }
+            | ShellCommand::ListDataDir { node } => node,
             ShellCommand::Cat { files } => files.first().map(|(n, _)| n.as_str()).unwrap_or(""),
         }
     }
@@ -117,7 +121,7 @@ fn node_file(path: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{path}: not a file in a data directory (NODE/FILE)"))
 }
 
-const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE and ls NODE/pg_wal";
+const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE and ls NODE or NODE/pg_wal";
 
 /// Parses one command line. Empty lines are an error the caller may ignore.
 pub fn parse(line: &str) -> Result<ShellCommand, String> {
@@ -173,10 +177,18 @@ pub fn parse(line: &str) -> Result<ShellCommand, String> {
             let path = args
                 .iter()
                 .find(|a| !a.starts_with('-'))
-                .ok_or("ls: pgplay lists only NODE/pg_wal")?;
+                .ok_or("ls: pgplay lists only NODE and NODE/pg_wal")?;
+            let path = path.trim_end_matches('/');
+            if !path.contains('/') {
+                return Ok(ShellCommand::ListDataDir {
+                    node: path.to_string(),
+                });
+            }
             let (node, dir) = node_file(path)?;
-            if dir.trim_end_matches('/') != "pg_wal" {
-                return Err(format!("ls: pgplay lists only NODE/pg_wal, not {path}"));
+            if dir != "pg_wal" {
+                return Err(format!(
+                    "ls: pgplay lists only NODE and NODE/pg_wal, not {path}"
+                ));
             }
             Ok(ShellCommand::ListWal { node })
         }
@@ -318,6 +330,7 @@ impl Node {
                 Ok(out.trim_end_matches('\n').to_string())
             }
             ShellCommand::ListWal { .. } => Ok(self.pg_wal_listing().join("\n")),
+            ShellCommand::ListDataDir { .. } => Ok(self.data_dir_listing().join("\n")),
             ShellCommand::BaseBackup { .. } => {
                 Err("pg_basebackup involves two servers; the cluster runs it".into())
             }

@@ -59,6 +59,8 @@ struct Stream {
     timeline: TimeLineId,
     /// Set when streaming an ancestor timeline: where it ends.
     end: Option<Lsn>,
+    /// Where the standby asked to start, for the `STATEMENT:` line of errors.
+    start: Lsn,
 }
 
 #[derive(Clone, Debug)]
@@ -121,6 +123,12 @@ impl WalSender {
     /// Is WAL being streamed on this connection (it counts for `pg_stat_replication`)?
     pub fn is_streaming(&self) -> bool {
         self.stream.is_some() || self.state != SenderState::Startup
+    }
+
+    /// Where this walsender reads WAL next, while it streams: the segment
+    /// it has open there stays readable (see `Node::recycle_wal`).
+    pub fn reading_at(&self) -> Option<Lsn> {
+        self.stream.map(|_| self.sent)
     }
 
     pub fn handle(
@@ -225,18 +233,6 @@ impl WalSender {
                 ),
             ));
         };
-        if let Some(oldest) = view.wal.oldest_segment_start() {
-            if start < oldest {
-                let size = view.wal.segment_size();
-                return Err(ServerError::error(
-                    "58P01",
-                    format!(
-                        "requested WAL segment {} has already been removed",
-                        size.file_name(timeline, size.segment_of(start))
-                    ),
-                ));
-            }
-        }
         if end.is_none() && start > view.send_upto {
             return Err(ServerError::error(
                 "58P01",
@@ -246,11 +242,47 @@ impl WalSender {
                 ),
             ));
         }
-        self.stream = Some(Stream { timeline, end });
+        self.stream = Some(Stream {
+            timeline,
+            end,
+            start,
+        });
         self.sent = start;
         self.acked = start;
         self.state = SenderState::Catchup;
         Ok(())
+    }
+
+    /// As in PostgreSQL, START_REPLICATION succeeds and the walsender fails
+    /// on reading WAL that a checkpoint already removed.
+    fn removed_segment(&self, stream: &Stream, view: &SourceView<'_>) -> Option<ServerError> {
+        let size = view.wal.segment_size();
+        let segno = size.segment_of(self.sent);
+        let needed = self.sent < view.send_upto.min(view.wal.insert_lsn());
+        (needed && !view.wal.has_segment(segno)).then(|| {
+            ServerError::error(
+                "58P01",
+                format!(
+                    "requested WAL segment {} has already been removed",
+                    size.file_name(stream.timeline, segno)
+                ),
+            )
+        })
+    }
+
+    /// An ERROR ends a walsender: logged with the command it was running,
+    /// sent to the standby, connection closed.
+    fn fail(&mut self, stream: Stream, error: ServerError) -> Vec<SenderOutput> {
+        self.stream = None;
+        self.state = SenderState::Stopping;
+        vec![
+            SenderOutput::Log(format!(
+                "ERROR:  {}\nSTATEMENT:  START_REPLICATION {} TIMELINE {}",
+                error.message, stream.start, stream.timeline.0
+            )),
+            SenderOutput::Send(Message::Error(error)),
+            SenderOutput::Close,
+        ]
     }
 
     fn keepalive(&self, now: Timestamp, view: &SourceView<'_>, reply: bool) -> Message {
@@ -275,6 +307,9 @@ impl WalSender {
         let Some(stream) = self.stream else {
             return out;
         };
+        if let Some(error) = self.removed_segment(&stream, view) {
+            return self.fail(stream, error);
+        }
         let upto = stream
             .end
             .unwrap_or(view.send_upto)

@@ -296,3 +296,67 @@ fn wal_stays_bounded_over_long_streaming() {
     assert_eq!(check::caught_up(&sim), Ok(()));
     assert_eq!(check::all(&sim), Ok(()));
 }
+
+/// `ls NODE` shows PostgreSQL 15's data directory layout, with the files
+/// that come and go: backup_label until a copy first starts, standby.signal,
+/// postmaster.pid while the server runs.
+#[test]
+fn ls_shows_the_data_directory_as_it_changes() {
+    let mut sim = Sim::standard(8, 5432);
+    let primary = sim.run_command("ls primary").unwrap();
+    assert!(
+        primary.starts_with("PG_VERSION\nbase\nglobal\n"),
+        "{primary}"
+    );
+    assert!(primary.contains("\npg_wal\n") && primary.ends_with("\npostmaster.pid"));
+    assert!(!primary.contains("standby.signal") && !primary.contains("backup_label"));
+
+    sim.run_command("pg_basebackup -h 127.0.0.1 -p 5432 -D standby3 -R")
+        .unwrap();
+    let copy = sim.run_command("ls standby3").unwrap();
+    assert!(copy.contains("PG_VERSION\nbackup_label\nbase\n"), "{copy}");
+    assert!(copy.ends_with("\nstandby.signal") && !copy.contains("postmaster.pid"));
+
+    sim.run_command("pg_ctl -D standby3 start").unwrap();
+    sim.run_for(SECOND);
+    let started = sim.run_command("ls standby3/").unwrap();
+    assert!(!started.contains("backup_label"), "{started}");
+    assert!(
+        started.ends_with("postmaster.pid\nstandby.signal"),
+        "{started}"
+    );
+    assert!(sim
+        .run_command("ls standby3/base")
+        .unwrap_err()
+        .contains("pgplay lists only NODE and NODE/pg_wal"));
+}
+
+/// Seen on PostgreSQL 15: a base backup taken while the standbys are still
+/// reconnecting after a primary restart checkpoints away the segment they
+/// resume from. START_REPLICATION succeeds; the walsender then fails on
+/// reading, and the primary logs the command it was running.
+#[test]
+fn a_base_backup_during_reconnection_removes_the_segment_standbys_resume_from() {
+    let mut sim = cluster_with_rows();
+    sim.run_command("pg_ctl -D primary restart").unwrap();
+    sim.run_command("pg_basebackup -h 127.0.0.1 -p 5432 -D standby3 -R")
+        .unwrap();
+    sim.run_for(8 * SECOND);
+    let standby = log(&mut sim, "standby1");
+    let started = standby
+        .iter()
+        .rposition(|l| l.starts_with("LOG:  started streaming WAL from primary at"))
+        .expect("START_REPLICATION succeeds");
+    assert!(
+        standby[started + 1].starts_with(
+            "FATAL:  could not receive data from WAL stream: ERROR:  requested WAL segment"
+        ) && standby[started + 1].ends_with("has already been removed"),
+        "{standby:#?}"
+    );
+    let primary = log(&mut sim, "primary");
+    assert!(
+        has(&primary, "STATEMENT:  START_REPLICATION 0/"),
+        "{primary:#?}"
+    );
+    assert!(check::caught_up(&sim).is_err());
+}

@@ -329,10 +329,22 @@ impl WalLog {
             .map(|segno| self.segment_size.segment_start(*segno))
     }
 
+    /// Whether segment `segno` is still in `pg_wal` (not yet removed, or
+    /// not yet begun).
+    pub fn has_segment(&self, segno: u64) -> bool {
+        self.segments.contains_key(&segno)
+    }
+
     /// Forgets segments wholly before `segno` (checkpoint recycling).
     pub fn remove_segments_before(&mut self, segno: u64) {
-        self.segments.retain(|number, _| *number >= segno);
-        self.segment_timelines.retain(|number, _| *number >= segno);
+        self.remove_segments_before_except(segno, &[]);
+    }
+
+    /// Forgets segments wholly before `segno`, except those in `open`.
+    pub fn remove_segments_before_except(&mut self, segno: u64, open: &[u64]) {
+        let gone = |number: &u64| *number < segno && !open.contains(number);
+        self.segments.retain(|number, _| !gone(number));
+        self.segment_timelines.retain(|number, _| !gone(number));
     }
 
     /// `pg_switch_wal()`'s second half: the rest of the current segment is
