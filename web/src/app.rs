@@ -10,14 +10,19 @@ use std::rc::Rc;
 
 use pgplay_web::cluster::PgplayCluster;
 use pgplay_web::protocol::{Event, NodeStatus};
+use pgplay_web::scenario::{self, Action};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-/// Most WAL records the stream view keeps.
-const WAL_ROWS: usize = 150;
+use crate::lesson_view::LessonPanel;
+use crate::scenario_view::ScenarioPanel;
+use crate::wal_view::WalStream;
+
+/// Most WAL records the stream view keeps (it renders only those in view).
+pub const WAL_ROWS: usize = 10_000;
 /// Most log lines kept per node.
 const LOG_LINES: usize = 200;
 /// Most entries a console keeps.
@@ -34,6 +39,8 @@ impl PartialEq for ClusterRef {
 
 #[derive(Clone, PartialEq)]
 pub struct WalRow {
+    /// Records seen before this one since the page opened.
+    pub number: u64,
     pub node: String,
     pub lsn: String,
     pub end: String,
@@ -41,18 +48,35 @@ pub struct WalRow {
     pub explain: String,
 }
 
+/// What the page knows. Rows and lines are shared (`Rc`), so the copy
+/// each update makes is cheap however long the lists are.
 #[derive(Clone, PartialEq, Default)]
 pub struct Model {
     pub nodes: BTreeMap<String, NodeStatus>,
-    pub wal: VecDeque<WalRow>,
+    pub wal: VecDeque<Rc<WalRow>>,
+    pub wal_seen: u64,
     pub skipped: u64,
-    pub logs: BTreeMap<String, VecDeque<String>>,
-    pub commands: VecDeque<String>,
+    pub logs: BTreeMap<String, VecDeque<Rc<str>>>,
+    pub commands: VecDeque<Rc<str>>,
+    /// Each node's psql output, one entry per input.
+    pub consoles: BTreeMap<String, VecDeque<Rc<str>>>,
+    /// What the learner ran, in order: the shareable scenario.
+    pub scenario: VecDeque<Rc<Action>>,
 }
 
 pub enum Msg {
     Events(String, Vec<Event>),
     Command(String),
+    ConsoleOutput(String, String),
+    Ran(Action),
+}
+
+/// Appends to a bounded list, dropping the oldest entry when full.
+fn push_bounded<T>(list: &mut VecDeque<T>, bound: usize, item: T) {
+    if list.len() == bound {
+        list.pop_front();
+    }
+    list.push_back(item);
 }
 
 impl Reducible for Model {
@@ -68,10 +92,7 @@ impl Reducible for Model {
                         }
                         Event::Log(line) => {
                             let log = model.logs.entry(node.clone()).or_default();
-                            if log.len() == LOG_LINES {
-                                log.pop_front();
-                            }
-                            log.push_back(line);
+                            push_bounded(log, LOG_LINES, line.into());
                         }
                         Event::Wal {
                             lsn,
@@ -82,27 +103,29 @@ impl Reducible for Model {
                             // The stream view follows the node that writes WAL.
                             let writer = model.nodes.get(&node).is_none_or(|s| s.role == "primary");
                             if writer {
-                                if model.wal.len() == WAL_ROWS {
-                                    model.wal.pop_front();
-                                }
-                                model.wal.push_back(WalRow {
+                                let row = WalRow {
+                                    number: model.wal_seen,
                                     node: node.clone(),
                                     lsn,
                                     end,
                                     waldump,
                                     explain,
-                                });
+                                };
+                                model.wal_seen += 1;
+                                push_bounded(&mut model.wal, WAL_ROWS, Rc::new(row));
                             }
                         }
                         Event::WalSkipped(n) => model.skipped += n,
                     }
                 }
             }
-            Msg::Command(line) => {
-                if model.commands.len() == LOG_LINES {
-                    model.commands.pop_front();
-                }
-                model.commands.push_back(line);
+            Msg::Command(line) => push_bounded(&mut model.commands, LOG_LINES, line.into()),
+            Msg::ConsoleOutput(node, text) => {
+                let console = model.consoles.entry(node).or_default();
+                push_bounded(console, CONSOLE_ENTRIES, text.into());
+            }
+            Msg::Ran(action) => {
+                push_bounded(&mut model.scenario, scenario::MAX_ACTIONS, Rc::new(action))
             }
         }
         Rc::new(model)
@@ -110,10 +133,60 @@ impl Reducible for Model {
 }
 
 /// What a cluster call printed: psql's or the command's output, or its error text.
-async fn printed(promise: js_sys::Promise) -> String {
+pub async fn printed(promise: js_sys::Promise) -> String {
+    outcome(promise).await.1
+}
+
+/// Whether a cluster call succeeded, and what it printed.
+async fn outcome(promise: js_sys::Promise) -> (bool, String) {
     match JsFuture::from(promise).await {
-        Ok(value) | Err(value) => value.as_string().unwrap_or_default(),
+        Ok(value) => (true, value.as_string().unwrap_or_default()),
+        Err(value) => (false, value.as_string().unwrap_or_default()),
     }
+}
+
+/// Runs one action on the cluster without showing it: (whether it ran, its output).
+/// SQL goes to psql line by line, as typed.
+pub async fn execute(cluster: &ClusterRef, action: &Action) -> (bool, String) {
+    match action {
+        Action::Sql { node, text } => {
+            let mut shown = String::new();
+            for line in text.lines() {
+                shown.push_str(&printed(cluster.0.psql(node.clone(), line.to_string())).await);
+            }
+            (true, shown)
+        }
+        Action::Shell(line) => outcome(cluster.0.run(line.clone())).await,
+    }
+}
+
+/// Shows an action's output where a learner looks for it (the node's
+/// console, or the command log) and adds it to the scenario.
+pub fn record(model: &UseReducerDispatcher<Model>, action: Action, output: &str) {
+    match &action {
+        Action::Sql { node, text } => model.dispatch(Msg::ConsoleOutput(
+            node.clone(),
+            format!("{node}=# {text}\n{output}"),
+        )),
+        Action::Shell(line) => model.dispatch(Msg::Command(format!("$ {line}\n{output}"))),
+    }
+    model.dispatch(Msg::Ran(action));
+}
+
+/// Runs an action, shows its output and records it; returns (ran, output).
+pub async fn run_action(
+    cluster: &ClusterRef,
+    model: &UseReducerDispatcher<Model>,
+    action: Action,
+) -> (bool, String) {
+    let (ran, output) = execute(cluster, &action).await;
+    record(model, action, &output);
+    (ran, output)
+}
+
+/// Lines as one text.
+pub fn joined(lines: &VecDeque<Rc<str>>) -> String {
+    lines.iter().map(|l| &**l).collect::<Vec<_>>().join("\n")
 }
 
 /// Keeps `state` equal to what is typed in a textarea.
@@ -128,17 +201,30 @@ fn textarea_input(state: UseStateHandle<String>) -> Callback<InputEvent> {
     })
 }
 
+/// A parameter of the page's address (`?preset=cascading&lesson=001`).
+pub fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let prefix = format!("{name}=");
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(prefix.as_str()).map(str::to_string))
+}
+
 fn preset() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|search| {
-            search
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("preset=").map(str::to_string))
-        })
+    query_param("preset")
         .filter(|p| matches!(p.as_str(), "default" | "one-standby" | "cascading"))
         .unwrap_or_else(|| "default".into())
+}
+
+/// Starts over: the same address without the scenario, which reloads the page.
+fn reset() {
+    if let Some(window) = web_sys::window() {
+        let location = window.location();
+        let search = location.search().unwrap_or_default();
+        let _ = location.set_hash("");
+        let _ = location.set_search(&search);
+    }
 }
 
 /// The whole page.
@@ -226,40 +312,49 @@ pub fn App() -> Html {
                     <a href="?preset=cascading">{ "cascading" }</a>
                 </nav>
             </header>
-            <main>
-                <section class="panel" aria-labelledby="cluster-heading">
-                    <h2 id="cluster-heading">{ "Cluster" }</h2>
-                    <p role="status" aria-live="polite" data-phase={phase}>{ status_text }</p>
-                    if let Some(cluster) = (*cluster).clone() {
-                        <Topology cluster={cluster.clone()} model={model.clone()} />
-                    }
-                </section>
-                if let Some(cluster) = (*cluster).clone() {
-                    <section class="panel consoles" aria-labelledby="consoles-heading">
-                        <h2 id="consoles-heading">{ "psql" }</h2>
-                        <div class="console-grid">
-                            { for model.nodes.keys().map(|name| html! {
-                                <Console key={name.clone()} node={name.clone()} cluster={cluster.clone()} />
-                            }) }
-                        </div>
+            <div class="workspace">
+                <main>
+                    <section class="panel" aria-labelledby="cluster-heading">
+                        <h2 id="cluster-heading">{ "Cluster" }</h2>
+                        <p role="status" aria-live="polite" data-phase={phase}>{ status_text }</p>
+                        <button type="button" class="reset" onclick={|_| reset()}
+                            title="a fresh cluster of this preset">{ "Reset cluster" }</button>
+                        if let Some(cluster) = (*cluster).clone() {
+                            <Topology cluster={cluster.clone()} model={model.clone()} />
+                        }
                     </section>
-                    <div class="two-columns">
-                        <WalStream model={model.clone()} />
-                        <Replication cluster={cluster.clone()} model={model.clone()} />
-                    </div>
-                    <ServerLog model={model.clone()} />
-                    <ConfigEditor cluster={cluster.clone()} model={model.clone()} />
-                    <Lesson cluster={cluster.clone()} model={model.clone()} />
+                    if let Some(cluster) = (*cluster).clone() {
+                        <section class="panel consoles" aria-labelledby="consoles-heading">
+                            <h2 id="consoles-heading">{ "psql" }</h2>
+                            <div class="console-grid">
+                                { for model.nodes.keys().map(|name| html! {
+                                    <Console key={name.clone()} node={name.clone()} cluster={cluster.clone()} model={model.clone()} />
+                                }) }
+                            </div>
+                        </section>
+                        <div class="two-columns">
+                            <WalStream model={model.clone()} />
+                            <Replication cluster={cluster.clone()} model={model.clone()} />
+                        </div>
+                        <ServerLog model={model.clone()} />
+                        <ConfigEditor cluster={cluster.clone()} model={model.clone()} />
+                        <ScenarioPanel cluster={cluster.clone()} model={model.clone()} />
+                    }
+                </main>
+                if let Some(cluster) = (*cluster).clone() {
+                    <aside class="lesson-aside" aria-label="Lesson">
+                        <LessonPanel cluster={cluster.clone()} model={model.clone()} />
+                    </aside>
                 }
-            </main>
+            </div>
         </>
     }
 }
 
 #[derive(Properties, PartialEq)]
-struct TopologyProps {
-    cluster: ClusterRef,
-    model: UseReducerHandle<Model>,
+pub struct TopologyProps {
+    pub cluster: ClusterRef,
+    pub model: UseReducerHandle<Model>,
 }
 
 /// Nodes, their links, and the controls, each labelled with its command.
@@ -271,8 +366,7 @@ fn Topology(props: &TopologyProps) -> Html {
         Callback::from(move |line: String| {
             let (cluster, model) = (cluster.clone(), model.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let text = printed(cluster.0.run(line.clone())).await;
-                model.dispatch(Msg::Command(format!("$ {line}\n{text}")));
+                run_action(&cluster, &model, Action::Shell(line)).await;
             });
         })
     };
@@ -282,7 +376,24 @@ fn Topology(props: &TopologyProps) -> Html {
             .unwrap_or(9);
         format!("standby{n}")
     };
-    let add = format!("pg_basebackup -h 127.0.0.1 -p 5432 -D {next_standby} -R");
+    // A copy is a stopped server: the button copies, then starts it.
+    let add = [
+        format!("pg_basebackup -h 127.0.0.1 -p 5432 -D {next_standby} -R"),
+        format!("pg_ctl -D {next_standby} start"),
+    ];
+    let add_standby = {
+        let (cluster, model, add) = (props.cluster.clone(), props.model.dispatcher(), add.clone());
+        Callback::from(move |_| {
+            let (cluster, model, add) = (cluster.clone(), model.clone(), add.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                for line in add {
+                    if !run_action(&cluster, &model, Action::Shell(line)).await.0 {
+                        break;
+                    }
+                }
+            });
+        })
+    };
     html! {
         <>
             <ul class="nodes" aria-label="Nodes">
@@ -373,13 +484,13 @@ fn Topology(props: &TopologyProps) -> Html {
                 }) }
             </ul>
             <div class="controls">
-                <button type="button" aria-label={format!("Add {next_standby}")} onclick={{ let run = run.clone(); let add = add.clone(); move |_| run.emit(add.clone()) }}>
-                    { format!("Add {next_standby}") }<code>{ add.clone() }</code>
+                <button type="button" aria-label={format!("Add {next_standby}")} onclick={add_standby}>
+                    { format!("Add {next_standby}") }<code>{ add.join(" && ") }</code>
                 </button>
             </div>
             <details class="command-log">
                 <summary>{ "Commands run" }</summary>
-                <pre aria-label="Command output">{ props.model.commands.iter().cloned().collect::<Vec<_>>().join("\n") }</pre>
+                <pre aria-label="Command output">{ joined(&props.model.commands) }</pre>
             </details>
         </>
     }
@@ -389,20 +500,27 @@ fn Topology(props: &TopologyProps) -> Html {
 struct ConsoleProps {
     node: String,
     cluster: ClusterRef,
+    model: UseReducerHandle<Model>,
 }
 
 /// psql on one node: multi-line input, Ctrl+Enter runs it, Alt+Up/Down walks the history.
 #[component]
 fn Console(props: &ConsoleProps) -> Html {
     let input = use_state(String::new);
-    let output = use_state(VecDeque::<String>::new);
     let history = use_state(Vec::<String>::new);
     let cursor = use_state(|| 0usize);
     let output_ref = use_node_ref();
+    let entries = props
+        .model
+        .consoles
+        .get(&props.node)
+        .cloned()
+        .unwrap_or_default();
     {
         // Keep the newest output in view, as a terminal does.
         let output_ref = output_ref.clone();
-        use_effect_with(output.len(), move |_| {
+        let newest = entries.back().cloned();
+        use_effect_with(newest, move |_| {
             if let Some(element) = output_ref.cast::<web_sys::Element>() {
                 element.set_scroll_top(element.scroll_height());
             }
@@ -410,13 +528,12 @@ fn Console(props: &ConsoleProps) -> Html {
         });
     }
     let run = {
-        let (input, output, history, cursor) = (
-            input.clone(),
-            output.clone(),
-            history.clone(),
-            cursor.clone(),
+        let (input, history, cursor) = (input.clone(), history.clone(), cursor.clone());
+        let (cluster, node, model) = (
+            props.cluster.clone(),
+            props.node.clone(),
+            props.model.dispatcher(),
         );
-        let (cluster, node) = (props.cluster.clone(), props.node.clone());
         Callback::from(move |_: ()| {
             let text = (*input).clone();
             if text.trim().is_empty() {
@@ -427,19 +544,10 @@ fn Console(props: &ConsoleProps) -> Html {
             cursor.set(past.len());
             history.set(past);
             input.set(String::new());
-            let (output, cluster, node) = (output.clone(), cluster.clone(), node.clone());
+            let (cluster, node, model) = (cluster.clone(), node.clone(), model.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let mut shown = String::new();
-                for line in text.lines() {
-                    let out = printed(cluster.0.psql(node.clone(), line.to_string())).await;
-                    shown.push_str(&out);
-                }
-                let mut entries = (*output).clone();
-                if entries.len() == CONSOLE_ENTRIES {
-                    entries.pop_front();
-                }
-                entries.push_back(format!("{node}=# {text}\n{shown}"));
-                output.set(entries);
+                let text = text.trim_end().to_string();
+                run_action(&cluster, &model, Action::Sql { node, text }).await;
             });
         })
     };
@@ -469,7 +577,7 @@ fn Console(props: &ConsoleProps) -> Html {
         <div class="console" role="group" aria-label={format!("Console for {node}")}>
             <h3>{ node }</h3>
             <pre ref={output_ref} class="console-output" aria-label={format!("psql output for {node}")} aria-live="polite">
-                { output.iter().cloned().collect::<Vec<_>>().join("\n") }
+                { joined(&entries) }
             </pre>
             <label for={format!("sql-{node}")}>{ format!("SQL for {node}") }</label>
             <textarea id={format!("sql-{node}")} rows="3" spellcheck="false" value={(*input).clone()}
@@ -482,92 +590,8 @@ fn Console(props: &ConsoleProps) -> Html {
 }
 
 #[derive(Properties, PartialEq)]
-struct ModelProps {
-    model: UseReducerHandle<Model>,
-}
-
-fn rmgr_class(line: &str) -> String {
-    let rmgr = line
-        .strip_prefix("rmgr: ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or("other");
-    format!("rmgr-{}", rmgr.to_ascii_lowercase())
-}
-
-/// The WAL stream as pg_waldump lines, with each standby's replay cursor.
-#[component]
-fn WalStream(props: &ModelProps) -> Html {
-    let selected = use_state(|| None::<WalRow>);
-    let paused = use_state(|| None::<Vec<WalRow>>);
-    let rows: Vec<WalRow> = match &*paused {
-        Some(frozen) => frozen.clone(),
-        None => props.model.wal.iter().cloned().collect(),
-    };
-    // Each standby's sent/write/flush/replay positions, as its walsender reports them.
-    let cursors = |row: &WalRow| -> Vec<String> {
-        let Some(writer) = props.model.nodes.get(&row.node) else {
-            return Vec::new();
-        };
-        writer
-            .senders
-            .iter()
-            .filter_map(|s| {
-                let kinds: Vec<&str> = [
-                    ("sent", &s.sent),
-                    ("write", &s.write),
-                    ("flush", &s.flush),
-                    ("replay", &s.replay),
-                ]
-                .into_iter()
-                .filter(|(_, lsn)| **lsn == row.end)
-                .map(|(kind, _)| kind)
-                .collect();
-                (!kinds.is_empty()).then(|| format!("{} {}", s.application_name, kinds.join("/")))
-            })
-            .collect()
-    };
-    let pause = {
-        let (paused, rows) = (paused.clone(), rows.clone());
-        Callback::from(move |_| {
-            paused.set(if paused.is_some() {
-                None
-            } else {
-                Some(rows.clone())
-            })
-        })
-    };
-    html! {
-        <section class="panel wal" aria-labelledby="wal-heading">
-            <h2 id="wal-heading">{ "WAL stream" }</h2>
-            <button type="button" aria-label={ if paused.is_some() { "Resume the WAL stream" } else { "Pause the WAL stream" } } onclick={pause}>
-                { if paused.is_some() { "Resume" } else { "Pause" } }
-            </button>
-            if props.model.skipped > 0 {
-                <span class="muted">{ format!(" {} records not shown (too many at once)", props.model.skipped) }</span>
-            }
-            <ol class="wal-records" aria-label="WAL records">
-                { for rows.iter().rev().take(60).map(|row| {
-                    let marks = cursors(row);
-                    let select = { let (selected, row) = (selected.clone(), row.clone()); move |_| selected.set(Some(row.clone())) };
-                    html! {
-                        <li class={rmgr_class(&row.waldump)}>
-                            <button type="button" class="wal-line" onclick={select} aria-label={format!("WAL record at {}", row.lsn)}>
-                                <code>{ &row.waldump }</code>
-                            </button>
-                            { for marks.into_iter().map(|m| html! { <span class="cursor">{ format!("◀ {m}") }</span> }) }
-                        </li>
-                    }
-                }) }
-            </ol>
-            if let Some(row) = &*selected {
-                <div class="wal-detail" role="region" aria-label="Selected WAL record">
-                    <p><strong>{ format!("{} to {}", row.lsn, row.end) }</strong>{ format!(" on {}", row.node) }</p>
-                    <p>{ &row.explain }</p>
-                    <pre>{ &row.waldump }</pre>
-                </div>
-            }
-        </section>
-    }
+pub struct ModelProps {
+    pub model: UseReducerHandle<Model>,
 }
 
 /// `pg_stat_replication` of every node that has walsenders, as they report
@@ -685,7 +709,7 @@ fn ServerLog(props: &ModelProps) -> Html {
         .model
         .logs
         .get(&*shown)
-        .map(|l| l.iter().cloned().collect::<Vec<_>>().join("\n"))
+        .map(joined)
         .unwrap_or_default();
     html! {
         <section class="panel" aria-labelledby="log-heading">
@@ -810,101 +834,6 @@ fn ConfigEditor(props: &TopologyProps) -> Html {
                 </button>
             </div>
             <p role="status" aria-label="Configuration status">{ (*message).clone() }</p>
-        </section>
-    }
-}
-
-/// One step of a lesson: what to do, where, and what PostgreSQL answers when it worked.
-struct LessonStep {
-    text: &'static str,
-    node: &'static str,
-    /// SQL for psql on `node`, or a server command when it starts with `pg_ctl`.
-    input: &'static str,
-    expect: &'static str,
-}
-
-/// Seed 003's flow ("PostgreSQL High Availability"), as guided steps with checks.
-const LESSON: &[LessonStep] = &[
-    LessonStep {
-        text: "Create a table on the primary.",
-        node: "primary",
-        input: "CREATE TABLE lesson (x int);",
-        expect: "CREATE TABLE",
-    },
-    LessonStep {
-        text: "Insert a row on the primary: it is written to the WAL and streamed.",
-        node: "primary",
-        input: "INSERT INTO lesson VALUES (1);",
-        expect: "INSERT 0 1",
-    },
-    LessonStep {
-        text: "Read it on standby1, a hot standby.",
-        node: "standby1",
-        input: "SELECT * FROM lesson;",
-        expect: "(1 row)",
-    },
-    LessonStep {
-        text: "Try to write on standby1: standbys are read-only.",
-        node: "standby1",
-        input: "INSERT INTO lesson VALUES (2);",
-        expect: "cannot execute INSERT in a read-only transaction",
-    },
-    LessonStep {
-        text: "Fail over: promote standby1. It picks timeline 2.",
-        node: "standby1",
-        input: "pg_ctl -D standby1 promote",
-        expect: "server promoted",
-    },
-    LessonStep {
-        text: "Write on the new primary.",
-        node: "standby1",
-        input: "INSERT INTO lesson VALUES (2);",
-        expect: "INSERT 0 1",
-    },
-];
-
-/// A guided lesson: each step runs its SQL or command and checks PostgreSQL's answer.
-#[component]
-fn Lesson(props: &TopologyProps) -> Html {
-    let results = use_state(BTreeMap::<usize, (bool, String)>::new);
-    html! {
-        <section class="panel" aria-labelledby="lesson-heading">
-            <h2 id="lesson-heading">{ "Lesson: streaming replication and failover" }</h2>
-            <ol class="lesson" aria-label="Lesson steps">
-                { for LESSON.iter().enumerate().map(|(index, step)| {
-                    let result = results.get(&index).cloned();
-                    let run = {
-                        let (cluster, results) = (props.cluster.clone(), results.clone());
-                        move |_| {
-                            let (cluster, results) = (cluster.clone(), results.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                let promise = if step.input.starts_with("pg_ctl") {
-                                    cluster.0.run(step.input.into())
-                                } else {
-                                    cluster.0.psql(step.node.into(), step.input.into())
-                                };
-                                let out = printed(promise).await;
-                                let mut map = (*results).clone();
-                                map.insert(index, (out.contains(step.expect), out));
-                                results.set(map);
-                            });
-                        }
-                    };
-                    let label = format!("Run step {}", index + 1);
-                    html! {
-                        <li aria-label={format!("Step {}", index + 1)}>
-                            <p>{ step.text }{ " " }<code>{ format!("{}: {}", step.node, step.input) }</code></p>
-                            <button type="button" aria-label={label.clone()} onclick={run}>{ label }</button>
-                            if let Some((ok, out)) = result {
-                                <span class={if ok { "check ok" } else { "check" }} role="status">
-                                    { if ok { "✓ done" } else { "✗ not as expected" } }
-                                </span>
-                                <pre class="lesson-output">{ out }</pre>
-                            }
-                        </li>
-                    }
-                }) }
-            </ol>
         </section>
     }
 }

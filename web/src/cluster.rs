@@ -271,7 +271,7 @@ impl Cluster {
             .and_then(|(host, up_port)| self.resolve(&host, up_port).map(|_| (host, up_port)))
         {
             Some((host, up_port)) => {
-                let promise = self.base_backup(&host, up_port, "postgres", None, name, true);
+                let promise = self.base_backup(&host, up_port, "postgres", None, name, true, true);
                 let (me, name) = (self.clone(), name.to_string());
                 wasm_bindgen_futures::spawn_local(async move {
                     if JsFuture::from(promise).await.is_ok() {
@@ -400,7 +400,15 @@ impl Cluster {
             write_recovery_conf,
         } = command
         {
-            return self.base_backup(&host, port, &user, password, &node, write_recovery_conf);
+            return self.base_backup(
+                &host,
+                port,
+                &user,
+                password,
+                &node,
+                write_recovery_conf,
+                false,
+            );
         }
         let line = line.to_string();
         self.request(command.node(), move |request| ToWorker::Command {
@@ -409,7 +417,9 @@ impl Cluster {
         })
     }
 
-    /// `pg_basebackup`: an image from the upstream's worker, then a new worker.
+    /// `pg_basebackup`: an image from the upstream's worker, then a new
+    /// worker, started at once with `start` (else stopped, as a copy is).
+    #[allow(clippy::too_many_arguments)]
     pub fn base_backup(
         &self,
         host: &str,
@@ -418,6 +428,7 @@ impl Cluster {
         password: Option<String>,
         name: &str,
         write_recovery_conf: bool,
+        start: bool,
     ) -> Promise {
         if self.0.borrow().nodes.contains_key(name) {
             return Promise::reject(&JsValue::from_str(&format!(
@@ -449,7 +460,7 @@ impl Cluster {
                     .max()
                     .unwrap_or(5431)
                     + 1;
-            me.spawn(&name, port, NodeStart::Image(bytes))?;
+            me.spawn(&name, port, NodeStart::Image { bytes, start })?;
             Ok(JsValue::from_str(""))
         })
     }
@@ -522,8 +533,15 @@ impl Cluster {
             _ => &[("standby1", 5432), ("standby2", 5432)],
         };
         for (name, upstream_port) in standbys {
-            let promise =
-                self.base_backup("127.0.0.1", *upstream_port, "postgres", None, name, true);
+            let promise = self.base_backup(
+                "127.0.0.1",
+                *upstream_port,
+                "postgres",
+                None,
+                name,
+                true,
+                true,
+            );
             JsFuture::from(promise).await?;
         }
         for _ in 0..200 {

@@ -5,11 +5,12 @@
 //! `PgplayCluster`). [`protocol`] is what they say to each other.
 //!
 //! This crate is the only one that touches wasm-bindgen, web-sys or the
-//! DOM. Off wasm32 only the protocol and the lessons build (and are tested
+//! DOM. Off wasm32 only the protocol, the lessons and scenarios build (and are tested
 //! natively).
 
 pub mod lessons;
 pub mod protocol;
+pub mod scenario;
 
 #[cfg(target_arch = "wasm32")]
 pub mod cluster;

@@ -8,6 +8,12 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod lesson_view;
+#[cfg(target_arch = "wasm32")]
+mod scenario_view;
+#[cfg(target_arch = "wasm32")]
+mod wal_view;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -17,8 +17,10 @@ pub enum NodeStart {
         system_identifier: u64,
         segment_size: Option<u64>,
     },
-    /// A base backup's bytes (`pgplay_node::Node::to_image`), then `pg_ctl start`.
-    Image(Vec<u8>),
+    /// A base backup's bytes (`pgplay_node::Node::to_image`); with `start`,
+    /// then `pg_ctl start` (a preset, a replaced worker). A learner's
+    /// `pg_basebackup` leaves the copy stopped, as on a real server.
+    Image { bytes: Vec<u8>, start: bool },
 }
 
 /// Which end of a replication connection a transferred port is.
@@ -219,7 +221,10 @@ mod tests {
                 name: "standby1".into(),
                 id: 2,
                 port: 5433,
-                start: NodeStart::Image(vec![1, 2, 3]),
+                start: NodeStart::Image {
+                    bytes: vec![1, 2, 3],
+                    start: true,
+                },
             },
             ToWorker::PeerPort {
                 conn: 1 << 33,

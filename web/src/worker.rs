@@ -132,11 +132,13 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                     node.place(id, listen);
                     node
                 }
-                NodeStart::Image(bytes) => match Node::from_image(&bytes, now) {
+                NodeStart::Image { bytes, start } => match Node::from_image(&bytes, now) {
                     Ok(mut node) => {
                         node.name = name;
                         node.place(id, listen);
-                        let _ = node.start(now);
+                        if start {
+                            let _ = node.start(now);
+                        }
                         node
                     }
                     Err(error) => {
@@ -152,7 +154,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             session,
             line,
         } => {
-            let out = with_state(|s| {
+            let (out, sleep_micros) = with_state(|s| {
                 let node = s.node.as_mut()?;
                 let psql = s.sessions.entry(session).or_insert_with(|| node.connect());
                 let out = node.psql_line(now, psql, &line);
@@ -160,11 +162,13 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 if node.db.session(psql.session).is_none() {
                     psql.session = node.db.open_session();
                 }
-                Some(out)
+                Some((out, node.db.take_sleep()))
             })
             .flatten()
             .unwrap_or_default();
-            reply(request, Reply::Text(out));
+            // pg_sleep(): this backend answers late; the server goes on meanwhile.
+            let delay_ms = (sleep_micros.max(0) / 1000).min(u32::MAX as i64) as u32;
+            after_ms(delay_ms, move || reply(request, Reply::Text(out)));
         }
         ToWorker::Command { request, line } => {
             let result =
@@ -348,17 +352,22 @@ fn post_frame(port: &MessagePort, bytes: Vec<u8>, delay_ms: u32) {
             let _ = port.post_message_with_transferable(&array, &transfer);
         }
     };
+    after_ms(delay_ms, send);
+}
+
+/// Runs `f` after `delay_ms` (at once when zero), on this worker's timers.
+fn after_ms(delay_ms: u32, f: impl FnOnce() + 'static) {
     if delay_ms == 0 {
-        send();
+        f();
         return;
     }
-    let callback = Closure::once_into_js(send);
+    let callback = Closure::once_into_js(f);
     with_state(|s| {
         let _ = s
             .scope
             .set_timeout_with_callback_and_timeout_and_arguments_0(
                 callback.unchecked_ref(),
-                delay_ms as i32,
+                delay_ms.min(i32::MAX as u32) as i32,
             );
     });
 }

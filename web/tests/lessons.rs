@@ -90,3 +90,28 @@ fn a_step_with_no_expected_text_passes_only_when_its_command_ran() {
     assert!(!sql.succeeded(true, "ERROR:  relation \"lesson\" already exists"));
     assert_eq!(sql.typed(), "primary=# CREATE TABLE lesson (x int);");
 }
+
+/// Each seed tutorial's pgplay script reads as a scenario, and writing
+/// that scenario back gives a script that reads the same.
+#[test]
+fn seed_scripts_read_as_scenarios_and_write_back_the_same() {
+    use pgplay_web::scenario::{parse, script, Action};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/seeds");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "psql") {
+            let actions = parse(&std::fs::read_to_string(&path).unwrap());
+            assert!(
+                actions.iter().any(|a| matches!(a, Action::Shell(_))),
+                "{path:?}"
+            );
+            assert!(actions
+                .iter()
+                .any(|a| matches!(a, Action::Sql { node, .. } if node != "primary")));
+            assert_eq!(parse(&script(&actions)), actions, "{path:?}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 5);
+}
