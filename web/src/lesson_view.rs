@@ -10,7 +10,7 @@ use pgplay_web::lessons::{self, Input, Lesson, Step, LESSONS};
 use pgplay_web::scenario::Action;
 use yew::prelude::*;
 
-use crate::app::{execute, query_param, record, ClusterRef, Model, TopologyProps};
+use crate::app::{execute, query_param, record, ClusterRef, Model, Msg, TopologyProps};
 
 /// The lesson a page opens with when the address names none.
 const DEFAULT_LESSON: &str = "003";
@@ -36,7 +36,9 @@ fn action(step: &Step) -> Action {
 }
 
 /// Runs a step, re-running a waiting one until it succeeds or its time is
-/// up; the last run is shown and recorded. Returns (succeeded, output).
+/// up; the last run is shown and recorded. Time spent waiting goes into the
+/// scenario as `SELECT pg_sleep(s)`, so a replay (or `pgplay <` the script)
+/// waits as long. Returns (succeeded, output).
 async fn run_step(
     cluster: &ClusterRef,
     model: &UseReducerDispatcher<Model>,
@@ -53,6 +55,13 @@ async fn run_step(
         attempt += 1;
         sleep_ms(RETRY_MS).await;
     };
+    if attempt > 0 {
+        let seconds = f64::from(attempt * RETRY_MS) / 1000.0;
+        model.dispatch(Msg::Ran(Action::Sql {
+            node: step.node.to_string(),
+            text: format!("SELECT pg_sleep({seconds});"),
+        }));
+    }
     record(model, action, &output);
     (step.succeeded(ran, &output), output)
 }

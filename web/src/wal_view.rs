@@ -100,7 +100,8 @@ pub fn WalStream(props: &ModelProps) -> Html {
                     { format!("; {} not shown (too many at once)", props.model.skipped) }
                 }
             </span>
-            <div class="wal-scroll" {onscroll} style={format!("height: {VIEW_HEIGHT}px")}>
+            <div class="wal-scroll" {onscroll} style={format!("height: {VIEW_HEIGHT}px")}
+                tabindex="0" role="region" aria-label="WAL records, scroll for older">
                 <div style={format!("height: {above}px")} aria-hidden="true"></div>
                 <ol class="wal-records" aria-label="WAL records">
                     { for rows[first..last].iter().enumerate().map(|(offset, row)| {
