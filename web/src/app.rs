@@ -427,7 +427,7 @@ fn Topology(props: &TopologyProps) -> Html {
                                 }
                                 if let Some(upstream) = &link {
                                     <dt>{ "streams from" }</dt><dd>{ upstream }</dd>
-                                    if let Some(sender) = props.model.nodes.get(upstream).and_then(|u| u.senders.iter().find(|s| s.application_name == *name)) {
+                                    if let Some(sender) = props.model.nodes.get(upstream).and_then(|u| u.sender_to(status)) {
                                         <dt>{ "link lag" }</dt>
                                         <dd>{ format!("{} bytes{}", sender.lag_bytes, sender.replay_lag_ms.map(|ms| format!(", {ms:.1} ms")).unwrap_or_default()) }</dd>
                                     }

@@ -418,7 +418,10 @@ impl Cluster {
     }
 
     /// `pg_basebackup`: an image from the upstream's worker, then a new
-    /// worker, started at once with `start` (else stopped, as a copy is).
+    /// worker. With `as_preset` the copy is set up as the presets' standbys
+    /// are: `application_name=<name>` in its `primary_conninfo`, started at
+    /// once. Otherwise it is what PostgreSQL's `pg_basebackup` leaves: a
+    /// stopped copy.
     #[allow(clippy::too_many_arguments)]
     pub fn base_backup(
         &self,
@@ -428,7 +431,7 @@ impl Cluster {
         password: Option<String>,
         name: &str,
         write_recovery_conf: bool,
-        start: bool,
+        as_preset: bool,
     ) -> Promise {
         if self.0.borrow().nodes.contains_key(name) {
             return Promise::reject(&JsValue::from_str(&format!(
@@ -447,6 +450,7 @@ impl Cluster {
             user,
             password,
             write_recovery_conf,
+            name_in_conninfo: as_preset,
         });
         let (me, name) = (self.clone(), name.to_string());
         future_to_promise(async move {
@@ -460,7 +464,14 @@ impl Cluster {
                     .max()
                     .unwrap_or(5431)
                     + 1;
-            me.spawn(&name, port, NodeStart::Image { bytes, start })?;
+            me.spawn(
+                &name,
+                port,
+                NodeStart::Image {
+                    bytes,
+                    start: as_preset,
+                },
+            )?;
             Ok(JsValue::from_str(""))
         })
     }

@@ -162,9 +162,9 @@ pub const LESSONS: &[Lesson] = &[
             ),
             sql(
                 "primary",
-                "The primary reports each standby in pg_stat_replication (procpid and sent_location in 9.1, pid and sent_lsn today).",
-                "SELECT application_name, usename, state, sent_lsn, replay_lsn FROM pg_stat_replication WHERE application_name = 'standby3';",
-                "standby3         | repl",
+                "The primary reports each standby in pg_stat_replication (procpid and sent_location in 9.1, pid and sent_lsn today). standby3 shows as walreceiver: -R wrote no application_name into its primary_conninfo (standby1 and standby2 were given theirs).",
+                "SELECT application_name, usename, state, sent_lsn, replay_lsn FROM pg_stat_replication WHERE usename = 'repl';",
+                "walreceiver      | repl",
             ),
         ],
     },
@@ -325,7 +325,7 @@ pub const LESSONS: &[Lesson] = &[
             wait(
                 sql(
                     "primary",
-                    "standby3 streams as rep; standby1 and standby2 as postgres.",
+                    "standby3 streams as rep (and is called walreceiver, as -R names no application_name); standby1 and standby2 as postgres.",
                     "SELECT usename, application_name, state FROM pg_stat_replication ORDER BY application_name;",
                     "(3 rows)",
                 ),

@@ -70,6 +70,8 @@ pub enum ToWorker {
         user: String,
         password: Option<String>,
         write_recovery_conf: bool,
+        /// Also `application_name=<name>` in `primary_conninfo` (presets, replacements).
+        name_in_conninfo: bool,
     },
     /// The port of a replication connection comes with this message.
     PeerPort {
@@ -119,6 +121,8 @@ pub enum Reply {
 /// A node's state for the topology view, sent with every batch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeStatus {
+    /// The node's id in the cluster, the high half of the connections it opens.
+    pub id: u32,
     /// The port the node listens on (how `primary_conninfo` names it).
     pub port: u16,
     pub role: String,
@@ -132,9 +136,19 @@ pub struct NodeStatus {
     pub senders: Vec<SenderStatus>,
 }
 
+impl NodeStatus {
+    /// This node's walsender serving `standby`, found by the connection's
+    /// opener, since several standbys may share an `application_name`.
+    pub fn sender_to(&self, standby: &NodeStatus) -> Option<&SenderStatus> {
+        self.senders.iter().find(|s| s.standby_id == standby.id)
+    }
+}
+
 /// One walsender of a node, as `pg_stat_replication` would show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SenderStatus {
+    /// The [`NodeStatus::id`] of the standby this walsender serves.
+    pub standby_id: u32,
     pub application_name: String,
     pub state: String,
     pub sent: String,
@@ -244,5 +258,37 @@ mod tests {
         let events = FromWorker::Events(vec![Event::Log("LOG:  x".into()), Event::WalSkipped(3)]);
         assert_eq!(decode::<FromWorker>(&encode(&events)).unwrap(), events);
         assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn a_standby_finds_its_walsender_by_connection_not_by_name() {
+        let sender = |standby_id| SenderStatus {
+            standby_id,
+            application_name: "walreceiver".into(),
+            state: "streaming".into(),
+            sent: "0/3000000".into(),
+            write: "0/3000000".into(),
+            flush: "0/3000000".into(),
+            replay: "0/3000000".into(),
+            lag_bytes: 0,
+            replay_lag_ms: None,
+        };
+        let node = |id, senders| NodeStatus {
+            id,
+            port: 5432,
+            role: "primary".into(),
+            running: true,
+            timeline: 1,
+            write: "0/3000000".into(),
+            flush: "0/3000000".into(),
+            replay: None,
+            receiver: None,
+            upstream: None,
+            senders,
+        };
+        let primary = node(1, vec![sender(2), sender(3)]);
+        let (standby3, standby4) = (node(3, vec![]), node(4, vec![]));
+        assert_eq!(primary.sender_to(&standby3).unwrap().standby_id, 3);
+        assert!(primary.sender_to(&standby4).is_none());
     }
 }

@@ -62,7 +62,13 @@ pub fn WalStream(props: &ModelProps) -> Html {
                 .filter(|(_, lsn)| **lsn == row.end)
                 .map(|(kind, _)| kind)
                 .collect();
-                (!kinds.is_empty()).then(|| format!("{} {}", s.application_name, kinds.join("/")))
+                let standby = props
+                    .model
+                    .nodes
+                    .iter()
+                    .find(|(_, status)| status.id == s.standby_id)
+                    .map_or(s.application_name.as_str(), |(name, _)| name.as_str());
+                (!kinds.is_empty()).then(|| format!("{standby} {}", kinds.join("/")))
             })
             .collect()
     };

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use js_sys::{Array, Uint8Array};
 use pgplay_engine::explain::{explain_with, ExplainCatalog};
-use pgplay_node::{Node, Output, PeerEvent, Psql};
+use pgplay_node::{Node, Output, PeerEvent, Psql, RecoveryConf};
 use pgplay_replication::{ConnId, Message};
 use pgplay_wal::time::{from_unix_millis, Timestamp};
 use pgplay_wal::{Lsn, SegmentSize};
@@ -194,10 +194,15 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             user,
             password,
             write_recovery_conf,
+            name_in_conninfo,
         } => {
+            let recovery_conf = match (write_recovery_conf, name_in_conninfo) {
+                (true, true) => RecoveryConf::WrittenNamed,
+                (write, _) => RecoveryConf::from_flag(write),
+            };
             let result = with_state(|s| {
                 let node = s.node.as_mut().ok_or("not initialized".to_string())?;
-                node.base_backup(now, &name, &user, password.as_deref(), write_recovery_conf)
+                node.base_backup(now, &name, &user, password.as_deref(), recovery_conf)
                     .map(|copy| copy.to_image())
             })
             .unwrap_or_else(|| Err("no worker state".into()));
@@ -554,6 +559,7 @@ fn push_event(s: &mut State, event: Event) {
 fn status(node: &Node) -> NodeStatus {
     let status = node.status();
     NodeStatus {
+        id: node.id,
         port: node.port,
         role: status.role.to_string(),
         running: node.is_running(),
@@ -569,6 +575,7 @@ fn status(node: &Node) -> NodeStatus {
             .map(|s| SenderStatus {
                 lag_bytes: node.db.wal.flush_lsn().0.saturating_sub(s.replay.0),
                 replay_lag_ms: s.replay_lag.map(|us| us as f64 / 1000.0),
+                standby_id: s.standby_id,
                 application_name: s.application_name,
                 state: s.state,
                 sent: s.sent.to_string(),

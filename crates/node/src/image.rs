@@ -79,7 +79,13 @@ mod tests {
         primary.psql_line(0, &mut psql, "CREATE TABLE t (x int);");
         primary.psql_line(0, &mut psql, "INSERT INTO t VALUES (1), (2);");
         let copy = primary
-            .base_backup(1, "standby1", "postgres", None, true)
+            .base_backup(
+                1,
+                "standby1",
+                "postgres",
+                None,
+                crate::RecoveryConf::WrittenNamed,
+            )
             .unwrap();
         let bytes = copy.to_image();
         let mut standby = Node::from_image(&bytes, 2).unwrap();

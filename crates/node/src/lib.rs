@@ -27,7 +27,7 @@ use pgplay_wal::time::Timestamp;
 use pgplay_wal::{SegmentSize, TimeLineId, DEFAULT_SEGMENT_SIZE};
 
 pub use console::{render, report, Psql};
-pub use replication::{PeerEvent, SenderInfo};
+pub use replication::{PeerEvent, RecoveryConf, SenderInfo};
 
 /// Which node a `host` and `port` (from `primary_conninfo` or `pg_basebackup
 /// -h -p`) reach, among `nodes` given as (name, port): a node's name, or a

@@ -17,6 +17,8 @@ use crate::{ConfigFiles, Node, Output, RunState};
 /// One walsender's positions and replay lag (µs), for the UI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SenderInfo {
+    /// The id of the node whose walreceiver opened the connection.
+    pub standby_id: u32,
     pub application_name: String,
     pub state: String,
     pub sent: Lsn,
@@ -662,6 +664,7 @@ impl Node {
         self.senders
             .values()
             .map(|s| SenderInfo {
+                standby_id: s.conn.opener(),
                 application_name: s.application_name.clone(),
                 state: s.state.name().to_string(),
                 sent: s.sent,
@@ -678,15 +681,15 @@ impl Node {
     /// `pg_basebackup -h <this node> -D <name> [-R] -X stream` run from
     /// `client_addr`: checks what a walsender connection would check, takes
     /// a checkpoint and copies the data directory into a new, stopped node.
-    /// With `write_recovery_conf`, the copy gets `standby.signal` and a
-    /// `primary_conninfo` pointing here with `application_name` = `name`.
+    /// With `-R` ([`RecoveryConf`]), the copy gets `standby.signal` and a
+    /// `primary_conninfo` pointing here.
     pub fn base_backup(
         &mut self,
         now: Timestamp,
         name: &str,
         user: &str,
         password: Option<&str>,
-        write_recovery_conf: bool,
+        recovery_conf: RecoveryConf,
     ) -> Result<Node, String> {
         let port = self.port;
         let failed = move |message: String| {
@@ -719,13 +722,17 @@ impl Node {
             pg_hba_conf: self.files.pg_hba_conf.clone(),
             standby_signal: false,
         };
-        if write_recovery_conf {
+        if recovery_conf != RecoveryConf::None {
             files.standby_signal = true;
             let password = password
                 .map(|p| format!("password='{}' ", p.replace('\'', "\\'")))
                 .unwrap_or_default();
+            let application_name = match recovery_conf {
+                RecoveryConf::WrittenNamed => format!("application_name={name} "),
+                _ => String::new(),
+            };
             let conninfo = format!(
-                "user={user} {password}passfile='/var/lib/postgresql/.pgpass' channel_binding=prefer host={} port={} application_name={name} sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
+                "user={user} {password}passfile='/var/lib/postgresql/.pgpass' channel_binding=prefer host={} port={} {application_name}sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
                 self.address, self.port
             );
             let _ = db
@@ -764,6 +771,31 @@ impl StandbyViewOwned {
             receiver_timeout: self.receiver_timeout,
             retry_interval: self.retry_interval,
             default_application_name: &self.default_application_name,
+        }
+    }
+}
+
+/// What `pg_basebackup` writes so that the copy starts as a standby.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoveryConf {
+    /// No `-R`: a plain copy.
+    None,
+    /// `-R` as PostgreSQL 15 writes it: `standby.signal` and a
+    /// `primary_conninfo` without `application_name`, so the standby
+    /// reports as `cluster_name`, or else `walreceiver`.
+    Written,
+    /// `-R` plus `application_name=<the copy's name>` in `primary_conninfo`,
+    /// as pgplay's presets (and the real-server test harness) set standbys up.
+    WrittenNamed,
+}
+
+impl RecoveryConf {
+    /// `-R` given or not, for a learner's `pg_basebackup`.
+    pub fn from_flag(write_recovery_conf: bool) -> RecoveryConf {
+        if write_recovery_conf {
+            RecoveryConf::Written
+        } else {
+            RecoveryConf::None
         }
     }
 }

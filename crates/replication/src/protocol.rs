@@ -14,6 +14,13 @@ use crate::Timestamp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConnId(pub u64);
 
+impl ConnId {
+    /// The id of the node that opened the connection (its high half).
+    pub fn opener(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
 /// An `ErrorResponse`: severity, SQLSTATE, message and optional detail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerError {

@@ -19,7 +19,7 @@ pub mod shell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pgplay_engine::{SessionId, StatementResult};
-use pgplay_node::{Node, Output, PeerEvent, StopMode};
+use pgplay_node::{Node, Output, PeerEvent, RecoveryConf, StopMode};
 use pgplay_replication::ConnId;
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::SegmentSize;
@@ -156,9 +156,17 @@ impl Sim {
         self.nodes.insert(name.to_string(), node);
     }
 
-    /// `pg_basebackup -h <upstream> -D <name> -R -X stream`, then `pg_ctl start`.
+    /// `pg_basebackup -h <upstream> -D <name> -R -X stream` with
+    /// `application_name=<name>` in `primary_conninfo`, then `pg_ctl start`.
     pub fn add_standby(&mut self, name: &str, port: u16, upstream: &str) -> Result<(), String> {
-        self.base_backup(name, port, upstream, "postgres", None, true)?;
+        self.base_backup(
+            name,
+            port,
+            upstream,
+            "postgres",
+            None,
+            RecoveryConf::WrittenNamed,
+        )?;
         self.start(name)?;
         Ok(())
     }
@@ -171,7 +179,7 @@ impl Sim {
         upstream: &str,
         user: &str,
         password: Option<&str>,
-        write_recovery_conf: bool,
+        recovery_conf: RecoveryConf,
     ) -> Result<(), String> {
         if self.nodes.contains_key(name) {
             return Err(format!(
@@ -183,7 +191,7 @@ impl Sim {
             .nodes
             .get_mut(upstream)
             .ok_or_else(|| format!("pg_basebackup: error: could not translate host name \"{upstream}\" to address: Name or service not known"))?;
-        let mut node = source.base_backup(now, name, user, password, write_recovery_conf)?;
+        let mut node = source.base_backup(now, name, user, password, recovery_conf)?;
         self.drain(upstream);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;

@@ -3,6 +3,7 @@
 //! `pg_basebackup` carried out between two nodes.
 
 use pgplay_node::shell::{self, ShellCommand};
+use pgplay_node::RecoveryConf;
 
 use crate::Sim;
 
@@ -35,7 +36,7 @@ impl Sim {
                 &upstream,
                 user,
                 password.as_deref(),
-                *write_recovery_conf,
+                RecoveryConf::from_flag(*write_recovery_conf),
             )?;
             return Ok(String::new());
         }

@@ -40,7 +40,13 @@ pub fn stream_through_the_wire() {
     let mut primary = Node::initdb("primary", 99, None, 0);
     primary.place(1, 5432);
     let image = primary
-        .base_backup(1, "standby1", "postgres", None, true)
+        .base_backup(
+            1,
+            "standby1",
+            "postgres",
+            None,
+            pgplay_node::RecoveryConf::WrittenNamed,
+        )
         .unwrap()
         .to_image();
     let mut standby = Node::from_image(&image, 2).unwrap();
