@@ -189,6 +189,11 @@ try {
         await Promise.race([last.filter({ hasText: "done" }).waitFor({ timeout }), failed.waitFor({ timeout })]);
         if (await failed.count()) throw new Error(await failed.first().locator("xpath=..").textContent());
       });
+      if (id === "000") {
+        await step("lesson 000's standby3 (application_name walreceiver) shows its link lag", async () => {
+          await page.getByRole("listitem", { name: "Node standby3" }).filter({ hasText: "link lag" }).waitFor({ timeout });
+        });
+      }
       if (id === "002") await page.screenshot({ path: join(artifacts, "lesson-002.png"), fullPage: true });
       await page.close();
     }
