@@ -53,6 +53,11 @@ impl Repl {
     fn advance(&mut self, wall_now: Timestamp) {
         if self.interactive {
             let target = self.started_sim + (wall_now - self.started_wall);
+            if target < self.sim.now {
+                // A statement ran the cluster ahead (a synchronous commit's
+                // wait): the clock goes on from there.
+                self.started_sim += self.sim.now - target;
+            }
             self.sim.run_until(target.max(self.sim.now));
         } else {
             self.sim.run_for(MS);

@@ -165,6 +165,23 @@ pub struct Database {
     /// Microseconds `pg_sleep()` asked to wait; the driver lets that much
     /// time pass after the statement ([`Database::take_sleep`]).
     pub sleep_requested: i64,
+    /// Commits that must wait for synchronous standbys, for the node to
+    /// hold ([`Database::take_sync_waits`]).
+    pub sync_waits: Vec<SyncWait>,
+    /// Committed transactions whose backends still wait for a synchronous
+    /// standby: like PostgreSQL's backends still in the ProcArray, they stay
+    /// in progress for every other snapshot until released.
+    pub sync_held: BTreeSet<Xid>,
+}
+
+/// A commit whose acknowledgement waits for synchronous replication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncWait {
+    pub session: SessionId,
+    pub xid: Xid,
+    /// The end of the commit record: what the standbys must confirm.
+    pub lsn: Lsn,
+    pub wait_for: pgplay_replication::syncrep::WaitFor,
 }
 
 const OID_PREFETCH: u32 = 8192;
@@ -216,6 +233,8 @@ impl Database {
             stats: Default::default(),
             promote_requested: false,
             sleep_requested: 0,
+            sync_waits: Vec::new(),
+            sync_held: BTreeSet::new(),
         };
         for system in crate::catalog::system_tables() {
             database
@@ -320,6 +339,7 @@ impl Database {
             .and_then(|s| s.xact.as_ref())
             .and_then(|x| x.xid.map(|xid| (xid, x.command_id)));
         let mut in_progress = self.data.running.clone();
+        in_progress.extend(self.sync_held.iter().copied());
         if let Some((xid, _)) = own {
             in_progress.remove(&xid);
         }
@@ -403,13 +423,39 @@ impl Database {
         });
         let lsn = self.log(xid, body)?;
         let end = self.wal.insert_lsn();
-        if self.setting(session, "synchronous_commit") != "off" {
+        let synchronous_commit = self.setting(session, "synchronous_commit");
+        if synchronous_commit != "off" {
             self.wal.flush(end);
         }
+        self.request_sync_wait(session, xid, end, &synchronous_commit);
         for locator in &xact.dropped {
             self.indexes.retain(|(rel, _), _| rel != locator);
         }
         Ok(Some(lsn))
+    }
+
+    /// Under synchronous replication, holds the commit back from other
+    /// snapshots and asks the node to wait for the standbys.
+    fn request_sync_wait(&mut self, session: SessionId, xid: Xid, end: Lsn, level: &str) {
+        let Some(wait_for) = pgplay_replication::syncrep::WaitFor::from_setting(level) else {
+            return;
+        };
+        let names = self.settings.get("synchronous_standby_names");
+        if self.in_recovery || !matches!(pgplay_replication::syncrep::parse(&names), Ok(Some(_))) {
+            return;
+        }
+        self.sync_held.insert(xid);
+        self.sync_waits.push(SyncWait {
+            session,
+            xid,
+            lsn: end,
+            wait_for,
+        });
+    }
+
+    /// The commits that wait for synchronous standbys since the last call.
+    pub fn take_sync_waits(&mut self) -> Vec<SyncWait> {
+        std::mem::take(&mut self.sync_waits)
     }
 
     /// Rolls back: an abort record when the transaction had an xid.

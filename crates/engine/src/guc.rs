@@ -243,7 +243,28 @@ pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
         Integer(unit) => parse_with_unit(value, unit)
             .map(|n| n.to_string())
             .ok_or_else(|| invalid_value(definition.name, value)),
+        Kind::String if definition.name == "synchronous_standby_names" => {
+            check_sync_standby_names(value)
+        }
         Kind::String => Ok(value.to_string()),
+    }
+}
+
+/// PostgreSQL parses `synchronous_standby_names` when it is set, so a bad
+/// value never reaches the server's configuration.
+fn check_sync_standby_names(value: &str) -> Result<String> {
+    use pgplay_replication::syncrep::{parse, ParseError};
+    match parse(value) {
+        Ok(_) => Ok(value.to_string()),
+        Err(ParseError::Syntax(detail)) => Err(DbError::new(
+            code::SYNTAX_ERROR,
+            format!("invalid value for parameter \"synchronous_standby_names\": \"{value}\""),
+        )
+        .with_detail(detail)),
+        Err(ParseError::ZeroCount) => Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "number of synchronous standbys (0) must be greater than zero",
+        )),
     }
 }
 

@@ -6,6 +6,7 @@ use pgplay_engine::{Outcome, SessionId, StatementResult};
 use pgplay_psql as psql;
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::Lsn;
+use std::collections::VecDeque;
 
 use crate::Node;
 
@@ -15,7 +16,16 @@ pub struct Psql {
     pub options: psql::Options,
     pub buffer: psql::QueryBuffer,
     pub quit: bool,
+    /// The statement whose commit waits for synchronous standbys: psql
+    /// prints its result when the wait ends ([`Node::psql_resume`]).
+    pub waiting: Option<String>,
+    /// Statements typed after it, sent once it is answered (bounded by
+    /// [`MAX_QUEUED`]).
+    pub queued: VecDeque<String>,
 }
+
+/// Most statements psql keeps while its backend waits.
+pub const MAX_QUEUED: usize = 100;
 
 impl Node {
     pub fn connect(&mut self) -> Psql {
@@ -24,6 +34,8 @@ impl Node {
             options: psql::Options::default(),
             buffer: psql::QueryBuffer::new(),
             quit: false,
+            waiting: None,
+            queued: VecDeque::new(),
         }
     }
 
@@ -32,13 +44,65 @@ impl Node {
         if psql.buffer.pending().trim().is_empty() && line.trim_start().starts_with('\\') {
             return self.meta_command(psql, line.trim());
         }
-        let mut out = String::new();
         for statement in psql.buffer.push_line(line) {
-            for result in self.execute(now, psql.session, &statement) {
+            if psql.queued.len() < MAX_QUEUED {
+                psql.queued.push_back(statement);
+            }
+        }
+        if psql.waiting.is_some() {
+            return String::new();
+        }
+        self.run_queued(now, psql)
+    }
+
+    /// Sends the queued statements one by one until one waits for
+    /// synchronous standbys; returns what psql prints.
+    fn run_queued(&mut self, now: Timestamp, psql: &mut Psql) -> String {
+        let mut out = String::new();
+        while let Some(statement) = psql.queued.pop_front() {
+            let results = self.execute(now, psql.session, &statement);
+            if self.is_waiting(psql.session) {
+                psql.waiting = Some(statement);
+                break;
+            }
+            for result in results {
                 out.push_str(&render(&result, &statement, &psql.options));
             }
         }
         out
+    }
+
+    /// After the cluster moved on: if this session's wait for synchronous
+    /// standbys has ended, what psql prints for it and for the statements
+    /// typed meanwhile. `None` while it still waits (or never did).
+    pub fn psql_resume(&mut self, now: Timestamp, psql: &mut Psql) -> Option<String> {
+        psql.waiting.as_ref()?;
+        let results = self.take_released(psql.session)?;
+        let statement = psql.waiting.take().unwrap_or_default();
+        let mut out = String::new();
+        for result in &results {
+            out.push_str(&render(result, &statement, &psql.options));
+        }
+        let lost = results
+            .last()
+            .is_some_and(|r| matches!(&r.outcome, Err(e) if e.severity == "FATAL"));
+        if lost {
+            // The connection is gone: psql drops what was typed meanwhile.
+            psql.queued.clear();
+            psql.session = self.db.open_session();
+            return Some(out);
+        }
+        out.push_str(&self.run_queued(now, psql));
+        Some(out)
+    }
+
+    /// psql's Ctrl+C while the backend waits: "Cancel request sent".
+    pub fn psql_cancel(&mut self, psql: &Psql) -> String {
+        if psql.waiting.is_none() {
+            return String::new();
+        }
+        self.cancel_wait(psql.session);
+        "Cancel request sent\n".into()
     }
 
     /// The prompt psql shows next (`postgres=#`, `postgres-#`, `postgres=*#`, ...).

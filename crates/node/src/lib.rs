@@ -15,10 +15,11 @@ mod console;
 pub mod image;
 mod replication;
 pub mod shell;
+mod syncrep;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pgplay_engine::{Database, DbError, InitOptions, SessionId, StatementResult};
 use pgplay_replication::hba::DEFAULT_HBA;
@@ -138,6 +139,13 @@ pub struct Node {
     /// The last "why replay stopped" line logged, so it is logged once.
     pub(crate) last_replay_error: Option<String>,
     log_total: u64,
+    /// Backends waiting for synchronous standbys, by session (bounded by
+    /// [`syncrep::MAX_WAITERS`]).
+    pub(crate) waiters: BTreeMap<SessionId, syncrep::Waiter>,
+    /// Results of backends whose wait ended, until the driver takes them.
+    pub(crate) released: BTreeMap<SessionId, Vec<StatementResult>>,
+    /// Walsenders already logged as synchronous standbys.
+    pub(crate) announced_sync: BTreeSet<ConnId>,
 }
 
 impl Node {
@@ -186,6 +194,9 @@ impl Node {
             next_pid: 1000 + (id as i32 % 1000) * 1000,
             last_replay_error: None,
             log_total: 0,
+            waiters: BTreeMap::new(),
+            released: BTreeMap::new(),
+            announced_sync: BTreeSet::new(),
         }
     }
 
@@ -410,6 +421,8 @@ impl Node {
         let lines = self.db.settings.reload();
         lines.into_iter().for_each(|l| self.push_log(l));
         self.after_reload(now);
+        // Emptying synchronous_standby_names releases every waiting backend.
+        self.release_sync_waiters();
     }
 
     // ----- SQL -------------------------------------------------------------
@@ -439,6 +452,7 @@ impl Node {
         if self.db.settings.get("primary_conninfo") != before {
             self.after_reload(now);
         }
+        let results = self.hold_for_sync(session, results);
         self.pump(now);
         self.recycle_wal();
         results
@@ -559,6 +573,7 @@ impl Node {
             StopMode::Immediate => "immediate",
         };
         self.push_log(format!("LOG:  received {request} shutdown request"));
+        self.end_all_waits(mode == StopMode::Immediate);
         self.stop_receiver();
         match mode {
             StopMode::Immediate => {
@@ -591,6 +606,7 @@ impl Node {
         }
         self.db.now = now;
         self.receiver = None;
+        self.end_all_waits(true);
         self.db.crash();
         self.close_all_connections();
         self.state = RunState::Stopped;

@@ -452,6 +452,8 @@ impl Node {
             None => Vec::new(),
         });
         self.apply_sender_outputs(conn, outputs);
+        // A standby's reply may confirm commits waiting for it.
+        self.release_sync_waiters();
     }
 
     fn apply_sender_outputs(&mut self, conn: ConnId, outputs: Vec<SenderOutput>) {
@@ -515,6 +517,7 @@ impl Node {
     pub(crate) fn pump(&mut self, now: Timestamp) {
         if self.state == RunState::Running {
             self.poll_senders(now);
+            self.release_sync_waiters();
         }
     }
 
@@ -600,10 +603,12 @@ impl Node {
             .committed_catalog()
             .map(|c| c.roles.clone())
             .unwrap_or_default();
+        let sync_states = self.sync_states();
         self.db.stats.senders = self
             .senders
             .values()
-            .map(|s| WalSenderRow {
+            .zip(sync_states)
+            .map(|(s, (sync_priority, sync_state))| WalSenderRow {
                 pid: s.pid,
                 usesysid: roles.get(&s.user).map(|r| r.oid).unwrap_or(10),
                 usename: s.user.clone(),
@@ -619,8 +624,8 @@ impl Node {
                 write_lag: s.lag.lags[0],
                 flush_lag: s.lag.lags[1],
                 replay_lag: s.lag.lags[2],
-                sync_priority: 0,
-                sync_state: "async".into(),
+                sync_priority: sync_priority as i32,
+                sync_state: sync_state.name().into(),
                 reply_time: s.reply_time,
             })
             .collect();

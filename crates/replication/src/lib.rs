@@ -20,6 +20,7 @@ pub mod lag;
 pub mod protocol;
 pub mod receiver;
 pub mod sender;
+pub mod syncrep;
 pub mod timeline;
 
 pub use conninfo::ConnInfo;

@@ -270,6 +270,13 @@ impl WalSender {
         })
     }
 
+    /// The replication command this walsender runs, as PostgreSQL's log
+    /// quotes it in `STATEMENT:` lines.
+    pub fn statement(&self) -> Option<String> {
+        self.stream
+            .map(|s| format!("START_REPLICATION {} TIMELINE {}", s.start, s.timeline.0))
+    }
+
     /// An ERROR ends a walsender: logged with the command it was running,
     /// sent to the standby, connection closed.
     fn fail(&mut self, stream: Stream, error: ServerError) -> Vec<SenderOutput> {

@@ -29,6 +29,9 @@ pub use rng::Rng;
 /// Microseconds per millisecond, for readability.
 pub const MS: Timestamp = 1_000;
 pub const SECOND: Timestamp = 1_000_000;
+/// How long (simulated) a session waits for synchronous standbys before the
+/// simulator cancels the wait, as a learner's Ctrl+C in psql would.
+pub const SYNC_WAIT_LIMIT: Timestamp = 60 * SECOND;
 
 /// Most messages held back by partitions per connection; beyond it the
 /// connection is cut (a real TCP connection would time out).
@@ -232,13 +235,44 @@ impl Sim {
         let Some(target) = self.nodes.get_mut(node) else {
             return format!("psql: error: no node \"{node}\" in this cluster\n");
         };
-        let out = target.psql_line(now, psql, line);
+        let mut out = target.psql_line(now, psql, line);
         let sleep = target.db.take_sleep();
         self.drain(node);
         if sleep > 0 {
             self.run_for(sleep);
         }
+        // A commit waiting for synchronous standbys: psql blocks while the
+        // cluster runs; statements typed with it follow, and may wait too.
+        while psql.waiting.is_some() {
+            if !self.wait_for_sync(node, psql.session) {
+                out.push_str(&format!(
+                    "-- pgplay: no synchronous standby confirmed the commit in {} s; cancelling, as Ctrl+C in psql would\n",
+                    SYNC_WAIT_LIMIT / 1_000_000
+                ));
+                if let Some(target) = self.nodes.get_mut(node) {
+                    out.push_str(&target.psql_cancel(psql));
+                }
+            }
+            let now = self.now;
+            let Some(target) = self.nodes.get_mut(node) else {
+                break;
+            };
+            match target.psql_resume(now, psql) {
+                Some(more) => out.push_str(&more),
+                None => break,
+            }
+            self.drain(node);
+        }
         out
+    }
+
+    /// Runs the cluster until the session's backend stops waiting for
+    /// synchronous standbys, at most [`SYNC_WAIT_LIMIT`]; false if it still waits.
+    fn wait_for_sync(&mut self, node: &str, session: SessionId) -> bool {
+        let deadline = self.now + SYNC_WAIT_LIMIT;
+        let waiting = |sim: &Sim| sim.nodes.get(node).is_some_and(|n| n.is_waiting(session));
+        self.run_until_or(deadline, &|sim| !waiting(sim));
+        !waiting(self)
     }
 
     /// Runs SQL on a node now, then sends whatever it produced.
@@ -248,13 +282,27 @@ impl Sim {
             return Vec::new();
         };
         let results = target.execute(now, session, sql);
+        let waiting = target.is_waiting(session);
         let sleep = target.db.take_sleep();
         self.drain(node);
         if sleep > 0 {
             // pg_sleep(): the session waits while the cluster carries on.
             self.run_for(sleep);
         }
-        results
+        if !waiting {
+            return results;
+        }
+        // The commit waits for synchronous standbys while the cluster runs.
+        if !self.wait_for_sync(node, session) {
+            if let Some(target) = self.nodes.get_mut(node) {
+                target.cancel_wait(session);
+            }
+        }
+        self.drain(node);
+        self.nodes
+            .get_mut(node)
+            .and_then(|n| n.take_released(session))
+            .unwrap_or_default()
     }
 
     fn command(
@@ -508,6 +556,12 @@ impl Sim {
 
     /// Runs events and timers until `until`, then sets the clock there.
     pub fn run_until(&mut self, until: Timestamp) {
+        self.run_until_or(until, &|_| false);
+    }
+
+    /// Runs events and timers until `until` or until `done` holds after an
+    /// event; the clock stays at that event when `done` stopped the run.
+    pub fn run_until_or(&mut self, until: Timestamp, done: &dyn Fn(&Sim) -> bool) {
         let mut spins_at_now = 0u32;
         let mut last_now = self.now;
         loop {
@@ -554,6 +608,9 @@ impl Sim {
                     node.handle_timeout(now);
                 }
                 self.drain(&name);
+            }
+            if done(self) {
+                return;
             }
         }
         self.now = self.now.max(until);

@@ -1,0 +1,253 @@
+//! Backends waiting for synchronous standbys.
+//!
+//! Under `synchronous_standby_names`, a commit is flushed locally and then
+//! its backend waits: the statement's results are held here until the
+//! synchronous standbys confirm the commit record as far as
+//! `synchronous_commit` asks (written, flushed or replayed). Meanwhile the
+//! transaction stays in progress for other snapshots, as a PostgreSQL backend
+//! stays in the ProcArray. A cancel (psql's Ctrl+C) releases the backend with
+//! PostgreSQL's WARNING; the commit itself is never undone.
+//!
+//! Drivers see [`Node::is_waiting`] after [`Node::execute`] and collect the
+//! results with [`Node::take_released`] once the standbys answered.
+
+use pgplay_engine::error::code;
+use pgplay_engine::{DbError, SessionId, StatementResult};
+use pgplay_replication::syncrep::{self, Standby, SyncStandbyNames, SyncState, WaitFor};
+use pgplay_replication::SenderState;
+use pgplay_wal::Lsn;
+
+use crate::Node;
+
+/// Most backends that can wait at once; a further commit is released at
+/// once with the cancel WARNING (PostgreSQL's limit is `max_connections`).
+pub const MAX_WAITERS: usize = 100;
+
+/// A backend waiting for synchronous replication.
+pub(crate) struct Waiter {
+    lsn: Lsn,
+    wait_for: WaitFor,
+    xids: Vec<u32>,
+    results: Vec<StatementResult>,
+}
+
+const DETAIL: &str =
+    "The transaction has already committed locally, but might not have been replicated to the standby.";
+
+impl Node {
+    /// Holds `results` if the statement's commit must wait for synchronous
+    /// standbys; returns them if not.
+    pub(crate) fn hold_for_sync(
+        &mut self,
+        session: SessionId,
+        results: Vec<StatementResult>,
+    ) -> Vec<StatementResult> {
+        let waits = self.db.take_sync_waits();
+        let Some(last) = waits.last().copied() else {
+            return results;
+        };
+        let waiter = Waiter {
+            lsn: waits.iter().map(|w| w.lsn).max().unwrap_or(last.lsn),
+            wait_for: last.wait_for,
+            xids: waits.iter().map(|w| w.xid).collect(),
+            results,
+        };
+        if self.waiters.len() >= MAX_WAITERS {
+            let results = self.end_wait(waiter, Ending::Cancelled);
+            return results;
+        }
+        self.waiters.insert(session, waiter);
+        self.release_sync_waiters();
+        if let Some(results) = self.released.remove(&session) {
+            return results;
+        }
+        Vec::new()
+    }
+
+    /// Is this session's backend waiting for synchronous standbys?
+    pub fn is_waiting(&self, session: SessionId) -> bool {
+        self.waiters.contains_key(&session)
+    }
+
+    /// The results of a session whose wait has ended, once.
+    pub fn take_released(&mut self, session: SessionId) -> Option<Vec<StatementResult>> {
+        self.released.remove(&session)
+    }
+
+    /// psql's Ctrl+C on a waiting session (a cancel request): the backend
+    /// stops waiting with PostgreSQL's WARNING; the commit stands.
+    pub fn cancel_wait(&mut self, session: SessionId) {
+        if let Some(waiter) = self.waiters.remove(&session) {
+            let results = self.end_wait(waiter, Ending::Cancelled);
+            self.released.insert(session, results);
+        }
+    }
+
+    /// Every waiting backend ends: a shutdown terminates them, a crash
+    /// loses them (the client sees the connection close).
+    pub(crate) fn end_all_waits(&mut self, crashed: bool) {
+        let waiters = std::mem::take(&mut self.waiters);
+        for (session, waiter) in waiters {
+            let ending = if crashed {
+                Ending::Crashed
+            } else {
+                Ending::Terminated
+            };
+            let results = self.end_wait(waiter, ending);
+            self.released.insert(session, results);
+        }
+        self.db.sync_held.clear();
+        self.announced_sync.clear();
+    }
+
+    fn end_wait(&mut self, mut waiter: Waiter, ending: Ending) -> Vec<StatementResult> {
+        for xid in &waiter.xids {
+            self.db.sync_held.remove(xid);
+        }
+        let warning = match ending {
+            Ending::Confirmed => None,
+            Ending::Cancelled => {
+                Some("canceling wait for synchronous replication due to user request")
+            }
+            Ending::Terminated => Some("canceling the wait for synchronous replication and terminating connection due to administrator command"),
+            Ending::Crashed => None,
+        };
+        if let Some(message) = warning {
+            self.push_log(format!("WARNING:  {message}"));
+            self.push_log(format!("DETAIL:  {DETAIL}"));
+            if let Some(last) = waiter.results.last_mut() {
+                last.notices.push(
+                    DbError {
+                        severity: "WARNING",
+                        ..DbError::new(code::WARNING, message)
+                    }
+                    .with_detail(DETAIL),
+                );
+            }
+        }
+        let fatal = match ending {
+            Ending::Terminated => Some(DbError {
+                severity: "FATAL",
+                ..DbError::new("57P01", "terminating connection due to administrator command")
+            }),
+            // The backend dies with the server and says nothing; psql
+            // reports the lost connection.
+            Ending::Crashed => Some(DbError {
+                severity: "FATAL",
+                ..DbError::new(
+                    "08006",
+                    "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.",
+                )
+            }),
+            _ => None,
+        };
+        if let (Some(error), Some(last)) = (fatal, waiter.results.last_mut()) {
+            last.outcome = Err(error);
+        }
+        waiter.results
+    }
+
+    /// The server's `synchronous_standby_names`, parsed (`None`: asynchronous).
+    fn sync_config(&self) -> Option<SyncStandbyNames> {
+        if self.db.in_recovery {
+            return None;
+        }
+        syncrep::parse(&self.db.settings.get("synchronous_standby_names"))
+            .ok()
+            .flatten()
+    }
+
+    /// Each walsender as synchronous replication counts it, in walsender order.
+    fn sync_standbys(&self, config: Option<&SyncStandbyNames>) -> Vec<Standby> {
+        self.senders
+            .values()
+            .map(|s| Standby {
+                priority: config.map_or(0, |c| c.priority(&s.application_name)),
+                candidate: matches!(s.state, SenderState::Streaming | SenderState::Stopping)
+                    && s.flush != Lsn::INVALID,
+                write: s.write,
+                flush: s.flush,
+                apply: s.apply,
+            })
+            .collect()
+    }
+
+    /// `sync_priority` and `sync_state` of each walsender, in walsender order.
+    pub(crate) fn sync_states(&self) -> Vec<(u32, SyncState)> {
+        let config = self.sync_config();
+        let standbys = self.sync_standbys(config.as_ref());
+        let states = syncrep::states(config.as_ref(), &standbys);
+        standbys.iter().map(|s| s.priority).zip(states).collect()
+    }
+
+    /// Releases the backends whose commits the synchronous standbys have
+    /// confirmed; all of them when synchronous replication was turned off.
+    /// Logs a standby's becoming synchronous, once per takeover.
+    pub(crate) fn release_sync_waiters(&mut self) {
+        let config = self.sync_config();
+        self.announce_sync_standbys(config.as_ref());
+        if self.waiters.is_empty() {
+            return;
+        }
+        let confirmed = config
+            .as_ref()
+            .map(|c| syncrep::confirmed(c, &self.sync_standbys(Some(c))));
+        let done: Vec<SessionId> = self
+            .waiters
+            .iter()
+            .filter(|(_, w)| match confirmed {
+                None => true,
+                Some(None) => false,
+                Some(Some(at)) => w.wait_for.is_confirmed(w.lsn, at),
+            })
+            .map(|(session, _)| *session)
+            .collect();
+        for session in done {
+            if let Some(waiter) = self.waiters.remove(&session) {
+                let results = self.end_wait(waiter, Ending::Confirmed);
+                self.released.insert(session, results);
+            }
+        }
+    }
+
+    fn announce_sync_standbys(&mut self, config: Option<&SyncStandbyNames>) {
+        let standbys = self.sync_standbys(config);
+        let states = syncrep::states(config, &standbys);
+        let senders: Vec<_> = self.senders.keys().copied().collect();
+        let mut lines = Vec::new();
+        for ((conn, standby), state) in senders.iter().zip(&standbys).zip(states) {
+            let synchronous = matches!(state, SyncState::Sync | SyncState::Quorum);
+            if !synchronous || !standby.candidate {
+                self.announced_sync.remove(conn);
+                continue;
+            }
+            if !self.announced_sync.insert(*conn) {
+                continue;
+            }
+            let Some(sender) = self.senders.get(conn) else {
+                continue;
+            };
+            let name = &sender.application_name;
+            lines.push(match state {
+                SyncState::Quorum => {
+                    format!("LOG:  standby \"{name}\" is now a candidate for quorum synchronous standby")
+                }
+                _ => format!(
+                    "LOG:  standby \"{name}\" is now a synchronous standby with priority {}",
+                    standby.priority
+                ),
+            });
+            if let Some(statement) = sender.statement() {
+                lines.push(format!("STATEMENT:  {statement}"));
+            }
+        }
+        lines.into_iter().for_each(|l| self.push_log(l));
+    }
+}
+
+enum Ending {
+    Confirmed,
+    Cancelled,
+    Terminated,
+    Crashed,
+}
