@@ -1,8 +1,8 @@
 // End-to-end test of the playground UI in headless Chromium (Playwright), driven the way a learner
 // uses it and found by accessible names, never CSS paths. It follows seed 003's flow: create a
 // table on the primary, see it on a standby, INSERT on the standby gets the read-only error; then
-// promote a standby and write on it; crash and restart a standby and see it catch up; inspect a
-// WAL record; thousands of records keep the WAL list small (virtualised). Then every guided lesson
+// promote a standby and write on it; crash and restart a standby and see it catch up; make a
+// standby synchronous, stop it and cancel the commit that waits for it; inspect a WAL record; thousands of records keep the WAL list small (virtualised). Then every guided lesson
 // (one per seed tutorial) runs on a fresh page, and a lesson's scenario link replays it on another.
 // No console errors allowed. Screenshots in target/artifacts/.
 //
@@ -116,6 +116,23 @@ try {
         if ((await output("standby2").textContent()).includes("     2\n(1 row)")) return;
       }
       throw new Error(await output("standby2").textContent());
+    });
+    await step("synchronous replication: standby2 is sync, a commit waits when it stops, Cancel warns", async () => {
+      await sql("primary", "ALTER SYSTEM SET synchronous_standby_names = 'standby2';");
+      await output("primary").filter({ hasText: "ALTER SYSTEM" }).waitFor({ timeout });
+      await sql("primary", "SELECT pg_reload_conf();");
+      await page.getByRole("listitem", { name: "Node standby2" }).filter({ hasText: /sync state\s*sync/ }).waitFor({ timeout });
+      await page.getByRole("button", { name: "Stop standby2" }).click();
+      await page.getByRole("button", { name: "Start standby2" }).waitFor({ timeout });
+      await sql("primary", "INSERT INTO streamtest VALUES (4);");
+      await page.getByRole("button", { name: "Cancel query on primary" }).click();
+      await output("primary").filter({ hasText: "WARNING:  canceling wait for synchronous replication due to user request" }).waitFor({ timeout });
+      await output("primary").filter({ hasText: "DETAIL:  The transaction has already committed locally" }).waitFor({ timeout });
+      await page.getByRole("button", { name: "Cancel query on primary" }).waitFor({ state: "detached", timeout });
+      await page.getByRole("button", { name: "Start standby2" }).click();
+      await sql("primary", "ALTER SYSTEM RESET synchronous_standby_names;");
+      await sql("primary", "SELECT pg_reload_conf();");
+      await page.getByRole("listitem", { name: "Node standby2" }).filter({ hasText: /sync state\s*async/ }).waitFor({ timeout });
     });
     await step("pg_stat_replication and the server log are shown", async () => {
       await page.getByRole("table", { name: "pg_stat_replication" }).filter({ hasText: "standby2" }).waitFor({ timeout });

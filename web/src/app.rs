@@ -430,6 +430,8 @@ fn Topology(props: &TopologyProps) -> Html {
                                     if let Some(sender) = props.model.nodes.get(upstream).and_then(|u| u.sender_to(status)) {
                                         <dt>{ "link lag" }</dt>
                                         <dd>{ format!("{} bytes{}", sender.lag_bytes, sender.replay_lag_ms.map(|ms| format!(", {ms:.1} ms")).unwrap_or_default()) }</dd>
+                                        <dt>{ "sync state" }</dt>
+                                        <dd class={format!("sync-{}", sender.sync_state)}>{ &sender.sync_state }</dd>
                                     }
                                 }
                             </dl>
@@ -507,6 +509,9 @@ struct ConsoleProps {
 #[component]
 fn Console(props: &ConsoleProps) -> Html {
     let input = use_state(String::new);
+    // psql is waiting for the server's answer (a commit that waits for
+    // synchronous standbys can wait for ever, until cancelled).
+    let busy = use_state(|| None::<String>);
     let history = use_state(Vec::<String>::new);
     let cursor = use_state(|| 0usize);
     let output_ref = use_node_ref();
@@ -528,7 +533,8 @@ fn Console(props: &ConsoleProps) -> Html {
         });
     }
     let run = {
-        let (input, history, cursor) = (input.clone(), history.clone(), cursor.clone());
+        let (input, history, cursor, busy) =
+            (input.clone(), history.clone(), cursor.clone(), busy.clone());
         let (cluster, node, model) = (
             props.cluster.clone(),
             props.node.clone(),
@@ -544,10 +550,13 @@ fn Console(props: &ConsoleProps) -> Html {
             cursor.set(past.len());
             history.set(past);
             input.set(String::new());
-            let (cluster, node, model) = (cluster.clone(), node.clone(), model.clone());
+            let (cluster, node, model, busy) =
+                (cluster.clone(), node.clone(), model.clone(), busy.clone());
+            let text = text.trim_end().to_string();
+            busy.set(Some(text.clone()));
             wasm_bindgen_futures::spawn_local(async move {
-                let text = text.trim_end().to_string();
                 run_action(&cluster, &model, Action::Sql { node, text }).await;
+                busy.set(None);
             });
         })
     };
@@ -572,6 +581,10 @@ fn Console(props: &ConsoleProps) -> Html {
         })
     };
     let oninput = textarea_input(input.clone());
+    let cancel = {
+        let (cluster, node) = (props.cluster.clone(), props.node.clone());
+        Callback::from(move |_| cluster.0.cancel(node.clone()))
+    };
     let node = &props.node;
     html! {
         <div class="console" role="group" aria-label={format!("Console for {node}")}>
@@ -585,6 +598,18 @@ fn Console(props: &ConsoleProps) -> Html {
             <button type="button" aria-label={format!("Run on {node}")} onclick={move |_| run.emit(())}>
                 { format!("Run on {node}") }
             </button>
+            if let Some(text) = &*busy {
+                <div class="waiting" role="status" aria-label={format!("{node} is waiting")}>
+                    <pre>{ format!("{node}=# {text}") }</pre>
+                    <p>{ "Waiting for the server's answer. A commit under synchronous replication waits until its synchronous standbys confirm it." }</p>
+                    <div class="controls">
+                        <button type="button" aria-label={format!("Cancel query on {node}")} title="psql: Ctrl+C"
+                            onclick={cancel}>
+                            { format!("Cancel query on {node}") }<code>{ "Ctrl+C (a cancel request)" }</code>
+                        </button>
+                    </div>
+                </div>
+            }
         </div>
     }
 }

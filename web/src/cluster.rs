@@ -376,6 +376,13 @@ impl Cluster {
         }
     }
 
+    /// psql's Ctrl+C in a session: a commit waiting for synchronous
+    /// standbys stops waiting, and its psql request is answered.
+    pub fn cancel(&self, node: &str, session: &str) {
+        let session = session.to_string();
+        self.send(node, &ToWorker::Cancel { session }, None);
+    }
+
     pub fn psql(&self, node: &str, session: &str, line: &str) -> Promise {
         let (session, line) = (session.to_string(), line.to_string());
         self.request(node, move |request| ToWorker::Psql {
@@ -604,6 +611,12 @@ impl PgplayCluster {
     /// One line typed at psql on `node` (session "default"); resolves to what psql prints.
     pub fn psql(&self, node: String, line: String) -> Promise {
         self.cluster.psql(&node, "default", &line)
+    }
+
+    /// psql's Ctrl+C on `node` (session "default"): a commit waiting for
+    /// synchronous standbys stops waiting with PostgreSQL's WARNING.
+    pub fn cancel(&self, node: String) {
+        self.cluster.cancel(&node, "default");
     }
 
     /// psql in a named session, for several sessions on one node.

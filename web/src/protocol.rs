@@ -58,6 +58,11 @@ pub enum ToWorker {
         session: String,
         line: String,
     },
+    /// psql's Ctrl+C in session `session`: a backend waiting for
+    /// synchronous standbys stops waiting (its commit stands).
+    Cancel {
+        session: String,
+    },
     /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...).
     Command {
         request: u32,
@@ -158,6 +163,8 @@ pub struct SenderStatus {
     /// WAL this node has flushed that the standby has not replayed yet.
     pub lag_bytes: u64,
     pub replay_lag_ms: Option<f64>,
+    /// `pg_stat_replication.sync_state`: async, potential, sync or quorum.
+    pub sync_state: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -52,6 +52,10 @@ struct State {
     batch_scheduled: bool,
     /// Commit-to-replay lag of each replayed commit (µs), newest last.
     lags: VecDeque<Timestamp>,
+    /// psql requests whose backend waits for synchronous standbys, by
+    /// session: the request to answer and what psql printed so far. At most
+    /// one per session, so bounded by the sessions the page opens.
+    waiting: BTreeMap<String, (u32, String)>,
 }
 
 thread_local! {
@@ -92,6 +96,7 @@ pub fn start() {
             explain: None,
             batch_scheduled: false,
             lags: VecDeque::new(),
+            waiting: BTreeMap::new(),
         })
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
@@ -154,21 +159,54 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             session,
             line,
         } => {
-            let (out, sleep_micros) = with_state(|s| {
-                let node = s.node.as_mut()?;
-                let psql = s.sessions.entry(session).or_insert_with(|| node.connect());
+            // `None`: the answer comes later, when the commit's wait for
+            // synchronous standbys ends ([`resolve_waits`]).
+            let answer = with_state(|s| {
+                let Some(node) = s.node.as_mut() else {
+                    return Some((String::new(), 0));
+                };
+                let psql = s
+                    .sessions
+                    .entry(session.clone())
+                    .or_insert_with(|| node.connect());
                 let out = node.psql_line(now, psql, &line);
+                if psql.waiting.is_some() {
+                    if s.waiting.contains_key(&session) {
+                        // Typed while waiting: psql queued it; its output
+                        // comes with the waiting request's answer.
+                        return Some((String::new(), 0));
+                    }
+                    s.waiting.insert(session, (request, out));
+                    return None;
+                }
                 // A session on a server that restarted is a new backend.
                 if node.db.session(psql.session).is_none() {
                     psql.session = node.db.open_session();
                 }
                 Some((out, node.db.take_sleep()))
             })
-            .flatten()
-            .unwrap_or_default();
+            .unwrap_or(Some(Default::default()));
+            let Some((out, sleep_micros)) = answer else {
+                pump();
+                return;
+            };
             // pg_sleep(): this backend answers late; the server goes on meanwhile.
             let delay_ms = (sleep_micros.max(0) / 1000).min(u32::MAX as i64) as u32;
             after_ms(delay_ms, move || reply(request, Reply::Text(out)));
+        }
+        ToWorker::Cancel { session } => {
+            let note = with_state(|s| {
+                let node = s.node.as_mut()?;
+                let psql = s.sessions.get(&session)?;
+                Some(node.psql_cancel(psql))
+            })
+            .flatten()
+            .unwrap_or_default();
+            with_state(|s| {
+                if let Some((_, out)) = s.waiting.get_mut(&session) {
+                    out.push_str(&note);
+                }
+            });
         }
         ToWorker::Command { request, line } => {
             let result =
@@ -429,8 +467,40 @@ fn pump() {
             }
         }
     }
+    resolve_waits();
     arm_timer();
     gather_events();
+}
+
+/// Answers the psql requests whose wait for synchronous standbys has ended.
+fn resolve_waits() {
+    let answered = with_state(|s| {
+        let node = s.node.as_mut()?;
+        let now = now();
+        let mut answered = Vec::new();
+        let sessions: Vec<String> = s.waiting.keys().cloned().collect();
+        for name in sessions {
+            let Some(psql) = s.sessions.get_mut(&name) else {
+                continue;
+            };
+            if let Some(more) = node.psql_resume(now, psql) {
+                if let Some((_, out)) = s.waiting.get_mut(&name) {
+                    out.push_str(&more);
+                }
+            }
+            if psql.waiting.is_none() {
+                if let Some(done) = s.waiting.remove(&name) {
+                    answered.push(done);
+                }
+            }
+        }
+        Some(answered)
+    })
+    .flatten()
+    .unwrap_or_default();
+    for (request, out) in answered {
+        reply(request, Reply::Text(out));
+    }
 }
 
 fn arm_timer() {
@@ -582,6 +652,7 @@ fn status(node: &Node) -> NodeStatus {
                 write: s.write.to_string(),
                 flush: s.flush.to_string(),
                 replay: s.replay.to_string(),
+                sync_state: s.sync_state.to_string(),
             })
             .collect(),
     }

@@ -26,6 +26,8 @@ pub struct SenderInfo {
     pub flush: Lsn,
     pub replay: Lsn,
     pub replay_lag: Option<Timestamp>,
+    /// `pg_stat_replication.sync_state`: async, potential, sync or quorum.
+    pub sync_state: &'static str,
 }
 
 /// What happens on one replication connection, as the driver tells it.
@@ -668,7 +670,8 @@ impl Node {
     pub fn sender_positions(&self) -> Vec<SenderInfo> {
         self.senders
             .values()
-            .map(|s| SenderInfo {
+            .zip(self.sync_states())
+            .map(|(s, (_, sync))| SenderInfo {
                 standby_id: s.conn.opener(),
                 application_name: s.application_name.clone(),
                 state: s.state.name().to_string(),
@@ -677,6 +680,7 @@ impl Node {
                 flush: s.flush,
                 replay: s.apply,
                 replay_lag: s.lag.lags[2],
+                sync_state: sync.name(),
             })
             .collect()
     }
