@@ -279,6 +279,7 @@ mod tests {
             replay: "0/3000000".into(),
             lag_bytes: 0,
             replay_lag_ms: None,
+            sync_state: "async".into(),
         };
         let node = |id, senders| NodeStatus {
             id,
