@@ -47,11 +47,15 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     };
     let (mut commits, mut faults) = (0, 0);
+    let (mut synchronous, mut failovers, mut cancelled) = (0, 0, 0);
     for seed in options.seed..options.seed + options.seeds {
         match fuzz::run(seed, options.steps, options.verbose) {
             Ok(report) => {
                 commits += report.commits;
                 faults += report.faults;
+                synchronous += u64::from(!report.synchronous_standby_names.is_empty());
+                failovers += u64::from(report.failover_to.is_some());
+                cancelled += report.cancelled_waits;
                 if options.seeds == 1 {
                     for line in &report.final_status {
                         println!("{line}");
@@ -67,6 +71,9 @@ pub fn run(args: &[String]) -> ExitCode {
     println!(
         "{} seed(s) from {} passed, {} steps each: {commits} commits, {faults} faults, every invariant held",
         options.seeds, options.seed, options.steps
+    );
+    println!(
+        "{synchronous} run(s) under synchronous replication ({cancelled} commit waits cancelled), {failovers} ending in a failover to a synchronous standby that kept every confirmed commit"
     );
     ExitCode::SUCCESS
 }

@@ -404,6 +404,9 @@ impl Database {
 
     /// Commits the session's transaction: a commit record, flushed, when it wrote anything.
     pub fn commit(&mut self, session: SessionId) -> Result<Option<Lsn>> {
+        // Read before SET LOCAL is undone: `SET LOCAL synchronous_commit`
+        // decides how this very commit waits.
+        let synchronous_commit = self.setting(session, "synchronous_commit");
         let Some(xact) = self.session_mut(session).xact.take() else {
             return Ok(None);
         };
@@ -423,7 +426,6 @@ impl Database {
         });
         let lsn = self.log(xid, body)?;
         let end = self.wal.insert_lsn();
-        let synchronous_commit = self.setting(session, "synchronous_commit");
         if synchronous_commit != "off" {
             self.wal.flush(end);
         }

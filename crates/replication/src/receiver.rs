@@ -123,6 +123,9 @@ pub struct WalReceiver {
     last_status: Option<[Lsn; 3]>,
     last_status_time: Timestamp,
     last_receive: Timestamp,
+    /// A status asking for a reply went out since the last message came in
+    /// (PostgreSQL's `ping_sent`, at half of `wal_receiver_timeout`).
+    ping_sent: bool,
 }
 
 impl WalReceiver {
@@ -150,6 +153,7 @@ impl WalReceiver {
             last_status: None,
             last_status_time: now,
             last_receive: now,
+            ping_sent: false,
         };
         let out = receiver.connect(now, view, ids);
         (receiver, out)
@@ -183,6 +187,7 @@ impl WalReceiver {
         self.conn = Some(conn);
         self.phase = Phase::Connecting;
         self.last_receive = now;
+        self.ping_sent = false;
         self.last_status = None;
         self.timeline = view.history.timeline;
         vec![ReceiverOutput::Connect {
@@ -238,6 +243,7 @@ impl WalReceiver {
     ) -> Vec<ReceiverOutput> {
         self.phase = Phase::Authenticating;
         self.last_receive = now;
+        self.ping_sent = false;
         let application_name = self
             .conninfo
             .application_name
@@ -296,6 +302,7 @@ impl WalReceiver {
         view: &StandbyView<'_>,
     ) -> Vec<ReceiverOutput> {
         self.last_receive = now;
+        self.ping_sent = false;
         match (self.phase.clone(), message) {
             (Phase::Authenticating, Message::Ready) => {
                 self.phase = Phase::Identifying;
@@ -553,6 +560,19 @@ impl WalReceiver {
                     vec!["FATAL:  terminating walreceiver due to timeout".into()],
                 )
             }
+            // Quiet for half the timeout: ask the upstream to answer, so an
+            // idle but healthy connection is not taken for a dead one.
+            Phase::Streaming if self.ping_due(view).is_some_and(|at| now >= at) => {
+                self.ping_sent = true;
+                self.last_status_time = now;
+                self.send(Message::StandbyStatus {
+                    write: self.written_lsn,
+                    flush: self.flushed_lsn,
+                    apply: view.replay,
+                    time: now,
+                    reply_requested: true,
+                })
+            }
             Phase::Streaming
                 if view.status_interval > 0
                     && now >= self.last_status_time + view.status_interval =>
@@ -561,6 +581,12 @@ impl WalReceiver {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// When to ask the upstream for a reply, if not asked already.
+    fn ping_due(&self, view: &StandbyView<'_>) -> Option<Timestamp> {
+        (self.phase == Phase::Streaming && view.receiver_timeout > 0 && !self.ping_sent)
+            .then(|| self.last_receive + view.receiver_timeout / 2)
     }
 
     /// When [`WalReceiver::handle_timeout`] next has something to do.
@@ -575,6 +601,9 @@ impl WalReceiver {
                 if self.phase == Phase::Streaming && view.status_interval > 0 {
                     let status = self.last_status_time + view.status_interval;
                     next = Some(next.map_or(status, |n| n.min(status)));
+                }
+                if let Some(ping) = self.ping_due(view) {
+                    next = Some(next.map_or(ping, |n| n.min(ping)));
                 }
                 next
             }

@@ -5,6 +5,12 @@
 //! standby must catch up, byte for byte and page for page, and every commit
 //! the primary acknowledged must be there. A failure names its seed; the
 //! same seed replays the same run exactly.
+//!
+//! Some seeds run under synchronous replication (a `synchronous_standby_names`
+//! drawn from the seed). Half of those end with a failover instead: the
+//! primary crashes while faults are still in force, the most advanced
+//! synchronous standby is promoted, and it must hold every commit the
+//! primary acknowledged without the cancel WARNING.
 
 use std::collections::VecDeque;
 
@@ -50,8 +56,22 @@ pub struct Report {
     pub commits: u64,
     pub rollbacks: u64,
     pub faults: u64,
+    /// Commits whose wait for synchronous standbys was cancelled.
+    pub cancelled_waits: u64,
+    /// `synchronous_standby_names` of the run (empty: asynchronous).
+    pub synchronous_standby_names: String,
+    /// The run ended with a failover to this standby.
+    pub failover_to: Option<String>,
     pub final_status: Vec<String>,
 }
+
+/// The synchronous replication settings a seed may draw.
+const SYNC_SETTINGS: [&str; 4] = [
+    "",
+    "standby1",
+    "FIRST 1 (standby1, standby2)",
+    "ANY 1 (standby1, standby2)",
+];
 
 struct Run {
     sim: Sim,
@@ -61,6 +81,10 @@ struct Run {
     trace: VecDeque<String>,
     /// Row ids the primary acknowledged as committed.
     committed: u64,
+    /// Of those, rows whose commits the synchronous standbys confirmed.
+    synchronously_committed: u64,
+    /// The last statement's commit wait was cancelled (PostgreSQL's WARNING).
+    last_cancelled: bool,
     next_id: u64,
     report: Report,
     /// Standbys stopped by a fault, with when to start them again.
@@ -71,6 +95,24 @@ struct Run {
 }
 
 impl Run {
+    fn new(sim: Sim, seed: u64, steps: usize, verbose: bool) -> Run {
+        Run {
+            sim,
+            seed,
+            steps,
+            step: 0,
+            trace: VecDeque::new(),
+            committed: 0,
+            synchronously_committed: 0,
+            last_cancelled: false,
+            next_id: 0,
+            report: Report::default(),
+            down: Vec::new(),
+            partitions: Vec::new(),
+            verbose,
+        }
+    }
+
     fn note(&mut self, line: String) {
         if self.verbose {
             println!("{line}");
@@ -101,6 +143,10 @@ impl Run {
     fn sql(&mut self, node: &str, sql: &str) -> Result<Option<Outcome>, String> {
         let session = self.sim.open_session(node).ok_or("no such node")?;
         let results = self.sim.execute(node, session, sql);
+        self.last_cancelled = results.iter().flat_map(|r| &r.notices).any(|n| {
+            n.message
+                .starts_with("canceling wait for synchronous replication")
+        });
         let mut last = None;
         for result in results {
             match result.outcome {
@@ -156,6 +202,11 @@ impl Run {
             Ok(_) => {
                 self.committed += rows;
                 self.report.commits += 1;
+                if self.last_cancelled {
+                    self.report.cancelled_waits += 1;
+                } else {
+                    self.synchronously_committed += rows;
+                }
             }
             // The primary may be down for a moment (a fault): nothing was acknowledged.
             Err(error) if error.contains("Connection refused") => {}
@@ -310,6 +361,49 @@ impl Run {
     }
 }
 
+impl Run {
+    /// The primary crashes with the faults still in force; the synchronous
+    /// standby that received the most WAL is promoted and must show every
+    /// row whose commit was confirmed synchronously, and no row that was
+    /// never committed.
+    fn finish_with_failover(&mut self) -> Result<(), Failure> {
+        self.note("end: crash the primary, promote the most advanced synchronous standby".into());
+        let _ = self.sim.stop("primary", StopMode::Immediate);
+        // Stopped standbys start again and held traffic arrives: neither can
+        // take away what a synchronous standby flushed.
+        self.heal_due(true)?;
+        self.sim.heal_all();
+        self.sim.run_for(SECOND);
+        let names = self.report.synchronous_standby_names.clone();
+        let config = pgplay_replication::syncrep::parse(&names)
+            .ok()
+            .flatten()
+            .ok_or_else(|| self.fail("failover without synchronous replication".into()))?;
+        let target = self
+            .standbys()
+            .into_iter()
+            .filter(|n| config.priority(n) > 0)
+            .filter_map(|n| Some((self.sim.node(&n)?.db.wal.flush_lsn(), n)))
+            .max()
+            .map(|(_, n)| n)
+            .ok_or_else(|| self.fail("no synchronous standby to promote".into()))?;
+        self.note(format!("promote {target}"));
+        self.report.failover_to = Some(target.clone());
+        self.sim
+            .promote(&target)
+            .map_err(|e| self.fail(format!("{target} did not promote: {e}")))?;
+        self.sim.run_for(SECOND);
+        let count = self.count(&target).map_err(|e| self.fail(e))?;
+        if count < self.synchronously_committed || count > self.committed {
+            return Err(self.fail(format!(
+                "after failover {target} shows {count} rows; {} were confirmed by synchronous standbys, {} committed in all",
+                self.synchronously_committed, self.committed
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// One seeded run of `steps` steps on a primary and two standbys.
 pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
     let segment = SegmentSize::new(1 << 20).expect("1 MB is a valid segment size");
@@ -324,19 +418,7 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
             .expect("a valid setting");
         primary.reload(now);
     }
-    let mut run = Run {
-        sim,
-        seed,
-        steps,
-        step: 0,
-        trace: VecDeque::new(),
-        committed: 0,
-        next_id: 0,
-        report: Report::default(),
-        down: Vec::new(),
-        partitions: Vec::new(),
-        verbose,
-    };
+    let mut run = Run::new(sim, seed, steps, verbose);
     run.sql("primary", "CREATE TABLE fuzz (id int PRIMARY KEY, v text)")
         .map_err(|e| run.fail(e))?;
     for (name, port) in [("standby1", 5433), ("standby2", 5434)] {
@@ -344,12 +426,28 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
             .add_standby(name, port, "primary")
             .map_err(|e| run.fail(e))?;
     }
+    let sync = SYNC_SETTINGS[run.sim.rng().below(SYNC_SETTINGS.len() as u64) as usize];
+    let failover = !sync.is_empty() && run.sim.rng().chance(50);
+    if !sync.is_empty() {
+        run.report.synchronous_standby_names = sync.to_string();
+        run.note(format!("synchronous_standby_names = '{sync}'"));
+        run.sql(
+            "primary",
+            &format!("ALTER SYSTEM SET synchronous_standby_names = '{sync}'"),
+        )
+        .and_then(|_| run.sql("primary", "SELECT pg_reload_conf()"))
+        .map_err(|e| run.fail(e))?;
+    }
     for step in 0..steps {
         run.step = step;
         run.step()?;
     }
     run.step = steps;
-    run.finish()?;
+    if failover {
+        run.finish_with_failover()?;
+    } else {
+        run.finish()?;
+    }
     run.report.final_status = run.sim.status_lines();
     Ok(run.report)
 }
@@ -365,6 +463,42 @@ mod tests {
                 panic!("{failure}");
             }
         }
+    }
+
+    /// The failover check is not vacuous: a commit that no synchronous
+    /// standby confirmed (`synchronous_commit = local`, standbys cut off),
+    /// counted as confirmed, is reported missing after the failover.
+    #[test]
+    fn the_failover_check_catches_an_unconfirmed_commit() {
+        let mut run = Run::new(Sim::standard(5, 5432), 5, 0, false);
+        for sql in [
+            "CREATE TABLE fuzz (id int PRIMARY KEY, v text)",
+            "ALTER SYSTEM SET synchronous_standby_names = 'standby1'",
+            "SELECT pg_reload_conf()",
+        ] {
+            run.sql("primary", sql).unwrap();
+        }
+        run.sim.run_for(SECOND);
+        run.report.synchronous_standby_names = "standby1".into();
+        for standby in ["standby1", "standby2"] {
+            run.sim.partition("primary", standby);
+            run.sim.cut("primary", standby);
+        }
+        run.sql(
+            "primary",
+            "BEGIN; SET LOCAL synchronous_commit = local; INSERT INTO fuzz VALUES (1, 'x'); COMMIT;",
+        )
+        .unwrap();
+        assert!(!run.last_cancelled);
+        run.committed = 1;
+        run.synchronously_committed = 1;
+        let failure = run.finish_with_failover().unwrap_err();
+        assert!(
+            failure
+                .message
+                .contains("standby1 shows 0 rows; 1 were confirmed by synchronous standbys"),
+            "{failure}"
+        );
     }
 
     #[test]

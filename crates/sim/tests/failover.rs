@@ -362,3 +362,19 @@ fn a_base_backup_during_reconnection_removes_the_segment_standbys_resume_from() 
     );
     assert!(check::caught_up(&sim).is_err());
 }
+
+/// Nothing written for five minutes: each walreceiver asks its walsender
+/// for a reply at half of wal_receiver_timeout, so no link times out.
+#[test]
+fn an_idle_cluster_keeps_streaming() {
+    let mut sim = cluster_with_rows();
+    sim.run_for(300 * SECOND);
+    for standby in ["standby1", "standby2"] {
+        let lines = log(&mut sim, standby);
+        assert!(
+            !has(&lines, "terminating walreceiver due to timeout"),
+            "{standby}: {lines:#?}"
+        );
+        assert!(sim.node(standby).unwrap().is_streaming());
+    }
+}
