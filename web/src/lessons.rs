@@ -420,7 +420,8 @@ pub const LESSONS: &[Lesson] = &[
         title: "The wiki's streaming replication, point by point",
         about: "Checks the claims of the PostgreSQL wiki's Streaming Replication page: \
                 record-based shipping, several standbys, a dead standby that does not harm the \
-                others and catches up, and max_wal_senders.",
+                others and catches up, the synchronization modes it planned (today's synchronous \
+                replication), and max_wal_senders.",
         steps: &[
             sql(
                 "primary",
@@ -490,6 +491,63 @@ pub const LESSONS: &[Lesson] = &[
                 ),
                 10,
             ),
+            sql(
+                "primary",
+                "The wiki's planned modes async, recv, fsync and apply became synchronous_commit = local, remote_write, on and remote_apply (9.1, apply in 9.6). synchronous_standby_names says which standbys a commit waits for.",
+                "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (standby1, standby2)';",
+                "ALTER SYSTEM",
+            ),
+            sql("primary", "Reload the configuration.", "SELECT pg_reload_conf();", " t\n"),
+            wait(
+                sql(
+                    "primary",
+                    "standby1, first in the list, is the synchronous standby; standby2 is a potential one.",
+                    "SELECT application_name, sync_priority, sync_state FROM pg_stat_replication ORDER BY application_name;",
+                    "standby1         |             1 | sync",
+                ),
+                10,
+            ),
+            sql(
+                "primary",
+                "The apply mode: a commit returns only once the synchronous standby has replayed it.",
+                "SET synchronous_commit = remote_apply;",
+                "SET",
+            ),
+            sql("primary", "Write.", "INSERT INTO shipping VALUES (3);", "INSERT 0 1"),
+            sql(
+                "standby1",
+                "No waiting this time: standby1 shows the row the moment the INSERT returned.",
+                "SELECT count(*) FROM shipping;",
+                "     3\n",
+            ),
+            shell(
+                "standby1",
+                "Stop the synchronous standby.",
+                "pg_ctl -D standby1 -m fast stop",
+                "server stopped",
+            ),
+            wait(
+                sql(
+                    "primary",
+                    "standby2, next in the list, takes over: commits keep working, now confirmed by standby2. (With no synchronous standby left, a commit would wait until one returns or you cancel it.)",
+                    "SELECT application_name, sync_priority, sync_state FROM pg_stat_replication;",
+                    "standby2         |             2 | sync",
+                ),
+                10,
+            ),
+            shell(
+                "standby1",
+                "Start standby1 again.",
+                "pg_ctl -D standby1 start",
+                "server started",
+            ),
+            sql(
+                "primary",
+                "Back to asynchronous replication.",
+                "ALTER SYSTEM RESET synchronous_standby_names;",
+                "ALTER SYSTEM",
+            ),
+            sql("primary", "Reload.", "SELECT pg_reload_conf();", " t\n"),
             sql(
                 "primary",
                 "max_wal_senders caps the walsenders, so the standbys. It needs a restart.",
