@@ -172,6 +172,8 @@ pub struct Database {
     /// standby: like PostgreSQL's backends still in the ProcArray, they stay
     /// in progress for every other snapshot until released.
     pub sync_held: BTreeSet<Xid>,
+    /// Physical replication slots (`pg_replslot/`), by name.
+    pub slots: BTreeMap<String, crate::slots::ReplicationSlot>,
 }
 
 /// A commit whose acknowledgement waits for synchronous replication.
@@ -235,6 +237,7 @@ impl Database {
             sleep_requested: 0,
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),
+            slots: BTreeMap::new(),
         };
         for system in crate::catalog::system_tables() {
             database
@@ -266,6 +269,8 @@ impl Database {
             self.abort(session);
         }
         self.sessions.remove(&session);
+        self.slots
+            .retain(|_, slot| slot.temporary_owner != Some(session));
     }
 
     pub fn session(&self, session: SessionId) -> Option<&Session> {

@@ -20,6 +20,7 @@ pub mod heap;
 pub mod mvcc;
 pub mod recovery;
 pub mod redo;
+pub mod slots;
 pub mod sql;
 pub mod stats;
 pub mod system;

@@ -5,7 +5,7 @@ use pgplay_wal::time::Timestamp;
 
 use crate::error::{code, DbError, Result};
 use crate::sql::Executor;
-use crate::types::Value;
+use crate::types::{DataType, Value};
 
 pub const VERSION: &str =
     "PostgreSQL 15.18 (pgplay 0.1.0) on wasm32 and x86_64, a simulation written in Rust, 64-bit";
@@ -68,6 +68,14 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             let size = db.wal.segment_size();
             let segno = size.segment_of(pgplay_wal::Lsn(lsn.0.saturating_sub(1)));
             Value::Text(size.file_name(db.wal.timeline(), segno))
+        }
+        "pg_create_physical_replication_slot" | "pg_walfile_name_offset" => {
+            Value::Text(record_text(&record_call(executor, name, args)?.1))
+        }
+        "pg_drop_replication_slot" => {
+            let name = args.first().and_then(Value::to_text).unwrap_or_default();
+            db.drop_slot(&name)?;
+            Value::Text(String::new())
         }
         "pg_reload_conf" => {
             let lines = db.settings.reload();
@@ -165,4 +173,74 @@ fn sequence_name(args: &[Value]) -> Result<String> {
 /// pg_switch_wal(): a SWITCH record, then the next record starts a new segment.
 fn switch_wal(executor: &mut Executor<'_>) -> Result<Value> {
     Ok(Value::PgLsn(executor.db.switch_wal()?))
+}
+
+/// A record-returning function: its columns and its one row.
+pub fn record_call(
+    executor: &mut Executor<'_>,
+    name: &str,
+    args: &[Value],
+) -> Result<(Vec<(String, DataType)>, Vec<Value>)> {
+    let db = &mut *executor.db;
+    let flag = |i: usize| matches!(args.get(i), Some(Value::Bool(true)));
+    let lsn_value = |lsn: Option<pgplay_wal::Lsn>| lsn.map(Value::PgLsn).unwrap_or(Value::Null);
+    match name {
+        "pg_create_physical_replication_slot" => {
+            let slot = args.first().and_then(Value::to_text).unwrap_or_default();
+            let (slot, lsn) = db.create_slot(executor.session, &slot, flag(1), flag(2))?;
+            Ok((
+                vec![
+                    ("slot_name".into(), DataType::Name),
+                    ("lsn".into(), DataType::PgLsn),
+                ],
+                vec![Value::Text(slot), lsn_value(lsn)],
+            ))
+        }
+        "pg_walfile_name_offset" => {
+            if db.in_recovery {
+                return Err(recovery_in_progress(
+                    "pg_walfile_name_offset() cannot be executed during recovery.",
+                ));
+            }
+            let columns = vec![
+                ("file_name".into(), DataType::Text),
+                ("file_offset".into(), DataType::Int4),
+            ];
+            let Some(Value::PgLsn(lsn)) = args.first() else {
+                return Ok((columns, vec![Value::Null, Value::Null]));
+            };
+            let size = db.wal.segment_size();
+            let segno = size.segment_of(pgplay_wal::Lsn(lsn.0.saturating_sub(1)));
+            let offset = (lsn.0 % size.bytes()) as i32;
+            Ok((
+                columns,
+                vec![
+                    Value::Text(size.file_name(db.wal.timeline(), segno)),
+                    Value::Int4(offset),
+                ],
+            ))
+        }
+        _ => Err(DbError::internal(format!("{name} returns no record"))),
+    }
+}
+
+/// A record as PostgreSQL prints it: `(a,b)`, NULL as nothing, values with
+/// commas, parentheses, quotes, backslashes or spaces in double quotes.
+pub fn record_text(values: &[Value]) -> String {
+    let fields: Vec<String> = values
+        .iter()
+        .map(|v| match v.to_text() {
+            None => String::new(),
+            Some(text)
+                if text.is_empty()
+                    || text.chars().any(|c| {
+                        matches!(c, ',' | '(' | ')' | '"' | '\\') || c.is_whitespace()
+                    }) =>
+            {
+                format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\"\""))
+            }
+            Some(text) => text,
+        })
+        .collect();
+    format!("({})", fields.join(","))
 }

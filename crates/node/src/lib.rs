@@ -442,14 +442,21 @@ impl Node {
         }
         self.db.now = now;
         self.refresh_stats(now);
-        let before = self.db.settings.get("primary_conninfo");
+        let upstream = |db: &Database| {
+            (
+                db.settings.get("primary_conninfo"),
+                db.settings.get("primary_slot_name"),
+            )
+        };
+        let before = upstream(&self.db);
         let results = pgplay_engine::sql::execute(&mut self.db, session, sql);
         self.collect_engine_log();
         if self.db.promote_requested {
             self.db.promote_requested = false;
             self.promote(now);
         }
-        if self.db.settings.get("primary_conninfo") != before {
+        if upstream(&self.db) != before {
+            // PostgreSQL 13+: a new primary_conninfo or primary_slot_name restarts the walreceiver.
             self.after_reload(now);
         }
         let results = self.hold_for_sync(session, results);
@@ -490,6 +497,7 @@ impl Node {
                 "{error}\npg_ctl: could not start server\nExamine the log output."
             ));
         }
+        self.db.reset_slots_at_start();
         self.push_log(format!("LOG:  starting {}", pgplay_engine::system::VERSION));
         self.push_log(format!(
             "LOG:  listening on IPv4 address \"{}\", port {}",

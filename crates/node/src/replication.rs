@@ -90,6 +90,7 @@ impl Node {
                     cluster
                 }
             },
+            slot_name: self.db.settings.get("primary_slot_name"),
         }
     }
 
@@ -249,7 +250,12 @@ impl Node {
         let wanted = self.db.settings.get("primary_conninfo");
         let current = self.receiver.as_ref().map(|r| r.conninfo.options.clone());
         let parsed = ConnInfo::parse(&wanted).ok().map(|c| c.options);
-        if current.is_some() && current == parsed {
+        let slot = self.db.settings.get("primary_slot_name");
+        let slot_changed = self
+            .receiver
+            .as_ref()
+            .is_some_and(|r| r.slot_name.as_deref().unwrap_or("") != slot);
+        if current.is_some() && current == parsed && !slot_changed {
             return;
         }
         self.stop_receiver();
@@ -448,14 +454,60 @@ impl Node {
     }
 
     fn sender_message(&mut self, now: Timestamp, conn: ConnId, message: Message) {
+        if let Message::StartReplication {
+            start,
+            timeline,
+            slot: Some(slot),
+        } = &message
+        {
+            if let Some((code, text)) = pgplay_engine::slots::acquire_error(&self.db, slot) {
+                let statement = pgplay_replication::protocol::start_replication_text(
+                    *start,
+                    *timeline,
+                    Some(slot),
+                );
+                self.push_log(format!("ERROR:  {text}\nSTATEMENT:  {statement}"));
+                self.emit(Output::Send {
+                    conn,
+                    message: Message::Error(ServerError::error(code, text)),
+                });
+                return;
+            }
+        }
         let mut message = Some(message);
         let outputs = self.with_sender(conn, &mut |sender, view| match message.take() {
             Some(message) => sender.handle(now, message, view),
             None => Vec::new(),
         });
         self.apply_sender_outputs(conn, outputs);
+        self.follow_slots();
         // A standby's reply may confirm commits waiting for it.
         self.release_sync_waiters();
+    }
+
+    /// Slots follow their walsenders: active while one streams through
+    /// them, `restart_lsn` at what its standby flushed.
+    pub(crate) fn follow_slots(&mut self) {
+        let pids: Vec<i32> = self.senders.values().map(|s| s.pid).collect();
+        let stale: Vec<i32> = self
+            .db
+            .slots
+            .values()
+            .filter_map(|s| s.active_pid)
+            .filter(|pid| !pids.contains(pid))
+            .collect();
+        for pid in stale {
+            self.db.slot_released(pid);
+        }
+        let using: Vec<(String, i32, Lsn)> = self
+            .senders
+            .values()
+            .filter_map(|s| Some((s.slot.clone()?, s.pid, s.flush)))
+            .collect();
+        for (slot, pid, flush) in using {
+            self.db.slot_acquired(&slot, pid);
+            self.db.slot_confirmed(&slot, flush);
+        }
     }
 
     fn apply_sender_outputs(&mut self, conn: ConnId, outputs: Vec<SenderOutput>) {
@@ -519,6 +571,7 @@ impl Node {
     pub(crate) fn pump(&mut self, now: Timestamp) {
         if self.state == RunState::Running {
             self.poll_senders(now);
+            self.follow_slots();
             self.release_sync_waiters();
         }
     }
@@ -573,7 +626,11 @@ impl Node {
             .filter(|at| at.0 % size.bytes() != 0)
             .map(|at| size.segment_of(at))
             .collect();
-        let keep_from = redo_segment.min(current.saturating_sub(keep_segments));
+        let mut keep_from = redo_segment.min(current.saturating_sub(keep_segments));
+        // A slot keeps everything from its restart_lsn (max_slot_wal_keep_size = -1).
+        if let Some(restart) = self.db.slots_restart_lsn() {
+            keep_from = keep_from.min(size.segment_of(restart));
+        }
         self.db
             .wal
             .remove_segments_before_except(keep_from, &reading);
@@ -647,7 +704,7 @@ impl Node {
                     last_msg_receipt_time: r.last_msg_receipt_time,
                     latest_end_lsn: position(r.latest_end_lsn),
                     latest_end_time: r.latest_end_time,
-                    slot_name: None,
+                    slot_name: r.slot_name.clone(),
                     sender_host: r.conninfo.host.clone(),
                     sender_port: i32::from(r.conninfo.port),
                     conninfo: r.conninfo.display_masked(),
@@ -766,6 +823,7 @@ struct StandbyViewOwned {
     receiver_timeout: Timestamp,
     retry_interval: Timestamp,
     default_application_name: String,
+    slot_name: String,
 }
 
 impl StandbyViewOwned {
@@ -780,6 +838,7 @@ impl StandbyViewOwned {
             receiver_timeout: self.receiver_timeout,
             retry_interval: self.retry_interval,
             default_application_name: &self.default_application_name,
+            slot_name: &self.slot_name,
         }
     }
 }

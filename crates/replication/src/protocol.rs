@@ -83,6 +83,8 @@ pub enum Message {
     StartReplication {
         start: Lsn,
         timeline: TimeLineId,
+        /// `SLOT name`: stream through this physical replication slot.
+        slot: Option<String>,
     },
     /// CopyData `r`: what the standby has written, flushed and applied.
     StandbyStatus {
@@ -149,9 +151,11 @@ impl Message {
             } => format!("StartupMessage user={user} replication=true application_name={application_name}"),
             Message::IdentifySystem => "IDENTIFY_SYSTEM".into(),
             Message::TimelineHistory { timeline } => format!("TIMELINE_HISTORY {}", timeline.0),
-            Message::StartReplication { start, timeline } => {
-                format!("START_REPLICATION {start} TIMELINE {}", timeline.0)
-            }
+            Message::StartReplication {
+                start,
+                timeline,
+                slot,
+            } => start_replication_text(*start, *timeline, slot.as_deref()),
             Message::StandbyStatus {
                 write, flush, apply, ..
             } => format!("StandbyStatusUpdate write {write} flush {flush} apply {apply}"),
@@ -181,5 +185,16 @@ impl Message {
                 switchpoint,
             } => format!("CopyDone: end of timeline, next timeline {} at {switchpoint}", next_timeline.0),
         }
+    }
+}
+
+/// `START_REPLICATION [SLOT "name"] X/X TIMELINE n`, as PostgreSQL's log quotes it.
+pub fn start_replication_text(start: Lsn, timeline: TimeLineId, slot: Option<&str>) -> String {
+    match slot {
+        Some(slot) => format!(
+            "START_REPLICATION SLOT \"{slot}\" {start} TIMELINE {}",
+            timeline.0
+        ),
+        None => format!("START_REPLICATION {start} TIMELINE {}", timeline.0),
     }
 }

@@ -27,6 +27,8 @@ pub struct StandbyView<'a> {
     pub retry_interval: Timestamp,
     /// `application_name` when primary_conninfo names none (`cluster_name` or `walreceiver`).
     pub default_application_name: &'a str,
+    /// `primary_slot_name` (empty: stream without a slot).
+    pub slot_name: &'a str,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +125,8 @@ pub struct WalReceiver {
     last_status: Option<[Lsn; 3]>,
     last_status_time: Timestamp,
     last_receive: Timestamp,
+    /// The slot it streams through (`pg_stat_wal_receiver.slot_name`).
+    pub slot_name: Option<String>,
     /// A status asking for a reply went out since the last message came in
     /// (PostgreSQL's `ping_sent`, at half of `wal_receiver_timeout`).
     ping_sent: bool,
@@ -153,6 +157,7 @@ impl WalReceiver {
             last_status: None,
             last_status_time: now,
             last_receive: now,
+            slot_name: None,
             ping_sent: false,
         };
         let out = receiver.connect(now, view, ids);
@@ -289,9 +294,11 @@ impl WalReceiver {
         self.receive_start_lsn = start;
         self.receive_start_tli = self.timeline;
         self.phase = Phase::StartingStream { restarted };
+        self.slot_name = (!view.slot_name.is_empty()).then(|| view.slot_name.to_string());
         self.send(Message::StartReplication {
             start,
             timeline: self.timeline,
+            slot: self.slot_name.clone(),
         })
     }
 
@@ -404,6 +411,7 @@ impl WalReceiver {
                 out.extend(self.send(Message::StartReplication {
                     start,
                     timeline: next_timeline,
+                    slot: self.slot_name.clone(),
                 }));
                 out
             }

@@ -80,6 +80,8 @@ pub struct WalSender {
     pub apply: Lsn,
     pub reply_time: Option<Timestamp>,
     pub lag: LagTracker,
+    /// The physical replication slot it streams through, if any.
+    pub slot: Option<String>,
     /// Start of the window of bytes in flight: the stream start or the
     /// standby's write position, whichever is later.
     acked: Lsn,
@@ -113,6 +115,7 @@ impl WalSender {
             flush: Lsn::INVALID,
             apply: Lsn::INVALID,
             reply_time: None,
+            slot: None,
             lag: LagTracker::default(),
             acked: Lsn::INVALID,
             last_reply: now,
@@ -158,15 +161,18 @@ impl WalSender {
                     ),
                 )))),
             },
-            Message::StartReplication { start, timeline } => {
-                match self.start_replication(start, timeline, view) {
-                    Ok(()) => {
-                        out.push(SenderOutput::Send(Message::CopyBoth));
-                        out.extend(self.poll(now, view));
-                    }
-                    Err(error) => out.push(SenderOutput::Send(Message::Error(error))),
+            Message::StartReplication {
+                start,
+                timeline,
+                slot,
+            } => match self.start_replication(start, timeline, view) {
+                Ok(()) => {
+                    self.slot = slot;
+                    out.push(SenderOutput::Send(Message::CopyBoth));
+                    out.extend(self.poll(now, view));
                 }
-            }
+                Err(error) => out.push(SenderOutput::Send(Message::Error(error))),
+            },
             Message::StandbyStatus {
                 write,
                 flush,
@@ -273,8 +279,9 @@ impl WalSender {
     /// The replication command this walsender runs, as PostgreSQL's log
     /// quotes it in `STATEMENT:` lines.
     pub fn statement(&self) -> Option<String> {
-        self.stream
-            .map(|s| format!("START_REPLICATION {} TIMELINE {}", s.start, s.timeline.0))
+        self.stream.map(|s| {
+            crate::protocol::start_replication_text(s.start, s.timeline, self.slot.as_deref())
+        })
     }
 
     /// An ERROR ends a walsender: logged with the command it was running,
@@ -284,8 +291,13 @@ impl WalSender {
         self.state = SenderState::Stopping;
         vec![
             SenderOutput::Log(format!(
-                "ERROR:  {}\nSTATEMENT:  START_REPLICATION {} TIMELINE {}",
-                error.message, stream.start, stream.timeline.0
+                "ERROR:  {}\nSTATEMENT:  {}",
+                error.message,
+                crate::protocol::start_replication_text(
+                    stream.start,
+                    stream.timeline,
+                    self.slot.as_deref()
+                )
             )),
             SenderOutput::Send(Message::Error(error)),
             SenderOutput::Close,

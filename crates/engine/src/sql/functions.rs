@@ -71,7 +71,27 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("currval", &[DataType::Text], DataType::Int8),
     ("setval", &[DataType::Text, DataType::Int8], DataType::Int8),
     ("pg_postmaster_start_time", &[], DataType::TimestampTz),
+    // Record-returning: a composite shown as `(a,b)` in a select list, a row in FROM.
+    (
+        "pg_create_physical_replication_slot",
+        &[DataType::Name, DataType::Bool, DataType::Bool],
+        DataType::Text,
+    ),
+    ("pg_walfile_name_offset", &[DataType::PgLsn], DataType::Text),
+    (
+        "pg_drop_replication_slot",
+        &[DataType::Name],
+        DataType::Text,
+    ),
 ];
+
+/// How many of a system function's parameters may be left out (they have defaults).
+fn optional_params(name: &str) -> usize {
+    match name {
+        "pg_create_physical_replication_slot" => 2,
+        _ => 0,
+    }
+}
 
 pub fn signature_text(name: &str, args: &[Expr]) -> String {
     let types: Vec<String> = args.iter().map(|a| a.data_type().base_name()).collect();
@@ -179,7 +199,9 @@ fn coerce_all(args: Vec<Expr>, target: &DataType) -> Result<Vec<Expr>> {
 
 fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType) -> Result<Expr> {
     let optional_bool = matches!(name, "pg_promote");
-    if args.len() != params.len() && !(optional_bool && args.len() <= 2) {
+    let fewest = params.len() - optional_params(name);
+    let arity_ok = (fewest..=params.len()).contains(&args.len());
+    if !arity_ok && !(optional_bool && args.len() <= 2) {
         return Err(no_such_function(name, &args));
     }
     let mut bound = Vec::new();

@@ -944,6 +944,9 @@ impl Executor<'_> {
             if let Some(view) = crate::stats::view(&self.db.stats, name) {
                 return Ok(view);
             }
+            if name == "pg_replication_slots" {
+                return Ok(self.db.slots_view());
+            }
         }
         let table = self
             .catalog

@@ -120,11 +120,17 @@ impl Executor<'_> {
                 .collect();
             return Ok((Scope { columns }, rows.rows));
         }
-        let TableFactor::Table { name, alias, .. } = factor else {
+        let TableFactor::Table {
+            name, alias, args, ..
+        } = factor
+        else {
             return Err(DbError::feature_not_supported(
                 "only plain tables are supported in FROM by pgplay yet",
             ));
         };
+        if let Some(args) = args {
+            return self.scan_function(&object_name(name), &args.args, alias.as_ref());
+        }
         let table_name = object_name(name);
         let alias_name = alias
             .as_ref()
@@ -142,6 +148,63 @@ impl Executor<'_> {
                 .collect(),
         };
         Ok((scope, rows))
+    }
+
+    /// A function in FROM: a record-returning one gives its row, a scalar
+    /// one a row with one column named after the function.
+    fn scan_function(
+        &mut self,
+        name: &str,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Scope, Vec<Vec<Value>>)> {
+        let empty = Scope::default();
+        let mut bound = Vec::new();
+        for arg in args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(expr)) = arg else {
+                return Err(DbError::feature_not_supported(
+                    "only plain arguments are supported in FROM functions by pgplay yet",
+                ));
+            };
+            bound.push(self.bind_in(&empty, expr, "FROM function arguments")?);
+        }
+        let call = super::functions::bind_call(name, bound)?;
+        let (columns, row) = match &call {
+            Expr::Call { args, .. }
+                if matches!(
+                    name,
+                    "pg_create_physical_replication_slot" | "pg_walfile_name_offset"
+                ) =>
+            {
+                let values = args
+                    .iter()
+                    .map(|a| eval(a, &Row::plain(&[]), self))
+                    .collect::<Result<Vec<_>>>()?;
+                crate::system::record_call(self, name, &values)?
+            }
+            _ => {
+                let value = eval(&call, &Row::plain(&[]), self)?;
+                (vec![(name.to_string(), call.data_type())], vec![value])
+            }
+        };
+        let table = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| name.to_string());
+        let renamed: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+            .unwrap_or_default();
+        let scope = Scope {
+            columns: columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, (column, data_type))| ScopeColumn {
+                    table: Some(table.clone()),
+                    name: renamed.get(i).cloned().unwrap_or(column),
+                    data_type,
+                })
+                .collect(),
+        };
+        Ok((scope, vec![row]))
     }
 
     fn join(
