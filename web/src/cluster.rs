@@ -271,7 +271,8 @@ impl Cluster {
             .and_then(|(host, up_port)| self.resolve(&host, up_port).map(|_| (host, up_port)))
         {
             Some((host, up_port)) => {
-                let promise = self.base_backup(&host, up_port, "postgres", None, name, true, true);
+                let promise =
+                    self.base_backup(&host, up_port, "postgres", None, name, true, true, None);
                 let (me, name) = (self.clone(), name.to_string());
                 wasm_bindgen_futures::spawn_local(async move {
                     if JsFuture::from(promise).await.is_ok() {
@@ -405,6 +406,8 @@ impl Cluster {
             password,
             node,
             write_recovery_conf,
+            slot,
+            create_slot,
         } = command
         {
             return self.base_backup(
@@ -415,6 +418,7 @@ impl Cluster {
                 &node,
                 write_recovery_conf,
                 false,
+                slot.map(|s| (s, create_slot)),
             );
         }
         let line = line.to_string();
@@ -439,6 +443,7 @@ impl Cluster {
         name: &str,
         write_recovery_conf: bool,
         as_preset: bool,
+        slot: Option<(String, bool)>,
     ) -> Promise {
         if self.0.borrow().nodes.contains_key(name) {
             return Promise::reject(&JsValue::from_str(&format!(
@@ -458,6 +463,7 @@ impl Cluster {
             password,
             write_recovery_conf,
             name_in_conninfo: as_preset,
+            slot,
         });
         let (me, name) = (self.clone(), name.to_string());
         future_to_promise(async move {
@@ -559,6 +565,7 @@ impl Cluster {
                 name,
                 true,
                 true,
+                None,
             );
             JsFuture::from(promise).await?;
         }

@@ -77,6 +77,8 @@ pub enum ToWorker {
         write_recovery_conf: bool,
         /// Also `application_name=<name>` in `primary_conninfo` (presets, replacements).
         name_in_conninfo: bool,
+        /// `-S NAME` (and `-C`: create it): the replication slot the copy streams through.
+        slot: Option<(String, bool)>,
     },
     /// The port of a replication connection comes with this message.
     PeerPort {

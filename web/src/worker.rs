@@ -233,6 +233,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             password,
             write_recovery_conf,
             name_in_conninfo,
+            slot,
         } => {
             let recovery_conf = match (write_recovery_conf, name_in_conninfo) {
                 (true, true) => RecoveryConf::WrittenNamed,
@@ -240,8 +241,17 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             };
             let result = with_state(|s| {
                 let node = s.node.as_mut().ok_or("not initialized".to_string())?;
-                node.base_backup(now, &name, &user, password.as_deref(), recovery_conf)
-                    .map(|copy| copy.to_image())
+                let (slot, create_slot) = slot.map_or((None, false), |(s, c)| (Some(s), c));
+                node.base_backup_with_slot(
+                    now,
+                    &name,
+                    &user,
+                    password.as_deref(),
+                    recovery_conf,
+                    slot.as_deref(),
+                    create_slot,
+                )
+                .map(|copy| copy.to_image())
             })
             .unwrap_or_else(|| Err("no worker state".into()));
             reply(

@@ -47,7 +47,7 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     };
     let (mut commits, mut faults) = (0, 0);
-    let (mut synchronous, mut failovers, mut cancelled) = (0, 0, 0);
+    let (mut synchronous, mut failovers, mut cancelled, mut slots) = (0, 0, 0, 0);
     for seed in options.seed..options.seed + options.seeds {
         match fuzz::run(seed, options.steps, options.verbose) {
             Ok(report) => {
@@ -56,6 +56,7 @@ pub fn run(args: &[String]) -> ExitCode {
                 synchronous += u64::from(!report.synchronous_standby_names.is_empty());
                 failovers += u64::from(report.failover_to.is_some());
                 cancelled += report.cancelled_waits;
+                slots += u64::from(report.slots);
                 if options.seeds == 1 {
                     for line in &report.final_status {
                         println!("{line}");
@@ -72,6 +73,7 @@ pub fn run(args: &[String]) -> ExitCode {
         "{} seed(s) from {} passed, {} steps each: {commits} commits, {faults} faults, every invariant held",
         options.seeds, options.seed, options.steps
     );
+    println!("{slots} run(s) kept the standbys' WAL with replication slots, the others with wal_keep_size");
     println!(
         "{synchronous} run(s) under synchronous replication ({cancelled} commit waits cancelled), {failovers} ending in a failover to a synchronous standby that kept every confirmed commit"
     );

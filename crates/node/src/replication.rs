@@ -744,6 +744,56 @@ impl Node {
 
     // ----- pg_basebackup ---------------------------------------------------
 
+    /// `pg_basebackup ... -S SLOT [-C]`: the slot is created (`-C`) or must
+    /// exist, holds WAL from the backup on, and with `-R` the copy streams
+    /// through it (`primary_slot_name`). Errors are pg_basebackup's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn base_backup_with_slot(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        user: &str,
+        password: Option<&str>,
+        recovery_conf: RecoveryConf,
+        slot: Option<&str>,
+        create_slot: bool,
+    ) -> Result<Node, String> {
+        let Some(slot) = slot else {
+            return self.base_backup(now, name, user, password, recovery_conf);
+        };
+        if self.state == RunState::Running && create_slot {
+            if let Err(error) = self.db.create_slot(0, slot, true, false) {
+                return Err(format!(
+                    "pg_basebackup: error: could not send replication command \"CREATE_REPLICATION_SLOT \"{slot}\" PHYSICAL ( RESERVE_WAL)\": ERROR:  {}\npg_basebackup: removing data directory \"{name}\"",
+                    error.message
+                ));
+            }
+        }
+        if self.state == RunState::Running && !self.db.slots.contains_key(slot) {
+            return Err(format!(
+                "pg_basebackup: error: could not send replication command \"START_REPLICATION\": ERROR:  replication slot \"{slot}\" does not exist\npg_basebackup: error: background process terminated unexpectedly\npg_basebackup: removing data directory \"{name}\""
+            ));
+        }
+        let mut copy = self.base_backup(now, name, user, password, recovery_conf)?;
+        // The backup's WAL streamed through the slot: it holds WAL from there.
+        let redo = copy.db.control.redo;
+        if self
+            .db
+            .slots
+            .get(slot)
+            .is_some_and(|s| s.restart_lsn.is_none())
+        {
+            self.db.slot_confirmed(slot, redo);
+        }
+        if recovery_conf != RecoveryConf::None {
+            let _ = copy
+                .db
+                .settings
+                .alter_system("primary_slot_name", Some(slot));
+        }
+        Ok(copy)
+    }
+
     /// `pg_basebackup -h <this node> -D <name> [-R] -X stream` run from
     /// `client_addr`: checks what a walsender connection would check, takes
     /// a checkpoint and copies the data directory into a new, stopped node.

@@ -42,6 +42,10 @@ pub enum ShellCommand {
         password: Option<String>,
         node: String,
         write_recovery_conf: bool,
+        /// `-S NAME`: stream through this replication slot (with `-R`, the
+        /// copy's `primary_slot_name`); `-C` creates it first.
+        slot: Option<String>,
+        create_slot: bool,
     },
     SignalFile {
         node: String,
@@ -252,6 +256,7 @@ fn parse_pg_ctl(args: &[String]) -> Result<ShellCommand, String> {
 
 fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCommand, String> {
     let (mut host, mut port, mut node, mut recovery) = (None, 5432u16, None, false);
+    let (mut slot, mut create_slot) = (None, false);
     let mut user = "postgres".to_string();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -265,6 +270,15 @@ fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCo
             }
             "-D" | "--pgdata" => node = iter.next().cloned(),
             "-R" | "--write-recovery-conf" => recovery = true,
+            "-S" | "--slot" => {
+                slot = Some(
+                    iter.next()
+                        .cloned()
+                        .ok_or("pg_basebackup: error: option requires an argument -- 'S'")?,
+                )
+            }
+            "-C" | "--create-slot" => create_slot = true,
+            other if other.starts_with("--slot=") => slot = Some(other[7..].to_string()),
             "-U" | "--username" => {
                 user = iter
                     .next()
@@ -283,6 +297,9 @@ fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCo
         }
     }
     let node = node.ok_or("pg_basebackup: error: no target directory specified\npg_basebackup: hint: Try \"pg_basebackup --help\" for more information.")?;
+    if create_slot && slot.is_none() {
+        return Err("pg_basebackup: error: --create-slot needs a slot to be specified using --slot\npg_basebackup: hint: Try \"pg_basebackup --help\" for more information.".into());
+    }
     Ok(ShellCommand::BaseBackup {
         host: host.unwrap_or_else(|| "127.0.0.1".into()),
         port,
@@ -290,6 +307,8 @@ fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCo
         password,
         node: node.trim_end_matches('/').to_string(),
         write_recovery_conf: recovery,
+        slot,
+        create_slot,
     })
 }
 
@@ -375,9 +394,27 @@ mod tests {
                 user: "rep".into(),
                 password: Some("x".into()),
                 node: "s3".into(),
-                write_recovery_conf: true
+                write_recovery_conf: true,
+                slot: None,
+                create_slot: false,
             }
         );
+        assert_eq!(
+            parse("pg_basebackup -h 127.0.0.1 -D s3 -R -C -S s3_slot").unwrap(),
+            ShellCommand::BaseBackup {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                user: "postgres".into(),
+                password: None,
+                node: "s3".into(),
+                write_recovery_conf: true,
+                slot: Some("s3_slot".into()),
+                create_slot: true,
+            }
+        );
+        assert!(parse("pg_basebackup -D s3 -C")
+            .unwrap_err()
+            .starts_with("pg_basebackup: error: --create-slot needs a slot"));
         assert!(parse("rm -rf primary/base")
             .unwrap_err()
             .contains("pgplay models only standby.signal"));

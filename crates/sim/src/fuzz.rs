@@ -62,6 +62,8 @@ pub struct Report {
     pub synchronous_standby_names: String,
     /// The run ended with a failover to this standby.
     pub failover_to: Option<String>,
+    /// WAL for the standbys was kept by replication slots, not `wal_keep_size`.
+    pub slots: bool,
     pub final_status: Vec<String>,
 }
 
@@ -409,22 +411,40 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
     let segment = SegmentSize::new(1 << 20).expect("1 MB is a valid segment size");
     let mut sim = Sim::new(seed).with_segment_size(segment);
     sim.add_primary("primary", 5432);
-    // Without replication slots, only wal_keep_size keeps WAL for a standby that is cut off
-    // while the primary checkpoints; the runs check catch-up, so keep enough of it.
+    // The runs check that every standby catches up, so a standby cut off while the primary
+    // checkpoints must find its WAL again: half the seeds keep it with a replication slot per
+    // standby, the others with a large wal_keep_size.
+    let slots = sim.rng().chance(50);
     let now = sim.now;
-    if let Some(primary) = sim.node_mut("primary") {
+    if let Some(primary) = sim.node_mut("primary").filter(|_| !slots) {
         primary
             .append_config("postgresql.conf", "wal_keep_size = '1GB'")
             .expect("a valid setting");
         primary.reload(now);
     }
     let mut run = Run::new(sim, seed, steps, verbose);
+    run.report.slots = slots;
     run.sql("primary", "CREATE TABLE fuzz (id int PRIMARY KEY, v text)")
         .map_err(|e| run.fail(e))?;
     for (name, port) in [("standby1", 5433), ("standby2", 5434)] {
         run.sim
             .add_standby(name, port, "primary")
             .map_err(|e| run.fail(e))?;
+        if slots {
+            let slot = format!("{name}_slot");
+            run.sql(
+                "primary",
+                &format!("SELECT pg_create_physical_replication_slot('{slot}', true)"),
+            )
+            .and_then(|_| {
+                run.sql(
+                    name,
+                    &format!("ALTER SYSTEM SET primary_slot_name = '{slot}'"),
+                )
+            })
+            .and_then(|_| run.sql(name, "SELECT pg_reload_conf()"))
+            .map_err(|e| run.fail(e))?;
+        }
     }
     let sync = SYNC_SETTINGS[run.sim.rng().below(SYNC_SETTINGS.len() as u64) as usize];
     let failover = !sync.is_empty() && run.sim.rng().chance(50);

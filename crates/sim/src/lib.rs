@@ -159,7 +159,7 @@ impl Sim {
         self.nodes.insert(name.to_string(), node);
     }
 
-    /// `pg_basebackup -h <upstream> -D <name> -R -X stream` with
+    /// `pg_basebackup -h <upstream> -D <name> -R -X stream` (no slot) with
     /// `application_name=<name>` in `primary_conninfo`, then `pg_ctl start`.
     pub fn add_standby(&mut self, name: &str, port: u16, upstream: &str) -> Result<(), String> {
         self.base_backup(
@@ -169,6 +169,7 @@ impl Sim {
             "postgres",
             None,
             RecoveryConf::WrittenNamed,
+            None,
         )?;
         self.start(name)?;
         Ok(())
@@ -183,6 +184,7 @@ impl Sim {
         user: &str,
         password: Option<&str>,
         recovery_conf: RecoveryConf,
+        slot: Option<(&str, bool)>,
     ) -> Result<(), String> {
         if self.nodes.contains_key(name) {
             return Err(format!(
@@ -194,7 +196,16 @@ impl Sim {
             .nodes
             .get_mut(upstream)
             .ok_or_else(|| format!("pg_basebackup: error: could not translate host name \"{upstream}\" to address: Name or service not known"))?;
-        let mut node = source.base_backup(now, name, user, password, recovery_conf)?;
+        let (slot, create_slot) = slot.map_or((None, false), |(s, c)| (Some(s), c));
+        let mut node = source.base_backup_with_slot(
+            now,
+            name,
+            user,
+            password,
+            recovery_conf,
+            slot,
+            create_slot,
+        )?;
         self.drain(upstream);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;

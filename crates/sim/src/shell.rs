@@ -22,6 +22,8 @@ impl Sim {
             password,
             node,
             write_recovery_conf,
+            slot,
+            create_slot,
         } = &command
         {
             let upstream = self.resolve_host(host, *port).ok_or_else(|| {
@@ -37,6 +39,7 @@ impl Sim {
                 user,
                 password.as_deref(),
                 RecoveryConf::from_flag(*write_recovery_conf),
+                slot.as_deref().map(|s| (s, *create_slot)),
             )?;
             return Ok(String::new());
         }
