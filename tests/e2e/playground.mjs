@@ -134,6 +134,13 @@ try {
       await sql("primary", "SELECT pg_reload_conf();");
       await page.getByRole("listitem", { name: "Node standby2" }).filter({ hasText: /sync state\s*async/ }).waitFor({ timeout });
     });
+    await step("a replication slot made in the console shows in pg_replication_slots", async () => {
+      await sql("primary", "SELECT * FROM pg_create_physical_replication_slot('standby2_slot');");
+      await output("primary").filter({ hasText: "standby2_slot |" }).waitFor({ timeout });
+      await page.getByLabel("pg_replication_slots on primary").filter({ hasText: "standby2_slot" }).waitFor({ timeout });
+      await sql("primary", "SELECT pg_drop_replication_slot('standby2_slot');");
+      await page.getByLabel("pg_replication_slots on primary").waitFor({ state: "detached", timeout });
+    });
     await step("pg_stat_replication and the server log are shown", async () => {
       await page.getByRole("table", { name: "pg_stat_replication" }).filter({ hasText: "standby2" }).waitFor({ timeout });
       await page.getByRole("tablist", { name: "Server log of" }).getByRole("tab", { name: "standby1" }).click();

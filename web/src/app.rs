@@ -623,45 +623,75 @@ pub struct ModelProps {
 /// it, and `pg_stat_wal_receiver` of every standby, queried every second.
 #[component]
 fn Replication(props: &TopologyProps) -> Html {
-    let receivers = use_state(BTreeMap::<String, String>::new);
+    // What the monitor session last read, by (node, view); one shared map, so
+    // answers arriving together do not overwrite each other.
+    let polled = use_mut_ref(BTreeMap::<(String, &'static str), String>::new);
+    let redraw = use_force_update();
     {
-        let (cluster, receivers) = (props.cluster.clone(), receivers.clone());
-        let standbys: Vec<String> = props
+        let (cluster, polled) = (props.cluster.clone(), polled.clone());
+        // Standbys show pg_stat_wal_receiver; every running node its slots.
+        let watched: Vec<(String, bool)> = props
             .model
             .nodes
             .iter()
-            .filter(|(_, s)| s.replay.is_some())
-            .map(|(n, _)| n.clone())
+            .filter(|(_, s)| s.running)
+            .map(|(n, s)| (n.clone(), s.replay.is_some()))
             .collect();
-        use_effect_with(standbys, move |standbys| {
-            let standbys = standbys.clone();
-            receivers.set(
-                (*receivers)
-                    .iter()
-                    .filter(|(n, _)| standbys.contains(n))
-                    .map(|(n, t)| (n.clone(), t.clone()))
-                    .collect(),
-            );
+        use_effect_with(watched, move |watched| {
+            let watched = watched.clone();
+            polled
+                .borrow_mut()
+                .retain(|(n, view), _| match watched.iter().find(|(w, _)| w == n) {
+                    Some((_, standby)) => *standby || *view != "receiver",
+                    None => false,
+                });
             let interval = gloo_interval(1000, move || {
-                for node in standbys.clone() {
-                    let (cluster, receivers) = (cluster.clone(), receivers.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let sql = "SELECT status, receive_start_lsn, written_lsn, flushed_lsn, sender_host, sender_port FROM pg_stat_wal_receiver;";
-                        let promise =
-                            cluster
-                                .0
-                                .psql_session(node.clone(), "monitor".into(), sql.into());
-                        if let Ok(value) = JsFuture::from(promise).await {
-                            let mut map = (*receivers).clone();
-                            map.insert(node, value.as_string().unwrap_or_default());
-                            receivers.set(map);
-                        }
-                    });
+                for (node, standby) in watched.clone() {
+                    let mut queries = vec![(
+                        "slots",
+                        "SELECT slot_name, active, restart_lsn, wal_status FROM pg_replication_slots;",
+                    )];
+                    if standby {
+                        queries.push((
+                            "receiver",
+                            "SELECT status, receive_start_lsn, written_lsn, flushed_lsn, sender_host, sender_port, slot_name FROM pg_stat_wal_receiver;",
+                        ));
+                    }
+                    for (view, sql) in queries {
+                        let (cluster, polled, redraw, node) = (
+                            cluster.clone(),
+                            polled.clone(),
+                            redraw.clone(),
+                            node.clone(),
+                        );
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let promise =
+                                cluster
+                                    .0
+                                    .psql_session(node.clone(), "monitor".into(), sql.into());
+                            if let Ok(value) = JsFuture::from(promise).await {
+                                let text = value.as_string().unwrap_or_default();
+                                polled.borrow_mut().insert((node, view), text);
+                                redraw.force_update();
+                            }
+                        });
+                    }
                 }
             });
             move || drop(interval)
         });
     }
+    let polled = polled.borrow().clone();
+    let receivers: Vec<(String, String)> = polled
+        .iter()
+        .filter(|((_, view), _)| *view == "receiver")
+        .map(|((n, _), t)| (n.clone(), t.clone()))
+        .collect();
+    let slots: Vec<(String, String)> = polled
+        .iter()
+        .filter(|((_, view), t)| *view == "slots" && !t.contains("(0 rows)"))
+        .map(|((n, _), t)| (n.clone(), t.clone()))
+        .collect();
     html! {
         <section class="panel" aria-labelledby="replication-heading">
             <h2 id="replication-heading">{ "pg_stat_replication" }</h2>
@@ -669,7 +699,7 @@ fn Replication(props: &TopologyProps) -> Html {
                 <thead><tr>
                     <th>{ "upstream" }</th><th>{ "application_name" }</th><th>{ "state" }</th>
                     <th>{ "sent_lsn" }</th><th>{ "write_lsn" }</th><th>{ "flush_lsn" }</th><th>{ "replay_lsn" }</th>
-                    <th>{ "replay_lag" }</th><th>{ "behind" }</th>
+                    <th>{ "replay_lag" }</th><th>{ "sync_state" }</th><th>{ "behind" }</th>
                 </tr></thead>
                 <tbody>
                     { for props.model.nodes.iter().flat_map(|(name, status)| status.senders.iter().map(move |s| {
@@ -681,6 +711,7 @@ fn Replication(props: &TopologyProps) -> Html {
                                 <td><code>{ lsn(&s.sent) }</code></td><td><code>{ lsn(&s.write) }</code></td>
                                 <td><code>{ lsn(&s.flush) }</code></td><td><code>{ lsn(&s.replay) }</code></td>
                                 <td>{ s.replay_lag_ms.map(|ms| format!("{ms:.1} ms")).unwrap_or_default() }</td>
+                                <td>{ &s.sync_state }</td>
                                 <td>{ format!("{} bytes", s.lag_bytes) }</td>
                             </tr>
                         }
@@ -692,6 +723,16 @@ fn Replication(props: &TopologyProps) -> Html {
                 <>
                     <h3>{ node }</h3>
                     <pre class="receiver" aria-label={format!("pg_stat_wal_receiver on {node}")}>{ text }</pre>
+                </>
+            }) }
+            <h2 id="slots-heading">{ "pg_replication_slots" }</h2>
+            if slots.is_empty() {
+                <p class="muted">{ "No replication slots. Create one on the primary with SELECT pg_create_physical_replication_slot('standby1_slot'); and name it in the standby's primary_slot_name, or use pg_basebackup -C -S NAME -R." }</p>
+            }
+            { for slots.iter().map(|(node, text)| html! {
+                <>
+                    <h3>{ node }</h3>
+                    <pre class="receiver" aria-label={format!("pg_replication_slots on {node}")}>{ text }</pre>
                 </>
             }) }
         </section>
