@@ -47,6 +47,9 @@ struct Inner {
     next_request: u32,
     next_client_port: u16,
     pending: BTreeMap<u32, (Function, Function)>,
+    /// The archive directories of archive_command and restore_command, one
+    /// for all nodes (bounded by `ARCHIVE_CAPACITY` files).
+    archive: pgplay_node::archive::ArchiveStore,
     subscribers: Vec<Function>,
     /// Each open connection: (client node, server node).
     conns: BTreeMap<u64, (String, String)>,
@@ -219,6 +222,18 @@ impl Cluster {
                 self.publish(name, &events);
             }
             FromWorker::Panicked(text) => self.worker_died(name, text),
+            FromWorker::ArchivePut {
+                path,
+                bytes,
+                unless_exists,
+            } => {
+                let result = self.0.borrow_mut().archive.put(&path, bytes, unless_exists);
+                self.send(name, &ToWorker::ArchiveResult { result }, None);
+            }
+            FromWorker::ArchiveGet { path } => {
+                let result = self.0.borrow().archive.get(&path);
+                self.send(name, &ToWorker::RestoreResult { result }, None);
+            }
         }
     }
 
@@ -420,6 +435,12 @@ impl Cluster {
                 false,
                 slot.map(|s| (s, create_slot)),
             );
+        }
+        if let ShellCommand::ListArchive { dir } = &command {
+            return match self.0.borrow().archive.ls(dir) {
+                Ok(text) => Promise::resolve(&JsValue::from_str(&text)),
+                Err(text) => Promise::reject(&JsValue::from_str(&text)),
+            };
         }
         let line = line.to_string();
         self.request(command.node(), move |request| ToWorker::Command {

@@ -267,8 +267,8 @@ pub const LESSONS: &[Lesson] = &[
         title: "Replication with archiving settings",
         about: "Follows a PostgreSQL 9.3 tutorial that turns on archive_mode with the \
                 archive_command 'cd .', which archives nothing: its standby, too, learns every \
-                change by streaming. pgplay keeps archive settings but does not run \
-                archive_command yet.",
+                change by streaming. Then a real archive_command copies each finished segment \
+                to /archive, where pg_stat_archiver counts it.",
         steps: &[
             sql(
                 "primary",
@@ -346,6 +346,49 @@ pub const LESSONS: &[Lesson] = &[
             sql("primary", "Add an order.", "INSERT INTO orders VALUES (1, 'book');", "INSERT 0 1"),
             wait(
                 sql("standby3", "The standby has it.", "SELECT * FROM orders;", "book"),
+                5,
+            ),
+            sql(
+                "primary",
+                "Finish the current WAL segment: the archiver runs archive_command on it.",
+                "SELECT pg_switch_wal();",
+                "pg_switch_wal",
+            ),
+            wait(
+                sql(
+                    "primary",
+                    "'cd .' exited 0, so PostgreSQL counts the segment as archived, though nothing was copied anywhere.",
+                    "SELECT archived_count > 0 AS archived, failed_count FROM pg_stat_archiver;",
+                    " t        |            0",
+                ),
+                5,
+            ),
+            sql(
+                "primary",
+                "A real archive: copy each finished segment to /archive, never over a file already there. archive_command takes a reload.",
+                "ALTER SYSTEM SET archive_command = 'test ! -f /archive/%f && cp %p /archive/%f';",
+                "ALTER SYSTEM",
+            ),
+            sql("primary", "Reload.", "SELECT pg_reload_conf();", " t\n"),
+            sql(
+                "primary",
+                "Another order: a switch with nothing written since the last one would not start a new segment.",
+                "INSERT INTO orders VALUES (3, 'lamp');",
+                "INSERT 0 1",
+            ),
+            sql(
+                "primary",
+                "Finish that segment.",
+                "SELECT pg_switch_wal();",
+                "pg_switch_wal",
+            ),
+            wait(
+                shell(
+                    "primary",
+                    "It is in the archive, named as in pg_wal. A standby with restore_command = 'cp /archive/%f %p' can replay from here when the primary no longer has a segment.",
+                    "ls /archive",
+                    "00000001",
+                ),
                 5,
             ),
             sql(

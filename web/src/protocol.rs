@@ -63,6 +63,14 @@ pub enum ToWorker {
     Cancel {
         session: String,
     },
+    /// How the archive_command's copy went: Ok, or (exit code, stderr).
+    ArchiveResult {
+        result: Result<(), (i32, Option<String>)>,
+    },
+    /// The restore_command's copy: the file, or what `cp` printed.
+    RestoreResult {
+        result: Result<Vec<u8>, String>,
+    },
     /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...).
     Command {
         request: u32,
@@ -201,6 +209,18 @@ pub enum FromWorker {
     Events(Vec<Event>),
     /// The worker's code panicked; the worker is gone.
     Panicked(String),
+    /// archive_command copies a segment into the archive, which the page
+    /// keeps for every node: answer with [`ToWorker::ArchiveResult`].
+    ArchivePut {
+        path: String,
+        bytes: Vec<u8>,
+        unless_exists: bool,
+    },
+    /// restore_command copies a file out of the archive: answer with
+    /// [`ToWorker::RestoreResult`].
+    ArchiveGet {
+        path: String,
+    },
 }
 
 /// One frame on a replication MessageChannel.

@@ -194,6 +194,20 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             let delay_ms = (sleep_micros.max(0) / 1000).min(u32::MAX as i64) as u32;
             after_ms(delay_ms, move || reply(request, Reply::Text(out)));
         }
+        ToWorker::ArchiveResult { result } => {
+            with_state(|s| {
+                if let Some(node) = s.node.as_mut() {
+                    node.archive_result(now, result);
+                }
+            });
+        }
+        ToWorker::RestoreResult { result } => {
+            with_state(|s| {
+                if let Some(node) = s.node.as_mut() {
+                    node.restore_result(now, result);
+                }
+            });
+        }
         ToWorker::Cancel { session } => {
             let note = with_state(|s| {
                 let node = s.node.as_mut()?;
@@ -466,6 +480,25 @@ fn pump() {
             }
             Output::Send { conn, message } => {
                 send_on(conn.0, &PeerFrame::Message(encode(&message)));
+            }
+            Output::ArchivePut {
+                path,
+                bytes,
+                unless_exists,
+                ..
+            } => with_state(|s| {
+                post(
+                    &s.scope,
+                    &FromWorker::ArchivePut {
+                        path,
+                        bytes,
+                        unless_exists,
+                    },
+                )
+            })
+            .unwrap_or_default(),
+            Output::ArchiveGet { path, .. } => {
+                with_state(|s| post(&s.scope, &FromWorker::ArchiveGet { path })).unwrap_or_default()
             }
             Output::Close { conn } => {
                 send_on(conn.0, &PeerFrame::Close);

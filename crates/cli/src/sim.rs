@@ -47,7 +47,8 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     };
     let (mut commits, mut faults) = (0, 0);
-    let (mut synchronous, mut failovers, mut cancelled, mut slots) = (0, 0, 0, 0);
+    let (mut synchronous, mut failovers, mut cancelled) = (0, 0, 0);
+    let mut retention = std::collections::BTreeMap::<String, u64>::new();
     for seed in options.seed..options.seed + options.seeds {
         match fuzz::run(seed, options.steps, options.verbose) {
             Ok(report) => {
@@ -56,7 +57,9 @@ pub fn run(args: &[String]) -> ExitCode {
                 synchronous += u64::from(!report.synchronous_standby_names.is_empty());
                 failovers += u64::from(report.failover_to.is_some());
                 cancelled += report.cancelled_waits;
-                slots += u64::from(report.slots);
+                *retention
+                    .entry(format!("{:?}", report.retention))
+                    .or_default() += 1;
                 if options.seeds == 1 {
                     for line in &report.final_status {
                         println!("{line}");
@@ -73,7 +76,11 @@ pub fn run(args: &[String]) -> ExitCode {
         "{} seed(s) from {} passed, {} steps each: {commits} commits, {faults} faults, every invariant held",
         options.seeds, options.seed, options.steps
     );
-    println!("{slots} run(s) kept the standbys' WAL with replication slots, the others with wal_keep_size");
+    let kept: Vec<String> = retention
+        .iter()
+        .map(|(how, runs)| format!("{how} {runs}"))
+        .collect();
+    println!("WAL kept for the standbys by (runs): {}", kept.join(", "));
     println!(
         "{synchronous} run(s) under synchronous replication ({cancelled} commit waits cancelled), {failovers} ending in a failover to a synchronous standby that kept every confirmed commit"
     );

@@ -116,7 +116,7 @@ pub const DEFINITIONS: &[Definition] = &[
         Postmaster,
         Kind::String,
     ),
-    def("restore_command", "", Postmaster, Kind::String),
+    def("restore_command", "", Sighup, Kind::String),
     def("search_path", "\"$user\", public", User, Kind::String),
     def("server_encoding", "UTF8", Internal, Kind::String),
     def("server_version", "15.18", Internal, Kind::String),

@@ -49,8 +49,21 @@ pub struct WalReceiverRow {
     pub conninfo: String,
 }
 
+/// `pg_stat_archiver`: what the archiver has done since the server started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArchiverRow {
+    pub archived_count: i64,
+    pub last_archived_wal: Option<String>,
+    pub last_archived_time: Option<Timestamp>,
+    pub failed_count: i64,
+    pub last_failed_wal: Option<String>,
+    pub last_failed_time: Option<Timestamp>,
+    pub stats_reset: Timestamp,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicationStats {
+    pub archiver: ArchiverRow,
     pub senders: Vec<WalSenderRow>,
     pub receiver: Option<WalReceiverRow>,
     /// `pg_last_wal_receive_lsn()`: WAL received and flushed by streaming.
@@ -78,6 +91,30 @@ fn columns(spec: &[(&str, DataType)]) -> Vec<(String, DataType)> {
 pub fn view(stats: &ReplicationStats, name: &str) -> Option<View> {
     use DataType::*;
     match name {
+        "pg_stat_archiver" | "pg_catalog.pg_stat_archiver" => {
+            let a = &stats.archiver;
+            let text = |v: &Option<String>| v.clone().map(Value::Text).unwrap_or(Value::Null);
+            Some((
+                columns(&[
+                    ("archived_count", Int8),
+                    ("last_archived_wal", Text),
+                    ("last_archived_time", TimestampTz),
+                    ("failed_count", Int8),
+                    ("last_failed_wal", Text),
+                    ("last_failed_time", TimestampTz),
+                    ("stats_reset", TimestampTz),
+                ]),
+                vec![vec![
+                    Value::Int8(a.archived_count),
+                    text(&a.last_archived_wal),
+                    time(a.last_archived_time),
+                    Value::Int8(a.failed_count),
+                    text(&a.last_failed_wal),
+                    time(a.last_failed_time),
+                    Value::TimestampTz(a.stats_reset),
+                ]],
+            ))
+        }
         "pg_stat_replication" | "pg_catalog.pg_stat_replication" => Some((
             columns(&[
                 ("pid", Int4),

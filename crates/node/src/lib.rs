@@ -10,6 +10,7 @@
 //! for what goes out on the network, and ask [`Node::poll_timeout`] when to
 //! wake it next. Nothing here reads a clock or touches a socket.
 
+pub mod archive;
 pub mod bench;
 mod console;
 pub mod image;
@@ -68,6 +69,21 @@ pub enum Output {
     },
     Close {
         conn: ConnId,
+    },
+    /// `archive_command` copies segment `file` to `path` in the archive
+    /// (with `unless_exists`, failing if it is there). Answer with
+    /// [`Node::archive_result`].
+    ArchivePut {
+        file: String,
+        path: String,
+        bytes: Vec<u8>,
+        unless_exists: bool,
+    },
+    /// `restore_command` copies `path` from the archive for segment `file`.
+    /// Answer with [`Node::restore_result`].
+    ArchiveGet {
+        file: String,
+        path: String,
     },
 }
 
@@ -146,6 +162,8 @@ pub struct Node {
     pub(crate) released: BTreeMap<SessionId, Vec<StatementResult>>,
     /// Walsenders already logged as synchronous standbys.
     pub(crate) announced_sync: BTreeSet<ConnId>,
+    /// The archiver (archive_command) and the standby's restore_command.
+    pub(crate) archiver: archive::Archiver,
 }
 
 impl Node {
@@ -197,6 +215,7 @@ impl Node {
             waiters: BTreeMap::new(),
             released: BTreeMap::new(),
             announced_sync: BTreeSet::new(),
+            archiver: archive::Archiver::default(),
         }
     }
 
@@ -530,6 +549,7 @@ impl Node {
             if standby { "on" } else { "off" }.to_string(),
         );
         self.state = RunState::Running;
+        self.start_archiver(true);
         if standby {
             self.start_receiver(now);
         } else if !self
@@ -692,6 +712,9 @@ impl Node {
                     .set_internal("in_hot_standby", "off".to_string());
                 self.push_log("LOG:  archive recovery complete".into());
                 self.push_log("LOG:  database system is ready to accept connections".into());
+                // WAL received as a standby counts as archived (`.done`); new
+                // segments of the new timeline are archived from here.
+                self.start_archiver(false);
             }
             Err(error) => self.push_log(format!("ERROR:  {}", error.message)),
         }

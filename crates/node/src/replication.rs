@@ -165,7 +165,7 @@ impl Node {
 
     /// The startup process: replay every complete record received so far,
     /// then tell upstream how far we got.
-    fn replay_received(&mut self, now: Timestamp) {
+    pub(crate) fn replay_received(&mut self, now: Timestamp) {
         loop {
             let from = self.db.replayed_upto;
             let mut batch = Vec::new();
@@ -573,6 +573,7 @@ impl Node {
             self.poll_senders(now);
             self.follow_slots();
             self.release_sync_waiters();
+            self.run_archiver(now);
         }
     }
 
@@ -593,6 +594,7 @@ impl Node {
         }
         self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
         self.poll_senders(now);
+        self.run_archiver(now);
         self.recycle_wal();
     }
 
@@ -619,13 +621,15 @@ impl Node {
         let keep_bytes = (self.setting_i64("wal_keep_size").max(0) as u64) * 1024 * 1024;
         let keep_segments = keep_bytes / size.bytes();
         let current = size.segment_of(self.db.wal.insert_lsn());
-        let reading: Vec<u64> = self
+        let mut reading: Vec<u64> = self
             .senders
             .values()
             .filter_map(|s| s.reading_at())
             .filter(|at| at.0 % size.bytes() != 0)
             .map(|at| size.segment_of(at))
             .collect();
+        // Segments not archived yet stay (archive_status/*.ready).
+        reading.extend(self.unarchived_segments());
         let mut keep_from = redo_segment.min(current.saturating_sub(keep_segments));
         // A slot keeps everything from its restart_lsn (max_slot_wal_keep_size = -1).
         if let Some(restart) = self.db.slots_restart_lsn() {
@@ -649,7 +653,11 @@ impl Node {
         let owned = self.standby_view();
         let view = owned.view(&self.history);
         let receiver = self.receiver.as_ref().and_then(|r| r.next_timeout(&view));
-        senders.chain(receiver).chain(self.next_checkpoint()).min()
+        senders
+            .chain(receiver)
+            .chain(self.next_checkpoint())
+            .chain(self.archiver_timeout())
+            .min()
     }
 
     // ----- views --------------------------------------------------------------
@@ -662,6 +670,7 @@ impl Node {
             .committed_catalog()
             .map(|c| c.roles.clone())
             .unwrap_or_default();
+        self.db.stats.archiver = self.archiver_stats();
         let sync_states = self.sync_states();
         self.db.stats.senders = self
             .senders

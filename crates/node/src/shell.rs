@@ -65,6 +65,11 @@ pub enum ShellCommand {
     ListDataDir {
         node: String,
     },
+    /// `ls /archive` or `ls ../archive`: an archive directory, which the
+    /// driver keeps (see `archive::ArchiveStore`).
+    ListArchive {
+        dir: String,
+    },
 }
 
 impl ShellCommand {
@@ -77,6 +82,7 @@ impl ShellCommand {
             | ShellCommand::Append { node, .. }
             | ShellCommand::ListWal { node }
             | ShellCommand::ListDataDir { node } => node,
+            ShellCommand::ListArchive { .. } => "",
             ShellCommand::Cat { files } => files.first().map(|(n, _)| n.as_str()).unwrap_or(""),
         }
     }
@@ -181,8 +187,13 @@ pub fn parse(line: &str) -> Result<ShellCommand, String> {
             let path = args
                 .iter()
                 .find(|a| !a.starts_with('-'))
-                .ok_or("ls: pgplay lists only NODE and NODE/pg_wal")?;
+                .ok_or("ls: pgplay lists only NODE, NODE/pg_wal and archive directories")?;
             let path = path.trim_end_matches('/');
+            if path.starts_with('/') || path.starts_with('.') {
+                return Ok(ShellCommand::ListArchive {
+                    dir: path.to_string(),
+                });
+            }
             if !path.contains('/') {
                 return Ok(ShellCommand::ListDataDir {
                     node: path.to_string(),
@@ -350,6 +361,9 @@ impl Node {
             }
             ShellCommand::ListWal { .. } => Ok(self.pg_wal_listing().join("\n")),
             ShellCommand::ListDataDir { .. } => Ok(self.data_dir_listing().join("\n")),
+            ShellCommand::ListArchive { .. } => {
+                Err("the archive is outside the data directories; the cluster lists it".into())
+            }
             ShellCommand::BaseBackup { .. } => {
                 Err("pg_basebackup involves two servers; the cluster runs it".into())
             }

@@ -62,9 +62,22 @@ pub struct Report {
     pub synchronous_standby_names: String,
     /// The run ended with a failover to this standby.
     pub failover_to: Option<String>,
-    /// WAL for the standbys was kept by replication slots, not `wal_keep_size`.
-    pub slots: bool,
+    /// How a standby that fell behind finds its WAL again.
+    pub retention: Retention,
     pub final_status: Vec<String>,
+}
+
+/// How a run keeps the WAL a standby cut off during a checkpoint still needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Retention {
+    /// `wal_keep_size = 1GB` on the primary.
+    #[default]
+    WalKeepSize,
+    /// A physical replication slot per standby (`primary_slot_name`).
+    Slots,
+    /// `archive_command` copies every segment to `/archive`; the standbys'
+    /// `restore_command` fetches what the primary no longer has.
+    Archive,
 }
 
 /// The synchronous replication settings a seed may draw.
@@ -414,16 +427,35 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
     // The runs check that every standby catches up, so a standby cut off while the primary
     // checkpoints must find its WAL again: half the seeds keep it with a replication slot per
     // standby, the others with a large wal_keep_size.
-    let slots = sim.rng().chance(50);
+    let retention = match sim.rng().below(3) {
+        0 => Retention::WalKeepSize,
+        1 => Retention::Slots,
+        _ => Retention::Archive,
+    };
     let now = sim.now;
-    if let Some(primary) = sim.node_mut("primary").filter(|_| !slots) {
-        primary
-            .append_config("postgresql.conf", "wal_keep_size = '1GB'")
-            .expect("a valid setting");
-        primary.reload(now);
+    if let Some(primary) = sim.node_mut("primary") {
+        let settings: &[&str] = match retention {
+            Retention::WalKeepSize => &["wal_keep_size = '1GB'"],
+            Retention::Slots => &[],
+            Retention::Archive => &[
+                "archive_mode = on",
+                "archive_command = 'test ! -f /archive/%f && cp %p /archive/%f'",
+            ],
+        };
+        for line in settings {
+            primary
+                .append_config("postgresql.conf", line)
+                .expect("a valid setting");
+        }
+        if retention == Retention::Archive {
+            primary.restart(now).expect("the primary restarts");
+        } else {
+            primary.reload(now);
+        }
     }
     let mut run = Run::new(sim, seed, steps, verbose);
-    run.report.slots = slots;
+    run.report.retention = retention;
+    let slots = retention == Retention::Slots;
     run.sql("primary", "CREATE TABLE fuzz (id int PRIMARY KEY, v text)")
         .map_err(|e| run.fail(e))?;
     for (name, port) in [("standby1", 5433), ("standby2", 5434)] {
@@ -442,6 +474,14 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
                     &format!("ALTER SYSTEM SET primary_slot_name = '{slot}'"),
                 )
             })
+            .and_then(|_| run.sql(name, "SELECT pg_reload_conf()"))
+            .map_err(|e| run.fail(e))?;
+        }
+        if retention == Retention::Archive {
+            run.sql(
+                name,
+                "ALTER SYSTEM SET restore_command = 'cp /archive/%f %p'",
+            )
             .and_then(|_| run.sql(name, "SELECT pg_reload_conf()"))
             .map_err(|e| run.fail(e))?;
         }

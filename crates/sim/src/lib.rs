@@ -19,6 +19,7 @@ pub mod shell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pgplay_engine::{SessionId, StatementResult};
+use pgplay_node::archive::ArchiveStore;
 use pgplay_node::{Node, Output, PeerEvent, RecoveryConf, StopMode};
 use pgplay_replication::ConnId;
 use pgplay_wal::time::Timestamp;
@@ -85,6 +86,9 @@ pub struct Sim {
     next_client_port: u16,
     system_identifier: u64,
     segment_size: Option<SegmentSize>,
+    /// The archive directories every node's archive_command and
+    /// restore_command copy into and out of.
+    pub archive: ArchiveStore,
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {
@@ -115,6 +119,7 @@ impl Sim {
             next_client_port: 40_000,
             system_identifier,
             segment_size: None,
+            archive: ArchiveStore::default(),
         }
     }
 
@@ -525,6 +530,26 @@ impl Sim {
                 self.send_on(from, conn, PeerEvent::Closed);
                 if let Some(link) = self.links.get_mut(&conn) {
                     link.closed = true;
+                }
+            }
+            // The archive is a local directory: copies finish at once.
+            Output::ArchivePut {
+                path,
+                bytes,
+                unless_exists,
+                ..
+            } => {
+                let result = self.archive.put(&path, bytes, unless_exists);
+                let now = self.now;
+                if let Some(node) = self.nodes.get_mut(from) {
+                    node.archive_result(now, result);
+                }
+            }
+            Output::ArchiveGet { path, .. } => {
+                let result = self.archive.get(&path);
+                let now = self.now;
+                if let Some(node) = self.nodes.get_mut(from) {
+                    node.restore_result(now, result);
                 }
             }
         }

@@ -43,6 +43,9 @@ impl Sim {
             )?;
             return Ok(String::new());
         }
+        if let ShellCommand::ListArchive { dir } = &command {
+            return self.archive.ls(dir);
+        }
         let name = command.node().to_string();
         let now = self.now;
         let node = self.node_mut(&name).ok_or_else(|| match &command {

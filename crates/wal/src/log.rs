@@ -321,6 +321,21 @@ impl WalLog {
             .collect()
     }
 
+    /// A segment file as it would be copied: its name and its written bytes
+    /// (the rest of the file is zeros, so copies keep only this part).
+    pub fn segment_file(&self, segno: u64) -> Option<(String, Vec<u8>)> {
+        let bytes = self.segments.get(&segno)?;
+        let name = self
+            .segment_size
+            .file_name(self.segment_timelines[&segno], segno);
+        Some((name, bytes.clone()))
+    }
+
+    /// The segment numbers held, oldest first.
+    pub fn segment_numbers(&self) -> Vec<u64> {
+        self.segments.keys().copied().collect()
+    }
+
     /// Start of the oldest segment still held.
     pub fn oldest_segment_start(&self) -> Option<Lsn> {
         self.segments
