@@ -39,13 +39,9 @@ fn log(sim: &mut Sim, node: &str) -> Vec<String> {
     sim.node_mut(node).unwrap().log().cloned().collect()
 }
 
-#[test]
-fn a_commit_waits_unseen_until_the_synchronous_standby_flushes_it() {
-    let mut sim = synchronous_cluster();
-    sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
-    sim.run_for(SECOND / 2);
-
-    // Straight to the node, so that nothing runs the cluster meanwhile.
+/// An INSERT sent straight to the primary, so that nothing runs the cluster
+/// meanwhile: its backend is left waiting for the synchronous standby.
+fn waiting_insert(sim: &mut Sim) -> pgplay_engine::SessionId {
     let now = sim.now;
     let primary = sim.node_mut("primary").unwrap();
     let writer = primary.db.open_session();
@@ -53,6 +49,16 @@ fn a_commit_waits_unseen_until_the_synchronous_standby_flushes_it() {
     assert!(held.is_empty(), "the INSERT answered at once: {held:?}");
     assert!(primary.is_waiting(writer));
     sim.drain("primary");
+    writer
+}
+
+#[test]
+fn a_commit_waits_unseen_until_the_synchronous_standby_flushes_it() {
+    let mut sim = synchronous_cluster();
+    sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
+    sim.run_for(SECOND / 2);
+
+    let writer = waiting_insert(&mut sim);
 
     // Committed locally, yet no other session sees it while its backend waits.
     sim.run_for(5 * SECOND);
@@ -110,12 +116,7 @@ fn psql_cancels_a_wait_that_nothing_can_end_and_the_commit_stands() {
 fn a_shutdown_terminates_waiting_backends() {
     let mut sim = synchronous_cluster();
     sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
-    let now = sim.now;
-    let primary = sim.node_mut("primary").unwrap();
-    let writer = primary.db.open_session();
-    assert!(primary
-        .execute(now, writer, "INSERT INTO t VALUES (1)")
-        .is_empty());
+    let writer = waiting_insert(&mut sim);
     sim.run_command("pg_ctl -D primary -m fast stop").unwrap();
     let released = sim
         .node_mut("primary")
@@ -145,12 +146,9 @@ fn a_shutdown_terminates_waiting_backends() {
 fn emptying_the_setting_releases_every_waiter() {
     let mut sim = synchronous_cluster();
     sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
+    let writer = waiting_insert(&mut sim);
     let now = sim.now;
     let primary = sim.node_mut("primary").unwrap();
-    let writer = primary.db.open_session();
-    assert!(primary
-        .execute(now, writer, "INSERT INTO t VALUES (1)")
-        .is_empty());
     let admin = primary.db.open_session();
     primary.execute(now, admin, "ALTER SYSTEM RESET synchronous_standby_names");
     primary.execute(now, admin, "SELECT pg_reload_conf()");
