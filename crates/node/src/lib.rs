@@ -164,6 +164,8 @@ pub struct Node {
     pub(crate) announced_sync: BTreeSet<ConnId>,
     /// The archiver (archive_command) and the standby's restore_command.
     pub(crate) archiver: archive::Archiver,
+    /// recovery_min_apply_delay holds replay before a commit until then.
+    pub(crate) replay_delayed_until: Option<Timestamp>,
 }
 
 impl Node {
@@ -216,6 +218,7 @@ impl Node {
             released: BTreeMap::new(),
             announced_sync: BTreeSet::new(),
             archiver: archive::Archiver::default(),
+            replay_delayed_until: None,
         }
     }
 
@@ -442,6 +445,9 @@ impl Node {
         self.after_reload(now);
         // Emptying synchronous_standby_names releases every waiting backend.
         self.release_sync_waiters();
+        if self.replay_delayed_until.is_some() {
+            self.replay_received(now);
+        }
     }
 
     // ----- SQL -------------------------------------------------------------
@@ -479,6 +485,10 @@ impl Node {
             self.after_reload(now);
         }
         let results = self.hold_for_sync(session, results);
+        if self.replay_delayed_until.is_some() {
+            // recovery_min_apply_delay may have changed (pg_reload_conf()).
+            self.replay_received(now);
+        }
         self.pump(now);
         self.recycle_wal();
         results
@@ -683,6 +693,10 @@ impl Node {
         self.db.now = now;
         self.push_log("LOG:  received promote request".into());
         self.stop_receiver();
+        // Promotion applies everything received, whatever recovery_min_apply_delay says.
+        if self.replay_delayed_until.is_some() {
+            self.replay_with_delay(now, 0);
+        }
         let redo_done = self.db.wal.last_record_lsn();
         self.push_log(format!("LOG:  redo done at {redo_done}"));
         if let Some(time) = self.db.last_replayed_commit {

@@ -10,7 +10,7 @@ use pgplay_replication::{
     SourceView, StandbyView, WalReceiver, WalSender,
 };
 use pgplay_wal::time::Timestamp;
-use pgplay_wal::Lsn;
+use pgplay_wal::{Lsn, RecordBody, TransactionRecord};
 
 use crate::{ConfigFiles, Node, Output, RunState};
 
@@ -166,7 +166,14 @@ impl Node {
     /// The startup process: replay every complete record received so far,
     /// then tell upstream how far we got.
     pub(crate) fn replay_received(&mut self, now: Timestamp) {
-        loop {
+        let delay = micros_from_ms(self.setting_i64("recovery_min_apply_delay"));
+        self.replay_with_delay(now, delay);
+    }
+
+    /// Replays, holding back each commit younger than `delay`.
+    pub(crate) fn replay_with_delay(&mut self, now: Timestamp, delay: Timestamp) {
+        self.replay_delayed_until = None;
+        'replay: loop {
             let from = self.db.replayed_upto;
             let mut batch = Vec::new();
             let mut stopped_by = None;
@@ -193,6 +200,15 @@ impl Node {
                 break;
             }
             for read in batch {
+                // recovery_min_apply_delay: a commit waits until it is that old.
+                if let RecordBody::Transaction(TransactionRecord::Commit { time, .. }) =
+                    &read.record.body
+                {
+                    if delay > 0 && now < time.saturating_add(delay) {
+                        self.replay_delayed_until = Some(time.saturating_add(delay));
+                        break 'replay;
+                    }
+                }
                 self.db.now = now;
                 if let Err(error) = self.db.replay(read.lsn, &read.record, read.end) {
                     self.push_log(format!(
@@ -593,6 +609,9 @@ impl Node {
             }
         }
         self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
+        if self.replay_delayed_until.is_some_and(|at| now >= at) {
+            self.replay_received(now);
+        }
         self.poll_senders(now);
         self.run_archiver(now);
         self.recycle_wal();
@@ -657,6 +676,7 @@ impl Node {
             .chain(receiver)
             .chain(self.next_checkpoint())
             .chain(self.archiver_timeout())
+            .chain(self.replay_delayed_until)
             .min()
     }
 

@@ -378,3 +378,32 @@ fn an_idle_cluster_keeps_streaming() {
         assert!(sim.node(standby).unwrap().is_streaming());
     }
 }
+
+/// recovery_min_apply_delay: the commit arrives at once and is replayed when
+/// it is old enough; lowering the delay with a reload applies it at once.
+#[test]
+fn a_delayed_standby_replays_commits_late() {
+    let mut sim = cluster_with_rows();
+    query(
+        &mut sim,
+        "standby1",
+        "ALTER SYSTEM SET recovery_min_apply_delay = '1min'",
+    );
+    query(&mut sim, "standby1", "SELECT pg_reload_conf()");
+    query(&mut sim, "primary", "INSERT INTO t VALUES (2, 'later')");
+    sim.run_for(10 * SECOND);
+    assert_eq!(one(&mut sim, "standby1", "SELECT count(*) FROM t"), "1");
+    assert_eq!(one(&mut sim, "standby2", "SELECT count(*) FROM t"), "2");
+    sim.run_for(55 * SECOND);
+    assert_eq!(one(&mut sim, "standby1", "SELECT count(*) FROM t"), "2");
+    query(&mut sim, "primary", "INSERT INTO t VALUES (3, 'reset')");
+    sim.run_for(SECOND);
+    assert_eq!(one(&mut sim, "standby1", "SELECT count(*) FROM t"), "2");
+    query(
+        &mut sim,
+        "standby1",
+        "ALTER SYSTEM RESET recovery_min_apply_delay",
+    );
+    query(&mut sim, "standby1", "SELECT pg_reload_conf()");
+    assert_eq!(one(&mut sim, "standby1", "SELECT count(*) FROM t"), "3");
+}
