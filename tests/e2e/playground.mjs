@@ -198,6 +198,25 @@ try {
       });
       await replay.close();
     }
+    // The synchronous preset: standby1 is the synchronous standby from the start.
+    {
+      const sync = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      sync.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+      await sync.goto(`${url}?preset=synchronous`);
+      await step("?preset=synchronous: standby1 is sync, standby2 potential", async () => {
+        await sync.getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
+        await sync.getByRole("listitem", { name: "Node standby1" }).filter({ hasText: /sync state\s*sync/ }).waitFor({ timeout });
+        await sync.getByRole("listitem", { name: "Node standby2" }).filter({ hasText: /sync state\s*potential/ }).waitFor({ timeout });
+      });
+      await step("the sync buttons say their SQL and switch a standby", async () => {
+        await sync.getByRole("button", { name: "Make standby1 asynchronous" }).click();
+        await sync.getByRole("listitem", { name: "Node standby1" }).filter({ hasText: /sync state\s*async/ }).waitFor({ timeout });
+        await sync.getByRole("button", { name: "Make standby2 synchronous" }).click();
+        await sync.getByRole("listitem", { name: "Node standby2" }).filter({ hasText: /sync state\s*sync/ }).waitFor({ timeout });
+        await sync.getByLabel("psql output for primary").filter({ hasText: "synchronous_standby_names = 'standby2'" }).waitFor({ timeout });
+      });
+      await sync.close();
+    }
     // Every other seed tutorial's lesson, run whole on its own fresh cluster.
     for (const id of ["000", "001", "002", "004"]) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -213,7 +213,12 @@ pub fn query_param(name: &str) -> Option<String> {
 
 fn preset() -> String {
     query_param("preset")
-        .filter(|p| matches!(p.as_str(), "default" | "one-standby" | "cascading"))
+        .filter(|p| {
+            matches!(
+                p.as_str(),
+                "default" | "one-standby" | "cascading" | "synchronous"
+            )
+        })
         .unwrap_or_else(|| "default".into())
 }
 
@@ -310,6 +315,7 @@ pub fn App() -> Html {
                     <a href="?preset=default">{ "primary + 2 standbys" }</a>
                     <a href="?preset=one-standby">{ "one standby" }</a>
                     <a href="?preset=cascading">{ "cascading" }</a>
+                    <a href="?preset=synchronous">{ "synchronous" }</a>
                 </nav>
             </header>
             <div class="workspace">
@@ -463,6 +469,27 @@ fn Topology(props: &TopologyProps) -> Html {
                                             }}>{ label }<code>{ "network partition" }</code></button>
                                         }
                                     } }
+                                    if let Some(sender) = props.model.nodes.get(&upstream).and_then(|u| u.sender_to(status)) {
+                                        { {
+                                            // synchronous_standby_names names the standby's application_name.
+                                            let synchronous = sender.sync_state != "async";
+                                            let sql = if synchronous {
+                                                "ALTER SYSTEM RESET synchronous_standby_names;\nSELECT pg_reload_conf();".to_string()
+                                            } else {
+                                                format!("ALTER SYSTEM SET synchronous_standby_names = '{}';\nSELECT pg_reload_conf();", sender.application_name)
+                                            };
+                                            let label = if synchronous { format!("Make {name} asynchronous") } else { format!("Make {name} synchronous") };
+                                            let (cluster, model, node, text) = (props.cluster.clone(), props.model.dispatcher(), upstream.clone(), sql.clone());
+                                            html! {
+                                                <button type="button" aria-label={label.clone()} title={sql.clone()} onclick={move |_| {
+                                                    let (cluster, model, node, text) = (cluster.clone(), model.clone(), node.clone(), text.clone());
+                                                    wasm_bindgen_futures::spawn_local(async move {
+                                                        run_action(&cluster, &model, Action::Sql { node, text }).await;
+                                                    });
+                                                }}>{ label }<code>{ sql.replace('\n', " ") }</code></button>
+                                            }
+                                        } }
+                                    }
                                     { {
                                         let key = format!("slow {upstream}|{name}");
                                         let slow = partitioned.get(&key).copied().unwrap_or(false);

@@ -562,7 +562,9 @@ impl Cluster {
     }
 
     /// Starts a preset: "default" (primary, standby1, standby2), "one-standby",
-    /// or "cascading" (standby2 streams from standby1).
+    /// "cascading" (standby2 streams from standby1), or "synchronous" (the
+    /// default shape with `synchronous_standby_names = 'FIRST 1 (standby1,
+    /// standby2)'` on the primary).
     pub async fn start_preset(&self, preset: &str) -> Result<(), JsValue> {
         self.spawn(
             "primary",
@@ -592,6 +594,14 @@ impl Cluster {
         }
         for _ in 0..200 {
             if self.all_streaming() {
+                if preset == "synchronous" {
+                    for line in [
+                        "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (standby1, standby2)';",
+                        "SELECT pg_reload_conf();",
+                    ] {
+                        JsFuture::from(self.psql("primary", "preset", line)).await?;
+                    }
+                }
                 return Ok(());
             }
             sleep_ms(50).await;

@@ -443,11 +443,12 @@ impl Node {
         bytes.resize(size.bytes() as usize, 0);
         let start = size.segment_start(segno);
         let from = self.next_needed();
-        let offset = (from.0 - start.0) as usize;
-        if from < start || offset >= bytes.len() {
+        // Streaming may have moved on while the copy ran.
+        let offset = from.0.checked_sub(start.0).map(|o| o as usize);
+        let Some(offset) = offset.filter(|o| *o < bytes.len()) else {
             self.archiver.restore_at = retry;
             return;
-        }
+        };
         let end = from.offset((bytes.len() - offset) as u64);
         if self.db.wal.write_received(from, &bytes[offset..]).is_err() {
             self.archiver.restore_at = retry;
