@@ -344,10 +344,16 @@ impl WalReceiver {
                 } else {
                     "started streaming WAL from primary"
                 };
-                vec![ReceiverOutput::Log(format!(
+                let mut out = vec![ReceiverOutput::Log(format!(
                     "LOG:  {verb} at {} on timeline {}",
                     self.receive_start_lsn, self.timeline.0
-                ))]
+                ))];
+                // As PostgreSQL's walreceiver: what is replayed locally counts
+                // as written and flushed, and a first reply says so at once.
+                self.written_lsn = self.written_lsn.max(view.replay);
+                self.flushed_lsn = self.flushed_lsn.max(view.replay);
+                out.extend(self.report(now, view.replay, true));
+                out
             }
             (Phase::StartingStream { .. }, Message::Error(error)) => {
                 let line = format!("FATAL:  could not start WAL streaming: {}", error.text());
