@@ -172,9 +172,10 @@ pub const LESSONS: &[Lesson] = &[
         id: "001",
         title: "Five steps to streaming replication",
         about: "Follows a tutorial written for the PostgreSQL 9.0 beta. It copied the data \
-                directory between pg_start_backup() and pg_stop_backup(), and promoted with a \
-                trigger file; today pg_basebackup makes the copy and pg_ctl promote or \
-                pg_promote() promotes.",
+                directory between pg_start_backup() and pg_stop_backup(), archived WAL with \
+                archive_command and restore_command, and promoted with a trigger file; today \
+                pg_basebackup makes the copy, recovery.conf's settings live in postgresql.conf, \
+                and pg_ctl promote or pg_promote() promotes.",
         steps: &[
             sql(
                 "primary",
@@ -182,10 +183,43 @@ pub const LESSONS: &[Lesson] = &[
                 "SELECT pg_start_backup('initial backup for SR');",
                 "function pg_start_backup(unknown) does not exist",
             ),
+            sql(
+                "primary",
+                "Step 3 turns on WAL archiving: archive_mode takes a restart.",
+                "ALTER SYSTEM SET archive_mode = on;",
+                "ALTER SYSTEM",
+            ),
+            sql(
+                "primary",
+                "Each finished WAL segment is copied into pg_xlogarch.",
+                "ALTER SYSTEM SET archive_command = 'cp %p /home/postgres/pg_xlogarch/%f';",
+                "ALTER SYSTEM",
+            ),
+            shell(
+                "primary",
+                "Restart the primary; its standbys reconnect.",
+                "pg_ctl -D primary restart",
+                "server started",
+            ),
+            wait(
+                sql(
+                    "primary",
+                    "Wait until standby1 and standby2 stream again (they retry every 5 s).",
+                    "SELECT application_name, state FROM pg_stat_replication;",
+                    "(2 rows)",
+                ),
+                10,
+            ),
             shell(
                 "standby3",
                 "Copy the primary into standby3, writing the standby settings (-R).",
                 "pg_basebackup -h 127.0.0.1 -p 5432 -D standby3 -R",
+                "",
+            ),
+            shell(
+                "standby3",
+                "Step 4's recovery.conf is gone since PostgreSQL 12: its restore_command goes into postgresql.auto.conf (or postgresql.conf). When streaming cannot serve a segment, the standby copies it from the archive.",
+                "echo \"restore_command = 'cp /home/postgres/pg_xlogarch/%f \\\"%p\\\"'\" >> standby3/postgresql.auto.conf",
                 "",
             ),
             shell(
@@ -217,6 +251,21 @@ pub const LESSONS: &[Lesson] = &[
                 "Where the primary's WAL ends: pg_current_xlog_location() in 9.x, renamed in 10 when xlog became wal.",
                 "SELECT pg_current_wal_lsn();",
                 "pg_current_wal_lsn",
+            ),
+            sql(
+                "primary",
+                "Finish the segment (pg_switch_xlog() in 9.x): the archiver copies it.",
+                "SELECT pg_switch_wal();",
+                "pg_switch_wal",
+            ),
+            wait(
+                shell(
+                    "primary",
+                    "It is in the archive.",
+                    "ls /home/postgres/pg_xlogarch",
+                    "00000001",
+                ),
+                5,
             ),
             wait(
                 sql(

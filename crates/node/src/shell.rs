@@ -94,10 +94,19 @@ pub fn words(line: &str) -> Result<Vec<String>, String> {
     let mut current = String::new();
     let mut quote: Option<char> = None;
     let mut in_word = false;
-    for c in line.chars() {
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
         match quote {
             Some(q) if c == q => quote = None,
+            // As sh: inside double quotes a backslash escapes ", \, $ and `.
+            Some('"') if c == '\\' && matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
+                current.extend(chars.next());
+            }
             Some(_) => current.push(c),
+            None if c == '\\' => {
+                current.extend(chars.next());
+                in_word = true;
+            }
             None if c == '"' || c == '\'' => {
                 quote = Some(c);
                 in_word = true;
@@ -388,6 +397,10 @@ mod tests {
             ]
         );
         assert!(words("echo 'open").is_err());
+        assert_eq!(
+            words(r#"echo "a = 'cp x \"%p\"'" b\ c"#).unwrap(),
+            vec!["echo", "a = 'cp x \"%p\"'", "b c"]
+        );
     }
 
     #[test]
