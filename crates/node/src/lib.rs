@@ -465,6 +465,9 @@ impl Node {
                 notices: Vec::new(),
             }];
         }
+        if let Some(busy) = self.busy_error(session) {
+            return vec![busy];
+        }
         self.db.now = now;
         self.refresh_stats(now);
         let upstream = |db: &Database| {

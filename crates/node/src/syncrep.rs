@@ -79,7 +79,7 @@ impl Node {
     pub fn cancel_wait(&mut self, session: SessionId) {
         if let Some(waiter) = self.waiters.remove(&session) {
             let results = self.end_wait(waiter, Ending::Cancelled);
-            self.released.insert(session, results);
+            self.hand_back(session, results);
         }
     }
 
@@ -94,10 +94,32 @@ impl Node {
                 Ending::Terminated
             };
             let results = self.end_wait(waiter, ending);
-            self.released.insert(session, results);
+            self.hand_back(session, results);
         }
         self.db.sync_held.clear();
         self.announced_sync.clear();
+    }
+
+    /// Keeps a released backend's results for its driver, unless the
+    /// session is gone (nobody would take them).
+    fn hand_back(&mut self, session: SessionId, results: Vec<StatementResult>) {
+        if self.db.session(session).is_some() {
+            self.released.insert(session, results);
+        }
+    }
+
+    /// A statement sent while the backend still waits: refused, as libpq
+    /// refuses a second query on a busy connection.
+    pub(crate) fn busy_error(&self, session: SessionId) -> Option<StatementResult> {
+        self.waiters
+            .contains_key(&session)
+            .then(|| StatementResult {
+                outcome: Err(DbError::new(
+                    "08P01",
+                    "another command is already in progress",
+                )),
+                notices: Vec::new(),
+            })
     }
 
     fn end_wait(&mut self, mut waiter: Waiter, ending: Ending) -> Vec<StatementResult> {
@@ -205,7 +227,7 @@ impl Node {
         for session in done {
             if let Some(waiter) = self.waiters.remove(&session) {
                 let results = self.end_wait(waiter, Ending::Confirmed);
-                self.released.insert(session, results);
+                self.hand_back(session, results);
             }
         }
     }

@@ -156,3 +156,19 @@ fn emptying_the_setting_releases_every_waiter() {
     assert!(released[0].notices.is_empty(), "{released:?}");
     assert_eq!(count(&mut sim, "primary"), "1");
 }
+
+#[test]
+fn a_waiting_backend_takes_no_second_statement() {
+    let mut sim = synchronous_cluster();
+    sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
+    let writer = waiting_insert(&mut sim);
+    let now = sim.now;
+    let primary = sim.node_mut("primary").unwrap();
+    let refused = primary.execute(now, writer, "INSERT INTO t VALUES (2)");
+    let error = refused[0].outcome.as_ref().expect_err("busy");
+    assert_eq!(error.message, "another command is already in progress");
+    // The first INSERT still waits, and stays the only one.
+    assert!(primary.is_waiting(writer));
+    primary.cancel_wait(writer);
+    assert_eq!(count(&mut sim, "primary"), "1");
+}
