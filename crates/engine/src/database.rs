@@ -89,6 +89,24 @@ pub struct Session {
     pub settings: BTreeMap<&'static str, String>,
     /// Values returned by nextval in this session, for currval.
     pub sequence_values: BTreeMap<String, i64>,
+    /// For `pg_stat_activity`: when the session connected, and its last
+    /// (or current) query and when that started.
+    pub backend_start: Timestamp,
+    pub last_query: String,
+    pub query_start: Option<Timestamp>,
+}
+
+/// `pg_cancel_backend()` / `pg_terminate_backend()` of another process, for
+/// the node to carry out after the statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Cancel(i32),
+    Terminate(i32),
+}
+
+/// The `pg_stat_activity` pid of a client session (also `pg_backend_pid()`).
+pub fn session_pid(session: SessionId) -> i32 {
+    session as i32 + 1000
 }
 
 /// pg_control: where recovery starts and how the server last stopped.
@@ -174,6 +192,11 @@ pub struct Database {
     pub sync_held: BTreeSet<Xid>,
     /// Physical replication slots (`pg_replslot/`), by name.
     pub slots: BTreeMap<String, crate::slots::ReplicationSlot>,
+    /// Signals to other processes, carried out by the node after the statement.
+    pub signals: Vec<Signal>,
+    /// Notices a function raised (`WARNING:  PID ... is not a PostgreSQL
+    /// backend process`), added to the statement's result.
+    pub pending_notices: Vec<DbError>,
 }
 
 /// A commit whose acknowledgement waits for synchronous replication.
@@ -238,6 +261,8 @@ impl Database {
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),
             slots: BTreeMap::new(),
+            signals: Vec::new(),
+            pending_notices: Vec::new(),
         };
         for system in crate::catalog::system_tables() {
             database
@@ -255,7 +280,13 @@ impl Database {
     pub fn open_session(&mut self) -> SessionId {
         let id = self.next_session;
         self.next_session += 1;
-        self.sessions.insert(id, Session::default());
+        self.sessions.insert(
+            id,
+            Session {
+                backend_start: self.now,
+                ..Session::default()
+            },
+        );
         id
     }
 

@@ -11,6 +11,7 @@
 //! unique checks, VACUUM, subqueries, row locks that wait, savepoints, and
 //! more than one database.
 
+pub mod activity;
 pub mod catalog;
 pub mod database;
 pub mod error;

@@ -49,6 +49,22 @@ pub struct WalReceiverRow {
     pub conninfo: String,
 }
 
+/// A server process other than a client backend, as the node reports it
+/// for `pg_stat_activity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcessRow {
+    pub pid: i32,
+    pub backend_type: &'static str,
+    pub usename: Option<String>,
+    pub application_name: String,
+    pub client_addr: Option<String>,
+    pub client_port: Option<i32>,
+    pub backend_start: Timestamp,
+    pub state: Option<&'static str>,
+    pub wait_event: &'static str,
+    pub query: String,
+}
+
 /// `pg_stat_archiver`: what the archiver has done since the server started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ArchiverRow {
@@ -63,6 +79,10 @@ pub struct ArchiverRow {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicationStats {
+    /// Background processes, walsenders, the walreceiver.
+    pub processes: Vec<ProcessRow>,
+    /// Client sessions waiting for synchronous standbys (wait_event SyncRep).
+    pub sync_waiting: std::collections::BTreeSet<u32>,
     pub archiver: ArchiverRow,
     pub senders: Vec<WalSenderRow>,
     pub receiver: Option<WalReceiverRow>,

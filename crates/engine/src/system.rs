@@ -72,6 +72,13 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "pg_create_physical_replication_slot" | "pg_walfile_name_offset" => {
             Value::Text(record_text(&record_call(executor, name, args)?.1))
         }
+        "pg_cancel_backend" | "pg_terminate_backend" => {
+            let Some(pid) = args.first().and_then(Value::as_i64) else {
+                return Ok(Value::Null);
+            };
+            let terminate = name == "pg_terminate_backend";
+            Value::Bool(db.signal_backend(executor.session, pid as i32, terminate)?)
+        }
         "pg_drop_replication_slot" => {
             let name = args.first().and_then(Value::to_text).unwrap_or_default();
             db.drop_slot(&name)?;
@@ -114,7 +121,7 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "version" => Value::Text(VERSION.to_string()),
         "current_database" => Value::Text("postgres".into()),
         "current_user" | "session_user" => Value::Text("postgres".into()),
-        "pg_backend_pid" => Value::Int4(executor.session as i32 + 1000),
+        "pg_backend_pid" => Value::Int4(crate::database::session_pid(executor.session)),
         "txid_current" | "pg_current_xact_id" => {
             if db.in_recovery {
                 return Err(DbError::new(

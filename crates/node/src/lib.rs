@@ -166,6 +166,8 @@ pub struct Node {
     pub(crate) archiver: archive::Archiver,
     /// recovery_min_apply_delay holds replay before a commit until then.
     pub(crate) replay_delayed_until: Option<Timestamp>,
+    /// Sessions ended by `pg_terminate_backend()`, until their psql notices.
+    pub(crate) terminated_sessions: BTreeSet<SessionId>,
 }
 
 impl Node {
@@ -219,6 +221,7 @@ impl Node {
             announced_sync: BTreeSet::new(),
             archiver: archive::Archiver::default(),
             replay_delayed_until: None,
+            terminated_sessions: BTreeSet::new(),
         }
     }
 
@@ -465,8 +468,11 @@ impl Node {
                 notices: Vec::new(),
             }];
         }
-        if let Some(busy) = self.busy_error(session) {
-            return vec![busy];
+        if let Some(refused) = self
+            .busy_error(session)
+            .or_else(|| self.terminated_error(session))
+        {
+            return vec![refused];
         }
         self.db.now = now;
         self.refresh_stats(now);
@@ -488,6 +494,7 @@ impl Node {
             self.after_reload(now);
         }
         let results = self.hold_for_sync(session, results);
+        self.deliver_signals();
         if self.replay_delayed_until.is_some() {
             // recovery_min_apply_delay may have changed (pg_reload_conf()).
             self.replay_received(now);

@@ -83,6 +83,36 @@ impl Node {
         }
     }
 
+    /// `pg_terminate_backend()` of a client session: a wait ends as at a
+    /// shutdown (WARNING, then FATAL); the session is gone either way, and
+    /// its psql reconnects.
+    pub(crate) fn terminate_session(&mut self, session: SessionId) {
+        if let Some(waiter) = self.waiters.remove(&session) {
+            let results = self.end_wait(waiter, Ending::Terminated);
+            self.hand_back(session, results);
+        } else {
+            self.db.close_session(session);
+            self.terminated_sessions.insert(session);
+        }
+    }
+
+    /// The first statement of a terminated session learns of it, as psql
+    /// does when it sends one; its next statement runs in a new backend.
+    pub(crate) fn terminated_error(&mut self, session: SessionId) -> Option<StatementResult> {
+        self.terminated_sessions
+            .remove(&session)
+            .then(|| StatementResult {
+                outcome: Err(DbError {
+                    severity: "FATAL",
+                    ..DbError::new(
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    )
+                }),
+                notices: Vec::new(),
+            })
+    }
+
     /// Every waiting backend ends: a shutdown terminates them, a crash
     /// loses them (the client sees the connection close).
     pub(crate) fn end_all_waits(&mut self, crashed: bool) {

@@ -172,3 +172,39 @@ fn a_waiting_backend_takes_no_second_statement() {
     primary.cancel_wait(writer);
     assert_eq!(count(&mut sim, "primary"), "1");
 }
+
+/// From another session: pg_stat_activity shows the wait (IPC, SyncRep), and
+/// pg_cancel_backend() ends it with the same WARNING as psql's Ctrl+C.
+#[test]
+fn another_session_sees_the_wait_and_cancels_it() {
+    let mut sim = synchronous_cluster();
+    sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
+    let writer = waiting_insert(&mut sim);
+    let admin = sim.open_session("primary").unwrap();
+    let seen = rows(&sim.execute(
+        "primary",
+        admin,
+        "SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE wait_event = 'SyncRep'",
+    ));
+    let pid = seen[0][0].clone().unwrap();
+    assert_eq!(
+        seen[0][1..].to_vec(),
+        ["active", "IPC", "SyncRep", "INSERT INTO t VALUES (1)"].map(|s| Some(s.to_string()))
+    );
+    let cancelled = rows(&sim.execute(
+        "primary",
+        admin,
+        &format!("SELECT pg_cancel_backend({pid})"),
+    ));
+    assert_eq!(cancelled[0][0].as_deref(), Some("t"));
+    let released = sim
+        .node_mut("primary")
+        .unwrap()
+        .take_released(writer)
+        .expect("released");
+    assert_eq!(
+        released[0].notices[0].message,
+        "canceling wait for synchronous replication due to user request"
+    );
+    assert_eq!(count(&mut sim, "primary"), "1");
+}

@@ -83,12 +83,19 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
         &[DataType::Name],
         DataType::Text,
     ),
+    ("pg_cancel_backend", &[DataType::Int4], DataType::Bool),
+    (
+        "pg_terminate_backend",
+        &[DataType::Int4, DataType::Int8],
+        DataType::Bool,
+    ),
 ];
 
 /// How many of a system function's parameters may be left out (they have defaults).
 fn optional_params(name: &str) -> usize {
     match name {
         "pg_create_physical_replication_slot" => 2,
+        "pg_terminate_backend" => 1,
         _ => 0,
     }
 }

@@ -29,6 +29,10 @@ use expr::Host;
 
 /// Runs one or more `;`-separated statements, stopping at the first error.
 pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<StatementResult> {
+    let now = db.now;
+    let current = db.session_mut(session);
+    current.last_query = sql.trim().to_string();
+    current.query_start = Some(now);
     let statements = match parse(sql) {
         Ok(statements) => statements,
         Err(error) => {
@@ -464,6 +468,7 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
     }
     let mut notices = Vec::new();
     let outcome = run(db, session, parsed, &mut notices);
+    notices.append(&mut db.pending_notices);
     match &outcome {
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
             if let Err(error) = db.commit(session) {
@@ -946,6 +951,9 @@ impl Executor<'_> {
             }
             if name == "pg_replication_slots" {
                 return Ok(self.db.slots_view());
+            }
+            if name == "pg_stat_activity" {
+                return Ok(self.db.activity_view(self.session));
             }
         }
         let table = self

@@ -1,0 +1,180 @@
+//! `pg_stat_activity`, and the signals `pg_cancel_backend()` and
+//! `pg_terminate_backend()` send to other processes.
+//!
+//! Client backends are this engine's sessions; every other process (the
+//! checkpointer, walsenders, the walreceiver, ...) is reported by the node in
+//! [`ReplicationStats::processes`](crate::stats::ReplicationStats). A signal
+//! to a client session or a walsender is queued in [`Database::signals`] for
+//! the node, which owns waits and connections.
+
+use crate::database::{session_pid, Database, SessionId, Signal};
+use crate::error::{DbError, Result};
+use crate::types::{DataType, Value};
+
+fn warning(message: String) -> DbError {
+    DbError {
+        severity: "WARNING",
+        ..DbError::new(crate::error::code::WARNING, message)
+    }
+}
+
+impl Database {
+    /// `pg_cancel_backend(pid)` (`terminate`: `pg_terminate_backend(pid)`)
+    /// from `session`: true when a backend got the signal.
+    pub fn signal_backend(
+        &mut self,
+        session: SessionId,
+        pid: i32,
+        terminate: bool,
+    ) -> Result<bool> {
+        if pid == session_pid(session) {
+            return Err(if terminate {
+                DbError {
+                    severity: "FATAL",
+                    ..DbError::new(
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    )
+                }
+            } else {
+                DbError::new("57014", "canceling statement due to user request")
+            });
+        }
+        let client = self.sessions.keys().any(|s| session_pid(*s) == pid);
+        let walsender = self
+            .stats
+            .processes
+            .iter()
+            .any(|p| p.pid == pid && p.backend_type == "walsender");
+        if !client && !walsender {
+            self.pending_notices.push(warning(format!(
+                "PID {pid} is not a PostgreSQL backend process"
+            )));
+            return Ok(false);
+        }
+        self.signals.push(if terminate {
+            Signal::Terminate(pid)
+        } else {
+            Signal::Cancel(pid)
+        });
+        Ok(true)
+    }
+
+    /// The rows of `pg_stat_activity` (PostgreSQL 15's 22 columns), as
+    /// `current` sees them while it runs its query.
+    pub fn activity_view(&self, current: SessionId) -> (Vec<(String, DataType)>, Vec<Vec<Value>>) {
+        use DataType::*;
+        let columns = [
+            ("datid", Oid),
+            ("datname", Name),
+            ("pid", Int4),
+            ("leader_pid", Int4),
+            ("usesysid", Oid),
+            ("usename", Name),
+            ("application_name", Text),
+            ("client_addr", Text),
+            ("client_hostname", Text),
+            ("client_port", Int4),
+            ("backend_start", TimestampTz),
+            ("xact_start", TimestampTz),
+            ("query_start", TimestampTz),
+            ("state_change", TimestampTz),
+            ("wait_event_type", Text),
+            ("wait_event", Text),
+            ("state", Text),
+            ("backend_xid", Text),
+            ("backend_xmin", Text),
+            ("query_id", Int8),
+            ("query", Text),
+            ("backend_type", Text),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+        let text = |s: &str| Value::Text(s.to_string());
+        let time = |t: Option<pgplay_wal::time::Timestamp>| {
+            t.map(Value::TimestampTz).unwrap_or(Value::Null)
+        };
+        let mut rows: Vec<Vec<Value>> = self
+            .stats
+            .processes
+            .iter()
+            .map(|p| {
+                // A physical walsender is connected to no database.
+                vec![
+                    Value::Null,
+                    Value::Null,
+                    Value::Int4(p.pid),
+                    Value::Null,
+                    if p.usename.is_some() {
+                        Value::Oid(10)
+                    } else {
+                        Value::Null
+                    },
+                    p.usename.as_deref().map(text).unwrap_or(Value::Null),
+                    text(&p.application_name),
+                    p.client_addr.as_deref().map(text).unwrap_or(Value::Null),
+                    Value::Null,
+                    p.client_port.map(Value::Int4).unwrap_or(Value::Null),
+                    Value::TimestampTz(p.backend_start),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    text("Activity"),
+                    text(p.wait_event),
+                    p.state.map(text).unwrap_or(Value::Null),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    text(&p.query),
+                    text(p.backend_type),
+                ]
+            })
+            .collect();
+        for (id, session) in &self.sessions {
+            let waiting = self.stats.sync_waiting.contains(id);
+            let xact = session.xact.as_ref();
+            let state = match xact {
+                _ if *id == current || waiting => "active",
+                Some(x) if x.failed => "idle in transaction (aborted)",
+                Some(x) if x.explicit => "idle in transaction",
+                _ => "idle",
+            };
+            let (wait_type, wait) = if waiting {
+                (text("IPC"), text("SyncRep"))
+            } else {
+                (Value::Null, Value::Null)
+            };
+            rows.push(vec![
+                Value::Oid(5),
+                text("postgres"),
+                Value::Int4(session_pid(*id)),
+                Value::Null,
+                Value::Oid(10),
+                text("postgres"),
+                text("psql"),
+                text("127.0.0.1"),
+                Value::Null,
+                Value::Int4(50_000 + *id as i32),
+                Value::TimestampTz(session.backend_start),
+                time(
+                    xact.filter(|x| x.explicit || *id == current)
+                        .map(|_| session.query_start.unwrap_or(self.now)),
+                ),
+                time(session.query_start),
+                time(session.query_start),
+                wait_type,
+                wait,
+                text(state),
+                xact.and_then(|x| x.xid)
+                    .map(|xid| Value::Text(xid.to_string()))
+                    .unwrap_or(Value::Null),
+                Value::Null,
+                Value::Null,
+                text(&session.last_query),
+                text("client backend"),
+            ]);
+        }
+        (columns, rows)
+    }
+}
