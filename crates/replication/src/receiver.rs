@@ -125,6 +125,9 @@ pub struct WalReceiver {
     last_status: Option<[Lsn; 3]>,
     last_status_time: Timestamp,
     last_receive: Timestamp,
+    /// When the last connection attempt began: PostgreSQL's startup process
+    /// starts at most one walreceiver per `wal_retrieve_retry_interval`.
+    last_attempt: Timestamp,
     /// The slot it streams through (`pg_stat_wal_receiver.slot_name`).
     pub slot_name: Option<String>,
     /// A status asking for a reply went out since the last message came in
@@ -157,6 +160,7 @@ impl WalReceiver {
             last_status: None,
             last_status_time: now,
             last_receive: now,
+            last_attempt: Timestamp::MIN / 2,
             slot_name: None,
             ping_sent: false,
         };
@@ -191,6 +195,7 @@ impl WalReceiver {
         self.pid = ids.pid();
         self.conn = Some(conn);
         self.phase = Phase::Connecting;
+        self.last_attempt = now;
         self.last_receive = now;
         self.ping_sent = false;
         self.last_status = None;
@@ -220,8 +225,10 @@ impl WalReceiver {
         if let Some(conn) = self.conn.take() {
             out.push(ReceiverOutput::Close { conn });
         }
+        // A stream that ran for a while is retried at once; a connection
+        // that failed soon after it was tried waits out the interval.
         self.phase = Phase::Waiting {
-            retry_at: now + view.retry_interval,
+            retry_at: now.max(self.last_attempt + view.retry_interval),
         };
         out
     }
