@@ -98,6 +98,7 @@ pub const DEFINITIONS: &[Definition] = &[
         Integer(Milliseconds),
     ),
     def("max_wal_senders", "10", Postmaster, Integer(Unit::None)),
+    def("max_slot_wal_keep_size", "-1", Sighup, Integer(Megabytes)),
     def("max_wal_size", "1024", Sighup, Integer(Megabytes)),
     def("min_wal_size", "80", Sighup, Integer(Megabytes)),
     def("port", "5432", Postmaster, Integer(Unit::None)),
@@ -317,8 +318,9 @@ pub fn display(definition: &Definition, stored: &str) -> String {
     let Ok(number) = stored.parse::<i64>() else {
         return stored.to_string();
     };
-    if number == 0 {
-        return "0".into();
+    if number <= 0 {
+        // 0 and the -1 of "no limit" show without a unit.
+        return number.to_string();
     }
     let scaled = |value: i64, units: &[(&str, i64)]| -> String {
         for (name, size) in units.iter().rev() {

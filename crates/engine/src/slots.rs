@@ -27,6 +27,9 @@ pub struct ReplicationSlot {
     pub active_pid: Option<i32>,
     /// A temporary slot belongs to the session that made it and goes with it.
     pub temporary_owner: Option<SessionId>,
+    /// Set when max_slot_wal_keep_size made a checkpoint remove WAL the slot
+    /// needed (`wal_status = lost` until a standby streams through it again).
+    pub invalidated: bool,
 }
 
 /// Why a walsender may not stream through a slot, in PostgreSQL's words:
@@ -108,6 +111,7 @@ impl Database {
                 restart_lsn,
                 active_pid: None,
                 temporary_owner: temporary.then_some(session),
+                invalidated: false,
             },
         );
         Ok((name, restart_lsn))
@@ -145,6 +149,7 @@ impl Database {
         if let Some(slot) = self.slots.get_mut(name) {
             if flush != Lsn::INVALID && slot.restart_lsn != Some(flush) {
                 slot.restart_lsn = Some(flush);
+                slot.invalidated = false;
             }
         }
     }
@@ -152,6 +157,36 @@ impl Database {
     /// The oldest WAL any slot still needs.
     pub fn slots_restart_lsn(&self) -> Option<Lsn> {
         self.slots.values().filter_map(|s| s.restart_lsn).min()
+    }
+
+    /// `max_slot_wal_keep_size` in whole segments, or `None` when unlimited (-1).
+    pub fn slot_keep_segments(&self) -> Option<u64> {
+        let mb: i64 = self
+            .settings
+            .get("max_slot_wal_keep_size")
+            .parse()
+            .unwrap_or(-1);
+        (mb >= 0).then(|| (mb as u64 * 1024 * 1024) / self.wal.segment_size().bytes())
+    }
+
+    /// A checkpoint removes WAL before `keep_from`: slots whose
+    /// `restart_lsn` lies before it are invalidated, with PostgreSQL 15's
+    /// log line. Returns the walsender pids to terminate.
+    pub fn invalidate_slots_before(&mut self, keep_from: Lsn) -> Vec<(String, Option<i32>)> {
+        let mut gone = Vec::new();
+        for slot in self.slots.values_mut() {
+            let Some(restart) = slot.restart_lsn.filter(|r| *r < keep_from) else {
+                continue;
+            };
+            self.log_lines.push(format!(
+                "LOG:  invalidating slot \"{}\" because its restart_lsn {restart} exceeds max_slot_wal_keep_size",
+                slot.name
+            ));
+            slot.restart_lsn = None;
+            slot.invalidated = true;
+            gone.push((slot.name.clone(), slot.active_pid));
+        }
+        gone
     }
 
     /// A server (re)start: temporary slots are gone, no slot is active.
@@ -197,16 +232,42 @@ impl Database {
         } else {
             self.wal.insert_lsn()
         };
+        let size = self.wal.segment_size();
+        let keep = self.slot_keep_segments();
+        let current_segment = size.segment_of(current);
         let rows = self
             .slots
             .values()
             .map(|s| {
-                let wal_status = match s.restart_lsn {
-                    None => Value::Null,
-                    Some(lsn) if current.0.saturating_sub(lsn.0) <= max_wal_bytes => {
+                // PostgreSQL's GetWALAvailability, by segments.
+                let max_wal_segments = max_wal_bytes / size.bytes() + 1;
+                let wal_status = match (s.restart_lsn, s.invalidated) {
+                    (None, true) => Value::Text("lost".into()),
+                    (None, false) => Value::Null,
+                    // Past max_slot_wal_keep_size: the next checkpoint removes it.
+                    (Some(lsn), _)
+                        if keep.is_some_and(|k| {
+                            size.segment_of(lsn) < current_segment.saturating_sub(k)
+                        }) =>
+                    {
+                        Value::Text("unreserved".into())
+                    }
+                    (Some(lsn), _)
+                        if size.segment_of(lsn)
+                            >= current_segment.saturating_sub(max_wal_segments) =>
+                    {
                         Value::Text("reserved".into())
                     }
-                    Some(_) => Value::Text("extended".into()),
+                    (Some(_), _) => Value::Text("extended".into()),
+                };
+                // Bytes that may still be written before the slot is at risk.
+                let safe_wal_size = match keep {
+                    Some(k) if !s.invalidated => {
+                        let restart = s.restart_lsn.unwrap_or(Lsn(0));
+                        let fail = size.segment_start(size.segment_of(restart) + k + 1);
+                        Value::Int8(fail.0 as i64 - current.0 as i64)
+                    }
+                    _ => Value::Null,
                 };
                 vec![
                     Value::Text(s.name.clone()),
@@ -222,7 +283,7 @@ impl Database {
                     s.restart_lsn.map(Value::PgLsn).unwrap_or(Value::Null),
                     Value::Null,
                     wal_status,
-                    Value::Null,
+                    safe_wal_size,
                     Value::Bool(false),
                 ]
             })

@@ -652,9 +652,19 @@ impl Node {
         // Segments not archived yet stay (archive_status/*.ready).
         reading.extend(self.unarchived_segments());
         let mut keep_from = redo_segment.min(current.saturating_sub(keep_segments));
-        // A slot keeps everything from its restart_lsn (max_slot_wal_keep_size = -1).
+        // A slot keeps everything from its restart_lsn, at most
+        // max_slot_wal_keep_size back from the last checkpoint (PostgreSQL's
+        // KeepLogSeg, where the checkpoint's segment is the redo segment).
+        let slot_cap = self.db.slot_keep_segments();
         if let Some(restart) = self.db.slots_restart_lsn() {
-            keep_from = keep_from.min(size.segment_of(restart));
+            let mut slot_segment = size.segment_of(restart);
+            if let Some(cap) = slot_cap {
+                slot_segment = slot_segment.max(redo_segment.saturating_sub(cap));
+            }
+            keep_from = keep_from.min(slot_segment);
+        }
+        if slot_cap.is_some() {
+            self.invalidate_slots(size.segment_start(keep_from));
         }
         self.db
             .wal
@@ -805,6 +815,22 @@ impl Node {
             });
         }
         rows
+    }
+
+    /// Slots that need WAL before `keep_from` lose it: invalidated, and a
+    /// walsender streaming through one is terminated, as PostgreSQL 15 does.
+    fn invalidate_slots(&mut self, keep_from: Lsn) {
+        let gone = self.db.invalidate_slots_before(keep_from);
+        self.collect_engine_log();
+        for (name, pid) in gone {
+            if let Some(pid) = pid {
+                self.push_log(format!(
+                    "LOG:  terminating process {pid} to release replication slot \"{name}\""
+                ));
+                self.db.signals.push(Signal::Terminate(pid));
+            }
+        }
+        self.deliver_signals();
     }
 
     /// `pg_cancel_backend()` and `pg_terminate_backend()` of the last

@@ -95,3 +95,46 @@ fn a_slot_serves_one_standby_and_follows_it() {
     );
     assert_eq!(rows, [[Some("shared".to_string())]]);
 }
+
+/// max_slot_wal_keep_size: a standby that cannot confirm (partitioned)
+/// while more than that is written loses its slot at the next checkpoint;
+/// its walsender is terminated, as PostgreSQL 15 does.
+#[test]
+fn a_slot_past_max_slot_wal_keep_size_is_invalidated() {
+    let mut sim = Sim::standard(3, 5432);
+    for sql_text in [
+        "ALTER SYSTEM SET max_slot_wal_keep_size = 0",
+        "SELECT pg_reload_conf()",
+        "SELECT pg_create_physical_replication_slot('standby1_slot')",
+        "CREATE TABLE t (x int)",
+    ] {
+        sql(&mut sim, "primary", sql_text);
+    }
+    use_slot(&mut sim, "standby1", "standby1_slot");
+    sim.partition("primary", "standby1");
+    for _ in 0..2 {
+        sql(&mut sim, "primary", "INSERT INTO t VALUES (1)");
+        sql(&mut sim, "primary", "SELECT pg_switch_wal()");
+    }
+    sql(&mut sim, "primary", "CHECKPOINT");
+    let lines = log(&mut sim, "primary");
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("LOG:  invalidating slot \"standby1_slot\" because its restart_lsn 0/")
+            && l.ends_with(" exceeds max_slot_wal_keep_size")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("LOG:  terminating process ")
+                && l.ends_with(" to release replication slot \"standby1_slot\"")),
+        "{lines:#?}"
+    );
+    let rows = sql(
+        &mut sim,
+        "primary",
+        "SELECT wal_status, restart_lsn IS NULL FROM pg_replication_slots",
+    );
+    assert_eq!(rows, [[Some("lost".to_string()), Some("t".to_string())]]);
+}
