@@ -99,6 +99,8 @@ try {
       await page.getByRole("button", { name: "Slow link primary to standby1" }).click();
       await page.getByRole("button", { name: "Speed up link primary to standby1" }).click();
       await page.getByRole("button", { name: "Slow link primary to standby1" }).waitFor({ timeout });
+      // Link faults are commands too, so the scenario can replay them.
+      await page.getByLabel("Scenario script").filter({ hasText: "\\! pgplay-net delay primary standby1 200" }).waitFor({ timeout });
     });
     await step("promote standby1 and write on it", async () => {
       await page.getByRole("button", { name: "Promote standby1" }).click();

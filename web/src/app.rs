@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use pgplay_node::shell::NetworkFault;
 use pgplay_web::cluster::PgplayCluster;
 use pgplay_web::protocol::{Event, NodeStatus};
 use pgplay_web::scenario::{self, Action};
@@ -456,17 +457,23 @@ fn Topology(props: &TopologyProps) -> Html {
                                     { {
                                         let key = format!("{upstream}|{name}");
                                         let cut = partitioned.get(&key).copied().unwrap_or(false);
-                                        let (cluster, partitioned, model) = (props.cluster.clone(), partitioned.clone(), props.model.dispatcher());
-                                        let (a, b) = (upstream.clone(), name.clone());
+                                        let (run, partitioned) = (run.clone(), partitioned.clone());
+                                        let fault = if cut { NetworkFault::Heal } else { NetworkFault::Partition };
+                                        let command = fault.command(&upstream, name);
                                         let label = if cut { format!("Heal link {upstream} to {name}") } else { format!("Cut link {upstream} to {name}") };
+                                        let slow_key = format!("slow {upstream}|{name}");
+                                        let line = command.clone();
                                         html! {
-                                            <button type="button" aria-label={label.clone()} onclick={move |_| {
-                                                cluster.0.set_link(a.clone(), b.clone(), 0, !cut);
+                                            <button type="button" aria-label={label.clone()} title={command.clone()} onclick={move |_| {
+                                                run.emit(line.clone());
                                                 let mut map = (*partitioned).clone();
                                                 map.insert(key.clone(), !cut);
+                                                if cut {
+                                                    // Healing also ends a delay.
+                                                    map.insert(slow_key.clone(), false);
+                                                }
                                                 partitioned.set(map);
-                                                model.dispatch(Msg::Command(format!("network: {} between {a} and {b}", if cut { "healed" } else { "partition" })));
-                                            }}>{ label }<code>{ "network partition" }</code></button>
+                                            }}>{ label }<code>{ command }</code></button>
                                         }
                                     } }
                                     if let Some(sender) = props.model.nodes.get(&upstream).and_then(|u| u.sender_to(status)) {
@@ -493,17 +500,17 @@ fn Topology(props: &TopologyProps) -> Html {
                                     { {
                                         let key = format!("slow {upstream}|{name}");
                                         let slow = partitioned.get(&key).copied().unwrap_or(false);
-                                        let (cluster, partitioned, model) = (props.cluster.clone(), partitioned.clone(), props.model.dispatcher());
-                                        let (a, b) = (upstream.clone(), name.clone());
+                                        let (run, partitioned) = (run.clone(), partitioned.clone());
+                                        let command = NetworkFault::Delay(if slow { 0 } else { 200 }).command(&upstream, name);
                                         let label = if slow { format!("Speed up link {upstream} to {name}") } else { format!("Slow link {upstream} to {name}") };
+                                        let line = command.clone();
                                         html! {
-                                            <button type="button" aria-label={label.clone()} onclick={move |_| {
-                                                cluster.0.set_link(a.clone(), b.clone(), if slow { 0 } else { 200 }, false);
+                                            <button type="button" aria-label={label.clone()} title={command.clone()} onclick={move |_| {
+                                                run.emit(line.clone());
                                                 let mut map = (*partitioned).clone();
                                                 map.insert(key.clone(), !slow);
                                                 partitioned.set(map);
-                                                model.dispatch(Msg::Command(format!("network: {} between {a} and {b}", if slow { "no delay" } else { "200 ms delay" })));
-                                            }}>{ label }<code>{ if slow { "no delay" } else { "200 ms delay" } }</code></button>
+                                            }}>{ label }<code>{ command }</code></button>
                                         }
                                     } }
                                 }

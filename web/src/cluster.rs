@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Uint8Array};
-use pgplay_node::shell::{self, ShellCommand};
+use pgplay_node::shell::{self, NetworkFault, ShellCommand};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -435,6 +435,29 @@ impl Cluster {
                 false,
                 slot.map(|s| (s, create_slot)),
             );
+        }
+        if let ShellCommand::Network { a, b, fault } = &command {
+            for name in [a, b] {
+                if !self.0.borrow().nodes.contains_key(name) {
+                    return Promise::reject(&JsValue::from_str(&format!(
+                        "pgplay-net: no node \"{name}\""
+                    )));
+                }
+            }
+            let mut link = self
+                .0
+                .borrow()
+                .faults
+                .get(&pair(a, b))
+                .copied()
+                .unwrap_or_default();
+            match fault {
+                NetworkFault::Partition => link.blocked = true,
+                NetworkFault::Heal => link = LinkFault::default(),
+                NetworkFault::Delay(ms) => link.delay_ms = *ms,
+            }
+            self.set_fault(a, b, link);
+            return Promise::resolve(&JsValue::from_str(""));
         }
         if let ShellCommand::ListArchive { dir } = &command {
             return match self.0.borrow().archive.ls(dir) {

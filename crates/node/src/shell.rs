@@ -70,6 +70,36 @@ pub enum ShellCommand {
     ListArchive {
         dir: String,
     },
+    /// `pgplay-net partition|heal|delay A B [MS]`: the playground's own
+    /// network control between two nodes (there is no PostgreSQL command
+    /// for it), so that a scenario can replay a link fault.
+    Network {
+        a: String,
+        b: String,
+        fault: NetworkFault,
+    },
+}
+
+/// What `pgplay-net` does to a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkFault {
+    /// Traffic is held until healed.
+    Partition,
+    /// Held traffic flows again, with no extra delay.
+    Heal,
+    /// Each message takes this many more milliseconds.
+    Delay(u32),
+}
+
+impl NetworkFault {
+    /// The command line that stands for this fault between `a` and `b`.
+    pub fn command(self, a: &str, b: &str) -> String {
+        match self {
+            NetworkFault::Partition => format!("pgplay-net partition {a} {b}"),
+            NetworkFault::Heal => format!("pgplay-net heal {a} {b}"),
+            NetworkFault::Delay(ms) => format!("pgplay-net delay {a} {b} {ms}"),
+        }
+    }
 }
 
 impl ShellCommand {
@@ -82,7 +112,7 @@ impl ShellCommand {
             | ShellCommand::Append { node, .. }
             | ShellCommand::ListWal { node }
             | ShellCommand::ListDataDir { node } => node,
-            ShellCommand::ListArchive { .. } => "",
+            ShellCommand::ListArchive { .. } | ShellCommand::Network { .. } => "",
             ShellCommand::Cat { files } => files.first().map(|(n, _)| n.as_str()).unwrap_or(""),
         }
     }
@@ -140,7 +170,7 @@ fn node_file(path: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{path}: not a file in a data directory (NODE/FILE)"))
 }
 
-const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE and ls NODE or NODE/pg_wal";
+const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE, ls NODE or NODE/pg_wal or an archive directory, and pgplay-net partition|heal|delay A B [MS]";
 
 /// Parses one command line. Empty lines are an error the caller may ignore.
 pub fn parse(line: &str) -> Result<ShellCommand, String> {
@@ -156,6 +186,26 @@ pub fn parse(line: &str) -> Result<ShellCommand, String> {
     let args = &words[1..];
     match program.as_str() {
         "pg_ctl" => parse_pg_ctl(args),
+        "pgplay-net" => {
+            let usage =
+                "usage: pgplay-net partition|heal A B, or pgplay-net delay A B MILLISECONDS";
+            let fault = match (args.first().map(String::as_str), args.get(3)) {
+                (Some("partition"), None) => NetworkFault::Partition,
+                (Some("heal"), None) => NetworkFault::Heal,
+                (Some("delay"), Some(ms)) => {
+                    NetworkFault::Delay(ms.trim_end_matches("ms").parse().map_err(|_| usage)?)
+                }
+                _ => return Err(usage.into()),
+            };
+            let (Some(a), Some(b)) = (args.get(1), args.get(2)) else {
+                return Err(usage.into());
+            };
+            Ok(ShellCommand::Network {
+                a: a.clone(),
+                b: b.clone(),
+                fault,
+            })
+        }
         "pg_basebackup" => parse_basebackup(args, password),
         "touch" | "rm" => {
             let path = args
@@ -373,6 +423,9 @@ impl Node {
             ShellCommand::ListArchive { .. } => {
                 Err("the archive is outside the data directories; the cluster lists it".into())
             }
+            ShellCommand::Network { .. } => {
+                Err("the network is between the servers; the cluster changes it".into())
+            }
             ShellCommand::BaseBackup { .. } => {
                 Err("pg_basebackup involves two servers; the cluster runs it".into())
             }
@@ -439,6 +492,17 @@ mod tests {
                 create_slot: true,
             }
         );
+        assert_eq!(
+            parse("pgplay-net delay primary standby1 200").unwrap(),
+            ShellCommand::Network {
+                a: "primary".into(),
+                b: "standby1".into(),
+                fault: NetworkFault::Delay(200)
+            }
+        );
+        assert!(parse("pgplay-net cut primary")
+            .unwrap_err()
+            .starts_with("usage"));
         assert!(parse("pg_basebackup -D s3 -C")
             .unwrap_err()
             .starts_with("pg_basebackup: error: --create-slot needs a slot"));

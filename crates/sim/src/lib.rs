@@ -89,6 +89,8 @@ pub struct Sim {
     /// The archive directories every node's archive_command and
     /// restore_command copy into and out of.
     pub archive: ArchiveStore,
+    /// Extra one-way delay on the links between two nodes (`pgplay-net delay`).
+    link_delays: BTreeMap<(String, String), Timestamp>,
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {
@@ -120,6 +122,7 @@ impl Sim {
             system_identifier,
             segment_size: None,
             archive: ArchiveStore::default(),
+            link_delays: BTreeMap::new(),
         }
     }
 
@@ -386,6 +389,15 @@ impl Sim {
         }
     }
 
+    /// Every message between `a` and `b` takes `delay` longer (0: none).
+    pub fn set_link_delay(&mut self, a: &str, b: &str, delay: Timestamp) {
+        if delay > 0 {
+            self.link_delays.insert(pair(a, b), delay);
+        } else {
+            self.link_delays.remove(&pair(a, b));
+        }
+    }
+
     pub fn heal_all(&mut self) {
         let pairs: Vec<(String, String)> = self.partitions.iter().cloned().collect();
         for (a, b) in pairs {
@@ -445,7 +457,13 @@ impl Sim {
 
     /// Queues a delivery on an open connection, after what is already in flight.
     fn schedule(&mut self, conn: ConnId, toward_server: bool, delivery: Delivery) {
-        let at = self.now + self.delay();
+        let extra = self
+            .links
+            .get(&conn)
+            .and_then(|l| self.link_delays.get(&pair(&l.client, &l.server)))
+            .copied()
+            .unwrap_or(0);
+        let at = self.now + self.delay() + extra;
         let last = self
             .last_delivery
             .get(&(conn, toward_server))

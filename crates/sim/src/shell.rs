@@ -2,7 +2,7 @@
 //! [`pgplay_node::shell`], routed here to the node they name, and
 //! `pg_basebackup` carried out between two nodes.
 
-use pgplay_node::shell::{self, ShellCommand};
+use pgplay_node::shell::{self, NetworkFault, ShellCommand};
 use pgplay_node::RecoveryConf;
 
 use crate::Sim;
@@ -45,6 +45,22 @@ impl Sim {
         }
         if let ShellCommand::ListArchive { dir } = &command {
             return self.archive.ls(dir);
+        }
+        if let ShellCommand::Network { a, b, fault } = &command {
+            for name in [a, b] {
+                if self.node(name).is_none() {
+                    return Err(format!("pgplay-net: no node \"{name}\""));
+                }
+            }
+            match fault {
+                NetworkFault::Partition => self.partition(a, b),
+                NetworkFault::Heal => {
+                    self.heal(a, b);
+                    self.set_link_delay(a, b, 0);
+                }
+                NetworkFault::Delay(ms) => self.set_link_delay(a, b, i64::from(*ms) * 1000),
+            }
+            return Ok(String::new());
         }
         let name = command.node().to_string();
         let now = self.now;
