@@ -156,6 +156,8 @@ try {
       await editor.fill((await editor.inputValue()) + "work_mem = '8MB'\n");
       await page.getByRole("button", { name: "Save primary/postgresql.conf" }).click();
       await page.getByLabel("Configuration status").filter({ hasText: "saved" }).waitFor({ timeout });
+      // The save is a command, so the scenario replays it.
+      await page.getByLabel("Scenario script").filter({ hasText: "work_mem = '\\''8MB'\\'''" }).waitFor({ timeout });
       await page.getByRole("button", { name: "Reload primary" }).click();
       await page.getByLabel("Configuration status").filter({ hasText: "server signaled" }).waitFor({ timeout });
       await sql("primary", "SHOW work_mem;");

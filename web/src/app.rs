@@ -868,23 +868,27 @@ fn ConfigEditor(props: &TopologyProps) -> Html {
             || ()
         });
     }
+    // Saving is a command (`printf '%s\n' ... > NODE/FILE`), so the
+    // scenario records it and replays it.
     let save = {
-        let (cluster, node, file, text, message) = (
+        let (cluster, node, file, text, message, model) = (
             props.cluster.clone(),
             node.clone(),
             file.clone(),
             text.clone(),
             message.clone(),
+            props.model.dispatcher(),
         );
         Callback::from(move |_| {
-            let (cluster, message) = (cluster.clone(), message.clone());
-            let (n, f, t) = ((*node).clone(), (*file).clone(), (*text).clone());
+            let (cluster, message, model) = (cluster.clone(), message.clone(), model.clone());
+            let (n, f) = ((*node).clone(), (*file).clone());
+            let line = pgplay_node::shell::write_file_command(&n, &f, &text);
             wasm_bindgen_futures::spawn_local(async move {
-                match JsFuture::from(cluster.0.write_file(n.clone(), f.clone(), t)).await {
-                    Ok(_) => {
+                match run_action(&cluster, &model, Action::Shell(line)).await {
+                    (true, _) => {
                         message.set(format!("{n}/{f} saved: reload or restart {n} to apply it"))
                     }
-                    Err(error) => message.set(error.as_string().unwrap_or_default()),
+                    (false, error) => message.set(error),
                 }
             });
         })

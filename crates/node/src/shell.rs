@@ -56,6 +56,13 @@ pub enum ShellCommand {
         file: String,
         line: String,
     },
+    /// `printf '%s\n' 'line' ... > NODE/FILE`: the whole file, one argument
+    /// a line (what the config editor's save stands for).
+    WriteFile {
+        node: String,
+        file: String,
+        text: String,
+    },
     Cat {
         files: Vec<(String, String)>,
     },
@@ -110,6 +117,7 @@ impl ShellCommand {
             | ShellCommand::BaseBackup { node, .. }
             | ShellCommand::SignalFile { node, .. }
             | ShellCommand::Append { node, .. }
+            | ShellCommand::WriteFile { node, .. }
             | ShellCommand::ListWal { node }
             | ShellCommand::ListDataDir { node } => node,
             ShellCommand::ListArchive { .. } | ShellCommand::Network { .. } => "",
@@ -186,6 +194,21 @@ pub fn parse(line: &str) -> Result<ShellCommand, String> {
     let args = &words[1..];
     match program.as_str() {
         "pg_ctl" => parse_pg_ctl(args),
+        "printf" => {
+            let usage = "use: printf '%s\\n' 'line' ... > NODE/FILE";
+            let [format, lines @ .., redirect, path] = args else {
+                return Err(usage.into());
+            };
+            if format != "%s\\n" || redirect != ">" {
+                return Err(usage.into());
+            }
+            let (node, file) = node_file(path)?;
+            Ok(ShellCommand::WriteFile {
+                node,
+                file,
+                text: lines.iter().map(|l| format!("{l}\n")).collect(),
+            })
+        }
         "pgplay-net" => {
             let usage =
                 "usage: pgplay-net partition|heal A B, or pgplay-net delay A B MILLISECONDS";
@@ -408,6 +431,9 @@ impl Node {
             ShellCommand::Append { file, line, .. } => {
                 self.append_config(file, line).map(|_| String::new())
             }
+            ShellCommand::WriteFile { file, text, .. } => {
+                self.write_file(file, text).map(|_| String::new())
+            }
             ShellCommand::Cat { files } => {
                 let mut out = String::new();
                 for (node, file) in files {
@@ -503,6 +529,17 @@ mod tests {
         assert!(parse("pgplay-net cut primary")
             .unwrap_err()
             .starts_with("usage"));
+        let text =
+            "# the editor's text\nhost replication rep 127.0.0.1/32 md5\nlocal all all 'trust'\n";
+        let command = write_file_command("primary", "pg_hba.conf", text);
+        assert_eq!(
+            parse(&command).unwrap(),
+            ShellCommand::WriteFile {
+                node: "primary".into(),
+                file: "pg_hba.conf".into(),
+                text: text.into()
+            }
+        );
         assert!(parse("pg_basebackup -D s3 -C")
             .unwrap_err()
             .starts_with("pg_basebackup: error: --create-slot needs a slot"));
@@ -516,4 +553,14 @@ mod tests {
             .unwrap_err()
             .contains("unrecognized operation mode"));
     }
+}
+
+/// The `printf` command that writes `text` to `NODE/FILE`, each line single-quoted
+/// as sh needs (a `'` inside becomes `'\''`).
+pub fn write_file_command(node: &str, file: &str, text: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| format!("'{}'", l.replace('\'', r"'\''")))
+        .collect();
+    format!("printf '%s\\n' {} > {node}/{file}", lines.join(" "))
 }
