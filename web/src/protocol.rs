@@ -149,6 +149,8 @@ pub struct NodeStatus {
     pub receiver: Option<String>,
     pub upstream: Option<(String, u16)>,
     pub senders: Vec<SenderStatus>,
+    /// The worker's WebAssembly memory in bytes (it grows, never shrinks).
+    pub memory_bytes: u64,
 }
 
 impl NodeStatus {
@@ -315,6 +317,7 @@ mod tests {
             receiver: None,
             upstream: None,
             senders,
+            memory_bytes: 0,
         };
         let primary = node(1, vec![sender(2), sender(3)]);
         let (standby3, standby4) = (node(3, vec![]), node(4, vec![]));

@@ -669,6 +669,16 @@ fn push_event(s: &mut State, event: Event) {
     s.events.push(event);
 }
 
+/// This worker's WebAssembly linear memory, in bytes.
+fn wasm_memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map(|b| u64::from(b.byte_length()))
+        .unwrap_or(0)
+}
+
 fn status(node: &Node) -> NodeStatus {
     let status = node.status();
     NodeStatus {
@@ -698,6 +708,7 @@ fn status(node: &Node) -> NodeStatus {
                 sync_state: s.sync_state.to_string(),
             })
             .collect(),
+        memory_bytes: wasm_memory_bytes(),
     }
 }
 
