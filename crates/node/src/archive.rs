@@ -58,37 +58,6 @@ pub enum CopyCommand {
     Fail { code: i32, stderr: Option<String> },
 }
 
-/// Splits a command into words as `sh` would for these simple commands.
-fn words(command: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut quote = None;
-    let mut has_word = false;
-    for c in command.chars() {
-        match (quote, c) {
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                has_word = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (None, c) if c.is_whitespace() => {
-                if has_word {
-                    out.push(std::mem::take(&mut word));
-                    has_word = false;
-                }
-            }
-            (_, c) => {
-                word.push(c);
-                has_word = true;
-            }
-        }
-    }
-    if has_word {
-        out.push(word);
-    }
-    out
-}
-
 /// Reads an `archive_command` or `restore_command` with `%p` (the path in
 /// the data directory) and `%f` (the file name) filled in.
 pub fn read_command(command: &str, path: &str, file: &str) -> CopyCommand {
@@ -100,7 +69,12 @@ pub fn read_command(command: &str, path: &str, file: &str) -> CopyCommand {
     let parts: Vec<&str> = filled.split("&&").map(str::trim).collect();
     let mut unless_exists = None;
     for (index, part) in parts.iter().enumerate() {
-        let w = words(part);
+        let Ok(w) = crate::shell::words(part) else {
+            return CopyCommand::Fail {
+                code: 2,
+                stderr: Some("sh: 1: Syntax error: Unterminated quoted string".into()),
+            };
+        };
         let last = index + 1 == parts.len();
         match w.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["test", "!", "-f", target] | ["[", "!", "-f", target, "]"] if !last => {
