@@ -65,10 +65,11 @@ impl DB for PgplayDb {
         // On PostgreSQL this statement would wait for ever for its
         // synchronous standbys (the simulator cancelled it): a file that
         // does this cannot pass there, so it does not pass here.
-        if results.iter().flat_map(|r| &r.notices).any(|n| {
-            n.message
-                .starts_with("canceling wait for synchronous replication")
-        }) {
+        if results
+            .iter()
+            .flat_map(|r| &r.notices)
+            .any(|n| n.message == pgplay_node::syncrep::CANCEL_WARNING)
+        {
             return Err(SltError(
                 format!(
                     "pgplay: the commit waited {} s for synchronous standbys; on PostgreSQL it would wait for ever",

@@ -11,13 +11,6 @@ use crate::database::{session_pid, Database, SessionId, Signal};
 use crate::error::{DbError, Result};
 use crate::types::{DataType, Value};
 
-fn warning(message: String) -> DbError {
-    DbError {
-        severity: "WARNING",
-        ..DbError::new(crate::error::code::WARNING, message)
-    }
-}
-
 impl Database {
     /// `pg_cancel_backend(pid)` (`terminate`: `pg_terminate_backend(pid)`)
     /// from `session`: true when a backend got the signal.
@@ -29,13 +22,7 @@ impl Database {
     ) -> Result<bool> {
         if pid == session_pid(session) {
             return Err(if terminate {
-                DbError {
-                    severity: "FATAL",
-                    ..DbError::new(
-                        "57P01",
-                        "terminating connection due to administrator command",
-                    )
-                }
+                DbError::terminated_by_administrator()
             } else {
                 DbError::new("57014", "canceling statement due to user request")
             });
@@ -47,9 +34,10 @@ impl Database {
             .iter()
             .any(|p| p.pid == pid && p.backend_type == "walsender");
         if !client && !walsender {
-            self.pending_notices.push(warning(format!(
-                "PID {pid} is not a PostgreSQL backend process"
-            )));
+            self.pending_notices.push(crate::sql::warning(
+                crate::error::code::WARNING,
+                &format!("PID {pid} is not a PostgreSQL backend process"),
+            ));
             return Ok(false);
         }
         self.signals.push(if terminate {

@@ -35,6 +35,14 @@ impl DbError {
             ..DbError::new(code, message)
         }
     }
+    /// `FATAL:  terminating connection due to administrator command` (57P01):
+    /// a backend ended by a fast shutdown or `pg_terminate_backend()`.
+    pub fn terminated_by_administrator() -> DbError {
+        DbError::fatal(
+            "57P01",
+            "terminating connection due to administrator command",
+        )
+    }
     pub fn with_detail(mut self, detail: impl Into<String>) -> DbError {
         self.detail = Some(detail.into());
         self

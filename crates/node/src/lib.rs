@@ -16,7 +16,7 @@ mod console;
 pub mod image;
 mod replication;
 pub mod shell;
-mod syncrep;
+pub mod syncrep;
 #[cfg(test)]
 mod tests;
 

@@ -31,6 +31,10 @@ pub(crate) struct Waiter {
     results: Vec<StatementResult>,
 }
 
+/// The WARNING of a wait ended by a cancel (psql's Ctrl+C, `pg_cancel_backend()`),
+/// which drivers look for to tell a cancelled commit from a confirmed one.
+pub const CANCEL_WARNING: &str = "canceling wait for synchronous replication due to user request";
+
 const DETAIL: &str =
     "The transaction has already committed locally, but might not have been replicated to the standby.";
 
@@ -102,13 +106,7 @@ impl Node {
         self.terminated_sessions
             .remove(&session)
             .then(|| StatementResult {
-                outcome: Err(DbError {
-                    severity: "FATAL",
-                    ..DbError::new(
-                        "57P01",
-                        "terminating connection due to administrator command",
-                    )
-                }),
+                outcome: Err(DbError::terminated_by_administrator()),
                 notices: Vec::new(),
             })
     }
@@ -158,9 +156,7 @@ impl Node {
         }
         let warning = match ending {
             Ending::Confirmed => None,
-            Ending::Cancelled => {
-                Some("canceling wait for synchronous replication due to user request")
-            }
+            Ending::Cancelled => Some(CANCEL_WARNING),
             Ending::Terminated => Some("canceling the wait for synchronous replication and terminating connection due to administrator command"),
             Ending::Crashed => None,
         };
@@ -168,29 +164,18 @@ impl Node {
             self.push_log(format!("WARNING:  {message}"));
             self.push_log(format!("DETAIL:  {DETAIL}"));
             if let Some(last) = waiter.results.last_mut() {
-                last.notices.push(
-                    DbError {
-                        severity: "WARNING",
-                        ..DbError::new(code::WARNING, message)
-                    }
-                    .with_detail(DETAIL),
-                );
+                last.notices
+                    .push(pgplay_engine::sql::warning(code::WARNING, message).with_detail(DETAIL));
             }
         }
         let fatal = match ending {
-            Ending::Terminated => Some(DbError {
-                severity: "FATAL",
-                ..DbError::new("57P01", "terminating connection due to administrator command")
-            }),
+            Ending::Terminated => Some(DbError::terminated_by_administrator()),
             // The backend dies with the server and says nothing; psql
             // reports the lost connection.
-            Ending::Crashed => Some(DbError {
-                severity: "FATAL",
-                ..DbError::new(
-                    "08006",
-                    "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.",
-                )
-            }),
+            Ending::Crashed => Some(DbError::fatal(
+                "08006",
+                "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.",
+            )),
             _ => None,
         };
         if let (Some(error), Some(last)) = (fatal, waiter.results.last_mut()) {

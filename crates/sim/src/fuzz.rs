@@ -158,10 +158,10 @@ impl Run {
     fn sql(&mut self, node: &str, sql: &str) -> Result<Option<Outcome>, String> {
         let session = self.sim.open_session(node).ok_or("no such node")?;
         let results = self.sim.execute(node, session, sql);
-        self.last_cancelled = results.iter().flat_map(|r| &r.notices).any(|n| {
-            n.message
-                .starts_with("canceling wait for synchronous replication")
-        });
+        self.last_cancelled = results
+            .iter()
+            .flat_map(|r| &r.notices)
+            .any(|n| n.message == pgplay_node::syncrep::CANCEL_WARNING);
         let mut last = None;
         for result in results {
             match result.outcome {
