@@ -9,6 +9,7 @@
 
 use crate::database::{session_pid, Database, SessionId, Signal};
 use crate::error::{DbError, Result};
+use crate::stats::{columns, time, View};
 use crate::types::{DataType, Value};
 
 impl Database {
@@ -50,9 +51,9 @@ impl Database {
 
     /// The rows of `pg_stat_activity` (PostgreSQL 15's 22 columns), as
     /// `current` sees them while it runs its query.
-    pub fn activity_view(&self, current: SessionId) -> (Vec<(String, DataType)>, Vec<Vec<Value>>) {
+    pub fn activity_view(&self, current: SessionId) -> View {
         use DataType::*;
-        let columns = [
+        let columns = columns(&[
             ("datid", Oid),
             ("datname", Name),
             ("pid", Int4),
@@ -75,14 +76,8 @@ impl Database {
             ("query_id", Int8),
             ("query", Text),
             ("backend_type", Text),
-        ]
-        .into_iter()
-        .map(|(n, t)| (n.to_string(), t))
-        .collect();
+        ]);
         let text = |s: &str| Value::Text(s.to_string());
-        let time = |t: Option<pgplay_wal::time::Timestamp>| {
-            t.map(Value::TimestampTz).unwrap_or(Value::Null)
-        };
         let mut rows: Vec<Vec<Value>> = self
             .stats
             .processes

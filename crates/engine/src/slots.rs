@@ -13,6 +13,7 @@ use pgplay_wal::Lsn;
 
 use crate::database::{Database, SessionId};
 use crate::error::{code, DbError, Result};
+use crate::stats::{columns, View};
 use crate::types::{DataType, Value};
 
 /// PostgreSQL's `NAMEDATALEN - 1`: longer names are cut, as the `name` type does.
@@ -198,9 +199,9 @@ impl Database {
     }
 
     /// The rows of `pg_replication_slots` (PostgreSQL 15's 15 columns).
-    pub fn slots_view(&self) -> (Vec<(String, DataType)>, Vec<Vec<Value>>) {
+    pub fn slots_view(&self) -> View {
         use DataType::*;
-        let columns = [
+        let columns = columns(&[
             ("slot_name", Name),
             ("plugin", Name),
             ("slot_type", Text),
@@ -216,10 +217,7 @@ impl Database {
             ("wal_status", Text),
             ("safe_wal_size", Int8),
             ("two_phase", Bool),
-        ]
-        .into_iter()
-        .map(|(n, t)| (n.to_string(), t))
-        .collect();
+        ]);
         let max_wal_bytes = self
             .settings
             .get("max_wal_size")

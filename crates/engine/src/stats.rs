@@ -90,18 +90,19 @@ pub struct ReplicationStats {
     pub last_received: Option<Lsn>,
 }
 
-type View = (Vec<(String, DataType)>, Vec<Vec<Value>>);
+/// A view's columns and rows.
+pub type View = (Vec<(String, DataType)>, Vec<Vec<Value>>);
 
 fn lsn(value: Option<Lsn>) -> Value {
     value.map(Value::PgLsn).unwrap_or(Value::Null)
 }
-fn time(value: Option<Timestamp>) -> Value {
+pub(crate) fn time(value: Option<Timestamp>) -> Value {
     value.map(Value::TimestampTz).unwrap_or(Value::Null)
 }
 fn interval(value: Option<i64>) -> Value {
     value.map(Value::Interval).unwrap_or(Value::Null)
 }
-fn columns(spec: &[(&str, DataType)]) -> Vec<(String, DataType)> {
+pub(crate) fn columns(spec: &[(&str, DataType)]) -> Vec<(String, DataType)> {
     spec.iter()
         .map(|(n, t)| (n.to_string(), t.clone()))
         .collect()
