@@ -475,7 +475,7 @@ impl Node {
             return vec![refused];
         }
         self.db.now = now;
-        self.refresh_stats(now);
+        self.refresh_stats(now, pgplay_engine::activity::reads_processes(sql));
         let upstream = |db: &Database| {
             (
                 db.settings.get("primary_conninfo"),

@@ -695,7 +695,8 @@ impl Node {
     // ----- views --------------------------------------------------------------
 
     /// Fills `pg_stat_replication` and `pg_stat_wal_receiver` for the engine.
-    pub(crate) fn refresh_stats(&mut self, _now: Timestamp) {
+    /// With `processes`, also the process list of `pg_stat_activity`.
+    pub(crate) fn refresh_stats(&mut self, _now: Timestamp, processes: bool) {
         let position = |lsn: Lsn| (lsn != Lsn::INVALID).then_some(lsn);
         let roles = self
             .db
@@ -703,8 +704,13 @@ impl Node {
             .map(|c| c.roles.clone())
             .unwrap_or_default();
         self.db.stats.archiver = self.archiver_stats();
-        self.db.stats.processes = self.process_rows();
-        self.db.stats.sync_waiting = self.waiters.keys().copied().collect();
+        if processes {
+            self.db.stats.processes = self.process_rows();
+            self.db.stats.sync_waiting = self.waiters.keys().copied().collect();
+        } else {
+            self.db.stats.processes.clear();
+            self.db.stats.sync_waiting.clear();
+        }
         let sync_states = self.sync_states();
         self.db.stats.senders = self
             .senders

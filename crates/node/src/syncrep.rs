@@ -221,22 +221,28 @@ impl Node {
     /// confirmed; all of them when synchronous replication was turned off.
     /// Logs a standby's becoming synchronous, once per takeover.
     pub(crate) fn release_sync_waiters(&mut self) {
-        let config = self.sync_config();
-        self.announce_sync_standbys(config.as_ref());
+        // Asynchronous replication (the common case): nothing to compute.
+        let Some(config) = self.sync_config() else {
+            self.announced_sync.clear();
+            self.release_waiters_where(|_| true);
+            return;
+        };
+        let standbys = self.sync_standbys(Some(&config));
+        self.announce_sync_standbys(&config, &standbys);
         if self.waiters.is_empty() {
             return;
         }
-        let confirmed = config
-            .as_ref()
-            .map(|c| syncrep::confirmed(c, &self.sync_standbys(Some(c))));
+        let confirmed = syncrep::confirmed(&config, &standbys);
+        self.release_waiters_where(|w| {
+            confirmed.is_some_and(|at| w.wait_for.is_confirmed(w.lsn, at))
+        });
+    }
+
+    fn release_waiters_where(&mut self, released: impl Fn(&Waiter) -> bool) {
         let done: Vec<SessionId> = self
             .waiters
             .iter()
-            .filter(|(_, w)| match confirmed {
-                None => true,
-                Some(None) => false,
-                Some(Some(at)) => w.wait_for.is_confirmed(w.lsn, at),
-            })
+            .filter(|(_, w)| released(w))
             .map(|(session, _)| *session)
             .collect();
         for session in done {
@@ -247,12 +253,11 @@ impl Node {
         }
     }
 
-    fn announce_sync_standbys(&mut self, config: Option<&SyncStandbyNames>) {
-        let standbys = self.sync_standbys(config);
-        let states = syncrep::states(config, &standbys);
+    fn announce_sync_standbys(&mut self, config: &SyncStandbyNames, standbys: &[Standby]) {
+        let states = syncrep::states(Some(config), standbys);
         let senders: Vec<_> = self.senders.keys().copied().collect();
         let mut lines = Vec::new();
-        for ((conn, standby), state) in senders.iter().zip(&standbys).zip(states) {
+        for ((conn, standby), state) in senders.iter().zip(standbys).zip(states) {
             let synchronous = matches!(state, SyncState::Sync | SyncState::Quorum);
             if !synchronous || !standby.candidate {
                 self.announced_sync.remove(conn);
