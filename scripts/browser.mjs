@@ -1,6 +1,7 @@
 // Shared by the page smoke test, the end-to-end tests and the browser benchmark: serve a built
 // dist/ directory on a free loopback port, and start Debian's Chromium headless through
-// playwright-core with the flags that work on these machines (DESIGN.md §6).
+// playwright-core with the flags that work on machines with no outside network (no background
+// networking, no component updates, no sync).
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";

@@ -10,7 +10,7 @@ export PGPLAY_ROOT
 
 export PATH="$PGPLAY_ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-# Pinned tool versions (DESIGN.md §6). wasm-bindgen's version is read from Cargo.lock instead.
+# Pinned tool versions: the newest that build with Rust 1.95 here. wasm-bindgen's version is read from Cargo.lock instead.
 export PGPLAY_TRUNK_VERSION="0.21.14"
 export PGPLAY_WASM_OPT_VERSION="132"
 

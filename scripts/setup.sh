@@ -96,7 +96,7 @@ setup_cargo_tools() {
     fi
     [ -n "$wbg_version" ] || pgplay_die "no wasm-bindgen in Cargo.lock"
     # Without --locked: with it, a dependency pinned in wasm-bindgen-cli's lock file is missing
-    # from crates.io (DESIGN.md §6).
+    # from crates.io.
     cargo_install_pinned wasm-bindgen-cli wasm-bindgen "$wbg_version"
 }
 
