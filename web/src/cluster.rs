@@ -23,7 +23,16 @@ use crate::protocol::*;
 /// Where Trunk puts the worker's loader (`data-loader-shim`).
 pub const WORKER_URL: &str = "./pgplay-worker_loader.js";
 /// The system identifier of the playground's clusters.
-const SYSTEM_IDENTIFIER: u64 = 7_300_000_000_000_000_001;
+/// A new cluster's system identifier, drawn as `initdb` draws it: the clock's seconds and
+/// microseconds, and 12 bits that PostgreSQL takes from its process id (here, chance). Every
+/// `initdb` gets its own, so a standby refuses to stream from a different cluster.
+fn new_system_identifier() -> u64 {
+    let millis = js_sys::Date::now().max(0.0);
+    let seconds = (millis / 1000.0) as u64;
+    let micros = ((millis % 1000.0) * 1000.0) as u64 + (js_sys::Math::random() * 1000.0) as u64;
+    let process = (js_sys::Math::random() * 4096.0) as u64;
+    (seconds << 32) | ((micros & 0xF_FFFF) << 12) | (process & 0xFFF)
+}
 
 struct Handle {
     worker: Worker,
@@ -273,7 +282,9 @@ impl Cluster {
 
     /// A dead worker is replaced, never left silent: a standby by a fresh
     /// base backup from its upstream, a primary by a fresh `initdb` (its data
-    /// died with the worker's memory).
+    /// died with the worker's memory). The new cluster has a new system
+    /// identifier, so the old primary's standbys refuse it, as PostgreSQL's do,
+    /// instead of streaming another history over theirs.
     fn replace_dead(&self, name: &str) {
         let Some(handle) = self.0.borrow_mut().nodes.remove(name) else {
             return;
@@ -300,11 +311,16 @@ impl Cluster {
                     name,
                     port,
                     NodeStart::Initdb {
-                        system_identifier: SYSTEM_IDENTIFIER,
+                        system_identifier: new_system_identifier(),
                         segment_size: None,
                     },
                 );
-                self.publish(name, &[Event::Log(restarted)]);
+                let lost = format!(
+                    "LOG:  pgplay: \"{name}\" had no upstream to copy, so its worker was \
+                     replaced by a new cluster (initdb, a new system identifier): its data was \
+                     in the failed worker's memory and is lost"
+                );
+                self.publish(name, &[Event::Log(lost), Event::Log(restarted)]);
             }
         }
     }
@@ -593,7 +609,7 @@ impl Cluster {
             "primary",
             5432,
             NodeStart::Initdb {
-                system_identifier: SYSTEM_IDENTIFIER,
+                system_identifier: new_system_identifier(),
                 segment_size: None,
             },
         )?;

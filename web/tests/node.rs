@@ -7,3 +7,8 @@ use wasm_bindgen_test::*;
 fn streams_in_node() {
     common::stream_through_the_wire();
 }
+
+#[wasm_bindgen_test]
+fn deep_statements_fail_politely_in_node() {
+    common::deep_statements_fail_politely();
+}

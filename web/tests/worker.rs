@@ -12,3 +12,8 @@ fn streams_in_a_dedicated_worker() {
         .is_ok());
     common::stream_through_the_wire();
 }
+
+#[wasm_bindgen_test]
+fn deep_statements_fail_politely_in_a_dedicated_worker() {
+    common::deep_statements_fail_politely();
+}

@@ -37,7 +37,22 @@ fn now() -> Timestamp {
     from_unix_millis(millis)
 }
 
+/// The stack every command runs on. The engine stops a statement with `stack depth limit
+/// exceeded` once it used 2 MB (PostgreSQL's `max_stack_depth`), and sqlparser's recursion is
+/// bounded by depth, not bytes; this leaves room for both in any build, whatever the platform's
+/// main-thread stack is. Untouched stack pages cost no memory.
+const STACK_BYTES: usize = 256 << 20;
+
 fn main() -> ExitCode {
+    std::thread::Builder::new()
+        .name("pgplay".into())
+        .stack_size(STACK_BYTES)
+        .spawn(run)
+        .and_then(|thread| thread.join().map_err(|_| std::io::Error::other("panicked")))
+        .unwrap_or(ExitCode::FAILURE)
+}
+
+fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("repl") => repl(&args),

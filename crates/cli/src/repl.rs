@@ -76,6 +76,33 @@ impl Repl {
         format!("[{node}] {text}")
     }
 
+    /// A line of input that is not UTF-8: refused as PostgreSQL refuses such a query.
+    fn invalid_line(&mut self, bytes: &[u8]) -> String {
+        let node = self.node.clone();
+        let now = self.sim.now;
+        self.psql(&node);
+        let Some(mut psql) = self.sessions.remove(&node) else {
+            return String::new();
+        };
+        let out = match self.sim.node_mut(&node) {
+            Some(target) => target.psql_bytes(now, &mut psql, bytes),
+            None => String::new(),
+        };
+        self.sessions.insert(node, psql);
+        out
+    }
+
+    /// End of input: psql sends what is left in its buffer, `;` or not.
+    fn finish(&mut self) -> String {
+        let node = self.node.clone();
+        let Some(mut psql) = self.sessions.remove(&node) else {
+            return String::new();
+        };
+        let out = self.sim.psql_end_of_input(&node, &mut psql);
+        self.sessions.insert(node, psql);
+        out
+    }
+
     fn line(&mut self, line: &str) -> Option<String> {
         let trimmed = line.trim();
         let pending = self
@@ -164,15 +191,33 @@ pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) 
         println!("psql (15.18, server 15.18 pgplay)\nType \"help\" for help: a primary and two standbys are streaming.\n");
     }
     let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+    let mut input = stdin.lock();
+    let mut line = Vec::new();
     loop {
         if interactive {
             print!("{}", repl.prompt());
             let _ = std::io::stdout().flush();
         }
-        let Some(Ok(line)) = lines.next() else { break };
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) => {
+                print!("{}", repl.finish());
+                break;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                eprintln!("pgplay: could not read input: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
         repl.advance(wall_now());
-        match repl.line(&line) {
+        let out = match std::str::from_utf8(text) {
+            Ok(text) => repl.line(text),
+            Err(_) => Some(repl.invalid_line(text)),
+        };
+        match out {
             Some(out) => print!("{out}"),
             None => break,
         }

@@ -23,6 +23,7 @@ pub mod recovery;
 pub mod redo;
 pub mod slots;
 pub mod sql;
+pub mod stack;
 pub mod stats;
 pub mod system;
 pub mod tuple;

@@ -55,6 +55,19 @@ impl Node {
         self.run_queued(now, psql)
     }
 
+    /// End of input (a script piped into psql ends): the unfinished statement is sent as it is.
+    pub fn psql_end_of_input(&mut self, now: Timestamp, psql: &mut Psql) -> String {
+        if let Some(statement) = psql.buffer.finish() {
+            if psql.queued.len() < MAX_QUEUED {
+                psql.queued.push_back(statement);
+            }
+        }
+        if psql.waiting.is_some() {
+            return String::new();
+        }
+        self.run_queued(now, psql)
+    }
+
     /// Sends the queued statements one by one until one waits for
     /// synchronous standbys; returns what psql prints.
     fn run_queued(&mut self, now: Timestamp, psql: &mut Psql) -> String {
@@ -70,6 +83,27 @@ impl Node {
             }
         }
         out
+    }
+
+    /// One line of input as bytes, as psql reads it. A line that is not UTF-8 is refused as
+    /// the server refuses such a query, with what was pending in the buffer (pgplay checks the
+    /// whole line, so statements before the bad byte on the same line are refused with it).
+    pub fn psql_bytes(&mut self, now: Timestamp, psql: &mut Psql, line: &[u8]) -> String {
+        let error = match pgplay_engine::sql::check_utf8(line) {
+            Ok(text) => return self.psql_line(now, psql, text),
+            Err(error) => error,
+        };
+        psql.buffer.clear();
+        let result = if psql.waiting.is_some() {
+            // The backend is busy with a commit's wait, which the refusal must not disturb.
+            StatementResult {
+                outcome: Err(error),
+                notices: Vec::new(),
+            }
+        } else {
+            pgplay_engine::sql::reject(&mut self.db, psql.session, error)
+        };
+        render(&result, "", &psql.options)
     }
 
     /// After the cluster moved on: if this session's wait for synchronous

@@ -322,6 +322,14 @@ impl QueryBuffer {
         self.status
     }
 
+    /// End of input: psql sends the unfinished text as it is (`;` or not, even inside a quote,
+    /// which the server then reports). `None` when nothing but blanks and comments is left.
+    pub fn finish(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.pending);
+        self.status = PromptStatus::Ready;
+        (!statement_is_empty(&rest)).then_some(rest)
+    }
+
     /// Forgets the unfinished text (psql's `\r`, or Ctrl-C).
     pub fn clear(&mut self) {
         self.pending.clear();

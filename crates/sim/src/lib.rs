@@ -160,8 +160,12 @@ impl Sim {
         &mut self.rng
     }
 
+    /// `initdb` and `pg_ctl start`: a new cluster, so a new system identifier, which every
+    /// standby of another cluster refuses to stream from (as PostgreSQL draws one from the clock
+    /// and its process id, we draw one from the seed's and the node's number).
     pub fn add_primary(&mut self, name: &str, port: u16) {
-        let mut node = Node::initdb(name, self.system_identifier, self.segment_size, self.now);
+        let system_identifier = self.system_identifier ^ (u64::from(self.next_node_id) << 12);
+        let mut node = Node::initdb(name, system_identifier, self.segment_size, self.now);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;
         self.nodes.insert(name.to_string(), node);
@@ -250,11 +254,31 @@ impl Sim {
 
     /// One line typed at psql on `node`: SQL or a backslash command.
     pub fn psql_line(&mut self, node: &str, psql: &mut pgplay_node::Psql, line: &str) -> String {
+        self.psql_input(node, psql, |target, now, psql| {
+            target.psql_line(now, psql, line)
+        })
+    }
+
+    /// The end of psql's input on `node`: what is left in the buffer is sent.
+    pub fn psql_end_of_input(&mut self, node: &str, psql: &mut pgplay_node::Psql) -> String {
+        self.psql_input(node, psql, |target, now, psql| {
+            target.psql_end_of_input(now, psql)
+        })
+    }
+
+    /// Hands psql's input to `node`, then runs the cluster as psql waits: for `pg_sleep` and
+    /// for a commit waiting on synchronous standbys.
+    fn psql_input(
+        &mut self,
+        node: &str,
+        psql: &mut pgplay_node::Psql,
+        input: impl FnOnce(&mut Node, Timestamp, &mut pgplay_node::Psql) -> String,
+    ) -> String {
         let now = self.now;
         let Some(target) = self.nodes.get_mut(node) else {
             return format!("psql: error: no node \"{node}\" in this cluster\n");
         };
-        let mut out = target.psql_line(now, psql, line);
+        let mut out = input(target, now, psql);
         let sleep = target.db.take_sleep();
         self.drain(node);
         if sleep > 0 {

@@ -407,3 +407,34 @@ fn a_delayed_standby_replays_commits_late() {
     query(&mut sim, "standby1", "SELECT pg_reload_conf()");
     assert_eq!(one(&mut sim, "standby1", "SELECT count(*) FROM t"), "3");
 }
+
+/// A new cluster in the old primary's place (what the page does when a primary's worker dies):
+/// `initdb` draws a new system identifier, and the old standbys refuse to stream its history
+/// over theirs, as PostgreSQL's walreceiver does, instead of forking silently.
+#[test]
+fn a_standby_refuses_a_new_cluster_in_its_primarys_place() {
+    let mut sim = cluster_with_rows();
+    sim.add_primary("impostor", 5440);
+    sim.run_for(SECOND / 2);
+    query(
+        &mut sim,
+        "standby1",
+        "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=5440 user=postgres application_name=standby1'",
+    );
+    query(&mut sim, "standby1", "SELECT pg_reload_conf()");
+    sim.run_for(10 * SECOND);
+    let lines = log(&mut sim, "standby1");
+    assert!(
+        has(
+            &lines,
+            "FATAL:  database system identifier differs between the primary and standby"
+        ),
+        "{lines:#?}"
+    );
+    // Nothing of the new cluster's history reached it; its own rows are intact.
+    assert_eq!(one(&mut sim, "standby1", "SELECT v FROM t"), "before");
+    assert_ne!(
+        sim.node("standby1").unwrap().db.control.system_identifier,
+        sim.node("impostor").unwrap().db.control.system_identifier
+    );
+}

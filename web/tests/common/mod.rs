@@ -76,3 +76,37 @@ pub fn stream_through_the_wire() {
         .psql_line(30, &mut reader, "INSERT INTO t VALUES (4);")
         .contains("cannot execute INSERT in a read-only transaction"));
 }
+
+/// Statements nested as deep as a hostile or careless user types them end in PostgreSQL's
+/// `stack depth limit exceeded` or run; none may trap the wasm instance (which would take the
+/// whole node with it). Returns what psql printed for each, for the caller's report.
+pub fn deep_statements_fail_politely() {
+    let mut primary = Node::initdb("primary", 99, None, 0);
+    primary.place(1, 5432);
+    let mut psql = primary.connect();
+    let chain = |terms: usize| format!("SELECT {};", vec!["1"; terms].join("+"));
+    let parens = |levels: usize| format!("SELECT {}1{};", "(".repeat(levels), ")".repeat(levels));
+    let deep_error = "ERROR:  stack depth limit exceeded";
+    for (sql, may_run) in [
+        (chain(100), true),
+        (chain(1_000), true),
+        (chain(5_000), false),
+        (chain(100_000), false),
+        (parens(40), true),
+        (parens(200), false),
+        (parens(20_000), false),
+    ] {
+        let out = primary.psql_line(2, &mut psql, &sql);
+        let ran = !out.contains("ERROR");
+        assert!(
+            (ran && may_run) || out.contains(deep_error),
+            "{} bytes of nesting gave: {}",
+            sql.len(),
+            out.chars().take(200).collect::<String>()
+        );
+    }
+    // The node is alive and its session usable.
+    assert!(primary
+        .psql_line(3, &mut psql, "SELECT 40 + 2;")
+        .contains("42"));
+}

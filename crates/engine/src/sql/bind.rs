@@ -34,6 +34,7 @@ impl<'a> Binder<'a> {
 
     pub fn bind(&mut self, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as E;
+        crate::stack::check()?;
         Ok(match expr {
             E::Identifier(ident) => {
                 let name = ident_name(ident);
@@ -67,10 +68,7 @@ impl<'a> Binder<'a> {
                 )?
             }
             E::Nested(inner) => self.bind(inner)?,
-            E::BinaryOp { left, op, right } => {
-                let (left, right) = (self.bind(left)?, self.bind(right)?);
-                bind_binary(op, left, right)?
-            }
+            E::BinaryOp { .. } => self.bind_operator_chain(expr)?,
             E::UnaryOp { op, expr } => {
                 let operand = self.bind(expr)?;
                 bind_unary(op, operand)?
@@ -201,6 +199,24 @@ impl<'a> Binder<'a> {
                 )))
             }
         })
+    }
+
+    /// `a + b + c ...` as sqlparser builds it: left-deep, as deep as the chain is long. The left
+    /// spine is walked with a loop, so only the right operands (short, as a rule) recurse, and a
+    /// chain of thousands of terms binds in constant stack, as in PostgreSQL.
+    fn bind_operator_chain(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        let mut spine = Vec::new();
+        let mut leftmost = expr;
+        while let ast::Expr::BinaryOp { left, op, right } = leftmost {
+            spine.push((op, right.as_ref()));
+            leftmost = left;
+        }
+        let mut bound = self.bind(leftmost)?;
+        for (op, right) in spine.into_iter().rev() {
+            let right = self.bind(right)?;
+            bound = bind_binary(op, bound, right)?;
+        }
+        Ok(bound)
     }
 
     fn bind_like(

@@ -190,6 +190,7 @@ impl Executor<'_> {
             return Ok(Value::Null);
         };
         let parsed = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .with_recursion_limit(crate::stack::PARSER_RECURSION_LIMIT)
             .try_with_sql(default)
             .and_then(|mut p| p.parse_expr())
             .map_err(|e| DbError::internal(format!("bad default expression {default}: {e}")))?;

@@ -247,6 +247,7 @@ impl<'a> Row<'a> {
 }
 
 pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
+    crate::stack::check()?;
     Ok(match expr {
         Expr::Const(value, _) => value.clone(),
         Expr::Column(index, _) => row.values.get(*index).cloned().unwrap_or(Value::Null),

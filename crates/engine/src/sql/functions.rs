@@ -283,7 +283,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
             Value::Float8(v) => Value::Float8(v.abs()),
             other => Value::Numeric(other.as_decimal().unwrap_or_default().abs()),
         },
-        "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args),
+        "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args)?,
         "substr" | "substring" => {
             let chars: Vec<char> = text(0).chars().collect();
             let start = args[1].as_i64().unwrap_or(1);
@@ -322,35 +322,64 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     })
 }
 
-fn round_like(name: &str, args: &[Value]) -> Value {
+fn round_like(name: &str, args: &[Value]) -> Result<Value> {
     if let Value::Float8(v) = args[0] {
-        return Value::Float8(match name {
+        return Ok(Value::Float8(match name {
             "round" => v.round(),
             "trunc" => v.trunc(),
             "ceil" | "ceiling" => v.ceil(),
             _ => v.floor(),
-        });
+        }));
     }
     let number = args[0].as_decimal().unwrap_or_default();
     let places = args.get(1).and_then(Value::as_i64).unwrap_or(0);
-    let result = match name {
-        "round" if places >= 0 => with_scale(
-            number.round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero),
-            places as u32,
-        ),
-        "round" => {
-            let factor = Decimal::from(10i64.pow((-places) as u32));
-            (number / factor).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-                * factor
-        }
-        "trunc" => with_scale(
-            number.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero),
-            places.max(0) as u32,
-        ),
-        "ceil" | "ceiling" => with_scale(number.ceil(), 0),
-        _ => with_scale(number.floor(), 0),
+    let strategy = match name {
+        "round" => RoundingStrategy::MidpointAwayFromZero,
+        "trunc" => RoundingStrategy::ToZero,
+        "ceil" | "ceiling" => return Ok(Value::Numeric(with_scale(number.ceil(), 0))),
+        _ => return Ok(Value::Numeric(with_scale(number.floor(), 0))),
     };
-    Value::Numeric(result)
+    if places < 0 {
+        return to_power_of_ten(number, places.unsigned_abs(), strategy).map(Value::Numeric);
+    }
+    // Our numeric holds at most 28 digits after the point; PostgreSQL pads to the scale asked.
+    let places = places.min(MAX_NUMERIC_SCALE as i64) as u32;
+    Ok(Value::Numeric(with_scale(
+        number.round_dp_with_strategy(places, strategy),
+        places,
+    )))
+}
+
+/// The digits after the point our numeric can hold.
+const MAX_NUMERIC_SCALE: u32 = 28;
+
+/// `round(x, -k)` / `trunc(x, -k)`: `x` to a multiple of 10^k, exactly, in integers (a
+/// numeric's integer part fits in an i128; a multiple of 10^39 or more is always 0).
+fn to_power_of_ten(number: Decimal, exponent: u64, strategy: RoundingStrategy) -> Result<Decimal> {
+    let Some(unit) = u32::try_from(exponent)
+        .ok()
+        .and_then(|e| 10i128.checked_pow(e))
+    else {
+        return Ok(Decimal::ZERO);
+    };
+    let integer = number.trunc().to_i128().unwrap_or_default();
+    let (magnitude, negative) = (integer.unsigned_abs() as i128, number.is_sign_negative());
+    let (quotient, remainder) = (magnitude / unit, magnitude % unit);
+    let up = strategy == RoundingStrategy::MidpointAwayFromZero && remainder >= unit - remainder;
+    let rounded = (quotient + i128::from(up))
+        .checked_mul(unit)
+        .and_then(|m| Decimal::try_from_i128_with_scale(m, 0).ok())
+        .ok_or_else(|| {
+            DbError::new(
+                code::NUMERIC_VALUE_OUT_OF_RANGE,
+                "value overflows numeric format",
+            )
+        })?;
+    Ok(if negative && !rounded.is_zero() {
+        -rounded
+    } else {
+        rounded
+    })
 }
 
 fn with_scale(mut number: Decimal, scale: u32) -> Decimal {

@@ -29,6 +29,7 @@ use expr::Host;
 
 /// Runs one or more `;`-separated statements, stopping at the first error.
 pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<StatementResult> {
+    let _stack = crate::stack::StackBase::enter();
     let now = db.now;
     let current = db.session_mut(session);
     current.last_query = sql.trim().to_string();
@@ -101,8 +102,7 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     {
         return Err(error);
     }
-    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-        .map_err(|e| parse_error(sql, &e.to_string()))?;
+    let mut statements = parse_bounded(sql)?;
     if create_user {
         for statement in &mut statements {
             if let Statement::CreateRole(create) = statement {
@@ -114,6 +114,23 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
         .into_iter()
         .map(|s| Parsed::Sql(Box::new(s)))
         .collect())
+}
+
+/// sqlparser with its recursion bounded ([`crate::stack`]): too deep a statement is PostgreSQL's
+/// `stack depth limit exceeded`, never a crash.
+fn parse_bounded(sql: &str) -> Result<Vec<Statement>> {
+    use sqlparser::parser::ParserError;
+    if crate::stack::nesting_estimate(sql) > crate::stack::MAX_NESTING {
+        return Err(crate::stack::depth_exceeded());
+    }
+    Parser::new(&PostgreSqlDialect {})
+        .with_recursion_limit(crate::stack::PARSER_RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_statements())
+        .map_err(|error| match error {
+            ParserError::RecursionLimitExceeded => crate::stack::depth_exceeded(),
+            other => parse_error(sql, &other.to_string()),
+        })
 }
 
 fn parse_alter_system(sql: &str) -> Result<Parsed> {
@@ -421,6 +438,42 @@ fn original_token(sql: &str, position: Option<usize>, fallback: &str) -> String 
     } else {
         token
     }
+}
+
+/// A statement the server refuses before parsing it (bytes that are not UTF-8): the error, and
+/// the transaction fails as for any other error.
+pub fn reject(db: &mut Database, session: SessionId, error: DbError) -> StatementResult {
+    fail_transaction(db, session);
+    StatementResult {
+        outcome: Err(error),
+        notices: Vec::new(),
+    }
+}
+
+/// PostgreSQL's check of a query's bytes: `invalid byte sequence for encoding "UTF8": 0xe2 0x28`
+/// (22021), naming the bytes of the first character that is not UTF-8.
+pub fn check_utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes).map_err(|error| {
+        let start = error.valid_up_to();
+        let length = match bytes[start] {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        let shown: Vec<String> = bytes[start..]
+            .iter()
+            .take(length)
+            .map(|b| format!("0x{b:02x}"))
+            .collect();
+        DbError::new(
+            code::CHARACTER_NOT_IN_REPERTOIRE,
+            format!(
+                "invalid byte sequence for encoding \"UTF8\": {}",
+                shown.join(" ")
+            ),
+        )
+    })
 }
 
 fn fail_transaction(db: &mut Database, session: SessionId) {

@@ -83,7 +83,7 @@ impl Executor<'_> {
         let mut rows = vec![Vec::new()];
         for table in from {
             let (right_scope, right_rows) = self.scan_factor(&table.relation)?;
-            let (s, r) = cross(scope, rows, right_scope, right_rows);
+            let (s, r) = cross(scope, rows, right_scope, right_rows)?;
             scope = s;
             rows = r;
             for join in &table.joins {
@@ -258,6 +258,7 @@ impl Executor<'_> {
                     matched = true;
                     right_matched[index] = true;
                     out.push(row);
+                    check_join_size(out.len(), scope.columns.len())?;
                 }
             }
             if !matched && outer == Some(false) {
@@ -769,15 +770,40 @@ enum OrderKey {
     Expr(Expr),
 }
 
+/// How many values (rows × columns) a join may hold in memory. The executor materialises each
+/// join's result, so without a bound one `FROM a, a b, a c` would ask for gigabytes and abort the
+/// process; with it, the statement fails as PostgreSQL fails when memory runs out. About 32 bytes
+/// a value: a quarter of a gigabyte.
+pub const MAX_JOIN_VALUES: usize = 8_000_000;
+
+/// PostgreSQL's `ERROR:  out of memory` (53200) for a join past [`MAX_JOIN_VALUES`].
+fn join_out_of_memory(rows: usize, width: usize) -> DbError {
+    let bytes = rows
+        .saturating_mul(width)
+        .saturating_mul(std::mem::size_of::<Value>());
+    DbError::new(code::OUT_OF_MEMORY, "out of memory").with_detail(format!(
+        "Failed on request of size {bytes} in memory context \"ExecutorState\"."
+    ))
+}
+
+fn check_join_size(rows: usize, width: usize) -> Result<()> {
+    match rows.checked_mul(width.max(1)) {
+        Some(values) if values <= MAX_JOIN_VALUES => Ok(()),
+        _ => Err(join_out_of_memory(rows, width)),
+    }
+}
+
 fn cross(
     left: Scope,
     left_rows: Vec<Vec<Value>>,
     right: Scope,
     right_rows: Vec<Vec<Value>>,
-) -> (Scope, Vec<Vec<Value>>) {
+) -> Result<(Scope, Vec<Vec<Value>>)> {
     let mut scope = left;
     scope.columns.extend(right.columns);
-    let mut rows = Vec::with_capacity(left_rows.len() * right_rows.len());
+    let product = left_rows.len().saturating_mul(right_rows.len());
+    check_join_size(product, scope.columns.len())?;
+    let mut rows = Vec::with_capacity(product);
     for l in &left_rows {
         for r in &right_rows {
             let mut row = l.clone();
@@ -785,7 +811,7 @@ fn cross(
             rows.push(row);
         }
     }
-    (scope, rows)
+    Ok((scope, rows))
 }
 
 /// Rewrites an expression for evaluation after grouping: GROUP BY keys become
