@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn deep_recursion_ends_in_54001_not_a_crash() {
         std::thread::Builder::new()
-            .stack_size(16 << 20)
+            .stack_size(MAX_STACK_DEPTH_BYTES * 4)
             .spawn(|| {
                 let _base = StackBase::enter();
                 assert!(recurse(100).is_ok());
