@@ -11,6 +11,9 @@
 //! cat <node>/<file>                    ls <node> | ls <node>/pg_wal
 //! ```
 //!
+//! A new data directory (`pg_basebackup -D`) is named by one word: the
+//! data directories are siblings, one per node.
+//!
 //! Output and errors are pg_ctl's and pg_basebackup's own words. A node's
 //! own commands run with [`Node::run_local`]; `pg_basebackup` involves two
 //! nodes and is the driver's to carry out.
