@@ -180,6 +180,8 @@ pub struct Database {
     pub stats: crate::stats::ReplicationStats,
     /// `pg_promote()` was called; the node carries it out after the statement.
     pub promote_requested: bool,
+    /// `pg_reload_conf()` ran: the node reads the files it keeps (pg_hba.conf).
+    pub reload_requested: bool,
     /// Microseconds `pg_sleep()` asked to wait; the driver lets that much
     /// time pass after the statement ([`Database::take_sleep`]).
     pub sleep_requested: i64,
@@ -257,6 +259,7 @@ impl Database {
             replayed_upto: start,
             stats: Default::default(),
             promote_requested: false,
+            reload_requested: false,
             sleep_requested: 0,
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),

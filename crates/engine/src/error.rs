@@ -162,4 +162,6 @@ pub mod code {
     pub const INVALID_PARAMETER_VALUE_GUC: &str = "22023";
     pub const SEQUENCE_GENERATOR_LIMIT_EXCEEDED: &str = "2200H";
     pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    pub const CONFIG_FILE_ERROR: &str = "F0000";
+    pub const CANNOT_CONNECT_NOW: &str = "57P03";
 }

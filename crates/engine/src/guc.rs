@@ -1,14 +1,21 @@
-//! Server settings (GUCs): PostgreSQL's names, defaults, units and contexts,
-//! the files they come from (`postgresql.conf`, `postgresql.auto.conf`) and
-//! the errors for changing them at the wrong moment. Names that older
+//! Server settings (GUCs): PostgreSQL's names, defaults, types, units, ranges
+//! and contexts, the files they come from (`postgresql.conf`,
+//! `postgresql.auto.conf`) and the errors for a bad value or a change at the
+//! wrong moment. Values are parsed as PostgreSQL 15 parses them (integers in
+//! any base with a unit, Booleans by prefix, enums with their hidden
+//! aliases), because a value PostgreSQL refuses must not quietly become
+//! pgplay's configuration: SET and ALTER SYSTEM get 22023, a configuration
+//! file with a bad line stops the server from starting and is only partly
+//! applied at reload, each with PostgreSQL's log lines. Names that older
 //! releases used fail as PostgreSQL 15 fails them, with a hint naming today's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{code, DbError, Result};
+pub use crate::guc_file::{parse_conf, ConfFile, ConfLine};
 
 /// When a setting may change, as `pg_settings.context` says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Context {
     /// Read-only, fixed at build or initdb time.
     Internal,
@@ -23,16 +30,23 @@ pub enum Context {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Bool,
-    /// Integer with a base unit.
-    Integer(Unit),
+    /// Integer with a base unit and `pg_settings`' `min_val` .. `max_val`.
+    Integer {
+        unit: Unit,
+        min: i64,
+        max: i64,
+    },
     Enum(&'static [&'static str]),
     String,
 }
 
+/// A setting's base unit (`pg_settings.unit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
     None,
     Kilobytes,
+    /// Pages of 8 kB (`shared_buffers`).
+    Blocks,
     Megabytes,
     Milliseconds,
     Seconds,
@@ -59,10 +73,21 @@ const fn def(
     }
 }
 
-use Context::*;
-use Kind::{Bool, Enum, Integer};
-use Unit::{Kilobytes, Megabytes, Milliseconds, Seconds};
+const fn int(unit: Unit, min: i64, max: i64) -> Kind {
+    Kind::Integer { unit, min, max }
+}
 
+/// PostgreSQL's `INT_MAX`, the ceiling of most integer settings.
+const INT_MAX: i64 = i32::MAX as i64;
+/// PostgreSQL's `MAX_BACKENDS`, the ceiling of the connection counts.
+const MAX_BACKENDS: i64 = 0x3FFFF;
+
+use Context::*;
+use Kind::{Bool, Enum};
+use Unit::{Blocks, Kilobytes, Megabytes, Milliseconds, Seconds};
+
+/// Every setting pgplay knows, with `pg_settings`' type, unit and range as
+/// PostgreSQL 15 has them (`min_val`, `max_val`, `enumvals`).
 pub const DEFINITIONS: &[Definition] = &[
     def("application_name", "", User, Kind::String),
     def("archive_command", "", Sighup, Kind::String),
@@ -72,8 +97,8 @@ pub const DEFINITIONS: &[Definition] = &[
         Postmaster,
         Enum(&["always", "on", "off"]),
     ),
-    def("block_size", "8192", Internal, Integer(Unit::None)),
-    def("checkpoint_timeout", "300", Sighup, Integer(Seconds)),
+    def("block_size", "8192", Internal, int(Unit::None, 8192, 8192)),
+    def("checkpoint_timeout", "300", Sighup, int(Seconds, 30, 86400)),
     def("client_encoding", "UTF8", User, Kind::String),
     def("cluster_name", "", Postmaster, Kind::String),
     def("DateStyle", "ISO, MDY", User, Kind::String),
@@ -84,24 +109,39 @@ pub const DEFINITIONS: &[Definition] = &[
     def("in_hot_standby", "off", Internal, Bool),
     def("is_superuser", "on", Internal, Bool),
     def("listen_addresses", "localhost", Postmaster, Kind::String),
-    def("max_connections", "100", Postmaster, Integer(Unit::None)),
+    def(
+        "max_connections",
+        "100",
+        Postmaster,
+        int(Unit::None, 1, MAX_BACKENDS),
+    ),
     def(
         "max_replication_slots",
         "10",
         Postmaster,
-        Integer(Unit::None),
+        int(Unit::None, 0, MAX_BACKENDS),
     ),
     def(
         "max_standby_streaming_delay",
         "30000",
         Sighup,
-        Integer(Milliseconds),
+        int(Milliseconds, -1, INT_MAX),
     ),
-    def("max_wal_senders", "10", Postmaster, Integer(Unit::None)),
-    def("max_slot_wal_keep_size", "-1", Sighup, Integer(Megabytes)),
-    def("max_wal_size", "1024", Sighup, Integer(Megabytes)),
-    def("min_wal_size", "80", Sighup, Integer(Megabytes)),
-    def("port", "5432", Postmaster, Integer(Unit::None)),
+    def(
+        "max_wal_senders",
+        "10",
+        Postmaster,
+        int(Unit::None, 0, MAX_BACKENDS),
+    ),
+    def(
+        "max_slot_wal_keep_size",
+        "-1",
+        Sighup,
+        int(Megabytes, -1, INT_MAX),
+    ),
+    def("max_wal_size", "1024", Sighup, int(Megabytes, 2, INT_MAX)),
+    def("min_wal_size", "80", Sighup, int(Megabytes, 2, INT_MAX)),
+    def("port", "5432", Postmaster, int(Unit::None, 1, 65535)),
     def("primary_conninfo", "", Sighup, Kind::String),
     def("primary_slot_name", "", Sighup, Kind::String),
     def("promote_trigger_file", "", Sighup, Kind::String),
@@ -109,7 +149,7 @@ pub const DEFINITIONS: &[Definition] = &[
         "recovery_min_apply_delay",
         "0",
         Sighup,
-        Integer(Milliseconds),
+        int(Milliseconds, 0, INT_MAX),
     ),
     def(
         "recovery_target_timeline",
@@ -122,9 +162,19 @@ pub const DEFINITIONS: &[Definition] = &[
     def("server_encoding", "UTF8", Internal, Kind::String),
     def("server_version", "15.18", Internal, Kind::String),
     def("server_version_num", "150018", Internal, Kind::String),
-    def("shared_buffers", "131072", Postmaster, Integer(Kilobytes)),
+    def(
+        "shared_buffers",
+        "16384",
+        Postmaster,
+        int(Blocks, 16, 1_073_741_823),
+    ),
     def("standard_conforming_strings", "on", User, Bool),
-    def("statement_timeout", "0", User, Integer(Milliseconds)),
+    def(
+        "statement_timeout",
+        "0",
+        User,
+        int(Milliseconds, 0, INT_MAX),
+    ),
     def(
         "synchronous_commit",
         "on",
@@ -145,7 +195,7 @@ pub const DEFINITIONS: &[Definition] = &[
         ]),
     ),
     def("transaction_read_only", "off", User, Bool),
-    def("wal_keep_size", "0", Sighup, Integer(Megabytes)),
+    def("wal_keep_size", "0", Sighup, int(Megabytes, 0, INT_MAX)),
     def(
         "wal_level",
         "replica",
@@ -157,24 +207,39 @@ pub const DEFINITIONS: &[Definition] = &[
         "wal_receiver_status_interval",
         "10",
         Sighup,
-        Integer(Seconds),
+        int(Seconds, 0, INT_MAX / 1000),
     ),
     def(
         "wal_receiver_timeout",
         "60000",
         Sighup,
-        Integer(Milliseconds),
+        int(Milliseconds, 0, INT_MAX),
     ),
     def(
         "wal_retrieve_retry_interval",
         "5000",
         Sighup,
-        Integer(Milliseconds),
+        int(Milliseconds, 1, INT_MAX),
     ),
-    def("wal_segment_size", "16384", Internal, Integer(Kilobytes)),
-    def("wal_sender_timeout", "60000", User, Integer(Milliseconds)),
-    def("wal_writer_delay", "200", Sighup, Integer(Milliseconds)),
-    def("work_mem", "4096", User, Integer(Kilobytes)),
+    def(
+        "wal_segment_size",
+        "16384",
+        Internal,
+        int(Kilobytes, 1024, 1_048_576),
+    ),
+    def(
+        "wal_sender_timeout",
+        "60000",
+        User,
+        int(Milliseconds, 0, INT_MAX),
+    ),
+    def(
+        "wal_writer_delay",
+        "200",
+        Sighup,
+        int(Milliseconds, 1, 10_000),
+    ),
+    def("work_mem", "4096", User, int(Kilobytes, 64, INT_MAX)),
 ];
 
 /// Settings that older releases had, with what replaced them.
@@ -215,40 +280,82 @@ fn invalid_value(name: &str, value: &str) -> DbError {
     )
 }
 
-/// Checks and normalises a value for `definition` (units folded to the base unit).
+/// Checks and normalises a value for `definition` (units folded to the base
+/// unit), with PostgreSQL's error when it refuses the value.
 pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
     match definition.kind {
-        Bool => match value.to_ascii_lowercase().as_str() {
-            "on" | "true" | "yes" | "1" | "t" | "y" => Ok("on".into()),
-            "off" | "false" | "no" | "0" | "f" | "n" => Ok("off".into()),
-            _ => Err(DbError::new(
+        Bool => match parse_bool(value) {
+            Some(true) => Ok("on".into()),
+            Some(false) => Ok("off".into()),
+            None => Err(DbError::new(
                 code::INVALID_PARAMETER_VALUE,
                 format!("parameter \"{}\" requires a Boolean value", definition.name),
             )),
         },
-        Enum(options) => {
-            let lower = value.to_ascii_lowercase();
-            let aliased = match (definition.name, lower.as_str()) {
-                ("wal_level", "archive" | "hot_standby") => "replica".to_string(),
-                ("synchronous_commit", "true" | "yes" | "1") => "on".to_string(),
-                ("synchronous_commit", "false" | "no" | "0") => "off".to_string(),
-                _ => lower,
-            };
-            if options.contains(&aliased.as_str()) {
-                Ok(aliased)
-            } else {
-                Err(invalid_value(definition.name, value)
-                    .with_hint(format!("Available values: {}.", options.join(", "))))
+        Enum(options) => parse_enum(definition.name, options, value).ok_or_else(|| {
+            invalid_value(definition.name, value)
+                .with_hint(format!("Available values: {}.", options.join(", ")))
+        }),
+        Kind::Integer { unit, min, max } => {
+            let number = parse_integer(value, unit).map_err(|hint| {
+                let error = invalid_value(definition.name, value);
+                match hint {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                }
+            })?;
+            if number < min || number > max {
+                let unit = unit_name(unit).map(|u| format!(" {u}")).unwrap_or_default();
+                return Err(DbError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!(
+                        "{number}{unit} is outside the valid range for parameter \"{}\" ({min} .. {max})",
+                        definition.name
+                    ),
+                ));
             }
+            Ok(number.to_string())
         }
-        Integer(unit) => parse_with_unit(value, unit)
-            .map(|n| n.to_string())
-            .ok_or_else(|| invalid_value(definition.name, value)),
         Kind::String if definition.name == "synchronous_standby_names" => {
             check_sync_standby_names(value)
         }
         Kind::String => Ok(value.to_string()),
     }
+}
+
+/// PostgreSQL's `parse_bool`: any prefix of `true`, `false`, `yes`, `no`,
+/// `on` or `off` (at least two letters for these), `1` or `0`, in any case.
+fn parse_bool(value: &str) -> Option<bool> {
+    let lower = value.to_ascii_lowercase();
+    let prefix_of = |word: &str| !lower.is_empty() && word.starts_with(lower.as_str());
+    match lower.as_bytes().first()? {
+        b't' if prefix_of("true") => Some(true),
+        b'f' if prefix_of("false") => Some(false),
+        b'y' if prefix_of("yes") => Some(true),
+        b'n' if prefix_of("no") => Some(false),
+        b'o' if lower == "on" => Some(true),
+        b'o' if lower == "of" || lower == "off" => Some(false),
+        b'1' if lower.len() == 1 => Some(true),
+        b'0' if lower.len() == 1 => Some(false),
+        _ => None,
+    }
+}
+
+/// An enum value in any case, or one of the spellings PostgreSQL accepts
+/// without listing them (`hot_standby` for `wal_level`, `true` for `on`).
+fn parse_enum(name: &str, options: &[&str], value: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let on_off = ["archive_mode", "synchronous_commit"].contains(&name);
+    let aliased = match lower.as_str() {
+        "archive" | "hot_standby" if name == "wal_level" => "replica",
+        "true" | "yes" | "1" if on_off => "on",
+        "false" | "no" | "0" if on_off => "off",
+        other => other,
+    };
+    options
+        .iter()
+        .find(|o| o.eq_ignore_ascii_case(aliased))
+        .map(|o| o.to_string())
 }
 
 /// PostgreSQL parses `synchronous_standby_names` when it is set, so a bad
@@ -269,110 +376,261 @@ fn check_sync_standby_names(value: &str) -> Result<String> {
     }
 }
 
-fn parse_with_unit(value: &str, unit: Unit) -> Option<i64> {
-    let trimmed = value.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .unwrap_or(trimmed.len());
-    let (number, suffix) = trimmed.split_at(split);
-    let number: i64 = number.parse().ok()?;
-    let suffix = suffix.trim();
-    if suffix.is_empty() {
-        return Some(number);
-    }
-    let bytes = |s: &str| -> Option<i64> {
-        Some(match s {
-            "B" => 1,
-            "kB" => 1024,
-            "MB" => 1024 * 1024,
-            "GB" => 1024 * 1024 * 1024,
-            "TB" => 1024_i64.pow(4),
-            _ => return None,
-        })
-    };
-    let micros = |s: &str| -> Option<i64> {
-        Some(match s {
-            "us" => 1,
-            "ms" => 1000,
-            "s" => 1_000_000,
-            "min" => 60_000_000,
-            "h" => 3_600_000_000,
-            "d" => 86_400_000_000,
-            _ => return None,
-        })
-    };
+const MEMORY_UNITS_HINT: &str =
+    "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".";
+const TIME_UNITS_HINT: &str =
+    "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".";
+
+/// Units a value may carry, largest first, with their size in bytes or
+/// microseconds.
+const MEMORY_UNITS: &[(&str, f64)] = &[
+    ("TB", 1099511627776.0),
+    ("GB", 1073741824.0),
+    ("MB", 1048576.0),
+    ("kB", 1024.0),
+    ("B", 1.0),
+];
+const TIME_UNITS: &[(&str, f64)] = &[
+    ("d", 86_400_000_000.0),
+    ("h", 3_600_000_000.0),
+    ("min", 60_000_000.0),
+    ("s", 1_000_000.0),
+    ("ms", 1000.0),
+    ("us", 1.0),
+];
+
+/// The name `pg_settings.unit` gives a base unit.
+fn unit_name(unit: Unit) -> Option<&'static str> {
     match unit {
-        Kilobytes => Some(number * bytes(suffix)? / 1024),
-        Megabytes => Some(number * bytes(suffix)? / (1024 * 1024)),
-        Milliseconds => Some(number * micros(suffix)? / 1000),
-        Seconds => Some(number * micros(suffix)? / 1_000_000),
         Unit::None => None,
+        Kilobytes => Some("kB"),
+        Blocks => Some("8kB"),
+        Megabytes => Some("MB"),
+        Milliseconds => Some("ms"),
+        Seconds => Some("s"),
     }
 }
 
-/// How SHOW prints a stored value: `1GB`, `5min`, `10s`, `0`.
+/// The base unit's table and its size in that table's measure.
+fn unit_table(unit: Unit) -> Option<(&'static [(&'static str, f64)], f64)> {
+    match unit {
+        Unit::None => None,
+        Kilobytes => Some((MEMORY_UNITS, 1024.0)),
+        Blocks => Some((MEMORY_UNITS, 8192.0)),
+        Megabytes => Some((MEMORY_UNITS, 1048576.0)),
+        Milliseconds => Some((TIME_UNITS, 1000.0)),
+        Seconds => Some((TIME_UNITS, 1_000_000.0)),
+    }
+}
+
+/// PostgreSQL's `parse_int`: a number as C's `strtol` reads it (decimal,
+/// `0x` hexadecimal, `0` octal) or, with a `.` or an exponent, as `strtod`
+/// does, then an optional unit, rounded to an integer in `int` range. The
+/// error is the HINT PostgreSQL adds, if any.
+fn parse_integer(value: &str, unit: Unit) -> std::result::Result<i64, Option<&'static str>> {
+    let (mut number, rest) = c_number(value).ok_or(None)?;
+    let rest = rest.trim_start_matches(is_c_space);
+    if !rest.is_empty() {
+        let (table, base) = unit_table(unit).ok_or(None)?;
+        let hint = if table == MEMORY_UNITS {
+            MEMORY_UNITS_HINT
+        } else {
+            TIME_UNITS_HINT
+        };
+        number = convert_to_base_unit(number, rest, table, base).ok_or(Some(hint))?;
+    }
+    let number = number.round_ties_even();
+    if number > f64::from(i32::MAX) || number < f64::from(i32::MIN) {
+        return Err(Some("Value exceeds integer range."));
+    }
+    Ok(number as i64)
+}
+
+fn is_c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
+/// The number at the start of `text` and what follows it, as `parse_int`
+/// reads it; None where C finds no number, an overflow or NaN.
+fn c_number(text: &str) -> Option<(f64, &str)> {
+    let (integer, rest) = c_strtol(text);
+    if integer.is_none() || rest.starts_with(['.', 'e', 'E']) {
+        return c_strtod(text);
+    }
+    if rest.len() == text.len() {
+        return None;
+    }
+    Some((integer? as f64, rest))
+}
+
+/// `strtol(text, &end, 0)`: None for the value when it overflows (errno
+/// ERANGE); the rest is `text` itself when there is no number.
+fn c_strtol(text: &str) -> (Option<i64>, &str) {
+    let trimmed = text.trim_start_matches(is_c_space);
+    let (negative, body) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let hex = (body.starts_with("0x") || body.starts_with("0X"))
+        && body[2..].starts_with(|c: char| c.is_ascii_hexdigit());
+    let (radix, digits_at) = if hex {
+        (16, 2)
+    } else if body.starts_with('0') {
+        (8, 0)
+    } else {
+        (10, 0)
+    };
+    let digits = &body[digits_at..];
+    let length = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    if length == 0 {
+        return (Some(0), text);
+    }
+    let rest = &digits[length..];
+    let magnitude = i128::from_str_radix(&digits[..length], radix).ok();
+    let value = magnitude
+        .map(|m| if negative { -m } else { m })
+        .and_then(|v| i64::try_from(v).ok());
+    (value, rest)
+}
+
+/// `strtod(text, &end)` for decimal numbers; None on overflow.
+fn c_strtod(text: &str) -> Option<(f64, &str)> {
+    let trimmed = text.trim_start_matches(is_c_space);
+    let bytes = trimmed.as_bytes();
+    let mut end = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let whole = digits(end);
+    end += whole;
+    let mut fraction = 0;
+    if bytes.get(end) == Some(&b'.') {
+        fraction = digits(end + 1);
+        if whole + fraction > 0 {
+            end += 1 + fraction;
+        }
+    }
+    if whole + fraction == 0 {
+        return None;
+    }
+    if matches!(bytes.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(bytes.get(end + 1), Some(b'-' | b'+')));
+        let exponent = digits(end + 1 + sign);
+        if exponent > 0 {
+            end += 1 + sign + exponent;
+        }
+    }
+    let number: f64 = trimmed[..end].parse().ok()?;
+    number.is_finite().then_some((number, &trimmed[end..]))
+}
+
+/// PostgreSQL's `convert_to_base_unit`: a unit of at most three characters
+/// (then only blanks), and a fractional value rounded to the next smaller unit.
+fn convert_to_base_unit(value: f64, text: &str, table: &[(&str, f64)], base: f64) -> Option<f64> {
+    let unit_length = text
+        .char_indices()
+        .take_while(|(_, c)| !is_c_space(*c))
+        .take(3)
+        .last()
+        .map(|(i, c)| i + c.len_utf8())?;
+    let (unit, after) = text.split_at(unit_length);
+    if !after.trim_start_matches(is_c_space).is_empty() {
+        return None;
+    }
+    let index = table.iter().position(|(name, _)| *name == unit)?;
+    let converted = value * table[index].1 / base;
+    Some(match table.get(index + 1) {
+        Some((_, smaller)) => {
+            let step = smaller / base;
+            (converted / step).round_ties_even() * step
+        }
+        None => converted,
+    })
+}
+
+/// How SHOW prints a stored value: `1GB`, `5min`, `10s`, `0`: the largest
+/// unit that divides the value.
 pub fn display(definition: &Definition, stored: &str) -> String {
-    let Integer(unit) = definition.kind else {
+    let Kind::Integer { unit, .. } = definition.kind else {
         return stored.to_string();
     };
-    let Ok(number) = stored.parse::<i64>() else {
+    let (Ok(number), Some((table, base))) = (stored.parse::<i64>(), unit_table(unit)) else {
         return stored.to_string();
     };
     if number <= 0 {
         // 0 and the -1 of "no limit" show without a unit.
         return number.to_string();
     }
-    let scaled = |value: i64, units: &[(&str, i64)]| -> String {
-        for (name, size) in units.iter().rev() {
-            if value % size == 0 {
-                return format!("{}{name}", value / size);
-            }
+    // PostgreSQL's convert_int_from_base_unit: the first unit, largest
+    // first, that divides the value or is not larger than the base unit.
+    for (name, size) in table {
+        let multiplier = size / base;
+        if multiplier <= 1.0 || number as f64 % multiplier == 0.0 {
+            return format!("{}{name}", (number as f64 / multiplier).round() as i64);
         }
-        value.to_string()
-    };
-    match unit {
-        Unit::None => number.to_string(),
-        Kilobytes => scaled(
-            number,
-            &[
-                ("kB", 1),
-                ("MB", 1024),
-                ("GB", 1024 * 1024),
-                ("TB", 1024 * 1024 * 1024),
-            ],
-        ),
-        Megabytes => scaled(number, &[("MB", 1), ("GB", 1024), ("TB", 1024 * 1024)]),
-        Milliseconds => scaled(
-            number,
-            &[
-                ("ms", 1),
-                ("s", 1000),
-                ("min", 60_000),
-                ("h", 3_600_000),
-                ("d", 86_400_000),
-            ],
-        ),
-        Seconds => scaled(number, &[("s", 1), ("min", 60), ("h", 3600), ("d", 86_400)]),
     }
+    number.to_string()
 }
+
+/// The name of the file `ALTER SYSTEM` writes, as its errors say it.
+pub const AUTO_CONF: &str = "postgresql.auto.conf";
+/// Lines before the first setting in `postgresql.auto.conf`.
+const AUTO_CONF_HEADER: &str =
+    "# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n";
 
 /// A server's settings: defaults, the two configuration files, and what is in force.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    /// `postgresql.conf`, as parsed.
-    pub file: BTreeMap<String, String>,
-    /// `postgresql.auto.conf`, written by ALTER SYSTEM.
+    /// The data directory, for the file names in log lines.
+    pub data_directory: String,
+    /// `postgresql.conf`, as parsed at the last start or reload.
+    file: ConfFile,
+    /// `postgresql.auto.conf`, written by ALTER SYSTEM: name → value as written.
     pub auto: BTreeMap<String, String>,
+    /// Lines appended to `postgresql.auto.conf` that do not parse; they stop
+    /// the server from starting, and ALTER SYSTEM refuses to rewrite the file.
+    pub auto_unparsed: Vec<String>,
     /// Values in force for the whole server (normalised).
     active: BTreeMap<&'static str, String>,
+    /// Settings whose value in force came from a file (a reload that no
+    /// longer finds them resets them).
+    from_file: BTreeSet<&'static str>,
     /// Changed in a file but waiting for a restart.
     pub pending_restart: BTreeSet<&'static str>,
+}
+
+/// What one pass over the configuration files decided.
+struct Pass {
+    log: Vec<String>,
+    /// The file PostgreSQL names in its "contains errors" line.
+    error_file: Option<String>,
+    /// Whether values were applied (false: the files did not parse).
+    applying: bool,
+}
+
+impl Pass {
+    fn error(&mut self, file: &str, error: &DbError) {
+        self.log.push(format!("LOG:  {}", error.message));
+        if let Some(detail) = &error.detail {
+            self.log.push(format!("DETAIL:  {detail}"));
+        }
+        if let Some(hint) = &error.hint {
+            self.log.push(format!("HINT:  {hint}"));
+        }
+        self.error_file = Some(file.to_string());
+    }
 }
 
 impl Settings {
     pub fn new() -> Settings {
         let mut settings = Settings::default();
-        settings.start();
+        settings.start().expect("the default settings are valid");
         settings
     }
 
@@ -389,58 +647,219 @@ impl Settings {
         self.active.insert(name, value);
     }
 
-    fn from_files(&self, definition: &Definition) -> Option<String> {
-        let find = |map: &BTreeMap<String, String>| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(definition.name))
-                .map(|(_, v)| v.clone())
-        };
-        let raw = find(&self.auto).or_else(|| find(&self.file))?;
-        normalize(definition, &raw).ok()
+    /// Reads `postgresql.conf`'s text; it takes effect at the next start or reload.
+    pub fn load_conf(&mut self, text: &str) {
+        self.file = parse_conf(text);
     }
 
-    /// Server start: every setting from the files or its default.
-    pub fn start(&mut self) {
-        for definition in DEFINITIONS.iter().filter(|d| d.context != Internal) {
-            let value = self
-                .from_files(definition)
-                .unwrap_or_else(|| definition.default.to_string());
-            self.active.insert(definition.name, value);
-        }
+    fn path(&self, file: &str) -> String {
+        format!("{}/{file}", self.data_directory)
+    }
+
+    /// Server start: every setting from the files or its default. Err is the
+    /// server log of a start that fails: each bad line, then the FATAL.
+    pub fn start(&mut self) -> std::result::Result<(), Vec<String>> {
+        self.active
+            .retain(|name, _| definition(name).is_some_and(|d| d.context == Internal));
+        self.from_file.clear();
         self.pending_restart.clear();
+        let mut pass = self.process_files(true);
+        match pass.error_file.take() {
+            None => Ok(()),
+            Some(file) => {
+                pass.log.push(format!(
+                    "FATAL:  configuration file \"{file}\" contains errors"
+                ));
+                Err(pass.log)
+            }
+        }
     }
 
-    /// `pg_reload_conf()` / SIGHUP: returns log lines PostgreSQL would write.
+    /// `pg_reload_conf()` / SIGHUP: returns the log lines PostgreSQL would
+    /// write. Bad lines are reported and skipped; the rest is applied.
     pub fn reload(&mut self) -> Vec<String> {
-        let mut log = Vec::new();
-        for definition in DEFINITIONS.iter().filter(|d| d.context != Internal) {
-            let wanted = self
-                .from_files(definition)
-                .unwrap_or_else(|| definition.default.to_string());
-            let current = self.get(definition.name);
-            if wanted == current {
+        let mut pass = self.process_files(false);
+        if let Some(file) = pass.error_file.take() {
+            let outcome = if pass.applying {
+                "unaffected changes were applied"
+            } else {
+                "no changes were applied"
+            };
+            pass.log.push(format!(
+                "LOG:  configuration file \"{file}\" contains errors; {outcome}"
+            ));
+        }
+        pass.log
+    }
+
+    /// `postgresql.auto.conf` as lines of a parsed file.
+    fn auto_file(&self) -> ConfFile {
+        let first = AUTO_CONF_HEADER.lines().count() + 1;
+        let mut file = ConfFile::default();
+        for (index, (name, value)) in self.auto.iter().enumerate() {
+            file.lines.push(ConfLine {
+                name: name.clone(),
+                value: value.clone(),
+                line: first + index,
+            });
+        }
+        let after = first + self.auto.len();
+        for (index, raw) in self.auto_unparsed.iter().enumerate() {
+            for (_, token) in parse_conf(raw).errors {
+                file.errors.push((after + index, token));
+            }
+        }
+        file
+    }
+
+    /// PostgreSQL's `ProcessConfigFile`: syntax errors and unknown names stop
+    /// everything; otherwise each value is checked and applied (at a reload,
+    /// a server-start setting that changed only waits for the restart).
+    fn process_files(&mut self, starting: bool) -> Pass {
+        let mut pass = Pass {
+            log: Vec::new(),
+            error_file: None,
+            applying: false,
+        };
+        let conf_path = self.path("postgresql.conf");
+        let auto_path = self.path(AUTO_CONF);
+        let auto = self.auto_file();
+        let conf = self.file.clone();
+        for (file, path, name) in [
+            (&conf, &conf_path, conf_path.as_str()),
+            (&auto, &auto_path, AUTO_CONF),
+        ] {
+            for index in 0..file.errors.len().min(100) {
+                pass.log
+                    .push(format!("LOG:  {}", file.error_message(index, path)));
+                pass.error_file = Some(name.to_string());
+            }
+            if pass.error_file.is_some() {
+                return pass;
+            }
+        }
+        let lines: Vec<(&ConfLine, &str)> = conf
+            .lines
+            .iter()
+            .map(|l| (l, conf_path.as_str()))
+            .chain(auto.lines.iter().map(|l| (l, auto_path.as_str())))
+            .collect();
+        let mut last: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for (index, (line, path)) in lines.iter().enumerate() {
+            match definition(&line.name) {
+                Some(definition) => {
+                    last.insert(definition.name, index);
+                }
+                // A name with a dot is an extension's placeholder: accepted.
+                None if line.name.contains('.') => {}
+                None => {
+                    pass.log.push(format!(
+                        "LOG:  unrecognized configuration parameter \"{}\" in file \"{path}\" line {}",
+                        line.name, line.line
+                    ));
+                    pass.error_file = Some(path.to_string());
+                }
+            }
+        }
+        if pass.error_file.is_some() {
+            return pass;
+        }
+        pass.applying = true;
+        if !starting {
+            self.reset_removed(&last, &mut pass, &conf_path);
+        }
+        for (index, (line, path)) in lines.iter().enumerate() {
+            let Some(definition) = definition(&line.name) else {
+                continue;
+            };
+            if last.get(definition.name) == Some(&index) {
+                self.apply_from_file(definition, line, path, starting, &mut pass);
+            }
+        }
+        pass
+    }
+
+    /// At a reload, settings no longer in any file go back to their defaults.
+    fn reset_removed(
+        &mut self,
+        present: &BTreeMap<&'static str, usize>,
+        pass: &mut Pass,
+        conf_path: &str,
+    ) {
+        let removed: Vec<&'static str> = self
+            .from_file
+            .iter()
+            .filter(|name| !present.contains_key(*name))
+            .copied()
+            .collect();
+        for name in removed {
+            let definition = definition(name).expect("known setting");
+            if definition.context == Postmaster {
+                self.pending_restart.insert(name);
+                pass.log.push(format!(
+                    "LOG:  parameter \"{name}\" cannot be changed without restarting the server"
+                ));
+                pass.error_file.get_or_insert_with(|| conf_path.to_string());
                 continue;
             }
-            if definition.context == Postmaster {
-                self.pending_restart.insert(definition.name);
-                log.push(format!(
-                    "LOG:  parameter \"{}\" cannot be changed without restarting the server",
-                    definition.name
-                ));
-            } else {
-                log.push(format!(
-                    "LOG:  parameter \"{}\" changed to \"{}\"",
-                    definition.name,
-                    display(definition, &wanted)
-                ));
-                self.active.insert(definition.name, wanted);
-            }
+            self.from_file.remove(name);
+            self.active.insert(name, definition.default.to_string());
+            pass.log.push(format!(
+                "LOG:  parameter \"{name}\" removed from configuration file, reset to default"
+            ));
         }
-        log
     }
 
-    /// `ALTER SYSTEM SET name = value` (None: RESET).
+    /// One setting's last line in the files: checked, then in force (at a
+    /// start, or a reload for settings that may change without a restart).
+    fn apply_from_file(
+        &mut self,
+        definition: &'static Definition,
+        line: &ConfLine,
+        path: &str,
+        starting: bool,
+        pass: &mut Pass,
+    ) {
+        let name = definition.name;
+        if definition.context == Internal {
+            let error = DbError::new(
+                code::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{name}\" cannot be changed"),
+            );
+            return pass.error(path, &error);
+        }
+        let value = match normalize(definition, &line.value) {
+            Ok(value) => value,
+            Err(error) => return pass.error(path, &error),
+        };
+        let changed = value != self.get(name);
+        if starting || !changed {
+            self.active.insert(name, value);
+            self.from_file.insert(name);
+        } else if definition.context == Postmaster {
+            self.pending_restart.insert(name);
+            let error = DbError::new(
+                code::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{name}\" cannot be changed without restarting the server"),
+            );
+            pass.error(path, &error);
+        } else {
+            pass.log.push(format!(
+                "LOG:  parameter \"{name}\" changed to \"{}\"",
+                line.value
+            ));
+            self.active.insert(name, value);
+            self.from_file.insert(name);
+        }
+    }
+
+    /// `ALTER SYSTEM SET name = value` (None: RESET; `RESET ALL` empties the file).
     pub fn alter_system(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        if name.eq_ignore_ascii_case("all") && value.is_none() {
+            self.auto.clear();
+            self.auto_unparsed.clear();
+            return Ok(());
+        }
         let definition = definition(name).ok_or_else(|| unrecognized(name))?;
         if definition.context == Internal {
             return Err(DbError::new(
@@ -448,24 +867,48 @@ impl Settings {
                 format!("parameter \"{}\" cannot be changed", definition.name),
             ));
         }
-        match value {
-            Some(value) => {
-                normalize(definition, value)?;
-                self.auto
-                    .insert(definition.name.to_string(), value.to_string());
-            }
-            None => {
-                self.auto.remove(definition.name);
-            }
+        if let Some(value) = value {
+            normalize(definition, value)?;
+        }
+        if !self.auto_unparsed.is_empty() {
+            return Err(DbError::new(
+                code::CONFIG_FILE_ERROR,
+                format!("could not parse contents of file \"{AUTO_CONF}\""),
+            ));
+        }
+        self.auto
+            .retain(|k, _| !k.eq_ignore_ascii_case(definition.name));
+        if let Some(value) = value {
+            self.auto
+                .insert(definition.name.to_string(), value.to_string());
         }
         Ok(())
     }
 
+    /// A line appended to `postgresql.auto.conf` (`echo ... >>`): its
+    /// settings join the file; a line that does not parse stays as written.
+    pub fn append_auto(&mut self, line: &str) {
+        let parsed = parse_conf(line);
+        if parsed.errors.is_empty() {
+            for setting in parsed.lines {
+                self.auto
+                    .retain(|k, _| !k.eq_ignore_ascii_case(&setting.name));
+                self.auto.insert(setting.name, setting.value);
+            }
+        } else {
+            self.auto_unparsed.push(line.to_string());
+        }
+    }
+
     /// The text of `postgresql.auto.conf`.
     pub fn auto_conf_text(&self) -> String {
-        let mut text = "# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n".to_string();
+        let mut text = AUTO_CONF_HEADER.to_string();
         for (name, value) in &self.auto {
             text.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+        }
+        for line in &self.auto_unparsed {
+            text.push_str(line);
+            text.push('\n');
         }
         text
     }
@@ -493,48 +936,6 @@ pub fn check_session_set(name: &str, value: &str) -> Result<(&'static str, Strin
         return Err(DbError::new(code::CANT_CHANGE_RUNTIME_PARAM, message));
     }
     Ok((definition.name, normalize(definition, value)?))
-}
-
-/// Parses `postgresql.conf` text: `name = value` lines, `#` comments, quoted values.
-pub fn parse_conf(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
-    let mut values = BTreeMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = strip_comment(line).trim().to_string();
-        if line.is_empty() {
-            continue;
-        }
-        let (name, value) = match line.split_once('=') {
-            Some((name, value)) => (name.trim(), value.trim()),
-            None => match line.split_once(char::is_whitespace) {
-                Some((name, value)) => (name.trim(), value.trim()),
-                None => {
-                    return Err(format!(
-                        "syntax error in file \"postgresql.conf\" line {}, near end of line",
-                        number + 1
-                    ))
-                }
-            },
-        };
-        let value = value
-            .strip_prefix('\'')
-            .and_then(|v| v.strip_suffix('\''))
-            .map(|v| v.replace("''", "'"))
-            .unwrap_or_else(|| value.to_string());
-        values.insert(name.to_string(), value);
-    }
-    Ok(values)
-}
-
-fn strip_comment(line: &str) -> &str {
-    let mut in_quotes = false;
-    for (index, c) in line.char_indices() {
-        match c {
-            '\'' => in_quotes = !in_quotes,
-            '#' if !in_quotes => return &line[..index],
-            _ => {}
-        }
-    }
-    line
 }
 
 #[cfg(test)]
@@ -573,16 +974,225 @@ mod tests {
         assert!(log
             .iter()
             .any(|l| l.contains("\"max_wal_senders\" cannot be changed without restarting")));
-        settings.start();
+        settings.start().unwrap();
         assert_eq!(settings.get("max_wal_senders"), "3");
         assert!(settings.auto_conf_text().contains("wal_keep_size = '1GB'"));
     }
 
+    fn check(name: &str, value: &str) -> std::result::Result<String, String> {
+        normalize(definition(name).unwrap(), value).map_err(|e| match e.hint {
+            Some(hint) => format!("{} HINT: {hint}", e.message),
+            None => e.message,
+        })
+    }
+
+    /// Values and errors as PostgreSQL 15 gives them for SET / ALTER SYSTEM.
     #[test]
-    fn parses_conf_files() {
-        let parsed = parse_conf("wal_level = hot_standby # comment\nmax_wal_senders 5\narchive_command = 'cp %p /a/%f'\n").unwrap();
-        assert_eq!(parsed["wal_level"], "hot_standby");
-        assert_eq!(parsed["max_wal_senders"], "5");
-        assert_eq!(parsed["archive_command"], "cp %p /a/%f");
+    fn integers_are_parsed_and_checked_as_postgres_does() {
+        assert_eq!(
+            check("max_wal_senders", "-5").unwrap_err(),
+            "-5 is outside the valid range for parameter \"max_wal_senders\" (0 .. 262143)"
+        );
+        assert_eq!(
+            check("max_connections", "abc").unwrap_err(),
+            "invalid value for parameter \"max_connections\": \"abc\""
+        );
+        assert_eq!(
+            check("port", "99999").unwrap_err(),
+            "99999 is outside the valid range for parameter \"port\" (1 .. 65535)"
+        );
+        assert_eq!(
+            check("checkpoint_timeout", "0").unwrap_err(),
+            "0 s is outside the valid range for parameter \"checkpoint_timeout\" (30 .. 86400)"
+        );
+        assert_eq!(
+            check("checkpoint_timeout", "10ms").unwrap_err(),
+            "0 s is outside the valid range for parameter \"checkpoint_timeout\" (30 .. 86400)"
+        );
+        assert_eq!(
+            check("checkpoint_timeout", "10 parsecs").unwrap_err(),
+            "invalid value for parameter \"checkpoint_timeout\": \"10 parsecs\" HINT: Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\"."
+        );
+        assert_eq!(check("checkpoint_timeout", "1.5min").unwrap(), "90");
+        assert_eq!(
+            check("work_mem", "1.5").unwrap_err(),
+            "2 kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)"
+        );
+        assert_eq!(check("work_mem", "1.5MB").unwrap(), "1536");
+        assert_eq!(check("work_mem", " 100 kB ").unwrap(), "100");
+        assert_eq!(check("work_mem", "0x100").unwrap(), "256");
+        assert_eq!(check("work_mem", "0100").unwrap(), "64");
+        assert_eq!(check("work_mem", "100.5").unwrap(), "100");
+        assert_eq!(check("statement_timeout", "1e3").unwrap(), "1000");
+        assert_eq!(
+            check("work_mem", "1mb").unwrap_err(),
+            "invalid value for parameter \"work_mem\": \"1mb\" HINT: Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\"."
+        );
+        assert_eq!(
+            check("work_mem", "99999999999").unwrap_err(),
+            "invalid value for parameter \"work_mem\": \"99999999999\" HINT: Value exceeds integer range."
+        );
+        for silent in ["inf", "nan", "", "1e400"] {
+            assert_eq!(
+                check("work_mem", silent).unwrap_err(),
+                format!("invalid value for parameter \"work_mem\": \"{silent}\"")
+            );
+        }
+        assert_eq!(
+            check("wal_sender_timeout", "-1").unwrap_err(),
+            "-1 ms is outside the valid range for parameter \"wal_sender_timeout\" (0 .. 2147483647)"
+        );
+        let shared = definition("shared_buffers").unwrap();
+        assert_eq!(
+            display(shared, &check("shared_buffers", "1MB").unwrap()),
+            "1MB"
+        );
+        assert_eq!(display(shared, "1"), "8kB");
+        assert_eq!(
+            check("shared_buffers", "8").unwrap_err(),
+            "8 8kB is outside the valid range for parameter \"shared_buffers\" (16 .. 1073741823)"
+        );
+    }
+
+    #[test]
+    fn booleans_and_enums_are_parsed_as_postgres_does() {
+        for yes in ["on", "TRUE", "tr", "y", "yes", "1", "t"] {
+            assert_eq!(check("hot_standby", yes).unwrap(), "on", "{yes}");
+        }
+        for no in ["off", "of", "F", "n", "no", "0", "fals"] {
+            assert_eq!(check("hot_standby", no).unwrap(), "off", "{no}");
+        }
+        for bad in ["o", "maybe", "", "10", "onn"] {
+            assert_eq!(
+                check("hot_standby", bad).unwrap_err(),
+                "parameter \"hot_standby\" requires a Boolean value"
+            );
+        }
+        assert_eq!(check("wal_level", "HOT_STANDBY").unwrap(), "replica");
+        assert_eq!(check("synchronous_commit", "yes").unwrap(), "on");
+        assert_eq!(
+            check("wal_level", "bogus").unwrap_err(),
+            "invalid value for parameter \"wal_level\": \"bogus\" HINT: Available values: minimal, replica, logical."
+        );
+    }
+
+    fn settings_with(conf: &str, auto: &[(&str, &str)]) -> Settings {
+        let mut settings = Settings::new();
+        settings.data_directory = "/d".into();
+        settings.load_conf(conf);
+        for (name, value) in auto {
+            settings.auto.insert(name.to_string(), value.to_string());
+        }
+        settings
+    }
+
+    /// The lines PostgreSQL 15 logged for the same files.
+    #[test]
+    fn a_bad_file_stops_the_start_with_postgres_lines() {
+        let mut settings = settings_with("", &[("max_wal_senders", "-5")]);
+        assert_eq!(
+            settings.start().unwrap_err(),
+            vec![
+                "LOG:  -5 is outside the valid range for parameter \"max_wal_senders\" (0 .. 262143)",
+                "FATAL:  configuration file \"/d/postgresql.auto.conf\" contains errors",
+            ]
+        );
+        let mut settings = settings_with("checkpoint_timeout = 0\nport = 99999\n", &[]);
+        assert_eq!(
+            settings.start().unwrap_err(),
+            vec![
+                "LOG:  0 s is outside the valid range for parameter \"checkpoint_timeout\" (30 .. 86400)",
+                "LOG:  99999 is outside the valid range for parameter \"port\" (1 .. 65535)",
+                "FATAL:  configuration file \"/d/postgresql.conf\" contains errors",
+            ]
+        );
+        let mut settings = settings_with("\nbogus_setting = 1\n", &[]);
+        assert_eq!(
+            settings.start().unwrap_err(),
+            vec![
+                "LOG:  unrecognized configuration parameter \"bogus_setting\" in file \"/d/postgresql.conf\" line 2",
+                "FATAL:  configuration file \"/d/postgresql.conf\" contains errors",
+            ]
+        );
+        let mut settings = settings_with("archive_command = 'cp %p /x\n", &[]);
+        assert_eq!(
+            settings.start().unwrap_err(),
+            vec![
+                "LOG:  syntax error in file \"/d/postgresql.conf\" line 1, near token \"'\"",
+                "FATAL:  configuration file \"/d/postgresql.conf\" contains errors",
+            ]
+        );
+        let mut settings = settings_with("", &[]);
+        settings.append_auto("archive_command = 'cp %p /x");
+        assert_eq!(
+            settings.start().unwrap_err(),
+            vec![
+                "LOG:  syntax error in file \"/d/postgresql.auto.conf\" line 3, near token \"'\"",
+                "FATAL:  configuration file \"postgresql.auto.conf\" contains errors",
+            ]
+        );
+        assert_eq!(
+            settings
+                .alter_system("work_mem", Some("1MB"))
+                .unwrap_err()
+                .message,
+            "could not parse contents of file \"postgresql.auto.conf\""
+        );
+        settings.alter_system("all", None).unwrap();
+        assert!(settings.start().is_ok());
+    }
+
+    #[test]
+    fn a_reload_skips_bad_lines_and_applies_the_rest() {
+        let mut settings = settings_with("", &[]);
+        settings.start().unwrap();
+        settings.load_conf(
+            "checkpoint_timeout = 0\nport = 99999\nwork_mem = '2MB'\nshared_buffers = '1MB'\n",
+        );
+        assert_eq!(
+            settings.reload(),
+            vec![
+                "LOG:  0 s is outside the valid range for parameter \"checkpoint_timeout\" (30 .. 86400)",
+                "LOG:  99999 is outside the valid range for parameter \"port\" (1 .. 65535)",
+                "LOG:  parameter \"work_mem\" changed to \"2MB\"",
+                "LOG:  parameter \"shared_buffers\" cannot be changed without restarting the server",
+                "LOG:  configuration file \"/d/postgresql.conf\" contains errors; unaffected changes were applied",
+            ]
+        );
+        assert_eq!(settings.get("work_mem"), "2048");
+        assert_eq!(settings.get("checkpoint_timeout"), "300");
+        settings.load_conf("work_mem = '2MB'\nbogus = 1\ncheckpoint_timeout = 60\n");
+        assert_eq!(
+            settings.reload(),
+            vec![
+                "LOG:  unrecognized configuration parameter \"bogus\" in file \"/d/postgresql.conf\" line 2",
+                "LOG:  configuration file \"/d/postgresql.conf\" contains errors; no changes were applied",
+            ]
+        );
+        assert_eq!(settings.get("checkpoint_timeout"), "300");
+        settings.load_conf("");
+        assert_eq!(
+            settings.reload(),
+            vec!["LOG:  parameter \"work_mem\" removed from configuration file, reset to default"]
+        );
+    }
+
+    #[test]
+    fn alter_system_reset_all_empties_the_file() {
+        let mut settings = Settings::new();
+        settings.alter_system("work_mem", Some("1.5MB")).unwrap();
+        settings
+            .alter_system("wal_level", Some("hot_standby"))
+            .unwrap();
+        assert!(settings.auto_conf_text().contains("work_mem = '1.5MB'"));
+        settings.alter_system("ALL", None).unwrap();
+        assert!(settings.auto.is_empty());
+        assert_eq!(
+            settings
+                .alter_system("max_wal_senders", Some("-5"))
+                .unwrap_err()
+                .code,
+            "22023"
+        );
     }
 }

@@ -85,6 +85,8 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             Value::Text(String::new())
         }
         "pg_reload_conf" => {
+            // The node reads pg_hba.conf again after the statement.
+            db.reload_requested = true;
             let lines = db.settings.reload();
             db.log_lines
                 .push("LOG:  received SIGHUP, reloading configuration files".to_string());

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pgplay_engine::{Database, DbError, InitOptions, SessionId, StatementResult};
 use pgplay_replication::hba::DEFAULT_HBA;
-use pgplay_replication::{ConnId, Message, TimelineHistory, WalReceiver, WalSender};
+use pgplay_replication::{ConnId, HbaFile, Message, TimelineHistory, WalReceiver, WalSender};
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{SegmentSize, TimeLineId, DEFAULT_SEGMENT_SIZE};
 
@@ -168,6 +168,11 @@ pub struct Node {
     pub(crate) replay_delayed_until: Option<Timestamp>,
     /// Sessions ended by `pg_terminate_backend()`, until their psql notices.
     pub(crate) terminated_sessions: BTreeSet<SessionId>,
+    /// The pg_hba.conf rules as the server read them at its last start or
+    /// reload (edits to the file wait for the next one, as in PostgreSQL).
+    pub(crate) hba: HbaFile,
+    /// postgresql.conf changed since the settings last read it.
+    conf_changed: bool,
 }
 
 impl Node {
@@ -222,6 +227,8 @@ impl Node {
             archiver: archive::Archiver::default(),
             replay_delayed_until: None,
             terminated_sessions: BTreeSet::new(),
+            hba: HbaFile::default(),
+            conf_changed: true,
         }
     }
 
@@ -233,7 +240,13 @@ impl Node {
         self.files
             .postgresql_conf
             .push_str(&format!("port = {port}\n"));
-        self.reload_files();
+        self.conf_changed = true;
+    }
+
+    /// Where the data directory is: the shell runs in the postgres user's
+    /// home, and each node's data directory is the subdirectory named after it.
+    pub fn data_directory(&self) -> String {
+        format!("/var/lib/postgresql/{}", self.name)
     }
 
     pub(crate) fn push_log(&mut self, line: String) {
@@ -293,40 +306,32 @@ impl Node {
         self.db.settings.get(name).parse().unwrap_or(0)
     }
 
-    /// Re-reads `postgresql.conf` into the settings (values take effect at
-    /// the next start or reload, as in PostgreSQL).
-    fn reload_files(&mut self) {
-        if let Ok(values) = pgplay_engine::guc::parse_conf(&self.files.postgresql_conf) {
-            self.db.settings.file = values;
+    /// Hands `postgresql.conf` to the settings when it changed (values take
+    /// effect at the next start or reload, as in PostgreSQL). Reading waits
+    /// until the settings need the file, so appending lines costs no parse.
+    fn read_conf(&mut self) {
+        self.db.settings.data_directory = self.data_directory();
+        if self.conf_changed {
+            self.db.settings.load_conf(&self.files.postgresql_conf);
+            self.conf_changed = false;
         }
     }
 
-    /// Appends a `name = 'value'` line to `postgresql.conf` or
-    /// `postgresql.auto.conf` (as `echo ... >> FILE` would); it takes effect
-    /// at the next reload or start.
+    /// Appends a line to `postgresql.conf`, `postgresql.auto.conf` or
+    /// `pg_hba.conf` (as `echo ... >> FILE` would): like `echo`, it never
+    /// fails for what the line says; the server judges the file at its next
+    /// reload or start. It costs the line, not the file.
     pub fn append_config(&mut self, file: &str, line: &str) -> Result<(), String> {
-        let conf = || {
-            pgplay_engine::guc::parse_conf(line)
-                .map_err(|e| format!("syntax error in \"{file}\": {e}"))
-        };
         match file {
             "postgresql.conf" => {
-                conf()?;
                 self.files.postgresql_conf.push_str(line);
                 self.files.postgresql_conf.push('\n');
-                self.reload_files();
+                self.conf_changed = true;
             }
-            "postgresql.auto.conf" => {
-                for (name, value) in conf()? {
-                    self.db.settings.auto.insert(name, value);
-                }
-            }
+            "postgresql.auto.conf" => self.db.settings.append_auto(line),
             "pg_hba.conf" => {
-                let mut text = self.files.pg_hba_conf.clone();
-                text.push_str(line);
-                text.push('\n');
-                pgplay_replication::HbaFile::parse(&text)?;
-                self.files.pg_hba_conf = text;
+                self.files.pg_hba_conf.push_str(line);
+                self.files.pg_hba_conf.push('\n');
             }
             other => {
                 return Err(format!(
@@ -343,15 +348,19 @@ impl Node {
     pub fn write_file(&mut self, file: &str, text: &str) -> Result<(), String> {
         match file {
             "postgresql.conf" => {
-                pgplay_engine::guc::parse_conf(text)
-                    .map_err(|e| format!("syntax error in \"{file}\": {e}"))?;
+                pgplay_engine::guc::parse_conf(text).check(file)?;
                 self.files.postgresql_conf = text.to_string();
-                self.reload_files();
+                self.conf_changed = true;
             }
             "postgresql.auto.conf" => {
-                let values = pgplay_engine::guc::parse_conf(text)
-                    .map_err(|e| format!("syntax error in \"{file}\": {e}"))?;
-                self.db.settings.auto = values;
+                let parsed = pgplay_engine::guc::parse_conf(text);
+                parsed.check(file)?;
+                self.db.settings.auto = parsed
+                    .lines
+                    .into_iter()
+                    .map(|l| (l.name, l.value))
+                    .collect();
+                self.db.settings.auto_unparsed.clear();
             }
             "pg_hba.conf" => {
                 pgplay_replication::HbaFile::parse(text)?;
@@ -441,15 +450,29 @@ impl Node {
 
     /// `pg_ctl reload` / `SELECT pg_reload_conf()`.
     pub fn reload(&mut self, now: Timestamp) {
-        self.reload_files();
+        self.read_conf();
         self.push_log("LOG:  received SIGHUP, reloading configuration files".into());
         let lines = self.db.settings.reload();
         lines.into_iter().for_each(|l| self.push_log(l));
+        self.reload_hba();
         self.after_reload(now);
         // Emptying synchronous_standby_names releases every waiting backend.
         self.release_sync_waiters();
         if self.replay_delayed_until.is_some() {
             self.replay_received(now);
+        }
+    }
+
+    /// A reload reads pg_hba.conf again; a file the server cannot use is
+    /// reported and the rules in force stay.
+    fn reload_hba(&mut self) {
+        let path = format!("{}/pg_hba.conf", self.data_directory());
+        match HbaFile::load(&self.files.pg_hba_conf, &path) {
+            Ok(hba) => self.hba = hba,
+            Err(lines) => {
+                lines.into_iter().for_each(|l| self.push_log(l));
+                self.push_log("LOG:  pg_hba.conf was not reloaded".into());
+            }
         }
     }
 
@@ -474,6 +497,10 @@ impl Node {
         {
             return vec![refused];
         }
+        if let Some(refused) = self.hot_standby_disabled() {
+            return vec![refused];
+        }
+        self.read_conf();
         self.db.now = now;
         self.refresh_stats(now, pgplay_engine::activity::reads_processes(sql));
         let upstream = |db: &Database| {
@@ -485,6 +512,10 @@ impl Node {
         let before = upstream(&self.db);
         let results = pgplay_engine::sql::execute(&mut self.db, session, sql);
         self.collect_engine_log();
+        if self.db.reload_requested {
+            self.db.reload_requested = false;
+            self.reload_hba();
+        }
         if self.db.promote_requested {
             self.db.promote_requested = false;
             self.promote(now);
@@ -502,6 +533,25 @@ impl Node {
         self.pump(now);
         self.recycle_wal();
         results
+    }
+
+    /// A standby with `hot_standby = off` accepts no connection until it is
+    /// promoted; PostgreSQL refuses each one with this FATAL, and logs it.
+    fn hot_standby_disabled(&mut self) -> Option<StatementResult> {
+        if !self.db.in_recovery || self.db.settings.get("hot_standby") != "off" {
+            return None;
+        }
+        let error = DbError::fatal(
+            pgplay_engine::error::code::CANNOT_CONNECT_NOW,
+            "the database system is not accepting connections",
+        )
+        .with_detail("Hot standby mode is disabled.");
+        self.push_log(format!("FATAL:  {}", error.message));
+        self.push_log("DETAIL:  Hot standby mode is disabled.".into());
+        Some(StatementResult {
+            outcome: Err(error),
+            notices: Vec::new(),
+        })
     }
 
     /// The error psql shows when the server is down.
@@ -528,13 +578,12 @@ impl Node {
             );
         }
         self.db.now = now;
-        self.reload_files();
-        self.db.settings.start();
+        self.read_conf();
+        if let Err(lines) = self.db.settings.start() {
+            return Err(self.failed_start(lines));
+        }
         if let Err(error) = self.check_startup_settings() {
-            self.push_log(error.clone());
-            return Err(format!(
-                "{error}\npg_ctl: could not start server\nExamine the log output."
-            ));
+            return Err(self.failed_start(vec![error]));
         }
         self.db.reset_slots_at_start();
         self.push_log(format!("LOG:  starting {}", pgplay_engine::system::VERSION));
@@ -542,6 +591,15 @@ impl Node {
             "LOG:  listening on IPv4 address \"{}\", port {}",
             self.address, self.port
         ));
+        let path = format!("{}/pg_hba.conf", self.data_directory());
+        match HbaFile::load(&self.files.pg_hba_conf, &path) {
+            Ok(hba) => self.hba = hba,
+            Err(mut lines) => {
+                lines.push("FATAL:  could not load pg_hba.conf".into());
+                lines.push("LOG:  database system is shut down".into());
+                return Err(self.failed_start(lines));
+            }
+        }
         let standby = self.files.standby_signal;
         let lines = if standby {
             self.db.start_standby()
@@ -553,8 +611,13 @@ impl Node {
             }
             self.db.recover()
         };
+        let hot_standby = self.db.settings.get("hot_standby") == "on";
         match lines {
-            Ok(lines) => lines.into_iter().for_each(|l| self.push_log(l)),
+            // Without hot standby, a standby never opens for read-only connections.
+            Ok(lines) => lines
+                .into_iter()
+                .filter(|l| hot_standby || !l.contains("ready to accept read-only connections"))
+                .for_each(|l| self.push_log(l)),
             Err(error) => {
                 self.push_log(format!("PANIC:  {}", error.message));
                 return Err(format!(
@@ -582,19 +645,23 @@ impl Node {
         Ok("waiting for server to start.... done\nserver started".into())
     }
 
-    /// What the server refuses to start with.
+    /// What the server refuses to start with, besides bad configuration files.
     fn check_startup_settings(&self) -> Result<(), String> {
         if self.db.settings.get("wal_level") == "minimal" && self.setting_i64("max_wal_senders") > 0
         {
             return Err("FATAL:  WAL streaming (max_wal_senders > 0) requires wal_level \"replica\" or \"logical\"".into());
         }
-        if let Err(error) = pgplay_replication::HbaFile::parse(&self.files.pg_hba_conf) {
-            return Err(format!("LOG:  {error}\nFATAL:  could not load pg_hba.conf"));
-        }
-        if self.files.standby_signal && self.db.settings.get("hot_standby") == "off" {
-            return Ok(());
-        }
         Ok(())
+    }
+
+    /// A start that failed: the server's lines go to its log, and pg_ctl
+    /// (without `-l`, the log is the terminal) prints them amid its own.
+    fn failed_start(&mut self, lines: Vec<String>) -> String {
+        lines.iter().for_each(|l| self.push_log(l.clone()));
+        format!(
+            "waiting for server to start....{}\n stopped waiting\npg_ctl: could not start server\nExamine the log output.",
+            lines.join("\n")
+        )
     }
 
     /// The history of the timeline the server is on.

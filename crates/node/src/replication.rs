@@ -8,8 +8,8 @@ use pgplay_engine::stats::ProcessRow;
 use pgplay_engine::{BaseBackup, Database, WalReceiverRow, WalSenderRow};
 use pgplay_replication::receiver::Ids;
 use pgplay_replication::{
-    ConnId, ConnInfo, HbaFile, HbaVerdict, Message, ReceiverOutput, SenderOutput, ServerError,
-    SourceView, StandbyView, WalReceiver, WalSender,
+    ConnId, ConnInfo, HbaVerdict, Message, ReceiverOutput, SenderOutput, ServerError, SourceView,
+    StandbyView, WalReceiver, WalSender,
 };
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{Lsn, RecordBody, TransactionRecord};
@@ -356,8 +356,7 @@ impl Node {
         user: &str,
         password: Option<&str>,
     ) -> Result<u32, ServerError> {
-        let hba = HbaFile::parse(&self.files.pg_hba_conf).unwrap_or_default();
-        let verdict = hba.check_replication(client_addr, user);
+        let verdict = self.hba.check_replication(client_addr, user);
         let fatal = |code: &str, message: String| ServerError::fatal(code, message);
         match verdict {
             HbaVerdict::NoEntry => {

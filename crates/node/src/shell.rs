@@ -11,6 +11,9 @@
 //! cat <node>/<file>                    ls <node> | ls <node>/pg_wal
 //! ```
 //!
+//! A new data directory (`pg_basebackup -D`) is named by one word: the
+//! data directories are siblings, one per node.
+//!
 //! Output and errors are pg_ctl's and pg_basebackup's own words. A node's
 //! own commands run with [`Node::run_local`]; `pg_basebackup` involves two
 //! nodes and is the driver's to carry out.
@@ -347,6 +350,34 @@ fn parse_pg_ctl(args: &[String]) -> Result<ShellCommand, String> {
     })
 }
 
+/// A new data directory's name, as `pg_basebackup -D` or `initdb -D` get
+/// it. PostgreSQL's tools take any path; pgplay's data directories are
+/// siblings in one directory, each named by one word (the node's name), so
+/// a path is refused in words that say so. The empty name and `.`/`..` get
+/// the tools' own errors.
+pub fn check_data_directory(program: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!(
+            "{program}: error: could not create directory \"\": No such file or directory"
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(format!(
+            "{program}: error: directory \"{name}\" exists but is not empty"
+        ));
+    }
+    let one_word = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !name.starts_with('-');
+    if !one_word {
+        return Err(format!(
+            "{program}: error: pgplay's data directories are siblings named by one word (letters, digits, _ and -): \"{name}\" is not one"
+        ));
+    }
+    Ok(())
+}
+
 fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCommand, String> {
     let (mut host, mut port, mut node, mut recovery) = (None, 5432u16, None, false);
     let (mut slot, mut create_slot) = (None, false);
@@ -390,6 +421,8 @@ fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCo
         }
     }
     let node = node.ok_or("pg_basebackup: error: no target directory specified\npg_basebackup: hint: Try \"pg_basebackup --help\" for more information.")?;
+    let node = node.trim_end_matches('/').to_string();
+    check_data_directory("pg_basebackup", &node)?;
     if create_slot && slot.is_none() {
         return Err("pg_basebackup: error: --create-slot needs a slot to be specified using --slot\npg_basebackup: hint: Try \"pg_basebackup --help\" for more information.".into());
     }
@@ -398,7 +431,7 @@ fn parse_basebackup(args: &[String], password: Option<String>) -> Result<ShellCo
         port,
         user,
         password,
-        node: node.trim_end_matches('/').to_string(),
+        node,
         write_recovery_conf: recovery,
         slot,
         create_slot,
@@ -540,6 +573,20 @@ mod tests {
                 text: text.into()
             }
         );
+        for (dir, error) in [
+            (
+                "\"\"",
+                "could not create directory \"\": No such file or directory",
+            ),
+            ("a/b", "\"a/b\" is not one"),
+            ("../x", "\"../x\" is not one"),
+            ("..", "directory \"..\" exists but is not empty"),
+            ("'s 3'", "\"s 3\" is not one"),
+        ] {
+            let refused = parse(&format!("pg_basebackup -h 127.0.0.1 -D {dir} -R")).unwrap_err();
+            assert!(refused.starts_with("pg_basebackup: error: "), "{refused}");
+            assert!(refused.contains(error), "{dir}: {refused}");
+        }
         assert!(parse("pg_basebackup -D s3 -C")
             .unwrap_err()
             .starts_with("pg_basebackup: error: --create-slot needs a slot"));

@@ -1,6 +1,8 @@
 //! `pg_hba.conf`: which hosts and users may open a replication connection,
 //! and how they authenticate. Lines are tried in order; the first whose
-//! type, database, user and address match decides.
+//! type, database, user and address match decides. The server reads the
+//! file at start and reload ([`HbaFile::load`]); a file with a bad line or
+//! no line at all stops the start, and a reload then keeps the old rules.
 
 /// What the file says about one connection attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,8 +47,31 @@ host    replication     all             ::1/128                 trust
 ";
 
 impl HbaFile {
-    /// Parses the file; an error names the line as PostgreSQL's log does.
+    /// Parses the file; an error names the line as `pg_hba_file_rules` does.
     pub fn parse(text: &str) -> Result<HbaFile, String> {
+        HbaFile::parse_lines(text).map_err(|(message, line)| {
+            format!("{message} in line {line} of configuration file \"pg_hba.conf\"")
+        })
+    }
+
+    /// What the server does with the file at `path` at start or reload: the
+    /// rules, or the lines PostgreSQL 15 logs for the first bad line, or for
+    /// a file without rules (then the server says `could not load
+    /// pg_hba.conf`, or `pg_hba.conf was not reloaded`).
+    pub fn load(text: &str, path: &str) -> Result<HbaFile, Vec<String>> {
+        match HbaFile::parse_lines(text) {
+            Ok(file) if file.lines.is_empty() => Err(vec![format!(
+                "LOG:  configuration file \"{path}\" contains no entries"
+            )]),
+            Ok(file) => Ok(file),
+            Err((message, line)) => Err(vec![
+                format!("LOG:  {message}"),
+                format!("CONTEXT:  line {line} of configuration file \"{path}\""),
+            ]),
+        }
+    }
+
+    fn parse_lines(text: &str) -> Result<HbaFile, (String, usize)> {
         let mut lines = Vec::new();
         for (number, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
@@ -60,16 +85,13 @@ impl HbaFile {
                 kind.as_str(),
                 "local" | "host" | "hostssl" | "hostnossl" | "hostgssenc" | "hostnogssenc"
             ) {
-                return Err(format!(
-                    "invalid connection type \"{kind}\" in line {} of configuration file \"pg_hba.conf\"",
-                    number + 1
-                ));
+                return Err((format!("invalid connection type \"{kind}\""), number + 1));
             }
             let needed = if local { 4 } else { 5 };
             if fields.len() < needed {
-                return Err(format!(
-                    "end-of-line before authentication method in line {} of configuration file \"pg_hba.conf\"",
-                    number + 1
+                return Err((
+                    "end-of-line before authentication method".to_string(),
+                    number + 1,
                 ));
             }
             let list = |field: &str| field.split(',').map(str::to_string).collect::<Vec<_>>();
@@ -95,9 +117,9 @@ impl HbaFile {
                 "cert",
             ];
             if !known.contains(&method) {
-                return Err(format!(
-                    "invalid authentication method \"{method}\" in line {} of configuration file \"pg_hba.conf\"",
-                    number + 1
+                return Err((
+                    format!("invalid authentication method \"{method}\""),
+                    number + 1,
                 ));
             }
             lines.push(HbaLine {
@@ -224,5 +246,26 @@ mod tests {
         assert!(HbaFile::parse("host replication all 127.0.0.1/32 magic")
             .unwrap_err()
             .starts_with("invalid authentication method \"magic\""));
+    }
+
+    /// The lines PostgreSQL 15 logged for the same files.
+    #[test]
+    fn loading_reports_bad_and_empty_files_as_postgres_logs() {
+        assert_eq!(
+            HbaFile::load("# only a comment\n\n", "/d/pg_hba.conf").unwrap_err(),
+            vec!["LOG:  configuration file \"/d/pg_hba.conf\" contains no entries"]
+        );
+        assert_eq!(
+            HbaFile::load(
+                "local all all trust\nhost all all 127.0.0.1/32\n",
+                "/d/pg_hba.conf"
+            )
+            .unwrap_err(),
+            vec![
+                "LOG:  end-of-line before authentication method",
+                "CONTEXT:  line 2 of configuration file \"/d/pg_hba.conf\"",
+            ]
+        );
+        assert!(HbaFile::load(DEFAULT_HBA, "/d/pg_hba.conf").is_ok());
     }
 }

@@ -198,6 +198,7 @@ impl Sim {
         recovery_conf: RecoveryConf,
         slot: Option<(&str, bool)>,
     ) -> Result<(), String> {
+        pgplay_node::shell::check_data_directory("pg_basebackup", name)?;
         if self.nodes.contains_key(name) {
             return Err(format!(
                 "pg_basebackup: error: directory \"{name}\" exists but is not empty"
