@@ -66,6 +66,22 @@ try {
   check("pg_stat_replication lists both standbys streaming",
     out.includes("standby1         | streaming") && out.includes("standby2         | streaming"), out);
 
+  // Hostile statements end in PostgreSQL's errors inside the worker; none kills it.
+  out = await psql("primary", "SELECT round(1.5, -100) AS r;");
+  check("round(1.5, -100) is 0, not a trap", out.includes(" 0\n(1 row)"), out);
+  out = await psql("primary", `SELECT ${Array(5000).fill("1").join("+")};`);
+  check("5,000 terms: stack depth limit exceeded", out.startsWith("ERROR:  stack depth limit exceeded"), out.slice(0, 200));
+  out = await psql("primary", `SELECT ${"(".repeat(20000)}1${")".repeat(20000)};`);
+  check("20,000 parentheses: stack depth limit exceeded", out.startsWith("ERROR:  stack depth limit exceeded"), out.slice(0, 200));
+  out = await psql("primary", `SELECT ${"(".repeat(300)}1${")".repeat(300)} AS deep;`);
+  check("300 parentheses run", out.includes(" 1\n(1 row)"), out.slice(0, 200));
+  await psql("primary", "CREATE TABLE a (x int);");
+  await psql("primary", `INSERT INTO a VALUES ${Array.from({ length: 1000 }, (_, i) => `(${i})`).join(", ")};`);
+  out = await psql("primary", "SELECT count(*) FROM a, a b, a c;");
+  check("a billion-row join: out of memory, not a trap", out.startsWith("ERROR:  out of memory"), out);
+  out = await psql("primary", "SELECT pg_is_in_recovery();");
+  check("the primary's worker is alive after them", out.includes(" f\n(1 row)"), out);
+
   // A partitioned link holds WAL back; healing it lets the standby catch up.
   await page.evaluate(() => window.pgplay.setLink("primary", "standby2", 0, true));
   await psql("primary", "INSERT INTO streamtest VALUES (3);");
@@ -105,6 +121,25 @@ try {
   }
   out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
   check("a killed worker is reported and replaced", logged.some((j) => j.includes("its worker failed (killed)")) && out.includes("     3\n"), `${out} ${logged.length}`);
+
+  // A replaced primary is a new cluster (initdb, a new system identifier): its old standby
+  // refuses to stream from it instead of forking silently.
+  await page.evaluate(() => window.pgplay.killWorker("primary"));
+  for (let i = 0; i < 200 && !logged.some((j) => j.includes("database system identifier differs")); i++) await sleep(50);
+  check("standby2 refuses the primary's replacement (another system identifier)",
+    logged.some((j) => j.includes("database system identifier differs between the primary and standby")),
+    logged.join("\n").slice(-2000));
+
+  // A page runs at most 8 nodes: base backups past that are refused with a clear message.
+  let refused = "";
+  for (let n = 3; n <= 9 && !refused; n++) {
+    try {
+      await run(`pg_basebackup -h 127.0.0.1 -p 5433 -D standby${n} -R`);
+    } catch (error) {
+      refused = String(error);
+    }
+  }
+  check("the ninth node is refused", refused.includes("pgplay runs at most 8 nodes in a page"), refused);
 
   await mkdir(dirname(screenshotPath), { recursive: true });
   await page.screenshot({ path: screenshotPath, fullPage: true });

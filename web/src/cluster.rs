@@ -26,6 +26,10 @@ pub const WORKER_URL: &str = "./pgplay-worker_loader.js";
 /// A new cluster's system identifier, drawn as `initdb` draws it: the clock's seconds and
 /// microseconds, and 12 bits that PostgreSQL takes from its process id (here, chance). Every
 /// `initdb` gets its own, so a standby refuses to stream from a different cluster.
+/// Most nodes (workers) one page runs: a shared link or a script cannot start more, so a few
+/// kilobytes of text never cost the learner's tab gigabytes.
+pub const MAX_NODES: usize = 8;
+
 fn new_system_identifier() -> u64 {
     let millis = js_sys::Date::now().max(0.0);
     let seconds = (millis / 1000.0) as u64;
@@ -508,6 +512,12 @@ impl Cluster {
         if self.0.borrow().nodes.contains_key(name) {
             return Promise::reject(&JsValue::from_str(&format!(
                 "pg_basebackup: error: directory \"{name}\" exists but is not empty"
+            )));
+        }
+        if self.0.borrow().nodes.len() >= MAX_NODES {
+            return Promise::reject(&JsValue::from_str(&format!(
+                "pg_basebackup: error: pgplay runs at most {MAX_NODES} nodes in a page (each is \
+                 a Web Worker with memory of its own); \"{name}\" was not created"
             )));
         }
         let Some(upstream) = self.resolve(host, port) else {
