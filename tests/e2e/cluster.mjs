@@ -81,6 +81,17 @@ try {
   check("a billion-row join: out of memory, not a trap", out.startsWith("ERROR:  out of memory"), out);
   out = await psql("primary", "SELECT pg_is_in_recovery();");
   check("the primary's worker is alive after them", out.includes(" f\n(1 row)"), out);
+  // pg_sleep costs no CPU and psql's Ctrl+C (pgplay.cancel) ends it.
+  out = await page.evaluate(async () => {
+    const sleeping = window.pgplay.psql("primary", "SELECT pg_sleep(1e9);");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    window.pgplay.cancel("primary");
+    return sleeping;
+  });
+  check("a cancel ends pg_sleep(1e9)", out.includes("ERROR:  canceling statement due to user request"), out);
+  out = await psql("primary", "SET statement_timeout = '200ms'; SELECT pg_sleep(10);");
+  check("statement_timeout ends pg_sleep(10)", out.includes("ERROR:  canceling statement due to statement timeout"), out);
+  await psql("primary", "RESET statement_timeout;");
 
   // A partitioned link holds WAL back; healing it lets the standby catch up.
   await page.evaluate(() => window.pgplay.setLink("primary", "standby2", 0, true));

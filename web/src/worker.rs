@@ -56,6 +56,9 @@ struct State {
     /// session: the request to answer and what psql printed so far. At most
     /// one per session, so bounded by the sessions the page opens.
     waiting: BTreeMap<String, (u32, String)>,
+    /// psql requests whose statement sleeps (`pg_sleep`), by session: the request answered
+    /// when the time is up, or at once by a cancel. At most one per session.
+    sleeping: BTreeMap<String, u32>,
 }
 
 thread_local! {
@@ -97,6 +100,7 @@ pub fn start() {
             batch_scheduled: false,
             lags: VecDeque::new(),
             waiting: BTreeMap::new(),
+            sleeping: BTreeMap::new(),
         })
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
@@ -190,9 +194,26 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 pump();
                 return;
             };
-            // pg_sleep(): this backend answers late; the server goes on meanwhile.
+            // pg_sleep(): this backend answers late; the server goes on meanwhile, and a
+            // cancel may answer first.
             let delay_ms = (sleep_micros.max(0) / 1000).min(u32::MAX as i64) as u32;
-            after_ms(delay_ms, move || reply(request, Reply::Text(out)));
+            if delay_ms == 0 {
+                reply(request, Reply::Text(out));
+                return;
+            }
+            with_state(|s| s.sleeping.insert(session.clone(), request));
+            after_ms(delay_ms, move || {
+                let still_sleeping = with_state(|s| {
+                    let ours = s.sleeping.get(&session) == Some(&request);
+                    if ours {
+                        s.sleeping.remove(&session);
+                    }
+                    ours
+                });
+                if still_sleeping == Some(true) {
+                    reply(request, Reply::Text(out));
+                }
+            });
         }
         ToWorker::ArchiveResult { result } => {
             with_state(|s| {
@@ -209,6 +230,17 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             });
         }
         ToWorker::Cancel { session } => {
+            let slept = with_state(|s| {
+                let request = s.sleeping.remove(&session)?;
+                let node = s.node.as_mut()?;
+                let psql = s.sessions.get(&session)?;
+                Some((request, node.psql_cancelled(psql)))
+            })
+            .flatten();
+            if let Some((request, text)) = slept {
+                reply(request, Reply::Text(text));
+                return;
+            }
             let note = with_state(|s| {
                 let node = s.node.as_mut()?;
                 let psql = s.sessions.get(&session)?;

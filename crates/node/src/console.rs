@@ -130,6 +130,20 @@ impl Node {
         Some(out)
     }
 
+    /// The statement just run was cancelled while it slept (psql's Ctrl+C): what psql prints
+    /// instead of its result, and its transaction block fails as after any error.
+    pub fn psql_cancelled(&mut self, psql: &Psql) -> String {
+        let error = pgplay_engine::DbError::new(
+            pgplay_engine::error::code::QUERY_CANCELED,
+            "canceling statement due to user request",
+        );
+        let result = pgplay_engine::sql::reject(&mut self.db, psql.session, error);
+        format!(
+            "Cancel request sent\n{}",
+            render(&result, "", &psql.options)
+        )
+    }
+
     /// psql's Ctrl+C while the backend waits: "Cancel request sent".
     pub fn psql_cancel(&mut self, psql: &Psql) -> String {
         if psql.waiting.is_none() {

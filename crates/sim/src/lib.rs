@@ -33,6 +33,9 @@ pub const SECOND: Timestamp = 1_000_000;
 /// How long (simulated) a session waits for synchronous standbys before the
 /// simulator cancels the wait, as a learner's Ctrl+C in psql would.
 pub const SYNC_WAIT_LIMIT: Timestamp = 60 * SECOND;
+/// The longest `pg_sleep()` the simulator lets pass (simulated) before it cancels the statement,
+/// as a learner's Ctrl+C would: an hour costs milliseconds to simulate, years would cost hours.
+pub const SLEEP_LIMIT: Timestamp = 3600 * SECOND;
 
 /// Most messages held back by partitions per connection; beyond it the
 /// connection is cut (a real TCP connection would time out).
@@ -282,7 +285,18 @@ impl Sim {
         let mut out = input(target, now, psql);
         let sleep = target.db.take_sleep();
         self.drain(node);
-        if sleep > 0 {
+        if sleep > SLEEP_LIMIT {
+            // Simulating years of keepalives would take the CPU for hours: psql's Ctrl+C.
+            self.run_for(SLEEP_LIMIT);
+            out = format!(
+                "-- pgplay: pg_sleep() still had {} s to go after {} s; cancelling, as Ctrl+C in psql would\n",
+                (sleep - SLEEP_LIMIT) / SECOND,
+                SLEEP_LIMIT / SECOND
+            );
+            if let Some(target) = self.nodes.get_mut(node) {
+                out.push_str(&target.psql_cancelled(psql));
+            }
+        } else if sleep > 0 {
             self.run_for(sleep);
         }
         // A commit waiting for synchronous standbys: psql blocks while the
@@ -330,8 +344,8 @@ impl Sim {
         let sleep = target.db.take_sleep();
         self.drain(node);
         if sleep > 0 {
-            // pg_sleep(): the session waits while the cluster carries on.
-            self.run_for(sleep);
+            // pg_sleep(): the session waits while the cluster carries on (at most an hour).
+            self.run_for(sleep.min(SLEEP_LIMIT));
         }
         if !waiting {
             return results;
