@@ -180,7 +180,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                         // comes with the waiting request's answer.
                         return Some((String::new(), 0));
                     }
-                    s.waiting.insert(session, (request, out));
+                    s.waiting.insert(session.clone(), (request, out));
                     return None;
                 }
                 // A session on a server that restarted is a new backend.
