@@ -36,7 +36,19 @@ pub enum Unit {
     Megabytes,
     Milliseconds,
     Seconds,
+    /// WAL blocks of 8 kB (`XLOG_BLCKSZ`), as `wal_writer_flush_after` counts.
+    WalBlocks,
 }
+
+/// Bytes in a WAL block, the unit of [`Unit::WalBlocks`].
+pub const WAL_BLOCK_BYTES: i64 = 8192;
+
+/// The valid ranges of the integer settings pgplay checks, in their base
+/// unit, as `pg_settings.min_val`/`max_val` of PostgreSQL 15 give them.
+const RANGES: &[(&str, i64, i64)] = &[
+    ("wal_writer_delay", 1, 10_000),
+    ("wal_writer_flush_after", 0, i32::MAX as i64),
+];
 
 pub struct Definition {
     pub name: &'static str,
@@ -174,6 +186,12 @@ pub const DEFINITIONS: &[Definition] = &[
     def("wal_segment_size", "16384", Internal, Integer(Kilobytes)),
     def("wal_sender_timeout", "60000", User, Integer(Milliseconds)),
     def("wal_writer_delay", "200", Sighup, Integer(Milliseconds)),
+    def(
+        "wal_writer_flush_after",
+        "128",
+        Sighup,
+        Integer(Unit::WalBlocks),
+    ),
     def("work_mem", "4096", User, Integer(Kilobytes)),
 ];
 
@@ -241,14 +259,47 @@ pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
                     .with_hint(format!("Available values: {}.", options.join(", "))))
             }
         }
-        Integer(unit) => parse_with_unit(value, unit)
-            .map(|n| n.to_string())
-            .ok_or_else(|| invalid_value(definition.name, value)),
+        Integer(unit) => {
+            let number = parse_with_unit(value, unit)
+                .ok_or_else(|| invalid_value(definition.name, value))?;
+            if i32::try_from(number).is_err() {
+                return Err(
+                    invalid_value(definition.name, value).with_hint("Value exceeds integer range.")
+                );
+            }
+            check_range(definition.name, unit, number)?;
+            Ok(number.to_string())
+        }
         Kind::String if definition.name == "synchronous_standby_names" => {
             check_sync_standby_names(value)
         }
         Kind::String => Ok(value.to_string()),
     }
+}
+
+/// PostgreSQL's error for an integer outside the setting's range, the value
+/// in the base unit: `0 ms is outside the valid range for parameter ...`.
+fn check_range(name: &str, unit: Unit, number: i64) -> Result<()> {
+    let Some((_, min, max)) = RANGES.iter().find(|(n, _, _)| *n == name) else {
+        return Ok(());
+    };
+    if (*min..=*max).contains(&number) {
+        return Ok(());
+    }
+    let unit = match unit {
+        Unit::None => "",
+        Kilobytes => " kB",
+        Megabytes => " MB",
+        Milliseconds => " ms",
+        Seconds => " s",
+        Unit::WalBlocks => " 8kB",
+    };
+    Err(DbError::new(
+        code::INVALID_PARAMETER_VALUE,
+        format!(
+            "{number}{unit} is outside the valid range for parameter \"{name}\" ({min} .. {max})"
+        ),
+    ))
 }
 
 /// PostgreSQL parses `synchronous_standby_names` when it is set, so a bad
@@ -301,11 +352,16 @@ fn parse_with_unit(value: &str, unit: Unit) -> Option<i64> {
             _ => return None,
         })
     };
+    // PostgreSQL rounds to the nearest base unit (rint: halves to even).
+    let convert = |from: Option<i64>, base: i64| {
+        from.map(|from| (number as f64 * from as f64 / base as f64).round_ties_even() as i64)
+    };
     match unit {
-        Kilobytes => Some(number * bytes(suffix)? / 1024),
-        Megabytes => Some(number * bytes(suffix)? / (1024 * 1024)),
-        Milliseconds => Some(number * micros(suffix)? / 1000),
-        Seconds => Some(number * micros(suffix)? / 1_000_000),
+        Kilobytes => convert(bytes(suffix), 1024),
+        Megabytes => convert(bytes(suffix), 1024 * 1024),
+        Unit::WalBlocks => convert(bytes(suffix), WAL_BLOCK_BYTES),
+        Milliseconds => convert(micros(suffix), 1000),
+        Seconds => convert(micros(suffix), 1_000_000),
         Unit::None => None,
     }
 }
@@ -342,6 +398,15 @@ pub fn display(definition: &Definition, stored: &str) -> String {
             ],
         ),
         Megabytes => scaled(number, &[("MB", 1), ("GB", 1024), ("TB", 1024 * 1024)]),
+        Unit::WalBlocks => scaled(
+            number * (WAL_BLOCK_BYTES / 1024),
+            &[
+                ("kB", 1),
+                ("MB", 1024),
+                ("GB", 1024 * 1024),
+                ("TB", 1024 * 1024 * 1024),
+            ],
+        ),
         Milliseconds => scaled(
             number,
             &[
@@ -550,6 +615,46 @@ mod tests {
         assert_eq!(show("wal_sender_timeout"), "1min");
         assert_eq!(show("shared_buffers"), "128MB");
         assert_eq!(show("wal_keep_size"), "0");
+        assert_eq!(show("wal_writer_delay"), "200ms");
+        assert_eq!(show("wal_writer_flush_after"), "1MB");
+    }
+
+    #[test]
+    fn wal_writer_settings_take_units_and_ranges() {
+        let flush_after = definition("wal_writer_flush_after").unwrap();
+        let delay = definition("wal_writer_delay").unwrap();
+        assert_eq!(normalize(flush_after, "2MB").unwrap(), "256");
+        assert_eq!(
+            normalize(flush_after, "4kB").unwrap(),
+            "0",
+            "rounded half to even"
+        );
+        assert_eq!(display(flush_after, "3"), "24kB");
+        assert_eq!(display(flush_after, "10000"), "80000kB");
+        assert_eq!(normalize(delay, "1s").unwrap(), "1000");
+        assert_eq!(normalize(delay, "1500us").unwrap(), "2");
+        let error = normalize(delay, "0").unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            (
+                code::INVALID_PARAMETER_VALUE,
+                "0 ms is outside the valid range for parameter \"wal_writer_delay\" (1 .. 10000)"
+            )
+        );
+        assert_eq!(
+            normalize(delay, "11s").unwrap_err().message,
+            "11000 ms is outside the valid range for parameter \"wal_writer_delay\" (1 .. 10000)"
+        );
+        assert_eq!(
+            normalize(flush_after, "-1").unwrap_err().message,
+            "-1 8kB is outside the valid range for parameter \"wal_writer_flush_after\" (0 .. 2147483647)"
+        );
+        let error = normalize(flush_after, "20TB").unwrap_err();
+        assert_eq!(
+            error.message,
+            "invalid value for parameter \"wal_writer_flush_after\": \"20TB\""
+        );
+        assert_eq!(error.hint.as_deref(), Some("Value exceeds integer range."));
     }
 
     #[test]

@@ -595,8 +595,8 @@ impl Node {
         }
     }
 
-    /// Timers: walsender keepalives and timeouts, walreceiver retries,
-    /// status updates and its timeout.
+    /// Timers: the checkpointer, the WAL writer, walsender keepalives and
+    /// timeouts, walreceiver retries, status updates and its timeout.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.state != RunState::Running {
             return;
@@ -610,6 +610,7 @@ impl Node {
                 self.push_log("LOG:  checkpoint complete".into());
             }
         }
+        self.wal_writer_timeout(now);
         self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
         if self.replay_delayed_until.is_some_and(|at| now >= at) {
             self.replay_received(now);
@@ -687,6 +688,7 @@ impl Node {
         senders
             .chain(receiver)
             .chain(self.next_checkpoint())
+            .chain(self.wal_writer_due())
             .chain(self.archiver_timeout())
             .chain(self.replay_delayed_until)
             .min()
