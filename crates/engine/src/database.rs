@@ -686,6 +686,11 @@ impl Database {
         std::mem::take(&mut self.sleep_requested)
     }
 
+    /// Bytes of the commit log as the last checkpoint saved it.
+    pub fn disk_clog_footprint(&self) -> usize {
+        self.disk.clog.footprint()
+    }
+
     /// Running transactions (for views and RUNNING_XACTS).
     pub fn running_xids(&self) -> &BTreeSet<Xid> {
         &self.data.running

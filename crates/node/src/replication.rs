@@ -175,6 +175,7 @@ impl Node {
     /// Replays, holding back each commit younger than `delay`.
     pub(crate) fn replay_with_delay(&mut self, now: Timestamp, delay: Timestamp) {
         self.replay_delayed_until = None;
+        let restartpoint = self.db.control.redo;
         'replay: loop {
             let from = self.db.replayed_upto;
             let mut batch = Vec::new();
@@ -225,6 +226,11 @@ impl Node {
         self.with_receiver(now, |r, _, _| r.report(now, replayed, false));
         // Cascading: what we received may go on to our own standbys.
         self.poll_senders(now);
+        if self.db.control.redo != restartpoint {
+            // A restartpoint removes old WAL as a checkpoint does; timers
+            // alone would not, as a busy stream keeps postponing them.
+            self.recycle_wal();
+        }
     }
 
     pub(crate) fn start_receiver(&mut self, now: Timestamp) {
