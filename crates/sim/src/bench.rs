@@ -112,8 +112,8 @@ fn collect(
 /// The soak workload: single-row INSERT transactions on a primary with two
 /// streaming standbys, the table emptied by TRUNCATE every
 /// `truncate_every` of them, at 100 commits per simulated second with a
-/// checkpoint every 30 s and 1 MB WAL segments, so a checkpoint comes every
-/// 3,000 commits and removes the WAL before it. What the cluster holds
+/// checkpoint every 50 s and 1 MB WAL segments, so a checkpoint comes every
+/// 5,000 commits (so every 100,000 ends at the same point of the cycle) and removes the WAL before it. What the cluster holds
 /// must then stay the same however many transactions run; the driver
 /// (`pgplay bench --soak`) reads the process's memory between batches.
 pub struct Soak {
@@ -149,7 +149,7 @@ impl Soak {
             transactions: 0,
         };
         for sql in [
-            "ALTER SYSTEM SET checkpoint_timeout = '30s'",
+            "ALTER SYSTEM SET checkpoint_timeout = '50s'",
             "SELECT pg_reload_conf()",
             "CREATE TABLE soak (id bigint PRIMARY KEY, payload text)",
         ] {

@@ -168,6 +168,9 @@ impl Run {
     fn sql(&mut self, node: &str, sql: &str) -> Result<Option<Outcome>, String> {
         let session = self.sim.open_session(node).ok_or("no such node")?;
         let results = self.sim.execute(node, session, sql);
+        // One session per statement, closed after it, so a long run does
+        // not pile up sessions.
+        self.sim.close_session(node, session);
         self.last_cancelled = results
             .iter()
             .flat_map(|r| &r.notices)
