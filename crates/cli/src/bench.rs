@@ -12,6 +12,9 @@ pub fn run(args: &[String]) -> ExitCode {
     if args.iter().any(|a| a == "--replication") {
         return replication(args);
     }
+    if args.iter().any(|a| a == "--soak") {
+        return soak(args);
+    }
     let rows: u64 = args
         .iter()
         .position(|a| a == "--rows")
@@ -90,5 +93,91 @@ fn replication(args: &[String]) -> ExitCode {
         ms(run.percentile(0.99)),
         ms(run.percentile(1.0))
     );
+    ExitCode::SUCCESS
+}
+
+/// The value after `flag` in `args`, parsed.
+fn flag_value(args: &[String], flag: &str) -> Option<u64> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.replace('_', "").parse().ok())
+}
+
+/// This process's resident memory in bytes, from `/proc/self/statm`
+/// (Linux; None elsewhere).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Samples of the soak taken before this many transactions are ignored
+/// for flatness: allocators and the first checkpoints settle there.
+const SOAK_WARM_UP: u64 = 200_000;
+
+/// `pgplay bench --soak [--transactions N] [--truncate-every N]`: a primary
+/// and two standbys in the simulator run N single-row INSERT transactions
+/// (1,000,000 by default), the table truncated every 10,000; the process's
+/// resident memory is printed every 100,000 and must stay within ±10% of
+/// its mean once warmed up.
+fn soak(args: &[String]) -> ExitCode {
+    let transactions = flag_value(args, "--transactions").unwrap_or(1_000_000);
+    let truncate_every = flag_value(args, "--truncate-every").unwrap_or(10_000);
+    let batch = 100_000.min(transactions.max(1));
+    let mut soak = match pgplay_sim::bench::Soak::new(truncate_every) {
+        Ok(soak) => soak,
+        Err(error) => {
+            eprintln!("pgplay bench --soak: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("soak: {transactions} single-row INSERT transactions, TRUNCATE every {truncate_every}, primary + 2 standbys (simulated)");
+    let started = Instant::now();
+    let mut settled = Vec::new();
+    while soak.transactions < transactions {
+        let count = batch.min(transactions - soak.transactions);
+        if let Err(error) = soak.run(count) {
+            eprintln!("pgplay bench --soak: {error}");
+            return ExitCode::FAILURE;
+        }
+        let rss = resident_bytes().unwrap_or(0);
+        let held = soak.footprint();
+        println!(
+            "{:>9} transactions  {:>6.1} s  RSS {:>6.1} MB  clog {:>6} B  WAL segments {:>2}  tuples {:>6}",
+            soak.transactions,
+            started.elapsed().as_secs_f64(),
+            rss as f64 / 1e6,
+            held.clog_bytes,
+            held.wal_segments,
+            held.tuples
+        );
+        if soak.transactions > SOAK_WARM_UP {
+            settled.push(rss as f64);
+        }
+    }
+    if let Err(error) = soak.check_replicated() {
+        eprintln!("pgplay bench --soak: the standbys do not match: {error}");
+        return ExitCode::FAILURE;
+    }
+    if settled.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let mean = settled.iter().sum::<f64>() / settled.len() as f64;
+    let deviation = |rss: f64| (rss - mean) / mean * 100.0;
+    let highest = settled.iter().copied().fold(f64::MIN, f64::max);
+    let lowest = settled.iter().copied().fold(f64::MAX, f64::min);
+    println!(
+        "memory after {SOAK_WARM_UP} transactions: mean {:.1} MB, from {:+.1}% to {:+.1}%",
+        mean / 1e6,
+        deviation(lowest),
+        deviation(highest)
+    );
+    // Growth is what a leak looks like; the allocator handing memory back
+    // to the system (a sample below the mean) is not.
+    if deviation(highest) > 10.0 {
+        eprintln!("pgplay bench --soak: memory grows (a sample more than 10% above the mean)");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }

@@ -27,6 +27,8 @@ Usage:
                                          seeded runs of a primary and two standbys under faults,
                                          checking the replication invariants after every step
   pgplay bench [--rows N]                single-row INSERT transactions per second and a full scan
+  pgplay bench --soak [--transactions N] [--truncate-every N]
+                                         memory of a primary and two standbys over N transactions
 ";
 
 fn now() -> Timestamp {

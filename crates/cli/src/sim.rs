@@ -47,7 +47,7 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     };
     let (mut commits, mut faults) = (0, 0);
-    let (mut synchronous, mut failovers, mut cancelled) = (0, 0, 0);
+    let (mut synchronous, mut failovers, mut cancelled, mut lost) = (0, 0, 0, 0);
     let mut retention = std::collections::BTreeMap::<String, u64>::new();
     for seed in options.seed..options.seed + options.seeds {
         match fuzz::run(seed, options.steps, options.verbose) {
@@ -57,6 +57,7 @@ pub fn run(args: &[String]) -> ExitCode {
                 synchronous += u64::from(!report.synchronous_standby_names.is_empty());
                 failovers += u64::from(report.failover_to.is_some());
                 cancelled += report.cancelled_waits;
+                lost += report.lost_async_commits;
                 *retention
                     .entry(format!("{:?}", report.retention))
                     .or_default() += 1;
@@ -83,6 +84,9 @@ pub fn run(args: &[String]) -> ExitCode {
     println!("WAL kept for the standbys by (runs): {}", kept.join(", "));
     println!(
         "{synchronous} run(s) under synchronous replication ({cancelled} commit waits cancelled), {failovers} ending in a failover to a synchronous standby that kept every confirmed commit"
+    );
+    println!(
+        "{lost} asynchronous commit(s) lost in primary crashes, each within the WAL writer's window"
     );
     ExitCode::SUCCESS
 }

@@ -199,6 +199,20 @@ pub struct Database {
     /// Notices a function raised (`WARNING:  PID ... is not a PostgreSQL
     /// backend process`), added to the statement's result.
     pub pending_notices: Vec<DbError>,
+    /// Commit and abort records left for the WAL writer to flush.
+    pub(crate) unflushed_xacts: UnflushedXacts,
+}
+
+/// Transaction ends not flushed at once, PostgreSQL's `asyncXactLSN`: a
+/// commit under `synchronous_commit = off`, or any abort (PostgreSQL never
+/// waits for an abort record). The node's WAL writer flushes them within
+/// `wal_writer_delay` of `since`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnflushedXacts {
+    /// The end of the newest such record.
+    pub end: Lsn,
+    /// When the oldest one not flushed yet was written.
+    pub since: Timestamp,
 }
 
 /// A commit whose acknowledgement waits for synchronous replication.
@@ -266,6 +280,7 @@ impl Database {
             slots: BTreeMap::new(),
             signals: Vec::new(),
             pending_notices: Vec::new(),
+            unflushed_xacts: UnflushedXacts::default(),
         };
         for system in crate::catalog::system_tables() {
             database
@@ -465,7 +480,9 @@ impl Database {
         });
         let lsn = self.log(xid, body)?;
         let end = self.wal.insert_lsn();
-        if synchronous_commit != "off" {
+        if synchronous_commit == "off" {
+            self.leave_for_wal_writer(end);
+        } else {
             self.wal.flush(end);
         }
         self.request_sync_wait(session, xid, end, &synchronous_commit);
@@ -494,6 +511,22 @@ impl Database {
         });
     }
 
+    /// Records a transaction end that the WAL writer, not the backend, flushes.
+    fn leave_for_wal_writer(&mut self, end: Lsn) {
+        if self.unflushed_xacts_since().is_none() {
+            self.unflushed_xacts.since = self.now;
+        }
+        self.unflushed_xacts.end = end;
+    }
+
+    /// When the oldest commit or abort record still unflushed was written,
+    /// if there is one: the WAL writer's deadline runs from there.
+    pub fn unflushed_xacts_since(&self) -> Option<Timestamp> {
+        let flushed = self.wal.flush_lsn();
+        (self.unflushed_xacts.end > flushed && self.wal.insert_lsn() > flushed)
+            .then_some(self.unflushed_xacts.since)
+    }
+
     /// The commits that wait for synchronous standbys since the last call.
     pub fn take_sync_waits(&mut self) -> Vec<SyncWait> {
         std::mem::take(&mut self.sync_waits)
@@ -516,6 +549,9 @@ impl Database {
                 self.data.clog.set(xid, XactStatus::Aborted);
                 self.data.running.remove(&xid);
                 self.data.catalog_writers.remove(&xid);
+            } else {
+                let end = self.wal.insert_lsn();
+                self.leave_for_wal_writer(end);
             }
             for locator in &xact.created {
                 self.indexes.retain(|(rel, _), _| rel != locator);
@@ -530,6 +566,7 @@ impl Database {
     pub fn checkpoint(&mut self, shutdown: bool) -> Lsn {
         let redo = self.wal.next_record_start(self.wal.insert_lsn());
         self.wal.flush(self.wal.insert_lsn());
+        self.data.truncate_clog(Xid::MAX);
         self.disk = self.data.clone();
         let xids: Vec<Xid> = self.data.running.iter().copied().collect();
         let oldest = xids.first().copied().unwrap_or(self.data.next_xid);
@@ -585,6 +622,7 @@ impl Database {
     pub fn crash(&mut self) {
         self.sessions.clear();
         self.wal.lose_unflushed();
+        self.unflushed_xacts = UnflushedXacts::default();
         self.data = self.disk.clone();
         self.catalog_cache = None;
         self.indexes.clear();
@@ -649,6 +687,11 @@ impl Database {
     /// The time `pg_sleep()` asked for since the last call, in microseconds.
     pub fn take_sleep(&mut self) -> i64 {
         std::mem::take(&mut self.sleep_requested)
+    }
+
+    /// Bytes of the commit log as the last checkpoint saved it.
+    pub fn disk_clog_footprint(&self) -> usize {
+        self.disk.clog.footprint()
     }
 
     /// Running transactions (for views and RUNNING_XACTS).

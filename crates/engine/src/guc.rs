@@ -86,6 +86,9 @@ use Context::*;
 use Kind::{Bool, Enum};
 use Unit::{Blocks, Kilobytes, Megabytes, Milliseconds, Seconds};
 
+/// Bytes in a WAL block (XLOG_BLCKSZ), the unit of `wal_writer_flush_after`.
+pub const WAL_BLOCK_BYTES: i64 = 8192;
+
 /// Every setting pgplay knows, with `pg_settings`' type, unit and range as
 /// PostgreSQL 15 has them (`min_val`, `max_val`, `enumvals`).
 pub const DEFINITIONS: &[Definition] = &[
@@ -238,6 +241,12 @@ pub const DEFINITIONS: &[Definition] = &[
         "200",
         Sighup,
         int(Milliseconds, 1, 10_000),
+    ),
+    def(
+        "wal_writer_flush_after",
+        "128",
+        Sighup,
+        int(Blocks, 0, INT_MAX),
     ),
     def("work_mem", "4096", User, int(Kilobytes, 64, INT_MAX)),
 ];

@@ -22,10 +22,59 @@ pub enum XactStatus {
     Aborted,
 }
 
+impl XactStatus {
+    /// pg_xact's two-bit code.
+    fn bits(self) -> u8 {
+        match self {
+            XactStatus::InProgress => 0,
+            XactStatus::Committed => 1,
+            XactStatus::Aborted => 2,
+        }
+    }
+
+    fn from_bits(bits: u8) -> XactStatus {
+        match bits & 3 {
+            0 => XactStatus::InProgress,
+            1 => XactStatus::Committed,
+            _ => XactStatus::Aborted,
+        }
+    }
+}
+
+/// Transaction statuses per byte, two bits each, as in pg_xact.
+const XIDS_PER_BYTE: Xid = 4;
+
+/// What one xid kept below the bitmap's base costs, roughly.
+const KEPT_BYTES: u64 = 16;
+
+/// The base for [`CommitLog::truncate`] that costs least: `below` (sorted)
+/// are the referenced xids under `horizon`; those under the base are kept
+/// one by one, everything from the base to the horizon as bits.
+fn cheapest_base(horizon: Xid, below: &[Xid]) -> Xid {
+    let cost = |base: Xid, kept: usize| {
+        u64::from(horizon - base) / u64::from(XIDS_PER_BYTE) + kept as u64 * KEPT_BYTES
+    };
+    let mut best = (cost(horizon, below.len()), horizon);
+    for (index, &xid) in below.iter().enumerate() {
+        best = best.min((cost(xid, index), xid));
+    }
+    best.1
+}
+
 /// The commit log (pg_xact): what became of each transaction.
+///
+/// From `base` on, two bits per xid, as pg_xact stores them (a million
+/// transactions cost 250 kB). Below `base` the log keeps only the xids some
+/// tuple still carries ([`CommitLog::truncate`] is told which); every other
+/// xid down there finished long ago, is on no page, and so is never asked
+/// about: it answers "committed", as PostgreSQL answers for a frozen xid.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CommitLog {
-    finished: BTreeMap<Xid, XactStatus>,
+    /// The first xid of `bits` (a multiple of [`XIDS_PER_BYTE`]).
+    base: Xid,
+    bits: Vec<u8>,
+    /// Xids below `base` still carried by a tuple, with their final status.
+    kept: BTreeMap<Xid, XactStatus>,
 }
 
 impl CommitLog {
@@ -33,16 +82,83 @@ impl CommitLog {
         if xid < FIRST_NORMAL_XID {
             return XactStatus::Committed;
         }
-        self.finished
-            .get(&xid)
-            .copied()
-            .unwrap_or(XactStatus::InProgress)
+        if xid < self.base {
+            return self
+                .kept
+                .get(&xid)
+                .copied()
+                .unwrap_or(XactStatus::Committed);
+        }
+        let offset = xid - self.base;
+        let Some(byte) = self.bits.get((offset / XIDS_PER_BYTE) as usize) else {
+            return XactStatus::InProgress;
+        };
+        XactStatus::from_bits(byte >> (2 * (offset % XIDS_PER_BYTE)))
     }
+
     pub fn set(&mut self, xid: Xid, status: XactStatus) {
-        self.finished.insert(xid, status);
+        if xid < FIRST_NORMAL_XID {
+            return;
+        }
+        if xid < self.base {
+            // A transaction that ended below the horizon without leaving a
+            // tuple (a standby that learned of it late): kept, to be exact.
+            self.kept.insert(xid, status);
+            return;
+        }
+        let offset = xid - self.base;
+        let index = (offset / XIDS_PER_BYTE) as usize;
+        if index >= self.bits.len() {
+            self.bits.resize(index + 1, 0);
+        }
+        let shift = 2 * (offset % XIDS_PER_BYTE);
+        self.bits[index] = (self.bits[index] & !(3 << shift)) | (status.bits() << shift);
     }
+
     pub fn is_committed(&self, xid: Xid) -> bool {
         self.status(xid) == XactStatus::Committed
+    }
+
+    /// Forgets the status of every xid below `horizon` except those in
+    /// `referenced` (sorted, without duplicates). Sound only when every xid
+    /// below `horizon` has finished, no tuple outside `referenced` carries
+    /// one, and no record still to be replayed names one: the caller passes
+    /// the oldest running xid and the xids on every page.
+    ///
+    /// Referenced xids cost [`KEPT_BYTES`] each below `base` and a quarter
+    /// byte each in the bitmap, so the new base is where the two together
+    /// cost least: a table's recent rows stay in the bitmap, a few old
+    /// catalog rows in `kept`.
+    pub fn truncate(&mut self, horizon: Xid, referenced: &[Xid]) {
+        let horizon = horizon - horizon % XIDS_PER_BYTE;
+        let below: Vec<Xid> = referenced
+            .iter()
+            .copied()
+            .filter(|x| *x >= FIRST_NORMAL_XID && *x < horizon)
+            .collect();
+        let base = cheapest_base(horizon, &below).max(self.base);
+        let base = base - base % XIDS_PER_BYTE;
+        if base < self.base {
+            return;
+        }
+        let kept: Vec<(Xid, XactStatus)> = below
+            .iter()
+            .filter(|x| **x < base)
+            .map(|&x| (x, self.status(x)))
+            .collect();
+        debug_assert!(kept.iter().all(|(_, s)| *s != XactStatus::InProgress));
+        let drop = ((base - self.base) / XIDS_PER_BYTE) as usize;
+        self.bits.drain(..drop.min(self.bits.len()));
+        if self.bits.capacity() > 2 * self.bits.len() + 64 {
+            self.bits.shrink_to_fit();
+        }
+        self.base = base;
+        self.kept = kept.into_iter().collect();
+    }
+
+    /// Bytes this log holds (for tests and the soak benchmark).
+    pub fn footprint(&self) -> usize {
+        self.bits.capacity() + self.kept.len() * KEPT_BYTES as usize
     }
 }
 
@@ -158,6 +274,60 @@ mod tests {
             !later.sees(&tuple(732, 0), &clog),
             "aborted inserts never show"
         );
+    }
+
+    #[test]
+    fn the_log_stores_two_bits_per_transaction() {
+        let mut clog = CommitLog::default();
+        for xid in FIRST_NORMAL_XID..100_003 {
+            let status = if xid % 3 == 0 {
+                XactStatus::Aborted
+            } else {
+                XactStatus::Committed
+            };
+            clog.set(xid, status);
+        }
+        assert_eq!(clog.status(99), XactStatus::Aborted);
+        assert_eq!(clog.status(100), XactStatus::Committed);
+        assert_eq!(clog.status(100_003), XactStatus::InProgress);
+        // A quarter byte per xid, at most twice that while the vector grows.
+        assert!(clog.footprint() <= 2 * 100_003 / 4, "{}", clog.footprint());
+    }
+
+    #[test]
+    fn truncation_keeps_the_xids_tuples_still_carry() {
+        let mut clog = CommitLog::default();
+        for xid in FIRST_NORMAL_XID..10_000 {
+            clog.set(xid, XactStatus::Committed);
+        }
+        clog.set(731, XactStatus::Aborted);
+        clog.set(9_000, XactStatus::Aborted);
+        clog.truncate(9_998, &[731, 733, 9_000, 9_999]);
+        assert_eq!(clog.status(731), XactStatus::Aborted, "kept, still aborted");
+        assert_eq!(clog.status(733), XactStatus::Committed);
+        assert_eq!(clog.status(9_000), XactStatus::Aborted);
+        assert_eq!(
+            clog.status(9_999),
+            XactStatus::Committed,
+            "above the horizon"
+        );
+        assert_eq!(clog.status(10_000), XactStatus::InProgress);
+        assert!(clog.footprint() < 100, "{}", clog.footprint());
+        let mut rows: Vec<Xid> = (20_000..30_000).collect();
+        for xid in 10_000..40_000 {
+            clog.set(xid, XactStatus::Committed);
+        }
+        rows.insert(0, 731);
+        clog.truncate(40_000, &rows);
+        assert_eq!(clog.status(731), XactStatus::Aborted);
+        assert_eq!(clog.status(25_000), XactStatus::Committed);
+        assert!(
+            clog.footprint() < 10_000,
+            "a table's recent rows stay as bits, not one by one: {}",
+            clog.footprint()
+        );
+        clog.set(10_000, XactStatus::Aborted);
+        assert_eq!(clog.status(10_000), XactStatus::Aborted);
     }
 
     #[test]

@@ -164,9 +164,11 @@ impl Database {
                 for xid in std::mem::take(&mut self.data.running) {
                     self.data.clog.set(xid, XactStatus::Aborted);
                 }
+                self.data.truncate_clog(checkpoint.oldest_active_xid);
                 self.restartpoint(lsn, checkpoint.redo);
             }
             RecordBody::Xlog(XlogRecord::CheckpointOnline(checkpoint)) => {
+                self.data.truncate_clog(checkpoint.oldest_active_xid);
                 self.restartpoint(lsn, checkpoint.redo);
             }
             _ => {}

@@ -32,6 +32,38 @@ pub struct DataState {
 }
 
 impl DataState {
+    /// Forgets the commit-log entries nobody can ask about any more, at a
+    /// checkpoint or restartpoint, before the data is saved. Visibility
+    /// asks the log only about the xmin and xmax of tuples, and redo about
+    /// the xids of records still to be replayed; the records after a
+    /// checkpoint come from transactions running at it or newer. So every
+    /// xid below the oldest running one can go, except those on a page.
+    /// `upstream_oldest` is, on a standby, the oldest xid its primary had
+    /// running at the checkpoint being replayed: a transaction that took
+    /// an xid there without logging anything yet is unknown here, and must
+    /// not be mistaken for a finished one when its first record arrives.
+    pub fn truncate_clog(&mut self, upstream_oldest: Xid) {
+        let horizon = self
+            .running
+            .first()
+            .copied()
+            .unwrap_or(self.next_xid)
+            .min(self.next_xid)
+            .min(upstream_oldest);
+        let mut referenced: Vec<Xid> = self
+            .storage
+            .relations
+            .values()
+            .flat_map(|relation| relation.pages.iter())
+            .flat_map(|page| page.items.iter())
+            .flat_map(|tuple| [tuple.xmin, tuple.xmax])
+            .filter(|xid| *xid < horizon)
+            .collect();
+        referenced.sort_unstable();
+        referenced.dedup();
+        self.clog.truncate(horizon, &referenced);
+    }
+
     pub fn note_xid(&mut self, xid: Xid) {
         if xid == 0 {
             return;

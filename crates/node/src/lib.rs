@@ -19,6 +19,7 @@ pub mod shell;
 pub mod syncrep;
 #[cfg(test)]
 mod tests;
+mod walwriter;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -530,6 +531,7 @@ impl Node {
             // recovery_min_apply_delay may have changed (pg_reload_conf()).
             self.replay_received(now);
         }
+        self.wal_writer_after_statement();
         self.pump(now);
         self.recycle_wal();
         results

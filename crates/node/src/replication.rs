@@ -175,6 +175,7 @@ impl Node {
     /// Replays, holding back each commit younger than `delay`.
     pub(crate) fn replay_with_delay(&mut self, now: Timestamp, delay: Timestamp) {
         self.replay_delayed_until = None;
+        let restartpoint = self.db.control.redo;
         'replay: loop {
             let from = self.db.replayed_upto;
             let mut batch = Vec::new();
@@ -225,6 +226,11 @@ impl Node {
         self.with_receiver(now, |r, _, _| r.report(now, replayed, false));
         // Cascading: what we received may go on to our own standbys.
         self.poll_senders(now);
+        if self.db.control.redo != restartpoint {
+            // A restartpoint removes old WAL as a checkpoint does; timers
+            // alone would not, as a busy stream keeps postponing them.
+            self.recycle_wal();
+        }
     }
 
     pub(crate) fn start_receiver(&mut self, now: Timestamp) {
@@ -594,8 +600,8 @@ impl Node {
         }
     }
 
-    /// Timers: walsender keepalives and timeouts, walreceiver retries,
-    /// status updates and its timeout.
+    /// Timers: the checkpointer, the WAL writer, walsender keepalives and
+    /// timeouts, walreceiver retries, status updates and its timeout.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.state != RunState::Running {
             return;
@@ -609,6 +615,7 @@ impl Node {
                 self.push_log("LOG:  checkpoint complete".into());
             }
         }
+        self.wal_writer_timeout(now);
         self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
         if self.replay_delayed_until.is_some_and(|at| now >= at) {
             self.replay_received(now);
@@ -686,6 +693,7 @@ impl Node {
         senders
             .chain(receiver)
             .chain(self.next_checkpoint())
+            .chain(self.wal_writer_due())
             .chain(self.archiver_timeout())
             .chain(self.replay_delayed_until)
             .min()

@@ -109,9 +109,137 @@ fn collect(
     }
 }
 
+/// The soak workload: single-row INSERT transactions on a primary with two
+/// streaming standbys, the table emptied by TRUNCATE every
+/// `truncate_every` of them, at 100 commits per simulated second with a
+/// checkpoint every 50 s and 1 MB WAL segments: a checkpoint every 5,000
+/// commits removes the WAL before it, and every batch of a multiple of
+/// 5,000 ends at the same point of that cycle. What the cluster holds must
+/// then stay the same however many transactions run; the driver (`pgplay
+/// bench --soak`) reads the process's memory between batches.
+pub struct Soak {
+    sim: Sim,
+    session: pgplay_engine::SessionId,
+    truncate_every: u64,
+    /// Transactions run so far (INSERTs; the TRUNCATEs come on top).
+    pub transactions: u64,
+}
+
+/// Simulated time between two soak commits: 100 commits per second.
+pub const SOAK_INTERVAL: Timestamp = 10 * MS;
+
+/// What a soak's cluster holds, summed over its three nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SoakFootprint {
+    pub clog_bytes: usize,
+    pub wal_segments: usize,
+    pub tuples: usize,
+}
+
+impl Soak {
+    pub fn new(truncate_every: u64) -> Result<Soak, String> {
+        let segment = pgplay_wal::SegmentSize::new(1 << 20).expect("1 MB is a valid segment size");
+        let mut sim = Sim::new(1)
+            .with_segment_size(segment)
+            .with_standard_cluster(5432);
+        let session = sim.open_session("primary").ok_or("no primary")?;
+        let mut soak = Soak {
+            sim,
+            session,
+            truncate_every: truncate_every.max(1),
+            transactions: 0,
+        };
+        for sql in [
+            "ALTER SYSTEM SET checkpoint_timeout = '50s'",
+            "SELECT pg_reload_conf()",
+            "CREATE TABLE soak (id bigint PRIMARY KEY, payload text)",
+        ] {
+            soak.execute(sql)?;
+        }
+        Ok(soak)
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        for result in self.sim.execute("primary", self.session, sql) {
+            result.outcome.map_err(|e| format!("{sql}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `count` more transactions.
+    pub fn run(&mut self, count: u64) -> Result<(), String> {
+        for _ in 0..count {
+            let id = self.transactions;
+            self.execute(&format!("INSERT INTO soak VALUES ({id}, 'row {id}')"))?;
+            self.transactions += 1;
+            if self.transactions % self.truncate_every == 0 {
+                self.execute("TRUNCATE soak")?;
+            }
+            self.sim.run_for(SOAK_INTERVAL);
+        }
+        Ok(())
+    }
+
+    pub fn footprint(&self) -> SoakFootprint {
+        let mut total = SoakFootprint::default();
+        for node in self.sim.nodes() {
+            total.clog_bytes += node.db.data.clog.footprint() + node.db.disk_clog_footprint();
+            total.wal_segments += node.db.wal.segment_numbers().len();
+            total.tuples += node
+                .db
+                .data
+                .storage
+                .relations
+                .values()
+                .map(|r| r.pages.iter().map(|p| p.items.len()).sum::<usize>())
+                .sum::<usize>();
+        }
+        total
+    }
+
+    /// Every standby replays everything and shows the primary's rows.
+    pub fn check_replicated(&mut self) -> Result<(), String> {
+        self.sim.run_for(10 * 1_000_000);
+        crate::check::caught_up(&self.sim).map_err(|v| v.to_string())?;
+        let expected = (self.transactions % self.truncate_every).to_string();
+        for node in self.sim.node_names() {
+            let session = self.sim.open_session(&node).ok_or("no such node")?;
+            let results = self
+                .sim
+                .execute(&node, session, "SELECT count(*) FROM soak");
+            let count = match results.first().map(|r| &r.outcome) {
+                Some(Ok(pgplay_engine::Outcome::Rows { rows, .. })) => rows[0][0].clone(),
+                other => return Err(format!("{node}: {other:?}")),
+            };
+            if count.as_deref() != Some(expected.as_str()) {
+                return Err(format!("{node} has {count:?} rows, expected {expected}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_soak_holds_the_same_after_more_transactions() {
+        let mut soak = Soak::new(1000).unwrap();
+        // Both samples at the end of a checkpoint cycle (5,000 commits).
+        soak.run(5_000).unwrap();
+        let early = soak.footprint();
+        soak.run(10_000).unwrap();
+        let late = soak.footprint();
+        soak.check_replicated().unwrap();
+        assert!(
+            late.clog_bytes <= early.clog_bytes + 1024,
+            "commit logs grew: {early:?} -> {late:?}"
+        );
+        // Each node keeps its last (re)startpoint's segment and the current one.
+        assert!(late.wal_segments <= 3 * 2, "{early:?} -> {late:?}");
+        assert!(late.tuples <= early.tuples + 100, "{early:?} -> {late:?}");
+    }
 
     #[test]
     fn every_commit_is_replayed_after_about_the_link_latency() {

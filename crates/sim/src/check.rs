@@ -1,7 +1,11 @@
 //! Invariants checked after simulation steps. Each returns the first
 //! violation it finds, described well enough to debug from the seed.
 
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+
 use pgplay_node::Node;
+use pgplay_wal::time::Timestamp;
 use pgplay_wal::Lsn;
 
 use crate::Sim;
@@ -143,10 +147,128 @@ pub fn caught_up(sim: &Sim) -> Result<(), Violation> {
     Ok(())
 }
 
+/// A commit the primary acknowledged, as [`durable_commits`] needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The row ids it inserted.
+    pub ids: RangeInclusive<u64>,
+    /// When the primary acknowledged it.
+    pub at: Timestamp,
+    /// The end of its commit record.
+    pub end: Lsn,
+    /// Made with `synchronous_commit = off`: acknowledged before its
+    /// commit record was flushed.
+    pub asynchronous: bool,
+}
+
+/// A crash of the primary, with what its WAL writer promised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crash {
+    pub at: Timestamp,
+    /// The end of the WAL written (flushed or not) when it crashed.
+    pub written: Lsn,
+    /// `wal_writer_delay`, in microseconds.
+    pub wal_writer_delay: Timestamp,
+    /// `wal_writer_flush_after`, in bytes.
+    pub wal_writer_flush_after: u64,
+}
+
+impl Crash {
+    /// The crash of `primary` now, with its settings.
+    pub fn of(primary: &Node, at: Timestamp) -> Crash {
+        let setting = |name: &str| primary.db.settings.get(name).parse::<i64>().unwrap_or(0);
+        Crash {
+            at,
+            written: primary.db.wal.insert_lsn(),
+            wal_writer_delay: setting("wal_writer_delay") * 1000,
+            wal_writer_flush_after: setting("wal_writer_flush_after").max(0) as u64
+                * pgplay_engine::guc::WAL_BLOCK_BYTES as u64,
+        }
+    }
+
+    /// Why `commit` may not be lost in this crash, if it may not.
+    fn forbids_losing(&self, commit: &Acknowledged) -> Option<String> {
+        if !commit.asynchronous {
+            return Some("it was a synchronous commit (flushed before acknowledged)".into());
+        }
+        let age = self.at - commit.at;
+        if age >= self.wal_writer_delay {
+            return Some(format!(
+                "it was made {age} us before the crash, wal_writer_delay is {} us",
+                self.wal_writer_delay
+            ));
+        }
+        let behind = self.written.0.saturating_sub(commit.end.0);
+        (behind >= self.wal_writer_flush_after).then(|| {
+            format!(
+                "its commit record ended {behind} bytes before the end of the WAL, wal_writer_flush_after is {} bytes",
+                self.wal_writer_flush_after
+            )
+        })
+    }
+}
+
+/// Durability across a crash of the primary: every acknowledged commit
+/// survives whole, except the unflushed tail of asynchronous commits, and
+/// nothing more. A commit acknowledged with `synchronous_commit = off` may
+/// be lost only if it was made less than `wal_writer_delay` before the
+/// crash and its commit record ended less than `wal_writer_flush_after`
+/// bytes before the end of the WAL; since a crash loses a suffix of the
+/// WAL, the lost commits are the newest ones. `acknowledged` is in commit
+/// order; `surviving` the row ids found after recovery.
+pub fn durable_commits(
+    acknowledged: &[Acknowledged],
+    surviving: &BTreeSet<u64>,
+    crash: &Crash,
+) -> Result<(), Violation> {
+    let violation = |detail: String| {
+        Err(Violation {
+            invariant:
+                "acknowledged commits survive a crash, but the unflushed tail of asynchronous ones",
+            detail,
+        })
+    };
+    let mut first_lost: Option<&Acknowledged> = None;
+    for commit in acknowledged {
+        let present = commit
+            .ids
+            .clone()
+            .filter(|id| surviving.contains(id))
+            .count();
+        if present == commit.ids.clone().count() {
+            if let Some(lost) = first_lost {
+                return violation(format!(
+                    "the commit of rows {:?} survived, the earlier one of rows {:?} was lost",
+                    commit.ids, lost.ids
+                ));
+            }
+            continue;
+        }
+        if present > 0 {
+            return violation(format!(
+                "only {present} rows of the commit of rows {:?} survived",
+                commit.ids
+            ));
+        }
+        if let Some(reason) = crash.forbids_losing(commit) {
+            return violation(format!(
+                "the commit of rows {:?} was lost: {reason}",
+                commit.ids
+            ));
+        }
+        first_lost.get_or_insert(commit);
+    }
+    let acknowledged_ids: BTreeSet<u64> = acknowledged.iter().flat_map(|c| c.ids.clone()).collect();
+    if let Some(id) = surviving.difference(&acknowledged_ids).next() {
+        return violation(format!("row {id} survived but was never acknowledged"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Sim, SECOND};
+    use crate::{Sim, MS, SECOND};
 
     fn busy_cluster() -> Sim {
         let mut sim = Sim::standard(42, 5432);
@@ -229,5 +351,67 @@ mod tests {
         sim.heal("primary", "standby1");
         sim.run_for(SECOND);
         assert_eq!(caught_up(&sim), Ok(()));
+    }
+
+    fn commit(ids: RangeInclusive<u64>, at: Timestamp, asynchronous: bool) -> Acknowledged {
+        Acknowledged {
+            end: Lsn(0x1000000 + 100 * ids.end()),
+            ids,
+            at,
+            asynchronous,
+        }
+    }
+
+    fn crash_at(at: Timestamp) -> Crash {
+        Crash {
+            at,
+            written: Lsn(0x1000000 + 100 * 10),
+            wal_writer_delay: 200 * MS,
+            wal_writer_flush_after: 1 << 20,
+        }
+    }
+
+    fn survivors(ids: RangeInclusive<u64>) -> BTreeSet<u64> {
+        ids.collect()
+    }
+
+    #[test]
+    fn durability_allows_exactly_the_unflushed_asynchronous_tail() {
+        let acknowledged = [
+            commit(1..=2, 0, false),
+            commit(3..=3, 900 * MS, true),
+            commit(4..=5, 950 * MS, true),
+        ];
+        let crash = crash_at(1000 * MS);
+        for kept in [survivors(1..=5), survivors(1..=3), survivors(1..=2)] {
+            assert_eq!(durable_commits(&acknowledged, &kept, &crash), Ok(()));
+        }
+        let fails = |kept: BTreeSet<u64>, crash: &Crash| {
+            durable_commits(&acknowledged, &kept, crash)
+                .unwrap_err()
+                .detail
+        };
+        assert_eq!(
+            fails(survivors(1..=1), &crash),
+            "only 1 rows of the commit of rows 1..=2 survived"
+        );
+        assert!(
+            fails(survivors(3..=5), &crash).contains("was a synchronous commit"),
+            "a synchronous commit is never lost"
+        );
+        assert!(
+            fails(survivors(1..=2), &crash_at(1101 * MS))
+                .starts_with("the commit of rows 3..=3 was lost: it was made 201000 us before"),
+            "older than wal_writer_delay"
+        );
+        let mut small = crash;
+        small.wal_writer_flush_after = 100;
+        assert!(fails(survivors(1..=2), &small).contains("wal_writer_flush_after is 100 bytes"));
+        let gap: BTreeSet<u64> = [1, 2, 4, 5].into();
+        assert!(fails(gap, &crash).contains("survived, the earlier one of rows 3..=3 was lost"));
+        assert_eq!(
+            fails(survivors(1..=6), &crash),
+            "row 6 survived but was never acknowledged"
+        );
     }
 }

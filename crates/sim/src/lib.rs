@@ -256,6 +256,13 @@ impl Sim {
         Some(self.nodes.get_mut(node)?.db.open_session())
     }
 
+    /// Ends a session (psql quits): an open transaction is rolled back.
+    pub fn close_session(&mut self, node: &str, session: SessionId) {
+        if let Some(target) = self.nodes.get_mut(node) {
+            target.db.close_session(session);
+        }
+    }
+
     /// One line typed at psql on `node`: SQL or a backslash command.
     pub fn psql_line(&mut self, node: &str, psql: &mut pgplay_node::Psql, line: &str) -> String {
         self.psql_input(node, psql, |target, now, psql| {

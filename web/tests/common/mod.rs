@@ -92,7 +92,7 @@ pub fn deep_statements_fail_politely() {
         (chain(1_000), true),
         (chain(5_000), false),
         (chain(100_000), false),
-        (parens(40), true),
+        (parens(20), true),
         (parens(200), false),
         (parens(20_000), false),
     ] {
