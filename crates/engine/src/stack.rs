@@ -24,20 +24,26 @@ const MAX_STACK_DEPTH_KB: usize = 2048;
 /// PostgreSQL allows by default: drivers run statements on a stack with room to spare (the CLI's
 /// thread, the worker's wasm stack), as PostgreSQL requires of the platform. Frames of a native
 /// debug build are about ten times larger, so its budget is too, to let the same statements
-/// through. Not on wasm32: there the engine's own call stack (V8's, about 1 MB, which no address
-/// can measure) runs out first in a debug build.
-pub const MAX_STACK_DEPTH_BYTES: usize = if cfg!(debug_assertions) && !cfg!(target_arch = "wasm32")
-{
-    MAX_STACK_DEPTH_KB * 1024 * 8
-} else {
-    MAX_STACK_DEPTH_KB * 1024
+/// through. On wasm32 the engine's own call stack (V8's, about 1 MB, which no address can
+/// measure) runs out first in a debug build, so there the budget is smaller instead.
+pub const MAX_STACK_DEPTH_BYTES: usize = match (DEBUG_BUILD, WASM) {
+    (true, false) => MAX_STACK_DEPTH_KB * 1024 * 8,
+    (true, true) => MAX_STACK_DEPTH_KB * 1024 / 8,
+    (false, _) => MAX_STACK_DEPTH_KB * 1024,
 };
+
+const DEBUG_BUILD: bool = cfg!(debug_assertions);
+const WASM: bool = cfg!(target_arch = "wasm32");
 
 /// How deep sqlparser may recurse (parentheses, subqueries, unary operators). It cannot check
 /// the stack itself, so the limit is what fits: each level costs sqlparser about 5 kB of stack in
 /// a release build (1000 levels: 5 MB), several times that in a debug build. PostgreSQL's grammar
 /// stops at 10,000 levels, its stack earlier.
-pub const PARSER_RECURSION_LIMIT: usize = if cfg!(debug_assertions) { 100 } else { 1000 };
+pub const PARSER_RECURSION_LIMIT: usize = match (DEBUG_BUILD, WASM) {
+    (true, false) => 100,
+    (true, true) => 25,
+    (false, _) => 1000,
+};
 
 /// The deepest syntax tree a statement may build, as bounded by [`nesting_estimate`]: dropping a
 /// tree costs about 100 bytes of stack per level.
