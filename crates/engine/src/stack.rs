@@ -17,19 +17,31 @@ use std::cell::Cell;
 
 use crate::error::{code, DbError, Result};
 
-/// PostgreSQL's `max_stack_depth`, 2 MB by default, which the error's hint names.
-const MAX_STACK_DEPTH_KB: usize = 2048;
+/// pgplay's `max_stack_depth`, which the error's hint names: PostgreSQL's default, 2 MB, natively.
+/// In a browser the engine's own call stack (V8's, which no address can measure) is what runs out:
+/// measured in a Chromium worker, a release build's expression evaluation overflows it at about
+/// 3.5 MB of shadow stack, so there the setting is 1 MB, with room to spare.
+pub const MAX_STACK_DEPTH_KB: usize = if WASM { 1024 } else { 2048 };
 
-/// How much stack one statement may use beyond where it started. In a release build, what
-/// PostgreSQL allows by default: drivers run statements on a stack with room to spare (the CLI's
-/// thread, the worker's wasm stack), as PostgreSQL requires of the platform. Frames of a native
-/// debug build are about ten times larger, so its budget is too, to let the same statements
-/// through. On wasm32 the engine's own call stack (V8's, about 1 MB, which no address can
-/// measure) runs out first in a debug build, so there the budget is smaller instead.
+/// How much stack one statement may use beyond where it started. In a release build,
+/// [`MAX_STACK_DEPTH_KB`]: drivers run statements on a stack with room to spare (the CLI's thread,
+/// the worker's 16 MB wasm stack), as PostgreSQL requires of the platform. A debug build's frames
+/// are about ten times larger: natively its budget is larger too, to let the same statements
+/// through; on wasm32 it is smaller, as V8's stack does not grow with it.
 pub const MAX_STACK_DEPTH_BYTES: usize = match (DEBUG_BUILD, WASM) {
     (true, false) => MAX_STACK_DEPTH_KB * 1024 * 8,
-    (true, true) => MAX_STACK_DEPTH_KB * 1024 / 8,
+    (true, true) => MAX_STACK_DEPTH_KB * 1024 / 4,
     (false, _) => MAX_STACK_DEPTH_KB * 1024,
+};
+
+/// The longest chain of binary operators (`1+1+...`, `a AND b AND ...`) a statement may hold.
+/// The binder walks chains with a loop, but the tree it builds is as deep as the chain, and the
+/// functions that walk a bound tree (cloning, comparing, dropping it) recurse without a check.
+/// PostgreSQL 15 adds 4,000 ones and stops at 5,000; V8 stops a browser worker at about 3,500.
+pub const MAX_OPERATOR_CHAIN: usize = match (DEBUG_BUILD, WASM) {
+    (false, false) => 4000,
+    (false, true) => 2000,
+    (true, _) => 200,
 };
 
 const DEBUG_BUILD: bool = cfg!(debug_assertions);
@@ -46,8 +58,13 @@ pub const PARSER_RECURSION_LIMIT: usize = match (DEBUG_BUILD, WASM) {
 };
 
 /// The deepest syntax tree a statement may build, as bounded by [`nesting_estimate`]: dropping a
-/// tree costs about 100 bytes of stack per level.
-pub const MAX_NESTING: usize = 10_000;
+/// tree costs about 100 bytes of stack per level natively; in a browser worker V8's stack ends
+/// the drop of a tree about 3,500 deep.
+pub const MAX_NESTING: usize = match (DEBUG_BUILD, WASM) {
+    (_, false) => 10_000,
+    (false, true) => 2_000,
+    (true, true) => 500,
+};
 
 thread_local! {
     /// The stack address where the running statement started, 0 when none runs.

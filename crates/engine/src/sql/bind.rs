@@ -208,6 +208,9 @@ impl<'a> Binder<'a> {
         let mut spine = Vec::new();
         let mut leftmost = expr;
         while let ast::Expr::BinaryOp { left, op, right } = leftmost {
+            if spine.len() == crate::stack::MAX_OPERATOR_CHAIN {
+                return Err(crate::stack::depth_exceeded());
+            }
             spine.push((op, right.as_ref()));
             leftmost = left;
         }
