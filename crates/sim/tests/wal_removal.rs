@@ -20,7 +20,9 @@ fn removed(lines: &[String]) -> bool {
 /// copy forces a checkpoint whose redo point is in a new segment; before the
 /// fix the third removed a segment the walsenders had not read yet, and both
 /// standbys failed with "requested WAL segment ... has already been removed"
-/// for good.
+/// for good. One millisecond is the shortest gap a script gets (piped lines
+/// are a millisecond apart); copies at the very same instant, which no real
+/// pg_basebackup manages, still outrun the walsenders.
 #[test]
 fn base_backups_in_quick_succession_leave_the_standbys_streaming() {
     for gap in [MS, 3 * MS] {
