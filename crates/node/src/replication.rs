@@ -1110,3 +1110,23 @@ impl RecoveryConf {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_walsender_keeps_the_segments_it_still_has_to_send() {
+        let size = pgplay_wal::SegmentSize::new(1 << 20).unwrap();
+        let kept = |sent: u64, answered: u64| -> Vec<u64> {
+            segments_to_send(size, Lsn(sent), Lsn(answered)).collect()
+        };
+        // In the middle of segment 3, nothing newer answered: segment 3.
+        assert_eq!(kept(0x380000, 0x380000), [3]);
+        // At the start of segment 3 with nothing to send: nothing is open.
+        assert_eq!(kept(0x300000, 0x300000), Vec::<u64>::new());
+        // Flushed up to the end of segment 5 when the standby answered.
+        assert_eq!(kept(0x380000, 0x600000), [3, 4, 5]);
+        assert_eq!(kept(0x300000, 0x600010), [3, 4, 5, 6]);
+    }
+}
