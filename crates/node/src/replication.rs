@@ -1046,7 +1046,7 @@ fn segments_to_send(
     answered: Lsn,
 ) -> impl Iterator<Item = u64> {
     let first = size.segment_of(sent);
-    let reading = sent.0 % size.bytes() != 0;
+    let reading = !sent.0.is_multiple_of(size.bytes());
     let last = (answered > sent).then(|| size.segment_of(Lsn(answered.0 - 1)));
     let end = match (last, reading) {
         (Some(last), _) => last + 1,
