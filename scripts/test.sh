@@ -112,10 +112,11 @@ step_seeds() {
 
 # ---- Seeded fault runs on the simulator -----------------------------------------------------
 step_sim() {
-    # 100 seeds of a primary and two standbys under faults (partitions, cut connections, crashes,
-    # restarts, latency), every replication invariant checked after every step. A failure prints
-    # its trace and the `pgplay sim --seed N` command that replays it.
-    cargo run --release --quiet -p pgplay-cli -- sim --seeds 100 --steps 300
+    # 2,000 seeds of a primary and two standbys under faults (partitions, cut connections, crashes,
+    # restarts, latency, checkpoints, WAL switches), every replication invariant checked after every
+    # step, one seed per core at a time; about a minute on a 2-core machine. A failure prints its
+    # trace and the `pgplay sim --seed N` command that replays it. Longer campaigns: see README.
+    cargo run --release --quiet -p pgplay-cli -- sim --seeds 2000 --steps 200 --jobs "$(nproc)"
 }
 
 # ---- Hook: end-to-end tests of the built page in headless Chromium (Playwright) ------------

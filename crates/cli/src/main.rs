@@ -23,9 +23,11 @@ Usage:
   pgplay test [--seed N] FILE.slt...     run sqllogictest files, each on a fresh simulated cluster
                                          (primary, standby1, standby2; `connection standby1`, `sleep 1s`)
   pgplay waldump [FILE.sql]              run the SQL (stdin if no file), print its WAL as pg_waldump does
-  pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--trace]
+  pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--jobs N] [--keep-going] [--trace]
                                          seeded runs of a primary and two standbys under faults,
-                                         checking the replication invariants after every step
+                                         checking the replication invariants after every step;
+                                         --jobs spreads seeds over threads, --keep-going counts
+                                         failures instead of stopping; prints seeds/minute
   pgplay bench [--rows N]                single-row INSERT transactions per second and a full scan
   pgplay bench --soak [--transactions N] [--truncate-every N]
                                          memory of a primary and two standbys over N transactions

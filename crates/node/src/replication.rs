@@ -638,10 +638,14 @@ impl Node {
     /// everything before the last (re)startpoint's redo segment, except the
     /// `wal_keep_size` most recent megabytes. Walsenders do not hold WAL back
     /// (only replication slots would): a standby that falls further behind
-    /// gets "requested WAL segment ... has already been removed". Only the
-    /// segment a walsender is reading in stays, as an open file does: in
-    /// PostgreSQL it has already been read into the socket's buffers, which
-    /// pgplay's bounded in-flight window stands for.
+    /// gets "requested WAL segment ... has already been removed".
+    ///
+    /// pgplay's checkpoints take no time, PostgreSQL's take long enough
+    /// for a walsender to ship what was flushed before: the segment a
+    /// walsender reads in stays, and so do those it has still to send of the
+    /// WAL flushed before its standby last answered ([`segments_to_send`]).
+    /// A standby that stopped answering (a partition) gets nothing more
+    /// kept, so it loses the WAL written since, as on PostgreSQL 15.
     pub(crate) fn recycle_wal(&mut self) {
         let size = self.db.wal.segment_size();
         let redo_segment = size.segment_of(self.db.control.redo);
@@ -651,9 +655,8 @@ impl Node {
         let mut reading: Vec<u64> = self
             .senders
             .values()
-            .filter_map(|s| s.reading_at())
-            .filter(|at| at.0 % size.bytes() != 0)
-            .map(|at| size.segment_of(at))
+            .filter_map(|s| s.still_to_send())
+            .flat_map(|(sent, answered)| segments_to_send(size, sent, answered))
             .collect();
         // Segments not archived yet stay (archive_status/*.ready).
         reading.extend(self.unarchived_segments());
@@ -1040,6 +1043,26 @@ impl Node {
     }
 }
 
+/// The segments a walsender that has sent up to `sent` still has to read
+/// for a standby that last answered when the WAL up to `answered` was
+/// sendable: the one it is in the middle of, and each holding bytes of
+/// `[sent, answered)`.
+fn segments_to_send(
+    size: pgplay_wal::SegmentSize,
+    sent: Lsn,
+    answered: Lsn,
+) -> impl Iterator<Item = u64> {
+    let first = size.segment_of(sent);
+    let reading = !sent.0.is_multiple_of(size.bytes());
+    let last = (answered > sent).then(|| size.segment_of(Lsn(answered.0 - 1)));
+    let end = match (last, reading) {
+        (Some(last), _) => last + 1,
+        (None, true) => first + 1,
+        (None, false) => first,
+    };
+    first..end
+}
+
 /// The parts of a [`StandbyView`] that are computed, not borrowed.
 struct StandbyViewOwned {
     system_identifier: u64,
@@ -1092,5 +1115,25 @@ impl RecoveryConf {
         } else {
             RecoveryConf::None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_walsender_keeps_the_segments_it_still_has_to_send() {
+        let size = pgplay_wal::SegmentSize::new(1 << 20).unwrap();
+        let kept = |sent: u64, answered: u64| -> Vec<u64> {
+            segments_to_send(size, Lsn(sent), Lsn(answered)).collect()
+        };
+        // In the middle of segment 3, nothing newer answered: segment 3.
+        assert_eq!(kept(0x380000, 0x380000), [3]);
+        // At the start of segment 3 with nothing to send: nothing is open.
+        assert_eq!(kept(0x300000, 0x300000), Vec::<u64>::new());
+        // Flushed up to the end of segment 5 when the standby answered.
+        assert_eq!(kept(0x380000, 0x600000), [3, 4, 5]);
+        assert_eq!(kept(0x300000, 0x600010), [3, 4, 5, 6]);
     }
 }

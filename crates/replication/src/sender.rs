@@ -86,6 +86,9 @@ pub struct WalSender {
     /// standby's write position, whichever is later.
     acked: Lsn,
     last_reply: Timestamp,
+    /// What could be sent when the standby last answered: WAL flushed
+    /// before a live standby's answer is WAL it is draining.
+    answered_upto: Lsn,
     waiting_for_ping: bool,
 }
 
@@ -119,6 +122,7 @@ impl WalSender {
             lag: LagTracker::default(),
             acked: Lsn::INVALID,
             last_reply: now,
+            answered_upto: Lsn::INVALID,
             waiting_for_ping: false,
         }
     }
@@ -128,10 +132,12 @@ impl WalSender {
         self.stream.is_some() || self.state != SenderState::Startup
     }
 
-    /// Where this walsender reads WAL next, while it streams: the segment
-    /// it has open there stays readable (see `Node::recycle_wal`).
-    pub fn reading_at(&self) -> Option<Lsn> {
-        self.stream.map(|_| self.sent)
+    /// While it streams: where it reads WAL next, and up to where the WAL
+    /// was sendable when its standby last answered (`Node::recycle_wal`
+    /// keeps the segments between, see there why).
+    pub fn still_to_send(&self) -> Option<(Lsn, Lsn)> {
+        self.stream
+            .map(|_| (self.sent, self.answered_upto.max(self.sent)))
     }
 
     pub fn handle(
@@ -186,6 +192,7 @@ impl WalSender {
                 self.reply_time = Some(time);
                 self.acked = self.acked.max(write);
                 self.last_reply = now;
+                self.answered_upto = view.send_upto;
                 self.waiting_for_ping = false;
                 let caught_up = write >= self.sent && flush >= self.sent && apply >= self.sent;
                 self.lag.reply([write, flush, apply], now, caught_up);

@@ -49,6 +49,9 @@ fn standbys(sim: &Sim) -> impl Iterator<Item = &Node> {
 
 /// A standby's WAL is a byte-for-byte prefix of its upstream's on the same
 /// timeline (checked over the last `window` bytes; `u64::MAX` for all).
+/// Only segments both still hold are compared: a removed segment reads as
+/// zeros, and removal may leave a hole (a segment kept for a walsender
+/// that still reads it, a newer one removed).
 pub fn wal_prefix(sim: &Sim, window: u64) -> Result<(), Violation> {
     for standby in standbys(sim) {
         let Some(upstream) = upstream_of(sim, standby) else {
@@ -58,32 +61,39 @@ pub fn wal_prefix(sim: &Sim, window: u64) -> Result<(), Violation> {
             continue;
         }
         let end = standby.db.wal.flush_lsn().min(upstream.db.wal.flush_lsn());
-        let oldest = standby
-            .db
-            .wal
-            .oldest_segment_start()
-            .unwrap_or(end)
-            .max(upstream.db.wal.oldest_segment_start().unwrap_or(end));
-        let start = Lsn(end.0.saturating_sub(window)).max(oldest);
-        if start >= end {
-            continue;
-        }
-        let mine = standby.db.wal.read_raw(start, end);
-        let theirs = upstream.db.wal.read_raw(start, end);
-        if let Some(at) = mine.iter().zip(&theirs).position(|(a, b)| a != b) {
+        let start = Lsn(end.0.saturating_sub(window));
+        if let Some(at) = first_difference(standby, upstream, start, end) {
             return Err(Violation {
                 invariant: "standby WAL is a prefix of its upstream's",
                 detail: format!(
-                    "{} differs from {} at {} (timeline {})",
+                    "{} differs from {} at {at} (timeline {})",
                     standby.name,
                     upstream.name,
-                    start.offset(at as u64),
                     standby.db.wal.timeline().0
                 ),
             });
         }
     }
     Ok(())
+}
+
+/// The first byte in `[start, end)` where the two nodes' WAL differ, over
+/// the segments both hold.
+fn first_difference(a: &Node, b: &Node, start: Lsn, end: Lsn) -> Option<Lsn> {
+    let size = a.db.wal.segment_size();
+    let mut from = start;
+    while from < end {
+        let segno = size.segment_of(from);
+        let to = end.min(size.segment_start(segno + 1));
+        if a.db.wal.has_segment(segno) && b.db.wal.has_segment(segno) {
+            let (mine, theirs) = (a.db.wal.read_raw(from, to), b.db.wal.read_raw(from, to));
+            if let Some(at) = mine.iter().zip(&theirs).position(|(x, y)| x != y) {
+                return Some(from.offset(at as u64));
+            }
+        }
+        from = to;
+    }
+    None
 }
 
 pub fn wal_prefix_full(sim: &Sim) -> Result<(), Violation> {
@@ -313,6 +323,53 @@ mod tests {
                 .detail
                 .starts_with("standby1 differs from primary"),
             "{violation}"
+        );
+    }
+
+    /// A segment the upstream removed while it kept an older one (for a
+    /// walsender still reading there) is a hole, not a difference; a byte
+    /// changed after the hole is still one. Seed 118229 failed on such a
+    /// hole before the check skipped segments either side lacks.
+    #[test]
+    fn prefix_check_skips_a_removed_segment_and_compares_the_rest() {
+        let mut sim = busy_cluster();
+        let session = sim.open_session("primary").unwrap();
+        for i in 0..3 {
+            sim.execute(
+                "primary",
+                session,
+                &format!("INSERT INTO t VALUES ({}, 'x')", 100 + i),
+            );
+            sim.execute("primary", session, "SELECT pg_switch_wal()");
+        }
+        sim.execute("primary", session, "INSERT INTO t VALUES (200, 'last')");
+        sim.run_for(SECOND);
+        let held = |sim: &Sim, node: &str| sim.node(node).unwrap().db.wal.segment_numbers();
+        let standby = held(&sim, "standby1");
+        let primary = held(&sim, "primary");
+        let hole = primary[1];
+        assert!(
+            standby.contains(&hole) && standby.contains(&primary[0]),
+            "{standby:?} {primary:?}"
+        );
+        let wal = &mut sim.node_mut("primary").unwrap().db.wal;
+        wal.remove_segments_before_except(hole + 1, &[primary[0]]);
+        assert_eq!(wal_prefix_full(&sim), Ok(()));
+
+        let standby = sim.node_mut("standby1").unwrap();
+        let end = standby.db.wal.flush_lsn();
+        let at = Lsn(end.0 - 16);
+        let mut bytes = standby.db.wal.read_raw(at, end);
+        bytes[3] ^= 0xFF;
+        standby.db.wal.write_received(at, &bytes).unwrap();
+        standby.db.wal.flush(end);
+        let violation = wal_prefix_full(&sim).unwrap_err();
+        assert_eq!(
+            violation.detail,
+            format!(
+                "standby1 differs from primary at {} (timeline 1)",
+                at.offset(3)
+            )
         );
     }
 
