@@ -276,12 +276,36 @@ impl Cluster {
             }
             std::mem::take(&mut inner.pending).into_values().collect()
         };
+        self.close_connections_of(name);
         let message = format!("node \"{name}\" is gone: its worker failed ({why})");
         for (_, reject) in pending {
             let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&message));
         }
         self.publish(name, &[Event::Log(format!("PANIC:  {message}"))]);
         self.replace_dead(name);
+    }
+
+    /// The connections of a dead worker end at once at their other ends, as a crashed process's
+    /// sockets do: its standbys' walreceivers see the stream end and reconnect.
+    fn close_connections_of(&self, name: &str) {
+        let others: Vec<(u64, String)> = {
+            let mut inner = self.0.borrow_mut();
+            let gone: Vec<u64> = inner
+                .conns
+                .iter()
+                .filter(|(_, (client, server))| client == name || server == name)
+                .map(|(conn, _)| *conn)
+                .collect();
+            gone.into_iter()
+                .filter_map(|conn| {
+                    let (client, server) = inner.conns.remove(&conn)?;
+                    Some((conn, if client == name { server } else { client }))
+                })
+                .collect()
+        };
+        for (conn, other) in others {
+            self.send(&other, &ToWorker::PeerGone { conn }, None);
+        }
     }
 
     /// A dead worker is replaced, never left silent: a standby by a fresh

@@ -122,6 +122,11 @@ pub enum ToWorker {
         request: u32,
         reset: bool,
     },
+    /// The worker at the other end of connection `conn` died: as the kernel resets the sockets of
+    /// a process that ends, the connection is closed at once (no timeout to wait for).
+    PeerGone {
+        conn: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -328,6 +328,16 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 });
             }
         }
+        ToWorker::PeerGone { conn } => {
+            with_state(|s| {
+                if let Some(link) = s.links.remove(&conn) {
+                    link.port.close();
+                }
+                if let Some(node) = s.node.as_mut() {
+                    node.handle_peer(now, ConnId(conn), PeerEvent::Closed);
+                }
+            });
+        }
         ToWorker::ConnectRefused { conn } => {
             with_state(|s| {
                 if let Some(node) = s.node.as_mut() {
