@@ -199,21 +199,9 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             let delay_ms = (sleep_micros.max(0) / 1000).min(u32::MAX as i64) as u32;
             if delay_ms == 0 {
                 reply(request, Reply::Text(out));
-                return;
+            } else {
+                answer_after_sleep(request, session, out, delay_ms);
             }
-            with_state(|s| s.sleeping.insert(session.clone(), request));
-            after_ms(delay_ms, move || {
-                let still_sleeping = with_state(|s| {
-                    let ours = s.sleeping.get(&session) == Some(&request);
-                    if ours {
-                        s.sleeping.remove(&session);
-                    }
-                    ours
-                });
-                if still_sleeping == Some(true) {
-                    reply(request, Reply::Text(out));
-                }
-            });
         }
         ToWorker::ArchiveResult { result } => {
             with_state(|s| {
@@ -239,20 +227,9 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             .flatten();
             if let Some((request, text)) = slept {
                 reply(request, Reply::Text(text));
-                return;
+            } else {
+                cancel_wait(&session);
             }
-            let note = with_state(|s| {
-                let node = s.node.as_mut()?;
-                let psql = s.sessions.get(&session)?;
-                Some(node.psql_cancel(psql))
-            })
-            .flatten()
-            .unwrap_or_default();
-            with_state(|s| {
-                if let Some((_, out)) = s.waiting.get_mut(&session) {
-                    out.push_str(&note);
-                }
-            });
         }
         ToWorker::Command { request, line } => {
             let result =
@@ -465,6 +442,41 @@ fn post_frame(port: &MessagePort, bytes: Vec<u8>, delay_ms: u32) {
 }
 
 /// Runs `f` after `delay_ms` (at once when zero), on this worker's timers.
+/// psql's Ctrl+C for a backend waiting for synchronous standbys: the WARNING joins what the
+/// waiting request will print.
+fn cancel_wait(session: &str) {
+    let note = with_state(|s| {
+        let node = s.node.as_mut()?;
+        let psql = s.sessions.get(session)?;
+        Some(node.psql_cancel(psql))
+    })
+    .flatten()
+    .unwrap_or_default();
+    with_state(|s| {
+        if let Some((_, out)) = s.waiting.get_mut(session) {
+            out.push_str(&note);
+        }
+    });
+}
+
+/// pg_sleep(): the psql request is answered once the time is up, unless a cancel answered it
+/// first (the statement's session is then no longer in `sleeping`).
+fn answer_after_sleep(request: u32, session: String, out: String, delay_ms: u32) {
+    with_state(|s| s.sleeping.insert(session.clone(), request));
+    after_ms(delay_ms, move || {
+        let still_sleeping = with_state(|s| {
+            let ours = s.sleeping.get(&session) == Some(&request);
+            if ours {
+                s.sleeping.remove(&session);
+            }
+            ours
+        });
+        if still_sleeping == Some(true) {
+            reply(request, Reply::Text(out));
+        }
+    });
+}
+
 fn after_ms(delay_ms: u32, f: impl FnOnce() + 'static) {
     if delay_ms == 0 {
         f();
