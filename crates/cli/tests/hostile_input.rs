@@ -104,3 +104,18 @@ fn round_and_trunc_to_tens_and_beyond_numeric() {
          ERROR:  value overflows numeric format\n"
     );
 }
+
+/// What pgplay lacks says so (0A000), never a real-looking "operator does not exist": the
+/// replication-lag query every tutorial shows needs the interval type.
+#[test]
+fn timestamp_arithmetic_pgplay_lacks_is_honest() {
+    let out =
+        pgplay(b"SELECT now() - pg_last_xact_replay_timestamp();\nSELECT now() - '1 hour';\n");
+    assert_eq!(
+        out,
+        "ERROR:  operator timestamp with time zone - timestamp with time zone is not supported by pgplay yet\n\
+         DETAIL:  pgplay has no interval type yet.\n\
+         ERROR:  operator timestamp with time zone - unknown is not supported by pgplay yet\n\
+         DETAIL:  pgplay has no interval type yet.\n"
+    );
+}
