@@ -4,7 +4,7 @@
 //! node still answers. The test command runs a few hundred cases; a long run:
 //!
 //! ```sh
-//! PROPTEST_CASES=200000 cargo test --release -p pgplay-node --test fuzz
+//! PROPTEST_CASES=300000 cargo test --release -p pgplay-node --test fuzz
 //! ```
 //!
 //! Every crash found becomes a fixed case in `crash_corpus` below.
