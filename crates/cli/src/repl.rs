@@ -76,31 +76,29 @@ impl Repl {
         format!("[{node}] {text}")
     }
 
-    /// A line of input that is not UTF-8: refused as PostgreSQL refuses such a query.
-    fn invalid_line(&mut self, bytes: &[u8]) -> String {
+    /// Runs `input` with the current node's psql session, opening it if need be.
+    fn in_session<R>(&mut self, input: impl FnOnce(&mut Sim, &str, &mut Psql) -> R) -> R {
         let node = self.node.clone();
-        let now = self.sim.now;
         self.psql(&node);
-        let Some(mut psql) = self.sessions.remove(&node) else {
-            return String::new();
-        };
-        let out = match self.sim.node_mut(&node) {
-            Some(target) => target.psql_bytes(now, &mut psql, bytes),
-            None => String::new(),
-        };
+        let mut psql = self.sessions.remove(&node).expect("psql() opened it");
+        let out = input(&mut self.sim, &node, &mut psql);
         self.sessions.insert(node, psql);
         out
     }
 
+    /// A line of input that is not UTF-8: refused as PostgreSQL refuses such a query.
+    fn invalid_line(&mut self, bytes: &[u8]) -> String {
+        self.in_session(|sim, node, psql| {
+            let now = sim.now;
+            sim.node_mut(node)
+                .map(|target| target.psql_bytes(now, psql, bytes))
+                .unwrap_or_default()
+        })
+    }
+
     /// End of input: psql sends what is left in its buffer, `;` or not.
     fn finish(&mut self) -> String {
-        let node = self.node.clone();
-        let Some(mut psql) = self.sessions.remove(&node) else {
-            return String::new();
-        };
-        let out = self.sim.psql_end_of_input(&node, &mut psql);
-        self.sessions.insert(node, psql);
-        out
+        self.in_session(|sim, node, psql| sim.psql_end_of_input(node, psql))
     }
 
     fn line(&mut self, line: &str) -> Option<String> {
@@ -154,20 +152,11 @@ impl Repl {
                 ));
             }
         }
-        let node = self.node.clone();
-        let mut psql = self.sessions.remove(&node).unwrap_or_else(|| {
-            self.sim
-                .node_mut(&node)
-                .expect("current node exists")
-                .connect()
+        let (out, quit) = self.in_session(|sim, node, psql| {
+            let out = sim.psql_line(node, psql, line);
+            (out, psql.quit)
         });
-        let out = self.sim.psql_line(&node, &mut psql, line);
-        let quit = psql.quit;
-        self.sessions.insert(node, psql);
-        if quit {
-            return None;
-        }
-        Some(out)
+        (!quit).then_some(out)
     }
 }
 

@@ -44,7 +44,7 @@ impl Database {
             return Err(if terminate {
                 DbError::terminated_by_administrator()
             } else {
-                DbError::new("57014", "canceling statement due to user request")
+                DbError::canceled_by_user()
             });
         }
         let client = self.sessions.keys().any(|s| session_pid(*s) == pid);

@@ -43,6 +43,14 @@ impl DbError {
             "terminating connection due to administrator command",
         )
     }
+    /// `ERROR:  canceling statement due to user request` (57014): psql's Ctrl+C, or
+    /// `pg_cancel_backend()`.
+    pub fn canceled_by_user() -> DbError {
+        DbError::new(
+            code::QUERY_CANCELED,
+            "canceling statement due to user request",
+        )
+    }
     pub fn with_detail(mut self, detail: impl Into<String>) -> DbError {
         self.detail = Some(detail.into());
         self

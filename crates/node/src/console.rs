@@ -44,20 +44,25 @@ impl Node {
         if psql.buffer.pending().trim().is_empty() && line.trim_start().starts_with('\\') {
             return self.meta_command(psql, line.trim());
         }
-        for statement in psql.buffer.push_line(line) {
-            if psql.queued.len() < MAX_QUEUED {
-                psql.queued.push_back(statement);
-            }
-        }
-        if psql.waiting.is_some() {
-            return String::new();
-        }
-        self.run_queued(now, psql)
+        let statements = psql.buffer.push_line(line);
+        self.send_statements(now, psql, statements)
     }
 
     /// End of input (a script piped into psql ends): the unfinished statement is sent as it is.
     pub fn psql_end_of_input(&mut self, now: Timestamp, psql: &mut Psql) -> String {
-        if let Some(statement) = psql.buffer.finish() {
+        let statement = psql.buffer.finish();
+        self.send_statements(now, psql, statement)
+    }
+
+    /// Queues the statements psql completed and runs them, unless the backend still waits for
+    /// synchronous standbys (they run when it is answered).
+    fn send_statements(
+        &mut self,
+        now: Timestamp,
+        psql: &mut Psql,
+        statements: impl IntoIterator<Item = String>,
+    ) -> String {
+        for statement in statements {
             if psql.queued.len() < MAX_QUEUED {
                 psql.queued.push_back(statement);
             }
@@ -133,10 +138,7 @@ impl Node {
     /// The statement just run was cancelled while it slept (psql's Ctrl+C): what psql prints
     /// instead of its result, and its transaction block fails as after any error.
     pub fn psql_cancelled(&mut self, psql: &Psql) -> String {
-        let error = pgplay_engine::DbError::new(
-            pgplay_engine::error::code::QUERY_CANCELED,
-            "canceling statement due to user request",
-        );
+        let error = pgplay_engine::DbError::canceled_by_user();
         let result = pgplay_engine::sql::reject(&mut self.db, psql.session, error);
         format!(
             "Cancel request sent\n{}",

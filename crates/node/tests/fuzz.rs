@@ -178,6 +178,16 @@ fn survives_here(statements: &[String]) {
     assert!(out.contains("42"), "after {statements:?}: {out}");
 }
 
+/// `text` read by every configuration parser: postgresql.conf, pg_hba.conf, conninfo and
+/// `synchronous_standby_names`. None may panic.
+fn parse_as_every_configuration(text: &str) {
+    let _ = pgplay_engine::guc_file::parse_conf(text);
+    let _ = pgplay_replication::hba::HbaFile::parse(text);
+    let _ = pgplay_replication::hba::HbaFile::load(text, "/x/pg_hba.conf");
+    let _ = pgplay_replication::conninfo::ConnInfo::parse(text);
+    let _ = pgplay_replication::syncrep::parse(text);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -220,11 +230,7 @@ proptest! {
 
     #[test]
     fn configuration_files_never_panic(text in "\\PC{0,300}") {
-        let _ = pgplay_engine::guc_file::parse_conf(&text);
-        let _ = pgplay_replication::hba::HbaFile::parse(&text);
-        let _ = pgplay_replication::hba::HbaFile::load(&text, "/x/pg_hba.conf");
-        let _ = pgplay_replication::conninfo::ConnInfo::parse(&text);
-        let _ = pgplay_replication::syncrep::parse(&text);
+        parse_as_every_configuration(&text);
     }
 
     #[test]
@@ -236,11 +242,7 @@ proptest! {
             "(", ")", ",", "*", "\"s1\"", "include", "primary_conninfo", "host=x port=99999",
         ][..]), 0..20),
     ) {
-        let text = pieces.join(" ");
-        let _ = pgplay_engine::guc_file::parse_conf(&text);
-        let _ = pgplay_replication::hba::HbaFile::load(&text, "/x/pg_hba.conf");
-        let _ = pgplay_replication::syncrep::parse(&text);
-        let _ = pgplay_replication::conninfo::ConnInfo::parse(&text);
+        parse_as_every_configuration(&pieces.join(" "));
     }
 }
 

@@ -307,9 +307,8 @@ mod tests {
         assert_eq!(caught_up(&sim), Ok(()));
     }
 
-    #[test]
-    fn prefix_check_catches_a_changed_byte() {
-        let mut sim = busy_cluster();
+    /// Flips a byte near the end of standby1's flushed WAL: the 4th from the LSN returned.
+    fn corrupt_standby1_tail(sim: &mut Sim) -> Lsn {
         let standby = sim.node_mut("standby1").unwrap();
         let end = standby.db.wal.flush_lsn();
         let at = Lsn(end.0 - 16);
@@ -317,6 +316,13 @@ mod tests {
         bytes[3] ^= 0xFF;
         standby.db.wal.write_received(at, &bytes).unwrap();
         standby.db.wal.flush(end);
+        at
+    }
+
+    #[test]
+    fn prefix_check_catches_a_changed_byte() {
+        let mut sim = busy_cluster();
+        corrupt_standby1_tail(&mut sim);
         let violation = wal_prefix(&sim, PREFIX_WINDOW).unwrap_err();
         assert!(
             violation
@@ -356,13 +362,7 @@ mod tests {
         wal.remove_segments_before_except(hole + 1, &[primary[0]]);
         assert_eq!(wal_prefix_full(&sim), Ok(()));
 
-        let standby = sim.node_mut("standby1").unwrap();
-        let end = standby.db.wal.flush_lsn();
-        let at = Lsn(end.0 - 16);
-        let mut bytes = standby.db.wal.read_raw(at, end);
-        bytes[3] ^= 0xFF;
-        standby.db.wal.write_received(at, &bytes).unwrap();
-        standby.db.wal.flush(end);
+        let at = corrupt_standby1_tail(&mut sim);
         let violation = wal_prefix_full(&sim).unwrap_err();
         assert_eq!(
             violation.detail,
