@@ -159,6 +159,9 @@ pub struct Database {
     pub data: DataState,
     /// Data as the last checkpoint wrote it: what a crash falls back to.
     pub(crate) disk: DataState,
+    /// Counts the times `disk` was written (checkpoints, restartpoints), so
+    /// a copy of the data directory knows when to take it again.
+    pub(crate) disk_generation: u64,
     pub control: ControlFile,
     pub sessions: BTreeMap<SessionId, Session>,
     next_session: SessionId,
@@ -251,6 +254,7 @@ impl Database {
             settings,
             wal,
             disk: data.clone(),
+            disk_generation: 0,
             data,
             control: ControlFile {
                 system_identifier: options.system_identifier,
@@ -567,7 +571,7 @@ impl Database {
         let redo = self.wal.next_record_start(self.wal.insert_lsn());
         self.wal.flush(self.wal.insert_lsn());
         self.data.truncate_clog(Xid::MAX);
-        self.disk = self.data.clone();
+        self.save_data_to_disk();
         let xids: Vec<Xid> = self.data.running.iter().copied().collect();
         let oldest = xids.first().copied().unwrap_or(self.data.next_xid);
         let running = StandbyRecord::RunningXacts {
@@ -687,6 +691,22 @@ impl Database {
     /// The time `pg_sleep()` asked for since the last call, in microseconds.
     pub fn take_sleep(&mut self) -> i64 {
         std::mem::take(&mut self.sleep_requested)
+    }
+
+    /// The data as the last checkpoint or restartpoint wrote it: what a crash falls back to.
+    pub fn checkpoint_data(&self) -> &DataState {
+        &self.disk
+    }
+
+    /// Changes each time [`Database::checkpoint_data`] is written again.
+    pub fn checkpoint_data_generation(&self) -> u64 {
+        self.disk_generation
+    }
+
+    /// A checkpoint or restartpoint writes every page: the data now is what a crash restores.
+    pub(crate) fn save_data_to_disk(&mut self) {
+        self.disk = self.data.clone();
+        self.disk_generation += 1;
     }
 
     /// Bytes of the commit log as the last checkpoint saved it.

@@ -84,6 +84,7 @@ impl Database {
         db.wal = backup.wal;
         db.data = backup.data.clone();
         db.disk = backup.data;
+        db.disk_generation += 1;
         db.control = backup.control;
         db.settings = backup.settings;
         db.catalog_cache = None;
@@ -185,7 +186,7 @@ impl Database {
     }
 
     fn restartpoint(&mut self, checkpoint: Lsn, redo: Lsn) {
-        self.disk = self.data.clone();
+        self.save_data_to_disk();
         self.control.checkpoint = checkpoint;
         self.control.redo = redo;
         self.control.time = self.now;
@@ -196,7 +197,7 @@ impl Database {
     pub fn shutdown_standby(&mut self) {
         self.sessions.clear();
         let at = self.wal.next_record_start(self.replayed_upto);
-        self.disk = self.data.clone();
+        self.save_data_to_disk();
         self.control.redo = at.min(self.wal.insert_lsn()).max(self.replayed_upto);
         self.control.state = ClusterState::ShutDownInRecovery;
         self.control.time = self.now;

@@ -13,6 +13,7 @@
 pub mod archive;
 pub mod bench;
 mod console;
+pub mod durable;
 pub mod image;
 mod replication;
 pub mod shell;
@@ -174,6 +175,8 @@ pub struct Node {
     pub(crate) hba: HbaFile,
     /// postgresql.conf changed since the settings last read it.
     conf_changed: bool,
+    /// What the driver's copy of the data directory was last given ([`Node::take_durable_changes`]).
+    pub(crate) durable: durable::DurableTracker,
 }
 
 impl Node {
@@ -230,6 +233,7 @@ impl Node {
             terminated_sessions: BTreeSet::new(),
             hba: HbaFile::default(),
             conf_changed: true,
+            durable: durable::DurableTracker::default(),
         }
     }
 

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pgplay_engine::{SessionId, StatementResult};
 use pgplay_node::archive::ArchiveStore;
+use pgplay_node::durable::DurableCopy;
 use pgplay_node::{Node, Output, PeerEvent, RecoveryConf, StopMode};
 use pgplay_replication::ConnId;
 use pgplay_wal::time::Timestamp;
@@ -94,6 +95,9 @@ pub struct Sim {
     pub archive: ArchiveStore,
     /// Extra one-way delay on the links between two nodes (`pgplay-net delay`).
     link_delays: BTreeMap<(String, String), Timestamp>,
+    /// Each node's data directory kept outside it, when asked for
+    /// ([`Sim::keep_data_directories`]).
+    kept: Option<BTreeMap<String, DurableCopy>>,
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {
@@ -126,6 +130,7 @@ impl Sim {
             segment_size: None,
             archive: ArchiveStore::default(),
             link_delays: BTreeMap::new(),
+            kept: None,
         }
     }
 
@@ -410,6 +415,52 @@ impl Sim {
         })
     }
 
+    /// From now on, each node's data directory is kept outside it, as the
+    /// browser page keeps each worker's: the node's durable changes are
+    /// taken after every step, before its messages go out.
+    pub fn keep_data_directories(&mut self) {
+        self.kept.get_or_insert_with(BTreeMap::new);
+        for name in self.node_names() {
+            self.keep_data_directory(&name);
+        }
+    }
+
+    fn keep_data_directory(&mut self, name: &str) {
+        let (Some(kept), Some(node)) = (self.kept.as_mut(), self.nodes.get_mut(name)) else {
+            return;
+        };
+        if let Some(changes) = node.take_durable_changes() {
+            kept.entry(name.to_string()).or_default().apply(changes);
+        }
+    }
+
+    /// The kept copy of a node's data directory.
+    pub fn kept_data_directory(&self, name: &str) -> Option<&DurableCopy> {
+        self.kept.as_ref()?.get(name)
+    }
+
+    /// The node's process dies with its memory (what a failed browser
+    /// worker is): its connections end as a killed process's do, and a
+    /// node made from the kept copy of its data directory takes its place,
+    /// started (crash recovery) if it was running. Needs
+    /// [`Sim::keep_data_directories`].
+    pub fn lose_process(&mut self, name: &str) -> Result<String, String> {
+        let copy = self
+            .kept_data_directory(name)
+            .cloned()
+            .ok_or_else(|| format!("no kept data directory for \"{name}\""))?;
+        self.crash(name)?;
+        let mut node = Node::from_durable(&copy, self.now)?;
+        node.set_id(self.next_node_id);
+        self.next_node_id += 1;
+        self.nodes.insert(name.to_string(), node);
+        if copy.was_running() {
+            self.start(name)
+        } else {
+            Ok(String::new())
+        }
+    }
+
     // ----- faults --------------------------------------------------------
 
     /// Traffic between `a` and `b` stops (held, in order) until [`Sim::heal`].
@@ -527,6 +578,7 @@ impl Sim {
 
     /// Carries out everything a node asked for.
     pub fn drain(&mut self, name: &str) {
+        self.keep_data_directory(name);
         loop {
             let Some(output) = self.nodes.get_mut(name).and_then(|n| n.poll_output()) else {
                 break;

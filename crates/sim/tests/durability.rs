@@ -69,3 +69,110 @@ fn a_standby_truncating_its_commit_log_keeps_open_transactions_in_progress() {
     assert_eq!(count(&mut sim, "standby1", "u"), "1");
     assert_eq!(count(&mut sim, "standby1", "t"), "0");
 }
+
+fn log(sim: &mut Sim, node: &str) -> Vec<String> {
+    sim.node_mut(node).unwrap().log().cloned().collect()
+}
+
+fn has(lines: &[String], wanted: &str) -> bool {
+    lines.iter().any(|l| l.contains(wanted))
+}
+
+/// A standard cluster whose data directories are kept outside the nodes,
+/// with 50 committed rows and a restartpoint on the standbys.
+fn kept_cluster(seed: u64) -> Sim {
+    let mut sim = Sim::standard(seed, 5432);
+    sim.keep_data_directories();
+    let session = sim.open_session("primary").unwrap();
+    sim.execute("primary", session, "CREATE TABLE t (id int)");
+    for id in 0..40 {
+        sim.execute("primary", session, &format!("INSERT INTO t VALUES ({id})"));
+    }
+    sim.execute("primary", session, "CHECKPOINT");
+    for id in 40..50 {
+        sim.execute("primary", session, &format!("INSERT INTO t VALUES ({id})"));
+    }
+    sim.run_for(SECOND);
+    sim
+}
+
+/// The primary's process dies with its memory: rebuilt from its kept files,
+/// it runs crash recovery, keeps every flushed commit and its system
+/// identifier, and its standbys stream from it again.
+#[test]
+fn a_primary_whose_process_is_lost_recovers_from_its_files_and_keeps_its_standbys() {
+    let mut sim = kept_cluster(31);
+    let identifier = sim.node("primary").unwrap().db.control.system_identifier;
+    let session = sim.open_session("primary").unwrap();
+    sim.execute("primary", session, "SET synchronous_commit = off");
+    sim.execute("primary", session, "INSERT INTO t VALUES (1000)");
+    sim.lose_process("primary").unwrap();
+    let lines = log(&mut sim, "primary");
+    for wanted in [
+        "LOG:  database system was interrupted; last known up at",
+        "LOG:  database system was not properly shut down; automatic recovery in progress",
+        "LOG:  redo starts at",
+        "LOG:  redo done at",
+        "LOG:  database system is ready to accept connections",
+    ] {
+        assert!(has(&lines, wanted), "{wanted}: {lines:#?}");
+    }
+    assert_eq!(
+        count(&mut sim, "primary", "t"),
+        "50",
+        "the unflushed commit is lost"
+    );
+    let primary = sim.node("primary").unwrap();
+    assert_eq!(primary.db.control.system_identifier, identifier);
+    let session = sim.open_session("primary").unwrap();
+    sim.execute("primary", session, "INSERT INTO t VALUES (50)");
+    sim.run_for(10 * SECOND);
+    for standby in ["standby1", "standby2"] {
+        assert_eq!(count(&mut sim, standby, "t"), "51", "{standby}");
+        assert!(!has(&log(&mut sim, standby), "system identifier differs"));
+        assert_eq!(
+            sim.node(standby).unwrap().status().receiver,
+            Some("streaming")
+        );
+    }
+}
+
+/// A standby's process dies: rebuilt from its files (not by a new base
+/// backup) it recovers from its last restartpoint and resumes streaming,
+/// the same as a crash and a restart of the same server.
+#[test]
+fn a_standby_whose_process_is_lost_recovers_like_a_crashed_one_and_streams_again() {
+    let mut lost = kept_cluster(32);
+    let mut crashed = kept_cluster(32);
+    let before = log(&mut crashed, "standby1").len();
+    lost.lose_process("standby1").unwrap();
+    crashed.crash("standby1").unwrap();
+    crashed.start("standby1").unwrap();
+    let crashed_lines: Vec<String> = log(&mut crashed, "standby1").split_off(before + 1);
+    let lost_lines = log(&mut lost, "standby1");
+    assert_eq!(lost_lines, crashed_lines);
+    assert!(
+        has(&lost_lines, "LOG:  entering standby mode"),
+        "{lost_lines:#?}"
+    );
+    assert!(
+        !has(&lost_lines, "starting backup recovery"),
+        "not a base backup"
+    );
+    let (a, b) = (
+        lost.node("standby1").unwrap(),
+        crashed.node("standby1").unwrap(),
+    );
+    assert_eq!(a.db.data, b.db.data);
+    assert_eq!(a.db.control, b.db.control);
+    assert_eq!(a.db.wal.flush_lsn(), b.db.wal.flush_lsn());
+    assert_eq!(a.db.checkpoint_data(), b.db.checkpoint_data());
+    let session = lost.open_session("primary").unwrap();
+    lost.execute("primary", session, "INSERT INTO t VALUES (50)");
+    lost.run_for(10 * SECOND);
+    assert_eq!(count(&mut lost, "standby1", "t"), "51");
+    assert_eq!(
+        lost.node("standby1").unwrap().status().receiver,
+        Some("streaming")
+    );
+}

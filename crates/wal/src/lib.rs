@@ -22,7 +22,7 @@ mod record;
 mod segment;
 pub mod time;
 
-pub use log::{ReadRecord, RecordIter, WalLog};
+pub use log::{ReadRecord, RecordIter, WalLog, WalPiece};
 pub use lsn::{Lsn, ParseLsnError, TimeLineId};
 pub use record::{
     Checkpoint, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator, RmgrId,

@@ -48,6 +48,21 @@ pub struct WalLog {
     insert: Lsn,
     flushed: Lsn,
     last_record: Lsn,
+    /// The lowest position the log was cut back to since [`WalLog::take_rewind`]
+    /// last asked: bytes from there on may differ from a copy taken before.
+    #[serde(skip)]
+    rewound_to: Option<Lsn>,
+}
+
+/// Written bytes of one segment from `offset` on: how a copy of `pg_wal`
+/// is brought up to date ([`WalLog::flushed_pieces`], [`WalLog::restore_pieces`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WalPiece {
+    pub segno: u64,
+    /// The timeline in the segment's file name.
+    pub timeline: TimeLineId,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
 }
 
 impl WalLog {
@@ -72,7 +87,71 @@ impl WalLog {
             insert: start,
             flushed: start,
             last_record: Lsn::INVALID,
+            rewound_to: None,
         }
+    }
+
+    /// An empty copy of a server's `pg_wal`, to be filled by
+    /// [`WalLog::restore_pieces`]; its end is the copied flush position.
+    pub fn empty_copy(
+        segment_size: SegmentSize,
+        system_identifier: u64,
+        timeline: TimeLineId,
+    ) -> WalLog {
+        WalLog::new(segment_size, system_identifier, timeline, Lsn(0))
+    }
+
+    /// The flushed bytes from `from` on, segment by segment: what a copy
+    /// that holds everything before `from` lacks.
+    pub fn flushed_pieces(&self, from: Lsn) -> Vec<WalPiece> {
+        let first = self.segment_size.segment_of(from);
+        self.segments
+            .range(first..)
+            .filter_map(|(segno, bytes)| {
+                let start = self.segment_size.segment_start(*segno).0;
+                let offset = from.0.saturating_sub(start);
+                let end = (self.flushed.0.saturating_sub(start) as usize).min(bytes.len());
+                let piece = bytes.get(offset as usize..end)?;
+                (!piece.is_empty()).then(|| WalPiece {
+                    segno: *segno,
+                    timeline: self.segment_timelines[segno],
+                    offset,
+                    bytes: piece.to_vec(),
+                })
+            })
+            .collect()
+    }
+
+    /// Brings a copy up to date: each piece replaces its segment's bytes
+    /// from its offset on; the log then ends, flushed, at `flushed`.
+    pub fn restore_pieces(&mut self, pieces: Vec<WalPiece>, flushed: Lsn) {
+        for piece in pieces {
+            let segment = self.segments.entry(piece.segno).or_default();
+            segment.truncate(piece.offset as usize);
+            segment.resize(piece.offset as usize, 0);
+            segment.extend_from_slice(&piece.bytes);
+            self.segment_timelines.insert(piece.segno, piece.timeline);
+        }
+        self.insert = flushed;
+        self.flushed = flushed;
+    }
+
+    /// Keeps only the segments in `held` (the copied server recycled the others).
+    pub fn keep_only_segments(&mut self, held: &[u64]) {
+        self.segments.retain(|number, _| held.contains(number));
+        self.segment_timelines
+            .retain(|number, _| held.contains(number));
+    }
+
+    /// Bytes held, all segments together.
+    pub fn bytes_held(&self) -> usize {
+        self.segments.values().map(Vec::len).sum()
+    }
+
+    /// The lowest position the log was cut back to (a crash, a promotion,
+    /// a standby's overwritten tail) since the last call, if it was.
+    pub fn take_rewind(&mut self) -> Option<Lsn> {
+        self.rewound_to.take()
     }
 
     pub fn segment_size(&self) -> SegmentSize {
@@ -391,6 +470,7 @@ impl WalLog {
     }
 
     fn truncate(&mut self, at: Lsn) {
+        self.rewound_to = Some(self.rewound_to.map_or(at, |r| r.min(at)));
         let segno = self.segment_size.segment_of(at);
         self.segments.retain(|number, _| *number <= segno);
         self.segment_timelines.retain(|number, _| *number <= segno);

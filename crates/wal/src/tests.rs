@@ -113,6 +113,53 @@ fn crash_keeps_only_flushed_records() {
     assert_eq!(log.read_record(next).unwrap().record.xid, 732);
 }
 
+/// A copy brought up to date piece by piece holds the flushed log byte for
+/// byte, across segments and after the original cut its tail back.
+#[test]
+fn a_copy_follows_the_flushed_log_in_pieces() {
+    let mut log = new_log(64 * 1024);
+    let mut copy = WalLog::empty_copy(log.segment_size(), 7, TimeLineId(1));
+    let mut sent = Lsn(0x100_0000);
+    let sync = |log: &mut WalLog, copy: &mut WalLog, sent: &mut Lsn| {
+        let from = log.take_rewind().map_or(*sent, |r| r.min(*sent));
+        copy.restore_pieces(log.flushed_pieces(from), log.flush_lsn());
+        copy.keep_only_segments(&log.segment_numbers());
+        *sent = log.flush_lsn();
+    };
+    for index in 0..150u16 {
+        log.insert(insert(731, index + 1, 900));
+        if index % 7 == 0 {
+            log.flush(log.insert_lsn());
+            sync(&mut log, &mut copy, &mut sent);
+        }
+    }
+    log.insert(insert(732, 1, 900));
+    sync(&mut log, &mut copy, &mut sent);
+    assert!(
+        copy.flush_lsn() < log.insert_lsn(),
+        "unflushed bytes stay out"
+    );
+    let start = Lsn(0x100_0000);
+    let flushed = log.flush_lsn();
+    assert_eq!(copy.read_raw(start, flushed), log.read_raw(start, flushed));
+    assert_eq!(copy.segment_files(), log.segment_files());
+    // The original goes back (a new timeline from an earlier point) and on.
+    let back = log.records_from(start).nth(40).unwrap().unwrap().end;
+    log.begin_timeline(TimeLineId(2), back);
+    log.insert(insert(733, 1, 900));
+    log.flush(log.insert_lsn());
+    log.remove_segments_before(log.segment_size().segment_of(back));
+    sync(&mut log, &mut copy, &mut sent);
+    let oldest = log.oldest_segment_start().unwrap();
+    assert_eq!(copy.segment_files(), log.segment_files());
+    assert_eq!(
+        copy.read_raw(oldest, log.flush_lsn()),
+        log.read_raw(oldest, log.flush_lsn())
+    );
+    assert_eq!(copy.flush_lsn(), log.flush_lsn());
+    assert!(copy.bytes_held() < 3 * 64 * 1024);
+}
+
 #[test]
 fn corrupted_record_is_detected() {
     let mut log = new_log(16 << 20);
