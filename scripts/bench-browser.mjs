@@ -52,6 +52,9 @@ try {
   const waitStart = Date.now();
   while (!(await caughtUp()) && Date.now() - waitStart < 60000) await page.waitForTimeout(20);
   console.log(`insert:      ${rows} single-row autocommit INSERTs on the primary, 2 standbys replaying: ${flat.elapsed_ms.toFixed(0)} ms = ${oursTps.toFixed(0)} tps (wasm, Chromium); standbys caught up ${Date.now() - waitStart} ms after the last commit`);
+  const kept = await page.evaluate(() => typeof window.pgplay.keptBytes === "function"
+    ? ["primary", "standby1", "standby2"].map((n) => window.pgplay.keptBytes(n)) : null);
+  if (kept) console.log(`kept:        the page's copy of each data directory after them (WAL segments + last checkpoint's data image): primary ${(kept[0] / 1e6).toFixed(2)} MB, standby1 ${(kept[1] / 1e6).toFixed(2)} MB, standby2 ${(kept[2] / 1e6).toFixed(2)} MB`);
 
   for (const rate of [1000, 10000]) {
     await page.waitForTimeout(300);

@@ -2,7 +2,8 @@
 // primary and two standbys, each in its own Web Worker, joined by MessageChannels. Through the
 // page's `window.pgplay` API (the same one embedded docs use) it writes on the primary, reads the
 // rows on both standbys, meets the read-only error on a standby, cuts a link and heals it,
-// promotes a standby and writes on it, and checks that the page logged no error. It also times
+// promotes a standby and writes on it, kills workers (each node restarts from the files the page
+// keeps, with crash recovery), and checks that the page logged no error. It also times
 // page load to "primary + 2 standbys streaming". Screenshot in target/artifacts/.
 //
 //   node tests/e2e/cluster.mjs [DIST_DIR] [SCREENSHOT_PATH]
@@ -119,27 +120,55 @@ try {
   out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
   check("the restarted standby answers again", out.includes("     3\n"), out);
 
-  // A dead worker is reported and replaced: standby2 comes back by a fresh base backup.
+  // A dead worker is a crashed server, not a new one: the page keeps each node's data directory
+  // (its WAL as flushed, the last checkpoint's data image, its files) and a new worker starts
+  // from it with crash recovery. standby2 comes back from its own files, not a base backup.
   const logged = [];
   await page.exposeFunction("pgplayLogged", (json) => logged.push(json));
   await page.evaluate(() => window.pgplay.subscribe((json) => window.pgplayLogged(json)));
+  const keptBefore = await page.evaluate(() => [window.pgplay.keptBytes("primary"), window.pgplay.keptBytes("standby2")]);
+  steps.push(`the page keeps ${keptBefore[0]} bytes of the primary's data directory, ${keptBefore[1]} of standby2's`);
+  check("the page keeps each node's files", keptBefore.every((b) => b > 0), keptBefore);
+  const streamingAgain = async (node, what) => {
+    try {
+      await page.waitForFunction((n) => JSON.parse(window.pgplay.status())[n]?.receiver === "streaming", node, { timeout: timeoutMs });
+    } catch (error) {
+      const state = await page.evaluate((n) => [window.pgplay.status(), window.pgplay.recentEvents(n).slice(-3000)], node);
+      throw new Error(`${what}: ${state.join("\n")}\nlogged: ${logged.join("\n").slice(-3000)}`);
+    }
+  };
+  const loggedBy = (node, text) => logged.some((j) => j.startsWith(`["${node}"`) && j.includes(text));
   await page.evaluate(() => window.pgplay.killWorker("standby2"));
-  try {
-    await page.waitForFunction(() => JSON.parse(window.pgplay.status()).standby2?.receiver === "streaming", null, { timeout: timeoutMs });
-  } catch (error) {
-    const state = await page.evaluate(() => [window.pgplay.status(), window.pgplay.recentEvents("standby2").slice(-3000)]);
-    throw new Error(`standby2 was not replaced: ${state.join("\n")}\nlogged: ${logged.join("\n").slice(-3000)}`);
-  }
+  await streamingAgain("standby2", "standby2 was not restarted");
   out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     3");
-  check("a killed worker is reported and replaced", logged.some((j) => j.includes("its worker failed (killed)")) && out.includes("     3\n"), `${out} ${logged.length}`);
-
-  // A replaced primary is a new cluster (initdb, a new system identifier): its old standby
-  // refuses to stream from it instead of forking silently.
-  await page.evaluate(() => window.pgplay.killWorker("primary"));
-  for (let i = 0; i < 200 && !logged.some((j) => j.includes("database system identifier differs")); i++) await sleep(50);
-  check("standby2 refuses the primary's replacement (another system identifier)",
-    logged.some((j) => j.includes("database system identifier differs between the primary and standby")),
+  check("a killed standby worker is restarted from its files", out.includes("     3\n"), out);
+  for (let i = 0; i < 200 && !loggedBy("standby2", "redo starts at"); i++) await sleep(50);
+  check("the page says the standby's process crashed and recovers",
+    loggedBy("standby2", "standby2's server process crashed (its worker failed: killed); restarting it with crash recovery"), logged.join("\n").slice(-2000));
+  check("standby2 ran crash recovery (entering standby mode, redo starts at), not a base backup",
+    loggedBy("standby2", "entering standby mode") && loggedBy("standby2", "redo starts at") && !loggedBy("standby2", "starting backup recovery"),
     logged.join("\n").slice(-2000));
+
+  // The primary's worker dies: its committed rows survive, and its standby streams on from the
+  // same cluster (same system identifier, no FATAL).
+  out = await psql("primary", "INSERT INTO streamtest VALUES (5);");
+  check("a commit just before the kill", out === "INSERT 0 1\n", out);
+  await page.evaluate(() => window.pgplay.killWorker("primary"));
+  out = await eventually("primary", "SELECT count(*) FROM streamtest;", "     4");
+  check("the restarted primary has every committed row", out.includes("     4\n"), out);
+  // The new worker's log lines come with its next batch of events.
+  for (let i = 0; i < 200 && !loggedBy("primary", "redo done at"); i++) await sleep(50);
+  check("the primary ran crash recovery",
+    loggedBy("primary", "primary's server process crashed (its worker failed: killed); restarting it with crash recovery")
+      && loggedBy("primary", "database system was not properly shut down; automatic recovery in progress")
+      && loggedBy("primary", "redo done at"),
+    logged.join("\n").slice(-2000));
+  out = await psql("primary", "INSERT INTO streamtest VALUES (6);");
+  check("the restarted primary takes writes", out === "INSERT 0 1\n", out);
+  await streamingAgain("standby2", "standby2 did not stream from the restarted primary");
+  out = await eventually("standby2", "SELECT count(*) FROM streamtest;", "     5");
+  check("standby2 streams from the restarted primary", out.includes("     5\n"), out);
+  check("no system identifier FATAL", !logged.some((j) => j.includes("database system identifier differs")), logged.join("\n").slice(-2000));
 
   // A page runs at most 8 nodes: base backups past that are refused with a clear message.
   let refused = "";

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Uint8Array};
+use pgplay_node::durable::DurableCopy;
 use pgplay_node::shell::{self, NetworkFault, ShellCommand};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -49,6 +50,12 @@ struct Handle {
     /// The upstream this node last reported streaming from (kept while it
     /// is stopped or its status is stale), to rebuild it if its worker dies.
     last_upstream: Option<(String, u16)>,
+    /// The node's data directory, kept from the worker's durable changes:
+    /// what a new worker starts from with crash recovery if this one dies.
+    durable: DurableCopy,
+    /// Started from `durable` and not heard from since: if it dies now, its
+    /// files do not start (a recovery that fails), so it is not tried again.
+    restarting_from_files: bool,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
@@ -127,6 +134,8 @@ impl Cluster {
                 status: None,
                 crashed: None,
                 last_upstream: None,
+                durable: DurableCopy::default(),
+                restarting_from_files: false,
                 _onmessage: onmessage,
                 _onerror: onerror,
             },
@@ -247,6 +256,12 @@ impl Cluster {
                 let result = self.0.borrow().archive.get(&path);
                 self.send(name, &ToWorker::RestoreResult { result }, None);
             }
+            FromWorker::Durable(changes) => {
+                if let Some(handle) = self.0.borrow_mut().nodes.get_mut(name) {
+                    handle.durable.apply(changes);
+                    handle.restarting_from_files = false;
+                }
+            }
         }
     }
 
@@ -260,6 +275,22 @@ impl Cluster {
         for subscriber in subscribers {
             let _ = subscriber.call1(&JsValue::NULL, &value);
         }
+    }
+
+    /// The page's own log lines about a node (its worker died, what replaced it):
+    /// kept with the node's recent events and sent to subscribers.
+    fn announce(&self, name: &str, lines: &[Event]) {
+        {
+            let mut inner = self.0.borrow_mut();
+            let recent = inner.recent.entry(name.to_string()).or_default();
+            for line in lines {
+                if recent.len() == RECENT_EVENTS {
+                    recent.pop_front();
+                }
+                recent.push_back(line.clone());
+            }
+        }
+        self.publish(name, lines);
     }
 
     /// A worker panicked or failed to load: report it, never hang silently.
@@ -281,8 +312,7 @@ impl Cluster {
         for (_, reject) in pending {
             let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&message));
         }
-        self.publish(name, &[Event::Log(format!("PANIC:  {message}"))]);
-        self.replace_dead(name);
+        self.replace_dead(name, &why);
     }
 
     /// The connections of a dead worker end at once at their other ends, as a crashed process's
@@ -308,18 +338,86 @@ impl Cluster {
         }
     }
 
-    /// A dead worker is replaced, never left silent: a standby by a fresh
-    /// base backup from its upstream, a primary by a fresh `initdb` (its data
-    /// died with the worker's memory). The new cluster has a new system
-    /// identifier, so the old primary's standbys refuse it, as PostgreSQL's do,
-    /// instead of streaming another history over theirs.
-    fn replace_dead(&self, name: &str) {
-        let Some(handle) = self.0.borrow_mut().nodes.remove(name) else {
+    /// A dead worker is replaced, never left silent. Its server's files are
+    /// in the page ([`Handle::durable`]), so a new worker starts from them:
+    /// crash recovery, the same data and system identifier, and its
+    /// standbys stream on (PostgreSQL's answer to a crashed server process).
+    /// Without a copy (the worker died before sending one), a standby is
+    /// made again by a base backup from its upstream and a primary by a
+    /// new `initdb`, whose new system identifier the old standbys refuse.
+    fn replace_dead(&self, name: &str, why: &str) {
+        let Some(mut handle) = self.0.borrow_mut().nodes.remove(name) else {
             return;
         };
-        let upstream = handle.last_upstream.clone();
-        let port = handle.port;
+        let (port, upstream) = (handle.port, handle.last_upstream.clone());
+        let durable = std::mem::take(&mut handle.durable);
+        let failed_again = handle.restarting_from_files;
         drop(handle);
+        if durable.is_complete() && !failed_again {
+            self.restart_from_files(name, port, upstream, durable, why);
+            return;
+        }
+        let mut lines = vec![Event::Log(format!(
+            "PANIC:  node \"{name}\" is gone: its worker failed ({why})"
+        ))];
+        if failed_again {
+            lines.push(Event::Log(format!(
+                "LOG:  pgplay: the worker restarted from \"{name}\"'s data directory failed \
+                 before it was up, so its files are not tried again"
+            )));
+        }
+        self.announce(name, &lines);
+        self.replace_without_files(name, port, upstream);
+    }
+
+    /// A new worker for `name` from the files the page kept.
+    fn restart_from_files(
+        &self,
+        name: &str,
+        port: u16,
+        upstream: Option<(String, u16)>,
+        durable: DurableCopy,
+        why: &str,
+    ) {
+        let running = durable.was_running();
+        let bytes = durable.to_bytes();
+        let lines = if running {
+            vec![
+                Event::Log(format!(
+                    "LOG:  pgplay: {name}'s server process crashed (its worker failed: {why}); \
+                     restarting it with crash recovery from its data directory (kept by the page)"
+                )),
+                Event::Log("LOG:  all server processes terminated; reinitializing".into()),
+            ]
+        } else {
+            vec![Event::Log(format!(
+                "LOG:  pgplay: {name}'s worker failed ({why}) while its server was stopped; a new \
+                 worker holds its data directory (kept by the page)"
+            ))]
+        };
+        self.announce(name, &lines);
+        if self
+            .spawn(name, port, NodeStart::Recover { bytes })
+            .is_err()
+        {
+            self.announce(
+                name,
+                &[Event::Log(format!(
+                    "PANIC:  pgplay: no new worker could be started for \"{name}\""
+                ))],
+            );
+            return;
+        }
+        if let Some(handle) = self.0.borrow_mut().nodes.get_mut(name) {
+            handle.durable = durable;
+            handle.last_upstream = upstream;
+            handle.restarting_from_files = true;
+        }
+    }
+
+    /// No files to start from: a standby by a fresh base backup from its
+    /// upstream, a primary by a fresh `initdb`.
+    fn replace_without_files(&self, name: &str, port: u16, upstream: Option<(String, u16)>) {
         let restarted = format!("LOG:  pgplay: worker of \"{name}\" restarted");
         match upstream
             .and_then(|(host, up_port)| self.resolve(&host, up_port).map(|_| (host, up_port)))
@@ -330,7 +428,7 @@ impl Cluster {
                 let (me, name) = (self.clone(), name.to_string());
                 wasm_bindgen_futures::spawn_local(async move {
                     if JsFuture::from(promise).await.is_ok() {
-                        me.publish(&name, &[Event::Log(restarted)]);
+                        me.announce(&name, &[Event::Log(restarted)]);
                     }
                 });
             }
@@ -348,9 +446,17 @@ impl Cluster {
                      replaced by a new cluster (initdb, a new system identifier): its data was \
                      in the failed worker's memory and is lost"
                 );
-                self.publish(name, &[Event::Log(lost), Event::Log(restarted)]);
+                self.announce(name, &[Event::Log(lost), Event::Log(restarted)]);
             }
         }
+    }
+
+    /// Bytes the page holds of a node's data directory (WAL segments and the
+    /// last checkpoint's data image).
+    pub fn kept_bytes(&self, name: &str) -> Option<usize> {
+        let inner = self.0.borrow();
+        let handle = inner.nodes.get(name)?;
+        Some(handle.durable.bytes_held())
     }
 
     /// Kills a node's worker as a browser would (tab memory pressure, a bug):
@@ -808,10 +914,18 @@ impl PgplayCluster {
             .request(&node, move |request| ToWorker::LagStats { request, reset })
     }
 
-    /// Kills a node's worker (as a crash of the browser worker would); it is reported and replaced.
+    /// Kills a node's worker (as a crash of the browser worker would); it is reported and
+    /// replaced by a worker that restarts the server from its files, with crash recovery.
     #[wasm_bindgen(js_name = killWorker)]
     pub fn kill_worker(&self, node: String) {
         self.cluster.kill_worker(&node);
+    }
+
+    /// Bytes the page keeps of a node's data directory (its WAL segments and
+    /// the last checkpoint's data image), or undefined for an unknown node.
+    #[wasm_bindgen(js_name = keptBytes)]
+    pub fn kept_bytes(&self, node: String) -> Option<f64> {
+        self.cluster.kept_bytes(&node).map(|b| b as f64)
     }
 
     #[wasm_bindgen(js_name = allStreaming)]

@@ -21,6 +21,10 @@ pub enum NodeStart {
     /// then `pg_ctl start` (a preset, a replaced worker). A learner's
     /// `pg_basebackup` leaves the copy stopped, as on a real server.
     Image { bytes: Vec<u8>, start: bool },
+    /// The node's data directory as the page kept it
+    /// (`pgplay_node::durable::DurableCopy::to_bytes`): its worker died, and
+    /// the node starts again from its files, with crash recovery if it was running.
+    Recover { bytes: Vec<u8> },
 }
 
 /// Which end of a replication connection a transferred port is.
@@ -228,6 +232,11 @@ pub enum FromWorker {
     ArchiveGet {
         path: String,
     },
+    /// What changed in the node's data directory (WAL flushed since the
+    /// last one, files, a new checkpoint's data image), for the page to
+    /// keep: posted at most once per turn of the worker, before the turn's
+    /// replies, so what a client was told is committed is in the page.
+    Durable(pgplay_node::durable::DurableChanges),
 }
 
 /// One frame on a replication MessageChannel.
@@ -293,6 +302,9 @@ mod tests {
         }
         let events = FromWorker::Events(vec![Event::Log("LOG:  x".into()), Event::WalSkipped(3)]);
         assert_eq!(decode::<FromWorker>(&encode(&events)).unwrap(), events);
+        let mut node = pgplay_node::Node::initdb("primary", 9, None, 0);
+        let durable = FromWorker::Durable(node.take_durable_changes().unwrap());
+        assert_eq!(decode::<FromWorker>(&encode(&durable)).unwrap(), durable);
         assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
     }
 

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use js_sys::{Array, Uint8Array};
 use pgplay_engine::explain::{explain_with, ExplainCatalog};
+use pgplay_node::durable::DurableCopy;
 use pgplay_node::{Node, Output, PeerEvent, Psql, RecoveryConf};
 use pgplay_replication::{ConnId, Message};
 use pgplay_wal::time::{from_unix_millis, Timestamp};
@@ -119,7 +120,20 @@ pub fn start() {
 }
 
 fn reply(request: u32, reply: Reply) {
-    with_state(|s| post(&s.scope, &FromWorker::Reply { request, reply }));
+    with_state(|s| {
+        post_durable(s);
+        post(&s.scope, &FromWorker::Reply { request, reply })
+    });
+}
+
+/// Sends the page what changed in the node's data directory, if anything
+/// did. Called before replies and before the node's messages go out, so
+/// that a commit acknowledged to psql or a flush confirmed to the upstream
+/// is in the page's copy when this worker dies.
+fn post_durable(s: &mut State) {
+    if let Some(changes) = s.node.as_mut().and_then(|n| n.take_durable_changes()) {
+        post(&s.scope, &FromWorker::Durable(changes));
+    }
 }
 
 fn handle(message: ToWorker, port: Option<MessagePort>) {
@@ -141,6 +155,13 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                     node.place(id, listen);
                     node
                 }
+                NodeStart::Recover { bytes } => match recover(&bytes, id, now) {
+                    Ok(node) => node,
+                    Err(error) => {
+                        web_sys::console::error_1(&JsValue::from_str(&error));
+                        return;
+                    }
+                },
                 NodeStart::Image { bytes, start } => match Node::from_image(&bytes, now) {
                     Ok(mut node) => {
                         node.name = name;
@@ -391,6 +412,19 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
     pump();
 }
 
+/// A node started again from the data directory the page kept: crash
+/// recovery if it was running, as after a crash of its server process.
+fn recover(bytes: &[u8], id: u32, now: Timestamp) -> Result<Node, String> {
+    let copy = DurableCopy::from_bytes(bytes)?;
+    let mut node = Node::from_durable(&copy, now)?;
+    node.set_id(id);
+    if copy.was_running() {
+        // A failed start is in the node's log, which the page shows.
+        let _ = node.start(now);
+    }
+    Ok(node)
+}
+
 /// Wires a replication port: frames from the peer go to the node.
 fn attach(conn: u64, port: MessagePort, fault: LinkFault) {
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -514,6 +548,7 @@ fn send_on(conn: u64, frame: &PeerFrame) {
 
 /// Carries out the node's outputs, rearms its timer, gathers events.
 fn pump() {
+    with_state(post_durable);
     loop {
         let output = with_state(|s| s.node.as_mut().and_then(|n| n.poll_output())).flatten();
         let Some(output) = output else {
