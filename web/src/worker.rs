@@ -733,7 +733,23 @@ fn wasm_memory_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-fn status(node: &Node) -> NodeStatus {
+fn memory_detail(s: &State, node: &Node) -> MemoryDetail {
+    let held = node.footprint();
+    MemoryDetail {
+        wal_segments: held.wal.segments as u64,
+        wal_written_bytes: held.wal.written_bytes as u64,
+        wal_allocated_bytes: held.wal.allocated_bytes as u64,
+        wal_pooled_bytes: held.wal.pooled_bytes as u64,
+        clog_bytes: held.clog_bytes as u64,
+        tuples: held.tuples as u64,
+        log_lines: held.log_lines as u64,
+        events_queued: s.events.len() as u64,
+        lag_samples: s.lags.len() as u64,
+        held_frames: s.links.values().map(|l| l.held.len() as u64).sum(),
+    }
+}
+
+fn status(s: &State, node: &Node) -> NodeStatus {
     let status = node.status();
     NodeStatus {
         id: node.id,
@@ -763,19 +779,19 @@ fn status(node: &Node) -> NodeStatus {
             })
             .collect(),
         memory_bytes: wasm_memory_bytes(),
+        memory: memory_detail(s, node),
     }
 }
 
 fn flush_batch() {
     with_state(|s| {
         s.batch_scheduled = false;
+        let node_status = s.node.as_ref().map(|node| status(s, node));
         let mut events = std::mem::take(&mut s.events);
         if s.skipped > 0 {
             events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
         }
-        if let Some(node) = s.node.as_ref() {
-            events.push(Event::Status(status(node)));
-        }
+        events.extend(node_status.map(Event::Status));
         post(&s.scope, &FromWorker::Events(events));
     });
 }
