@@ -195,9 +195,19 @@ mod tests {
         let old = SegmentBuffer::from_bytes(&[9; 4 * CHUNK_BYTES], &mut pool);
         let addresses: Vec<*const u8> = old.chunks.iter().map(|c| c.as_ptr()).collect();
         old.release(&mut pool);
+        assert_eq!(pool.len(), 4);
         let new = SegmentBuffer::from_bytes(&[1; 4 * CHUNK_BYTES], &mut pool);
         assert!(new.chunks.iter().all(|c| addresses.contains(&c.as_ptr())));
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn a_reused_chunk_reads_as_zeros_where_nothing_was_written() {
+        let mut pool = ChunkPool::default();
+        SegmentBuffer::from_bytes(&[7; CHUNK_BYTES], &mut pool).release(&mut pool);
+        let mut reused = SegmentBuffer::default();
+        reused.write(100, b"x", &mut pool);
+        assert_eq!(reused.to_vec()[..100], [0; 100]);
     }
 
     #[test]
