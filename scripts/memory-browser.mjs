@@ -76,6 +76,10 @@ try {
   await page.waitForFunction(() => window.pgplay && window.pgplay.allStreaming(), null, { timeout: 60000 });
   const started = Date.now();
   const samples = [];
+  // Commits and seconds spent loading since the last printed line: the rate reached, which a
+  // busy machine keeps below --rate.
+  let committed = 0;
+  let loading = 0;
   let printedMinute = -1;
   const sample = async () => {
     const elapsed = (Date.now() - started) / 1000;
@@ -88,13 +92,19 @@ try {
     const minute = Math.floor(elapsed / 60);
     if (minute > printedMinute) {
       printedMinute = minute;
-      console.log(describe(elapsed, status, heap));
+      const reached = loading > 0 ? `; ${Math.round(committed / loading)} commits/s` : "";
+      console.log(describe(elapsed, status, heap) + reached);
+      committed = 0;
+      loading = 0;
     }
   };
   console.log(`memory-browser: ${rate} commits/s for ${minutes} min, TRUNCATE every ${sliceSeconds} s`);
   await sample();
   while ((Date.now() - started) / 1000 < minutes * 60) {
+    const sliceStarted = Date.now();
     await page.evaluate(([n, r]) => window.pgplay.load("primary", n, r), [rate * sliceSeconds, rate]);
+    committed += rate * sliceSeconds;
+    loading += (Date.now() - sliceStarted) / 1000;
     // The table's rows are data, not a leak: empty it (standbys replay that too).
     await page.evaluate(() => window.pgplay.psql("primary", "TRUNCATE bench;"));
     await sample();
