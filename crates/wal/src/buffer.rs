@@ -129,7 +129,7 @@ impl SegmentBuffer {
         for chunk in self.chunks.drain(keep..) {
             pool.give(chunk);
         }
-        if offset % CHUNK_BYTES != 0 {
+        if !offset.is_multiple_of(CHUNK_BYTES) {
             self.chunks[offset / CHUNK_BYTES][offset % CHUNK_BYTES..].fill(0);
         }
         self.len = offset;
