@@ -160,6 +160,26 @@ pub struct NodeStatus {
     pub senders: Vec<SenderStatus>,
     /// The worker's WebAssembly memory in bytes (it grows, never shrinks).
     pub memory_bytes: u64,
+    /// What the worker holds, by kind, to tell where that memory goes.
+    pub memory: MemoryDetail,
+}
+
+/// A worker's holdings that grow with use, in bytes or items (see `memory-browser.mjs`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryDetail {
+    pub wal_segments: u64,
+    pub wal_written_bytes: u64,
+    pub wal_allocated_bytes: u64,
+    /// Chunks of removed segments kept for the next ones.
+    pub wal_pooled_bytes: u64,
+    pub clog_bytes: u64,
+    pub tuples: u64,
+    pub log_lines: u64,
+    /// Events waiting for the next batch to the page.
+    pub events_queued: u64,
+    pub lag_samples: u64,
+    /// Frames held by partitioned links.
+    pub held_frames: u64,
 }
 
 impl NodeStatus {
@@ -335,6 +355,7 @@ mod tests {
             upstream: None,
             senders,
             memory_bytes: 0,
+            memory: MemoryDetail::default(),
         };
         let primary = node(1, vec![sender(2), sender(3)]);
         let (standby3, standby4) = (node(3, vec![]), node(4, vec![]));

@@ -690,32 +690,26 @@ fn gather_events() {
             s.wal_seen = oldest;
         }
         if flushed > s.wal_seen {
-            let reads: Vec<_> = node
-                .db
-                .wal
-                .records_from(s.wal_seen)
-                .map_while(Result::ok)
-                .take_while(|r| r.end <= flushed)
-                .collect();
-            if let Some(last) = reads.last() {
+            // Only the newest records that a batch describes are kept: a standby catching up
+            // reads megabytes of WAL here, and WebAssembly memory never shrinks.
+            let (in_recovery, at) = (node.db.in_recovery, now());
+            let mut newest = VecDeque::with_capacity(WAL_EVENTS_PER_BATCH);
+            let mut read_count = 0u64;
+            let reads = node.db.wal.records_from(s.wal_seen).map_while(Result::ok);
+            for read in reads.take_while(|r| r.end <= flushed) {
+                read_count += 1;
+                if in_recovery {
+                    record_lag(&mut s.lags, at, &read.record);
+                }
+                if newest.len() == WAL_EVENTS_PER_BATCH {
+                    newest.pop_front();
+                }
+                newest.push_back(read);
+            }
+            if let Some(last) = newest.back() {
                 s.wal_seen = node.db.wal.position_after(&last.record, last.end);
             }
-            if node.db.in_recovery {
-                let at = now();
-                for read in &reads {
-                    if let pgplay_wal::RecordBody::Transaction(
-                        pgplay_wal::TransactionRecord::Commit { time, .. },
-                    ) = &read.record.body
-                    {
-                        if s.lags.len() == LAG_SAMPLES {
-                            s.lags.pop_front();
-                        }
-                        s.lags.push_back(at - time);
-                    }
-                }
-            }
-            let keep = reads.len().min(WAL_EVENTS_PER_BATCH);
-            let skipped = (reads.len() - keep) as u64;
+            let skipped = read_count - newest.len() as u64;
             if skipped > 0 {
                 push_event(s, Event::WalSkipped(skipped));
             }
@@ -724,7 +718,7 @@ fn gather_events() {
                 s.explain = Some(ExplainCatalog::new(&node.db));
             }
             let catalog = s.explain.as_ref().expect("just built");
-            let events: Vec<Event> = reads[reads.len() - keep..]
+            let events: Vec<Event> = newest
                 .iter()
                 .map(|r| Event::Wal {
                     lsn: r.lsn.to_string(),
@@ -750,6 +744,19 @@ fn gather_events() {
     });
 }
 
+/// A standby's commit-to-replay lag for a replayed commit, in a ring of `LAG_SAMPLES`.
+fn record_lag(lags: &mut VecDeque<Timestamp>, at: Timestamp, record: &pgplay_wal::Record) {
+    if let pgplay_wal::RecordBody::Transaction(pgplay_wal::TransactionRecord::Commit {
+        time, ..
+    }) = &record.body
+    {
+        if lags.len() == LAG_SAMPLES {
+            lags.pop_front();
+        }
+        lags.push_back(at - time);
+    }
+}
+
 fn push_event(s: &mut State, event: Event) {
     if s.events.len() >= EVENT_BUFFER && matches!(event, Event::Wal { .. }) {
         s.skipped += 1;
@@ -768,7 +775,23 @@ fn wasm_memory_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-fn status(node: &Node) -> NodeStatus {
+fn memory_detail(s: &State, node: &Node) -> MemoryDetail {
+    let held = node.footprint();
+    MemoryDetail {
+        wal_segments: held.wal.segments as u64,
+        wal_written_bytes: held.wal.written_bytes as u64,
+        wal_allocated_bytes: held.wal.allocated_bytes as u64,
+        wal_pooled_bytes: held.wal.pooled_bytes as u64,
+        clog_bytes: held.clog_bytes as u64,
+        tuples: held.tuples as u64,
+        log_lines: held.log_lines as u64,
+        events_queued: s.events.len() as u64,
+        lag_samples: s.lags.len() as u64,
+        held_frames: s.links.values().map(|l| l.held.len() as u64).sum(),
+    }
+}
+
+fn status(s: &State, node: &Node) -> NodeStatus {
     let status = node.status();
     NodeStatus {
         id: node.id,
@@ -798,19 +821,19 @@ fn status(node: &Node) -> NodeStatus {
             })
             .collect(),
         memory_bytes: wasm_memory_bytes(),
+        memory: memory_detail(s, node),
     }
 }
 
 fn flush_batch() {
     with_state(|s| {
         s.batch_scheduled = false;
+        let node_status = s.node.as_ref().map(|node| status(s, node));
         let mut events = std::mem::take(&mut s.events);
         if s.skipped > 0 {
             events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
         }
-        if let Some(node) = s.node.as_ref() {
-            events.push(Event::Status(status(node)));
-        }
+        events.extend(node_status.map(Event::Status));
         post(&s.scope, &FromWorker::Events(events));
     });
 }

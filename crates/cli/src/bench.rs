@@ -144,12 +144,13 @@ fn soak(args: &[String]) -> ExitCode {
         let rss = resident_bytes().unwrap_or(0);
         let held = soak.footprint();
         println!(
-            "{:>9} transactions  {:>6.1} s  RSS {:>6.1} MB  clog {:>6} B  WAL segments {:>2}  tuples {:>6}",
+            "{:>9} transactions  {:>6.1} s  RSS {:>6.1} MB  clog {:>6} B  WAL segments {:>2} ({:>5.1} MB)  tuples {:>6}",
             soak.transactions,
             started.elapsed().as_secs_f64(),
             rss as f64 / 1e6,
             held.clog_bytes,
             held.wal_segments,
+            held.wal_allocated_bytes as f64 / 1e6,
             held.tuples
         );
         if soak.transactions > SOAK_WARM_UP {

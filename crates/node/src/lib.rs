@@ -31,6 +31,20 @@ use pgplay_wal::time::Timestamp;
 use pgplay_wal::{SegmentSize, TimeLineId, DEFAULT_SEGMENT_SIZE};
 
 pub use console::{render, report, Psql};
+
+/// Memory a node holds, by kind (see [`Node::footprint`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeFootprint {
+    pub wal: pgplay_wal::WalFootprint,
+    /// The commit log's bytes, of the running data and of the last checkpoint's copy.
+    pub clog_bytes: usize,
+    /// Tuple versions in the heap, live or dead.
+    pub tuples: usize,
+    /// Lines in the server log's ring.
+    pub log_lines: usize,
+    /// Outputs waiting for the driver.
+    pub outputs: usize,
+}
 pub use replication::{PeerEvent, RecoveryConf, SenderInfo};
 
 /// Which node a `host` and `port` (from `primary_conninfo` or `pg_basebackup
@@ -271,6 +285,25 @@ impl Node {
     fn collect_engine_log(&mut self) {
         let lines: Vec<String> = self.db.log_lines.drain(..).collect();
         lines.into_iter().for_each(|l| self.push_log(l));
+    }
+
+    /// What this node holds in memory that grows with use: WAL segments, commit logs,
+    /// tuples, log lines and outputs not yet taken. For soaks and the browser's status.
+    pub fn footprint(&self) -> NodeFootprint {
+        NodeFootprint {
+            wal: self.db.wal.footprint(),
+            clog_bytes: self.db.data.clog.footprint() + self.db.disk_clog_footprint(),
+            tuples: self
+                .db
+                .data
+                .storage
+                .relations
+                .values()
+                .map(|r| r.pages.iter().map(|p| p.items.len()).sum::<usize>())
+                .sum(),
+            log_lines: self.log.len(),
+            outputs: self.outputs.len(),
+        }
     }
 
     /// Server log lines, oldest first.

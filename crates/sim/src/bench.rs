@@ -133,6 +133,8 @@ pub const SOAK_INTERVAL: Timestamp = 10 * MS;
 pub struct SoakFootprint {
     pub clog_bytes: usize,
     pub wal_segments: usize,
+    /// Bytes allocated for WAL segments, with freed chunks kept for reuse.
+    pub wal_allocated_bytes: usize,
     pub tuples: usize,
 }
 
@@ -183,16 +185,11 @@ impl Soak {
     pub fn footprint(&self) -> SoakFootprint {
         let mut total = SoakFootprint::default();
         for node in self.sim.nodes() {
-            total.clog_bytes += node.db.data.clog.footprint() + node.db.disk_clog_footprint();
-            total.wal_segments += node.db.wal.segment_numbers().len();
-            total.tuples += node
-                .db
-                .data
-                .storage
-                .relations
-                .values()
-                .map(|r| r.pages.iter().map(|p| p.items.len()).sum::<usize>())
-                .sum::<usize>();
+            let footprint = node.footprint();
+            total.clog_bytes += footprint.clog_bytes;
+            total.wal_segments += footprint.wal.segments;
+            total.wal_allocated_bytes += footprint.wal.allocated_bytes + footprint.wal.pooled_bytes;
+            total.tuples += footprint.tuples;
         }
         total
     }

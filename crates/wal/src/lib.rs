@@ -15,6 +15,7 @@
 //! Left out: full-page images, btree records (indexes are rebuilt from the heap,
 //! see the engine), compression, and on-disk files: the log lives in memory.
 
+mod buffer;
 mod codec;
 mod log;
 mod lsn;
@@ -22,7 +23,7 @@ mod record;
 mod segment;
 pub mod time;
 
-pub use log::{ReadRecord, RecordIter, WalLog, WalPiece};
+pub use log::{ReadRecord, RecordIter, WalFootprint, WalLog, WalPiece};
 pub use lsn::{Lsn, ParseLsnError, TimeLineId};
 pub use record::{
     Checkpoint, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator, RmgrId,

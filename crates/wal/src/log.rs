@@ -9,11 +9,13 @@
 //!
 //! Two positions matter: `insert` (end of the last record written) and
 //! `flushed` (what survives a crash). A crash truncates to `flushed`.
-//! Segments are kept whole in memory; removing old ones is the caller's choice
+//! Segments are kept in memory, in chunks that removed segments hand on to new ones
+//! (see `buffer`); removing old ones is the caller's choice
 //! ([`WalLog::remove_segments_before`]).
 
 use std::collections::BTreeMap;
 
+use crate::buffer::{ChunkPool, SegmentBuffer};
 use crate::record::{Record, RECORD_HEADER_SIZE};
 use crate::segment::{SegmentSize, WAL_PAGE_SIZE};
 use crate::{Lsn, TimeLineId, WalError};
@@ -24,6 +26,19 @@ const LONG_PAGE_HEADER: u64 = 40;
 /// Page header flag: the page starts with the tail of a record.
 const FIRST_IS_CONTRECORD: u16 = 0x0001;
 const LONG_HEADER: u16 = 0x0002;
+
+/// Memory a log's segments take (see [`WalLog::footprint`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalFootprint {
+    /// Segments held.
+    pub segments: usize,
+    /// Bytes written into them.
+    pub written_bytes: usize,
+    /// Bytes allocated for them.
+    pub allocated_bytes: usize,
+    /// Bytes of freed chunks kept for the next segments.
+    pub pooled_bytes: usize,
+}
 
 /// A record read back from the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +57,10 @@ pub struct WalLog {
     /// Timeline written into new page headers.
     timeline: TimeLineId,
     /// Written bytes of each segment; a segment may be shorter than its size.
-    segments: BTreeMap<u64, Vec<u8>>,
+    segments: BTreeMap<u64, SegmentBuffer>,
+    /// Chunks of removed segments, for the next ones.
+    #[serde(skip)]
+    pool: ChunkPool,
     /// Timeline of each segment's pages, for file names.
     segment_timelines: BTreeMap<u64, TimeLineId>,
     insert: Lsn,
@@ -83,6 +101,7 @@ impl WalLog {
             system_identifier,
             timeline,
             segments: BTreeMap::new(),
+            pool: ChunkPool::default(),
             segment_timelines: BTreeMap::new(),
             insert: start,
             flushed: start,
@@ -111,12 +130,14 @@ impl WalLog {
                 let start = self.segment_size.segment_start(*segno).0;
                 let offset = from.0.saturating_sub(start);
                 let end = (self.flushed.0.saturating_sub(start) as usize).min(bytes.len());
-                let piece = bytes.get(offset as usize..end)?;
-                (!piece.is_empty()).then(|| WalPiece {
+                let length = end.checked_sub(offset as usize).filter(|n| *n > 0)?;
+                let mut piece = Vec::with_capacity(length);
+                bytes.read_into(offset as usize, length, &mut piece);
+                Some(WalPiece {
                     segno: *segno,
                     timeline: self.segment_timelines[segno],
                     offset,
-                    bytes: piece.to_vec(),
+                    bytes: piece,
                 })
             })
             .collect()
@@ -127,9 +148,8 @@ impl WalLog {
     pub fn restore_pieces(&mut self, pieces: Vec<WalPiece>, flushed: Lsn) {
         for piece in pieces {
             let segment = self.segments.entry(piece.segno).or_default();
-            segment.truncate(piece.offset as usize);
-            segment.resize(piece.offset as usize, 0);
-            segment.extend_from_slice(&piece.bytes);
+            segment.truncate(piece.offset as usize, &mut self.pool);
+            segment.write(piece.offset as usize, &piece.bytes, &mut self.pool);
             self.segment_timelines.insert(piece.segno, piece.timeline);
         }
         self.insert = flushed;
@@ -138,14 +158,24 @@ impl WalLog {
 
     /// Keeps only the segments in `held` (the copied server recycled the others).
     pub fn keep_only_segments(&mut self, held: &[u64]) {
-        self.segments.retain(|number, _| held.contains(number));
+        let removed: Vec<u64> = self
+            .segments
+            .keys()
+            .filter(|number| !held.contains(number))
+            .copied()
+            .collect();
+        for number in removed {
+            if let Some(segment) = self.segments.remove(&number) {
+                segment.release(&mut self.pool);
+            }
+        }
         self.segment_timelines
             .retain(|number, _| held.contains(number));
     }
 
     /// Bytes held, all segments together.
     pub fn bytes_held(&self) -> usize {
-        self.segments.values().map(Vec::len).sum()
+        self.segments.values().map(SegmentBuffer::len).sum()
     }
 
     /// The lowest position the log was cut back to (a crash, a promotion,
@@ -291,14 +321,7 @@ impl WalLog {
         let segno = self.segment_size.segment_of(at);
         let offset = (at.0 - self.segment_size.segment_start(segno).0) as usize;
         let segment = self.segments.entry(segno).or_default();
-        if segment.len() < offset {
-            segment.resize(offset, 0);
-        }
-        let end = offset + bytes.len();
-        if segment.len() < end {
-            segment.resize(end, 0);
-        }
-        segment[offset..end].copy_from_slice(bytes);
+        segment.write(offset, bytes, &mut self.pool);
     }
 
     /// Bytes of the stream in `[from, to)`; bytes never written read as zero.
@@ -311,11 +334,10 @@ impl WalLog {
             let chunk_end = to.min(segment_end);
             let offset = (position.0 - self.segment_size.segment_start(segno).0) as usize;
             let length = (chunk_end.0 - position.0) as usize;
-            let stored = self.segments.get(&segno).map(Vec::as_slice).unwrap_or(&[]);
-            let available = stored.len().saturating_sub(offset).min(length);
-            out.extend_from_slice(
-                &stored[offset.min(stored.len())..offset.min(stored.len()) + available],
-            );
+            let available = self
+                .segments
+                .get(&segno)
+                .map_or(0, |stored| stored.read_into(offset, length, &mut out));
             out.resize(out.len() + length - available, 0);
             position = chunk_end;
         }
@@ -407,7 +429,7 @@ impl WalLog {
         let name = self
             .segment_size
             .file_name(self.segment_timelines[&segno], segno);
-        Some((name, bytes.clone()))
+        Some((name, bytes.to_vec()))
     }
 
     /// The segment numbers held, oldest first.
@@ -437,8 +459,28 @@ impl WalLog {
     /// Forgets segments wholly before `segno`, except those in `open`.
     pub fn remove_segments_before_except(&mut self, segno: u64, open: &[u64]) {
         let gone = |number: &u64| *number < segno && !open.contains(number);
-        self.segments.retain(|number, _| !gone(number));
+        self.release_segments(gone);
         self.segment_timelines.retain(|number, _| !gone(number));
+    }
+
+    /// Removes the segments `gone` picks, their chunks kept for reuse.
+    fn release_segments(&mut self, gone: impl Fn(&u64) -> bool) {
+        let numbers: Vec<u64> = self.segments.keys().copied().filter(|n| gone(n)).collect();
+        for number in numbers {
+            if let Some(segment) = self.segments.remove(&number) {
+                segment.release(&mut self.pool);
+            }
+        }
+    }
+
+    /// What the log's segments cost in memory.
+    pub fn footprint(&self) -> WalFootprint {
+        WalFootprint {
+            segments: self.segments.len(),
+            written_bytes: self.segments.values().map(SegmentBuffer::len).sum(),
+            allocated_bytes: self.segments.values().map(SegmentBuffer::allocated).sum(),
+            pooled_bytes: self.pool.len() * crate::buffer::CHUNK_BYTES,
+        }
     }
 
     /// `pg_switch_wal()`'s second half: the rest of the current segment is
@@ -472,11 +514,11 @@ impl WalLog {
     fn truncate(&mut self, at: Lsn) {
         self.rewound_to = Some(self.rewound_to.map_or(at, |r| r.min(at)));
         let segno = self.segment_size.segment_of(at);
-        self.segments.retain(|number, _| *number <= segno);
+        self.release_segments(|number| *number > segno);
         self.segment_timelines.retain(|number, _| *number <= segno);
         if let Some(segment) = self.segments.get_mut(&segno) {
             let offset = (at.0 - self.segment_size.segment_start(segno).0) as usize;
-            segment.truncate(offset);
+            segment.truncate(offset, &mut self.pool);
         }
         self.insert = at;
         self.flushed = self.flushed.min(at);

@@ -279,3 +279,37 @@ fn recovery_after_a_switch_ends_at_the_next_segment() {
     );
     assert_eq!(log.insert_lsn(), next_segment);
 }
+
+/// A log that keeps writing and removes its old segments, as checkpoints do, reuses the
+/// memory of the removed ones: what it has allocated stops growing after the first removal,
+/// and a segment costs what was written into it, not a buffer grown by doubling.
+#[test]
+fn removed_segments_memory_is_reused_by_new_ones() {
+    let size = 1 << 20;
+    let mut log = new_log(size);
+    let mut peak_after_first_removal = None;
+    for round in 0..12u32 {
+        let segno = log.segment_size().segment_of(log.insert_lsn());
+        while log.segment_size().segment_of(log.insert_lsn()) == segno {
+            log.insert(insert(730 + round, 1, 300));
+        }
+        log.flush(log.insert_lsn());
+        // A checkpoint keeps the current segment and the one before.
+        log.remove_segments_before(segno);
+        let held = log.footprint();
+        assert!(held.segments <= 2, "{held:?}");
+        assert!(
+            held.allocated_bytes <= 2 * size as usize,
+            "no more than two segments' worth: {held:?}"
+        );
+        let total = held.allocated_bytes + held.pooled_bytes;
+        // Round 0 removes nothing; round 1 removes the first segment.
+        match peak_after_first_removal {
+            None if round == 1 => peak_after_first_removal = Some(total),
+            None => {}
+            Some(peak) => assert!(total <= peak, "round {round}: {held:?}, was {peak}"),
+        }
+    }
+    let last = log.read_record(log.last_record_lsn()).unwrap();
+    assert_eq!(last.record.body, insert(741, 1, 300).body);
+}
