@@ -187,7 +187,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 if node.db.session(psql.session).is_none() {
                     psql.session = node.db.open_session();
                 }
-                Some((out, node.db.take_sleep()))
+                Some((out, node.db.take_time_taken()))
             })
             .unwrap_or(Some(Default::default()));
             let Some((out, sleep_micros)) = answer else {
