@@ -139,3 +139,26 @@ fn idle_session_timeout_ends_a_session_idle_outside_a_transaction() {
         .contains(&"FATAL:  terminating connection due to idle-session timeout".into()));
     assert_eq!(run(&mut sim, session, "SELECT 2"), Ok("2".into()));
 }
+
+#[test]
+fn psql_reports_the_lost_connection_and_reconnects_as_at_a_terminal() {
+    let (mut sim, _) = cluster();
+    let mut psql = sim.node_mut("primary").unwrap().connect();
+    for line in ["SET idle_in_transaction_session_timeout = 200;", "BEGIN;"] {
+        sim.psql_line("primary", &mut psql, line);
+    }
+    sim.run_for(500 * MS);
+    // What psql 15 printed at a terminal for the same input.
+    assert_eq!(
+        sim.psql_line("primary", &mut psql, "SELECT 7;"),
+        "FATAL:  terminating connection due to idle-in-transaction timeout\n\
+         server closed the connection unexpectedly\n\
+         \tThis probably means the server terminated abnormally\n\
+         \tbefore or while processing the request.\n\
+         The connection to the server was lost. Attempting reset: Succeeded.\n"
+    );
+    assert_eq!(
+        sim.psql_line("primary", &mut psql, "SELECT 8;"),
+        " ?column? \n----------\n        8\n(1 row)\n\n"
+    );
+}
