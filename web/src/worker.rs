@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use js_sys::{Array, Uint8Array};
 use pgplay_engine::explain::{explain_with, ExplainCatalog};
+use pgplay_engine::interrupt::InterruptSource;
 use pgplay_node::durable::DurableCopy;
 use pgplay_node::{Node, Output, PeerEvent, Psql, RecoveryConf};
 use pgplay_replication::{ConnId, Message};
@@ -30,6 +31,21 @@ fn now() -> Timestamp {
         .map(|p| p.time_origin() + p.now())
         .unwrap_or_else(js_sys::Date::now);
     from_unix_millis(0) + (millis * 1000.0) as i64
+}
+
+/// `statement_timeout` on the browser's clock: a statement runs in real time here.
+#[derive(Default)]
+struct BrowserClock {
+    started: Timestamp,
+}
+
+impl InterruptSource for BrowserClock {
+    fn statement_started(&mut self) {
+        self.started = now();
+    }
+    fn elapsed_micros(&mut self, _work: u64) -> i64 {
+        now() - self.started
+    }
 }
 
 struct Link {
@@ -177,6 +193,10 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                     }
                 },
             };
+            let mut node = node;
+            node.db
+                .interrupts
+                .set_source(Box::new(BrowserClock::default()));
             with_state(|s| s.node = Some(node));
         }
         ToWorker::Psql {
@@ -208,7 +228,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 if node.db.session(psql.session).is_none() {
                     psql.session = node.db.open_session();
                 }
-                Some((out, node.db.take_sleep()))
+                Some((out, node.db.take_time_taken()))
             })
             .unwrap_or(Some(Default::default()));
             let Some((out, sleep_micros)) = answer else {

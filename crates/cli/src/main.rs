@@ -3,6 +3,7 @@
 //! This binary is where the world comes in: stdin, files, the clock.
 
 mod bench;
+mod interrupt;
 mod repl;
 mod sim;
 mod slt;

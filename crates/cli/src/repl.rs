@@ -7,15 +7,22 @@
 //! reaches the standbys while you type. With piped input (scripts, docs)
 //! time moves only by `SELECT pg_sleep(n)` and 1 ms per line, so a script's
 //! output is the same on every run.
+//!
+//! Ctrl+C ([`crate::interrupt`]) cancels the running statement (`57014`) and the REPL goes on;
+//! at the prompt it clears the line; reading a script, pgplay stops with status 3 as psql does.
+//! Ctrl+D or `\q` quits.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 use pgplay_node::Psql;
 use pgplay_sim::{Sim, MS};
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::SegmentSize;
+
+use crate::interrupt::CtrlC;
 
 const HELP: &str = "\
 You are using pgplay, a simulation of psql and PostgreSQL 15 streaming replication.
@@ -96,6 +103,13 @@ impl Repl {
         })
     }
 
+    /// Ctrl+C at the prompt: psql forgets the statement typed so far.
+    fn clear_buffer(&mut self) {
+        if let Some(psql) = self.sessions.get_mut(&self.node) {
+            psql.buffer.clear();
+        }
+    }
+
     /// End of input: psql sends what is left in its buffer, `;` or not.
     fn finish(&mut self) -> String {
         self.in_session(|sim, node, psql| sim.psql_end_of_input(node, psql))
@@ -160,10 +174,46 @@ impl Repl {
     }
 }
 
+/// What the REPL hears: a line of input, its end, or a Ctrl+C.
+enum Input {
+    Line(Vec<u8>),
+    End,
+    Failed(String),
+    CtrlC,
+}
+
+/// Lines of input read ahead of the statement running (the channel is bounded).
+const READ_AHEAD: usize = 64;
+
+/// Reads stdin on a thread of its own, so that a Ctrl+C at the prompt is heard while a line is
+/// being read.
+fn read_lines(sender: std::sync::mpsc::SyncSender<Input>) {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        let mut line = Vec::new();
+        let message = match input.read_until(b'\n', &mut line) {
+            Ok(0) => Input::End,
+            Ok(_) => Input::Line(line),
+            Err(error) => Input::Failed(error.to_string()),
+        };
+        let last = !matches!(message, Input::Line(_));
+        if sender.send(message).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// psql's exit status when a script was stopped with Ctrl+C.
+const EXIT_USER: u8 = 3;
+
 pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) -> ExitCode {
     let interactive = std::io::stdin().is_terminal();
     let start = if interactive { wall_now() } else { 0 };
-    let mut sim = Sim::new(7_000_001).starting_at(start);
+    let ctrl_c = CtrlC::default();
+    let mut sim = Sim::new(7_000_001)
+        .starting_at(start)
+        .with_interrupts(ctrl_c.source_maker(interactive));
     if let Some(size) = segment_size {
         sim = sim.with_segment_size(size);
     }
@@ -179,37 +229,64 @@ pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) 
     if interactive {
         println!("psql (15.18, server 15.18 pgplay)\nType \"help\" for help: a primary and two standbys are streaming.\n");
     }
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let mut line = Vec::new();
+    let (sender, inputs) = std::sync::mpsc::sync_channel(READ_AHEAD);
+    let on_ctrl_c = sender.clone();
+    ctrl_c.install(move || {
+        // Full only while lines wait to be run, where the flags say enough.
+        let _ = on_ctrl_c.try_send(Input::CtrlC);
+    });
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || read_lines(sender))
+        .expect("a thread to read input");
+    let mut prompt = true;
     loop {
-        if interactive {
+        if interactive && prompt {
             print!("{}", repl.prompt());
             let _ = std::io::stdout().flush();
         }
-        line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => {
+        prompt = false;
+        let input = inputs.recv().unwrap_or(Input::End);
+        if !interactive && ctrl_c.pressed.load(Ordering::SeqCst) {
+            // psql stops a script at a Ctrl+C, after the statement it cancelled.
+            return ExitCode::from(EXIT_USER);
+        }
+        let line = match input {
+            Input::Line(line) => line,
+            Input::CtrlC => {
+                if ctrl_c.take_unconsumed() {
+                    // At the prompt: psql drops the query buffer and starts a new line.
+                    repl.clear_buffer();
+                    println!();
+                    prompt = true;
+                }
+                continue;
+            }
+            Input::End => {
+                ctrl_c.running.store(true, Ordering::SeqCst);
                 print!("{}", repl.finish());
                 break;
             }
-            Ok(_) => {}
-            Err(error) => {
+            Input::Failed(error) => {
                 eprintln!("pgplay: could not read input: {error}");
                 return ExitCode::FAILURE;
             }
-        }
+        };
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         repl.advance(wall_now());
+        ctrl_c.running.store(true, Ordering::SeqCst);
         let out = match std::str::from_utf8(text) {
             Ok(text) => repl.line(text),
             Err(_) => Some(repl.invalid_line(text)),
         };
+        ctrl_c.running.store(false, Ordering::SeqCst);
+        prompt = true;
         match out {
             Some(out) => print!("{out}"),
             None => break,
         }
+        let _ = std::io::stdout().flush();
     }
     ExitCode::SUCCESS
 }

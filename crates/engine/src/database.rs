@@ -185,9 +185,9 @@ pub struct Database {
     pub promote_requested: bool,
     /// `pg_reload_conf()` ran: the node reads the files it keeps (pg_hba.conf).
     pub reload_requested: bool,
-    /// Microseconds `pg_sleep()` asked to wait; the driver lets that much
-    /// time pass after the statement ([`Database::take_sleep`]).
-    pub sleep_requested: i64,
+    /// `CHECK_FOR_INTERRUPTS()`: the running statement's work, sleeps and timeout, and the
+    /// host's clock and cancel requests ([`crate::interrupt`]).
+    pub interrupts: crate::interrupt::Interrupts,
     /// Commits that must wait for synchronous standbys, for the node to
     /// hold ([`Database::take_sync_waits`]).
     pub sync_waits: Vec<SyncWait>,
@@ -278,7 +278,7 @@ impl Database {
             stats: Default::default(),
             promote_requested: false,
             reload_requested: false,
-            sleep_requested: 0,
+            interrupts: Default::default(),
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),
             slots: BTreeMap::new(),
@@ -688,9 +688,10 @@ impl Database {
         Ok(lines)
     }
 
-    /// The time `pg_sleep()` asked for since the last call, in microseconds.
-    pub fn take_sleep(&mut self) -> i64 {
-        std::mem::take(&mut self.sleep_requested)
+    /// The simulated time the statements since the last call took, in microseconds: what
+    /// `pg_sleep()` asked for and, under a simulated clock, their work. The driver lets it pass.
+    pub fn take_time_taken(&mut self) -> i64 {
+        self.interrupts.take_time_taken()
     }
 
     /// The data as the last checkpoint or restartpoint wrote it: what a crash falls back to.

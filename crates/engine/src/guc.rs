@@ -109,9 +109,24 @@ pub const DEFINITIONS: &[Definition] = &[
     def("full_page_writes", "on", Sighup, Bool),
     def("hot_standby", "on", Postmaster, Bool),
     def("hot_standby_feedback", "off", Sighup, Bool),
+    // Ends a session idle inside a transaction (or idle at all) for longer (the node's timers).
+    def(
+        "idle_in_transaction_session_timeout",
+        "0",
+        User,
+        int(Milliseconds, 0, INT_MAX),
+    ),
+    def(
+        "idle_session_timeout",
+        "0",
+        User,
+        int(Milliseconds, 0, INT_MAX),
+    ),
     def("in_hot_standby", "off", Internal, Bool),
     def("is_superuser", "on", Internal, Bool),
     def("listen_addresses", "localhost", Postmaster, Kind::String),
+    // Checked and shown; pgplay's row locks never wait, so there is nothing to time out yet.
+    def("lock_timeout", "0", User, int(Milliseconds, 0, INT_MAX)),
     def(
         "max_connections",
         "100",

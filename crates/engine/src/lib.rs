@@ -19,6 +19,7 @@ pub mod explain;
 pub mod guc;
 pub mod guc_file;
 pub mod heap;
+pub mod interrupt;
 pub mod mvcc;
 pub mod recovery;
 pub mod redo;

@@ -110,20 +110,8 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
                 .checked_mul(rust_decimal::Decimal::from(1_000_000))
                 .and_then(|m| rust_decimal::prelude::ToPrimitive::to_i64(&m.trunc()))
                 .unwrap_or(i64::MAX);
-            let slept = db.sleep_requested.saturating_add(micros.max(0));
-            let timeout_ms: i64 = db
-                .setting(executor.session, "statement_timeout")
-                .parse()
-                .unwrap_or(0);
-            if timeout_ms > 0 && slept >= timeout_ms.saturating_mul(1000) {
-                // The driver lets the time pass; then the statement is cancelled.
-                db.sleep_requested = timeout_ms.saturating_mul(1000);
-                return Err(DbError::new(
-                    code::QUERY_CANCELED,
-                    "canceling statement due to statement timeout",
-                ));
-            }
-            db.sleep_requested = slept;
+            // The driver lets the time pass; a sleep past statement_timeout ends there.
+            db.interrupts.sleep(micros)?;
             Value::Null
         }
         "now"

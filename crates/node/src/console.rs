@@ -315,13 +315,28 @@ pub fn render(result: &StatementResult, statement: &str, options: &psql::Options
             }
         }
         Ok(Outcome::Command { tag }) => out.push_str(&psql::format_command_tag(tag)),
-        Err(error) => out.push_str(&psql::format_error(
-            &report(error),
-            statement,
-            options.verbosity,
-        )),
+        Err(error) => {
+            out.push_str(&psql::format_error(
+                &report(error),
+                statement,
+                options.verbosity,
+            ));
+            if ends_connection(error) {
+                out.push_str(CONNECTION_LOST);
+            }
+        }
     }
     out
+}
+
+/// What psql 15 prints at a terminal after a FATAL that ended its backend: libpq's words for
+/// the closed socket, then psql's reconnection (the next statement runs in a new backend).
+pub const CONNECTION_LOST: &str = "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\nThe connection to the server was lost. Attempting reset: Succeeded.\n";
+
+/// A FATAL with which the server ends a backend that is still connected: terminated
+/// (`pg_terminate_backend()`, a shutdown) or idle too long.
+fn ends_connection(error: &pgplay_engine::DbError) -> bool {
+    error.severity == "FATAL" && matches!(error.code, "57P01" | "25P03" | "57P05")
 }
 
 pub fn report(error: &pgplay_engine::DbError) -> psql::ErrorReport {

@@ -14,6 +14,7 @@ pub mod archive;
 pub mod bench;
 mod console;
 pub mod durable;
+mod idle;
 pub mod image;
 mod replication;
 pub mod shell;
@@ -182,8 +183,11 @@ pub struct Node {
     pub(crate) archiver: archive::Archiver,
     /// recovery_min_apply_delay holds replay before a commit until then.
     pub(crate) replay_delayed_until: Option<Timestamp>,
-    /// Sessions ended by `pg_terminate_backend()`, until their psql notices.
-    pub(crate) terminated_sessions: BTreeSet<SessionId>,
+    /// Sessions ended by `pg_terminate_backend()` or an idle timeout, with the FATAL their psql
+    /// gets when it next sends a statement.
+    pub(crate) terminated_sessions: BTreeMap<SessionId, DbError>,
+    /// Idle sessions' timers (`idle_in_transaction_session_timeout`, `idle_session_timeout`).
+    pub(crate) idle_timers: BTreeMap<SessionId, idle::IdleTimer>,
     /// The pg_hba.conf rules as the server read them at its last start or
     /// reload (edits to the file wait for the next one, as in PostgreSQL).
     pub(crate) hba: HbaFile,
@@ -244,7 +248,8 @@ impl Node {
             announced_sync: BTreeSet::new(),
             archiver: archive::Archiver::default(),
             replay_delayed_until: None,
-            terminated_sessions: BTreeSet::new(),
+            terminated_sessions: BTreeMap::new(),
+            idle_timers: BTreeMap::new(),
             hba: HbaFile::default(),
             conf_changed: true,
             durable: durable::DurableTracker::default(),
@@ -563,6 +568,8 @@ impl Node {
             self.after_reload(now);
         }
         let results = self.hold_for_sync(session, results);
+        let ended = now.saturating_add(self.db.interrupts.time_taken());
+        self.arm_idle_timer(session, ended);
         self.deliver_signals();
         if self.replay_delayed_until.is_some() {
             // recovery_min_apply_delay may have changed (pg_reload_conf()).
@@ -728,6 +735,7 @@ impl Node {
         };
         self.push_log(format!("LOG:  received {request} shutdown request"));
         self.end_all_waits(mode == StopMode::Immediate);
+        self.clear_idle_timers();
         self.stop_receiver();
         match mode {
             StopMode::Immediate => {
@@ -761,6 +769,7 @@ impl Node {
         self.db.now = now;
         self.receiver = None;
         self.end_all_waits(true);
+        self.clear_idle_timers();
         self.db.crash();
         self.close_all_connections();
         self.state = RunState::Stopped;

@@ -623,6 +623,7 @@ impl Node {
         self.poll_senders(now);
         self.run_archiver(now);
         self.recycle_wal();
+        self.end_idle_sessions(now);
     }
 
     /// When a primary's next timed checkpoint is due.
@@ -699,6 +700,7 @@ impl Node {
             .chain(self.wal_writer_due())
             .chain(self.archiver_timeout())
             .chain(self.replay_delayed_until)
+            .chain(self.idle_timeout())
             .min()
     }
 

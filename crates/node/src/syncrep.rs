@@ -96,7 +96,8 @@ impl Node {
             self.hand_back(session, results);
         } else {
             self.db.close_session(session);
-            self.terminated_sessions.insert(session);
+            self.terminated_sessions
+                .insert(session, DbError::terminated_by_administrator());
         }
     }
 
@@ -105,8 +106,8 @@ impl Node {
     pub(crate) fn terminated_error(&mut self, session: SessionId) -> Option<StatementResult> {
         self.terminated_sessions
             .remove(&session)
-            .then(|| StatementResult {
-                outcome: Err(DbError::terminated_by_administrator()),
+            .map(|error| StatementResult {
+                outcome: Err(error),
                 notices: Vec::new(),
             })
     }

@@ -18,6 +18,7 @@ pub mod shell;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use pgplay_engine::interrupt::{InterruptSource, SimulatedClock};
 use pgplay_engine::{SessionId, StatementResult};
 use pgplay_node::archive::ArchiveStore;
 use pgplay_node::durable::DurableCopy;
@@ -98,7 +99,12 @@ pub struct Sim {
     /// Each node's data directory kept outside it, when asked for
     /// ([`Sim::keep_data_directories`]).
     kept: Option<BTreeMap<String, DurableCopy>>,
+    /// Makes each node's `CHECK_FOR_INTERRUPTS()` source ([`Sim::with_interrupts`]).
+    interrupt_source: InterruptSourceMaker,
 }
+
+/// Makes the interrupt source of a node the simulator adds.
+pub type InterruptSourceMaker = std::sync::Arc<dyn Fn() -> Box<dyn InterruptSource> + Send + Sync>;
 
 fn pair(a: &str, b: &str) -> (String, String) {
     if a <= b {
@@ -131,7 +137,23 @@ impl Sim {
             archive: ArchiveStore::default(),
             link_delays: BTreeMap::new(),
             kept: None,
+            interrupt_source: std::sync::Arc::new(|| Box::new(SimulatedClock)),
         }
+    }
+
+    /// Each node added from now on gets its `CHECK_FOR_INTERRUPTS()` source from `make`
+    /// instead of the simulated clock (the CLI's wall clock and Ctrl+C).
+    pub fn with_interrupts(mut self, make: InterruptSourceMaker) -> Sim {
+        self.interrupt_source = make;
+        self
+    }
+
+    /// A new node's statements are bounded by the simulator's source: by default each unit of
+    /// work costs [`pgplay_engine::interrupt::WORK_UNIT_MICROS`] of simulated time, which
+    /// `statement_timeout` counts and the cluster lives through after the statement.
+    fn insert_node(&mut self, name: &str, mut node: Node) {
+        node.db.interrupts.set_source((self.interrupt_source)());
+        self.nodes.insert(name.to_string(), node);
     }
 
     pub fn with_segment_size(mut self, size: SegmentSize) -> Sim {
@@ -176,7 +198,7 @@ impl Sim {
         let mut node = Node::initdb(name, system_identifier, self.segment_size, self.now);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;
-        self.nodes.insert(name.to_string(), node);
+        self.insert_node(name, node);
     }
 
     /// `pg_basebackup -h <upstream> -D <name> -R -X stream` (no slot) with
@@ -230,7 +252,7 @@ impl Sim {
         self.drain(upstream);
         node.place(self.next_node_id, port);
         self.next_node_id += 1;
-        self.nodes.insert(name.to_string(), node);
+        self.insert_node(name, node);
         Ok(())
     }
 
@@ -283,7 +305,7 @@ impl Sim {
     }
 
     /// Hands psql's input to `node`, then runs the cluster as psql waits: for `pg_sleep` and
-    /// for a commit waiting on synchronous standbys.
+    /// the statements' work (simulated time), and for a commit waiting on synchronous standbys.
     fn psql_input(
         &mut self,
         node: &str,
@@ -295,7 +317,7 @@ impl Sim {
             return format!("psql: error: no node \"{node}\" in this cluster\n");
         };
         let mut out = input(target, now, psql);
-        let sleep = target.db.take_sleep();
+        let sleep = target.db.take_time_taken();
         self.drain(node);
         if sleep > SLEEP_LIMIT {
             // Simulating years of keepalives would take the CPU for hours: psql's Ctrl+C.
@@ -353,10 +375,11 @@ impl Sim {
         };
         let results = target.execute(now, session, sql);
         let waiting = target.is_waiting(session);
-        let sleep = target.db.take_sleep();
+        let sleep = target.db.take_time_taken();
         self.drain(node);
         if sleep > 0 {
-            // pg_sleep(): the session waits while the cluster carries on (at most an hour).
+            // pg_sleep() and the statement's work: the session waits while the cluster carries
+            // on (at most an hour).
             self.run_for(sleep.min(SLEEP_LIMIT));
         }
         if !waiting {
@@ -453,7 +476,7 @@ impl Sim {
         let mut node = Node::from_durable(&copy, self.now)?;
         node.set_id(self.next_node_id);
         self.next_node_id += 1;
-        self.nodes.insert(name.to_string(), node);
+        self.insert_node(name, node);
         if copy.was_running() {
             self.start(name)
         } else {

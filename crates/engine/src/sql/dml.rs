@@ -100,6 +100,7 @@ impl Executor<'_> {
         let mut returned = Vec::new();
         let count = rows.len();
         for source_row in rows {
+            self.db.interrupts.check()?;
             let mut values: Vec<Option<Value>> = vec![None; table.columns.len()];
             for (value, index) in source_row.into_iter().zip(&targets) {
                 values[*index] = Some(value);
@@ -131,6 +132,7 @@ impl Executor<'_> {
         if let ast::SetExpr::Values(values) = source.body.as_ref() {
             let mut rows = Vec::new();
             for row in &values.rows {
+                self.db.interrupts.check()?;
                 if row.len() > targets.len() {
                     return Err(DbError::syntax(
                         "INSERT has more expressions than target columns",
@@ -166,6 +168,7 @@ impl Executor<'_> {
         }
         let mut rows = Vec::new();
         for row in result.rows {
+            self.db.interrupts.check()?;
             let mut out = Vec::new();
             for ((value, (_, source_type)), index) in
                 row.into_iter().zip(&result.columns).zip(targets)
@@ -337,6 +340,7 @@ impl Executor<'_> {
         let mut index = crate::database::UniqueIndex::default();
         if let Some(relation) = self.db.data.storage.relation(&table.locator) {
             for (at, tuple) in relation.tuples() {
+                self.db.interrupts.check()?;
                 let values = tuple::decode(&tuple.data, &types)?;
                 let key = Key(columns.iter().map(|i| values[*i].clone()).collect());
                 index.entries.entry(key).or_default().push(at);
@@ -449,6 +453,7 @@ impl Executor<'_> {
         let filter = filter.map(|f| coerce_bool(f, "WHERE")).transpose()?;
         let mut out = Vec::new();
         for (at, values) in self.scan(table)? {
+            self.db.interrupts.check()?;
             let keep = match &filter {
                 Some(f) => truth(eval(f, &Row::plain(&values), self)?) == Some(true),
                 None => true,
@@ -511,6 +516,7 @@ impl Executor<'_> {
         let mut returned = Vec::new();
         let mut count = 0;
         for (at, old) in targets {
+            self.db.interrupts.check()?;
             if !self.lock_row(&table, at)? {
                 continue;
             }
@@ -608,6 +614,7 @@ impl Executor<'_> {
         let mut returned = Vec::new();
         let mut count = 0;
         for (at, old) in targets {
+            self.db.interrupts.check()?;
             if !self.lock_row(&table, at)? {
                 continue;
             }

@@ -520,7 +520,13 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         db.xact_mut(session);
     }
     let mut notices = Vec::new();
+    let timeout_ms = db
+        .setting(session, "statement_timeout")
+        .parse()
+        .unwrap_or(0);
+    db.interrupts.start_statement(timeout_ms);
     let outcome = run(db, session, parsed, &mut notices);
+    db.interrupts.finish_statement();
     notices.append(&mut db.pending_notices);
     match &outcome {
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
@@ -1025,13 +1031,17 @@ impl Executor<'_> {
         ))
     }
 
-    pub fn scan(&self, table: &crate::catalog::TableDef) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
+    pub fn scan(
+        &mut self,
+        table: &crate::catalog::TableDef,
+    ) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
         let types = table.column_types();
         let Some(relation) = self.db.data.storage.relation(&table.locator) else {
             return Ok(Vec::new());
         };
         let mut rows = Vec::new();
         for (at, tuple) in relation.tuples() {
+            self.db.interrupts.check()?;
             if self.snapshot.sees(tuple, &self.db.data.clog) {
                 rows.push((at, tuple::decode(&tuple.data, &types)?));
             }

@@ -54,6 +54,7 @@ impl Executor<'_> {
             bound_rows.push(bound);
         }
         for bound in bound_rows {
+            self.db.interrupts.check()?;
             let values = bound
                 .iter()
                 .map(|e| eval(e, &Row::plain(&[]), self))
@@ -83,7 +84,13 @@ impl Executor<'_> {
         let mut rows = vec![Vec::new()];
         for table in from {
             let (right_scope, right_rows) = self.scan_factor(&table.relation)?;
-            let (s, r) = cross(scope, rows, right_scope, right_rows)?;
+            let (s, r) = cross(
+                scope,
+                rows,
+                right_scope,
+                right_rows,
+                &mut self.db.interrupts,
+            )?;
             scope = s;
             rows = r;
             for join in &table.joins {
@@ -248,6 +255,7 @@ impl Executor<'_> {
         for l in &left_rows {
             let mut matched = false;
             for (index, r) in right_rows.iter().enumerate() {
+                self.db.interrupts.check()?;
                 let mut row = l.clone();
                 row.extend(r.iter().cloned());
                 let keep = match &condition {
@@ -301,6 +309,7 @@ impl Executor<'_> {
         let filter = filter.map(|f| coerce_bool(f, "WHERE")).transpose()?;
         let mut rows = Vec::new();
         for row in input {
+            self.db.interrupts.check()?;
             let keep = match &filter {
                 Some(f) => truth(eval(f, &Row::plain(&row), self)?) == Some(true),
                 None => true,
@@ -409,6 +418,7 @@ impl Executor<'_> {
                 .collect::<Result<_>>()?;
             let mut groups: BTreeMap<Key, Vec<Vec<Value>>> = BTreeMap::new();
             for row in rows {
+                self.db.interrupts.check()?;
                 let key = group_exprs
                     .iter()
                     .map(|g| eval(g, &Row::plain(&row), self))
@@ -419,6 +429,7 @@ impl Executor<'_> {
                 groups.insert(Key(Vec::new()), Vec::new());
             }
             for (key, members) in groups {
+                self.db.interrupts.check()?;
                 let values = aggregates
                     .iter()
                     .map(|a| self.aggregate(a, &members))
@@ -458,6 +469,7 @@ impl Executor<'_> {
             );
         }
         for row in &rows {
+            self.db.interrupts.check()?;
             let r = Row::plain(row);
             let out = outputs
                 .iter()
@@ -606,10 +618,34 @@ impl Executor<'_> {
                 }
             }
             let mut seen = std::collections::BTreeSet::new();
-            produced.retain(|(out, _)| seen.insert(Key(out.clone())));
+            let mut kept = Vec::with_capacity(produced.len());
+            for row in produced {
+                self.db.interrupts.check()?;
+                if seen.insert(Key(row.0.clone())) {
+                    kept.push(row);
+                }
+            }
+            produced = kept;
         }
         if !order.is_empty() {
+            // A sort cannot stop midway: its comparisons are counted as work, and once the
+            // host says to stop, the rest compare as equal (at once) and the statement fails.
+            let mut comparisons: u64 = 0;
+            let mut stopped: Option<DbError> = None;
+            let interrupts = &mut self.db.interrupts;
             produced.sort_by(|(_, a), (_, b)| {
+                if stopped.is_some() {
+                    return std::cmp::Ordering::Equal;
+                }
+                comparisons += 1;
+                if comparisons % u64::from(crate::interrupt::CHECK_INTERVAL) == 0 {
+                    if let Err(error) =
+                        interrupts.charge(u64::from(crate::interrupt::CHECK_INTERVAL))
+                    {
+                        stopped = Some(error);
+                        return std::cmp::Ordering::Equal;
+                    }
+                }
                 for (index, (_, descending, nulls_first)) in order.iter().enumerate() {
                     let (x, y) = (&a[index], &b[index]);
                     let ordering = match (x.is_null(), y.is_null()) {
@@ -643,6 +679,10 @@ impl Executor<'_> {
                 }
                 std::cmp::Ordering::Equal
             });
+            if let Some(error) = stopped {
+                return Err(error);
+            }
+            interrupts.charge(comparisons % u64::from(crate::interrupt::CHECK_INTERVAL))?;
         }
         let mut rows: Vec<Vec<Value>> = produced.into_iter().map(|(out, _)| out).collect();
         if let Some(limit_clause) = &query.limit_clause {
@@ -714,6 +754,7 @@ impl Executor<'_> {
     fn aggregate(&mut self, call: &AggCall, rows: &[Vec<Value>]) -> Result<Value> {
         let mut values = Vec::new();
         for row in rows {
+            self.db.interrupts.check()?;
             match &call.arg {
                 None => values.push(Value::Bool(true)),
                 Some(arg) => {
@@ -798,14 +839,17 @@ fn cross(
     left_rows: Vec<Vec<Value>>,
     right: Scope,
     right_rows: Vec<Vec<Value>>,
+    interrupts: &mut crate::interrupt::Interrupts,
 ) -> Result<(Scope, Vec<Vec<Value>>)> {
     let mut scope = left;
     scope.columns.extend(right.columns);
     let product = left_rows.len().saturating_mul(right_rows.len());
     check_join_size(product, scope.columns.len())?;
-    let mut rows = Vec::with_capacity(product);
+    // Grown as rows come: a statement stopped early (a timeout, a cancel) allocated little.
+    let mut rows = Vec::with_capacity(product.min(1 << 16));
     for l in &left_rows {
         for r in &right_rows {
+            interrupts.check()?;
             let mut row = l.clone();
             row.extend(r.iter().cloned());
             rows.push(row);
