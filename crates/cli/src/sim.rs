@@ -16,7 +16,7 @@ use std::time::Instant;
 use pgplay_sim::fuzz::{self, Failure, Report};
 
 const USAGE: &str =
-    "usage: pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--jobs N] [--keep-going] [--trace]";
+    "usage: pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--jobs N] [--keep-going] [--trace] [--lose-processes]";
 
 /// Seeds between two progress lines on stderr.
 const PROGRESS_EVERY: u64 = 1000;
@@ -29,6 +29,8 @@ struct Options {
     /// Run every seed and count failures instead of stopping at the first.
     keep_going: bool,
     verbose: bool,
+    /// Crashes lose the process, rebuilt from its kept data directory (as in the browser).
+    lose_processes: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -39,6 +41,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         jobs: 1,
         keep_going: false,
         verbose: false,
+        lose_processes: false,
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -54,6 +57,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--jobs" | "-j" => options.jobs = number("--jobs")?.clamp(1, 256) as usize,
             "--keep-going" => options.keep_going = true,
             "--trace" | "-v" => options.verbose = true,
+            "--lose-processes" => options.lose_processes = true,
             other => return Err(format!("unknown option \"{other}\"")),
         }
     }
@@ -74,6 +78,7 @@ struct Totals {
     failovers: u64,
     cancelled: u64,
     lost_async: u64,
+    lost_processes: u64,
     retention: BTreeMap<String, u64>,
 }
 
@@ -86,6 +91,7 @@ impl Totals {
         self.failovers += u64::from(report.failover_to.is_some());
         self.cancelled += report.cancelled_waits;
         self.lost_async += report.lost_async_commits;
+        self.lost_processes += report.lost_processes;
         *self
             .retention
             .entry(format!("{:?}", report.retention))
@@ -110,7 +116,11 @@ fn run_seeds(options: &Options, results: mpsc::Sender<(u64, Result<Report, Failu
                     if seed >= end {
                         break;
                     }
-                    let result = fuzz::run(seed, options.steps, options.verbose);
+                    let result = if options.lose_processes {
+                        fuzz::run_losing_processes(seed, options.steps, options.verbose)
+                    } else {
+                        fuzz::run(seed, options.steps, options.verbose)
+                    };
                     if result.is_err() && !options.keep_going {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -218,6 +228,12 @@ fn print_summary(options: &Options, totals: &Totals, failed: u64, seconds: f64) 
         "{} asynchronous commit(s) lost in primary crashes, each within the WAL writer's window",
         totals.lost_async
     );
+    if totals.lost_processes > 0 {
+        println!(
+            "{} process(es) lost with their memory and rebuilt from their kept data directories",
+            totals.lost_processes
+        );
+    }
     println!(
         "{:.1} s on {} thread(s): {:.0} seeds/minute",
         seconds,

@@ -71,6 +71,9 @@ pub struct Report {
     pub failover_to: Option<String>,
     /// How a standby that fell behind finds its WAL again.
     pub retention: Retention,
+    /// Processes lost with their memory and rebuilt from their kept data
+    /// directories ([`run_losing_processes`]).
+    pub lost_processes: u64,
     pub final_status: Vec<String>,
 }
 
@@ -136,6 +139,12 @@ impl Run {
             partitions: Vec::new(),
             verbose,
         }
+    }
+
+    /// Whether this crash (an immediate stop) loses the process with its
+    /// memory, in runs that keep the data directories outside the nodes.
+    fn loses_process(&self, mode: StopMode) -> bool {
+        mode == StopMode::Immediate && self.sim.kept_data_directory("primary").is_some()
     }
 
     fn note(&mut self, line: String) {
@@ -295,6 +304,16 @@ impl Run {
                         StopMode::Fast
                     };
                     let until = now + (self.sim.rng().below(5_000) as i64) * MS;
+                    if self.loses_process(mode) {
+                        self.note(format!(
+                            "fault: {standby}'s process is lost; restarted from its files"
+                        ));
+                        self.report.lost_processes += 1;
+                        self.sim
+                            .lose_process(&standby)
+                            .map_err(|e| self.fail(format!("{standby} did not restart: {e}")))?;
+                        return Ok(());
+                    }
                     self.note(format!("fault: stop {standby} ({mode:?}) until {until}"));
                     let _ = self.sim.stop(&standby, mode);
                     self.down.push((standby, until));
@@ -306,13 +325,23 @@ impl Run {
                 } else {
                     StopMode::Fast
                 };
-                self.note(format!("fault: restart the primary ({mode:?})"));
                 let crash = self.sim.node("primary").map(|p| check::Crash::of(p, now));
-                let _ = self.sim.stop("primary", mode);
-                self.sim.run_for(MS);
-                self.sim
-                    .start("primary")
-                    .map_err(|e| self.fail(format!("primary did not restart: {e}")))?;
+                if self.loses_process(mode) {
+                    self.note(
+                        "fault: the primary's process is lost; restarted from its files".into(),
+                    );
+                    self.report.lost_processes += 1;
+                    self.sim
+                        .lose_process("primary")
+                        .map_err(|e| self.fail(format!("primary did not restart: {e}")))?;
+                } else {
+                    self.note(format!("fault: restart the primary ({mode:?})"));
+                    let _ = self.sim.stop("primary", mode);
+                    self.sim.run_for(MS);
+                    self.sim
+                        .start("primary")
+                        .map_err(|e| self.fail(format!("primary did not restart: {e}")))?;
+                }
                 if let Some(crash) = crash {
                     self.check_durability(&crash)?;
                 }
@@ -478,8 +507,22 @@ impl Run {
 
 /// One seeded run of `steps` steps on a primary and two standbys.
 pub fn run(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
+    run_on(Sim::new(seed), seed, steps, verbose)
+}
+
+/// The same run, with each node's data directory kept outside it as the
+/// browser page keeps them: every crash (an immediate stop of the primary
+/// or a standby) loses the process with its memory, and the node is
+/// rebuilt from its files ([`Sim::lose_process`]). Same faults as [`run`].
+pub fn run_losing_processes(seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
+    let mut sim = Sim::new(seed);
+    sim.keep_data_directories();
+    run_on(sim, seed, steps, verbose)
+}
+
+fn run_on(sim: Sim, seed: u64, steps: usize, verbose: bool) -> Result<Report, Failure> {
     let segment = SegmentSize::new(1 << 20).expect("1 MB is a valid segment size");
-    let mut sim = Sim::new(seed).with_segment_size(segment);
+    let mut sim = sim.with_segment_size(segment);
     sim.add_primary("primary", 5432);
     // The runs check that every standby catches up, so a standby cut off while the primary
     // checkpoints must find its WAL again: half the seeds keep it with a replication slot per
@@ -580,6 +623,20 @@ mod tests {
                 panic!("{failure}");
             }
         }
+    }
+
+    /// Crashes that lose the process (the browser's failed workers) keep every invariant,
+    /// the durability check after a primary's among them.
+    #[test]
+    fn seeds_whose_crashes_lose_the_process_hold_every_invariant() {
+        let mut lost = 0;
+        for seed in 1..=6 {
+            match run_losing_processes(seed, 150, false) {
+                Ok(report) => lost += report.lost_processes,
+                Err(failure) => panic!("{failure}"),
+            }
+        }
+        assert!(lost > 0, "no process was lost");
     }
 
     /// The failover check is not vacuous: a commit that no synchronous

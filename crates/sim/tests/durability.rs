@@ -176,3 +176,33 @@ fn a_standby_whose_process_is_lost_recovers_like_a_crashed_one_and_streams_again
         Some("streaming")
     );
 }
+
+/// A promoted standby's files carry its new timeline and history file; a
+/// stopped node's copy stays stopped and starts from its clean shutdown.
+#[test]
+fn lost_processes_come_back_on_their_timeline_and_in_their_state() {
+    let mut sim = kept_cluster(33);
+    sim.promote("standby1").unwrap();
+    let session = sim.open_session("standby1").unwrap();
+    sim.execute("standby1", session, "INSERT INTO t VALUES (100)");
+    sim.lose_process("standby1").unwrap();
+    let promoted = sim.node("standby1").unwrap();
+    assert!(promoted.is_running() && !promoted.is_standby());
+    assert_eq!(promoted.db.wal.timeline().0, 2);
+    assert!(promoted
+        .pg_wal_listing()
+        .contains(&"00000002.history".to_string()));
+    assert_eq!(count(&mut sim, "standby1", "t"), "51");
+
+    sim.stop("standby2", pgplay_node::StopMode::Fast).unwrap();
+    sim.lose_process("standby2").unwrap();
+    assert!(!sim.node("standby2").unwrap().is_running());
+    sim.start("standby2").unwrap();
+    let lines = log(&mut sim, "standby2");
+    assert!(
+        has(&lines, "LOG:  database system was shut down in recovery at"),
+        "{lines:#?}"
+    );
+    assert!(!has(&lines, "automatic recovery in progress"));
+    assert_eq!(count(&mut sim, "standby2", "t"), "50");
+}

@@ -408,7 +408,8 @@ fn a_delayed_standby_replays_commits_late() {
     assert_eq!(one(&mut sim, "standby1", "SELECT count(*) FROM t"), "3");
 }
 
-/// A new cluster in the old primary's place (what the page does when a primary's worker dies):
+/// A new cluster in the old primary's place (what the page still does when a primary's worker
+/// dies before the page holds its files):
 /// `initdb` draws a new system identifier, and the old standbys refuse to stream its history
 /// over theirs, as PostgreSQL's walreceiver does, instead of forking silently.
 #[test]
