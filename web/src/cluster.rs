@@ -792,13 +792,26 @@ impl PgplayCluster {
     }
 
     /// Benchmark: `rows` single-row INSERTs on `node`, `perSecond` of them
-    /// (0: flat out); resolves to JSON `{"rows","elapsed_ms"}`.
+    /// (0: flat out); resolves once every standby replayed the last commit, to JSON
+    /// `{"rows","elapsed_ms","replicated_ms","standbys"}`.
     pub fn load(&self, node: String, rows: u32, per_second: u32) -> Promise {
         self.cluster.request(&node, move |request| ToWorker::Load {
             request,
             rows,
             per_second,
         })
+    }
+
+    /// Benchmark: `commits` commits under `synchronous_commit = remote_apply` on `node`, each
+    /// timed inside its worker until a synchronous standby applied it; resolves to JSON
+    /// `{"commits","p50_ms","p99_ms","max_ms"}`.
+    #[wasm_bindgen(js_name = syncProbe)]
+    pub fn sync_probe(&self, node: String, commits: u32) -> Promise {
+        self.cluster
+            .request(&node, move |request| ToWorker::SyncProbe {
+                request,
+                commits,
+            })
     }
 
     /// Commit-to-replay lag measured on a standby: JSON `{"count","p50_ms","p99_ms","max_ms"}`.

@@ -110,7 +110,9 @@ pub enum ToWorker {
     },
     /// Benchmark load: `rows` single-row autocommit INSERTs into `bench`
     /// (created if missing), `per_second` of them (0: as fast as possible).
-    /// Replies with JSON `{"rows":N,"elapsed_ms":F}` when done.
+    /// Replies once every streaming standby replayed the last commit, with JSON
+    /// `{"rows":N,"elapsed_ms":F,"replicated_ms":F,"standbys":N}`: the time until the last
+    /// commit, and until the standbys replayed it.
     Load {
         request: u32,
         rows: u32,
@@ -126,6 +128,14 @@ pub enum ToWorker {
     /// a process that ends, the connection is closed at once (no timeout to wait for).
     PeerGone {
         conn: u64,
+    },
+    /// Benchmark: `commits` INSERTs one after another in a session with `synchronous_commit =
+    /// remote_apply` (`synchronous_standby_names` must name a standby), each timed in this worker
+    /// from the statement until the standby's reply released it. Replies with JSON
+    /// `{"commits":N,"p50_ms":F,"p99_ms":F,"max_ms":F}`.
+    SyncProbe {
+        request: u32,
+        commits: u32,
     },
 }
 

@@ -141,6 +141,39 @@ pub enum Message {
 }
 
 impl Message {
+    /// Takes `next` into this message when both are XLogData, `next` starts where this one ends
+    /// and the payload stays within `max_bytes`: the one CopyData a walsender sends for everything
+    /// flushed since its last send (PostgreSQL's `XLogSendPhysical` reads up to `MAX_SEND_SIZE` at
+    /// once). The joined message carries `next`'s `wal_end` and `send_time`, as a later send
+    /// would. Gives `next` back when it cannot be joined.
+    pub fn absorb(&mut self, next: Message, max_bytes: usize) -> Result<(), Message> {
+        let (
+            Message::XLogData {
+                start,
+                wal_end,
+                send_time,
+                data,
+            },
+            Message::XLogData {
+                start: next_start,
+                wal_end: next_end,
+                send_time: next_time,
+                data: next_data,
+            },
+        ) = (&mut *self, &next)
+        else {
+            return Err(next);
+        };
+        let contiguous = start.offset(data.len() as u64) == *next_start;
+        if !contiguous || data.len() + next_data.len() > max_bytes {
+            return Err(next);
+        }
+        data.extend_from_slice(next_data);
+        *wal_end = *next_end;
+        *send_time = *next_time;
+        Ok(())
+    }
+
     /// A short line for the UI's message view and for traces.
     pub fn describe(&self) -> String {
         match self {
@@ -196,5 +229,55 @@ pub fn start_replication_text(start: Lsn, timeline: TimeLineId, slot: Option<&st
             timeline.0
         ),
         None => format!("START_REPLICATION {start} TIMELINE {}", timeline.0),
+    }
+}
+
+#[cfg(test)]
+mod absorb_tests {
+    use super::*;
+
+    fn xlog(start: u64, data: &[u8], time: Timestamp) -> Message {
+        Message::XLogData {
+            start: Lsn(start),
+            wal_end: Lsn(start + data.len() as u64),
+            send_time: time,
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn contiguous_xlogdata_joins_into_one_message() {
+        let mut first = xlog(0x100, &[1, 2, 3], 10);
+        assert_eq!(first.absorb(xlog(0x103, &[4, 5], 20), 16), Ok(()));
+        assert_eq!(
+            first,
+            Message::XLogData {
+                start: Lsn(0x100),
+                wal_end: Lsn(0x105),
+                send_time: 20,
+                data: vec![1, 2, 3, 4, 5],
+            }
+        );
+    }
+
+    #[test]
+    fn a_gap_a_full_message_or_another_kind_stays_apart() {
+        let mut first = xlog(0x100, &[1, 2, 3], 10);
+        let gap = xlog(0x104, &[4], 20);
+        assert_eq!(first.absorb(gap.clone(), 16), Err(gap));
+        let too_big = xlog(0x103, &[4, 5], 20);
+        assert_eq!(first.absorb(too_big.clone(), 4), Err(too_big));
+        assert_eq!(
+            first.absorb(Message::Terminate, 16),
+            Err(Message::Terminate)
+        );
+        let mut keepalive = Message::Keepalive {
+            wal_end: Lsn(0x100),
+            send_time: 5,
+            reply_requested: false,
+        };
+        let next = xlog(0x100, &[1], 20);
+        assert_eq!(keepalive.absorb(next.clone(), 16), Err(next));
+        assert_eq!(first, xlog(0x100, &[1, 2, 3], 10));
     }
 }
