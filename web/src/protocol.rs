@@ -261,8 +261,10 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
 /// Most events a worker buffers between two batches; beyond it WAL events
 /// are counted, not kept.
 pub const EVENT_BUFFER: usize = 2_000;
-/// Most WAL records one batch describes.
-pub const WAL_EVENTS_PER_BATCH: usize = 200;
+/// Most WAL records one batch describes: the newest, the rest counted. Only these are put into
+/// words (pg_waldump's line, the plain-words meaning), so at most 20,000 records a second are,
+/// however fast the node writes; a burst still leaves over a thousand in the page's list.
+pub const WAL_EVENTS_PER_BATCH: usize = 1_000;
 /// Milliseconds between two batches.
 pub const BATCH_INTERVAL_MS: i32 = 50;
 /// Lag samples a standby keeps (a ring).

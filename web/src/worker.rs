@@ -65,6 +65,9 @@ struct State {
     recent_wal: VecDeque<ReadRecord>,
     explain: Option<ExplainCatalog>,
     batch_scheduled: bool,
+    /// The role and walreceiver state the page was last told: a change is sent at once, not
+    /// with the next batch (the page waits for "streaming" to show the cluster).
+    shown_state: Option<(&'static str, Option<&'static str>)>,
     /// Commit-to-replay lag of each replayed commit (µs), newest last.
     lags: VecDeque<Timestamp>,
     /// psql requests whose backend waits for synchronous standbys, by
@@ -142,6 +145,7 @@ pub fn start() {
             recent_wal: VecDeque::new(),
             explain: None,
             batch_scheduled: false,
+            shown_state: None,
             lags: VecDeque::new(),
             waiting: BTreeMap::new(),
             sleeping: BTreeMap::new(),
@@ -701,12 +705,18 @@ fn arm_timer() {
 
 /// New log lines and WAL records, queued for the next batch.
 fn gather_events() {
-    with_state(|s| {
+    let changed = with_state(|s| {
         if s.node.is_none() {
-            return;
+            return false;
         }
         gather_log(s);
         gather_wal(s);
+        let state = s.node.as_ref().map(|n| {
+            let status = n.status();
+            (status.role, status.receiver)
+        });
+        let changed = state != s.shown_state;
+        s.shown_state = state;
         if !s.batch_scheduled {
             s.batch_scheduled = true;
             let callback = Closure::once_into_js(flush_batch);
@@ -717,7 +727,11 @@ fn gather_events() {
                     BATCH_INTERVAL_MS,
                 );
         }
+        changed
     });
+    if changed == Some(true) {
+        yield_then(flush_batch_now);
+    }
 }
 
 fn gather_log(s: &mut State) {
@@ -856,9 +870,20 @@ fn status(node: &Node) -> NodeStatus {
     }
 }
 
+/// A batch out of turn: the timer's batch comes as planned.
+fn flush_batch_now() {
+    with_state(send_batch);
+}
+
 fn flush_batch() {
     with_state(|s| {
         s.batch_scheduled = false;
+        send_batch(s);
+    });
+}
+
+fn send_batch(s: &mut State) {
+    {
         let mut events = std::mem::take(&mut s.events);
         if s.skipped > 0 {
             events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
@@ -868,14 +893,15 @@ fn flush_batch() {
             events.push(Event::Status(status(node)));
         }
         post(&s.scope, &FromWorker::Events(events));
-    });
+    }
 }
 
 /// Commits the flat-out load runs between two pumps (which ship their WAL as one message).
 const LOAD_CHUNK: u32 = 200;
-/// Milliseconds the flat-out load runs before it lets the messages waiting for this worker in
-/// (the standbys' replies), so that they replay while it runs.
-const LOAD_SLICE_MS: f64 = 4.0;
+/// Milliseconds the flat-out load runs before it lets the messages waiting for this worker in:
+/// the standbys' replies, which move the walsenders' window (their WAL goes out at every pump).
+/// Each yield costs a trip through the browser's message loop, so not too often.
+const LOAD_SLICE_MS: f64 = 20.0;
 
 /// The benchmark load: single-row autocommit INSERTs, all at once or paced
 /// in 10 ms slices; WAL goes out to the standbys as it is committed. The
