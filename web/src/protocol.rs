@@ -7,6 +7,7 @@
 //! thousands of records a second. Worker ↔ worker: [`PeerFrame`], one
 //! replication protocol message each.
 
+use pgplay_replication::protocol::bytes;
 use serde::{Deserialize, Serialize};
 
 /// How a worker's node comes to life.
@@ -20,7 +21,11 @@ pub enum NodeStart {
     /// A base backup's bytes (`pgplay_node::Node::to_image`); with `start`,
     /// then `pg_ctl start` (a preset, a replaced worker). A learner's
     /// `pg_basebackup` leaves the copy stopped, as on a real server.
-    Image { bytes: Vec<u8>, start: bool },
+    Image {
+        #[serde(with = "bytes")]
+        bytes: Vec<u8>,
+        start: bool,
+    },
 }
 
 /// Which end of a replication connection a transferred port is.
@@ -145,7 +150,7 @@ pub enum Reply {
     Text(String),
     /// The command failed; its error output.
     Failed(String),
-    Image(Vec<u8>),
+    Image(#[serde(with = "bytes")] Vec<u8>),
 }
 
 /// A node's state for the topology view, sent with every batch.
@@ -230,6 +235,7 @@ pub enum FromWorker {
     /// keeps for every node: answer with [`ToWorker::ArchiveResult`].
     ArchivePut {
         path: String,
+        #[serde(with = "bytes")]
         bytes: Vec<u8>,
         unless_exists: bool,
     },
@@ -245,7 +251,7 @@ pub enum FromWorker {
 pub enum PeerFrame {
     /// A replication protocol message, postcard-encoded by the sender
     /// (`pgplay_replication::Message`).
-    Message(Vec<u8>),
+    Message(#[serde(with = "bytes")] Vec<u8>),
     Close,
 }
 
@@ -306,6 +312,13 @@ mod tests {
         let events = FromWorker::Events(vec![Event::Log("LOG:  x".into()), Event::WalSkipped(3)]);
         assert_eq!(decode::<FromWorker>(&encode(&events)).unwrap(), events);
         assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
+        let frame = PeerFrame::Message((0..=255).collect());
+        assert_eq!(decode::<PeerFrame>(&encode(&frame)).unwrap(), frame);
+        let image = FromWorker::Reply {
+            request: 7,
+            reply: Reply::Image(vec![0, 1, 2, 255]),
+        };
+        assert_eq!(decode::<FromWorker>(&encode(&image)).unwrap(), image);
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub enum Message {
         start: Lsn,
         wal_end: Lsn,
         send_time: Timestamp,
+        #[serde(with = "bytes")]
         data: Vec<u8>,
     },
     /// CopyData `k`.
@@ -138,6 +139,47 @@ pub enum Message {
         next_timeline: TimeLineId,
         switchpoint: Lsn,
     },
+}
+
+/// serde for a message's WAL bytes: `serialize_bytes` and `deserialize_byte_buf`, which postcard
+/// writes exactly as it writes a `Vec<u8>` (a length, then the bytes) but copies in one go instead
+/// of one call per byte. The browser's workers encode every XLogData.
+pub mod bytes {
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> de::Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            while let Some(byte) = seq.next_element()? {
+                out.push(byte);
+            }
+            Ok(out)
+        }
+    }
 }
 
 impl Message {
@@ -258,6 +300,33 @@ mod absorb_tests {
                 data: vec![1, 2, 3, 4, 5],
             }
         );
+    }
+
+    #[test]
+    fn xlogdata_bytes_encode_as_a_plain_vec_and_round_trip() {
+        #[derive(serde::Serialize)]
+        enum Plain {
+            _Other,
+            XLogData {
+                start: Lsn,
+                wal_end: Lsn,
+                send_time: Timestamp,
+                data: Vec<u8>,
+            },
+        }
+        let data: Vec<u8> = (0..=255).chain(0..40).collect();
+        let message = xlog(0x1000, &data, 7);
+        let encoded = postcard::to_allocvec(&message).unwrap();
+        let plain = postcard::to_allocvec(&Plain::XLogData {
+            start: Lsn(0x1000),
+            wal_end: Lsn(0x1000 + data.len() as u64),
+            send_time: 7,
+            data: data.clone(),
+        })
+        .unwrap();
+        // Same bytes after the variant index as the derived encoding of a Vec<u8>.
+        assert_eq!(encoded[1..], plain[1..]);
+        assert_eq!(postcard::from_bytes::<Message>(&encoded).unwrap(), message);
     }
 
     #[test]
