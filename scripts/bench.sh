@@ -9,7 +9,10 @@
 #
 # Native: `pgplay bench` (crates/cli), release build. Wasm: web/bench built for
 # wasm32-unknown-unknown (release), `wasm-bindgen --target nodejs` into TARGET/bench-wasm, then
-# scripts/bench-wasm.mjs under Node. Runs scripts/setup.sh first only if a tool is missing.
+# scripts/bench-wasm.mjs under Node. Last the browser cluster: `trunk build --release` (the
+# `web` cargo profile, fat LTO) and scripts/bench-browser.mjs, which also runs PGlite and a real
+# PostgreSQL 15 cluster (scripts/bench-postgres.sh) and prints the four targets with ratios.
+# Runs scripts/setup.sh first only if a tool is missing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PGPLAY_ROOT"
@@ -24,7 +27,7 @@ while [ $# -gt 0 ]; do
             shift 2
             ;;
         -h | --help)
-            sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *) pgplay_die "unknown argument '$1' (usage: scripts/bench.sh [--rows N])" ;;

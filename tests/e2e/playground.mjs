@@ -83,7 +83,7 @@ try {
     await step("thousands of WAL records: only the rows in view are rendered", async () => {
       await page.evaluate(() => window.pgplay.load("primary", 3000, 0));
       const list = page.getByRole("list", { name: "WAL records" });
-      // Bursts beyond 200 records per 50 ms batch are counted, not shown; over a thousand remain.
+      // Bursts beyond 1,000 records per 50 ms batch are counted, not shown; over a thousand remain.
       await page.getByText(/ [1-9]\d{3} records \(newest first/).waitFor({ timeout });
       const rendered = await list.getByRole("listitem").count();
       if (rendered > 60) throw new Error(`${rendered} rows rendered`);

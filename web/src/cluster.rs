@@ -7,7 +7,7 @@
 //! [`PgplayCluster`] is the same API exported to JavaScript (`window.pgplay`
 //! on the playground page): promises in, JSON out.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -60,8 +60,26 @@ struct Handle {
     _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
+/// A worker started before its node exists, so that its wasm loads while the primary's `initdb`
+/// and base backups run; [`Cluster::spawn`] takes it.
+struct Spare {
+    worker: Worker,
+    ready: Rc<Cell<bool>>,
+    failed: Rc<Cell<bool>>,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+fn new_worker() -> Result<Worker, JsValue> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Classic);
+    Worker::new_with_options(WORKER_URL, &options)
+}
+
 #[derive(Default)]
 struct Inner {
+    /// Workers started ahead of their nodes (at most the standbys of a preset).
+    spares: Vec<Spare>,
     nodes: BTreeMap<String, Handle>,
     next_id: u32,
     next_request: u32,
@@ -101,9 +119,16 @@ impl Cluster {
 
     /// Starts a worker for node `name` listening on `port`.
     pub fn spawn(&self, name: &str, port: u16, start: NodeStart) -> Result<(), JsValue> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Classic);
-        let worker = Worker::new_with_options(WORKER_URL, &options)?;
+        // The spare's handlers stay alive until the node's replace them.
+        let spare = self.0.borrow_mut().spares.pop();
+        let (worker, ready) = match &spare {
+            Some(spare) if !spare.failed.get() => (spare.worker.clone(), spare.ready.get()),
+            Some(spare) => {
+                spare.worker.terminate();
+                (new_worker()?, false)
+            }
+            None => (new_worker()?, false),
+        };
         let (me, node) = (self.clone(), name.to_string());
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let bytes = Uint8Array::new(&event.data()).to_vec();
@@ -128,7 +153,7 @@ impl Cluster {
             name.to_string(),
             Handle {
                 worker,
-                ready: false,
+                ready,
                 queue: Vec::new(),
                 port,
                 status: None,
@@ -150,7 +175,38 @@ impl Cluster {
             },
             None,
         );
+        drop(spare);
         Ok(())
+    }
+
+    /// Starts `count` workers ahead of the nodes [`Cluster::spawn`] will give them to.
+    pub fn warm_up(&self, count: usize) {
+        for _ in 0..count {
+            let Ok(worker) = new_worker() else {
+                return;
+            };
+            let (ready, failed) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+            let flag = ready.clone();
+            let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let bytes = Uint8Array::new(&event.data()).to_vec();
+                if matches!(decode::<FromWorker>(&bytes), Ok(FromWorker::Ready)) {
+                    flag.set(true);
+                }
+            });
+            let flag = failed.clone();
+            let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
+                move |_event: web_sys::ErrorEvent| flag.set(true),
+            );
+            worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+            worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+            self.0.borrow_mut().spares.push(Spare {
+                worker,
+                ready,
+                failed,
+                _onmessage: onmessage,
+                _onerror: onerror,
+            });
+        }
     }
 
     /// Posts a message to a worker, or queues it until the worker is ready.
@@ -758,6 +814,7 @@ impl Cluster {
             "cascading" => &[("standby1", 5432), ("standby2", 5433)],
             _ => &[("standby1", 5432), ("standby2", 5432)],
         };
+        self.warm_up(standbys.len());
         for (name, upstream_port) in standbys {
             let promise = self.base_backup(
                 "127.0.0.1",
@@ -771,7 +828,7 @@ impl Cluster {
             );
             JsFuture::from(promise).await?;
         }
-        for _ in 0..200 {
+        for _ in 0..2000 {
             if self.all_streaming() {
                 if preset == "synchronous" {
                     for line in [
@@ -783,7 +840,7 @@ impl Cluster {
                 }
                 return Ok(());
             }
-            sleep_ms(50).await;
+            sleep_ms(5).await;
         }
         Err(JsValue::from_str(
             "the standbys did not start streaming within 10 s",
@@ -898,13 +955,26 @@ impl PgplayCluster {
     }
 
     /// Benchmark: `rows` single-row INSERTs on `node`, `perSecond` of them
-    /// (0: flat out); resolves to JSON `{"rows","elapsed_ms"}`.
+    /// (0: flat out); resolves once every standby replayed the last commit, to JSON
+    /// `{"rows","elapsed_ms","replicated_ms","standbys"}`.
     pub fn load(&self, node: String, rows: u32, per_second: u32) -> Promise {
         self.cluster.request(&node, move |request| ToWorker::Load {
             request,
             rows,
             per_second,
         })
+    }
+
+    /// Benchmark: `commits` commits under `synchronous_commit = remote_apply` on `node`, each
+    /// timed inside its worker until a synchronous standby applied it; resolves to JSON
+    /// `{"commits","p50_ms","p99_ms","max_ms"}`.
+    #[wasm_bindgen(js_name = syncProbe)]
+    pub fn sync_probe(&self, node: String, commits: u32) -> Promise {
+        self.cluster
+            .request(&node, move |request| ToWorker::SyncProbe {
+                request,
+                commits,
+            })
     }
 
     /// Commit-to-replay lag measured on a standby: JSON `{"count","p50_ms","p99_ms","max_ms"}`.

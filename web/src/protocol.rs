@@ -7,6 +7,7 @@
 //! thousands of records a second. Worker ↔ worker: [`PeerFrame`], one
 //! replication protocol message each.
 
+use pgplay_replication::protocol::bytes;
 use serde::{Deserialize, Serialize};
 
 /// How a worker's node comes to life.
@@ -20,11 +21,18 @@ pub enum NodeStart {
     /// A base backup's bytes (`pgplay_node::Node::to_image`); with `start`,
     /// then `pg_ctl start` (a preset, a replaced worker). A learner's
     /// `pg_basebackup` leaves the copy stopped, as on a real server.
-    Image { bytes: Vec<u8>, start: bool },
+    Image {
+        #[serde(with = "bytes")]
+        bytes: Vec<u8>,
+        start: bool,
+    },
     /// The node's data directory as the page kept it
     /// (`pgplay_node::durable::DurableCopy::to_bytes`): its worker died, and
     /// the node starts again from its files, with crash recovery if it was running.
-    Recover { bytes: Vec<u8> },
+    Recover {
+        #[serde(with = "bytes")]
+        bytes: Vec<u8>,
+    },
 }
 
 /// Which end of a replication connection a transferred port is.
@@ -114,7 +122,9 @@ pub enum ToWorker {
     },
     /// Benchmark load: `rows` single-row autocommit INSERTs into `bench`
     /// (created if missing), `per_second` of them (0: as fast as possible).
-    /// Replies with JSON `{"rows":N,"elapsed_ms":F}` when done.
+    /// Replies once every streaming standby replayed the last commit, with JSON
+    /// `{"rows":N,"elapsed_ms":F,"replicated_ms":F,"standbys":N}`: the time until the last
+    /// commit, and until the standbys replayed it.
     Load {
         request: u32,
         rows: u32,
@@ -131,6 +141,14 @@ pub enum ToWorker {
     PeerGone {
         conn: u64,
     },
+    /// Benchmark: `commits` INSERTs one after another in a session with `synchronous_commit =
+    /// remote_apply` (`synchronous_standby_names` must name a standby), each timed in this worker
+    /// from the statement until the standby's reply released it. Replies with JSON
+    /// `{"commits":N,"p50_ms":F,"p99_ms":F,"max_ms":F}`.
+    SyncProbe {
+        request: u32,
+        commits: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,7 +157,7 @@ pub enum Reply {
     Text(String),
     /// The command failed; its error output.
     Failed(String),
-    Image(Vec<u8>),
+    Image(#[serde(with = "bytes")] Vec<u8>),
 }
 
 /// A node's state for the topology view, sent with every batch.
@@ -244,6 +262,7 @@ pub enum FromWorker {
     /// keeps for every node: answer with [`ToWorker::ArchiveResult`].
     ArchivePut {
         path: String,
+        #[serde(with = "bytes")]
         bytes: Vec<u8>,
         unless_exists: bool,
     },
@@ -264,7 +283,7 @@ pub enum FromWorker {
 pub enum PeerFrame {
     /// A replication protocol message, postcard-encoded by the sender
     /// (`pgplay_replication::Message`).
-    Message(Vec<u8>),
+    Message(#[serde(with = "bytes")] Vec<u8>),
     Close,
 }
 
@@ -280,8 +299,10 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
 /// Most events a worker buffers between two batches; beyond it WAL events
 /// are counted, not kept.
 pub const EVENT_BUFFER: usize = 2_000;
-/// Most WAL records one batch describes.
-pub const WAL_EVENTS_PER_BATCH: usize = 200;
+/// Most WAL records one batch describes: the newest, the rest counted. Only these are put into
+/// words (pg_waldump's line, the plain-words meaning), so at most 20,000 records a second are,
+/// however fast the node writes; a burst still leaves over a thousand in the page's list.
+pub const WAL_EVENTS_PER_BATCH: usize = 1_000;
 /// Milliseconds between two batches.
 pub const BATCH_INTERVAL_MS: i32 = 50;
 /// Lag samples a standby keeps (a ring).
@@ -326,6 +347,13 @@ mod tests {
         let durable = FromWorker::Durable(node.take_durable_changes().unwrap());
         assert_eq!(decode::<FromWorker>(&encode(&durable)).unwrap(), durable);
         assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
+        let frame = PeerFrame::Message((0..=255).collect());
+        assert_eq!(decode::<PeerFrame>(&encode(&frame)).unwrap(), frame);
+        let image = FromWorker::Reply {
+            request: 7,
+            reply: Reply::Image(vec![0, 1, 2, 255]),
+        };
+        assert_eq!(decode::<FromWorker>(&encode(&image)).unwrap(), image);
     }
 
     #[test]

@@ -10,27 +10,38 @@ use std::collections::{BTreeMap, VecDeque};
 use js_sys::{Array, Uint8Array};
 use pgplay_engine::explain::{explain_with, ExplainCatalog};
 use pgplay_engine::interrupt::InterruptSource;
+use pgplay_engine::SessionId;
 use pgplay_node::durable::DurableCopy;
-use pgplay_node::{Node, Output, PeerEvent, Psql, RecoveryConf};
-use pgplay_replication::{ConnId, Message};
+use pgplay_node::{coalesce_sends, Node, Output, PeerEvent, Psql, RecoveryConf};
+use pgplay_replication::{ConnId, Message, MAX_SEND_SIZE};
 use pgplay_wal::time::{from_unix_millis, Timestamp};
-use pgplay_wal::{Lsn, SegmentSize};
+use pgplay_wal::{Lsn, ReadRecord, SegmentSize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, MessagePort, Performance};
 
 use crate::protocol::*;
 
-/// Microseconds since 2000-01-01 by the browser's high-resolution clock
-/// (`performance.timeOrigin + performance.now()`), comparable across workers.
-fn now() -> Timestamp {
-    let millis = js_sys::global()
+thread_local! {
+    /// The worker's `performance`, looked up once: `now` runs for every statement.
+    static PERFORMANCE: Option<Performance> = js_sys::global()
         .dyn_into::<DedicatedWorkerGlobalScope>()
         .ok()
-        .and_then(|scope| scope.performance())
-        .map(|p| p.time_origin() + p.now())
-        .unwrap_or_else(js_sys::Date::now);
-    from_unix_millis(0) + (millis * 1000.0) as i64
+        .and_then(|scope| scope.performance());
+}
+
+/// Milliseconds since 1970 by the browser's high-resolution clock
+/// (`performance.timeOrigin + performance.now()`), comparable across workers.
+fn now_millis() -> f64 {
+    PERFORMANCE.with(|p| match p {
+        Some(p) => p.time_origin() + p.now(),
+        None => js_sys::Date::now(),
+    })
+}
+
+/// Microseconds since 2000-01-01 by [`now_millis`].
+fn now() -> Timestamp {
+    from_unix_millis(0) + (now_millis() * 1000.0) as i64
 }
 
 /// `statement_timeout` on the browser's clock: a statement runs in real time here.
@@ -62,11 +73,18 @@ struct State {
     sessions: BTreeMap<String, Psql>,
     timer: Option<(i32, Timestamp)>,
     events: Vec<Event>,
+    /// WAL records not described to the page since the last batch.
     skipped: u64,
     log_seen: u64,
     wal_seen: Lsn,
+    /// The newest WAL records since the last batch (at most `WAL_EVENTS_PER_BATCH`): only these
+    /// are put into words, once per batch, not every record as it is written.
+    recent_wal: VecDeque<ReadRecord>,
     explain: Option<ExplainCatalog>,
     batch_scheduled: bool,
+    /// The role and walreceiver state the page was last told: a change is sent at once, not
+    /// with the next batch (the page waits for "streaming" to show the cluster).
+    shown_state: Option<(&'static str, Option<&'static str>)>,
     /// Commit-to-replay lag of each replayed commit (µs), newest last.
     lags: VecDeque<Timestamp>,
     /// psql requests whose backend waits for synchronous standbys, by
@@ -76,6 +94,34 @@ struct State {
     /// psql requests whose statement sleeps (`pg_sleep`), by session: the request answered
     /// when the time is up, or at once by a cancel. At most one per session.
     sleeping: BTreeMap<String, u32>,
+    /// Work queued behind the messages already waiting ([`yield_then`]): at most one benchmark
+    /// slice at a time.
+    yielded: VecDeque<Box<dyn FnOnce()>>,
+    /// The port [`yield_then`] posts to (its pair's handler runs the queued work).
+    yield_port: Option<(MessagePort, MessagePort, Closure<dyn FnMut(MessageEvent)>)>,
+    /// A benchmark load waiting for the standbys to replay its last commit.
+    load: Option<LoadWait>,
+    /// The `remote_apply` probe under way.
+    probe: Option<Probe>,
+}
+
+/// A finished load, answered once every walsender's standby replayed up to `target`.
+struct LoadWait {
+    request: u32,
+    rows: u32,
+    started: f64,
+    commit_ms: f64,
+    target: Lsn,
+}
+
+/// Commits one after another under `synchronous_commit = remote_apply`, each timed in this worker
+/// from the INSERT until the synchronous standby's reply released it.
+struct Probe {
+    request: u32,
+    session: SessionId,
+    left: u32,
+    started: f64,
+    samples: Vec<f64>,
 }
 
 thread_local! {
@@ -113,11 +159,17 @@ pub fn start() {
             skipped: 0,
             log_seen: 0,
             wal_seen: Lsn::INVALID,
+            recent_wal: VecDeque::new(),
             explain: None,
             batch_scheduled: false,
+            shown_state: None,
             lags: VecDeque::new(),
             waiting: BTreeMap::new(),
             sleeping: BTreeMap::new(),
+            yielded: VecDeque::new(),
+            yield_port: None,
+            load: None,
+            probe: None,
         })
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
@@ -388,6 +440,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
         } => {
             start_load(request, rows, per_second);
         }
+        ToWorker::SyncProbe { request, commits } => start_probe(request, commits),
         ToWorker::LagStats { request, reset } => {
             let json = with_state(|s| {
                 let mut sorted: Vec<Timestamp> = s.lags.iter().copied().collect();
@@ -568,12 +621,34 @@ fn send_on(conn: u64, frame: &PeerFrame) {
 
 /// Carries out the node's outputs, rearms its timer, gathers events.
 fn pump() {
-    with_state(post_durable);
     loop {
-        let output = with_state(|s| s.node.as_mut().and_then(|n| n.poll_output())).flatten();
-        let Some(output) = output else {
+        loop {
+            let outputs = with_state(|s| {
+                // What leaves the worker next may tell a standby about WAL: it is in the page first.
+                post_durable(s);
+                let node = s.node.as_mut()?;
+                let drained: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
+                (!drained.is_empty()).then(|| coalesce_sends(drained, MAX_SEND_SIZE as usize))
+            })
+            .flatten();
+            let Some(outputs) = outputs else {
+                break;
+            };
+            outputs.into_iter().for_each(carry_out);
+        }
+        resolve_waits();
+        if !advance_probe() {
             break;
-        };
+        }
+    }
+    answer_load_when_replicated();
+    arm_timer();
+    gather_events();
+}
+
+/// One output of the node, done.
+fn carry_out(output: Output) {
+    {
         match output {
             Output::Connect { conn, host, port } => {
                 with_state(|s| {
@@ -619,9 +694,6 @@ fn pump() {
             }
         }
     }
-    resolve_waits();
-    arm_timer();
-    gather_events();
 }
 
 /// Answers the psql requests whose wait for synchronous standbys has ended.
@@ -689,68 +761,18 @@ fn arm_timer() {
 
 /// New log lines and WAL records, queued for the next batch.
 fn gather_events() {
-    with_state(|s| {
-        let Some(node) = s.node.as_mut() else {
-            return;
-        };
-        let total = node.log_total();
-        if total > s.log_seen {
-            let new = (total - s.log_seen) as usize;
-            let lines: Vec<String> = node.log().cloned().collect();
-            for line in lines.iter().skip(lines.len().saturating_sub(new)) {
-                push_event(s, Event::Log(line.clone()));
-            }
-            s.log_seen = total;
+    let changed = with_state(|s| {
+        if s.node.is_none() {
+            return false;
         }
-        let node = s.node.as_mut().expect("checked");
-        let flushed = node.db.wal.flush_lsn();
-        let oldest = node.db.wal.oldest_segment_start().unwrap_or(flushed);
-        if s.wal_seen == Lsn::INVALID || s.wal_seen < oldest {
-            // At start, or the checkpointer recycled segments we had not described.
-            s.wal_seen = oldest;
-        }
-        if flushed > s.wal_seen {
-            // Only the newest records that a batch describes are kept: a standby catching up
-            // reads megabytes of WAL here, and WebAssembly memory never shrinks.
-            let (in_recovery, at) = (node.db.in_recovery, now());
-            let mut newest = VecDeque::with_capacity(WAL_EVENTS_PER_BATCH);
-            let mut read_count = 0u64;
-            let reads = node.db.wal.records_from(s.wal_seen).map_while(Result::ok);
-            for read in reads.take_while(|r| r.end <= flushed) {
-                read_count += 1;
-                if in_recovery {
-                    record_lag(&mut s.lags, at, &read.record);
-                }
-                if newest.len() == WAL_EVENTS_PER_BATCH {
-                    newest.pop_front();
-                }
-                newest.push_back(read);
-            }
-            if let Some(last) = newest.back() {
-                s.wal_seen = node.db.wal.position_after(&last.record, last.end);
-            }
-            let skipped = read_count - newest.len() as u64;
-            if skipped > 0 {
-                push_event(s, Event::WalSkipped(skipped));
-            }
-            let node = s.node.as_ref().expect("checked");
-            if !s.explain.as_ref().is_some_and(|e| e.is_current(&node.db)) {
-                s.explain = Some(ExplainCatalog::new(&node.db));
-            }
-            let catalog = s.explain.as_ref().expect("just built");
-            let events: Vec<Event> = newest
-                .iter()
-                .map(|r| Event::Wal {
-                    lsn: r.lsn.to_string(),
-                    end: r.end.to_string(),
-                    waldump: r.record.waldump_line(r.lsn, r.length),
-                    explain: explain_with(catalog, &r.record),
-                })
-                .collect();
-            for event in events {
-                push_event(s, event);
-            }
-        }
+        gather_log(s);
+        gather_wal(s);
+        let state = s.node.as_ref().map(|n| {
+            let status = n.status();
+            (status.role, status.receiver)
+        });
+        let changed = state != s.shown_state;
+        s.shown_state = state;
         if !s.batch_scheduled {
             s.batch_scheduled = true;
             let callback = Closure::once_into_js(flush_batch);
@@ -761,7 +783,87 @@ fn gather_events() {
                     BATCH_INTERVAL_MS,
                 );
         }
+        changed
     });
+    if changed == Some(true) {
+        yield_then(flush_batch_now);
+    }
+}
+
+fn gather_log(s: &mut State) {
+    let Some(node) = s.node.as_mut() else {
+        return;
+    };
+    let total = node.log_total();
+    if total <= s.log_seen {
+        return;
+    }
+    let new = (total - s.log_seen) as usize;
+    let lines: Vec<String> = node.log().cloned().collect();
+    s.log_seen = total;
+    for line in lines.iter().skip(lines.len().saturating_sub(new)) {
+        push_event(s, Event::Log(line.clone()));
+    }
+}
+
+/// The WAL flushed since the last look: on a standby each replayed commit's lag; and the newest
+/// records, kept for the next batch's narration.
+fn gather_wal(s: &mut State) {
+    let Some(node) = s.node.as_ref() else {
+        return;
+    };
+    let flushed = node.db.wal.flush_lsn();
+    let oldest = node.db.wal.oldest_segment_start().unwrap_or(flushed);
+    if s.wal_seen == Lsn::INVALID || s.wal_seen < oldest {
+        // At start, or the checkpointer recycled segments we had not described.
+        s.wal_seen = oldest;
+    }
+    if flushed <= s.wal_seen {
+        return;
+    }
+    let standby = node.db.in_recovery;
+    let at = now();
+    let reads = node
+        .db
+        .wal
+        .records_from(s.wal_seen)
+        .map_while(Result::ok)
+        .take_while(|r| r.end <= flushed);
+    for read in reads {
+        s.wal_seen = node.db.wal.position_after(&read.record, read.end);
+        if standby {
+            record_lag(&mut s.lags, at, &read.record);
+        }
+        if s.recent_wal.len() == WAL_EVENTS_PER_BATCH {
+            s.recent_wal.pop_front();
+            s.skipped += 1;
+        }
+        s.recent_wal.push_back(read);
+    }
+}
+
+/// The records kept since the last batch, in pg_waldump's words and in plain words.
+fn narrate_wal(s: &mut State) -> Vec<Event> {
+    let Some(node) = s.node.as_ref() else {
+        s.recent_wal.clear();
+        return Vec::new();
+    };
+    if s.recent_wal.is_empty() {
+        return Vec::new();
+    }
+    if !s.explain.as_ref().is_some_and(|e| e.is_current(&node.db)) {
+        s.explain = Some(ExplainCatalog::new(&node.db));
+    }
+    let catalog = s.explain.as_ref().expect("just built");
+    s.recent_wal
+        .drain(..)
+        .map(|r| Event::Wal {
+            lsn: r.lsn.to_string(),
+            end: r.end.to_string(),
+            waldump: r.record.waldump_line(r.lsn, r.length),
+            explain: explain_with(catalog, &r.record),
+        })
+        .collect()
 }
 
 /// A standby's commit-to-replay lag for a replayed commit, in a ring of `LAG_SAMPLES`.
@@ -845,21 +947,41 @@ fn status(s: &State, node: &Node) -> NodeStatus {
     }
 }
 
+/// A batch out of turn: the timer's batch comes as planned.
+fn flush_batch_now() {
+    with_state(send_batch);
+}
+
 fn flush_batch() {
     with_state(|s| {
         s.batch_scheduled = false;
-        let node_status = s.node.as_ref().map(|node| status(s, node));
+        send_batch(s);
+    });
+}
+
+fn send_batch(s: &mut State) {
+    {
         let mut events = std::mem::take(&mut s.events);
         if s.skipped > 0 {
             events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
         }
+        events.extend(narrate_wal(s));
+        let node_status = s.node.as_ref().map(|node| status(s, node));
         events.extend(node_status.map(Event::Status));
         post(&s.scope, &FromWorker::Events(events));
-    });
+    }
 }
 
+/// Commits the flat-out load runs between two pumps (which ship their WAL as one message).
+const LOAD_CHUNK: u32 = 200;
+/// Milliseconds the flat-out load runs before it lets the messages waiting for this worker in:
+/// the standbys' replies, which move the walsenders' window (their WAL goes out at every pump).
+/// Each yield costs a trip through the browser's message loop, so not too often.
+const LOAD_SLICE_MS: f64 = 20.0;
+
 /// The benchmark load: single-row autocommit INSERTs, all at once or paced
-/// in 10 ms slices; WAL goes out to the standbys as it is committed.
+/// in 10 ms slices; WAL goes out to the standbys as it is committed. The
+/// reply comes once every standby replayed the last commit.
 fn start_load(request: u32, rows: u32, per_second: u32) {
     with_state(|s| {
         if let Some(node) = s.node.as_mut() {
@@ -871,7 +993,8 @@ fn start_load(request: u32, rows: u32, per_second: u32) {
             );
         }
     });
-    let started = js_sys::Date::now();
+    pump();
+    let started = now_millis();
     let per_slice = if per_second == 0 {
         rows
     } else {
@@ -880,44 +1003,214 @@ fn start_load(request: u32, rows: u32, per_second: u32) {
     load_slice(request, 0, rows, per_slice, per_second == 0, started);
 }
 
+/// Rows `from..end` in one session.
+fn insert_rows(from: u32, end: u32) {
+    with_state(|s| {
+        if let Some(node) = s.node.as_mut() {
+            let session = node.db.open_session();
+            let mut sql = String::with_capacity(64);
+            for row in from..end {
+                use std::fmt::Write;
+                sql.clear();
+                let _ = write!(sql, "INSERT INTO bench VALUES ({row}, 'row {row}')");
+                node.execute(now(), session, &sql);
+            }
+            node.db.close_session(session);
+        }
+    });
+}
+
 fn load_slice(request: u32, done: u32, rows: u32, per_slice: u32, flat_out: bool, started: f64) {
-    let end = (done + per_slice).min(rows);
+    let slice_start = now_millis();
+    let mut end = (done + per_slice).min(rows);
     let mut id = done;
     while id < end {
-        // Ship WAL every 100 commits, so standbys replay while the load runs.
-        let chunk_end = (id + 100).min(end);
-        with_state(|s| {
-            if let Some(node) = s.node.as_mut() {
-                let session = node.db.open_session();
-                for row in id..chunk_end {
-                    node.execute(
-                        now(),
-                        session,
-                        &format!("INSERT INTO bench VALUES ({row}, 'row {row}')"),
-                    );
-                }
-                node.db.close_session(session);
-            }
-        });
+        let chunk_end = (id + LOAD_CHUNK).min(end);
+        insert_rows(id, chunk_end);
         pump();
         id = chunk_end;
+        if flat_out && now_millis() - slice_start >= LOAD_SLICE_MS {
+            end = id;
+        }
     }
     if end >= rows {
-        let elapsed = js_sys::Date::now() - started;
-        reply(
-            request,
-            Reply::Text(format!("{{\"rows\":{rows},\"elapsed_ms\":{elapsed:.1}}}")),
-        );
+        load_done(request, rows, started);
         return;
     }
-    let callback =
-        Closure::once_into_js(move || load_slice(request, end, rows, per_slice, flat_out, started));
+    let next = move || load_slice(request, end, rows, per_slice, flat_out, started);
+    if flat_out {
+        yield_then(next);
+        return;
+    }
+    let callback = Closure::once_into_js(next);
     with_state(|s| {
         let _ = s
             .scope
-            .set_timeout_with_callback_and_timeout_and_arguments_0(
-                callback.unchecked_ref(),
-                if flat_out { 0 } else { 10 },
-            );
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 10);
     });
+}
+
+/// The last commit is in: the answer waits for the standbys to replay it.
+fn load_done(request: u32, rows: u32, started: f64) {
+    let commit_ms = now_millis() - started;
+    with_state(|s| {
+        let target = s
+            .node
+            .as_ref()
+            .map_or(Lsn::INVALID, |n| n.db.wal.flush_lsn());
+        s.load = Some(LoadWait {
+            request,
+            rows,
+            started,
+            commit_ms,
+            target,
+        });
+    });
+    answer_load_when_replicated();
+}
+
+/// Answers the finished load once every streaming standby replayed its last commit:
+/// `{"rows","elapsed_ms","replicated_ms","standbys"}`.
+fn answer_load_when_replicated() {
+    let answer = with_state(|s| {
+        let wait = s.load.as_ref()?;
+        let node = s.node.as_ref()?;
+        let senders = node.sender_positions();
+        if senders.iter().any(|p| p.replay < wait.target) {
+            return None;
+        }
+        let wait = s.load.take()?;
+        Some((
+            wait.request,
+            format!(
+                "{{\"rows\":{},\"elapsed_ms\":{:.1},\"replicated_ms\":{:.1},\"standbys\":{}}}",
+                wait.rows,
+                wait.commit_ms,
+                now_millis() - wait.started,
+                senders.len()
+            ),
+        ))
+    })
+    .flatten();
+    if let Some((request, json)) = answer {
+        reply(request, Reply::Text(json));
+    }
+}
+
+/// Runs `f` as a task of its own, after the messages already waiting for this worker, without
+/// the 4 ms that browsers add to nested `setTimeout(0)`s: a message to ourselves.
+fn yield_then(f: impl FnOnce() + 'static) {
+    with_state(|s| {
+        s.yielded.push_back(Box::new(f));
+        if s.yield_port.is_none() {
+            let Ok(channel) = MessageChannel::new() else {
+                return;
+            };
+            let run = Closure::<dyn FnMut(MessageEvent)>::new(|_event: MessageEvent| {
+                if let Some(f) = with_state(|s| s.yielded.pop_front()).flatten() {
+                    f();
+                }
+            });
+            channel
+                .port1()
+                .set_onmessage(Some(run.as_ref().unchecked_ref()));
+            s.yield_port = Some((channel.port2(), channel.port1(), run));
+        }
+        if let Some((port, _, _)) = s.yield_port.as_ref() {
+            let _ = port.post_message(&JsValue::NULL);
+        }
+    });
+}
+
+/// `remote_apply` commits, one after another: `synchronous_standby_names` must name a standby.
+fn start_probe(request: u32, commits: u32) {
+    let started = with_state(|s| {
+        let node = s.node.as_mut().ok_or("the server is not initialized")?;
+        if node
+            .db
+            .settings
+            .get("synchronous_standby_names")
+            .trim()
+            .is_empty()
+        {
+            return Err("synchronous_standby_names is empty: no commit would wait");
+        }
+        if s.probe.is_some() {
+            return Err("a probe is already running");
+        }
+        let session = node.db.open_session();
+        for sql in [
+            "SET synchronous_commit = remote_apply",
+            "CREATE TABLE IF NOT EXISTS probe (id int)",
+        ] {
+            node.execute(now(), session, sql);
+            let _ = node.take_released(session);
+        }
+        s.probe = Some(Probe {
+            request,
+            session,
+            left: commits,
+            started: 0.0,
+            samples: Vec::with_capacity(commits.min(100_000) as usize),
+        });
+        Ok(())
+    })
+    .unwrap_or(Err("no worker state"));
+    match started {
+        Ok(()) => {
+            // A wait for the CREATE TABLE (its commit waits too) ends in pump first.
+            pump();
+        }
+        Err(text) => reply(request, Reply::Failed(text.into())),
+    }
+}
+
+/// The probe's next step, after its commit was released: take the sample, commit again or
+/// answer. True when it committed again (its WAL is to be shipped).
+fn advance_probe() -> bool {
+    let step = with_state(|s| {
+        let probe = s.probe.as_mut()?;
+        let node = s.node.as_mut()?;
+        if node.is_waiting(probe.session) {
+            return None;
+        }
+        let _ = node.take_released(probe.session);
+        let at = now_millis();
+        if probe.started > 0.0 {
+            probe.samples.push(at - probe.started);
+        }
+        if probe.left == 0 {
+            node.db.close_session(probe.session);
+            let probe = s.probe.take()?;
+            return Some(Err(probe));
+        }
+        probe.left -= 1;
+        probe.started = now_millis();
+        node.execute(now(), probe.session, "INSERT INTO probe VALUES (1)");
+        Some(Ok(()))
+    })
+    .flatten();
+    match step {
+        Some(Ok(())) => true,
+        Some(Err(probe)) => {
+            let mut samples = probe.samples;
+            samples.sort_by(f64::total_cmp);
+            let at = |p: f64| {
+                samples
+                    .get(((samples.len().max(1) - 1) as f64 * p).round() as usize)
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            let json = format!(
+                "{{\"commits\":{},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+                samples.len(),
+                at(0.5),
+                at(0.99),
+                at(1.0)
+            );
+            reply(probe.request, Reply::Text(json));
+            false
+        }
+        None => false,
+    }
 }

@@ -660,6 +660,11 @@ impl Settings {
 
     /// The value in force, before any session SET.
     pub fn get(&self, name: &str) -> String {
+        // The usual caller names the setting as it is defined: one map lookup, not a search of
+        // every definition (this runs several times per statement).
+        if let Some(value) = self.active.get(name) {
+            return value.clone();
+        }
         let definition = definition(name).expect("known setting");
         self.active
             .get(definition.name)

@@ -104,6 +104,48 @@ pub enum Output {
     },
 }
 
+impl Output {
+    /// The connection this output is about, if any.
+    fn conn(&self) -> Option<ConnId> {
+        match self {
+            Output::Connect { conn, .. } | Output::Send { conn, .. } | Output::Close { conn } => {
+                Some(*conn)
+            }
+            Output::ArchivePut { .. } | Output::ArchiveGet { .. } => None,
+        }
+    }
+}
+
+/// Drained outputs with each connection's consecutive XLogData joined into one message of at most
+/// `max_bytes` ([`Message::absorb`]): a driver that lets several statements run before it sends
+/// ships everything flushed since its last send at once, as PostgreSQL's walsender does when it
+/// wakes up. Each connection's messages keep their order; only XLogData that nothing else on its
+/// connection separates are joined.
+pub fn coalesce_sends(outputs: impl IntoIterator<Item = Output>, max_bytes: usize) -> Vec<Output> {
+    let mut joined: Vec<Output> = Vec::new();
+    let mut last_of: std::collections::BTreeMap<ConnId, usize> = Default::default();
+    for mut output in outputs {
+        if let Output::Send { conn, message } = output {
+            let previous = last_of.get(&conn).and_then(|&i| match &mut joined[i] {
+                Output::Send { message, .. } => Some(message),
+                _ => None,
+            });
+            output = match previous {
+                Some(previous) => match previous.absorb(message, max_bytes) {
+                    Ok(()) => continue,
+                    Err(message) => Output::Send { conn, message },
+                },
+                None => Output::Send { conn, message },
+            };
+        }
+        if let Some(conn) = output.conn() {
+            last_of.insert(conn, joined.len());
+        }
+        joined.push(output);
+    }
+    joined
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunState {
     Running,

@@ -165,3 +165,50 @@ fn checkpoints_truncate_the_commit_log_behind_the_tuples() {
         vec![vec![Some("1".to_string())]]
     );
 }
+
+#[test]
+fn coalesce_sends_joins_each_connections_contiguous_wal_and_keeps_order() {
+    use pgplay_wal::Lsn;
+    let xlog = |start: u64, data: &[u8]| Message::XLogData {
+        start: Lsn(start),
+        wal_end: Lsn(start + data.len() as u64),
+        send_time: start as Timestamp,
+        data: data.to_vec(),
+    };
+    let send = |conn: u64, message: Message| Output::Send {
+        conn: ConnId(conn),
+        message,
+    };
+    let outputs = vec![
+        send(1, xlog(0x10, &[1, 2])),
+        send(2, xlog(0x10, &[1, 2])),
+        send(1, xlog(0x12, &[3])),
+        send(2, Message::Terminate),
+        send(2, xlog(0x12, &[3])),
+        send(1, xlog(0x13, &[4, 5, 6])),
+        Output::Close { conn: ConnId(1) },
+        send(1, xlog(0x16, &[7])),
+    ];
+    let joined = coalesce_sends(outputs, 5);
+    assert_eq!(
+        joined,
+        vec![
+            send(
+                1,
+                Message::XLogData {
+                    start: Lsn(0x10),
+                    wal_end: Lsn(0x13),
+                    send_time: 0x12,
+                    data: vec![1, 2, 3],
+                }
+            ),
+            send(2, xlog(0x10, &[1, 2])),
+            send(2, Message::Terminate),
+            send(2, xlog(0x12, &[3])),
+            // Joining would pass the 5-byte bound.
+            send(1, xlog(0x13, &[4, 5, 6])),
+            Output::Close { conn: ConnId(1) },
+            send(1, xlog(0x16, &[7])),
+        ]
+    );
+}

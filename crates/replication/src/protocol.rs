@@ -120,6 +120,7 @@ pub enum Message {
         start: Lsn,
         wal_end: Lsn,
         send_time: Timestamp,
+        #[serde(with = "bytes")]
         data: Vec<u8>,
     },
     /// CopyData `k`.
@@ -140,7 +141,81 @@ pub enum Message {
     },
 }
 
+/// serde for a message's WAL bytes: `serialize_bytes` and `deserialize_byte_buf`, which postcard
+/// writes exactly as it writes a `Vec<u8>` (a length, then the bytes) but copies in one go instead
+/// of one call per byte. The browser's workers encode every XLogData.
+pub mod bytes {
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> de::Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            while let Some(byte) = seq.next_element()? {
+                out.push(byte);
+            }
+            Ok(out)
+        }
+    }
+}
+
 impl Message {
+    /// Takes `next` into this message when both are XLogData, `next` starts where this one ends
+    /// and the payload stays within `max_bytes`: the one CopyData a walsender sends for everything
+    /// flushed since its last send (PostgreSQL's `XLogSendPhysical` reads up to `MAX_SEND_SIZE` at
+    /// once). The joined message carries `next`'s `wal_end` and `send_time`, as a later send
+    /// would. Gives `next` back when it cannot be joined.
+    pub fn absorb(&mut self, next: Message, max_bytes: usize) -> Result<(), Message> {
+        let (
+            Message::XLogData {
+                start,
+                wal_end,
+                send_time,
+                data,
+            },
+            Message::XLogData {
+                start: next_start,
+                wal_end: next_end,
+                send_time: next_time,
+                data: next_data,
+            },
+        ) = (&mut *self, &next)
+        else {
+            return Err(next);
+        };
+        let contiguous = start.offset(data.len() as u64) == *next_start;
+        if !contiguous || data.len() + next_data.len() > max_bytes {
+            return Err(next);
+        }
+        data.extend_from_slice(next_data);
+        *wal_end = *next_end;
+        *send_time = *next_time;
+        Ok(())
+    }
+
     /// A short line for the UI's message view and for traces.
     pub fn describe(&self) -> String {
         match self {
@@ -196,5 +271,82 @@ pub fn start_replication_text(start: Lsn, timeline: TimeLineId, slot: Option<&st
             timeline.0
         ),
         None => format!("START_REPLICATION {start} TIMELINE {}", timeline.0),
+    }
+}
+
+#[cfg(test)]
+mod absorb_tests {
+    use super::*;
+
+    fn xlog(start: u64, data: &[u8], time: Timestamp) -> Message {
+        Message::XLogData {
+            start: Lsn(start),
+            wal_end: Lsn(start + data.len() as u64),
+            send_time: time,
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn contiguous_xlogdata_joins_into_one_message() {
+        let mut first = xlog(0x100, &[1, 2, 3], 10);
+        assert_eq!(first.absorb(xlog(0x103, &[4, 5], 20), 16), Ok(()));
+        assert_eq!(
+            first,
+            Message::XLogData {
+                start: Lsn(0x100),
+                wal_end: Lsn(0x105),
+                send_time: 20,
+                data: vec![1, 2, 3, 4, 5],
+            }
+        );
+    }
+
+    #[test]
+    fn xlogdata_bytes_encode_as_a_plain_vec_and_round_trip() {
+        #[derive(serde::Serialize)]
+        enum Plain {
+            _Other,
+            XLogData {
+                start: Lsn,
+                wal_end: Lsn,
+                send_time: Timestamp,
+                data: Vec<u8>,
+            },
+        }
+        let data: Vec<u8> = (0..=255).chain(0..40).collect();
+        let message = xlog(0x1000, &data, 7);
+        let encoded = postcard::to_allocvec(&message).unwrap();
+        let plain = postcard::to_allocvec(&Plain::XLogData {
+            start: Lsn(0x1000),
+            wal_end: Lsn(0x1000 + data.len() as u64),
+            send_time: 7,
+            data: data.clone(),
+        })
+        .unwrap();
+        // Same bytes after the variant index as the derived encoding of a Vec<u8>.
+        assert_eq!(encoded[1..], plain[1..]);
+        assert_eq!(postcard::from_bytes::<Message>(&encoded).unwrap(), message);
+    }
+
+    #[test]
+    fn a_gap_a_full_message_or_another_kind_stays_apart() {
+        let mut first = xlog(0x100, &[1, 2, 3], 10);
+        let gap = xlog(0x104, &[4], 20);
+        assert_eq!(first.absorb(gap.clone(), 16), Err(gap));
+        let too_big = xlog(0x103, &[4, 5], 20);
+        assert_eq!(first.absorb(too_big.clone(), 4), Err(too_big));
+        assert_eq!(
+            first.absorb(Message::Terminate, 16),
+            Err(Message::Terminate)
+        );
+        let mut keepalive = Message::Keepalive {
+            wal_end: Lsn(0x100),
+            send_time: 5,
+            reply_requested: false,
+        };
+        let next = xlog(0x100, &[1], 20);
+        assert_eq!(keepalive.absorb(next.clone(), 16), Err(next));
+        assert_eq!(first, xlog(0x100, &[1, 2, 3], 10));
     }
 }
