@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ConfigFiles, Node, RunState};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct NodeImage {
     name: String,
     files: ConfigFiles,
@@ -25,17 +25,31 @@ struct NodeImage {
     control: ControlFile,
 }
 
+/// [`NodeImage`] borrowed from a node, so writing an image does not copy the node's data and WAL
+/// first (in a worker, that copy would raise its WebAssembly memory for good). Same fields, same
+/// order, so the same bytes.
+#[derive(Serialize)]
+struct NodeImageRef<'a> {
+    name: &'a str,
+    files: &'a ConfigFiles,
+    auto_conf: &'a BTreeMap<String, String>,
+    history_files: &'a BTreeMap<TimeLineId, String>,
+    data: &'a DataState,
+    wal: &'a WalLog,
+    control: &'a ControlFile,
+}
+
 impl Node {
     /// The data directory of this stopped node (a fresh base backup) as bytes.
     pub fn to_image(&self) -> Vec<u8> {
-        let image = NodeImage {
-            name: self.name.clone(),
-            files: self.files.clone(),
-            auto_conf: self.db.settings.auto.clone(),
-            history_files: self.history_files.clone(),
-            data: self.db.data.clone(),
-            wal: self.db.wal.clone(),
-            control: self.db.control.clone(),
+        let image = NodeImageRef {
+            name: &self.name,
+            files: &self.files,
+            auto_conf: &self.db.settings.auto,
+            history_files: &self.history_files,
+            data: &self.db.data,
+            wal: &self.db.wal,
+            control: &self.db.control,
         };
         postcard::to_allocvec(&image).expect("in-memory encoding cannot fail")
     }

@@ -143,10 +143,20 @@ impl SegmentBuffer {
     }
 }
 
-/// Serialized as the plain bytes it holds, as a segment was before it had chunks.
+/// Serialized as the plain bytes it holds (a sequence of `u8`, as a `Vec<u8>` is), as a segment
+/// was before it had chunks.
 impl serde::Serialize for SegmentBuffer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_vec().serialize(serializer)
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        // Byte by byte, as a `Vec<u8>` is, without first copying the segment into one.
+        for (index, chunk) in self.chunks.iter().enumerate() {
+            let used = (self.len - index * CHUNK_BYTES).min(CHUNK_BYTES);
+            for byte in &chunk[..used] {
+                seq.serialize_element(byte)?;
+            }
+        }
+        seq.end()
     }
 }
 
@@ -208,6 +218,17 @@ mod tests {
         let mut reused = SegmentBuffer::default();
         reused.write(100, b"x", &mut pool);
         assert_eq!(reused.to_vec()[..100], [0; 100]);
+    }
+
+    #[test]
+    fn serializes_as_the_plain_bytes() {
+        let mut pool = ChunkPool::default();
+        let bytes: Vec<u8> = (0..CHUNK_BYTES + 300).map(|i| (i % 251) as u8).collect();
+        let buffer = SegmentBuffer::from_bytes(&bytes, &mut pool);
+        let encoded = postcard::to_allocvec(&buffer).unwrap();
+        assert_eq!(encoded, postcard::to_allocvec(&bytes).unwrap());
+        let decoded: SegmentBuffer = postcard::from_bytes(&encoded).unwrap();
+        assert_eq!(decoded.to_vec(), bytes);
     }
 
     #[test]
