@@ -273,8 +273,9 @@ pub enum FromWorker {
     },
     /// What changed in the node's data directory (WAL flushed since the
     /// last one, files, a new checkpoint's data image), for the page to
-    /// keep: posted at most once per turn of the worker, before the turn's
-    /// replies, so what a client was told is committed is in the page.
+    /// keep: posted, when something changed, before each reply and each
+    /// batch of replication messages, so what a client was told is committed
+    /// and what a standby was sent is in the page.
     Durable(pgplay_node::durable::DurableChanges),
 }
 

@@ -636,8 +636,11 @@ fn pump() {
             };
             outputs.into_iter().for_each(carry_out);
         }
-        resolve_waits();
-        if !advance_probe() {
+        // A released wait may have run the statements queued behind it: their WAL goes out in
+        // this turn too.
+        let resumed = resolve_waits();
+        let probed = advance_probe();
+        if !resumed && !probed {
             break;
         }
     }
@@ -697,17 +700,21 @@ fn carry_out(output: Output) {
 }
 
 /// Answers the psql requests whose wait for synchronous standbys has ended.
-fn resolve_waits() {
+/// Answers the sessions whose synchronous wait ended; whether any wait ended (its queued
+/// statements then ran).
+fn resolve_waits() -> bool {
     let answered = with_state(|s| {
         let node = s.node.as_mut()?;
         let now = now();
         let mut answered = Vec::new();
+        let mut resumed = false;
         let sessions: Vec<String> = s.waiting.keys().cloned().collect();
         for name in sessions {
             let Some(psql) = s.sessions.get_mut(&name) else {
                 continue;
             };
             if let Some(more) = node.psql_resume(now, psql) {
+                resumed = true;
                 if let Some((_, out)) = s.waiting.get_mut(&name) {
                     out.push_str(&more);
                 }
@@ -718,13 +725,15 @@ fn resolve_waits() {
                 }
             }
         }
-        Some(answered)
+        Some((answered, resumed))
     })
     .flatten()
     .unwrap_or_default();
+    let (answered, resumed) = answered;
     for (request, out) in answered {
         reply(request, Reply::Text(out));
     }
+    resumed
 }
 
 fn arm_timer() {

@@ -294,6 +294,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sort_stopped_at_any_point_fails_cleanly() {
+        // Once stopped, the sort still compares for real: comparing the rest as equal breaks
+        // the total order, which the standard library's sort may answer with a panic.
+        let (mut db, session) = table();
+        for sql in [
+            "SELECT x FROM t ORDER BY x",
+            "SELECT x FROM t ORDER BY x % 97 DESC, x",
+        ] {
+            for timeout_ms in 7..=30 {
+                let timeout = format!("{timeout_ms}ms");
+                let outcome = timeout_error(&mut db, session, &timeout, sql);
+                assert!(
+                    outcome == TIMED_OUT || outcome == "finished",
+                    "{sql} at {timeout}: {outcome}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn inserts_updates_and_deletes_of_many_rows_are_timed_out() {
         let (mut db, session) = table();
         // The query feeding the insert is 3 * N units; inserting its rows is more.

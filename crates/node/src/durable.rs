@@ -81,6 +81,7 @@ pub struct DurableChanges {
     /// The data as the last checkpoint or restartpoint wrote it
     /// (postcard-encoded [`DataState`]), when a new one was written. A
     /// driver keeps the bytes as they are; only [`Node::from_durable`] reads them.
+    #[serde(with = "pgplay_wal::bytes::option")]
     pub data: Option<Vec<u8>>,
     /// WAL flushed since (or rewritten since: a new timeline, a standby's overwritten tail).
     pub wal: Vec<WalPiece>,
@@ -112,6 +113,7 @@ pub(crate) struct DurableTracker {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DurableCopy {
     files: Option<DirectoryFiles>,
+    #[serde(with = "pgplay_wal::bytes::option")]
     data: Option<Vec<u8>>,
     wal: Option<WalLog>,
 }

@@ -134,6 +134,9 @@ impl Node {
     fn hand_back(&mut self, session: SessionId, results: Vec<StatementResult>) {
         if self.db.session(session).is_some() {
             self.released.insert(session, results);
+            // The backend is idle again from now on, as after any statement.
+            let now = self.db.now;
+            self.arm_idle_timer(session, now);
         }
     }
 

@@ -141,46 +141,7 @@ pub enum Message {
     },
 }
 
-/// serde for a message's WAL bytes: `serialize_bytes` and `deserialize_byte_buf`, which postcard
-/// writes exactly as it writes a `Vec<u8>` (a length, then the bytes) but copies in one go instead
-/// of one call per byte. The browser's workers encode every XLogData.
-pub mod bytes {
-    use serde::{de, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(bytes)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        deserializer.deserialize_byte_buf(BytesVisitor)
-    }
-
-    struct BytesVisitor;
-
-    impl<'de> de::Visitor<'de> for BytesVisitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("bytes")
-        }
-
-        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
-
-        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
-
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-            while let Some(byte) = seq.next_element()? {
-                out.push(byte);
-            }
-            Ok(out)
-        }
-    }
-}
+pub use pgplay_wal::bytes;
 
 impl Message {
     /// Takes `next` into this message when both are XLogData, `next` starts where this one ends

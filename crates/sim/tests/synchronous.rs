@@ -208,3 +208,27 @@ fn another_session_sees_the_wait_and_cancels_it() {
     );
     assert_eq!(count(&mut sim, "primary"), "1");
 }
+
+#[test]
+fn a_backend_released_from_its_wait_is_idle_and_its_idle_timeout_runs() {
+    let mut sim = synchronous_cluster();
+    sim.run_command("pg_ctl -D standby1 -m fast stop").unwrap();
+    sim.run_for(SECOND / 2);
+    let now = sim.now;
+    let primary = sim.node_mut("primary").unwrap();
+    let writer = primary.db.open_session();
+    rows(&primary.execute(now, writer, "SET idle_session_timeout = '100ms'"));
+    assert!(primary
+        .execute(now, writer, "INSERT INTO t VALUES (1)")
+        .is_empty());
+    primary.cancel_wait(writer);
+    let released = primary.take_released(writer).expect("the wait ended");
+    assert!(released.iter().all(|r| r.outcome.is_ok()), "{released:?}");
+    sim.run_for(SECOND / 2);
+    assert!(
+        log(&mut sim, "primary")
+            .contains(&"FATAL:  terminating connection due to idle-session timeout".into()),
+        "{:?}",
+        log(&mut sim, "primary")
+    );
+}

@@ -16,6 +16,7 @@
 //! see the engine), compression, and on-disk files: the log lives in memory.
 
 mod buffer;
+pub mod bytes;
 mod codec;
 mod log;
 mod lsn;

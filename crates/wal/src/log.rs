@@ -80,6 +80,7 @@ pub struct WalPiece {
     /// The timeline in the segment's file name.
     pub timeline: TimeLineId,
     pub offset: u64,
+    #[serde(with = "crate::bytes")]
     pub bytes: Vec<u8>,
 }
 

@@ -629,21 +629,21 @@ impl Executor<'_> {
         }
         if !order.is_empty() {
             // A sort cannot stop midway: its comparisons are counted as work, and once the
-            // host says to stop, the rest compare as equal (at once) and the statement fails.
+            // host says to stop, the sort still finishes (the rest uncounted) and the statement
+            // fails. Comparing the rest as equal instead would break the total order, which
+            // `sort_by` may answer with a panic.
             let mut comparisons: u64 = 0;
             let mut stopped: Option<DbError> = None;
             let interrupts = &mut self.db.interrupts;
             produced.sort_by(|(_, a), (_, b)| {
-                if stopped.is_some() {
-                    return std::cmp::Ordering::Equal;
-                }
-                comparisons += 1;
-                if comparisons % u64::from(crate::interrupt::CHECK_INTERVAL) == 0 {
-                    if let Err(error) =
-                        interrupts.charge(u64::from(crate::interrupt::CHECK_INTERVAL))
-                    {
-                        stopped = Some(error);
-                        return std::cmp::Ordering::Equal;
+                if stopped.is_none() {
+                    comparisons += 1;
+                    if comparisons % u64::from(crate::interrupt::CHECK_INTERVAL) == 0 {
+                        if let Err(error) =
+                            interrupts.charge(u64::from(crate::interrupt::CHECK_INTERVAL))
+                        {
+                            stopped = Some(error);
+                        }
                     }
                 }
                 for (index, (_, descending, nulls_first)) in order.iter().enumerate() {
