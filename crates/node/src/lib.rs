@@ -595,6 +595,7 @@ impl Node {
             )
         };
         let before = upstream(&self.db);
+        let taken_before = self.db.interrupts.time_taken();
         let results = pgplay_engine::sql::execute(&mut self.db, session, sql);
         self.collect_engine_log();
         if self.db.reload_requested {
@@ -610,7 +611,10 @@ impl Node {
             self.after_reload(now);
         }
         let results = self.hold_for_sync(session, results);
-        let ended = now.saturating_add(self.db.interrupts.time_taken());
+        // This statement's own time (its sleeps and, simulated, its work), whatever earlier
+        // statements took that the driver has not let pass yet.
+        let took = self.db.interrupts.time_taken() - taken_before;
+        let ended = now.saturating_add(took);
         self.arm_idle_timer(session, ended);
         self.deliver_signals();
         if self.replay_delayed_until.is_some() {
