@@ -91,11 +91,15 @@ for i in 1 2; do
     as_pg bash -c "echo \"primary_conninfo = 'host=127.0.0.1 port=$base user=postgres application_name=standby$i'\" >>'$data/postgresql.auto.conf'; echo 'port = $((base + i))' >>'$data/postgresql.conf'"
     start_node "$data"
 done
-deadline=$((SECONDS + 60))
-until [ "$(streaming_count)" = 2 ]; do
-    [ $SECONDS -lt $deadline ] || { echo "bench-postgres: the standbys did not stream" >&2; exit 1; }
-    sleep 0.01
-done
+# wait_for_two COMMAND WHAT: polls COMMAND until it prints 2, for at most a minute.
+wait_for_two() {
+    local deadline=$((SECONDS + 60))
+    until [ "$("$1")" = 2 ]; do
+        [ $SECONDS -lt $deadline ] || { echo "bench-postgres: the standbys did not $2" >&2; exit 1; }
+        sleep 0.001
+    done
+}
+wait_for_two streaming_count stream
 start_ms=$(awk -v a="$started" -v b="$(ms_now)" 'BEGIN { printf "%.0f", b - a }')
 echo "postgres:    cluster start (initdb, 2 base backups, until both standbys stream): $start_ms ms"
 
@@ -111,11 +115,7 @@ started=$(ms_now)
 out="$(cd "$tmp" && as_pg "$pgbench" -n -c 1 -j 1 -t "$rows" -f "$tmp/insert.sql" \
     -h 127.0.0.1 -p "$base" -U postgres postgres 2>&1)" || { echo "$out" >&2; exit 1; }
 commit_ms=$(awk -v a="$started" -v b="$(ms_now)" 'BEGIN { printf "%.1f", b - a }')
-deadline=$((SECONDS + 60))
-until [ "$(caught_up)" = 2 ]; do
-    [ $SECONDS -lt $deadline ] || { echo "bench-postgres: the standbys did not catch up" >&2; exit 1; }
-    sleep 0.001
-done
+wait_for_two caught_up "catch up"
 replicated_ms=$(awk -v a="$started" -v b="$(ms_now)" 'BEGIN { printf "%.1f", b - a }')
 tps=$(echo "$out" | awk '/^tps = / { printf "%.0f", $3 }')
 for port in $((base + 1)) $((base + 2)); do
