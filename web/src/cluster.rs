@@ -99,6 +99,17 @@ struct Inner {
 /// Log lines and WAL records the page keeps per node.
 const RECENT_EVENTS: usize = 400;
 
+impl Inner {
+    /// Keeps `event` among the node's last [`RECENT_EVENTS`], for views that open later.
+    fn remember(&mut self, name: &str, event: &Event) {
+        let recent = self.recent.entry(name.to_string()).or_default();
+        if recent.len() == RECENT_EVENTS {
+            recent.pop_front();
+        }
+        recent.push_back(event.clone());
+    }
+}
+
 fn pair(a: &str, b: &str) -> (String, String) {
     if a <= b {
         (a.to_string(), b.to_string())
@@ -287,13 +298,7 @@ impl Cluster {
                                 }
                             }
                         }
-                        Event::Log(_) | Event::Wal { .. } => {
-                            let recent = inner.recent.entry(name.to_string()).or_default();
-                            if recent.len() == RECENT_EVENTS {
-                                recent.pop_front();
-                            }
-                            recent.push_back(event.clone());
-                        }
+                        Event::Log(_) | Event::Wal { .. } => inner.remember(name, event),
                         Event::WalSkipped(_) => {}
                     }
                 }
@@ -338,12 +343,8 @@ impl Cluster {
     fn announce(&self, name: &str, lines: &[Event]) {
         {
             let mut inner = self.0.borrow_mut();
-            let recent = inner.recent.entry(name.to_string()).or_default();
             for line in lines {
-                if recent.len() == RECENT_EVENTS {
-                    recent.pop_front();
-                }
-                recent.push_back(line.clone());
+                inner.remember(name, line);
             }
         }
         self.publish(name, lines);

@@ -213,7 +213,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             port: listen,
             start,
         } => {
-            let node = match start {
+            let mut node = match start {
                 NodeStart::Initdb {
                     system_identifier,
                     segment_size,
@@ -245,7 +245,6 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                     }
                 },
             };
-            let mut node = node;
             node.db
                 .interrupts
                 .set_source(Box::new(BrowserClock::default()));
@@ -443,24 +442,15 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
         ToWorker::SyncProbe { request, commits } => start_probe(request, commits),
         ToWorker::LagStats { request, reset } => {
             let json = with_state(|s| {
-                let mut sorted: Vec<Timestamp> = s.lags.iter().copied().collect();
+                let millis: Vec<f64> = s
+                    .lags
+                    .iter()
+                    .map(|micros| *micros as f64 / 1000.0)
+                    .collect();
                 if reset {
                     s.lags.clear();
                 }
-                sorted.sort_unstable();
-                let at = |p: f64| {
-                    sorted
-                        .get(((sorted.len().max(1) - 1) as f64 * p).round() as usize)
-                        .map(|v| *v as f64 / 1000.0)
-                        .unwrap_or(0.0)
-                };
-                format!(
-                    "{{\"count\":{},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
-                    sorted.len(),
-                    at(0.5),
-                    at(0.99),
-                    at(1.0)
-                )
+                latency_summary("count", millis)
             })
             .unwrap_or_default();
             reply(request, Reply::Text(json));
@@ -651,57 +641,54 @@ fn pump() {
 
 /// One output of the node, done.
 fn carry_out(output: Output) {
-    {
-        match output {
-            Output::Connect { conn, host, port } => {
-                with_state(|s| {
-                    post(
-                        &s.scope,
-                        &FromWorker::Connect {
-                            conn: conn.0,
-                            host,
-                            port,
-                        },
-                    )
-                });
-            }
-            Output::Send { conn, message } => {
-                send_on(conn.0, &PeerFrame::Message(encode(&message)));
-            }
-            Output::ArchivePut {
-                path,
-                bytes,
-                unless_exists,
-                ..
-            } => with_state(|s| {
+    match output {
+        Output::Connect { conn, host, port } => {
+            with_state(|s| {
                 post(
                     &s.scope,
-                    &FromWorker::ArchivePut {
-                        path,
-                        bytes,
-                        unless_exists,
+                    &FromWorker::Connect {
+                        conn: conn.0,
+                        host,
+                        port,
                     },
                 )
-            })
-            .unwrap_or_default(),
-            Output::ArchiveGet { path, .. } => {
-                with_state(|s| post(&s.scope, &FromWorker::ArchiveGet { path })).unwrap_or_default()
-            }
-            Output::Close { conn } => {
-                send_on(conn.0, &PeerFrame::Close);
-                with_state(|s| {
-                    if let Some(link) = s.links.remove(&conn.0) {
-                        link.port.close();
-                    }
-                });
-            }
+            });
+        }
+        Output::Send { conn, message } => {
+            send_on(conn.0, &PeerFrame::Message(encode(&message)));
+        }
+        Output::ArchivePut {
+            path,
+            bytes,
+            unless_exists,
+            ..
+        } => with_state(|s| {
+            post(
+                &s.scope,
+                &FromWorker::ArchivePut {
+                    path,
+                    bytes,
+                    unless_exists,
+                },
+            )
+        })
+        .unwrap_or_default(),
+        Output::ArchiveGet { path, .. } => {
+            with_state(|s| post(&s.scope, &FromWorker::ArchiveGet { path })).unwrap_or_default()
+        }
+        Output::Close { conn } => {
+            send_on(conn.0, &PeerFrame::Close);
+            with_state(|s| {
+                if let Some(link) = s.links.remove(&conn.0) {
+                    link.port.close();
+                }
+            });
         }
     }
 }
 
-/// Answers the psql requests whose wait for synchronous standbys has ended.
-/// Answers the sessions whose synchronous wait ended; whether any wait ended (its queued
-/// statements then ran).
+/// Answers the psql requests whose wait for synchronous standbys has ended; whether any wait
+/// ended (the statements queued behind it then ran).
 fn resolve_waits() -> bool {
     let answered = with_state(|s| {
         let node = s.node.as_mut()?;
@@ -969,16 +956,14 @@ fn flush_batch() {
 }
 
 fn send_batch(s: &mut State) {
-    {
-        let mut events = std::mem::take(&mut s.events);
-        if s.skipped > 0 {
-            events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
-        }
-        events.extend(narrate_wal(s));
-        let node_status = s.node.as_ref().map(|node| status(s, node));
-        events.extend(node_status.map(Event::Status));
-        post(&s.scope, &FromWorker::Events(events));
+    let mut events = std::mem::take(&mut s.events);
+    if s.skipped > 0 {
+        events.push(Event::WalSkipped(std::mem::take(&mut s.skipped)));
     }
+    events.extend(narrate_wal(s));
+    let node_status = s.node.as_ref().map(|node| status(s, node));
+    events.extend(node_status.map(Event::Status));
+    post(&s.scope, &FromWorker::Events(events));
 }
 
 /// Commits the flat-out load runs between two pumps (which ship their WAL as one message).
@@ -1202,24 +1187,28 @@ fn advance_probe() -> bool {
     match step {
         Some(Ok(())) => true,
         Some(Err(probe)) => {
-            let mut samples = probe.samples;
-            samples.sort_by(f64::total_cmp);
-            let at = |p: f64| {
-                samples
-                    .get(((samples.len().max(1) - 1) as f64 * p).round() as usize)
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            let json = format!(
-                "{{\"commits\":{},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
-                samples.len(),
-                at(0.5),
-                at(0.99),
-                at(1.0)
-            );
+            let json = latency_summary("commits", probe.samples);
             reply(probe.request, Reply::Text(json));
             false
         }
         None => false,
     }
+}
+
+/// `{"KEY":n,"p50_ms","p99_ms","max_ms"}` of durations in milliseconds (zeros when there are none).
+fn latency_summary(count_key: &str, mut millis: Vec<f64>) -> String {
+    millis.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        millis
+            .get(((millis.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    format!(
+        "{{\"{count_key}\":{},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+        millis.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    )
 }

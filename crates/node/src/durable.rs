@@ -231,11 +231,7 @@ impl Node {
         let Some(sent) = &self.durable.files else {
             return true;
         };
-        let slots = self
-            .db
-            .slots
-            .values()
-            .filter(|s| s.temporary_owner.is_none());
+        let slots = self.persistent_slots();
         sent.control != self.db.control
             || sent.files != self.files
             || sent.auto_conf != self.db.settings.auto
@@ -248,6 +244,14 @@ impl Node {
             || !sent.slots.iter().zip(slots).all(|(a, b)| a.is(b))
     }
 
+    /// The slots with a file in `pg_replslot/` (temporary slots have none).
+    fn persistent_slots(&self) -> impl Iterator<Item = &ReplicationSlot> + Clone {
+        self.db
+            .slots
+            .values()
+            .filter(|s| s.temporary_owner.is_none())
+    }
+
     fn directory_files(&self) -> DirectoryFiles {
         DirectoryFiles {
             name: self.name.clone(),
@@ -256,13 +260,7 @@ impl Node {
             auto_conf: self.db.settings.auto.clone(),
             history_files: self.history_files.clone(),
             control: self.db.control.clone(),
-            slots: self
-                .db
-                .slots
-                .values()
-                .filter(|s| s.temporary_owner.is_none())
-                .map(SlotFile::of)
-                .collect(),
+            slots: self.persistent_slots().map(SlotFile::of).collect(),
             postmaster_pid: self.is_running(),
             segment_size: self.db.wal.segment_size(),
             wal_timeline: self.db.wal.timeline(),

@@ -44,6 +44,16 @@ fn log(sim: &mut Sim) -> Vec<String> {
     sim.node_mut("primary").unwrap().log().cloned().collect()
 }
 
+/// The session's next statement learns that the server ended it for `why`, which the server logged.
+fn assert_ended_by(sim: &mut Sim, session: SessionId, why: &str, code: &str) {
+    let fatal = format!("FATAL:  terminating connection due to {why}");
+    assert_eq!(
+        run(sim, session, "SELECT 1"),
+        Err(format!("{fatal} ({code})"))
+    );
+    assert!(log(sim).contains(&fatal), "{:?}", log(sim));
+}
+
 const LONG: &str = "SELECT count(*) FROM big a, big b";
 
 #[test]
@@ -98,12 +108,7 @@ fn idle_in_transaction_session_timeout_ends_the_session_and_rolls_back() {
     }
     run(&mut sim, session, "SELECT pg_sleep(0.5)").unwrap();
     sim.run_for(150 * MS);
-    assert_eq!(
-        run(&mut sim, session, "SELECT 1"),
-        Err("FATAL:  terminating connection due to idle-in-transaction timeout (25P03)".into())
-    );
-    assert!(log(&mut sim)
-        .contains(&"FATAL:  terminating connection due to idle-in-transaction timeout".into()));
+    assert_ended_by(&mut sim, session, "idle-in-transaction timeout", "25P03");
     // The next statement runs in a new backend: the transaction was rolled back, the settings
     // are the defaults again.
     assert_eq!(
@@ -131,12 +136,7 @@ fn idle_session_timeout_ends_a_session_idle_outside_a_transaction() {
     sim.run_for(500 * MS);
     run(&mut sim, session, "COMMIT").unwrap();
     sim.run_for(101 * MS);
-    assert_eq!(
-        run(&mut sim, session, "SELECT 1"),
-        Err("FATAL:  terminating connection due to idle-session timeout (57P05)".into())
-    );
-    assert!(log(&mut sim)
-        .contains(&"FATAL:  terminating connection due to idle-session timeout".into()));
+    assert_ended_by(&mut sim, session, "idle-session timeout", "57P05");
     assert_eq!(run(&mut sim, session, "SELECT 2"), Ok("2".into()));
 }
 
