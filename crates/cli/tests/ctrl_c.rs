@@ -126,8 +126,10 @@ fn at_a_terminal_ctrl_c_cancels_the_statement_or_clears_the_line_and_pgplay_goes
         eprintln!("skipped: no `script` command to give pgplay a terminal");
         return;
     }
+    // `script` runs its command through `$SHELL -c`; `exec` makes pgplay the terminal's
+    // foreground process, else a shell such as dash waits in between and dies of the SIGINT.
     let mut command = Command::new("script");
-    command.args(["-qfec", bin, "/dev/null"]);
+    command.args(["-qfec", &format!("exec '{bin}'"), "/dev/null"]);
     let mut pgplay = Running::start(command);
     pgplay.wait_for("postgres=#", 1);
     pgplay.send(&setup());
