@@ -8,20 +8,41 @@ use std::time::Instant;
 
 use pgplay_node::bench::{expected_scan, Bench, SCANS};
 
-pub fn run(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "--replication") {
-        return replication(args);
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Rows to insert (commits, with --replication).
+    #[arg(long, default_value = "10000", value_parser = count)]
+    rows: u64,
+    /// A primary and two standbys on the simulator: commits/s, WAL throughput, lag.
+    #[arg(long, conflicts_with = "soak")]
+    replication: bool,
+    /// Memory of a primary and two standbys over many transactions.
+    #[arg(long)]
+    soak: bool,
+    /// Transactions of the soak.
+    #[arg(long, default_value = "1000000", value_parser = count, requires = "soak")]
+    transactions: u64,
+    /// TRUNCATE the soak's table every N transactions.
+    #[arg(long, default_value = "10000", value_parser = count, requires = "soak")]
+    truncate_every: u64,
+}
+
+/// A count, with `_` allowed between digits (`1_000_000`).
+fn count(value: &str) -> Result<u64, String> {
+    value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("\"{value}\" is not a count"))
+}
+
+pub fn run(args: &BenchArgs) -> ExitCode {
+    if args.replication {
+        return replication(args.rows);
     }
-    if args.iter().any(|a| a == "--soak") {
-        return soak(args);
+    if args.soak {
+        return soak(args.transactions, args.truncate_every);
     }
-    let rows: u64 = args
-        .iter()
-        .position(|a| a == "--rows")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    match measure(rows) {
+    match measure(args.rows) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("pgplay bench: {error}");
@@ -58,13 +79,7 @@ fn measure(rows: u64) -> Result<(), String> {
 
 /// `pgplay bench --replication [--rows N]`: a primary and two standbys on
 /// the simulator, 10,000 commits per simulated second over 0.5 ms links.
-fn replication(args: &[String]) -> ExitCode {
-    let commits: u64 = args
-        .iter()
-        .position(|a| a == "--rows")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+fn replication(commits: u64) -> ExitCode {
     let (interval, latency) = (100, 500);
     let started = Instant::now();
     let run = match pgplay_sim::bench::run(commits, interval, latency) {
@@ -96,14 +111,6 @@ fn replication(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The value after `flag` in `args`, parsed.
-fn flag_value(args: &[String], flag: &str) -> Option<u64> {
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.replace('_', "").parse().ok())
-}
-
 /// This process's resident memory in bytes, from `/proc/self/statm`
 /// (Linux; None elsewhere).
 fn resident_bytes() -> Option<u64> {
@@ -121,9 +128,7 @@ const SOAK_WARM_UP: u64 = 200_000;
 /// (1,000,000 by default), the table truncated every 10,000; the process's
 /// resident memory is printed every 100,000 and must stay within ±10% of
 /// its mean once warmed up.
-fn soak(args: &[String]) -> ExitCode {
-    let transactions = flag_value(args, "--transactions").unwrap_or(1_000_000);
-    let truncate_every = flag_value(args, "--truncate-every").unwrap_or(10_000);
+fn soak(transactions: u64, truncate_every: u64) -> ExitCode {
     let batch = 100_000.min(transactions.max(1));
     let mut soak = match pgplay_sim::bench::Soak::new(truncate_every) {
         Ok(soak) => soak,

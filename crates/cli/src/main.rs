@@ -8,31 +8,15 @@ mod repl;
 mod sim;
 mod slt;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pgplay_node::Node;
 use pgplay_wal::time::{from_unix_millis, Timestamp};
 use pgplay_wal::SegmentSize;
-
-const USAGE: &str = "\
-pgplay: a PostgreSQL streaming-replication playground
-
-Usage:
-  pgplay [repl] [--wal-segsize BYTES]   psql on a fresh cluster: primary, standby1, standby2\n                                         (\\c NODE, \\! pg_ctl ..., \\cluster, \\? for help, \\q to quit)
-  pgplay test [--seed N] FILE.slt...     run sqllogictest files, each on a fresh simulated cluster
-                                         (primary, standby1, standby2; `connection standby1`, `sleep 1s`)
-  pgplay waldump [FILE.sql]              run the SQL (stdin if no file), print its WAL as pg_waldump does
-  pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--jobs N] [--keep-going] [--trace]
-                                         seeded runs of a primary and two standbys under faults,
-                                         checking the replication invariants after every step;
-                                         --jobs spreads seeds over threads, --keep-going counts
-                                         failures instead of stopping; prints seeds/minute
-  pgplay bench [--rows N]                single-row INSERT transactions per second and a full scan
-  pgplay bench --soak [--transactions N] [--truncate-every N]
-                                         memory of a primary and two standbys over N transactions
-";
 
 fn now() -> Timestamp {
     let millis = SystemTime::now()
@@ -57,80 +41,110 @@ fn main() -> ExitCode {
         .unwrap_or(ExitCode::FAILURE)
 }
 
-fn run() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("repl") => repl(&args),
-        Some("--wal-segsize") => repl(&args),
-        Some("test") => test(&args[1..]),
-        Some("waldump") => waldump(args.get(1)),
-        Some("bench") => bench::run(&args[1..]),
-        Some("sim") => sim::run(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("pgplay: unknown command \"{other}\"\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
+/// pgplay: a PostgreSQL streaming-replication playground.
+#[derive(Parser)]
+#[command(
+    name = "pgplay",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    repl: ReplArgs,
 }
 
-fn segment_size(args: &[String]) -> Result<Option<SegmentSize>, String> {
-    let Some(index) = args.iter().position(|a| a == "--wal-segsize") else {
-        return Ok(None);
-    };
-    let value = args
-        .get(index + 1)
-        .ok_or("--wal-segsize needs a value in bytes")?;
+#[derive(Subcommand)]
+enum Command {
+    /// psql on a fresh cluster: primary, standby1, standby2 (\c NODE, \! pg_ctl ..., \cluster,
+    /// \? for help, \q to quit). The default command.
+    Repl(ReplArgs),
+    /// Run sqllogictest files, each on a fresh simulated cluster (primary, standby1, standby2;
+    /// `connection standby1`, `sleep 1s`).
+    Test(TestArgs),
+    /// Run the SQL (stdin if no file) and print its WAL as pg_waldump does.
+    Waldump {
+        /// A file of SQL, one psql line at a time.
+        file: Option<PathBuf>,
+    },
+    /// Benchmarks: single-row INSERTs per second and a full scan; replication; the memory soak.
+    Bench(bench::BenchArgs),
+    /// Seeded runs of a primary and two standbys under faults, checking the replication
+    /// invariants after every step; prints seeds/minute.
+    Sim(sim::SimArgs),
+}
+
+#[derive(Args, Default)]
+struct ReplArgs {
+    /// The WAL segment size in bytes: a power of 2 from 65536 to 1073741824.
+    #[arg(long = "wal-segsize", value_name = "BYTES", value_parser = parse_segment_size)]
+    wal_segsize: Option<SegmentSize>,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// The simulator's seed for the cluster.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Run every record of each file and count records that pass and fail, instead of stopping
+    /// a file at its first failure.
+    #[arg(long)]
+    keep_going: bool,
+    /// The .slt files.
+    #[arg(required = true, value_name = "FILE.slt")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_segment_size(value: &str) -> Result<SegmentSize, String> {
     let bytes: u64 = value
         .parse()
         .map_err(|_| format!("invalid --wal-segsize \"{value}\""))?;
-    SegmentSize::new(bytes).map(Some).ok_or_else(|| {
+    SegmentSize::new(bytes).ok_or_else(|| {
         format!("--wal-segsize must be a power of 2 between 65536 and 1073741824, not {bytes}")
     })
 }
 
-fn repl(args: &[String]) -> ExitCode {
-    let size = match segment_size(args) {
-        Ok(size) => size,
-        Err(message) => {
-            eprintln!("pgplay: {message}");
-            return ExitCode::from(2);
+fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    repl::run(size, now)
+    match cli.command {
+        None => repl::run(cli.repl.wal_segsize, now),
+        Some(Command::Repl(args)) => repl::run(args.wal_segsize, now),
+        Some(Command::Test(args)) => test(&args),
+        Some(Command::Waldump { file }) => waldump(file.as_deref()),
+        Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Sim(args)) => sim::run(&args),
+    }
 }
 
-fn test(args: &[String]) -> ExitCode {
-    let mut seed = 1u64;
-    let mut files = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--seed" {
-            match args.next().and_then(|v| v.parse().ok()) {
-                Some(value) => seed = value,
-                None => {
-                    eprintln!("pgplay test: --seed needs a number\n\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            }
-        } else {
-            files.push(arg.clone());
-        }
-    }
-    if files.is_empty() {
-        eprintln!("pgplay test: no files given\n\n{USAGE}");
-        return ExitCode::from(2);
-    }
+fn test(args: &TestArgs) -> ExitCode {
     let (mut passed, mut failed) = (0, 0);
-    for file in &files {
-        match slt::run_file(&PathBuf::from(file), seed) {
-            Ok(()) => passed += 1,
+    for file in &args.files {
+        let shown = file.display();
+        match slt::run_file(file, args.seed, args.keep_going) {
+            Ok(records) if records.failed == 0 => passed += 1,
+            Ok(records) => {
+                failed += 1;
+                println!(
+                    "FAIL {shown}: {} records passed, {} failed\n",
+                    records.passed, records.failed
+                );
+            }
             Err(report) => {
                 failed += 1;
-                println!("FAIL {file}\n{report}\nreplay: pgplay test --seed {seed} {file}\n");
+                let seed = args.seed;
+                println!("FAIL {shown}\n{report}\nreplay: pgplay test --seed {seed} {shown}\n");
             }
         }
     }
@@ -142,7 +156,7 @@ fn test(args: &[String]) -> ExitCode {
     }
 }
 
-fn waldump(file: Option<&String>) -> ExitCode {
+fn waldump(file: Option<&Path>) -> ExitCode {
     let sql = match file {
         Some(path) => std::fs::read_to_string(path),
         None => std::io::read_to_string(std::io::stdin()),

@@ -15,57 +15,43 @@ use std::time::Instant;
 
 use pgplay_sim::fuzz::{self, Failure, Report};
 
-const USAGE: &str =
-    "usage: pgplay sim [--seed N] [--seeds COUNT] [--steps N] [--jobs N] [--keep-going] [--trace] [--lose-processes]";
-
 /// Seeds between two progress lines on stderr.
 const PROGRESS_EVERY: u64 = 1000;
 
-struct Options {
+#[derive(clap::Args)]
+pub struct SimArgs {
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How many seeds, from --seed on.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
+    /// Steps of each run.
+    #[arg(long, default_value_t = 200)]
     steps: usize,
-    jobs: usize,
+    /// Threads, one simulator each (a trace runs on one).
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
     /// Run every seed and count failures instead of stopping at the first.
+    #[arg(long)]
     keep_going: bool,
+    /// Print one status line per step of each run.
+    #[arg(long = "trace", short = 'v')]
     verbose: bool,
     /// Crashes lose the process, rebuilt from its kept data directory (as in the browser).
+    #[arg(long)]
     lose_processes: bool,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        seed: 1,
-        seeds: 1,
-        steps: 200,
-        jobs: 1,
-        keep_going: false,
-        verbose: false,
-        lose_processes: false,
-    };
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let mut number = |name: &str| -> Result<u64, String> {
-            iter.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{name} needs a number"))
-        };
-        match arg.as_str() {
-            "--seed" => options.seed = number("--seed")?,
-            "--seeds" => options.seeds = number("--seeds")?.max(1),
-            "--steps" => options.steps = number("--steps")? as usize,
-            "--jobs" | "-j" => options.jobs = number("--jobs")?.clamp(1, 256) as usize,
-            "--keep-going" => options.keep_going = true,
-            "--trace" | "-v" => options.verbose = true,
-            "--lose-processes" => options.lose_processes = true,
-            other => return Err(format!("unknown option \"{other}\"")),
+impl SimArgs {
+    /// One run's trace at a time, or the lines would interleave.
+    fn jobs(&self) -> usize {
+        if self.verbose {
+            1
+        } else {
+            usize::from(self.jobs)
         }
     }
-    if options.verbose {
-        // One run's trace at a time, or the lines would interleave.
-        options.jobs = 1;
-    }
-    Ok(options)
 }
 
 /// What the seeds that passed add up to.
@@ -102,12 +88,12 @@ impl Totals {
 /// Runs the seeds on `options.jobs` threads; every result goes to `results`
 /// as it comes. Without `--keep-going` the threads stop taking seeds after
 /// the first failure.
-fn run_seeds(options: &Options, results: mpsc::Sender<(u64, Result<Report, Failure>)>) {
+fn run_seeds(options: &SimArgs, results: mpsc::Sender<(u64, Result<Report, Failure>)>) {
     let next = AtomicU64::new(options.seed);
     let end = options.seed + options.seeds;
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for _ in 0..options.jobs {
+        for _ in 0..options.jobs() {
             let results = results.clone();
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
@@ -137,21 +123,13 @@ fn per_minute(count: u64, seconds: f64) -> f64 {
     count as f64 * 60.0 / seconds.max(1e-9)
 }
 
-pub fn run(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("pgplay sim: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn run(options: &SimArgs) -> ExitCode {
     let started = Instant::now();
     let (sender, receiver) = mpsc::channel();
     let mut totals = Totals::default();
     let mut failures: Vec<Failure> = Vec::new();
     let mut last_status = Vec::new();
     std::thread::scope(|scope| {
-        let options = &options;
         scope.spawn(move || run_seeds(options, sender));
         let mut done = 0;
         for (_, result) in receiver {
@@ -196,7 +174,7 @@ pub fn run(args: &[String]) -> ExitCode {
             println!("{line}");
         }
     }
-    print_summary(&options, &totals, failures.len() as u64, seconds);
+    print_summary(options, &totals, failures.len() as u64, seconds);
     if failures.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -204,7 +182,7 @@ pub fn run(args: &[String]) -> ExitCode {
     }
 }
 
-fn print_summary(options: &Options, totals: &Totals, failed: u64, seconds: f64) {
+fn print_summary(options: &SimArgs, totals: &Totals, failed: u64, seconds: f64) {
     let held = if failed == 0 {
         "every invariant held".to_string()
     } else {
@@ -237,7 +215,7 @@ fn print_summary(options: &Options, totals: &Totals, failed: u64, seconds: f64) 
     println!(
         "{:.1} s on {} thread(s): {:.0} seeds/minute",
         seconds,
-        options.jobs,
+        options.jobs(),
         per_minute(options.seeds, seconds)
     );
 }
@@ -245,17 +223,22 @@ fn print_summary(options: &Options, totals: &Totals, failed: u64, seconds: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Sim {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<SimArgs, clap::Error> {
+        Sim::try_parse_from(std::iter::once("sim").chain(args.iter().copied())).map(|s| s.args)
+    }
 
     fn outcomes(jobs: usize) -> Vec<(u64, u64, u64)> {
+        let jobs = jobs.to_string();
         let options = parse(&[
-            "--seed".into(),
-            "11".into(),
-            "--seeds".into(),
-            "4".into(),
-            "--steps".into(),
-            "30".into(),
-            "--jobs".into(),
-            jobs.to_string(),
+            "--seed", "11", "--seeds", "4", "--steps", "30", "--jobs", &jobs,
         ])
         .unwrap();
         let (sender, receiver) = mpsc::channel();
@@ -285,7 +268,15 @@ mod tests {
 
     #[test]
     fn trace_runs_on_one_thread() {
-        let options = parse(&["--jobs".into(), "4".into(), "--trace".into()]).unwrap();
-        assert_eq!(options.jobs, 1);
+        let options = parse(&["--jobs", "4", "--trace"]).unwrap();
+        assert_eq!(options.jobs(), 1);
+    }
+
+    #[test]
+    fn a_bad_number_is_an_error_not_a_default() {
+        assert!(parse(&["--steps", "ten"]).is_err());
+        assert!(parse(&["--seeds", "0"]).is_err());
+        assert!(parse(&["--jobs", "999"]).is_err());
+        assert!(parse(&["--frobnicate"]).is_err());
     }
 }

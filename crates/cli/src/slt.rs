@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use pgplay_conformance::conventions::{self, PgColumnType, LABEL_PGPLAY};
 use pgplay_engine::{DbError, Outcome, SessionId};
 use pgplay_sim::{Sim, MS};
-use sqllogictest::{Connection, DBOutput, Record, DB};
+use sqllogictest::{Connection, DBOutput, MakeConnection, Record, Runner, DB};
 
 /// Ports of primary, standby1, standby2 (as in tests/postgres/cluster.sh).
 pub const CLUSTER_BASE_PORT: u16 = 55432;
@@ -115,7 +115,18 @@ impl DB for PgplayDb {
 }
 
 /// Runs one file on a fresh cluster made from `seed`; Err holds the failure report.
-pub fn run_file(path: &Path, seed: u64) -> Result<(), String> {
+/// How many records of a file passed and failed (with `--keep-going`; otherwise a file stops at
+/// its first failure, which is the error).
+#[derive(Debug, Default, PartialEq)]
+pub struct RecordCounts {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+/// Runs one file on a fresh simulated cluster. Without `keep_going` the first failing record
+/// ends the file with its report; with it, each failure is printed and counted, and the run goes
+/// on with the next record.
+pub fn run_file(path: &Path, seed: u64, keep_going: bool) -> Result<RecordCounts, String> {
     let sim = Arc::new(Mutex::new(Sim::standard(seed, CLUSTER_BASE_PORT)));
     // The node the next new connection opens on, set from each record.
     let target = Arc::new(Mutex::new(String::from("primary")));
@@ -136,49 +147,70 @@ pub fn run_file(path: &Path, seed: u64) -> Result<(), String> {
     conventions::configure_runner(&mut runner, LABEL_PGPLAY);
     let records = sqllogictest::parse_file(path).map_err(|e| e.to_string())?;
     let nodes = sim.lock().expect("one runner thread").node_names();
+    let mut counts = RecordCounts::default();
     for record in records {
         if let Record::Halt { .. } = record {
             break;
         }
-        if let Record::Sleep { duration, .. } = record {
-            let micros = i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
-            sim.lock().expect("one runner thread").run_for(micros);
-            continue;
-        }
-        if let Record::System {
-            command,
-            stdout,
-            loc,
-            ..
-        } = &record
-        {
-            let output = sim.lock().expect("one runner thread").run_command(command);
-            match (output, stdout) {
-                (Err(error), _) => {
-                    return Err(format!("system command failed: {command}\n{error}\nat {loc}"))
-                }
-                (Ok(out), Some(expected)) if out.trim() != expected.trim() => {
-                    return Err(format!(
-                        "system command output mismatch: {command}\nexpected:\n{expected}\nactual:\n{out}\nat {loc}"
-                    ))
-                }
-                _ => {}
+        let counted = matches!(
+            record,
+            Record::Statement { .. } | Record::Query { .. } | Record::System { .. }
+        );
+        match run_record(&sim, &target, &nodes, &mut runner, record) {
+            Ok(()) => counts.passed += u64::from(counted),
+            Err(report) if keep_going => {
+                counts.failed += 1;
+                println!("FAIL {}\n{report}\n", path.display());
             }
-            sim.lock().expect("one runner thread").run_for(MS / 10);
-            continue;
+            Err(report) => return Err(report),
         }
-        *target.lock().expect("one runner thread") = match record_connection(&record) {
-            Some(Connection::Named(name)) if nodes.contains(name) => name.clone(),
-            _ => "primary".to_string(),
-        };
-        runner
-            .run(record)
-            .map_err(|e| e.display(false).to_string())?;
-        // Statements take a little time; WAL moves on meanwhile.
-        sim.lock().expect("one runner thread").run_for(MS / 10);
     }
     runner.shutdown();
-    Ok(())
+    Ok(counts)
+}
+
+/// Runs one record: a `sleep` advances the simulated clock, a `system` command runs on the
+/// cluster's shell, a statement or query runs on its record's node. Statements take a little
+/// simulated time, in which WAL moves on.
+fn run_record<M: MakeConnection<Conn = PgplayDb>>(
+    sim: &Mutex<Sim>,
+    target: &Mutex<String>,
+    nodes: &[String],
+    runner: &mut Runner<PgplayDb, M>,
+    record: Record<PgColumnType>,
+) -> Result<(), String> {
+    if let Record::Sleep { duration, .. } = record {
+        let micros = i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
+        sim.lock().expect("one runner thread").run_for(micros);
+        return Ok(());
+    }
+    if let Record::System {
+        command,
+        stdout,
+        loc,
+        ..
+    } = &record
+    {
+        let output = sim.lock().expect("one runner thread").run_command(command);
+        sim.lock().expect("one runner thread").run_for(MS / 10);
+        return match (output, stdout) {
+            (Err(error), _) => Err(format!("system command failed: {command}\n{error}\nat {loc}")),
+            (Ok(out), Some(expected)) if out.trim() != expected.trim() => Err(format!(
+                "system command output mismatch: {command}\nexpected:\n{expected}\nactual:\n{out}\nat {loc}"
+            )),
+            _ => Ok(()),
+        };
+    }
+    *target.lock().expect("one runner thread") = match record_connection(&record) {
+        Some(Connection::Named(name)) if nodes.contains(name) => name.clone(),
+        _ => "primary".to_string(),
+    };
+    let result = runner
+        .run(record)
+        .map(|_| ())
+        .map_err(|e| e.display(false).to_string());
+    sim.lock().expect("one runner thread").run_for(MS / 10);
+    result
 }
 
 fn record_connection<T: sqllogictest::ColumnType>(record: &Record<T>) -> Option<&Connection> {
