@@ -49,11 +49,17 @@ impl Repl {
     fn psql(&mut self, node: &str) -> &mut Psql {
         if !self.sessions.contains_key(node) {
             let session = self.sim.node_mut(node).map(|n| n.connect());
-            if let Some(psql) = session {
+            if let Some(mut psql) = session {
+                psql.options.interactive = self.interactive;
                 self.sessions.insert(node.to_string(), psql);
             }
         }
         self.sessions.get_mut(node).expect("node exists")
+    }
+
+    /// A FATAL ended the backend while reading a script: psql stops there.
+    fn connection_lost(&self) -> bool {
+        self.sessions.values().any(|psql| psql.connection_lost)
     }
 
     /// Moves the simulated clock to now (interactive) or by a tick (scripted).
@@ -204,6 +210,9 @@ fn read_lines(sender: std::sync::mpsc::SyncSender<Input>) {
     }
 }
 
+/// psql's exit status when the connection to the server was lost reading a script.
+const EXIT_CONNECTION_LOST: u8 = 2;
+
 /// psql's exit status when a script was stopped with Ctrl+C.
 const EXIT_USER: u8 = 3;
 
@@ -287,6 +296,9 @@ pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) 
             None => break,
         }
         let _ = std::io::stdout().flush();
+        if repl.connection_lost() {
+            return ExitCode::from(EXIT_CONNECTION_LOST);
+        }
     }
     ExitCode::SUCCESS
 }

@@ -119,3 +119,31 @@ fn timestamp_arithmetic_pgplay_lacks_is_honest() {
          DETAIL:  pgplay has no interval type yet.\n"
     );
 }
+
+/// psql reading a script stops when a FATAL ends its connection, with exit status 2 (at a
+/// terminal it would reconnect and go on). psql 15 printed the same lines, to stderr.
+#[test]
+fn a_script_stops_where_its_connection_is_lost() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgplay"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pgplay starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT 1 AS before;\nSELECT pg_terminate_backend(pg_backend_pid()); SELECT 2;\nSELECT 3;\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        " before \n--------\n      1\n(1 row)\n\n\
+         FATAL:  terminating connection due to administrator command\n\
+         server closed the connection unexpectedly\n\
+         \tThis probably means the server terminated abnormally\n\
+         \tbefore or while processing the request.\n\
+         connection to server was lost\n"
+    );
+}

@@ -22,6 +22,9 @@ pub struct Psql {
     /// Statements typed after it, sent once it is answered (bounded by
     /// [`MAX_QUEUED`]).
     pub queued: VecDeque<String>,
+    /// A FATAL ended the backend while psql read a script (not a terminal): psql stops there,
+    /// with exit status 2.
+    pub connection_lost: bool,
 }
 
 /// Most statements psql keeps while its backend waits.
@@ -36,6 +39,7 @@ impl Node {
             quit: false,
             waiting: None,
             queued: VecDeque::new(),
+            connection_lost: false,
         }
     }
 
@@ -85,6 +89,12 @@ impl Node {
             }
             for result in results {
                 out.push_str(&render(&result, &statement, &psql.options));
+                psql.connection_lost |=
+                    !psql.options.interactive && ends_connection_result(&result);
+            }
+            if psql.connection_lost {
+                psql.queued.clear();
+                break;
             }
         }
         out
@@ -121,6 +131,7 @@ impl Node {
         let mut out = String::new();
         for result in &results {
             out.push_str(&render(result, &statement, &psql.options));
+            psql.connection_lost |= !psql.options.interactive && ends_connection_result(result);
         }
         let lost = results
             .last()
@@ -321,8 +332,10 @@ pub fn render(result: &StatementResult, statement: &str, options: &psql::Options
                 statement,
                 options.verbosity,
             ));
-            if ends_connection(error) {
+            if ends_connection(error) && options.interactive {
                 out.push_str(CONNECTION_LOST);
+            } else if ends_connection(error) {
+                out.push_str(CONNECTION_LOST_IN_SCRIPT);
             }
         }
     }
@@ -332,6 +345,13 @@ pub fn render(result: &StatementResult, statement: &str, options: &psql::Options
 /// What psql 15 prints at a terminal after a FATAL that ended its backend: libpq's words for
 /// the closed socket, then psql's reconnection (the next statement runs in a new backend).
 pub const CONNECTION_LOST: &str = "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\nThe connection to the server was lost. Attempting reset: Succeeded.\n";
+
+/// What psql 15 prints reading a script after the same FATAL, before it exits with status 2.
+pub const CONNECTION_LOST_IN_SCRIPT: &str = "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\nconnection to server was lost\n";
+
+fn ends_connection_result(result: &StatementResult) -> bool {
+    matches!(&result.outcome, Err(error) if ends_connection(error))
+}
 
 /// A FATAL with which the server ends a backend that is still connected: terminated
 /// (`pg_terminate_backend()`, a shutdown) or idle too long.

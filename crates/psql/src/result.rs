@@ -60,6 +60,9 @@ pub struct Options {
     pub timing: bool,
     /// `\set VERBOSITY`.
     pub verbosity: Verbosity,
+    /// Input comes from a terminal: after a lost connection psql reconnects and goes on;
+    /// reading a script it stops, with exit status 2.
+    pub interactive: bool,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             footer: true,
             timing: false,
             verbosity: Verbosity::Default,
+            interactive: true,
         }
     }
 }
