@@ -26,7 +26,13 @@ export async function serveDist(distDir) {
     const path = asked === "/" ? "/index.html" : asked;
     try {
       const body = await readFile(join(distDir, path));
-      response.writeHead(200, { "content-type": contentTypes[extname(path)] ?? "application/octet-stream" });
+      response.writeHead(200, {
+        "content-type": contentTypes[extname(path)] ?? "application/octet-stream",
+        // Cross-origin isolation, as Trunk.toml's [serve.headers]: the page's Cancel then
+        // reaches a statement running in a worker through shared memory.
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+      });
       response.end(body);
     } catch {
       response.writeHead(404);

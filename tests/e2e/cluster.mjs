@@ -90,6 +90,20 @@ try {
     return sleeping;
   });
   check("a cancel ends pg_sleep(1e9)", out.includes("ERROR:  canceling statement due to user request"), out);
+  // A statement that keeps the worker busy hears the cancel through the shared flag.
+  const isolated = await page.evaluate(() => window.crossOriginIsolated);
+  check("the page is cross-origin isolated (COOP and COEP headers)", isolated, String(isolated));
+  out = await page.evaluate(async () => {
+    const started = performance.now();
+    const busy = window.pgplay.psql("primary", "SELECT count(*) FROM a JOIN a b ON true JOIN a c ON a.x + b.x + c.x < 0;");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    window.pgplay.cancel("primary");
+    const text = await busy;
+    return `${text}(after ${Math.round(performance.now() - started)} ms)`;
+  });
+  check("a cancel ends a busy statement", out.includes("ERROR:  canceling statement due to user request"), out);
+  out = await psql("primary", "SELECT 42 AS after_cancel;");
+  check("the session goes on after the cancel", out.includes("42\n(1 row)"), out);
   out = await psql("primary", "SET statement_timeout = '200ms'; SELECT pg_sleep(10);");
   check("statement_timeout ends pg_sleep(10)", out.includes("ERROR:  canceling statement due to statement timeout"), out);
   await psql("primary", "RESET statement_timeout;");

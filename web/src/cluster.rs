@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, Uint8Array};
+use js_sys::{Array, Atomics, Function, Int32Array, Promise, Uint8Array};
 use pgplay_node::durable::DurableCopy;
 use pgplay_node::shell::{self, NetworkFault, ShellCommand};
 use wasm_bindgen::prelude::*;
@@ -56,6 +56,10 @@ struct Handle {
     /// Started from `durable` and not heard from since: if it dies now, its
     /// files do not start (a recovery that fails), so it is not tried again.
     restarting_from_files: bool,
+    /// Shared memory the worker's statements read at each interrupt check, so a cancel reaches
+    /// a statement that keeps the worker busy (a message would wait for it to end). Only on a
+    /// cross-origin isolated page; given to the worker when it is ready.
+    cancel_flag: Option<Int32Array>,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
@@ -68,6 +72,17 @@ struct Spare {
     failed: Rc<Cell<bool>>,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+/// A cancel flag for a worker: one 32-bit word of shared memory, where the page can create
+/// SharedArrayBuffer (a cross-origin isolated page: served with `Cross-Origin-Opener-Policy:
+/// same-origin` and `Cross-Origin-Embedder-Policy: require-corp`).
+fn new_cancel_flag() -> Option<Int32Array> {
+    let isolated =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crossOriginIsolated"))
+            .ok()?
+            .as_bool()?;
+    isolated.then(|| Int32Array::new(&js_sys::SharedArrayBuffer::new(4)))
 }
 
 fn new_worker() -> Result<Worker, JsValue> {
@@ -160,6 +175,11 @@ impl Cluster {
             inner.next_id += 1;
             inner.next_id
         };
+        // A spare that is ready already said so: the flag goes now, else with the node's Ready.
+        let cancel_flag = new_cancel_flag();
+        if let (true, Some(flag)) = (ready, &cancel_flag) {
+            let _ = worker.post_message(flag);
+        }
         self.0.borrow_mut().nodes.insert(
             name.to_string(),
             Handle {
@@ -172,6 +192,7 @@ impl Cluster {
                 last_upstream: None,
                 durable: DurableCopy::default(),
                 restarting_from_files: false,
+                cancel_flag: cancel_flag.clone(),
                 _onmessage: onmessage,
                 _onerror: onerror,
             },
@@ -265,6 +286,9 @@ impl Cluster {
                 let mut inner = self.0.borrow_mut();
                 if let Some(handle) = inner.nodes.get_mut(name) {
                     handle.ready = true;
+                    if let Some(flag) = &handle.cancel_flag {
+                        let _ = handle.worker.post_message(flag);
+                    }
                     for (bytes, port) in std::mem::take(&mut handle.queue) {
                         post_to(&handle.worker, &bytes, port);
                     }
@@ -602,6 +626,15 @@ impl Cluster {
     /// psql's Ctrl+C in a session: a commit waiting for synchronous
     /// standbys stops waiting, and its psql request is answered.
     pub fn cancel(&self, node: &str, session: &str) {
+        if let Some(flag) = self
+            .0
+            .borrow()
+            .nodes
+            .get(node)
+            .and_then(|h| h.cancel_flag.clone())
+        {
+            let _ = Atomics::store(&flag, 0, cancel_tag(session));
+        }
         let session = session.to_string();
         self.send(node, &ToWorker::Cancel { session }, None);
     }

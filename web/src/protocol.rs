@@ -392,3 +392,32 @@ mod tests {
         assert!(primary.sender_to(&standby4).is_none());
     }
 }
+
+/// What the page writes into a worker's shared cancel flag to cancel the statement running for
+/// `session`: a hash of the session's name that is never 0 (0 means no cancel).
+pub fn cancel_tag(session: &str) -> i32 {
+    // FNV-1a, 32 bits.
+    let hash = session.bytes().fold(0x811c_9dc5u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    (hash | 1) as i32
+}
+
+#[cfg(test)]
+mod cancel_tag_tests {
+    use super::cancel_tag;
+
+    #[test]
+    fn sessions_get_distinct_nonzero_tags() {
+        let tags: Vec<i32> = ["default", "s1", "s2", ""]
+            .iter()
+            .map(|s| cancel_tag(s))
+            .collect();
+        assert!(tags.iter().all(|t| *t != 0));
+        assert_eq!(cancel_tag("default"), tags[0]);
+        let mut unique = tags.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), tags.len());
+    }
+}

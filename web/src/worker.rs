@@ -4,10 +4,10 @@
 //! messages: replication frames on MessagePorts, connection requests and
 //! batched events to the page.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Atomics, Int32Array, Uint8Array};
 use pgplay_engine::explain::{explain_with, ExplainCatalog};
 use pgplay_engine::interrupt::InterruptSource;
 use pgplay_engine::SessionId;
@@ -57,6 +57,51 @@ impl InterruptSource for BrowserClock {
     fn elapsed_micros(&mut self, _work: u64) -> i64 {
         now() - self.started
     }
+    fn take_cancel(&mut self) -> bool {
+        take_shared_cancel()
+    }
+}
+
+thread_local! {
+    /// The page's cancel flag, shared memory the page writes while this worker is busy running a
+    /// statement (a message would wait until the statement ends). Only on a cross-origin
+    /// isolated page, where SharedArrayBuffer exists; elsewhere a cancel ends only sleeps and
+    /// waits, and `statement_timeout` still ends any statement.
+    static CANCEL_FLAG: RefCell<Option<Int32Array>> = const { RefCell::new(None) };
+    /// The [`cancel_tag`] of the session whose statement runs now (0: none).
+    static RUNNING: Cell<i32> = const { Cell::new(0) };
+}
+
+/// The statement running now was cancelled from the page: true once, and the flag is cleared.
+fn take_shared_cancel() -> bool {
+    let running = RUNNING.with(Cell::get);
+    if running == 0 {
+        return false;
+    }
+    CANCEL_FLAG.with(|flag| {
+        let flag = flag.borrow();
+        let Some(flag) = flag.as_ref() else {
+            return false;
+        };
+        Atomics::compare_exchange(flag, 0, running, 0).is_ok_and(|old| old == running)
+    })
+}
+
+/// Forgets a cancel meant for `session`'s statement that ended before it saw it.
+fn clear_shared_cancel(session: &str) {
+    CANCEL_FLAG.with(|flag| {
+        if let Some(flag) = flag.borrow().as_ref() {
+            let _ = Atomics::compare_exchange(flag, 0, cancel_tag(session), 0);
+        }
+    });
+}
+
+/// Runs `f` as `session`'s statement: the page's cancel flag for it counts meanwhile.
+fn running_for<T>(session: &str, f: impl FnOnce() -> T) -> T {
+    RUNNING.with(|running| running.set(cancel_tag(session)));
+    let out = f();
+    RUNNING.with(|running| running.set(0));
+    out
 }
 
 struct Link {
@@ -173,6 +218,10 @@ pub fn start() {
         })
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        if let Some(flag) = event.data().dyn_ref::<Int32Array>() {
+            CANCEL_FLAG.with(|shared| *shared.borrow_mut() = Some(flag.clone()));
+            return;
+        }
         let bytes = Uint8Array::new(&event.data()).to_vec();
         match decode::<ToWorker>(&bytes) {
             Ok(message) => {
@@ -265,7 +314,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                     .sessions
                     .entry(session.clone())
                     .or_insert_with(|| node.connect());
-                let out = node.psql_line(now, psql, &line);
+                let out = running_for(&session, || node.psql_line(now, psql, &line));
                 if psql.waiting.is_some() {
                     if s.waiting.contains_key(&session) {
                         // Typed while waiting: psql queued it; its output
@@ -310,6 +359,7 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             });
         }
         ToWorker::Cancel { session } => {
+            clear_shared_cancel(&session);
             let slept = with_state(|s| {
                 let request = s.sleeping.remove(&session)?;
                 let node = s.node.as_mut()?;
