@@ -231,17 +231,32 @@ impl Node {
         let Some(sent) = &self.durable.files else {
             return true;
         };
-        let slots = self.persistent_slots();
-        sent.control != self.db.control
-            || sent.files != self.files
-            || sent.auto_conf != self.db.settings.auto
-            || sent.history_files != self.history_files
-            || sent.postmaster_pid != self.is_running()
-            || sent.port != self.port
-            || sent.wal_timeline != self.db.wal.timeline()
-            || sent.name != self.name
-            || sent.slots.len() != slots.clone().count()
-            || !sent.slots.iter().zip(slots).all(|(a, b)| a.is(b))
+        // Every field is named, so a new one cannot be forgotten here: the pattern would not
+        // compile. Compared in place, without building the files again.
+        let DirectoryFiles {
+            name,
+            port,
+            files,
+            auto_conf,
+            history_files,
+            control,
+            slots,
+            postmaster_pid,
+            segment_size,
+            wal_timeline,
+        } = sent;
+        let live_slots = self.persistent_slots();
+        *control != self.db.control
+            || *files != self.files
+            || *auto_conf != self.db.settings.auto
+            || *history_files != self.history_files
+            || *postmaster_pid != self.is_running()
+            || *port != self.port
+            || *wal_timeline != self.db.wal.timeline()
+            || *name != self.name
+            || *segment_size != self.db.wal.segment_size()
+            || slots.len() != live_slots.clone().count()
+            || !slots.iter().zip(live_slots).all(|(a, b)| a.is(b))
     }
 
     /// The slots with a file in `pg_replslot/` (temporary slots have none).
