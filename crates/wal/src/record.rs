@@ -110,16 +110,22 @@ pub enum XlogRecord {
     },
 }
 
+/// The end of a transaction or of a subtransaction, with the xids of the
+/// subtransactions that end with it: on commit every subtransaction released
+/// into it; on abort those released into the one aborted (a subtransaction's
+/// abort carries its own xid in the record header, as in PostgreSQL).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionRecord {
     /// Relations listed are dropped when the commit is replayed.
     Commit {
         time: Timestamp,
         dropped: Vec<RelFileLocator>,
+        subxacts: Vec<Xid>,
     },
     Abort {
         time: Timestamp,
         dropped: Vec<RelFileLocator>,
+        subxacts: Vec<Xid>,
     },
 }
 
@@ -342,11 +348,21 @@ fn record_crc(bytes: &[u8]) -> u32 {
 fn encode_body(body: &RecordBody, out: &mut Writer) {
     match body {
         RecordBody::Xlog(record) => encode_xlog(record, out),
-        RecordBody::Transaction(TransactionRecord::Commit { time, dropped })
-        | RecordBody::Transaction(TransactionRecord::Abort { time, dropped }) => {
+        RecordBody::Transaction(TransactionRecord::Commit {
+            time,
+            dropped,
+            subxacts,
+        })
+        | RecordBody::Transaction(TransactionRecord::Abort {
+            time,
+            dropped,
+            subxacts,
+        }) => {
             out.i64(*time);
             out.u32(dropped.len() as u32);
             dropped.iter().for_each(|rel| out.relation(rel));
+            out.u32(subxacts.len() as u32);
+            subxacts.iter().for_each(|xid| out.u32(*xid));
         }
         RecordBody::Storage(StorageRecord::Create(rel)) => out.relation(rel),
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
@@ -476,9 +492,21 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
             let dropped = (0..count)
                 .map(|_| input.relation())
                 .collect::<Result<Vec<_>, _>>()?;
+            let count = input.u32()? as usize;
+            let subxacts = (0..count)
+                .map(|_| input.u32())
+                .collect::<Result<Vec<_>, _>>()?;
             match info {
-                0x00 => RecordBody::Transaction(TransactionRecord::Commit { time, dropped }),
-                0x20 => RecordBody::Transaction(TransactionRecord::Abort { time, dropped }),
+                0x00 => RecordBody::Transaction(TransactionRecord::Commit {
+                    time,
+                    dropped,
+                    subxacts,
+                }),
+                0x20 => RecordBody::Transaction(TransactionRecord::Abort {
+                    time,
+                    dropped,
+                    subxacts,
+                }),
                 _ => return Err(WalError::Truncated),
             }
         }
@@ -599,18 +627,28 @@ impl Record {
     pub fn describe(&self) -> String {
         match &self.body {
             RecordBody::Xlog(record) => describe_xlog(record),
-            RecordBody::Transaction(TransactionRecord::Commit { time, dropped }) => {
+            RecordBody::Transaction(TransactionRecord::Commit {
+                time,
+                dropped,
+                subxacts,
+            }) => {
                 format!(
-                    "COMMIT {} UTC{}",
+                    "COMMIT {} UTC{}{}",
                     format_timestamp_micros(*time),
-                    describe_dropped(dropped)
+                    describe_dropped(dropped),
+                    describe_subxacts(subxacts)
                 )
             }
-            RecordBody::Transaction(TransactionRecord::Abort { time, dropped }) => {
+            RecordBody::Transaction(TransactionRecord::Abort {
+                time,
+                dropped,
+                subxacts,
+            }) => {
                 format!(
-                    "ABORT {} UTC{}",
+                    "ABORT {} UTC{}{}",
                     format_timestamp_micros(*time),
-                    describe_dropped(dropped)
+                    describe_dropped(dropped),
+                    describe_subxacts(subxacts)
                 )
             }
             RecordBody::Storage(StorageRecord::Create(rel)) => format!("CREATE {}", rel.path()),
@@ -701,6 +739,15 @@ fn describe_dropped(dropped: &[RelFileLocator]) -> String {
     }
     let paths: Vec<String> = dropped.iter().map(RelFileLocator::path).collect();
     format!("; rels: {}", paths.join(" "))
+}
+
+/// PostgreSQL's `; subxacts: 736 737` after a transaction end's relations.
+fn describe_subxacts(subxacts: &[Xid]) -> String {
+    if subxacts.is_empty() {
+        return String::new();
+    }
+    let xids: Vec<String> = subxacts.iter().map(Xid::to_string).collect();
+    format!("; subxacts: {}", xids.join(" "))
 }
 
 fn describe_xlog(record: &XlogRecord) -> String {

@@ -55,7 +55,7 @@ impl Executor<'_> {
         )?;
         self.db
             .xact_mut(self.session)
-            .created
+            .created_mut()
             .push(locator(relfilenode));
         Ok(())
     }
@@ -414,9 +414,9 @@ impl Executor<'_> {
             let mut doomed = vec![table.oid];
             doomed.extend(owned.iter().map(|s| s.oid));
             self.delete_rows_of(&doomed)?;
-            let xact = self.db.xact_mut(self.session);
-            xact.dropped.push(table.locator);
-            xact.dropped.extend(owned.iter().map(|s| s.locator));
+            let dropped = self.db.xact_mut(self.session).dropped_mut();
+            dropped.push(table.locator);
+            dropped.extend(owned.iter().map(|s| s.locator));
         }
         Ok(Outcome::Command {
             tag: "DROP TABLE".into(),
@@ -482,7 +482,7 @@ impl Executor<'_> {
             self.heap_update(&pg_class, row.at, &row.values, &new_values)?;
             let xact = self.db.xact_mut(self.session);
             xact.catalog_changed = true;
-            xact.dropped.push(table.locator);
+            xact.dropped_mut().push(table.locator);
             if truncate.identity == Some(ast::TruncateIdentityOption::Restart) {
                 self.restart_owned_sequences(table.oid)?;
             }
