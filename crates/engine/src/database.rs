@@ -538,13 +538,19 @@ impl Database {
         self.wal.flush(self.wal.insert_lsn());
         self.data.truncate_clog(Xid::MAX);
         self.save_data_to_disk();
-        let xids: Vec<Xid> = self.data.running.iter().copied().collect();
+        let subxids = self.running_subxids();
+        let (subxids, xids): (Vec<Xid>, Vec<Xid>) = self
+            .data
+            .running
+            .iter()
+            .partition(|xid| subxids.contains(xid));
         let oldest = xids.first().copied().unwrap_or(self.data.next_xid);
         let running = StandbyRecord::RunningXacts {
             next_xid: self.data.next_xid,
             latest_completed_xid: self.data.next_xid.saturating_sub(1),
             oldest_running_xid: oldest,
             xids,
+            subxids,
         };
         if !shutdown {
             let _ = self.log(0, RecordBody::Standby(running));
@@ -578,6 +584,19 @@ impl Database {
         };
         self.control.time = self.now;
         lsn
+    }
+
+    /// The xids of the open transactions' subtransactions.
+    fn running_subxids(&self) -> BTreeSet<Xid> {
+        let mut subxids = BTreeSet::new();
+        for xact in self.sessions.values().filter_map(|s| s.xact.as_ref()) {
+            let mut own = xact.own_xids();
+            if let Some(top) = xact.xid {
+                own.remove(&top);
+            }
+            subxids.append(&mut own);
+        }
+        subxids
     }
 
     /// A clean stop: sessions end, a shutdown checkpoint is written.

@@ -371,14 +371,20 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
                 None => format!("truncate the file {} to {blocks}", relation.path()),
             }
         }
-        RecordBody::Standby(StandbyRecord::RunningXacts { next_xid, xids, .. }) => {
+        RecordBody::Standby(StandbyRecord::RunningXacts {
+            next_xid,
+            xids,
+            subxids,
+            ..
+        }) => {
             if xids.is_empty() {
                 format!("snapshot of running transactions for standbys (next xid {next_xid})")
             } else {
                 let running: Vec<String> = xids.iter().map(u32::to_string).collect();
                 format!(
-                    "snapshot of running transactions for standbys (next xid {next_xid}; running: {})",
-                    running.join(", ")
+                    "snapshot of running transactions for standbys (next xid {next_xid}; running: {}{})",
+                    running.join(", "),
+                    with_subtransactions(subxids)
                 )
             }
         }
@@ -1028,8 +1034,9 @@ mod tests {
                     latest_completed_xid: 728,
                     oldest_running_xid: 726,
                     xids: vec![726, 728],
+                    subxids: vec![727],
                 }),
-                "snapshot of running transactions for standbys (next xid 729; running: 726, 728)",
+                "snapshot of running transactions for standbys (next xid 729; running: 726, 728 with subtransaction 727)",
             ),
             (
                 RecordBody::Standby(StandbyRecord::Lock(vec![LockedRelation {

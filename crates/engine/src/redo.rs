@@ -120,10 +120,11 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             next_xid,
             oldest_running_xid,
             xids,
+            subxids,
             ..
         }) => {
             state.next_xid = state.next_xid.max(*next_xid);
-            let listed: BTreeSet<Xid> = xids.iter().copied().collect();
+            let listed: BTreeSet<Xid> = xids.iter().chain(subxids).copied().collect();
             // Transactions older than the oldest running one that never logged an end died in a crash.
             let vanished: Vec<Xid> = state
                 .running

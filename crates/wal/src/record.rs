@@ -147,12 +147,15 @@ pub struct LockedRelation {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StandbyRecord {
-    /// A snapshot of running transactions, so a standby can build its own.
+    /// A snapshot of running transactions, so a standby can build its own:
+    /// top-level xids, then the subtransactions' (which PostgreSQL 15's
+    /// pg_waldump does not print).
     RunningXacts {
         next_xid: Xid,
         latest_completed_xid: Xid,
         oldest_running_xid: Xid,
         xids: Vec<Xid>,
+        subxids: Vec<Xid>,
     },
     /// AccessExclusiveLocks taken (by DDL), which a standby must also hold.
     Lock(Vec<LockedRelation>),
@@ -420,12 +423,15 @@ fn encode_standby(record: &StandbyRecord, out: &mut Writer) {
             latest_completed_xid,
             oldest_running_xid,
             xids,
+            subxids,
         } => {
             out.u32(*next_xid);
             out.u32(*latest_completed_xid);
             out.u32(*oldest_running_xid);
             out.u32(xids.len() as u32);
             xids.iter().for_each(|xid| out.u32(*xid));
+            out.u32(subxids.len() as u32);
+            subxids.iter().for_each(|xid| out.u32(*xid));
         }
         StandbyRecord::Lock(locks) => {
             out.u32(locks.len() as u32);
@@ -568,11 +574,16 @@ fn decode_standby(info: u8, input: &mut Reader) -> Result<StandbyRecord, WalErro
             let xids = (0..count)
                 .map(|_| input.u32())
                 .collect::<Result<Vec<_>, _>>()?;
+            let count = input.u32()? as usize;
+            let subxids = (0..count)
+                .map(|_| input.u32())
+                .collect::<Result<Vec<_>, _>>()?;
             StandbyRecord::RunningXacts {
                 next_xid,
                 latest_completed_xid,
                 oldest_running_xid,
                 xids,
+                subxids,
             }
         }
         0x00 => {
@@ -660,6 +671,7 @@ impl Record {
                 latest_completed_xid,
                 oldest_running_xid,
                 xids,
+                ..
             }) => {
                 let mut text = format!(
                     "RUNNING_XACTS nextXid {next_xid} latestCompletedXid {latest_completed_xid} oldestRunningXid {oldest_running_xid}"
