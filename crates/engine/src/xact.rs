@@ -235,14 +235,7 @@ impl Database {
     /// The xid the session writes under: the innermost savepoint's, or the
     /// top level's; assigned at the first write, parents first.
     pub(crate) fn assign_xid(&mut self, session: SessionId) -> Xid {
-        let mut xid = match self.xact_mut(session).xid {
-            Some(xid) => xid,
-            None => {
-                let xid = self.new_xid();
-                self.xact_mut(session).xid = Some(xid);
-                xid
-            }
-        };
+        let mut xid = self.assign_top_xid(session);
         for depth in 0..self.xact_mut(session).savepoints.len() {
             xid = match self.xact_mut(session).savepoints[depth].xid {
                 Some(xid) => xid,
@@ -253,6 +246,17 @@ impl Database {
                 }
             };
         }
+        xid
+    }
+
+    /// The top-level xid, assigned if need be (`pg_current_xact_id()`
+    /// answers it inside a savepoint too, as PostgreSQL's `GetTopTransactionId`).
+    pub(crate) fn assign_top_xid(&mut self, session: SessionId) -> Xid {
+        if let Some(xid) = self.xact_mut(session).xid {
+            return xid;
+        }
+        let xid = self.new_xid();
+        self.xact_mut(session).xid = Some(xid);
         xid
     }
 

@@ -103,7 +103,8 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     {
         return Err(error);
     }
-    let mut statements = parse_bounded(sql)?;
+    let stripped = transaction::without_deferrable(sql);
+    let mut statements = parse_bounded(stripped.as_deref().unwrap_or(sql))?;
     if create_user {
         for statement in &mut statements {
             if let Statement::CreateRole(create) = statement {
@@ -833,6 +834,13 @@ impl Executor<'_> {
                 (variable.to_string(), values.clone())
             }
             ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
+            ast::Set::SetTransaction {
+                snapshot: Some(_), ..
+            } => {
+                return Err(DbError::feature_not_supported(
+                    "SET TRANSACTION SNAPSHOT is not supported by pgplay yet",
+                ))
+            }
             ast::Set::SetTransaction {
                 modes,
                 session: false,

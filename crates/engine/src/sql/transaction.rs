@@ -25,6 +25,59 @@ fn savepoint_name(ident: &ast::Ident) -> String {
     }
 }
 
+/// `[NOT] DEFERRABLE` in BEGIN, START TRANSACTION, SET TRANSACTION and SET
+/// SESSION CHARACTERISTICS, which sqlparser does not read: it matters only
+/// to SERIALIZABLE READ ONLY transactions under Serializable Snapshot
+/// Isolation, which pgplay does not have, so it is accepted and dropped.
+/// Returns the statements without it, or None when there is none.
+pub fn without_deferrable(sql: &str) -> Option<String> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let keyword = |token: &Token| match token {
+        Token::Word(word) if word.quote_style.is_none() => Some(word.keyword),
+        _ => None,
+    };
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut first: Option<Keyword> = None;
+    let mut second: Option<Keyword> = None;
+    let mut changed = false;
+    for token in tokens {
+        let word = keyword(&token);
+        if matches!(token, Token::SemiColon) {
+            (first, second) = (None, None);
+        } else if word.is_some() && first.is_none() {
+            first = word;
+        } else if word.is_some() && second.is_none() {
+            second = word;
+        }
+        let in_modes = match first {
+            Some(Keyword::BEGIN | Keyword::START) => true,
+            Some(Keyword::SET) => matches!(second, Some(Keyword::TRANSACTION | Keyword::SESSION)),
+            _ => false,
+        };
+        if in_modes && word == Some(Keyword::DEFERRABLE) {
+            changed = true;
+            // Drop a NOT before it, then the comma or blanks that led to it.
+            while let Some(last) = out.last() {
+                let is_not = keyword(last) == Some(Keyword::NOT);
+                if is_not || matches!(last, Token::Whitespace(_) | Token::Comma) {
+                    out.pop();
+                    if is_not {
+                        continue;
+                    }
+                } else {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(token);
+    }
+    changed.then(|| out.iter().map(Token::to_string).collect())
+}
+
 /// Whether a statement takes a snapshot when it runs (PostgreSQL's
 /// `analyze_requires_snapshot` and `PlannedStmtRequiresSnapshot`):
 /// transaction control, SET, SHOW and CHECKPOINT do not, so an isolation
@@ -55,7 +108,12 @@ impl Executor<'_> {
     pub(super) fn transaction_statement(&mut self, statement: &Statement) -> Result<Outcome> {
         match statement {
             Statement::StartTransaction { modes, .. } => self.begin(modes),
+            Statement::Commit { chain: true, .. } => self.end_and_chain("COMMIT"),
             Statement::Commit { .. } => self.commit_statement(),
+            Statement::Rollback {
+                chain: true,
+                savepoint: None,
+            } => self.end_and_chain("ROLLBACK"),
             Statement::Rollback {
                 savepoint: None, ..
             } => self.rollback_statement(),
@@ -129,6 +187,33 @@ impl Executor<'_> {
         }
         self.db.commit(self.session)?;
         Ok(command("COMMIT"))
+    }
+
+    /// `COMMIT AND CHAIN` / `ROLLBACK AND CHAIN`: the block ends and a new
+    /// one starts at once with the same isolation level and access mode.
+    fn end_and_chain(&mut self, command_name: &str) -> Result<Outcome> {
+        let Some(xact) = self
+            .db
+            .session(self.session)
+            .and_then(|s| s.xact.as_ref())
+            .filter(|x| x.explicit)
+        else {
+            return Err(crate::error::DbError::new(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                format!("{command_name} AND CHAIN can only be used in transaction blocks"),
+            ));
+        };
+        let (isolation, read_only) = (xact.isolation, xact.read_only);
+        let outcome = if command_name == "COMMIT" {
+            self.commit_statement()?
+        } else {
+            self.rollback_statement()?
+        };
+        let xact = self.db.xact_mut(self.session);
+        xact.explicit = true;
+        xact.isolation = isolation;
+        xact.read_only = read_only;
+        Ok(outcome)
     }
 
     fn rollback_statement(&mut self) -> Result<Outcome> {
