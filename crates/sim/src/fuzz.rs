@@ -15,6 +15,11 @@
 //! About a third of the writes commit with `synchronous_commit = off`. A
 //! crash of the primary may lose those, but only the unflushed tail that the
 //! WAL writer had not reached yet ([`check::durable_commits`]).
+//!
+//! Some writes go on in savepoints, released or rolled back to (nested ones
+//! too), so every node's row count, the durability check and the page
+//! comparison also cover subtransactions on the primary, the standbys and
+//! after crashes.
 
 use std::collections::VecDeque;
 
