@@ -319,9 +319,18 @@ impl Database {
         self.sessions.entry(session).or_default()
     }
 
-    /// A setting as this session sees it.
+    /// A setting as this session sees it (the transaction's own for
+    /// `transaction_isolation` and `transaction_read_only`).
     pub fn setting(&self, session: SessionId, name: &str) -> String {
         let canonical = crate::guc::definition(name).map(|d| d.name).unwrap_or("");
+        match canonical {
+            "transaction_isolation" => return self.isolation(session).name().to_string(),
+            "transaction_read_only" => {
+                let read_only = self.transaction_read_only(session);
+                return if read_only { "on" } else { "off" }.to_string();
+            }
+            _ => {}
+        }
         self.sessions
             .get(&session)
             .and_then(|s| s.settings.get(canonical).cloned())

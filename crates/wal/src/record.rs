@@ -249,8 +249,12 @@ impl RecordBody {
             RecordBody::Xlog(XlogRecord::Switch) => 0x40,
             RecordBody::Xlog(XlogRecord::BackupEnd(_)) => 0x50,
             RecordBody::Xlog(XlogRecord::EndOfRecovery { .. }) => 0x90,
-            RecordBody::Transaction(TransactionRecord::Commit { .. }) => 0x00,
-            RecordBody::Transaction(TransactionRecord::Abort { .. }) => 0x20,
+            RecordBody::Transaction(TransactionRecord::Commit { subxacts, .. }) => {
+                0x00 | has_info(subxacts)
+            }
+            RecordBody::Transaction(TransactionRecord::Abort { subxacts, .. }) => {
+                0x20 | has_info(subxacts)
+            }
             RecordBody::Storage(StorageRecord::Create(_)) => 0x10,
             RecordBody::Storage(StorageRecord::Truncate { .. }) => 0x20,
             RecordBody::Standby(StandbyRecord::Lock(_)) => 0x00,
@@ -269,6 +273,18 @@ impl RecordBody {
             }) => 0x40 | init_flag(*init_page),
             RecordBody::Sequence(SequenceRecord::Log { .. }) => 0x00,
         }
+    }
+}
+
+/// PostgreSQL's `XLOG_XACT_HAS_INFO`: the transaction end carries more
+/// (here, its subtransactions), so a record without any keeps its old bytes.
+const XACT_HAS_INFO: u8 = 0x80;
+
+fn has_info(subxacts: &[Xid]) -> u8 {
+    if subxacts.is_empty() {
+        0
+    } else {
+        XACT_HAS_INFO
     }
 }
 
@@ -364,8 +380,10 @@ fn encode_body(body: &RecordBody, out: &mut Writer) {
             out.i64(*time);
             out.u32(dropped.len() as u32);
             dropped.iter().for_each(|rel| out.relation(rel));
-            out.u32(subxacts.len() as u32);
-            subxacts.iter().for_each(|xid| out.u32(*xid));
+            if !subxacts.is_empty() {
+                out.u32(subxacts.len() as u32);
+                subxacts.iter().for_each(|xid| out.u32(*xid));
+            }
         }
         RecordBody::Storage(StorageRecord::Create(rel)) => out.relation(rel),
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
@@ -430,8 +448,11 @@ fn encode_standby(record: &StandbyRecord, out: &mut Writer) {
             out.u32(*oldest_running_xid);
             out.u32(xids.len() as u32);
             xids.iter().for_each(|xid| out.u32(*xid));
-            out.u32(subxids.len() as u32);
-            subxids.iter().for_each(|xid| out.u32(*xid));
+            // Only when there are any: a record without keeps its old bytes.
+            if !subxids.is_empty() {
+                out.u32(subxids.len() as u32);
+                subxids.iter().for_each(|xid| out.u32(*xid));
+            }
         }
         StandbyRecord::Lock(locks) => {
             out.u32(locks.len() as u32);
@@ -498,11 +519,14 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
             let dropped = (0..count)
                 .map(|_| input.relation())
                 .collect::<Result<Vec<_>, _>>()?;
-            let count = input.u32()? as usize;
-            let subxacts = (0..count)
-                .map(|_| input.u32())
-                .collect::<Result<Vec<_>, _>>()?;
-            match info {
+            let mut subxacts = Vec::new();
+            if info & XACT_HAS_INFO != 0 {
+                let count = input.u32()? as usize;
+                subxacts = (0..count)
+                    .map(|_| input.u32())
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
+            match info & !XACT_HAS_INFO {
                 0x00 => RecordBody::Transaction(TransactionRecord::Commit {
                     time,
                     dropped,
@@ -574,10 +598,13 @@ fn decode_standby(info: u8, input: &mut Reader) -> Result<StandbyRecord, WalErro
             let xids = (0..count)
                 .map(|_| input.u32())
                 .collect::<Result<Vec<_>, _>>()?;
-            let count = input.u32()? as usize;
-            let subxids = (0..count)
-                .map(|_| input.u32())
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut subxids = Vec::new();
+            if !input.is_empty() {
+                let count = input.u32()? as usize;
+                subxids = (0..count)
+                    .map(|_| input.u32())
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
             StandbyRecord::RunningXacts {
                 next_xid,
                 latest_completed_xid,

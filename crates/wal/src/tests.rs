@@ -137,6 +137,20 @@ fn transaction_ends_carry_their_subtransactions() {
             "RUNNING_XACTS nextXid 760 latestCompletedXid 756 oldestRunningXid 757; 1 xacts: 757",
         ),
     ];
+    let plain = Record {
+        xid: 725,
+        prev: Lsn::INVALID,
+        body: RecordBody::Transaction(TransactionRecord::Commit {
+            time,
+            dropped: Vec::new(),
+            subxacts: Vec::new(),
+        }),
+    };
+    assert_eq!(
+        plain.encode().len(),
+        RECORD_HEADER_SIZE + 12,
+        "without subtransactions a commit keeps its bytes (and every later LSN)"
+    );
     for (xid, body, described) in records {
         let record = Record {
             xid,

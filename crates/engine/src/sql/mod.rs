@@ -789,11 +789,6 @@ impl Executor<'_> {
         let definition = crate::guc::definition(name).expect("known setting");
         let raw = match name {
             "in_hot_standby" => if self.db.in_recovery { "on" } else { "off" }.to_string(),
-            "transaction_isolation" => self.db.isolation(self.session).name().to_string(),
-            "transaction_read_only" => {
-                let read_only = self.db.transaction_read_only(self.session);
-                if read_only { "on" } else { "off" }.to_string()
-            }
             _ => self.db.setting(self.session, name),
         };
         crate::guc::display(definition, &raw)
