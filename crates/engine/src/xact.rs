@@ -88,6 +88,10 @@ pub struct Savepoint {
     pub settings: BTreeMap<&'static str, String>,
     /// How many SET LOCAL names the transaction had then.
     pub local_settings: usize,
+    /// The transaction's access mode then: `SET TRANSACTION READ ONLY`
+    /// inside a savepoint lasts until the savepoint ends (released or
+    /// rolled back), as PostgreSQL's `prevXactReadOnly` makes it.
+    pub read_only: bool,
 }
 
 /// The open transaction of a session.
@@ -156,6 +160,7 @@ impl Xact {
         let Some(level) = self.savepoints.pop() else {
             return;
         };
+        self.read_only = level.read_only;
         let (subxacts, created, dropped) = match self.savepoints.last_mut() {
             Some(parent) => (
                 &mut parent.subxacts,
@@ -276,10 +281,12 @@ impl Database {
         let settings = self.session_mut(session).settings.clone();
         let xact = self.xact_mut(session);
         let local_settings = xact.local_settings.len();
+        let read_only = xact.read_only;
         xact.savepoints.push(Savepoint {
             name: name.to_string(),
             settings,
             local_settings,
+            read_only,
             ..Savepoint::default()
         });
         Ok(())
@@ -310,10 +317,12 @@ impl Database {
         let xact = self.xact_mut(session);
         xact.local_settings.truncate(restart.local_settings);
         xact.failed = false;
+        xact.read_only = restart.read_only;
         xact.savepoints.push(Savepoint {
             name: restart.name,
             settings: restart.settings.clone(),
             local_settings: restart.local_settings,
+            read_only: restart.read_only,
             ..Savepoint::default()
         });
         self.session_mut(session).settings = restart.settings;
@@ -324,9 +333,11 @@ impl Database {
     /// ABORT record is written now, as PostgreSQL writes it), while the
     /// level stays for ROLLBACK TO.
     pub(crate) fn abort_failed_subtransaction(&mut self, session: SessionId) {
-        let Some(level) = self.xact_mut(session).savepoints.last_mut() else {
+        let xact = self.xact_mut(session);
+        let Some(level) = xact.savepoints.last_mut() else {
             return;
         };
+        let read_only = level.read_only;
         let aborted = Savepoint {
             name: level.name.clone(),
             xid: level.xid.take(),
@@ -335,6 +346,7 @@ impl Database {
             dropped: std::mem::take(&mut level.dropped),
             ..Savepoint::default()
         };
+        xact.read_only = read_only;
         self.log_subtransaction_abort(&aborted);
     }
 
