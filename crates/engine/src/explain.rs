@@ -342,6 +342,15 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
             with_subtransactions(subxacts),
             deleted_files(names, dropped)
         ),
+        RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => format!(
+            "transaction {top} has {} more subtransactions: {}",
+            subxacts.len(),
+            subxacts
+                .iter()
+                .map(Xid::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         RecordBody::Storage(StorageRecord::Create(file)) => match names.by_locator(file) {
             Some(KnownRelation::Table(table)) if table.oid != file.relation => format!(
                 "create a new, empty file for {} ({})",

@@ -104,6 +104,13 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             finish(state, record.xid, subxacts, XactStatus::Aborted, dropped);
             Ok(())
         }
+        RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => {
+            // Running subtransactions of a running transaction; those
+            // already aborted stay aborted.
+            state.note_xid(*top);
+            subxacts.iter().for_each(|xid| state.note_xid(*xid));
+            Ok(())
+        }
         RecordBody::Xlog(XlogRecord::NextOid(oid)) => {
             state.next_oid = state.next_oid.max(*oid);
             Ok(())

@@ -24,6 +24,10 @@ use crate::database::{Database, SessionId};
 use crate::error::{code, DbError, Result};
 use crate::mvcc::{Own, Snapshot, FIRST_NORMAL_XID};
 
+/// PostgreSQL's `PGPROC_MAX_CACHED_SUBXIDS`: how many subtransactions a
+/// transaction assigns before it reports them in an ASSIGNMENT record.
+const MAX_CACHED_SUBXIDS: usize = 64;
+
 /// PostgreSQL's four isolation levels (READ UNCOMMITTED behaves as READ
 /// COMMITTED there too).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,6 +107,8 @@ pub struct Xact {
     pub subxacts: Vec<Xid>,
     /// Open savepoints, outermost first.
     pub savepoints: Vec<Savepoint>,
+    /// Subtransaction xids assigned since the last ASSIGNMENT record.
+    pub unreported_subxids: Vec<Xid>,
     pub command_id: u32,
     /// BEGIN was used (otherwise the statement commits on its own).
     pub explicit: bool,
@@ -239,7 +245,7 @@ impl Database {
 
     /// The xid the session writes under: the innermost savepoint's, or the
     /// top level's; assigned at the first write, parents first.
-    pub(crate) fn assign_xid(&mut self, session: SessionId) -> Xid {
+    pub(crate) fn assign_xid(&mut self, session: SessionId) -> Result<Xid> {
         let mut xid = self.assign_top_xid(session);
         for depth in 0..self.xact_mut(session).savepoints.len() {
             xid = match self.xact_mut(session).savepoints[depth].xid {
@@ -247,11 +253,29 @@ impl Database {
                 None => {
                     let xid = self.new_xid();
                     self.xact_mut(session).savepoints[depth].xid = Some(xid);
+                    self.report_subxid(session, xid)?;
                     xid
                 }
             };
         }
-        xid
+        Ok(xid)
+    }
+
+    /// Counts a new subtransaction; the 64th since the last report writes
+    /// an ASSIGNMENT record naming them, as PostgreSQL's `AssignTransactionId`.
+    fn report_subxid(&mut self, session: SessionId, xid: Xid) -> Result<()> {
+        let xact = self.xact_mut(session);
+        xact.unreported_subxids.push(xid);
+        if xact.unreported_subxids.len() < MAX_CACHED_SUBXIDS {
+            return Ok(());
+        }
+        let subxacts = std::mem::take(&mut xact.unreported_subxids);
+        let top = xact.xid.unwrap_or(xid);
+        self.log(
+            xid,
+            RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }),
+        )?;
+        Ok(())
     }
 
     /// The top-level xid, assigned if need be (`pg_current_xact_id()`
@@ -593,6 +617,43 @@ mod tests {
         );
         assert_eq!(ids(&mut db), ["1", "4", "5"]);
         assert!(db.running_xids().is_empty());
+    }
+
+    /// As on PostgreSQL 15 (`ASSIGNMENT xtop 764: subxacts: 765 ... 828`,
+    /// written by the 64th subtransaction before its first row).
+    #[test]
+    fn every_64_subtransactions_are_reported() {
+        let (mut db, session) = db();
+        run(&mut db, session, "CREATE TABLE t (x int)");
+        let from = db.wal.insert_lsn();
+        let mut sql = String::from("BEGIN;");
+        for i in 1..=66 {
+            sql.push_str(&format!("SAVEPOINT s{i}; INSERT INTO t VALUES ({i});"));
+        }
+        sql.push_str("COMMIT;");
+        run(&mut db, session, &sql);
+        let top = 731;
+        let assignments: Vec<Record> = db
+            .wal
+            .records_from(from)
+            .map(|r| r.unwrap().record)
+            .filter(|r| {
+                matches!(
+                    r.body,
+                    RecordBody::Transaction(TransactionRecord::Assignment { .. })
+                )
+            })
+            .collect();
+        assert_eq!(assignments.len(), 1);
+        assert_eq!(assignments[0].xid, top + 64);
+        let expected: String = (top + 1..=top + 64).map(|x| format!(" {x}")).collect();
+        assert_eq!(
+            assignments[0].describe(),
+            format!("ASSIGNMENT xtop {top}: subxacts:{expected}")
+        );
+        assert_eq!(ids(&mut db).len(), 66);
+        let (_, _, subxacts) = ends(&db, from).pop().unwrap();
+        assert_eq!(subxacts.len(), 66);
     }
 
     /// A standby replaying the WAL and a crashed primary recovering from it

@@ -127,6 +127,10 @@ pub enum TransactionRecord {
         dropped: Vec<RelFileLocator>,
         subxacts: Vec<Xid>,
     },
+    /// `XLOG_XACT_ASSIGNMENT`: every 64 subtransactions a transaction
+    /// assigns, their xids and their top-level xid, so a standby need not
+    /// track them one by one (PostgreSQL's `PGPROC_MAX_CACHED_SUBXIDS`).
+    Assignment { top: Xid, subxacts: Vec<Xid> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,6 +259,7 @@ impl RecordBody {
             RecordBody::Transaction(TransactionRecord::Abort { subxacts, .. }) => {
                 0x20 | has_info(subxacts)
             }
+            RecordBody::Transaction(TransactionRecord::Assignment { .. }) => 0x50,
             RecordBody::Storage(StorageRecord::Create(_)) => 0x10,
             RecordBody::Storage(StorageRecord::Truncate { .. }) => 0x20,
             RecordBody::Standby(StandbyRecord::Lock(_)) => 0x00,
@@ -385,6 +390,11 @@ fn encode_body(body: &RecordBody, out: &mut Writer) {
                 subxacts.iter().for_each(|xid| out.u32(*xid));
             }
         }
+        RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => {
+            out.u32(*top);
+            out.u32(subxacts.len() as u32);
+            subxacts.iter().for_each(|xid| out.u32(*xid));
+        }
         RecordBody::Storage(StorageRecord::Create(rel)) => out.relation(rel),
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
             out.relation(relation);
@@ -513,6 +523,14 @@ fn encode_heap(record: &HeapRecord, out: &mut Writer) {
 fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody, WalError> {
     Ok(match rmgr {
         RmgrId::Xlog => RecordBody::Xlog(decode_xlog(info, input)?),
+        RmgrId::Transaction if info == 0x50 => {
+            let top = input.u32()?;
+            let count = input.u32()? as usize;
+            let subxacts = (0..count)
+                .map(|_| input.u32())
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts })
+        }
         RmgrId::Transaction => {
             let time = input.i64()?;
             let count = input.u32()? as usize;
@@ -687,6 +705,12 @@ impl Record {
                     format_timestamp_micros(*time),
                     describe_dropped(dropped),
                     describe_subxacts(subxacts)
+                )
+            }
+            RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => {
+                format!(
+                    "ASSIGNMENT xtop {top}: {}",
+                    describe_subxacts(subxacts).trim_start_matches("; ")
                 )
             }
             RecordBody::Storage(StorageRecord::Create(rel)) => format!("CREATE {}", rel.path()),

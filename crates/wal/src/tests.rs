@@ -126,6 +126,14 @@ fn transaction_ends_carry_their_subtransactions() {
             "ABORT 2026-11-26 09:20:00.000000 UTC; rels: base/5/16384",
         ),
         (
+            828,
+            RecordBody::Transaction(TransactionRecord::Assignment {
+                top: 764,
+                subxacts: vec![765, 766, 828],
+            }),
+            "ASSIGNMENT xtop 764: subxacts: 765 766 828",
+        ),
+        (
             0,
             RecordBody::Standby(StandbyRecord::RunningXacts {
                 next_xid: 760,

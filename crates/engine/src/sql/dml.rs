@@ -390,7 +390,7 @@ impl Executor<'_> {
         table: &TableDef,
         values: &[Value],
     ) -> Result<ItemPointer> {
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
         let data = tuple::encode(values);
@@ -568,7 +568,7 @@ impl Executor<'_> {
         old: &[Value],
         new: &[Value],
     ) -> Result<ItemPointer> {
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
         let image = TupleImage {
@@ -651,7 +651,7 @@ impl Executor<'_> {
     }
 
     pub(super) fn heap_delete(&mut self, table: &TableDef, at: ItemPointer) -> Result<()> {
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
         let record = HeapRecord::Delete {
