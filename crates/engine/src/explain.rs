@@ -343,8 +343,7 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
             deleted_files(names, dropped)
         ),
         RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => format!(
-            "transaction {top} has {} more subtransactions: {}",
-            subxacts.len(),
+            "transaction {top} reports its subtransactions {} to standbys",
             subxacts
                 .iter()
                 .map(Xid::to_string)
@@ -1025,6 +1024,13 @@ mod tests {
                     subxacts: vec![727],
                 }),
                 "ROLLBACK (abort) of transaction 726 with subtransaction 727; file deleted: base/5/16384",
+            ),
+            (
+                RecordBody::Transaction(TransactionRecord::Assignment {
+                    top: 726,
+                    subxacts: vec![727, 728],
+                }),
+                "transaction 726 reports its subtransactions 727, 728 to standbys",
             ),
             (
                 RecordBody::Storage(StorageRecord::Create(file)),
