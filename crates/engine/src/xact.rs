@@ -353,13 +353,14 @@ impl Database {
         Ok(())
     }
 
-    /// An error inside a savepoint: its subtransaction aborts at once (the
-    /// ABORT record is written now, as PostgreSQL writes it), while the
-    /// level stays for ROLLBACK TO.
-    pub(crate) fn abort_failed_subtransaction(&mut self, session: SessionId) {
+    /// An error in a transaction block: the innermost savepoint's
+    /// subtransaction aborts at once (the ABORT record is written now, as
+    /// PostgreSQL writes it), while the level stays for ROLLBACK TO; without
+    /// savepoints, the whole transaction does.
+    pub(crate) fn abort_at_error(&mut self, session: SessionId) {
         let xact = self.xact_mut(session);
         let Some(level) = xact.savepoints.last_mut() else {
-            return;
+            return self.abort_failed_top_level(session);
         };
         let read_only = level.read_only;
         let aborted = Savepoint {
@@ -372,6 +373,20 @@ impl Database {
         };
         xact.read_only = read_only;
         self.log_subtransaction_abort(&aborted);
+    }
+
+    /// An error in a block without savepoints: the transaction aborts at
+    /// once (its ABORT record now, as PostgreSQL writes it at the error);
+    /// the block waits for ROLLBACK (or COMMIT) to end it.
+    fn abort_failed_top_level(&mut self, session: SessionId) {
+        let xact = self.xact_mut(session);
+        let Some(xid) = xact.xid.take() else {
+            return;
+        };
+        let subxacts = std::mem::take(&mut xact.subxacts);
+        let created = std::mem::take(&mut xact.created);
+        xact.dropped.clear();
+        self.log_abort(xid, subxacts, created);
     }
 
     /// Pops the innermost savepoint, aborting its subtransaction; returns it.
@@ -616,6 +631,36 @@ mod tests {
             ]
         );
         assert_eq!(ids(&mut db), ["1", "4", "5"]);
+        assert!(db.running_xids().is_empty());
+    }
+
+    /// PostgreSQL writes the ABORT record of the failed (sub)transaction at
+    /// the error, not at the ROLLBACK that ends the block.
+    #[test]
+    fn an_error_aborts_the_innermost_transaction_at_once() {
+        let (mut db, session) = db();
+        run(&mut db, session, "CREATE TABLE t (x int)");
+        let from = db.wal.insert_lsn();
+        let fail = |db: &mut Database| {
+            let results = crate::sql::execute(db, session, "SELECT 1/0");
+            assert!(results[0].outcome.is_err());
+        };
+        run(
+            &mut db,
+            session,
+            "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT a; INSERT INTO t VALUES (2)",
+        );
+        fail(&mut db);
+        let top = 731;
+        assert_eq!(ends(&db, from), vec![(top + 1, "ABORT", vec![])]);
+        run(&mut db, session, "ROLLBACK TO a");
+        assert_eq!(ends(&db, from).len(), 1, "aborted already");
+        run(&mut db, session, "RELEASE a");
+        fail(&mut db);
+        assert_eq!(ends(&db, from)[1], (top, "ABORT", vec![]));
+        run(&mut db, session, "ROLLBACK");
+        assert_eq!(ends(&db, from).len(), 2);
+        assert!(ids(&mut db).is_empty());
         assert!(db.running_xids().is_empty());
     }
 

@@ -484,9 +484,9 @@ fn fail_transaction(db: &mut Database, session: SessionId) {
         .and_then(|s| s.xact.as_ref())
         .is_some_and(|x| x.explicit);
     if explicit {
-        // Inside a savepoint its subtransaction aborts now; the block waits
-        // for ROLLBACK [TO SAVEPOINT].
-        db.abort_failed_subtransaction(session);
+        // The innermost (sub)transaction aborts now, as in PostgreSQL; the
+        // block waits for ROLLBACK [TO SAVEPOINT].
+        db.abort_at_error(session);
         db.xact_mut(session).failed = true;
     } else {
         db.abort(session);
