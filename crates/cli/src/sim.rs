@@ -65,6 +65,8 @@ struct Totals {
     cancelled: u64,
     lost_async: u64,
     lost_processes: u64,
+    savepoints_released: u64,
+    savepoints_rolled_back: u64,
     retention: BTreeMap<String, u64>,
 }
 
@@ -78,6 +80,8 @@ impl Totals {
         self.cancelled += report.cancelled_waits;
         self.lost_async += report.lost_async_commits;
         self.lost_processes += report.lost_processes;
+        self.savepoints_released += report.savepoints_released;
+        self.savepoints_rolled_back += report.savepoints_rolled_back;
         *self
             .retention
             .entry(format!("{:?}", report.retention))
@@ -205,6 +209,10 @@ fn print_summary(options: &SimArgs, totals: &Totals, failed: u64, seconds: f64) 
     println!(
         "{} asynchronous commit(s) lost in primary crashes, each within the WAL writer's window",
         totals.lost_async
+    );
+    println!(
+        "{} savepoint(s) released and {} rolled back to in the writes (subtransactions)",
+        totals.savepoints_released, totals.savepoints_rolled_back
     );
     if totals.lost_processes > 0 {
         println!(

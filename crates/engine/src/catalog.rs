@@ -298,8 +298,13 @@ impl Catalog {
         self.rows.get(&catalog).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Reads the catalog relations, seeing committed rows and `own` transaction's.
-    pub fn load(storage: &Storage, clog: &CommitLog, own: Option<u32>) -> Result<Catalog> {
+    /// Reads the catalog relations, seeing committed rows and those of the
+    /// `own` xids (a transaction and its live subtransactions).
+    pub fn load(
+        storage: &Storage,
+        clog: &CommitLog,
+        own: &std::collections::BTreeSet<u32>,
+    ) -> Result<Catalog> {
         let mut catalog = Catalog::default();
         for system in system_tables() {
             let types = system.column_types();

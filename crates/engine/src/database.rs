@@ -62,25 +62,7 @@ pub struct StatementResult {
     pub notices: Vec<DbError>,
 }
 
-/// The open transaction of a session.
-#[derive(Clone, Debug, Default)]
-pub struct Xact {
-    /// Assigned at the first write, as in PostgreSQL.
-    pub xid: Option<Xid>,
-    pub command_id: u32,
-    /// BEGIN was used (otherwise the statement commits on its own).
-    pub explicit: bool,
-    /// An error happened; only ROLLBACK (or COMMIT) ends it.
-    pub failed: bool,
-    pub catalog_changed: bool,
-    pub created: Vec<RelFileLocator>,
-    pub dropped: Vec<RelFileLocator>,
-    pub read_only: bool,
-    /// The session's settings before its first SET in this transaction.
-    pub settings_before: Option<BTreeMap<&'static str, String>>,
-    /// Settings changed with SET LOCAL.
-    pub local_settings: Vec<&'static str>,
-}
+pub use crate::xact::Xact;
 
 #[derive(Clone, Debug, Default)]
 pub struct Session {
@@ -195,6 +177,8 @@ pub struct Database {
     /// standby: like PostgreSQL's backends still in the ProcArray, they stay
     /// in progress for every other snapshot until released.
     pub sync_held: BTreeSet<Xid>,
+    /// The subtransactions of the commits in `sync_held`, held with them.
+    pub(crate) sync_held_subxacts: BTreeMap<Xid, Vec<Xid>>,
     /// Physical replication slots (`pg_replslot/`), by name.
     pub slots: BTreeMap<String, crate::slots::ReplicationSlot>,
     /// Signals to other processes, carried out by the node after the statement.
@@ -281,6 +265,7 @@ impl Database {
             interrupts: Default::default(),
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),
+            sync_held_subxacts: BTreeMap::new(),
             slots: BTreeMap::new(),
             signals: Vec::new(),
             pending_notices: Vec::new(),
@@ -334,15 +319,18 @@ impl Database {
         self.sessions.entry(session).or_default()
     }
 
-    pub(crate) fn xact_mut(&mut self, session: SessionId) -> &mut Xact {
-        self.session_mut(session)
-            .xact
-            .get_or_insert_with(Xact::default)
-    }
-
-    /// A setting as this session sees it.
+    /// A setting as this session sees it (the transaction's own for
+    /// `transaction_isolation` and `transaction_read_only`).
     pub fn setting(&self, session: SessionId, name: &str) -> String {
         let canonical = crate::guc::definition(name).map(|d| d.name).unwrap_or("");
+        match canonical {
+            "transaction_isolation" => return self.isolation(session).name().to_string(),
+            "transaction_read_only" => {
+                let read_only = self.transaction_read_only(session);
+                return if read_only { "on" } else { "off" }.to_string();
+            }
+            _ => {}
+        }
         self.sessions
             .get(&session)
             .and_then(|s| s.settings.get(canonical).cloned())
@@ -364,18 +352,6 @@ impl Database {
         Ok(lsn)
     }
 
-    /// The session's xid, assigning one at the first write.
-    pub(crate) fn assign_xid(&mut self, session: SessionId) -> Xid {
-        if let Some(xid) = self.xact_mut(session).xid {
-            return xid;
-        }
-        let xid = self.data.next_xid.max(FIRST_NORMAL_XID);
-        self.data.next_xid = xid + 1;
-        self.data.running.insert(xid);
-        self.xact_mut(session).xid = Some(xid);
-        xid
-    }
-
     pub(crate) fn new_oid(&mut self) -> Result<u32> {
         let oid = self.data.next_oid.max(FIRST_NORMAL_OID);
         if oid >= self.oid_logged_limit {
@@ -389,17 +365,19 @@ impl Database {
         Ok(oid)
     }
 
-    /// The snapshot a new statement of `session` takes.
+    /// A new snapshot for `session`: what is committed now (see
+    /// [`Database::statement_snapshot`] for the one a statement reads through).
     pub fn snapshot(&self, session: SessionId) -> Snapshot {
-        let own = self
-            .sessions
-            .get(&session)
-            .and_then(|s| s.xact.as_ref())
-            .and_then(|x| x.xid.map(|xid| (xid, x.command_id)));
+        let own = self.own(session);
         let mut in_progress = self.data.running.clone();
-        in_progress.extend(self.sync_held.iter().copied());
-        if let Some((xid, _)) = own {
-            in_progress.remove(&xid);
+        for xid in &self.sync_held {
+            in_progress.insert(*xid);
+            if let Some(subxacts) = self.sync_held_subxacts.get(xid) {
+                in_progress.extend(subxacts.iter().copied());
+            }
+        }
+        if let Some(own) = &own {
+            in_progress.retain(|xid| !own.xids.contains(xid));
         }
         Snapshot {
             xmax: self.data.next_xid,
@@ -415,7 +393,7 @@ impl Database {
             return Ok(Rc::new(Catalog::load(
                 &self.data.storage,
                 &self.data.clog,
-                xact.xid,
+                &xact.own_xids(),
             )?));
         }
         self.committed_catalog()
@@ -429,27 +407,19 @@ impl Database {
                 return Ok(catalog.clone());
             }
         }
-        let catalog = Rc::new(Catalog::load(&self.data.storage, &self.data.clog, None)?);
+        let catalog = Rc::new(Catalog::load(
+            &self.data.storage,
+            &self.data.clog,
+            &BTreeSet::new(),
+        )?);
         self.catalog_cache = Some((generation, catalog.clone()));
         Ok(catalog)
     }
 
-    /// Refuses a write on a server in recovery, naming the command as PostgreSQL does.
+    /// Refuses a write in a read-only transaction (on a server in recovery
+    /// every transaction is), naming the command as PostgreSQL does.
     pub(crate) fn check_writable(&self, session: SessionId, command: &str) -> Result<()> {
-        let read_only = self.in_recovery
-            || self
-                .sessions
-                .get(&session)
-                .and_then(|s| s.xact.as_ref())
-                .is_some_and(|x| x.read_only)
-            || self.setting(session, "transaction_read_only") == "on"
-            || self.setting(session, "default_transaction_read_only") == "on"
-                && self
-                    .sessions
-                    .get(&session)
-                    .and_then(|s| s.xact.as_ref())
-                    .is_some_and(|x| !x.explicit);
-        if read_only {
+        if self.transaction_read_only(session) {
             return Err(DbError::new(
                 code::READ_ONLY_SQL_TRANSACTION,
                 format!("cannot execute {command} in a read-only transaction"),
@@ -465,9 +435,10 @@ impl Database {
         // Read before SET LOCAL is undone: `SET LOCAL synchronous_commit`
         // decides how this very commit waits.
         let synchronous_commit = self.setting(session, "synchronous_commit");
-        let Some(xact) = self.session_mut(session).xact.take() else {
+        let Some(mut xact) = self.session_mut(session).xact.take() else {
             return Ok(None);
         };
+        xact.release_all();
         if let Some(before) = &xact.settings_before {
             let settings = &mut self.session_mut(session).settings;
             for name in &xact.local_settings {
@@ -481,6 +452,7 @@ impl Database {
         let body = RecordBody::Transaction(TransactionRecord::Commit {
             time: self.now,
             dropped: xact.dropped.clone(),
+            subxacts: xact.subxacts.clone(),
         });
         let lsn = self.log(xid, body)?;
         let end = self.wal.insert_lsn();
@@ -489,7 +461,13 @@ impl Database {
         } else {
             self.wal.flush(end);
         }
-        self.request_sync_wait(session, xid, end, &synchronous_commit);
+        if self.request_sync_wait(session, xid, end, &synchronous_commit) {
+            self.sync_held_subxacts
+                .retain(|top, _| self.sync_held.contains(top));
+            if !xact.subxacts.is_empty() {
+                self.sync_held_subxacts.insert(xid, xact.subxacts.clone());
+            }
+        }
         for locator in &xact.dropped {
             self.indexes.retain(|(rel, _), _| rel != locator);
         }
@@ -497,14 +475,14 @@ impl Database {
     }
 
     /// Under synchronous replication, holds the commit back from other
-    /// snapshots and asks the node to wait for the standbys.
-    fn request_sync_wait(&mut self, session: SessionId, xid: Xid, end: Lsn, level: &str) {
+    /// snapshots and asks the node to wait for the standbys. True when it does.
+    fn request_sync_wait(&mut self, session: SessionId, xid: Xid, end: Lsn, level: &str) -> bool {
         let Some(wait_for) = pgplay_replication::syncrep::WaitFor::from_setting(level) else {
-            return;
+            return false;
         };
         let names = self.settings.get("synchronous_standby_names");
         if self.in_recovery || !matches!(pgplay_replication::syncrep::parse(&names), Ok(Some(_))) {
-            return;
+            return false;
         }
         self.sync_held.insert(xid);
         self.sync_waits.push(SyncWait {
@@ -513,10 +491,11 @@ impl Database {
             lsn: end,
             wait_for,
         });
+        true
     }
 
     /// Records a transaction end that the WAL writer, not the backend, flushes.
-    fn leave_for_wal_writer(&mut self, end: Lsn) {
+    pub(crate) fn leave_for_wal_writer(&mut self, end: Lsn) {
         if self.unflushed_xacts_since().is_none() {
             self.unflushed_xacts.since = self.now;
         }
@@ -536,8 +515,18 @@ impl Database {
         std::mem::take(&mut self.sync_waits)
     }
 
-    /// Rolls back: an abort record when the transaction had an xid.
+    /// Rolls back: an abort record for each open savepoint with an xid
+    /// (innermost first), then one for the transaction, naming the
+    /// subtransactions released into it, when it had an xid.
     pub fn abort(&mut self, session: SessionId) {
+        if self
+            .session(session)
+            .and_then(|s| s.xact.as_ref())
+            .is_none()
+        {
+            return;
+        }
+        self.abort_savepoints(session);
         let Some(xact) = self.session_mut(session).xact.take() else {
             return;
         };
@@ -545,21 +534,7 @@ impl Database {
             self.session_mut(session).settings = before;
         }
         if let Some(xid) = xact.xid {
-            let body = RecordBody::Transaction(TransactionRecord::Abort {
-                time: self.now,
-                dropped: xact.created.clone(),
-            });
-            if self.log(xid, body).is_err() {
-                self.data.clog.set(xid, XactStatus::Aborted);
-                self.data.running.remove(&xid);
-                self.data.catalog_writers.remove(&xid);
-            } else {
-                let end = self.wal.insert_lsn();
-                self.leave_for_wal_writer(end);
-            }
-            for locator in &xact.created {
-                self.indexes.retain(|(rel, _), _| rel != locator);
-            }
+            self.log_abort(xid, xact.subxacts, xact.created);
         }
     }
 
@@ -572,13 +547,19 @@ impl Database {
         self.wal.flush(self.wal.insert_lsn());
         self.data.truncate_clog(Xid::MAX);
         self.save_data_to_disk();
-        let xids: Vec<Xid> = self.data.running.iter().copied().collect();
+        let subxids = self.running_subxids();
+        let (subxids, xids): (Vec<Xid>, Vec<Xid>) = self
+            .data
+            .running
+            .iter()
+            .partition(|xid| subxids.contains(xid));
         let oldest = xids.first().copied().unwrap_or(self.data.next_xid);
         let running = StandbyRecord::RunningXacts {
             next_xid: self.data.next_xid,
             latest_completed_xid: self.data.next_xid.saturating_sub(1),
             oldest_running_xid: oldest,
             xids,
+            subxids,
         };
         if !shutdown {
             let _ = self.log(0, RecordBody::Standby(running));
@@ -612,6 +593,19 @@ impl Database {
         };
         self.control.time = self.now;
         lsn
+    }
+
+    /// The xids of the open transactions' subtransactions.
+    fn running_subxids(&self) -> BTreeSet<Xid> {
+        let mut subxids = BTreeSet::new();
+        for xact in self.sessions.values().filter_map(|s| s.xact.as_ref()) {
+            let mut own = xact.own_xids();
+            if let Some(top) = xact.xid {
+                own.remove(&top);
+            }
+            subxids.append(&mut own);
+        }
+        subxids
     }
 
     /// A clean stop: sessions end, a shutdown checkpoint is written.

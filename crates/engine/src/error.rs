@@ -129,6 +129,8 @@ pub mod code {
     pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
     pub const READ_ONLY_SQL_TRANSACTION: &str = "25006";
+    pub const INVALID_SAVEPOINT_SPECIFICATION: &str = "3B001";
+    pub const SERIALIZATION_FAILURE: &str = "40001";
     pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
     pub const CARDINALITY_VIOLATION: &str = "21000";
     pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use pgplay_wal::{
     HeapRecord, Lsn, Record, RecordBody, RelFileLocator, SequenceRecord, StandbyRecord,
-    StorageRecord, TransactionRecord, TupleImage, XlogRecord,
+    StorageRecord, TransactionRecord, TupleImage, Xid, XlogRecord,
 };
 
 use crate::catalog::{
@@ -137,7 +137,7 @@ impl ExplainCatalog {
 
     /// Reads the catalog from relation files and a commit log (a server's or a base backup's).
     pub fn from_data(storage: &Storage, clog: &CommitLog) -> ExplainCatalog {
-        let committed = Catalog::load(storage, clog, None).unwrap_or_else(|_| {
+        let committed = Catalog::load(storage, clog, &Default::default()).unwrap_or_else(|_| {
             let mut bootstrap = Catalog::default();
             for table in system_tables() {
                 bootstrap.tables.insert(table.name.clone(), table);
@@ -303,6 +303,18 @@ fn text_at(values: &[Value], index: usize) -> Option<&str> {
     values.get(index)?.as_str()
 }
 
+/// ` with subtransactions 736, 737`: the savepoints' xids that end with a transaction.
+fn with_subtransactions(subxacts: &[Xid]) -> String {
+    match subxacts {
+        [] => String::new(),
+        [one] => format!(" with subtransaction {one}"),
+        many => {
+            let xids: Vec<String> = many.iter().map(Xid::to_string).collect();
+            format!(" with subtransactions {}", xids.join(", "))
+        }
+    }
+}
+
 /// One record in plain words, with names from `db`'s catalog. For many
 /// records, build an [`ExplainCatalog`] once and call [`explain_with`].
 pub fn explain(db: &Database, record: &Record) -> String {
@@ -314,15 +326,29 @@ pub fn explain(db: &Database, record: &Record) -> String {
 pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> String {
     match &record.body {
         RecordBody::Xlog(xlog) => explain_xlog(xlog),
-        RecordBody::Transaction(TransactionRecord::Commit { dropped, .. }) => format!(
-            "COMMIT of transaction {}{}",
+        RecordBody::Transaction(TransactionRecord::Commit {
+            dropped, subxacts, ..
+        }) => format!(
+            "COMMIT of transaction {}{}{}",
             record.xid,
+            with_subtransactions(subxacts),
             deleted_files(names, dropped)
         ),
-        RecordBody::Transaction(TransactionRecord::Abort { dropped, .. }) => format!(
-            "ROLLBACK (abort) of transaction {}{}",
+        RecordBody::Transaction(TransactionRecord::Abort {
+            dropped, subxacts, ..
+        }) => format!(
+            "ROLLBACK (abort) of transaction {}{}{}",
             record.xid,
+            with_subtransactions(subxacts),
             deleted_files(names, dropped)
+        ),
+        RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => format!(
+            "transaction {top} reports its subtransactions {} to standbys",
+            subxacts
+                .iter()
+                .map(Xid::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         RecordBody::Storage(StorageRecord::Create(file)) => match names.by_locator(file) {
             Some(KnownRelation::Table(table)) if table.oid != file.relation => format!(
@@ -353,14 +379,20 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
                 None => format!("truncate the file {} to {blocks}", relation.path()),
             }
         }
-        RecordBody::Standby(StandbyRecord::RunningXacts { next_xid, xids, .. }) => {
+        RecordBody::Standby(StandbyRecord::RunningXacts {
+            next_xid,
+            xids,
+            subxids,
+            ..
+        }) => {
             if xids.is_empty() {
                 format!("snapshot of running transactions for standbys (next xid {next_xid})")
             } else {
                 let running: Vec<String> = xids.iter().map(u32::to_string).collect();
                 format!(
-                    "snapshot of running transactions for standbys (next xid {next_xid}; running: {})",
-                    running.join(", ")
+                    "snapshot of running transactions for standbys (next xid {next_xid}; running: {}{})",
+                    running.join(", "),
+                    with_subtransactions(subxids)
                 )
             }
         }
@@ -973,15 +1005,32 @@ mod tests {
                 RecordBody::Transaction(TransactionRecord::Commit {
                     time: 0,
                     dropped: Vec::new(),
+                    subxacts: Vec::new(),
                 }),
                 "COMMIT of transaction 726",
+            ),
+            (
+                RecordBody::Transaction(TransactionRecord::Commit {
+                    time: 0,
+                    dropped: Vec::new(),
+                    subxacts: vec![727, 729],
+                }),
+                "COMMIT of transaction 726 with subtransactions 727, 729",
             ),
             (
                 RecordBody::Transaction(TransactionRecord::Abort {
                     time: 0,
                     dropped: vec![file],
+                    subxacts: vec![727],
                 }),
-                "ROLLBACK (abort) of transaction 726; file deleted: base/5/16384",
+                "ROLLBACK (abort) of transaction 726 with subtransaction 727; file deleted: base/5/16384",
+            ),
+            (
+                RecordBody::Transaction(TransactionRecord::Assignment {
+                    top: 726,
+                    subxacts: vec![727, 728],
+                }),
+                "transaction 726 reports its subtransactions 727, 728 to standbys",
             ),
             (
                 RecordBody::Storage(StorageRecord::Create(file)),
@@ -1000,8 +1049,9 @@ mod tests {
                     latest_completed_xid: 728,
                     oldest_running_xid: 726,
                     xids: vec![726, 728],
+                    subxids: vec![727],
                 }),
-                "snapshot of running transactions for standbys (next xid 729; running: 726, 728)",
+                "snapshot of running transactions for standbys (next xid 729; running: 726, 728 with subtransaction 727)",
             ),
             (
                 RecordBody::Standby(StandbyRecord::Lock(vec![LockedRelation {

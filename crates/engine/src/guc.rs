@@ -105,6 +105,17 @@ pub const DEFINITIONS: &[Definition] = &[
     def("client_encoding", "UTF8", User, Kind::String),
     def("cluster_name", "", Postmaster, Kind::String),
     def("DateStyle", "ISO, MDY", User, Kind::String),
+    def(
+        "default_transaction_isolation",
+        "read committed",
+        User,
+        Enum(&[
+            "serializable",
+            "repeatable read",
+            "read committed",
+            "read uncommitted",
+        ]),
+    ),
     def("default_transaction_read_only", "off", User, Bool),
     def("full_page_writes", "on", Sighup, Bool),
     def("hot_standby", "on", Postmaster, Bool),

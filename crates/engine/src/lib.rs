@@ -8,8 +8,8 @@
 //! crash recovery.
 //!
 //! Left out (and said so in the README): indexes other than the in-memory
-//! unique checks, VACUUM, subqueries, row locks that wait, savepoints, and
-//! more than one database.
+//! unique checks, VACUUM, subqueries, row locks that wait, Serializable
+//! Snapshot Isolation's conflict checks, and more than one database.
 
 pub mod activity;
 pub mod catalog;
@@ -30,6 +30,7 @@ pub mod stats;
 pub mod system;
 pub mod tuple;
 pub mod types;
+pub mod xact;
 
 pub use database::{
     ClusterState, ColumnInfo, ControlFile, Database, InitOptions, Outcome, SessionId,

@@ -169,8 +169,32 @@ pub struct Snapshot {
     pub xmax: Xid,
     /// Assigned but not finished when the snapshot was taken.
     pub in_progress: BTreeSet<Xid>,
-    /// The reader's own transaction and its current command id.
-    pub own: Option<(Xid, u32)>,
+    /// The reader's own transaction, when it has an xid.
+    pub own: Option<Own>,
+}
+
+/// The reader's own transaction: the xids whose changes are its own (the
+/// top-level xid and those of its subtransactions not rolled back, as
+/// PostgreSQL's `TransactionIdIsCurrentTransactionId` answers) and the
+/// current command id, which hides the running command's own changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Own {
+    pub xids: BTreeSet<Xid>,
+    pub command: u32,
+}
+
+impl Own {
+    /// One xid at a command id (a transaction without subtransactions).
+    pub fn single(xid: Xid, command: u32) -> Own {
+        Own {
+            xids: [xid].into(),
+            command,
+        }
+    }
+
+    pub fn contains(&self, xid: Xid) -> bool {
+        xid != 0 && self.xids.contains(&xid)
+    }
 }
 
 impl Snapshot {
@@ -180,8 +204,14 @@ impl Snapshot {
 
     fn is_own(&self, xid: Xid) -> Option<u32> {
         self.own
-            .filter(|(own, _)| *own == xid && xid != 0)
-            .map(|(_, command)| command)
+            .as_ref()
+            .filter(|own| own.contains(xid))
+            .map(|own| own.command)
+    }
+
+    /// Whether `xid`'s changes are the reader's own.
+    pub fn is_own_xid(&self, xid: Xid) -> bool {
+        self.is_own(xid).is_some()
     }
 
     /// PostgreSQL's HeapTupleSatisfiesMVCC, without hint bits.
@@ -208,9 +238,11 @@ impl Snapshot {
     }
 }
 
-/// Visibility for catalog reads and uniqueness checks: committed now, plus own changes.
-pub fn live_now(tuple: &HeapTuple, clog: &CommitLog, own: Option<Xid>) -> bool {
-    let mine = |xid: Xid| own == Some(xid) && xid != 0;
+/// Visibility for catalog reads and uniqueness checks: committed now, plus
+/// own changes (`own`: the xids of the reader's transaction and its live
+/// subtransactions).
+pub fn live_now(tuple: &HeapTuple, clog: &CommitLog, own: &BTreeSet<Xid>) -> bool {
+    let mine = |xid: Xid| xid != 0 && own.contains(&xid);
     let created = mine(tuple.xmin) || clog.is_committed(tuple.xmin);
     let deleted = tuple.xmax != 0 && (mine(tuple.xmax) || clog.is_committed(tuple.xmax));
     created && !deleted
@@ -338,7 +370,7 @@ mod tests {
         let at = |command| Snapshot {
             xmax: 741,
             in_progress: [740].into(),
-            own: Some((740, command)),
+            own: Some(Own::single(740, command)),
         };
         assert!(
             !at(2).sees(&inserted, &clog),
@@ -349,5 +381,39 @@ mod tests {
         inserted.cmax = 3;
         assert!(at(3).sees(&inserted, &clog));
         assert!(!at(4).sees(&inserted, &clog));
+    }
+
+    #[test]
+    fn subtransactions_are_own_until_rolled_back() {
+        let mut clog = CommitLog::default();
+        let with_own = |xids: &[Xid]| Snapshot {
+            xmax: 744,
+            in_progress: [740, 741, 742, 743].into(),
+            own: Some(Own {
+                xids: xids.iter().copied().collect(),
+                command: 5,
+            }),
+        };
+        let mut written = tuple(741, 0);
+        written.cmin = 1;
+        assert!(with_own(&[740, 741]).sees(&written, &clog));
+        // Rolled back to the savepoint: no longer its own, and aborted.
+        clog.set(741, XactStatus::Aborted);
+        assert!(!with_own(&[740]).sees(&written, &clog));
+        // Deleted in a rolled-back subtransaction: the row stays.
+        clog.set(700, XactStatus::Committed);
+        let mut deleted = tuple(700, 742);
+        deleted.cmax = 2;
+        assert!(!with_own(&[740, 742]).sees(&deleted, &clog));
+        clog.set(742, XactStatus::Aborted);
+        assert!(with_own(&[740]).sees(&deleted, &clog));
+        // Another transaction's subtransaction is in progress until its top commits.
+        let other = tuple(743, 0);
+        assert!(!with_own(&[740]).sees(&other, &clog));
+        let own = BTreeSet::from([740]);
+        assert!(!live_now(&other, &clog, &own));
+        clog.set(743, XactStatus::Committed);
+        assert!(live_now(&other, &clog, &own));
+        assert!(!live_now(&written, &clog, &own));
     }
 }

@@ -92,12 +92,23 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             }
             Ok(())
         }
-        RecordBody::Transaction(TransactionRecord::Commit { dropped, .. }) => {
-            finish(state, record.xid, XactStatus::Committed, dropped);
+        RecordBody::Transaction(TransactionRecord::Commit {
+            dropped, subxacts, ..
+        }) => {
+            finish(state, record.xid, subxacts, XactStatus::Committed, dropped);
             Ok(())
         }
-        RecordBody::Transaction(TransactionRecord::Abort { dropped, .. }) => {
-            finish(state, record.xid, XactStatus::Aborted, dropped);
+        RecordBody::Transaction(TransactionRecord::Abort {
+            dropped, subxacts, ..
+        }) => {
+            finish(state, record.xid, subxacts, XactStatus::Aborted, dropped);
+            Ok(())
+        }
+        RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => {
+            // Running subtransactions of a running transaction; those
+            // already aborted stay aborted.
+            state.note_xid(*top);
+            subxacts.iter().for_each(|xid| state.note_xid(*xid));
             Ok(())
         }
         RecordBody::Xlog(XlogRecord::NextOid(oid)) => {
@@ -116,10 +127,11 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             next_xid,
             oldest_running_xid,
             xids,
+            subxids,
             ..
         }) => {
             state.next_xid = state.next_xid.max(*next_xid);
-            let listed: BTreeSet<Xid> = xids.iter().copied().collect();
+            let listed: BTreeSet<Xid> = xids.iter().chain(subxids).copied().collect();
             // Transactions older than the oldest running one that never logged an end died in a crash.
             let vanished: Vec<Xid> = state
                 .running
@@ -156,19 +168,28 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
     }
 }
 
+/// A transaction (or subtransaction) ends, and with it the subtransactions
+/// its record lists: all get the same status at once, as PostgreSQL's
+/// `TransactionIdCommitTree` sets them, so no snapshot sees half of it.
 fn finish(
     state: &mut DataState,
     xid: Xid,
+    subxacts: &[Xid],
     status: XactStatus,
     dropped: &[pgplay_wal::RelFileLocator],
 ) {
-    state.clog.set(xid, status);
-    state.running.remove(&xid);
+    let mut catalog_changed = false;
+    for xid in std::iter::once(xid).chain(subxacts.iter().copied()) {
+        state.note_xid(xid);
+        state.clog.set(xid, status);
+        state.running.remove(&xid);
+        catalog_changed |= state.catalog_writers.remove(&xid);
+    }
     for locator in dropped {
         state.storage.relations.remove(locator);
         state.storage.sequences.remove(locator);
     }
-    if state.catalog_writers.remove(&xid) {
+    if catalog_changed {
         state.catalog_generation += 1;
     }
 }

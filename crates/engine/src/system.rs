@@ -131,7 +131,7 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
                     "cannot execute pg_current_xact_id() during recovery",
                 ));
             }
-            Value::Int8(i64::from(db.assign_xid(executor.session)))
+            Value::Int8(i64::from(db.assign_top_xid(executor.session)))
         }
         "current_setting" => {
             let Some(name) = args.first().and_then(Value::as_str) else {

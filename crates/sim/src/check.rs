@@ -2,7 +2,6 @@
 //! violation it finds, described well enough to debug from the seed.
 
 use std::collections::BTreeSet;
-use std::ops::RangeInclusive;
 
 use pgplay_node::Node;
 use pgplay_wal::time::Timestamp;
@@ -160,8 +159,9 @@ pub fn caught_up(sim: &Sim) -> Result<(), Violation> {
 /// A commit the primary acknowledged, as [`durable_commits`] needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Acknowledged {
-    /// The row ids it inserted.
-    pub ids: RangeInclusive<u64>,
+    /// The row ids it inserted (in order; without those of savepoints it
+    /// rolled back to).
+    pub ids: Vec<u64>,
     /// When the primary acknowledged it.
     pub at: Timestamp,
     /// The end of its commit record.
@@ -242,10 +242,10 @@ pub fn durable_commits(
     for commit in acknowledged {
         let present = commit
             .ids
-            .clone()
+            .iter()
             .filter(|id| surviving.contains(id))
             .count();
-        if present == commit.ids.clone().count() {
+        if present == commit.ids.len() {
             if let Some(lost) = first_lost {
                 return violation(format!(
                     "the commit of rows {:?} survived, the earlier one of rows {:?} was lost",
@@ -268,7 +268,10 @@ pub fn durable_commits(
         }
         first_lost.get_or_insert(commit);
     }
-    let acknowledged_ids: BTreeSet<u64> = acknowledged.iter().flat_map(|c| c.ids.clone()).collect();
+    let acknowledged_ids: BTreeSet<u64> = acknowledged
+        .iter()
+        .flat_map(|c| c.ids.iter().copied())
+        .collect();
     if let Some(id) = surviving.difference(&acknowledged_ids).next() {
         return violation(format!("row {id} survived but was never acknowledged"));
     }
@@ -410,10 +413,14 @@ mod tests {
         assert_eq!(caught_up(&sim), Ok(()));
     }
 
-    fn commit(ids: RangeInclusive<u64>, at: Timestamp, asynchronous: bool) -> Acknowledged {
+    fn commit(
+        ids: std::ops::RangeInclusive<u64>,
+        at: Timestamp,
+        asynchronous: bool,
+    ) -> Acknowledged {
         Acknowledged {
             end: Lsn(0x1000000 + 100 * ids.end()),
-            ids,
+            ids: ids.collect(),
             at,
             asynchronous,
         }
@@ -428,7 +435,7 @@ mod tests {
         }
     }
 
-    fn survivors(ids: RangeInclusive<u64>) -> BTreeSet<u64> {
+    fn survivors(ids: std::ops::RangeInclusive<u64>) -> BTreeSet<u64> {
         ids.collect()
     }
 
@@ -450,7 +457,7 @@ mod tests {
         };
         assert_eq!(
             fails(survivors(1..=1), &crash),
-            "only 1 rows of the commit of rows 1..=2 survived"
+            "only 1 rows of the commit of rows [1, 2] survived"
         );
         assert!(
             fails(survivors(3..=5), &crash).contains("was a synchronous commit"),
@@ -458,14 +465,14 @@ mod tests {
         );
         assert!(
             fails(survivors(1..=2), &crash_at(1101 * MS))
-                .starts_with("the commit of rows 3..=3 was lost: it was made 201000 us before"),
+                .starts_with("the commit of rows [3] was lost: it was made 201000 us before"),
             "older than wal_writer_delay"
         );
         let mut small = crash;
         small.wal_writer_flush_after = 100;
         assert!(fails(survivors(1..=2), &small).contains("wal_writer_flush_after is 100 bytes"));
         let gap: BTreeSet<u64> = [1, 2, 4, 5].into();
-        assert!(fails(gap, &crash).contains("survived, the earlier one of rows 3..=3 was lost"));
+        assert!(fails(gap, &crash).contains("survived, the earlier one of rows [3] was lost"));
         assert_eq!(
             fails(survivors(1..=6), &crash),
             "row 6 survived but was never acknowledged"

@@ -15,6 +15,11 @@
 //! About a third of the writes commit with `synchronous_commit = off`. A
 //! crash of the primary may lose those, but only the unflushed tail that the
 //! WAL writer had not reached yet ([`check::durable_commits`]).
+//!
+//! Some writes go on in savepoints, released or rolled back to (nested ones
+//! too), so every node's row count, the durability check and the page
+//! comparison also cover subtransactions on the primary, the standbys and
+//! after crashes.
 
 use std::collections::VecDeque;
 
@@ -74,6 +79,9 @@ pub struct Report {
     /// Processes lost with their memory and rebuilt from their kept data
     /// directories ([`run_losing_processes`]).
     pub lost_processes: u64,
+    /// Savepoints of successful writes: released, and rolled back to.
+    pub savepoints_released: u64,
+    pub savepoints_rolled_back: u64,
     pub final_status: Vec<String>,
 }
 
@@ -119,6 +127,23 @@ struct Run {
     partitions: Vec<(String, String, i64)>,
     /// Print a status line per node after every step.
     verbose: bool,
+}
+
+/// `INSERT INTO fuzz` of one row.
+fn insert_row(id: u64) -> String {
+    format!("INSERT INTO fuzz VALUES ({id}, 'row {id}');")
+}
+
+/// SplitMix64 of the seed and a row id: the savepoint shape of the write
+/// that starts after that row, drawn apart from the simulator's stream.
+fn savepoint_plan(seed: u64, id: u64) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(id)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Run {
@@ -237,27 +262,35 @@ impl Run {
         if asynchronous {
             sql.push_str("SET LOCAL synchronous_commit = off;");
         }
-        let first_id = self.next_id + 1;
+        let mut ids = Vec::new();
         for _ in 0..rows {
             self.next_id += 1;
-            sql.push_str(&format!(
-                "INSERT INTO fuzz VALUES ({}, 'row {}');",
-                self.next_id, self.next_id
-            ));
+            ids.push(self.next_id);
+            sql.push_str(&insert_row(self.next_id));
         }
+        let released = self.savepoints(&mut sql, &mut ids);
         if self.sim.rng().chance(30) && self.committed > 0 {
             let id = 1 + self.sim.rng().below(self.next_id);
             sql.push_str(&format!("UPDATE fuzz SET v = v || '+' WHERE id = {id};"));
         }
         sql.push_str(if rollback { "ROLLBACK;" } else { "COMMIT;" });
-        match self.sql("primary", &sql) {
+        let rows = ids.len() as u64;
+        let result = self.sql("primary", &sql);
+        if result.is_ok() {
+            match released {
+                Some(true) => self.report.savepoints_released += 1,
+                Some(false) => self.report.savepoints_rolled_back += 1,
+                None => {}
+            }
+        }
+        match result {
             Ok(_) if rollback => self.report.rollbacks += 1,
             Ok(_) => {
                 self.committed += rows;
                 self.report.commits += 1;
                 let end = self.sim.node("primary").map(|p| p.db.wal.insert_lsn());
                 self.acknowledged.push(check::Acknowledged {
-                    ids: first_id..=self.next_id,
+                    ids,
                     at: self.sim.now,
                     end: end.unwrap_or_default(),
                     asynchronous,
@@ -275,6 +308,47 @@ impl Run {
         // Row ids of rolled-back transactions are never reused, so the
         // committed count is what count(*) must show.
         Ok(())
+    }
+
+    /// Some writes go on in savepoints: more rows (and sometimes the
+    /// update) after `SAVEPOINT s`, sometimes a nested savepoint rolled back
+    /// inside it, then `RELEASE` (the rows join `ids`, committed or rolled
+    /// back with the transaction) or `ROLLBACK TO` (they never exist). So
+    /// the row counts, the durability check and the page comparison cover
+    /// subtransactions on the primary, the standbys and after crashes. The
+    /// shape comes from [`savepoint_plan`], not the simulator's random
+    /// stream, so every seed's faults and timings stay what they were.
+    /// Returns whether the savepoint was released, if there was one.
+    fn savepoints(&mut self, sql: &mut String, ids: &mut Vec<u64>) -> Option<bool> {
+        let plan = savepoint_plan(self.seed, self.next_id);
+        if plan % 100 >= 40 {
+            return None;
+        }
+        sql.push_str("SAVEPOINT s;");
+        let mut inside = Vec::new();
+        for _ in 0..1 + (plan >> 8) % 2 {
+            self.next_id += 1;
+            inside.push(self.next_id);
+            sql.push_str(&insert_row(self.next_id));
+        }
+        if (plan >> 16) % 100 < 30 {
+            self.next_id += 1;
+            sql.push_str("SAVEPOINT inner;");
+            sql.push_str(&insert_row(self.next_id));
+            sql.push_str("ROLLBACK TO SAVEPOINT inner; RELEASE SAVEPOINT inner;");
+        }
+        if (plan >> 24) % 100 < 20 && self.committed > 0 {
+            let id = 1 + (plan >> 32) % self.next_id;
+            sql.push_str(&format!("UPDATE fuzz SET v = v || '~' WHERE id = {id};"));
+        }
+        let release = (plan >> 40) % 2 == 0;
+        if release {
+            sql.push_str("RELEASE SAVEPOINT s;");
+            ids.extend(inside);
+        } else {
+            sql.push_str("ROLLBACK TO SAVEPOINT s;");
+        }
+        Some(release)
     }
 
     fn fault(&mut self) -> Result<(), Failure> {
@@ -375,10 +449,10 @@ impl Run {
         let lost = self
             .acknowledged
             .iter()
-            .position(|c| !surviving.contains(c.ids.start()));
+            .position(|c| c.ids.first().is_some_and(|id| !surviving.contains(id)));
         if let Some(first_lost) = lost {
             let gone = self.acknowledged.split_off(first_lost);
-            let rows: u64 = gone.iter().map(|c| c.ids.end() - c.ids.start() + 1).sum();
+            let rows: u64 = gone.iter().map(|c| c.ids.len() as u64).sum();
             self.note(format!(
                 "the crash lost {} asynchronous commits ({rows} rows)",
                 gone.len()
@@ -691,7 +765,7 @@ mod tests {
             .unwrap();
             let end = run.sim.node("primary").unwrap().db.wal.insert_lsn();
             run.acknowledged.push(check::Acknowledged {
-                ids: id..=id,
+                ids: vec![id],
                 at: run.sim.now,
                 end,
                 asynchronous: true,
@@ -717,6 +791,18 @@ mod tests {
         assert!(
             violation.detail.contains("synchronous commit"),
             "{violation}"
+        );
+    }
+
+    /// The workload's savepoints happen both ways; the invariants that
+    /// cover them (row counts on every node, durability across crashes,
+    /// equal pages) are checked by every run.
+    #[test]
+    fn writes_release_and_roll_back_savepoints() {
+        let report = run(3, 150, false).unwrap();
+        assert!(
+            report.savepoints_released > 0 && report.savepoints_rolled_back > 0,
+            "{report:?}"
         );
     }
 

@@ -110,17 +110,27 @@ pub enum XlogRecord {
     },
 }
 
+/// The end of a transaction or of a subtransaction, with the xids of the
+/// subtransactions that end with it: on commit every subtransaction released
+/// into it; on abort those released into the one aborted (a subtransaction's
+/// abort carries its own xid in the record header, as in PostgreSQL).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionRecord {
     /// Relations listed are dropped when the commit is replayed.
     Commit {
         time: Timestamp,
         dropped: Vec<RelFileLocator>,
+        subxacts: Vec<Xid>,
     },
     Abort {
         time: Timestamp,
         dropped: Vec<RelFileLocator>,
+        subxacts: Vec<Xid>,
     },
+    /// `XLOG_XACT_ASSIGNMENT`: every 64 subtransactions a transaction
+    /// assigns, their xids and their top-level xid, so a standby need not
+    /// track them one by one (PostgreSQL's `PGPROC_MAX_CACHED_SUBXIDS`).
+    Assignment { top: Xid, subxacts: Vec<Xid> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,12 +151,15 @@ pub struct LockedRelation {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StandbyRecord {
-    /// A snapshot of running transactions, so a standby can build its own.
+    /// A snapshot of running transactions, so a standby can build its own:
+    /// top-level xids, then the subtransactions' (which PostgreSQL 15's
+    /// pg_waldump does not print).
     RunningXacts {
         next_xid: Xid,
         latest_completed_xid: Xid,
         oldest_running_xid: Xid,
         xids: Vec<Xid>,
+        subxids: Vec<Xid>,
     },
     /// AccessExclusiveLocks taken (by DDL), which a standby must also hold.
     Lock(Vec<LockedRelation>),
@@ -240,8 +253,13 @@ impl RecordBody {
             RecordBody::Xlog(XlogRecord::Switch) => 0x40,
             RecordBody::Xlog(XlogRecord::BackupEnd(_)) => 0x50,
             RecordBody::Xlog(XlogRecord::EndOfRecovery { .. }) => 0x90,
-            RecordBody::Transaction(TransactionRecord::Commit { .. }) => 0x00,
-            RecordBody::Transaction(TransactionRecord::Abort { .. }) => 0x20,
+            RecordBody::Transaction(TransactionRecord::Commit { subxacts, .. }) => {
+                0x00 | has_info(subxacts)
+            }
+            RecordBody::Transaction(TransactionRecord::Abort { subxacts, .. }) => {
+                0x20 | has_info(subxacts)
+            }
+            RecordBody::Transaction(TransactionRecord::Assignment { .. }) => 0x50,
             RecordBody::Storage(StorageRecord::Create(_)) => 0x10,
             RecordBody::Storage(StorageRecord::Truncate { .. }) => 0x20,
             RecordBody::Standby(StandbyRecord::Lock(_)) => 0x00,
@@ -260,6 +278,18 @@ impl RecordBody {
             }) => 0x40 | init_flag(*init_page),
             RecordBody::Sequence(SequenceRecord::Log { .. }) => 0x00,
         }
+    }
+}
+
+/// PostgreSQL's `XLOG_XACT_HAS_INFO`: the transaction end carries more
+/// (here, its subtransactions), so a record without any keeps its old bytes.
+const XACT_HAS_INFO: u8 = 0x80;
+
+fn has_info(subxacts: &[Xid]) -> u8 {
+    if subxacts.is_empty() {
+        0
+    } else {
+        XACT_HAS_INFO
     }
 }
 
@@ -342,11 +372,28 @@ fn record_crc(bytes: &[u8]) -> u32 {
 fn encode_body(body: &RecordBody, out: &mut Writer) {
     match body {
         RecordBody::Xlog(record) => encode_xlog(record, out),
-        RecordBody::Transaction(TransactionRecord::Commit { time, dropped })
-        | RecordBody::Transaction(TransactionRecord::Abort { time, dropped }) => {
+        RecordBody::Transaction(TransactionRecord::Commit {
+            time,
+            dropped,
+            subxacts,
+        })
+        | RecordBody::Transaction(TransactionRecord::Abort {
+            time,
+            dropped,
+            subxacts,
+        }) => {
             out.i64(*time);
             out.u32(dropped.len() as u32);
             dropped.iter().for_each(|rel| out.relation(rel));
+            if !subxacts.is_empty() {
+                out.u32(subxacts.len() as u32);
+                subxacts.iter().for_each(|xid| out.u32(*xid));
+            }
+        }
+        RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => {
+            out.u32(*top);
+            out.u32(subxacts.len() as u32);
+            subxacts.iter().for_each(|xid| out.u32(*xid));
         }
         RecordBody::Storage(StorageRecord::Create(rel)) => out.relation(rel),
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
@@ -404,12 +451,18 @@ fn encode_standby(record: &StandbyRecord, out: &mut Writer) {
             latest_completed_xid,
             oldest_running_xid,
             xids,
+            subxids,
         } => {
             out.u32(*next_xid);
             out.u32(*latest_completed_xid);
             out.u32(*oldest_running_xid);
             out.u32(xids.len() as u32);
             xids.iter().for_each(|xid| out.u32(*xid));
+            // Only when there are any: a record without keeps its old bytes.
+            if !subxids.is_empty() {
+                out.u32(subxids.len() as u32);
+                subxids.iter().for_each(|xid| out.u32(*xid));
+            }
         }
         StandbyRecord::Lock(locks) => {
             out.u32(locks.len() as u32);
@@ -470,15 +523,38 @@ fn encode_heap(record: &HeapRecord, out: &mut Writer) {
 fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody, WalError> {
     Ok(match rmgr {
         RmgrId::Xlog => RecordBody::Xlog(decode_xlog(info, input)?),
+        RmgrId::Transaction if info == 0x50 => {
+            let top = input.u32()?;
+            let count = input.u32()? as usize;
+            let subxacts = (0..count)
+                .map(|_| input.u32())
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts })
+        }
         RmgrId::Transaction => {
             let time = input.i64()?;
             let count = input.u32()? as usize;
             let dropped = (0..count)
                 .map(|_| input.relation())
                 .collect::<Result<Vec<_>, _>>()?;
-            match info {
-                0x00 => RecordBody::Transaction(TransactionRecord::Commit { time, dropped }),
-                0x20 => RecordBody::Transaction(TransactionRecord::Abort { time, dropped }),
+            let mut subxacts = Vec::new();
+            if info & XACT_HAS_INFO != 0 {
+                let count = input.u32()? as usize;
+                subxacts = (0..count)
+                    .map(|_| input.u32())
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
+            match info & !XACT_HAS_INFO {
+                0x00 => RecordBody::Transaction(TransactionRecord::Commit {
+                    time,
+                    dropped,
+                    subxacts,
+                }),
+                0x20 => RecordBody::Transaction(TransactionRecord::Abort {
+                    time,
+                    dropped,
+                    subxacts,
+                }),
                 _ => return Err(WalError::Truncated),
             }
         }
@@ -540,11 +616,19 @@ fn decode_standby(info: u8, input: &mut Reader) -> Result<StandbyRecord, WalErro
             let xids = (0..count)
                 .map(|_| input.u32())
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut subxids = Vec::new();
+            if !input.is_empty() {
+                let count = input.u32()? as usize;
+                subxids = (0..count)
+                    .map(|_| input.u32())
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
             StandbyRecord::RunningXacts {
                 next_xid,
                 latest_completed_xid,
                 oldest_running_xid,
                 xids,
+                subxids,
             }
         }
         0x00 => {
@@ -599,18 +683,34 @@ impl Record {
     pub fn describe(&self) -> String {
         match &self.body {
             RecordBody::Xlog(record) => describe_xlog(record),
-            RecordBody::Transaction(TransactionRecord::Commit { time, dropped }) => {
+            RecordBody::Transaction(TransactionRecord::Commit {
+                time,
+                dropped,
+                subxacts,
+            }) => {
                 format!(
-                    "COMMIT {} UTC{}",
+                    "COMMIT {} UTC{}{}",
                     format_timestamp_micros(*time),
-                    describe_dropped(dropped)
+                    describe_dropped(dropped),
+                    describe_subxacts(subxacts)
                 )
             }
-            RecordBody::Transaction(TransactionRecord::Abort { time, dropped }) => {
+            RecordBody::Transaction(TransactionRecord::Abort {
+                time,
+                dropped,
+                subxacts,
+            }) => {
                 format!(
-                    "ABORT {} UTC{}",
+                    "ABORT {} UTC{}{}",
                     format_timestamp_micros(*time),
-                    describe_dropped(dropped)
+                    describe_dropped(dropped),
+                    describe_subxacts(subxacts)
+                )
+            }
+            RecordBody::Transaction(TransactionRecord::Assignment { top, subxacts }) => {
+                format!(
+                    "ASSIGNMENT xtop {top}: {}",
+                    describe_subxacts(subxacts).trim_start_matches("; ")
                 )
             }
             RecordBody::Storage(StorageRecord::Create(rel)) => format!("CREATE {}", rel.path()),
@@ -622,6 +722,7 @@ impl Record {
                 latest_completed_xid,
                 oldest_running_xid,
                 xids,
+                ..
             }) => {
                 let mut text = format!(
                     "RUNNING_XACTS nextXid {next_xid} latestCompletedXid {latest_completed_xid} oldestRunningXid {oldest_running_xid}"
@@ -701,6 +802,15 @@ fn describe_dropped(dropped: &[RelFileLocator]) -> String {
     }
     let paths: Vec<String> = dropped.iter().map(RelFileLocator::path).collect();
     format!("; rels: {}", paths.join(" "))
+}
+
+/// PostgreSQL's `; subxacts: 736 737` after a transaction end's relations.
+fn describe_subxacts(subxacts: &[Xid]) -> String {
+    if subxacts.is_empty() {
+        return String::new();
+    }
+    let xids: Vec<String> = subxacts.iter().map(Xid::to_string).collect();
+    format!("; subxacts: {}", xids.join(" "))
 }
 
 fn describe_xlog(record: &XlogRecord) -> String {

@@ -98,6 +98,80 @@ fn waldump_line_matches_postgres_shape() {
     );
 }
 
+/// Transaction ends list their subtransactions as PostgreSQL 15's
+/// pg_waldump prints them (from a real server: `COMMIT ...; subxacts: 728
+/// 729`, `ABORT ...; rels: base/5/16390`); RUNNING_XACTS carries the
+/// subtransactions for standbys but prints only the top-level xids.
+#[test]
+fn transaction_ends_carry_their_subtransactions() {
+    let mut log = new_log(16 << 20);
+    let time = 849_000_000_000_000; // 2026-11-26 09:20:00 UTC, PostgreSQL's epoch is 2000
+    let records = [
+        (
+            725,
+            RecordBody::Transaction(TransactionRecord::Commit {
+                time,
+                dropped: Vec::new(),
+                subxacts: vec![728, 729],
+            }),
+            "COMMIT 2026-11-26 09:20:00.000000 UTC; subxacts: 728 729",
+        ),
+        (
+            730,
+            RecordBody::Transaction(TransactionRecord::Abort {
+                time,
+                dropped: vec![REL],
+                subxacts: Vec::new(),
+            }),
+            "ABORT 2026-11-26 09:20:00.000000 UTC; rels: base/5/16384",
+        ),
+        (
+            828,
+            RecordBody::Transaction(TransactionRecord::Assignment {
+                top: 764,
+                subxacts: vec![765, 766, 828],
+            }),
+            "ASSIGNMENT xtop 764: subxacts: 765 766 828",
+        ),
+        (
+            0,
+            RecordBody::Standby(StandbyRecord::RunningXacts {
+                next_xid: 760,
+                latest_completed_xid: 756,
+                oldest_running_xid: 757,
+                xids: vec![757],
+                subxids: vec![758, 759],
+            }),
+            "RUNNING_XACTS nextXid 760 latestCompletedXid 756 oldestRunningXid 757; 1 xacts: 757",
+        ),
+    ];
+    let plain = Record {
+        xid: 725,
+        prev: Lsn::INVALID,
+        body: RecordBody::Transaction(TransactionRecord::Commit {
+            time,
+            dropped: Vec::new(),
+            subxacts: Vec::new(),
+        }),
+    };
+    assert_eq!(
+        plain.encode().len(),
+        RECORD_HEADER_SIZE + 12,
+        "without subtransactions a commit keeps its bytes (and every later LSN)"
+    );
+    for (xid, body, described) in records {
+        let record = Record {
+            xid,
+            prev: Lsn::INVALID,
+            body,
+        };
+        let (lsn, _) = log.insert(record.clone());
+        let read = log.read_record(lsn).unwrap();
+        assert_eq!(read.record.body, record.body);
+        assert_eq!(read.record.describe(), described);
+    }
+}
+
 #[test]
 fn crash_keeps_only_flushed_records() {
     let mut log = new_log(16 << 20);

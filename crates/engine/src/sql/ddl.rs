@@ -36,7 +36,7 @@ impl Executor<'_> {
     }
 
     fn lock_relation(&mut self, oid: u32) -> Result<()> {
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         let lock = LockedRelation {
             xid,
             database: DATABASE_OID,
@@ -48,14 +48,14 @@ impl Executor<'_> {
     }
 
     fn create_storage(&mut self, relfilenode: u32) -> Result<()> {
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         self.db.log(
             xid,
             RecordBody::Storage(StorageRecord::Create(locator(relfilenode))),
         )?;
         self.db
             .xact_mut(self.session)
-            .created
+            .created_mut()
             .push(locator(relfilenode));
         Ok(())
     }
@@ -316,7 +316,7 @@ impl Executor<'_> {
         }
         let sequence_oid = self.db.new_oid()?;
         self.create_storage(sequence_oid)?;
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         let record = SequenceRecord::Log {
             relation: locator(sequence_oid),
             last_value: 1,
@@ -414,9 +414,9 @@ impl Executor<'_> {
             let mut doomed = vec![table.oid];
             doomed.extend(owned.iter().map(|s| s.oid));
             self.delete_rows_of(&doomed)?;
-            let xact = self.db.xact_mut(self.session);
-            xact.dropped.push(table.locator);
-            xact.dropped.extend(owned.iter().map(|s| s.locator));
+            let dropped = self.db.xact_mut(self.session).dropped_mut();
+            dropped.push(table.locator);
+            dropped.extend(owned.iter().map(|s| s.locator));
         }
         Ok(Outcome::Command {
             tag: "DROP TABLE".into(),
@@ -482,7 +482,7 @@ impl Executor<'_> {
             self.heap_update(&pg_class, row.at, &row.values, &new_values)?;
             let xact = self.db.xact_mut(self.session);
             xact.catalog_changed = true;
-            xact.dropped.push(table.locator);
+            xact.dropped_mut().push(table.locator);
             if truncate.identity == Some(ast::TruncateIdentityOption::Restart) {
                 self.restart_owned_sequences(table.oid)?;
             }
@@ -501,7 +501,7 @@ impl Executor<'_> {
             .filter(|s| s.owned_by.map(|(oid, _)| oid) == Some(table_oid))
             .cloned()
             .collect();
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         for sequence in owned {
             let record = SequenceRecord::Log {
                 relation: sequence.locator,
@@ -533,7 +533,7 @@ impl Executor<'_> {
                 ),
             ));
         }
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         let record = SequenceRecord::Log {
             relation: sequence.locator,
             last_value: value,
@@ -575,7 +575,7 @@ impl Executor<'_> {
                 ),
             )
         })?;
-        let xid = self.db.assign_xid(self.session);
+        let xid = self.db.assign_xid(self.session)?;
         if state.log_cnt == 0 {
             let logged = next + 32 * sequence.increment;
             let record = SequenceRecord::Log {

@@ -286,7 +286,12 @@ impl Executor<'_> {
                 .and_then(|i| i.entries.get(&Key(key.clone())))
                 .cloned()
                 .unwrap_or_default();
-            let own = self.snapshot.own.map(|(xid, _)| xid);
+            let own = self
+                .snapshot
+                .own
+                .as_ref()
+                .map(|own| own.xids.clone())
+                .unwrap_or_default();
             for at in candidates {
                 if Some(at) == replacing {
                     continue;
@@ -300,9 +305,9 @@ impl Executor<'_> {
                 else {
                     continue;
                 };
-                let conflict = live_now(tuple, &self.db.data.clog, own)
+                let conflict = live_now(tuple, &self.db.data.clog, &own)
                     || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
-                        && Some(tuple.xmin) != own
+                        && !own.contains(&tuple.xmin)
                         && tuple.xmax == 0);
                 if conflict {
                     let names: Vec<&str> = constraint
@@ -363,6 +368,14 @@ impl Executor<'_> {
         }
     }
 
+    /// REPEATABLE READ or SERIALIZABLE: the transaction reads one snapshot.
+    fn keeps_snapshot(&self) -> bool {
+        self.db
+            .session(self.session)
+            .and_then(|s| s.xact.as_ref())
+            .is_some_and(|x| x.isolation.keeps_snapshot())
+    }
+
     fn command_id(&self) -> u32 {
         self.db
             .session(self.session)
@@ -377,8 +390,9 @@ impl Executor<'_> {
         table: &TableDef,
         values: &[Value],
     ) -> Result<ItemPointer> {
-        let xid = self.db.assign_xid(self.session);
-        self.snapshot.own = Some((xid, self.command_id()));
+        let xid = self.db.assign_xid(self.session)?;
+        self.snapshot.own = self.db.own(self.session);
+        debug_assert!(self.snapshot.is_own_xid(xid));
         let data = tuple::encode(values);
         let image = TupleImage {
             command_id: self.command_id(),
@@ -421,12 +435,21 @@ impl Executor<'_> {
             .relation(&table.locator)
             .and_then(|r| r.tuple(at))
             .ok_or_else(|| DbError::internal("row vanished"))?;
-        let own = self.snapshot.own.map(|(xid, _)| xid);
-        if tuple.xmax == 0 || Some(tuple.xmax) == own {
+        if tuple.xmax == 0 || self.snapshot.is_own_xid(tuple.xmax) {
             return Ok(true);
         }
         match self.db.data.clog.status(tuple.xmax) {
             XactStatus::Aborted => Ok(true),
+            // Changed by a transaction this snapshot does not see: READ
+            // COMMITTED skips the row, REPEATABLE READ cannot go on.
+            XactStatus::Committed if self.keeps_snapshot() => Err(DbError::new(
+                code::SERIALIZATION_FAILURE,
+                if tuple.ctid == at {
+                    "could not serialize access due to concurrent delete"
+                } else {
+                    "could not serialize access due to concurrent update"
+                },
+            )),
             XactStatus::Committed => Ok(false),
             XactStatus::InProgress => Err(DbError::new(
                 code::LOCK_NOT_AVAILABLE,
@@ -545,8 +568,9 @@ impl Executor<'_> {
         old: &[Value],
         new: &[Value],
     ) -> Result<ItemPointer> {
-        let xid = self.db.assign_xid(self.session);
-        self.snapshot.own = Some((xid, self.command_id()));
+        let xid = self.db.assign_xid(self.session)?;
+        self.snapshot.own = self.db.own(self.session);
+        debug_assert!(self.snapshot.is_own_xid(xid));
         let image = TupleImage {
             command_id: self.command_id(),
             natts: new.len() as u16,
@@ -627,8 +651,9 @@ impl Executor<'_> {
     }
 
     pub(super) fn heap_delete(&mut self, table: &TableDef, at: ItemPointer) -> Result<()> {
-        let xid = self.db.assign_xid(self.session);
-        self.snapshot.own = Some((xid, self.command_id()));
+        let xid = self.db.assign_xid(self.session)?;
+        self.snapshot.own = self.db.own(self.session);
+        debug_assert!(self.snapshot.is_own_xid(xid));
         let record = HeapRecord::Delete {
             relation: table.locator,
             block: at.block,

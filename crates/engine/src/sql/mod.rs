@@ -11,6 +11,7 @@ pub mod expr;
 pub mod functions;
 pub mod query;
 mod roles;
+mod transaction;
 
 use std::sync::Arc as Rc;
 
@@ -102,7 +103,8 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     {
         return Err(error);
     }
-    let mut statements = parse_bounded(sql)?;
+    let stripped = transaction::without_deferrable(sql);
+    let mut statements = parse_bounded(stripped.as_deref().unwrap_or(sql))?;
     if create_user {
         for statement in &mut statements {
             if let Statement::CreateRole(create) = statement {
@@ -482,6 +484,9 @@ fn fail_transaction(db: &mut Database, session: SessionId) {
         .and_then(|s| s.xact.as_ref())
         .is_some_and(|x| x.explicit);
     if explicit {
+        // The innermost (sub)transaction aborts now, as in PostgreSQL; the
+        // block waits for ROLLBACK [TO SAVEPOINT].
+        db.abort_at_error(session);
         db.xact_mut(session).failed = true;
     } else {
         db.abort(session);
@@ -583,7 +588,8 @@ fn run(
         }
         Parsed::Sql(statement) => {
             let catalog = db.catalog(session)?;
-            let snapshot = db.snapshot(session);
+            let snapshot =
+                db.statement_snapshot(session, transaction::takes_snapshot(&statement))?;
             let mut executor = Executor {
                 db,
                 session,
@@ -708,27 +714,11 @@ impl Executor<'_> {
                 ..
             } => self.drop(object_type, *if_exists, names, *cascade),
             Statement::Truncate(truncate) => self.truncate(truncate),
-            Statement::StartTransaction { modes, .. } => self.begin(modes),
-            Statement::Commit { .. } => self.commit_statement(),
-            Statement::Rollback {
-                savepoint: None, ..
-            } => {
-                if self
-                    .db
-                    .session(self.session)
-                    .and_then(|s| s.xact.as_ref())
-                    .is_none()
-                {
-                    self.notices.push(warning(
-                        code::NO_ACTIVE_SQL_TRANSACTION,
-                        "there is no transaction in progress",
-                    ));
-                }
-                self.db.abort(self.session);
-                Ok(Outcome::Command {
-                    tag: "ROLLBACK".into(),
-                })
-            }
+            Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. } => self.transaction_statement(statement),
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Reset(reset) => self.reset(&reset.reset),
             Statement::Set(set) => self.set(set),
@@ -742,74 +732,6 @@ impl Executor<'_> {
                     "{} is not supported by pgplay yet",
                     words.join(" ")
                 )))
-            }
-        }
-    }
-
-    fn begin(&mut self, modes: &[ast::TransactionMode]) -> Result<Outcome> {
-        let open = self
-            .db
-            .session(self.session)
-            .and_then(|s| s.xact.as_ref())
-            .is_some_and(|x| x.explicit);
-        if open {
-            self.notices.push(warning(
-                code::ACTIVE_SQL_TRANSACTION,
-                "there is already a transaction in progress",
-            ));
-            return Ok(Outcome::Command {
-                tag: "BEGIN".into(),
-            });
-        }
-        let mut read_only = false;
-        for mode in modes {
-            if let ast::TransactionMode::AccessMode(access) = mode {
-                match access {
-                    ast::TransactionAccessMode::ReadOnly => read_only = true,
-                    ast::TransactionAccessMode::ReadWrite if self.db.in_recovery => {
-                        return Err(DbError::feature_not_supported(
-                            "cannot set transaction read-write mode during recovery",
-                        ));
-                    }
-                    ast::TransactionAccessMode::ReadWrite => {}
-                }
-            }
-        }
-        let xact = self.db.xact_mut(self.session);
-        xact.explicit = true;
-        xact.read_only = read_only;
-        Ok(Outcome::Command {
-            tag: "BEGIN".into(),
-        })
-    }
-
-    fn commit_statement(&mut self) -> Result<Outcome> {
-        let xact = self
-            .db
-            .session(self.session)
-            .and_then(|s| s.xact.as_ref())
-            .cloned();
-        match xact {
-            None => {
-                self.notices.push(warning(
-                    code::NO_ACTIVE_SQL_TRANSACTION,
-                    "there is no transaction in progress",
-                ));
-                Ok(Outcome::Command {
-                    tag: "COMMIT".into(),
-                })
-            }
-            Some(x) if x.failed => {
-                self.db.abort(self.session);
-                Ok(Outcome::Command {
-                    tag: "ROLLBACK".into(),
-                })
-            }
-            Some(_) => {
-                self.db.commit(self.session)?;
-                Ok(Outcome::Command {
-                    tag: "COMMIT".into(),
-                })
             }
         }
     }
@@ -867,7 +789,6 @@ impl Executor<'_> {
         let definition = crate::guc::definition(name).expect("known setting");
         let raw = match name {
             "in_hot_standby" => if self.db.in_recovery { "on" } else { "off" }.to_string(),
-            "transaction_read_only" if self.db.in_recovery => "on".to_string(),
             _ => self.db.setting(self.session, name),
         };
         crate::guc::display(definition, &raw)
@@ -895,38 +816,6 @@ impl Executor<'_> {
         })
     }
 
-    /// `SET TRANSACTION READ ONLY | READ WRITE | ISOLATION LEVEL ...`.
-    fn set_transaction(&mut self, modes: &[ast::TransactionMode]) -> Result<Outcome> {
-        let in_block = self
-            .db
-            .session(self.session)
-            .and_then(|s| s.xact.as_ref())
-            .is_some_and(|x| x.explicit);
-        for mode in modes {
-            match mode {
-                ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadWrite)
-                    if self.db.in_recovery =>
-                {
-                    return Err(DbError::feature_not_supported(
-                        "cannot set transaction read-write mode during recovery",
-                    ));
-                }
-                ast::TransactionMode::AccessMode(access) if in_block => {
-                    self.db.xact_mut(self.session).read_only =
-                        *access == ast::TransactionAccessMode::ReadOnly;
-                }
-                _ => {}
-            }
-        }
-        if !in_block {
-            self.notices.push(warning(
-                code::NO_ACTIVE_SQL_TRANSACTION,
-                "SET TRANSACTION can only be used in transaction blocks",
-            ));
-        }
-        Ok(Outcome::Command { tag: "SET".into() })
-    }
-
     fn set(&mut self, set: &ast::Set) -> Result<Outcome> {
         let mut local = false;
         let (name, values) = match set {
@@ -941,10 +830,22 @@ impl Executor<'_> {
             }
             ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
             ast::Set::SetTransaction {
+                snapshot: Some(_), ..
+            } => {
+                return Err(DbError::feature_not_supported(
+                    "SET TRANSACTION SNAPSHOT is not supported by pgplay yet",
+                ))
+            }
+            ast::Set::SetTransaction {
                 modes,
                 session: false,
                 ..
             } => return self.set_transaction(modes),
+            ast::Set::SetTransaction {
+                modes,
+                session: true,
+                ..
+            } => return self.set_session_characteristics(modes),
             _ => {
                 return Err(DbError::feature_not_supported(
                     "this form of SET is not supported by pgplay",
@@ -964,13 +865,8 @@ impl Executor<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let name = name.to_ascii_lowercase();
-        if name == "transaction_read_only"
-            && self.db.in_recovery
-            && !matches!(value.as_str(), "on" | "true" | "1")
-        {
-            return Err(DbError::feature_not_supported(
-                "cannot set transaction read-write mode during recovery",
-            ));
+        if let Some(result) = self.set_transaction_setting(&name, &value) {
+            return result;
         }
         let (canonical, value) = if value.eq_ignore_ascii_case("default") {
             let definition =
