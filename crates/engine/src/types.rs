@@ -11,6 +11,9 @@ use rust_decimal::Decimal;
 
 use crate::error::{code, DbError, Result};
 
+pub mod interval;
+pub use interval::Interval;
+
 /// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DataType {
@@ -194,8 +197,7 @@ pub enum Value {
     /// Microseconds since 2000-01-01 00:00:00.
     Timestamp(i64),
     TimestampTz(i64),
-    /// Microseconds.
-    Interval(i64),
+    Interval(Interval),
     PgLsn(Lsn),
 }
 
@@ -251,7 +253,7 @@ impl Value {
             Value::Text(v) => v.clone(),
             Value::Timestamp(v) => format_timestamp(*v),
             Value::TimestampTz(v) => format!("{}+00", format_timestamp(*v)),
-            Value::Interval(v) => format_interval(*v),
+            Value::Interval(v) => interval::format(v),
             Value::PgLsn(v) => v.to_string(),
         })
     }
@@ -294,35 +296,6 @@ pub fn format_timestamp(micros: i64) -> String {
         let digits = format!("{fraction:06}");
         text.push('.');
         text.push_str(digits.trim_end_matches('0'));
-    }
-    text
-}
-
-/// Interval output in PostgreSQL's default style, for durations under a day: `00:00:00.000203`.
-pub fn format_interval(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
-    let micros = micros.unsigned_abs();
-    let days = micros / 86_400_000_000;
-    let rest = micros % 86_400_000_000;
-    let (hours, minutes, seconds, fraction) = (
-        rest / 3_600_000_000,
-        rest / 60_000_000 % 60,
-        rest / 1_000_000 % 60,
-        rest % 1_000_000,
-    );
-    let mut text = String::new();
-    if days > 0 {
-        text.push_str(&format!(
-            "{sign}{days} day{} ",
-            if days == 1 { "" } else { "s" }
-        ));
-    }
-    text.push_str(&format!("{sign}{hours:02}:{minutes:02}:{seconds:02}"));
-    if fraction != 0 {
-        text.push_str(&format!(
-            ".{}",
-            format!("{fraction:06}").trim_end_matches('0')
-        ));
     }
     text
 }
@@ -418,9 +391,7 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         DataType::Varchar(_) => return apply_typmod(Value::Text(text.to_string()), data_type),
         DataType::Timestamp => Value::Timestamp(parse_timestamp(text, false)?),
         DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
-        DataType::Interval => Value::Interval(
-            parse_interval(trimmed).ok_or_else(|| DbError::invalid_text("interval", text))?,
-        ),
+        DataType::Interval => Value::Interval(interval::parse(text)?),
         DataType::PgLsn => Value::PgLsn(
             text.parse::<Lsn>()
                 .map_err(|_| DbError::invalid_text("pg_lsn", text))?,
@@ -498,28 +469,6 @@ fn parse_float(text: &str) -> Option<f64> {
         }
         _ => None,
     }
-}
-
-/// `1 second`, `500 ms`, `00:00:01.5`: enough interval input for lags and settings.
-fn parse_interval(text: &str) -> Option<i64> {
-    if let Some((hours, rest)) = text.split_once(':') {
-        let (minutes, seconds) = rest.split_once(':').unwrap_or((rest, "0"));
-        let seconds: f64 = seconds.parse().ok()?;
-        let total = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
-        return Some(total * 1_000_000 + (seconds * 1e6).round() as i64);
-    }
-    let mut words = text.split_whitespace();
-    let amount: f64 = words.next()?.parse().ok()?;
-    let unit = words.next().unwrap_or("seconds").to_ascii_lowercase();
-    let micros_per = match unit.trim_end_matches('s') {
-        "m" | "millisecond" | "msec" => 1_000.0,
-        "second" | "sec" | "" => 1_000_000.0,
-        "minute" | "min" => 60_000_000.0,
-        "hour" | "h" => 3_600_000_000.0,
-        "day" | "d" => 86_400_000_000.0,
-        _ => return None,
-    };
-    Some((amount * micros_per).round() as i64)
 }
 
 /// Enforces `varchar(n)` and `numeric(p,s)` on assignment, with PostgreSQL's errors.
@@ -708,8 +657,8 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Timestamp(a), Value::Timestamp(b))
         | (Value::TimestampTz(a), Value::TimestampTz(b))
         | (Value::Timestamp(a), Value::TimestampTz(b))
-        | (Value::TimestampTz(a), Value::Timestamp(b))
-        | (Value::Interval(a), Value::Interval(b)) => a.cmp(b),
+        | (Value::TimestampTz(a), Value::Timestamp(b)) => a.cmp(b),
+        (Value::Interval(a), Value::Interval(b)) => a.cmp_span(b),
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (

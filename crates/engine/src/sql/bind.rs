@@ -188,6 +188,32 @@ impl<'a> Binder<'a> {
                 }
             }
             E::Function(function) => self.bind_function(function)?,
+            E::Interval(interval) => bind_interval(interval)?,
+            E::Extract { field, expr, .. } => {
+                super::datetime::bind_extract(&field.to_string(), self.bind(expr)?)?
+            }
+            E::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind(expr)?];
+                let start = match substring_from {
+                    Some(from) => self.bind(from)?,
+                    None => Expr::Const(Value::Int4(1), DataType::Int4),
+                };
+                if start.data_type().is_string() {
+                    return Err(DbError::feature_not_supported(
+                        "substring with a regular expression is not supported by pgplay yet",
+                    ));
+                }
+                args.push(start);
+                if let Some(length) = substring_for {
+                    args.push(self.bind(length)?);
+                }
+                functions::bind_call("substring", args)?
+            }
             E::Subquery(_) | E::In { .. } | E::Exists { .. } => {
                 return Err(DbError::feature_not_supported(
                     "subqueries are not supported by pgplay yet",
@@ -315,6 +341,9 @@ impl<'a> Binder<'a> {
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
         let name = function.name.to_string().to_ascii_lowercase();
         let name = name.trim_start_matches("pg_catalog.").to_string();
+        if name == "make_interval" {
+            return super::datetime::bind_make_interval_args(&function.args, &mut |e| self.bind(e));
+        }
         let (args, distinct, star) = match &function.args {
             FunctionArguments::None => (Vec::new(), false, false),
             FunctionArguments::List(list) => {
@@ -511,4 +540,29 @@ fn bind_value(value: &ast::Value) -> Result<Expr> {
             )))
         }
     })
+}
+
+/// `INTERVAL '1 day'` and `INTERVAL '3' HOUR`.
+fn bind_interval(interval: &ast::Interval) -> Result<Expr> {
+    let text = match interval.value.as_ref() {
+        ast::Expr::Value(value) => match &value.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => {
+            return Err(DbError::feature_not_supported(format!(
+                "interval expression {other} is not supported by pgplay"
+            )))
+        }
+    };
+    if interval.last_field.is_some() || interval.fractional_seconds_precision.is_some() {
+        return Err(DbError::feature_not_supported(
+            "interval field ranges (DAY TO SECOND) are not supported by pgplay yet",
+        ));
+    }
+    let unit = interval
+        .leading_field
+        .as_ref()
+        .map(|f| f.to_string().to_lowercase());
+    super::datetime::bind_interval_literal(&text, unit.as_deref())
 }

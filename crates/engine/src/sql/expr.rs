@@ -608,20 +608,6 @@ pub fn coerce(expr: Expr, target: &DataType) -> Result<Expr> {
     Ok(Expr::Cast(Box::new(expr), target.clone()))
 }
 
-/// Date and time arithmetic PostgreSQL has and pgplay does not yet: a timestamp minus a
-/// timestamp, and a timestamp plus or minus an interval literal (`now() - '1 hour'`).
-fn is_interval_arithmetic(op: Arith, left: &DataType, right: &DataType) -> bool {
-    let time = |t: &DataType| matches!(t, DataType::Timestamp | DataType::TimestampTz);
-    match op {
-        Arith::Sub => time(left) && (time(right) || *right == DataType::Unknown),
-        Arith::Add => {
-            (time(left) && *right == DataType::Unknown)
-                || (*left == DataType::Unknown && time(right))
-        }
-        _ => false,
-    }
-}
-
 pub fn operator_error(op: &str, a: &DataType, b: &DataType) -> DbError {
     DbError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: {} {op} {}", a.base_name(), b.base_name()))
         .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
@@ -682,13 +668,8 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                     data_type: DataType::PgLsn,
                 });
             }
-            if is_interval_arithmetic(arith_op, &lt, &rt) {
-                return Err(DbError::feature_not_supported(format!(
-                    "operator {} {symbol} {} is not supported by pgplay yet",
-                    lt.base_name(),
-                    rt.base_name()
-                ))
-                .with_detail("pgplay has no interval type yet."));
+            if let Some(bound) = super::datetime::bind_arith(arith_op, &left, &right) {
+                return bound;
             }
             let numeric_or_unknown = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
             if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt))
@@ -766,6 +747,9 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
                         t.clone(),
                     ));
                 }
+            }
+            if let Some(bound) = super::datetime::bind_negate(&operand) {
+                return bound;
             }
             let t = operand.data_type();
             if !t.is_numeric() {

@@ -126,6 +126,12 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some((_, params, result)) = SYSTEM.iter().find(|(n, _, _)| *n == name) {
         return bind_fixed(name, args, params, result.clone());
     }
+    if super::datetime::is_function(name) {
+        return super::datetime::bind_call(name, args);
+    }
+    if name == "pg_size_pretty" {
+        return super::admin::bind_size_pretty(args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -237,6 +243,11 @@ fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType
 pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if SYSTEM.iter().any(|(n, _, _)| *n == name) {
         return host.call(name, args);
+    }
+    if let Some(value) =
+        super::datetime::eval(name, args).or_else(|| super::admin::eval(name, args))
+    {
+        return value;
     }
     if name != "concat" && args.iter().any(Value::is_null) {
         return Ok(Value::Null);

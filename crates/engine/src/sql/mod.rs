@@ -4,7 +4,9 @@
 //! DML ([`dml`]) or DDL ([`ddl`]); every write becomes a WAL record first
 //! ([`crate::database::Database::log`]); the statement commits or fails.
 
+mod admin;
 pub mod bind;
+mod datetime;
 mod ddl;
 mod dml;
 pub mod expr;
