@@ -196,6 +196,7 @@ impl<'a> Binder<'a> {
                 expr,
                 substring_from,
                 substring_for,
+                shorthand,
                 ..
             } => {
                 let mut args = vec![self.bind(expr)?];
@@ -203,7 +204,8 @@ impl<'a> Binder<'a> {
                     Some(from) => self.bind(from)?,
                     None => Expr::Const(Value::Int4(1), DataType::Int4),
                 };
-                if start.data_type().is_string() {
+                let null = matches!(start, Expr::Const(Value::Null, _));
+                if start.data_type().is_string() && !null {
                     return Err(DbError::feature_not_supported(
                         "substring with a regular expression is not supported by pgplay yet",
                     ));
@@ -212,7 +214,7 @@ impl<'a> Binder<'a> {
                 if let Some(length) = substring_for {
                     args.push(self.bind(length)?);
                 }
-                functions::bind_call("substring", args)?
+                functions::bind_call(if *shorthand { "substr" } else { "substring" }, args)?
             }
             E::Subquery(_) | E::In { .. } | E::Exists { .. } => {
                 return Err(DbError::feature_not_supported(

@@ -53,6 +53,10 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("pg_walfile_name", &[DataType::PgLsn], DataType::Text),
     ("pg_reload_conf", &[], DataType::Bool),
     ("pg_promote", &[], DataType::Bool),
+    ("pg_wal_replay_pause", &[], DataType::Text),
+    ("pg_wal_replay_resume", &[], DataType::Text),
+    ("pg_is_wal_replay_paused", &[], DataType::Bool),
+    ("pg_get_wal_replay_pause_state", &[], DataType::Text),
     ("pg_sleep", &[DataType::Float8], DataType::Text),
     ("pg_current_xact_id", &[], DataType::Int8),
     ("now", &[], DataType::TimestampTz),
@@ -174,7 +178,7 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             call(bound, result)
         }
         ("concat", _) => call(args, DataType::Text),
-        ("substr" | "substring", 2 | 3) => {
+        ("substr" | "substring", 2 | 3) if first.as_ref().is_some_and(DataType::is_string) => {
             let mut args = args;
             let rest = args.split_off(1);
             let mut bound = vec![coerce(args.remove(0), &DataType::Text)?];

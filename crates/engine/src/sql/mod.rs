@@ -1013,6 +1013,9 @@ impl Executor<'_> {
             if name == "pg_replication_slots" {
                 return Ok(self.db.slots_view());
             }
+            if name == "pg_settings" {
+                return Ok(crate::guc_docs::pg_settings(self.db, self.session));
+            }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
             }
