@@ -310,10 +310,12 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 let Some(node) = s.node.as_mut() else {
                     return Some((String::new(), 0));
                 };
-                let psql = s
-                    .sessions
-                    .entry(session.clone())
-                    .or_insert_with(|| node.connect());
+                let psql = s.sessions.entry(session.clone()).or_insert_with(|| {
+                    let mut psql = node.connect();
+                    // `\timing` in the page shows the browser's time.
+                    psql.clock = Some(now_millis);
+                    psql
+                });
                 let out = running_for(&session, || node.psql_line(now, psql, &line));
                 if psql.waiting.is_some() {
                     if s.waiting.contains_key(&session) {
