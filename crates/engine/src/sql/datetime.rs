@@ -791,4 +791,32 @@ mod tests {
         let span = age(at("2024-03-15 12:00"), at("2023-01-20 08:30")).unwrap();
         assert_eq!(interval::format(&span), "1 year 1 mon 26 days 03:30:00");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn calendar_functions_never_panic(
+            at in MIN_TIMESTAMP..END_TIMESTAMP,
+            other in proptest::prelude::any::<i64>(),
+            months in proptest::prelude::any::<i32>(),
+            days in proptest::prelude::any::<i32>(),
+            micros in proptest::prelude::any::<i64>(),
+            unit in proptest::sample::select(vec![
+                "microseconds", "ms", "second", "minute", "hour", "day", "week", "month",
+                "quarter", "year", "decade", "century", "millennium", "epoch", "dow", "isodow",
+                "doy", "isoyear", "julian", "timezone", "fortnight",
+            ]),
+        ) {
+            let span = Interval { months, days, micros };
+            let _ = add_interval(at, &span);
+            let _ = age(at, other);
+            for value in [Value::Timestamp(at), Value::TimestampTz(at), Value::Interval(span)] {
+                let _ = extract(unit, &value);
+                let _ = date_trunc(unit, &value);
+            }
+            let _ = make_interval(&[
+                Value::Int4(months), Value::Int4(days), Value::Int4(months), Value::Int4(days),
+                Value::Int4(months), Value::Int4(days), Value::Float8(micros as f64),
+            ]);
+        }
+    }
 }

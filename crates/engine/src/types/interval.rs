@@ -905,4 +905,47 @@ mod tests {
             "11 days 01:00:00"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_without_panic(text in "\\PC{0,40}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn interval_like_text_is_read_or_refused_without_panic(
+            text in "[-+@ 0-9.:PTYMWDHSyearmonthdaysecminagoul]{0,30}"
+        ) {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn output_reads_back_as_the_same_interval(
+            months in proptest::prelude::any::<i32>(),
+            days in proptest::prelude::any::<i32>(),
+            micros in (i64::MIN + 1)..=i64::MAX,
+        ) {
+            let interval = Interval { months, days, micros };
+            let text = format(&interval);
+            proptest::prop_assert_eq!(parse(&text).ok(), Some(interval), "{}", text);
+        }
+
+        #[test]
+        fn arithmetic_never_panics(
+            months in proptest::prelude::any::<i32>(),
+            days in proptest::prelude::any::<i32>(),
+            micros in proptest::prelude::any::<i64>(),
+            factor in proptest::prelude::any::<f64>(),
+        ) {
+            let interval = Interval { months, days, micros };
+            let _ = interval.mul(factor);
+            let _ = interval.div(factor);
+            let _ = interval.checked_add(&interval);
+            let _ = interval.checked_sub(&interval.checked_neg().unwrap_or_default());
+            let _ = interval.justify_hours();
+            let _ = interval.justify_days();
+            let _ = interval.justify_interval();
+            let _ = interval.epoch_micros();
+        }
+    }
 }
