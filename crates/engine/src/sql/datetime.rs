@@ -188,9 +188,15 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             };
             call(name, vec![unit, args.remove(0)], result)
         }
-        ("age", [a, b]) if is_time(a) && (a == b || *b == DataType::Unknown) => {
-            let b = coerce(args.remove(1), a)?;
-            call("age", vec![args.remove(0), b], DataType::Interval)
+        ("age", [a, b]) if is_time(a) && (is_time(b) || *b == DataType::Unknown) => {
+            let target = if is_time(b) && a != b {
+                DataType::TimestampTz
+            } else {
+                a.clone()
+            };
+            let b = coerce(args.remove(1), &target)?;
+            let a = coerce(args.remove(0), &target)?;
+            call("age", vec![a, b], DataType::Interval)
         }
         ("age", [a]) if is_time(a) => {
             // age(x) is age(current_date, x): today's midnight in the session zone (UTC).
