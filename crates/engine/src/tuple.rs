@@ -54,6 +54,7 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(&v.months.to_le_bytes());
         }
         Value::Oid(v) => out.extend_from_slice(&v.to_le_bytes()),
+        Value::Date(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::Float8(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::PgLsn(v) => out.extend_from_slice(&v.0.to_le_bytes()),
         Value::Numeric(v) => encode_varlena(&v.serialize(), out),
@@ -119,6 +120,7 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         DataType::Int2 => Value::Int2(i16::from_le_bytes(cursor.array()?)),
         DataType::Int4 => Value::Int4(i32::from_le_bytes(cursor.array()?)),
         DataType::Oid => Value::Oid(u32::from_le_bytes(cursor.array()?)),
+        DataType::Date => Value::Date(i32::from_le_bytes(cursor.array()?)),
         DataType::Int8 => Value::Int8(i64::from_le_bytes(cursor.array()?)),
         DataType::Timestamp => Value::Timestamp(i64::from_le_bytes(cursor.array()?)),
         DataType::TimestampTz => Value::TimestampTz(i64::from_le_bytes(cursor.array()?)),

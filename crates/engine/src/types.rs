@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::error::{code, DbError, Result};
 
+pub mod date;
 pub mod interval;
 pub use interval::Interval;
 
@@ -33,6 +34,7 @@ pub enum DataType {
     Oid,
     Timestamp,
     TimestampTz,
+    Date,
     Interval,
     PgLsn,
     /// An untyped string literal, typed later by context.
@@ -67,6 +69,7 @@ impl DataType {
             DataType::Timestamp => "timestamp without time zone".into(),
             DataType::TimestampTz => "timestamp with time zone".into(),
             DataType::Interval => "interval".into(),
+            DataType::Date => "date".into(),
             DataType::PgLsn => "pg_lsn".into(),
             DataType::Unknown => "unknown".into(),
         }
@@ -98,6 +101,7 @@ impl DataType {
             DataType::Timestamp => 1114,
             DataType::TimestampTz => 1184,
             DataType::Interval => 1186,
+            DataType::Date => 1082,
             DataType::PgLsn => 3220,
         }
     }
@@ -135,6 +139,7 @@ impl DataType {
             1114 => DataType::Timestamp,
             1184 => DataType::TimestampTz,
             1186 => DataType::Interval,
+            1082 => DataType::Date,
             3220 => DataType::PgLsn,
             _ => return None,
         })
@@ -198,6 +203,8 @@ pub enum Value {
     Timestamp(i64),
     TimestampTz(i64),
     Interval(Interval),
+    /// Days since 2000-01-01 ([`date`]).
+    Date(i32),
     PgLsn(Lsn),
 }
 
@@ -254,6 +261,7 @@ impl Value {
             Value::Timestamp(v) => format_timestamp(*v),
             Value::TimestampTz(v) => format!("{}+00", format_timestamp(*v)),
             Value::Interval(v) => interval::format(v),
+            Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
         })
     }
@@ -392,6 +400,7 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         DataType::Timestamp => Value::Timestamp(parse_timestamp(text, false)?),
         DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
         DataType::Interval => Value::Interval(interval::parse(text)?),
+        DataType::Date => Value::Date(date::parse(text)?),
         DataType::PgLsn => Value::PgLsn(
             text.parse::<Lsn>()
                 .map_err(|_| DbError::invalid_text("pg_lsn", text))?,
@@ -580,10 +589,16 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         },
         DataType::Timestamp => match value {
             Value::TimestampTz(v) => Value::Timestamp(v),
+            Value::Date(d) => Value::Timestamp(date::to_timestamp(d)?),
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::TimestampTz => match value {
             Value::Timestamp(v) => Value::TimestampTz(v),
+            Value::Date(d) => Value::TimestampTz(date::to_timestamp(d)?),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Date => match value {
+            Value::Timestamp(v) | Value::TimestampTz(v) => Value::Date(date::from_timestamp(v)?),
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::Interval | DataType::PgLsn => return Err(cannot_cast(from, to)),
@@ -643,6 +658,8 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             | (DataType::Bool, DataType::Int4)
             | (DataType::Timestamp, DataType::TimestampTz)
             | (DataType::TimestampTz, DataType::Timestamp)
+            | (DataType::Date, DataType::Timestamp | DataType::TimestampTz)
+            | (DataType::Timestamp | DataType::TimestampTz, DataType::Date)
     )
 }
 
@@ -659,6 +676,13 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         | (Value::Timestamp(a), Value::TimestampTz(b))
         | (Value::TimestampTz(a), Value::Timestamp(b)) => a.cmp(b),
         (Value::Interval(a), Value::Interval(b)) => a.cmp_span(b),
+        (Value::Date(a), Value::Date(b)) => a.cmp(b),
+        (Value::Date(d), Value::Timestamp(t) | Value::TimestampTz(t)) => {
+            date_micros(*d).cmp(&i128::from(*t))
+        }
+        (Value::Timestamp(t) | Value::TimestampTz(t), Value::Date(d)) => {
+            i128::from(*t).cmp(&date_micros(*d))
+        }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (
@@ -675,6 +699,11 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             _ => format!("{left:?}").cmp(&format!("{right:?}")),
         },
     }
+}
+
+/// A date's midnight in microseconds, wide enough for the infinities and every date.
+fn date_micros(days: i32) -> i128 {
+    i128::from(days) * i128::from(interval::USECS_PER_DAY)
 }
 
 /// A value wrapped for use as an ordered key.

@@ -39,6 +39,9 @@ pub fn bind_arith(op: Arith, left: &Expr, right: &Expr) -> Option<Result<Expr>> 
     let (lt, rt) = (left.data_type(), right.data_type());
     let (l, r) = (left.clone(), right.clone());
     let numeric = |t: &DataType| t.is_numeric();
+    if lt == DataType::Date || rt == DataType::Date {
+        return Some(bind_date_arith(op, l, r));
+    }
     Some(match (op, &lt, &rt) {
         (Arith::Sub, a, b) if is_time(a) && (is_time(b) || *b == U) => {
             let target = if is_time(b) && a != b {
@@ -83,6 +86,48 @@ pub fn bind_arith(op: Arith, left: &Expr, right: &Expr) -> Option<Result<Expr>> 
     })
 }
 
+/// `date ± integer`, `date - date`, `date ± interval` (a timestamp, as in PostgreSQL).
+fn bind_date_arith(op: Arith, left: Expr, right: Expr) -> Result<Expr> {
+    use DataType::{Date, Int2, Int4, Interval as I, Unknown as U};
+    let (lt, rt) = (left.data_type(), right.data_type());
+    let midnight = |e: Expr| Expr::Cast(Box::new(e), DataType::Timestamp);
+    match (op, &lt, &rt) {
+        (Arith::Add, Date, Int2 | Int4) => {
+            call("date_pli", vec![left, coerce(right, &Int4)?], Date)
+        }
+        (Arith::Add, Int2 | Int4, Date) => {
+            call("date_pli", vec![right, coerce(left, &Int4)?], Date)
+        }
+        (Arith::Sub, Date, Int2 | Int4) => {
+            call("date_mii", vec![left, coerce(right, &Int4)?], Date)
+        }
+        (Arith::Sub, Date, Date | U) => {
+            call("date_mi", vec![left, coerce(right, &Date)?], Int4)
+        }
+        (Arith::Add, Date, U) => Err(DbError::new(
+            code::AMBIGUOUS_FUNCTION,
+            "operator is not unique: date + unknown",
+        )
+        .with_hint(
+            "Could not choose a best candidate operator. You might need to add explicit type casts.",
+        )),
+        (Arith::Add | Arith::Sub, Date, I) => {
+            let name = if op == Arith::Add {
+                "timestamp_pl_interval"
+            } else {
+                "timestamp_mi_interval"
+            };
+            call(name, vec![midnight(left), right], DataType::Timestamp)
+        }
+        (Arith::Add, I, Date) => call(
+            "timestamp_pl_interval",
+            vec![midnight(right), left],
+            DataType::Timestamp,
+        ),
+        _ => Err(operator_error(&op_symbol(op), &lt, &rt)),
+    }
+}
+
 fn op_symbol(op: Arith) -> String {
     match op {
         Arith::Add => "+",
@@ -108,6 +153,10 @@ pub fn bind_extract(field: &str, value: Expr) -> Result<Expr> {
     } else {
         value
     };
+    if t == DataType::Date {
+        let field = Expr::Const(Value::Text(field.to_ascii_lowercase()), DataType::Text);
+        return call("extract_date", vec![field, value], DataType::NUMERIC);
+    }
     if !is_time(&value.data_type()) && value.data_type() != DataType::Interval {
         return Err(no_function(
             "pg_catalog.extract",
@@ -162,6 +211,7 @@ pub fn is_function(name: &str) -> bool {
             | "date_trunc"
             | "age"
             | "make_interval"
+            | "current_date"
     )
 }
 
@@ -176,6 +226,24 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
         ("justify_hours" | "justify_days" | "justify_interval", [t]) if interval_like(t) => {
             let arg = coerce(args.remove(0), &DataType::Interval)?;
             call(name, vec![arg], DataType::Interval)
+        }
+        ("current_date", []) => {
+            let now = call("now", vec![], DataType::TimestampTz)?;
+            Ok(Expr::Cast(Box::new(now), DataType::Date))
+        }
+        ("date_part", [unit, DataType::Date]) if unit.is_string() => {
+            let unit = coerce(args.remove(0), &DataType::Text)?;
+            let extract = call(
+                "extract_date",
+                vec![unit, args.remove(0)],
+                DataType::NUMERIC,
+            )?;
+            Ok(Expr::Cast(Box::new(extract), DataType::Float8))
+        }
+        ("date_trunc", [unit, DataType::Date]) if unit.is_string() => {
+            let unit = coerce(args.remove(0), &DataType::Text)?;
+            let at = coerce(args.remove(0), &DataType::TimestampTz)?;
+            call(name, vec![unit, at], DataType::TimestampTz)
         }
         ("date_part" | "date_trunc", [unit, t])
             if unit.is_string() && (is_time(t) || *t == DataType::Interval) =>
@@ -309,7 +377,11 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
             | "interval_mul"
             | "interval_div"
             | "extract"
+            | "extract_date"
             | "make_interval"
+            | "date_pli"
+            | "date_mii"
+            | "date_mi"
     ) || is_function(name);
     if !known {
         return None;
@@ -352,6 +424,8 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "justify_interval" => Value::Interval(interval(0)?.justify_interval()?),
         "make_interval" => make_interval(args)?,
         "extract" => Value::Numeric(extract(&text(0), &args[1])?),
+        "extract_date" => Value::Numeric(extract_date(&text(0), &args[1])?),
+        "date_pli" | "date_mii" | "date_mi" => date_arith(name, &args[0], &args[1])?,
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
             Value::Float8(rust_decimal::prelude::ToPrimitive::to_f64(&number).unwrap_or(0.0))
@@ -364,6 +438,53 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
             )))
         }
     })
+}
+
+/// `date + integer`, `date - integer`, `date - date`.
+fn date_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
+    use crate::types::date;
+    let Value::Date(day) = left else {
+        return Err(DbError::internal(format!("{name}: not a date")));
+    };
+    let finite = |d: i32| d != date::INFINITY && d != date::NEG_INFINITY;
+    match (name, right) {
+        ("date_mi", Value::Date(other)) => {
+            if !finite(*day) || !finite(*other) {
+                return Err(DbError::new(
+                    code::DATETIME_FIELD_OVERFLOW,
+                    "cannot subtract infinite dates",
+                ));
+            }
+            Ok(Value::Int4(day - other))
+        }
+        _ if !finite(*day) => Ok(Value::Date(*day)),
+        (_, other) => {
+            let delta = other.as_i64().unwrap_or(0);
+            let delta = if name == "date_mii" { -delta } else { delta };
+            Ok(Value::Date(date::checked(i64::from(*day) + delta)?))
+        }
+    }
+}
+
+/// `extract(field from date)`: a date's fields; its epoch and Julian day are whole numbers.
+fn extract_date(name: &str, value: &Value) -> Result<Decimal> {
+    let Value::Date(day) = value else {
+        return Err(DbError::internal("extract_date: not a date"));
+    };
+    let found = field(name).ok_or_else(|| unit_error_for(name, "date", false))?;
+    let time_of_day = matches!(
+        found,
+        Field::Timezone
+            | Field::Unit(
+                Unit::Microsecond | Unit::Millisecond | Unit::Second | Unit::Minute | Unit::Hour
+            )
+    );
+    if time_of_day {
+        return Err(unit_error_for(name, "date", true));
+    }
+    let micros = crate::types::date::to_timestamp(*day)?;
+    let number = extract_timestamp(found, micros)?.unwrap_or_default();
+    Ok(number.trunc())
 }
 
 fn micros(value: &Value) -> i64 {
@@ -556,22 +677,20 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 fn unit_error(name: &str, value: &Value, recognized: bool) -> DbError {
+    unit_error_for(name, type_name(value), recognized)
+}
+
+fn unit_error_for(name: &str, type_name: &str, recognized: bool) -> DbError {
     let lower = name.to_ascii_lowercase();
     if recognized {
         DbError::new(
             code::FEATURE_NOT_SUPPORTED,
-            format!(
-                "unit \"{lower}\" not supported for type {}",
-                type_name(value)
-            ),
+            format!("unit \"{lower}\" not supported for type {type_name}"),
         )
     } else {
         DbError::new(
             code::INVALID_PARAMETER_VALUE,
-            format!(
-                "unit \"{lower}\" not recognized for type {}",
-                type_name(value)
-            ),
+            format!("unit \"{lower}\" not recognized for type {type_name}"),
         )
     }
 }

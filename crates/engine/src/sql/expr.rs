@@ -587,6 +587,8 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
         (Timestamp | TimestampTz, Timestamp | TimestampTz) => {
             Some(if a == b { a.clone() } else { TimestampTz })
         }
+        (Date, Timestamp | TimestampTz) => Some(b.clone()),
+        (Timestamp | TimestampTz, Date) => Some(a.clone()),
         _ if a == b => Some(a.clone()),
         _ => None,
     }
@@ -809,6 +811,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         }
         T::Timestamp(_, _) => DataType::Timestamp,
         T::Interval { .. } => DataType::Interval,
+        T::Date => DataType::Date,
         T::Regclass => DataType::Text,
         T::Custom(name, _) => match name.to_string().to_ascii_lowercase().as_str() {
             "pg_lsn" => DataType::PgLsn,
