@@ -212,6 +212,7 @@ pub fn is_function(name: &str) -> bool {
             | "age"
             | "make_interval"
             | "current_date"
+            | "to_char"
     )
 }
 
@@ -226,6 +227,22 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
         ("justify_hours" | "justify_days" | "justify_interval", [t]) if interval_like(t) => {
             let arg = coerce(args.remove(0), &DataType::Interval)?;
             call(name, vec![arg], DataType::Interval)
+        }
+        ("to_char", [t, f]) if (is_time(t) || *t == DataType::Date) && f.is_string() => {
+            let target = if *t == DataType::Date {
+                DataType::Timestamp
+            } else {
+                t.clone()
+            };
+            let format = coerce(args.remove(1), &DataType::Text)?;
+            let at = coerce(args.remove(0), &target)?;
+            call(name, vec![at, format], DataType::Text)
+        }
+        ("to_char", [t, f]) if f.is_string() && (t.is_numeric() || *t == DataType::Interval) => {
+            Err(DbError::feature_not_supported(format!(
+                "to_char({}, text) is not supported by pgplay yet",
+                t.base_name()
+            )))
         }
         ("current_date", []) => {
             let now = call("now", vec![], DataType::TimestampTz)?;
@@ -431,6 +448,10 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
             Value::Float8(rust_decimal::prelude::ToPrimitive::to_f64(&number).unwrap_or(0.0))
         }
         "date_trunc" => date_trunc(&text(0), &args[1])?,
+        "to_char" => Value::Text(super::to_char::format(
+            to_datetime(micros(&args[0]))?,
+            &text(1),
+        )?),
         "age" => Value::Interval(age(micros(&args[0]), micros(&args[1]))?),
         _ => {
             return Err(DbError::internal(format!(

@@ -13,6 +13,7 @@ pub mod expr;
 pub mod functions;
 pub mod query;
 mod roles;
+mod to_char;
 
 use std::sync::Arc as Rc;
 
