@@ -756,8 +756,10 @@ pub fn pg_settings(
         .iter()
         .filter_map(|doc| {
             let definition = crate::guc::definition(doc.name)?;
-            let in_session = session_values.and_then(|s| s.get(definition.name));
-            let server = db.settings.get(definition.name);
+            let in_session = session_values
+                .and_then(|s| s.get(definition.name))
+                .map(|v| in_doc_unit(definition, doc, v));
+            let server = in_doc_unit(definition, doc, &db.settings.get(definition.name));
             let source = if in_session.is_some() {
                 "session"
             } else {
@@ -765,7 +767,7 @@ pub fn pg_settings(
             };
             Some(vec![
                 text(doc.name),
-                text(in_session.unwrap_or(&server)),
+                text(in_session.as_deref().unwrap_or(&server)),
                 maybe(doc.unit),
                 text(doc.category),
                 text(doc.short_desc),
@@ -783,6 +785,22 @@ pub fn pg_settings(
         })
         .collect();
     (columns, rows)
+}
+
+/// A stored value in the unit `pg_settings` shows: pgplay keeps `wal_segment_size` in kB,
+/// PostgreSQL shows it in bytes.
+fn in_doc_unit(definition: &crate::guc::Definition, doc: &SettingDoc, stored: &str) -> String {
+    let kilobytes = matches!(
+        definition.kind,
+        crate::guc::Kind::Integer {
+            unit: crate::guc::Unit::Kilobytes,
+            ..
+        }
+    );
+    match (kilobytes, doc.unit, stored.parse::<i64>()) {
+        (true, Some("B"), Ok(number)) => number.saturating_mul(1024).to_string(),
+        _ => stored.to_string(),
+    }
 }
 
 #[cfg(test)]
