@@ -471,6 +471,7 @@ impl<'a> Binder<'a> {
             (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
             (AggFunc::Sum, Some(DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
             (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
             (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
             (_, Some(t)) => {
