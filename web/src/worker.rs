@@ -971,7 +971,11 @@ fn status(s: &State, node: &Node) -> NodeStatus {
         timeline: status.timeline.0,
         write: status.write.to_string(),
         flush: status.flush.to_string(),
-        replay: status.replay.map(|l| l.to_string()),
+        // A standby whose replay pg_wal_replay_pause() stopped says so next to its replay LSN.
+        replay: status.replay.map(|l| match node.db.replay_paused {
+            true => format!("{l} (paused)"),
+            false => l.to_string(),
+        }),
         receiver: status.receiver.map(str::to_string),
         upstream: node.upstream(),
         senders: node
