@@ -33,16 +33,36 @@ fn call(name: &str, args: Vec<Expr>, data_type: DataType) -> Result<Expr> {
     })
 }
 
-/// Binds `left op right` when it is date/time arithmetic; None leaves it to the caller.
-pub fn bind_arith(op: Arith, left: &Expr, right: &Expr) -> Option<Result<Expr>> {
-    use DataType::{Interval as I, Unknown as U};
+/// The operands of an arithmetic operator, handed back when they are not date/time values.
+pub type NotDateTime = (Expr, Expr);
+
+/// Binds `left op right` when a date/time type is involved; otherwise hands the operands back
+/// untouched (no copy: an operator chain thousands of terms long binds in linear time).
+pub fn bind_arith(
+    op: Arith,
+    left: Expr,
+    right: Expr,
+) -> std::result::Result<Result<Expr>, NotDateTime> {
     let (lt, rt) = (left.data_type(), right.data_type());
-    let (l, r) = (left.clone(), right.clone());
-    let numeric = |t: &DataType| t.is_numeric();
-    if lt == DataType::Date || rt == DataType::Date {
-        return Some(bind_date_arith(op, l, r));
+    let temporal = |t: &DataType| is_time(t) || matches!(t, DataType::Interval | DataType::Date);
+    if !temporal(&lt) && !temporal(&rt) {
+        return Err((left, right));
     }
-    Some(match (op, &lt, &rt) {
+    if lt == DataType::Date || rt == DataType::Date {
+        return Ok(bind_date_arith(op, left, right));
+    }
+    Ok(bind_time_arith(op, left, right))
+}
+
+/// Arithmetic on timestamps and intervals.
+fn bind_time_arith(op: Arith, l: Expr, r: Expr) -> Result<Expr> {
+    use DataType::{Interval as I, Unknown as U};
+    let (lt, rt) = (l.data_type(), r.data_type());
+    let numeric = |t: &DataType| t.is_numeric();
+    match (op, &lt, &rt) {
+        (Arith::Sub, U, b) if is_time(b) => {
+            coerce(l, b).and_then(|l| call("timestamp_mi", vec![l, r], I))
+        }
         (Arith::Sub, a, b) if is_time(a) && (is_time(b) || *b == U) => {
             let target = if is_time(b) && a != b {
                 DataType::TimestampTz
@@ -81,9 +101,8 @@ pub fn bind_arith(op: Arith, left: &Expr, right: &Expr) -> Option<Result<Expr>> 
         (Arith::Mul, a, I) if numeric(a) => {
             coerce(l, &DataType::Float8).and_then(|l| call("interval_mul", vec![r, l], I))
         }
-        (_, I, _) | (_, _, I) => Err(operator_error(&op_symbol(op), &lt, &rt)),
-        _ => return None,
-    })
+        _ => Err(operator_error(&op_symbol(op), &lt, &rt)),
+    }
 }
 
 /// `date ± integer`, `date - date`, `date ± interval` (a timestamp, as in PostgreSQL).
@@ -140,9 +159,12 @@ fn op_symbol(op: Arith) -> String {
 }
 
 /// Unary minus of an interval.
-pub fn bind_negate(operand: &Expr) -> Option<Result<Expr>> {
-    (operand.data_type() == DataType::Interval)
-        .then(|| call("interval_um", vec![operand.clone()], DataType::Interval))
+pub fn bind_negate(operand: Expr) -> std::result::Result<Result<Expr>, Expr> {
+    if operand.data_type() == DataType::Interval {
+        Ok(call("interval_um", vec![operand], DataType::Interval))
+    } else {
+        Err(operand)
+    }
 }
 
 /// `EXTRACT(field FROM expr)`: numeric, as in PostgreSQL 14 and later.

@@ -670,9 +670,10 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                     data_type: DataType::PgLsn,
                 });
             }
-            if let Some(bound) = super::datetime::bind_arith(arith_op, &left, &right) {
-                return bound;
-            }
+            let (left, right) = match super::datetime::bind_arith(arith_op, left, right) {
+                Ok(bound) => return bound,
+                Err(operands) => operands,
+            };
             let numeric_or_unknown = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
             if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt))
                 || (lt == DataType::Unknown && rt == DataType::Unknown)
@@ -750,9 +751,10 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
                     ));
                 }
             }
-            if let Some(bound) = super::datetime::bind_negate(&operand) {
-                return bound;
-            }
+            let operand = match super::datetime::bind_negate(operand) {
+                Ok(bound) => return bound,
+                Err(operand) => operand,
+            };
             let t = operand.data_type();
             if !t.is_numeric() {
                 return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.base_name()))
