@@ -1,17 +1,40 @@
 //! From sqlparser's AST to bound [`Expr`]s: names, literals, operators,
-//! functions and aggregates.
+//! functions and aggregates. Names not found in the query's own scope are looked up in the
+//! enclosing queries' through the [`QueryContext`], which also plans subqueries.
 
 use sqlparser::ast::{self as ast, FunctionArg, FunctionArgExpr, FunctionArguments};
 
 use super::expr::*;
 use super::functions;
 use crate::error::{code, DbError, Result};
+use crate::sql::plan::{SubqueryExpr, SubqueryKind};
 use crate::types::{castable, DataType, Value};
+
+/// What a binder asks of the query around it: names of enclosing queries, subquery plans.
+pub trait QueryContext {
+    /// The column `table.name` of an enclosing query, if one has it.
+    fn resolve_outer(&mut self, table: Option<&str>, name: &str) -> Option<Result<Expr>>;
+    /// Plans `query` as a subquery of the query whose row is `scope`.
+    fn plan_subquery(&mut self, query: &ast::Query, scope: &Scope) -> Result<PlannedSubquery>;
+}
+
+/// A subquery planned for use as an expression.
+pub struct PlannedSubquery {
+    pub id: usize,
+    pub plan: crate::sql::plan::Plan,
+    pub columns: Vec<DataType>,
+    pub correlated: bool,
+    /// Positions of the enclosing row the subquery reads.
+    pub referenced: std::collections::BTreeSet<usize>,
+}
 
 /// Binding state: the input scope and, when aggregates are allowed, the calls found.
 pub struct Binder<'a> {
     pub scope: &'a Scope,
     pub aggregates: Option<&'a mut Vec<AggCall>>,
+    /// Set-returning functions found in a select list, when they are allowed.
+    pub srfs: Option<&'a mut Vec<crate::sql::plan::srf::TableFunction>>,
+    pub planner: Option<&'a mut dyn QueryContext>,
     pub context: &'static str,
 }
 
@@ -20,27 +43,144 @@ impl<'a> Binder<'a> {
         Binder {
             scope,
             aggregates: None,
+            srfs: None,
+            planner: None,
             context: "",
         }
     }
 
     pub fn with_aggregates(scope: &'a Scope, aggregates: &'a mut Vec<AggCall>) -> Binder<'a> {
         Binder {
-            scope,
             aggregates: Some(aggregates),
-            context: "",
+            ..Binder::new(scope)
         }
+    }
+
+    /// A binder for an aggregate's argument: same scope and planner, no aggregates.
+    fn inner(&mut self) -> Binder<'_> {
+        Binder {
+            scope: self.scope,
+            aggregates: None,
+            srfs: None,
+            planner: self
+                .planner
+                .as_deref_mut()
+                .map(|p| p as &mut dyn QueryContext),
+            context: self.context,
+        }
+    }
+
+    /// A column by name: this query's scope first, then the enclosing queries'.
+    fn column(&mut self, table: Option<&str>, name: &str) -> Result<Expr> {
+        match self.scope.resolve(table, name) {
+            Ok(index) => Ok(Expr::Column(
+                index,
+                self.scope.columns[index].data_type.clone(),
+            )),
+            Err(error)
+                if error.code == code::UNDEFINED_COLUMN || error.code == code::UNDEFINED_TABLE =>
+            {
+                match self.planner.as_deref_mut() {
+                    Some(planner) => planner.resolve_outer(table, name).unwrap_or(Err(error)),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn bind_subquery(
+        &mut self,
+        query: &ast::Query,
+        kind: SubqueryKind,
+        lhs: Option<&ast::Expr>,
+        op: &str,
+    ) -> Result<Expr> {
+        let lhs = lhs.map(|e| self.bind(e)).transpose()?;
+        let scope = self.scope;
+        let Some(planner) = self.planner.as_deref_mut() else {
+            return Err(DbError::feature_not_supported(
+                "subqueries are not supported here by pgplay yet",
+            ));
+        };
+        let planned = planner.plan_subquery(query, scope)?;
+        let column_type = planned.columns.first().cloned().unwrap_or(DataType::Text);
+        match (kind, planned.columns.len()) {
+            (SubqueryKind::Scalar, n) if n != 1 => {
+                return Err(DbError::syntax("subquery must return only one column"))
+            }
+            (SubqueryKind::Any { .. }, n) if n > 1 => {
+                return Err(DbError::syntax("subquery has too many columns"))
+            }
+            (SubqueryKind::Any { .. }, 0) => {
+                return Err(DbError::syntax("subquery has too few columns"))
+            }
+            _ => {}
+        }
+        let (lhs, compare_type) = match lhs {
+            Some(lhs) => {
+                let target = unify(&lhs.data_type(), &column_type)
+                    .ok_or_else(|| operator_error(op, &lhs.data_type(), &column_type))?;
+                (Some(coerce(lhs, &target)?), target)
+            }
+            None => (None, column_type.clone()),
+        };
+        let outer = scope
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match planned.referenced.contains(&i) {
+                true => Expr::Column(i, c.data_type.clone()),
+                false => Expr::Const(Value::Null, c.data_type.clone()),
+            })
+            .collect();
+        Ok(Expr::Subquery(Box::new(SubqueryExpr {
+            id: planned.id,
+            kind,
+            lhs,
+            plan: planned.plan,
+            column_type,
+            compare_type,
+            correlated: planned.correlated,
+            outer,
+        })))
+    }
+
+    /// `x op ANY (SELECT ...)` and `x op ALL (SELECT ...)`.
+    fn bind_quantified(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+    ) -> Result<Expr> {
+        let ast::Expr::Subquery(query) = right else {
+            return Err(DbError::feature_not_supported(
+                "ANY and ALL over arrays are not supported by pgplay yet",
+            ));
+        };
+        let cmp = match op {
+            ast::BinaryOperator::Eq => Cmp::Eq,
+            ast::BinaryOperator::NotEq => Cmp::NotEq,
+            ast::BinaryOperator::Lt => Cmp::Lt,
+            ast::BinaryOperator::LtEq => Cmp::LtEq,
+            ast::BinaryOperator::Gt => Cmp::Gt,
+            ast::BinaryOperator::GtEq => Cmp::GtEq,
+            other => {
+                return Err(DbError::feature_not_supported(format!(
+                    "operator {other} with ANY or ALL is not supported by pgplay yet"
+                )))
+            }
+        };
+        let symbol = op.to_string();
+        self.bind_subquery(query, SubqueryKind::Any { cmp, all }, Some(left), &symbol)
     }
 
     pub fn bind(&mut self, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as E;
         crate::stack::check()?;
         Ok(match expr {
-            E::Identifier(ident) => {
-                let name = ident_name(ident);
-                let index = self.scope.resolve(None, &name)?;
-                Expr::Column(index, self.scope.columns[index].data_type.clone())
-            }
+            E::Identifier(ident) => self.column(None, &ident_name(ident))?,
             E::CompoundIdentifier(parts) => {
                 let names: Vec<String> = parts.iter().map(ident_name).collect();
                 let (table, column) = match names.as_slice() {
@@ -52,8 +192,7 @@ impl<'a> Binder<'a> {
                         )))
                     }
                 };
-                let index = self.scope.resolve(Some(table), column)?;
-                Expr::Column(index, self.scope.columns[index].data_type.clone())
+                self.column(Some(table), column)?
             }
             E::Value(value) => bind_value(&value.value)?,
             E::TypedString(typed) => {
@@ -188,9 +327,44 @@ impl<'a> Binder<'a> {
                 }
             }
             E::Function(function) => self.bind_function(function)?,
-            E::Subquery(_) | E::In { .. } | E::Exists { .. } => {
+            E::Subquery(query) => self.bind_subquery(query, SubqueryKind::Scalar, None, "=")?,
+            E::Exists { subquery, negated } => {
+                let exists = self.bind_subquery(subquery, SubqueryKind::Exists, None, "=")?;
+                match negated {
+                    true => Expr::Not(Box::new(exists)),
+                    false => exists,
+                }
+            }
+            E::In {
+                expr,
+                target: ast::InTarget::Subquery(query),
+                negated,
+                ..
+            } => {
+                let kind = SubqueryKind::Any {
+                    cmp: Cmp::Eq,
+                    all: false,
+                };
+                let any = self.bind_subquery(query, kind, Some(expr), "=")?;
+                match negated {
+                    true => Expr::Not(Box::new(any)),
+                    false => any,
+                }
+            }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.bind_quantified(left, compare_op, right, false)?,
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.bind_quantified(left, compare_op, right, true)?,
+            E::In { .. } => {
                 return Err(DbError::feature_not_supported(
-                    "subqueries are not supported by pgplay yet",
+                    "this form of IN is not supported by pgplay yet",
                 ))
             }
             other => {
@@ -343,8 +517,26 @@ impl<'a> Binder<'a> {
                 ))
             }
         };
+        if function.over.is_some() {
+            return Err(DbError::feature_not_supported(
+                "window functions are not supported by pgplay yet",
+            ));
+        }
+        let ordered = matches!(&function.args, FunctionArguments::List(list)
+            if list.clauses.iter().any(|c| !matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))));
+        if ordered || !function.within_group.is_empty() {
+            return Err(DbError::feature_not_supported(
+                "ORDER BY inside aggregate calls is not supported by pgplay yet",
+            ));
+        }
         if let Some(func) = aggregate_kind(&name, star) {
-            return self.bind_aggregate(&name, func, &args, distinct);
+            return self.bind_aggregate(&name, func, &args, distinct, function.filter.as_deref());
+        }
+        if function.filter.is_some() {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("FILTER specified, but {name} is not an aggregate function"),
+            ));
         }
         if star {
             return Err(DbError::syntax(format!("syntax error at or near \"*\"")));
@@ -390,7 +582,28 @@ impl<'a> Binder<'a> {
                 data_type: t,
             });
         }
+        if name == "generate_series" {
+            return self.bind_srf(&name, bound);
+        }
         functions::bind_call(&name, bound)
+    }
+
+    /// A set-returning function in a select list: its values come from a ProjectSet node.
+    fn bind_srf(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        let call = crate::sql::plan::srf::bind(name, args)?;
+        let data_type = call.data_type();
+        let Some(srfs) = self.srfs.as_mut() else {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::feature_not_supported(format!(
+                "set-returning functions are not allowed in {context}"
+            )));
+        };
+        srfs.push(call);
+        Ok(Expr::Srf(srfs.len() - 1, data_type))
     }
 
     fn bind_aggregate(
@@ -399,6 +612,7 @@ impl<'a> Binder<'a> {
         func: AggFunc,
         args: &[ast::Expr],
         distinct: bool,
+        filter: Option<&ast::Expr>,
     ) -> Result<Expr> {
         if self.aggregates.is_none() {
             let context = if self.context.is_empty() {
@@ -414,8 +628,7 @@ impl<'a> Binder<'a> {
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
             (_, [single]) => {
-                let mut inner = Binder::new(self.scope);
-                let bound = inner.bind(single).map_err(|e| {
+                let bound = self.inner().bind(single).map_err(|e| {
                     if e.code == code::GROUPING_ERROR {
                         DbError::new(
                             code::GROUPING_ERROR,
@@ -448,11 +661,20 @@ impl<'a> Binder<'a> {
             }
             (_, None) => DataType::Int8,
         };
+        let filter = match filter {
+            Some(filter) => {
+                let mut inner = self.inner();
+                inner.context = "FILTER";
+                Some(coerce_bool(inner.bind(filter)?, "FILTER")?)
+            }
+            None => None,
+        };
         let aggregates = self.aggregates.as_mut().expect("checked above");
         let call = AggCall {
             func,
             arg,
             distinct,
+            filter,
             data_type: data_type.clone(),
         };
         let index = match aggregates.iter().position(|existing| *existing == call) {

@@ -34,17 +34,15 @@ impl Executor<'_> {
 
     fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
         let qualifier = alias.unwrap_or_else(|| table.name.clone());
-        Scope {
-            columns: table
+        Scope::new(
+            table
                 .columns
                 .iter()
-                .map(|c| ScopeColumn {
-                    table: Some(qualifier.clone()),
-                    name: c.name.clone(),
-                    data_type: c.data_type.clone(),
+                .map(|c| {
+                    ScopeColumn::new(Some(qualifier.clone()), c.name.clone(), c.data_type.clone())
                 })
                 .collect(),
-        }
+        )
     }
 
     pub(super) fn insert(&mut self, insert: &ast::Insert) -> Result<Outcome> {

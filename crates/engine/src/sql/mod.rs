@@ -9,6 +9,7 @@ mod ddl;
 mod dml;
 pub mod expr;
 pub mod functions;
+pub mod plan;
 pub mod query;
 mod roles;
 
@@ -590,6 +591,7 @@ fn run(
                 catalog,
                 snapshot,
                 notices,
+                query: Default::default(),
             };
             executor.statement(&statement)
         }
@@ -603,6 +605,8 @@ pub struct Executor<'a> {
     pub catalog: Rc<Catalog>,
     pub snapshot: Snapshot,
     pub notices: &'a mut Vec<DbError>,
+    /// The running query's subquery, CTE and outer-row state.
+    pub query: plan::State,
 }
 
 /// The command tag PostgreSQL names when it refuses `statement` in a
@@ -1084,5 +1088,13 @@ pub fn rows_outcome(rows: query::Rows, tag: String) -> Outcome {
 impl Host for Executor<'_> {
     fn call(&mut self, name: &str, args: &[Value]) -> Result<Value> {
         crate::system::call(self, name, args)
+    }
+
+    fn subquery(&mut self, sub: &plan::SubqueryExpr, row: &expr::Row<'_>) -> Result<Value> {
+        self.eval_subquery(sub, row)
+    }
+
+    fn outer(&mut self, levels: usize, index: usize) -> Result<Value> {
+        Ok(self.outer_value(levels, index))
     }
 }
