@@ -209,3 +209,6 @@ impl State {
         self.next_id
     }
 }
+
+#[cfg(test)]
+mod tests;
