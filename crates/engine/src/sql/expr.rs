@@ -162,9 +162,8 @@ pub struct AggCall {
 pub enum Expr {
     Const(Value, DataType),
     Column(usize, DataType),
-    /// The i-th GROUP BY key (after grouping).
-    GroupKey(usize, DataType),
-    /// The i-th aggregate's result (after grouping).
+    /// The i-th aggregate call a binder found; planning turns it into a column of the
+    /// Aggregate node's output.
     Aggregate(usize, DataType),
     Arith(Arith, Box<Expr>, Box<Expr>, DataType),
     Negate(Box<Expr>, DataType),
@@ -213,7 +212,6 @@ impl Expr {
         match self {
             Expr::Const(_, t)
             | Expr::Column(_, t)
-            | Expr::GroupKey(_, t)
             | Expr::Aggregate(_, t)
             | Expr::Arith(_, _, _, t)
             | Expr::Negate(_, t)
@@ -308,19 +306,14 @@ impl Host for NoHost {
     }
 }
 
+/// The row an expression is evaluated over.
 pub struct Row<'a> {
     pub values: &'a [Value],
-    pub keys: &'a [Value],
-    pub aggregates: &'a [Value],
 }
 
 impl<'a> Row<'a> {
     pub fn plain(values: &'a [Value]) -> Row<'a> {
-        Row {
-            values,
-            keys: &[],
-            aggregates: &[],
-        }
+        Row { values }
     }
 }
 
@@ -329,8 +322,7 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
     Ok(match expr {
         Expr::Const(value, _) => value.clone(),
         Expr::Column(index, _) => row.values.get(*index).cloned().unwrap_or(Value::Null),
-        Expr::GroupKey(index, _) => row.keys.get(*index).cloned().unwrap_or(Value::Null),
-        Expr::Aggregate(index, _) => row.aggregates.get(*index).cloned().unwrap_or(Value::Null),
+        Expr::Aggregate(..) => Value::Null,
         Expr::Arith(op, a, b, t) => {
             let (a, b) = (eval(a, row, host)?, eval(b, row, host)?);
             arith(*op, &a, &b, t)?

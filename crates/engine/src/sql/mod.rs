@@ -736,9 +736,12 @@ impl Executor<'_> {
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Reset(reset) => self.reset(&reset.reset),
             Statement::Set(set) => self.set(set),
-            Statement::Explain { .. } => Err(DbError::feature_not_supported(
-                "EXPLAIN is not supported by pgplay yet",
-            )),
+            Statement::Explain {
+                statement,
+                analyze,
+                options,
+                ..
+            } => self.explain(statement, *analyze, options.as_ref()),
             other => {
                 let text = other.to_string();
                 let words: Vec<&str> = text.split_whitespace().take(2).collect();

@@ -35,12 +35,42 @@ pub fn collect(plan: &Plan, ex: &mut Executor<'_>) -> Result<Vec<Row>> {
 
 pub fn open<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
     crate::stack::check()?;
+    let source = open_node(plan, ex)?;
+    let Some(stats) = ex.query.instrument.as_mut() else {
+        return Ok(source);
+    };
+    let key = plan as *const Plan as usize;
+    stats.entry(key).or_default().1 += 1;
+    Ok(Box::new(Counted { source, key }))
+}
+
+/// EXPLAIN ANALYZE's count of the rows a node yields.
+struct Counted<'p> {
+    source: Box<dyn Source + 'p>,
+    key: usize,
+}
+
+impl Source for Counted<'_> {
+    fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
+        let row = self.source.next(ex)?;
+        if row.is_some() {
+            if let Some(stats) = ex.query.instrument.as_mut() {
+                stats.entry(self.key).or_default().0 += 1;
+            }
+        }
+        Ok(row)
+    }
+}
+
+fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
     Ok(match plan {
         Plan::Result => Box::new(Materialized::new(Rc::new(vec![Vec::new()]))),
         Plan::SeqScan { table, .. } => Box::new(SeqScan::new(table)),
         Plan::Rows { rows, .. } => Box::new(Materialized::new(Rc::new(rows.clone()))),
         Plan::Values { rows } => Box::new(Values { rows, at: 0 }),
-        Plan::Function { call, ordinality } => Box::new(FunctionScan {
+        Plan::Function {
+            call, ordinality, ..
+        } => Box::new(FunctionScan {
             series: Some(call.start(&[], ex)?),
             ordinality: *ordinality,
             count: 0,
@@ -649,7 +679,7 @@ impl Source for Append<'_> {
 }
 
 /// INTERSECT and EXCEPT: the right rows counted, the left ones streamed against the counts.
-struct Counted<'p> {
+struct CountedSetOp<'p> {
     left: Box<dyn Source + 'p>,
     counts: BTreeMap<Key, usize>,
     intersect: bool,
@@ -657,7 +687,7 @@ struct Counted<'p> {
     emitted: BTreeSet<Key>,
 }
 
-impl Source for Counted<'_> {
+impl Source for CountedSetOp<'_> {
     fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
         while let Some(row) = self.left.next(ex)? {
             ex.db.interrupts.check()?;
@@ -698,7 +728,7 @@ fn open_set_op<'p>(
         ex.db.interrupts.check()?;
         *counts.entry(Key(row)).or_default() += 1;
     }
-    Ok(Box::new(Counted {
+    Ok(Box::new(CountedSetOp {
         left: open(left, ex)?,
         counts,
         intersect: op == SetOpKind::Intersect,

@@ -6,7 +6,10 @@
 //! the rows of the queries around them are a stack in [`State`].
 
 pub mod aggregate;
+mod deparse;
+mod estimate;
 pub mod exec;
+pub mod explain;
 pub mod planner;
 mod select;
 mod setop;
@@ -33,6 +36,7 @@ pub enum Plan {
     /// Rows pgplay computes when it plans (its system views, record-returning functions).
     Rows {
         name: String,
+        columns: Vec<String>,
         rows: Vec<Vec<Value>>,
     },
     /// `VALUES (...), (...)`.
@@ -43,6 +47,9 @@ pub enum Plan {
     Function {
         call: srf::TableFunction,
         ordinality: bool,
+        /// The name the FROM item goes by, and its columns' names.
+        alias: String,
+        columns: Vec<String>,
     },
     Filter {
         input: Box<Plan>,
@@ -92,6 +99,7 @@ pub enum Plan {
     SubqueryScan {
         input: Box<Plan>,
         alias: String,
+        columns: Vec<String>,
     },
     /// The rows of the statement's `id`-th common table expression, computed once.
     CteScan {
@@ -201,6 +209,10 @@ pub struct State {
     pub ctes: BTreeMap<usize, Rc<Plan>>,
     pub cte_rows: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
     pub work_tables: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
+    /// Each CTE's name and column names (for EXPLAIN).
+    pub cte_names: BTreeMap<usize, (String, Vec<String>)>,
+    /// EXPLAIN ANALYZE: rows and loops of each plan node (by address) while the plan runs.
+    pub instrument: Option<BTreeMap<usize, (u64, u64)>>,
 }
 
 impl State {

@@ -52,6 +52,11 @@ impl<'p, 'e> Planner<'p, 'e> {
         }
     }
 
+    /// Whether equality joins may be hashed (`enable_hashjoin`).
+    fn hash_joins(&self) -> bool {
+        self.ex.db.setting(self.ex.session, "enable_hashjoin") != "off"
+    }
+
     /// Binds an expression over `scope` with subqueries allowed (no aggregates).
     pub fn bind(&mut self, scope: &Scope, expr: &ast::Expr, context: &'static str) -> Result<Expr> {
         let mut binder = Binder::new(scope);
@@ -125,7 +130,7 @@ impl<'p, 'e> Planner<'p, 'e> {
             }
             result = Some(match result {
                 None => planned,
-                Some(left) => join_plans(JoinKind::Inner, left, planned, None)?,
+                Some(left) => join_plans(JoinKind::Inner, left, planned, None, self.hash_joins())?,
             });
         }
         Ok(result.unwrap_or(Planned {
@@ -173,6 +178,7 @@ impl<'p, 'e> Planner<'p, 'e> {
                     plan: Plan::SubqueryScan {
                         input: Box::new(planned.plan),
                         alias: name,
+                        columns: scope.columns.iter().map(|c| c.name.clone()).collect(),
                     },
                     scope,
                 })
@@ -237,7 +243,15 @@ impl<'p, 'e> Planner<'p, 'e> {
             None => {
                 let (columns, rows) = self.ex.scan_named(name)?;
                 let name = name.to_string();
-                (columns, Plan::Rows { name, rows })
+                let names = columns.iter().map(|(n, _)| n.clone()).collect();
+                (
+                    columns,
+                    Plan::Rows {
+                        name,
+                        columns: names,
+                        rows,
+                    },
+                )
             }
         };
         let mut scope = Scope::new(
@@ -301,9 +315,15 @@ impl<'p, 'e> Planner<'p, 'e> {
                 DataType::Int8,
             ));
         }
+        let scope = aliased(Scope::new(columns), &qualifier, alias)?;
         Ok(Planned {
-            plan: Plan::Function { call, ordinality },
-            scope: aliased(Scope::new(columns), &qualifier, alias)?,
+            plan: Plan::Function {
+                call,
+                ordinality,
+                alias: qualifier,
+                columns: scope.columns.iter().map(|c| c.name.clone()).collect(),
+            },
+            scope,
         })
     }
 
@@ -335,6 +355,7 @@ impl<'p, 'e> Planner<'p, 'e> {
         Ok(Planned {
             plan: Plan::Rows {
                 name: name.to_string(),
+                columns: scope.columns.iter().map(|c| c.name.clone()).collect(),
                 rows: vec![row],
             },
             scope: aliased(scope, &qualifier, alias)?,
@@ -362,15 +383,15 @@ impl<'p, 'e> Planner<'p, 'e> {
                 scope.columns.extend(right.scope.columns.clone());
                 let condition = self.bind(&scope, expr, "JOIN conditions")?;
                 let condition = coerce_bool(condition, "JOIN/ON")?;
-                join_plans(kind, left, right, Some(condition))
+                join_plans(kind, left, right, Some(condition), self.hash_joins())
             }
-            ast::JoinConstraint::None => join_plans(kind, left, right, None),
+            ast::JoinConstraint::None => join_plans(kind, left, right, None, self.hash_joins()),
             ast::JoinConstraint::UsingAlias(..) => Err(DbError::feature_not_supported(
                 "JOIN ... USING ... AS is not supported by pgplay yet",
             )),
             ast::JoinConstraint::Using(names) => {
                 let names: Vec<String> = names.iter().map(object_name).collect();
-                join_using(kind, left, right, &names)
+                join_using(kind, left, right, &names, self.hash_joins())
             }
             ast::JoinConstraint::Natural => {
                 let names: Vec<String> = left
@@ -387,7 +408,7 @@ impl<'p, 'e> Planner<'p, 'e> {
                     })
                     .map(|c| c.name.clone())
                     .collect();
-                join_using(kind, left, right, &names)
+                join_using(kind, left, right, &names, self.hash_joins())
             }
         }
     }
@@ -519,6 +540,7 @@ fn join_plans(
     left: Planned,
     right: Planned,
     condition: Option<Expr>,
+    hash: bool,
 ) -> Result<Planned> {
     let names = |scope: &Scope| -> BTreeSet<String> {
         scope
@@ -542,7 +564,7 @@ fn join_plans(
     let mut hash_keys = Vec::new();
     let mut rest = Vec::new();
     for conjunct in conjuncts {
-        match equi_key(&conjunct, left_width) {
+        match equi_key(&conjunct, left_width).filter(|_| hash) {
             Some(key) => hash_keys.push(key),
             None => rest.push(conjunct),
         }
@@ -624,7 +646,13 @@ fn equi_key(conjunct: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
 /// `JOIN ... USING (names)` and NATURAL JOIN: equality on the named columns, each merged
 /// into one column (the left's, the right's for RIGHT JOIN, their COALESCE for FULL JOIN)
 /// that comes first in `*`; the sides' own columns stay reachable qualified.
-fn join_using(kind: JoinKind, left: Planned, right: Planned, names: &[String]) -> Result<Planned> {
+fn join_using(
+    kind: JoinKind,
+    left: Planned,
+    right: Planned,
+    names: &[String],
+    hash: bool,
+) -> Result<Planned> {
     let width = left.scope.columns.len();
     let mut pairs = Vec::new();
     for name in names {
@@ -675,7 +703,7 @@ fn join_using(kind: JoinKind, left: Planned, right: Planned, names: &[String]) -
     }
     let left_star = left.scope.star_columns();
     let right_star = right.scope.star_columns();
-    let joined = join_plans(kind, left, right, condition)?;
+    let joined = join_plans(kind, left, right, condition, hash)?;
     let mut scope = joined.scope;
     let mut exprs: Vec<Expr> = (0..scope.columns.len())
         .map(|i| Expr::Column(i, scope.columns[i].data_type.clone()))

@@ -166,6 +166,8 @@ impl Planner<'_, '_> {
                 .query
                 .ctes
                 .insert(id, std::sync::Arc::new(planned.plan));
+            let columns = scope.columns.iter().map(|c| c.name.clone()).collect();
+            self.ex.query.cte_names.insert(id, (name.clone(), columns));
             self.ctes.push(CteBinding {
                 name,
                 id,
