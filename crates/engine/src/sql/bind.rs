@@ -647,6 +647,19 @@ impl<'a> Binder<'a> {
                 ))
             }
         };
+        if arg.as_ref().is_some_and(|a| {
+            let (mut outer, mut local) = (false, false);
+            a.walk(&mut |e| match e {
+                Expr::Outer(..) => outer = true,
+                Expr::Column(..) => local = true,
+                _ => {}
+            });
+            outer && !local
+        }) {
+            return Err(DbError::feature_not_supported(
+                "aggregates over an enclosing query's columns are not supported by pgplay yet",
+            ));
+        }
         let arg_type = arg.as_ref().map(Expr::data_type);
         let data_type = match (func, &arg_type) {
             (AggFunc::CountStar | AggFunc::Count, _) => DataType::Int8,

@@ -69,6 +69,15 @@ pub fn column_name(expr: &ast::Expr) -> String {
         },
         E::Nested(inner) => column_name(inner),
         E::Case { .. } => "case".into(),
+        E::Exists { .. } => "exists".into(),
+        E::Subquery(query) => match query.body.as_ref() {
+            ast::SetExpr::Select(select) => match select.projection.first() {
+                Some(ast::SelectItem::UnnamedExpr(expr)) => column_name(expr),
+                Some(ast::SelectItem::ExprWithAlias { alias, .. }) => ident_name(alias),
+                _ => "?column?".into(),
+            },
+            _ => "?column?".into(),
+        },
         E::TypedString(t) => type_column_name(&t.data_type),
         _ => "?column?".into(),
     }

@@ -111,7 +111,7 @@ impl Deparser {
             Plan::SubqueryScan { alias, columns, .. } => {
                 columns.iter().map(|c| Label::column(alias, c)).collect()
             }
-            Plan::CteScan { id, name } | Plan::WorkTableScan { id, name } => self
+            Plan::CteScan { id, name, .. } | Plan::WorkTableScan { id, name } => self
                 .ctes
                 .get(id)
                 .map(|(_, columns)| columns.iter().map(|c| Label::column(name, c)).collect())

@@ -127,7 +127,7 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             right,
         } => open_set_op(*op, *all, left, right, ex)?,
         Plan::SubqueryScan { input, .. } => open(input, ex)?,
-        Plan::CteScan { id, .. } => Box::new(Materialized::new(cte_rows(*id, ex)?)),
+        Plan::CteScan { plan, .. } => open(plan, ex)?,
         Plan::WorkTableScan { id, .. } => {
             let rows = ex.query.work_tables.get(id).cloned().unwrap_or_default();
             Box::new(Materialized::new(rows))
@@ -137,10 +137,13 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             base,
             recursive,
             distinct,
-        } => {
-            let rows = recursive_union(*id, base, recursive, *distinct, ex)?;
-            Box::new(Materialized::new(Rc::new(rows)))
-        }
+        } => Box::new(RecursiveUnion {
+            id: *id,
+            recursive,
+            current: open(base, ex)?,
+            round: Vec::new(),
+            seen: distinct.then(BTreeSet::new),
+        }),
     })
 }
 
@@ -737,45 +740,41 @@ fn open_set_op<'p>(
     }))
 }
 
-/// A CTE's rows, computed the first time the statement reads them.
-fn cte_rows(id: usize, ex: &mut Executor<'_>) -> Result<Rc<Vec<Row>>> {
-    if let Some(rows) = ex.query.cte_rows.get(&id) {
-        return Ok(rows.clone());
-    }
-    let plan = ex
-        .query
-        .ctes
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| DbError::internal("unknown CTE"))?;
-    let rows = Rc::new(collect(&plan, ex)?);
-    ex.query.cte_rows.insert(id, rows.clone());
-    Ok(rows)
+/// WITH RECURSIVE's rows as they come: the base term's, then each round of the recursive
+/// term over the rows of the round before (the working table), until a round adds none.
+struct RecursiveUnion<'p> {
+    id: usize,
+    recursive: &'p Plan,
+    current: Box<dyn Source + 'p>,
+    /// The rows of this round, the working table of the next.
+    round: Vec<Row>,
+    seen: Option<BTreeSet<Key>>,
 }
 
-fn recursive_union(
-    id: usize,
-    base: &Plan,
-    recursive: &Plan,
-    distinct: bool,
-    ex: &mut Executor<'_>,
-) -> Result<Vec<Row>> {
-    let mut seen = BTreeSet::new();
-    let mut keep = |row: &Row| !distinct || seen.insert(Key(row.clone()));
-    let mut all: Vec<Row> = collect(base, ex)?.into_iter().filter(&mut keep).collect();
-    let mut working = all.clone();
-    while !working.is_empty() {
-        ex.query.work_tables.insert(id, Rc::new(working));
-        let produced = collect(recursive, ex)?;
-        working = Vec::new();
-        for row in produced {
+impl Source for RecursiveUnion<'_> {
+    fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
+        loop {
             ex.db.interrupts.check()?;
-            if keep(&row) {
-                working.push(row.clone());
-                all.push(row);
+            match self.current.next(ex)? {
+                Some(row) => {
+                    if let Some(seen) = &mut self.seen {
+                        if !seen.insert(Key(row.clone())) {
+                            continue;
+                        }
+                    }
+                    self.round.push(row.clone());
+                    return Ok(Some(row));
+                }
+                None if self.round.is_empty() => {
+                    ex.query.work_tables.remove(&self.id);
+                    return Ok(None);
+                }
+                None => {
+                    let working = std::mem::take(&mut self.round);
+                    ex.query.work_tables.insert(self.id, Rc::new(working));
+                    self.current = open(self.recursive, ex)?;
+                }
             }
         }
     }
-    ex.query.work_tables.remove(&id);
-    Ok(all)
 }

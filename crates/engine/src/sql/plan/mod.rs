@@ -101,10 +101,13 @@ pub enum Plan {
         alias: String,
         columns: Vec<String>,
     },
-    /// The rows of the statement's `id`-th common table expression, computed once.
+    /// The rows of a common table expression. Each reference runs its plan as rows are
+    /// asked for (as PostgreSQL 12 and later inline a CTE), so `LIMIT` ends even an endless
+    /// recursive one.
     CteScan {
         id: usize,
         name: String,
+        plan: Rc<Plan>,
     },
     /// The working table of a recursive CTE's current iteration.
     WorkTableScan {
@@ -198,7 +201,8 @@ impl SubqueryExpr {
 }
 
 /// A statement's query state: the rows of the queries around a running subquery (innermost
-/// last), the results of subqueries and CTEs computed once, the CTE plans.
+/// last), the results of uncorrelated subqueries computed once, the working tables of
+/// recursive CTEs, the CTE plans (for EXPLAIN).
 #[derive(Default)]
 pub struct State {
     pub outer: Vec<Vec<Value>>,
@@ -207,7 +211,6 @@ pub struct State {
     /// For `x IN (uncorrelated subquery)`: the set of non-NULL values and whether a NULL came.
     pub in_sets: BTreeMap<usize, Rc<(BTreeSet<Key>, bool)>>,
     pub ctes: BTreeMap<usize, Rc<Plan>>,
-    pub cte_rows: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
     pub work_tables: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
     /// Each CTE's name and column names (for EXPLAIN).
     pub cte_names: BTreeMap<usize, (String, Vec<String>)>,

@@ -28,8 +28,9 @@ pub(super) struct CteBinding {
     pub name: String,
     pub id: usize,
     pub columns: Vec<(String, DataType)>,
-    /// The working table of a recursive CTE while its recursive term is planned.
-    pub work_table: bool,
+    /// The CTE's plan; none for the working table of a recursive CTE while its recursive
+    /// term is planned.
+    pub plan: Option<std::sync::Arc<Plan>>,
 }
 
 pub struct Planner<'p, 'e> {
@@ -213,14 +214,15 @@ impl<'p, 'e> Planner<'p, 'e> {
                     .map(|(n, t)| ScopeColumn::new(Some(qualifier.clone()), n.clone(), t.clone()))
                     .collect(),
             );
-            let plan = match cte.work_table {
-                true => Plan::WorkTableScan {
+            let plan = match &cte.plan {
+                None => Plan::WorkTableScan {
                     id: cte.id,
                     name: name.to_string(),
                 },
-                false => Plan::CteScan {
+                Some(plan) => Plan::CteScan {
                     id: cte.id,
                     name: name.to_string(),
+                    plan: plan.clone(),
                 },
             };
             return Ok(Planned {

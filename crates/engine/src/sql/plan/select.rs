@@ -172,7 +172,12 @@ impl Planner<'_, '_> {
                     continue;
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
-                    let table = kind.to_string().to_lowercase();
+                    let ast::SelectItemQualifiedWildcardKind::ObjectName(name) = kind else {
+                        return Err(DbError::feature_not_supported(
+                            "(expression).* is not supported by pgplay yet",
+                        ));
+                    };
+                    let table = super::super::bind::object_name(name);
                     let matching: Vec<usize> = (0..scope.columns.len())
                         .filter(|i| scope.columns[*i].table.as_deref() == Some(table.as_str()))
                         .collect();

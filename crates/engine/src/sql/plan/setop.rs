@@ -162,10 +162,8 @@ impl Planner<'_, '_> {
                 self.plan_query(&cte.query)?
             };
             let scope = super::planner::aliased(planned.scope, &name, Some(&cte.alias))?;
-            self.ex
-                .query
-                .ctes
-                .insert(id, std::sync::Arc::new(planned.plan));
+            let plan = std::sync::Arc::new(planned.plan);
+            self.ex.query.ctes.insert(id, plan.clone());
             let columns = scope.columns.iter().map(|c| c.name.clone()).collect();
             self.ex.query.cte_names.insert(id, (name.clone(), columns));
             self.ctes.push(CteBinding {
@@ -176,7 +174,7 @@ impl Planner<'_, '_> {
                     .iter()
                     .map(|c| (c.name.clone(), c.data_type.clone()))
                     .collect(),
-                work_table: false,
+                plan: Some(plan),
             });
         }
         Ok(())
@@ -211,7 +209,7 @@ impl Planner<'_, '_> {
                 .iter()
                 .map(|c| (c.name.clone(), c.data_type.clone()))
                 .collect(),
-            work_table: true,
+            plan: None,
         });
         let recursive = self.plan_body(right);
         self.ctes.pop();
