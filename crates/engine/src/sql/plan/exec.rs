@@ -127,6 +127,17 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             right,
         } => open_set_op(*op, *all, left, right, ex)?,
         Plan::SubqueryScan { input, .. } => open(input, ex)?,
+        Plan::CteScan { id, plan, .. } if ex.query.cte_materialized.contains(id) => {
+            let rows = match ex.query.cte_rows.get(id) {
+                Some(rows) => rows.clone(),
+                None => {
+                    let rows = Rc::new(collect(plan, ex)?);
+                    ex.query.cte_rows.insert(*id, rows.clone());
+                    rows
+                }
+            };
+            Box::new(Materialized::new(rows))
+        }
         Plan::CteScan { plan, .. } => open(plan, ex)?,
         Plan::WorkTableScan { id, .. } => {
             let rows = ex.query.work_tables.get(id).cloned().unwrap_or_default();

@@ -101,9 +101,9 @@ pub enum Plan {
         alias: String,
         columns: Vec<String>,
     },
-    /// The rows of a common table expression. Each reference runs its plan as rows are
-    /// asked for (as PostgreSQL 12 and later inline a CTE), so `LIMIT` ends even an endless
-    /// recursive one.
+    /// The rows of a common table expression: computed once when it is materialised, else
+    /// its plan run at the reference as rows are asked for (inlined, as PostgreSQL inlines a
+    /// CTE named once), so `LIMIT` ends even an endless recursive one.
     CteScan {
         id: usize,
         name: String,
@@ -211,6 +211,9 @@ pub struct State {
     /// For `x IN (uncorrelated subquery)`: the set of non-NULL values and whether a NULL came.
     pub in_sets: BTreeMap<usize, Rc<(BTreeSet<Key>, bool)>>,
     pub ctes: BTreeMap<usize, Rc<Plan>>,
+    /// The CTEs computed once (see [`planner`]), and their rows once computed.
+    pub cte_materialized: BTreeSet<usize>,
+    pub cte_rows: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
     pub work_tables: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
     /// Each CTE's name and column names (for EXPLAIN).
     pub cte_names: BTreeMap<usize, (String, Vec<String>)>,

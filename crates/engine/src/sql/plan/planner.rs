@@ -31,6 +31,10 @@ pub(super) struct CteBinding {
     /// The CTE's plan; none for the working table of a recursive CTE while its recursive
     /// term is planned.
     pub plan: Option<std::sync::Arc<Plan>>,
+    /// How many times the query names it, and what its WITH said: `MATERIALIZED` (true) or
+    /// `NOT MATERIALIZED` (false).
+    pub references: usize,
+    pub materialized: Option<bool>,
 }
 
 pub struct Planner<'p, 'e> {
@@ -50,6 +54,21 @@ impl<'p, 'e> Planner<'p, 'e> {
             outer: Vec::new(),
             marks: Vec::new(),
             ctes: Vec::new(),
+        }
+    }
+
+    /// PostgreSQL computes a CTE once when it is `MATERIALIZED` or named more than once (not
+    /// `NOT MATERIALIZED`), and inlines it otherwise. pgplay does the same, except for CTEs of a
+    /// subquery, which may read the enclosing row: they run at each reference.
+    fn materialize_ctes(&mut self, from: usize) {
+        for cte in &self.ctes[from..] {
+            let once = match cte.materialized {
+                Some(materialized) => materialized,
+                None => cte.references > 1,
+            };
+            if cte.plan.is_some() && once && self.outer.is_empty() {
+                self.ex.query.cte_materialized.insert(cte.id);
+            }
         }
     }
 
@@ -80,6 +99,7 @@ impl<'p, 'e> Planner<'p, 'e> {
                 self.order_and_limit(body, query)
             }
         };
+        self.materialize_ctes(ctes_before);
         self.ctes.truncate(ctes_before);
         planned
     }
@@ -207,7 +227,8 @@ impl<'p, 'e> Planner<'p, 'e> {
         let qualifier = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| name.to_string());
-        if let Some(cte) = self.ctes.iter().rev().find(|c| c.name == name) {
+        if let Some(cte) = self.ctes.iter_mut().rev().find(|c| c.name == name) {
+            cte.references += 1;
             let scope = Scope::new(
                 cte.columns
                     .iter()

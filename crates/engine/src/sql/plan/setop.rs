@@ -175,6 +175,11 @@ impl Planner<'_, '_> {
                     .map(|c| (c.name.clone(), c.data_type.clone()))
                     .collect(),
                 plan: Some(plan),
+                references: 0,
+                materialized: cte
+                    .materialized
+                    .as_ref()
+                    .map(|m| matches!(m, ast::CteAsMaterialized::Materialized)),
             });
         }
         Ok(())
@@ -210,6 +215,8 @@ impl Planner<'_, '_> {
                 .map(|c| (c.name.clone(), c.data_type.clone()))
                 .collect(),
             plan: None,
+            references: 0,
+            materialized: None,
         });
         let recursive = self.plan_body(right);
         self.ctes.pop();
