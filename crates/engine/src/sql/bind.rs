@@ -146,6 +146,155 @@ impl<'a> Binder<'a> {
         })))
     }
 
+    /// `x::type` and `CAST(x AS type)`: a literal is read as the type, anything else converted.
+    fn bind_cast(&mut self, inner: &ast::Expr, data_type: &ast::DataType) -> Result<Expr> {
+        let target = bind_type(data_type)?;
+        let value = self.bind(inner)?;
+        let source = value.data_type();
+        if !castable(&source, &target) {
+            return Err(crate::types::cannot_cast(&source, &target));
+        }
+        Ok(match value {
+            Expr::Const(_, DataType::Unknown) if !matches!(target, DataType::Varchar(Some(_))) => {
+                coerce(value, &target)?
+            }
+            other => Expr::Cast(Box::new(other), target),
+        })
+    }
+
+    /// `x [NOT] BETWEEN a AND b` and `x [NOT] IN (list)`.
+    fn bind_range_or_list(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match expr {
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let value = self.bind(expr)?;
+                let (low, high) = (self.bind(low)?, self.bind(high)?);
+                let lower = bind_binary(&ast::BinaryOperator::GtEq, value.clone(), low)?;
+                let upper = bind_binary(&ast::BinaryOperator::LtEq, value, high)?;
+                let both = Expr::And(Box::new(lower), Box::new(upper));
+                if *negated {
+                    Expr::Not(Box::new(both))
+                } else {
+                    both
+                }
+            }
+            E::In {
+                expr,
+                target: ast::InTarget::List(list),
+                negated,
+                ..
+            } => {
+                let value = self.bind(expr)?;
+                let items = list
+                    .iter()
+                    .map(|e| self.bind(e))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut target = value.data_type();
+                for item in &items {
+                    target = unify(&target, &item.data_type()).ok_or_else(|| {
+                        operator_error("=", &value.data_type(), &item.data_type())
+                    })?;
+                }
+                let list = items
+                    .into_iter()
+                    .map(|i| coerce(i, &target))
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::InList {
+                    expr: Box::new(coerce(value, &target)?),
+                    list,
+                    negated: *negated,
+                }
+            }
+            _ => return Err(DbError::internal("not BETWEEN or IN")),
+        })
+    }
+
+    /// `x IS [NOT] NULL | UNKNOWN | TRUE | FALSE`.
+    fn bind_is(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match expr {
+            E::IsNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), false),
+            E::IsUnknown(inner) => Expr::IsNull(
+                Box::new(coerce_bool(self.bind(inner)?, "IS UNKNOWN")?),
+                false,
+            ),
+            E::IsNotUnknown(inner) => Expr::IsNull(
+                Box::new(coerce_bool(self.bind(inner)?, "IS NOT UNKNOWN")?),
+                true,
+            ),
+            E::IsNotNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), true),
+            E::IsTrue(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
+                true,
+                false,
+            ),
+            E::IsNotTrue(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
+                true,
+                true,
+            ),
+            E::IsFalse(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
+                false,
+                false,
+            ),
+            E::IsNotFalse(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
+                false,
+                true,
+            ),
+            _ => return Err(DbError::internal("not an IS test")),
+        })
+    }
+
+    /// The forms a subquery takes in an expression: `(SELECT ...)`, EXISTS, IN, ANY/ALL.
+    fn bind_subquery_form(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match expr {
+            E::Subquery(query) => self.bind_subquery(query, SubqueryKind::Scalar, None, "=")?,
+            E::Exists { subquery, negated } => {
+                let exists = self.bind_subquery(subquery, SubqueryKind::Exists, None, "=")?;
+                match negated {
+                    true => Expr::Not(Box::new(exists)),
+                    false => exists,
+                }
+            }
+            E::In {
+                expr,
+                target: ast::InTarget::Subquery(query),
+                negated,
+                ..
+            } => {
+                let kind = SubqueryKind::Any {
+                    cmp: Cmp::Eq,
+                    all: false,
+                };
+                let any = self.bind_subquery(query, kind, Some(expr), "=")?;
+                match negated {
+                    true => Expr::Not(Box::new(any)),
+                    false => any,
+                }
+            }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.bind_quantified(left, compare_op, right, false)?,
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.bind_quantified(left, compare_op, right, true)?,
+            _ => return Err(DbError::internal("not a subquery form")),
+        })
+    }
+
     /// `x op ANY (SELECT ...)` and `x op ALL (SELECT ...)`.
     fn bind_quantified(
         &mut self,
@@ -212,80 +361,19 @@ impl<'a> Binder<'a> {
                 let operand = self.bind(expr)?;
                 bind_unary(op, operand)?
             }
-            E::IsNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), false),
-            E::IsUnknown(inner) => Expr::IsNull(
-                Box::new(coerce_bool(self.bind(inner)?, "IS UNKNOWN")?),
-                false,
-            ),
-            E::IsNotUnknown(inner) => Expr::IsNull(
-                Box::new(coerce_bool(self.bind(inner)?, "IS NOT UNKNOWN")?),
-                true,
-            ),
-            E::IsNotNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), true),
-            E::IsTrue(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
-                true,
-                false,
-            ),
-            E::IsNotTrue(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
-                true,
-                true,
-            ),
-            E::IsFalse(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
-                false,
-                false,
-            ),
-            E::IsNotFalse(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
-                false,
-                true,
-            ),
-            E::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => {
-                let value = self.bind(expr)?;
-                let (low, high) = (self.bind(low)?, self.bind(high)?);
-                let lower = bind_binary(&ast::BinaryOperator::GtEq, value.clone(), low)?;
-                let upper = bind_binary(&ast::BinaryOperator::LtEq, value, high)?;
-                let both = Expr::And(Box::new(lower), Box::new(upper));
-                if *negated {
-                    Expr::Not(Box::new(both))
-                } else {
-                    both
-                }
-            }
-            E::In {
-                expr,
-                target: ast::InTarget::List(list),
-                negated,
+            E::IsNull(_)
+            | E::IsNotNull(_)
+            | E::IsUnknown(_)
+            | E::IsNotUnknown(_)
+            | E::IsTrue(_)
+            | E::IsNotTrue(_)
+            | E::IsFalse(_)
+            | E::IsNotFalse(_) => self.bind_is(expr)?,
+            E::Between { .. }
+            | E::In {
+                target: ast::InTarget::List(_),
                 ..
-            } => {
-                let value = self.bind(expr)?;
-                let items = list
-                    .iter()
-                    .map(|e| self.bind(e))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut target = value.data_type();
-                for item in &items {
-                    target = unify(&target, &item.data_type()).ok_or_else(|| {
-                        operator_error("=", &value.data_type(), &item.data_type())
-                    })?;
-                }
-                let list = items
-                    .into_iter()
-                    .map(|i| coerce(i, &target))
-                    .collect::<Result<Vec<_>>>()?;
-                Expr::InList {
-                    expr: Box::new(coerce(value, &target)?),
-                    list,
-                    negated: *negated,
-                }
-            }
+            } => self.bind_range_or_list(expr)?,
             E::Like {
                 negated,
                 expr,
@@ -310,58 +398,16 @@ impl<'a> Binder<'a> {
                 expr: inner,
                 data_type,
                 ..
-            } => {
-                let target = bind_type(data_type)?;
-                let value = self.bind(inner)?;
-                let source = value.data_type();
-                if !castable(&source, &target) {
-                    return Err(crate::types::cannot_cast(&source, &target));
-                }
-                match value {
-                    Expr::Const(_, DataType::Unknown)
-                        if !matches!(target, DataType::Varchar(Some(_))) =>
-                    {
-                        coerce(value, &target)?
-                    }
-                    other => Expr::Cast(Box::new(other), target),
-                }
-            }
+            } => self.bind_cast(inner, data_type)?,
             E::Function(function) => self.bind_function(function)?,
-            E::Subquery(query) => self.bind_subquery(query, SubqueryKind::Scalar, None, "=")?,
-            E::Exists { subquery, negated } => {
-                let exists = self.bind_subquery(subquery, SubqueryKind::Exists, None, "=")?;
-                match negated {
-                    true => Expr::Not(Box::new(exists)),
-                    false => exists,
-                }
-            }
-            E::In {
-                expr,
-                target: ast::InTarget::Subquery(query),
-                negated,
+            E::Subquery(_)
+            | E::Exists { .. }
+            | E::In {
+                target: ast::InTarget::Subquery(_),
                 ..
-            } => {
-                let kind = SubqueryKind::Any {
-                    cmp: Cmp::Eq,
-                    all: false,
-                };
-                let any = self.bind_subquery(query, kind, Some(expr), "=")?;
-                match negated {
-                    true => Expr::Not(Box::new(any)),
-                    false => any,
-                }
             }
-            E::AnyOp {
-                left,
-                compare_op,
-                right,
-                ..
-            } => self.bind_quantified(left, compare_op, right, false)?,
-            E::AllOp {
-                left,
-                compare_op,
-                right,
-            } => self.bind_quantified(left, compare_op, right, true)?,
+            | E::AnyOp { .. }
+            | E::AllOp { .. } => self.bind_subquery_form(expr)?,
             E::In { .. } => {
                 return Err(DbError::feature_not_supported(
                     "this form of IN is not supported by pgplay yet",
@@ -517,18 +563,7 @@ impl<'a> Binder<'a> {
                 ))
             }
         };
-        if function.over.is_some() {
-            return Err(DbError::feature_not_supported(
-                "window functions are not supported by pgplay yet",
-            ));
-        }
-        let ordered = matches!(&function.args, FunctionArguments::List(list)
-            if list.clauses.iter().any(|c| !matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))));
-        if ordered || !function.within_group.is_empty() {
-            return Err(DbError::feature_not_supported(
-                "ORDER BY inside aggregate calls is not supported by pgplay yet",
-            ));
-        }
+        refuse_function_extras(function)?;
         if let Some(func) = aggregate_kind(&name, star) {
             return self.bind_aggregate(&name, func, &args, distinct, function.filter.as_deref());
         }
@@ -699,6 +734,23 @@ impl<'a> Binder<'a> {
         };
         Ok(Expr::Aggregate(index, data_type))
     }
+}
+
+/// What pgplay does not evaluate yet in a function call: OVER, ORDER BY inside the call.
+fn refuse_function_extras(function: &ast::Function) -> Result<()> {
+    if function.over.is_some() {
+        return Err(DbError::feature_not_supported(
+            "window functions are not supported by pgplay yet",
+        ));
+    }
+    let ordered = matches!(&function.args, FunctionArguments::List(list)
+        if list.clauses.iter().any(|c| !matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))));
+    if ordered || !function.within_group.is_empty() {
+        return Err(DbError::feature_not_supported(
+            "ORDER BY inside aggregate calls is not supported by pgplay yet",
+        ));
+    }
+    Ok(())
 }
 
 fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {

@@ -25,7 +25,25 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
             width: 0,
         };
     }
-    let input = |p: &Plan| estimate(p, ex);
+    match plan {
+        Plan::Result
+        | Plan::SeqScan { .. }
+        | Plan::Rows { .. }
+        | Plan::Values { .. }
+        | Plan::Function { .. }
+        | Plan::CteScan { .. }
+        | Plan::WorkTableScan { .. } => scan_estimate(plan, ex),
+        Plan::Join(_)
+        | Plan::Aggregate { .. }
+        | Plan::Sort { .. }
+        | Plan::SetOp { .. }
+        | Plan::RecursiveUnion { .. } => combining_estimate(plan, ex),
+        _ => node_estimate(plan, ex),
+    }
+}
+
+/// A plan's leaves: what they read.
+fn scan_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
     match plan {
         Plan::Result => Estimate {
             startup: 0.0,
@@ -60,7 +78,14 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
             4 * rows.first().map(Vec::len).unwrap_or(0) as u64,
         ),
         Plan::Function { .. } => scan(1000, 4),
-        Plan::CteScan { .. } | Plan::WorkTableScan { .. } => scan(1000, 32),
+        _ => scan(1000, 32),
+    }
+}
+
+/// A node over other nodes: from their estimates.
+fn node_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
+    let input = |p: &Plan| estimate(p, ex);
+    match plan {
         Plan::Filter { input: i, .. } => {
             let e = input(i);
             Estimate {
@@ -81,6 +106,44 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 ..e
             }
         }
+        Plan::Limit {
+            input: i, limit, ..
+        } => {
+            let e = input(i);
+            let wanted = match limit {
+                Some(Expr::Const(Value::Int4(n), _)) => (*n).max(0) as u64,
+                Some(Expr::Const(Value::Int8(n), _)) => (*n).max(0) as u64,
+                _ => e.rows,
+            };
+            let rows = wanted.min(e.rows);
+            let share = if e.rows == 0 {
+                1.0
+            } else {
+                rows as f64 / e.rows as f64
+            };
+            Estimate {
+                total: e.startup + (e.total - e.startup) * share,
+                rows,
+                ..e
+            }
+        }
+        Plan::Distinct { input: i, .. } => {
+            let e = input(i);
+            Estimate {
+                total: e.total + e.rows as f64 * OPERATOR,
+                rows: (e.rows / 2).max(1),
+                ..e
+            }
+        }
+        Plan::SubqueryScan { input: i, .. } => input(i),
+        _ => scan_estimate(plan, ex),
+    }
+}
+
+/// A node that joins, groups, sorts or combines its inputs.
+fn combining_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
+    let input = |p: &Plan| estimate(p, ex);
+    match plan {
         Plan::Join(join) => {
             let (l, r) = (input(&join.left), input(&join.right));
             let rows = if join.hash_keys.is_empty() {
@@ -129,35 +192,6 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 ..e
             }
         }
-        Plan::Limit {
-            input: i, limit, ..
-        } => {
-            let e = input(i);
-            let wanted = match limit {
-                Some(Expr::Const(Value::Int4(n), _)) => (*n).max(0) as u64,
-                Some(Expr::Const(Value::Int8(n), _)) => (*n).max(0) as u64,
-                _ => e.rows,
-            };
-            let rows = wanted.min(e.rows);
-            let share = if e.rows == 0 {
-                1.0
-            } else {
-                rows as f64 / e.rows as f64
-            };
-            Estimate {
-                total: e.startup + (e.total - e.startup) * share,
-                rows,
-                ..e
-            }
-        }
-        Plan::Distinct { input: i, .. } => {
-            let e = input(i);
-            Estimate {
-                total: e.total + e.rows as f64 * OPERATOR,
-                rows: (e.rows / 2).max(1),
-                ..e
-            }
-        }
         Plan::SetOp {
             op, left, right, ..
         } => {
@@ -173,7 +207,6 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 width: l.width,
             }
         }
-        Plan::SubqueryScan { input: i, .. } => input(i),
         Plan::RecursiveUnion {
             base, recursive, ..
         } => {
@@ -185,6 +218,7 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 width: b.width,
             }
         }
+        _ => scan_estimate(plan, ex),
     }
 }
 
