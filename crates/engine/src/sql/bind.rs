@@ -80,8 +80,21 @@ impl<'a> Binder<'a> {
             Err(error)
                 if error.code == code::UNDEFINED_COLUMN || error.code == code::UNDEFINED_TABLE =>
             {
-                match self.planner.as_deref_mut() {
-                    Some(planner) => planner.resolve_outer(table, name).unwrap_or(Err(error)),
+                let outer = match self.planner.as_deref_mut() {
+                    Some(planner) => planner.resolve_outer(table, name),
+                    None => None,
+                };
+                let whole_row = table.is_none()
+                    && self
+                        .scope
+                        .columns
+                        .iter()
+                        .any(|c| c.table.as_deref() == Some(name));
+                match outer {
+                    Some(found) => found,
+                    None if whole_row => Err(DbError::feature_not_supported(
+                        "whole-row references are not supported by pgplay yet",
+                    )),
                     None => Err(error),
                 }
             }
@@ -633,6 +646,11 @@ impl<'a> Binder<'a> {
             } else {
                 self.context
             };
+            if matches!(context, "GROUP BY" | "ORDER BY") {
+                return Err(DbError::feature_not_supported(format!(
+                    "set-returning functions in {context} are not supported by pgplay yet"
+                )));
+            }
             return Err(DbError::feature_not_supported(format!(
                 "set-returning functions are not allowed in {context}"
             )));

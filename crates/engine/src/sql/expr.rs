@@ -17,6 +17,8 @@ pub struct ScopeColumn {
     pub data_type: DataType,
     /// Reachable only qualified (`a.id` beside the merged `id` of `JOIN ... USING (id)`).
     pub hidden: bool,
+    /// For a merged USING column, the side's column PostgreSQL names in errors (`a.id`).
+    pub origin: Option<String>,
 }
 
 impl ScopeColumn {
@@ -26,6 +28,7 @@ impl ScopeColumn {
             name,
             data_type,
             hidden: false,
+            origin: None,
         }
     }
 }
@@ -39,6 +42,9 @@ pub struct Scope {
     /// Tables in FROM under an alias: (table, alias), for PostgreSQL's error when the
     /// table's own name is used.
     pub aliased: Vec<(String, String)>,
+    /// Positions holding the same value: a merged USING column and the side's column it is
+    /// (not for FULL JOIN), so grouping by one groups by the other, as in PostgreSQL.
+    pub equivalent: Vec<(usize, usize)>,
 }
 
 impl Scope {
@@ -47,6 +53,7 @@ impl Scope {
             columns,
             star: None,
             aliased: Vec::new(),
+            equivalent: Vec::new(),
         }
     }
 

@@ -19,7 +19,7 @@ pub struct Rows {
 
 impl Executor<'_> {
     pub fn run_query(&mut self, query: &ast::Query) -> Result<Rows> {
-        let planned = Planner::new(self).plan_query(query)?;
+        let planned = Planner::new(self).plan_statement(query)?;
         let rows = exec::collect(&planned.plan, self)?;
         let columns = planned
             .scope

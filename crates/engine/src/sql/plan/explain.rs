@@ -68,7 +68,7 @@ impl Executor<'_> {
                 "EXPLAIN of statements other than SELECT is not supported by pgplay yet",
             ));
         };
-        let planned = Planner::new(self).plan_query(query)?;
+        let planned = Planner::new(self).plan_statement(query)?;
         let stats = if options.analyze {
             self.query.instrument = Some(BTreeMap::new());
             let result = super::exec::collect(&planned.plan, self);
@@ -141,7 +141,7 @@ fn relations(plan: &Plan, ctes: &BTreeMap<usize, Rc<Plan>>) -> usize {
 }
 
 /// The expressions a node evaluates.
-fn node_exprs(plan: &Plan) -> Vec<&super::super::expr::Expr> {
+pub fn node_exprs(plan: &Plan) -> Vec<&super::super::expr::Expr> {
     match plan {
         Plan::Filter { predicate, .. } => vec![predicate],
         Plan::Project { exprs, .. } => exprs.iter().collect(),
@@ -169,7 +169,8 @@ fn walk(plan: &Plan, visit: &mut dyn FnMut(&Plan)) {
     }
 }
 
-fn children(plan: &Plan) -> Vec<&Plan> {
+/// The plans directly below a node.
+pub fn children(plan: &Plan) -> Vec<&Plan> {
     match plan {
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }

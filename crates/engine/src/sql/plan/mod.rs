@@ -175,7 +175,7 @@ pub enum SubqueryKind {
 }
 
 /// A subquery used as an expression.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct SubqueryExpr {
     /// Unique in its statement: the key of its cached rows when it is not correlated.
     pub id: usize,
@@ -189,6 +189,20 @@ pub struct SubqueryExpr {
     pub correlated: bool,
     /// The enclosing row's values it reads, by position (NULL for those it does not).
     pub outer: Vec<Expr>,
+}
+
+/// Equal when they compute the same (the same subquery bound twice, as a GROUP BY position and
+/// its select-list item are), whatever their ids.
+impl PartialEq for SubqueryExpr {
+    fn eq(&self, other: &SubqueryExpr) -> bool {
+        self.kind == other.kind
+            && self.lhs == other.lhs
+            && self.plan == other.plan
+            && self.column_type == other.column_type
+            && self.compare_type == other.compare_type
+            && self.correlated == other.correlated
+            && self.outer == other.outer
+    }
 }
 
 impl SubqueryExpr {

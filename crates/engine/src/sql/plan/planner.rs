@@ -85,6 +85,13 @@ impl<'p, 'e> Planner<'p, 'e> {
         binder.bind(expr)
     }
 
+    /// A statement's query: planned, then refused if PostgreSQL's planner would refuse it.
+    pub fn plan_statement(&mut self, query: &ast::Query) -> Result<Planned> {
+        let planned = self.plan_query(query)?;
+        check_full_joins(&planned.plan)?;
+        Ok(planned)
+    }
+
     pub fn plan_query(&mut self, query: &ast::Query) -> Result<Planned> {
         crate::stack::check()?;
         refuse_query_extras(query)?;
@@ -450,7 +457,12 @@ impl QueryContext for Planner<'_, '_> {
                     }
                     return Some(Ok(Expr::Outer(depth - level, index, data_type)));
                 }
-                Err(error) if error.code == code::AMBIGUOUS_COLUMN => return Some(Err(error)),
+                Err(error)
+                    if error.code == code::AMBIGUOUS_COLUMN
+                        || error.message.starts_with("invalid reference") =>
+                {
+                    return Some(Err(error))
+                }
                 Err(_) => {}
             }
         }
@@ -477,6 +489,45 @@ impl QueryContext for Planner<'_, '_> {
             referenced,
         })
     }
+}
+
+/// PostgreSQL runs a FULL JOIN only as a hash or merge join, so it refuses a condition without
+/// an equality between the sides (after parse analysis, whose errors come first).
+fn check_full_joins(plan: &Plan) -> Result<()> {
+    crate::stack::check()?;
+    if let Plan::Join(join) = plan {
+        let mut conjuncts = Vec::new();
+        if let Some(filter) = join.filter.clone() {
+            split_and(filter, &mut conjuncts);
+        }
+        let equality = !join.hash_keys.is_empty()
+            || conjuncts
+                .iter()
+                .any(|c| equi_key(c, join.left_width).is_some());
+        if join.kind == JoinKind::Full && !conjuncts.is_empty() && !equality {
+            return Err(DbError::feature_not_supported(
+                "FULL JOIN is only supported with merge-joinable or hash-joinable join conditions",
+            ));
+        }
+    }
+    if let Plan::CteScan { plan, .. } = plan {
+        check_full_joins(plan)?;
+    }
+    let mut subplans = Vec::new();
+    for expr in super::explain::node_exprs(plan) {
+        expr.walk(&mut |e| {
+            if let Expr::Subquery(sub) = e {
+                subplans.push(sub.plan.clone());
+            }
+        });
+    }
+    for subplan in &subplans {
+        check_full_joins(subplan)?;
+    }
+    for child in super::explain::children(plan) {
+        check_full_joins(child)?;
+    }
+    Ok(())
 }
 
 /// What pgplay does not plan yet in a query, refused before anything runs.
@@ -554,6 +605,7 @@ pub(super) fn aliased(scope: Scope, name: &str, alias: Option<&ast::TableAlias>)
         columns,
         star: scope.star,
         aliased: scope.aliased,
+        equivalent: scope.equivalent,
     })
 }
 
@@ -600,6 +652,11 @@ fn join_plans(
     scope.columns.extend(right.scope.columns);
     scope.star = star;
     scope.aliased.extend(right.scope.aliased);
+    let equivalent = right.scope.equivalent.iter();
+    let shifted: Vec<(usize, usize)> = equivalent
+        .map(|(a, b)| (a + left_width, b + left_width))
+        .collect();
+    scope.equivalent.extend(shifted);
     Ok(Planned {
         plan: Plan::Join(Box::new(Join {
             kind,
@@ -732,10 +789,21 @@ fn join_using(
         .map(|i| Expr::Column(i, scope.columns[i].data_type.clone()))
         .collect();
     let mut star: Vec<usize> = Vec::new();
-    for (name, value, data_type) in merged {
+    for ((name, value, data_type), (l, r)) in merged.into_iter().zip(&pairs) {
         star.push(exprs.len());
         exprs.push(value);
-        scope.columns.push(ScopeColumn::new(None, name, data_type));
+        let position = match kind {
+            JoinKind::Right => width + r,
+            _ => *l,
+        };
+        if kind != JoinKind::Full {
+            scope.equivalent.push((scope.columns.len(), position));
+        }
+        let side = &scope.columns[position];
+        let origin = side.table.as_ref().map(|t| format!("{t}.{name}"));
+        let mut column = ScopeColumn::new(None, name, data_type);
+        column.origin = origin.filter(|_| kind != JoinKind::Full);
+        scope.columns.push(column);
     }
     for (l, r) in &pairs {
         scope.columns[*l].hidden = true;

@@ -26,8 +26,9 @@ pub(super) struct OrderItem {
     pub nulls_first: bool,
 }
 
-/// What binding the select list, GROUP BY, HAVING and ORDER BY found.
+/// What binding the select list, WHERE, GROUP BY, HAVING and ORDER BY found.
 struct Bound {
+    predicate: Option<Expr>,
     keys: Vec<Expr>,
     outputs: Vec<(String, Expr)>,
     having: Option<Expr>,
@@ -47,14 +48,13 @@ impl Planner<'_, '_> {
         let from = self.plan_from(&select.from)?;
         let scope = from.scope;
         let mut plan = from.plan;
-        if let Some(selection) = &select.selection {
-            let predicate = coerce_bool(self.bind(&scope, selection, "WHERE")?, "WHERE")?;
+        let mut bound = self.bind_select(select, query, &scope)?;
+        if let Some(predicate) = bound.predicate.take() {
             plan = Plan::Filter {
                 input: Box::new(plan),
                 predicate,
             };
         }
-        let mut bound = self.bind_select(select, query, &scope)?;
         let grouped =
             !bound.keys.is_empty() || !bound.aggregates.is_empty() || bound.having.is_some();
         let mut width = scope.columns.len();
@@ -109,13 +109,14 @@ impl Planner<'_, '_> {
                 "GROUP BY modifiers are not supported by pgplay yet",
             ));
         }
-        let mut keys = Vec::new();
-        for expr in group_by {
-            keys.push(self.bind_group_key(scope, expr, &select.projection)?);
-        }
+        // PostgreSQL's order (transformSelectStmt), which decides which error comes first.
         let mut aggregates = Vec::new();
         let mut srfs = Vec::new();
         let outputs = self.bind_outputs(scope, &select.projection, &mut aggregates, &mut srfs)?;
+        let predicate = match &select.selection {
+            Some(selection) => Some(coerce_bool(self.bind(scope, selection, "WHERE")?, "WHERE")?),
+            None => None,
+        };
         let having = match &select.having {
             Some(h) => {
                 let mut binder = Binder::with_aggregates(scope, &mut aggregates);
@@ -126,6 +127,10 @@ impl Planner<'_, '_> {
             None => None,
         };
         let order = self.bind_order(query, scope, &outputs, &mut aggregates)?;
+        let mut keys = Vec::new();
+        for expr in group_by {
+            keys.push(self.bind_group_key(scope, expr, &select.projection)?);
+        }
         let distinct_on = match &select.distinct {
             Some(ast::Distinct::On(exprs)) => {
                 let mut keys = Vec::new();
@@ -137,6 +142,7 @@ impl Planner<'_, '_> {
             _ => None,
         };
         Ok(Bound {
+            predicate,
             keys,
             outputs,
             having,
@@ -310,6 +316,7 @@ impl Planner<'_, '_> {
         }
         let mut binder = Binder::with_aggregates(scope, aggregates);
         binder.planner = Some(self);
+        binder.context = "ORDER BY";
         let bound = binder.bind(expr)?;
         Ok(match outputs.iter().position(|(_, e)| *e == bound) {
             Some(index) => OrderKey::Output(index),
@@ -547,6 +554,20 @@ fn to_grouped(expr: Expr, keys: &[Expr], scope: &Scope) -> Result<Expr> {
     if let Some(index) = keys.iter().position(|k| *k == expr) {
         return Ok(Expr::Column(index, expr.data_type()));
     }
+    if let Expr::Column(i, t) = &expr {
+        let same = |j: usize| {
+            scope
+                .equivalent
+                .iter()
+                .any(|(a, b)| (*a, *b) == (*i, j) || (*a, *b) == (j, *i))
+        };
+        let key = keys
+            .iter()
+            .position(|k| matches!(k, Expr::Column(j, _) if same(*j)));
+        if let Some(index) = key {
+            return Ok(Expr::Column(index, t.clone()));
+        }
+    }
     match expr {
         Expr::Column(index, _) => Err(grouping_error(&scope.columns[index], false)),
         Expr::Aggregate(index, t) => Ok(Expr::Column(keys.len() + index, t)),
@@ -570,9 +591,10 @@ fn to_grouped(expr: Expr, keys: &[Expr], scope: &Scope) -> Result<Expr> {
 }
 
 fn grouping_error(column: &ScopeColumn, subquery: bool) -> DbError {
-    let name = match &column.table {
-        Some(table) => format!("{table}.{}", column.name),
-        None => column.name.clone(),
+    let name = match (&column.origin, &column.table) {
+        (Some(origin), _) => origin.clone(),
+        (None, Some(table)) => format!("{table}.{}", column.name),
+        (None, None) => column.name.clone(),
     };
     let message = if subquery {
         format!("subquery uses ungrouped column \"{name}\" from outer query")
