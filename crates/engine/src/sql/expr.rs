@@ -594,7 +594,15 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
             let value = match op {
                 Arith::Add => x.checked_add(y).ok_or_else(overflow)?,
                 Arith::Sub => x.checked_sub(y).ok_or_else(overflow)?,
-                Arith::Mul => x.checked_mul(y).ok_or_else(overflow)?,
+                Arith::Mul => {
+                    // PostgreSQL's product has the sum of the scales (0 * 1.5 is 0.0).
+                    let mut product = x.checked_mul(y).ok_or_else(overflow)?;
+                    let scale = (x.scale() + y.scale()).min(28);
+                    if product.scale() < scale {
+                        product.rescale(scale);
+                    }
+                    product
+                }
                 Arith::Div | Arith::Mod if y.is_zero() => return Err(DbError::division_by_zero()),
                 Arith::Div => numeric_divide(x, y)?,
                 Arith::Mod => x.checked_rem(y).ok_or_else(overflow)?,
