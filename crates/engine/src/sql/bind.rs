@@ -16,6 +16,8 @@ pub trait QueryContext {
     fn resolve_outer(&mut self, table: Option<&str>, name: &str) -> Option<Result<Expr>>;
     /// Plans `query` as a subquery of the query whose row is `scope`.
     fn plan_subquery(&mut self, query: &ast::Query, scope: &Scope) -> Result<PlannedSubquery>;
+    /// The 1-based character position in the statement's text of a place sqlparser names.
+    fn position(&self, location: sqlparser::tokenizer::Location) -> Option<usize>;
 }
 
 /// A subquery planned for use as an expression.
@@ -68,6 +70,11 @@ impl<'a> Binder<'a> {
                 .map(|p| p as &mut dyn QueryContext),
             context: self.context,
         }
+    }
+
+    /// Where `location` is in the statement's text, when the binder knows the text.
+    fn position(&self, location: sqlparser::tokenizer::Location) -> Option<usize> {
+        self.planner.as_deref().and_then(|p| p.position(location))
     }
 
     /// A column by name: this query's scope first, then the enclosing queries'.
@@ -342,7 +349,9 @@ impl<'a> Binder<'a> {
         use ast::Expr as E;
         crate::stack::check()?;
         Ok(match expr {
-            E::Identifier(ident) => self.column(None, &ident_name(ident))?,
+            E::Identifier(ident) => self
+                .column(None, &ident_name(ident))
+                .map_err(|e| e.with_position(self.position(ident.span.start)))?,
             E::CompoundIdentifier(parts) => {
                 let names: Vec<String> = parts.iter().map(ident_name).collect();
                 let (table, column) = match names.as_slice() {
@@ -354,7 +363,9 @@ impl<'a> Binder<'a> {
                         )))
                     }
                 };
-                self.column(Some(table), column)?
+                let start = parts.first().map(|p| p.span.start);
+                self.column(Some(table), column)
+                    .map_err(|e| e.with_position(start.and_then(|s| self.position(s))))?
             }
             E::Value(value) => bind_value(&value.value)?,
             E::TypedString(typed) => {
@@ -577,8 +588,21 @@ impl<'a> Binder<'a> {
             }
         };
         refuse_function_extras(function)?;
+        let at = function
+            .name
+            .0
+            .first()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.span.start);
+        let at = at.and_then(|s| self.position(s));
+        let placed = |e: DbError| match e.code {
+            code::UNDEFINED_FUNCTION => e.with_position(at),
+            _ => e,
+        };
         if let Some(func) = aggregate_kind(&name, star) {
-            return self.bind_aggregate(&name, func, &args, distinct, function.filter.as_deref());
+            return self
+                .bind_aggregate(&name, func, &args, distinct, function.filter.as_deref())
+                .map_err(placed);
         }
         if function.filter.is_some() {
             return Err(DbError::new(
@@ -630,10 +654,21 @@ impl<'a> Binder<'a> {
                 data_type: t,
             });
         }
+        let at = function
+            .name
+            .0
+            .first()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.span.start);
+        let at = at.and_then(|s| self.position(s));
+        let placed = |e: DbError| match e.code {
+            code::UNDEFINED_FUNCTION => e.with_position(at),
+            _ => e,
+        };
         if name == "generate_series" {
-            return self.bind_srf(&name, bound);
+            return self.bind_srf(&name, bound).map_err(placed);
         }
-        functions::bind_call(&name, bound)
+        functions::bind_call(&name, bound).map_err(placed)
     }
 
     /// A set-returning function in a select list: its values come from a ProjectSet node.

@@ -176,7 +176,19 @@ impl<'p, 'e> Planner<'p, 'e> {
                 args: None,
                 with_ordinality: false,
                 ..
-            } => self.plan_named(&object_name(name), alias.as_ref()),
+            } => {
+                let at = name
+                    .0
+                    .first()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.span.start);
+                let at = at.and_then(|s| self.position(s));
+                self.plan_named(&object_name(name), alias.as_ref())
+                    .map_err(|e| match e.code {
+                        code::UNDEFINED_TABLE => e.with_position(at),
+                        _ => e,
+                    })
+            }
             TableFactor::Table {
                 name,
                 alias,
@@ -457,9 +469,11 @@ impl QueryContext for Planner<'_, '_> {
                     }
                     return Some(Ok(Expr::Outer(depth - level, index, data_type)));
                 }
+                // A qualified name binds at the nearest level with that FROM item.
                 Err(error)
                     if error.code == code::AMBIGUOUS_COLUMN
-                        || error.message.starts_with("invalid reference") =>
+                        || error.message.starts_with("invalid reference")
+                        || (table.is_some() && error.code == code::UNDEFINED_COLUMN) =>
                 {
                     return Some(Err(error))
                 }
@@ -467,6 +481,20 @@ impl QueryContext for Planner<'_, '_> {
             }
         }
         None
+    }
+
+    fn position(&self, location: sqlparser::tokenizer::Location) -> Option<usize> {
+        let text = &self.ex.db.session(self.ex.session)?.last_query;
+        let (line, column) = (location.line as usize, location.column as usize);
+        if line == 0 || column == 0 {
+            return None;
+        }
+        let before: usize = text
+            .lines()
+            .take(line - 1)
+            .map(|l| l.chars().count() + 1)
+            .sum();
+        Some(before + column)
     }
 
     fn plan_subquery(&mut self, query: &ast::Query, scope: &Scope) -> Result<PlannedSubquery> {
