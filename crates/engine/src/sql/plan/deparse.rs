@@ -193,6 +193,11 @@ impl Deparser {
                     .and_then(|labels| labels.get(*i))
                     .cloned();
                 match label {
+                    Some(Label {
+                        qualifier: Some(q),
+                        text,
+                        simple: true,
+                    }) => format!("{}.{}", quote(&q), quote(&text)),
                     Some(label) => self.column(&label),
                     None => "$0".into(),
                 }

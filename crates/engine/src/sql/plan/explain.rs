@@ -82,6 +82,7 @@ impl Executor<'_> {
             lines: Vec::new(),
             costs: options.costs,
             stats,
+            ctes_shown: Default::default(),
             deparser: Deparser {
                 prefix: relations(&planned.plan, &self.query.ctes) > 1,
                 outer: Vec::new(),
@@ -89,10 +90,24 @@ impl Executor<'_> {
                 ctes: self.query.cte_names.clone(),
             },
         };
+        // PostgreSQL shows a CTE as a CTE Scan when it computes it once (materialised, or
+        // recursive); one it inlines shows as its own plan.
+        let shown: std::collections::BTreeSet<usize> = self
+            .query
+            .ctes
+            .iter()
+            .filter(|(id, plan)| {
+                self.query.cte_materialized.contains(id)
+                    || matches!(plan.as_ref(), Plan::RecursiveUnion { .. })
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        printer.ctes_shown = shown.clone();
         let ctes: Vec<(String, Rc<Plan>)> = self
             .query
             .cte_names
             .iter()
+            .filter(|(id, _)| shown.contains(id))
             .filter_map(|(id, (name, _))| Some((name.clone(), self.query.ctes.get(id)?.clone())))
             .collect();
         printer.root(&planned.plan, &ctes, self);
@@ -220,6 +235,8 @@ struct Printer {
     lines: Vec<String>,
     costs: bool,
     stats: Option<BTreeMap<usize, (u64, u64)>>,
+    /// The CTEs shown as CTE Scans (the others inline).
+    ctes_shown: std::collections::BTreeSet<usize>,
     deparser: Deparser,
 }
 
@@ -332,10 +349,30 @@ impl Printer {
 
     fn describe<'p>(&mut self, plan: &'p Plan) -> View<'p> {
         match plan {
+            Plan::CteScan {
+                id, plan: inner, ..
+            } if !self.ctes_shown.contains(id) => {
+                let mut view = self.view(inner);
+                view.shown = plan;
+                view
+            }
             Plan::Filter { input, predicate } => {
                 let mut view = self.view(input);
                 let labels = self.deparser.labels(input);
+                // PostgreSQL qualifies a scan's own quals only in VERBOSE.
+                let scan = matches!(
+                    view.shown,
+                    Plan::SeqScan { .. }
+                        | Plan::Rows { .. }
+                        | Plan::Values { .. }
+                        | Plan::Function { .. }
+                        | Plan::CteScan { .. }
+                        | Plan::WorkTableScan { .. }
+                );
+                let prefix = self.deparser.prefix;
+                self.deparser.prefix = prefix && !scan;
                 let condition = self.deparser.expr(predicate, &labels);
+                self.deparser.prefix = prefix;
                 view.details.push(format!("Filter: {condition}"));
                 if self.stats.is_some() {
                     let removed = self.rows_of(input).saturating_sub(self.rows_of(plan));
@@ -454,7 +491,7 @@ impl Printer {
             Plan::Distinct { .. } => "Unique".into(),
             Plan::SubqueryScan { alias, .. } => format!("Subquery Scan on {alias}"),
             Plan::CteScan { name, .. } => format!("CTE Scan on {name}"),
-            Plan::WorkTableScan { name, .. } => format!("WorkTable Scan on {name}"),
+            Plan::WorkTableScan { name, .. } => format!("WorkTable Scan on {name} {name}_1"),
             Plan::RecursiveUnion { .. } => "Recursive Union".into(),
             Plan::SetOp {
                 op,
