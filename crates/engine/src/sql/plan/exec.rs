@@ -351,7 +351,10 @@ struct Probe {
 
 impl<'p> JoinSource<'p> {
     fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<JoinSource<'p>> {
-        let right_rows = collect(&join.right, ex)?;
+        let right_rows = match join.lateral {
+            Some(_) => Vec::new(),
+            None => collect(&join.right, ex)?,
+        };
         let buckets = if join.hash_keys.is_empty() {
             None
         } else {
@@ -395,6 +398,17 @@ impl<'p> JoinSource<'p> {
     }
 
     fn start_probe(&mut self, left: Row, ex: &mut Executor<'_>) -> Result<()> {
+        if let Some(outer) = &self.join.lateral {
+            let values = outer
+                .iter()
+                .map(|e| eval(e, &EvalRow::plain(&left), ex))
+                .collect::<Result<Vec<_>>>()?;
+            ex.query.outer.push(values);
+            let rows = collect(&self.join.right, ex);
+            ex.query.outer.pop();
+            self.right_rows = rows?;
+            self.right_matched = vec![false; self.right_rows.len()];
+        }
         let candidates = match &self.buckets {
             None => None,
             Some(buckets) => {

@@ -549,6 +549,20 @@ impl Printer {
                 self.deparser.expr(filter, &both)
             ));
         }
+        if join.lateral.is_some() {
+            let name = format!(
+                "Nested Loop{kind}{}",
+                if kind.is_empty() { "" } else { " Join" }
+            );
+            return View {
+                name,
+                details,
+                children: vec![Child::Plan(&join.left), Child::Plan(&join.right)],
+                shown: plan,
+                subplans: 0..0,
+                labels: both,
+            };
+        }
         let (name, wrapper) = if hashed {
             (format!("Hash{kind} Join"), "Hash")
         } else if kind.is_empty() {

@@ -152,6 +152,9 @@ pub struct Join {
     pub hash_keys: Vec<(Expr, Expr)>,
     /// The rest of the condition, over the joined row.
     pub filter: Option<Expr>,
+    /// LATERAL: the right input reads the left row (these values of it, pushed as the
+    /// enclosing row), so it runs again for each left row.
+    pub lateral: Option<Vec<Expr>>,
 }
 
 /// A sort key: a column of the input, direction, and where NULLs go.

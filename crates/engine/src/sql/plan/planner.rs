@@ -152,19 +152,70 @@ impl<'p, 'e> Planner<'p, 'e> {
     pub(super) fn plan_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Planned> {
         let mut result: Option<Planned> = None;
         for item in from {
-            let mut planned = self.plan_factor(&item.relation)?;
-            for join in &item.joins {
+            let (mut planned, joins) = match result.take() {
+                Some(left) => {
+                    let (right, outer) = self.plan_lateral(&left.scope, &item.relation)?;
+                    let joined = match outer {
+                        Some(outer) => lateral_join(JoinKind::Inner, left, right, outer, None)?,
+                        None => {
+                            let mut right = right;
+                            for join in &item.joins {
+                                right = self.plan_join(right, join)?;
+                            }
+                            join_plans(JoinKind::Inner, left, right, None, self.hash_joins())?
+                        }
+                    };
+                    let lateral = matches!(&joined.plan, Plan::Join(j) if j.lateral.is_some());
+                    (joined, if lateral { &item.joins[..] } else { &[][..] })
+                }
+                None => (self.plan_factor(&item.relation)?, &item.joins[..]),
+            };
+            for join in joins {
                 planned = self.plan_join(planned, join)?;
             }
-            result = Some(match result {
-                None => planned,
-                Some(left) => join_plans(JoinKind::Inner, left, planned, None, self.hash_joins())?,
-            });
+            result = Some(planned);
         }
         Ok(result.unwrap_or(Planned {
             plan: Plan::Result,
             scope: Scope::default(),
         }))
+    }
+
+    /// A FROM item after others: a function or a LATERAL subquery may read their columns.
+    /// Returns the item and, when it does read them, the left row's values it reads.
+    fn plan_lateral(
+        &mut self,
+        left: &Scope,
+        factor: &TableFactor,
+    ) -> Result<(Planned, Option<Vec<Expr>>)> {
+        let may_read_left = matches!(
+            factor,
+            TableFactor::Derived { lateral: true, .. }
+                | TableFactor::Table { args: Some(_), .. }
+                | TableFactor::Function { .. }
+        );
+        if !may_read_left {
+            return Ok((self.plan_factor(factor)?, None));
+        }
+        self.outer.push(left.clone());
+        self.marks.push((BTreeSet::new(), false));
+        let planned = self.plan_factor(factor);
+        let (referenced, correlated) = self.marks.pop().unwrap_or_default();
+        self.outer.pop();
+        let planned = planned?;
+        if !correlated {
+            return Ok((planned, None));
+        }
+        let outer = left
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match referenced.contains(&i) {
+                true => Expr::Column(i, c.data_type.clone()),
+                false => Expr::Const(crate::types::Value::Null, c.data_type.clone()),
+            })
+            .collect();
+        Ok((planned, Some(outer)))
     }
 
     fn plan_factor(&mut self, factor: &TableFactor) -> Result<Planned> {
@@ -202,10 +253,7 @@ impl<'p, 'e> Planner<'p, 'e> {
                 alias.as_ref(),
             ),
             TableFactor::Derived {
-                lateral: false,
-                subquery,
-                alias,
-                ..
+                subquery, alias, ..
             } => {
                 let alias = alias.as_ref().ok_or_else(|| {
                     DbError::syntax("subquery in FROM must have an alias")
@@ -227,10 +275,9 @@ impl<'p, 'e> Planner<'p, 'e> {
                 table_with_joins,
                 alias: None,
             } => self.plan_from(std::slice::from_ref(table_with_joins)),
-            TableFactor::Derived { lateral: true, .. }
-            | TableFactor::Function { lateral: true, .. } => Err(DbError::feature_not_supported(
-                "LATERAL is not supported by pgplay yet",
-            )),
+            TableFactor::Function {
+                name, args, alias, ..
+            } => self.plan_function(&object_name(name), args, false, alias.as_ref()),
             _ => Err(DbError::feature_not_supported(
                 "this kind of FROM item is not supported by pgplay yet",
             )),
@@ -418,7 +465,24 @@ impl<'p, 'e> Planner<'p, 'e> {
                 ))
             }
         };
-        let right = self.plan_factor(&join.relation)?;
+        let (right, outer) = self.plan_lateral(&left.scope, &join.relation)?;
+        if let Some(outer) = outer {
+            let condition = match constraint {
+                ast::JoinConstraint::On(expr) => {
+                    let mut scope = left.scope.clone();
+                    scope.columns.extend(right.scope.columns.clone());
+                    let bound = self.bind(&scope, expr, "JOIN conditions")?;
+                    Some(coerce_bool(bound, "JOIN/ON")?)
+                }
+                ast::JoinConstraint::None => None,
+                _ => {
+                    return Err(DbError::feature_not_supported(
+                        "LATERAL with USING or NATURAL is not supported by pgplay yet",
+                    ))
+                }
+            };
+            return lateral_join(kind, left, right, outer, condition);
+        }
         match constraint {
             ast::JoinConstraint::On(expr) => {
                 let mut scope = left.scope.clone();
@@ -694,9 +758,38 @@ fn join_plans(
             right_width,
             hash_keys,
             filter,
+            lateral: None,
         })),
         scope,
     })
+}
+
+/// A join whose right side reads the left row: a nested loop that runs the right side again
+/// for each left row (INNER or LEFT only, as in PostgreSQL).
+fn lateral_join(
+    kind: JoinKind,
+    left: Planned,
+    right: Planned,
+    outer: Vec<Expr>,
+    condition: Option<Expr>,
+) -> Result<Planned> {
+    if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+        let read = outer.iter().position(|e| matches!(e, Expr::Column(..)));
+        let table = read.and_then(|i| left.scope.columns[i].table.clone());
+        return Err(DbError::new(
+            code::INVALID_COLUMN_REFERENCE,
+            format!(
+                "invalid reference to FROM-clause entry for table \"{}\"",
+                table.unwrap_or_default()
+            ),
+        )
+        .with_detail("The combining JOIN type must be INNER or LEFT for a LATERAL reference."));
+    }
+    let mut joined = join_plans(kind, left, right, condition, false)?;
+    if let Plan::Join(join) = &mut joined.plan {
+        join.lateral = Some(outer);
+    }
+    Ok(joined)
 }
 
 /// `*` of two joined items, when either has its own.
