@@ -37,6 +37,8 @@ pub struct Binder<'a> {
     /// Set-returning functions found in a select list, when they are allowed.
     pub srfs: Option<&'a mut Vec<crate::sql::plan::srf::TableFunction>>,
     pub planner: Option<&'a mut dyn QueryContext>,
+    /// Window function calls found in a select list or ORDER BY, when they are allowed.
+    pub windows: Option<&'a mut Vec<crate::sql::plan::window::WindowCall>>,
     pub context: &'static str,
 }
 
@@ -47,6 +49,7 @@ impl<'a> Binder<'a> {
             aggregates: None,
             srfs: None,
             planner: None,
+            windows: None,
             context: "",
         }
     }
@@ -68,6 +71,7 @@ impl<'a> Binder<'a> {
                 .planner
                 .as_deref_mut()
                 .map(|p| p as &mut dyn QueryContext),
+            windows: None,
             context: self.context,
         }
     }
@@ -587,6 +591,16 @@ impl<'a> Binder<'a> {
                 ))
             }
         };
+        if let Some(window) = &function.over {
+            return self.bind_window(
+                &name,
+                window,
+                &args,
+                star,
+                distinct,
+                function.filter.as_deref(),
+            );
+        }
         refuse_function_extras(function)?;
         let at = function
             .name
@@ -671,6 +685,90 @@ impl<'a> Binder<'a> {
         functions::bind_call(&name, bound).map_err(placed)
     }
 
+    /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`: a call of the WindowAgg node.
+    fn bind_window(
+        &mut self,
+        name: &str,
+        window: &ast::WindowType,
+        args: &[ast::Expr],
+        star: bool,
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+    ) -> Result<Expr> {
+        use crate::sql::plan::window::{WindowCall, WindowFunc};
+        if self.windows.is_none() {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::new(
+                "42P20",
+                format!("window functions are not allowed in {context}"),
+            ));
+        }
+        let ast::WindowType::WindowSpec(spec) = window else {
+            return Err(DbError::feature_not_supported(
+                "named windows are not supported by pgplay yet",
+            ));
+        };
+        if spec.window_frame.is_some() || spec.window_name.is_some() || distinct {
+            return Err(DbError::feature_not_supported(
+                "window frames, named windows and DISTINCT in window functions are not supported by pgplay yet",
+            ));
+        }
+        let func = match (name, args.len()) {
+            ("row_number", 0) => WindowFunc::RowNumber,
+            ("rank", 0) => WindowFunc::Rank,
+            ("dense_rank", 0) => WindowFunc::DenseRank,
+            _ => match aggregate_kind(name, star) {
+                Some(kind) => {
+                    WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter)?)
+                }
+                None => {
+                    return Err(DbError::feature_not_supported(format!(
+                        "window function {name} is not supported by pgplay yet"
+                    )))
+                }
+            },
+        };
+        let windows = self.windows.take();
+        let bound = self.window_keys(spec);
+        self.windows = windows;
+        let (partition, order) = bound?;
+        let data_type = match &func {
+            WindowFunc::Aggregate(call) => call.data_type.clone(),
+            _ => DataType::Int8,
+        };
+        let windows = self.windows.as_mut().expect("checked above");
+        windows.push(WindowCall {
+            func,
+            partition,
+            order,
+            data_type: data_type.clone(),
+        });
+        Ok(Expr::Window(windows.len() - 1, data_type))
+    }
+
+    /// A window's PARTITION BY and ORDER BY expressions.
+    fn window_keys(
+        &mut self,
+        spec: &ast::WindowSpec,
+    ) -> Result<(Vec<Expr>, Vec<(Expr, bool, bool)>)> {
+        let partition = spec
+            .partition_by
+            .iter()
+            .map(|e| self.bind(e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order = Vec::new();
+        for item in &spec.order_by {
+            let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+            let nulls_first = item.options.nulls_first.unwrap_or(descending);
+            order.push((self.bind(&item.expr)?, descending, nulls_first));
+        }
+        Ok((partition, order))
+    }
+
     /// A set-returning function in a select list: its values come from a ProjectSet node.
     fn bind_srf(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr> {
         let call = crate::sql::plan::srf::bind(name, args)?;
@@ -713,6 +811,28 @@ impl<'a> Binder<'a> {
                 format!("aggregate functions are not allowed in {context}"),
             ));
         }
+        let call = self.agg_call(name, func, args, distinct, filter)?;
+        let data_type = call.data_type.clone();
+        let aggregates = self.aggregates.as_mut().expect("checked above");
+        let index = match aggregates.iter().position(|existing| *existing == call) {
+            Some(index) => index,
+            None => {
+                aggregates.push(call);
+                aggregates.len() - 1
+            }
+        };
+        Ok(Expr::Aggregate(index, data_type))
+    }
+
+    /// An aggregate call: its argument, FILTER and result type, with PostgreSQL's errors.
+    fn agg_call(
+        &mut self,
+        name: &str,
+        func: AggFunc,
+        args: &[ast::Expr],
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+    ) -> Result<AggCall> {
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
             (_, [single]) => {
@@ -770,22 +890,13 @@ impl<'a> Binder<'a> {
             }
             None => None,
         };
-        let aggregates = self.aggregates.as_mut().expect("checked above");
-        let call = AggCall {
+        Ok(AggCall {
             func,
             arg,
             distinct,
             filter,
-            data_type: data_type.clone(),
-        };
-        let index = match aggregates.iter().position(|existing| *existing == call) {
-            Some(index) => index,
-            None => {
-                aggregates.push(call);
-                aggregates.len() - 1
-            }
-        };
-        Ok(Expr::Aggregate(index, data_type))
+            data_type,
+        })
     }
 }
 

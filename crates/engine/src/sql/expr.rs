@@ -212,6 +212,8 @@ pub enum Expr {
     Subquery(Box<crate::sql::plan::SubqueryExpr>),
     /// The i-th set-returning function's value in a select list (before planning places it).
     Srf(usize, DataType),
+    /// The i-th window function's value (before planning places it).
+    Window(usize, DataType),
 }
 
 impl Expr {
@@ -225,7 +227,8 @@ impl Expr {
             | Expr::Cast(_, t)
             | Expr::Coalesce(_, t)
             | Expr::Outer(_, _, t)
-            | Expr::Srf(_, t) => t.clone(),
+            | Expr::Srf(_, t)
+            | Expr::Window(_, t) => t.clone(),
             Expr::Subquery(sub) => sub.data_type(),
             Expr::Case { data_type, .. } | Expr::Call { data_type, .. } => data_type.clone(),
             Expr::Compare(..)
@@ -463,7 +466,7 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
         }
         Expr::Outer(levels, index, _) => host.outer(*levels, *index)?,
         Expr::Subquery(sub) => host.subquery(sub, row)?,
-        Expr::Srf(..) => Value::Null,
+        Expr::Srf(..) | Expr::Window(..) => Value::Null,
         Expr::LsnDiff(a, b) => match (eval(a, row, host)?, eval(b, row, host)?) {
             (Value::PgLsn(a), Value::PgLsn(b)) => {
                 Value::Numeric(Decimal::from(a.0 as i128 - b.0 as i128))

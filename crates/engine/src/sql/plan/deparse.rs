@@ -90,6 +90,13 @@ impl Deparser {
                 }
                 labels
             }
+            Plan::Window { input, calls } => {
+                let mut labels = self.labels(input);
+                for call in calls {
+                    labels.push(Label::computed(format!("{} OVER (?)", call.name()), false));
+                }
+                labels
+            }
             Plan::Join(join) => {
                 let mut labels = self.labels(&join.left);
                 labels.extend(self.labels(&join.right));

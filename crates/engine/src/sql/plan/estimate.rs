@@ -135,7 +135,7 @@ fn node_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 ..e
             }
         }
-        Plan::SubqueryScan { input: i, .. } => input(i),
+        Plan::SubqueryScan { input: i, .. } | Plan::Window { input: i, .. } => input(i),
         _ => scan_estimate(plan, ex),
     }
 }

@@ -89,6 +89,12 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             current: None,
         }),
         Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
+        Plan::Window { input, calls } => {
+            let rows = collect(input, ex)?;
+            Box::new(Materialized::new(Rc::new(super::window::run(
+                rows, calls, ex,
+            )?)))
+        }
         Plan::Aggregate {
             input,
             keys,

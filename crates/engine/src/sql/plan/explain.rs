@@ -194,6 +194,7 @@ pub fn children(plan: &Plan) -> Vec<&Plan> {
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::Distinct { input, .. }
+        | Plan::Window { input, .. }
         | Plan::SubqueryScan { input, .. } => vec![input],
         Plan::Join(join) => vec![&join.left, &join.right],
         Plan::SetOp { left, right, .. } => vec![left, right],
@@ -487,6 +488,7 @@ impl Printer {
                 }
             }
             Plan::ProjectSet { .. } => "ProjectSet".into(),
+            Plan::Window { .. } => "WindowAgg".into(),
             Plan::Limit { .. } => "Limit".into(),
             Plan::Distinct { .. } => "Unique".into(),
             Plan::SubqueryScan { alias, .. } => format!("Subquery Scan on {alias}"),

@@ -15,6 +15,7 @@ mod select;
 mod setop;
 pub mod srf;
 pub mod subquery;
+pub mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc as Rc;
@@ -66,6 +67,11 @@ pub enum Plan {
         calls: Vec<srf::TableFunction>,
     },
     Join(Box<Join>),
+    /// Window functions: each input row followed by each call's value, in window order.
+    Window {
+        input: Box<Plan>,
+        calls: Vec<window::WindowCall>,
+    },
     /// Groups by `keys`; each output row is the keys followed by the aggregates' values.
     Aggregate {
         input: Box<Plan>,

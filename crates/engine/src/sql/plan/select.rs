@@ -36,6 +36,7 @@ struct Bound {
     distinct_on: Option<Vec<OrderKey>>,
     aggregates: Vec<AggCall>,
     srfs: Vec<TableFunction>,
+    windows: Vec<super::window::WindowCall>,
 }
 
 impl Planner<'_, '_> {
@@ -67,6 +68,15 @@ impl Planner<'_, '_> {
                     predicate: having,
                 };
             }
+        }
+        if !bound.windows.is_empty() {
+            let count = bound.windows.len();
+            plan = Plan::Window {
+                input: Box::new(plan),
+                calls: std::mem::take(&mut bound.windows),
+            };
+            place_windows(&mut bound, width);
+            width += count;
         }
         if !bound.srfs.is_empty() {
             let count = bound.srfs.len();
@@ -112,7 +122,14 @@ impl Planner<'_, '_> {
         // PostgreSQL's order (transformSelectStmt), which decides which error comes first.
         let mut aggregates = Vec::new();
         let mut srfs = Vec::new();
-        let outputs = self.bind_outputs(scope, &select.projection, &mut aggregates, &mut srfs)?;
+        let mut windows = Vec::new();
+        let outputs = self.bind_outputs(
+            scope,
+            &select.projection,
+            &mut aggregates,
+            &mut srfs,
+            &mut windows,
+        )?;
         let predicate = match &select.selection {
             Some(selection) => Some(coerce_bool(self.bind(scope, selection, "WHERE")?, "WHERE")?),
             None => None,
@@ -126,7 +143,7 @@ impl Planner<'_, '_> {
             }
             None => None,
         };
-        let order = self.bind_order(query, scope, &outputs, &mut aggregates)?;
+        let order = self.bind_order(query, scope, &outputs, &mut aggregates, &mut windows)?;
         let mut keys = Vec::new();
         for expr in group_by {
             keys.push(self.bind_group_key(scope, expr, &select.projection)?);
@@ -135,7 +152,7 @@ impl Planner<'_, '_> {
             Some(ast::Distinct::On(exprs)) => {
                 let mut keys = Vec::new();
                 for expr in exprs {
-                    keys.push(self.bind_order_key(expr, scope, &outputs, &mut aggregates)?);
+                    keys.push(self.bind_order_key(expr, scope, &outputs, &mut aggregates, None)?);
                 }
                 Some(keys)
             }
@@ -150,6 +167,7 @@ impl Planner<'_, '_> {
             distinct_on,
             aggregates,
             srfs,
+            windows,
         })
     }
 
@@ -159,6 +177,7 @@ impl Planner<'_, '_> {
         projection: &[SelectItem],
         aggregates: &mut Vec<AggCall>,
         srfs: &mut Vec<TableFunction>,
+        windows: &mut Vec<super::window::WindowCall>,
     ) -> Result<Vec<(String, Expr)>> {
         let mut outputs = Vec::new();
         for item in projection {
@@ -207,6 +226,7 @@ impl Planner<'_, '_> {
             };
             let mut binder = Binder::with_aggregates(scope, aggregates);
             binder.srfs = Some(srfs);
+            binder.windows = Some(windows);
             binder.planner = Some(self);
             let bound = binder.bind(expr)?;
             let bound = if bound.data_type() == DataType::Unknown {
@@ -262,6 +282,7 @@ impl Planner<'_, '_> {
         scope: &Scope,
         outputs: &[(String, Expr)],
         aggregates: &mut Vec<AggCall>,
+        windows: &mut Vec<super::window::WindowCall>,
     ) -> Result<Vec<OrderItem>> {
         let Some(order_by) = &query.order_by else {
             return Ok(Vec::new());
@@ -275,7 +296,7 @@ impl Planner<'_, '_> {
         for item in exprs {
             let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
             items.push(OrderItem {
-                key: self.bind_order_key(&item.expr, scope, outputs, aggregates)?,
+                key: self.bind_order_key(&item.expr, scope, outputs, aggregates, Some(windows))?,
                 descending,
                 nulls_first: item.options.nulls_first.unwrap_or(descending),
             });
@@ -290,6 +311,7 @@ impl Planner<'_, '_> {
         scope: &Scope,
         outputs: &[(String, Expr)],
         aggregates: &mut Vec<AggCall>,
+        windows: Option<&mut Vec<super::window::WindowCall>>,
     ) -> Result<OrderKey> {
         if let ast::Expr::Value(v) = expr {
             if let ast::Value::Number(n, _) = &v.value {
@@ -316,6 +338,7 @@ impl Planner<'_, '_> {
         }
         let mut binder = Binder::with_aggregates(scope, aggregates);
         binder.planner = Some(self);
+        binder.windows = windows;
         binder.context = "ORDER BY";
         let bound = binder.bind(expr)?;
         Ok(match outputs.iter().position(|(_, e)| *e == bound) {
@@ -531,11 +554,40 @@ fn group(plan: Plan, bound: &mut Bound, scope: &Scope) -> Result<Plan> {
             *arg = regroup(arg.clone())?;
         }
     }
+    for call in &mut bound.windows {
+        for expr in call.exprs_mut() {
+            *expr = regroup(expr.clone())?;
+        }
+    }
     Ok(Plan::Aggregate {
         input: Box::new(plan),
         keys,
         aggregates: bound.aggregates.clone(),
     })
+}
+
+/// Window functions' values are the columns after `width` in the WindowAgg's row.
+fn place_windows(bound: &mut Bound, width: usize) {
+    let place = |expr: &mut Expr| {
+        *expr = map_expr(expr.clone(), &mut |e| match e {
+            Expr::Window(i, t) => Ok(Expr::Column(width + i, t)),
+            other => Ok(other),
+        })
+        .unwrap_or_else(|_| expr.clone());
+    };
+    for (_, output) in &mut bound.outputs {
+        place(output);
+    }
+    for item in &mut bound.order {
+        if let OrderKey::Expr(e) = &mut item.key {
+            place(e);
+        }
+    }
+    for call in &mut bound.srfs {
+        for arg in call.args_mut() {
+            place(arg);
+        }
+    }
 }
 
 /// Set-returning functions' values are the columns after `width` in the ProjectSet's row.
