@@ -721,6 +721,11 @@ impl<'a> Binder<'a> {
             ("row_number", 0) => WindowFunc::RowNumber,
             ("rank", 0) => WindowFunc::Rank,
             ("dense_rank", 0) => WindowFunc::DenseRank,
+            ("percent_rank", 0) => WindowFunc::PercentRank,
+            ("cume_dist", 0) => WindowFunc::CumeDist,
+            ("ntile" | "lag" | "lead" | "first_value" | "last_value", 1..=3) => {
+                self.positional_window(name, args)?
+            }
             _ => match aggregate_kind(name, star) {
                 Some(kind) => {
                     WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter)?)
@@ -738,6 +743,11 @@ impl<'a> Binder<'a> {
         let (partition, order) = bound?;
         let data_type = match &func {
             WindowFunc::Aggregate(call) => call.data_type.clone(),
+            WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float8,
+            WindowFunc::Ntile(_) => DataType::Int4,
+            WindowFunc::Shift { value: e, .. }
+            | WindowFunc::FirstValue(e)
+            | WindowFunc::LastValue(e) => e.data_type(),
             _ => DataType::Int8,
         };
         let windows = self.windows.as_mut().expect("checked above");
@@ -748,6 +758,66 @@ impl<'a> Binder<'a> {
             data_type: data_type.clone(),
         });
         Ok(Expr::Window(windows.len() - 1, data_type))
+    }
+
+    /// ntile, lag, lead, first_value, last_value: their arguments, typed as PostgreSQL types them.
+    fn positional_window(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+    ) -> Result<crate::sql::plan::window::WindowFunc> {
+        use crate::sql::plan::window::WindowFunc;
+        let windows = self.windows.take();
+        let bound = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>();
+        self.windows = windows;
+        let mut bound = bound?;
+        let types: Vec<String> = bound.iter().map(|a| a.data_type().base_name()).collect();
+        let not_found = || {
+            DbError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", types.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        let value = bound.remove(0);
+        let value = match value.data_type() {
+            DataType::Unknown => coerce(value, &DataType::Text)?,
+            _ => value,
+        };
+        Ok(match (name, bound.len()) {
+            ("ntile", 0) => {
+                WindowFunc::Ntile(coerce(value, &DataType::Int4).map_err(|_| not_found())?)
+            }
+            ("first_value", 0) => WindowFunc::FirstValue(value),
+            ("last_value", 0) => WindowFunc::LastValue(value),
+            ("lag" | "lead", _) => {
+                let offset = match bound.first() {
+                    Some(o) if o.data_type().is_numeric() || o.data_type() == DataType::Unknown => {
+                        coerce(o.clone(), &DataType::Int4)?
+                    }
+                    Some(_) => return Err(not_found()),
+                    None => Expr::Const(Value::Int4(1), DataType::Int4),
+                };
+                let default = match bound.get(1) {
+                    Some(d) => {
+                        let t = value.data_type();
+                        unify(&t, &d.data_type()).ok_or_else(not_found)?;
+                        Some(coerce(d.clone(), &t)?)
+                    }
+                    None => None,
+                };
+                WindowFunc::Shift {
+                    lead: name == "lead",
+                    value,
+                    offset,
+                    default,
+                }
+            }
+            _ => return Err(not_found()),
+        })
     }
 
     /// A window's PARTITION BY and ORDER BY expressions.

@@ -1,4 +1,5 @@
-//! Window functions: `row_number`, `rank`, `dense_rank`, and count/sum/avg/min/max used
+//! Window functions: `row_number`, `rank`, `dense_rank`, `percent_rank`, `cume_dist`, `ntile`,
+//! `lag`, `lead`, `first_value`, `last_value`, and count/sum/avg/min/max used
 //! `OVER (PARTITION BY ... ORDER BY ...)` with PostgreSQL's default frame (the partition's
 //! rows up to the current row and its peers, or the whole partition without ORDER BY). The
 //! WindowAgg node reads its input whole, sorts it by partition and order, and appends each
@@ -18,6 +19,18 @@ pub enum WindowFunc {
     RowNumber,
     Rank,
     DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile(Expr),
+    /// lag (`lead` false) or lead: the value `offset` rows before (after), else `default`.
+    Shift {
+        lead: bool,
+        value: Expr,
+        offset: Expr,
+        default: Option<Expr>,
+    },
+    FirstValue(Expr),
+    LastValue(Expr),
     Aggregate(AggCall),
 }
 
@@ -36,9 +49,25 @@ impl WindowCall {
     pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
         let mut exprs: Vec<&mut Expr> = self.partition.iter_mut().collect();
         exprs.extend(self.order.iter_mut().map(|(e, _, _)| e));
-        if let WindowFunc::Aggregate(call) = &mut self.func {
-            exprs.extend(call.arg.iter_mut());
-            exprs.extend(call.filter.iter_mut());
+        match &mut self.func {
+            WindowFunc::Aggregate(call) => {
+                exprs.extend(call.arg.iter_mut());
+                exprs.extend(call.filter.iter_mut());
+            }
+            WindowFunc::Ntile(e) | WindowFunc::FirstValue(e) | WindowFunc::LastValue(e) => {
+                exprs.push(e)
+            }
+            WindowFunc::Shift {
+                value,
+                offset,
+                default,
+                ..
+            } => {
+                exprs.push(value);
+                exprs.push(offset);
+                exprs.extend(default.iter_mut());
+            }
+            _ => {}
         }
         exprs
     }
@@ -48,6 +77,13 @@ impl WindowCall {
             WindowFunc::RowNumber => "row_number()".into(),
             WindowFunc::Rank => "rank()".into(),
             WindowFunc::DenseRank => "dense_rank()".into(),
+            WindowFunc::PercentRank => "percent_rank()".into(),
+            WindowFunc::CumeDist => "cume_dist()".into(),
+            WindowFunc::Ntile(_) => "ntile(?)".into(),
+            WindowFunc::Shift { lead: true, .. } => "lead(?)".into(),
+            WindowFunc::Shift { lead: false, .. } => "lag(?)".into(),
+            WindowFunc::FirstValue(_) => "first_value(?)".into(),
+            WindowFunc::LastValue(_) => "last_value(?)".into(),
             WindowFunc::Aggregate(_) => "aggregate".into(),
         }
     }
@@ -152,6 +188,21 @@ fn compute(
     Ok(out)
 }
 
+/// The peer groups of a sorted partition: (start, end) of each run of rows equal on ORDER BY.
+fn peer_groups(part: &[Keyed], order: &[(Expr, bool, bool)]) -> Vec<(usize, usize)> {
+    let mut groups = Vec::new();
+    let mut at = 0;
+    while at < part.len() {
+        let mut end = at;
+        while end < part.len() && compare_order(&part[end].order, &part[at].order, order).is_eq() {
+            end += 1;
+        }
+        groups.push((at, end));
+        at = end;
+    }
+    groups
+}
+
 fn partition(
     rows: &[Row],
     part: &[Keyed],
@@ -159,44 +210,112 @@ fn partition(
     ex: &mut Executor<'_>,
     out: &mut Vec<(usize, Value)>,
 ) -> Result<()> {
+    let groups = peer_groups(part, &call.order);
     let mut state = match &call.func {
         WindowFunc::Aggregate(agg) => Some(AggState::new(agg)),
         _ => None,
     };
-    let mut dense = 0i64;
-    let mut at = 0;
-    while at < part.len() {
-        // The peers of part[at]: equal on ORDER BY (every row, without ORDER BY).
-        let mut end = at;
-        while end < part.len()
-            && compare_order(&part[end].order, &part[at].order, &call.order).is_eq()
-        {
-            end += 1;
-        }
-        dense += 1;
-        let rank = at as i64 + 1;
-        if let (WindowFunc::Aggregate(agg), Some(state)) = (&call.func, state.as_mut()) {
-            for peer in &part[at..end] {
-                ex.db.interrupts.check()?;
-                aggregate::update(agg, state, &rows[peer.index], ex)?;
-            }
-        }
-        let peers_value = match (&call.func, &state) {
+    for (dense, (start, end)) in groups.iter().copied().enumerate() {
+        let peers_value = match (&call.func, state.as_mut()) {
             (WindowFunc::Aggregate(agg), Some(state)) => {
+                for peer in &part[start..end] {
+                    ex.db.interrupts.check()?;
+                    aggregate::update(agg, state, &rows[peer.index], ex)?;
+                }
                 Some(aggregate::finish(agg, state.clone())?)
             }
             _ => None,
         };
-        for (offset, peer) in part[at..end].iter().enumerate() {
-            let value = match &call.func {
-                WindowFunc::RowNumber => Value::Int8((at + offset) as i64 + 1),
-                WindowFunc::Rank => Value::Int8(rank),
-                WindowFunc::DenseRank => Value::Int8(dense),
-                WindowFunc::Aggregate(_) => peers_value.clone().unwrap_or(Value::Null),
+        for position in start..end {
+            ex.db.interrupts.check()?;
+            let place = Place {
+                position,
+                peers: (start, end),
+                dense: dense as i64 + 1,
             };
-            out.push((peer.index, value));
+            let value = match &peers_value {
+                Some(value) => value.clone(),
+                None => positional(rows, part, call, place, ex)?,
+            };
+            out.push((part[position].index, value));
         }
-        at = end;
     }
     Ok(())
+}
+
+/// Where a row is in its sorted partition.
+#[derive(Clone, Copy)]
+struct Place {
+    position: usize,
+    peers: (usize, usize),
+    dense: i64,
+}
+
+/// The value of a ranking or positional window function for the row at `place`.
+fn positional(
+    rows: &[Row],
+    part: &[Keyed],
+    call: &WindowCall,
+    place: Place,
+    ex: &mut Executor<'_>,
+) -> Result<Value> {
+    let total = part.len();
+    let row = |i: usize| &rows[part[i].index];
+    let current = row(place.position).clone();
+    Ok(match &call.func {
+        WindowFunc::RowNumber => Value::Int8(place.position as i64 + 1),
+        WindowFunc::Rank => Value::Int8(place.peers.0 as i64 + 1),
+        WindowFunc::DenseRank => Value::Int8(place.dense),
+        WindowFunc::PercentRank if total > 1 => {
+            Value::Float8(place.peers.0 as f64 / (total - 1) as f64)
+        }
+        WindowFunc::PercentRank => Value::Float8(0.0),
+        WindowFunc::CumeDist => Value::Float8(place.peers.1 as f64 / total as f64),
+        WindowFunc::Ntile(buckets) => {
+            let n = eval(buckets, &EvalRow::plain(&current), ex)?
+                .as_i64()
+                .unwrap_or(0);
+            if n <= 0 {
+                return Err(crate::error::DbError::new(
+                    "22014",
+                    "argument of ntile must be greater than zero",
+                ));
+            }
+            let (n, total, p) = (n as usize, total, place.position);
+            let (size, extra) = (total / n, total % n);
+            let big = extra * (size + 1);
+            let bucket = if p < big {
+                p / (size + 1)
+            } else {
+                extra + (p - big) / size.max(1)
+            };
+            Value::Int4(bucket as i32 + 1)
+        }
+        WindowFunc::FirstValue(e) => eval(e, &EvalRow::plain(row(0)), ex)?,
+        WindowFunc::LastValue(e) => eval(e, &EvalRow::plain(row(place.peers.1 - 1)), ex)?,
+        WindowFunc::Shift {
+            lead,
+            value,
+            offset,
+            default,
+        } => {
+            let step = eval(offset, &EvalRow::plain(&current), ex)?
+                .as_i64()
+                .unwrap_or(1);
+            let target = if *lead {
+                place.position as i64 + step
+            } else {
+                place.position as i64 - step
+            };
+            if target >= 0 && (target as usize) < total {
+                eval(value, &EvalRow::plain(row(target as usize)), ex)?
+            } else {
+                match default {
+                    Some(d) => eval(d, &EvalRow::plain(&current), ex)?,
+                    None => Value::Null,
+                }
+            }
+        }
+        WindowFunc::Aggregate(_) => Value::Null,
+    })
 }
