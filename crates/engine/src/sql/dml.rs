@@ -149,7 +149,7 @@ impl Executor<'_> {
                         out.push(self.default_value(table, *index)?);
                         continue;
                     }
-                    let bound = Binder::new(&scope).bind(expr)?;
+                    let bound = self.bind_in(&scope, expr, "VALUES")?;
                     let bound = assignment(bound, &column.name, &column.data_type)?;
                     let value = eval(&bound, &Row::plain(&[]), self)?;
                     out.push(apply_typmod(value, &column.data_type)?);
@@ -502,7 +502,7 @@ impl Executor<'_> {
                 None
             } else {
                 Some(assignment(
-                    Binder::new(&scope).bind(&assignment_ast.value)?,
+                    self.bind_in(&scope, &assignment_ast.value, "UPDATE")?,
                     &def.name,
                     &def.data_type,
                 )?)
