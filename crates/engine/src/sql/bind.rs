@@ -613,10 +613,24 @@ impl<'a> Binder<'a> {
             code::UNDEFINED_FUNCTION => e.with_position(at),
             _ => e,
         };
+        let order = call_order(function);
         if let Some(func) = aggregate_kind(&name, star) {
             return self
-                .bind_aggregate(&name, func, &args, distinct, function.filter.as_deref())
+                .bind_aggregate(
+                    &name,
+                    func,
+                    &args,
+                    distinct,
+                    function.filter.as_deref(),
+                    order,
+                )
                 .map_err(placed);
+        }
+        if !order.is_empty() {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("ORDER BY specified, but {name} is not an aggregate function"),
+            ));
         }
         if function.filter.is_some() {
             return Err(DbError::new(
@@ -728,7 +742,7 @@ impl<'a> Binder<'a> {
             }
             _ => match aggregate_kind(name, star) {
                 Some(kind) => {
-                    WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter)?)
+                    WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter, &[])?)
                 }
                 None => {
                     return Err(DbError::feature_not_supported(format!(
@@ -869,6 +883,7 @@ impl<'a> Binder<'a> {
         args: &[ast::Expr],
         distinct: bool,
         filter: Option<&ast::Expr>,
+        order: &[ast::OrderByExpr],
     ) -> Result<Expr> {
         if self.aggregates.is_none() {
             let context = if self.context.is_empty() {
@@ -881,7 +896,7 @@ impl<'a> Binder<'a> {
                 format!("aggregate functions are not allowed in {context}"),
             ));
         }
-        let call = self.agg_call(name, func, args, distinct, filter)?;
+        let call = self.agg_call(name, func, args, distinct, filter, order)?;
         let data_type = call.data_type.clone();
         let aggregates = self.aggregates.as_mut().expect("checked above");
         let index = match aggregates.iter().position(|existing| *existing == call) {
@@ -902,7 +917,39 @@ impl<'a> Binder<'a> {
         args: &[ast::Expr],
         distinct: bool,
         filter: Option<&ast::Expr>,
+        order: &[ast::OrderByExpr],
     ) -> Result<AggCall> {
+        let (args, delimiter) = match (func, args) {
+            (AggFunc::StringAgg, [value, delimiter]) => {
+                let value = self.inner().bind(value)?;
+                let delimiter = self.inner().bind(delimiter)?;
+                let (vt, dt) = (value.data_type(), delimiter.data_type());
+                let text = |t: &DataType| t.is_string() || *t == DataType::Unknown;
+                if !text(&vt) || !text(&dt) {
+                    return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function string_agg({}, {}) does not exist", vt.base_name(), dt.base_name()))
+                        .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+                }
+                let value = coerce(value, &DataType::Text)?;
+                let delimiter = coerce(delimiter, &DataType::Text)?;
+                return self.finish_agg_call(
+                    func,
+                    Some(value),
+                    Some(delimiter),
+                    distinct,
+                    filter,
+                    order,
+                    DataType::Text,
+                );
+            }
+            (AggFunc::StringAgg, _) => {
+                return Err(DbError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function {name} does not exist"),
+                ))
+            }
+            other => (other.1, ()),
+        };
+        let () = delimiter;
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
             (_, [single]) => {
@@ -952,6 +999,21 @@ impl<'a> Binder<'a> {
             }
             (_, None) => DataType::Int8,
         };
+        self.finish_agg_call(func, arg, None, distinct, filter, order, data_type)
+    }
+
+    /// An aggregate call with its FILTER and ORDER BY bound.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_agg_call(
+        &mut self,
+        func: AggFunc,
+        arg: Option<Expr>,
+        delimiter: Option<Expr>,
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+        order: &[ast::OrderByExpr],
+        data_type: DataType,
+    ) -> Result<AggCall> {
         let filter = match filter {
             Some(filter) => {
                 let mut inner = self.inner();
@@ -960,11 +1022,19 @@ impl<'a> Binder<'a> {
             }
             None => None,
         };
+        let mut keys = Vec::new();
+        for item in order {
+            let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+            let nulls_first = item.options.nulls_first.unwrap_or(descending);
+            keys.push((self.inner().bind(&item.expr)?, descending, nulls_first));
+        }
         Ok(AggCall {
             func,
             arg,
             distinct,
             filter,
+            delimiter,
+            order: keys,
             data_type,
         })
     }
@@ -977,14 +1047,30 @@ fn refuse_function_extras(function: &ast::Function) -> Result<()> {
             "window functions are not supported by pgplay yet",
         ));
     }
-    let ordered = matches!(&function.args, FunctionArguments::List(list)
-        if list.clauses.iter().any(|c| !matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))));
-    if ordered || !function.within_group.is_empty() {
+    let other = matches!(&function.args, FunctionArguments::List(list)
+        if list.clauses.iter().any(|c| !matches!(c,
+            ast::FunctionArgumentClause::IgnoreOrRespectNulls(_) | ast::FunctionArgumentClause::OrderBy(_))));
+    if other || !function.within_group.is_empty() {
         return Err(DbError::feature_not_supported(
-            "ORDER BY inside aggregate calls is not supported by pgplay yet",
+            "WITHIN GROUP and other clauses inside function calls are not supported by pgplay yet",
         ));
     }
     Ok(())
+}
+
+/// `ORDER BY` inside a call's parentheses.
+fn call_order(function: &ast::Function) -> &[ast::OrderByExpr] {
+    match &function.args {
+        FunctionArguments::List(list) => list
+            .clauses
+            .iter()
+            .find_map(|c| match c {
+                ast::FunctionArgumentClause::OrderBy(order) => Some(order.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[]),
+        _ => &[],
+    }
 }
 
 fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
@@ -995,6 +1081,7 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "avg" => AggFunc::Avg,
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
+        "string_agg" => AggFunc::StringAgg,
         _ => return None,
     })
 }

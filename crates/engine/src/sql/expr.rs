@@ -152,6 +152,7 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    StringAgg,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -161,6 +162,10 @@ pub struct AggCall {
     pub distinct: bool,
     /// `FILTER (WHERE ...)`: only rows where it is true count.
     pub filter: Option<Expr>,
+    /// string_agg's delimiter.
+    pub delimiter: Option<Expr>,
+    /// `ORDER BY` inside the call: (expression, descending, nulls first).
+    pub order: Vec<(Expr, bool, bool)>,
     pub data_type: DataType,
 }
 

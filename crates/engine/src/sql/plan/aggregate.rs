@@ -1,6 +1,7 @@
 //! Aggregates as running states: each input row updates its group's state, so grouping a
 //! million rows holds one state per group, not the rows. DISTINCT aggregates keep the set of
-//! values they saw and fold it at the end; FILTER decides per row whether it counts.
+//! values they saw and fold it at the end; FILTER decides per row whether it counts; an
+//! ORDER BY inside the call keeps the values with their sort keys and folds them sorted.
 
 use std::collections::BTreeSet;
 
@@ -20,6 +21,10 @@ pub struct AggState {
     float_sum: f64,
     numeric_sum: Decimal,
     distinct: Option<BTreeSet<Key>>,
+    /// With ORDER BY inside the call: (sort keys, value, delimiter) of each row.
+    ordered: Option<Vec<(Vec<Value>, Value, Option<Value>)>>,
+    /// string_agg's last delimiter (for the DISTINCT fold).
+    delimiter: Option<Value>,
 }
 
 impl AggState {
@@ -30,6 +35,8 @@ impl AggState {
             float_sum: 0.0,
             numeric_sum: Decimal::ZERO,
             distinct: call.distinct.then(BTreeSet::new),
+            ordered: (!call.order.is_empty()).then(Vec::new),
+            delimiter: None,
         }
     }
 }
@@ -53,12 +60,25 @@ pub fn update(
     if value.is_null() {
         return Ok(());
     }
+    let delimiter = match &call.delimiter {
+        Some(d) => Some(eval(d, &Row::plain(row), ex)?),
+        None => None,
+    };
+    if let Some(ordered) = &mut state.ordered {
+        let mut keys = Vec::with_capacity(call.order.len());
+        for (expr, _, _) in &call.order {
+            keys.push(eval(expr, &Row::plain(row), ex)?);
+        }
+        ordered.push((keys, value, delimiter));
+        return Ok(());
+    }
     match &mut state.distinct {
         Some(seen) => {
             seen.insert(Key(vec![value]));
+            state.delimiter = delimiter;
             Ok(())
         }
-        None => accumulate(call, state, value),
+        None => accumulate(call, state, value, delimiter),
     }
 }
 
@@ -69,9 +89,26 @@ fn overflow() -> DbError {
     )
 }
 
-fn accumulate(call: &AggCall, state: &mut AggState, value: Value) -> Result<()> {
+fn accumulate(
+    call: &AggCall,
+    state: &mut AggState,
+    value: Value,
+    delimiter: Option<Value>,
+) -> Result<()> {
     state.count += 1;
     match call.func {
+        AggFunc::StringAgg => {
+            let text = value.to_text().unwrap_or_default();
+            state.value = match std::mem::replace(&mut state.value, Value::Null) {
+                Value::Null => Value::Text(text),
+                previous => {
+                    let mut joined = previous.to_text().unwrap_or_default();
+                    joined += &delimiter.and_then(|d| d.to_text()).unwrap_or_default();
+                    joined += &text;
+                    Value::Text(joined)
+                }
+            };
+        }
         AggFunc::CountStar | AggFunc::Count => {}
         AggFunc::Min | AggFunc::Max => {
             let better = state.value.is_null() || {
@@ -109,15 +146,65 @@ fn accumulate(call: &AggCall, state: &mut AggState, value: Value) -> Result<()> 
 /// The aggregate's value for its group.
 pub fn finish(call: &AggCall, state: AggState) -> Result<Value> {
     let mut state = state;
+    if let Some(mut ordered) = state.ordered.take() {
+        ordered.sort_by(|a, b| compare_keys(&a.0, &b.0, &call.order));
+        let mut seen = BTreeSet::new();
+        for (_, value, delimiter) in ordered {
+            if !call.distinct || seen.insert(Key(vec![value.clone()])) {
+                accumulate(call, &mut state, value, delimiter)?;
+            }
+        }
+        return finish_values(call, state);
+    }
     if let Some(seen) = state.distinct.take() {
+        let delimiter = state.delimiter.clone();
         for Key(mut values) in seen {
-            accumulate(call, &mut state, values.pop().unwrap_or(Value::Null))?;
+            let value = values.pop().unwrap_or(Value::Null);
+            accumulate(call, &mut state, value, delimiter.clone())?;
         }
     }
+    finish_values(call, state)
+}
+
+/// ORDER BY inside an aggregate call: NULLs last ascending, first descending, unless told.
+fn compare_keys(
+    a: &[Value],
+    b: &[Value],
+    order: &[(super::super::expr::Expr, bool, bool)],
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    for ((x, y), (_, descending, nulls_first)) in a.iter().zip(b).zip(order) {
+        let ordering = match (x.is_null(), y.is_null()) {
+            (true, true) => Equal,
+            (true, false) => {
+                if *nulls_first {
+                    Less
+                } else {
+                    Greater
+                }
+            }
+            (false, true) => {
+                if *nulls_first {
+                    Greater
+                } else {
+                    Less
+                }
+            }
+            _ if *descending => compare(x, y).reverse(),
+            _ => compare(x, y),
+        };
+        if ordering != Equal {
+            return ordering;
+        }
+    }
+    Equal
+}
+
+fn finish_values(call: &AggCall, state: AggState) -> Result<Value> {
     Ok(match call.func {
         AggFunc::CountStar | AggFunc::Count => Value::Int8(state.count),
         _ if state.count == 0 => Value::Null,
-        AggFunc::Min | AggFunc::Max | AggFunc::Sum => state.value,
+        AggFunc::Min | AggFunc::Max | AggFunc::Sum | AggFunc::StringAgg => state.value,
         AggFunc::Avg if call.data_type == DataType::Float8 => {
             Value::Float8(state.float_sum / state.count as f64)
         }

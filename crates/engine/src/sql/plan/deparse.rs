@@ -143,6 +143,7 @@ impl Deparser {
             AggFunc::Avg => "avg",
             AggFunc::Min => "min",
             AggFunc::Max => "max",
+            AggFunc::StringAgg => "string_agg",
         };
         let arg = match &call.arg {
             None => "*".to_string(),

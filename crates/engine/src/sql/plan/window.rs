@@ -53,6 +53,8 @@ impl WindowCall {
             WindowFunc::Aggregate(call) => {
                 exprs.extend(call.arg.iter_mut());
                 exprs.extend(call.filter.iter_mut());
+                exprs.extend(call.delimiter.iter_mut());
+                exprs.extend(call.order.iter_mut().map(|(e, _, _)| e));
             }
             WindowFunc::Ntile(e) | WindowFunc::FirstValue(e) | WindowFunc::LastValue(e) => {
                 exprs.push(e)
