@@ -563,34 +563,7 @@ impl<'a> Binder<'a> {
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
         let name = function.name.to_string().to_ascii_lowercase();
         let name = name.trim_start_matches("pg_catalog.").to_string();
-        let (args, distinct, star) = match &function.args {
-            FunctionArguments::None => (Vec::new(), false, false),
-            FunctionArguments::List(list) => {
-                let distinct = matches!(
-                    list.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
-                );
-                let mut star = false;
-                let mut args = Vec::new();
-                for arg in &list.args {
-                    match arg {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e.clone()),
-                        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
-                        _ => {
-                            return Err(DbError::feature_not_supported(
-                                "named function arguments are not supported by pgplay",
-                            ))
-                        }
-                    }
-                }
-                (args, distinct, star)
-            }
-            FunctionArguments::Subquery(_) => {
-                return Err(DbError::feature_not_supported(
-                    "subqueries are not supported by pgplay yet",
-                ))
-            }
-        };
+        let (args, distinct, star) = function_args(function)?;
         if let Some(window) = &function.over {
             return self.bind_window(
                 &name,
@@ -645,54 +618,9 @@ impl<'a> Binder<'a> {
             .iter()
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>()?;
-        if name == "coalesce" {
-            let mut t = DataType::Unknown;
-            for arg in bound.iter().filter(|a| a.data_type() != DataType::Unknown) {
-                t = unify(&t, &arg.data_type()).ok_or_else(|| {
-                    DbError::new(
-                        code::DATATYPE_MISMATCH,
-                        format!(
-                            "COALESCE types {} and {} cannot be matched",
-                            t.base_name(),
-                            arg.data_type().base_name()
-                        ),
-                    )
-                })?;
-            }
-            let t = if t == DataType::Unknown {
-                DataType::Text
-            } else {
-                t
-            };
-            let args = bound
-                .into_iter()
-                .map(|a| coerce(a, &t))
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(Expr::Coalesce(args, t));
+        if let Some(special) = bind_conditional(&name, &bound)? {
+            return Ok(special);
         }
-        if name == "nullif" && bound.len() == 2 {
-            let t = unify(&bound[0].data_type(), &bound[1].data_type())
-                .ok_or_else(|| operator_error("=", &bound[0].data_type(), &bound[1].data_type()))?;
-            let (a, b) = (coerce(bound[0].clone(), &t)?, coerce(bound[1].clone(), &t)?);
-            let equal = Expr::Compare(Cmp::Eq, Box::new(a.clone()), Box::new(b));
-            return Ok(Expr::Case {
-                operand: None,
-                whens: vec![(equal, Expr::Const(Value::Null, t.clone()))],
-                otherwise: Some(Box::new(a)),
-                data_type: t,
-            });
-        }
-        let at = function
-            .name
-            .0
-            .first()
-            .and_then(|p| p.as_ident())
-            .map(|i| i.span.start);
-        let at = at.and_then(|s| self.position(s));
-        let placed = |e: DbError| match e.code {
-            code::UNDEFINED_FUNCTION => e.with_position(at),
-            _ => e,
-        };
         if name == "generate_series" {
             return self.bind_srf(&name, bound).map_err(placed);
         }
@@ -1056,6 +984,80 @@ fn refuse_function_extras(function: &ast::Function) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// COALESCE and NULLIF, which PostgreSQL types by their arguments' common type.
+fn bind_conditional(name: &str, bound: &[Expr]) -> Result<Option<Expr>> {
+    if name == "coalesce" {
+        let mut t = DataType::Unknown;
+        for arg in bound.iter().filter(|a| a.data_type() != DataType::Unknown) {
+            t = unify(&t, &arg.data_type()).ok_or_else(|| {
+                DbError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "COALESCE types {} and {} cannot be matched",
+                        t.base_name(),
+                        arg.data_type().base_name()
+                    ),
+                )
+            })?;
+        }
+        let t = if t == DataType::Unknown {
+            DataType::Text
+        } else {
+            t
+        };
+        let args = bound
+            .iter()
+            .map(|a| coerce(a.clone(), &t))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Some(Expr::Coalesce(args, t)));
+    }
+    if name == "nullif" && bound.len() == 2 {
+        let t = unify(&bound[0].data_type(), &bound[1].data_type())
+            .ok_or_else(|| operator_error("=", &bound[0].data_type(), &bound[1].data_type()))?;
+        let (a, b) = (coerce(bound[0].clone(), &t)?, coerce(bound[1].clone(), &t)?);
+        let equal = Expr::Compare(Cmp::Eq, Box::new(a.clone()), Box::new(b));
+        return Ok(Some(Expr::Case {
+            operand: None,
+            whens: vec![(equal, Expr::Const(Value::Null, t.clone()))],
+            otherwise: Some(Box::new(a)),
+            data_type: t,
+        }));
+    }
+    Ok(None)
+}
+
+/// A call's arguments, whether it says DISTINCT, and whether it is `f(*)`.
+fn function_args(function: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
+    Ok(match &function.args {
+        FunctionArguments::None => (Vec::new(), false, false),
+        FunctionArguments::List(list) => {
+            let distinct = matches!(
+                list.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            );
+            let mut star = false;
+            let mut args = Vec::new();
+            for arg in &list.args {
+                match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e.clone()),
+                    FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
+                    _ => {
+                        return Err(DbError::feature_not_supported(
+                            "named function arguments are not supported by pgplay",
+                        ))
+                    }
+                }
+            }
+            (args, distinct, star)
+        }
+        FunctionArguments::Subquery(_) => {
+            return Err(DbError::feature_not_supported(
+                "subqueries are not supported by pgplay yet",
+            ))
+        }
+    })
 }
 
 /// `ORDER BY` inside a call's parentheses.

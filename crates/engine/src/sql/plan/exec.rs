@@ -89,24 +89,8 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             current: None,
         }),
         Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
-        Plan::Window { input, calls } => {
-            let rows = collect(input, ex)?;
-            Box::new(Materialized::new(Rc::new(super::window::run(
-                rows, calls, ex,
-            )?)))
-        }
-        Plan::Aggregate {
-            input,
-            keys,
-            aggregates,
-        } => {
-            let rows = run_aggregate(open(input, ex)?, keys, aggregates, ex)?;
-            Box::new(Materialized::new(Rc::new(rows)))
-        }
-        Plan::Sort { input, keys } => {
-            let mut rows = collect(input, ex)?;
-            sort_rows(&mut rows, keys, ex)?;
-            Box::new(Materialized::new(Rc::new(rows)))
+        Plan::Window { .. } | Plan::Aggregate { .. } | Plan::Sort { .. } => {
+            Box::new(Materialized::new(Rc::new(materialize(plan, ex)?)))
         }
         Plan::Limit {
             input,
@@ -161,6 +145,27 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             round: Vec::new(),
             seen: distinct.then(BTreeSet::new),
         }),
+    })
+}
+
+/// The nodes that read their whole input before their first row: Window, Aggregate, Sort.
+fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<Vec<Row>> {
+    Ok(match plan {
+        Plan::Window { input, calls } => {
+            let rows = collect(input, ex)?;
+            super::window::run(rows, calls, ex)?
+        }
+        Plan::Aggregate {
+            input,
+            keys,
+            aggregates,
+        } => run_aggregate(open(input, ex)?, keys, aggregates, ex)?,
+        Plan::Sort { input, keys } => {
+            let mut rows = collect(input, ex)?;
+            sort_rows(&mut rows, keys, ex)?;
+            rows
+        }
+        _ => collect(plan, ex)?,
     })
 }
 

@@ -403,6 +403,16 @@ impl Printer {
                 view
             }
             Plan::Join(join) => self.join(plan, join),
+            Plan::Aggregate { .. } | Plan::Sort { .. } | Plan::Distinct { on: None, .. } => {
+                self.grouping(plan)
+            }
+            _ => self.leaf(plan),
+        }
+    }
+
+    /// Aggregate, Sort and DISTINCT: their keys.
+    fn grouping<'p>(&mut self, plan: &'p Plan) -> View<'p> {
+        match plan {
             Plan::Aggregate { input, keys, .. } => {
                 let labels = self.deparser.labels(input);
                 let name = if keys.is_empty() {

@@ -844,17 +844,8 @@ fn equi_key(conjunct: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
     }
 }
 
-/// `JOIN ... USING (names)` and NATURAL JOIN: equality on the named columns, each merged
-/// into one column (the left's, the right's for RIGHT JOIN, their COALESCE for FULL JOIN)
-/// that comes first in `*`; the sides' own columns stay reachable qualified.
-fn join_using(
-    kind: JoinKind,
-    left: Planned,
-    right: Planned,
-    names: &[String],
-    hash: bool,
-) -> Result<Planned> {
-    let width = left.scope.columns.len();
+/// The positions of each USING column on the left and on the right.
+fn using_pairs(left: &Scope, right: &Scope, names: &[String]) -> Result<Vec<(usize, usize)>> {
     let mut pairs = Vec::new();
     for name in names {
         let find = |scope: &Scope, side: &str| -> Result<usize> {
@@ -869,10 +860,25 @@ fn join_using(
                 ),
             })
         };
-        let l = find(&left.scope, "left")?;
-        let r = find(&right.scope, "right")?;
+        let l = find(left, "left")?;
+        let r = find(right, "right")?;
         pairs.push((l, r));
     }
+    Ok(pairs)
+}
+
+/// `JOIN ... USING (names)` and NATURAL JOIN: equality on the named columns, each merged
+/// into one column (the left's, the right's for RIGHT JOIN, their COALESCE for FULL JOIN)
+/// that comes first in `*`; the sides' own columns stay reachable qualified.
+fn join_using(
+    kind: JoinKind,
+    left: Planned,
+    right: Planned,
+    names: &[String],
+    hash: bool,
+) -> Result<Planned> {
+    let width = left.scope.columns.len();
+    let pairs = using_pairs(&left.scope, &right.scope, names)?;
     let mut condition = None;
     let mut merged = Vec::new();
     for (name, (l, r)) in names.iter().zip(&pairs) {
