@@ -336,12 +336,13 @@ mod tests {
     #[test]
     fn grouping_distinct_and_aggregates_are_timed_out() {
         let (mut db, session) = table();
-        // Scan and WHERE are 2 * N units, the select list N more: each timeout lets them
-        // through and stops the loop named.
+        // The scan is N units, feeding the aggregates or grouping N more, each group one and the
+        // select list one a row: each timeout lets the stages before through and stops the
+        // loop named.
         for (sql, timeout) in [
-            ("SELECT x, count(*) FROM t GROUP BY x", "5ms"), // grouping the rows
-            ("SELECT DISTINCT x FROM t", "7ms"),             // removing duplicates
-            ("SELECT sum(x), max(x), min(x), avg(x) FROM t", "7ms"), // the aggregates
+            ("SELECT x, count(*) FROM t GROUP BY x", "3ms"), // grouping the rows
+            ("SELECT DISTINCT x FROM t", "5ms"),             // removing duplicates
+            ("SELECT sum(x), max(x), min(x), avg(x) FROM t", "3ms"), // the aggregates
         ] {
             assert_eq!(timeout_error(&mut db, session, "1s", sql), "finished");
             assert_eq!(
@@ -391,7 +392,7 @@ mod tests {
             60_000 + 2 * db.interrupts.work() as i64
         );
         // Work and sleep add up.
-        let error = run(&mut db, session, "SELECT count(*), pg_sleep(0.045) FROM t").unwrap_err();
+        let error = run(&mut db, session, "SELECT count(*), pg_sleep(0.047) FROM t").unwrap_err();
         assert_eq!(
             error.message,
             "canceling statement due to statement timeout"

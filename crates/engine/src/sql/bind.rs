@@ -1,17 +1,44 @@
 //! From sqlparser's AST to bound [`Expr`]s: names, literals, operators,
-//! functions and aggregates.
+//! functions and aggregates. Names not found in the query's own scope are looked up in the
+//! enclosing queries' through the [`QueryContext`], which also plans subqueries.
 
 use sqlparser::ast::{self as ast, FunctionArg, FunctionArgExpr, FunctionArguments};
 
 use super::expr::*;
 use super::functions;
 use crate::error::{code, DbError, Result};
+use crate::sql::plan::{SubqueryExpr, SubqueryKind};
 use crate::types::{castable, DataType, Value};
+
+/// What a binder asks of the query around it: names of enclosing queries, subquery plans.
+pub trait QueryContext {
+    /// The column `table.name` of an enclosing query, if one has it.
+    fn resolve_outer(&mut self, table: Option<&str>, name: &str) -> Option<Result<Expr>>;
+    /// Plans `query` as a subquery of the query whose row is `scope`.
+    fn plan_subquery(&mut self, query: &ast::Query, scope: &Scope) -> Result<PlannedSubquery>;
+    /// The 1-based character position in the statement's text of a place sqlparser names.
+    fn position(&self, location: sqlparser::tokenizer::Location) -> Option<usize>;
+}
+
+/// A subquery planned for use as an expression.
+pub struct PlannedSubquery {
+    pub id: usize,
+    pub plan: crate::sql::plan::Plan,
+    pub columns: Vec<DataType>,
+    pub correlated: bool,
+    /// Positions of the enclosing row the subquery reads.
+    pub referenced: std::collections::BTreeSet<usize>,
+}
 
 /// Binding state: the input scope and, when aggregates are allowed, the calls found.
 pub struct Binder<'a> {
     pub scope: &'a Scope,
     pub aggregates: Option<&'a mut Vec<AggCall>>,
+    /// Set-returning functions found in a select list, when they are allowed.
+    pub srfs: Option<&'a mut Vec<crate::sql::plan::srf::TableFunction>>,
+    pub planner: Option<&'a mut dyn QueryContext>,
+    /// Window function calls found in a select list or ORDER BY, when they are allowed.
+    pub windows: Option<&'a mut Vec<crate::sql::plan::window::WindowCall>>,
     pub context: &'static str,
 }
 
@@ -20,89 +47,149 @@ impl<'a> Binder<'a> {
         Binder {
             scope,
             aggregates: None,
+            srfs: None,
+            planner: None,
+            windows: None,
             context: "",
         }
     }
 
     pub fn with_aggregates(scope: &'a Scope, aggregates: &'a mut Vec<AggCall>) -> Binder<'a> {
         Binder {
-            scope,
             aggregates: Some(aggregates),
-            context: "",
+            ..Binder::new(scope)
         }
     }
 
-    pub fn bind(&mut self, expr: &ast::Expr) -> Result<Expr> {
+    /// A binder for an aggregate's argument: same scope and planner, no aggregates.
+    fn inner(&mut self) -> Binder<'_> {
+        Binder {
+            scope: self.scope,
+            aggregates: None,
+            srfs: None,
+            planner: self
+                .planner
+                .as_deref_mut()
+                .map(|p| p as &mut dyn QueryContext),
+            windows: None,
+            context: self.context,
+        }
+    }
+
+    /// Where `location` is in the statement's text, when the binder knows the text.
+    fn position(&self, location: sqlparser::tokenizer::Location) -> Option<usize> {
+        self.planner.as_deref().and_then(|p| p.position(location))
+    }
+
+    /// A column by name: this query's scope first, then the enclosing queries'.
+    fn column(&mut self, table: Option<&str>, name: &str) -> Result<Expr> {
+        match self.scope.resolve(table, name) {
+            Ok(index) => Ok(Expr::Column(
+                index,
+                self.scope.columns[index].data_type.clone(),
+            )),
+            Err(error)
+                if error.code == code::UNDEFINED_COLUMN || error.code == code::UNDEFINED_TABLE =>
+            {
+                let outer = match self.planner.as_deref_mut() {
+                    Some(planner) => planner.resolve_outer(table, name),
+                    None => None,
+                };
+                let whole_row = table.is_none()
+                    && self
+                        .scope
+                        .columns
+                        .iter()
+                        .any(|c| c.table.as_deref() == Some(name));
+                match outer {
+                    Some(found) => found,
+                    None if whole_row => Err(DbError::feature_not_supported(
+                        "whole-row references are not supported by pgplay yet",
+                    )),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn bind_subquery(
+        &mut self,
+        query: &ast::Query,
+        kind: SubqueryKind,
+        lhs: Option<&ast::Expr>,
+        op: &str,
+    ) -> Result<Expr> {
+        let lhs = lhs.map(|e| self.bind(e)).transpose()?;
+        let scope = self.scope;
+        let Some(planner) = self.planner.as_deref_mut() else {
+            return Err(DbError::feature_not_supported(
+                "subqueries are not supported here by pgplay yet",
+            ));
+        };
+        let planned = planner.plan_subquery(query, scope)?;
+        let column_type = planned.columns.first().cloned().unwrap_or(DataType::Text);
+        match (kind, planned.columns.len()) {
+            (SubqueryKind::Scalar, n) if n != 1 => {
+                return Err(DbError::syntax("subquery must return only one column"))
+            }
+            (SubqueryKind::Any { .. }, n) if n > 1 => {
+                return Err(DbError::syntax("subquery has too many columns"))
+            }
+            (SubqueryKind::Any { .. }, 0) => {
+                return Err(DbError::syntax("subquery has too few columns"))
+            }
+            _ => {}
+        }
+        let (lhs, compare_type) = match lhs {
+            Some(lhs) => {
+                let target = unify(&lhs.data_type(), &column_type)
+                    .ok_or_else(|| operator_error(op, &lhs.data_type(), &column_type))?;
+                (Some(coerce(lhs, &target)?), target)
+            }
+            None => (None, column_type.clone()),
+        };
+        let outer = scope
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match planned.referenced.contains(&i) {
+                true => Expr::Column(i, c.data_type.clone()),
+                false => Expr::Const(Value::Null, c.data_type.clone()),
+            })
+            .collect();
+        Ok(Expr::Subquery(Box::new(SubqueryExpr {
+            id: planned.id,
+            kind,
+            lhs,
+            plan: planned.plan,
+            column_type,
+            compare_type,
+            correlated: planned.correlated,
+            outer,
+        })))
+    }
+
+    /// `x::type` and `CAST(x AS type)`: a literal is read as the type, anything else converted.
+    fn bind_cast(&mut self, inner: &ast::Expr, data_type: &ast::DataType) -> Result<Expr> {
+        let target = bind_type(data_type)?;
+        let value = self.bind(inner)?;
+        let source = value.data_type();
+        if !castable(&source, &target) {
+            return Err(crate::types::cannot_cast(&source, &target));
+        }
+        Ok(match value {
+            Expr::Const(_, DataType::Unknown) if !matches!(target, DataType::Varchar(Some(_))) => {
+                coerce(value, &target)?
+            }
+            other => Expr::Cast(Box::new(other), target),
+        })
+    }
+
+    /// `x [NOT] BETWEEN a AND b` and `x [NOT] IN (list)`.
+    fn bind_range_or_list(&mut self, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as E;
-        crate::stack::check()?;
         Ok(match expr {
-            E::Identifier(ident) => {
-                let name = ident_name(ident);
-                let index = self.scope.resolve(None, &name)?;
-                Expr::Column(index, self.scope.columns[index].data_type.clone())
-            }
-            E::CompoundIdentifier(parts) => {
-                let names: Vec<String> = parts.iter().map(ident_name).collect();
-                let (table, column) = match names.as_slice() {
-                    [table, column] => (table.as_str(), column.as_str()),
-                    [_, table, column] => (table.as_str(), column.as_str()),
-                    _ => {
-                        return Err(DbError::feature_not_supported(format!(
-                            "name {expr} is not supported by pgplay"
-                        )))
-                    }
-                };
-                let index = self.scope.resolve(Some(table), column)?;
-                Expr::Column(index, self.scope.columns[index].data_type.clone())
-            }
-            E::Value(value) => bind_value(&value.value)?,
-            E::TypedString(typed) => {
-                let data_type = bind_type(&typed.data_type)?;
-                let text = match &typed.value.value {
-                    ast::Value::SingleQuotedString(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                coerce(
-                    Expr::Const(Value::Text(text), DataType::Unknown),
-                    &data_type,
-                )?
-            }
-            E::Nested(inner) => self.bind(inner)?,
-            E::BinaryOp { .. } => self.bind_operator_chain(expr)?,
-            E::UnaryOp { op, expr } => {
-                let operand = self.bind(expr)?;
-                bind_unary(op, operand)?
-            }
-            E::IsNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), false),
-            E::IsUnknown(inner) => Expr::IsNull(
-                Box::new(coerce_bool(self.bind(inner)?, "IS UNKNOWN")?),
-                false,
-            ),
-            E::IsNotUnknown(inner) => Expr::IsNull(
-                Box::new(coerce_bool(self.bind(inner)?, "IS NOT UNKNOWN")?),
-                true,
-            ),
-            E::IsNotNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), true),
-            E::IsTrue(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
-                true,
-                false,
-            ),
-            E::IsNotTrue(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
-                true,
-                true,
-            ),
-            E::IsFalse(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
-                false,
-                false,
-            ),
-            E::IsNotFalse(inner) => Expr::IsBool(
-                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
-                false,
-                true,
-            ),
             E::Between {
                 expr,
                 negated,
@@ -147,6 +234,174 @@ impl<'a> Binder<'a> {
                     negated: *negated,
                 }
             }
+            _ => return Err(DbError::internal("not BETWEEN or IN")),
+        })
+    }
+
+    /// `x IS [NOT] NULL | UNKNOWN | TRUE | FALSE`.
+    fn bind_is(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match expr {
+            E::IsNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), false),
+            E::IsUnknown(inner) => Expr::IsNull(
+                Box::new(coerce_bool(self.bind(inner)?, "IS UNKNOWN")?),
+                false,
+            ),
+            E::IsNotUnknown(inner) => Expr::IsNull(
+                Box::new(coerce_bool(self.bind(inner)?, "IS NOT UNKNOWN")?),
+                true,
+            ),
+            E::IsNotNull(inner) => Expr::IsNull(Box::new(self.bind(inner)?), true),
+            E::IsTrue(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
+                true,
+                false,
+            ),
+            E::IsNotTrue(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS TRUE")?),
+                true,
+                true,
+            ),
+            E::IsFalse(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
+                false,
+                false,
+            ),
+            E::IsNotFalse(inner) => Expr::IsBool(
+                Box::new(coerce_bool(self.bind(inner)?, "IS FALSE")?),
+                false,
+                true,
+            ),
+            _ => return Err(DbError::internal("not an IS test")),
+        })
+    }
+
+    /// The forms a subquery takes in an expression: `(SELECT ...)`, EXISTS, IN, ANY/ALL.
+    fn bind_subquery_form(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match expr {
+            E::Subquery(query) => self.bind_subquery(query, SubqueryKind::Scalar, None, "=")?,
+            E::Exists { subquery, negated } => {
+                let exists = self.bind_subquery(subquery, SubqueryKind::Exists, None, "=")?;
+                match negated {
+                    true => Expr::Not(Box::new(exists)),
+                    false => exists,
+                }
+            }
+            E::In {
+                expr,
+                target: ast::InTarget::Subquery(query),
+                negated,
+                ..
+            } => {
+                let kind = SubqueryKind::Any {
+                    cmp: Cmp::Eq,
+                    all: false,
+                };
+                let any = self.bind_subquery(query, kind, Some(expr), "=")?;
+                match negated {
+                    true => Expr::Not(Box::new(any)),
+                    false => any,
+                }
+            }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.bind_quantified(left, compare_op, right, false)?,
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.bind_quantified(left, compare_op, right, true)?,
+            _ => return Err(DbError::internal("not a subquery form")),
+        })
+    }
+
+    /// `x op ANY (SELECT ...)` and `x op ALL (SELECT ...)`.
+    fn bind_quantified(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+    ) -> Result<Expr> {
+        let ast::Expr::Subquery(query) = right else {
+            return Err(DbError::feature_not_supported(
+                "ANY and ALL over arrays are not supported by pgplay yet",
+            ));
+        };
+        let cmp = match op {
+            ast::BinaryOperator::Eq => Cmp::Eq,
+            ast::BinaryOperator::NotEq => Cmp::NotEq,
+            ast::BinaryOperator::Lt => Cmp::Lt,
+            ast::BinaryOperator::LtEq => Cmp::LtEq,
+            ast::BinaryOperator::Gt => Cmp::Gt,
+            ast::BinaryOperator::GtEq => Cmp::GtEq,
+            other => {
+                return Err(DbError::feature_not_supported(format!(
+                    "operator {other} with ANY or ALL is not supported by pgplay yet"
+                )))
+            }
+        };
+        let symbol = op.to_string();
+        self.bind_subquery(query, SubqueryKind::Any { cmp, all }, Some(left), &symbol)
+    }
+
+    pub fn bind(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as E;
+        crate::stack::check()?;
+        Ok(match expr {
+            E::Identifier(ident) => self
+                .column(None, &ident_name(ident))
+                .map_err(|e| e.with_position(self.position(ident.span.start)))?,
+            E::CompoundIdentifier(parts) => {
+                let names: Vec<String> = parts.iter().map(ident_name).collect();
+                let (table, column) = match names.as_slice() {
+                    [table, column] => (table.as_str(), column.as_str()),
+                    [_, table, column] => (table.as_str(), column.as_str()),
+                    _ => {
+                        return Err(DbError::feature_not_supported(format!(
+                            "name {expr} is not supported by pgplay"
+                        )))
+                    }
+                };
+                let start = parts.first().map(|p| p.span.start);
+                self.column(Some(table), column)
+                    .map_err(|e| e.with_position(start.and_then(|s| self.position(s))))?
+            }
+            E::Value(value) => bind_value(&value.value)?,
+            E::TypedString(typed) => {
+                let data_type = bind_type(&typed.data_type)?;
+                let text = match &typed.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                coerce(
+                    Expr::Const(Value::Text(text), DataType::Unknown),
+                    &data_type,
+                )?
+            }
+            E::Nested(inner) => self.bind(inner)?,
+            E::BinaryOp { .. } => self.bind_operator_chain(expr)?,
+            E::UnaryOp { op, expr } => {
+                let operand = self.bind(expr)?;
+                bind_unary(op, operand)?
+            }
+            E::IsNull(_)
+            | E::IsNotNull(_)
+            | E::IsUnknown(_)
+            | E::IsNotUnknown(_)
+            | E::IsTrue(_)
+            | E::IsNotTrue(_)
+            | E::IsFalse(_)
+            | E::IsNotFalse(_) => self.bind_is(expr)?,
+            E::Between { .. }
+            | E::In {
+                target: ast::InTarget::List(_),
+                ..
+            } => self.bind_range_or_list(expr)?,
             E::Like {
                 negated,
                 expr,
@@ -171,22 +426,7 @@ impl<'a> Binder<'a> {
                 expr: inner,
                 data_type,
                 ..
-            } => {
-                let target = bind_type(data_type)?;
-                let value = self.bind(inner)?;
-                let source = value.data_type();
-                if !castable(&source, &target) {
-                    return Err(crate::types::cannot_cast(&source, &target));
-                }
-                match value {
-                    Expr::Const(_, DataType::Unknown)
-                        if !matches!(target, DataType::Varchar(Some(_))) =>
-                    {
-                        coerce(value, &target)?
-                    }
-                    other => Expr::Cast(Box::new(other), target),
-                }
-            }
+            } => self.bind_cast(inner, data_type)?,
             E::Function(function) => self.bind_function(function)?,
             E::Interval(interval) => bind_interval(interval)?,
             E::Extract { field, expr, .. } => {
@@ -216,9 +456,17 @@ impl<'a> Binder<'a> {
                 }
                 functions::bind_call(if *shorthand { "substr" } else { "substring" }, args)?
             }
-            E::Subquery(_) | E::In { .. } | E::Exists { .. } => {
+            E::Subquery(_)
+            | E::Exists { .. }
+            | E::In {
+                target: ast::InTarget::Subquery(_),
+                ..
+            }
+            | E::AnyOp { .. }
+            | E::AllOp { .. } => self.bind_subquery_form(expr)?,
+            E::In { .. } => {
                 return Err(DbError::feature_not_supported(
-                    "subqueries are not supported by pgplay yet",
+                    "this form of IN is not supported by pgplay yet",
                 ))
             }
             other => {
@@ -346,36 +594,53 @@ impl<'a> Binder<'a> {
         if name == "make_interval" {
             return super::datetime::bind_make_interval_args(&function.args, &mut |e| self.bind(e));
         }
-        let (args, distinct, star) = match &function.args {
-            FunctionArguments::None => (Vec::new(), false, false),
-            FunctionArguments::List(list) => {
-                let distinct = matches!(
-                    list.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
-                );
-                let mut star = false;
-                let mut args = Vec::new();
-                for arg in &list.args {
-                    match arg {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e.clone()),
-                        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
-                        _ => {
-                            return Err(DbError::feature_not_supported(
-                                "named function arguments are not supported by pgplay",
-                            ))
-                        }
-                    }
-                }
-                (args, distinct, star)
-            }
-            FunctionArguments::Subquery(_) => {
-                return Err(DbError::feature_not_supported(
-                    "subqueries are not supported by pgplay yet",
-                ))
-            }
+        let (args, distinct, star) = function_args(function)?;
+        if let Some(window) = &function.over {
+            return self.bind_window(
+                &name,
+                window,
+                &args,
+                star,
+                distinct,
+                function.filter.as_deref(),
+            );
+        }
+        refuse_function_extras(function)?;
+        let at = function
+            .name
+            .0
+            .first()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.span.start);
+        let at = at.and_then(|s| self.position(s));
+        let placed = |e: DbError| match e.code {
+            code::UNDEFINED_FUNCTION => e.with_position(at),
+            _ => e,
         };
+        let order = call_order(function);
         if let Some(func) = aggregate_kind(&name, star) {
-            return self.bind_aggregate(&name, func, &args, distinct);
+            return self
+                .bind_aggregate(
+                    &name,
+                    func,
+                    &args,
+                    distinct,
+                    function.filter.as_deref(),
+                    order,
+                )
+                .map_err(placed);
+        }
+        if !order.is_empty() {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("ORDER BY specified, but {name} is not an aggregate function"),
+            ));
+        }
+        if function.filter.is_some() {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("FILTER specified, but {name} is not an aggregate function"),
+            ));
         }
         if star {
             return Err(DbError::syntax(format!("syntax error at or near \"*\"")));
@@ -384,44 +649,190 @@ impl<'a> Binder<'a> {
             .iter()
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>()?;
-        if name == "coalesce" {
-            let mut t = DataType::Unknown;
-            for arg in bound.iter().filter(|a| a.data_type() != DataType::Unknown) {
-                t = unify(&t, &arg.data_type()).ok_or_else(|| {
-                    DbError::new(
-                        code::DATATYPE_MISMATCH,
-                        format!(
-                            "COALESCE types {} and {} cannot be matched",
-                            t.base_name(),
-                            arg.data_type().base_name()
-                        ),
-                    )
-                })?;
-            }
-            let t = if t == DataType::Unknown {
-                DataType::Text
+        if let Some(special) = bind_conditional(&name, &bound)? {
+            return Ok(special);
+        }
+        if name == "generate_series" {
+            return self.bind_srf(&name, bound).map_err(placed);
+        }
+        functions::bind_call(&name, bound).map_err(placed)
+    }
+
+    /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`: a call of the WindowAgg node.
+    fn bind_window(
+        &mut self,
+        name: &str,
+        window: &ast::WindowType,
+        args: &[ast::Expr],
+        star: bool,
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+    ) -> Result<Expr> {
+        use crate::sql::plan::window::{WindowCall, WindowFunc};
+        if self.windows.is_none() {
+            let context = if self.context.is_empty() {
+                "WHERE"
             } else {
-                t
+                self.context
             };
-            let args = bound
-                .into_iter()
-                .map(|a| coerce(a, &t))
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(Expr::Coalesce(args, t));
+            return Err(DbError::new(
+                "42P20",
+                format!("window functions are not allowed in {context}"),
+            ));
         }
-        if name == "nullif" && bound.len() == 2 {
-            let t = unify(&bound[0].data_type(), &bound[1].data_type())
-                .ok_or_else(|| operator_error("=", &bound[0].data_type(), &bound[1].data_type()))?;
-            let (a, b) = (coerce(bound[0].clone(), &t)?, coerce(bound[1].clone(), &t)?);
-            let equal = Expr::Compare(Cmp::Eq, Box::new(a.clone()), Box::new(b));
-            return Ok(Expr::Case {
-                operand: None,
-                whens: vec![(equal, Expr::Const(Value::Null, t.clone()))],
-                otherwise: Some(Box::new(a)),
-                data_type: t,
-            });
+        let ast::WindowType::WindowSpec(spec) = window else {
+            return Err(DbError::feature_not_supported(
+                "named windows are not supported by pgplay yet",
+            ));
+        };
+        if spec.window_frame.is_some() || spec.window_name.is_some() || distinct {
+            return Err(DbError::feature_not_supported(
+                "window frames, named windows and DISTINCT in window functions are not supported by pgplay yet",
+            ));
         }
-        functions::bind_call(&name, bound)
+        let func = match (name, args.len()) {
+            ("row_number", 0) => WindowFunc::RowNumber,
+            ("rank", 0) => WindowFunc::Rank,
+            ("dense_rank", 0) => WindowFunc::DenseRank,
+            ("percent_rank", 0) => WindowFunc::PercentRank,
+            ("cume_dist", 0) => WindowFunc::CumeDist,
+            ("ntile" | "lag" | "lead" | "first_value" | "last_value", 1..=3) => {
+                self.positional_window(name, args)?
+            }
+            _ => match aggregate_kind(name, star) {
+                Some(kind) => {
+                    WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter, &[])?)
+                }
+                None => {
+                    return Err(DbError::feature_not_supported(format!(
+                        "window function {name} is not supported by pgplay yet"
+                    )))
+                }
+            },
+        };
+        let windows = self.windows.take();
+        let bound = self.window_keys(spec);
+        self.windows = windows;
+        let (partition, order) = bound?;
+        let data_type = match &func {
+            WindowFunc::Aggregate(call) => call.data_type.clone(),
+            WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float8,
+            WindowFunc::Ntile(_) => DataType::Int4,
+            WindowFunc::Shift { value: e, .. }
+            | WindowFunc::FirstValue(e)
+            | WindowFunc::LastValue(e) => e.data_type(),
+            _ => DataType::Int8,
+        };
+        let windows = self.windows.as_mut().expect("checked above");
+        windows.push(WindowCall {
+            func,
+            partition,
+            order,
+            data_type: data_type.clone(),
+        });
+        Ok(Expr::Window(windows.len() - 1, data_type))
+    }
+
+    /// ntile, lag, lead, first_value, last_value: their arguments, typed as PostgreSQL types them.
+    fn positional_window(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+    ) -> Result<crate::sql::plan::window::WindowFunc> {
+        use crate::sql::plan::window::WindowFunc;
+        let windows = self.windows.take();
+        let bound = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>();
+        self.windows = windows;
+        let mut bound = bound?;
+        let types: Vec<String> = bound.iter().map(|a| a.data_type().base_name()).collect();
+        let not_found = || {
+            DbError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", types.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        let value = bound.remove(0);
+        let value = match value.data_type() {
+            DataType::Unknown => coerce(value, &DataType::Text)?,
+            _ => value,
+        };
+        Ok(match (name, bound.len()) {
+            ("ntile", 0) => {
+                WindowFunc::Ntile(coerce(value, &DataType::Int4).map_err(|_| not_found())?)
+            }
+            ("first_value", 0) => WindowFunc::FirstValue(value),
+            ("last_value", 0) => WindowFunc::LastValue(value),
+            ("lag" | "lead", _) => {
+                let offset = match bound.first() {
+                    Some(o) if o.data_type().is_numeric() || o.data_type() == DataType::Unknown => {
+                        coerce(o.clone(), &DataType::Int4)?
+                    }
+                    Some(_) => return Err(not_found()),
+                    None => Expr::Const(Value::Int4(1), DataType::Int4),
+                };
+                let default = match bound.get(1) {
+                    Some(d) => {
+                        let t = value.data_type();
+                        unify(&t, &d.data_type()).ok_or_else(not_found)?;
+                        Some(coerce(d.clone(), &t)?)
+                    }
+                    None => None,
+                };
+                WindowFunc::Shift {
+                    lead: name == "lead",
+                    value,
+                    offset,
+                    default,
+                }
+            }
+            _ => return Err(not_found()),
+        })
+    }
+
+    /// A window's PARTITION BY and ORDER BY expressions.
+    fn window_keys(
+        &mut self,
+        spec: &ast::WindowSpec,
+    ) -> Result<(Vec<Expr>, Vec<(Expr, bool, bool)>)> {
+        let partition = spec
+            .partition_by
+            .iter()
+            .map(|e| self.bind(e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order = Vec::new();
+        for item in &spec.order_by {
+            let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+            let nulls_first = item.options.nulls_first.unwrap_or(descending);
+            order.push((self.bind(&item.expr)?, descending, nulls_first));
+        }
+        Ok((partition, order))
+    }
+
+    /// A set-returning function in a select list: its values come from a ProjectSet node.
+    fn bind_srf(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        let call = crate::sql::plan::srf::bind(name, args)?;
+        let data_type = call.data_type();
+        let Some(srfs) = self.srfs.as_mut() else {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            if matches!(context, "GROUP BY" | "ORDER BY") {
+                return Err(DbError::feature_not_supported(format!(
+                    "set-returning functions in {context} are not supported by pgplay yet"
+                )));
+            }
+            return Err(DbError::feature_not_supported(format!(
+                "set-returning functions are not allowed in {context}"
+            )));
+        };
+        srfs.push(call);
+        Ok(Expr::Srf(srfs.len() - 1, data_type))
     }
 
     fn bind_aggregate(
@@ -430,6 +841,8 @@ impl<'a> Binder<'a> {
         func: AggFunc,
         args: &[ast::Expr],
         distinct: bool,
+        filter: Option<&ast::Expr>,
+        order: &[ast::OrderByExpr],
     ) -> Result<Expr> {
         if self.aggregates.is_none() {
             let context = if self.context.is_empty() {
@@ -442,11 +855,64 @@ impl<'a> Binder<'a> {
                 format!("aggregate functions are not allowed in {context}"),
             ));
         }
+        let call = self.agg_call(name, func, args, distinct, filter, order)?;
+        let data_type = call.data_type.clone();
+        let aggregates = self.aggregates.as_mut().expect("checked above");
+        let index = match aggregates.iter().position(|existing| *existing == call) {
+            Some(index) => index,
+            None => {
+                aggregates.push(call);
+                aggregates.len() - 1
+            }
+        };
+        Ok(Expr::Aggregate(index, data_type))
+    }
+
+    /// An aggregate call: its argument, FILTER and result type, with PostgreSQL's errors.
+    fn agg_call(
+        &mut self,
+        name: &str,
+        func: AggFunc,
+        args: &[ast::Expr],
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+        order: &[ast::OrderByExpr],
+    ) -> Result<AggCall> {
+        let (args, delimiter) = match (func, args) {
+            (AggFunc::StringAgg, [value, delimiter]) => {
+                let value = self.inner().bind(value)?;
+                let delimiter = self.inner().bind(delimiter)?;
+                let (vt, dt) = (value.data_type(), delimiter.data_type());
+                let text = |t: &DataType| t.is_string() || *t == DataType::Unknown;
+                if !text(&vt) || !text(&dt) {
+                    return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function string_agg({}, {}) does not exist", vt.base_name(), dt.base_name()))
+                        .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+                }
+                let value = coerce(value, &DataType::Text)?;
+                let delimiter = coerce(delimiter, &DataType::Text)?;
+                return self.finish_agg_call(
+                    func,
+                    Some(value),
+                    Some(delimiter),
+                    distinct,
+                    filter,
+                    order,
+                    DataType::Text,
+                );
+            }
+            (AggFunc::StringAgg, _) => {
+                return Err(DbError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function {name} does not exist"),
+                ))
+            }
+            other => (other.1, ()),
+        };
+        let () = delimiter;
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
             (_, [single]) => {
-                let mut inner = Binder::new(self.scope);
-                let bound = inner.bind(single).map_err(|e| {
+                let bound = self.inner().bind(single).map_err(|e| {
                     if e.code == code::GROUPING_ERROR {
                         DbError::new(
                             code::GROUPING_ERROR,
@@ -465,6 +931,19 @@ impl<'a> Binder<'a> {
                 ))
             }
         };
+        if arg.as_ref().is_some_and(|a| {
+            let (mut outer, mut local) = (false, false);
+            a.walk(&mut |e| match e {
+                Expr::Outer(..) => outer = true,
+                Expr::Column(..) => local = true,
+                _ => {}
+            });
+            outer && !local
+        }) {
+            return Err(DbError::feature_not_supported(
+                "aggregates over an enclosing query's columns are not supported by pgplay yet",
+            ));
+        }
         let arg_type = arg.as_ref().map(Expr::data_type);
         let data_type = match (func, &arg_type) {
             (AggFunc::CountStar | AggFunc::Count, _) => DataType::Int8,
@@ -480,21 +959,151 @@ impl<'a> Binder<'a> {
             }
             (_, None) => DataType::Int8,
         };
-        let aggregates = self.aggregates.as_mut().expect("checked above");
-        let call = AggCall {
+        self.finish_agg_call(func, arg, None, distinct, filter, order, data_type)
+    }
+
+    /// An aggregate call with its FILTER and ORDER BY bound.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_agg_call(
+        &mut self,
+        func: AggFunc,
+        arg: Option<Expr>,
+        delimiter: Option<Expr>,
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+        order: &[ast::OrderByExpr],
+        data_type: DataType,
+    ) -> Result<AggCall> {
+        let filter = match filter {
+            Some(filter) => {
+                let mut inner = self.inner();
+                inner.context = "FILTER";
+                Some(coerce_bool(inner.bind(filter)?, "FILTER")?)
+            }
+            None => None,
+        };
+        let mut keys = Vec::new();
+        for item in order {
+            let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+            let nulls_first = item.options.nulls_first.unwrap_or(descending);
+            keys.push((self.inner().bind(&item.expr)?, descending, nulls_first));
+        }
+        Ok(AggCall {
             func,
             arg,
             distinct,
-            data_type: data_type.clone(),
+            filter,
+            delimiter,
+            order: keys,
+            data_type,
+        })
+    }
+}
+
+/// What pgplay does not evaluate yet in a function call: OVER, ORDER BY inside the call.
+fn refuse_function_extras(function: &ast::Function) -> Result<()> {
+    if function.over.is_some() {
+        return Err(DbError::feature_not_supported(
+            "window functions are not supported by pgplay yet",
+        ));
+    }
+    let other = matches!(&function.args, FunctionArguments::List(list)
+        if list.clauses.iter().any(|c| !matches!(c,
+            ast::FunctionArgumentClause::IgnoreOrRespectNulls(_) | ast::FunctionArgumentClause::OrderBy(_))));
+    if other || !function.within_group.is_empty() {
+        return Err(DbError::feature_not_supported(
+            "WITHIN GROUP and other clauses inside function calls are not supported by pgplay yet",
+        ));
+    }
+    Ok(())
+}
+
+/// COALESCE and NULLIF, which PostgreSQL types by their arguments' common type.
+fn bind_conditional(name: &str, bound: &[Expr]) -> Result<Option<Expr>> {
+    if name == "coalesce" {
+        let mut t = DataType::Unknown;
+        for arg in bound.iter().filter(|a| a.data_type() != DataType::Unknown) {
+            t = unify(&t, &arg.data_type()).ok_or_else(|| {
+                DbError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "COALESCE types {} and {} cannot be matched",
+                        t.base_name(),
+                        arg.data_type().base_name()
+                    ),
+                )
+            })?;
+        }
+        let t = if t == DataType::Unknown {
+            DataType::Text
+        } else {
+            t
         };
-        let index = match aggregates.iter().position(|existing| *existing == call) {
-            Some(index) => index,
-            None => {
-                aggregates.push(call);
-                aggregates.len() - 1
+        let args = bound
+            .iter()
+            .map(|a| coerce(a.clone(), &t))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Some(Expr::Coalesce(args, t)));
+    }
+    if name == "nullif" && bound.len() == 2 {
+        let t = unify(&bound[0].data_type(), &bound[1].data_type())
+            .ok_or_else(|| operator_error("=", &bound[0].data_type(), &bound[1].data_type()))?;
+        let (a, b) = (coerce(bound[0].clone(), &t)?, coerce(bound[1].clone(), &t)?);
+        let equal = Expr::Compare(Cmp::Eq, Box::new(a.clone()), Box::new(b));
+        return Ok(Some(Expr::Case {
+            operand: None,
+            whens: vec![(equal, Expr::Const(Value::Null, t.clone()))],
+            otherwise: Some(Box::new(a)),
+            data_type: t,
+        }));
+    }
+    Ok(None)
+}
+
+/// A call's arguments, whether it says DISTINCT, and whether it is `f(*)`.
+fn function_args(function: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
+    Ok(match &function.args {
+        FunctionArguments::None => (Vec::new(), false, false),
+        FunctionArguments::List(list) => {
+            let distinct = matches!(
+                list.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            );
+            let mut star = false;
+            let mut args = Vec::new();
+            for arg in &list.args {
+                match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e.clone()),
+                    FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
+                    _ => {
+                        return Err(DbError::feature_not_supported(
+                            "named function arguments are not supported by pgplay",
+                        ))
+                    }
+                }
             }
-        };
-        Ok(Expr::Aggregate(index, data_type))
+            (args, distinct, star)
+        }
+        FunctionArguments::Subquery(_) => {
+            return Err(DbError::feature_not_supported(
+                "subqueries are not supported by pgplay yet",
+            ))
+        }
+    })
+}
+
+/// `ORDER BY` inside a call's parentheses.
+fn call_order(function: &ast::Function) -> &[ast::OrderByExpr] {
+    match &function.args {
+        FunctionArguments::List(list) => list
+            .clauses
+            .iter()
+            .find_map(|c| match c {
+                ast::FunctionArgumentClause::OrderBy(order) => Some(order.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[]),
+        _ => &[],
     }
 }
 
@@ -506,6 +1115,7 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "avg" => AggFunc::Avg,
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
+        "string_agg" => AggFunc::StringAgg,
         _ => return None,
     })
 }

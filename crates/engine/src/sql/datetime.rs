@@ -483,20 +483,6 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
     })
 }
 
-/// `sum(interval)` and `avg(interval)` over the non-NULL values (interval_accum, interval_avg).
-pub fn interval_sum_or_avg(average: bool, values: &[Value]) -> Result<Value> {
-    let mut total = Interval::ZERO;
-    for value in values {
-        if let Value::Interval(span) = value {
-            total = total.checked_add(span)?;
-        }
-    }
-    if average && !values.is_empty() {
-        total = total.div(values.len() as f64)?;
-    }
-    Ok(Value::Interval(total))
-}
-
 /// `date + integer`, `date - integer`, `date - date`.
 fn date_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
     use crate::types::date;

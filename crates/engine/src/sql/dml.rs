@@ -34,17 +34,15 @@ impl Executor<'_> {
 
     fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
         let qualifier = alias.unwrap_or_else(|| table.name.clone());
-        Scope {
-            columns: table
+        Scope::new(
+            table
                 .columns
                 .iter()
-                .map(|c| ScopeColumn {
-                    table: Some(qualifier.clone()),
-                    name: c.name.clone(),
-                    data_type: c.data_type.clone(),
+                .map(|c| {
+                    ScopeColumn::new(Some(qualifier.clone()), c.name.clone(), c.data_type.clone())
                 })
                 .collect(),
-        }
+        )
     }
 
     pub(super) fn insert(&mut self, insert: &ast::Insert) -> Result<Outcome> {
@@ -151,7 +149,7 @@ impl Executor<'_> {
                         out.push(self.default_value(table, *index)?);
                         continue;
                     }
-                    let bound = Binder::new(&scope).bind(expr)?;
+                    let bound = self.bind_in(&scope, expr, "VALUES")?;
                     let bound = assignment(bound, &column.name, &column.data_type)?;
                     let value = eval(&bound, &Row::plain(&[]), self)?;
                     out.push(apply_typmod(value, &column.data_type)?);
@@ -527,7 +525,7 @@ impl Executor<'_> {
                 None
             } else {
                 Some(assignment(
-                    Binder::new(&scope).bind(&assignment_ast.value)?,
+                    self.bind_in(&scope, &assignment_ast.value, "UPDATE")?,
                     &def.name,
                     &def.data_type,
                 )?)

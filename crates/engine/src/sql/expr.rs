@@ -10,26 +10,75 @@ use crate::error::{code, DbError, Result};
 use crate::types::{self, cast, compare, parse_text, DataType, Value};
 
 /// One column visible to an expression.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScopeColumn {
     pub table: Option<String>,
     pub name: String,
     pub data_type: DataType,
+    /// Reachable only qualified (`a.id` beside the merged `id` of `JOIN ... USING (id)`).
+    pub hidden: bool,
+    /// For a merged USING column, the side's column PostgreSQL names in errors (`a.id`).
+    pub origin: Option<String>,
+}
+
+impl ScopeColumn {
+    pub fn new(table: Option<String>, name: String, data_type: DataType) -> ScopeColumn {
+        ScopeColumn {
+            table,
+            name,
+            data_type,
+            hidden: false,
+            origin: None,
+        }
+    }
 }
 
 /// The columns an expression may reference, in row order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scope {
     pub columns: Vec<ScopeColumn>,
+    /// What `*` expands to when it is not every visible column in row order (joins with USING).
+    pub star: Option<Vec<usize>>,
+    /// Tables in FROM under an alias: (table, alias), for PostgreSQL's error when the
+    /// table's own name is used.
+    pub aliased: Vec<(String, String)>,
+    /// Positions holding the same value: a merged USING column and the side's column it is
+    /// (not for FULL JOIN), so grouping by one groups by the other, as in PostgreSQL.
+    pub equivalent: Vec<(usize, usize)>,
 }
 
 impl Scope {
+    pub fn new(columns: Vec<ScopeColumn>) -> Scope {
+        Scope {
+            columns,
+            star: None,
+            aliased: Vec::new(),
+            equivalent: Vec::new(),
+        }
+    }
+
+    /// The column positions `*` stands for.
+    pub fn star_columns(&self) -> Vec<usize> {
+        match &self.star {
+            Some(star) => star.clone(),
+            None => (0..self.columns.len())
+                .filter(|i| !self.columns[*i].hidden)
+                .collect(),
+        }
+    }
+
     pub fn resolve(&self, table: Option<&str>, name: &str) -> Result<usize> {
         let matches: Vec<usize> = self
             .columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.name == name && table.is_none_or(|t| c.table.as_deref() == Some(t)))
+            .filter(|(_, c)| {
+                c.name == name
+                    && match table {
+                        None => !c.hidden,
+                        Some(t) => c.table.as_deref() == Some(t),
+                    }
+            })
             .map(|(i, _)| i)
             .collect();
         match matches.as_slice() {
@@ -37,6 +86,17 @@ impl Scope {
             [] => {
                 let shown = match table {
                     Some(table) => {
+                        if let Some((_, alias)) = self.aliased.iter().find(|(t, _)| t == table) {
+                            return Err(DbError::new(
+                                code::UNDEFINED_TABLE,
+                                format!(
+                                    "invalid reference to FROM-clause entry for table \"{table}\""
+                                ),
+                            )
+                            .with_hint(format!(
+                                "Perhaps you meant to reference the table alias \"{alias}\"."
+                            )));
+                        }
                         if !self
                             .columns
                             .iter()
@@ -92,6 +152,7 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    StringAgg,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -99,6 +160,12 @@ pub struct AggCall {
     pub func: AggFunc,
     pub arg: Option<Expr>,
     pub distinct: bool,
+    /// `FILTER (WHERE ...)`: only rows where it is true count.
+    pub filter: Option<Expr>,
+    /// string_agg's delimiter.
+    pub delimiter: Option<Expr>,
+    /// `ORDER BY` inside the call: (expression, descending, nulls first).
+    pub order: Vec<(Expr, bool, bool)>,
     pub data_type: DataType,
 }
 
@@ -107,9 +174,8 @@ pub struct AggCall {
 pub enum Expr {
     Const(Value, DataType),
     Column(usize, DataType),
-    /// The i-th GROUP BY key (after grouping).
-    GroupKey(usize, DataType),
-    /// The i-th aggregate's result (after grouping).
+    /// The i-th aggregate call a binder found; planning turns it into a column of the
+    /// Aggregate node's output.
     Aggregate(usize, DataType),
     Arith(Arith, Box<Expr>, Box<Expr>, DataType),
     Negate(Box<Expr>, DataType),
@@ -145,6 +211,14 @@ pub enum Expr {
         data_type: DataType,
     },
     LsnDiff(Box<Expr>, Box<Expr>),
+    /// A column of an enclosing query's row: (levels up, position).
+    Outer(usize, usize, DataType),
+    /// A subquery used as an expression (scalar, EXISTS, IN, ANY/ALL).
+    Subquery(Box<crate::sql::plan::SubqueryExpr>),
+    /// The i-th set-returning function's value in a select list (before planning places it).
+    Srf(usize, DataType),
+    /// The i-th window function's value (before planning places it).
+    Window(usize, DataType),
 }
 
 impl Expr {
@@ -152,12 +226,15 @@ impl Expr {
         match self {
             Expr::Const(_, t)
             | Expr::Column(_, t)
-            | Expr::GroupKey(_, t)
             | Expr::Aggregate(_, t)
             | Expr::Arith(_, _, _, t)
             | Expr::Negate(_, t)
             | Expr::Cast(_, t)
-            | Expr::Coalesce(_, t) => t.clone(),
+            | Expr::Coalesce(_, t)
+            | Expr::Outer(_, _, t)
+            | Expr::Srf(_, t)
+            | Expr::Window(_, t) => t.clone(),
+            Expr::Subquery(sub) => sub.data_type(),
             Expr::Case { data_type, .. } | Expr::Call { data_type, .. } => data_type.clone(),
             Expr::Compare(..)
             | Expr::And(..)
@@ -209,15 +286,29 @@ impl Expr {
                 all
             }
             Expr::Coalesce(args, _) | Expr::Call { args, .. } => args.iter().collect(),
+            Expr::Subquery(sub) => sub.lhs.iter().chain(&sub.outer).collect(),
             _ => vec![],
         };
         children.into_iter().for_each(|c| c.walk(visit));
     }
 }
 
-/// System functions are evaluated by the server through this.
+/// System functions are evaluated by the server through this, and so are subqueries and the
+/// enclosing queries' rows they read.
 pub trait Host {
     fn call(&mut self, name: &str, args: &[Value]) -> Result<Value>;
+
+    fn subquery(&mut self, sub: &crate::sql::plan::SubqueryExpr, row: &Row<'_>) -> Result<Value> {
+        let _ = (sub, row);
+        Err(DbError::feature_not_supported(
+            "subqueries are not supported by pgplay here",
+        ))
+    }
+
+    fn outer(&mut self, levels: usize, index: usize) -> Result<Value> {
+        let _ = (levels, index);
+        Ok(Value::Null)
+    }
 }
 
 /// A host for contexts where no system function may run (defaults at bind time).
@@ -230,19 +321,14 @@ impl Host for NoHost {
     }
 }
 
+/// The row an expression is evaluated over.
 pub struct Row<'a> {
     pub values: &'a [Value],
-    pub keys: &'a [Value],
-    pub aggregates: &'a [Value],
 }
 
 impl<'a> Row<'a> {
     pub fn plain(values: &'a [Value]) -> Row<'a> {
-        Row {
-            values,
-            keys: &[],
-            aggregates: &[],
-        }
+        Row { values }
     }
 }
 
@@ -251,8 +337,7 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
     Ok(match expr {
         Expr::Const(value, _) => value.clone(),
         Expr::Column(index, _) => row.values.get(*index).cloned().unwrap_or(Value::Null),
-        Expr::GroupKey(index, _) => row.keys.get(*index).cloned().unwrap_or(Value::Null),
-        Expr::Aggregate(index, _) => row.aggregates.get(*index).cloned().unwrap_or(Value::Null),
+        Expr::Aggregate(..) => Value::Null,
         Expr::Arith(op, a, b, t) => {
             let (a, b) = (eval(a, row, host)?, eval(b, row, host)?);
             arith(*op, &a, &b, t)?
@@ -384,6 +469,9 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
                 .collect::<Result<Vec<_>>>()?;
             crate::sql::functions::call(name, &values, host)?
         }
+        Expr::Outer(levels, index, _) => host.outer(*levels, *index)?,
+        Expr::Subquery(sub) => host.subquery(sub, row)?,
+        Expr::Srf(..) | Expr::Window(..) => Value::Null,
         Expr::LsnDiff(a, b) => match (eval(a, row, host)?, eval(b, row, host)?) {
             (Value::PgLsn(a), Value::PgLsn(b)) => {
                 Value::Numeric(Decimal::from(a.0 as i128 - b.0 as i128))
@@ -514,7 +602,15 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
             let value = match op {
                 Arith::Add => x.checked_add(y).ok_or_else(overflow)?,
                 Arith::Sub => x.checked_sub(y).ok_or_else(overflow)?,
-                Arith::Mul => x.checked_mul(y).ok_or_else(overflow)?,
+                Arith::Mul => {
+                    // PostgreSQL's product has the sum of the scales (0 * 1.5 is 0.0).
+                    let mut product = x.checked_mul(y).ok_or_else(overflow)?;
+                    let scale = (x.scale() + y.scale()).min(28);
+                    if product.scale() < scale {
+                        product.rescale(scale);
+                    }
+                    product
+                }
                 Arith::Div | Arith::Mod if y.is_zero() => return Err(DbError::division_by_zero()),
                 Arith::Div => numeric_divide(x, y)?,
                 Arith::Mod => x.checked_rem(y).ok_or_else(overflow)?,

@@ -11,6 +11,7 @@ mod ddl;
 mod dml;
 pub mod expr;
 pub mod functions;
+pub mod plan;
 pub mod query;
 mod roles;
 mod to_char;
@@ -599,6 +600,7 @@ fn run(
                 catalog,
                 snapshot,
                 notices,
+                query: Default::default(),
             };
             executor.statement(&statement)
         }
@@ -612,6 +614,8 @@ pub struct Executor<'a> {
     pub catalog: Rc<Catalog>,
     pub snapshot: Snapshot,
     pub notices: &'a mut Vec<DbError>,
+    /// The running query's subquery, CTE and outer-row state.
+    pub query: plan::State,
 }
 
 /// The command tag PostgreSQL names when it refuses `statement` in a
@@ -725,9 +729,12 @@ impl Executor<'_> {
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Reset(reset) => self.reset(&reset.reset),
             Statement::Set(set) => self.set(set),
-            Statement::Explain { .. } => Err(DbError::feature_not_supported(
-                "EXPLAIN is not supported by pgplay yet",
-            )),
+            Statement::Explain {
+                statement,
+                analyze,
+                options,
+                ..
+            } => self.explain(statement, *analyze, options.as_ref()),
             other => {
                 let text = other.to_string();
                 let words: Vec<&str> = text.split_whitespace().take(2).collect();
@@ -986,5 +993,13 @@ pub fn rows_outcome(rows: query::Rows, tag: String) -> Outcome {
 impl Host for Executor<'_> {
     fn call(&mut self, name: &str, args: &[Value]) -> Result<Value> {
         crate::system::call(self, name, args)
+    }
+
+    fn subquery(&mut self, sub: &plan::SubqueryExpr, row: &expr::Row<'_>) -> Result<Value> {
+        self.eval_subquery(sub, row)
+    }
+
+    fn outer(&mut self, levels: usize, index: usize) -> Result<Value> {
+        Ok(self.outer_value(levels, index))
     }
 }

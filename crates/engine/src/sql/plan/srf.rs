@@ -1,0 +1,181 @@
+//! Functions that return rows: `generate_series` over integers, bigints and numerics (in FROM
+//! and in select lists), and any scalar function in FROM (one row). Series are produced one
+//! value at a time, so `generate_series(1, 1000000000) LIMIT 3` stops after three.
+
+use rust_decimal::Decimal;
+
+use super::super::expr::{coerce, eval, unify, Expr, Row};
+use super::super::Executor;
+use crate::error::{code, DbError, Result};
+use crate::types::{DataType, Value};
+
+/// A function that yields rows of one column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableFunction {
+    /// `generate_series(start, stop [, step])`, its arguments coerced to `data_type`.
+    Series {
+        args: Vec<Expr>,
+        data_type: DataType,
+    },
+    /// A scalar function in FROM: one row with its value.
+    Scalar(Expr),
+}
+
+impl TableFunction {
+    pub fn data_type(&self) -> DataType {
+        match self {
+            TableFunction::Series { data_type, .. } => data_type.clone(),
+            TableFunction::Scalar(expr) => expr.data_type(),
+        }
+    }
+
+    pub fn args_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            TableFunction::Series { args, .. } => args.iter_mut().collect(),
+            TableFunction::Scalar(expr) => vec![expr],
+        }
+    }
+
+    /// Starts the function's rows for one input row.
+    pub fn start(&self, row: &[Value], ex: &mut Executor<'_>) -> Result<Series> {
+        match self {
+            TableFunction::Scalar(expr) => {
+                Ok(Series::Once(Some(eval(expr, &Row::plain(row), ex)?)))
+            }
+            TableFunction::Series { args, data_type } => {
+                let values = args
+                    .iter()
+                    .map(|a| eval(a, &Row::plain(row), ex))
+                    .collect::<Result<Vec<_>>>()?;
+                Series::counting(&values, data_type)
+            }
+        }
+    }
+}
+
+/// The set-returning functions pgplay knows, bound to their arguments.
+pub fn bind(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
+    let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
+    let not_found = || {
+        let shown: Vec<String> = types.iter().map(DataType::base_name).collect();
+        DbError::new(
+            code::UNDEFINED_FUNCTION,
+            format!("function {name}({}) does not exist", shown.join(", ")),
+        )
+        .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+    };
+    if !(2..=3).contains(&args.len()) {
+        return Err(not_found());
+    }
+    let mut common = DataType::Unknown;
+    for t in &types {
+        common = unify(&common, t).ok_or_else(not_found)?;
+    }
+    let data_type = match common {
+        DataType::Int2 | DataType::Int4 => DataType::Int4,
+        DataType::Int8 => DataType::Int8,
+        DataType::Numeric { .. } => DataType::NUMERIC,
+        DataType::Timestamp | DataType::TimestampTz => {
+            return Err(DbError::feature_not_supported(
+                "generate_series over timestamps is not supported by pgplay yet",
+            ))
+        }
+        _ => return Err(not_found()),
+    };
+    let args = args
+        .into_iter()
+        .map(|a| coerce(a, &data_type))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TableFunction::Series { args, data_type })
+}
+
+/// The values of one call.
+pub enum Series {
+    Once(Option<Value>),
+    Integers {
+        next: i128,
+        stop: i128,
+        step: i128,
+        data_type: DataType,
+    },
+    Numerics {
+        next: Decimal,
+        stop: Decimal,
+        step: Decimal,
+    },
+    Empty,
+}
+
+impl Series {
+    fn counting(values: &[Value], data_type: &DataType) -> Result<Series> {
+        if values.iter().any(Value::is_null) {
+            return Ok(Series::Empty);
+        }
+        let zero_step =
+            || DbError::new(code::INVALID_PARAMETER_VALUE, "step size cannot equal zero");
+        if *data_type == DataType::NUMERIC {
+            let number = |i: usize| values.get(i).and_then(Value::as_decimal);
+            let step = number(2).unwrap_or(Decimal::ONE);
+            if step.is_zero() {
+                return Err(zero_step());
+            }
+            return Ok(Series::Numerics {
+                next: number(0).unwrap_or_default(),
+                stop: number(1).unwrap_or_default(),
+                step,
+            });
+        }
+        let integer = |i: usize| values.get(i).and_then(Value::as_i64).map(i128::from);
+        let step = integer(2).unwrap_or(1);
+        if step == 0 {
+            return Err(zero_step());
+        }
+        Ok(Series::Integers {
+            next: integer(0).unwrap_or(0),
+            stop: integer(1).unwrap_or(0),
+            step,
+            data_type: data_type.clone(),
+        })
+    }
+
+    pub fn next_value(&mut self) -> Option<Value> {
+        match self {
+            Series::Once(value) => value.take(),
+            Series::Empty => None,
+            Series::Integers {
+                next,
+                stop,
+                step,
+                data_type,
+            } => {
+                let past = if *step > 0 {
+                    *next > *stop
+                } else {
+                    *next < *stop
+                };
+                if past {
+                    return None;
+                }
+                let value = *next;
+                *next += *step;
+                Some(match data_type {
+                    DataType::Int8 => Value::Int8(value as i64),
+                    _ => Value::Int4(value as i32),
+                })
+            }
+            Series::Numerics { next, stop, step } => {
+                let past = if step.is_sign_positive() {
+                    *next > *stop
+                } else {
+                    *next < *stop
+                };
+                if past {
+                    return None;
+                }
+                let value = *next;
+                *next = next.checked_add(*step)?;
+                Some(Value::Numeric(value))
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Window functions: `row_number`, `rank`, `dense_rank`, `percent_rank`, `cume_dist`, `ntile`,
+//! `lag`, `lead`, `first_value`, `last_value`, and count/sum/avg/min/max used
+//! `OVER (PARTITION BY ... ORDER BY ...)` with PostgreSQL's default frame (the partition's
+//! rows up to the current row and its peers, or the whole partition without ORDER BY). The
+//! WindowAgg node reads its input whole, sorts it by partition and order, and appends each
+//! call's value to each row; its rows come out in that order, as PostgreSQL's do.
+
+use std::cmp::Ordering;
+
+use super::super::expr::{eval, AggCall, Expr, Row as EvalRow};
+use super::super::Executor;
+use super::aggregate::{self, AggState};
+use super::exec::Row;
+use crate::error::Result;
+use crate::types::{compare, DataType, Value};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile(Expr),
+    /// lag (`lead` false) or lead: the value `offset` rows before (after), else `default`.
+    Shift {
+        lead: bool,
+        value: Expr,
+        offset: Expr,
+        default: Option<Expr>,
+    },
+    FirstValue(Expr),
+    LastValue(Expr),
+    Aggregate(AggCall),
+}
+
+/// One window function call over the rows of its input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowCall {
+    pub func: WindowFunc,
+    pub partition: Vec<Expr>,
+    /// (expression, descending, nulls first).
+    pub order: Vec<(Expr, bool, bool)>,
+    pub data_type: DataType,
+}
+
+impl WindowCall {
+    /// Every expression it evaluates, for rewriting after grouping.
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        let mut exprs: Vec<&mut Expr> = self.partition.iter_mut().collect();
+        exprs.extend(self.order.iter_mut().map(|(e, _, _)| e));
+        match &mut self.func {
+            WindowFunc::Aggregate(call) => {
+                exprs.extend(call.arg.iter_mut());
+                exprs.extend(call.filter.iter_mut());
+                exprs.extend(call.delimiter.iter_mut());
+                exprs.extend(call.order.iter_mut().map(|(e, _, _)| e));
+            }
+            WindowFunc::Ntile(e) | WindowFunc::FirstValue(e) | WindowFunc::LastValue(e) => {
+                exprs.push(e)
+            }
+            WindowFunc::Shift {
+                value,
+                offset,
+                default,
+                ..
+            } => {
+                exprs.push(value);
+                exprs.push(offset);
+                exprs.extend(default.iter_mut());
+            }
+            _ => {}
+        }
+        exprs
+    }
+
+    pub fn name(&self) -> String {
+        match &self.func {
+            WindowFunc::RowNumber => "row_number()".into(),
+            WindowFunc::Rank => "rank()".into(),
+            WindowFunc::DenseRank => "dense_rank()".into(),
+            WindowFunc::PercentRank => "percent_rank()".into(),
+            WindowFunc::CumeDist => "cume_dist()".into(),
+            WindowFunc::Ntile(_) => "ntile(?)".into(),
+            WindowFunc::Shift { lead: true, .. } => "lead(?)".into(),
+            WindowFunc::Shift { lead: false, .. } => "lag(?)".into(),
+            WindowFunc::FirstValue(_) => "first_value(?)".into(),
+            WindowFunc::LastValue(_) => "last_value(?)".into(),
+            WindowFunc::Aggregate(_) => "aggregate".into(),
+        }
+    }
+}
+
+/// A row's partition and order values.
+struct Keyed {
+    partition: Vec<Value>,
+    order: Vec<Value>,
+    index: usize,
+}
+
+fn compare_order(a: &[Value], b: &[Value], order: &[(Expr, bool, bool)]) -> Ordering {
+    for ((x, y), (_, descending, nulls_first)) in a.iter().zip(b).zip(order) {
+        let ordering = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if *nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if *nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ if *descending => compare(x, y).reverse(),
+            _ => compare(x, y),
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}
+
+fn compare_partition(a: &[Value], b: &[Value]) -> Ordering {
+    crate::types::Key(a.to_vec()).cmp(&crate::types::Key(b.to_vec()))
+}
+
+/// The input rows with each call's value appended, in the last call's window order.
+pub fn run(rows: Vec<Row>, calls: &[WindowCall], ex: &mut Executor<'_>) -> Result<Vec<Row>> {
+    let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(calls.len()); rows.len()];
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    for call in calls {
+        let keyed = sorted(&rows, call, ex)?;
+        let computed = compute(&rows, &keyed, call, ex)?;
+        for (index, value) in computed {
+            values[index].push(value);
+        }
+        order = keyed.iter().map(|k| k.index).collect();
+    }
+    let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for index in order {
+        ex.db.interrupts.check()?;
+        let mut row = rows[index].take().unwrap_or_default();
+        row.append(&mut values[index]);
+        out.push(row);
+    }
+    Ok(out)
+}
+
+fn sorted(rows: &[Row], call: &WindowCall, ex: &mut Executor<'_>) -> Result<Vec<Keyed>> {
+    let mut keyed = Vec::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        ex.db.interrupts.check()?;
+        let partition = call
+            .partition
+            .iter()
+            .map(|e| eval(e, &EvalRow::plain(row), ex))
+            .collect::<Result<Vec<_>>>()?;
+        let order = call
+            .order
+            .iter()
+            .map(|(e, _, _)| eval(e, &EvalRow::plain(row), ex))
+            .collect::<Result<Vec<_>>>()?;
+        keyed.push(Keyed {
+            partition,
+            order,
+            index,
+        });
+    }
+    keyed.sort_by(|a, b| {
+        compare_partition(&a.partition, &b.partition)
+            .then_with(|| compare_order(&a.order, &b.order, &call.order))
+    });
+    Ok(keyed)
+}
+
+/// Each row's value (by input position), partition by partition, peers together.
+fn compute(
+    rows: &[Row],
+    keyed: &[Keyed],
+    call: &WindowCall,
+    ex: &mut Executor<'_>,
+) -> Result<Vec<(usize, Value)>> {
+    let mut out = Vec::with_capacity(keyed.len());
+    let mut start = 0;
+    while start < keyed.len() {
+        let mut end = start;
+        while end < keyed.len() && keyed[end].partition == keyed[start].partition {
+            end += 1;
+        }
+        partition(rows, &keyed[start..end], call, ex, &mut out)?;
+        start = end;
+    }
+    Ok(out)
+}
+
+/// The peer groups of a sorted partition: (start, end) of each run of rows equal on ORDER BY.
+fn peer_groups(part: &[Keyed], order: &[(Expr, bool, bool)]) -> Vec<(usize, usize)> {
+    let mut groups = Vec::new();
+    let mut at = 0;
+    while at < part.len() {
+        let mut end = at;
+        while end < part.len() && compare_order(&part[end].order, &part[at].order, order).is_eq() {
+            end += 1;
+        }
+        groups.push((at, end));
+        at = end;
+    }
+    groups
+}
+
+fn partition(
+    rows: &[Row],
+    part: &[Keyed],
+    call: &WindowCall,
+    ex: &mut Executor<'_>,
+    out: &mut Vec<(usize, Value)>,
+) -> Result<()> {
+    let groups = peer_groups(part, &call.order);
+    let mut state = match &call.func {
+        WindowFunc::Aggregate(agg) => Some(AggState::new(agg)),
+        _ => None,
+    };
+    for (dense, (start, end)) in groups.iter().copied().enumerate() {
+        let peers_value = match (&call.func, state.as_mut()) {
+            (WindowFunc::Aggregate(agg), Some(state)) => {
+                for peer in &part[start..end] {
+                    ex.db.interrupts.check()?;
+                    aggregate::update(agg, state, &rows[peer.index], ex)?;
+                }
+                Some(aggregate::finish(agg, state.clone())?)
+            }
+            _ => None,
+        };
+        for position in start..end {
+            ex.db.interrupts.check()?;
+            let place = Place {
+                position,
+                peers: (start, end),
+                dense: dense as i64 + 1,
+            };
+            let value = match &peers_value {
+                Some(value) => value.clone(),
+                None => positional(rows, part, call, place, ex)?,
+            };
+            out.push((part[position].index, value));
+        }
+    }
+    Ok(())
+}
+
+/// Where a row is in its sorted partition.
+#[derive(Clone, Copy)]
+struct Place {
+    position: usize,
+    peers: (usize, usize),
+    dense: i64,
+}
+
+/// The value of a ranking or positional window function for the row at `place`.
+fn positional(
+    rows: &[Row],
+    part: &[Keyed],
+    call: &WindowCall,
+    place: Place,
+    ex: &mut Executor<'_>,
+) -> Result<Value> {
+    let total = part.len();
+    let row = |i: usize| &rows[part[i].index];
+    let current = row(place.position).clone();
+    Ok(match &call.func {
+        WindowFunc::RowNumber => Value::Int8(place.position as i64 + 1),
+        WindowFunc::Rank => Value::Int8(place.peers.0 as i64 + 1),
+        WindowFunc::DenseRank => Value::Int8(place.dense),
+        WindowFunc::PercentRank if total > 1 => {
+            Value::Float8(place.peers.0 as f64 / (total - 1) as f64)
+        }
+        WindowFunc::PercentRank => Value::Float8(0.0),
+        WindowFunc::CumeDist => Value::Float8(place.peers.1 as f64 / total as f64),
+        WindowFunc::Ntile(buckets) => {
+            let n = eval(buckets, &EvalRow::plain(&current), ex)?
+                .as_i64()
+                .unwrap_or(0);
+            if n <= 0 {
+                return Err(crate::error::DbError::new(
+                    "22014",
+                    "argument of ntile must be greater than zero",
+                ));
+            }
+            let (n, total, p) = (n as usize, total, place.position);
+            let (size, extra) = (total / n, total % n);
+            let big = extra * (size + 1);
+            let bucket = if p < big {
+                p / (size + 1)
+            } else {
+                extra + (p - big) / size.max(1)
+            };
+            Value::Int4(bucket as i32 + 1)
+        }
+        WindowFunc::FirstValue(e) => eval(e, &EvalRow::plain(row(0)), ex)?,
+        WindowFunc::LastValue(e) => eval(e, &EvalRow::plain(row(place.peers.1 - 1)), ex)?,
+        WindowFunc::Shift {
+            lead,
+            value,
+            offset,
+            default,
+        } => {
+            let step = eval(offset, &EvalRow::plain(&current), ex)?
+                .as_i64()
+                .unwrap_or(1);
+            let target = if *lead {
+                place.position as i64 + step
+            } else {
+                place.position as i64 - step
+            };
+            if target >= 0 && (target as usize) < total {
+                eval(value, &EvalRow::plain(row(target as usize)), ex)?
+            } else {
+                match default {
+                    Some(d) => eval(d, &EvalRow::plain(&current), ex)?,
+                    None => Value::Null,
+                }
+            }
+        }
+        WindowFunc::Aggregate(_) => Value::Null,
+    })
+}
