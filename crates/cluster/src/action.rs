@@ -44,9 +44,14 @@ pub enum Action {
         fault: NetworkFault,
     },
     /// `ls` of an archive directory, which the driver keeps.
-    ListArchive { dir: String },
+    ListArchive {
+        dir: String,
+    },
     /// A command about one node alone, for [`run_local`] on it.
-    Local { node: String, command: ShellCommand },
+    Local {
+        node: String,
+        command: ShellCommand,
+    },
 }
 
 /// The cluster a line is planned against.
@@ -150,7 +155,11 @@ fn plan_base_backup(command: ShellCommand, members: Members<'_>) -> Result<Actio
 
 /// Runs a command about one node alone (everything but pg_basebackup, the
 /// archive and the network) on that node; Ok is what it prints.
-pub fn run_local(node: &mut Node, now: Timestamp, command: &ShellCommand) -> Result<String, String> {
+pub fn run_local(
+    node: &mut Node,
+    now: Timestamp,
+    command: &ShellCommand,
+) -> Result<String, String> {
     match command {
         ShellCommand::PgCtl { action, mode, .. } => run_pg_ctl(node, now, *action, *mode),
         ShellCommand::SignalFile { create, .. } => {
@@ -241,7 +250,10 @@ mod tests {
             nodes: &NODES,
             max_nodes: None,
         };
-        let error = plan("cat primary/postgresql.conf standby1/postgresql.conf", members);
+        let error = plan(
+            "cat primary/postgresql.conf standby1/postgresql.conf",
+            members,
+        );
         assert!(error.unwrap_err().contains("one data directory at a time"));
     }
 

@@ -194,12 +194,7 @@ impl<T> Held<T> {
     /// Decides what becomes of `frame` on a link with `fault`. While
     /// anything is held, what follows waits behind it even if the link is
     /// healed in between (the driver releases the held frames first).
-    pub fn offer(
-        &mut self,
-        fault: LinkFault,
-        frame: T,
-        draw: impl FnMut() -> u32,
-    ) -> Offer<T> {
+    pub fn offer(&mut self, fault: LinkFault, frame: T, draw: impl FnMut() -> u32) -> Offer<T> {
         if fault.partitioned || !self.frames.is_empty() {
             if self.frames.len() >= HELD_CAPACITY {
                 self.frames.clear();
@@ -273,7 +268,11 @@ mod tests {
         assert!(faults.is_partitioned("primary", "standby1"));
         assert_eq!(faults.apply("primary", "standby1", NetworkFault::Cut), held);
         faults.apply("primary", "standby1", NetworkFault::Heal);
-        assert_eq!(faults.faulty().count(), 0, "a healed link has no fault left");
+        assert_eq!(
+            faults.faulty().count(),
+            0,
+            "a healed link has no fault left"
+        );
     }
 
     #[test]
@@ -340,7 +339,11 @@ mod tests {
     fn a_connection_keeps_its_order_behind_a_slow_message() {
         let mut order = InOrder::default();
         assert_eq!(order.due(100, 500), 600);
-        assert_eq!(order.due(200, 10), 600, "waits behind the retransmitted one");
+        assert_eq!(
+            order.due(200, 10),
+            600,
+            "waits behind the retransmitted one"
+        );
         assert_eq!(order.due(700, 10), 710);
     }
 }

@@ -75,7 +75,10 @@ mod tests {
             assert_eq!(Preset::parse(preset.name()), Some(preset));
             let mut made = vec![PRIMARY];
             for (name, upstream) in preset.standbys() {
-                assert!(made.contains(upstream), "{preset:?}: {name} before {upstream}");
+                assert!(
+                    made.contains(upstream),
+                    "{preset:?}: {name} before {upstream}"
+                );
                 made.push(name);
             }
         }

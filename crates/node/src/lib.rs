@@ -323,6 +323,14 @@ impl Node {
         self.log_total += 1;
     }
 
+    /// A line the driver writes into the server log, in order with the
+    /// server's own: what happened to the server outside it (a link's
+    /// connection broken by the network, a process replaced).
+    pub fn log_from_driver(&mut self, line: String) {
+        self.collect_engine_log();
+        self.push_log(line);
+    }
+
     /// Log lines written since the node's start of life (some may have left the ring).
     pub fn log_total(&mut self) -> u64 {
         self.collect_engine_log();
