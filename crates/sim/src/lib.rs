@@ -862,3 +862,40 @@ impl Sim {
         self.nodes.values().map(|n| n.status_line()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgplay_replication::protocol::Message;
+
+    /// One more message than a partitioned connection holds breaks it, as
+    /// the page's workers break theirs: both ends see it close and log why.
+    #[test]
+    fn a_full_partition_buffer_breaks_the_connection() {
+        let mut sim = Sim::new(5).with_preset(Preset::OneStandby, 5432);
+        sim.run_for(SECOND);
+        let (conn, _) = sim
+            .links
+            .iter()
+            .find(|(_, l)| !l.closed)
+            .map(|(c, l)| (*c, l.clone()))
+            .expect("the standby streams");
+        sim.partition("primary", "standby1");
+        for _ in 0..HELD_CAPACITY {
+            sim.send_on("primary", conn, PeerEvent::Message(Message::Terminate));
+        }
+        assert!(!sim.links[&conn].closed);
+        assert_eq!(sim.held[&conn].len(), HELD_CAPACITY);
+        sim.send_on("primary", conn, PeerEvent::Message(Message::Terminate));
+        assert!(sim.links[&conn].closed, "one more breaks the connection");
+        assert!(!sim.held.contains_key(&conn), "and what it held is gone");
+        for node in ["primary", "standby1"] {
+            let said = sim
+                .node_mut(node)
+                .unwrap()
+                .log()
+                .any(|l| l.contains("the partition held 4096 messages"));
+            assert!(said, "{node}'s log says why");
+        }
+    }
+}
