@@ -150,7 +150,7 @@ pub enum Offer<T> {
 }
 
 /// Why the network broke a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BreakReason {
     /// The partition held [`HELD_CAPACITY`] messages on it.
     HeldFull,
