@@ -9,6 +9,7 @@
 //!   with the tools' own errors, and a node's own commands run on it;
 //! - [`preset`]: the clusters a learner starts from;
 //! - [`ports`]: which port a new server and a client connection get;
+//! - [`transcript`]: a scenario both hosts run and must print alike;
 //! - [`link`]: the model of a link's faults (delay, loss, partition with a
 //!   bounded buffer that breaks the connection when full, cut).
 //!
@@ -21,6 +22,7 @@ pub mod link;
 pub mod ports;
 pub mod preset;
 pub mod shell;
+pub mod transcript;
 
 pub use action::{plan, run_local, Action, BaseBackup, Members};
 pub use link::{LinkFault, LinkFaults};
