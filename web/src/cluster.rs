@@ -15,7 +15,7 @@ use js_sys::{Array, Atomics, Function, Int32Array, Promise, Uint8Array};
 use pgplay_cluster::link::{pair, LinkFaults};
 use pgplay_cluster::ports::ClientPorts;
 use pgplay_cluster::preset::PRIMARY;
-use pgplay_cluster::{plan, Action, BaseBackup, Members, NetworkFault, Preset};
+use pgplay_cluster::{plan, Action, BaseBackup, Host, Members, NetworkFault, Preset, ShellCommand};
 use pgplay_node::durable::DurableCopy;
 use pgplay_node::RecoveryConf;
 use wasm_bindgen::prelude::*;
@@ -636,12 +636,8 @@ impl Cluster {
     /// Reads a command line against the nodes there are (the simulator's
     /// parser, checks and errors, with the page's limit on workers).
     fn plan(&self, line: &str) -> Result<Action, String> {
-        let inner = self.0.borrow();
-        let nodes: Vec<(&str, u16)> = inner
-            .nodes
-            .iter()
-            .map(|(name, h)| (name.as_str(), h.port))
-            .collect();
+        let nodes = self.members();
+        let nodes: Vec<(&str, u16)> = nodes.iter().map(|(n, p)| (n.as_str(), *p)).collect();
         let members = Members {
             nodes: &nodes,
             max_nodes: Some(MAX_NODES),
@@ -674,29 +670,11 @@ impl Cluster {
         })
     }
 
-    /// A server command line (`pg_ctl -D standby1 promote`, `pg_basebackup ... -D standby3 -R`).
+    /// A server command line (`pg_ctl -D standby1 promote`, `pg_basebackup ... -D standby3 -R`):
+    /// the simulator's path ([`pgplay_cluster::run_command`]), the actions carried out by the
+    /// page's [`Host`].
     pub fn run(&self, line: &str) -> Promise {
-        let action = match self.plan(line) {
-            Ok(action) => action,
-            Err(error) => return Promise::reject(&JsValue::from_str(&error)),
-        };
-        match action {
-            Action::Nothing => Promise::resolve(&JsValue::from_str("")),
-            Action::BaseBackup(copy) => self.base_backup(copy, false),
-            Action::Network { a, b, fault } => {
-                self.network(&a, &b, fault);
-                Promise::resolve(&JsValue::from_str(""))
-            }
-            Action::ListArchive { dir } => match self.0.borrow().archive.ls(&dir) {
-                Ok(text) => Promise::resolve(&JsValue::from_str(&text)),
-                Err(text) => Promise::reject(&JsValue::from_str(&text)),
-            },
-            Action::Local { node, .. } => {
-                // The node's worker reads the line with the same parser.
-                let line = line.to_string();
-                self.request(&node, move |request| ToWorker::Command { request, line })
-            }
-        }
+        pgplay_cluster::run_command(&mut self.clone(), line)
     }
 
     /// `pg_basebackup -h <upstream> -D <name> -R` as the presets (and a
@@ -828,6 +806,50 @@ impl Cluster {
         Err(JsValue::from_str(
             "the standbys did not start streaming within 10 s",
         ))
+    }
+}
+
+/// The page as the cluster's host: actions by messages to the workers,
+/// answered with promises.
+impl Host for Cluster {
+    type Answer = Promise;
+
+    fn members(&self) -> Vec<(String, u16)> {
+        let inner = self.0.borrow();
+        inner
+            .nodes
+            .iter()
+            .map(|(name, h)| (name.clone(), h.port))
+            .collect()
+    }
+
+    fn max_nodes(&self) -> Option<usize> {
+        Some(MAX_NODES)
+    }
+
+    fn answer(&mut self, result: Result<String, String>) -> Promise {
+        match result {
+            Ok(text) => Promise::resolve(&JsValue::from_str(&text)),
+            Err(text) => Promise::reject(&JsValue::from_str(&text)),
+        }
+    }
+
+    fn base_backup(&mut self, copy: BaseBackup) -> Promise {
+        Cluster::base_backup(self, copy, false)
+    }
+
+    fn network(&mut self, a: &str, b: &str, fault: NetworkFault) {
+        Cluster::network(self, a, b, fault);
+    }
+
+    fn list_archive(&self, dir: &str) -> Result<String, String> {
+        self.0.borrow().archive.ls(dir)
+    }
+
+    /// The node's worker reads the line with the same parser and runs it.
+    fn run_on_node(&mut self, node: &str, line: &str, _: ShellCommand) -> Promise {
+        let line = line.to_string();
+        self.request(node, move |request| ToWorker::Command { request, line })
     }
 }
 

@@ -7,6 +7,8 @@
 //!   for the real PostgreSQL cluster;
 //! - [`action`]: what a line does to the cluster, checked against its nodes,
 //!   with the tools' own errors, and a node's own commands run on it;
+//! - [`host`]: what a driver does for the cluster (the trait the simulator
+//!   and the page implement) and the one path a command line takes through it;
 //! - [`preset`]: the clusters a learner starts from;
 //! - [`ports`]: which port a new server and a client connection get;
 //! - [`transcript`]: a scenario both hosts run and must print alike;
@@ -18,6 +20,7 @@
 //! `pgplay-node` and below the drivers; no crate below imports it.
 
 pub mod action;
+pub mod host;
 pub mod link;
 pub mod ports;
 pub mod preset;
@@ -25,6 +28,7 @@ pub mod shell;
 pub mod transcript;
 
 pub use action::{plan, run_local, Action, BaseBackup, Members};
+pub use host::{run_command, Host};
 pub use link::{LinkFault, LinkFaults};
 pub use preset::Preset;
 pub use shell::{NetworkFault, ShellCommand};
