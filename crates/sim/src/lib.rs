@@ -20,7 +20,7 @@ pub mod shell;
 
 use std::collections::BTreeMap;
 
-use pgplay_cluster::link::{broken_log_line, BreakReason, Held, InOrder, LinkFaults, Offer};
+use pgplay_cluster::link::{broken_log_line, pair, BreakReason, Held, InOrder, LinkFaults, Offer};
 use pgplay_cluster::ports::{next_server_port, ClientPorts};
 use pgplay_cluster::preset::{Preset, PRIMARY};
 use pgplay_cluster::{LinkFault, NetworkFault};
@@ -111,8 +111,6 @@ pub struct Sim {
 
 /// Makes the interrupt source of a node the simulator adds.
 pub type InterruptSourceMaker = std::sync::Arc<dyn Fn() -> Box<dyn InterruptSource> + Send + Sync>;
-
-use pgplay_cluster::link::pair;
 
 impl Sim {
     pub fn new(seed: u64) -> Sim {
