@@ -45,7 +45,8 @@ pub const SYNC_WAIT_LIMIT: Timestamp = 60 * SECOND;
 /// as a learner's Ctrl+C would: an hour costs milliseconds to simulate, years would cost hours.
 pub const SLEEP_LIMIT: Timestamp = 3600 * SECOND;
 
-/// Most messages held back by partitions per connection; beyond it the
+/// Most messages held back by partitions per connection and direction (as
+/// each end's worker in the page holds what it sends); beyond it the
 /// connection breaks (a real TCP connection would time out).
 pub use pgplay_cluster::link::HELD_CAPACITY;
 /// Most events queued on the network at once.
@@ -93,8 +94,8 @@ pub struct Sim {
     in_order: BTreeMap<(ConnId, bool), InOrder>,
     /// Delay, loss and partitions between two nodes (`pgplay-net`).
     faults: LinkFaults,
-    /// What partitions hold, per connection.
-    held: BTreeMap<ConnId, Held<Delivery>>,
+    /// What partitions hold, per (connection, towards the server?).
+    held: BTreeMap<(ConnId, bool), Held<Delivery>>,
     next_node_id: u32,
     client_ports: ClientPorts,
     system_identifier: u64,
@@ -540,21 +541,20 @@ impl Sim {
 
     /// Sends what partitions held on the connections whose link healed.
     fn release_held(&mut self) {
-        let conns: Vec<ConnId> = self.held.keys().copied().collect();
-        for conn in conns {
+        let ends: Vec<(ConnId, bool)> = self.held.keys().copied().collect();
+        for (conn, toward_server) in ends {
             let Some(link) = self.links.get(&conn).cloned() else {
                 continue;
             };
             let fault = self.faults.get(&link.client, &link.server);
-            let Some(held) = self.held.get_mut(&conn) else {
+            let Some(held) = self.held.get_mut(&(conn, toward_server)) else {
                 continue;
             };
             let released = held.release(fault);
             if held.is_empty() {
-                self.held.remove(&conn);
+                self.held.remove(&(conn, toward_server));
             }
             for delivery in released {
-                let toward_server = delivery.to == link.server;
                 self.schedule(conn, toward_server, delivery, fault.delay_ms);
             }
         }
@@ -598,7 +598,7 @@ impl Sim {
         };
         link.closed = true;
         let (client, server) = (link.client.clone(), link.server.clone());
-        self.held.remove(&conn);
+        self.held.retain(|(held_conn, _), _| *held_conn != conn);
         self.queue.retain(|_, d| d.conn != conn);
         let now = self.now;
         for (to, peer) in [(&client, &server), (&server, &client)] {
@@ -765,13 +765,14 @@ impl Sim {
         let fault = self.faults.get(&link.client, &link.server);
         let rng = &mut self.rng;
         let draw = || rng.below(100) as u32;
+        let end = (conn, toward_server);
         let offer = self
             .held
-            .entry(conn)
+            .entry(end)
             .or_default()
             .offer(fault, delivery, draw);
-        if self.held.get(&conn).is_some_and(|h| h.is_empty()) {
-            self.held.remove(&conn);
+        if self.held.get(&end).is_some_and(|h| h.is_empty()) {
+            self.held.remove(&end);
         }
         match offer {
             Offer::Send { frame, delay_ms } => self.schedule(conn, toward_server, frame, delay_ms),
@@ -883,10 +884,10 @@ mod tests {
             sim.send_on("primary", conn, PeerEvent::Message(Message::Terminate));
         }
         assert!(!sim.links[&conn].closed);
-        assert_eq!(sim.held[&conn].len(), HELD_CAPACITY);
+        assert_eq!(sim.held[&(conn, false)].len(), HELD_CAPACITY);
         sim.send_on("primary", conn, PeerEvent::Message(Message::Terminate));
         assert!(sim.links[&conn].closed, "one more breaks the connection");
-        assert!(!sim.held.contains_key(&conn), "and what it held is gone");
+        assert!(sim.held.is_empty(), "and what it held is gone");
         for node in ["primary", "standby1"] {
             let said = sim
                 .node_mut(node)
