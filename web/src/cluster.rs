@@ -846,10 +846,9 @@ impl Host for Cluster {
         self.0.borrow().archive.ls(dir)
     }
 
-    /// The node's worker reads the line with the same parser and runs it.
-    fn run_on_node(&mut self, node: &str, line: &str, _: ShellCommand) -> Promise {
-        let line = line.to_string();
-        self.request(node, move |request| ToWorker::Command { request, line })
+    /// The node's worker runs the parsed command on its node.
+    fn run_on_node(&mut self, node: &str, _line: &str, command: ShellCommand) -> Promise {
+        self.request(node, move |request| ToWorker::Command { request, command })
     }
 }
 

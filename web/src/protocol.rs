@@ -78,10 +78,11 @@ pub enum ToWorker {
     RestoreResult {
         result: Result<Vec<u8>, String>,
     },
-    /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...).
+    /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...),
+    /// as the page parsed it.
     Command {
         request: u32,
-        line: String,
+        command: pgplay_cluster::ShellCommand,
     },
     /// `pg_basebackup` from this node: answer with [`Reply::Image`].
     BaseBackup {
@@ -345,6 +346,11 @@ mod tests {
                 peer: "standby1".into(),
             },
             ToWorker::Cut { conn: 7 },
+            ToWorker::Command {
+                request: 3,
+                command: pgplay_cluster::shell::parse("pg_ctl -D standby1 -m immediate stop")
+                    .unwrap(),
+            },
         ];
         for value in values {
             assert_eq!(decode::<ToWorker>(&encode(&value)).unwrap(), value);

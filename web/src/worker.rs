@@ -381,16 +381,12 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 cancel_wait(&session);
             }
         }
-        ToWorker::Command { request, line } => {
-            let result =
-                with_state(
-                    |s| match (s.node.as_mut(), pgplay_cluster::shell::parse(&line)) {
-                        (Some(node), Ok(command)) => pgplay_cluster::run_local(node, now, &command),
-                        (_, Err(error)) => Err(error),
-                        (None, _) => Err("the server is not initialized".into()),
-                    },
-                )
-                .unwrap_or_else(|| Err("no worker state".into()));
+        ToWorker::Command { request, command } => {
+            let result = with_state(|s| match s.node.as_mut() {
+                Some(node) => pgplay_cluster::run_local(node, now, &command),
+                None => Err("the server is not initialized".into()),
+            })
+            .unwrap_or_else(|| Err("no worker state".into()));
             reply(
                 request,
                 match result {

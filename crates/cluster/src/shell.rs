@@ -22,9 +22,10 @@
 
 use pgplay_node::shell::words;
 use pgplay_node::StopMode;
+use serde::{Deserialize, Serialize};
 
 /// What `pg_ctl` is asked to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PgCtlAction {
     Start,
     Stop,
@@ -65,7 +66,9 @@ pub fn stop_mode_name(mode: StopMode) -> &'static str {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One command line, parsed. It crosses to the page's workers as it is
+/// (serde), so a line is parsed once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShellCommand {
     PgCtl {
         node: String,
@@ -128,7 +131,7 @@ pub enum ShellCommand {
 }
 
 /// What `pgplay-net` does to a link (see [`crate::link`] for the model).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NetworkFault {
     /// Traffic is held until healed.
     Partition,

@@ -153,7 +153,7 @@ pub enum RunState {
 }
 
 /// How `pg_ctl stop -m` stops a server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopMode {
     Smart,
     Fast,
