@@ -318,10 +318,12 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 let Some(node) = s.node.as_mut() else {
                     return Some((String::new(), 0));
                 };
-                let psql = s
-                    .sessions
-                    .entry(session.clone())
-                    .or_insert_with(|| node.connect());
+                let psql = s.sessions.entry(session.clone()).or_insert_with(|| {
+                    let mut psql = node.connect();
+                    // `\timing` in the page shows the browser's time.
+                    psql.clock = Some(now_millis);
+                    psql
+                });
                 let out = running_for(&session, || node.psql_line(now, psql, &line));
                 if psql.waiting.is_some() {
                     if s.waiting.contains_key(&session) {
@@ -1020,7 +1022,11 @@ fn status(s: &State, node: &Node) -> NodeStatus {
         timeline: status.timeline.0,
         write: status.write.to_string(),
         flush: status.flush.to_string(),
-        replay: status.replay.map(|l| l.to_string()),
+        // A standby whose replay pg_wal_replay_pause() stopped says so next to its replay LSN.
+        replay: status.replay.map(|l| match node.db.replay_paused {
+            true => format!("{l} (paused)"),
+            false => l.to_string(),
+        }),
         receiver: status.receiver.map(str::to_string),
         upstream: node.upstream(),
         senders: node

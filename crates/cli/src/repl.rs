@@ -51,6 +51,9 @@ impl Repl {
             let session = self.sim.node_mut(node).map(|n| n.connect());
             if let Some(mut psql) = session {
                 psql.options.interactive = self.interactive;
+                if self.interactive {
+                    psql.clock = Some(wall_millis);
+                }
                 self.sessions.insert(node.to_string(), psql);
             }
         }
@@ -301,4 +304,15 @@ pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) 
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Milliseconds on the wall clock, for psql's `\timing` at a terminal (a piped script shows
+/// the simulator's time instead, so its transcript does not change from run to run).
+fn wall_millis() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+        * 1000.0
 }

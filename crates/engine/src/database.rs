@@ -167,6 +167,11 @@ pub struct Database {
     pub promote_requested: bool,
     /// `pg_reload_conf()` ran: the node reads the files it keeps (pg_hba.conf).
     pub reload_requested: bool,
+    /// `pg_wal_replay_pause()` on a standby: WAL keeps arriving, none is replayed until
+    /// `pg_wal_replay_resume()`, a promotion or a restart ([`crate::system::replay_control`]).
+    pub replay_paused: bool,
+    /// `pg_wal_replay_resume()` ran: the node replays what arrived meanwhile after the statement.
+    pub replay_resume_requested: bool,
     /// `CHECK_FOR_INTERRUPTS()`: the running statement's work, sleeps and timeout, and the
     /// host's clock and cancel requests ([`crate::interrupt`]).
     pub interrupts: crate::interrupt::Interrupts,
@@ -262,6 +267,8 @@ impl Database {
             stats: Default::default(),
             promote_requested: false,
             reload_requested: false,
+            replay_paused: false,
+            replay_resume_requested: false,
             interrupts: Default::default(),
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),

@@ -683,6 +683,20 @@ impl Settings {
             .unwrap_or_else(|| definition.default.to_string())
     }
 
+    /// `pg_settings.source` of the server's value: from a file, or the built-in default.
+    pub fn source(&self, name: &str) -> &'static str {
+        let Some(definition) = definition(name) else {
+            return "default";
+        };
+        if self.from_file.contains(definition.name) {
+            "configuration file"
+        } else if definition.context == Internal && self.active.contains_key(definition.name) {
+            "override"
+        } else {
+            "default"
+        }
+    }
+
     pub fn set_internal(&mut self, name: &'static str, value: String) {
         self.active.insert(name, value);
     }

@@ -17,6 +17,7 @@ pub mod database;
 pub mod error;
 pub mod explain;
 pub mod guc;
+pub mod guc_docs;
 pub mod guc_file;
 pub mod heap;
 pub mod interrupt;

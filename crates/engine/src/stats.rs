@@ -100,7 +100,9 @@ pub(crate) fn time(value: Option<Timestamp>) -> Value {
     value.map(Value::TimestampTz).unwrap_or(Value::Null)
 }
 fn interval(value: Option<i64>) -> Value {
-    value.map(Value::Interval).unwrap_or(Value::Null)
+    value
+        .map(|micros| Value::Interval(crate::types::Interval::from_micros(micros)))
+        .unwrap_or(Value::Null)
 }
 pub(crate) fn columns(spec: &[(&str, DataType)]) -> Vec<(String, DataType)> {
     spec.iter()

@@ -104,6 +104,10 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             db.promote_requested = true;
             Value::Bool(true)
         }
+        "pg_wal_replay_pause"
+        | "pg_wal_replay_resume"
+        | "pg_is_wal_replay_paused"
+        | "pg_get_wal_replay_pause_state" => replay_control(db, name)?,
         "pg_sleep" => {
             let seconds = args.first().and_then(Value::as_decimal).unwrap_or_default();
             let micros = seconds
@@ -112,7 +116,8 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
                 .unwrap_or(i64::MAX);
             // The driver lets the time pass; a sleep past statement_timeout ends there.
             db.interrupts.sleep(micros)?;
-            Value::Null
+            // void, which is not NULL: `pg_sleep(0) IS NULL` is false.
+            Value::Text(String::new())
         }
         "now"
         | "current_timestamp"
@@ -171,6 +176,45 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
                 "{other}() is not supported by pgplay yet"
             )))
         }
+    })
+}
+
+/// The recovery control functions: pause and resume replay on a standby, and ask about it.
+/// pgplay's startup process pauses at once, so "pause requested" is never seen.
+pub fn replay_control(db: &mut crate::Database, name: &str) -> Result<Value> {
+    if !db.in_recovery {
+        return Err(DbError::new(
+            code::OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "recovery is not in progress",
+        )
+        .with_hint("Recovery control functions can only be executed during recovery."));
+    }
+    Ok(match name {
+        "pg_wal_replay_pause" => {
+            if !db.replay_paused {
+                db.replay_paused = true;
+                db.log_lines.push("LOG:  recovery has paused".into());
+                db.log_lines
+                    .push("HINT:  Execute pg_wal_replay_resume() to continue.".into());
+            }
+            Value::Text(String::new())
+        }
+        "pg_wal_replay_resume" => {
+            if db.replay_paused {
+                db.replay_paused = false;
+                db.replay_resume_requested = true;
+            }
+            Value::Text(String::new())
+        }
+        "pg_is_wal_replay_paused" => Value::Bool(db.replay_paused),
+        _ => Value::Text(
+            if db.replay_paused {
+                "paused"
+            } else {
+                "not paused"
+            }
+            .into(),
+        ),
     })
 }
 

@@ -45,10 +45,16 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Bool(v) => out.push(u8::from(*v)),
         Value::Int2(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::Int4(v) => out.extend_from_slice(&v.to_le_bytes()),
-        Value::Int8(v) | Value::Timestamp(v) | Value::TimestampTz(v) | Value::Interval(v) => {
+        Value::Int8(v) | Value::Timestamp(v) | Value::TimestampTz(v) => {
             out.extend_from_slice(&v.to_le_bytes())
         }
+        Value::Interval(v) => {
+            out.extend_from_slice(&v.micros.to_le_bytes());
+            out.extend_from_slice(&v.days.to_le_bytes());
+            out.extend_from_slice(&v.months.to_le_bytes());
+        }
         Value::Oid(v) => out.extend_from_slice(&v.to_le_bytes()),
+        Value::Date(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::Float8(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::PgLsn(v) => out.extend_from_slice(&v.0.to_le_bytes()),
         Value::Numeric(v) => encode_varlena(&v.serialize(), out),
@@ -114,10 +120,15 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         DataType::Int2 => Value::Int2(i16::from_le_bytes(cursor.array()?)),
         DataType::Int4 => Value::Int4(i32::from_le_bytes(cursor.array()?)),
         DataType::Oid => Value::Oid(u32::from_le_bytes(cursor.array()?)),
+        DataType::Date => Value::Date(i32::from_le_bytes(cursor.array()?)),
         DataType::Int8 => Value::Int8(i64::from_le_bytes(cursor.array()?)),
         DataType::Timestamp => Value::Timestamp(i64::from_le_bytes(cursor.array()?)),
         DataType::TimestampTz => Value::TimestampTz(i64::from_le_bytes(cursor.array()?)),
-        DataType::Interval => Value::Interval(i64::from_le_bytes(cursor.array()?)),
+        DataType::Interval => Value::Interval(crate::types::Interval {
+            micros: i64::from_le_bytes(cursor.array()?),
+            days: i32::from_le_bytes(cursor.array()?),
+            months: i32::from_le_bytes(cursor.array()?),
+        }),
         DataType::Float8 => Value::Float8(f64::from_le_bytes(cursor.array()?)),
         DataType::PgLsn => Value::PgLsn(Lsn(u64::from_le_bytes(cursor.array()?))),
         DataType::Numeric { .. } => {

@@ -11,6 +11,10 @@ use rust_decimal::Decimal;
 
 use crate::error::{code, DbError, Result};
 
+pub mod date;
+pub mod interval;
+pub use interval::Interval;
+
 /// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DataType {
@@ -30,6 +34,7 @@ pub enum DataType {
     Oid,
     Timestamp,
     TimestampTz,
+    Date,
     Interval,
     PgLsn,
     /// An untyped string literal, typed later by context.
@@ -64,6 +69,7 @@ impl DataType {
             DataType::Timestamp => "timestamp without time zone".into(),
             DataType::TimestampTz => "timestamp with time zone".into(),
             DataType::Interval => "interval".into(),
+            DataType::Date => "date".into(),
             DataType::PgLsn => "pg_lsn".into(),
             DataType::Unknown => "unknown".into(),
         }
@@ -95,6 +101,7 @@ impl DataType {
             DataType::Timestamp => 1114,
             DataType::TimestampTz => 1184,
             DataType::Interval => 1186,
+            DataType::Date => 1082,
             DataType::PgLsn => 3220,
         }
     }
@@ -132,6 +139,7 @@ impl DataType {
             1114 => DataType::Timestamp,
             1184 => DataType::TimestampTz,
             1186 => DataType::Interval,
+            1082 => DataType::Date,
             3220 => DataType::PgLsn,
             _ => return None,
         })
@@ -194,8 +202,9 @@ pub enum Value {
     /// Microseconds since 2000-01-01 00:00:00.
     Timestamp(i64),
     TimestampTz(i64),
-    /// Microseconds.
-    Interval(i64),
+    Interval(Interval),
+    /// Days since 2000-01-01 ([`date`]).
+    Date(i32),
     PgLsn(Lsn),
 }
 
@@ -251,7 +260,8 @@ impl Value {
             Value::Text(v) => v.clone(),
             Value::Timestamp(v) => format_timestamp(*v),
             Value::TimestampTz(v) => format!("{}+00", format_timestamp(*v)),
-            Value::Interval(v) => format_interval(*v),
+            Value::Interval(v) => interval::format(v),
+            Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
         })
     }
@@ -294,35 +304,6 @@ pub fn format_timestamp(micros: i64) -> String {
         let digits = format!("{fraction:06}");
         text.push('.');
         text.push_str(digits.trim_end_matches('0'));
-    }
-    text
-}
-
-/// Interval output in PostgreSQL's default style, for durations under a day: `00:00:00.000203`.
-pub fn format_interval(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
-    let micros = micros.unsigned_abs();
-    let days = micros / 86_400_000_000;
-    let rest = micros % 86_400_000_000;
-    let (hours, minutes, seconds, fraction) = (
-        rest / 3_600_000_000,
-        rest / 60_000_000 % 60,
-        rest / 1_000_000 % 60,
-        rest % 1_000_000,
-    );
-    let mut text = String::new();
-    if days > 0 {
-        text.push_str(&format!(
-            "{sign}{days} day{} ",
-            if days == 1 { "" } else { "s" }
-        ));
-    }
-    text.push_str(&format!("{sign}{hours:02}:{minutes:02}:{seconds:02}"));
-    if fraction != 0 {
-        text.push_str(&format!(
-            ".{}",
-            format!("{fraction:06}").trim_end_matches('0')
-        ));
     }
     text
 }
@@ -418,9 +399,8 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         DataType::Varchar(_) => return apply_typmod(Value::Text(text.to_string()), data_type),
         DataType::Timestamp => Value::Timestamp(parse_timestamp(text, false)?),
         DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
-        DataType::Interval => Value::Interval(
-            parse_interval(trimmed).ok_or_else(|| DbError::invalid_text("interval", text))?,
-        ),
+        DataType::Interval => Value::Interval(interval::parse(text)?),
+        DataType::Date => Value::Date(date::parse(text)?),
         DataType::PgLsn => Value::PgLsn(
             text.parse::<Lsn>()
                 .map_err(|_| DbError::invalid_text("pg_lsn", text))?,
@@ -498,28 +478,6 @@ fn parse_float(text: &str) -> Option<f64> {
         }
         _ => None,
     }
-}
-
-/// `1 second`, `500 ms`, `00:00:01.5`: enough interval input for lags and settings.
-fn parse_interval(text: &str) -> Option<i64> {
-    if let Some((hours, rest)) = text.split_once(':') {
-        let (minutes, seconds) = rest.split_once(':').unwrap_or((rest, "0"));
-        let seconds: f64 = seconds.parse().ok()?;
-        let total = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
-        return Some(total * 1_000_000 + (seconds * 1e6).round() as i64);
-    }
-    let mut words = text.split_whitespace();
-    let amount: f64 = words.next()?.parse().ok()?;
-    let unit = words.next().unwrap_or("seconds").to_ascii_lowercase();
-    let micros_per = match unit.trim_end_matches('s') {
-        "m" | "millisecond" | "msec" => 1_000.0,
-        "second" | "sec" | "" => 1_000_000.0,
-        "minute" | "min" => 60_000_000.0,
-        "hour" | "h" => 3_600_000_000.0,
-        "day" | "d" => 86_400_000_000.0,
-        _ => return None,
-    };
-    Some((amount * micros_per).round() as i64)
 }
 
 /// Enforces `varchar(n)` and `numeric(p,s)` on assignment, with PostgreSQL's errors.
@@ -631,10 +589,16 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         },
         DataType::Timestamp => match value {
             Value::TimestampTz(v) => Value::Timestamp(v),
+            Value::Date(d) => Value::Timestamp(date::to_timestamp(d)?),
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::TimestampTz => match value {
             Value::Timestamp(v) => Value::TimestampTz(v),
+            Value::Date(d) => Value::TimestampTz(date::to_timestamp(d)?),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Date => match value {
+            Value::Timestamp(v) | Value::TimestampTz(v) => Value::Date(date::from_timestamp(v)?),
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::Interval | DataType::PgLsn => return Err(cannot_cast(from, to)),
@@ -694,6 +658,8 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             | (DataType::Bool, DataType::Int4)
             | (DataType::Timestamp, DataType::TimestampTz)
             | (DataType::TimestampTz, DataType::Timestamp)
+            | (DataType::Date, DataType::Timestamp | DataType::TimestampTz)
+            | (DataType::Timestamp | DataType::TimestampTz, DataType::Date)
     )
 }
 
@@ -708,8 +674,15 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Timestamp(a), Value::Timestamp(b))
         | (Value::TimestampTz(a), Value::TimestampTz(b))
         | (Value::Timestamp(a), Value::TimestampTz(b))
-        | (Value::TimestampTz(a), Value::Timestamp(b))
-        | (Value::Interval(a), Value::Interval(b)) => a.cmp(b),
+        | (Value::TimestampTz(a), Value::Timestamp(b)) => a.cmp(b),
+        (Value::Interval(a), Value::Interval(b)) => a.cmp_span(b),
+        (Value::Date(a), Value::Date(b)) => a.cmp(b),
+        (Value::Date(d), Value::Timestamp(t) | Value::TimestampTz(t)) => {
+            date_micros(*d).cmp(&i128::from(*t))
+        }
+        (Value::Timestamp(t) | Value::TimestampTz(t), Value::Date(d)) => {
+            i128::from(*t).cmp(&date_micros(*d))
+        }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (
@@ -726,6 +699,11 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             _ => format!("{left:?}").cmp(&format!("{right:?}")),
         },
     }
+}
+
+/// A date's midnight in microseconds, wide enough for the infinities and every date.
+fn date_micros(days: i32) -> i128 {
+    i128::from(days) * i128::from(interval::USECS_PER_DAY)
 }
 
 /// A value wrapped for use as an ordered key.

@@ -25,6 +25,36 @@ pub struct Psql {
     /// A FATAL ended the backend while psql read a script (not a terminal): psql stops there,
     /// with exit status 2.
     pub connection_lost: bool,
+    /// The driver's wall clock in milliseconds, for `\timing` at a terminal and in the page.
+    /// None: `\timing` shows the simulator's time (the statement's work and sleeps), so a
+    /// piped script's transcript stays the same from run to run.
+    pub clock: Option<fn() -> f64>,
+    /// When the statement in [`Psql::waiting`] started, for its `\timing` line.
+    waiting_since: Option<Stopwatch>,
+}
+
+/// Where a statement's `\timing` starts: the simulated time taken so far, the simulated
+/// now, and the wall clock if the driver gave one.
+#[derive(Clone, Copy, Debug)]
+struct Stopwatch {
+    taken: i64,
+    now: Timestamp,
+    wall: Option<f64>,
+}
+
+impl Stopwatch {
+    /// Milliseconds since the start: the wall clock's, else the simulated time (the
+    /// statement's own cost plus, for a wait, the time the cluster ran meanwhile).
+    fn elapsed_ms(&self, node: &Node, now: Timestamp, clock: Option<fn() -> f64>) -> f64 {
+        match (clock, self.wall) {
+            (Some(clock), Some(start)) => (clock() - start).max(0.0),
+            _ => {
+                let own = node.db.interrupts.time_taken() - self.taken;
+                let waited = now.saturating_sub(self.now);
+                (own.max(0) + waited.max(0)) as f64 / 1000.0
+            }
+        }
+    }
 }
 
 /// Most statements psql keeps while its backend waits.
@@ -40,6 +70,8 @@ impl Node {
             waiting: None,
             queued: VecDeque::new(),
             connection_lost: false,
+            clock: None,
+            waiting_since: None,
         }
     }
 
@@ -82,15 +114,25 @@ impl Node {
     fn run_queued(&mut self, now: Timestamp, psql: &mut Psql) -> String {
         let mut out = String::new();
         while let Some(statement) = psql.queued.pop_front() {
+            let stopwatch = Stopwatch {
+                taken: self.db.interrupts.time_taken(),
+                now,
+                wall: psql.clock.map(|clock| clock()),
+            };
             let results = self.execute(now, psql.session, &statement);
             if self.is_waiting(psql.session) {
                 psql.waiting = Some(statement);
+                psql.waiting_since = Some(stopwatch);
                 break;
             }
             for result in results {
                 out.push_str(&render(&result, &statement, &psql.options));
                 psql.connection_lost |=
                     !psql.options.interactive && ends_connection_result(&result);
+            }
+            if psql.options.timing {
+                let elapsed = stopwatch.elapsed_ms(self, now, psql.clock);
+                out.push_str(&psql::format_timing(elapsed));
             }
             if psql.connection_lost {
                 psql.queued.clear();
@@ -132,6 +174,11 @@ impl Node {
         for result in &results {
             out.push_str(&render(result, &statement, &psql.options));
             psql.connection_lost |= !psql.options.interactive && ends_connection_result(result);
+        }
+        if let (true, Some(stopwatch)) = (psql.options.timing, psql.waiting_since.take()) {
+            out.push_str(&psql::format_timing(
+                stopwatch.elapsed_ms(self, now, psql.clock),
+            ));
         }
         let lost = results
             .last()

@@ -625,8 +625,9 @@ impl Node {
         let ended = now.saturating_add(took);
         self.arm_idle_timer(session, ended);
         self.deliver_signals();
-        if self.replay_delayed_until.is_some() {
-            // recovery_min_apply_delay may have changed (pg_reload_conf()).
+        let resumed = std::mem::take(&mut self.db.replay_resume_requested);
+        if self.replay_delayed_until.is_some() || resumed {
+            // recovery_min_apply_delay may have changed (pg_reload_conf()), or replay resumed.
             self.replay_received(now);
         }
         self.wal_writer_after_statement();
@@ -678,6 +679,8 @@ impl Node {
             );
         }
         self.db.now = now;
+        // A pause of replay does not outlive the server.
+        self.db.replay_paused = false;
         self.read_conf();
         if let Err(lines) = self.db.settings.start() {
             return Err(self.failed_start(lines));
@@ -872,8 +875,10 @@ impl Node {
         self.db.now = now;
         self.push_log("LOG:  received promote request".into());
         self.stop_receiver();
-        // Promotion applies everything received, whatever recovery_min_apply_delay says.
-        if self.replay_delayed_until.is_some() {
+        // Promotion applies everything received, whatever recovery_min_apply_delay says,
+        // and ends a pause of replay.
+        let was_paused = std::mem::take(&mut self.db.replay_paused);
+        if self.replay_delayed_until.is_some() || was_paused {
             self.replay_with_delay(now, 0);
         }
         let redo_done = self.db.wal.last_record_lsn();

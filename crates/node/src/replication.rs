@@ -177,6 +177,10 @@ impl Node {
         self.replay_delayed_until = None;
         let restartpoint = self.db.control.redo;
         'replay: loop {
+            if self.db.replay_paused {
+                // pg_wal_replay_pause(): the WAL is received and flushed, not applied.
+                break;
+            }
             let from = self.db.replayed_upto;
             let mut batch = Vec::new();
             let mut stopped_by = None;

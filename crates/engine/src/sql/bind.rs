@@ -188,6 +188,34 @@ impl<'a> Binder<'a> {
                 }
             }
             E::Function(function) => self.bind_function(function)?,
+            E::Interval(interval) => bind_interval(interval)?,
+            E::Extract { field, expr, .. } => {
+                super::datetime::bind_extract(&field.to_string(), self.bind(expr)?)?
+            }
+            E::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                shorthand,
+                ..
+            } => {
+                let mut args = vec![self.bind(expr)?];
+                let start = match substring_from {
+                    Some(from) => self.bind(from)?,
+                    None => Expr::Const(Value::Int4(1), DataType::Int4),
+                };
+                let null = matches!(start, Expr::Const(Value::Null, _));
+                if start.data_type().is_string() && !null {
+                    return Err(DbError::feature_not_supported(
+                        "substring with a regular expression is not supported by pgplay yet",
+                    ));
+                }
+                args.push(start);
+                if let Some(length) = substring_for {
+                    args.push(self.bind(length)?);
+                }
+                functions::bind_call(if *shorthand { "substr" } else { "substring" }, args)?
+            }
             E::Subquery(_) | E::In { .. } | E::Exists { .. } => {
                 return Err(DbError::feature_not_supported(
                     "subqueries are not supported by pgplay yet",
@@ -315,6 +343,9 @@ impl<'a> Binder<'a> {
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
         let name = function.name.to_string().to_ascii_lowercase();
         let name = name.trim_start_matches("pg_catalog.").to_string();
+        if name == "make_interval" {
+            return super::datetime::bind_make_interval_args(&function.args, &mut |e| self.bind(e));
+        }
         let (args, distinct, star) = match &function.args {
             FunctionArguments::None => (Vec::new(), false, false),
             FunctionArguments::List(list) => {
@@ -440,6 +471,7 @@ impl<'a> Binder<'a> {
             (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
             (AggFunc::Sum, Some(DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
             (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
             (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
             (_, Some(t)) => {
@@ -511,4 +543,29 @@ fn bind_value(value: &ast::Value) -> Result<Expr> {
             )))
         }
     })
+}
+
+/// `INTERVAL '1 day'` and `INTERVAL '3' HOUR`.
+fn bind_interval(interval: &ast::Interval) -> Result<Expr> {
+    let text = match interval.value.as_ref() {
+        ast::Expr::Value(value) => match &value.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => {
+            return Err(DbError::feature_not_supported(format!(
+                "interval expression {other} is not supported by pgplay"
+            )))
+        }
+    };
+    if interval.last_field.is_some() || interval.fractional_seconds_precision.is_some() {
+        return Err(DbError::feature_not_supported(
+            "interval field ranges (DAY TO SECOND) are not supported by pgplay yet",
+        ));
+    }
+    let unit = interval
+        .leading_field
+        .as_ref()
+        .map(|f| f.to_string().to_lowercase());
+    super::datetime::bind_interval_literal(&text, unit.as_deref())
 }

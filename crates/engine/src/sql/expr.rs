@@ -587,6 +587,8 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
         (Timestamp | TimestampTz, Timestamp | TimestampTz) => {
             Some(if a == b { a.clone() } else { TimestampTz })
         }
+        (Date, Timestamp | TimestampTz) => Some(b.clone()),
+        (Timestamp | TimestampTz, Date) => Some(a.clone()),
         _ if a == b => Some(a.clone()),
         _ => None,
     }
@@ -606,20 +608,6 @@ pub fn coerce(expr: Expr, target: &DataType) -> Result<Expr> {
         return Ok(Expr::Const(parsed, target.clone()));
     }
     Ok(Expr::Cast(Box::new(expr), target.clone()))
-}
-
-/// Date and time arithmetic PostgreSQL has and pgplay does not yet: a timestamp minus a
-/// timestamp, and a timestamp plus or minus an interval literal (`now() - '1 hour'`).
-fn is_interval_arithmetic(op: Arith, left: &DataType, right: &DataType) -> bool {
-    let time = |t: &DataType| matches!(t, DataType::Timestamp | DataType::TimestampTz);
-    match op {
-        Arith::Sub => time(left) && (time(right) || *right == DataType::Unknown),
-        Arith::Add => {
-            (time(left) && *right == DataType::Unknown)
-                || (*left == DataType::Unknown && time(right))
-        }
-        _ => false,
-    }
 }
 
 pub fn operator_error(op: &str, a: &DataType, b: &DataType) -> DbError {
@@ -682,14 +670,10 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                     data_type: DataType::PgLsn,
                 });
             }
-            if is_interval_arithmetic(arith_op, &lt, &rt) {
-                return Err(DbError::feature_not_supported(format!(
-                    "operator {} {symbol} {} is not supported by pgplay yet",
-                    lt.base_name(),
-                    rt.base_name()
-                ))
-                .with_detail("pgplay has no interval type yet."));
-            }
+            let (left, right) = match super::datetime::bind_arith(arith_op, left, right) {
+                Ok(bound) => return bound,
+                Err(operands) => operands,
+            };
             let numeric_or_unknown = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
             if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt))
                 || (lt == DataType::Unknown && rt == DataType::Unknown)
@@ -767,6 +751,10 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
                     ));
                 }
             }
+            let operand = match super::datetime::bind_negate(operand) {
+                Ok(bound) => return bound,
+                Err(operand) => operand,
+            };
             let t = operand.data_type();
             if !t.is_numeric() {
                 return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.base_name()))
@@ -825,6 +813,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         }
         T::Timestamp(_, _) => DataType::Timestamp,
         T::Interval { .. } => DataType::Interval,
+        T::Date => DataType::Date,
         T::Regclass => DataType::Text,
         T::Custom(name, _) => match name.to_string().to_ascii_lowercase().as_str() {
             "pg_lsn" => DataType::PgLsn,

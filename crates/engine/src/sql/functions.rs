@@ -53,6 +53,10 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("pg_walfile_name", &[DataType::PgLsn], DataType::Text),
     ("pg_reload_conf", &[], DataType::Bool),
     ("pg_promote", &[], DataType::Bool),
+    ("pg_wal_replay_pause", &[], DataType::Text),
+    ("pg_wal_replay_resume", &[], DataType::Text),
+    ("pg_is_wal_replay_paused", &[], DataType::Bool),
+    ("pg_get_wal_replay_pause_state", &[], DataType::Text),
     ("pg_sleep", &[DataType::Float8], DataType::Text),
     ("pg_current_xact_id", &[], DataType::Int8),
     ("now", &[], DataType::TimestampTz),
@@ -126,6 +130,12 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some((_, params, result)) = SYSTEM.iter().find(|(n, _, _)| *n == name) {
         return bind_fixed(name, args, params, result.clone());
     }
+    if super::datetime::is_function(name) {
+        return super::datetime::bind_call(name, args);
+    }
+    if name == "pg_size_pretty" {
+        return super::admin::bind_size_pretty(args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -168,7 +178,7 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             call(bound, result)
         }
         ("concat", _) => call(args, DataType::Text),
-        ("substr" | "substring", 2 | 3) => {
+        ("substr" | "substring", 2 | 3) if first.as_ref().is_some_and(DataType::is_string) => {
             let mut args = args;
             let rest = args.split_off(1);
             let mut bound = vec![coerce(args.remove(0), &DataType::Text)?];
@@ -237,6 +247,11 @@ fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType
 pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if SYSTEM.iter().any(|(n, _, _)| *n == name) {
         return host.call(name, args);
+    }
+    if let Some(value) =
+        super::datetime::eval(name, args).or_else(|| super::admin::eval(name, args))
+    {
+        return value;
     }
     if name != "concat" && args.iter().any(Value::is_null) {
         return Ok(Value::Null);

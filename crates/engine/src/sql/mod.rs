@@ -4,13 +4,16 @@
 //! DML ([`dml`]) or DDL ([`ddl`]); every write becomes a WAL record first
 //! ([`crate::database::Database::log`]); the statement commits or fails.
 
+mod admin;
 pub mod bind;
+mod datetime;
 mod ddl;
 mod dml;
 pub mod expr;
 pub mod functions;
 pub mod query;
 mod roles;
+mod to_char;
 mod transaction;
 
 use std::sync::Arc as Rc;
@@ -906,6 +909,9 @@ impl Executor<'_> {
             }
             if name == "pg_replication_slots" {
                 return Ok(self.db.slots_view());
+            }
+            if name == "pg_settings" {
+                return Ok(crate::guc_docs::pg_settings(self.db, self.session));
             }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));

@@ -774,6 +774,9 @@ impl Executor<'_> {
             _ if values.is_empty() => Value::Null,
             AggFunc::Min => values.into_iter().min_by(compare).unwrap_or(Value::Null),
             AggFunc::Max => values.into_iter().max_by(compare).unwrap_or(Value::Null),
+            AggFunc::Sum | AggFunc::Avg if call.data_type == DataType::Interval => {
+                super::datetime::interval_sum_or_avg(call.func == AggFunc::Avg, &values)?
+            }
             AggFunc::Sum => {
                 let mut total = Value::Int4(0);
                 let t = call.data_type.clone();
