@@ -46,7 +46,7 @@ step_wasm() {
     # The core must build for the browser, and so must the benchmark's wasm driver.
     cargo build --target wasm32-unknown-unknown \
         -p pgplay-wal -p pgplay-engine -p pgplay-psql -p pgplay-replication -p pgplay-node \
-        -p pgplay-sim -p pgplay-bench-wasm
+        -p pgplay-cluster -p pgplay-sim -p pgplay-bench-wasm
     # That driver runs under Node on 100 rows and checks the scan's result: a check, not a
     # measurement (scripts/bench.sh measures, with a release build).
     local target
@@ -128,6 +128,9 @@ step_e2e() {
     # The playground UI, by accessible names: seed 003's flow, promotion, crash and restart, the
     # WAL stream and the logs; screenshots in light and dark schemes.
     node tests/e2e/playground.mjs dist target/artifacts
+    # The scenarios both hosts run (tests/hosts/*.txt): the page must print what the simulator
+    # prints (crates/sim/tests/both_hosts.rs checks the simulator's side).
+    node tests/e2e/both-hosts.mjs dist
 }
 
 ALL_STEPS=(setup fmt fetch unit wasm wasm_tests web page slt_pgplay seeds sim slt_postgres e2e)

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use pgplay_node::shell::NetworkFault;
+use pgplay_cluster::NetworkFault;
 use pgplay_web::cluster::PgplayCluster;
 use pgplay_web::protocol::{Event, NodeStatus};
 use pgplay_web::scenario::{self, Action};
@@ -214,13 +214,10 @@ pub fn query_param(name: &str) -> Option<String> {
 
 fn preset() -> String {
     query_param("preset")
-        .filter(|p| {
-            matches!(
-                p.as_str(),
-                "default" | "one-standby" | "cascading" | "synchronous"
-            )
-        })
-        .unwrap_or_else(|| "default".into())
+        .and_then(|name| pgplay_cluster::Preset::parse(&name))
+        .unwrap_or_default()
+        .name()
+        .to_string()
 }
 
 /// Starts over: the same address without the scenario, which reloads the page.
@@ -882,7 +879,7 @@ fn ConfigEditor(props: &TopologyProps) -> Html {
         Callback::from(move |_| {
             let (cluster, message, model) = (cluster.clone(), message.clone(), model.clone());
             let (n, f) = ((*node).clone(), (*file).clone());
-            let line = pgplay_node::shell::write_file_command(&n, &f, &text);
+            let line = pgplay_cluster::shell::write_file_command(&n, &f, &text);
             wasm_bindgen_futures::spawn_local(async move {
                 match run_action(&cluster, &model, Action::Shell(line)).await {
                     (true, _) => {

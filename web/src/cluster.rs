@@ -12,8 +12,12 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Atomics, Function, Int32Array, Promise, Uint8Array};
+use pgplay_cluster::link::{pair, LinkFaults};
+use pgplay_cluster::ports::ClientPorts;
+use pgplay_cluster::preset::PRIMARY;
+use pgplay_cluster::{plan, Action, BaseBackup, Host, Members, NetworkFault, Preset, ShellCommand};
 use pgplay_node::durable::DurableCopy;
-use pgplay_node::shell::{self, NetworkFault, ShellCommand};
+use pgplay_node::RecoveryConf;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -98,7 +102,7 @@ struct Inner {
     nodes: BTreeMap<String, Handle>,
     next_id: u32,
     next_request: u32,
-    next_client_port: u16,
+    client_ports: ClientPorts,
     pending: BTreeMap<u32, (Function, Function)>,
     /// The archive directories of archive_command and restore_command, one
     /// for all nodes (bounded by `ARCHIVE_CAPACITY` files).
@@ -106,7 +110,8 @@ struct Inner {
     subscribers: Vec<Function>,
     /// Each open connection: (client node, server node).
     conns: BTreeMap<u64, (String, String)>,
-    faults: BTreeMap<(String, String), LinkFault>,
+    /// Each link's faults, which both ends' workers apply.
+    faults: LinkFaults,
     /// The last log lines and WAL records of each node, for views that open later.
     recent: BTreeMap<String, std::collections::VecDeque<Event>>,
 }
@@ -125,22 +130,12 @@ impl Inner {
     }
 }
 
-fn pair(a: &str, b: &str) -> (String, String) {
-    if a <= b {
-        (a.to_string(), b.to_string())
-    } else {
-        (b.to_string(), a.to_string())
-    }
-}
-
 #[derive(Clone, Default)]
 pub struct Cluster(Rc<RefCell<Inner>>);
 
 impl Cluster {
     pub fn new() -> Cluster {
-        let cluster = Cluster::default();
-        cluster.0.borrow_mut().next_client_port = 40_000;
-        cluster
+        Cluster::default()
     }
 
     /// Starts a worker for node `name` listening on `port`.
@@ -500,12 +495,9 @@ impl Cluster {
     /// upstream, a primary by a fresh `initdb`.
     fn replace_without_files(&self, name: &str, port: u16, upstream: Option<(String, u16)>) {
         let restarted = format!("LOG:  pgplay: worker of \"{name}\" restarted");
-        match upstream
-            .and_then(|(host, up_port)| self.resolve(&host, up_port).map(|_| (host, up_port)))
-        {
-            Some((host, up_port)) => {
-                let promise =
-                    self.base_backup(&host, up_port, "postgres", None, name, true, true, None);
+        match upstream.and_then(|(host, up_port)| self.resolve(&host, up_port)) {
+            Some(upstream) => {
+                let promise = self.preset_standby(name, &upstream);
                 let (me, name) = (self.clone(), name.to_string());
                 wasm_bindgen_futures::spawn_local(async move {
                     if JsFuture::from(promise).await.is_ok() {
@@ -574,13 +566,8 @@ impl Cluster {
             inner
                 .conns
                 .insert(conn, (client.to_string(), server.clone()));
-            inner.next_client_port = inner.next_client_port.wrapping_add(1).max(40_000);
-            let fault = inner
-                .faults
-                .get(&pair(client, &server))
-                .copied()
-                .unwrap_or_default();
-            (fault, inner.next_client_port)
+            let fault = inner.faults.get(client, &server);
+            (fault, inner.client_ports.next_port())
         };
         self.send(
             &server,
@@ -591,6 +578,7 @@ impl Cluster {
                     client_port,
                 },
                 fault,
+                peer: client.to_string(),
             },
             Some(channel.port2()),
         );
@@ -600,27 +588,61 @@ impl Cluster {
                 conn,
                 role: PeerRole::Client,
                 fault,
+                peer: server,
             },
             Some(channel.port1()),
         );
     }
 
-    /// Delay or partition the link between two nodes (both directions).
+    /// The faults of the link between `a` and `b`.
+    pub fn link_fault(&self, a: &str, b: &str) -> LinkFault {
+        self.0.borrow().faults.get(a, b)
+    }
+
+    /// The open connections between `a` and `b`: (conn, client, server).
+    fn conns_between(&self, a: &str, b: &str) -> Vec<(u64, String, String)> {
+        self.0
+            .borrow()
+            .conns
+            .iter()
+            .filter(|(_, (c, s))| pair(c, s) == pair(a, b))
+            .map(|(conn, (c, s))| (*conn, c.clone(), s.clone()))
+            .collect()
+    }
+
+    /// Delay, loss or partition on the link between two nodes (both directions).
     pub fn set_fault(&self, a: &str, b: &str, fault: LinkFault) {
-        let conns: Vec<(u64, String, String)> = {
-            let mut inner = self.0.borrow_mut();
-            inner.faults.insert(pair(a, b), fault);
-            inner
-                .conns
-                .iter()
-                .filter(|(_, (c, s))| pair(c, s) == pair(a, b))
-                .map(|(conn, (c, s))| (*conn, c.clone(), s.clone()))
-                .collect()
-        };
-        for (conn, client, server) in conns {
+        self.0.borrow_mut().faults.set(a, b, fault);
+        for (conn, client, server) in self.conns_between(a, b) {
             self.send(&client, &ToWorker::SetFault { conn, fault }, None);
             self.send(&server, &ToWorker::SetFault { conn, fault }, None);
         }
+    }
+
+    /// A `pgplay-net` command: a cut breaks the open connections (the client's
+    /// worker tells the server's), the others change the link's faults.
+    fn network(&self, a: &str, b: &str, fault: NetworkFault) {
+        if fault == NetworkFault::Cut {
+            for (conn, client, _) in self.conns_between(a, b) {
+                self.0.borrow_mut().conns.remove(&conn);
+                self.send(&client, &ToWorker::Cut { conn }, None);
+            }
+            return;
+        }
+        let now = self.0.borrow().faults.get(a, b).apply(fault);
+        self.set_fault(a, b, now);
+    }
+
+    /// Reads a command line against the nodes there are (the simulator's
+    /// parser, checks and errors, with the page's limit on workers).
+    fn plan(&self, line: &str) -> Result<Action, String> {
+        let nodes = self.members();
+        let nodes: Vec<(&str, u16)> = nodes.iter().map(|(n, p)| (n.as_str(), *p)).collect();
+        let members = Members {
+            nodes: &nodes,
+            max_nodes: Some(MAX_NODES),
+        };
+        plan(line, members)
     }
 
     /// psql's Ctrl+C in a session: a commit waiting for synchronous
@@ -648,133 +670,58 @@ impl Cluster {
         })
     }
 
-    /// A server command line (`pg_ctl -D standby1 promote`, `pg_basebackup ... -D standby3 -R`).
+    /// A server command line (`pg_ctl -D standby1 promote`, `pg_basebackup ... -D standby3 -R`):
+    /// the simulator's path ([`pgplay_cluster::run_command`]), the actions carried out by the
+    /// page's [`Host`].
     pub fn run(&self, line: &str) -> Promise {
-        let command = match shell::parse(line) {
-            Ok(command) => command,
-            Err(error) => return Promise::reject(&JsValue::from_str(&error)),
-        };
-        if let ShellCommand::BaseBackup {
-            host,
+        pgplay_cluster::run_command(&mut self.clone(), line)
+    }
+
+    /// `pg_basebackup -h <upstream> -D <name> -R` as the presets (and a
+    /// dead worker's replacement) make a standby: planned as the learner's
+    /// line is, set up with `application_name=<name>` and started at once.
+    pub fn preset_standby(&self, name: &str, upstream: &str) -> Promise {
+        match self.plan(&format!("pg_basebackup -h {upstream} -D {name} -R")) {
+            Ok(Action::BaseBackup(copy)) => self.base_backup(copy, true),
+            Ok(other) => Promise::reject(&JsValue::from_str(&format!("not a copy: {other:?}"))),
+            Err(error) => Promise::reject(&JsValue::from_str(&error)),
+        }
+    }
+
+    /// `pg_basebackup` as planned: an image from the upstream's worker, then
+    /// a new worker on the planned port. With `as_preset` the copy is set
+    /// up as the presets' standbys are: `application_name=<name>` in its
+    /// `primary_conninfo`, started at once. Otherwise it is what
+    /// PostgreSQL's `pg_basebackup` leaves: a stopped copy.
+    fn base_backup(&self, copy: BaseBackup, as_preset: bool) -> Promise {
+        let BaseBackup {
+            upstream,
+            node,
             port,
             user,
             password,
-            node,
-            write_recovery_conf,
+            recovery_conf,
             slot,
-            create_slot,
-        } = command
-        {
-            return self.base_backup(
-                &host,
-                port,
-                &user,
-                password,
-                &node,
-                write_recovery_conf,
-                false,
-                slot.map(|s| (s, create_slot)),
-            );
-        }
-        if let ShellCommand::Network { a, b, fault } = &command {
-            for name in [a, b] {
-                if !self.0.borrow().nodes.contains_key(name) {
-                    return Promise::reject(&JsValue::from_str(&format!(
-                        "pgplay-net: no node \"{name}\""
-                    )));
-                }
-            }
-            let mut link = self
-                .0
-                .borrow()
-                .faults
-                .get(&pair(a, b))
-                .copied()
-                .unwrap_or_default();
-            match fault {
-                NetworkFault::Partition => link.blocked = true,
-                NetworkFault::Heal => link = LinkFault::default(),
-                NetworkFault::Delay(ms) => link.delay_ms = *ms,
-            }
-            self.set_fault(a, b, link);
-            return Promise::resolve(&JsValue::from_str(""));
-        }
-        if let ShellCommand::ListArchive { dir } = &command {
-            return match self.0.borrow().archive.ls(dir) {
-                Ok(text) => Promise::resolve(&JsValue::from_str(&text)),
-                Err(text) => Promise::reject(&JsValue::from_str(&text)),
-            };
-        }
-        let line = line.to_string();
-        self.request(command.node(), move |request| ToWorker::Command {
-            request,
-            line,
-        })
-    }
-
-    /// `pg_basebackup`: an image from the upstream's worker, then a new
-    /// worker. With `as_preset` the copy is set up as the presets' standbys
-    /// are: `application_name=<name>` in its `primary_conninfo`, started at
-    /// once. Otherwise it is what PostgreSQL's `pg_basebackup` leaves: a
-    /// stopped copy.
-    #[allow(clippy::too_many_arguments)]
-    pub fn base_backup(
-        &self,
-        host: &str,
-        port: u16,
-        user: &str,
-        password: Option<String>,
-        name: &str,
-        write_recovery_conf: bool,
-        as_preset: bool,
-        slot: Option<(String, bool)>,
-    ) -> Promise {
-        if self.0.borrow().nodes.contains_key(name) {
-            return Promise::reject(&JsValue::from_str(&format!(
-                "pg_basebackup: error: directory \"{name}\" exists but is not empty"
-            )));
-        }
-        if self.0.borrow().nodes.len() >= MAX_NODES {
-            return Promise::reject(&JsValue::from_str(&format!(
-                "pg_basebackup: error: pgplay runs at most {MAX_NODES} nodes in a page (each is \
-                 a Web Worker with memory of its own); \"{name}\" was not created"
-            )));
-        }
-        let Some(upstream) = self.resolve(host, port) else {
-            return Promise::reject(&JsValue::from_str(&format!(
-                "pg_basebackup: error: connection to server at \"{host}\", port {port} failed: Connection refused"
-            )));
-        };
-        let (user, name_owned) = (user.to_string(), name.to_string());
+        } = copy;
+        let name_owned = node.clone();
         let image = self.request(&upstream, move |request| ToWorker::BaseBackup {
             request,
             name: name_owned,
             user,
             password,
-            write_recovery_conf,
+            write_recovery_conf: recovery_conf != RecoveryConf::None,
             name_in_conninfo: as_preset,
             slot,
         });
-        let (me, name) = (self.clone(), name.to_string());
+        let me = self.clone();
         future_to_promise(async move {
             let bytes = JsFuture::from(image).await?;
             let bytes = Uint8Array::new(&bytes).to_vec();
-            let port =
-                me.0.borrow()
-                    .nodes
-                    .values()
-                    .map(|h| h.port)
-                    .max()
-                    .unwrap_or(5431)
-                    + 1;
-            me.spawn(
-                &name,
-                port,
-                NodeStart::Image {
-                    bytes,
-                    start: as_preset,
-                },
-            )?;
+            let start = NodeStart::Image {
+                bytes,
+                start: as_preset,
+            };
+            me.spawn(&node, port, start)?;
             Ok(JsValue::from_str(""))
         })
     }
@@ -830,47 +777,27 @@ impl Cluster {
         })
     }
 
-    /// Starts a preset: "default" (primary, standby1, standby2), "one-standby",
-    /// "cascading" (standby2 streams from standby1), or "synchronous" (the
-    /// default shape with `synchronous_standby_names = 'FIRST 1 (standby1,
-    /// standby2)'` on the primary).
+    /// Starts a preset (`pgplay_cluster::preset`, as the simulator starts
+    /// it); an unknown name is the default preset.
     pub async fn start_preset(&self, preset: &str) -> Result<(), JsValue> {
+        let preset = Preset::parse(preset).unwrap_or_default();
         self.spawn(
-            "primary",
-            5432,
+            PRIMARY,
+            pgplay_cluster::ports::FIRST_SERVER_PORT,
             NodeStart::Initdb {
                 system_identifier: new_system_identifier(),
                 segment_size: None,
             },
         )?;
-        let standbys: &[(&str, u16)] = match preset {
-            "one-standby" => &[("standby1", 5432)],
-            "cascading" => &[("standby1", 5432), ("standby2", 5433)],
-            _ => &[("standby1", 5432), ("standby2", 5432)],
-        };
+        let standbys = preset.standbys();
         self.warm_up(standbys.len());
-        for (name, upstream_port) in standbys {
-            let promise = self.base_backup(
-                "127.0.0.1",
-                *upstream_port,
-                "postgres",
-                None,
-                name,
-                true,
-                true,
-                None,
-            );
-            JsFuture::from(promise).await?;
+        for (name, upstream) in standbys {
+            JsFuture::from(self.preset_standby(name, upstream)).await?;
         }
         for _ in 0..2000 {
             if self.all_streaming() {
-                if preset == "synchronous" {
-                    for line in [
-                        "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (standby1, standby2)';",
-                        "SELECT pg_reload_conf();",
-                    ] {
-                        JsFuture::from(self.psql("primary", "preset", line)).await?;
-                    }
+                for line in preset.primary_setup() {
+                    JsFuture::from(self.psql(PRIMARY, "preset", line)).await?;
                 }
                 return Ok(());
             }
@@ -879,6 +806,49 @@ impl Cluster {
         Err(JsValue::from_str(
             "the standbys did not start streaming within 10 s",
         ))
+    }
+}
+
+/// The page as the cluster's host: actions by messages to the workers,
+/// answered with promises.
+impl Host for Cluster {
+    type Answer = Promise;
+
+    fn members(&self) -> Vec<(String, u16)> {
+        let inner = self.0.borrow();
+        inner
+            .nodes
+            .iter()
+            .map(|(name, h)| (name.clone(), h.port))
+            .collect()
+    }
+
+    fn max_nodes(&self) -> Option<usize> {
+        Some(MAX_NODES)
+    }
+
+    fn answer(&mut self, result: Result<String, String>) -> Promise {
+        match result {
+            Ok(text) => Promise::resolve(&JsValue::from_str(&text)),
+            Err(text) => Promise::reject(&JsValue::from_str(&text)),
+        }
+    }
+
+    fn base_backup(&mut self, copy: BaseBackup) -> Promise {
+        Cluster::base_backup(self, copy, false)
+    }
+
+    fn network(&mut self, a: &str, b: &str, fault: NetworkFault) {
+        Cluster::network(self, a, b, fault);
+    }
+
+    fn list_archive(&self, dir: &str) -> Result<String, String> {
+        self.0.borrow().archive.ls(dir)
+    }
+
+    /// The node's worker runs the parsed command on its node.
+    fn run_on_node(&mut self, node: &str, _line: &str, command: ShellCommand) -> Promise {
+        self.request(node, move |request| ToWorker::Command { request, command })
     }
 }
 
@@ -938,15 +908,18 @@ impl PgplayCluster {
         self.cluster.run(&line)
     }
 
-    /// Delay (ms) or partition the link between two nodes.
+    /// Delay (ms) or partition the link between two nodes (a loss set by
+    /// `pgplay-net loss` stays).
     #[wasm_bindgen(js_name = setLink)]
     pub fn set_link(&self, a: String, b: String, delay_ms: u32, partitioned: bool) {
+        let loss_percent = self.cluster.link_fault(&a, &b).loss_percent;
         self.cluster.set_fault(
             &a,
             &b,
             LinkFault {
                 delay_ms,
-                blocked: partitioned,
+                partitioned,
+                loss_percent,
             },
         );
     }

@@ -47,14 +47,9 @@ pub enum PeerRole {
     },
 }
 
-/// A link's faults, applied by both workers to what they send on it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkFault {
-    /// Extra delay before each message is posted.
-    pub delay_ms: u32,
-    /// Partitioned: messages are held (in order, bounded) until healed.
-    pub blocked: bool,
-}
+/// A link's faults, applied by both workers to what they send on it
+/// (`pgplay_cluster::link`, the simulator's model too).
+pub use pgplay_cluster::link::{BreakReason, LinkFault};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
@@ -83,10 +78,11 @@ pub enum ToWorker {
     RestoreResult {
         result: Result<Vec<u8>, String>,
     },
-    /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...).
+    /// A server command about this node (`pg_ctl -D name stop`, `cat name/pg_hba.conf`, ...),
+    /// as the page parsed it.
     Command {
         request: u32,
-        line: String,
+        command: pgplay_cluster::ShellCommand,
     },
     /// `pg_basebackup` from this node: answer with [`Reply::Image`].
     BaseBackup {
@@ -105,6 +101,14 @@ pub enum ToWorker {
         conn: u64,
         role: PeerRole,
         fault: LinkFault,
+        /// The node at the other end (what the server log names when the
+        /// network breaks the connection).
+        peer: String,
+    },
+    /// The network breaks connection `conn` now (`pgplay-net cut`): this
+    /// worker tells the other end, and both servers' logs say so.
+    Cut {
+        conn: u64,
     },
     /// Nothing listens where our walreceiver wanted to connect.
     ConnectRefused {
@@ -286,6 +290,9 @@ pub enum PeerFrame {
     /// (`pgplay_replication::Message`).
     Message(#[serde(with = "bytes")] Vec<u8>),
     Close,
+    /// The network broke the connection (`pgplay_cluster::link`): a full
+    /// partition buffer, lost retransmissions, or a cut.
+    Broken(BreakReason),
 }
 
 /// Encodes any protocol value.
@@ -308,8 +315,6 @@ pub const WAL_EVENTS_PER_BATCH: usize = 1_000;
 pub const BATCH_INTERVAL_MS: i32 = 50;
 /// Lag samples a standby keeps (a ring).
 pub const LAG_SAMPLES: usize = 100_000;
-/// Most messages a partitioned link holds before the connection is cut.
-pub const HELD_CAPACITY: usize = 4_096;
 
 #[cfg(test)]
 mod tests {
@@ -335,8 +340,16 @@ mod tests {
                 },
                 fault: LinkFault {
                     delay_ms: 20,
-                    blocked: true,
+                    partitioned: true,
+                    loss_percent: 5,
                 },
+                peer: "standby1".into(),
+            },
+            ToWorker::Cut { conn: 7 },
+            ToWorker::Command {
+                request: 3,
+                command: pgplay_cluster::shell::parse("pg_ctl -D standby1 -m immediate stop")
+                    .unwrap(),
             },
         ];
         for value in values {
@@ -350,6 +363,8 @@ mod tests {
         assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
         let frame = PeerFrame::Message((0..=255).collect());
         assert_eq!(decode::<PeerFrame>(&encode(&frame)).unwrap(), frame);
+        let broken = PeerFrame::Broken(BreakReason::HeldFull);
+        assert_eq!(decode::<PeerFrame>(&encode(&broken)).unwrap(), broken);
         let image = FromWorker::Reply {
             request: 7,
             reply: Reply::Image(vec![0, 1, 2, 255]),

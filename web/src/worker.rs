@@ -8,6 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 
 use js_sys::{Array, Atomics, Int32Array, Uint8Array};
+use pgplay_cluster::link::{broken_log_line, BreakReason, Held, InOrder, Offer};
 use pgplay_engine::explain::{explain_with, ExplainCatalog};
 use pgplay_engine::interrupt::InterruptSource;
 use pgplay_engine::SessionId;
@@ -104,11 +105,18 @@ fn running_for<T>(session: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// One replication connection's end in this worker, with the faults of its
+/// link applied to what this end sends (`pgplay_cluster::link`).
 struct Link {
     port: MessagePort,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     fault: LinkFault,
-    held: VecDeque<Vec<u8>>,
+    /// What a partition holds of this end's frames.
+    held: Held<Vec<u8>>,
+    /// The due times of this end's frames, kept in order.
+    in_order: InOrder,
+    /// The node at the other end.
+    peer: String,
 }
 
 struct State {
@@ -375,16 +383,12 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 cancel_wait(&session);
             }
         }
-        ToWorker::Command { request, line } => {
-            let result =
-                with_state(
-                    |s| match (s.node.as_mut(), pgplay_node::shell::parse(&line)) {
-                        (Some(node), Ok(command)) => node.run_local(now, &command),
-                        (_, Err(error)) => Err(error),
-                        (None, _) => Err("the server is not initialized".into()),
-                    },
-                )
-                .unwrap_or_else(|| Err("no worker state".into()));
+        ToWorker::Command { request, command } => {
+            let result = with_state(|s| match s.node.as_mut() {
+                Some(node) => pgplay_cluster::run_local(node, now, &command),
+                None => Err("the server is not initialized".into()),
+            })
+            .unwrap_or_else(|| Err("no worker state".into()));
             reply(
                 request,
                 match result {
@@ -429,9 +433,15 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 },
             );
         }
-        ToWorker::PeerPort { conn, role, fault } => {
+        ToWorker::Cut { conn } => break_link(conn, BreakReason::Cut),
+        ToWorker::PeerPort {
+            conn,
+            role,
+            fault,
+            peer,
+        } => {
             if let Some(port) = port {
-                attach(conn, port, fault);
+                attach(conn, port, fault, peer);
                 let event = match role {
                     PeerRole::Client => PeerEvent::Connected,
                     PeerRole::Server {
@@ -511,15 +521,18 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             let flush = with_state(|s| {
                 let link = s.links.get_mut(&conn)?;
                 link.fault = fault;
-                if fault.blocked {
-                    return None;
-                }
-                Some((link.port.clone(), std::mem::take(&mut link.held)))
+                let released = link.held.release(fault);
+                let after = Timestamp::from(fault.delay_ms) * 1000;
+                let frames: Vec<(Vec<u8>, u32)> = released
+                    .into_iter()
+                    .map(|bytes| (bytes, wait_ms(link.in_order.due(now, after), now)))
+                    .collect();
+                Some((link.port.clone(), frames))
             })
             .flatten();
-            if let Some((port, held)) = flush {
-                for bytes in held {
-                    post_frame(&port, bytes, fault.delay_ms);
+            if let Some((port, frames)) = flush {
+                for (bytes, delay_ms) in frames {
+                    post_frame(&port, bytes, delay_ms);
                 }
             }
         }
@@ -541,19 +554,24 @@ fn recover(bytes: &[u8], id: u32, now: Timestamp) -> Result<Node, String> {
 }
 
 /// Wires a replication port: frames from the peer go to the node.
-fn attach(conn: u64, port: MessagePort, fault: LinkFault) {
+fn attach(conn: u64, port: MessagePort, fault: LinkFault, peer: String) {
+    let from = peer.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let bytes = Uint8Array::new(&event.data()).to_vec();
-        let peer_event = match decode::<PeerFrame>(&bytes) {
+        let (peer_event, broken) = match decode::<PeerFrame>(&bytes) {
             Ok(PeerFrame::Message(inner)) => match decode::<Message>(&inner) {
-                Ok(message) => PeerEvent::Message(message),
-                Err(_) => PeerEvent::Closed,
+                Ok(message) => (PeerEvent::Message(message), None),
+                Err(_) => (PeerEvent::Closed, None),
             },
-            _ => PeerEvent::Closed,
+            Ok(PeerFrame::Broken(reason)) => (PeerEvent::Closed, Some(reason)),
+            _ => (PeerEvent::Closed, None),
         };
         let closed = peer_event == PeerEvent::Closed;
         with_state(|s| {
             if let Some(node) = s.node.as_mut() {
+                if let Some(reason) = broken {
+                    node.log_from_driver(broken_log_line(&from, reason));
+                }
                 node.handle_peer(now(), ConnId(conn), peer_event);
             }
             if closed {
@@ -572,7 +590,9 @@ fn attach(conn: u64, port: MessagePort, fault: LinkFault) {
                 port,
                 _onmessage: onmessage,
                 fault,
-                held: VecDeque::new(),
+                held: Held::default(),
+                in_order: InOrder::default(),
+                peer,
             },
         )
     });
@@ -642,23 +662,54 @@ fn after_ms(delay_ms: u32, f: impl FnOnce() + 'static) {
     });
 }
 
-/// Sends one frame on a link, honouring its faults.
+/// Milliseconds from `now` until `due` (µs), rounded up so that a frame
+/// never fires before the one due before it.
+fn wait_ms(due: Timestamp, now: Timestamp) -> u32 {
+    let micros = (due - now).max(0);
+    ((micros + 999) / 1000).min(i64::from(i32::MAX)) as u32
+}
+
+/// Sends one frame on a link, honouring its faults (`pgplay_cluster::link`, as
+/// the simulator does): delayed, sent again after losses, held by a partition,
+/// or the connection breaks.
 fn send_on(conn: u64, frame: &PeerFrame) {
     let bytes = encode(frame);
-    let target = with_state(|s| {
+    let now = now();
+    let offer = with_state(|s| {
         let link = s.links.get_mut(&conn)?;
-        if link.fault.blocked {
-            if link.held.len() < HELD_CAPACITY {
-                link.held.push_back(bytes.clone());
+        let draw = || (js_sys::Math::random() * 100.0) as u32;
+        Some(match link.held.offer(link.fault, bytes, draw) {
+            Offer::Send { frame, delay_ms } => {
+                let due = link.in_order.due(now, Timestamp::from(delay_ms) * 1000);
+                Ok(Some((link.port.clone(), frame, wait_ms(due, now))))
             }
-            return None;
-        }
-        Some((link.port.clone(), link.fault.delay_ms))
+            Offer::Held => Ok(None),
+            Offer::Break(reason) => Err(reason),
+        })
     })
     .flatten();
-    if let Some((port, delay)) = target {
-        post_frame(&port, bytes, delay);
+    match offer {
+        Some(Ok(Some((port, bytes, delay_ms)))) => post_frame(&port, bytes, delay_ms),
+        Some(Err(reason)) => break_link(conn, reason),
+        _ => {}
     }
+}
+
+/// The network breaks a connection: the other end hears at once, whatever
+/// the link holds back (as both ends of a broken TCP connection come to
+/// know), this node's connection closes, and its server log says why.
+fn break_link(conn: u64, reason: BreakReason) {
+    let Some(link) = with_state(|s| s.links.remove(&conn)).flatten() else {
+        return;
+    };
+    post_frame(&link.port, encode(&PeerFrame::Broken(reason)), 0);
+    link.port.close();
+    with_state(|s| {
+        if let Some(node) = s.node.as_mut() {
+            node.log_from_driver(broken_log_line(&link.peer, reason));
+            node.handle_peer(now(), ConnId(conn), PeerEvent::Closed);
+        }
+    });
 }
 
 /// Carries out the node's outputs, rearms its timer, gathers events.

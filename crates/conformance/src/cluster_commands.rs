@@ -7,97 +7,18 @@
 //! echo "<setting> = '<value>'" >> <node>/postgresql.auto.conf
 //! ```
 //!
-//! `<node>` is a node name, which is also the name of the node's data directory
-//! (relative to the cluster's directory). Both pgplay's simulated cluster and the
-//! real PostgreSQL cluster (`tests/postgres/cluster.sh`) run exactly these, so a
-//! file that sticks to them runs on both; anything else is refused by
-//! [`parse`] with a message naming the allowed commands.
+//! A line is read by pgplay's own parser ([`pgplay_cluster::shell`], which the
+//! simulator and the page use), so it means here what it means there; this
+//! module only narrows the language to what a real PostgreSQL cluster
+//! (`tests/postgres/cluster.sh`) runs alike, and keeps the line safe to hand
+//! to a shell: no expansions, no operators but `>>`. `<node>` is a node name,
+//! which is also the name of the node's data directory (relative to the
+//! cluster's directory). Anything else is refused by [`parse`] with a message
+//! naming the allowed commands.
 
 use std::fmt;
 
-/// What `pg_ctl` is asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PgCtlAction {
-    Stop,
-    Start,
-    Restart,
-    Promote,
-    Reload,
-}
-
-impl PgCtlAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PgCtlAction::Stop => "stop",
-            PgCtlAction::Start => "start",
-            PgCtlAction::Restart => "restart",
-            PgCtlAction::Promote => "promote",
-            PgCtlAction::Reload => "reload",
-        }
-    }
-
-    /// Does the action stop or start the server (so sessions on it are gone)?
-    pub fn stops_or_starts(self) -> bool {
-        matches!(
-            self,
-            PgCtlAction::Stop | PgCtlAction::Start | PgCtlAction::Restart
-        )
-    }
-}
-
-/// `pg_ctl -m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShutdownMode {
-    Smart,
-    Fast,
-    Immediate,
-}
-
-impl ShutdownMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShutdownMode::Smart => "smart",
-            ShutdownMode::Fast => "fast",
-            ShutdownMode::Immediate => "immediate",
-        }
-    }
-}
-
-/// One parsed `system` command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClusterCommand {
-    PgCtl {
-        node: String,
-        action: PgCtlAction,
-        mode: Option<ShutdownMode>,
-        /// `-w` was given (pg_ctl waits by default anyway).
-        wait: bool,
-        /// `-t SECS`
-        timeout_secs: Option<u32>,
-    },
-    /// `touch <node>/standby.signal`
-    TouchStandbySignal { node: String },
-    /// `rm <node>/standby.signal`
-    RmStandbySignal { node: String },
-    /// `echo "<setting> = '<value>'" >> <node>/postgresql.auto.conf`
-    AppendAutoConf {
-        node: String,
-        setting: String,
-        value: String,
-    },
-}
-
-impl ClusterCommand {
-    /// The node whose data directory the command works on.
-    pub fn node(&self) -> &str {
-        match self {
-            ClusterCommand::PgCtl { node, .. }
-            | ClusterCommand::TouchStandbySignal { node }
-            | ClusterCommand::RmStandbySignal { node }
-            | ClusterCommand::AppendAutoConf { node, .. } => node,
-        }
-    }
-}
+pub use pgplay_cluster::shell::{stop_mode_name, PgCtlAction, ShellCommand};
 
 /// The commands allowed, for error messages.
 pub const ALLOWED: &str = "cluster files may only run: \
@@ -128,79 +49,58 @@ impl fmt::Display for NotAClusterCommand {
 
 impl std::error::Error for NotAClusterCommand {}
 
-/// One word of a command line and whether any of it was quoted.
-struct Word {
-    text: String,
-    quoted: bool,
-}
-
-/// Splits a command line into words. Single and double quotes group (no
-/// escapes inside); characters the shell would expand or treat as operators are
-/// refused, except a lone unquoted `>>`.
-fn words(line: &str) -> Result<Vec<Word>, String> {
-    let mut words = Vec::new();
-    let mut current: Option<Word> = None;
-    let mut quote: Option<char> = None;
+/// Refuses what a shell would expand or treat as an operator (the line is
+/// run by bash as written), except a lone unquoted `>>`; the command name's
+/// word must not be quoted.
+fn check_shell_safe(line: &str) -> Result<(), String> {
+    let (mut quote, mut in_word, mut word_quoted) = (None::<char>, false, false);
+    let (mut word, mut first_word) = (String::new(), true);
+    let mut end_word = |word: &mut String, quoted: bool| -> Result<(), String> {
+        if first_word && quoted {
+            return Err("quoted command name".into());
+        }
+        first_word = false;
+        if !quoted && word.contains('>') && word != ">>" {
+            return Err("the only redirection allowed is a separate `>>`".into());
+        }
+        word.clear();
+        Ok(())
+    };
     for c in line.chars() {
         if matches!(c, '$' | '`' | '\\' | '\n' | '\r') {
             return Err(format!("{c:?} is not allowed"));
         }
         match quote {
             Some(q) if c == q => quote = None,
-            Some(_) => current.get_or_insert_with(new_word).text.push(c),
+            Some(_) => word.push(c),
             None if c == '"' || c == '\'' => {
                 quote = Some(c);
-                current.get_or_insert_with(new_word).quoted = true;
+                in_word = true;
+                word_quoted = true;
             }
             None if c.is_whitespace() => {
-                if let Some(w) = current.take() {
-                    words.push(w);
+                if in_word {
+                    end_word(&mut word, word_quoted)?;
                 }
+                in_word = false;
+                word_quoted = false;
             }
-            None if matches!(
-                c,
-                ';' | '&' | '|' | '<' | '(' | ')' | '*' | '?' | '[' | ']' | '~' | '#' | '{' | '}'
-            ) =>
-            {
+            None if ";&|<()*?[]~#{}".contains(c) => {
                 return Err(format!("unquoted {c:?} is not allowed"));
             }
-            None => current.get_or_insert_with(new_word).text.push(c),
+            None => {
+                in_word = true;
+                word.push(c);
+            }
         }
     }
     if quote.is_some() {
         return Err("unterminated quote".into());
     }
-    if let Some(w) = current.take() {
-        words.push(w);
+    if in_word {
+        end_word(&mut word, word_quoted)?;
     }
-    for w in &words {
-        if !w.quoted && w.text.contains('>') && w.text != ">>" {
-            return Err("the only redirection allowed is a separate `>>`".into());
-        }
-    }
-    Ok(words)
-}
-
-fn new_word() -> Word {
-    Word {
-        text: String::new(),
-        quoted: false,
-    }
-}
-
-/// `<node>/<file>` with a known node.
-fn node_file<'a>(path: &'a Word, file: &str, nodes: &[&str]) -> Result<&'a str, String> {
-    let node = path
-        .text
-        .strip_suffix(file)
-        .and_then(|p| p.strip_suffix('/'))
-        .filter(|_| !path.quoted)
-        .ok_or_else(|| format!("expected <node>/{file}, got {}", path.text))?;
-    if nodes.contains(&node) {
-        Ok(node)
-    } else {
-        Err(format!("unknown node {node:?}"))
-    }
+    Ok(())
 }
 
 /// `<setting> = '<value>'`: the setting name and the value.
@@ -220,74 +120,44 @@ fn setting_line(s: &str) -> Option<(String, String)> {
     Some((name.to_string(), value.to_string()))
 }
 
-fn parse_pg_ctl(args: &[Word], nodes: &[&str]) -> Result<ClusterCommand, String> {
-    let Some((action_word, options)) = args.split_last() else {
-        return Err("pg_ctl needs an action".into());
-    };
-    let action = match action_word.text.as_str() {
-        "stop" => PgCtlAction::Stop,
-        "start" => PgCtlAction::Start,
-        "restart" => PgCtlAction::Restart,
-        "promote" => PgCtlAction::Promote,
-        "reload" => PgCtlAction::Reload,
-        other => return Err(format!("pg_ctl action must come last and be one of stop, start, restart, promote, reload, not {other:?}")),
-    };
-    let mut node = None;
-    let mut mode = None;
-    let mut wait = false;
-    let mut timeout_secs = None;
-    let mut it = options.iter();
-    while let Some(opt) = it.next() {
-        let mut value = |what: &str| {
-            it.next()
-                .map(|w| w.text.as_str())
-                .ok_or_else(|| format!("pg_ctl {} needs {what}", opt.text))
-        };
-        match opt.text.as_str() {
-            "-D" => {
-                let d = value("a node")?;
-                if !nodes.contains(&d) {
-                    return Err(format!("unknown node {d:?} after -D"));
-                }
-                node = Some(d.to_string());
-            }
-            "-m" => {
-                mode = Some(match value("a mode")? {
-                    "smart" => ShutdownMode::Smart,
-                    "fast" => ShutdownMode::Fast,
-                    "immediate" => ShutdownMode::Immediate,
-                    m => {
-                        return Err(format!(
-                            "pg_ctl -m {m}: the mode must be smart, fast or immediate"
-                        ))
-                    }
-                })
-            }
-            "-w" => wait = true,
-            "-t" => {
-                let t = value("seconds")?;
-                timeout_secs = Some(
-                    t.parse::<u32>()
-                        .ok()
-                        .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
-                        .ok_or_else(|| format!("pg_ctl -t {t}: not a number of seconds"))?,
-                );
-            }
-            other => return Err(format!("pg_ctl option {other} is not allowed")),
+/// Is the parsed command one a real cluster runs as pgplay does?
+fn check_allowed(command: &ShellCommand, program: &str, nodes: &[&str]) -> Result<(), String> {
+    let node = command.node();
+    let known = || {
+        if nodes.contains(&node) {
+            Ok(())
+        } else {
+            Err(format!("unknown node {node:?}"))
         }
+    };
+    match command {
+        ShellCommand::PgCtl {
+            action: PgCtlAction::Status,
+            ..
+        } => Err(
+            "pg_ctl's action must be one of stop, start, restart, promote, reload, not status"
+                .into(),
+        ),
+        ShellCommand::PgCtl { .. } | ShellCommand::SignalFile { .. } => known(),
+        ShellCommand::Append { file, line, .. } => {
+            if file != "postgresql.auto.conf" {
+                return Err(format!(
+                    "expected <node>/postgresql.auto.conf, got {node}/{file}"
+                ));
+            }
+            if setting_line(line).is_none() {
+                return Err(format!(
+                    "echo must print \"<setting> = '<value>'\", not {line:?}"
+                ));
+            }
+            known()
+        }
+        _ => Err(format!("{program} is not allowed")),
     }
-    let node = node.ok_or("pg_ctl needs -D <node>")?;
-    Ok(ClusterCommand::PgCtl {
-        node,
-        action,
-        mode,
-        wait,
-        timeout_secs,
-    })
 }
 
 /// Parses a `system` command; `nodes` are the node names (= data directories).
-pub fn parse(command: &str, nodes: &[&str]) -> Result<ClusterCommand, NotAClusterCommand> {
+pub fn parse(command: &str, nodes: &[&str]) -> Result<ShellCommand, NotAClusterCommand> {
     parse_inner(command, nodes).map_err(|reason| NotAClusterCommand {
         command: command.to_string(),
         reason,
@@ -295,47 +165,22 @@ pub fn parse(command: &str, nodes: &[&str]) -> Result<ClusterCommand, NotACluste
     })
 }
 
-fn parse_inner(command: &str, nodes: &[&str]) -> Result<ClusterCommand, String> {
-    let words = words(command)?;
-    let Some((program, args)) = words.split_first() else {
-        return Err("empty command".into());
-    };
-    if program.quoted {
-        return Err("quoted command name".into());
-    }
-    match (program.text.as_str(), args) {
-        ("pg_ctl", args) => parse_pg_ctl(args, nodes),
-        ("touch", [path]) => Ok(ClusterCommand::TouchStandbySignal {
-            node: node_file(path, "standby.signal", nodes)?.to_string(),
-        }),
-        ("rm", [path]) => Ok(ClusterCommand::RmStandbySignal {
-            node: node_file(path, "standby.signal", nodes)?.to_string(),
-        }),
-        ("echo", [line, redirect, path]) if redirect.text == ">>" && !redirect.quoted => {
-            let (setting, value) = setting_line(&line.text).ok_or_else(|| {
-                format!(
-                    "echo must print \"<setting> = '<value>'\", not {:?}",
-                    line.text
-                )
-            })?;
-            Ok(ClusterCommand::AppendAutoConf {
-                node: node_file(path, "postgresql.auto.conf", nodes)?.to_string(),
-                setting,
-                value,
-            })
-        }
-        ("touch" | "rm" | "echo", _) => Err(format!("wrong arguments to {}", program.text)),
-        (other, _) => Err(format!("{other} is not allowed")),
-    }
+fn parse_inner(command: &str, nodes: &[&str]) -> Result<ShellCommand, String> {
+    check_shell_safe(command)?;
+    let program = command.split_whitespace().next().ok_or("empty command")?;
+    let parsed = pgplay_cluster::shell::parse(command).map_err(|error| error.replace('\n', " "))?;
+    check_allowed(&parsed, program, nodes)?;
+    Ok(parsed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pgplay_node::StopMode;
 
     const NODES: &[&str] = &["primary", "standby1", "standby2"];
 
-    fn ok(cmd: &str) -> ClusterCommand {
+    fn ok(cmd: &str) -> ShellCommand {
         parse(cmd, NODES).unwrap_or_else(|e| panic!("{cmd}: {e}"))
     }
 
@@ -350,60 +195,59 @@ mod tests {
     fn pg_ctl() {
         assert_eq!(
             ok("pg_ctl -D primary -m fast -w stop"),
-            ClusterCommand::PgCtl {
+            ShellCommand::PgCtl {
                 node: "primary".into(),
                 action: PgCtlAction::Stop,
-                mode: Some(ShutdownMode::Fast),
-                wait: true,
+                mode: Some(StopMode::Fast),
                 timeout_secs: None,
             }
         );
         assert_eq!(
             ok("  pg_ctl -w -t 30 -D standby2 restart "),
-            ClusterCommand::PgCtl {
+            ShellCommand::PgCtl {
                 node: "standby2".into(),
                 action: PgCtlAction::Restart,
                 mode: None,
-                wait: true,
                 timeout_secs: Some(30),
             }
         );
         for a in ["start", "promote", "reload"] {
             ok(&format!("pg_ctl -D standby1 {a}"));
         }
-        assert!(err("pg_ctl -D primary -l x.log start").contains("option -l"));
-        assert!(err("pg_ctl -D nosuch stop").contains("unknown node"));
-        assert!(err("pg_ctl -D primary -m f stop").contains("smart, fast or immediate"));
-        assert!(err("pg_ctl stop -D primary").contains("must come last"));
-        assert!(err("pg_ctl -m fast stop").contains("-D <node>"));
-        assert!(err("pg_ctl -D primary -t x stop").contains("seconds"));
+        // pg_ctl's own words, from the parser the simulator and the page use.
+        assert!(err("pg_ctl -D nosuch stop").contains("unknown node \"nosuch\""));
+        assert!(err("pg_ctl -D primary -m sideways stop")
+            .contains("pg_ctl: unrecognized shutdown mode \"sideways\""));
+        assert!(err("pg_ctl -m fast stop").contains("no database directory specified"));
         assert!(err("pg_ctl -D primary stop; rm -rf /").contains("';'"));
-        assert!(err("pg_ctl -D primary status").contains("must come last"));
+        assert!(err("pg_ctl -D primary status").contains("not status"));
+        assert!(err("pg_ctl -D primary > x stop").contains("`>>`"));
     }
 
     #[test]
     fn files() {
         assert_eq!(
             ok("touch primary/standby.signal"),
-            ClusterCommand::TouchStandbySignal {
-                node: "primary".into()
+            ShellCommand::SignalFile {
+                node: "primary".into(),
+                create: true,
             }
         );
         assert_eq!(
             ok("rm standby1/standby.signal"),
-            ClusterCommand::RmStandbySignal {
-                node: "standby1".into()
+            ShellCommand::SignalFile {
+                node: "standby1".into(),
+                create: false,
             }
         );
         assert_eq!(
             ok("echo \"primary_conninfo = 'host=127.0.0.1 port=55433 user=postgres application_name=primary'\" >> primary/postgresql.auto.conf"),
-            ClusterCommand::AppendAutoConf {
+            ShellCommand::Append {
                 node: "primary".into(),
-                setting: "primary_conninfo".into(),
-                value: "host=127.0.0.1 port=55433 user=postgres application_name=primary".into(),
+                file: "postgresql.auto.conf".into(),
+                line: "primary_conninfo = 'host=127.0.0.1 port=55433 user=postgres application_name=primary'".into(),
             }
         );
-        assert!(err("rm -f primary/standby.signal").contains("wrong arguments"));
         assert!(err("touch primary/recovery.signal").contains("standby.signal"));
         assert!(err("touch other/standby.signal").contains("unknown node"));
         assert!(err("echo \"port = '1'\" > primary/postgresql.auto.conf").contains(">>"));
@@ -412,14 +256,17 @@ mod tests {
         );
         assert!(err("echo \"port = 1\" >> primary/postgresql.auto.conf").contains("<setting>"));
         assert!(err("echo \"x = '$HOME'\" >> primary/postgresql.auto.conf").contains("'$'"));
+        assert!(err("'touch' primary/standby.signal").contains("quoted command name"));
     }
 
     #[test]
     fn others_name_the_language() {
         let e = err("psql -c 'select 1'");
-        assert!(e.contains("psql is not allowed"), "{e}");
+        assert!(e.contains("psql: command not available here"), "{e}");
         assert!(e.contains(ALLOWED), "{e}");
         assert!(e.contains("primary, standby1, standby2"), "{e}");
+        assert!(err("cat primary/postgresql.conf").contains("cat is not allowed"));
+        assert!(err("pgplay-net partition primary standby1").contains("not allowed"));
         assert!(err("").contains("empty"));
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use sqllogictest::{Condition, Connection, DBOutput, Record, TestErrorKind, DB};
 
-use crate::cluster_commands::{self, ClusterCommand, PgCtlAction};
+use crate::cluster_commands::{self, stop_mode_name, PgCtlAction, ShellCommand};
 use crate::conventions::{self, PgColumnType, LABEL_POSTGRES};
 
 /// An error as handed to sqllogictest: its `Display` is the one-line convention
@@ -377,19 +377,18 @@ impl ClusterHost {
     /// `start`/`restart` also `-l <dir>/<node>.log`: without a log file the
     /// server keeps pg_ctl's stdout, so reading the command's output would never
     /// end.
-    pub fn shell_text(&self, command: &ClusterCommand, original: &str) -> String {
+    pub fn shell_text(&self, command: &ShellCommand, original: &str) -> String {
         match command {
-            ClusterCommand::PgCtl {
+            ShellCommand::PgCtl {
                 node,
                 action,
                 mode,
-                wait: _,
                 timeout_secs,
             } => {
                 let mut s = format!("pg_ctl -D {}", shell_quote(node));
                 if let Some(m) = mode {
                     s.push_str(" -m ");
-                    s.push_str(m.as_str());
+                    s.push_str(stop_mode_name(*m));
                 }
                 if let Some(t) = timeout_secs {
                     s.push_str(&format!(" -t {t}"));
@@ -410,7 +409,7 @@ impl ClusterHost {
     }
 
     /// Run a parsed command; its exit status, stdout and stderr.
-    pub fn run(&self, command: &ClusterCommand, original: &str) -> std::io::Result<Output> {
+    pub fn run(&self, command: &ShellCommand, original: &str) -> std::io::Result<Output> {
         let text = self.shell_text(command, original);
         let path = match std::env::var_os("PATH") {
             Some(p) => {
@@ -548,7 +547,7 @@ fn run_system_record(
                 .to_string(),
         ));
     };
-    if let ClusterCommand::PgCtl { action, .. } = &parsed {
+    if let ShellCommand::PgCtl { action, .. } = &parsed {
         if action.stops_or_starts() {
             // Close this node's sessions first (`-m smart` would wait for them);
             // each connects again on its next record.

@@ -153,7 +153,7 @@ pub enum RunState {
 }
 
 /// How `pg_ctl stop -m` stops a server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopMode {
     Smart,
     Fast,
@@ -321,6 +321,14 @@ impl Node {
         }
         self.log.push_back(line);
         self.log_total += 1;
+    }
+
+    /// A line the driver writes into the server log, in order with the
+    /// server's own: what happened to the server outside it (a link's
+    /// connection broken by the network, a process replaced).
+    pub fn log_from_driver(&mut self, line: String) {
+        self.collect_engine_log();
+        self.push_log(line);
     }
 
     /// Log lines written since the node's start of life (some may have left the ring).

@@ -3,8 +3,10 @@
 //!
 //! The simulator owns time. It delivers each message at `now + latency +
 //! jitter` (in order per connection, like TCP), wakes nodes when their
-//! timers are due, and applies faults: partitions hold traffic between two
-//! nodes until healed, cuts close connections, crashes kill a server.
+//! timers are due, and applies faults: the link faults of
+//! [`pgplay_cluster::link`] (delay, loss, partitions that hold traffic until
+//! healed and break a connection whose buffer is full, cuts), as the page's
+//! workers apply them, and crashes that kill a server.
 //! Iteration is over ordered maps only, so a seed replays exactly.
 //!
 //! Where to start reading: [`Sim::run_until`] is the event loop;
@@ -16,8 +18,12 @@ pub mod fuzz;
 mod rng;
 pub mod shell;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 
+use pgplay_cluster::link::{broken_log_line, pair, BreakReason, Held, InOrder, LinkFaults, Offer};
+use pgplay_cluster::ports::{next_server_port, ClientPorts};
+use pgplay_cluster::preset::{Preset, PRIMARY};
+use pgplay_cluster::{LinkFault, NetworkFault};
 use pgplay_engine::interrupt::{InterruptSource, SimulatedClock};
 use pgplay_engine::{SessionId, StatementResult};
 use pgplay_node::archive::ArchiveStore;
@@ -39,9 +45,10 @@ pub const SYNC_WAIT_LIMIT: Timestamp = 60 * SECOND;
 /// as a learner's Ctrl+C would: an hour costs milliseconds to simulate, years would cost hours.
 pub const SLEEP_LIMIT: Timestamp = 3600 * SECOND;
 
-/// Most messages held back by partitions per connection; beyond it the
-/// connection is cut (a real TCP connection would time out).
-pub const HELD_CAPACITY: usize = 4096;
+/// Most messages held back by partitions per connection and direction (as
+/// each end's worker in the page holds what it sends); beyond it the
+/// connection breaks (a real TCP connection would time out).
+pub use pgplay_cluster::link::HELD_CAPACITY;
 /// Most events queued on the network at once.
 pub const QUEUE_CAPACITY: usize = 1_000_000;
 
@@ -83,19 +90,19 @@ pub struct Sim {
     links: BTreeMap<ConnId, Link>,
     queue: BTreeMap<(Timestamp, u64), Delivery>,
     seq: u64,
-    /// Last delivery time per (connection, towards the server?), for FIFO.
-    last_delivery: BTreeMap<(ConnId, bool), Timestamp>,
-    partitions: BTreeSet<(String, String)>,
-    held: BTreeMap<ConnId, VecDeque<Delivery>>,
+    /// Each (connection, towards the server?)'s deliveries, kept in order.
+    in_order: BTreeMap<(ConnId, bool), InOrder>,
+    /// Delay, loss and partitions between two nodes (`pgplay-net`).
+    faults: LinkFaults,
+    /// What partitions hold, per (connection, towards the server?).
+    held: BTreeMap<(ConnId, bool), Held<Delivery>>,
     next_node_id: u32,
-    next_client_port: u16,
+    client_ports: ClientPorts,
     system_identifier: u64,
     segment_size: Option<SegmentSize>,
     /// The archive directories every node's archive_command and
     /// restore_command copy into and out of.
     pub archive: ArchiveStore,
-    /// Extra one-way delay on the links between two nodes (`pgplay-net delay`).
-    link_delays: BTreeMap<(String, String), Timestamp>,
     /// Each node's data directory kept outside it, when asked for
     /// ([`Sim::keep_data_directories`]).
     kept: Option<BTreeMap<String, DurableCopy>>,
@@ -105,14 +112,6 @@ pub struct Sim {
 
 /// Makes the interrupt source of a node the simulator adds.
 pub type InterruptSourceMaker = std::sync::Arc<dyn Fn() -> Box<dyn InterruptSource> + Send + Sync>;
-
-fn pair(a: &str, b: &str) -> (String, String) {
-    if a <= b {
-        (a.to_string(), b.to_string())
-    } else {
-        (b.to_string(), a.to_string())
-    }
-}
 
 impl Sim {
     pub fn new(seed: u64) -> Sim {
@@ -127,15 +126,14 @@ impl Sim {
             links: BTreeMap::new(),
             queue: BTreeMap::new(),
             seq: 0,
-            last_delivery: BTreeMap::new(),
-            partitions: BTreeSet::new(),
+            in_order: BTreeMap::new(),
+            faults: LinkFaults::default(),
             held: BTreeMap::new(),
             next_node_id: 1,
-            next_client_port: 40_000,
+            client_ports: ClientPorts::default(),
             system_identifier,
             segment_size: None,
             archive: ArchiveStore::default(),
-            link_delays: BTreeMap::new(),
             kept: None,
             interrupt_source: std::sync::Arc::new(|| Box::new(SimulatedClock)),
         }
@@ -176,13 +174,28 @@ impl Sim {
 
     /// Adds `primary`, `standby1` and `standby2` (see [`Sim::standard`]).
     pub fn with_standard_cluster(self, base_port: u16) -> Sim {
+        self.with_preset(Preset::Default, base_port)
+    }
+
+    /// Adds a preset's nodes, as the page starts them: the primary on
+    /// `base_port`, each standby on the next port, then the primary's setup.
+    pub fn with_preset(self, preset: Preset, base_port: u16) -> Sim {
         let mut sim = self;
-        sim.add_primary("primary", base_port);
-        sim.add_standby("standby1", base_port + 1, "primary")
-            .expect("a fresh primary accepts a base backup");
-        sim.add_standby("standby2", base_port + 2, "primary")
-            .expect("a fresh primary accepts a base backup");
+        sim.add_primary(PRIMARY, base_port);
+        for (name, upstream) in preset.standbys() {
+            let port = next_server_port(sim.nodes.values().map(|n| n.port));
+            sim.add_standby(name, port, upstream)
+                .expect("a fresh primary accepts a base backup");
+        }
         sim.run_for(100 * MS);
+        if !preset.primary_setup().is_empty() {
+            let session = sim.open_session(PRIMARY).expect("the primary exists");
+            for sql in preset.primary_setup() {
+                sim.execute(PRIMARY, session, sql);
+            }
+            sim.close_session(PRIMARY, session);
+            sim.run_for(100 * MS);
+        }
         sim
     }
 
@@ -228,7 +241,7 @@ impl Sim {
         recovery_conf: RecoveryConf,
         slot: Option<(&str, bool)>,
     ) -> Result<(), String> {
-        pgplay_node::shell::check_data_directory("pg_basebackup", name)?;
+        pgplay_cluster::shell::check_data_directory("pg_basebackup", name)?;
         if self.nodes.contains_key(name) {
             return Err(format!(
                 "pg_basebackup: error: directory \"{name}\" exists but is not empty"
@@ -488,45 +501,79 @@ impl Sim {
 
     /// Traffic between `a` and `b` stops (held, in order) until [`Sim::heal`].
     pub fn partition(&mut self, a: &str, b: &str) {
-        self.partitions.insert(pair(a, b));
+        self.faults.apply(a, b, NetworkFault::Partition);
     }
 
+    /// The partition between `a` and `b` ends (a delay or loss stays); held
+    /// traffic flows.
     pub fn heal(&mut self, a: &str, b: &str) {
-        self.partitions.remove(&pair(a, b));
-        let conns: Vec<ConnId> = self.held.keys().copied().collect();
-        for conn in conns {
+        let fault = self.faults.get(a, b);
+        self.set_link_fault(
+            a,
+            b,
+            LinkFault {
+                partitioned: false,
+                ..fault
+            },
+        );
+    }
+
+    /// The link between `a` and `b` gets these faults; what it held flows if
+    /// it is no longer partitioned.
+    pub fn set_link_fault(&mut self, a: &str, b: &str, fault: LinkFault) {
+        self.faults.set(a, b, fault);
+        self.release_held();
+    }
+
+    pub fn link_fault(&self, a: &str, b: &str) -> LinkFault {
+        self.faults.get(a, b)
+    }
+
+    /// A `pgplay-net` command on the link between `a` and `b`.
+    pub fn apply_network(&mut self, a: &str, b: &str, fault: NetworkFault) {
+        if fault == NetworkFault::Cut {
+            self.cut(a, b);
+            return;
+        }
+        let now = self.faults.get(a, b).apply(fault);
+        self.set_link_fault(a, b, now);
+    }
+
+    /// Sends what partitions held on the connections whose link healed.
+    fn release_held(&mut self) {
+        let ends: Vec<(ConnId, bool)> = self.held.keys().copied().collect();
+        for (conn, toward_server) in ends {
             let Some(link) = self.links.get(&conn).cloned() else {
                 continue;
             };
-            if self.partitions.contains(&pair(&link.client, &link.server)) {
+            let fault = self.faults.get(&link.client, &link.server);
+            let Some(held) = self.held.get_mut(&(conn, toward_server)) else {
                 continue;
+            };
+            let released = held.release(fault);
+            if held.is_empty() {
+                self.held.remove(&(conn, toward_server));
             }
-            let held = self.held.remove(&conn).unwrap_or_default();
-            for delivery in held {
-                let toward_server = delivery.to == link.server;
-                self.schedule(conn, toward_server, delivery);
+            for delivery in released {
+                self.schedule(conn, toward_server, delivery, fault.delay_ms);
             }
-        }
-    }
-
-    /// Every message between `a` and `b` takes `delay` longer (0: none).
-    pub fn set_link_delay(&mut self, a: &str, b: &str, delay: Timestamp) {
-        if delay > 0 {
-            self.link_delays.insert(pair(a, b), delay);
-        } else {
-            self.link_delays.remove(&pair(a, b));
         }
     }
 
     pub fn heal_all(&mut self) {
-        let pairs: Vec<(String, String)> = self.partitions.iter().cloned().collect();
+        let pairs: Vec<(String, String)> = self
+            .faults
+            .faulty()
+            .filter(|(_, fault)| fault.partitioned)
+            .map(|(pair, _)| pair.clone())
+            .collect();
         for (a, b) in pairs {
             self.heal(&a, &b);
         }
     }
 
     pub fn is_partitioned(&self, a: &str, b: &str) -> bool {
-        self.partitions.contains(&pair(a, b))
+        self.faults.is_partitioned(a, b)
     }
 
     /// Breaks every open connection between `a` and `b`: both ends see it close.
@@ -539,22 +586,33 @@ impl Sim {
             .map(|(c, _)| *c)
             .collect();
         for conn in conns {
-            let link = self.links.get_mut(&conn).expect("listed");
-            link.closed = true;
-            let (client, server) = (link.client.clone(), link.server.clone());
-            self.held.remove(&conn);
-            self.queue.retain(|_, d| d.conn != conn);
-            let now = self.now;
-            for to in [client, server] {
-                self.push(
-                    now + self.net.latency,
-                    Delivery {
-                        to,
-                        conn,
-                        event: PeerEvent::Closed,
-                    },
-                );
+            self.break_connection(conn, BreakReason::Cut);
+        }
+    }
+
+    /// The network breaks one connection: what it carried is lost, both
+    /// ends see it close, and each end's server log says why.
+    fn break_connection(&mut self, conn: ConnId, reason: BreakReason) {
+        let Some(link) = self.links.get_mut(&conn) else {
+            return;
+        };
+        link.closed = true;
+        let (client, server) = (link.client.clone(), link.server.clone());
+        self.held.retain(|(held_conn, _), _| *held_conn != conn);
+        self.queue.retain(|_, d| d.conn != conn);
+        let now = self.now;
+        for (to, peer) in [(&client, &server), (&server, &client)] {
+            if let Some(node) = self.nodes.get_mut(to) {
+                node.log_from_driver(broken_log_line(peer, reason));
             }
+            self.push(
+                now + self.net.latency,
+                Delivery {
+                    to: to.clone(),
+                    conn,
+                    event: PeerEvent::Closed,
+                },
+            );
         }
     }
 
@@ -575,22 +633,16 @@ impl Sim {
         self.net.latency + jitter
     }
 
-    /// Queues a delivery on an open connection, after what is already in flight.
-    fn schedule(&mut self, conn: ConnId, toward_server: bool, delivery: Delivery) {
-        let extra = self
-            .links
-            .get(&conn)
-            .and_then(|l| self.link_delays.get(&pair(&l.client, &l.server)))
-            .copied()
-            .unwrap_or(0);
-        let at = self.now + self.delay() + extra;
-        let last = self
-            .last_delivery
-            .get(&(conn, toward_server))
-            .copied()
-            .unwrap_or(0);
-        let at = at.max(last);
-        self.last_delivery.insert((conn, toward_server), at);
+    /// Queues a delivery on an open connection `extra_ms` later than the
+    /// network's latency, after what is already in flight.
+    fn schedule(&mut self, conn: ConnId, toward_server: bool, delivery: Delivery, extra_ms: u32) {
+        let after = self.delay() + Timestamp::from(extra_ms) * MS;
+        let now = self.now;
+        let at = self
+            .in_order
+            .entry((conn, toward_server))
+            .or_default()
+            .due(now, after);
         self.push(at, delivery);
     }
 
@@ -630,8 +682,8 @@ impl Sim {
                                 closed: false,
                             },
                         );
-                        self.next_client_port = self.next_client_port.wrapping_add(1).max(40_000);
-                        let client_port = self.next_client_port;
+                        let client_port = self.client_ports.next_port();
+                        let extra_ms = self.faults.get(from, &server).delay_ms;
                         self.schedule(
                             conn,
                             true,
@@ -643,6 +695,7 @@ impl Sim {
                                     client_port,
                                 },
                             },
+                            extra_ms,
                         );
                         self.schedule(
                             conn,
@@ -652,6 +705,7 @@ impl Sim {
                                 conn,
                                 event: PeerEvent::Connected,
                             },
+                            extra_ms,
                         );
                     }
                     None => self.push(
@@ -708,16 +762,23 @@ impl Sim {
             link.client.clone()
         };
         let delivery = Delivery { to, conn, event };
-        if self.is_partitioned(&link.client, &link.server) {
-            let held = self.held.entry(conn).or_default();
-            if held.len() >= HELD_CAPACITY {
-                self.cut(&link.client.clone(), &link.server.clone());
-                return;
-            }
-            held.push_back(delivery);
-            return;
+        let fault = self.faults.get(&link.client, &link.server);
+        let rng = &mut self.rng;
+        let draw = || rng.below(100) as u32;
+        let end = (conn, toward_server);
+        let offer = self
+            .held
+            .entry(end)
+            .or_default()
+            .offer(fault, delivery, draw);
+        if self.held.get(&end).is_some_and(|h| h.is_empty()) {
+            self.held.remove(&end);
         }
-        self.schedule(conn, toward_server, delivery);
+        match offer {
+            Offer::Send { frame, delay_ms } => self.schedule(conn, toward_server, frame, delay_ms),
+            Offer::Held => {}
+            Offer::Break(reason) => self.break_connection(conn, reason),
+        }
     }
 
     // ----- time ------------------------------------------------------------
@@ -798,5 +859,42 @@ impl Sim {
     /// One readable line per node.
     pub fn status_lines(&self) -> Vec<String> {
         self.nodes.values().map(|n| n.status_line()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgplay_replication::protocol::Message;
+
+    /// One more message than a partitioned connection holds breaks it, as
+    /// the page's workers break theirs: both ends see it close and log why.
+    #[test]
+    fn a_full_partition_buffer_breaks_the_connection() {
+        let mut sim = Sim::new(5).with_preset(Preset::OneStandby, 5432);
+        sim.run_for(SECOND);
+        let (conn, _) = sim
+            .links
+            .iter()
+            .find(|(_, l)| !l.closed)
+            .map(|(c, l)| (*c, l.clone()))
+            .expect("the standby streams");
+        sim.partition("primary", "standby1");
+        for _ in 0..HELD_CAPACITY {
+            sim.send_on("primary", conn, PeerEvent::Message(Message::Terminate));
+        }
+        assert!(!sim.links[&conn].closed);
+        assert_eq!(sim.held[&(conn, false)].len(), HELD_CAPACITY);
+        sim.send_on("primary", conn, PeerEvent::Message(Message::Terminate));
+        assert!(sim.links[&conn].closed, "one more breaks the connection");
+        assert!(sim.held.is_empty(), "and what it held is gone");
+        for node in ["primary", "standby1"] {
+            let said = sim
+                .node_mut(node)
+                .unwrap()
+                .log()
+                .any(|l| l.contains("the partition held 4096 messages"));
+            assert!(said, "{node}'s log says why");
+        }
     }
 }

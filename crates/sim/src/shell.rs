@@ -1,75 +1,65 @@
-//! Server commands on the simulated cluster: parsed by
-//! [`pgplay_node::shell`], routed here to the node they name, and
-//! `pg_basebackup` carried out between two nodes.
+//! Server commands on the simulated cluster: the simulator is a
+//! [`pgplay_cluster::Host`], so a line takes the page's path
+//! ([`pgplay_cluster::run_command`]: the same parser, checks and errors)
+//! and each action is carried out here at once: a node's own command on it,
+//! `pg_basebackup` between two nodes, a link fault on the network.
 
-use pgplay_node::shell::{self, NetworkFault, ShellCommand};
-use pgplay_node::RecoveryConf;
+use pgplay_cluster::{run_local, BaseBackup, Host, NetworkFault, ShellCommand};
 
 use crate::Sim;
 
 impl Sim {
     /// Runs one command line; Ok is what it prints, Err its error output.
     pub fn run_command(&mut self, line: &str) -> Result<String, String> {
-        let command = match shell::parse(line) {
-            Ok(command) => command,
-            Err(error) if error.is_empty() => return Ok(String::new()),
-            Err(error) => return Err(error),
-        };
-        if let ShellCommand::BaseBackup {
-            host,
-            port,
-            user,
-            password,
-            node,
-            write_recovery_conf,
+        pgplay_cluster::run_command(self, line)
+    }
+}
+
+impl Host for Sim {
+    type Answer = Result<String, String>;
+
+    fn members(&self) -> Vec<(String, u16)> {
+        self.nodes
+            .iter()
+            .map(|(name, node)| (name.clone(), node.port))
+            .collect()
+    }
+
+    fn answer(&mut self, result: Result<String, String>) -> Self::Answer {
+        result
+    }
+
+    fn base_backup(&mut self, copy: BaseBackup) -> Self::Answer {
+        let slot = copy.slot.as_ref().map(|(s, create)| (s.as_str(), *create));
+        Sim::base_backup(
+            self,
+            &copy.node,
+            copy.port,
+            &copy.upstream,
+            &copy.user,
+            copy.password.as_deref(),
+            copy.recovery_conf,
             slot,
-            create_slot,
-        } = &command
-        {
-            let upstream = self.resolve_host(host, *port).ok_or_else(|| {
-                format!(
-                    "pg_basebackup: error: connection to server at \"{host}\", port {port} failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?"
-                )
-            })?;
-            let new_port = self.nodes().map(|n| n.port).max().unwrap_or(5431) + 1;
-            self.base_backup(
-                node,
-                new_port,
-                &upstream,
-                user,
-                password.as_deref(),
-                RecoveryConf::from_flag(*write_recovery_conf),
-                slot.as_deref().map(|s| (s, *create_slot)),
-            )?;
-            return Ok(String::new());
-        }
-        if let ShellCommand::ListArchive { dir } = &command {
-            return self.archive.ls(dir);
-        }
-        if let ShellCommand::Network { a, b, fault } = &command {
-            for name in [a, b] {
-                if self.node(name).is_none() {
-                    return Err(format!("pgplay-net: no node \"{name}\""));
-                }
-            }
-            match fault {
-                NetworkFault::Partition => self.partition(a, b),
-                NetworkFault::Heal => {
-                    self.heal(a, b);
-                    self.set_link_delay(a, b, 0);
-                }
-                NetworkFault::Delay(ms) => self.set_link_delay(a, b, i64::from(*ms) * 1000),
-            }
-            return Ok(String::new());
-        }
-        let name = command.node().to_string();
+        )?;
+        Ok(String::new())
+    }
+
+    fn network(&mut self, a: &str, b: &str, fault: NetworkFault) {
+        self.apply_network(a, b, fault);
+    }
+
+    fn list_archive(&self, dir: &str) -> Result<String, String> {
+        self.archive.ls(dir)
+    }
+
+    fn run_on_node(&mut self, node: &str, _line: &str, command: ShellCommand) -> Self::Answer {
         let now = self.now;
-        let node = self.node_mut(&name).ok_or_else(|| match &command {
-            ShellCommand::PgCtl { .. } => format!("pg_ctl: directory \"{name}\" does not exist"),
-            _ => format!("{name}: No such file or directory"),
-        })?;
-        let result = node.run_local(now, &command);
-        self.drain(&name);
+        let target = self
+            .nodes
+            .get_mut(node)
+            .ok_or_else(|| format!("{node}: No such file or directory"))?;
+        let result = run_local(target, now, &command);
+        self.drain(node);
         result
     }
 }
