@@ -66,6 +66,18 @@ try {
     console.log(`insert: ${rows} single-row autocommit INSERTs in ${insertSeconds.toFixed(3)} s = ${tps} tps (wasm, Node)`);
     console.log(`scan:   ${rows}-row scan with filter and aggregate: ${scanMs.toFixed(2)} ms (wasm, Node, mean of ${scans})`);
     console.log(`wal:    ${bench.walBytes()} bytes written`);
+    // The planner's queries, as natively: the best of queryRuns(index) runs.
+    wasm.queryNames().forEach((name, index) => {
+        bench.prepareQuery(index);
+        const runs = wasm.queryRuns(index);
+        let best = Infinity;
+        for (let run = 0; run < runs; run++) {
+            const began = performance.now();
+            bench.runQuery(index);
+            best = Math.min(best, performance.now() - began);
+        }
+        console.log(`query:  ${name}: ${best.toFixed(1)} ms (wasm, Node, best of ${runs})`);
+    });
 } catch (error) {
     console.error(`pgplay bench (wasm): ${error.message ?? error}`);
     process.exit(1);

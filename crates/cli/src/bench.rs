@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use pgplay_node::bench::{expected_scan, Bench, SCANS};
+use pgplay_node::bench::{expected_scan, Bench, QUERIES, SCANS};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -74,6 +74,25 @@ fn measure(rows: u64) -> Result<(), String> {
     println!("insert: {rows} single-row autocommit INSERTs in {insert_seconds:.3} s = {:.0} tps (native)", rows as f64 / insert_seconds);
     println!("scan:   {rows}-row scan with filter and aggregate: {scan_ms:.2} ms (native, mean of {SCANS})");
     println!("wal:    {} bytes written", bench.wal_bytes());
+    measure_queries(&mut bench)
+}
+
+/// The planner's benchmarks, each after its set-up: the best of [`pgplay_node::bench::QueryBench::runs`].
+fn measure_queries(bench: &mut Bench) -> Result<(), String> {
+    for (index, query) in QUERIES.iter().enumerate() {
+        bench.prepare_query(index).map_err(|e| e.to_string())?;
+        let runs = query.runs();
+        let mut best = f64::INFINITY;
+        for _ in 0..runs {
+            let started = Instant::now();
+            bench.run_query(index).map_err(|e| e.to_string())?;
+            best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        println!(
+            "query:  {}: {best:.1} ms (native, best of {runs})",
+            query.name
+        );
+    }
     Ok(())
 }
 

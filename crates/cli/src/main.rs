@@ -33,6 +33,7 @@ fn now() -> Timestamp {
 const STACK_BYTES: usize = 256 << 20;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     std::thread::Builder::new()
         .name("pgplay".into())
         .stack_size(STACK_BYTES)
@@ -104,6 +105,16 @@ fn parse_segment_size(value: &str) -> Result<SegmentSize, String> {
     SegmentSize::new(bytes).ok_or_else(|| {
         format!("--wal-segsize must be a power of 2 between 65536 and 1073741824, not {bytes}")
     })
+}
+
+/// `pgplay ... | head` ends quietly when `head` has read enough, as psql and other Unix tools
+/// do: Rust ignores SIGPIPE, so without this every later write would fail and `println!` panic.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn run() -> ExitCode {

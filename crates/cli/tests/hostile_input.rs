@@ -148,3 +148,17 @@ fn a_script_stops_where_its_connection_is_lost() {
          connection to server was lost\n"
     );
 }
+
+/// `pgplay | head` ends quietly once `head` has read enough (SIGPIPE, as psql), never with a
+/// panic about a broken pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let script = format!(
+        "yes 'SELECT 1;' | head -n 3000 | '{}' | head -n 2 >/dev/null",
+        env!("CARGO_BIN_EXE_pgplay")
+    );
+    let output = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -3,7 +3,8 @@
 //! reads its own clock around it: this crate never reads one.
 //!
 //! The workload: a fresh server, `CREATE TABLE bench (id int PRIMARY KEY, payload text)`, then
-//! `rows` single-row autocommit INSERTs (`0..rows`), then [`SCAN_SQL`] run [`SCANS`] times.
+//! `rows` single-row autocommit INSERTs (`0..rows`), then [`SCAN_SQL`] run [`SCANS`] times; then
+//! the [`QUERIES`], each after its set-up, checked against the answer PostgreSQL gives.
 
 use pgplay_engine::{DbError, Outcome, SessionId};
 
@@ -22,6 +23,53 @@ pub const SCANS: usize = 10;
 pub fn insert_sql(id: u64) -> String {
     format!("INSERT INTO bench VALUES ({id}, 'row {id}')")
 }
+
+/// A query the planner must do well, with the statements that set it up (not timed) and the
+/// first value of its answer, or its command tag, as PostgreSQL 15 gives it.
+pub struct QueryBench {
+    pub name: &'static str,
+    pub setup: &'static [&'static str],
+    pub sql: &'static str,
+    pub expect: &'static str,
+}
+
+impl QueryBench {
+    /// How many times a driver runs it and keeps the best: once for a write (it adds rows).
+    pub fn runs(&self) -> u32 {
+        if self.sql.starts_with("INSERT") {
+            1
+        } else {
+            3
+        }
+    }
+}
+
+/// The planner's benchmarks: a series inserted, an equality join, a grouped window query.
+pub const QUERIES: &[QueryBench] = &[
+    QueryBench {
+        name: "100,000-row generate_series INSERT",
+        setup: &["CREATE TABLE series (x int)"],
+        sql: "INSERT INTO series SELECT generate_series(1, 100000)",
+        expect: "INSERT 0 100000",
+    },
+    QueryBench {
+        name: "join of two 10,000-row tables on equality",
+        setup: &[
+            "CREATE TABLE ja (x int, y int)",
+            "INSERT INTO ja SELECT g, g % 7 FROM generate_series(1, 10000) g",
+            "CREATE TABLE jb (x int, z text)",
+            "INSERT INTO jb SELECT g, 'z' || g FROM generate_series(1, 10000) g",
+        ],
+        sql: "SELECT count(*) FROM ja JOIN jb ON ja.x = jb.x",
+        expect: "10000",
+    },
+    QueryBench {
+        name: "grouped window query over 10,000 rows",
+        setup: &[],
+        sql: "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY y ORDER BY x) AS r FROM ja) s WHERE r = 1",
+        expect: "7",
+    },
+];
 
 /// A server with the `bench` table and one session on it.
 pub struct Bench {
@@ -78,6 +126,37 @@ impl Bench {
         wal.insert_lsn().0 - wal.segment_size().segment_start(1).0
     }
 
+    /// The statements [`QueryBench::setup`] lists for `QUERIES[index]`.
+    pub fn prepare_query(&mut self, index: usize) -> Result<(), DbError> {
+        let query = QUERIES
+            .get(index)
+            .ok_or_else(|| unexpected("no such query"))?;
+        for sql in query.setup {
+            self.run(sql)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `QUERIES[index]` once and checks its answer.
+    pub fn run_query(&mut self, index: usize) -> Result<(), DbError> {
+        let query = QUERIES
+            .get(index)
+            .ok_or_else(|| unexpected("no such query"))?;
+        let answer = match self.run(query.sql)? {
+            Outcome::Rows { rows, .. } => rows
+                .first()
+                .and_then(|row| row.first())
+                .cloned()
+                .flatten()
+                .unwrap_or_default(),
+            Outcome::Command { tag } => tag,
+        };
+        if answer != query.expect {
+            return Err(unexpected(&format!("{}: {answer}", query.name)));
+        }
+        Ok(())
+    }
+
     /// Runs one statement; its outcome, or its error.
     fn run(&mut self, sql: &str) -> Result<Outcome, DbError> {
         let mut results = self.node.execute(0, self.session, sql);
@@ -131,6 +210,16 @@ mod tests {
             Ok(Outcome::Rows { rows, .. }) => assert_eq!(rows[0][0].as_deref(), Some("100")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn every_query_gives_postgresql_answer() {
+        let mut bench = Bench::new().unwrap();
+        for index in 0..QUERIES.len() {
+            bench.prepare_query(index).unwrap();
+            bench.run_query(index).unwrap();
+        }
+        assert!(bench.run_query(QUERIES.len()).is_err());
     }
 
     #[test]

@@ -16,6 +16,18 @@ mod wasm {
         bench::SCANS as u32
     }
 
+    /// The planner's queries' names, in order.
+    #[wasm_bindgen(js_name = queryNames)]
+    pub fn query_names() -> Vec<String> {
+        bench::QUERIES.iter().map(|q| q.name.to_string()).collect()
+    }
+
+    /// How many runs of the planner's query `index` the driver times (it keeps the best).
+    #[wasm_bindgen(js_name = queryRuns)]
+    pub fn query_runs(index: u32) -> u32 {
+        bench::QUERIES.get(index as usize).map_or(0, |q| q.runs())
+    }
+
     /// What a scan returned: `count(*)` and `sum(id)`.
     #[wasm_bindgen]
     #[derive(Clone, Copy)]
@@ -59,6 +71,18 @@ mod wasm {
         /// One run of the scan query.
         pub fn scan(&mut self) -> Result<Scan, JsError> {
             self.0.scan().map(Scan::from).map_err(error)
+        }
+
+        /// The set-up of the planner's query `index` (`pgplay_node::bench::QUERIES`).
+        #[wasm_bindgen(js_name = prepareQuery)]
+        pub fn prepare_query(&mut self, index: u32) -> Result<(), JsError> {
+            self.0.prepare_query(index as usize).map_err(error)
+        }
+
+        /// Runs the planner's query `index` once and checks its answer.
+        #[wasm_bindgen(js_name = runQuery)]
+        pub fn run_query(&mut self, index: u32) -> Result<(), JsError> {
+            self.0.run_query(index as usize).map_err(error)
         }
 
         /// Bytes of WAL written.
