@@ -130,6 +130,9 @@ pub fn faults<'a>(actions: impl IntoIterator<Item = &'a Action>) -> Faults {
         let Action::Shell(line) = action else {
             continue;
         };
+        if !line.trim_start().starts_with("pgplay-net") {
+            continue;
+        }
         let Ok(ShellCommand::Network { a, b, fault }) = shell::parse(line) else {
             continue;
         };
@@ -360,6 +363,9 @@ fn link_trouble(drawing: &Drawing, link: &DrawnLink) -> Option<String> {
 
 /// The cluster in one sentence, troubles first, parts joined by " · ".
 pub fn status_sentence(drawing: &Drawing) -> String {
+    if drawing.nodes.is_empty() {
+        return "Starting the primary and its standbys…".to_string();
+    }
     let mut parts: Vec<String> = drawing
         .nodes
         .iter()
