@@ -73,6 +73,8 @@ pub struct DrawnLink {
     pub sync_state: Option<String>,
     pub lag_bytes: Option<u64>,
     pub lag_ms: Option<f64>,
+    /// The walsender's `sent_lsn`: when it moves, WAL went down this link.
+    pub sent: Option<u64>,
     pub fault: LinkFault,
 }
 
@@ -300,6 +302,7 @@ pub fn layout(nodes: &BTreeMap<String, NodeStatus>, memory: &Memory, faults: &Fa
                 sync_state: sender.map(|x| x.sync_state.clone()),
                 lag_bytes: sender.map(|x| x.lag_bytes),
                 lag_ms: sender.and_then(|x| x.replay_lag_ms),
+                sent: sender.and_then(|x| parse_lsn(&x.sent)),
                 fault: fault_between(faults, upstream, standby),
             }
         })

@@ -5,6 +5,8 @@
 //! accessible name, so a screen reader (and the e2e test) reads the same picture. The
 //! geometry is here; what is drawn is `pgplay_web::drawing`, tested natively.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use pgplay_web::drawing::{self, Drawing, DrawnLink, DrawnNode, Memory};
@@ -18,13 +20,66 @@ const BOX_W: f64 = 210.0;
 const BOX_H: f64 = 104.0;
 /// Space each column and row takes.
 const COL_W: f64 = 240.0;
-const ROW_H: f64 = 170.0;
+const ROW_H: f64 = 190.0;
 const MARGIN: f64 = 12.0;
 /// The position bars inside a box.
 const BAR_X: f64 = 52.0;
 const BAR_W: f64 = 80.0;
 /// Widest lag bar on an edge.
-const LAG_W: f64 = 56.0;
+const LAG_W: f64 = 48.0;
+/// The tag on an edge (state, sync state, lag), placed nearer the standby so that the tags
+/// of sibling standbys do not overlap.
+const TAG_W: f64 = 150.0;
+const TAG_AT: f64 = 0.62;
+
+/// How long a dot of WAL takes along an edge, and the least time between two dots on one
+/// edge: a batch sent sooner after the last one rides with it (a person can follow this).
+const DOT_MS: f64 = 1200.0;
+const DOT_GAP_MS: f64 = 400.0;
+
+/// The dots of WAL on one edge: the `sent_lsn` last seen, and when each dot set off.
+#[derive(Default)]
+struct Dots {
+    sent: Option<u64>,
+    started: Vec<(u64, f64)>,
+    next_id: u64,
+}
+
+/// Notes WAL sent on each link since the last render; returns the dots in flight by link.
+fn wal_dots(
+    dots: &RefCell<BTreeMap<(String, String), Dots>>,
+    d: &Drawing,
+) -> BTreeMap<(String, String), Vec<(u64, f64)>> {
+    let now = js_sys::Date::now();
+    let mut dots = dots.borrow_mut();
+    dots.retain(|(up, down), _| {
+        d.links
+            .iter()
+            .any(|l| &l.upstream == up && &l.standby == down)
+    });
+    for l in &d.links {
+        let link = dots
+            .entry((l.upstream.clone(), l.standby.clone()))
+            .or_default();
+        link.started.retain(|(_, t)| now - t < DOT_MS);
+        let moved = matches!((link.sent, l.sent), (Some(a), Some(b)) if b > a);
+        let free = link
+            .started
+            .last()
+            .is_none_or(|(_, t)| now - t >= DOT_GAP_MS);
+        if moved && free && !l.fault.cut {
+            link.started.push((link.next_id, now));
+            link.next_id += 1;
+        }
+        if free || l.sent.is_none() {
+            // A batch that could not get its own dot is counted with the next one.
+            link.sent = l.sent;
+        }
+    }
+    dots.iter()
+        .map(|(k, v)| (k.clone(), v.started.clone()))
+        .collect()
+}
 
 /// The picture of the cluster, recomputed from the page's model; it remembers what each
 /// node last was while it ran, so a crashed primary keeps its place.
@@ -86,23 +141,40 @@ pub fn ClusterDrawing(props: &DrawingProps) -> Html {
     let width = MARGIN * 2.0 + d.columns as f64 * COL_W;
     let height = MARGIN * 2.0 + (d.rows as f64 - 1.0) * ROW_H + BOX_H + 8.0;
     let writers = drawing::writers(d);
+    let dots = use_mut_ref(BTreeMap::new);
+    let dots = wal_dots(&dots, d);
     html! {
         <figure class="cluster-drawing" aria-label="Cluster drawing">
             if writers.len() > 1 {
                 <div class="split-brain" role="alert">
                     <strong>{ "Split brain: " }</strong>
-                    { format!("{} all accept writes. Each takes commits the others never see, on its own timeline; stop all but one before clients write to both.", writers.join(" and ")) }
+                    { split_brain_text(&writers) }
                 </div>
             }
+            <div class="drawing-scroll">
             <svg viewBox={format!("0 0 {width} {height}")} role="group" aria-label="Nodes and replication links"
-                style={format!("max-width: {width}px")}>
+                style={format!("max-width: {}px; min-width: {}px", width * 1.3, width * 0.85)}>
                 <title>{ "The cluster: each node below the node it streams WAL from" }</title>
                 { for d.links.iter().map(|l| link(d, l)) }
+                { for d.links.iter().map(|l| moving_wal(d, l, &dots)) }
                 { for d.nodes.iter().map(|n| node(d, n)) }
             </svg>
+            </div>
             <figcaption>{ "Boxes are nodes, coloured by timeline; bars are their write, flush and replay positions on one LSN axis. Lines are replication connections (dashed: not streaming; red: cut or slowed by pgplay-net). Click a node for its card." }</figcaption>
         </figure>
     }
+}
+
+fn split_brain_text(writers: &[&str]) -> String {
+    let (all, them) = if writers.len() == 2 {
+        ("both", "the other never sees")
+    } else {
+        ("all", "the others never see")
+    };
+    format!(
+        "{} {all} accept writes. Each takes commits {them}, each on its own timeline; stop all but one before clients write to them.",
+        writers.join(" and ")
+    )
 }
 
 /// Where a position sits on the shared LSN axis, as a fraction of the bar.
@@ -121,7 +193,11 @@ fn node_label(n: &DrawnNode) -> String {
         (false, true) => "primary (stopped)".to_string(),
         (false, false) => "standby (stopped)".to_string(),
     };
-    let positions: Vec<String> = n.positions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let positions: Vec<String> = n
+        .positions
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     format!(
         "{}: {role}, timeline {}, {}; {}",
         n.name,
@@ -147,7 +223,11 @@ fn node(d: &Drawing, n: &DrawnNode) -> Html {
             open_details(&name);
         }
     });
-    let role = if n.running { n.role.as_str() } else { "stopped" };
+    let role = if n.running {
+        n.role.as_str()
+    } else {
+        "stopped"
+    };
     let bars = [("write", n.write), ("flush", n.flush), ("replay", n.replay)];
     html! {
         <g class={classes!("drawn-node", (!n.running).then_some("stopped"))} role="button" tabindex="0"
@@ -228,7 +308,7 @@ fn link(d: &Drawing, l: &DrawnLink) -> Html {
     };
     let ((x1, y1), (x2, y2)) = (centre(up), centre(down));
     let (y1, y2) = (y1 + BOX_H / 2.0, y2 - BOX_H / 2.0);
-    let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+    let (mx, my) = (x1 + (x2 - x1) * TAG_AT, y1 + (y2 - y1) * TAG_AT);
     let troubled = l.fault.cut || l.fault.delay_ms > 0;
     let class = classes!(
         "drawn-link",
@@ -245,9 +325,9 @@ fn link(d: &Drawing, l: &DrawnLink) -> Html {
         <g class={class} role="img" aria-label={label.clone()}>
             <title>{ label }</title>
             <line x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
-            <g aria-hidden="true" transform={format!("translate({} {})", mx - 62.0, my - 19.0)}>
-                <rect class="link-tag" width="124" height="38" rx="5" />
-                <text class="link-state" x="62" y="14" text-anchor="middle">
+            <g aria-hidden="true" transform={format!("translate({} {})", mx - TAG_W / 2.0, my - 19.0)}>
+                <rect class="link-tag" width={TAG_W.to_string()} height="38" rx="5" />
+                <text class="link-state" x={(TAG_W / 2.0).to_string()} y="14" text-anchor="middle">
                     { if sync.is_empty() { link_state(l) } else { format!("{} · {sync}", link_state(l)) } }
                 </text>
                 <rect class="bar-track" x="4" y="21" width={LAG_W.to_string()} height="8" rx="2" />
@@ -255,5 +335,28 @@ fn link(d: &Drawing, l: &DrawnLink) -> Html {
                 <text class="bar-lsn" x={(LAG_W + 8.0).to_string()} y="29">{ link_lag(l).unwrap_or_default() }</text>
             </g>
         </g>
+    }
+}
+
+/// A dot per batch of WAL on its way down an edge (CSS moves it from end to end).
+fn moving_wal(
+    d: &Drawing,
+    l: &DrawnLink,
+    dots: &BTreeMap<(String, String), Vec<(u64, f64)>>,
+) -> Html {
+    let find = |name: &str| d.nodes.iter().find(|n| n.name == name);
+    let (Some(up), Some(down)) = (find(&l.upstream), find(&l.standby)) else {
+        return html! {};
+    };
+    let ((x1, y1), (x2, y2)) = (centre(up), centre(down));
+    let (y1, y2) = (y1 + BOX_H / 2.0, y2 - BOX_H / 2.0);
+    let key = (l.upstream.clone(), l.standby.clone());
+    let style = format!(
+        "--x1: {x1}px; --y1: {y1}px; --x2: {x2}px; --y2: {y2}px; animation-duration: {DOT_MS}ms"
+    );
+    html! {
+        { for dots.get(&key).into_iter().flatten().map(|(id, _)| html! {
+            <circle key={*id} class="wal-dot" r="5" cx="0" cy="0" style={style.clone()} aria-hidden="true" />
+        }) }
     }
 }
