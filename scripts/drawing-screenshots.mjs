@@ -52,6 +52,8 @@ try {
   await page.getByRole("button", { name: "Crash primary" }).click();
   await page.getByRole("status").filter({ hasText: "primary is down" }).waitFor({ timeout });
   await page.waitForTimeout(1000);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
   await page.screenshot({ path: join(out, "cascading-primary-down-desktop.png") });
   console.log("cascading", await page.getByRole("status").first().textContent());
   await page.close();

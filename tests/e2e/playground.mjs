@@ -4,7 +4,8 @@
 // promote a standby and write on it; crash and restart a standby and see it catch up; make a
 // standby synchronous, stop it and cancel the commit that waits for it; inspect a WAL record; thousands of records keep the WAL list small (virtualised). Then every guided lesson
 // (one per seed tutorial) runs on a fresh page, and a lesson's scenario link replays it on another.
-// No console errors allowed. Screenshots in target/artifacts/.
+// The cluster drawing: its nodes and links by accessible name, the status sentence for a cut link
+// and a split brain. No console errors allowed. Screenshots in target/artifacts/.
 //
 //   node tests/e2e/playground.mjs [DIST_DIR] [ARTIFACT_DIR]
 
