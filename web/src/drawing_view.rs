@@ -153,7 +153,7 @@ pub fn ClusterDrawing(props: &DrawingProps) -> Html {
             }
             <div class="drawing-scroll">
             <svg viewBox={format!("0 0 {width} {height}")} role="group" aria-label="Nodes and replication links"
-                style={format!("max-width: {}px; min-width: {}px", width * 1.3, width * 0.85)}>
+                style={format!("max-width: {}px", width * 1.3)}>
                 <title>{ "The cluster: each node below the node it streams WAL from" }</title>
                 { for d.links.iter().map(|l| link(d, l)) }
                 { for d.links.iter().map(|l| moving_wal(d, l, &dots)) }
@@ -223,10 +223,10 @@ fn node(d: &Drawing, n: &DrawnNode) -> Html {
             open_details(&name);
         }
     });
-    let role = if n.running {
-        n.role.as_str()
-    } else {
-        "stopped"
+    let role = match (n.running, n.was_primary) {
+        (true, _) => n.role.as_str(),
+        (false, true) => "primary",
+        (false, false) => "standby",
     };
     let bars = [("write", n.write), ("flush", n.flush), ("replay", n.replay)];
     html! {
