@@ -166,13 +166,21 @@ pub fn ClusterDrawing(props: &DrawingProps) -> Html {
 }
 
 fn split_brain_text(writers: &[&str]) -> String {
-    let (all, them) = if writers.len() == 2 {
-        ("both", "the other never sees")
+    let (all, them, stop) = if writers.len() == 2 {
+        (
+            "both",
+            "the other never sees",
+            "stop one before clients write to both",
+        )
     } else {
-        ("all", "the others never see")
+        (
+            "all",
+            "the others never see",
+            "stop all but one before clients write to them",
+        )
     };
     format!(
-        "{} {all} accept writes. Each takes commits {them}, each on its own timeline; stop all but one before clients write to them.",
+        "{} {all} accept writes. Each takes commits {them}, each on its own timeline; {stop}.",
         writers.join(" and ")
     )
 }
