@@ -92,9 +92,10 @@ pub fn use_drawing(model: &Model) -> Rc<Drawing> {
     Rc::new(drawn)
 }
 
-/// The colour of a timeline (1 blue, 2 green, 3 orange, 4 purple, then again).
-fn timeline_colour(timeline: u32) -> &'static str {
-    ["#336791", "#2e7d32", "#b35c00", "#7b3fa0"][(timeline.max(1) as usize - 1) % 4]
+/// The colour of a timeline (1 blue, 2 green, 3 orange, 4 purple, then again; style.css has
+/// a lighter set for the dark scheme).
+fn timeline_colour(timeline: u32) -> String {
+    format!("var(--timeline-{})", (timeline.max(1) - 1) % 4 + 1)
 }
 
 /// The centre of a node's box.
@@ -218,7 +219,7 @@ fn node_label(n: &DrawnNode) -> String {
 fn node(d: &Drawing, n: &DrawnNode) -> Html {
     let (cx, cy) = centre(n);
     let (x, y) = (cx - BOX_W / 2.0, cy - BOX_H / 2.0);
-    let colour = timeline_colour(n.timeline);
+    let colour = &timeline_colour(n.timeline);
     let label = node_label(n);
     let name = n.name.clone();
     let onclick = {
