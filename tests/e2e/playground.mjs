@@ -4,7 +4,8 @@
 // promote a standby and write on it; crash and restart a standby and see it catch up; make a
 // standby synchronous, stop it and cancel the commit that waits for it; inspect a WAL record; thousands of records keep the WAL list small (virtualised). Then every guided lesson
 // (one per seed tutorial) runs on a fresh page, and a lesson's scenario link replays it on another.
-// No console errors allowed. Screenshots in target/artifacts/.
+// The cluster drawing: its nodes and links by accessible name, the status sentence for a cut link
+// and a split brain. No console errors allowed. Screenshots in target/artifacts/.
 //
 //   node tests/e2e/playground.mjs [DIST_DIR] [ARTIFACT_DIR]
 
@@ -102,11 +103,32 @@ try {
       // Link faults are commands too, so the scenario can replay them.
       await page.getByLabel("Scenario script").filter({ hasText: "\\! pgplay-net delay primary standby1 200" }).waitFor({ timeout });
     });
+    await step("the cluster drawing names every node and link, and a cut link is drawn and said", async () => {
+      const drawing = page.getByRole("figure", { name: "Cluster drawing" });
+      await drawing.getByRole("button", { name: /^primary: primary, timeline 1, running; write \d+\/[0-9A-F]+, flush / }).waitFor({ timeout });
+      await drawing.getByRole("button", { name: /^standby2: standby, timeline 1, streaming; .*replay / }).waitFor({ timeout });
+      await drawing.getByRole("img", { name: /^Replication primary → standby2: streaming, async, lag \d+/ }).waitFor({ timeout });
+      await page.getByRole("button", { name: "Cut link primary to standby1" }).click();
+      await page.getByRole("status").filter({ hasText: "link primary → standby1 is cut" }).waitFor({ timeout });
+      await drawing.getByRole("img", { name: /^Replication primary → standby1: cut/ }).waitFor({ timeout });
+      await page.getByRole("button", { name: "Heal link primary to standby1" }).click();
+      await page.getByRole("status").filter({ hasText: "Streaming: every standby receives WAL from its upstream." }).waitFor({ timeout });
+      await drawing.getByRole("img", { name: /^Replication primary → standby1: streaming/ }).waitFor({ timeout });
+      // A node in the drawing opens its card.
+      await drawing.getByRole("button", { name: /^standby1: / }).click();
+      const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+      if (focused !== "Node standby1") throw new Error(`focus on ${focused}`);
+    });
     await step("promote standby1 and write on it", async () => {
       await page.getByRole("button", { name: "Promote standby1" }).click();
       await page.getByRole("listitem", { name: "Node standby1" }).filter({ hasText: "primary" }).waitFor({ timeout });
       await sql("standby1", "INSERT INTO streamtest VALUES (2);");
       await output("standby1").filter({ hasText: "INSERT 0 1" }).waitFor({ timeout });
+    });
+    await step("two primaries: the status says split brain and a banner warns", async () => {
+      await page.getByRole("status").filter({ hasText: "2 nodes accept writes: split brain" }).waitFor({ timeout });
+      await page.getByRole("alert").filter({ hasText: "Split brain: primary and standby1 both accept writes" }).waitFor({ timeout });
+      await page.getByRole("figure", { name: "Cluster drawing" }).getByRole("button", { name: /^standby1: primary, timeline 2, running/ }).waitFor({ timeout });
     });
     await step("crash standby2, restart it, and it catches up", async () => {
       await page.getByRole("button", { name: "Crash standby2" }).click();

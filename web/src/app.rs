@@ -18,6 +18,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
+use crate::drawing_view::{use_drawing, ClusterDrawing};
 use crate::lesson_view::LessonPanel;
 use crate::scenario_view::ScenarioPanel;
 use crate::wal_view::WalStream;
@@ -236,6 +237,7 @@ pub fn App() -> Html {
     let cluster = use_state(|| None::<ClusterRef>);
     let failed = use_state(|| None::<String>);
     let model = use_reducer(Model::default);
+    let drawing = use_drawing(&model);
     {
         let (cluster, failed, model) = (cluster.clone(), failed.clone(), model.dispatcher());
         use_effect_with((), move |_| {
@@ -297,7 +299,7 @@ pub fn App() -> Html {
     let status_text = match (&*cluster, &*failed) {
         (_, Some(why)) => format!("The cluster did not start: {why}"),
         (None, None) => "Starting the primary and its standbys…".to_string(),
-        (Some(_), None) => "Streaming: every standby receives WAL from its upstream.".to_string(),
+        (Some(_), None) => pgplay_web::drawing::status_sentence(&drawing),
     };
     let phase = match (&*cluster, &*failed) {
         (_, Some(_)) => "failed",
@@ -324,6 +326,7 @@ pub fn App() -> Html {
                         <button type="button" class="reset" onclick={|_| reset()}
                             title="a fresh cluster of this preset">{ "Reset cluster" }</button>
                         if let Some(cluster) = (*cluster).clone() {
+                            <ClusterDrawing drawing={drawing.clone()} />
                             <Topology cluster={cluster.clone()} model={model.clone()} />
                         }
                     </section>
@@ -419,7 +422,8 @@ fn Topology(props: &TopologyProps) -> Html {
                         props.model.nodes.iter().find(|(n, s)| *n == host || s.port == *port).map(|(n, _)| n.clone())
                     });
                     html! {
-                        <li class={classes!("node", format!("role-{}", status.role.replace(' ', "-")))} aria-label={format!("Node {name}")}>
+                        <li class={classes!("node", format!("role-{}", status.role.replace(' ', "-")))} aria-label={format!("Node {name}")}
+                            id={format!("node-card-{name}")} tabindex="-1">
                             <h3>{ name }</h3>
                             <dl>
                                 <dt>{ "role" }</dt><dd>{ &status.role }</dd>

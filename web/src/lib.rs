@@ -8,6 +8,7 @@
 //! DOM. Off wasm32 only the protocol, the lessons and scenarios build (and are tested
 //! natively).
 
+pub mod drawing;
 pub mod lessons;
 pub mod protocol;
 pub mod scenario;
