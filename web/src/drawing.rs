@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pgplay_node::shell::{self, NetworkFault, ShellCommand};
+use pgplay_cluster::shell::{self, NetworkFault, ShellCommand};
 
 use crate::protocol::NodeStatus;
 use crate::scenario::Action;
@@ -34,6 +34,15 @@ pub struct LinkFault {
     pub cut: bool,
     /// Extra milliseconds per message (0: none).
     pub delay_ms: u32,
+    /// Percent of transmissions lost and sent again (0: none).
+    pub loss_percent: u8,
+}
+
+impl LinkFault {
+    /// Slowed by a delay or by loss: data still flows, late.
+    pub fn slowed(&self) -> bool {
+        self.delay_ms > 0 || self.loss_percent > 0
+    }
 }
 
 /// Link faults by node pair (the two names in order: a link is cut both ways).
@@ -143,6 +152,9 @@ pub fn faults<'a>(actions: impl IntoIterator<Item = &'a Action>) -> Faults {
             NetworkFault::Partition => entry.cut = true,
             NetworkFault::Heal => *entry = LinkFault::default(),
             NetworkFault::Delay(ms) => entry.delay_ms = ms,
+            NetworkFault::Loss(percent) => entry.loss_percent = percent,
+            // The connections break once; new ones are made as usual.
+            NetworkFault::Cut => {}
         }
     }
     faults.retain(|_, f| *f != LinkFault::default());
@@ -361,6 +373,12 @@ fn link_trouble(drawing: &Drawing, link: &DrawnLink) -> Option<String> {
             link.fault.delay_ms
         ));
     }
+    if link.fault.loss_percent > 0 {
+        return Some(format!(
+            "link {up} → {down} loses {}% of its packets",
+            link.fault.loss_percent
+        ));
+    }
     (!link.streaming).then(|| format!("{down} is {} for {up}", standby.state))
 }
 
@@ -530,6 +548,21 @@ mod tests {
             status_sentence(&d),
             "primary is down · standby1 has no upstream"
         );
+    }
+
+    #[test]
+    fn a_lossy_link_is_said_and_a_one_off_cut_leaves_no_fault() {
+        let nodes = cluster(5432);
+        let actions = vec![
+            Action::Shell("pgplay-net loss primary standby2 30".into()),
+            Action::Shell("pgplay-net cut primary standby1".into()),
+        ];
+        let d = drawn(&nodes, &Memory::new(), &faults(&actions));
+        assert_eq!(
+            status_sentence(&d),
+            "link primary → standby2 loses 30% of its packets"
+        );
+        assert!(d.links.iter().all(|l| !l.fault.cut));
     }
 
     #[test]

@@ -279,6 +279,8 @@ fn link_state(l: &DrawnLink) -> String {
         "cut".to_string()
     } else if l.fault.delay_ms > 0 {
         format!("slowed {} ms", l.fault.delay_ms)
+    } else if l.fault.loss_percent > 0 {
+        format!("losing {}%", l.fault.loss_percent)
     } else if l.streaming {
         "streaming".to_string()
     } else {
@@ -318,7 +320,7 @@ fn link(d: &Drawing, l: &DrawnLink) -> Html {
     let ((x1, y1), (x2, y2)) = (centre(up), centre(down));
     let (y1, y2) = (y1 + BOX_H / 2.0, y2 - BOX_H / 2.0);
     let (mx, my) = (x1 + (x2 - x1) * TAG_AT, y1 + (y2 - y1) * TAG_AT);
-    let troubled = l.fault.cut || l.fault.delay_ms > 0;
+    let troubled = l.fault.cut || l.fault.slowed();
     let class = classes!(
         "drawn-link",
         troubled.then_some("troubled"),
