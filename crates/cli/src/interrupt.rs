@@ -35,10 +35,12 @@ impl CtrlC {
         let flags = self.clone();
         ctrlc::set_handler(move || {
             flags.pressed.store(true, Ordering::SeqCst);
-            flags.cancel.store(true, Ordering::SeqCst);
+            // Said before the cancel is set, so it comes before the statement's error, as in
+            // psql (which prints it before the server answers).
             if flags.running.load(Ordering::SeqCst) {
                 eprintln!("Cancel request sent");
             }
+            flags.cancel.store(true, Ordering::SeqCst);
             notify();
         })
         .is_ok()
