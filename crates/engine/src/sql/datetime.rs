@@ -473,6 +473,7 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "to_char" => Value::Text(super::to_char::format(
             to_datetime(micros(&args[0]))?,
             &text(1),
+            matches!(args[0], Value::TimestampTz(_)),
         )?),
         "age" => Value::Interval(age(micros(&args[0]), micros(&args[1]))?),
         _ => {

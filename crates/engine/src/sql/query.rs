@@ -959,7 +959,7 @@ pub fn column_name(expr: &ast::Expr) -> String {
         E::Cast {
             expr, data_type, ..
         } => match expr.as_ref() {
-            E::Value(_) => type_column_name(data_type),
+            E::Value(_) | E::Cast { .. } => type_column_name(data_type),
             inner => {
                 let name = column_name(inner);
                 if name == "?column?" {
@@ -972,6 +972,9 @@ pub fn column_name(expr: &ast::Expr) -> String {
         E::Nested(inner) => column_name(inner),
         E::Case { .. } => "case".into(),
         E::TypedString(t) => type_column_name(&t.data_type),
+        E::Interval(_) => "interval".into(),
+        E::Extract { .. } => "extract".into(),
+        E::Substring { .. } => "substring".into(),
         _ => "?column?".into(),
     }
 }
