@@ -738,4 +738,30 @@ mod tests {
         primary.recover().unwrap();
         assert_eq!(ids(&mut primary), ["1", "3"]);
     }
+
+    /// START TRANSACTION answers its own command tag (also with the warning inside a block).
+    #[test]
+    fn start_transaction_is_tagged_start_transaction() {
+        let (mut db, session) = db();
+        let tags: Vec<String> = crate::sql::execute(
+            &mut db,
+            session,
+            "START TRANSACTION READ ONLY; START TRANSACTION; COMMIT; BEGIN; ROLLBACK",
+        )
+        .into_iter()
+        .map(|result| match result.outcome.unwrap() {
+            Outcome::Command { tag } | Outcome::Rows { tag, .. } => tag,
+        })
+        .collect();
+        assert_eq!(
+            tags,
+            [
+                "START TRANSACTION",
+                "START TRANSACTION",
+                "COMMIT",
+                "BEGIN",
+                "ROLLBACK"
+            ]
+        );
+    }
 }
