@@ -84,6 +84,13 @@ pub fn parse(text: &str) -> Result<i32> {
             format!("invalid input syntax for type date: \"{text}\""),
         )
     };
+    // ParseDateTime's buffer (MAXDATELEN + 1 bytes, each field with its terminator) and its
+    // 25 fields: longer input is a bad format, however valid its fields.
+    let fields = trimmed.split_whitespace();
+    let bytes: usize = fields.clone().map(|field| field.len() + 1).sum();
+    if bytes > 129 || fields.count() > 25 {
+        return Err(invalid());
+    }
     match trimmed.to_ascii_lowercase().as_str() {
         "infinity" | "+infinity" => return Ok(INFINITY),
         "-infinity" => return Ok(NEG_INFINITY),
