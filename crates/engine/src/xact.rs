@@ -764,4 +764,26 @@ mod tests {
             ]
         );
     }
+
+    /// Two-phase commit is refused honestly (0A000), not as a syntax error.
+    #[test]
+    fn two_phase_commit_is_not_supported_yet() {
+        let (mut db, session) = db();
+        for (sql, command) in [
+            ("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION"),
+            ("commit prepared 'x';", "COMMIT PREPARED"),
+            ("ROLLBACK PREPARED 'x'", "ROLLBACK PREPARED"),
+        ] {
+            let error = crate::sql::execute(&mut db, session, sql)
+                .pop()
+                .unwrap()
+                .outcome
+                .unwrap_err();
+            assert_eq!(error.code, "0A000", "{sql}");
+            assert_eq!(
+                error.message,
+                format!("{command} is not supported by pgplay yet")
+            );
+        }
+    }
 }
