@@ -959,7 +959,9 @@ pub fn column_name(expr: &ast::Expr) -> String {
         E::Cast {
             expr, data_type, ..
         } => match expr.as_ref() {
-            E::Value(_) | E::Cast { .. } => type_column_name(data_type),
+            E::Value(_) | E::Cast { .. } | E::TypedString(_) | E::Interval(_) => {
+                type_column_name(data_type)
+            }
             inner => {
                 let name = column_name(inner);
                 if name == "?column?" {

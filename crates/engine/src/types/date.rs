@@ -5,7 +5,7 @@
 use crate::error::{code, DbError, Result};
 
 /// Julian day of 2000-01-01 (POSTGRES_EPOCH_JDATE).
-const EPOCH_JULIAN: i64 = 2_451_545;
+pub const EPOCH_JULIAN: i64 = 2_451_545;
 /// `-infinity` and `infinity` (DATEVAL_NOBEGIN, DATEVAL_NOEND).
 pub const NEG_INFINITY: i32 = i32::MIN;
 pub const INFINITY: i32 = i32::MAX;
@@ -197,12 +197,26 @@ fn time_fits(time: &str) -> Option<bool> {
     Some(hour <= 24 && minute < 60 && second < 60 && !past_midnight)
 }
 
-/// Microseconds since 2000-01-01 of the date's midnight (`date::timestamp`).
+/// Days since 2000-01-01 of 294277-01-01, where timestamps end (TIMESTAMP_END_JULIAN).
+const END_TIMESTAMP_DATE: i64 = 109_203_528 - EPOCH_JULIAN;
+
+/// Microseconds since 2000-01-01 of the date's midnight (`date::timestamp`). A date past the
+/// timestamps' end is PostgreSQL's error; an infinite one would be an infinite timestamp,
+/// which pgplay does not have yet.
 pub fn to_timestamp(days: i32) -> Result<i64> {
-    i64::from(days)
-        .checked_mul(super::interval::USECS_PER_DAY)
-        .filter(|_| days != INFINITY && days != NEG_INFINITY)
-        .ok_or_else(|| DbError::new(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range"))
+    if days == INFINITY || days == NEG_INFINITY {
+        return Err(DbError::new(
+            code::FEATURE_NOT_SUPPORTED,
+            "infinite timestamps are not supported by pgplay yet",
+        ));
+    }
+    if !(MIN_DATE..END_TIMESTAMP_DATE).contains(&i64::from(days)) {
+        return Err(DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            "date out of range for timestamp",
+        ));
+    }
+    Ok(i64::from(days) * super::interval::USECS_PER_DAY)
 }
 
 /// The date of a timestamp (`timestamp::date`).
@@ -224,6 +238,19 @@ mod tests {
         assert_eq!(format(parse("0044-03-15").unwrap()), "0044-03-15");
         assert_eq!(parse("2024-02-30").unwrap_err().code, "22008");
         assert_eq!(parse("x").unwrap_err().code, "22007");
+    }
+
+    #[test]
+    fn timestamps_end_where_postgres_ends_them() {
+        let last = parse("294276-12-31").unwrap();
+        assert_eq!(
+            crate::types::format_timestamp(to_timestamp(last).unwrap()),
+            "294276-12-31 00:00:00"
+        );
+        assert_eq!(to_timestamp(last + 1).unwrap_err().code, "22008");
+        // An infinite timestamp pgplay cannot hold yet: honestly refused.
+        assert_eq!(to_timestamp(INFINITY).unwrap_err().code, "0A000");
+        assert_eq!(to_timestamp(NEG_INFINITY).unwrap_err().code, "0A000");
     }
 
     proptest::proptest! {
