@@ -573,10 +573,12 @@ fn decode_number(number: &str, unit: Unit, fields: &mut Fields) -> Decoded<u32> 
         }
         digits.parse::<i64>().map_err(|_| InputError::FieldOverflow)
     };
-    let mut value = parse_whole(whole)?;
-    if negative {
-        value = -value;
-    }
+    // Read with its sign, so that -9223372036854775808 fits as it does in PostgreSQL.
+    let mut value = match (negative, whole) {
+        (true, "9223372036854775808") => i64::MIN,
+        (true, _) => -parse_whole(whole)?,
+        (false, _) => parse_whole(whole)?,
+    };
     if whole.is_empty() && !rest.starts_with('.') {
         return Err(InputError::BadFormat);
     }
