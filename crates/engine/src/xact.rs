@@ -786,4 +786,20 @@ mod tests {
             );
         }
     }
+
+    /// RESET transaction_isolation outside a block warns as PostgreSQL does.
+    #[test]
+    fn reset_transaction_isolation_outside_a_block_warns() {
+        let (mut db, session) = db();
+        let result = crate::sql::execute(&mut db, session, "RESET transaction_isolation")
+            .pop()
+            .unwrap();
+        assert!(result.outcome.is_ok());
+        let warning = result.notices.first().expect("a warning");
+        assert_eq!(warning.code, "25P01");
+        assert_eq!(
+            warning.message,
+            "RESET TRANSACTION can only be used in transaction blocks"
+        );
+    }
 }

@@ -837,6 +837,12 @@ impl Executor<'_> {
                 let name = name.to_string().to_ascii_lowercase();
                 let definition =
                     crate::guc::definition(&name).ok_or_else(|| crate::guc::unrecognized(&name))?;
+                if definition.name == "transaction_isolation" {
+                    self.reset_transaction_isolation();
+                    return Ok(Outcome::Command {
+                        tag: "RESET".into(),
+                    });
+                }
                 // The same context rules as SET.
                 crate::guc::check_session_set(definition.name, definition.default)?;
                 self.db

@@ -280,6 +280,20 @@ impl Executor<'_> {
         Ok(command("SET"))
     }
 
+    /// `RESET transaction_isolation`: in a block, READ COMMITTED (its reset value, taken
+    /// without SET TRANSACTION's checks, as PostgreSQL's RESET skips them); outside one,
+    /// PostgreSQL's warning.
+    pub(super) fn reset_transaction_isolation(&mut self) {
+        if self.in_block() {
+            self.db.xact_mut(self.session).isolation = Isolation::ReadCommitted;
+        } else {
+            self.notices.push(warning(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                "RESET TRANSACTION can only be used in transaction blocks",
+            ));
+        }
+    }
+
     /// `SET transaction_isolation` / `SET transaction_read_only`: the same
     /// as SET TRANSACTION, for this transaction only. None for other names.
     pub(super) fn set_transaction_setting(
