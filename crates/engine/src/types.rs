@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::str::FromStr;
 
-use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime};
 use pgplay_wal::Lsn;
 use rust_decimal::prelude::*;
 use rust_decimal::Decimal;
@@ -259,7 +259,7 @@ impl Value {
             Value::Float8(v) => format_float8(*v),
             Value::Text(v) => v.clone(),
             Value::Timestamp(v) => format_timestamp(*v),
-            Value::TimestampTz(v) => format!("{}+00", format_timestamp(*v)),
+            Value::TimestampTz(v) => timestamp_text(*v, "+00"),
             Value::Interval(v) => interval::format(v),
             Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
@@ -297,13 +297,29 @@ fn epoch() -> NaiveDateTime {
 
 /// `2026-11-23 19:05:43.428659`, trailing zeros of the fraction dropped.
 pub fn format_timestamp(micros: i64) -> String {
-    let time = epoch() + chrono::Duration::microseconds(micros);
-    let mut text = time.format("%Y-%m-%d %H:%M:%S").to_string();
-    let fraction = time.nanosecond() / 1000;
+    timestamp_text(micros, "")
+}
+
+/// A timestamp as PostgreSQL prints it (DateStyle ISO), `zone` after the time: the calendar is
+/// PostgreSQL's own Julian-day one, so every year it can hold prints (`294276-12-31`, past
+/// chrono's), and years before 1 AD print as `0044-03-15 00:00:00 BC`.
+fn timestamp_text(micros: i64, zone: &str) -> String {
+    let day = micros.div_euclid(interval::USECS_PER_DAY);
+    let time = micros.rem_euclid(interval::USECS_PER_DAY);
+    let (year, month, day) = date::j2date(day + date::EPOCH_JULIAN);
+    let (hour, minute) = (time / 3_600_000_000, time / 60_000_000 % 60);
+    let (second, fraction) = (time / 1_000_000 % 60, time % 1_000_000);
+    let written_year = if year > 0 { year } else { 1 - year };
+    let mut text =
+        format!("{written_year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
     if fraction != 0 {
         let digits = format!("{fraction:06}");
         text.push('.');
         text.push_str(digits.trim_end_matches('0'));
+    }
+    text.push_str(zone);
+    if year <= 0 {
+        text.push_str(" BC");
     }
     text
 }

@@ -738,4 +738,68 @@ mod tests {
         primary.recover().unwrap();
         assert_eq!(ids(&mut primary), ["1", "3"]);
     }
+
+    /// START TRANSACTION answers its own command tag (also with the warning inside a block).
+    #[test]
+    fn start_transaction_is_tagged_start_transaction() {
+        let (mut db, session) = db();
+        let tags: Vec<String> = crate::sql::execute(
+            &mut db,
+            session,
+            "START TRANSACTION READ ONLY; START TRANSACTION; COMMIT; BEGIN; ROLLBACK",
+        )
+        .into_iter()
+        .map(|result| match result.outcome.unwrap() {
+            Outcome::Command { tag } | Outcome::Rows { tag, .. } => tag,
+        })
+        .collect();
+        assert_eq!(
+            tags,
+            [
+                "START TRANSACTION",
+                "START TRANSACTION",
+                "COMMIT",
+                "BEGIN",
+                "ROLLBACK"
+            ]
+        );
+    }
+
+    /// Two-phase commit is refused honestly (0A000), not as a syntax error.
+    #[test]
+    fn two_phase_commit_is_not_supported_yet() {
+        let (mut db, session) = db();
+        for (sql, command) in [
+            ("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION"),
+            ("commit prepared 'x';", "COMMIT PREPARED"),
+            ("ROLLBACK PREPARED 'x'", "ROLLBACK PREPARED"),
+        ] {
+            let error = crate::sql::execute(&mut db, session, sql)
+                .pop()
+                .unwrap()
+                .outcome
+                .unwrap_err();
+            assert_eq!(error.code, "0A000", "{sql}");
+            assert_eq!(
+                error.message,
+                format!("{command} is not supported by pgplay yet")
+            );
+        }
+    }
+
+    /// RESET transaction_isolation outside a block warns as PostgreSQL does.
+    #[test]
+    fn reset_transaction_isolation_outside_a_block_warns() {
+        let (mut db, session) = db();
+        let result = crate::sql::execute(&mut db, session, "RESET transaction_isolation")
+            .pop()
+            .unwrap();
+        assert!(result.outcome.is_ok());
+        let warning = result.notices.first().expect("a warning");
+        assert_eq!(warning.code, "25P01");
+        assert_eq!(
+            warning.message,
+            "RESET TRANSACTION can only be used in transaction blocks"
+        );
+    }
 }

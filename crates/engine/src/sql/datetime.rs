@@ -463,7 +463,7 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "justify_interval" => Value::Interval(interval(0)?.justify_interval()?),
         "make_interval" => make_interval(args)?,
         "extract" => Value::Numeric(extract(&text(0), &args[1])?),
-        "extract_date" => Value::Numeric(extract_date(&text(0), &args[1])?),
+        "extract_date" => extract_date(&text(0), &args[1])?.map_or(Value::Null, Value::Numeric),
         "date_pli" | "date_mii" | "date_mi" => date_arith(name, &args[0], &args[1])?,
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
@@ -473,6 +473,7 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "to_char" => Value::Text(super::to_char::format(
             to_datetime(micros(&args[0]))?,
             &text(1),
+            matches!(args[0], Value::TimestampTz(_)),
         )?),
         "age" => Value::Interval(age(micros(&args[0]), micros(&args[1]))?),
         _ => {
@@ -510,7 +511,9 @@ fn date_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
 }
 
 /// `extract(field from date)`: a date's fields; its epoch and Julian day are whole numbers.
-fn extract_date(name: &str, value: &Value) -> Result<Decimal> {
+/// Of `infinity` and `-infinity` the fields that come and go (month, day, ...) are NULL, the
+/// ever-growing ones (year, epoch, ...) an infinite numeric, which pgplay cannot hold yet.
+fn extract_date(name: &str, value: &Value) -> Result<Option<Decimal>> {
     let Value::Date(day) = value else {
         return Err(DbError::internal("extract_date: not a date"));
     };
@@ -525,9 +528,21 @@ fn extract_date(name: &str, value: &Value) -> Result<Decimal> {
     if time_of_day {
         return Err(unit_error_for(name, "date", true));
     }
+    if *day == crate::types::date::INFINITY || *day == crate::types::date::NEG_INFINITY {
+        return match found {
+            Field::Unit(Unit::Day | Unit::Month | Unit::Week)
+            | Field::Quarter
+            | Field::Dow
+            | Field::IsoDow
+            | Field::Doy => Ok(None),
+            _ => Err(DbError::feature_not_supported(
+                "infinite numeric values are not supported by pgplay yet",
+            )),
+        };
+    }
     let micros = crate::types::date::to_timestamp(*day)?;
     let number = extract_timestamp(found, micros)?.unwrap_or_default();
-    Ok(number.trunc())
+    Ok(Some(number.trunc()))
 }
 
 fn micros(value: &Value) -> i64 {

@@ -86,6 +86,7 @@ impl Executor<'_> {
             }
             targets
         };
+        let targets = values_targets(insert, targets)?;
         let rows = match insert.source.as_ref() {
             Some(source) => self.insert_source(source, &table, &targets)?,
             None => vec![targets
@@ -717,4 +718,30 @@ pub fn row_text(values: &[Value]) -> String {
         .map(|v| v.to_text().unwrap_or_else(|| "null".into()))
         .collect();
     format!("({})", parts.join(", "))
+}
+
+/// The columns a VALUES source fills: without a column list, the first ones, as many as its
+/// rows have (the rest take their defaults). Its rows must all be the same length and no
+/// longer than the targets.
+fn values_targets(insert: &ast::Insert, targets: Vec<usize>) -> Result<Vec<usize>> {
+    let Some(ast::SetExpr::Values(values)) = insert.source.as_deref().map(|s| s.body.as_ref())
+    else {
+        return Ok(targets);
+    };
+    let width = values.rows.first().map_or(0, |row| row.len());
+    for row in &values.rows {
+        if row.len() != width {
+            return Err(DbError::syntax("VALUES lists must all be the same length"));
+        }
+        if row.len() > targets.len() {
+            return Err(DbError::syntax(
+                "INSERT has more expressions than target columns",
+            ));
+        }
+    }
+    if insert.columns.is_empty() {
+        Ok(targets[..width].to_vec())
+    } else {
+        Ok(targets)
+    }
 }

@@ -77,6 +77,12 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     if words.first().map(String::as_str) == Some("checkpoint") && words.len() == 1 {
         return Ok(vec![Parsed::Checkpoint]);
     }
+    if let Some(command) = two_phase_command(&words) {
+        return Err(DbError::new(
+            code::FEATURE_NOT_SUPPORTED,
+            format!("{command} is not supported by pgplay yet"),
+        ));
+    }
     if words.len() >= 3 && words[0] == "alter" && words[1] == "system" {
         return parse_alter_system(trimmed).map(|p| vec![p]);
     }
@@ -120,6 +126,17 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
         .into_iter()
         .map(|s| Parsed::Sql(Box::new(s)))
         .collect())
+}
+
+/// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED (two-phase commit), which sqlparser
+/// does not read.
+fn two_phase_command(words: &[String]) -> Option<&'static str> {
+    match (words.first()?.as_str(), words.get(1)?.as_str()) {
+        ("prepare", "transaction") => Some("PREPARE TRANSACTION"),
+        ("commit", "prepared") => Some("COMMIT PREPARED"),
+        ("rollback", "prepared") => Some("ROLLBACK PREPARED"),
+        _ => None,
+    }
 }
 
 /// sqlparser with its recursion bounded ([`crate::stack`]): too deep a statement is PostgreSQL's
@@ -430,7 +447,7 @@ fn original_token(sql: &str, position: Option<usize>, fallback: &str) -> String 
     };
     let rest: String = sql.chars().skip(position - 1).collect();
     let token: String = if rest.starts_with('\'') {
-        rest.chars().take_while(|c| *c != ' ').collect()
+        quoted_literal(&rest)
     } else {
         rest.chars()
             .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -444,6 +461,21 @@ fn original_token(sql: &str, position: Option<usize>, fallback: &str) -> String 
     } else {
         token
     }
+}
+
+/// The string literal `rest` starts with, quotes included (`''` is a quote inside it).
+fn quoted_literal(rest: &str) -> String {
+    let mut chars = rest.char_indices().skip(1).peekable();
+    while let Some((index, c)) = chars.next() {
+        if c == '\'' {
+            if chars.peek().is_some_and(|(_, next)| *next == '\'') {
+                chars.next();
+                continue;
+            }
+            return rest[..=index].to_string();
+        }
+    }
+    rest.to_string()
 }
 
 /// A statement the server refuses before parsing it (bytes that are not UTF-8): the error, and
@@ -812,6 +844,12 @@ impl Executor<'_> {
                 let name = name.to_string().to_ascii_lowercase();
                 let definition =
                     crate::guc::definition(&name).ok_or_else(|| crate::guc::unrecognized(&name))?;
+                if definition.name == "transaction_isolation" {
+                    self.reset_transaction_isolation();
+                    return Ok(Outcome::Command {
+                        tag: "RESET".into(),
+                    });
+                }
                 // The same context rules as SET.
                 crate::guc::check_session_set(definition.name, definition.default)?;
                 self.db

@@ -57,7 +57,9 @@ pub fn column_name(expr: &ast::Expr) -> String {
         E::Cast {
             expr, data_type, ..
         } => match expr.as_ref() {
-            E::Value(_) => type_column_name(data_type),
+            E::Value(_) | E::Cast { .. } | E::TypedString(_) | E::Interval(_) => {
+                type_column_name(data_type)
+            }
             inner => {
                 let name = column_name(inner);
                 if name == "?column?" {
@@ -79,6 +81,9 @@ pub fn column_name(expr: &ast::Expr) -> String {
             _ => "?column?".into(),
         },
         E::TypedString(t) => type_column_name(&t.data_type),
+        E::Interval(_) => "interval".into(),
+        E::Extract { .. } => "extract".into(),
+        E::Substring { .. } => "substring".into(),
         _ => "?column?".into(),
     }
 }

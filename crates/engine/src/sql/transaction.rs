@@ -107,7 +107,10 @@ impl Executor<'_> {
     /// BEGIN, COMMIT, ROLLBACK [TO SAVEPOINT], SAVEPOINT, RELEASE.
     pub(super) fn transaction_statement(&mut self, statement: &Statement) -> Result<Outcome> {
         match statement {
-            Statement::StartTransaction { modes, .. } => self.begin(modes),
+            Statement::StartTransaction { modes, begin, .. } => {
+                let tag = if *begin { "BEGIN" } else { "START TRANSACTION" };
+                self.begin(modes, tag)
+            }
             Statement::Commit { chain: true, .. } => self.end_and_chain("COMMIT"),
             Statement::Commit { .. } => self.commit_statement(),
             Statement::Rollback {
@@ -138,19 +141,20 @@ impl Executor<'_> {
         }
     }
 
-    fn begin(&mut self, modes: &[ast::TransactionMode]) -> Result<Outcome> {
+    /// BEGIN or START TRANSACTION (`tag`, the command tag PostgreSQL answers).
+    fn begin(&mut self, modes: &[ast::TransactionMode], tag: &str) -> Result<Outcome> {
         if self.in_block() {
             self.notices.push(warning(
                 code::ACTIVE_SQL_TRANSACTION,
                 "there is already a transaction in progress",
             ));
-            return Ok(command("BEGIN"));
+            return Ok(command(tag));
         }
         // A refused mode means the BEGIN failed: no block is left open,
         // as in PostgreSQL (the error aborts the transaction it started).
         self.apply_modes(modes)?;
         self.db.xact_mut(self.session).explicit = true;
-        Ok(command("BEGIN"))
+        Ok(command(tag))
     }
 
     /// Isolation level and access mode, as BEGIN and SET TRANSACTION give them.
@@ -274,6 +278,20 @@ impl Executor<'_> {
                 .insert(canonical, value);
         }
         Ok(command("SET"))
+    }
+
+    /// `RESET transaction_isolation`: in a block, READ COMMITTED (its reset value, taken
+    /// without SET TRANSACTION's checks, as PostgreSQL's RESET skips them); outside one,
+    /// PostgreSQL's warning.
+    pub(super) fn reset_transaction_isolation(&mut self) {
+        if self.in_block() {
+            self.db.xact_mut(self.session).isolation = Isolation::ReadCommitted;
+        } else {
+            self.notices.push(warning(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                "RESET TRANSACTION can only be used in transaction blocks",
+            ));
+        }
     }
 
     /// `SET transaction_isolation` / `SET transaction_read_only`: the same

@@ -441,7 +441,18 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
             return None;
         }
     }
-    Some(tokens)
+    fits_parse_buffer(&tokens).then_some(tokens)
+}
+
+/// ParseDateTime's limits, which refuse an input as a bad format: at most 25 fields (an `@` is
+/// punctuation, not one), and their bytes, each with its terminator, within a 256-byte buffer.
+fn fits_parse_buffer(tokens: &[Token]) -> bool {
+    let fields = tokens.iter().filter_map(|token| match token {
+        Token::Word(word) if word == "@" => None,
+        Token::Word(text) | Token::Number(text) => Some(text.len() + 1),
+    });
+    let (count, bytes) = fields.fold((0, 0), |(count, bytes), len| (count + 1, bytes + len));
+    count <= 25 && bytes <= 256
 }
 
 /// Why an input was refused (PostgreSQL's DTERR_* codes).
@@ -562,10 +573,12 @@ fn decode_number(number: &str, unit: Unit, fields: &mut Fields) -> Decoded<u32> 
         }
         digits.parse::<i64>().map_err(|_| InputError::FieldOverflow)
     };
-    let mut value = parse_whole(whole)?;
-    if negative {
-        value = -value;
-    }
+    // Read with its sign, so that -9223372036854775808 fits as it does in PostgreSQL.
+    let mut value = match (negative, whole) {
+        (true, "9223372036854775808") => i64::MIN,
+        (true, _) => -parse_whole(whole)?,
+        (false, _) => parse_whole(whole)?,
+    };
     if whole.is_empty() && !rest.starts_with('.') {
         return Err(InputError::BadFormat);
     }
