@@ -32,9 +32,13 @@ impl Executor<'_> {
         Ok(table)
     }
 
-    fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
+    pub(super) fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
+        let aliased = alias
+            .as_ref()
+            .map(|a| vec![(table.name.clone(), a.clone())])
+            .unwrap_or_default();
         let qualifier = alias.unwrap_or_else(|| table.name.clone());
-        Scope::new(
+        let mut scope = Scope::new(
             table
                 .columns
                 .iter()
@@ -42,7 +46,26 @@ impl Executor<'_> {
                     ScopeColumn::new(Some(qualifier.clone()), c.name.clone(), c.data_type.clone())
                 })
                 .collect(),
-        )
+        );
+        scope.aliased = aliased;
+        scope
+    }
+
+    /// The target table's scope followed by the FROM list's (`UPDATE ... FROM`,
+    /// `DELETE ... USING`), with the FROM list's rows; no rows joined when there is no list.
+    fn joined_scope(
+        &mut self,
+        target: Scope,
+        from: Option<&[ast::TableWithJoins]>,
+    ) -> Result<(Scope, Option<Vec<Vec<Value>>>)> {
+        let Some(from) = from.filter(|f| !f.is_empty()) else {
+            return Ok((target, None));
+        };
+        let (other, rows) = super::plan::planner::from_list_rows(self, from)?;
+        let mut scope = target;
+        scope.columns.extend(other.columns);
+        scope.aliased.extend(other.aliased);
+        Ok((scope, Some(rows)))
     }
 
     pub(super) fn insert(&mut self, insert: &ast::Insert) -> Result<Outcome> {
@@ -218,8 +241,32 @@ impl Executor<'_> {
                 SelectItem::ExprWithAlias { expr, alias } => {
                     out.push((ident_name(alias), Binder::new(scope).bind(expr)?))
                 }
-                _ => {
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let qualifier = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(name) => object_name(name),
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    let before = out.len();
                     for (i, c) in scope.columns.iter().enumerate() {
+                        if c.table.as_deref() == Some(qualifier.as_str()) {
+                            out.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
+                        }
+                    }
+                    if out.len() == before {
+                        return Err(DbError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("missing FROM-clause entry for table \"{qualifier}\""),
+                        ));
+                    }
+                }
+                SelectItem::ExprWithAliases { .. } => {
+                    return Err(DbError::feature_not_supported(
+                        "this RETURNING item is not supported by pgplay yet",
+                    ))
+                }
+                SelectItem::Wildcard(_) => {
+                    for i in scope.star_columns() {
+                        let c = &scope.columns[i];
                         out.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
                     }
                 }
@@ -462,25 +509,35 @@ impl Executor<'_> {
         }
     }
 
+    /// The rows WHERE keeps, each as the target row followed by the first FROM row it joins
+    /// with: PostgreSQL changes a target row once even when several FROM rows match.
     fn matching_rows(
         &mut self,
         table: &TableDef,
         scope: &Scope,
+        from_rows: Option<&[Vec<Value>]>,
         selection: Option<&ast::Expr>,
     ) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
         let filter = selection
             .map(|e| self.bind_in(scope, e, "WHERE"))
             .transpose()?;
         let filter = filter.map(|f| coerce_bool(f, "WHERE")).transpose()?;
+        let empty = [Vec::new()];
+        let from_rows = from_rows.unwrap_or(&empty);
         let mut out = Vec::new();
         for (at, values) in self.scan(table)? {
-            self.db.interrupts.check()?;
-            let keep = match &filter {
-                Some(f) => truth(eval(f, &Row::plain(&values), self)?) == Some(true),
-                None => true,
-            };
-            if keep {
-                out.push((at, values));
+            for other in from_rows {
+                self.db.interrupts.check()?;
+                let mut joined = values.clone();
+                joined.extend(other.iter().cloned());
+                let keep = match &filter {
+                    Some(f) => truth(eval(f, &Row::plain(&joined), self)?) == Some(true),
+                    None => true,
+                };
+                if keep {
+                    out.push((at, joined));
+                    break;
+                }
             }
         }
         Ok(out)
@@ -494,12 +551,15 @@ impl Executor<'_> {
         };
         let table = self.target_table(&object_name(name))?;
         self.db.check_writable(self.session, "UPDATE")?;
-        if update.from.is_some() {
-            return Err(DbError::feature_not_supported(
-                "UPDATE ... FROM is not supported by pgplay yet",
-            ));
-        }
-        let scope = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let from = match &update.from {
+            None => None,
+            Some(ast::UpdateTableFromKind::AfterSet(from)) => Some(&from[..]),
+            Some(ast::UpdateTableFromKind::BeforeSet(_)) => {
+                return Err(DbError::syntax("syntax error at or near \"FROM\""))
+            }
+        };
+        let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let (scope, from_rows) = self.joined_scope(target, from)?;
         let mut assignments = Vec::new();
         for assignment_ast in &update.assignments {
             let column = match &assignment_ast.target {
@@ -533,7 +593,12 @@ impl Executor<'_> {
             assignments.push((index, bound));
         }
         let returning = self.bind_returning(update.returning.as_deref(), &scope)?;
-        let targets = self.matching_rows(&table, &scope, update.selection.as_ref())?;
+        let targets = self.matching_rows(
+            &table,
+            &scope,
+            from_rows.as_deref(),
+            update.selection.as_ref(),
+        )?;
         let mut returned = Vec::new();
         let mut count = 0;
         for (at, old) in targets {
@@ -541,7 +606,8 @@ impl Executor<'_> {
             if !self.lock_row(&table, at)? {
                 continue;
             }
-            let mut new = old.clone();
+            let width = table.columns.len();
+            let mut new = old[..width].to_vec();
             for (index, expr) in &assignments {
                 let value = match expr {
                     Some(e) => eval(e, &Row::plain(&old), self)?,
@@ -551,9 +617,11 @@ impl Executor<'_> {
             }
             self.check_row(&table, &new)?;
             self.check_unique(&table, &new, Some(at))?;
-            self.heap_update(&table, at, &old, &new)?;
+            self.heap_update(&table, at, &old[..width], &new)?;
             count += 1;
-            self.eval_returning(returning.as_deref(), &new, &mut returned)?;
+            let mut returned_row = new;
+            returned_row.extend(old[width..].iter().cloned());
+            self.eval_returning(returning.as_deref(), &returned_row, &mut returned)?;
         }
         let tag = format!("UPDATE {count}");
         Ok(returning_outcome(returning, returned, tag))
@@ -630,9 +698,15 @@ impl Executor<'_> {
         };
         let table = self.target_table(&object_name(name))?;
         self.db.check_writable(self.session, "DELETE")?;
-        let scope = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let (scope, from_rows) = self.joined_scope(target, delete.using.as_deref())?;
         let returning = self.bind_returning(delete.returning.as_deref(), &scope)?;
-        let targets = self.matching_rows(&table, &scope, delete.selection.as_ref())?;
+        let targets = self.matching_rows(
+            &table,
+            &scope,
+            from_rows.as_deref(),
+            delete.selection.as_ref(),
+        )?;
         let mut returned = Vec::new();
         let mut count = 0;
         for (at, old) in targets {
