@@ -7,6 +7,7 @@ use sqlparser::ast::{self as ast, SelectItem};
 use super::bind::{ident_name, object_name, Binder};
 use super::expr::*;
 use super::query::{column_name, Rows};
+use super::upsert::Upserted;
 use super::{rows_outcome, Executor};
 use crate::catalog::TableDef;
 use crate::database::Outcome;
@@ -110,16 +111,31 @@ impl Executor<'_> {
             targets
         };
         let rows = match insert.source.as_ref() {
-            Some(source) => self.insert_source(source, &table, &targets)?,
+            Some(source) => {
+                self.insert_source(source, &table, &targets, !insert.columns.is_empty())?
+            }
             None => vec![targets
                 .iter()
                 .map(|i| self.default_value(&table, *i))
                 .collect::<Result<Vec<_>>>()?],
         };
-        let scope = Self::table_scope(&table, None);
+        let alias = insert.table_alias.as_ref().map(|a| ident_name(&a.alias));
+        let scope = Self::table_scope(&table, alias);
+        let on_conflict = match &insert.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(clause)) => {
+                Some(self.bind_on_conflict(clause, &table, &scope)?)
+            }
+            Some(_) => {
+                return Err(DbError::feature_not_supported(
+                    "ON DUPLICATE KEY UPDATE is not supported",
+                ))
+            }
+        };
         let returning = self.bind_returning(insert.returning.as_deref(), &scope)?;
         let mut returned = Vec::new();
-        let count = rows.len();
+        let mut count = 0;
+        let mut written = std::collections::BTreeSet::new();
         for source_row in rows {
             self.db.interrupts.check()?;
             let mut values: Vec<Option<Value>> = vec![None; table.columns.len()];
@@ -134,8 +150,18 @@ impl Executor<'_> {
                 });
             }
             self.check_row(&table, &full)?;
-            self.check_unique(&table, &full, None)?;
-            self.heap_insert(&table, &full)?;
+            let full = match &on_conflict {
+                Some(clause) => match self.upsert_row(&table, clause, full, &mut written)? {
+                    Upserted::Written(row) => row,
+                    Upserted::Skipped => continue,
+                },
+                None => {
+                    self.check_unique(&table, &full, None)?;
+                    self.heap_insert(&table, &full)?;
+                    full
+                }
+            };
+            count += 1;
             self.eval_returning(returning.as_deref(), &full, &mut returned)?;
         }
         let tag = format!("INSERT 0 {count}");
@@ -148,9 +174,17 @@ impl Executor<'_> {
         source: &ast::Query,
         table: &TableDef,
         targets: &[usize],
+        explicit_columns: bool,
     ) -> Result<Vec<Vec<Value>>> {
         let scope = Scope::default();
         if let ast::SetExpr::Values(values) = source.body.as_ref() {
+            // Without a column list, shorter rows fill the leading columns.
+            let width = values.rows.first().map_or(0, |row| row.len());
+            let targets = if explicit_columns || width > targets.len() {
+                targets
+            } else {
+                &targets[..width]
+            };
             let mut rows = Vec::new();
             for row in &values.rows {
                 self.db.interrupts.check()?;
@@ -224,7 +258,7 @@ impl Executor<'_> {
         apply_typmod(value, &column.data_type)
     }
 
-    fn bind_returning(
+    pub(super) fn bind_returning(
         &mut self,
         returning: Option<&[SelectItem]>,
         scope: &Scope,
@@ -276,7 +310,7 @@ impl Executor<'_> {
     }
 
     /// Appends the RETURNING values for one changed row, if the statement has RETURNING.
-    fn eval_returning(
+    pub(super) fn eval_returning(
         &mut self,
         returning: Option<&[(String, Expr)]>,
         row: &[Value],
@@ -294,7 +328,7 @@ impl Executor<'_> {
     }
 
     /// NOT NULL, with PostgreSQL's message and failing-row detail.
-    fn check_row(&self, table: &TableDef, values: &[Value]) -> Result<()> {
+    pub(super) fn check_row(&self, table: &TableDef, values: &[Value]) -> Result<()> {
         for (column, value) in table.columns.iter().zip(values) {
             if column.not_null && value.is_null() {
                 return Err(DbError::new(
@@ -308,78 +342,98 @@ impl Executor<'_> {
     }
 
     /// Unique and primary keys; `replacing` is the version an UPDATE replaces.
-    fn check_unique(
+    pub(super) fn check_unique(
         &mut self,
         table: &TableDef,
         values: &[Value],
         replacing: Option<ItemPointer>,
     ) -> Result<()> {
         for constraint in &table.constraints {
-            let key: Vec<Value> = constraint
-                .columns
-                .iter()
-                .map(|i| values[*i].clone())
-                .collect();
-            if key.iter().any(Value::is_null) {
+            if self
+                .find_conflict(table, constraint, values, replacing)?
+                .is_none()
+            {
                 continue;
             }
-            self.ensure_index(table, constraint.oid, &constraint.columns)?;
-            let candidates = self
-                .db
-                .indexes
-                .get(&(table.locator, constraint.oid))
-                .and_then(|i| i.entries.get(&Key(key.clone())))
-                .cloned()
-                .unwrap_or_default();
-            let own = self
-                .snapshot
-                .own
-                .as_ref()
-                .map(|own| own.xids.clone())
-                .unwrap_or_default();
-            for at in candidates {
-                if Some(at) == replacing {
-                    continue;
-                }
-                let Some(tuple) = self
-                    .db
-                    .data
-                    .storage
-                    .relation(&table.locator)
-                    .and_then(|r| r.tuple(at))
-                else {
-                    continue;
-                };
-                let conflict = live_now(tuple, &self.db.data.clog, &own)
-                    || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
-                        && !own.contains(&tuple.xmin)
-                        && tuple.xmax == 0);
-                if conflict {
-                    let names: Vec<&str> = constraint
-                        .columns
-                        .iter()
-                        .map(|i| table.columns[*i].name.as_str())
-                        .collect();
-                    let texts: Vec<String> = key
-                        .iter()
-                        .map(|v| v.to_text().unwrap_or_default())
-                        .collect();
-                    return Err(DbError::new(
-                        code::UNIQUE_VIOLATION,
-                        format!(
-                            "duplicate key value violates unique constraint \"{}\"",
-                            constraint.name
-                        ),
-                    )
-                    .with_detail(format!(
-                        "Key ({})=({}) already exists.",
-                        names.join(", "),
-                        texts.join(", ")
-                    )));
-                }
-            }
+            let names: Vec<&str> = constraint
+                .columns
+                .iter()
+                .map(|i| table.columns[*i].name.as_str())
+                .collect();
+            let texts: Vec<String> = constraint
+                .columns
+                .iter()
+                .map(|i| values[*i].to_text().unwrap_or_default())
+                .collect();
+            return Err(DbError::new(
+                code::UNIQUE_VIOLATION,
+                format!(
+                    "duplicate key value violates unique constraint \"{}\"",
+                    constraint.name
+                ),
+            )
+            .with_detail(format!(
+                "Key ({})=({}) already exists.",
+                names.join(", "),
+                texts.join(", ")
+            )));
         }
         Ok(())
+    }
+
+    /// The live (or still uncommitted) row holding `values`' key of `constraint`, other than
+    /// `replacing`; a key with a NULL never conflicts.
+    pub(super) fn find_conflict(
+        &mut self,
+        table: &TableDef,
+        constraint: &crate::catalog::ConstraintDef,
+        values: &[Value],
+        replacing: Option<ItemPointer>,
+    ) -> Result<Option<ItemPointer>> {
+        let key: Vec<Value> = constraint
+            .columns
+            .iter()
+            .map(|i| values[*i].clone())
+            .collect();
+        if key.iter().any(Value::is_null) {
+            return Ok(None);
+        }
+        self.ensure_index(table, constraint.oid, &constraint.columns)?;
+        let candidates = self
+            .db
+            .indexes
+            .get(&(table.locator, constraint.oid))
+            .and_then(|i| i.entries.get(&Key(key)))
+            .cloned()
+            .unwrap_or_default();
+        let own = self
+            .snapshot
+            .own
+            .as_ref()
+            .map(|own| own.xids.clone())
+            .unwrap_or_default();
+        for at in candidates {
+            if Some(at) == replacing {
+                continue;
+            }
+            let Some(tuple) = self
+                .db
+                .data
+                .storage
+                .relation(&table.locator)
+                .and_then(|r| r.tuple(at))
+            else {
+                continue;
+            };
+            let conflict = live_now(tuple, &self.db.data.clog, &own)
+                || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
+                    && !own.contains(&tuple.xmin)
+                    && tuple.xmax == 0);
+            if conflict {
+                return Ok(Some(at));
+            }
+        }
+        Ok(None)
     }
 
     fn ensure_index(&mut self, table: &TableDef, oid: u32, columns: &[usize]) -> Result<()> {
@@ -472,7 +526,7 @@ impl Executor<'_> {
     }
 
     /// Checks that this transaction may change the tuple at `at`.
-    fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
+    pub(super) fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
         let tuple = self
             .db
             .data

@@ -16,6 +16,7 @@ pub mod query;
 mod roles;
 mod to_char;
 mod transaction;
+mod upsert;
 
 use std::sync::Arc as Rc;
 
