@@ -80,36 +80,7 @@ impl Executor<'_> {
         };
         let table = self.target_table(&name)?;
         self.db.check_writable(self.session, "INSERT")?;
-        let targets: Vec<usize> = if insert.columns.is_empty() {
-            (0..table.columns.len()).collect()
-        } else {
-            let mut targets = Vec::new();
-            for column in &insert.columns {
-                let column = column
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(ident_name)
-                    .unwrap_or_default();
-                let index = table.column_index(&column).ok_or_else(|| {
-                    DbError::new(
-                        code::UNDEFINED_COLUMN,
-                        format!(
-                            "column \"{column}\" of relation \"{}\" does not exist",
-                            table.name
-                        ),
-                    )
-                })?;
-                if targets.contains(&index) {
-                    return Err(DbError::new(
-                        code::DUPLICATE_COLUMN,
-                        format!("column \"{column}\" specified more than once"),
-                    ));
-                }
-                targets.push(index);
-            }
-            targets
-        };
+        let targets = insert_targets(&table, &insert.columns)?;
         let rows = match insert.source.as_ref() {
             Some(source) => {
                 self.insert_source(source, &table, &targets, !insert.columns.is_empty())?
@@ -845,4 +816,38 @@ pub fn row_text(values: &[Value]) -> String {
         .map(|v| v.to_text().unwrap_or_else(|| "null".into()))
         .collect();
     format!("({})", parts.join(", "))
+}
+
+/// The target columns of an INSERT, in the order its values come (every column without a list).
+fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usize>> {
+    if columns.is_empty() {
+        Ok((0..table.columns.len()).collect())
+    } else {
+        let mut targets = Vec::new();
+        for column in columns {
+            let column = column
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(ident_name)
+                .unwrap_or_default();
+            let index = table.column_index(&column).ok_or_else(|| {
+                DbError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                )
+            })?;
+            if targets.contains(&index) {
+                return Err(DbError::new(
+                    code::DUPLICATE_COLUMN,
+                    format!("column \"{column}\" specified more than once"),
+                ));
+            }
+            targets.push(index);
+        }
+        Ok(targets)
+    }
 }

@@ -14,6 +14,7 @@ use super::Executor;
 use crate::catalog::{ConstraintDef, ConstraintKind, TableDef};
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
+use crate::mvcc::XactStatus;
 use crate::tuple;
 use crate::types::{apply_typmod, Value};
 
@@ -137,6 +138,7 @@ impl Executor<'_> {
             written.insert(at);
             return Ok(Upserted::Written(row));
         };
+        self.refuse_uncommitted(table, at)?;
         match &clause.action {
             Action::Nothing => Ok(Upserted::Skipped),
             Action::Update {
@@ -192,6 +194,35 @@ impl Executor<'_> {
         let new_at = self.heap_update(table, at, &old, &new)?;
         written.insert(new_at);
         Ok(Upserted::Written(new))
+    }
+
+    /// PostgreSQL waits for another open transaction inserting the conflicting row, then
+    /// decides; pgplay does not wait for locks, so it refuses as a row lock would.
+    fn refuse_uncommitted(&self, table: &TableDef, at: ItemPointer) -> Result<()> {
+        let Some(tuple) = self
+            .db
+            .data
+            .storage
+            .relation(&table.locator)
+            .and_then(|r| r.tuple(at))
+        else {
+            return Ok(());
+        };
+        let inserting = self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
+            && !self.snapshot.is_own_xid(tuple.xmin);
+        if !inserting {
+            return Ok(());
+        }
+        Err(DbError::new(
+            code::LOCK_NOT_AVAILABLE,
+            format!(
+                "could not obtain lock on row in relation \"{}\"",
+                table.name
+            ),
+        )
+        .with_detail(
+            "Another open transaction is inserting this key; pgplay does not wait for locks.",
+        ))
     }
 
     fn tuple_values(&self, table: &TableDef, at: ItemPointer) -> Result<Vec<Value>> {
