@@ -303,3 +303,47 @@ fn arbiters(clause: &ast::OnConflict, table: &TableDef) -> Result<Vec<usize>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, InitOptions, Outcome, SessionId};
+
+    fn run(db: &mut Database, session: SessionId, sql: &str) -> crate::Result<Outcome> {
+        let mut results = crate::sql::execute(db, session, sql);
+        results.pop().expect("a result").outcome
+    }
+
+    fn tag(db: &mut Database, session: SessionId, sql: &str) -> String {
+        match run(db, session, sql) {
+            Ok(Outcome::Command { tag }) => tag,
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_another_open_transaction_inserts_is_refused_until_it_commits() {
+        let mut db = Database::initdb(InitOptions {
+            system_identifier: 1,
+            segment_size: pgplay_wal::DEFAULT_SEGMENT_SIZE,
+            now: 0,
+        });
+        let (writer, other) = (db.open_session(), db.open_session());
+        tag(
+            &mut db,
+            writer,
+            "CREATE TABLE kv (k int PRIMARY KEY, v text)",
+        );
+        tag(&mut db, writer, "BEGIN");
+        tag(&mut db, writer, "INSERT INTO kv VALUES (1, 'open')");
+        for action in ["DO NOTHING", "(k) DO UPDATE SET v = EXCLUDED.v"] {
+            let sql = format!("INSERT INTO kv VALUES (1, 'late') ON CONFLICT {action}");
+            let error = run(&mut db, other, &sql).expect_err("the key is being inserted");
+            assert_eq!(error.code, "55P03", "{sql}");
+        }
+        tag(&mut db, writer, "COMMIT");
+        let sql = "INSERT INTO kv VALUES (1, 'late') ON CONFLICT DO NOTHING";
+        assert_eq!(tag(&mut db, other, sql), "INSERT 0 0");
+        let sql = "INSERT INTO kv VALUES (1, 'late') ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
+        assert_eq!(tag(&mut db, other, sql), "INSERT 0 1");
+    }
+}
