@@ -63,6 +63,18 @@ impl Executor<'_> {
             return Ok((target, None));
         };
         let (other, rows) = super::plan::planner::from_list_rows(self, from)?;
+        let target_name = target.columns.first().and_then(|c| c.table.clone());
+        if let Some(name) = target_name.filter(|n| {
+            other
+                .columns
+                .iter()
+                .any(|c| c.table.as_deref() == Some(n.as_str()))
+        }) {
+            return Err(DbError::new(
+                "42712",
+                format!("table name \"{name}\" specified more than once"),
+            ));
+        }
         let mut scope = target;
         scope.columns.extend(other.columns);
         scope.aliased.extend(other.aliased);
