@@ -124,6 +124,9 @@ impl Executor<'_> {
             let name = names.get(i).cloned().unwrap_or(name);
             let data_type = match data_type {
                 DataType::Unknown => DataType::Text,
+                DataType::Char => return Err(DbError::feature_not_supported(
+                    "a column of type \"char\" in CREATE TABLE AS is not supported by pgplay yet",
+                )),
                 other => other,
             };
             let quoted = Value::Text(name).to_text().unwrap_or_default();
