@@ -77,10 +77,8 @@ impl Executor<'_> {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        if create.query.is_some() {
-            return Err(DbError::feature_not_supported(
-                "CREATE TABLE ... AS is not supported by pgplay yet",
-            ));
+        if let Some(query) = &create.query {
+            return self.create_table_as(create, query);
         }
         let table_oid = self.db.new_oid()?;
         let mut columns: Vec<ColumnDef> = Vec::new();

@@ -7,6 +7,7 @@ use sqlparser::ast::{self as ast, SelectItem};
 use super::bind::{ident_name, object_name, Binder};
 use super::expr::*;
 use super::query::{column_name, Rows};
+use super::upsert::Upserted;
 use super::{rows_outcome, Executor};
 use crate::catalog::TableDef;
 use crate::database::Outcome;
@@ -32,9 +33,13 @@ impl Executor<'_> {
         Ok(table)
     }
 
-    fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
+    pub(super) fn table_scope(table: &TableDef, alias: Option<String>) -> Scope {
+        let aliased = alias
+            .as_ref()
+            .map(|a| vec![(table.name.clone(), a.clone())])
+            .unwrap_or_default();
         let qualifier = alias.unwrap_or_else(|| table.name.clone());
-        Scope::new(
+        let mut scope = Scope::new(
             table
                 .columns
                 .iter()
@@ -42,7 +47,38 @@ impl Executor<'_> {
                     ScopeColumn::new(Some(qualifier.clone()), c.name.clone(), c.data_type.clone())
                 })
                 .collect(),
-        )
+        );
+        scope.aliased = aliased;
+        scope
+    }
+
+    /// The target table's scope followed by the FROM list's (`UPDATE ... FROM`,
+    /// `DELETE ... USING`), with the FROM list's rows; no rows joined when there is no list.
+    fn joined_scope(
+        &mut self,
+        target: Scope,
+        from: Option<&[ast::TableWithJoins]>,
+    ) -> Result<(Scope, Option<Vec<Vec<Value>>>)> {
+        let Some(from) = from.filter(|f| !f.is_empty()) else {
+            return Ok((target, None));
+        };
+        let (other, rows) = super::plan::planner::from_list_rows(self, from)?;
+        let target_name = target.columns.first().and_then(|c| c.table.clone());
+        if let Some(name) = target_name.filter(|n| {
+            other
+                .columns
+                .iter()
+                .any(|c| c.table.as_deref() == Some(n.as_str()))
+        }) {
+            return Err(DbError::new(
+                "42712",
+                format!("table name \"{name}\" specified more than once"),
+            ));
+        }
+        let mut scope = target;
+        scope.columns.extend(other.columns);
+        scope.aliased.extend(other.aliased);
+        Ok((scope, Some(rows)))
     }
 
     pub(super) fn insert(&mut self, insert: &ast::Insert) -> Result<Outcome> {
@@ -56,48 +92,34 @@ impl Executor<'_> {
         };
         let table = self.target_table(&name)?;
         self.db.check_writable(self.session, "INSERT")?;
-        let targets: Vec<usize> = if insert.columns.is_empty() {
-            (0..table.columns.len()).collect()
-        } else {
-            let mut targets = Vec::new();
-            for column in &insert.columns {
-                let column = column
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(ident_name)
-                    .unwrap_or_default();
-                let index = table.column_index(&column).ok_or_else(|| {
-                    DbError::new(
-                        code::UNDEFINED_COLUMN,
-                        format!(
-                            "column \"{column}\" of relation \"{}\" does not exist",
-                            table.name
-                        ),
-                    )
-                })?;
-                if targets.contains(&index) {
-                    return Err(DbError::new(
-                        code::DUPLICATE_COLUMN,
-                        format!("column \"{column}\" specified more than once"),
-                    ));
-                }
-                targets.push(index);
-            }
-            targets
-        };
-        let targets = values_targets(insert, targets)?;
+        same_length_values(insert)?;
+        let targets = insert_targets(&table, &insert.columns)?;
         let rows = match insert.source.as_ref() {
-            Some(source) => self.insert_source(source, &table, &targets)?,
+            Some(source) => {
+                self.insert_source(source, &table, &targets, !insert.columns.is_empty())?
+            }
             None => vec![targets
                 .iter()
                 .map(|i| self.default_value(&table, *i))
                 .collect::<Result<Vec<_>>>()?],
         };
-        let scope = Self::table_scope(&table, None);
+        let alias = insert.table_alias.as_ref().map(|a| ident_name(&a.alias));
+        let scope = Self::table_scope(&table, alias);
+        let on_conflict = match &insert.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(clause)) => {
+                Some(self.bind_on_conflict(clause, &table, &scope)?)
+            }
+            Some(_) => {
+                return Err(DbError::feature_not_supported(
+                    "ON DUPLICATE KEY UPDATE is not supported",
+                ))
+            }
+        };
         let returning = self.bind_returning(insert.returning.as_deref(), &scope)?;
         let mut returned = Vec::new();
-        let count = rows.len();
+        let mut count = 0;
+        let mut written = std::collections::BTreeSet::new();
         for source_row in rows {
             self.db.interrupts.check()?;
             let mut values: Vec<Option<Value>> = vec![None; table.columns.len()];
@@ -112,8 +134,18 @@ impl Executor<'_> {
                 });
             }
             self.check_row(&table, &full)?;
-            self.check_unique(&table, &full, None)?;
-            self.heap_insert(&table, &full)?;
+            let full = match &on_conflict {
+                Some(clause) => match self.upsert_row(&table, clause, full, &mut written)? {
+                    Upserted::Written(row) => row,
+                    Upserted::Skipped => continue,
+                },
+                None => {
+                    self.check_unique(&table, &full, None)?;
+                    self.heap_insert(&table, &full)?;
+                    full
+                }
+            };
+            count += 1;
             self.eval_returning(returning.as_deref(), &full, &mut returned)?;
         }
         let tag = format!("INSERT 0 {count}");
@@ -126,9 +158,17 @@ impl Executor<'_> {
         source: &ast::Query,
         table: &TableDef,
         targets: &[usize],
+        explicit_columns: bool,
     ) -> Result<Vec<Vec<Value>>> {
         let scope = Scope::default();
         if let ast::SetExpr::Values(values) = source.body.as_ref() {
+            // Without a column list, shorter rows fill the leading columns.
+            let width = values.rows.first().map_or(0, |row| row.len());
+            let targets = if explicit_columns || width > targets.len() {
+                targets
+            } else {
+                &targets[..width]
+            };
             let mut rows = Vec::new();
             for row in &values.rows {
                 self.db.interrupts.check()?;
@@ -202,7 +242,7 @@ impl Executor<'_> {
         apply_typmod(value, &column.data_type)
     }
 
-    fn bind_returning(
+    pub(super) fn bind_returning(
         &mut self,
         returning: Option<&[SelectItem]>,
         scope: &Scope,
@@ -219,8 +259,32 @@ impl Executor<'_> {
                 SelectItem::ExprWithAlias { expr, alias } => {
                     out.push((ident_name(alias), Binder::new(scope).bind(expr)?))
                 }
-                _ => {
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let qualifier = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(name) => object_name(name),
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    let before = out.len();
                     for (i, c) in scope.columns.iter().enumerate() {
+                        if c.table.as_deref() == Some(qualifier.as_str()) {
+                            out.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
+                        }
+                    }
+                    if out.len() == before {
+                        return Err(DbError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("missing FROM-clause entry for table \"{qualifier}\""),
+                        ));
+                    }
+                }
+                SelectItem::ExprWithAliases { .. } => {
+                    return Err(DbError::feature_not_supported(
+                        "this RETURNING item is not supported by pgplay yet",
+                    ))
+                }
+                SelectItem::Wildcard(_) => {
+                    for i in scope.star_columns() {
+                        let c = &scope.columns[i];
                         out.push((c.name.clone(), Expr::Column(i, c.data_type.clone())));
                     }
                 }
@@ -230,7 +294,7 @@ impl Executor<'_> {
     }
 
     /// Appends the RETURNING values for one changed row, if the statement has RETURNING.
-    fn eval_returning(
+    pub(super) fn eval_returning(
         &mut self,
         returning: Option<&[(String, Expr)]>,
         row: &[Value],
@@ -248,7 +312,7 @@ impl Executor<'_> {
     }
 
     /// NOT NULL, with PostgreSQL's message and failing-row detail.
-    fn check_row(&self, table: &TableDef, values: &[Value]) -> Result<()> {
+    pub(super) fn check_row(&self, table: &TableDef, values: &[Value]) -> Result<()> {
         for (column, value) in table.columns.iter().zip(values) {
             if column.not_null && value.is_null() {
                 return Err(DbError::new(
@@ -262,78 +326,98 @@ impl Executor<'_> {
     }
 
     /// Unique and primary keys; `replacing` is the version an UPDATE replaces.
-    fn check_unique(
+    pub(super) fn check_unique(
         &mut self,
         table: &TableDef,
         values: &[Value],
         replacing: Option<ItemPointer>,
     ) -> Result<()> {
         for constraint in &table.constraints {
-            let key: Vec<Value> = constraint
-                .columns
-                .iter()
-                .map(|i| values[*i].clone())
-                .collect();
-            if key.iter().any(Value::is_null) {
+            if self
+                .find_conflict(table, constraint, values, replacing)?
+                .is_none()
+            {
                 continue;
             }
-            self.ensure_index(table, constraint.oid, &constraint.columns)?;
-            let candidates = self
-                .db
-                .indexes
-                .get(&(table.locator, constraint.oid))
-                .and_then(|i| i.entries.get(&Key(key.clone())))
-                .cloned()
-                .unwrap_or_default();
-            let own = self
-                .snapshot
-                .own
-                .as_ref()
-                .map(|own| own.xids.clone())
-                .unwrap_or_default();
-            for at in candidates {
-                if Some(at) == replacing {
-                    continue;
-                }
-                let Some(tuple) = self
-                    .db
-                    .data
-                    .storage
-                    .relation(&table.locator)
-                    .and_then(|r| r.tuple(at))
-                else {
-                    continue;
-                };
-                let conflict = live_now(tuple, &self.db.data.clog, &own)
-                    || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
-                        && !own.contains(&tuple.xmin)
-                        && tuple.xmax == 0);
-                if conflict {
-                    let names: Vec<&str> = constraint
-                        .columns
-                        .iter()
-                        .map(|i| table.columns[*i].name.as_str())
-                        .collect();
-                    let texts: Vec<String> = key
-                        .iter()
-                        .map(|v| v.to_text().unwrap_or_default())
-                        .collect();
-                    return Err(DbError::new(
-                        code::UNIQUE_VIOLATION,
-                        format!(
-                            "duplicate key value violates unique constraint \"{}\"",
-                            constraint.name
-                        ),
-                    )
-                    .with_detail(format!(
-                        "Key ({})=({}) already exists.",
-                        names.join(", "),
-                        texts.join(", ")
-                    )));
-                }
-            }
+            let names: Vec<&str> = constraint
+                .columns
+                .iter()
+                .map(|i| table.columns[*i].name.as_str())
+                .collect();
+            let texts: Vec<String> = constraint
+                .columns
+                .iter()
+                .map(|i| values[*i].to_text().unwrap_or_default())
+                .collect();
+            return Err(DbError::new(
+                code::UNIQUE_VIOLATION,
+                format!(
+                    "duplicate key value violates unique constraint \"{}\"",
+                    constraint.name
+                ),
+            )
+            .with_detail(format!(
+                "Key ({})=({}) already exists.",
+                names.join(", "),
+                texts.join(", ")
+            )));
         }
         Ok(())
+    }
+
+    /// The live (or still uncommitted) row holding `values`' key of `constraint`, other than
+    /// `replacing`; a key with a NULL never conflicts.
+    pub(super) fn find_conflict(
+        &mut self,
+        table: &TableDef,
+        constraint: &crate::catalog::ConstraintDef,
+        values: &[Value],
+        replacing: Option<ItemPointer>,
+    ) -> Result<Option<ItemPointer>> {
+        let key: Vec<Value> = constraint
+            .columns
+            .iter()
+            .map(|i| values[*i].clone())
+            .collect();
+        if key.iter().any(Value::is_null) {
+            return Ok(None);
+        }
+        self.ensure_index(table, constraint.oid, &constraint.columns)?;
+        let candidates = self
+            .db
+            .indexes
+            .get(&(table.locator, constraint.oid))
+            .and_then(|i| i.entries.get(&Key(key)))
+            .cloned()
+            .unwrap_or_default();
+        let own = self
+            .snapshot
+            .own
+            .as_ref()
+            .map(|own| own.xids.clone())
+            .unwrap_or_default();
+        for at in candidates {
+            if Some(at) == replacing {
+                continue;
+            }
+            let Some(tuple) = self
+                .db
+                .data
+                .storage
+                .relation(&table.locator)
+                .and_then(|r| r.tuple(at))
+            else {
+                continue;
+            };
+            let conflict = live_now(tuple, &self.db.data.clog, &own)
+                || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
+                    && !own.contains(&tuple.xmin)
+                    && tuple.xmax == 0);
+            if conflict {
+                return Ok(Some(at));
+            }
+        }
+        Ok(None)
     }
 
     fn ensure_index(&mut self, table: &TableDef, oid: u32, columns: &[usize]) -> Result<()> {
@@ -426,7 +510,7 @@ impl Executor<'_> {
     }
 
     /// Checks that this transaction may change the tuple at `at`.
-    fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
+    pub(super) fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
         let tuple = self
             .db
             .data
@@ -463,25 +547,35 @@ impl Executor<'_> {
         }
     }
 
+    /// The rows WHERE keeps, each as the target row followed by the first FROM row it joins
+    /// with: PostgreSQL changes a target row once even when several FROM rows match.
     fn matching_rows(
         &mut self,
         table: &TableDef,
         scope: &Scope,
+        from_rows: Option<&[Vec<Value>]>,
         selection: Option<&ast::Expr>,
     ) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
         let filter = selection
             .map(|e| self.bind_in(scope, e, "WHERE"))
             .transpose()?;
         let filter = filter.map(|f| coerce_bool(f, "WHERE")).transpose()?;
+        let empty = [Vec::new()];
+        let from_rows = from_rows.unwrap_or(&empty);
         let mut out = Vec::new();
         for (at, values) in self.scan(table)? {
-            self.db.interrupts.check()?;
-            let keep = match &filter {
-                Some(f) => truth(eval(f, &Row::plain(&values), self)?) == Some(true),
-                None => true,
-            };
-            if keep {
-                out.push((at, values));
+            for other in from_rows {
+                self.db.interrupts.check()?;
+                let mut joined = values.clone();
+                joined.extend(other.iter().cloned());
+                let keep = match &filter {
+                    Some(f) => truth(eval(f, &Row::plain(&joined), self)?) == Some(true),
+                    None => true,
+                };
+                if keep {
+                    out.push((at, joined));
+                    break;
+                }
             }
         }
         Ok(out)
@@ -495,12 +589,15 @@ impl Executor<'_> {
         };
         let table = self.target_table(&object_name(name))?;
         self.db.check_writable(self.session, "UPDATE")?;
-        if update.from.is_some() {
-            return Err(DbError::feature_not_supported(
-                "UPDATE ... FROM is not supported by pgplay yet",
-            ));
-        }
-        let scope = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let from = match &update.from {
+            None => None,
+            Some(ast::UpdateTableFromKind::AfterSet(from)) => Some(&from[..]),
+            Some(ast::UpdateTableFromKind::BeforeSet(_)) => {
+                return Err(DbError::syntax("syntax error at or near \"FROM\""))
+            }
+        };
+        let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let (scope, from_rows) = self.joined_scope(target, from)?;
         let mut assignments = Vec::new();
         for assignment_ast in &update.assignments {
             let column = match &assignment_ast.target {
@@ -534,7 +631,12 @@ impl Executor<'_> {
             assignments.push((index, bound));
         }
         let returning = self.bind_returning(update.returning.as_deref(), &scope)?;
-        let targets = self.matching_rows(&table, &scope, update.selection.as_ref())?;
+        let targets = self.matching_rows(
+            &table,
+            &scope,
+            from_rows.as_deref(),
+            update.selection.as_ref(),
+        )?;
         let mut returned = Vec::new();
         let mut count = 0;
         for (at, old) in targets {
@@ -542,7 +644,8 @@ impl Executor<'_> {
             if !self.lock_row(&table, at)? {
                 continue;
             }
-            let mut new = old.clone();
+            let width = table.columns.len();
+            let mut new = old[..width].to_vec();
             for (index, expr) in &assignments {
                 let value = match expr {
                     Some(e) => eval(e, &Row::plain(&old), self)?,
@@ -552,9 +655,11 @@ impl Executor<'_> {
             }
             self.check_row(&table, &new)?;
             self.check_unique(&table, &new, Some(at))?;
-            self.heap_update(&table, at, &old, &new)?;
+            self.heap_update(&table, at, &old[..width], &new)?;
             count += 1;
-            self.eval_returning(returning.as_deref(), &new, &mut returned)?;
+            let mut returned_row = new;
+            returned_row.extend(old[width..].iter().cloned());
+            self.eval_returning(returning.as_deref(), &returned_row, &mut returned)?;
         }
         let tag = format!("UPDATE {count}");
         Ok(returning_outcome(returning, returned, tag))
@@ -631,9 +736,15 @@ impl Executor<'_> {
         };
         let table = self.target_table(&object_name(name))?;
         self.db.check_writable(self.session, "DELETE")?;
-        let scope = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let (scope, from_rows) = self.joined_scope(target, delete.using.as_deref())?;
         let returning = self.bind_returning(delete.returning.as_deref(), &scope)?;
-        let targets = self.matching_rows(&table, &scope, delete.selection.as_ref())?;
+        let targets = self.matching_rows(
+            &table,
+            &scope,
+            from_rows.as_deref(),
+            delete.selection.as_ref(),
+        )?;
         let mut returned = Vec::new();
         let mut count = 0;
         for (at, old) in targets {
@@ -720,28 +831,49 @@ pub fn row_text(values: &[Value]) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// The columns a VALUES source fills: without a column list, the first ones, as many as its
-/// rows have (the rest take their defaults). Its rows must all be the same length and no
-/// longer than the targets.
-fn values_targets(insert: &ast::Insert, targets: Vec<usize>) -> Result<Vec<usize>> {
+/// A VALUES source's rows must all be as long as its first (42601), before its columns count.
+fn same_length_values(insert: &ast::Insert) -> Result<()> {
     let Some(ast::SetExpr::Values(values)) = insert.source.as_deref().map(|s| s.body.as_ref())
     else {
-        return Ok(targets);
+        return Ok(());
     };
     let width = values.rows.first().map_or(0, |row| row.len());
-    for row in &values.rows {
-        if row.len() != width {
-            return Err(DbError::syntax("VALUES lists must all be the same length"));
-        }
-        if row.len() > targets.len() {
-            return Err(DbError::syntax(
-                "INSERT has more expressions than target columns",
-            ));
-        }
+    if values.rows.iter().any(|row| row.len() != width) {
+        return Err(DbError::syntax("VALUES lists must all be the same length"));
     }
-    if insert.columns.is_empty() {
-        Ok(targets[..width].to_vec())
+    Ok(())
+}
+
+/// The target columns of an INSERT, in the order its values come (every column without a list).
+fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usize>> {
+    if columns.is_empty() {
+        Ok((0..table.columns.len()).collect())
     } else {
+        let mut targets = Vec::new();
+        for column in columns {
+            let column = column
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(ident_name)
+                .unwrap_or_default();
+            let index = table.column_index(&column).ok_or_else(|| {
+                DbError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                )
+            })?;
+            if targets.contains(&index) {
+                return Err(DbError::new(
+                    code::DUPLICATE_COLUMN,
+                    format!("column \"{column}\" specified more than once"),
+                ));
+            }
+            targets.push(index);
+        }
         Ok(targets)
     }
 }

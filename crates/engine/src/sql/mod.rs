@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod bind;
+mod create_as;
 mod datetime;
 mod ddl;
 mod dml;
@@ -16,6 +17,7 @@ pub mod query;
 mod roles;
 mod to_char;
 mod transaction;
+mod upsert;
 
 use std::sync::Arc as Rc;
 
@@ -114,7 +116,12 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
         return Err(error);
     }
     let stripped = transaction::without_deferrable(sql);
-    let mut statements = parse_bounded(stripped.as_deref().unwrap_or(sql))?;
+    let mut statements = match parse_bounded(stripped.as_deref().unwrap_or(sql)) {
+        Err(error) if error.code == code::SYNTAX_ERROR => {
+            vec![create_as::parse_with_column_names(sql).ok_or(error)?]
+        }
+        other => other?,
+    };
     if create_user {
         for statement in &mut statements {
             if let Statement::CreateRole(create) = statement {
@@ -660,6 +667,7 @@ fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
         Statement::Delete { .. } => ("DELETE", false),
         Statement::Merge { .. } => ("MERGE", false),
         Statement::Truncate { .. } => ("TRUNCATE TABLE", false),
+        Statement::CreateTable(create) if create.query.is_some() => ("CREATE TABLE AS", false),
         Statement::CreateTable { .. } => ("CREATE TABLE", false),
         Statement::CreateIndex { .. } => ("CREATE INDEX", false),
         Statement::CreateSequence { .. } => ("CREATE SEQUENCE", false),
@@ -685,9 +693,12 @@ fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
             false,
         ),
         Statement::Query(query) => {
-            let ast::SetExpr::Select(_) = query.body.as_ref() else {
+            let ast::SetExpr::Select(select) = query.body.as_ref() else {
                 return None;
             };
+            if select.into.is_some() {
+                return Some(("SELECT INTO", false));
+            }
             match query.locks.first()?.lock_type {
                 ast::LockType::Update => ("SELECT FOR UPDATE", false),
                 ast::LockType::Share => ("SELECT FOR SHARE", false),
@@ -736,6 +747,9 @@ impl Executor<'_> {
                 sequence_options,
                 ..
             } => self.create_standalone_sequence(name, *if_not_exists, sequence_options),
+            Statement::Query(query) if matches!(query.body.as_ref(), ast::SetExpr::Select(s) if s.into.is_some()) => {
+                self.select_into(query)
+            }
             Statement::Query(query) => {
                 let rows = self.run_query(query)?;
                 let count = rows.rows.len();

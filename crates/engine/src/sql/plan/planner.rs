@@ -954,3 +954,22 @@ fn join_using(
         scope,
     })
 }
+
+/// The scope and rows of a FROM list on its own, for `UPDATE ... FROM` and `DELETE ... USING`,
+/// which join these rows with the table they change.
+pub fn from_list_rows(
+    ex: &mut Executor<'_>,
+    from: &[ast::TableWithJoins],
+) -> Result<(Scope, Vec<super::exec::Row>)> {
+    let planned = Planner::new(ex).plan_statement_from(from)?;
+    let rows = super::exec::collect(&planned.plan, ex)?;
+    Ok((planned.scope, rows))
+}
+
+impl Planner<'_, '_> {
+    fn plan_statement_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Planned> {
+        let planned = self.plan_from(from)?;
+        check_full_joins(&planned.plan)?;
+        Ok(planned)
+    }
+}
