@@ -79,7 +79,8 @@ try {
   await psql("primary", "CREATE TABLE a (x int);");
   await psql("primary", `INSERT INTO a VALUES ${Array.from({ length: 1000 }, (_, i) => `(${i})`).join(", ")};`);
   out = await psql("primary", "SELECT count(*) FROM a, a b, a c;");
-  check("a billion-row join: out of memory, not a trap", out.startsWith("ERROR:  out of memory"), out);
+  // The plan streams the product into the count: nothing is materialised, the answer is PostgreSQL's.
+  check("a billion-row join is counted, not materialised", out.includes(" 1000000000\n(1 row)"), out);
   out = await psql("primary", "SELECT pg_is_in_recovery();");
   check("the primary's worker is alive after them", out.includes(" f\n(1 row)"), out);
   // pg_sleep costs no CPU and psql's Ctrl+C (pgplay.cancel) ends it.
