@@ -63,6 +63,7 @@ pub fn system_tables() -> Vec<TableDef> {
             })
             .collect(),
         constraints: Vec::new(),
+        checks: Vec::new(),
     };
     vec![
         table(
@@ -110,6 +111,7 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("contype", Char),
                 ("conrelid", Oid),
                 ("conkey", Text),
+                ("conbin", Text),
             ],
         ),
         table(
@@ -195,6 +197,16 @@ pub struct ConstraintDef {
     pub columns: Vec<usize>,
 }
 
+/// A CHECK constraint (`contype = 'c'`): its expression is kept as SQL text
+/// (`conbin`) and bound against the table's columns when a row is checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckDef {
+    pub oid: u32,
+    pub name: String,
+    /// The expression as SQL text, e.g. `x > 0`.
+    pub expr: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct TableDef {
     pub oid: u32,
@@ -204,6 +216,8 @@ pub struct TableDef {
     pub locator: RelFileLocator,
     pub columns: Vec<ColumnDef>,
     pub constraints: Vec<ConstraintDef>,
+    /// CHECK constraints in name order, the order PostgreSQL checks them in.
+    pub checks: Vec<CheckDef>,
 }
 
 impl TableDef {
@@ -294,6 +308,16 @@ impl Catalog {
             .flat_map(|t| &t.constraints)
             .find(|c| c.name == name)
     }
+    /// Every constraint name in the schema, which generated names avoid.
+    pub fn constraint_names(&self) -> std::collections::BTreeSet<String> {
+        self.tables
+            .values()
+            .flat_map(|t| {
+                let keys = t.constraints.iter().map(|c| c.name.clone());
+                keys.chain(t.checks.iter().map(|c| c.name.clone()))
+            })
+            .collect()
+    }
     pub fn rows_of(&self, catalog: u32) -> &[CatalogRow] {
         self.rows.get(&catalog).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -345,6 +369,7 @@ impl Catalog {
                         locator: locator(oid(&v[4])),
                         columns: Vec::new(),
                         constraints: Vec::new(),
+                        checks: Vec::new(),
                     };
                     tables.insert(def.oid, def);
                 }
@@ -394,6 +419,14 @@ impl Catalog {
         for row in constraints {
             let v = &row.values;
             if let Some(table) = tables.get_mut(&oid(&v[4])) {
+                if text(&v[3]) == "c" {
+                    table.checks.push(CheckDef {
+                        oid: oid(&v[0]),
+                        name: text(&v[1]),
+                        expr: text(&v[6]),
+                    });
+                    continue;
+                }
                 let kind = if text(&v[3]) == "p" {
                     ConstraintKind::PrimaryKey
                 } else {
@@ -412,6 +445,9 @@ impl Catalog {
                     columns,
                 });
             }
+        }
+        for table in tables.values_mut() {
+            table.checks.sort_by(|a, b| a.name.cmp(&b.name));
         }
         for row in self.rows_of(PG_SEQUENCE) {
             let v = &row.values;

@@ -342,7 +342,14 @@ fn describe_table(table: &TableDef) -> String {
         name: table.name.clone(),
         columns,
         indexes,
-        check_constraints: Vec::new(),
+        check_constraints: table
+            .checks
+            .iter()
+            .map(|c| psql::ConstraintDescription {
+                name: c.name.clone(),
+                definition: format!("CHECK ({})", c.expr),
+            })
+            .collect(),
         foreign_keys: Vec::new(),
         referenced_by: Vec::new(),
     })

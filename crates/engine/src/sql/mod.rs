@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod bind;
+mod check;
 mod datetime;
 mod ddl;
 mod dml;
