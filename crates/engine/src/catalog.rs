@@ -30,6 +30,8 @@ pub const PG_ATTRDEF: u32 = 2604;
 pub const PG_CONSTRAINT: u32 = 2606;
 pub const PG_SEQUENCE: u32 = 2224;
 pub const PG_DEPEND: u32 = 2608;
+/// A view's query (its `_RETURN` rule), as SQL text in `ev_action`.
+pub const PG_REWRITE: u32 = 2618;
 pub const PG_AUTHID: u32 = 1260;
 /// The bootstrap superuser `postgres`, which every cluster has.
 pub const BOOTSTRAP_SUPERUSER_OID: u32 = 10;
@@ -115,6 +117,16 @@ pub fn system_tables() -> Vec<TableDef> {
             ],
         ),
         table(
+            PG_REWRITE,
+            "pg_rewrite",
+            &[
+                ("oid", Oid),
+                ("rulename", Name),
+                ("ev_class", Oid),
+                ("ev_action", Text),
+            ],
+        ),
+        table(
             PG_SEQUENCE,
             "pg_sequence",
             &[
@@ -161,6 +173,7 @@ pub fn system_tables() -> Vec<TableDef> {
 pub enum RelKind {
     Table,
     Sequence,
+    View,
 }
 
 impl RelKind {
@@ -168,6 +181,7 @@ impl RelKind {
         match self {
             RelKind::Table => "r",
             RelKind::Sequence => "S",
+            RelKind::View => "v",
         }
     }
 }
@@ -272,6 +286,16 @@ pub struct SequenceDef {
     pub owned_by: Option<(u32, i16)>,
 }
 
+/// A view: its columns (names and types fixed when it was created) and its
+/// query as SQL text, planned afresh each time the view is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewDef {
+    pub oid: u32,
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    pub query: String,
+}
+
 /// Where a catalog row lives, so DDL can delete or update it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CatalogRow {
@@ -285,6 +309,7 @@ pub struct CatalogRow {
 pub struct Catalog {
     pub tables: BTreeMap<String, TableDef>,
     pub sequences: BTreeMap<String, SequenceDef>,
+    pub views: BTreeMap<String, ViewDef>,
     pub roles: BTreeMap<String, RoleDef>,
     /// Every live catalog row by catalog, for DDL.
     pub rows: BTreeMap<u32, Vec<CatalogRow>>,
@@ -300,6 +325,7 @@ impl Catalog {
     pub fn relation_exists(&self, name: &str) -> bool {
         self.tables.contains_key(name)
             || self.sequences.contains_key(name)
+            || self.views.contains_key(name)
             || self.constraint_named(name).is_some()
     }
     pub fn constraint_named(&self, name: &str) -> Option<&ConstraintDef> {
@@ -356,6 +382,7 @@ impl Catalog {
         let text = |v: &Value| v.as_str().unwrap_or("").to_string();
         let mut tables = BTreeMap::new();
         let mut sequences = BTreeMap::new();
+        let mut views = BTreeMap::new();
         for row in self.rows_of(PG_CLASS) {
             let v = &row.values;
             let name = text(&v[1]);
@@ -386,6 +413,15 @@ impl Catalog {
                     };
                     sequences.insert(def.oid, def);
                 }
+                "v" => {
+                    let def = ViewDef {
+                        oid: oid(&v[0]),
+                        name,
+                        columns: Vec::new(),
+                        query: String::new(),
+                    };
+                    views.insert(def.oid, def);
+                }
                 _ => {}
             }
         }
@@ -393,10 +429,14 @@ impl Catalog {
         attributes.sort_by_key(|row| (oid(&row.values[0]), row.values[4].as_i64()));
         for row in attributes {
             let v = &row.values;
-            if let Some(table) = tables.get_mut(&oid(&v[0])) {
+            let columns = match tables.get_mut(&oid(&v[0])) {
+                Some(table) => Some(&mut table.columns),
+                None => views.get_mut(&oid(&v[0])).map(|view| &mut view.columns),
+            };
+            if let Some(columns) = columns {
                 let data_type = DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32)
                     .unwrap_or(DataType::Text);
-                table.columns.push(ColumnDef {
+                columns.push(ColumnDef {
                     name: text(&v[1]),
                     data_type,
                     not_null: v[5] == Value::Bool(true),
@@ -449,6 +489,11 @@ impl Catalog {
         for table in tables.values_mut() {
             table.checks.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        for row in self.rows_of(PG_REWRITE) {
+            if let Some(view) = views.get_mut(&oid(&row.values[2])) {
+                view.query = text(&row.values[3]);
+            }
+        }
         for row in self.rows_of(PG_SEQUENCE) {
             let v = &row.values;
             if let Some(sequence) = sequences.get_mut(&oid(&v[0])) {
@@ -485,6 +530,9 @@ impl Catalog {
         self.roles = roles;
         for table in tables.into_values() {
             self.tables.insert(table.name.clone(), table);
+        }
+        for view in views.into_values() {
+            self.views.insert(view.name.clone(), view);
         }
         for sequence in sequences.into_values() {
             self.sequences.insert(sequence.name.clone(), sequence);

@@ -408,7 +408,7 @@ impl Executor<'_> {
         object_type: &ast::ObjectType,
         if_exists: bool,
         names: &[ast::ObjectName],
-        _cascade: bool,
+        cascade: bool,
     ) -> Result<Outcome> {
         if !matches!(object_type, ast::ObjectType::Table) {
             return Err(DbError::feature_not_supported(format!(
@@ -419,6 +419,13 @@ impl Executor<'_> {
         for name in names {
             let name = object_name(name);
             let Some(table) = self.catalog.table(&name).cloned() else {
+                if self.catalog.views.contains_key(&name) {
+                    return Err(DbError::new(
+                        code::WRONG_OBJECT_TYPE,
+                        format!("\"{name}\" is not a table"),
+                    )
+                    .with_hint("Use DROP VIEW to remove a view."));
+                }
                 if if_exists {
                     self.notices
                         .push(notice(format!("table \"{name}\" does not exist, skipping")));
@@ -435,6 +442,7 @@ impl Executor<'_> {
                     format!("permission denied: \"{name}\" is a system catalog"),
                 ));
             }
+            self.refuse_if_depended_on(table.oid, &format!("table {name}"), cascade)?;
             self.lock_relation(table.oid)?;
             let owned: Vec<SequenceDef> = self
                 .catalog

@@ -17,6 +17,7 @@ pub mod query;
 mod roles;
 mod to_char;
 mod transaction;
+pub mod view;
 
 use std::sync::Arc as Rc;
 
@@ -714,6 +715,14 @@ impl Executor<'_> {
             Statement::Update(update) => self.update(update),
             Statement::Delete(delete) => self.delete(delete),
             Statement::CreateTable(create) => self.create_table(create),
+            Statement::CreateView(create) => self.create_view(create),
+            Statement::Drop {
+                object_type: ast::ObjectType::View,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => self.drop_views(*if_exists, names, *cascade),
             Statement::Drop {
                 object_type,
                 if_exists,
