@@ -257,6 +257,12 @@ impl Node {
             })
             .collect();
         if !tables_only {
+            relations.extend(catalog.views.values().map(|v| psql::RelationSummary {
+                schema: "public".into(),
+                name: v.name.clone(),
+                kind: psql::RelationKind::View,
+                owner: "postgres".into(),
+            }));
             relations.extend(catalog.sequences.values().map(|s| psql::RelationSummary {
                 schema: "public".into(),
                 name: s.name.clone(),
