@@ -36,7 +36,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    fn lock_relation(&mut self, oid: u32) -> Result<()> {
+    pub(super) fn lock_relation(&mut self, oid: u32) -> Result<()> {
         let xid = self.db.assign_xid(self.session)?;
         let lock = LockedRelation {
             xid,

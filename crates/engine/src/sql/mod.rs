@@ -5,6 +5,7 @@
 //! ([`crate::database::Database::log`]); the statement commits or fails.
 
 mod admin;
+mod alter;
 pub mod bind;
 mod check;
 mod datetime;
@@ -716,6 +717,7 @@ impl Executor<'_> {
             Statement::Delete(delete) => self.delete(delete),
             Statement::CreateTable(create) => self.create_table(create),
             Statement::CreateView(create) => self.create_view(create),
+            Statement::AlterTable(alter) => self.alter_table(alter),
             Statement::Drop {
                 object_type: ast::ObjectType::View,
                 if_exists,
