@@ -7,6 +7,7 @@
 use sqlparser::ast::{self, AlterColumnOperation, AlterTableOperation};
 
 use super::bind::{ident_name, object_name};
+use super::check::{name_checks, WrittenCheck};
 use super::{notice, Executor};
 use crate::catalog::*;
 use crate::database::Outcome;
@@ -65,6 +66,15 @@ impl Executor<'_> {
             AlterTableOperation::AlterColumn { column_name, op } => {
                 self.alter_column(&table, &ident_name(column_name), op)?
             }
+            AlterTableOperation::AddConstraint {
+                constraint: ast::TableConstraint::Check(check),
+                not_valid: false,
+            } => self.add_check(&table, check)?,
+            AlterTableOperation::DropConstraint {
+                if_exists,
+                name,
+                drop_behavior: None | Some(ast::DropBehavior::Restrict),
+            } => self.drop_constraint(&table, &ident_name(name), *if_exists)?,
             other => return Err(not_supported(other)),
         }
         Ok(done)
@@ -247,5 +257,76 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// ADD [CONSTRAINT name] CHECK (...): named as in CREATE TABLE, refused with 23514
+    /// when a row already there makes it false.
+    fn add_check(&mut self, table: &TableDef, check: &ast::CheckConstraint) -> Result<()> {
+        let written = WrittenCheck::from_ast(None, check)?;
+        if let Some(name) = &written.name {
+            let on_table = table.constraints.iter().map(|c| &c.name);
+            if on_table
+                .chain(table.checks.iter().map(|c| &c.name))
+                .any(|n| n == name)
+            {
+                return Err(DbError::new(
+                    code::DUPLICATE_OBJECT,
+                    format!(
+                        "constraint \"{name}\" for relation \"{}\" already exists",
+                        table.name
+                    ),
+                ));
+            }
+        }
+        let taken = self.catalog.constraint_names();
+        let named = name_checks(&table.name, &table.columns, &[written], &taken)?;
+        let Some((name, expr)) = named.into_iter().next() else {
+            return Ok(());
+        };
+        let mut only_new = table.clone();
+        only_new.checks = vec![CheckDef {
+            oid: 0,
+            name: name.clone(),
+            expr: expr.clone(),
+        }];
+        for (_, values) in self.scan(table)? {
+            self.db.interrupts.check()?;
+            match self.check_constraints(&only_new, &values) {
+                Err(e) if e.code == code::CHECK_VIOLATION => return Err(DbError::new(
+                    code::CHECK_VIOLATION,
+                    format!(
+                        "check constraint \"{name}\" of relation \"{}\" is violated by some row",
+                        table.name
+                    ),
+                )),
+                other => other?,
+            }
+        }
+        self.insert_check_row(table.oid, name, expr)
+    }
+
+    /// DROP CONSTRAINT of any kind: its `pg_constraint` row goes.
+    fn drop_constraint(&mut self, table: &TableDef, name: &str, if_exists: bool) -> Result<()> {
+        let row = self
+            .catalog
+            .rows_of(PG_CONSTRAINT)
+            .iter()
+            .find(|row| {
+                row.values[4].as_i64() == Some(i64::from(table.oid))
+                    && row.values[1].as_str() == Some(name)
+            })
+            .cloned();
+        let Some(row) = row else {
+            let message = format!(
+                "constraint \"{name}\" of relation \"{}\" does not exist",
+                table.name
+            );
+            if if_exists {
+                self.notices.push(notice(format!("{message}, skipping")));
+                return Ok(());
+            }
+            return Err(DbError::new(code::UNDEFINED_OBJECT, message));
+        };
+        self.delete_catalog_row(PG_CONSTRAINT, row.at)
     }
 }

@@ -292,7 +292,12 @@ impl Executor<'_> {
     }
 
     /// A `pg_constraint` row for a CHECK constraint (`contype = 'c'`).
-    fn insert_check_row(&mut self, table_oid: u32, name: String, expr: String) -> Result<()> {
+    pub(super) fn insert_check_row(
+        &mut self,
+        table_oid: u32,
+        name: String,
+        expr: String,
+    ) -> Result<()> {
         let constraint_oid = self.db.new_oid()?;
         self.insert_catalog_row(
             PG_CONSTRAINT,
