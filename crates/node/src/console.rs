@@ -280,6 +280,9 @@ impl Node {
                     .filter(|t| !t.is_system() && matcher.matches("public", &t.name))
                     .collect();
                 if tables.is_empty() {
+                    if catalog.views.keys().any(|v| matcher.matches("public", v)) {
+                        return "\\d of a view is not supported by pgplay yet\n".to_string();
+                    }
                     return psql::not_found(Some(pattern));
                 }
                 tables
