@@ -100,6 +100,12 @@ impl Executor<'_> {
         let name = object_name(&create.name);
         self.db.check_writable(self.session, "CREATE VIEW")?;
         let existing = self.catalog.views.get(&name).cloned();
+        if create.or_replace && existing.is_none() && self.catalog.table(&name).is_some() {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is not a view"),
+            ));
+        }
         if self.catalog.relation_exists(&name) && !(create.or_replace && existing.is_some()) {
             return Err(DbError::new(
                 code::DUPLICATE_TABLE,
