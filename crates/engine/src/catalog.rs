@@ -30,6 +30,8 @@ pub const PG_ATTRDEF: u32 = 2604;
 pub const PG_CONSTRAINT: u32 = 2606;
 pub const PG_SEQUENCE: u32 = 2224;
 pub const PG_DEPEND: u32 = 2608;
+/// A view's query (its `_RETURN` rule), as SQL text in `ev_action`.
+pub const PG_REWRITE: u32 = 2618;
 pub const PG_AUTHID: u32 = 1260;
 /// The bootstrap superuser `postgres`, which every cluster has.
 pub const BOOTSTRAP_SUPERUSER_OID: u32 = 10;
@@ -63,6 +65,7 @@ pub fn system_tables() -> Vec<TableDef> {
             })
             .collect(),
         constraints: Vec::new(),
+        checks: Vec::new(),
     };
     vec![
         table(
@@ -110,6 +113,17 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("contype", Char),
                 ("conrelid", Oid),
                 ("conkey", Text),
+                ("conbin", Text),
+            ],
+        ),
+        table(
+            PG_REWRITE,
+            "pg_rewrite",
+            &[
+                ("oid", Oid),
+                ("rulename", Name),
+                ("ev_class", Oid),
+                ("ev_action", Text),
             ],
         ),
         table(
@@ -159,6 +173,7 @@ pub fn system_tables() -> Vec<TableDef> {
 pub enum RelKind {
     Table,
     Sequence,
+    View,
 }
 
 impl RelKind {
@@ -166,6 +181,7 @@ impl RelKind {
         match self {
             RelKind::Table => "r",
             RelKind::Sequence => "S",
+            RelKind::View => "v",
         }
     }
 }
@@ -195,6 +211,16 @@ pub struct ConstraintDef {
     pub columns: Vec<usize>,
 }
 
+/// A CHECK constraint (`contype = 'c'`): its expression is kept as SQL text
+/// (`conbin`) and bound against the table's columns when a row is checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckDef {
+    pub oid: u32,
+    pub name: String,
+    /// The expression as SQL text, e.g. `x > 0`.
+    pub expr: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct TableDef {
     pub oid: u32,
@@ -204,6 +230,8 @@ pub struct TableDef {
     pub locator: RelFileLocator,
     pub columns: Vec<ColumnDef>,
     pub constraints: Vec<ConstraintDef>,
+    /// CHECK constraints in name order, the order PostgreSQL checks them in.
+    pub checks: Vec<CheckDef>,
 }
 
 impl TableDef {
@@ -258,6 +286,16 @@ pub struct SequenceDef {
     pub owned_by: Option<(u32, i16)>,
 }
 
+/// A view: its columns (names and types fixed when it was created) and its
+/// query as SQL text, planned afresh each time the view is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewDef {
+    pub oid: u32,
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    pub query: String,
+}
+
 /// Where a catalog row lives, so DDL can delete or update it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CatalogRow {
@@ -271,6 +309,7 @@ pub struct CatalogRow {
 pub struct Catalog {
     pub tables: BTreeMap<String, TableDef>,
     pub sequences: BTreeMap<String, SequenceDef>,
+    pub views: BTreeMap<String, ViewDef>,
     pub roles: BTreeMap<String, RoleDef>,
     /// Every live catalog row by catalog, for DDL.
     pub rows: BTreeMap<u32, Vec<CatalogRow>>,
@@ -286,6 +325,7 @@ impl Catalog {
     pub fn relation_exists(&self, name: &str) -> bool {
         self.tables.contains_key(name)
             || self.sequences.contains_key(name)
+            || self.views.contains_key(name)
             || self.constraint_named(name).is_some()
     }
     pub fn constraint_named(&self, name: &str) -> Option<&ConstraintDef> {
@@ -293,6 +333,16 @@ impl Catalog {
             .values()
             .flat_map(|t| &t.constraints)
             .find(|c| c.name == name)
+    }
+    /// Every constraint name in the schema, which generated names avoid.
+    pub fn constraint_names(&self) -> std::collections::BTreeSet<String> {
+        self.tables
+            .values()
+            .flat_map(|t| {
+                let keys = t.constraints.iter().map(|c| c.name.clone());
+                keys.chain(t.checks.iter().map(|c| c.name.clone()))
+            })
+            .collect()
     }
     pub fn rows_of(&self, catalog: u32) -> &[CatalogRow] {
         self.rows.get(&catalog).map(Vec::as_slice).unwrap_or(&[])
@@ -332,6 +382,7 @@ impl Catalog {
         let text = |v: &Value| v.as_str().unwrap_or("").to_string();
         let mut tables = BTreeMap::new();
         let mut sequences = BTreeMap::new();
+        let mut views = BTreeMap::new();
         for row in self.rows_of(PG_CLASS) {
             let v = &row.values;
             let name = text(&v[1]);
@@ -345,6 +396,7 @@ impl Catalog {
                         locator: locator(oid(&v[4])),
                         columns: Vec::new(),
                         constraints: Vec::new(),
+                        checks: Vec::new(),
                     };
                     tables.insert(def.oid, def);
                 }
@@ -361,6 +413,15 @@ impl Catalog {
                     };
                     sequences.insert(def.oid, def);
                 }
+                "v" => {
+                    let def = ViewDef {
+                        oid: oid(&v[0]),
+                        name,
+                        columns: Vec::new(),
+                        query: String::new(),
+                    };
+                    views.insert(def.oid, def);
+                }
                 _ => {}
             }
         }
@@ -368,10 +429,14 @@ impl Catalog {
         attributes.sort_by_key(|row| (oid(&row.values[0]), row.values[4].as_i64()));
         for row in attributes {
             let v = &row.values;
-            if let Some(table) = tables.get_mut(&oid(&v[0])) {
+            let columns = match tables.get_mut(&oid(&v[0])) {
+                Some(table) => Some(&mut table.columns),
+                None => views.get_mut(&oid(&v[0])).map(|view| &mut view.columns),
+            };
+            if let Some(columns) = columns {
                 let data_type = DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32)
                     .unwrap_or(DataType::Text);
-                table.columns.push(ColumnDef {
+                columns.push(ColumnDef {
                     name: text(&v[1]),
                     data_type,
                     not_null: v[5] == Value::Bool(true),
@@ -394,6 +459,14 @@ impl Catalog {
         for row in constraints {
             let v = &row.values;
             if let Some(table) = tables.get_mut(&oid(&v[4])) {
+                if text(&v[3]) == "c" {
+                    table.checks.push(CheckDef {
+                        oid: oid(&v[0]),
+                        name: text(&v[1]),
+                        expr: text(&v[6]),
+                    });
+                    continue;
+                }
                 let kind = if text(&v[3]) == "p" {
                     ConstraintKind::PrimaryKey
                 } else {
@@ -411,6 +484,14 @@ impl Catalog {
                     kind,
                     columns,
                 });
+            }
+        }
+        for table in tables.values_mut() {
+            table.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        for row in self.rows_of(PG_REWRITE) {
+            if let Some(view) = views.get_mut(&oid(&row.values[2])) {
+                view.query = text(&row.values[3]);
             }
         }
         for row in self.rows_of(PG_SEQUENCE) {
@@ -449,6 +530,9 @@ impl Catalog {
         self.roles = roles;
         for table in tables.into_values() {
             self.tables.insert(table.name.clone(), table);
+        }
+        for view in views.into_values() {
+            self.views.insert(view.name.clone(), view);
         }
         for sequence in sequences.into_values() {
             self.sequences.insert(sequence.name.clone(), sequence);

@@ -255,6 +255,7 @@ impl ExplainCatalog {
                         .map(|c| c.values().cloned().collect())
                         .unwrap_or_default(),
                     constraints: Vec::new(),
+                    checks: Vec::new(),
                 }),
                 Some("S") => self.add_sequence(SequenceDef {
                     oid,
@@ -675,6 +676,7 @@ fn describe_catalog_row<N: RelationNames + ?Sized>(
         PG_CONSTRAINT => {
             let kind = match text_at(values, 3) {
                 Some("p") => "primary key",
+                Some("c") => "check constraint",
                 _ => "unique constraint",
             };
             format!(

@@ -257,6 +257,12 @@ impl Node {
             })
             .collect();
         if !tables_only {
+            relations.extend(catalog.views.values().map(|v| psql::RelationSummary {
+                schema: "public".into(),
+                name: v.name.clone(),
+                kind: psql::RelationKind::View,
+                owner: "postgres".into(),
+            }));
             relations.extend(catalog.sequences.values().map(|s| psql::RelationSummary {
                 schema: "public".into(),
                 name: s.name.clone(),
@@ -274,6 +280,9 @@ impl Node {
                     .filter(|t| !t.is_system() && matcher.matches("public", &t.name))
                     .collect();
                 if tables.is_empty() {
+                    if catalog.views.keys().any(|v| matcher.matches("public", v)) {
+                        return "\\d of a view is not supported by pgplay yet\n".to_string();
+                    }
                     return psql::not_found(Some(pattern));
                 }
                 tables
@@ -342,7 +351,14 @@ fn describe_table(table: &TableDef) -> String {
         name: table.name.clone(),
         columns,
         indexes,
-        check_constraints: Vec::new(),
+        check_constraints: table
+            .checks
+            .iter()
+            .map(|c| psql::ConstraintDescription {
+                name: c.name.clone(),
+                definition: format!("CHECK ({})", c.expr),
+            })
+            .collect(),
         foreign_keys: Vec::new(),
         referenced_by: Vec::new(),
     })

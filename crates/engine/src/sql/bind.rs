@@ -122,6 +122,11 @@ impl<'a> Binder<'a> {
     ) -> Result<Expr> {
         let lhs = lhs.map(|e| self.bind(e)).transpose()?;
         let scope = self.scope;
+        if self.context == "check constraints" {
+            return Err(DbError::feature_not_supported(
+                "cannot use subquery in check constraint",
+            ));
+        }
         let Some(planner) = self.planner.as_deref_mut() else {
             return Err(DbError::feature_not_supported(
                 "subqueries are not supported here by pgplay yet",

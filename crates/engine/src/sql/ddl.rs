@@ -5,6 +5,7 @@ use pgplay_wal::{LockedRelation, RecordBody, SequenceRecord, StandbyRecord, Stor
 use sqlparser::ast::{self as ast, ColumnOption};
 
 use super::bind::{ident_name, object_name};
+use super::check::{name_checks, WrittenCheck};
 use super::expr::{bind_type, is_serial};
 use super::{notice, Executor};
 use crate::catalog::*;
@@ -35,7 +36,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    fn lock_relation(&mut self, oid: u32) -> Result<()> {
+    pub(super) fn lock_relation(&mut self, oid: u32) -> Result<()> {
         let xid = self.db.assign_xid(self.session)?;
         let lock = LockedRelation {
             xid,
@@ -84,6 +85,7 @@ impl Executor<'_> {
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut serials = Vec::new();
         let mut constraints: Vec<(ConstraintKind, Option<String>, Vec<usize>)> = Vec::new();
+        let mut checks: Vec<WrittenCheck> = Vec::new();
         for (index, column) in create.columns.iter().enumerate() {
             let column_name = ident_name(&column.name);
             if columns.iter().any(|c| c.name == column_name) {
@@ -122,6 +124,9 @@ impl Executor<'_> {
                         option.name.as_ref().map(ident_name),
                         vec![index],
                     )),
+                    ColumnOption::Check(check) => {
+                        checks.push(WrittenCheck::from_ast(option.name.as_ref(), check)?)
+                    }
                     other => {
                         return Err(DbError::feature_not_supported(format!(
                             "column option {other} is not supported by pgplay yet"
@@ -143,6 +148,10 @@ impl Executor<'_> {
                     unique.name.as_ref().map(ident_name),
                     &unique.columns,
                 ),
+                ast::TableConstraint::Check(check) => {
+                    checks.push(WrittenCheck::from_ast(None, check)?);
+                    continue;
+                }
                 other => {
                     return Err(DbError::feature_not_supported(format!(
                         "constraint {other} is not supported by pgplay yet"
@@ -182,6 +191,8 @@ impl Executor<'_> {
                 format!("multiple primary keys for table \"{name}\" are not allowed"),
             ));
         }
+        let taken = self.catalog.constraint_names();
+        let checks = name_checks(&name, &columns, &checks, &taken)?;
         self.lock_relation(table_oid)?;
         self.create_storage(table_oid)?;
         for index in serials {
@@ -266,12 +277,38 @@ impl Executor<'_> {
                     Value::Text(contype.into()),
                     oid(table_oid),
                     Value::Text(format_int_array(&attnums)),
+                    Value::Text(String::new()),
                 ],
             )?;
+        }
+        for (check_name, expr) in checks {
+            self.insert_check_row(table_oid, check_name, expr)?;
         }
         Ok(Outcome::Command {
             tag: "CREATE TABLE".into(),
         })
+    }
+
+    /// A `pg_constraint` row for a CHECK constraint (`contype = 'c'`).
+    pub(super) fn insert_check_row(
+        &mut self,
+        table_oid: u32,
+        name: String,
+        expr: String,
+    ) -> Result<()> {
+        let constraint_oid = self.db.new_oid()?;
+        self.insert_catalog_row(
+            PG_CONSTRAINT,
+            vec![
+                Value::Oid(constraint_oid),
+                Value::Text(name),
+                Value::Oid(PUBLIC_NAMESPACE_OID),
+                Value::Text("c".into()),
+                Value::Oid(table_oid),
+                Value::Text("{}".into()),
+                Value::Text(expr),
+            ],
+        )
     }
 
     /// `CREATE SEQUENCE name` (a bigint sequence, owned by no column).
@@ -374,7 +411,7 @@ impl Executor<'_> {
         object_type: &ast::ObjectType,
         if_exists: bool,
         names: &[ast::ObjectName],
-        _cascade: bool,
+        cascade: bool,
     ) -> Result<Outcome> {
         if !matches!(object_type, ast::ObjectType::Table) {
             return Err(DbError::feature_not_supported(format!(
@@ -385,6 +422,13 @@ impl Executor<'_> {
         for name in names {
             let name = object_name(name);
             let Some(table) = self.catalog.table(&name).cloned() else {
+                if self.catalog.views.contains_key(&name) {
+                    return Err(DbError::new(
+                        code::WRONG_OBJECT_TYPE,
+                        format!("\"{name}\" is not a table"),
+                    )
+                    .with_hint("Use DROP VIEW to remove a view."));
+                }
                 if if_exists {
                     self.notices
                         .push(notice(format!("table \"{name}\" does not exist, skipping")));
@@ -401,6 +445,7 @@ impl Executor<'_> {
                     format!("permission denied: \"{name}\" is a system catalog"),
                 ));
             }
+            self.refuse_if_depended_on(table.oid, &format!("table {name}"), cascade)?;
             self.lock_relation(table.oid)?;
             let owned: Vec<SequenceDef> = self
                 .catalog

@@ -311,8 +311,8 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// NOT NULL, with PostgreSQL's message and failing-row detail.
-    pub(super) fn check_row(&self, table: &TableDef, values: &[Value]) -> Result<()> {
+    /// NOT NULL, then CHECK constraints, with PostgreSQL's messages and failing-row detail.
+    pub(super) fn check_row(&mut self, table: &TableDef, values: &[Value]) -> Result<()> {
         for (column, value) in table.columns.iter().zip(values) {
             if column.not_null && value.is_null() {
                 return Err(DbError::new(
@@ -322,7 +322,7 @@ impl Executor<'_> {
                 .with_detail(format!("Failing row contains {}.", row_text(values))));
             }
         }
-        Ok(())
+        self.check_constraints(table, values)
     }
 
     /// Unique and primary keys; `replacing` is the version an UPDATE replaces.

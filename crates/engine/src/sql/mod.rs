@@ -5,7 +5,9 @@
 //! ([`crate::database::Database::log`]); the statement commits or fails.
 
 mod admin;
+mod alter;
 pub mod bind;
+mod check;
 mod create_as;
 mod datetime;
 mod ddl;
@@ -18,6 +20,7 @@ mod roles;
 mod to_char;
 mod transaction;
 mod upsert;
+pub mod view;
 
 use std::sync::Arc as Rc;
 
@@ -759,6 +762,15 @@ impl Executor<'_> {
             Statement::Update(update) => self.update(update),
             Statement::Delete(delete) => self.delete(delete),
             Statement::CreateTable(create) => self.create_table(create),
+            Statement::CreateView(create) => self.create_view(create),
+            Statement::AlterTable(alter) => self.alter_table(alter),
+            Statement::Drop {
+                object_type: ast::ObjectType::View,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => self.drop_views(*if_exists, names, *cascade),
             Statement::Drop {
                 object_type,
                 if_exists,

@@ -45,6 +45,11 @@ pub struct Planner<'p, 'e> {
     /// query (or one inside it) reads any enclosing row.
     marks: Vec<(BTreeSet<usize>, bool)>,
     pub(super) ctes: Vec<CteBinding>,
+    /// The views this planner expanded, so CREATE OR REPLACE VIEW can refuse a view
+    /// that reads itself.
+    pub views_read: BTreeSet<String>,
+    /// The OIDs of the tables and views it read, which a view depends on.
+    pub relations_read: BTreeSet<u32>,
 }
 
 impl<'p, 'e> Planner<'p, 'e> {
@@ -54,6 +59,8 @@ impl<'p, 'e> Planner<'p, 'e> {
             outer: Vec::new(),
             marks: Vec::new(),
             ctes: Vec::new(),
+            views_read: BTreeSet::new(),
+            relations_read: BTreeSet::new(),
         }
     }
 
@@ -317,6 +324,12 @@ impl<'p, 'e> Planner<'p, 'e> {
                 scope: aliased(scope, &qualifier, alias)?,
             });
         }
+        if let Some(view) = self.ex.catalog.views.get(name).cloned() {
+            return self.plan_view(&view, &qualifier, alias);
+        }
+        if let Some(table) = self.ex.catalog.table(name) {
+            self.relations_read.insert(table.oid);
+        }
         let (columns, plan) = match self.ex.catalog.table(name).cloned() {
             Some(table) => (
                 table
@@ -355,6 +368,42 @@ impl<'p, 'e> Planner<'p, 'e> {
         Ok(Planned {
             plan,
             scope: aliased(scope, &qualifier, alias)?,
+        })
+    }
+
+    /// A view in FROM: its stored query planned on its own (no CTEs or enclosing rows of
+    /// the query naming it), under the view's column names, as a subquery scan.
+    fn plan_view(
+        &mut self,
+        view: &crate::catalog::ViewDef,
+        qualifier: &str,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Planned> {
+        let query = super::super::view::parse_view_query(view)?;
+        self.views_read.insert(view.name.clone());
+        self.relations_read.insert(view.oid);
+        let ctes = std::mem::take(&mut self.ctes);
+        let outer = std::mem::take(&mut self.outer);
+        let marks = std::mem::take(&mut self.marks);
+        let read = self.relations_read.clone();
+        let planned = self.plan_query(&query);
+        self.relations_read = read;
+        self.ctes = ctes;
+        self.outer = outer;
+        self.marks = marks;
+        let planned = planned?;
+        let mut scope = planned.scope;
+        for (column, def) in scope.columns.iter_mut().zip(&view.columns) {
+            column.name = def.name.clone();
+        }
+        let scope = aliased(scope, qualifier, alias)?;
+        Ok(Planned {
+            plan: Plan::SubqueryScan {
+                input: Box::new(planned.plan),
+                alias: qualifier.to_string(),
+                columns: scope.columns.iter().map(|c| c.name.clone()).collect(),
+            },
+            scope,
         })
     }
 
