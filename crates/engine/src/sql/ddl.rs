@@ -64,6 +64,18 @@ impl Executor<'_> {
     pub(super) fn create_table(&mut self, create: &ast::CreateTable) -> Result<Outcome> {
         let name = object_name(&create.name);
         self.db.check_writable(self.session, "CREATE TABLE")?;
+        // Accepting them as ordinary tables would be wrong where it shows: a temporary table is
+        // the session's own and an unlogged one never reaches a standby.
+        if create.temporary {
+            return Err(DbError::feature_not_supported(
+                "temporary tables are not supported by pgplay yet",
+            ));
+        }
+        if create.unlogged {
+            return Err(DbError::feature_not_supported(
+                "unlogged tables are not supported by pgplay yet",
+            ));
+        }
         if self.catalog.relation_exists(&name) {
             if create.if_not_exists {
                 self.notices.push(notice(format!(
