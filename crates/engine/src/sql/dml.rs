@@ -604,19 +604,11 @@ impl Executor<'_> {
                 ast::AssignmentTarget::ColumnName(name) => object_name(name),
                 _ => {
                     return Err(DbError::feature_not_supported(
-                        "tuple assignment is not supported",
+                        "tuple assignment is not supported by pgplay yet",
                     ))
                 }
             };
-            let index = table.column_index(&column).ok_or_else(|| {
-                DbError::new(
-                    code::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{column}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                )
-            })?;
+            let index = target_column(&table, &column)?;
             let def = &table.columns[index];
             let bound = if matches!(&assignment_ast.value, ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none())
             {
@@ -831,6 +823,19 @@ pub fn row_text(values: &[Value]) -> String {
     format!("({})", parts.join(", "))
 }
 
+/// The index of `column` in the target `table`, or PostgreSQL's 42703 for a column it lacks.
+pub(super) fn target_column(table: &TableDef, column: &str) -> Result<usize> {
+    table.column_index(column).ok_or_else(|| {
+        DbError::new(
+            code::UNDEFINED_COLUMN,
+            format!(
+                "column \"{column}\" of relation \"{}\" does not exist",
+                table.name
+            ),
+        )
+    })
+}
+
 /// A VALUES source's rows must all be as long as its first (42601), before its columns count.
 fn same_length_values(insert: &ast::Insert) -> Result<()> {
     let Some(ast::SetExpr::Values(values)) = insert.source.as_deref().map(|s| s.body.as_ref())
@@ -857,15 +862,7 @@ fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<u
                 .and_then(|p| p.as_ident())
                 .map(ident_name)
                 .unwrap_or_default();
-            let index = table.column_index(&column).ok_or_else(|| {
-                DbError::new(
-                    code::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{column}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                )
-            })?;
+            let index = target_column(&table, &column)?;
             if targets.contains(&index) {
                 return Err(DbError::new(
                     code::DUPLICATE_COLUMN,

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use sqlparser::ast;
 
 use super::bind::{ident_name, object_name};
-use super::dml::assignment;
+use super::dml::{assignment, target_column};
 use super::expr::*;
 use super::Executor;
 use crate::catalog::{ConstraintDef, ConstraintKind, TableDef};
@@ -84,15 +84,7 @@ impl Executor<'_> {
                         "tuple assignment in ON CONFLICT DO UPDATE is not supported by pgplay yet",
                     )),
                 };
-            let index = table.column_index(&column).ok_or_else(|| {
-                DbError::new(
-                    code::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{column}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                )
-            })?;
+            let index = target_column(&table, &column)?;
             let def = &table.columns[index];
             let bound = if is_default(&item.value) {
                 None
