@@ -79,6 +79,14 @@ const fn int(unit: Unit, min: i64, max: i64) -> Kind {
 
 /// PostgreSQL's `INT_MAX`, the ceiling of most integer settings.
 const INT_MAX: i64 = i32::MAX as i64;
+
+/// The values of `transaction_isolation` and `default_transaction_isolation`.
+const ISOLATION_LEVELS: &[&str] = &[
+    "serializable",
+    "repeatable read",
+    "read committed",
+    "read uncommitted",
+];
 /// PostgreSQL's `MAX_BACKENDS`, the ceiling of the connection counts.
 const MAX_BACKENDS: i64 = 0x3FFFF;
 
@@ -109,12 +117,7 @@ pub const DEFINITIONS: &[Definition] = &[
         "default_transaction_isolation",
         "read committed",
         User,
-        Enum(&[
-            "serializable",
-            "repeatable read",
-            "read committed",
-            "read uncommitted",
-        ]),
+        Enum(ISOLATION_LEVELS),
     ),
     def("default_transaction_read_only", "off", User, Bool),
     // The planner's choices: off, equality joins run as nested loops instead of hash joins;
@@ -220,12 +223,7 @@ pub const DEFINITIONS: &[Definition] = &[
         "transaction_isolation",
         "read committed",
         User,
-        Enum(&[
-            "serializable",
-            "repeatable read",
-            "read committed",
-            "read uncommitted",
-        ]),
+        Enum(ISOLATION_LEVELS),
     ),
     def("transaction_read_only", "off", User, Bool),
     def("wal_keep_size", "0", Sighup, int(Megabytes, 0, INT_MAX)),

@@ -33,6 +33,22 @@ pub mod tuple;
 pub mod types;
 pub mod xact;
 
+/// What the engine's unit tests share: a fresh server with one session.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::{Database, InitOptions, SessionId};
+
+    pub fn db() -> (Database, SessionId) {
+        let mut db = Database::initdb(InitOptions {
+            system_identifier: 1,
+            segment_size: pgplay_wal::DEFAULT_SEGMENT_SIZE,
+            now: 0,
+        });
+        let session = db.open_session();
+        (db, session)
+    }
+}
+
 pub use database::{
     ClusterState, ColumnInfo, ControlFile, Database, InitOptions, Outcome, SessionId,
     StatementResult,

@@ -553,17 +553,8 @@ fn serializable_in_hot_standby() -> DbError {
 mod tests {
     use pgplay_wal::{Lsn, Record, RecordBody, TransactionRecord};
 
-    use crate::{Database, InitOptions, Outcome, SessionId};
-
-    fn db() -> (Database, SessionId) {
-        let mut db = Database::initdb(InitOptions {
-            system_identifier: 1,
-            segment_size: pgplay_wal::DEFAULT_SEGMENT_SIZE,
-            now: 0,
-        });
-        let session = db.open_session();
-        (db, session)
-    }
+    use crate::test_support::db;
+    use crate::{Database, Outcome, SessionId};
 
     fn run(db: &mut Database, session: SessionId, sql: &str) {
         for result in crate::sql::execute(db, session, sql) {

@@ -400,13 +400,7 @@ impl Executor<'_> {
             if Some(at) == replacing {
                 continue;
             }
-            let Some(tuple) = self
-                .db
-                .data
-                .storage
-                .relation(&table.locator)
-                .and_then(|r| r.tuple(at))
-            else {
+            let Some(tuple) = self.stored_tuple(table, at) else {
                 continue;
             };
             let conflict = live_now(tuple, &self.db.data.clog, &own)
@@ -509,14 +503,15 @@ impl Executor<'_> {
         Ok(at)
     }
 
+    /// The tuple version stored at `at` in `table`, whoever wrote it.
+    pub(super) fn stored_tuple(&self, table: &TableDef, at: ItemPointer) -> Option<&HeapTuple> {
+        self.db.data.storage.relation(&table.locator)?.tuple(at)
+    }
+
     /// Checks that this transaction may change the tuple at `at`.
     pub(super) fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
         let tuple = self
-            .db
-            .data
-            .storage
-            .relation(&table.locator)
-            .and_then(|r| r.tuple(at))
+            .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
         if tuple.xmax == 0 || self.snapshot.is_own_xid(tuple.xmax) {
             return Ok(true);

@@ -488,7 +488,8 @@ pub fn truth(value: Value) -> Option<bool> {
     }
 }
 
-fn compare_op(op: Cmp, ordering: std::cmp::Ordering) -> bool {
+/// Whether `ordering` (of the left operand to the right) satisfies `op`.
+pub fn compare_op(op: Cmp, ordering: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;
     match op {
         Cmp::Eq => ordering == Equal,

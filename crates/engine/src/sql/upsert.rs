@@ -191,13 +191,7 @@ impl Executor<'_> {
     /// PostgreSQL waits for another open transaction inserting the conflicting row, then
     /// decides; pgplay does not wait for locks, so it refuses as a row lock would.
     fn refuse_uncommitted(&self, table: &TableDef, at: ItemPointer) -> Result<()> {
-        let Some(tuple) = self
-            .db
-            .data
-            .storage
-            .relation(&table.locator)
-            .and_then(|r| r.tuple(at))
-        else {
+        let Some(tuple) = self.stored_tuple(table, at) else {
             return Ok(());
         };
         let inserting = self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
@@ -219,11 +213,7 @@ impl Executor<'_> {
 
     fn tuple_values(&self, table: &TableDef, at: ItemPointer) -> Result<Vec<Value>> {
         let tuple = self
-            .db
-            .data
-            .storage
-            .relation(&table.locator)
-            .and_then(|r| r.tuple(at))
+            .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("conflicting row vanished"))?;
         tuple::decode(&tuple.data, &table.column_types())
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc as Rc;
 
-use super::super::expr::{eval, Cmp, Row as EvalRow};
+use super::super::expr::{compare_op, eval, Cmp, Row as EvalRow};
 use super::super::Executor;
 use super::exec::{open, Row};
 use super::{SubqueryExpr, SubqueryKind};
@@ -161,16 +161,4 @@ fn quantified(sub: &SubqueryExpr, cmp: Cmp, all: bool, lhs: Value, rows: &[Row])
     } else {
         Value::Bool(all)
     })
-}
-
-fn compare_op(op: Cmp, ordering: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering::*;
-    match op {
-        Cmp::Eq => ordering == Equal,
-        Cmp::NotEq => ordering != Equal,
-        Cmp::Lt => ordering == Less,
-        Cmp::LtEq => ordering != Greater,
-        Cmp::Gt => ordering == Greater,
-        Cmp::GtEq => ordering != Less,
-    }
 }

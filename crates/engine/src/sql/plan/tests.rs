@@ -1,17 +1,9 @@
 //! The executor's bounds: how much work a LIMIT or a hash join costs, and that deep
 //! subqueries end in 54001.
 
-use crate::{Database, InitOptions, Outcome, SessionId};
+use crate::{Database, Outcome, SessionId};
 
-fn db() -> (Database, SessionId) {
-    let mut db = Database::initdb(InitOptions {
-        system_identifier: 1,
-        segment_size: pgplay_wal::DEFAULT_SEGMENT_SIZE,
-        now: 0,
-    });
-    let session = db.open_session();
-    (db, session)
-}
+use crate::test_support::db;
 
 fn run(db: &mut Database, session: SessionId, sql: &str) -> crate::Result<Outcome> {
     let mut results = crate::sql::execute(db, session, sql);
