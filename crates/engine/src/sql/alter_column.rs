@@ -458,13 +458,15 @@ impl Executor<'_> {
         for (_, values) in self.scan(table)? {
             self.db.interrupts.check()?;
             match self.check_constraints(&only_new, &values) {
-                Err(e) if e.code == code::CHECK_VIOLATION => return Err(DbError::new(
-                    code::CHECK_VIOLATION,
-                    format!(
+                Err(e) if e.code == code::CHECK_VIOLATION => {
+                    return Err(DbError::new(
+                        code::CHECK_VIOLATION,
+                        format!(
                         "check constraint \"{name}\" of relation \"{}\" is violated by some row",
                         table.name
                     ),
-                )),
+                    ))
+                }
                 other => other?,
             }
         }

@@ -151,7 +151,7 @@ impl Executor<'_> {
                 .find(|c| c.kind == ConstraintKind::PrimaryKey)
                 .ok_or_else(|| {
                     DbError::new(
-                        code::INVALID_FOREIGN_KEY,
+                        code::UNDEFINED_OBJECT,
                         format!("there is no primary key for referenced table \"{ref_name}\""),
                     )
                 })?;
@@ -522,6 +522,20 @@ impl Executor<'_> {
                     self.heap_update(&child, at, &values, &changed)?;
                     self.foreign_keys_after_change(&child, &values, Some(&changed), depth + 1)?;
                 }
+            }
+        }
+        if action == 'd' {
+            // A default equal to the old key left the rows referencing it: PostgreSQL then
+            // checks as NO ACTION would.
+            let child = self.referenced_table(def.table)?;
+            if !self
+                .live_rows_with_key(&child, &def.columns, &old_key)?
+                .is_empty()
+                && self
+                    .live_rows_with_key(referenced, &def.ref_columns, &old_key)?
+                    .is_empty()
+            {
+                return Err(still_referenced());
             }
         }
         Ok(())
