@@ -388,6 +388,9 @@ impl Executor<'_> {
         for values in &rows {
             self.check_row(&new, values)?;
         }
+        for key in &new.constraints {
+            refuse_duplicates(&new, &key.name, &key.columns, &rows)?;
+        }
         self.rewrite_table(table, &new, rows)
     }
 
@@ -536,6 +539,8 @@ impl Executor<'_> {
                 name
             }
         };
+        let rows: Vec<Vec<Value>> = self.scan(table)?.into_iter().map(|(_, v)| v).collect();
+        refuse_duplicates(table, &name, &columns, &rows)?;
         if kind == ConstraintKind::PrimaryKey {
             for index in &columns {
                 let column = table.columns[*index].clone();
@@ -545,33 +550,6 @@ impl Executor<'_> {
                 self.refuse_nulls(table, &column)?;
                 let (_, row) = self.attribute_row(table, &column.name)?;
                 self.update_catalog_row(&row, |values| values[5] = Value::Bool(true))?;
-            }
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (_, values) in self.scan(table)? {
-            self.db.interrupts.check()?;
-            let key: Vec<Value> = columns.iter().map(|i| values[*i].clone()).collect();
-            if key.iter().any(Value::is_null) {
-                continue;
-            }
-            let texts: Vec<String> = key
-                .iter()
-                .map(|v| v.to_text().unwrap_or_default())
-                .collect();
-            if !seen.insert(crate::types::Key(key)) {
-                let names: Vec<&str> = columns
-                    .iter()
-                    .map(|i| table.columns[*i].name.as_str())
-                    .collect();
-                return Err(DbError::new(
-                    code::UNIQUE_VIOLATION,
-                    format!("could not create unique index \"{name}\""),
-                )
-                .with_detail(format!(
-                    "Key ({})=({}) is duplicated.",
-                    names.join(", "),
-                    texts.join(", ")
-                )));
             }
         }
         let attnums: Vec<i64> = columns
@@ -600,4 +578,41 @@ impl Executor<'_> {
         )?;
         self.command_counter_increment()
     }
+}
+
+/// A unique index built over `rows` fails on the first key seen twice, as PostgreSQL's
+/// index build does.
+fn refuse_duplicates(
+    table: &TableDef,
+    name: &str,
+    columns: &[usize],
+    rows: &[Vec<Value>],
+) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for values in rows {
+        let key: Vec<Value> = columns.iter().map(|i| values[*i].clone()).collect();
+        if key.iter().any(Value::is_null) {
+            continue;
+        }
+        let texts: Vec<String> = key
+            .iter()
+            .map(|v| v.to_text().unwrap_or_default())
+            .collect();
+        if !seen.insert(crate::types::Key(key)) {
+            let names: Vec<&str> = columns
+                .iter()
+                .map(|i| table.columns[*i].name.as_str())
+                .collect();
+            return Err(DbError::new(
+                code::UNIQUE_VIOLATION,
+                format!("could not create unique index \"{name}\""),
+            )
+            .with_detail(format!(
+                "Key ({})=({}) is duplicated.",
+                names.join(", "),
+                texts.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
