@@ -533,8 +533,15 @@ impl Executor<'_> {
 
     pub(super) fn truncate(&mut self, truncate: &ast::Truncate) -> Result<Outcome> {
         self.db.check_writable(self.session, "TRUNCATE TABLE")?;
-        for target in &truncate.table_names {
-            let name = object_name(&target.name);
+        let mut truncating: Vec<String> = truncate
+            .table_names
+            .iter()
+            .map(|t| object_name(&t.name))
+            .collect();
+        if truncate.cascade == Some(ast::CascadeOption::Cascade) {
+            truncating = self.truncate_cascade(truncating);
+        }
+        for name in truncating.clone() {
             let table = self
                 .catalog
                 .table(&name)
@@ -546,11 +553,6 @@ impl Executor<'_> {
                     format!("permission denied: \"{name}\" is a system catalog"),
                 ));
             }
-            let truncating: Vec<String> = truncate
-                .table_names
-                .iter()
-                .map(|t| object_name(&t.name))
-                .collect();
             self.refuse_truncate_referenced(&table, &truncating)?;
             self.lock_relation(table.oid)?;
             let new_relfilenode = self.db.new_oid()?;

@@ -715,4 +715,30 @@ impl Executor<'_> {
         }
         Ok(())
     }
+
+    /// TRUNCATE ... CASCADE: the tables that reference those named, transitively, are
+    /// truncated too, each with PostgreSQL's notice.
+    pub(super) fn truncate_cascade(&mut self, mut names: Vec<String>) -> Vec<String> {
+        let keys = self.catalog.foreign_keys();
+        let mut at = 0;
+        while at < names.len() {
+            let Some(table) = self.catalog.table(&names[at]).cloned() else {
+                at += 1;
+                continue;
+            };
+            for key in keys.iter().filter(|k| k.ref_table == table.oid) {
+                if let Some(child) = self.catalog.table_by_oid(key.table) {
+                    if !names.contains(&child.name) {
+                        self.notices.push(notice(format!(
+                            "truncate cascades to table \"{}\"",
+                            child.name
+                        )));
+                        names.push(child.name.clone());
+                    }
+                }
+            }
+            at += 1;
+        }
+        names
+    }
 }
