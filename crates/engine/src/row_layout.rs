@@ -113,3 +113,85 @@ impl TableDef {
         RowLayout::of(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{system_tables, ColumnDef, PG_ATTRIBUTE};
+
+    fn column(name: &str, attnum: i16, data_type: DataType, missing: Option<Value>) -> ColumnDef {
+        ColumnDef {
+            name: name.into(),
+            data_type,
+            not_null: false,
+            default: None,
+            attnum,
+            missing,
+        }
+    }
+
+    /// `t (a int, b text, c int DEFAULT 7)`: b dropped, c added later with a default.
+    fn altered() -> TableDef {
+        let mut table = system_tables().remove(0);
+        table.oid = 16384;
+        table.columns = vec![
+            column("a", 1, DataType::Int4, None),
+            column("c", 3, DataType::Int4, Some(Value::Int4(7))),
+        ];
+        table.dropped = vec![(2, DataType::Text)];
+        table
+    }
+
+    #[test]
+    fn old_tuples_keep_their_layout() {
+        let table = altered();
+        let layout = table.layout();
+        // Written before the ALTERs: (a, b).
+        let old = tuple::encode(&[Value::Int4(1), Value::Text("gone".into())]);
+        assert_eq!(
+            layout.decode(2, &old).unwrap(),
+            vec![Value::Int4(1), Value::Int4(7)]
+        );
+        // Written after: every attribute, the dropped one NULL.
+        let (natts, data) = layout.encode(&[Value::Int4(2), Value::Int4(3)]);
+        assert_eq!(natts, 3);
+        assert_eq!(
+            tuple::decode(&data, &[DataType::Int4, DataType::Text, DataType::Int4]).unwrap(),
+            vec![Value::Int4(2), Value::Null, Value::Int4(3)]
+        );
+        assert_eq!(
+            layout.decode(natts, &data).unwrap(),
+            vec![Value::Int4(2), Value::Int4(3)]
+        );
+    }
+
+    #[test]
+    fn catalog_rows_leave_out_the_columns_they_do_not_need() {
+        let pg_attribute = system_tables()
+            .into_iter()
+            .find(|t| t.oid == PG_ATTRIBUTE)
+            .unwrap();
+        let layout = pg_attribute.layout();
+        let plain = vec![
+            Value::Oid(16384),
+            Value::Text("x".into()),
+            Value::Oid(23),
+            Value::Int4(-1),
+            Value::Int2(1),
+            Value::Bool(false),
+            Value::Bool(false),
+        ];
+        let mut full = plain.clone();
+        full.extend([Value::Bool(false), Value::Bool(false), Value::Null]);
+        // The same bytes as before the catalog had the new columns.
+        assert_eq!(layout.encode(&full), (7, tuple::encode(&plain)));
+        assert_eq!(layout.encode(&plain), (7, tuple::encode(&plain)));
+        let (natts, data) = layout.encode(&full);
+        assert_eq!(layout.decode(natts, &data).unwrap(), full);
+        let mut dropped = full.clone();
+        dropped[8] = Value::Bool(true);
+        let (natts, data) = layout.encode(&dropped);
+        assert_eq!(natts, 9);
+        assert_eq!(layout.decode(natts, &data).unwrap(), dropped);
+    }
+}
