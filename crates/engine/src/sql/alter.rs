@@ -157,7 +157,7 @@ impl Executor<'_> {
                     columns,
                 )
             }
-            ast::TableConstraint::ForeignKey(fk) => self.add_foreign_key(table, fk, None),
+            ast::TableConstraint::ForeignKey(fk) => self.add_foreign_key(table, fk),
             other => Err(not_supported(format!("ADD {other}"))),
         }
     }

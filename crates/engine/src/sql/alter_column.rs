@@ -212,7 +212,7 @@ impl Executor<'_> {
         }
         for fk in references {
             let table = self.current_table(table.oid)?;
-            self.add_foreign_key(&table, &fk, None)?;
+            self.add_foreign_key(&table, &fk)?;
         }
         Ok(())
     }

@@ -97,7 +97,6 @@ impl Executor<'_> {
         &mut self,
         table: &TableDef,
         fk: &ast::ForeignKeyConstraint,
-        _reserved: Option<()>,
     ) -> Result<()> {
         if let Some(characteristics) = &fk.characteristics {
             if characteristics.deferrable == Some(true) || characteristics.initially.is_some() {
@@ -505,16 +504,11 @@ impl Executor<'_> {
                 }
                 _ => {
                     let mut changed = values.clone();
-                    for (position, (own, other)) in
-                        def.columns.iter().zip(&def.ref_columns).enumerate()
-                    {
+                    for (own, other) in def.columns.iter().zip(&def.ref_columns) {
                         changed[*own] = match (action, new) {
                             ('c', Some(new)) => new[*other].clone(),
                             ('n', _) => Value::Null,
-                            _ => {
-                                let _ = position;
-                                self.default_value(&child, *own)?
-                            }
+                            _ => self.default_value(&child, *own)?,
                         };
                     }
                     self.check_row(&child, &changed)?;
