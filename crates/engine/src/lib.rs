@@ -24,6 +24,7 @@ pub mod interrupt;
 pub mod mvcc;
 pub mod recovery;
 pub mod redo;
+pub mod row_layout;
 pub mod slots;
 pub mod sql;
 pub mod stack;
