@@ -416,6 +416,7 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
             )
         }
         RecordBody::Heap(heap) => explain_heap(names, heap),
+        RecordBody::Btree(record) => explain_btree(record),
         RecordBody::Sequence(SequenceRecord::Log {
             relation,
             last_value,
@@ -452,6 +453,37 @@ fn explain_xlog(record: &XlogRecord) -> String {
         }
         XlogRecord::EndOfRecovery { timeline, .. } => {
             format!("end of recovery: promoted, now on timeline {timeline}")
+        }
+        XlogRecord::Fpi {
+            relation, block, ..
+        } => format!(
+            "whole page {block} of index {}, as the index build wrote it",
+            relation.path()
+        ),
+    }
+}
+
+/// A B-tree change: which page of which index file, and why.
+fn explain_btree(record: &pgplay_wal::btree::BtreeRecord) -> String {
+    use pgplay_wal::btree::BtreeRecord;
+    let file = record.relation().path();
+    match record {
+        BtreeRecord::InsertLeaf { block, offset, .. } => {
+            format!("index {file}: a key for a new row version, into leaf page {block} at item {offset}")
+        }
+        BtreeRecord::InsertUpper { block, child, .. } => format!(
+            "index {file}: a downlink into page {block} for the new right half of page {child}"
+        ),
+        BtreeRecord::Split {
+            left, right, level, ..
+        } => format!(
+            "index {file}: page {left} (level {level}) is full and splits; its upper half moves to new page {right}"
+        ),
+        BtreeRecord::NewRoot { root, level: 0, .. } => {
+            format!("index {file}: its first page {root}, a leaf that is also the root")
+        }
+        BtreeRecord::NewRoot { root, level, .. } => {
+            format!("index {file}: the root split, new root page {root} at level {level}")
         }
     }
 }
