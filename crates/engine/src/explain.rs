@@ -256,6 +256,7 @@ impl ExplainCatalog {
                         .unwrap_or_default(),
                     constraints: Vec::new(),
                     checks: Vec::new(),
+                    indexes: Vec::new(),
                 }),
                 Some("S") => self.add_sequence(SequenceDef {
                     oid,

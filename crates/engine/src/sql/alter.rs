@@ -329,6 +329,11 @@ impl Executor<'_> {
             }
             return Err(DbError::new(code::UNDEFINED_OBJECT, message));
         };
-        self.delete_catalog_row(PG_CONSTRAINT, row.at)
+        self.delete_catalog_row(PG_CONSTRAINT, row.at)?;
+        // A primary key or unique constraint takes its index with it.
+        match table.indexes.iter().find(|i| i.name == name) {
+            Some(index) => self.drop_index_relation(index),
+            None => Ok(()),
+        }
     }
 }
