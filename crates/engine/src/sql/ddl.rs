@@ -494,9 +494,9 @@ impl Executor<'_> {
             doomed.extend(table.indexes.iter().map(|i| i.oid));
             self.delete_rows_of(&doomed)?;
             let dropped = self.db.xact_mut(self.session).dropped_mut();
-            dropped.extend(table.indexes.iter().map(|i| i.locator));
             dropped.push(table.locator);
             dropped.extend(owned.iter().map(|s| s.locator));
+            dropped.extend(table.indexes.iter().map(|i| i.locator));
         }
         Ok(Outcome::Command {
             tag: "DROP TABLE".into(),
