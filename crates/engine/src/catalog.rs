@@ -29,6 +29,9 @@ pub const PG_ATTRDEF: u32 = 2604;
 pub const PG_CONSTRAINT: u32 = 2606;
 pub const PG_SEQUENCE: u32 = 2224;
 pub const PG_DEPEND: u32 = 2608;
+/// One row per index: its table, key columns (`indkey`), DESC flags
+/// (`indoption`, 1 per DESC column), and whether it is unique or the primary key.
+pub const PG_INDEX: u32 = 2610;
 /// A view's query (its `_RETURN` rule), as SQL text in `ev_action`.
 pub const PG_REWRITE: u32 = 2618;
 pub const PG_AUTHID: u32 = 1260;
@@ -67,6 +70,7 @@ pub fn system_tables() -> Vec<TableDef> {
         constraints: Vec::new(),
         checks: Vec::new(),
         dropped: Vec::new(),
+        indexes: Vec::new(),
     };
     let mut tables = vec![
         table(
@@ -160,6 +164,19 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("rolcanlogin", Bool),
                 ("rolconnlimit", Int4),
                 ("rolpassword", Text),
+            ],
+        ),
+        table(
+            PG_INDEX,
+            "pg_index",
+            &[
+                ("indexrelid", Oid),
+                ("indrelid", Oid),
+                ("indnatts", Int2),
+                ("indisunique", Bool),
+                ("indisprimary", Bool),
+                ("indkey", Text),
+                ("indoption", Text),
             ],
         ),
         table(
@@ -330,6 +347,21 @@ pub struct TableDef {
     /// Dropped columns (`attisdropped`): their attnum and the type their bytes have in
     /// tuples written before the drop, so those tuples keep their layout.
     pub dropped: Vec<(i16, DataType)>,
+    /// B-tree indexes in OID order, the order PostgreSQL inserts into them and checks uniqueness.
+    pub indexes: Vec<IndexDef>,
+}
+
+/// A B-tree index (`pg_class` relkind `i` and its `pg_index` row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexDef {
+    pub oid: u32,
+    pub name: String,
+    pub locator: RelFileLocator,
+    /// Column positions (0-based) in the table.
+    pub columns: Vec<usize>,
+    pub descending: Vec<bool>,
+    pub unique: bool,
+    pub primary: bool,
 }
 
 impl TableDef {
@@ -425,6 +457,13 @@ impl Catalog {
             || self.sequences.contains_key(name)
             || self.views.contains_key(name)
             || self.constraint_named(name).is_some()
+            || self.index(name).is_some()
+    }
+    /// An index by name, with its table.
+    pub fn index(&self, name: &str) -> Option<(&TableDef, &IndexDef)> {
+        self.tables
+            .values()
+            .find_map(|t| Some((t, t.indexes.iter().find(|i| i.name == name)?)))
     }
     pub fn constraint_named(&self, name: &str) -> Option<&ConstraintDef> {
         self.tables
@@ -539,6 +578,7 @@ impl Catalog {
                         constraints: Vec::new(),
                         checks: Vec::new(),
                         dropped: Vec::new(),
+                        indexes: Vec::new(),
                     };
                     tables.insert(def.oid, def);
                 }
@@ -646,8 +686,45 @@ impl Catalog {
                 });
             }
         }
+        let index_names: BTreeMap<u32, (String, u32)> = self
+            .rows_of(PG_CLASS)
+            .iter()
+            .filter(|row| text(&row.values[3]) == "i")
+            .map(|row| {
+                let v = &row.values;
+                (oid(&v[0]), (text(&v[1]), oid(&v[4])))
+            })
+            .collect();
+        for row in self.rows_of(PG_INDEX) {
+            let v = &row.values;
+            let (Some(table), Some((name, relfilenode))) =
+                (tables.get_mut(&oid(&v[1])), index_names.get(&oid(&v[0])))
+            else {
+                continue;
+            };
+            let vector = |v: &Value| -> Vec<i64> {
+                text(v)
+                    .split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            };
+            let columns = vector(&v[5])
+                .into_iter()
+                .filter_map(|attnum| table.columns.iter().position(|c| c.attnum == attnum as i16))
+                .collect();
+            table.indexes.push(IndexDef {
+                oid: oid(&v[0]),
+                name: name.clone(),
+                locator: locator(*relfilenode),
+                columns,
+                descending: vector(&v[6]).iter().map(|o| o & 1 == 1).collect(),
+                unique: v[3] == Value::Bool(true),
+                primary: v[4] == Value::Bool(true),
+            });
+        }
         for table in tables.values_mut() {
             table.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            table.indexes.sort_by_key(|i| i.oid);
         }
         for row in self.rows_of(PG_REWRITE) {
             if let Some(view) = views.get_mut(&oid(&row.values[2])) {

@@ -12,17 +12,15 @@ use std::sync::Arc as Rc;
 
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{
-    Checkpoint, Lsn, Record, RecordBody, RelFileLocator, SegmentSize, StandbyRecord, TimeLineId,
-    TransactionRecord, WalLog, Xid, XlogRecord,
+    Checkpoint, Lsn, Record, RecordBody, SegmentSize, StandbyRecord, TimeLineId, TransactionRecord,
+    WalLog, Xid, XlogRecord,
 };
 
 use crate::catalog::{Catalog, FIRST_NORMAL_OID};
 use crate::error::{code, DbError, Result};
 use crate::guc::Settings;
-use crate::heap::ItemPointer;
 use crate::mvcc::{Snapshot, XactStatus, FIRST_NORMAL_XID};
 use crate::redo::{self, DataState};
-use crate::types::Key;
 
 pub type SessionId = u32;
 
@@ -121,12 +119,6 @@ impl ControlFile {
     }
 }
 
-/// A unique index, kept in memory and rebuilt from the heap when needed.
-#[derive(Clone, Debug, Default)]
-pub struct UniqueIndex {
-    pub entries: BTreeMap<Key, Vec<ItemPointer>>,
-}
-
 /// Options for `initdb`.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
@@ -148,7 +140,6 @@ pub struct Database {
     pub sessions: BTreeMap<SessionId, Session>,
     next_session: SessionId,
     pub(crate) catalog_cache: Option<(u64, Rc<Catalog>)>,
-    pub(crate) indexes: BTreeMap<(RelFileLocator, u32), UniqueIndex>,
     /// A standby (or a server in crash recovery) replays WAL and refuses writes.
     pub in_recovery: bool,
     /// Set by the caller before each call; the engine never reads a clock.
@@ -257,7 +248,6 @@ impl Database {
             sessions: BTreeMap::new(),
             next_session: 1,
             catalog_cache: None,
-            indexes: BTreeMap::new(),
             in_recovery: false,
             now: options.now,
             oid_logged_limit: FIRST_NORMAL_OID,
@@ -475,9 +465,6 @@ impl Database {
                 self.sync_held_subxacts.insert(xid, xact.subxacts.clone());
             }
         }
-        for locator in &xact.dropped {
-            self.indexes.retain(|(rel, _), _| rel != locator);
-        }
         Ok(Some(lsn))
     }
 
@@ -630,7 +617,6 @@ impl Database {
         self.unflushed_xacts = UnflushedXacts::default();
         self.data = self.disk.clone();
         self.catalog_cache = None;
-        self.indexes.clear();
     }
 
     /// Crash recovery: replay from the last checkpoint's redo pointer to the

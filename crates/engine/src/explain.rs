@@ -261,6 +261,7 @@ impl ExplainCatalog {
                     constraints: Vec::new(),
                     checks: Vec::new(),
                     dropped: Vec::new(),
+                    indexes: Vec::new(),
                 }),
                 Some("S") => self.add_sequence(SequenceDef {
                     oid,
@@ -421,6 +422,7 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
             )
         }
         RecordBody::Heap(heap) => explain_heap(names, heap),
+        RecordBody::Btree(record) => explain_btree(record),
         RecordBody::Sequence(SequenceRecord::Log {
             relation,
             last_value,
@@ -457,6 +459,37 @@ fn explain_xlog(record: &XlogRecord) -> String {
         }
         XlogRecord::EndOfRecovery { timeline, .. } => {
             format!("end of recovery: promoted, now on timeline {timeline}")
+        }
+        XlogRecord::Fpi {
+            relation, block, ..
+        } => format!(
+            "whole page {block} of index {}, as the index build wrote it",
+            relation.path()
+        ),
+    }
+}
+
+/// A B-tree change: which page of which index file, and why.
+fn explain_btree(record: &pgplay_wal::btree::BtreeRecord) -> String {
+    use pgplay_wal::btree::BtreeRecord;
+    let file = record.relation().path();
+    match record {
+        BtreeRecord::InsertLeaf { block, offset, .. } => {
+            format!("index {file}: a key for a new row version, into leaf page {block} at item {offset}")
+        }
+        BtreeRecord::InsertUpper { block, child, .. } => format!(
+            "index {file}: a downlink into page {block} for the new right half of page {child}"
+        ),
+        BtreeRecord::Split {
+            left, right, level, ..
+        } => format!(
+            "index {file}: page {left} (level {level}) is full and splits; its upper half moves to new page {right}"
+        ),
+        BtreeRecord::NewRoot { root, level: 0, .. } => {
+            format!("index {file}: its first page {root}, a leaf that is also the root")
+        }
+        BtreeRecord::NewRoot { root, level, .. } => {
+            format!("index {file}: the root split, new root page {root} at level {level}")
         }
     }
 }
@@ -913,9 +946,16 @@ mod tests {
                 "catalog: add row to pg_attrdef (default of gone.id: nextval('gone_id_seq'::regclass))",
                 "catalog: add row to pg_attribute (gone.v text)",
                 "catalog: add row to pg_constraint (primary key gone_pkey on gone)",
+                "create the file for a new relation (base/5/16388)",
+                "AccessExclusiveLock on relation 16388, so standbys block readers",
+                "catalog: add row to pg_class (gone_pkey)",
+                "catalog: add row to pg_index",
+                "whole page 0 of index base/5/16388, as the index build wrote it",
                 "COMMIT of transaction 730",
                 "sequence gone_id_seq: values up to 33 reserved",
                 "INSERT INTO gone (id, v) VALUES (1, 'x')",
+                "index base/5/16388: its first page 1, a leaf that is also the root",
+                "index base/5/16388: a key for a new row version, into leaf page 1 at item 1",
                 "COMMIT of transaction 731",
             ]
         );
@@ -927,11 +967,13 @@ mod tests {
                 "catalog: remove row (0,2) from pg_attribute (gone.v text)",
                 "catalog: remove row (0,1) from pg_class (sequence gone_id_seq)",
                 "catalog: remove row (0,2) from pg_class (gone)",
+                "catalog: remove row (0,3) from pg_class (gone_pkey)",
                 "catalog: remove row (0,1) from pg_sequence (gone_id_seq)",
                 "catalog: remove row (0,1) from pg_attrdef (default of gone.id: nextval('gone_id_seq'::regclass))",
                 "catalog: remove row (0,1) from pg_constraint (primary key gone_pkey on gone)",
                 "catalog: remove row (0,1) from pg_depend (gone_id_seq belongs to gone.id)",
-                "COMMIT of transaction 732; files deleted: base/5/16384 (gone), base/5/16385 (gone_id_seq)",
+                "catalog: remove row (0,1) from pg_index",
+                "COMMIT of transaction 732; files deleted: base/5/16384 (gone), base/5/16385 (gone_id_seq), base/5/16388",
             ]
         );
 
@@ -944,12 +986,12 @@ mod tests {
         );
         assert_eq!(
             open[1],
-            "create the file for new table pending (base/5/16388)"
+            "create the file for new table pending (base/5/16389)"
         );
         assert_eq!(open.last().unwrap(), "INSERT INTO pending (n) VALUES (7)");
         assert_eq!(
             explain_sql(&mut db, s, "ROLLBACK"),
-            vec!["ROLLBACK (abort) of transaction 733; file deleted: base/5/16388 (pending)"]
+            vec!["ROLLBACK (abort) of transaction 733; file deleted: base/5/16389 (pending)"]
         );
 
         // TRUNCATE: a new file for the same table; the old one goes at commit.
@@ -959,10 +1001,10 @@ mod tests {
             truncated,
             vec![
                 "AccessExclusiveLock on kept, so standbys block readers",
-                "create a new, empty file for kept (base/5/16390)",
-                "catalog: update row (0,4) of pg_class, now (0,5) (kept); \
+                "create a new, empty file for kept (base/5/16391)",
+                "catalog: update row (0,5) of pg_class, now (0,6) (kept); \
                  HOT update: same page, no new index entries",
-                "COMMIT of transaction 735; file deleted: base/5/16389 (kept)",
+                "COMMIT of transaction 735; file deleted: base/5/16390 (kept)",
             ]
         );
     }

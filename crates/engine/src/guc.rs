@@ -122,8 +122,14 @@ pub const DEFINITIONS: &[Definition] = &[
     def("default_transaction_read_only", "off", User, Bool),
     // The planner's choices: off, equality joins run as nested loops instead of hash joins;
     // pgplay has no merge joins, so enable_mergejoin = off changes nothing.
+    def("enable_bitmapscan", "on", User, Bool),
     def("enable_hashjoin", "on", User, Bool),
+    // Index scans (`plan::index`): off, a scan by index only when nothing else can run.
+    // pgplay has no bitmap or index-only scans, so enable_bitmapscan changes nothing.
+    def("enable_indexonlyscan", "on", User, Bool),
+    def("enable_indexscan", "on", User, Bool),
     def("enable_mergejoin", "on", User, Bool),
+    def("enable_seqscan", "on", User, Bool),
     def("full_page_writes", "on", Sighup, Bool),
     def("hot_standby", "on", Postmaster, Bool),
     def("hot_standby_feedback", "off", Sighup, Bool),

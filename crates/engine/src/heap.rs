@@ -152,6 +152,9 @@ pub struct SequenceState {
 pub struct Storage {
     pub relations: BTreeMap<RelFileLocator, Relation>,
     pub sequences: BTreeMap<RelFileLocator, SequenceState>,
+    /// B-tree index relations ([`crate::btree`]).
+    #[serde(default)]
+    pub indexes: crate::btree::Indexes,
 }
 
 impl Storage {

@@ -12,6 +12,7 @@
 //! Snapshot Isolation's conflict checks, and more than one database.
 
 pub mod activity;
+pub mod btree;
 pub mod catalog;
 pub mod database;
 pub mod error;

@@ -88,7 +88,6 @@ impl Database {
         db.control = backup.control;
         db.settings = backup.settings;
         db.catalog_cache = None;
-        db.indexes.clear();
         db.log_lines.clear();
         db
     }
@@ -181,7 +180,6 @@ impl Database {
             self.wal.flush(self.wal.insert_lsn());
         }
         self.wal.set_last_record(lsn);
-        self.indexes.clear();
         Ok(())
     }
 
@@ -223,7 +221,6 @@ impl Database {
         self.data.catalog_writers.clear();
         self.data.catalog_generation += 1;
         self.catalog_cache = None;
-        self.indexes.clear();
         self.oid_logged_limit = self.data.next_oid;
         self.in_recovery = false;
         self.control.timeline = timeline;

@@ -122,6 +122,15 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             state.next_oid = state.next_oid.max(checkpoint.next_oid);
             Ok(())
         }
+        RecordBody::Xlog(XlogRecord::Fpi {
+            relation,
+            block,
+            image,
+        }) => {
+            crate::btree::redo_fpi(&mut state.storage.indexes, lsn, *relation, *block, image);
+            Ok(())
+        }
+        RecordBody::Btree(record) => crate::btree::redo(&mut state.storage.indexes, lsn, record),
         RecordBody::Xlog(_) => Ok(()),
         RecordBody::Standby(StandbyRecord::RunningXacts {
             next_xid,
@@ -188,6 +197,7 @@ fn finish(
     for locator in dropped {
         state.storage.relations.remove(locator);
         state.storage.sequences.remove(locator);
+        state.storage.indexes.remove(locator);
     }
     if catalog_changed {
         state.catalog_generation += 1;

@@ -423,9 +423,6 @@ impl Database {
             let end = self.wal.insert_lsn();
             self.leave_for_wal_writer(end);
         }
-        for locator in &created {
-            self.indexes.retain(|(rel, _), _| rel != locator);
-        }
     }
 
     /// Aborts every open savepoint, innermost first (before the top level's abort).

@@ -44,7 +44,8 @@ impl QueryBench {
     }
 }
 
-/// The planner's benchmarks: a series inserted, an equality join, a grouped window query.
+/// The planner's benchmarks: a series inserted, an equality join, a grouped window query, a
+/// series inserted into a primary key, and a lookup by that key against the same by a scan.
 pub const QUERIES: &[QueryBench] = &[
     QueryBench {
         name: "100,000-row generate_series INSERT",
@@ -68,6 +69,24 @@ pub const QUERIES: &[QueryBench] = &[
         setup: &[],
         sql: "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY y ORDER BY x) AS r FROM ja) s WHERE r = 1",
         expect: "7",
+    },
+    QueryBench {
+        name: "100,000-row INSERT into a table with a primary key",
+        setup: &["CREATE TABLE keyed (x int PRIMARY KEY)"],
+        sql: "INSERT INTO keyed SELECT generate_series(1, 100000)",
+        expect: "INSERT 0 100000",
+    },
+    QueryBench {
+        name: "lookup by primary key in 100,000 rows (Index Scan)",
+        setup: &[],
+        sql: "SELECT count(*) FROM keyed WHERE x = 77777",
+        expect: "1",
+    },
+    QueryBench {
+        name: "the same lookup by sequential scan",
+        setup: &[],
+        sql: "SELECT count(*) FROM keyed WHERE x + 0 = 77777",
+        expect: "1",
     },
 ];
 

@@ -1,7 +1,7 @@
 //! The psql side of a node: a session's statement buffer and options, what
 //! psql prints for results and errors, and the `\d` family of commands.
 
-use pgplay_engine::catalog::{ConstraintKind, TableDef};
+use pgplay_engine::catalog::TableDef;
 use pgplay_engine::{Outcome, SessionId, StatementResult};
 use pgplay_psql as psql;
 use pgplay_wal::time::Timestamp;
@@ -353,20 +353,32 @@ fn describe_table(table: &TableDef, catalog: &pgplay_engine::catalog::Catalog) -
         })
         .collect();
     let indexes = table
-        .constraints
+        .indexes
         .iter()
-        .map(|c| psql::IndexDescription {
-            name: c.name.clone(),
-            kind: if c.kind == ConstraintKind::PrimaryKey {
+        .map(|index| psql::IndexDescription {
+            name: index.name.clone(),
+            kind: if index.primary {
                 psql::IndexKind::PrimaryKey
-            } else {
+            } else if table.constraints.iter().any(|c| c.name == index.name) {
                 psql::IndexKind::UniqueConstraint
+            } else if index.unique {
+                psql::IndexKind::Unique
+            } else {
+                psql::IndexKind::Plain
             },
             method: "btree".into(),
-            columns: c
+            columns: index
                 .columns
                 .iter()
-                .map(|i| table.columns[*i].name.clone())
+                .zip(&index.descending)
+                .map(|(i, desc)| {
+                    let name = table.columns[*i].name.clone();
+                    if *desc {
+                        format!("{name} DESC")
+                    } else {
+                        name
+                    }
+                })
                 .collect(),
             predicate: None,
         })

@@ -100,7 +100,8 @@ pub fn wal_prefix_full(sim: &Sim) -> Result<(), Violation> {
 }
 
 /// A standby that has replayed exactly what the primary has written holds
-/// the very same heap pages.
+/// the very same heap pages and B-tree index pages (the workload's tables have
+/// primary keys, so every insert changes an index too).
 pub fn pages_match(sim: &Sim) -> Result<(), Violation> {
     let Some(primary) = sim.nodes().find(|n| n.is_running() && !n.is_standby()) else {
         return Ok(());
@@ -118,6 +119,13 @@ pub fn pages_match(sim: &Sim) -> Result<(), Violation> {
                 .iter()
                 .find(|(locator, rel)| mine.relations.get(locator) != Some(rel))
                 .map(|(locator, _)| format!("{locator:?}"))
+                .or_else(|| {
+                    theirs
+                        .indexes
+                        .iter()
+                        .find(|(locator, index)| mine.indexes.get(locator) != Some(index))
+                        .map(|(locator, _)| format!("index {locator:?}"))
+                })
                 .unwrap_or_else(|| "a relation only the standby has".into());
             return Err(Violation {
                 invariant: "pages equal at equal replay LSN",
@@ -392,6 +400,28 @@ mod tests {
         let violation = pages_match(&sim).unwrap_err();
         assert!(
             violation.detail.starts_with("standby2 and primary"),
+            "{violation}"
+        );
+    }
+
+    #[test]
+    fn page_check_catches_a_changed_index_page() {
+        let mut sim = busy_cluster();
+        let standby = sim.node_mut("standby1").unwrap();
+        let index = standby
+            .db
+            .data
+            .storage
+            .indexes
+            .values_mut()
+            .last()
+            .expect("the primary key's index");
+        let leaf = index.pages.last_mut().expect("a leaf");
+        leaf.page.items.pop();
+        let violation = pages_match(&sim).unwrap_err();
+        assert!(
+            violation.detail.starts_with("standby1 and primary")
+                && violation.detail.contains("index"),
             "{violation}"
         );
     }

@@ -8,13 +8,14 @@
 //! This crate holds the log's vocabulary and mechanics, and nothing about SQL:
 //! - [`Lsn`] and [`TimeLineId`], printed as PostgreSQL prints them;
 //! - [`Record`]: one record per change, by resource manager (XLOG, Transaction,
-//!   Storage, Standby, Heap, Sequence), with CRC-32C, and its pg_waldump text;
+//!   Storage, Standby, Heap, Btree ([`btree`]), Sequence), with CRC-32C, and its pg_waldump text;
 //! - [`WalLog`]: the byte stream with page headers, segments and their file
 //!   names, flush position, crash truncation, and byte-exact copying for standbys.
 //!
-//! Left out: full-page images, btree records (indexes are rebuilt from the heap,
-//! see the engine), compression, and on-disk files: the log lives in memory.
+//! Left out: full-page images other than an index build's, compression, and
+//! on-disk files: the log lives in memory.
 
+pub mod btree;
 mod buffer;
 pub mod bytes;
 mod codec;

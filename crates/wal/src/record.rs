@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::btree::{BtreeRecord, PageImage};
 use crate::codec::{Reader, Writer};
 use crate::time::{format_timestamp_micros, Timestamp};
 use crate::{Lsn, TimeLineId, WalError};
@@ -50,6 +51,7 @@ pub enum RmgrId {
     Storage = 2,
     Standby = 8,
     Heap = 10,
+    Btree = 11,
     Sequence = 15,
 }
 
@@ -61,6 +63,7 @@ impl RmgrId {
             RmgrId::Storage => "Storage",
             RmgrId::Standby => "Standby",
             RmgrId::Heap => "Heap",
+            RmgrId::Btree => "Btree",
             RmgrId::Sequence => "Sequence",
         }
     }
@@ -72,6 +75,7 @@ impl RmgrId {
             2 => RmgrId::Storage,
             8 => RmgrId::Standby,
             10 => RmgrId::Heap,
+            11 => RmgrId::Btree,
             15 => RmgrId::Sequence,
             _ => return None,
         })
@@ -107,6 +111,12 @@ pub enum XlogRecord {
         timeline: TimeLineId,
         prev_timeline: TimeLineId,
         time: Timestamp,
+    },
+    /// `XLOG_FPI`: a whole page, written by an index build.
+    Fpi {
+        relation: RelFileLocator,
+        block: u32,
+        image: PageImage,
     },
 }
 
@@ -220,6 +230,7 @@ pub enum RecordBody {
     Storage(StorageRecord),
     Standby(StandbyRecord),
     Heap(HeapRecord),
+    Btree(BtreeRecord),
     Sequence(SequenceRecord),
 }
 
@@ -240,6 +251,7 @@ impl RecordBody {
             RecordBody::Storage(_) => RmgrId::Storage,
             RecordBody::Standby(_) => RmgrId::Standby,
             RecordBody::Heap(_) => RmgrId::Heap,
+            RecordBody::Btree(_) => RmgrId::Btree,
             RecordBody::Sequence(_) => RmgrId::Sequence,
         }
     }
@@ -253,6 +265,8 @@ impl RecordBody {
             RecordBody::Xlog(XlogRecord::Switch) => 0x40,
             RecordBody::Xlog(XlogRecord::BackupEnd(_)) => 0x50,
             RecordBody::Xlog(XlogRecord::EndOfRecovery { .. }) => 0x90,
+            RecordBody::Xlog(XlogRecord::Fpi { .. }) => 0xB0,
+            RecordBody::Btree(record) => record.info(),
             RecordBody::Transaction(TransactionRecord::Commit { subxacts, .. }) => {
                 0x00 | has_info(subxacts)
             }
@@ -402,6 +416,7 @@ fn encode_body(body: &RecordBody, out: &mut Writer) {
         }
         RecordBody::Standby(record) => encode_standby(record, out),
         RecordBody::Heap(record) => encode_heap(record, out),
+        RecordBody::Btree(record) => crate::btree::encode_btree(record, out),
         RecordBody::Sequence(SequenceRecord::Log {
             relation,
             last_value,
@@ -440,6 +455,15 @@ fn encode_xlog(record: &XlogRecord, out: &mut Writer) {
             out.u32(timeline.0);
             out.u32(prev_timeline.0);
             out.i64(*time);
+        }
+        XlogRecord::Fpi {
+            relation,
+            block,
+            image,
+        } => {
+            out.relation(relation);
+            out.u32(*block);
+            crate::btree::encode_page_image(image, out);
         }
     }
 }
@@ -568,6 +592,7 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
         },
         RmgrId::Standby => RecordBody::Standby(decode_standby(info, input)?),
         RmgrId::Heap => RecordBody::Heap(decode_heap(info, input)?),
+        RmgrId::Btree => RecordBody::Btree(crate::btree::decode_btree(info, input)?),
         RmgrId::Sequence => RecordBody::Sequence(SequenceRecord::Log {
             relation: input.relation()?,
             last_value: input.i64()?,
@@ -601,6 +626,11 @@ fn decode_xlog(info: u8, input: &mut Reader) -> Result<XlogRecord, WalError> {
             timeline: TimeLineId(input.u32()?),
             prev_timeline: TimeLineId(input.u32()?),
             time: input.i64()?,
+        },
+        0xB0 => XlogRecord::Fpi {
+            relation: input.relation()?,
+            block: input.u32()?,
+            image: crate::btree::decode_page_image(input)?,
         },
         _ => return Err(WalError::Truncated),
     })
@@ -745,6 +775,7 @@ impl Record {
                 text
             }
             RecordBody::Heap(record) => describe_heap(self.xid, record),
+            RecordBody::Btree(record) => record.describe(),
             RecordBody::Sequence(SequenceRecord::Log { relation, .. }) => {
                 format!("LOG rel {relation}")
             }
@@ -773,6 +804,14 @@ impl Record {
                 }
             }
             RecordBody::Sequence(SequenceRecord::Log { relation, .. }) => vec![(*relation, 0)],
+            RecordBody::Btree(record) => record
+                .block_references()
+                .into_iter()
+                .map(|(_, block)| (*record.relation(), block))
+                .collect(),
+            RecordBody::Xlog(XlogRecord::Fpi {
+                relation, block, ..
+            }) => vec![(*relation, *block)],
             _ => Vec::new(),
         }
     }
@@ -789,8 +828,22 @@ impl Record {
             self.prev.waldump(),
             self.describe()
         );
-        for (index, (relation, block)) in self.block_references().iter().enumerate() {
-            line.push_str(&format!(", blkref #{index}: rel {relation} blk {block}"));
+        match &self.body {
+            // Block ids are fixed by record type, so a Btree record may skip some.
+            RecordBody::Btree(record) => {
+                for (id, block) in record.block_references() {
+                    let relation = record.relation();
+                    line.push_str(&format!(", blkref #{id}: rel {relation} blk {block}"));
+                }
+            }
+            _ => {
+                for (index, (relation, block)) in self.block_references().iter().enumerate() {
+                    line.push_str(&format!(", blkref #{index}: rel {relation} blk {block}"));
+                }
+            }
+        }
+        if matches!(self.body, RecordBody::Xlog(XlogRecord::Fpi { .. })) {
+            line.push_str(" FPW");
         }
         line
     }
@@ -832,6 +885,7 @@ fn describe_xlog(record: &XlogRecord) -> String {
             "END_OF_RECOVERY tli {timeline}; prev tli {prev_timeline}; time {} UTC",
             format_timestamp_micros(*time)
         ),
+        XlogRecord::Fpi { .. } => "FPI ".to_string(),
     }
 }
 

@@ -403,6 +403,11 @@ impl Executor<'_> {
         if let Some(key) = table.constraints.iter().find(|c| c.name == name) {
             self.drop_references_to_key(table, key, cascade)?;
         }
-        self.delete_catalog_row(PG_CONSTRAINT, row.at)
+        self.delete_catalog_row(PG_CONSTRAINT, row.at)?;
+        // A primary key or unique constraint takes its index with it.
+        match table.indexes.iter().find(|i| i.name == name) {
+            Some(index) => self.drop_index_relation(index),
+            None => Ok(()),
+        }
     }
 }

@@ -243,6 +243,8 @@ impl Executor<'_> {
         self.create_storage(relfilenode)?;
         let mut target = new.clone();
         target.locator = locator(relfilenode);
+        // The indexes are built afresh from the new file below, as PostgreSQL's rewrite does.
+        target.indexes.clear();
         for values in rows {
             self.db.interrupts.check()?;
             self.heap_insert(&target, &values)?;
@@ -253,6 +255,14 @@ impl Executor<'_> {
             .xact_mut(self.session)
             .dropped_mut()
             .push(old.locator);
+        self.command_counter_increment()?;
+        let rewritten = self.current_table(old.oid)?;
+        if rewritten.indexes.is_empty() {
+            return Ok(());
+        }
+        for index in &rewritten.indexes {
+            self.rebuild_index(&rewritten, index)?;
+        }
         self.command_counter_increment()
     }
 
@@ -306,6 +316,10 @@ impl Executor<'_> {
             .collect();
         for at in doomed {
             self.delete_catalog_row(PG_CONSTRAINT, at)?;
+        }
+        // Every index over the column goes too (a key's index among them).
+        for over_column in table.indexes.iter().filter(|i| i.columns.contains(&index)) {
+            self.drop_index_relation(over_column)?;
         }
         self.drop_default(table, &column)?;
         let owned: Vec<SequenceDef> = self
@@ -557,6 +571,7 @@ impl Executor<'_> {
             .map(|i| i64::from(table.columns[*i].attnum))
             .collect();
         let constraint_oid = self.db.new_oid()?;
+        let index_name = name.clone();
         self.insert_catalog_row(
             PG_CONSTRAINT,
             vec![
@@ -575,6 +590,16 @@ impl Executor<'_> {
                 Value::Text(format_int_array(&attnums)),
                 Value::Text(String::new()),
             ],
+        )?;
+        self.command_counter_increment()?;
+        let table = self.current_table(table.oid)?;
+        self.create_index_relation(
+            &table,
+            &index_name,
+            &columns,
+            &vec![false; columns.len()],
+            true,
+            kind == ConstraintKind::PrimaryKey,
         )?;
         self.command_counter_increment()
     }

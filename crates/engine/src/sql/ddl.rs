@@ -267,6 +267,19 @@ impl Executor<'_> {
                 )?;
             }
         }
+        let new_table = TableDef {
+            oid: table_oid,
+            name: name.clone(),
+            namespace: PUBLIC_NAMESPACE_OID,
+            kind: RelKind::Table,
+            locator: locator(table_oid),
+            columns: columns.clone(),
+            constraints: Vec::new(),
+            checks: Vec::new(),
+            dropped: Vec::new(),
+            indexes: Vec::new(),
+        };
+        let mut index_names: Vec<String> = Vec::new();
         for (kind, given, indexes) in constraints {
             let constraint_name = given.unwrap_or_else(|| match kind {
                 ConstraintKind::PrimaryKey => format!("{name}_pkey"),
@@ -276,12 +289,15 @@ impl Executor<'_> {
                     format!("{name}_{}_key", cols.join("_"))
                 }
             });
-            if self.catalog.relation_exists(&constraint_name) {
+            if self.catalog.relation_exists(&constraint_name)
+                || index_names.contains(&constraint_name)
+            {
                 return Err(DbError::new(
                     code::DUPLICATE_TABLE,
                     format!("relation \"{constraint_name}\" already exists"),
                 ));
             }
+            index_names.push(constraint_name.clone());
             let constraint_oid = self.db.new_oid()?;
             let attnums: Vec<i64> = indexes
                 .iter()
@@ -296,13 +312,21 @@ impl Executor<'_> {
                 PG_CONSTRAINT,
                 vec![
                     oid(constraint_oid),
-                    Value::Text(constraint_name),
+                    Value::Text(constraint_name.clone()),
                     oid(PUBLIC_NAMESPACE_OID),
                     Value::Text(contype.into()),
                     oid(table_oid),
                     Value::Text(format_int_array(&attnums)),
                     Value::Text(String::new()),
                 ],
+            )?;
+            self.create_index_relation(
+                &new_table,
+                &constraint_name,
+                &indexes,
+                &vec![false; indexes.len()],
+                true,
+                kind == ConstraintKind::PrimaryKey,
             )?;
         }
         for (check_name, expr) in checks {
@@ -493,10 +517,12 @@ impl Executor<'_> {
                 .collect();
             let mut doomed = vec![table.oid];
             doomed.extend(owned.iter().map(|s| s.oid));
+            doomed.extend(table.indexes.iter().map(|i| i.oid));
             self.delete_rows_of(&doomed)?;
             let dropped = self.db.xact_mut(self.session).dropped_mut();
             dropped.push(table.locator);
             dropped.extend(owned.iter().map(|s| s.locator));
+            dropped.extend(table.indexes.iter().map(|i| i.locator));
         }
         Ok(Outcome::Command {
             tag: "DROP TABLE".into(),
@@ -513,6 +539,7 @@ impl Executor<'_> {
                 PG_ATTRDEF => get(1),
                 PG_CONSTRAINT => get(4),
                 PG_DEPEND => get(1),
+                PG_INDEX => get(0),
                 _ => None,
             };
             key.is_some_and(|k| oids.contains(&k))
@@ -571,6 +598,13 @@ impl Executor<'_> {
             let xact = self.db.xact_mut(self.session);
             xact.catalog_changed = true;
             xact.dropped_mut().push(table.locator);
+            let emptied = TableDef {
+                locator: locator(new_relfilenode),
+                ..table.clone()
+            };
+            for index in &table.indexes {
+                self.rebuild_index(&emptied, index)?;
+            }
             if truncate.identity == Some(ast::TruncateIdentityOption::Restart) {
                 self.restart_owned_sequences(table.oid)?;
             }

@@ -14,7 +14,7 @@ use crate::database::Outcome;
 use crate::error::{code, DbError, Result};
 use crate::heap::{HeapTuple, ItemPointer};
 use crate::mvcc::{live_now, XactStatus};
-use crate::types::{apply_typmod, DataType, Key, Value};
+use crate::types::{apply_typmod, DataType, Value};
 
 impl Executor<'_> {
     fn target_table(&self, name: &str) -> Result<TableDef> {
@@ -325,41 +325,33 @@ impl Executor<'_> {
         self.check_constraints(table, values)
     }
 
-    /// Unique and primary keys; `replacing` is the version an UPDATE replaces.
+    /// Unique indexes (primary keys and unique constraints among them), looked up
+    /// through the index; `replacing` is the version an UPDATE replaces.
     pub(super) fn check_unique(
         &mut self,
         table: &TableDef,
         values: &[Value],
         replacing: Option<ItemPointer>,
     ) -> Result<()> {
-        for constraint in &table.constraints {
+        for index in table.indexes.iter().filter(|i| i.unique) {
             if self
-                .find_conflict(table, constraint, values, replacing)?
+                .find_index_conflict(table, index, values, replacing)?
                 .is_none()
             {
                 continue;
             }
-            let names: Vec<&str> = constraint
-                .columns
-                .iter()
-                .map(|i| table.columns[*i].name.as_str())
-                .collect();
-            let texts: Vec<String> = constraint
-                .columns
-                .iter()
-                .map(|i| values[*i].to_text().unwrap_or_default())
-                .collect();
+            let key: Vec<Value> = index.columns.iter().map(|i| values[*i].clone()).collect();
             return Err(DbError::new(
                 code::UNIQUE_VIOLATION,
                 format!(
                     "duplicate key value violates unique constraint \"{}\"",
-                    constraint.name
+                    index.name
                 ),
             )
             .with_detail(format!(
                 "Key ({})=({}) already exists.",
-                names.join(", "),
-                texts.join(", ")
+                super::index::key_names(table, index),
+                super::index::key_texts(&key)
             )));
         }
         Ok(())
@@ -374,75 +366,58 @@ impl Executor<'_> {
         values: &[Value],
         replacing: Option<ItemPointer>,
     ) -> Result<Option<ItemPointer>> {
-        let key: Vec<Value> = constraint
-            .columns
-            .iter()
-            .map(|i| values[*i].clone())
-            .collect();
+        match table.indexes.iter().find(|i| i.name == constraint.name) {
+            Some(index) => self.find_index_conflict(table, index, values, replacing),
+            None => Ok(None),
+        }
+    }
+
+    fn find_index_conflict(
+        &mut self,
+        table: &TableDef,
+        index: &crate::catalog::IndexDef,
+        values: &[Value],
+        replacing: Option<ItemPointer>,
+    ) -> Result<Option<ItemPointer>> {
+        let key: Vec<Value> = index.columns.iter().map(|i| values[*i].clone()).collect();
         if key.iter().any(Value::is_null) {
             return Ok(None);
         }
-        self.ensure_index(table, constraint.oid, &constraint.columns)?;
-        let candidates = self
-            .db
-            .indexes
-            .get(&(table.locator, constraint.oid))
-            .and_then(|i| i.entries.get(&Key(key)))
-            .cloned()
-            .unwrap_or_default();
         let own = self
             .snapshot
             .own
             .as_ref()
             .map(|own| own.xids.clone())
             .unwrap_or_default();
-        for at in candidates {
-            if Some(at) == replacing {
-                continue;
-            }
-            let Some(tuple) = self.stored_tuple(table, at) else {
-                continue;
-            };
-            let conflict = live_now(tuple, &self.db.data.clog, &own)
-                || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
-                    && !own.contains(&tuple.xmin)
-                    && tuple.xmax == 0);
-            if conflict {
-                return Ok(Some(at));
+        let layout = table.layout();
+        for entry in self.index_lookup(index, &key)? {
+            for at in self.hot_chain(table, entry) {
+                if Some(at) == replacing {
+                    continue;
+                }
+                let Some(tuple) = self.stored_tuple(table, at) else {
+                    continue;
+                };
+                let conflict = live_now(tuple, &self.db.data.clog, &own)
+                    || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
+                        && !own.contains(&tuple.xmin)
+                        && tuple.xmax == 0);
+                if !conflict {
+                    continue;
+                }
+                // A version reached along the chain may carry another key.
+                let row = layout.decode(tuple.natts, &tuple.data)?;
+                if index
+                    .columns
+                    .iter()
+                    .zip(&key)
+                    .all(|(i, k)| crate::types::compare(&row[*i], k).is_eq())
+                {
+                    return Ok(Some(at));
+                }
             }
         }
         Ok(None)
-    }
-
-    fn ensure_index(&mut self, table: &TableDef, oid: u32, columns: &[usize]) -> Result<()> {
-        if self.db.indexes.contains_key(&(table.locator, oid)) {
-            return Ok(());
-        }
-        let layout = table.layout();
-        let mut index = crate::database::UniqueIndex::default();
-        if let Some(relation) = self.db.data.storage.relation(&table.locator) {
-            for (at, tuple) in relation.tuples() {
-                self.db.interrupts.check()?;
-                let values = layout.decode(tuple.natts, &tuple.data)?;
-                let key = Key(columns.iter().map(|i| values[*i].clone()).collect());
-                index.entries.entry(key).or_default().push(at);
-            }
-        }
-        self.db.indexes.insert((table.locator, oid), index);
-        Ok(())
-    }
-
-    fn index_new_version(&mut self, table: &TableDef, values: &[Value], at: ItemPointer) {
-        for constraint in &table.constraints {
-            if let Some(index) = self.db.indexes.get_mut(&(table.locator, constraint.oid)) {
-                let key = Key(constraint
-                    .columns
-                    .iter()
-                    .map(|i| values[*i].clone())
-                    .collect());
-                index.entries.entry(key).or_default().push(at);
-            }
-        }
     }
 
     /// REPEATABLE READ or SERIALIZABLE: the transaction reads one snapshot.
@@ -499,7 +474,7 @@ impl Executor<'_> {
         };
         self.db.log(xid, RecordBody::Heap(record))?;
         let at = ItemPointer { block, offset };
-        self.index_new_version(table, values, at);
+        self.index_insert(table, values, at)?;
         Ok(at)
     }
 
@@ -683,8 +658,10 @@ impl Executor<'_> {
                 .data
                 .storage
                 .placement(&table.locator, &probe, Some(at.block));
-        let keys_unchanged = table.constraints.iter().all(|c| {
-            c.columns
+        // Heap-only when no indexed column changes: the indexes keep pointing at the chain.
+        let keys_unchanged = table.indexes.iter().all(|index| {
+            index
+                .columns
                 .iter()
                 .all(|i| crate::types::compare(&old[*i], &new[*i]).is_eq())
         });
@@ -704,7 +681,9 @@ impl Executor<'_> {
             block: new_block,
             offset: new_offset,
         };
-        self.index_new_version(table, new, new_at);
+        if !hot {
+            self.index_insert(table, new, new_at)?;
+        }
         Ok(new_at)
     }
 

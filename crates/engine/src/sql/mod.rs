@@ -16,6 +16,7 @@ mod dml;
 pub mod expr;
 mod foreign_key;
 pub mod functions;
+mod index;
 pub mod plan;
 pub mod query;
 mod roles;
@@ -70,8 +71,16 @@ pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<Statemen
 /// Statements pgplay handles before sqlparser sees them.
 enum Parsed {
     Sql(Box<Statement>),
-    AlterSystem { name: String, value: Option<String> },
+    AlterSystem {
+        name: String,
+        value: Option<String>,
+    },
     Checkpoint,
+    /// `REINDEX INDEX name` or `REINDEX TABLE name` (sqlparser has no REINDEX).
+    Reindex {
+        kind: String,
+        name: String,
+    },
 }
 
 fn parse(sql: &str) -> Result<Vec<Parsed>> {
@@ -82,6 +91,22 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
         .collect();
     if words.first().map(String::as_str) == Some("checkpoint") && words.len() == 1 {
         return Ok(vec![Parsed::Checkpoint]);
+    }
+    if words.first().map(String::as_str) == Some("reindex") {
+        return match words.as_slice() {
+            [_, kind, name] if kind == "index" || kind == "table" => Ok(vec![Parsed::Reindex {
+                kind: kind.clone(),
+                name: trimmed
+                    .split_whitespace()
+                    .nth(2)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_string(),
+            }]),
+            _ => Err(DbError::feature_not_supported(
+                "this form of REINDEX is not supported by pgplay yet",
+            )),
+        };
     }
     if let Some(command) = two_phase_command(&words) {
         return Err(DbError::new(
@@ -633,6 +658,19 @@ fn run(
                 tag: "ALTER SYSTEM".into(),
             })
         }
+        Parsed::Reindex { kind, name } => {
+            let catalog = db.catalog(session)?;
+            let snapshot = db.statement_snapshot(session, true)?;
+            let mut executor = Executor {
+                db,
+                session,
+                catalog,
+                snapshot,
+                notices,
+                query: Default::default(),
+            };
+            executor.reindex(&kind, &name)
+        }
         Parsed::Sql(statement) => {
             let catalog = db.catalog(session)?;
             let snapshot =
@@ -764,6 +802,13 @@ impl Executor<'_> {
             Statement::Delete(delete) => self.delete(delete),
             Statement::CreateTable(create) => self.create_table(create),
             Statement::CreateView(create) => self.create_view(create),
+            Statement::CreateIndex(create) => self.create_index(create),
+            Statement::Drop {
+                object_type: ast::ObjectType::Index,
+                if_exists,
+                names,
+                ..
+            } => self.drop_indexes(names, *if_exists),
             Statement::AlterTable(alter) => self.alter_table(alter),
             Statement::Drop {
                 object_type: ast::ObjectType::View,

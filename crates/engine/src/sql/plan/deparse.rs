@@ -49,7 +49,7 @@ impl Deparser {
     pub fn labels(&mut self, plan: &Plan) -> Vec<Label> {
         match plan {
             Plan::Result => Vec::new(),
-            Plan::SeqScan { table, alias } => table
+            Plan::SeqScan { table, alias } | Plan::IndexScan { table, alias, .. } => table
                 .columns
                 .iter()
                 .map(|c| Label::column(alias, &c.name))

@@ -28,6 +28,7 @@ pub fn estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
     match plan {
         Plan::Result
         | Plan::SeqScan { .. }
+        | Plan::IndexScan { .. }
         | Plan::Rows { .. }
         | Plan::Values { .. }
         | Plan::Function { .. }
@@ -69,6 +70,16 @@ fn scan_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 startup: 0.0,
                 total: pages as f64 + rows as f64 * ROW,
                 rows: rows as u64,
+                width,
+            }
+        }
+        Plan::IndexScan { table, index, .. } => {
+            let width = table.columns.iter().map(|c| width(&c.data_type)).sum();
+            let rows = if index.unique { 1 } else { 10 };
+            Estimate {
+                startup: 0.29,
+                total: 8.3 + rows as f64 * ROW,
+                rows,
                 width,
             }
         }

@@ -66,6 +66,12 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
     Ok(match plan {
         Plan::Result => Box::new(Materialized::new(Rc::new(vec![Vec::new()]))),
         Plan::SeqScan { table, .. } => Box::new(SeqScan::new(table)),
+        Plan::IndexScan {
+            table,
+            index,
+            quals,
+            ..
+        } => Box::new(super::index::IndexScan::new(table, index, quals)),
         Plan::Rows { rows, .. } => Box::new(Materialized::new(Rc::new(rows.clone()))),
         Plan::Values { rows } => Box::new(Values { rows, at: 0 }),
         Plan::Function {

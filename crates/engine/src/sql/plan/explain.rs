@@ -136,6 +136,7 @@ fn relations(plan: &Plan, ctes: &BTreeMap<usize, Rc<Plan>>) -> usize {
             count += usize::from(matches!(
                 p,
                 Plan::SeqScan { .. }
+                    | Plan::IndexScan { .. }
                     | Plan::Rows { .. }
                     | Plan::Values { .. }
                     | Plan::Function { .. }
@@ -364,6 +365,7 @@ impl Printer {
                 let scan = matches!(
                     view.shown,
                     Plan::SeqScan { .. }
+                        | Plan::IndexScan { .. }
                         | Plan::Rows { .. }
                         | Plan::Values { .. }
                         | Plan::Function { .. }
@@ -480,6 +482,32 @@ impl Printer {
                 format!("Seq Scan on {alias}")
             }
             Plan::SeqScan { table, alias } => format!("Seq Scan on {} {alias}", table.name),
+            Plan::IndexScan {
+                table,
+                alias,
+                index,
+                quals,
+            } => {
+                let on = if *alias == table.name {
+                    alias.clone()
+                } else {
+                    format!("{} {alias}", table.name)
+                };
+                let labels = self.deparser.labels(plan);
+                let prefix = self.deparser.prefix;
+                self.deparser.prefix = false;
+                let condition = super::index::and_all(quals.clone())
+                    .map(|e| self.deparser.expr(&e, &labels))
+                    .unwrap_or_default();
+                self.deparser.prefix = prefix;
+                let mut view = self.simple(
+                    format!("Index Scan using {} on {on}", index.name),
+                    plan,
+                    Vec::new(),
+                );
+                view.details.push(format!("Index Cond: {condition}"));
+                return view;
+            }
             Plan::Rows { name, .. } => format!("Function Scan on {name}"),
             Plan::Values { .. } => "Values Scan on \"*VALUES*\"".into(),
             Plan::Function { call, alias, .. } => {

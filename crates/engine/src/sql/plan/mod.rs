@@ -10,6 +10,7 @@ mod deparse;
 mod estimate;
 pub mod exec;
 pub mod explain;
+pub mod index;
 pub mod planner;
 mod select;
 mod setop;
@@ -33,6 +34,14 @@ pub enum Plan {
     SeqScan {
         table: TableDef,
         alias: String,
+    },
+    /// The rows an index's entries lead to, in index order, that satisfy `quals`
+    /// (comparisons of its leading column with constants; [`index`]).
+    IndexScan {
+        table: TableDef,
+        alias: String,
+        index: crate::catalog::IndexDef,
+        quals: Vec<Expr>,
     },
     /// Rows pgplay computes when it plans (its system views, record-returning functions).
     Rows {

@@ -51,9 +51,14 @@ impl Planner<'_, '_> {
         let mut plan = from.plan;
         let mut bound = self.bind_select(select, query, &scope)?;
         if let Some(predicate) = bound.predicate.take() {
-            plan = Plan::Filter {
-                input: Box::new(plan),
-                predicate,
+            plan = match plan {
+                Plan::SeqScan { table, alias } if !table.indexes.is_empty() => {
+                    super::index::choose(self.ex, table, alias, predicate)
+                }
+                plan => Plan::Filter {
+                    input: Box::new(plan),
+                    predicate,
+                },
             };
         }
         let grouped =
