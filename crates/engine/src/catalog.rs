@@ -123,6 +123,7 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("confupdtype", Char),
                 ("confdeltype", Char),
                 ("confmatchtype", Char),
+                ("convalidated", Bool),
             ],
         ),
         table(
@@ -194,6 +195,7 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("confupdtype", Value::Text(" ".into())),
                 ("confdeltype", Value::Text(" ".into())),
                 ("confmatchtype", Value::Text(" ".into())),
+                ("convalidated", Value::Bool(true)),
             ],
         ),
     ];
@@ -267,6 +269,8 @@ pub struct ForeignKeyDef {
     pub on_update: char,
     pub on_delete: char,
     pub match_type: char,
+    /// False after `ADD ... NOT VALID` until `VALIDATE CONSTRAINT`.
+    pub validated: bool,
 }
 
 impl ForeignKeyDef {
@@ -302,6 +306,9 @@ impl ForeignKeyDef {
             };
             out.push_str(&format!(" ON {label} {words}"));
         }
+        if !self.validated {
+            out.push_str(" NOT VALID");
+        }
         out
     }
 }
@@ -314,6 +321,8 @@ pub struct CheckDef {
     pub name: String,
     /// The expression as SQL text, e.g. `x > 0`.
     pub expr: String,
+    /// False after `ADD ... NOT VALID` until `VALIDATE CONSTRAINT`.
+    pub validated: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -471,6 +480,7 @@ impl Catalog {
                     on_update: code(&v[9]),
                     on_delete: code(&v[10]),
                     match_type: code(&v[11]),
+                    validated: v[12] != Value::Bool(false),
                 })
             })
             .collect();
@@ -624,6 +634,7 @@ impl Catalog {
                         oid: oid(&v[0]),
                         name: text(&v[1]),
                         expr: text(&v[6]),
+                        validated: v[12] != Value::Bool(false),
                     });
                     continue;
                 }

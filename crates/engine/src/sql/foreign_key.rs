@@ -98,6 +98,7 @@ impl Executor<'_> {
         &mut self,
         table: &TableDef,
         fk: &ast::ForeignKeyConstraint,
+        not_valid: bool,
     ) -> Result<()> {
         if let Some(characteristics) = &fk.characteristics {
             if characteristics.deferrable == Some(true) || characteristics.initially.is_some() {
@@ -256,11 +257,10 @@ impl Executor<'_> {
             on_update: action_code(fk.on_update.as_ref()),
             on_delete: action_code(fk.on_delete.as_ref()),
             match_type,
+            validated: !not_valid,
         };
-        // The rows already there must satisfy it.
-        for (_, values) in self.scan(table)? {
-            self.db.interrupts.check()?;
-            self.check_reference(&def, table, &referenced, &values)?;
+        if !not_valid {
+            self.validate_foreign_key(table, &def)?;
         }
         self.insert_catalog_row(
             PG_CONSTRAINT,
@@ -277,9 +277,24 @@ impl Executor<'_> {
                 Value::Text(def.on_update.to_string()),
                 Value::Text(def.on_delete.to_string()),
                 Value::Text(match_type.to_string()),
+                Value::Bool(!not_valid),
             ],
         )?;
         self.command_counter_increment()
+    }
+
+    /// The rows already in `table` must satisfy the foreign key.
+    pub(super) fn validate_foreign_key(
+        &mut self,
+        table: &TableDef,
+        def: &ForeignKeyDef,
+    ) -> Result<()> {
+        let referenced = self.referenced_table(def.ref_table)?;
+        for (_, values) in self.scan(table)? {
+            self.db.interrupts.check()?;
+            self.check_reference(def, table, &referenced, &values)?;
+        }
+        Ok(())
     }
 
     /// A referencing row of `def` must find its key in the referenced table.
