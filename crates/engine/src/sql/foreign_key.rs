@@ -101,7 +101,11 @@ impl Executor<'_> {
         not_valid: bool,
     ) -> Result<()> {
         if let Some(characteristics) = &fk.characteristics {
-            if characteristics.deferrable == Some(true) || characteristics.initially.is_some() {
+            // NOT DEFERRABLE [INITIALLY IMMEDIATE] is what every constraint here is.
+            if characteristics.deferrable == Some(true)
+                || characteristics.initially == Some(ast::DeferrableInitial::Deferred)
+                || characteristics.enforced == Some(false)
+            {
                 return Err(DbError::feature_not_supported(
                     "DEFERRABLE foreign keys are not supported by pgplay yet",
                 ));
