@@ -127,6 +127,7 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("confupdtype", Char),
                 ("confdeltype", Char),
                 ("confmatchtype", Char),
+                ("convalidated", Bool),
             ],
         ),
         table(
@@ -211,6 +212,7 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("confupdtype", Value::Text(" ".into())),
                 ("confdeltype", Value::Text(" ".into())),
                 ("confmatchtype", Value::Text(" ".into())),
+                ("convalidated", Value::Bool(true)),
             ],
         ),
     ];
@@ -284,6 +286,8 @@ pub struct ForeignKeyDef {
     pub on_update: char,
     pub on_delete: char,
     pub match_type: char,
+    /// False after `ADD ... NOT VALID` until `VALIDATE CONSTRAINT`.
+    pub validated: bool,
 }
 
 impl ForeignKeyDef {
@@ -319,6 +323,9 @@ impl ForeignKeyDef {
             };
             out.push_str(&format!(" ON {label} {words}"));
         }
+        if !self.validated {
+            out.push_str(" NOT VALID");
+        }
         out
     }
 }
@@ -331,6 +338,8 @@ pub struct CheckDef {
     pub name: String,
     /// The expression as SQL text, e.g. `x > 0`.
     pub expr: String,
+    /// False after `ADD ... NOT VALID` until `VALIDATE CONSTRAINT`.
+    pub validated: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -510,6 +519,7 @@ impl Catalog {
                     on_update: code(&v[9]),
                     on_delete: code(&v[10]),
                     match_type: code(&v[11]),
+                    validated: v[12] != Value::Bool(false),
                 })
             })
             .collect();
@@ -664,6 +674,7 @@ impl Catalog {
                         oid: oid(&v[0]),
                         name: text(&v[1]),
                         expr: text(&v[6]),
+                        validated: v[12] != Value::Bool(false),
                     });
                     continue;
                 }

@@ -112,6 +112,23 @@ impl TableDef {
     pub fn layout(&self) -> RowLayout {
         RowLayout::of(self)
     }
+
+    /// The tuple for a row of visible `values`: [`RowLayout::encode`], without building the
+    /// layout for a table whose columns never changed (every INSERT takes this path).
+    pub fn encode_row(&self, values: &[Value]) -> (u16, Vec<u8>) {
+        let plain = !self.is_system()
+            && self.dropped.is_empty()
+            && values.len() == self.columns.len()
+            && self
+                .columns
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.attnum as usize == i + 1);
+        if plain {
+            return (values.len() as u16, tuple::encode(values));
+        }
+        self.layout().encode(values)
+    }
 }
 
 #[cfg(test)]

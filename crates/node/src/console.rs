@@ -393,7 +393,11 @@ fn describe_table(table: &TableDef, catalog: &pgplay_engine::catalog::Catalog) -
             .iter()
             .map(|c| psql::ConstraintDescription {
                 name: c.name.clone(),
-                definition: format!("CHECK ({})", c.expr),
+                definition: format!(
+                    "CHECK ({}){}",
+                    c.expr,
+                    if c.validated { "" } else { " NOT VALID" }
+                ),
             })
             .collect(),
         foreign_keys,

@@ -90,8 +90,11 @@ impl Executor<'_> {
             }
             AlterTableOperation::AddConstraint {
                 constraint,
-                not_valid: false,
-            } => self.add_constraint(&table, constraint)?,
+                not_valid,
+            } => self.add_constraint(&table, constraint, *not_valid)?,
+            AlterTableOperation::ValidateConstraint { name } => {
+                self.validate_constraint(&table, &ident_name(name))?
+            }
             AlterTableOperation::DropConstraint {
                 if_exists,
                 name,
@@ -133,10 +136,21 @@ impl Executor<'_> {
         &mut self,
         table: &TableDef,
         constraint: &ast::TableConstraint,
+        not_valid: bool,
     ) -> Result<()> {
+        let keyword = match constraint {
+            ast::TableConstraint::PrimaryKey(_) => Some("PRIMARY KEY"),
+            ast::TableConstraint::Unique(_) => Some("UNIQUE"),
+            _ => None,
+        };
+        if let (true, Some(keyword)) = (not_valid, keyword) {
+            return Err(DbError::feature_not_supported(format!(
+                "{keyword} constraints cannot be marked NOT VALID"
+            )));
+        }
         match constraint {
             ast::TableConstraint::Check(check) => {
-                self.add_written_check(table, WrittenCheck::from_ast(None, check)?)
+                self.add_written_check(table, WrittenCheck::from_ast(None, check)?, not_valid)
             }
             ast::TableConstraint::PrimaryKey(pk) => {
                 let columns = self.key_columns(table, pk.columns.iter().map(|c| &c.column.expr))?;
@@ -157,7 +171,7 @@ impl Executor<'_> {
                     columns,
                 )
             }
-            ast::TableConstraint::ForeignKey(fk) => self.add_foreign_key(table, fk),
+            ast::TableConstraint::ForeignKey(fk) => self.add_foreign_key(table, fk, not_valid),
             other => Err(not_supported(format!("ADD {other}"))),
         }
     }

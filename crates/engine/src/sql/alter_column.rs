@@ -204,7 +204,7 @@ impl Executor<'_> {
             self.refuse_nulls(&table, &column)?;
         }
         for check in checks {
-            self.add_written_check(&table, check)?;
+            self.add_written_check(&table, check, false)?;
         }
         for (kind, constraint_name) in keys {
             let table = self.current_table(table.oid)?;
@@ -212,7 +212,7 @@ impl Executor<'_> {
         }
         for fk in references {
             let table = self.current_table(table.oid)?;
-            self.add_foreign_key(&table, &fk)?;
+            self.add_foreign_key(&table, &fk, false)?;
         }
         Ok(())
     }
@@ -449,6 +449,7 @@ impl Executor<'_> {
         &mut self,
         table: &TableDef,
         written: WrittenCheck,
+        not_valid: bool,
     ) -> Result<()> {
         if let Some(name) = &written.name {
             if self.constraint_on_table(table, name) {
@@ -466,11 +467,29 @@ impl Executor<'_> {
         let Some((name, expr)) = named.into_iter().next() else {
             return Ok(());
         };
+        if !not_valid {
+            self.validate_check(table, &name, &expr)?;
+        }
+        self.insert_check_row(table.oid, name.clone(), expr)?;
+        if not_valid {
+            self.mark_validated(table, &name, false)?;
+        }
+        self.command_counter_increment()
+    }
+
+    /// 23514 when a row already there makes the CHECK false.
+    pub(super) fn validate_check(
+        &mut self,
+        table: &TableDef,
+        name: &str,
+        expr: &str,
+    ) -> Result<()> {
         let mut only_new = table.clone();
         only_new.checks = vec![CheckDef {
             oid: 0,
-            name: name.clone(),
-            expr: expr.clone(),
+            name: name.to_string(),
+            expr: expr.to_string(),
+            validated: true,
         }];
         for (_, values) in self.scan(table)? {
             self.db.interrupts.check()?;
@@ -487,8 +506,77 @@ impl Executor<'_> {
                 other => other?,
             }
         }
-        self.insert_check_row(table.oid, name, expr)?;
-        self.command_counter_increment()
+        Ok(())
+    }
+
+    /// Sets `convalidated` of the table's constraint `name`.
+    pub(super) fn mark_validated(
+        &mut self,
+        table: &TableDef,
+        name: &str,
+        validated: bool,
+    ) -> Result<()> {
+        self.command_counter_increment()?;
+        let row = self
+            .catalog
+            .rows_of(PG_CONSTRAINT)
+            .iter()
+            .find(|row| {
+                row.values[4] == Value::Oid(table.oid) && row.values[1].as_str() == Some(name)
+            })
+            .cloned()
+            .ok_or_else(|| DbError::internal("constraint row missing"))?;
+        self.update_catalog_row(&row, |values| values[12] = Value::Bool(validated))
+    }
+
+    /// VALIDATE CONSTRAINT name: a NOT VALID foreign key or CHECK is checked against every
+    /// row and marked valid.
+    pub(super) fn validate_constraint(&mut self, table: &TableDef, name: &str) -> Result<()> {
+        let row = self
+            .catalog
+            .rows_of(PG_CONSTRAINT)
+            .iter()
+            .find(|row| {
+                row.values[4] == Value::Oid(table.oid) && row.values[1].as_str() == Some(name)
+            })
+            .cloned()
+            .ok_or_else(|| {
+                DbError::new(
+                    code::UNDEFINED_OBJECT,
+                    format!(
+                        "constraint \"{name}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                )
+            })?;
+        if row.values[12] != Value::Bool(false) {
+            return Ok(());
+        }
+        match row.values[3].as_str() {
+            Some("c") => {
+                let expr = row.values[6].as_str().unwrap_or("").to_string();
+                self.validate_check(table, name, &expr)?;
+            }
+            Some("f") => {
+                let key = self
+                    .catalog
+                    .foreign_keys()
+                    .into_iter()
+                    .find(|k| k.table == table.oid && k.name == name)
+                    .ok_or_else(|| DbError::internal("foreign key row missing"))?;
+                self.validate_foreign_key(table, &key)?;
+            }
+            _ => {
+                return Err(DbError::new(
+                    code::WRONG_OBJECT_TYPE,
+                    format!(
+                        "constraint \"{name}\" of relation \"{}\" is not a foreign key or check constraint",
+                        table.name
+                    ),
+                ))
+            }
+        }
+        self.update_catalog_row(&row, |values| values[12] = Value::Bool(true))
     }
 
     /// Whether the table has a constraint of that name (of any kind).

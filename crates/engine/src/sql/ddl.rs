@@ -337,7 +337,7 @@ impl Executor<'_> {
             self.command_counter_increment()?;
             for fk in &foreign_keys {
                 let table = self.current_table(table_oid)?;
-                self.add_foreign_key(&table, fk)?;
+                self.add_foreign_key(&table, fk, false)?;
             }
         }
         Ok(Outcome::Command {

@@ -445,7 +445,7 @@ impl Executor<'_> {
         let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
-        let (natts, data) = table.layout().encode(values);
+        let (natts, data) = table.encode_row(values);
         let image = TupleImage {
             command_id: self.command_id(),
             natts,
@@ -638,7 +638,7 @@ impl Executor<'_> {
         let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
-        let (natts, data) = table.layout().encode(new);
+        let (natts, data) = table.encode_row(new);
         let image = TupleImage {
             command_id: self.command_id(),
             natts,

@@ -19,9 +19,10 @@ use crate::heap::ItemPointer;
 use crate::mvcc::live_now;
 use crate::types::{compare, DataType, Value};
 
-/// How deep cascaded deletes and updates may chain before the statement fails as
-/// PostgreSQL's would, on its stack depth limit.
-const MAX_CASCADE_DEPTH: usize = 1000;
+/// A row change whose foreign keys are still to be checked or acted on: the table, the
+/// old row, and the new one (None for a delete). Cascades queue them, as PostgreSQL queues
+/// its RI trigger events, so a long chain needs no deeper stack.
+type PendingChange = (TableDef, Vec<Value>, Option<Vec<Value>>);
 
 fn action_code(action: Option<&ast::ReferentialAction>) -> char {
     match action {
@@ -97,9 +98,14 @@ impl Executor<'_> {
         &mut self,
         table: &TableDef,
         fk: &ast::ForeignKeyConstraint,
+        not_valid: bool,
     ) -> Result<()> {
         if let Some(characteristics) = &fk.characteristics {
-            if characteristics.deferrable == Some(true) || characteristics.initially.is_some() {
+            // NOT DEFERRABLE [INITIALLY IMMEDIATE] is what every constraint here is.
+            if characteristics.deferrable == Some(true)
+                || characteristics.initially == Some(ast::DeferrableInitial::Deferred)
+                || characteristics.enforced == Some(false)
+            {
                 return Err(DbError::feature_not_supported(
                     "DEFERRABLE foreign keys are not supported by pgplay yet",
                 ));
@@ -255,11 +261,10 @@ impl Executor<'_> {
             on_update: action_code(fk.on_update.as_ref()),
             on_delete: action_code(fk.on_delete.as_ref()),
             match_type,
+            validated: !not_valid,
         };
-        // The rows already there must satisfy it.
-        for (_, values) in self.scan(table)? {
-            self.db.interrupts.check()?;
-            self.check_reference(&def, table, &referenced, &values)?;
+        if !not_valid {
+            self.validate_foreign_key(table, &def)?;
         }
         self.insert_catalog_row(
             PG_CONSTRAINT,
@@ -276,9 +281,24 @@ impl Executor<'_> {
                 Value::Text(def.on_update.to_string()),
                 Value::Text(def.on_delete.to_string()),
                 Value::Text(match_type.to_string()),
+                Value::Bool(!not_valid),
             ],
         )?;
         self.command_counter_increment()
+    }
+
+    /// The rows already in `table` must satisfy the foreign key.
+    pub(super) fn validate_foreign_key(
+        &mut self,
+        table: &TableDef,
+        def: &ForeignKeyDef,
+    ) -> Result<()> {
+        let referenced = self.referenced_table(def.ref_table)?;
+        for (_, values) in self.scan(table)? {
+            self.db.interrupts.check()?;
+            self.check_reference(def, table, &referenced, &values)?;
+        }
+        Ok(())
     }
 
     /// A referencing row of `def` must find its key in the referenced table.
@@ -380,7 +400,7 @@ impl Executor<'_> {
         old: &[Value],
         new: &[Value],
     ) -> Result<()> {
-        self.foreign_keys_after_change(table, old, Some(new), 0)
+        self.foreign_keys_after_change(table, old, Some(new))
     }
 
     /// After a row of `table` holding `old` was deleted.
@@ -389,7 +409,7 @@ impl Executor<'_> {
         table: &TableDef,
         old: &[Value],
     ) -> Result<()> {
-        self.foreign_keys_after_change(table, old, None, 0)
+        self.foreign_keys_after_change(table, old, None)
     }
 
     fn referenced_table(&self, oid: u32) -> Result<TableDef> {
@@ -404,20 +424,34 @@ impl Executor<'_> {
         table: &TableDef,
         old: &[Value],
         new: Option<&[Value]>,
-        depth: usize,
     ) -> Result<()> {
         if !self.catalog.has_foreign_keys() {
             return Ok(());
         }
-        if depth > MAX_CASCADE_DEPTH {
-            return Err(DbError::new(
-                code::STATEMENT_TOO_COMPLEX,
-                "stack depth limit exceeded",
-            ));
-        }
         let width = table.columns.len();
-        let old = &old[..width.min(old.len())];
-        for def in self.catalog.foreign_keys() {
+        let mut queue = std::collections::VecDeque::new();
+        queue.push_back((
+            table.clone(),
+            old[..width.min(old.len())].to_vec(),
+            new.map(<[Value]>::to_vec),
+        ));
+        let keys = self.catalog.foreign_keys();
+        while let Some((table, old, new)) = queue.pop_front() {
+            self.db.interrupts.check()?;
+            self.row_change_foreign_keys(&keys, &table, &old, new.as_deref(), &mut queue)?;
+        }
+        Ok(())
+    }
+
+    fn row_change_foreign_keys(
+        &mut self,
+        keys: &[ForeignKeyDef],
+        table: &TableDef,
+        old: &[Value],
+        new: Option<&[Value]>,
+        queue: &mut std::collections::VecDeque<PendingChange>,
+    ) -> Result<()> {
+        for def in keys {
             // As the referencing side: a changed key must still find its row.
             if def.table == table.oid {
                 if let Some(new) = new {
@@ -427,13 +461,13 @@ impl Executor<'_> {
                         .all(|(a, b)| a.is_null() == b.is_null() && compare(a, &b).is_eq());
                     if changed {
                         let referenced = self.referenced_table(def.ref_table)?;
-                        self.check_reference(&def, table, &referenced, new)?;
+                        self.check_reference(def, table, &referenced, new)?;
                     }
                 }
             }
             // As the referenced side: the rows that referenced the old key.
             if def.ref_table == table.oid {
-                self.referenced_row_changed(&def, table, old, new, depth)?;
+                self.referenced_row_changed(def, table, old, new, queue)?;
             }
         }
         Ok(())
@@ -445,7 +479,7 @@ impl Executor<'_> {
         referenced: &TableDef,
         old: &[Value],
         new: Option<&[Value]>,
-        depth: usize,
+        queue: &mut std::collections::VecDeque<PendingChange>,
     ) -> Result<()> {
         let old_key = key_of(old, &def.ref_columns);
         if old_key.iter().any(Value::is_null) {
@@ -500,7 +534,7 @@ impl Executor<'_> {
             match (action, new) {
                 ('c', None) => {
                     self.heap_delete(&child, at)?;
-                    self.foreign_keys_after_change(&child, &values, None, depth + 1)?;
+                    queue.push_back((child.clone(), values, None));
                 }
                 _ => {
                     let mut changed = values.clone();
@@ -514,7 +548,7 @@ impl Executor<'_> {
                     self.check_row(&child, &changed)?;
                     self.check_unique(&child, &changed, Some(at))?;
                     self.heap_update(&child, at, &values, &changed)?;
-                    self.foreign_keys_after_change(&child, &values, Some(&changed), depth + 1)?;
+                    queue.push_back((child.clone(), values, Some(changed)));
                 }
             }
         }

@@ -130,6 +130,7 @@ impl Planner<'_, '_> {
         let mut windows = Vec::new();
         let outputs = self.bind_outputs(
             scope,
+            select.from.is_empty(),
             &select.projection,
             &mut aggregates,
             &mut srfs,
@@ -179,6 +180,7 @@ impl Planner<'_, '_> {
     fn bind_outputs(
         &mut self,
         scope: &Scope,
+        no_from: bool,
         projection: &[SelectItem],
         aggregates: &mut Vec<AggCall>,
         srfs: &mut Vec<TableFunction>,
@@ -190,7 +192,8 @@ impl Planner<'_, '_> {
                 SelectItem::UnnamedExpr(expr) => (expr, super::super::query::column_name(expr)),
                 SelectItem::ExprWithAlias { expr, alias } => (expr, ident_name(alias)),
                 SelectItem::Wildcard(_) => {
-                    if scope.columns.is_empty() {
+                    // A table may have no columns: its * is empty, not an error.
+                    if scope.columns.is_empty() && no_from {
                         return Err(DbError::syntax(
                             "SELECT * with no tables specified is not valid",
                         ));
