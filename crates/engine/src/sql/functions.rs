@@ -110,7 +110,7 @@ pub fn signature_text(name: &str, args: &[Expr]) -> String {
     format!("{name}({})", types.join(", "))
 }
 
-fn no_such_function(name: &str, args: &[Expr]) -> DbError {
+pub fn no_such_function(name: &str, args: &[Expr]) -> DbError {
     let error = DbError::new(
         code::UNDEFINED_FUNCTION,
         format!("function {} does not exist", signature_text(name, args)),
@@ -173,13 +173,7 @@ pub fn through_catalog<T>(
     let candidate = match catalog.resolve(name, &inputs) {
         Resolution::Found(candidate) => candidate,
         Resolution::NotFound => return Err(no_such_function(name, &args)),
-        Resolution::Ambiguous => {
-            return Err(DbError::new(
-                code::AMBIGUOUS_FUNCTION,
-                format!("function {} is not unique", signature_text(name, &args)),
-            )
-            .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."))
-        }
+        Resolution::Ambiguous => return Err(not_unique(name, &args)),
         Resolution::Coercion(target) => {
             return Err(DbError::feature_not_supported(format!(
                 "type casts written as function calls ({name}(...)) are not supported by pgplay yet; write CAST(... AS {})",
@@ -205,6 +199,17 @@ pub fn through_catalog<T>(
             e
         }
     })
+}
+
+/// 42725: more than one function fits equally well.
+pub fn not_unique(name: &str, args: &[Expr]) -> DbError {
+    DbError::new(
+        code::AMBIGUOUS_FUNCTION,
+        format!("function {} is not unique", signature_text(name, args)),
+    )
+    .with_hint(
+        "Could not choose a best candidate function. You might need to add explicit type casts.",
+    )
 }
 
 /// 0A000 for a function PostgreSQL has and pgplay does not implement.
@@ -448,7 +453,8 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
 fn round_like(name: &str, args: &[Value]) -> Result<Value> {
     if let Value::Float8(v) = args[0] {
         return Ok(Value::Float8(match name {
-            "round" => v.round(),
+            // rint(): halves go to the even neighbour, as PostgreSQL's float8 round does.
+            "round" => v.round_ties_even(),
             "trunc" => v.trunc(),
             "ceil" | "ceiling" => v.ceil(),
             _ => v.floor(),
