@@ -941,12 +941,7 @@ impl<'a> Binder<'a> {
                     DataType::Text,
                 );
             }
-            (AggFunc::StringAgg, _) => {
-                return Err(DbError::new(
-                    code::UNDEFINED_FUNCTION,
-                    format!("function {name} does not exist"),
-                ))
-            }
+            (AggFunc::StringAgg, args) => return Err(self.wrong_arity(name, args)),
             other => (other.1, ()),
         };
         let () = delimiter;
@@ -965,12 +960,7 @@ impl<'a> Binder<'a> {
                 })?;
                 Some(bound)
             }
-            _ => {
-                return Err(DbError::new(
-                    code::UNDEFINED_FUNCTION,
-                    format!("function {name} does not exist"),
-                ))
-            }
+            (_, args) => return Err(self.wrong_arity(name, args)),
         };
         if arg.as_ref().is_some_and(|a| {
             let (mut outer, mut local) = (false, false);
@@ -1001,6 +991,19 @@ impl<'a> Binder<'a> {
             (_, None) => DataType::Int8,
         };
         self.finish_agg_call(func, arg, None, distinct, filter, order, data_type)
+    }
+
+    /// An aggregate called with a number of arguments none of its forms takes: PostgreSQL's
+    /// 42883 naming the argument types.
+    fn wrong_arity(&mut self, name: &str, args: &[ast::Expr]) -> DbError {
+        let bound = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>();
+        match bound {
+            Ok(bound) => functions::no_such_function(name, &bound),
+            Err(e) => e,
+        }
     }
 
     /// An aggregate call with its FILTER and ORDER BY bound.
