@@ -25,6 +25,7 @@ pub mod mvcc;
 pub mod pg_proc;
 pub mod recovery;
 pub mod redo;
+pub mod row_layout;
 pub mod slots;
 pub mod sql;
 pub mod stack;
