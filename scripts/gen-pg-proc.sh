@@ -12,7 +12,7 @@
 # The file is tab-separated, one record per line, kind in the first field:
 #   T  typname  oid  typcategory  typispreferred(t/f)  element typname or -  format_type
 #   C  source typname  target typname                  (an implicit cast, castcontext 'i')
-#   F  proname  prokind  provolatile  proisstrict  proretset  pronargdefaults
+#   F  proname  oid  prokind  provolatile  proisstrict  proretset  pronargdefaults
 #      variadic typname or -  result typname  argument typnames (space-separated)
 #      pg_get_function_result or empty when it is format_type(result) (SETOF ... if retset)
 #      pg_get_function_arguments or empty when it is the argument format_types joined by ", "
@@ -83,7 +83,7 @@ WITH f AS (
   FROM pg_proc p
   WHERE p.pronamespace = 'pg_catalog'::regnamespace
 )
-SELECT 'F', f.proname, f.prokind, f.provolatile,
+SELECT 'F', f.proname, f.oid, f.prokind, f.provolatile,
        CASE WHEN f.proisstrict THEN 't' ELSE 'f' END,
        CASE WHEN f.proretset THEN 't' ELSE 'f' END,
        f.pronargdefaults,

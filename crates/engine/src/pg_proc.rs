@@ -70,6 +70,7 @@ pub struct PgType {
 /// A row of `pg_proc`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proc {
+    pub oid: u32,
     pub name: &'static str,
     pub kind: Kind,
     pub volatility: Volatility,
@@ -252,7 +253,7 @@ impl Catalog {
     }
 
     fn parse_proc(&mut self, f: &[&'static str]) -> bool {
-        let [_, name, kind, volatility, strict, retset, defaults, variadic, result, args, result_text, args_text] =
+        let [_, name, oid, kind, volatility, strict, retset, defaults, variadic, result, args, result_text, args_text] =
             f
         else {
             return false;
@@ -270,7 +271,7 @@ impl Catalog {
             "v" => Volatility::Volatile,
             _ => return false,
         };
-        let Ok(defaults) = defaults.parse::<usize>() else {
+        let (Ok(oid), Ok(defaults)) = (oid.parse::<u32>(), defaults.parse::<usize>()) else {
             return false;
         };
         let variadic = match *variadic {
@@ -294,6 +295,7 @@ impl Catalog {
             return false;
         }
         self.procs.push(Proc {
+            oid,
             name,
             kind,
             volatility,
@@ -626,6 +628,66 @@ impl Catalog {
         None
     }
 }
+
+/// The `pg_proc` catalog view: the columns of PostgreSQL's `pg_proc` that the data file holds.
+pub fn view() -> (
+    Vec<(String, crate::types::DataType)>,
+    Vec<Vec<crate::types::Value>>,
+) {
+    use crate::types::{DataType as T, Value as V};
+    let columns = [
+        ("oid", T::Oid),
+        ("proname", T::Name),
+        ("pronamespace", T::Oid),
+        ("provariadic", T::Oid),
+        ("prokind", T::Char),
+        ("proisstrict", T::Bool),
+        ("proretset", T::Bool),
+        ("provolatile", T::Char),
+        ("pronargs", T::Int2),
+        ("pronargdefaults", T::Int2),
+        ("prorettype", T::Oid),
+    ];
+    let rows = catalog()
+        .functions()
+        .iter()
+        .map(|p| {
+            let letter = |c: &str| V::Text(c.to_string());
+            vec![
+                V::Oid(p.oid),
+                V::Text(p.name.to_string()),
+                V::Oid(PG_CATALOG_NAMESPACE),
+                V::Oid(p.variadic.unwrap_or(0)),
+                letter(match p.kind {
+                    Kind::Function => "f",
+                    Kind::Aggregate => "a",
+                    Kind::Window => "w",
+                    Kind::Procedure => "p",
+                }),
+                V::Bool(p.strict),
+                V::Bool(p.returns_set),
+                letter(match p.volatility {
+                    Volatility::Immutable => "i",
+                    Volatility::Stable => "s",
+                    Volatility::Volatile => "v",
+                }),
+                V::Int2(p.args.len() as i16),
+                V::Int2(p.defaults as i16),
+                V::Oid(p.result),
+            ]
+        })
+        .collect();
+    (
+        columns
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect(),
+        rows,
+    )
+}
+
+/// `pg_catalog`'s OID.
+const PG_CATALOG_NAMESPACE: u32 = 11;
 
 fn element_name(fields: &[&'static str]) -> &'static str {
     fields.get(5).copied().unwrap_or_default()

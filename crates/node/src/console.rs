@@ -237,6 +237,11 @@ impl Node {
             psql::MetaCommand::DescribeTables { pattern } => {
                 self.describe(psql, pattern.as_deref(), true)
             }
+            psql::MetaCommand::DescribeFunctions {
+                pattern,
+                kinds,
+                system,
+            } => describe_functions(pattern.as_deref(), kinds, *system, &psql.options),
             _ => command.apply(&mut psql.options),
         }
     }
@@ -472,4 +477,46 @@ pub fn report(error: &pgplay_engine::DbError) -> psql::ErrorReport {
         hint: error.hint.clone(),
         position: error.position,
     }
+}
+
+/// `\df`: PostgreSQL 15's built-in functions from the engine's catalog (`pg_proc`), all in
+/// schema pg_catalog. Without a pattern psql lists only user functions (none: pgplay has no
+/// CREATE FUNCTION) unless `S` is given.
+fn describe_functions(
+    pattern: Option<&str>,
+    kinds: &str,
+    system: bool,
+    options: &psql::Options,
+) -> String {
+    use pgplay_engine::pg_proc::{catalog, Kind};
+    let catalog = catalog();
+    let matcher = pattern.map(psql::NamePattern::parse);
+    let trigger = catalog.type_oid("trigger");
+    let shown = |kind: Kind, result: u32| {
+        let letter = match kind {
+            Kind::Aggregate => 'a',
+            Kind::Window => 'w',
+            Kind::Procedure => 'p',
+            Kind::Function if Some(result) == trigger => 't',
+            Kind::Function => 'n',
+        };
+        kinds.is_empty() || kinds.contains(letter)
+    };
+    let functions: Vec<psql::FunctionSummary> = catalog
+        .functions()
+        .iter()
+        .filter(|f| match &matcher {
+            Some(m) => m.matches("pg_catalog", f.name),
+            None => system,
+        })
+        .filter(|f| shown(f.kind, f.result))
+        .map(|f| psql::FunctionSummary {
+            schema: "pg_catalog".into(),
+            name: f.name.to_string(),
+            result: f.result_display(catalog),
+            arguments: f.arguments_display(catalog),
+            kind: f.kind.label().into(),
+        })
+        .collect();
+    psql::format_function_list(&functions, options)
 }

@@ -213,6 +213,101 @@ fn coalesce_sends_joins_each_connections_contiguous_wal_and_keeps_order() {
     );
 }
 
+/// `\df` lists PostgreSQL 15's functions from the engine's catalog; the expected text is real
+/// psql 15's.
+#[test]
+fn df_lists_functions_like_psql() {
+    let mut node = Node::initdb("primary", 1, None, 0);
+    let mut psql = node.connect();
+    let lines = |l: &[&str]| l.iter().map(|s| format!("{s}\n")).collect::<String>();
+    assert_eq!(
+        node.psql_line(0, &mut psql, "\\df abs"),
+        lines(&[
+            "                         List of functions",
+            "   Schema   | Name | Result data type | Argument data types | Type ",
+            "------------+------+------------------+---------------------+------",
+            " pg_catalog | abs  | bigint           | bigint              | func",
+            " pg_catalog | abs  | double precision | double precision    | func",
+            " pg_catalog | abs  | integer          | integer             | func",
+            " pg_catalog | abs  | numeric          | numeric             | func",
+            " pg_catalog | abs  | real             | real                | func",
+            " pg_catalog | abs  | smallint         | smallint            | func",
+            "(6 rows)",
+            "",
+        ])
+    );
+    // Without a pattern (and without S) psql lists user functions only.
+    assert_eq!(
+        node.psql_line(0, &mut psql, "\\df"),
+        lines(&[
+            "                       List of functions",
+            " Schema | Name | Result data type | Argument data types | Type ",
+            "--------+------+------------------+---------------------+------",
+            "(0 rows)",
+            "",
+        ])
+    );
+    assert_eq!(
+        node.psql_line(0, &mut psql, "\\df pg_last*"),
+        lines(&[
+            "                                                                   List of functions",
+            "   Schema   |             Name              |     Result data type     |                          Argument data types                           | Type ",
+            "------------+-------------------------------+--------------------------+------------------------------------------------------------------------+------",
+            " pg_catalog | pg_last_committed_xact        | record                   | OUT xid xid, OUT \"timestamp\" timestamp with time zone, OUT roident oid | func",
+            " pg_catalog | pg_last_wal_receive_lsn       | pg_lsn                   |                                                                        | func",
+            " pg_catalog | pg_last_wal_replay_lsn        | pg_lsn                   |                                                                        | func",
+            " pg_catalog | pg_last_xact_replay_timestamp | timestamp with time zone |                                                                        | func",
+            "(4 rows)",
+            "",
+        ])
+    );
+    let aggregates = node.psql_line(0, &mut psql, "\\dfa max");
+    assert!(aggregates.contains(" pg_catalog | max  | pg_lsn                      | pg_lsn                      | agg\n"), "{aggregates}");
+    assert!(aggregates.ends_with("(22 rows)\n\n"), "{aggregates}");
+    assert_eq!(
+        node.psql_line(0, &mut psql, "\\dfw max"),
+        lines(&[
+            "                       List of functions",
+            " Schema | Name | Result data type | Argument data types | Type ",
+            "--------+------+------------------+---------------------+------",
+            "(0 rows)",
+            "",
+        ])
+    );
+    let series = node.psql_line(0, &mut psql, "\\df generate_series");
+    assert!(series.contains("| SETOF integer "), "{series}");
+}
+
+/// A function PostgreSQL has but pgplay does not implement says so, with the caret; one that
+/// exists nowhere gets PostgreSQL's error.
+#[test]
+fn missing_functions_are_told_apart() {
+    let mut node = Node::initdb("primary", 1, None, 0);
+    let mut psql = node.connect();
+    assert_eq!(
+        node.psql_line(0, &mut psql, "SELECT gcd(12, 18);"),
+        "ERROR:  function gcd(integer, integer) is not supported by pgplay yet\nLINE 1: SELECT gcd(12, 18);\n               ^\n"
+    );
+    assert_eq!(
+        node.psql_line(0, &mut psql, "SELECT 1 + foo(1);"),
+        "ERROR:  function foo(integer) does not exist\nLINE 1: SELECT 1 + foo(1);\n                   ^\nHINT:  No function matches the given name and argument types. You might need to add explicit type casts.\n"
+    );
+    assert_eq!(
+        node.psql_line(0, &mut psql, "SELECT every(true);"),
+        "ERROR:  function every(boolean) is not supported by pgplay yet\nLINE 1: SELECT every(true);\n               ^\n"
+    );
+    let lines = node.psql_line(0, &mut psql, "SELECT * FROM pg_ls_dir('.');");
+    assert!(
+        lines.starts_with("ERROR:  function pg_ls_dir(text) is not supported by pgplay yet\n"),
+        "{lines}"
+    );
+    let window = node.psql_line(0, &mut psql, "SELECT nth_value(1, 1) OVER ();");
+    assert!(
+        window.starts_with("ERROR:  window function nth_value is not supported by pgplay yet\n"),
+        "{window}"
+    );
+}
+
 #[test]
 fn describe_shows_foreign_keys_and_added_columns_like_psql() {
     // psql 15: the same statements, then "\d p" and "\d c".

@@ -83,6 +83,57 @@ pub fn format_relation_list(
     }
 }
 
+/// One row of `\df`: what `pg_get_function_result` and `pg_get_function_arguments` print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSummary {
+    pub schema: String,
+    pub name: String,
+    pub result: String,
+    pub arguments: String,
+    /// `func`, `agg`, `window` or `proc`.
+    pub kind: String,
+}
+
+/// `List of functions` for `\df`, sorted as psql's `ORDER BY 1, 2, 4` sorts it (schema, name,
+/// arguments; byte order, the C collation). With no rows psql still prints the empty table.
+pub fn format_function_list(funcs: &[FunctionSummary], opts: &Options) -> String {
+    let mut funcs: Vec<&FunctionSummary> = funcs.iter().collect();
+    funcs.sort_by(|a, b| {
+        (&a.schema, &a.name, &a.arguments).cmp(&(&b.schema, &b.name, &b.arguments))
+    });
+    let table = Table {
+        title: Some("List of functions".to_string()),
+        headers: [
+            "Schema",
+            "Name",
+            "Result data type",
+            "Argument data types",
+            "Type",
+        ]
+        .map(String::from)
+        .to_vec(),
+        right_align: vec![false; 5],
+        rows: funcs
+            .iter()
+            .map(|f| {
+                vec![
+                    f.schema.clone(),
+                    f.name.clone(),
+                    f.result.clone(),
+                    f.arguments.clone(),
+                    f.kind.clone(),
+                ]
+            })
+            .collect(),
+        footers: Vec::new(),
+        default_footer: opts.footer,
+    };
+    match opts.expanded {
+        Expanded::On => render_expanded(&table),
+        _ => render_aligned(&table),
+    }
+}
+
 /// `Did not find any relation named "x".` or `Did not find any relations.`
 pub fn not_found(pattern: Option<&str>) -> String {
     match pattern {

@@ -11,7 +11,8 @@
 //! * errors and notices ([`format_error`]), including the `LINE n:` excerpt
 //!   with its `^` caret;
 //! * `\d`, `\dt` and `\d NAME` ([`format_relation_list`],
-//!   [`format_table_description`]) from plain description structs;
+//!   [`format_table_description`]) and `\df` ([`format_function_list`]) from plain
+//!   description structs;
 //! * backslash commands ([`parse_meta_command`], [`MetaCommand::apply`]);
 //! * statement splitting and prompts ([`QueryBuffer`], [`split_statements`],
 //!   [`prompt`]).
@@ -46,9 +47,9 @@ mod table;
 mod width;
 
 pub use describe::{
-    format_relation_list, format_table_description, not_found, ColumnDescription,
-    ConstraintDescription, IndexDescription, IndexKind, NamePattern, ReferencingConstraint,
-    RelationKind, RelationSummary, TableDescription,
+    format_function_list, format_relation_list, format_table_description, not_found,
+    ColumnDescription, ConstraintDescription, FunctionSummary, IndexDescription, IndexKind,
+    NamePattern, ReferencingConstraint, RelationKind, RelationSummary, TableDescription,
 };
 pub use error::{error_position, format_error, ErrorReport};
 pub use meta::{expanded_status, parse_bool, parse_meta_command, MetaCommand, HELP};

@@ -9,6 +9,14 @@ pub enum MetaCommand {
     Describe { pattern: Option<String> },
     /// `\dt [pattern]`: list tables.
     DescribeTables { pattern: Option<String> },
+    /// `\df[anptwS] [pattern]`: list functions. `kinds` holds the letters given (`a` aggregates,
+    /// `n` normal, `p` procedures, `t` trigger functions, `w` window functions; none: all),
+    /// `system` the `S` (without a pattern, only then are pg_catalog's functions listed).
+    DescribeFunctions {
+        pattern: Option<String>,
+        kinds: String,
+        system: bool,
+    },
     /// `\x [on|off|auto]` (raw value; `None` toggles).
     Expanded(Option<String>),
     /// `\pset null [value]` (`None` shows the current value).
@@ -55,7 +63,6 @@ const UNSUPPORTED: &[&str] = &[
     "dn",
     "du",
     "dg",
-    "df",
     "dT",
     "dx",
     "e",
@@ -120,6 +127,12 @@ pub fn parse_meta_command(line: &str) -> MetaCommand {
     match name {
         "d" => MetaCommand::Describe { pattern: first },
         "dt" => MetaCommand::DescribeTables { pattern: first },
+        _ if is_df(name) && args.len() <= 1 => MetaCommand::DescribeFunctions {
+            pattern: first,
+            kinds: name[2..].chars().filter(|c| *c != 'S').collect(),
+            system: name.contains('S'),
+        },
+        _ if is_df(name) => MetaCommand::Unsupported(format!("\\{name} with argument types")),
         "x" => MetaCommand::Expanded(first),
         "pset" => parse_pset(&args),
         "timing" => MetaCommand::Timing(first),
@@ -131,6 +144,12 @@ pub fn parse_meta_command(line: &str) -> MetaCommand {
         _ if UNSUPPORTED.contains(&name) => MetaCommand::Unsupported(format!("\\{name}")),
         _ => MetaCommand::Unknown(format!("\\{name}")),
     }
+}
+
+/// `\df` with psql's option letters (not `+`, and argument-type patterns are not supported).
+fn is_df(name: &str) -> bool {
+    name.strip_prefix("df")
+        .is_some_and(|rest| rest.chars().all(|c| "anptwS".contains(c)))
 }
 
 fn parse_pset(args: &[String]) -> MetaCommand {
@@ -296,6 +315,7 @@ impl MetaCommand {
             MetaCommand::Invalid(msg) => format!("{msg}\n"),
             MetaCommand::Describe { .. }
             | MetaCommand::DescribeTables { .. }
+            | MetaCommand::DescribeFunctions { .. }
             | MetaCommand::Quit => String::new(),
         }
     }
@@ -350,6 +370,7 @@ pub const HELP: &str = "\
 Backslash commands available in this playground:
   \\d [NAME]             list tables and sequences, or describe a table
   \\dt [PATTERN]         list tables
+  \\df[anptwS] [PATTERN] list [only agg/normal/procedure/trigger/window] functions
   \\x [on|off|auto]      toggle or set expanded (one field per line) output
   \\pset null [TEXT]     show NULL values as TEXT
   \\pset footer [on|off] show or hide the \"(N rows)\" footer

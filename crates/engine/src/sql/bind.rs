@@ -600,17 +600,6 @@ impl<'a> Binder<'a> {
             return super::datetime::bind_make_interval_args(&function.args, &mut |e| self.bind(e));
         }
         let (args, distinct, star) = function_args(function)?;
-        if let Some(window) = &function.over {
-            return self.bind_window(
-                &name,
-                window,
-                &args,
-                star,
-                distinct,
-                function.filter.as_deref(),
-            );
-        }
-        refuse_function_extras(function)?;
         let at = function
             .name
             .0
@@ -619,9 +608,25 @@ impl<'a> Binder<'a> {
             .map(|i| i.span.start);
         let at = at.and_then(|s| self.position(s));
         let placed = |e: DbError| match e.code {
-            code::UNDEFINED_FUNCTION => e.with_position(at),
+            code::UNDEFINED_FUNCTION
+            | code::AMBIGUOUS_FUNCTION
+            | code::WRONG_OBJECT_TYPE
+            | code::FEATURE_NOT_SUPPORTED => e.with_position(at),
             _ => e,
         };
+        if let Some(window) = &function.over {
+            return self
+                .bind_window(
+                    &name,
+                    window,
+                    &args,
+                    star,
+                    distinct,
+                    function.filter.as_deref(),
+                )
+                .map_err(placed);
+        }
+        refuse_function_extras(function)?;
         let order = call_order(function);
         if let Some(func) = aggregate_kind(&name, star) {
             return self
@@ -708,11 +713,7 @@ impl<'a> Binder<'a> {
                 Some(kind) => {
                     WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter, &[])?)
                 }
-                None => {
-                    return Err(DbError::feature_not_supported(format!(
-                        "window function {name} is not supported by pgplay yet"
-                    )))
-                }
+                None => return Err(self.unknown_window_function(name, args)),
             },
         };
         let windows = self.windows.take();
@@ -736,6 +737,41 @@ impl<'a> Binder<'a> {
             data_type: data_type.clone(),
         });
         Ok(Expr::Window(windows.len() - 1, data_type))
+    }
+
+    /// `f(...) OVER (...)` for an `f` pgplay has no window code for: PostgreSQL's catalog says
+    /// whether it is missing (42883), not a window function (42809) or not implemented (0A000).
+    fn unknown_window_function(&mut self, name: &str, args: &[ast::Expr]) -> DbError {
+        use crate::pg_proc::{catalog, Kind, Resolution};
+        let windows = self.windows.take();
+        let bound = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>();
+        self.windows = windows;
+        let bound = match bound {
+            Ok(bound) => bound,
+            Err(e) => return e,
+        };
+        let inputs: Vec<u32> = bound
+            .iter()
+            .map(|a| functions::input_oid(&a.data_type()))
+            .collect();
+        match catalog().resolve(name, &inputs) {
+            Resolution::Found(c) if c.proc.kind == Kind::Function => DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!(
+                    "OVER specified, but {name} is not a window function nor an aggregate function"
+                ),
+            ),
+            Resolution::Found(_) => DbError::feature_not_supported(format!(
+                "window function {name} is not supported by pgplay yet"
+            )),
+            Resolution::Ambiguous => functions::not_unique(name, &bound),
+            Resolution::NotFound | Resolution::Coercion(_) => {
+                functions::no_such_function(name, &bound)
+            }
+        }
     }
 
     /// ntile, lag, lead, first_value, last_value: their arguments, typed as PostgreSQL types them.
@@ -905,12 +941,7 @@ impl<'a> Binder<'a> {
                     DataType::Text,
                 );
             }
-            (AggFunc::StringAgg, _) => {
-                return Err(DbError::new(
-                    code::UNDEFINED_FUNCTION,
-                    format!("function {name} does not exist"),
-                ))
-            }
+            (AggFunc::StringAgg, args) => return Err(self.wrong_arity(name, args)),
             other => (other.1, ()),
         };
         let () = delimiter;
@@ -929,12 +960,7 @@ impl<'a> Binder<'a> {
                 })?;
                 Some(bound)
             }
-            _ => {
-                return Err(DbError::new(
-                    code::UNDEFINED_FUNCTION,
-                    format!("function {name} does not exist"),
-                ))
-            }
+            (_, args) => return Err(self.wrong_arity(name, args)),
         };
         if arg.as_ref().is_some_and(|a| {
             let (mut outer, mut local) = (false, false);
@@ -965,6 +991,19 @@ impl<'a> Binder<'a> {
             (_, None) => DataType::Int8,
         };
         self.finish_agg_call(func, arg, None, distinct, filter, order, data_type)
+    }
+
+    /// An aggregate called with a number of arguments none of its forms takes: PostgreSQL's
+    /// 42883 naming the argument types.
+    fn wrong_arity(&mut self, name: &str, args: &[ast::Expr]) -> DbError {
+        let bound = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>();
+        match bound {
+            Ok(bound) => functions::no_such_function(name, &bound),
+            Err(e) => e,
+        }
     }
 
     /// An aggregate call with its FILTER and ORDER BY bound.

@@ -110,7 +110,7 @@ pub fn signature_text(name: &str, args: &[Expr]) -> String {
     format!("{name}({})", types.join(", "))
 }
 
-fn no_such_function(name: &str, args: &[Expr]) -> DbError {
+pub fn no_such_function(name: &str, args: &[Expr]) -> DbError {
     let error = DbError::new(
         code::UNDEFINED_FUNCTION,
         format!("function {} does not exist", signature_text(name, args)),
@@ -173,13 +173,7 @@ pub fn through_catalog<T>(
     let candidate = match catalog.resolve(name, &inputs) {
         Resolution::Found(candidate) => candidate,
         Resolution::NotFound => return Err(no_such_function(name, &args)),
-        Resolution::Ambiguous => {
-            return Err(DbError::new(
-                code::AMBIGUOUS_FUNCTION,
-                format!("function {} is not unique", signature_text(name, &args)),
-            )
-            .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."))
-        }
+        Resolution::Ambiguous => return Err(not_unique(name, &args)),
         Resolution::Coercion(target) => {
             return Err(DbError::feature_not_supported(format!(
                 "type casts written as function calls ({name}(...)) are not supported by pgplay yet; write CAST(... AS {})",
@@ -205,6 +199,17 @@ pub fn through_catalog<T>(
             e
         }
     })
+}
+
+/// 42725: more than one function fits equally well.
+pub fn not_unique(name: &str, args: &[Expr]) -> DbError {
+    DbError::new(
+        code::AMBIGUOUS_FUNCTION,
+        format!("function {} is not unique", signature_text(name, args)),
+    )
+    .with_hint(
+        "Could not choose a best candidate function. You might need to add explicit type casts.",
+    )
 }
 
 /// 0A000 for a function PostgreSQL has and pgplay does not implement.
@@ -448,7 +453,8 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
 fn round_like(name: &str, args: &[Value]) -> Result<Value> {
     if let Value::Float8(v) = args[0] {
         return Ok(Value::Float8(match name {
-            "round" => v.round(),
+            // rint(): halves go to the even neighbour, as PostgreSQL's float8 round does.
+            "round" => v.round_ties_even(),
             "trunc" => v.trunc(),
             "ceil" | "ceiling" => v.ceil(),
             _ => v.floor(),
@@ -525,4 +531,162 @@ pub fn renamed_column(name: &str) -> Option<String> {
     Some(format!(
         "pgplay: \"{name}\" is the name older PostgreSQL releases used; since PostgreSQL {release} the column is \"{new}\"."
     ))
+}
+
+/// The built-in functions of PostgreSQL 15 (by signature, plain functions only) that pgplay's
+/// binder accepts with their declared argument types.
+pub fn implemented() -> Vec<&'static pg_proc::Proc> {
+    let catalog = pg_proc::catalog();
+    catalog
+        .functions()
+        .iter()
+        .filter(|p| p.kind == pg_proc::Kind::Function)
+        .filter(|p| {
+            let args: Option<Vec<Expr>> = p
+                .args
+                .iter()
+                .map(|t| DataType::from_oid(*t, -1).map(|t| Expr::Const(Value::Null, t)))
+                .collect();
+            args.is_some_and(|args| bind_call(p.name, args).is_ok())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    /// Every function pgplay binds by name is one of PostgreSQL's (or SQL syntax), so that the
+    /// catalog lookup in front of pgplay's binder never hides one.
+    #[test]
+    fn pgplay_functions_are_postgres_functions() {
+        let catalog = pg_proc::catalog();
+        let mut names: Vec<&str> = SYSTEM.iter().map(|(n, _, _)| *n).collect();
+        names.extend([
+            "lower",
+            "upper",
+            "btrim",
+            "ltrim",
+            "rtrim",
+            "md5",
+            "length",
+            "char_length",
+            "character_length",
+            "octet_length",
+            "abs",
+            "round",
+            "trunc",
+            "ceil",
+            "ceiling",
+            "floor",
+            "concat",
+            "substr",
+            "substring",
+            "pg_wal_lsn_diff",
+            "pg_typeof",
+            "pg_size_pretty",
+            "justify_hours",
+            "justify_days",
+            "justify_interval",
+            "date_part",
+            "date_trunc",
+            "age",
+            "make_interval",
+            "to_char",
+            "generate_series",
+        ]);
+        for name in names {
+            assert!(
+                SQL_SYNTAX.contains(&name) || !catalog.named(name).is_empty(),
+                "{name} is not in PostgreSQL's catalog"
+            );
+        }
+    }
+
+    #[test]
+    fn implemented_functions_are_counted() {
+        let implemented = implemented();
+        let names: Vec<&str> = implemented.iter().map(|p| p.name).collect();
+        for name in [
+            "abs",
+            "lower",
+            "pg_current_wal_lsn",
+            "pg_size_pretty",
+            "date_trunc",
+        ] {
+            assert!(names.contains(&name), "{name} not counted: {names:?}");
+        }
+        assert!(!names.contains(&"gcd"));
+        assert!(implemented.len() > 50, "{}", implemented.len());
+    }
+
+    fn bound(name: &str, args: Vec<Expr>) -> Result<Expr> {
+        bind_call(name, args)
+    }
+
+    fn literal(text: &str) -> Expr {
+        Expr::Const(Value::Text(text.into()), DataType::Unknown)
+    }
+
+    #[test]
+    fn arguments_take_the_chosen_functions_types() {
+        // round(integer): the float8 function, its argument cast.
+        let call = bound("round", vec![Expr::Const(Value::Int4(2), DataType::Int4)]).unwrap();
+        assert_eq!(call.data_type(), DataType::Float8);
+        // abs('-1'): the literal becomes double precision.
+        let call = bound("abs", vec![literal("-1")]).unwrap();
+        assert_eq!(call.data_type(), DataType::Float8);
+        // round(numeric, integer) keeps numeric.
+        let call = bound(
+            "round",
+            vec![
+                Expr::Const(Value::Int4(2), DataType::Int4),
+                Expr::Const(Value::Int4(1), DataType::Int4),
+            ],
+        )
+        .unwrap();
+        assert_eq!(call.data_type(), DataType::NUMERIC);
+    }
+
+    #[test]
+    fn errors_say_which_kind_of_missing() {
+        let code_of = |name: &str, args: Vec<Expr>| bound(name, args).unwrap_err().code;
+        let int = || Expr::Const(Value::Int4(1), DataType::Int4);
+        assert_eq!(
+            code_of("gcd", vec![int(), int()]),
+            code::FEATURE_NOT_SUPPORTED
+        );
+        assert_eq!(code_of("foo", vec![int()]), code::UNDEFINED_FUNCTION);
+        assert_eq!(
+            code_of(
+                "abs",
+                vec![Expr::Const(Value::Text("a".into()), DataType::Text)]
+            ),
+            code::UNDEFINED_FUNCTION
+        );
+        assert_eq!(
+            code_of("trunc", vec![Expr::Const(Value::Null, DataType::Unknown)]),
+            code::AMBIGUOUS_FUNCTION
+        );
+        assert_eq!(code_of("ntile", vec![int()]), code::WRONG_OBJECT_TYPE);
+        assert_eq!(
+            code_of("int4", vec![literal("5")]),
+            code::FEATURE_NOT_SUPPORTED
+        );
+        let message = bound("gcd", vec![int(), int()]).unwrap_err().message;
+        assert_eq!(
+            message,
+            "function gcd(integer, integer) is not supported by pgplay yet"
+        );
+        let message = bound(
+            "bool_and",
+            vec![Expr::Const(Value::Bool(true), DataType::Bool)],
+        )
+        .unwrap_err()
+        .message;
+        assert_eq!(
+            message,
+            "function bool_and(boolean) is not supported by pgplay yet"
+        );
+    }
 }

@@ -1030,6 +1030,9 @@ impl Executor<'_> {
             if name == "pg_settings" {
                 return Ok(crate::guc_docs::pg_settings(self.db, self.session));
             }
+            if name == "pg_proc" {
+                return Ok(crate::pg_proc::view());
+            }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
             }

@@ -253,12 +253,26 @@ impl<'p, 'e> Planner<'p, 'e> {
                 args: Some(args),
                 with_ordinality,
                 ..
-            } => self.plan_function(
-                &object_name(name),
-                &args.args,
-                *with_ordinality,
-                alias.as_ref(),
-            ),
+            } => {
+                let at = name
+                    .0
+                    .first()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.span.start);
+                let at = at.and_then(|s| self.position(s));
+                self.plan_function(
+                    &object_name(name),
+                    &args.args,
+                    *with_ordinality,
+                    alias.as_ref(),
+                )
+                .map_err(|e| match e.code {
+                    code::UNDEFINED_FUNCTION
+                    | code::AMBIGUOUS_FUNCTION
+                    | code::FEATURE_NOT_SUPPORTED => e.with_position(at),
+                    _ => e,
+                })
+            }
             TableFactor::Derived {
                 subquery, alias, ..
             } => {

@@ -53,8 +53,13 @@ impl TableFunction {
     }
 }
 
-/// The set-returning functions pgplay knows, bound to their arguments.
+/// The set-returning functions pgplay knows, bound to their arguments (after PostgreSQL's
+/// catalog chose the function: see `functions::through_catalog`).
 pub fn bind(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
+    super::super::functions::through_catalog(name, args, bind_known)
+}
+
+fn bind_known(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
     let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
     let not_found = || {
         let shown: Vec<String> = types.iter().map(DataType::base_name).collect();
