@@ -60,14 +60,15 @@ impl ReplayRun {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReplayFailure {
     pub lsn: Lsn,
-    pub error: DbError,
+    /// What the redo said.
+    pub message: String,
 }
 
 impl ReplayFailure {
     /// The startup process's last words, as PostgreSQL reports a redo
     /// failure (`PANIC:  WAL contains references to invalid pages`).
     pub fn log_line(&self) -> String {
-        format!("PANIC:  {}", self.error.message)
+        format!("PANIC:  {}", self.message)
     }
 }
 
@@ -232,7 +233,7 @@ impl Database {
                 self.replay(read.lsn, &read.record, read.end)
                     .map_err(|error| ReplayFailure {
                         lsn: read.lsn,
-                        error,
+                        message: error.message,
                     })?;
                 if let RecordBody::Xlog(XlogRecord::BackupEnd(start)) = read.record.body {
                     if self.control.backup_start == Some(start) {
