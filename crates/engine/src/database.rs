@@ -20,6 +20,7 @@ use crate::catalog::{Catalog, FIRST_NORMAL_OID};
 use crate::error::{code, DbError, Result};
 use crate::guc::Settings;
 use crate::mvcc::{Snapshot, XactStatus, FIRST_NORMAL_XID};
+use crate::recovery::ReplayFailure;
 use crate::redo::{self, DataState};
 
 pub type SessionId = u32;
@@ -621,7 +622,7 @@ impl Database {
 
     /// Crash recovery: replay from the last checkpoint's redo pointer to the
     /// end of the flushed log. Returns log lines PostgreSQL would print.
-    pub fn recover(&mut self) -> Result<Vec<String>> {
+    pub fn recover(&mut self) -> std::result::Result<Vec<String>, ReplayFailure> {
         let mut lines = Vec::new();
         let time = pgplay_wal::time::format_timestamp_seconds(self.control.time);
         if self.control.clean_shutdown() {
@@ -645,20 +646,14 @@ impl Database {
         );
         let redo = self.control.redo;
         let end = self.wal.recover_end(redo);
-        let mut replayed = 0usize;
-        let mut last = None;
-        let records: Vec<_> = self.wal.records_from(redo).collect();
-        for read in records {
-            let read = read.map_err(|e| DbError::internal(e.to_string()))?;
-            redo::apply(&mut self.data, read.lsn, &read.record)?;
-            replayed += 1;
-            last = Some(read.lsn);
-        }
         lines.push(format!("LOG:  redo starts at {}", redo));
-        if let Some(last) = last {
+        self.replayed_upto = redo;
+        let run = self.replay_wal(|_| false)?;
+        lines.extend(run.stop_line());
+        if let Some(last) = run.last {
             lines.push(format!(
                 "LOG:  redo done at {} ({} records)",
-                last, replayed
+                last, run.replayed
             ));
         }
         self.data.catalog_writers.clear();

@@ -57,5 +57,5 @@ pub use database::{
     StatementResult,
 };
 pub use error::{DbError, Result};
-pub use recovery::BaseBackup;
+pub use recovery::{BaseBackup, ReplayFailure, ReplayRun};
 pub use stats::{ReplicationStats, WalReceiverRow, WalSenderRow};

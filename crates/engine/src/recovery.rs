@@ -2,7 +2,9 @@
 //! starting as a standby, replaying streamed WAL (with restartpoints, so a
 //! standby's crash recovery starts near where it was), and promotion.
 
-use pgplay_wal::{Lsn, Record, RecordBody, TimeLineId, TransactionRecord, WalLog, XlogRecord};
+use pgplay_wal::{
+    Lsn, Record, RecordBody, TimeLineId, TransactionRecord, WalError, WalLog, XlogRecord,
+};
 
 use crate::database::{ClusterState, ControlFile, Database};
 use crate::error::{DbError, Result};
@@ -22,6 +24,52 @@ pub struct BaseBackup {
     /// Where the copied WAL ends (`pg_basebackup` waits for it).
     pub end: Lsn,
     pub checkpoint: Lsn,
+}
+
+/// Records read per batch of replay (keeps each step small).
+const REPLAY_BATCH: usize = 512;
+
+/// How far one run of [`Database::replay_wal`] got, and why it stopped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayRun {
+    /// Records replayed.
+    pub replayed: usize,
+    /// The start of the last record replayed.
+    pub last: Option<Lsn>,
+    /// Replay is paused (`pg_wal_replay_pause()`).
+    pub paused: bool,
+    /// The caller's `hold` kept the next record back.
+    pub held: bool,
+    /// The next record is there but cannot be read (torn, or a bad header).
+    pub invalid: Option<WalError>,
+    /// A base backup's end was reached: its redo start and the end of the
+    /// BACKUP_END record (the backup is consistent from there).
+    pub backup_end: Option<(Lsn, Lsn)>,
+}
+
+impl ReplayRun {
+    /// What PostgreSQL logs where replay stops at a record it cannot read
+    /// (`LOG:  invalid record length at 0/3000110: wanted 24, got 0`).
+    pub fn stop_line(&self) -> Option<String> {
+        self.invalid.as_ref().map(|error| format!("LOG:  {error}"))
+    }
+}
+
+/// A record whose redo failed: the startup process stops, and with it the
+/// server (at start, it does not come up).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayFailure {
+    pub lsn: Lsn,
+    /// What the redo said.
+    pub message: String,
+}
+
+impl ReplayFailure {
+    /// The startup process's last words, as PostgreSQL reports a redo
+    /// failure (`PANIC:  WAL contains references to invalid pages`).
+    pub fn log_line(&self) -> String {
+        format!("PANIC:  {}", self.message)
+    }
 }
 
 impl Database {
@@ -94,7 +142,7 @@ impl Database {
 
     /// Starts in standby mode: replay the local WAL from the last
     /// (re)startpoint and stay in recovery. Returns the log lines.
-    pub fn start_standby(&mut self) -> Result<Vec<String>> {
+    pub fn start_standby(&mut self) -> std::result::Result<Vec<String>, ReplayFailure> {
         let time = pgplay_wal::time::format_timestamp_seconds(self.control.time);
         let mut lines = vec![match (self.control.backup_start, self.control.state) {
             (None, ClusterState::ShutDown) => format!("LOG:  database system was shut down at {time} UTC"),
@@ -118,23 +166,16 @@ impl Database {
             ));
         }
         let end = self.wal.recover_end(redo);
-        let records: Vec<_> = self.wal.records_from(redo).collect();
         lines.push(format!("LOG:  redo starts at {redo}"));
         self.replayed_upto = redo;
+        let run = self.replay_wal(|_| false)?;
+        lines.extend(run.stop_line());
         let mut consistent_at = None;
-        for read in records {
-            let read = read.map_err(|e| DbError::internal(e.to_string()))?;
-            self.replay(read.lsn, &read.record, read.end)?;
-            if let RecordBody::Xlog(XlogRecord::BackupEnd(start)) = read.record.body {
-                if self.control.backup_start == Some(start) {
-                    lines.push(format!(
-                        "LOG:  completed backup recovery with redo LSN {start} and end LSN {}",
-                        read.end
-                    ));
-                    self.control.backup_start = None;
-                    consistent_at = Some(read.end);
-                }
-            }
+        if let Some((start, end)) = run.backup_end {
+            lines.push(format!(
+                "LOG:  completed backup recovery with redo LSN {start} and end LSN {end}"
+            ));
+            consistent_at = Some(end);
         }
         self.replayed_upto = self.replayed_upto.max(end);
         self.control.state = ClusterState::InArchiveRecovery;
@@ -147,6 +188,62 @@ impl Database {
         ));
         lines.push("LOG:  database system is ready to accept read-only connections".to_string());
         Ok(lines)
+    }
+
+    /// The one replay loop of the startup process, for crash recovery
+    /// ([`Database::recover`]), a standby's start ([`Database::start_standby`])
+    /// and streaming: replays every complete record from `replayed_upto` on,
+    /// in batches (the log is read, then the records applied), until the end
+    /// of the WAL, a record that cannot be read, a pause
+    /// (`pg_wal_replay_pause()`), or a record `hold` keeps back
+    /// (`recovery_min_apply_delay`). A record whose redo fails ends it with a
+    /// [`ReplayFailure`]: the startup process cannot go on.
+    pub fn replay_wal(
+        &mut self,
+        mut hold: impl FnMut(&Record) -> bool,
+    ) -> std::result::Result<ReplayRun, ReplayFailure> {
+        let mut run = ReplayRun::default();
+        loop {
+            if self.replay_paused {
+                // The WAL is received and flushed, not applied.
+                run.paused = true;
+                return Ok(run);
+            }
+            let mut batch = Vec::new();
+            for read in self.wal.records_from(self.replayed_upto).take(REPLAY_BATCH) {
+                match read {
+                    Ok(read) => batch.push(read),
+                    Err(WalError::EndOfLog(_)) => break,
+                    Err(error) => {
+                        run.invalid = Some(error);
+                        break;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                return Ok(run);
+            }
+            run.invalid = None;
+            for read in batch {
+                if hold(&read.record) {
+                    run.held = true;
+                    return Ok(run);
+                }
+                self.replay(read.lsn, &read.record, read.end)
+                    .map_err(|error| ReplayFailure {
+                        lsn: read.lsn,
+                        message: error.message,
+                    })?;
+                if let RecordBody::Xlog(XlogRecord::BackupEnd(start)) = read.record.body {
+                    if self.control.backup_start == Some(start) {
+                        self.control.backup_start = None;
+                        run.backup_end = Some((start, read.end));
+                    }
+                }
+                run.replayed += 1;
+                run.last = Some(read.lsn);
+            }
+        }
     }
 
     /// A standby replays one record received from upstream. A checkpoint

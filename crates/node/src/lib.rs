@@ -721,11 +721,11 @@ impl Node {
                 .into_iter()
                 .filter(|l| hot_standby || !l.contains("ready to accept read-only connections"))
                 .for_each(|l| self.push_log(l)),
-            Err(error) => {
-                self.push_log(format!("PANIC:  {}", error.message));
+            Err(failure) => {
+                self.startup_failed(now, &failure);
                 return Err(format!(
-                    "PANIC:  {}\npg_ctl: could not start server",
-                    error.message
+                    "{}\npg_ctl: could not start server",
+                    failure.log_line()
                 ));
             }
         }
@@ -823,6 +823,13 @@ impl Node {
         if self.state != RunState::Running {
             return;
         }
+        self.go_down(now);
+        self.push_log("LOG:  server process was terminated by signal 9: Killed".into());
+    }
+
+    /// Every process ends at once, nothing more is written: a crash, or
+    /// the postmaster's answer to a failed startup process.
+    pub(crate) fn go_down(&mut self, now: Timestamp) {
         self.db.now = now;
         self.receiver = None;
         self.end_all_waits(true);
@@ -830,7 +837,6 @@ impl Node {
         self.db.crash();
         self.close_all_connections();
         self.state = RunState::Stopped;
-        self.push_log("LOG:  server process was terminated by signal 9: Killed".into());
     }
 
     /// Crash and restart with crash recovery; returns the log lines of the restart.

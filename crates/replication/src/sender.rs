@@ -330,9 +330,17 @@ impl WalSender {
             out.push(SenderOutput::Close);
             return out;
         }
-        let Some(stream) = self.stream else {
+        let Some(mut stream) = self.stream else {
             return out;
         };
+        if stream.end.is_none() {
+            // A cascading walsender whose server was promoted (or followed
+            // a new timeline): the timeline it streams is now historic and
+            // ends at the switchpoint, as PostgreSQL's XLogSendPhysical
+            // finds out ("becameHistoric").
+            stream.end = view.history.switchpoint(stream.timeline);
+            self.stream = Some(stream);
+        }
         if let Some(error) = self.removed_segment(&stream, view) {
             return self.fail(stream, error);
         }

@@ -1,17 +1,23 @@
-//! The startup process of a standby: replays the WAL the walreceiver (or
-//! the archive) brought, in small batches, holding back commits for
-//! `recovery_min_apply_delay` and stopping while replay is paused; then
+//! The startup process: replays WAL. At `pg_ctl start` it runs crash
+//! recovery or a standby's start (the engine's `recover` and
+//! `start_standby`); on a running standby it replays what the walreceiver
+//! (or the archive) brought, holding back commits for
+//! `recovery_min_apply_delay` and stopping while replay is paused, then
 //! reports the replay position upstream, lets cascading walsenders ship
 //! what arrived, and removes old WAL after a restartpoint.
+//!
+//! All three run the engine's one replay loop (`Database::replay_wal`) and
+//! map its ends the same way: a record that cannot be read is logged
+//! (`ReplayRun::stop_line`, once) and replay waits there; a record whose
+//! redo fails is the startup process's PANIC (`ReplayFailure::log_line`)
+//! and the server does not start, or goes down ([`Node::startup_failed`]).
 
+use pgplay_engine::ReplayFailure;
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{RecordBody, TransactionRecord};
 
 use super::micros_from_ms;
-use crate::Node;
-
-/// Records replayed per batch while catching up (keeps each step small).
-const REPLAY_BATCH: usize = 512;
+use crate::{Node, RunState};
 
 impl Node {
     /// The startup process: replay every complete record received so far,
@@ -25,54 +31,31 @@ impl Node {
     pub(crate) fn replay_with_delay(&mut self, now: Timestamp, delay: Timestamp) {
         self.replay_delayed_until = None;
         let restartpoint = self.db.control.redo;
-        'replay: loop {
-            if self.db.replay_paused {
-                // pg_wal_replay_pause(): the WAL is received and flushed, not applied.
-                break;
-            }
-            let from = self.db.replayed_upto;
-            let mut batch = Vec::new();
-            let mut stopped_by = None;
-            for read in self.db.wal.records_from(from).take(REPLAY_BATCH) {
-                match read {
-                    Ok(read) => batch.push(read),
-                    Err(error) => {
-                        stopped_by = Some(error);
-                        break;
-                    }
-                }
-            }
-            if let Some(error) =
-                stopped_by.filter(|e| !matches!(e, pgplay_wal::WalError::EndOfLog(_)))
+        self.db.now = now;
+        let mut held_until = None;
+        // recovery_min_apply_delay: a commit waits until it is that old.
+        let hold = |record: &pgplay_wal::Record| match &record.body {
+            RecordBody::Transaction(TransactionRecord::Commit { time, .. })
+                if delay > 0 && now < time.saturating_add(delay) =>
             {
-                // What PostgreSQL logs when the next record is not there yet or is torn.
-                let line = format!("LOG:  {error}");
-                if self.last_replay_error.as_ref() != Some(&line) {
-                    self.push_log(line.clone());
-                    self.last_replay_error = Some(line);
-                }
+                held_until = Some(time.saturating_add(delay));
+                true
             }
-            if batch.is_empty() {
-                break;
+            _ => false,
+        };
+        let run = match self.db.replay_wal(hold) {
+            Ok(run) => run,
+            Err(failure) => {
+                self.startup_failed(now, &failure);
+                return;
             }
-            for read in batch {
-                // recovery_min_apply_delay: a commit waits until it is that old.
-                if let RecordBody::Transaction(TransactionRecord::Commit { time, .. }) =
-                    &read.record.body
-                {
-                    if delay > 0 && now < time.saturating_add(delay) {
-                        self.replay_delayed_until = Some(time.saturating_add(delay));
-                        break 'replay;
-                    }
-                }
-                self.db.now = now;
-                if let Err(error) = self.db.replay(read.lsn, &read.record, read.end) {
-                    self.push_log(format!(
-                        "FATAL:  could not replay WAL record at {}: {}",
-                        read.lsn, error.message
-                    ));
-                    return;
-                }
+        };
+        self.replay_delayed_until = held_until;
+        if let Some(line) = run.stop_line() {
+            // What PostgreSQL logs when the next record is not there yet or is torn.
+            if self.last_replay_error.as_ref() != Some(&line) {
+                self.push_log(line.clone());
+                self.last_replay_error = Some(line);
             }
         }
         let replayed = self.db.replayed_upto;
@@ -84,5 +67,113 @@ impl Node {
             // alone would not, as a busy stream keeps postponing them.
             self.recycle_wal();
         }
+    }
+
+    /// The redo of a record failed on a running standby: the startup
+    /// process dies with a PANIC, and the postmaster takes the whole server
+    /// down with it (what it had not flushed is lost, as in a crash). At
+    /// `pg_ctl start` the same failure keeps the server from starting.
+    pub(crate) fn startup_failed(&mut self, now: Timestamp, failure: &ReplayFailure) {
+        self.push_log(failure.log_line());
+        if self.state != RunState::Running {
+            return;
+        }
+        self.go_down(now);
+        // Its pid as pg_stat_activity showed it (the third auxiliary process
+        // of a standby, see `process_rows`).
+        let pid = 1000 + (self.id as i32 % 1000) * 1000 - 8;
+        self.push_log(format!(
+            "LOG:  startup process (PID {pid}) was terminated by signal 6: Aborted"
+        ));
+        for line in [
+            "LOG:  terminating any other active server processes",
+            "LOG:  shutting down due to startup process failure",
+            "LOG:  database system is shut down",
+        ] {
+            self.push_log(line.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pgplay_wal::{HeapRecord, Lsn, Record, RecordBody, RelFileLocator};
+
+    use crate::{Node, RecoveryConf};
+
+    /// A record no redo can apply: it deletes from a relation that does not exist.
+    fn append_broken_record(node: &mut Node) {
+        node.db.wal.insert(Record {
+            xid: 900,
+            prev: Lsn::INVALID,
+            body: RecordBody::Heap(HeapRecord::Delete {
+                relation: RelFileLocator {
+                    tablespace: 1663,
+                    database: 5,
+                    relation: 99_999,
+                },
+                block: 0,
+                offset: 1,
+                command_id: 0,
+            }),
+        });
+        let end = node.db.wal.insert_lsn();
+        node.db.wal.flush(end);
+    }
+
+    const PANIC: &str = "PANIC:  WAL contains references to invalid pages: rel 1663/5/99999 blk 0";
+
+    #[test]
+    fn a_redo_failure_at_crash_recovery_keeps_the_server_down() {
+        let mut node = Node::initdb("primary", 1, None, 0);
+        append_broken_record(&mut node);
+        node.crash(1);
+        let error = node.start(2).unwrap_err();
+        assert_eq!(error, format!("{PANIC}\npg_ctl: could not start server"));
+        assert!(node.log().any(|l| l == PANIC));
+        assert!(!node.is_running());
+    }
+
+    #[test]
+    fn a_redo_failure_while_streaming_takes_the_standby_down() {
+        let mut primary = Node::initdb("primary", 1, None, 0);
+        let mut standby = primary
+            .base_backup(1, "standby", "postgres", None, RecoveryConf::Written)
+            .unwrap();
+        standby.place(2, 5433);
+        standby.start(2).unwrap();
+        append_broken_record(&mut standby);
+        standby.replay_received(3);
+        assert!(!standby.is_running());
+        let log: Vec<String> = standby.log().cloned().collect();
+        let from = log
+            .iter()
+            .position(|l| l == PANIC)
+            .expect("the PANIC is logged");
+        assert_eq!(
+            log[from + 1..],
+            [
+                "LOG:  startup process (PID 2992) was terminated by signal 6: Aborted",
+                "LOG:  terminating any other active server processes",
+                "LOG:  shutting down due to startup process failure",
+                "LOG:  database system is shut down",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_standby_start_replays_with_the_same_loop_and_reaches_consistency() {
+        let mut primary = Node::initdb("primary", 1, None, 0);
+        let mut standby = primary
+            .base_backup(1, "standby", "postgres", None, RecoveryConf::Written)
+            .unwrap();
+        standby.start(2).unwrap();
+        let log: Vec<String> = standby.log().cloned().collect();
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with("LOG:  completed backup recovery with redo LSN")),
+            "{log:?}"
+        );
+        assert_eq!(standby.db.control.backup_start, None);
     }
 }
