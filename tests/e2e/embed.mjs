@@ -20,11 +20,11 @@ const served = await serveDist(distDir);
 const url = served.url;
 const embedOrigin = new URL(url).origin;
 
-// The docs site: one page with the embed in an iframe, served on loopback. As
-// http://127.0.0.1:PORT it is an allowed origin; as http://localhost:PORT it is not.
+// The docs site: one page with the embed in an iframe, served on loopback. On 127.0.0.1 it is
+// the allowed origin; the same page on 127.0.0.2 (another origin) is not.
 let hostPort = 0;
 const allowed = () => `http://127.0.0.1:${hostPort}`;
-const host = createServer((request, response) => {
+const docsPage = (request, response) => {
   const src = `${url}?embed=console&nodes=primary&origin=${encodeURIComponent(allowed())}`;
   response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   response.end(`<!doctype html><html><head><meta charset="utf-8"><title>docs</title></head><body>
@@ -38,9 +38,12 @@ const host = createServer((request, response) => {
   window.send = (message) =>
     document.querySelector("iframe").contentWindow.postMessage(message, ${JSON.stringify(embedOrigin)});
 </script></body></html>`);
-});
+};
+const host = createServer(docsPage);
 await new Promise((ready) => host.listen(0, "127.0.0.1", ready));
 hostPort = host.address().port;
+const strangerHost = createServer(docsPage);
+await new Promise((ready) => strangerHost.listen(0, "127.0.0.2", ready));
 
 const problems = [];
 const steps = [];
@@ -127,7 +130,7 @@ try {
 
   const stranger = await browser.newPage({ viewport: { width: 900, height: 700 } });
   watch(stranger);
-  await stranger.goto(`http://localhost:${hostPort}/`);
+  await stranger.goto(`http://127.0.0.2:${strangerHost.address().port}/`);
   await step("a host on another origin is ignored", async () => {
     await stranger.frameLocator("iframe").getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
     await stranger.evaluate(() => window.send({ type: "pgplay:psql", id: 9, node: "primary", sql: "CREATE TABLE intruder (x int);" }));
@@ -144,6 +147,7 @@ try {
   await browser.close();
   served.close();
   host.close();
+  strangerHost.close();
 }
 console.log(steps.join("\n"));
 if (problems.length > 0) {
