@@ -128,6 +128,11 @@ step_e2e() {
     # The playground UI, by accessible names: seed 003's flow, promotion, crash and restart, the
     # WAL stream and the logs; screenshots in light and dark schemes.
     node tests/e2e/playground.mjs dist target/artifacts
+    # The psql console on a phone (Enter, continuation prompts, history, Tab, \timing, a typed
+    # lesson step), and the embed mode (720×480 and 320 px, the script player, postMessage from
+    # an allowed and a refused origin).
+    node tests/e2e/console.mjs dist target/artifacts
+    node tests/e2e/embed.mjs dist target/artifacts
     # The scenarios both hosts run (tests/hosts/*.txt): the page must print what the simulator
     # prints (crates/sim/tests/both_hosts.rs checks the simulator's side).
     node tests/e2e/both-hosts.mjs dist

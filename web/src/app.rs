@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use pgplay_cluster::NetworkFault;
 use pgplay_web::cluster::PgplayCluster;
+use pgplay_web::embed::EmbedConfig;
 use pgplay_web::protocol::{Event, NodeStatus};
 use pgplay_web::scenario::{self, Action};
 use wasm_bindgen::prelude::*;
@@ -18,7 +19,10 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
+use crate::cluster_start::use_cluster;
+use crate::console_view::Console;
 use crate::drawing_view::{use_drawing, ClusterDrawing};
+use crate::embed_view::EmbedApp;
 use crate::lesson_view::LessonPanel;
 use crate::scenario_view::ScenarioPanel;
 use crate::wal_view::WalStream;
@@ -64,6 +68,18 @@ pub struct Model {
     pub consoles: BTreeMap<String, VecDeque<Rc<str>>>,
     /// What the learner ran, in order: the shareable scenario.
     pub scenario: VecDeque<Rc<Action>>,
+    /// How many actions the learner ran (consoles, controls, replays), and
+    /// the last one with its outcome: a lesson ticks a step typed by hand.
+    pub runs: u64,
+    pub last_run: Option<Rc<RunOutcome>>,
+}
+
+/// An action the learner ran, whether it ran, and what it printed.
+#[derive(Clone, PartialEq, Debug)]
+pub struct RunOutcome {
+    pub action: Action,
+    pub ran: bool,
+    pub output: String,
 }
 
 pub enum Msg {
@@ -71,6 +87,7 @@ pub enum Msg {
     Command(String),
     ConsoleOutput(String, String),
     Ran(Action),
+    Outcome(RunOutcome),
 }
 
 /// Appends to a bounded list, dropping the oldest entry when full.
@@ -129,6 +146,10 @@ impl Reducible for Model {
             Msg::Ran(action) => {
                 push_bounded(&mut model.scenario, scenario::MAX_ACTIONS, Rc::new(action))
             }
+            Msg::Outcome(outcome) => {
+                model.runs += 1;
+                model.last_run = Some(Rc::new(outcome));
+            }
         }
         Rc::new(model)
     }
@@ -182,7 +203,12 @@ pub async fn run_action(
     action: Action,
 ) -> (bool, String) {
     let (ran, output) = execute(cluster, &action).await;
-    record(model, action, &output);
+    record(model, action.clone(), &output);
+    model.dispatch(Msg::Outcome(RunOutcome {
+        action,
+        ran,
+        output: output.clone(),
+    }));
     (ran, output)
 }
 
@@ -192,7 +218,7 @@ pub fn joined(lines: &VecDeque<Rc<str>>) -> String {
 }
 
 /// Keeps `state` equal to what is typed in a textarea.
-fn textarea_input(state: UseStateHandle<String>) -> Callback<InputEvent> {
+pub fn textarea_input(state: UseStateHandle<String>) -> Callback<InputEvent> {
     Callback::from(move |event: InputEvent| {
         if let Some(area) = event
             .target()
@@ -203,6 +229,13 @@ fn textarea_input(state: UseStateHandle<String>) -> Callback<InputEvent> {
     })
 }
 
+/// A part of the page's address (`search`, `hash`), empty if unreadable.
+pub fn location_part(part: impl Fn(&web_sys::Location) -> Result<String, JsValue>) -> String {
+    web_sys::window()
+        .and_then(|w| part(&w.location()).ok())
+        .unwrap_or_default()
+}
+
 /// A parameter of the page's address (`?preset=cascading&lesson=001`).
 pub fn query_param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
@@ -211,14 +244,6 @@ pub fn query_param(name: &str) -> Option<String> {
         .trim_start_matches('?')
         .split('&')
         .find_map(|kv| kv.strip_prefix(prefix.as_str()).map(str::to_string))
-}
-
-fn preset() -> String {
-    query_param("preset")
-        .and_then(|name| pgplay_cluster::Preset::parse(&name))
-        .unwrap_or_default()
-        .name()
-        .to_string()
 }
 
 /// Starts over: the same address without the scenario, which reloads the page.
@@ -234,68 +259,14 @@ fn reset() {
 /// The whole page.
 #[component]
 pub fn App() -> Html {
-    let cluster = use_state(|| None::<ClusterRef>);
-    let failed = use_state(|| None::<String>);
     let model = use_reducer(Model::default);
-    let drawing = use_drawing(&model);
+    let (cluster, failed) = use_cluster(model.dispatcher());
+    if let Some(config) =
+        EmbedConfig::parse(&location_part(|l| l.search()), &location_part(|l| l.hash()))
     {
-        let (cluster, failed, model) = (cluster.clone(), failed.clone(), model.dispatcher());
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match PgplayCluster::start(preset()).await {
-                    Ok(handle) => {
-                        if let Some(window) = web_sys::window() {
-                            let _ = js_sys::Reflect::set(
-                                &window,
-                                &JsValue::from_str("pgplay"),
-                                &JsValue::from(handle.clone()),
-                            );
-                        }
-                        if let Ok(map) = serde_json::from_str::<BTreeMap<String, Option<NodeStatus>>>(
-                            &handle.status(),
-                        ) {
-                            // Status first, so the stream view knows which node writes WAL.
-                            for (name, status) in &map {
-                                if let Some(status) = status.clone() {
-                                    model.dispatch(Msg::Events(
-                                        name.clone(),
-                                        vec![Event::Status(status)],
-                                    ));
-                                }
-                            }
-                            for name in map.keys() {
-                                let recent: Vec<Event> =
-                                    serde_json::from_str(&handle.recent_events(name.clone()))
-                                        .unwrap_or_default();
-                                model.dispatch(Msg::Events(name.clone(), recent));
-                            }
-                        }
-                        let dispatcher = model.clone();
-                        let callback = Closure::<dyn FnMut(JsValue)>::new(move |json: JsValue| {
-                            let text = json.as_string().unwrap_or_default();
-                            if let Ok((node, events)) =
-                                serde_json::from_str::<(String, Vec<Event>)>(&text)
-                            {
-                                dispatcher.dispatch(Msg::Events(node, events));
-                            }
-                        });
-                        handle.subscribe(
-                            callback
-                                .as_ref()
-                                .unchecked_ref::<js_sys::Function>()
-                                .clone(),
-                        );
-                        callback.forget();
-                        cluster.set(Some(ClusterRef(handle)));
-                    }
-                    Err(error) => failed.set(Some(
-                        error.as_string().unwrap_or_else(|| format!("{error:?}")),
-                    )),
-                }
-            });
-            || ()
-        });
+        return html! { <EmbedApp config={Rc::new(config)} cluster={(*cluster).clone()} failed={(*failed).clone()} model={model} /> };
     }
+    let drawing = use_drawing(&model);
     let status_text = match (&*cluster, &*failed) {
         (_, Some(why)) => format!("The cluster did not start: {why}"),
         (None, None) => "Starting the primary and its standbys…".to_string(),
@@ -530,122 +501,6 @@ fn Topology(props: &TopologyProps) -> Html {
                 <pre aria-label="Command output">{ joined(&props.model.commands) }</pre>
             </details>
         </>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct ConsoleProps {
-    node: String,
-    cluster: ClusterRef,
-    model: UseReducerHandle<Model>,
-}
-
-/// psql on one node: multi-line input, Ctrl+Enter runs it, Alt+Up/Down walks the history.
-#[component]
-fn Console(props: &ConsoleProps) -> Html {
-    let input = use_state(String::new);
-    // psql is waiting for the server's answer (a commit that waits for
-    // synchronous standbys can wait for ever, until cancelled).
-    let busy = use_state(|| None::<String>);
-    let history = use_state(Vec::<String>::new);
-    let cursor = use_state(|| 0usize);
-    let output_ref = use_node_ref();
-    let entries = props
-        .model
-        .consoles
-        .get(&props.node)
-        .cloned()
-        .unwrap_or_default();
-    {
-        // Keep the newest output in view, as a terminal does.
-        let output_ref = output_ref.clone();
-        let newest = entries.back().cloned();
-        use_effect_with(newest, move |_| {
-            if let Some(element) = output_ref.cast::<web_sys::Element>() {
-                element.set_scroll_top(element.scroll_height());
-            }
-            || ()
-        });
-    }
-    let run = {
-        let (input, history, cursor, busy) =
-            (input.clone(), history.clone(), cursor.clone(), busy.clone());
-        let (cluster, node, model) = (
-            props.cluster.clone(),
-            props.node.clone(),
-            props.model.dispatcher(),
-        );
-        Callback::from(move |_: ()| {
-            let text = (*input).clone();
-            if text.trim().is_empty() {
-                return;
-            }
-            let mut past = (*history).clone();
-            past.push(text.clone());
-            cursor.set(past.len());
-            history.set(past);
-            input.set(String::new());
-            let (cluster, node, model, busy) =
-                (cluster.clone(), node.clone(), model.clone(), busy.clone());
-            let text = text.trim_end().to_string();
-            busy.set(Some(text.clone()));
-            wasm_bindgen_futures::spawn_local(async move {
-                run_action(&cluster, &model, Action::Sql { node, text }).await;
-                busy.set(None);
-            });
-        })
-    };
-    let onkeydown = {
-        let (run, input, history, cursor) =
-            (run.clone(), input.clone(), history.clone(), cursor.clone());
-        Callback::from(move |event: KeyboardEvent| {
-            if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
-                event.prevent_default();
-                run.emit(());
-            } else if event.alt_key() && (event.key() == "ArrowUp" || event.key() == "ArrowDown") {
-                event.prevent_default();
-                let up = event.key() == "ArrowUp";
-                let at = if up {
-                    cursor.saturating_sub(1)
-                } else {
-                    (*cursor + 1).min(history.len())
-                };
-                cursor.set(at);
-                input.set(history.get(at).cloned().unwrap_or_default());
-            }
-        })
-    };
-    let oninput = textarea_input(input.clone());
-    let cancel = {
-        let (cluster, node) = (props.cluster.clone(), props.node.clone());
-        Callback::from(move |_| cluster.0.cancel(node.clone()))
-    };
-    let node = &props.node;
-    html! {
-        <div class="console" role="group" aria-label={format!("Console for {node}")}>
-            <h3>{ node }</h3>
-            <pre ref={output_ref} class="console-output" aria-label={format!("psql output for {node}")} aria-live="polite">
-                { joined(&entries) }
-            </pre>
-            <label for={format!("sql-{node}")}>{ format!("SQL for {node}") }</label>
-            <textarea id={format!("sql-{node}")} rows="3" spellcheck="false" value={(*input).clone()}
-                {oninput} {onkeydown} placeholder="SELECT * FROM pg_stat_replication;  (Ctrl+Enter runs)" />
-            <button type="button" aria-label={format!("Run on {node}")} onclick={move |_| run.emit(())}>
-                { format!("Run on {node}") }
-            </button>
-            if let Some(text) = &*busy {
-                <div class="waiting" role="status" aria-label={format!("{node} is waiting")}>
-                    <pre>{ format!("{node}=# {text}") }</pre>
-                    <p>{ "Waiting for the server's answer. A commit under synchronous replication waits until its synchronous standbys confirm it." }</p>
-                    <div class="controls">
-                        <button type="button" aria-label={format!("Cancel query on {node}")} title="psql: Ctrl+C"
-                            onclick={cancel}>
-                            { format!("Cancel query on {node}") }<code>{ "Ctrl+C (a cancel request)" }</code>
-                        </button>
-                    </div>
-                </div>
-            }
-        </div>
     }
 }
 

@@ -9,8 +9,10 @@
 //! natively).
 
 pub mod drawing;
+pub mod embed;
 pub mod lessons;
 pub mod protocol;
+pub mod psql_input;
 pub mod scenario;
 
 #[cfg(target_arch = "wasm32")]

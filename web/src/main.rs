@@ -9,7 +9,13 @@
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
+mod cluster_start;
+#[cfg(target_arch = "wasm32")]
+mod console_view;
+#[cfg(target_arch = "wasm32")]
 mod drawing_view;
+#[cfg(target_arch = "wasm32")]
+mod embed_view;
 #[cfg(target_arch = "wasm32")]
 mod lesson_view;
 #[cfg(target_arch = "wasm32")]
