@@ -354,7 +354,7 @@ impl Node {
                 .storage
                 .relations
                 .values()
-                .map(|r| r.pages.iter().map(|p| p.items.len()).sum::<usize>())
+                .map(|r| r.pages.iter().map(|p| p.tuple_count()).sum::<usize>())
                 .sum(),
             log_lines: self.log.len(),
             outputs: self.outputs.len(),

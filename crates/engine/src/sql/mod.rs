@@ -71,6 +71,7 @@ enum Parsed {
     Sql(Box<Statement>),
     AlterSystem { name: String, value: Option<String> },
     Checkpoint,
+    Vacuum(crate::vacuum::VacuumStmt),
 }
 
 fn parse(sql: &str) -> Result<Vec<Parsed>> {
@@ -81,6 +82,14 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
         .collect();
     if words.first().map(String::as_str) == Some("checkpoint") && words.len() == 1 {
         return Ok(vec![Parsed::Checkpoint]);
+    }
+    if matches!(
+        words.first().map(String::as_str),
+        Some("vacuum" | "analyze" | "analyse")
+    ) {
+        if let Some(parsed) = crate::vacuum::parse(trimmed) {
+            return parsed.map(|stmt| vec![Parsed::Vacuum(stmt)]);
+        }
     }
     if let Some(command) = two_phase_command(&words) {
         return Err(DbError::new(
@@ -616,6 +625,7 @@ fn run(
                 tag: "CHECKPOINT".into(),
             })
         }
+        Parsed::Vacuum(stmt) => crate::vacuum::execute(db, session, stmt, notices),
         Parsed::AlterSystem { name, value } => {
             let in_block = db
                 .session(session)
@@ -986,6 +996,9 @@ impl Executor<'_> {
             }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
+            }
+            if let Some(view) = crate::vacuum::view(self.db, &self.catalog, name) {
+                return Ok(view);
             }
         }
         let table = self
