@@ -13,7 +13,6 @@ use pgplay_wal::RelFileLocator;
 use crate::error::Result;
 use crate::heap::{ItemPointer, Storage};
 use crate::mvcc::{live_now, CommitLog};
-use crate::tuple;
 use crate::types::{DataType, Value};
 
 pub const TABLESPACE_OID: u32 = 1663;
@@ -62,12 +61,14 @@ pub fn system_tables() -> Vec<TableDef> {
                 not_null: true,
                 default: None,
                 attnum: index as i16 + 1,
+                missing: None,
             })
             .collect(),
         constraints: Vec::new(),
         checks: Vec::new(),
+        dropped: Vec::new(),
     };
-    vec![
+    let mut tables = vec![
         table(
             PG_CLASS,
             "pg_class",
@@ -91,6 +92,9 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("attnum", Int2),
                 ("attnotnull", Bool),
                 ("atthasdef", Bool),
+                ("atthasmissing", Bool),
+                ("attisdropped", Bool),
+                ("attmissingval", Text),
             ],
         ),
         table(
@@ -114,6 +118,11 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("conrelid", Oid),
                 ("conkey", Text),
                 ("conbin", Text),
+                ("confrelid", Oid),
+                ("confkey", Text),
+                ("confupdtype", Char),
+                ("confdeltype", Char),
+                ("confmatchtype", Char),
             ],
         ),
         table(
@@ -166,7 +175,37 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("deptype", Char),
             ],
         ),
-    ]
+    ];
+    // Columns added to a catalog after its first ones: a row that ends before them (every
+    // row that does not need them, so ordinary DDL writes the same bytes as before) reads
+    // them as these values, as PostgreSQL's `attmissingval` does for a user table.
+    let later: [(u32, &[(&str, Value)]); 2] = [
+        (
+            PG_ATTRIBUTE,
+            &[
+                ("atthasmissing", Value::Bool(false)),
+                ("attisdropped", Value::Bool(false)),
+            ],
+        ),
+        (
+            PG_CONSTRAINT,
+            &[
+                ("confrelid", Value::Oid(0)),
+                ("confupdtype", Value::Text(" ".into())),
+                ("confdeltype", Value::Text(" ".into())),
+                ("confmatchtype", Value::Text(" ".into())),
+            ],
+        ),
+    ];
+    for (oid, missing) in later {
+        let table = tables.iter_mut().find(|t| t.oid == oid).expect("catalog");
+        for (name, value) in missing {
+            if let Some(column) = table.columns.iter_mut().find(|c| c.name == *name) {
+                column.missing = Some(value.clone());
+            }
+        }
+    }
+    tables
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +233,8 @@ pub struct ColumnDef {
     /// The default expression as SQL text, e.g. `nextval('t_id_seq'::regclass)`.
     pub default: Option<String>,
     pub attnum: i16,
+    /// `attmissingval`: what a row stored before the column was added reads (None: NULL).
+    pub missing: Option<Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +250,60 @@ pub struct ConstraintDef {
     pub kind: ConstraintKind,
     /// Column positions (0-based) in the table.
     pub columns: Vec<usize>,
+}
+
+/// A FOREIGN KEY constraint (`contype = 'f'`): `columns` of `table` reference
+/// `ref_columns` of `ref_table` (0-based column positions). The actions are
+/// PostgreSQL's codes: `a` NO ACTION, `r` RESTRICT, `c` CASCADE, `n` SET NULL,
+/// `d` SET DEFAULT; `match_type` `s` SIMPLE or `f` FULL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForeignKeyDef {
+    pub oid: u32,
+    pub name: String,
+    pub table: u32,
+    pub columns: Vec<usize>,
+    pub ref_table: u32,
+    pub ref_columns: Vec<usize>,
+    pub on_update: char,
+    pub on_delete: char,
+    pub match_type: char,
+}
+
+impl ForeignKeyDef {
+    /// What `pg_get_constraintdef` prints, e.g.
+    /// `FOREIGN KEY (p_id) REFERENCES p(id) ON DELETE CASCADE`.
+    pub fn definition(&self, catalog: &Catalog) -> String {
+        let names = |oid: u32, columns: &[usize]| -> (String, String) {
+            match catalog.table_by_oid(oid) {
+                Some(t) => (
+                    t.name.clone(),
+                    columns
+                        .iter()
+                        .filter_map(|i| t.columns.get(*i).map(|c| c.name.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                None => (String::new(), String::new()),
+            }
+        };
+        let (_, own) = names(self.table, &self.columns);
+        let (ref_table, referenced) = names(self.ref_table, &self.ref_columns);
+        let mut out = format!("FOREIGN KEY ({own}) REFERENCES {ref_table}({referenced})");
+        if self.match_type == 'f' {
+            out.push_str(" MATCH FULL");
+        }
+        for (label, action) in [("UPDATE", self.on_update), ("DELETE", self.on_delete)] {
+            let words = match action {
+                'r' => "RESTRICT",
+                'c' => "CASCADE",
+                'n' => "SET NULL",
+                'd' => "SET DEFAULT",
+                _ => continue,
+            };
+            out.push_str(&format!(" ON {label} {words}"));
+        }
+        out
+    }
 }
 
 /// A CHECK constraint (`contype = 'c'`): its expression is kept as SQL text
@@ -232,6 +327,9 @@ pub struct TableDef {
     pub constraints: Vec<ConstraintDef>,
     /// CHECK constraints in name order, the order PostgreSQL checks them in.
     pub checks: Vec<CheckDef>,
+    /// Dropped columns (`attisdropped`): their attnum and the type their bytes have in
+    /// tuples written before the drop, so those tuples keep their layout.
+    pub dropped: Vec<(i16, DataType)>,
 }
 
 impl TableDef {
@@ -342,8 +440,51 @@ impl Catalog {
                 let keys = t.constraints.iter().map(|c| c.name.clone());
                 keys.chain(t.checks.iter().map(|c| c.name.clone()))
             })
+            .chain(self.foreign_keys().into_iter().map(|k| k.name))
             .collect()
     }
+    /// Every FOREIGN KEY constraint, in OID order.
+    pub fn foreign_keys(&self) -> Vec<ForeignKeyDef> {
+        let oid = |v: &Value| v.as_i64().unwrap_or(0) as u32;
+        let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let positions = |table: u32, attnums: &Value| -> Option<Vec<usize>> {
+            let table = self.table_by_oid(table)?;
+            parse_int_array(&text(attnums))
+                .into_iter()
+                .map(|a| table.columns.iter().position(|c| i64::from(c.attnum) == a))
+                .collect()
+        };
+        let code = |v: &Value| text(v).chars().next().unwrap_or('a');
+        let mut keys: Vec<ForeignKeyDef> = self
+            .rows_of(PG_CONSTRAINT)
+            .iter()
+            .filter(|row| row.values[3].as_str() == Some("f"))
+            .filter_map(|row| {
+                let v = &row.values;
+                Some(ForeignKeyDef {
+                    oid: oid(&v[0]),
+                    name: text(&v[1]),
+                    table: oid(&v[4]),
+                    columns: positions(oid(&v[4]), &v[5])?,
+                    ref_table: oid(&v[7]),
+                    ref_columns: positions(oid(&v[7]), &v[8])?,
+                    on_update: code(&v[9]),
+                    on_delete: code(&v[10]),
+                    match_type: code(&v[11]),
+                })
+            })
+            .collect();
+        keys.sort_by_key(|k| k.oid);
+        keys
+    }
+
+    /// Whether any foreign key exists (DML skips its checks otherwise).
+    pub fn has_foreign_keys(&self) -> bool {
+        self.rows_of(PG_CONSTRAINT)
+            .iter()
+            .any(|row| row.values[3].as_str() == Some("f"))
+    }
+
     pub fn rows_of(&self, catalog: u32) -> &[CatalogRow] {
         self.rows.get(&catalog).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -357,7 +498,7 @@ impl Catalog {
     ) -> Result<Catalog> {
         let mut catalog = Catalog::default();
         for system in system_tables() {
-            let types = system.column_types();
+            let layout = system.layout();
             let mut rows = Vec::new();
             if let Some(relation) = storage.relation(&system.locator) {
                 for (at, tuple) in relation.tuples() {
@@ -365,7 +506,7 @@ impl Catalog {
                         rows.push(CatalogRow {
                             catalog: system.oid,
                             at,
-                            values: tuple::decode(&tuple.data, &types)?,
+                            values: layout.decode(tuple.natts, &tuple.data)?,
                         });
                     }
                 }
@@ -397,6 +538,7 @@ impl Catalog {
                         columns: Vec::new(),
                         constraints: Vec::new(),
                         checks: Vec::new(),
+                        dropped: Vec::new(),
                     };
                     tables.insert(def.oid, def);
                 }
@@ -429,6 +571,17 @@ impl Catalog {
         attributes.sort_by_key(|row| (oid(&row.values[0]), row.values[4].as_i64()));
         for row in attributes {
             let v = &row.values;
+            if v[8] == Value::Bool(true) {
+                if let Some(table) = tables.get_mut(&oid(&v[0])) {
+                    let data_type =
+                        DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32)
+                            .unwrap_or(DataType::Text);
+                    table
+                        .dropped
+                        .push((v[4].as_i64().unwrap_or(0) as i16, data_type));
+                }
+                continue;
+            }
             let columns = match tables.get_mut(&oid(&v[0])) {
                 Some(table) => Some(&mut table.columns),
                 None => views.get_mut(&oid(&v[0])).map(|view| &mut view.columns),
@@ -436,12 +589,16 @@ impl Catalog {
             if let Some(columns) = columns {
                 let data_type = DataType::from_oid(oid(&v[2]), v[3].as_i64().unwrap_or(-1) as i32)
                     .unwrap_or(DataType::Text);
+                let missing = (v[7] == Value::Bool(true))
+                    .then(|| missing_value(&text(&v[9]), &data_type))
+                    .flatten();
                 columns.push(ColumnDef {
                     name: text(&v[1]),
                     data_type,
                     not_null: v[5] == Value::Bool(true),
                     default: None,
                     attnum: v[4].as_i64().unwrap_or(0) as i16,
+                    missing,
                 });
             }
         }
@@ -459,6 +616,9 @@ impl Catalog {
         for row in constraints {
             let v = &row.values;
             if let Some(table) = tables.get_mut(&oid(&v[4])) {
+                if text(&v[3]) == "f" {
+                    continue;
+                }
                 if text(&v[3]) == "c" {
                     table.checks.push(CheckDef {
                         oid: oid(&v[0]),
@@ -538,6 +698,35 @@ impl Catalog {
             self.sequences.insert(sequence.name.clone(), sequence);
         }
     }
+}
+
+/// `attmissingval` is shown as a one-element array (`{none}`); its value for `data_type`.
+pub fn missing_value(text: &str, data_type: &DataType) -> Option<Value> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    let inner = match inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None if inner == "NULL" => return None,
+        None => inner.to_string(),
+    };
+    crate::types::parse_text(&inner, data_type).ok()
+}
+
+/// The text of `attmissingval` for a value, as PostgreSQL prints the array.
+pub fn missing_text(value: &Value) -> Option<String> {
+    let text = value.to_text()?;
+    let plain = !text.is_empty()
+        && !text.eq_ignore_ascii_case("null")
+        && !text
+            .chars()
+            .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
+    Some(if plain {
+        format!("{{{text}}}")
+    } else {
+        format!(
+            "{{\"{}\"}}",
+            text.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    })
 }
 
 /// `{1,2}` to `[1, 2]`.

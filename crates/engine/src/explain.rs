@@ -122,7 +122,7 @@ pub struct ExplainCatalog {
     /// The file of each OID (the committed one when there are several).
     files: BTreeMap<u32, RelFileLocator>,
     /// Every version of every catalog row (tuple data), by catalog and place.
-    catalog_rows: BTreeMap<(u32, ItemPointer), Vec<u8>>,
+    catalog_rows: BTreeMap<(u32, ItemPointer), (u16, Vec<u8>)>,
     /// The database's WAL insert and replay positions when this was built.
     built_at: (Lsn, Lsn),
 }
@@ -155,8 +155,11 @@ impl ExplainCatalog {
         let mut out = ExplainCatalog::default();
         out.add_relations(catalog);
         for row in catalog.rows.values().flatten() {
-            out.catalog_rows
-                .insert((row.catalog, row.at), tuple::encode(&row.values));
+            let values = &row.values;
+            out.catalog_rows.insert(
+                (row.catalog, row.at),
+                (values.len() as u16, tuple::encode(values)),
+            );
         }
         out
     }
@@ -197,16 +200,16 @@ impl ExplainCatalog {
             let Some(relation) = storage.relation(&system.locator) else {
                 continue;
             };
-            let types = system.column_types();
+            let layout = system.layout();
             for (at, tuple) in relation.tuples() {
                 self.catalog_rows
-                    .insert((system.oid, at), tuple.data.clone());
+                    .insert((system.oid, at), (tuple.natts, tuple.data.clone()));
                 let decoded = match system.oid {
                     PG_CLASS => &mut pg_class,
                     PG_ATTRIBUTE => &mut pg_attribute,
                     _ => continue,
                 };
-                if let Ok(values) = tuple::decode(&tuple.data, &types) {
+                if let Ok(values) = layout.decode(tuple.natts, &tuple.data) {
                     decoded.push(values);
                 }
             }
@@ -231,6 +234,7 @@ impl ExplainCatalog {
                     not_null: values.get(5) == Some(&Value::Bool(true)),
                     default: None,
                     attnum,
+                    missing: None,
                 });
         }
         for values in pg_class.iter().rev() {
@@ -256,6 +260,7 @@ impl ExplainCatalog {
                         .unwrap_or_default(),
                     constraints: Vec::new(),
                     checks: Vec::new(),
+                    dropped: Vec::new(),
                 }),
                 Some("S") => self.add_sequence(SequenceDef {
                     oid,
@@ -286,9 +291,9 @@ impl RelationNames for ExplainCatalog {
     }
 
     fn catalog_row(&self, catalog: u32, at: ItemPointer) -> Option<Vec<Value>> {
-        let data = self.catalog_rows.get(&(catalog, at))?;
+        let (natts, data) = self.catalog_rows.get(&(catalog, at))?;
         let definition = system_tables().into_iter().find(|t| t.oid == catalog)?;
-        tuple::decode(data, &definition.column_types()).ok()
+        definition.layout().decode(*natts, data).ok()
     }
 }
 
@@ -669,7 +674,7 @@ fn new_catalog_row<N: RelationNames + ?Sized>(
     catalog: &TableDef,
     image: &TupleImage,
 ) -> String {
-    match tuple::decode(&image.data, &catalog.column_types()) {
+    match catalog.layout().decode(image.natts, &image.data) {
         Ok(values) => describe_catalog_row(names, catalog.oid, &values),
         Err(_) => String::new(),
     }

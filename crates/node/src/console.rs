@@ -287,7 +287,7 @@ impl Node {
                 }
                 tables
                     .into_iter()
-                    .map(describe_table)
+                    .map(|t| describe_table(t, &catalog))
                     .collect::<Vec<_>>()
                     .join("\n")
             }
@@ -315,7 +315,32 @@ impl Node {
     }
 }
 
-fn describe_table(table: &TableDef) -> String {
+fn describe_table(table: &TableDef, catalog: &pgplay_engine::catalog::Catalog) -> String {
+    let keys = catalog.foreign_keys();
+    let foreign_keys = keys
+        .iter()
+        .filter(|k| k.table == table.oid)
+        .map(|k| psql::ConstraintDescription {
+            name: k.name.clone(),
+            definition: k.definition(catalog),
+        })
+        .collect();
+    let referenced_by = keys
+        .iter()
+        .filter(|k| k.ref_table == table.oid)
+        .map(|k| psql::ReferencingConstraint {
+            table: catalog
+                .table_by_oid(k.table)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            constraint: psql::ConstraintDescription {
+                name: k.name.clone(),
+                definition: k.definition(catalog),
+            },
+        })
+        .collect::<Vec<_>>();
+    let mut referenced_by = referenced_by;
+    referenced_by.sort_by(|a, b| a.constraint.name.cmp(&b.constraint.name));
     let columns = table
         .columns
         .iter()
@@ -359,8 +384,8 @@ fn describe_table(table: &TableDef) -> String {
                 definition: format!("CHECK ({})", c.expr),
             })
             .collect(),
-        foreign_keys: Vec::new(),
-        referenced_by: Vec::new(),
+        foreign_keys,
+        referenced_by,
     })
 }
 

@@ -16,7 +16,7 @@ mod console;
 pub mod durable;
 mod idle;
 pub mod image;
-mod replication;
+mod processes;
 pub mod shell;
 pub mod syncrep;
 #[cfg(test)]
@@ -46,7 +46,7 @@ pub struct NodeFootprint {
     /// Outputs waiting for the driver.
     pub outputs: usize,
 }
-pub use replication::{PeerEvent, RecoveryConf, SenderInfo};
+pub use processes::{PeerEvent, RecoveryConf, SenderInfo};
 
 /// Which node a `host` and `port` (from `primary_conninfo` or `pg_basebackup
 /// -h -p`) reach, among `nodes` given as (name, port): a node's name, or a

@@ -212,3 +212,59 @@ fn coalesce_sends_joins_each_connections_contiguous_wal_and_keeps_order() {
         ]
     );
 }
+
+#[test]
+fn describe_shows_foreign_keys_and_added_columns_like_psql() {
+    // psql 15: the same statements, then "\d p" and "\d c".
+    let mut node = Node::initdb("primary", 1, None, 0);
+    let mut psql = node.connect();
+    for line in [
+        "CREATE TABLE p (id int PRIMARY KEY, name text);",
+        "CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p ON DELETE CASCADE, q int, CONSTRAINT two FOREIGN KEY (q) REFERENCES p (id) ON UPDATE SET NULL ON DELETE RESTRICT);",
+        "ALTER TABLE c ADD COLUMN extra text;",
+        "ALTER TABLE c DROP COLUMN q;",
+    ] {
+        let out = node.psql_line(0, &mut psql, line);
+        assert!(!out.contains("ERROR"), "{line}: {out}");
+    }
+    assert_eq!(
+        node.psql_line(0, &mut psql, "\\d p"),
+        [
+            "                 Table \"public.p\"",
+            " Column |  Type   | Collation | Nullable | Default ",
+            "--------+---------+-----------+----------+---------",
+            " id     | integer |           | not null | ",
+            " name   | text    |           |          | ",
+            "Indexes:",
+            "    \"p_pkey\" PRIMARY KEY, btree (id)",
+            "Referenced by:",
+            "    TABLE \"c\" CONSTRAINT \"c_p_id_fkey\" FOREIGN KEY (p_id) REFERENCES p(id) ON DELETE CASCADE",
+            "",
+            "",
+        ]
+        .join("\n")
+    );
+    assert_eq!(
+        node.psql_line(0, &mut psql, "\\d c"),
+        [
+            "                 Table \"public.c\"",
+            " Column |  Type   | Collation | Nullable | Default ",
+            "--------+---------+-----------+----------+---------",
+            " id     | integer |           | not null | ",
+            " p_id   | integer |           |          | ",
+            " extra  | text    |           |          | ",
+            "Indexes:",
+            "    \"c_pkey\" PRIMARY KEY, btree (id)",
+            "Foreign-key constraints:",
+            "    \"c_p_id_fkey\" FOREIGN KEY (p_id) REFERENCES p(id) ON DELETE CASCADE",
+            "",
+            "",
+        ]
+        .join("\n")
+    );
+    let dropped = node.psql_line(0, &mut psql, "DROP TABLE p CASCADE;");
+    assert_eq!(
+        dropped,
+        "NOTICE:  drop cascades to constraint c_p_id_fkey on table c\nDROP TABLE\n"
+    );
+}

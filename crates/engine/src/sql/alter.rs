@@ -1,13 +1,15 @@
 //! ALTER TABLE: RENAME TO, RENAME COLUMN, ALTER COLUMN SET/DROP DEFAULT and
-//! SET/DROP NOT NULL. Each is a change of catalog rows (a new version of the
-//! `pg_class` or `pg_attribute` row, a new or deleted `pg_attrdef` row), so it
-//! is transactional and reaches standbys through the WAL like any DDL. Actions
-//! that would rewrite the table's rows answer 0A000.
+//! SET/DROP NOT NULL, ADD/DROP CONSTRAINT. Each is a change of catalog rows (a new
+//! version of the `pg_class` or `pg_attribute` row, a new or deleted `pg_attrdef`
+//! row), so it is transactional and reaches standbys through the WAL like any DDL.
+//! Several comma-separated actions run in order, each seeing the ones before it
+//! (`alter_column` holds ADD/DROP COLUMN and ALTER COLUMN TYPE, `foreign_key` the
+//! foreign keys).
 
 use sqlparser::ast::{self, AlterColumnOperation, AlterTableOperation};
 
 use super::bind::{ident_name, object_name};
-use super::check::{name_checks, WrittenCheck};
+use super::check::WrittenCheck;
 use super::{notice, Executor};
 use crate::catalog::*;
 use crate::database::Outcome;
@@ -45,10 +47,30 @@ impl Executor<'_> {
             ));
         }
         self.db.check_writable(self.session, "ALTER TABLE")?;
-        let [operation] = alter.operations.as_slice() else {
-            return Err(not_supported("with several actions"));
-        };
+        let renames = alter.operations.iter().any(|op| {
+            matches!(
+                op,
+                AlterTableOperation::RenameTable { .. } | AlterTableOperation::RenameColumn { .. }
+            )
+        });
+        if renames && alter.operations.len() > 1 {
+            return Err(DbError::syntax("syntax error at or near \",\""));
+        }
         self.lock_relation(table.oid)?;
+        for operation in &alter.operations {
+            let table = self.current_table(table.oid)?;
+            self.alter_table_action(&table, operation)?;
+            self.command_counter_increment()?;
+        }
+        Ok(done)
+    }
+
+    fn alter_table_action(
+        &mut self,
+        table: &TableDef,
+        operation: &AlterTableOperation,
+    ) -> Result<()> {
+        let table = table.clone();
         match operation {
             AlterTableOperation::RenameTable { table_name } => {
                 let (ast::RenameTableNameKind::To(new) | ast::RenameTableNameKind::As(new)) =
@@ -67,21 +89,105 @@ impl Executor<'_> {
                 self.alter_column(&table, &ident_name(column_name), op)?
             }
             AlterTableOperation::AddConstraint {
-                constraint: ast::TableConstraint::Check(check),
+                constraint,
                 not_valid: false,
-            } => self.add_check(&table, check)?,
+            } => self.add_constraint(&table, constraint)?,
             AlterTableOperation::DropConstraint {
                 if_exists,
                 name,
-                drop_behavior: None | Some(ast::DropBehavior::Restrict),
-            } => self.drop_constraint(&table, &ident_name(name), *if_exists)?,
+                drop_behavior,
+            } => self.drop_constraint(
+                &table,
+                &ident_name(name),
+                *if_exists,
+                *drop_behavior == Some(ast::DropBehavior::Cascade),
+            )?,
+            AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def,
+                column_position: None,
+                ..
+            } => self.add_column(&table, column_def, *if_not_exists)?,
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                drop_behavior,
+                ..
+            } => {
+                for column in column_names {
+                    let table = self.current_table(table.oid)?;
+                    self.drop_column(
+                        &table,
+                        &ident_name(column),
+                        *if_exists,
+                        *drop_behavior == Some(ast::DropBehavior::Cascade),
+                    )?;
+                }
+            }
             other => return Err(not_supported(other)),
         }
-        Ok(done)
+        Ok(())
+    }
+
+    fn add_constraint(
+        &mut self,
+        table: &TableDef,
+        constraint: &ast::TableConstraint,
+    ) -> Result<()> {
+        match constraint {
+            ast::TableConstraint::Check(check) => {
+                self.add_written_check(table, WrittenCheck::from_ast(None, check)?)
+            }
+            ast::TableConstraint::PrimaryKey(pk) => {
+                let columns = self.key_columns(table, pk.columns.iter().map(|c| &c.column.expr))?;
+                self.add_key(
+                    table,
+                    ConstraintKind::PrimaryKey,
+                    pk.name.as_ref().map(ident_name),
+                    columns,
+                )
+            }
+            ast::TableConstraint::Unique(unique) => {
+                let columns =
+                    self.key_columns(table, unique.columns.iter().map(|c| &c.column.expr))?;
+                self.add_key(
+                    table,
+                    ConstraintKind::Unique,
+                    unique.name.as_ref().map(ident_name),
+                    columns,
+                )
+            }
+            ast::TableConstraint::ForeignKey(fk) => self.add_foreign_key(table, fk),
+            other => Err(not_supported(format!("ADD {other}"))),
+        }
+    }
+
+    fn key_columns<'e>(
+        &self,
+        table: &TableDef,
+        exprs: impl Iterator<Item = &'e ast::Expr>,
+    ) -> Result<Vec<usize>> {
+        let mut indexes = Vec::new();
+        for expr in exprs {
+            let name = match expr {
+                ast::Expr::Identifier(ident) => ident_name(ident),
+                other => {
+                    return Err(not_supported(format!("a key on the expression {other}")));
+                }
+            };
+            let index = table.column_index(&name).ok_or_else(|| {
+                DbError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("column \"{name}\" named in key does not exist"),
+                )
+            })?;
+            indexes.push(index);
+        }
+        Ok(indexes)
     }
 
     /// Replaces a catalog row by a new version with `change` applied.
-    fn update_catalog_row(
+    pub(super) fn update_catalog_row(
         &mut self,
         row: &CatalogRow,
         change: impl FnOnce(&mut Vec<Value>),
@@ -126,7 +232,11 @@ impl Executor<'_> {
     }
 
     /// The `pg_attribute` row of a column, or PostgreSQL's 42703.
-    fn attribute_row(&self, table: &TableDef, column: &str) -> Result<(ColumnDef, CatalogRow)> {
+    pub(super) fn attribute_row(
+        &self,
+        table: &TableDef,
+        column: &str,
+    ) -> Result<(ColumnDef, CatalogRow)> {
         let missing = || {
             DbError::new(
                 code::UNDEFINED_COLUMN,
@@ -220,11 +330,14 @@ impl Executor<'_> {
                 }
                 self.update_catalog_row(&row, |values| values[5] = Value::Bool(false))
             }
+            AlterColumnOperation::SetDataType {
+                data_type, using, ..
+            } => self.alter_column_type(table, column, data_type, using.as_ref()),
             other => Err(not_supported(format!("ALTER COLUMN {other}"))),
         }
     }
 
-    fn drop_default(&mut self, table: &TableDef, column: &ColumnDef) -> Result<()> {
+    pub(super) fn drop_default(&mut self, table: &TableDef, column: &ColumnDef) -> Result<()> {
         let doomed: Vec<_> = self
             .catalog
             .rows_of(PG_ATTRDEF)
@@ -242,7 +355,7 @@ impl Executor<'_> {
     }
 
     /// SET NOT NULL: 23502 when a visible row has NULL in the column.
-    fn refuse_nulls(&mut self, table: &TableDef, column: &ColumnDef) -> Result<()> {
+    pub(super) fn refuse_nulls(&mut self, table: &TableDef, column: &ColumnDef) -> Result<()> {
         let index = table.column_index(&column.name).unwrap_or(usize::MAX);
         for (_, values) in self.scan(table)? {
             self.db.interrupts.check()?;
@@ -259,56 +372,14 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// ADD [CONSTRAINT name] CHECK (...): named as in CREATE TABLE, refused with 23514
-    /// when a row already there makes it false.
-    fn add_check(&mut self, table: &TableDef, check: &ast::CheckConstraint) -> Result<()> {
-        let written = WrittenCheck::from_ast(None, check)?;
-        if let Some(name) = &written.name {
-            let on_table = table.constraints.iter().map(|c| &c.name);
-            if on_table
-                .chain(table.checks.iter().map(|c| &c.name))
-                .any(|n| n == name)
-            {
-                return Err(DbError::new(
-                    code::DUPLICATE_OBJECT,
-                    format!(
-                        "constraint \"{name}\" for relation \"{}\" already exists",
-                        table.name
-                    ),
-                ));
-            }
-        }
-        let taken = self.catalog.constraint_names();
-        let named = name_checks(&table.name, &table.columns, &[written], &taken)?;
-        let Some((name, expr)) = named.into_iter().next() else {
-            return Ok(());
-        };
-        let mut only_new = table.clone();
-        only_new.checks = vec![CheckDef {
-            oid: 0,
-            name: name.clone(),
-            expr: expr.clone(),
-        }];
-        for (_, values) in self.scan(table)? {
-            self.db.interrupts.check()?;
-            match self.check_constraints(&only_new, &values) {
-                Err(e) if e.code == code::CHECK_VIOLATION => {
-                    return Err(DbError::new(
-                        code::CHECK_VIOLATION,
-                        format!(
-                        "check constraint \"{name}\" of relation \"{}\" is violated by some row",
-                        table.name
-                    ),
-                    ))
-                }
-                other => other?,
-            }
-        }
-        self.insert_check_row(table.oid, name, expr)
-    }
-
     /// DROP CONSTRAINT of any kind: its `pg_constraint` row goes.
-    fn drop_constraint(&mut self, table: &TableDef, name: &str, if_exists: bool) -> Result<()> {
+    fn drop_constraint(
+        &mut self,
+        table: &TableDef,
+        name: &str,
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<()> {
         let row = self
             .catalog
             .rows_of(PG_CONSTRAINT)
@@ -329,6 +400,9 @@ impl Executor<'_> {
             }
             return Err(DbError::new(code::UNDEFINED_OBJECT, message));
         };
+        if let Some(key) = table.constraints.iter().find(|c| c.name == name) {
+            self.drop_references_to_key(table, key, cascade)?;
+        }
         self.delete_catalog_row(PG_CONSTRAINT, row.at)
     }
 }

@@ -15,7 +15,7 @@ use crate::heap::ItemPointer;
 use crate::types::Value;
 
 impl Executor<'_> {
-    fn system_table(&self, oid: u32) -> TableDef {
+    pub(super) fn system_table(&self, oid: u32) -> TableDef {
         system_tables()
             .into_iter()
             .find(|t| t.oid == oid)
@@ -48,7 +48,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    fn create_storage(&mut self, relfilenode: u32) -> Result<()> {
+    pub(super) fn create_storage(&mut self, relfilenode: u32) -> Result<()> {
         let xid = self.db.assign_xid(self.session)?;
         self.db.log(
             xid,
@@ -98,6 +98,7 @@ impl Executor<'_> {
         let mut serials = Vec::new();
         let mut constraints: Vec<(ConstraintKind, Option<String>, Vec<usize>)> = Vec::new();
         let mut checks: Vec<WrittenCheck> = Vec::new();
+        let mut foreign_keys: Vec<ast::ForeignKeyConstraint> = Vec::new();
         for (index, column) in create.columns.iter().enumerate() {
             let column_name = ident_name(&column.name);
             if columns.iter().any(|c| c.name == column_name) {
@@ -113,6 +114,7 @@ impl Executor<'_> {
                 not_null: false,
                 default: None,
                 attnum: index as i16 + 1,
+                missing: None,
             };
             if is_serial(&column.data_type) {
                 def.not_null = true;
@@ -139,6 +141,12 @@ impl Executor<'_> {
                     ColumnOption::Check(check) => {
                         checks.push(WrittenCheck::from_ast(option.name.as_ref(), check)?)
                     }
+                    ColumnOption::ForeignKey(fk) => {
+                        let mut fk = fk.clone();
+                        fk.name = option.name.clone().or(fk.name);
+                        fk.columns = vec![column.name.clone()];
+                        foreign_keys.push(fk);
+                    }
                     other => {
                         return Err(DbError::feature_not_supported(format!(
                             "column option {other} is not supported by pgplay yet"
@@ -162,6 +170,10 @@ impl Executor<'_> {
                 ),
                 ast::TableConstraint::Check(check) => {
                     checks.push(WrittenCheck::from_ast(None, check)?);
+                    continue;
+                }
+                ast::TableConstraint::ForeignKey(fk) => {
+                    foreign_keys.push(fk.clone());
                     continue;
                 }
                 other => {
@@ -296,6 +308,14 @@ impl Executor<'_> {
         for (check_name, expr) in checks {
             self.insert_check_row(table_oid, check_name, expr)?;
         }
+        if !foreign_keys.is_empty() {
+            // Foreign keys last, on the table as created (it may reference itself).
+            self.command_counter_increment()?;
+            for fk in &foreign_keys {
+                let table = self.current_table(table_oid)?;
+                self.add_foreign_key(&table, fk)?;
+            }
+        }
         Ok(Outcome::Command {
             tag: "CREATE TABLE".into(),
         })
@@ -349,7 +369,7 @@ impl Executor<'_> {
         })
     }
 
-    fn create_sequence(
+    pub(super) fn create_sequence(
         &mut self,
         name: &str,
         owner: Option<(u32, i16)>,
@@ -458,6 +478,11 @@ impl Executor<'_> {
                 ));
             }
             self.refuse_if_depended_on(table.oid, &format!("table {name}"), cascade)?;
+            let dropping: Vec<u32> = names
+                .iter()
+                .filter_map(|n| self.catalog.table(&object_name(n)).map(|t| t.oid))
+                .collect();
+            self.drop_foreign_keys_referencing(&table, cascade, &dropping)?;
             self.lock_relation(table.oid)?;
             let owned: Vec<SequenceDef> = self
                 .catalog
@@ -479,7 +504,7 @@ impl Executor<'_> {
     }
 
     /// Deletes every catalog row that describes one of `oids`.
-    fn delete_rows_of(&mut self, oids: &[u32]) -> Result<()> {
+    pub(super) fn delete_rows_of(&mut self, oids: &[u32]) -> Result<()> {
         let refers = |catalog: u32, values: &[Value]| -> bool {
             let get = |i: usize| values.get(i).and_then(Value::as_i64).map(|v| v as u32);
             let key = match catalog {
@@ -508,8 +533,15 @@ impl Executor<'_> {
 
     pub(super) fn truncate(&mut self, truncate: &ast::Truncate) -> Result<Outcome> {
         self.db.check_writable(self.session, "TRUNCATE TABLE")?;
-        for target in &truncate.table_names {
-            let name = object_name(&target.name);
+        let mut truncating: Vec<String> = truncate
+            .table_names
+            .iter()
+            .map(|t| object_name(&t.name))
+            .collect();
+        if truncate.cascade == Some(ast::CascadeOption::Cascade) {
+            truncating = self.truncate_cascade(truncating);
+        }
+        for name in truncating.clone() {
             let table = self
                 .catalog
                 .table(&name)
@@ -521,6 +553,7 @@ impl Executor<'_> {
                     format!("permission denied: \"{name}\" is a system catalog"),
                 ));
             }
+            self.refuse_truncate_referenced(&table, &truncating)?;
             self.lock_relation(table.oid)?;
             let new_relfilenode = self.db.new_oid()?;
             self.create_storage(new_relfilenode)?;

@@ -14,7 +14,6 @@ use crate::database::Outcome;
 use crate::error::{code, DbError, Result};
 use crate::heap::{HeapTuple, ItemPointer};
 use crate::mvcc::{live_now, XactStatus};
-use crate::tuple;
 use crate::types::{apply_typmod, DataType, Key, Value};
 
 impl Executor<'_> {
@@ -142,6 +141,7 @@ impl Executor<'_> {
                 None => {
                     self.check_unique(&table, &full, None)?;
                     self.heap_insert(&table, &full)?;
+                    self.foreign_keys_after_insert(&table, &full)?;
                     full
                 }
             };
@@ -418,12 +418,12 @@ impl Executor<'_> {
         if self.db.indexes.contains_key(&(table.locator, oid)) {
             return Ok(());
         }
-        let types = table.column_types();
+        let layout = table.layout();
         let mut index = crate::database::UniqueIndex::default();
         if let Some(relation) = self.db.data.storage.relation(&table.locator) {
             for (at, tuple) in relation.tuples() {
                 self.db.interrupts.check()?;
-                let values = tuple::decode(&tuple.data, &types)?;
+                let values = layout.decode(tuple.natts, &tuple.data)?;
                 let key = Key(columns.iter().map(|i| values[*i].clone()).collect());
                 index.entries.entry(key).or_default().push(at);
             }
@@ -470,10 +470,10 @@ impl Executor<'_> {
         let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
-        let data = tuple::encode(values);
+        let (natts, data) = table.layout().encode(values);
         let image = TupleImage {
             command_id: self.command_id(),
-            natts: values.len() as u16,
+            natts,
             data,
         };
         let probe = HeapTuple {
@@ -646,6 +646,7 @@ impl Executor<'_> {
             self.check_row(&table, &new)?;
             self.check_unique(&table, &new, Some(at))?;
             self.heap_update(&table, at, &old[..width], &new)?;
+            self.foreign_keys_after_update(&table, &old[..width], &new)?;
             count += 1;
             let mut returned_row = new;
             returned_row.extend(old[width..].iter().cloned());
@@ -665,10 +666,11 @@ impl Executor<'_> {
         let xid = self.db.assign_xid(self.session)?;
         self.snapshot.own = self.db.own(self.session);
         debug_assert!(self.snapshot.is_own_xid(xid));
+        let (natts, data) = table.layout().encode(new);
         let image = TupleImage {
             command_id: self.command_id(),
-            natts: new.len() as u16,
-            data: tuple::encode(new),
+            natts,
+            data,
         };
         let probe = HeapTuple {
             xmin: xid,
@@ -746,6 +748,7 @@ impl Executor<'_> {
                 continue;
             }
             self.heap_delete(&table, at)?;
+            self.foreign_keys_after_delete(&table, &old)?;
             count += 1;
             self.eval_returning(returning.as_deref(), &old, &mut returned)?;
         }

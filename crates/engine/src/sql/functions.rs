@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::expr::{coerce, Expr, Host};
 use crate::error::{code, DbError, Result};
+use crate::pg_proc::{self, Resolution};
 use crate::types::{DataType, Value};
 
 /// Functions whose 9.x names were changed in PostgreSQL 10: (old, new).
@@ -123,11 +124,118 @@ fn no_such_function(name: &str, args: &[Expr]) -> DbError {
     if let Some((_, note)) = REMOVED.iter().find(|(old, _)| *old == name) {
         return error.with_hint(format!("pgplay: {name}() no longer exists: {note}."));
     }
-    error.with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+    error.with_hint(NO_MATCH_HINT)
 }
 
-/// Binds a scalar function call.
+/// Names that look like function calls but are SQL syntax in PostgreSQL (`GREATEST(...)`,
+/// `CURRENT_TIMESTAMP`): they have no `pg_proc` row, and pgplay binds them itself.
+pub const SQL_SYNTAX: &[&str] = &[
+    "greatest",
+    "least",
+    "coalesce",
+    "nullif",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "current_role",
+    "current_catalog",
+    "user",
+];
+
+/// The type an argument brings to overload resolution (an untyped literal is `unknown`).
+pub fn input_oid(t: &DataType) -> u32 {
+    match t {
+        DataType::Unknown => pg_proc::UNKNOWN,
+        other => other.oid(),
+    }
+}
+
+/// Binds a scalar function call: PostgreSQL's catalog chooses the function (or says it does not
+/// exist, or is not unique), the arguments take its declared types, then pgplay's
+/// implementation binds it; a function pgplay does not implement answers 0A000.
 pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
+    through_catalog(name, args, bind_implemented)
+}
+
+/// Looks `name(args)` up in PostgreSQL's catalog, then binds it with `bind`, which answers
+/// 42883 for what pgplay does not implement.
+pub fn through_catalog<T>(
+    name: &str,
+    args: Vec<Expr>,
+    bind: impl FnOnce(&str, Vec<Expr>) -> Result<T>,
+) -> Result<T> {
+    if SQL_SYNTAX.contains(&name) {
+        return bind(name, args);
+    }
+    let catalog = pg_proc::catalog();
+    let inputs: Vec<u32> = args.iter().map(|a| input_oid(&a.data_type())).collect();
+    let candidate = match catalog.resolve(name, &inputs) {
+        Resolution::Found(candidate) => candidate,
+        Resolution::NotFound => return Err(no_such_function(name, &args)),
+        Resolution::Ambiguous => {
+            return Err(DbError::new(
+                code::AMBIGUOUS_FUNCTION,
+                format!("function {} is not unique", signature_text(name, &args)),
+            )
+            .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."))
+        }
+        Resolution::Coercion(target) => {
+            return Err(DbError::feature_not_supported(format!(
+                "type casts written as function calls ({name}(...)) are not supported by pgplay yet; write CAST(... AS {})",
+                catalog.display(target)
+            )))
+        }
+    };
+    if candidate.proc.kind == pg_proc::Kind::Window {
+        return Err(DbError::new(
+            code::WRONG_OBJECT_TYPE,
+            format!("window function {name} requires an OVER clause"),
+        ));
+    }
+    let args = args
+        .into_iter()
+        .zip(&candidate.arg_types)
+        .map(|(arg, declared)| to_declared(arg, *declared))
+        .collect::<Result<Vec<_>>>()?;
+    bind(name, args).map_err(|e| {
+        if e.code == code::UNDEFINED_FUNCTION {
+            not_implemented(&candidate)
+        } else {
+            e
+        }
+    })
+}
+
+/// 0A000 for a function PostgreSQL has and pgplay does not implement.
+pub fn not_implemented(candidate: &pg_proc::Candidate<'_>) -> DbError {
+    DbError::feature_not_supported(format!(
+        "function {} is not supported by pgplay yet",
+        candidate.signature(pg_proc::catalog())
+    ))
+}
+
+/// An argument given the type its function declares, when pgplay has that type and the
+/// argument is an untyped literal or casts to it (polymorphic and unknown-to-pgplay types stay).
+fn to_declared(arg: Expr, declared: u32) -> Result<Expr> {
+    let source = arg.data_type();
+    if input_oid(&source) == declared {
+        return Ok(arg);
+    }
+    match DataType::from_oid(declared, -1) {
+        Some(target) if source == DataType::Unknown || crate::types::castable(&source, &target) => {
+            coerce(arg, &target)
+        }
+        _ => Ok(arg),
+    }
+}
+
+const NO_MATCH_HINT: &str =
+    "No function matches the given name and argument types. You might need to add explicit type casts.";
+
+/// pgplay's own binding of the functions it implements.
+fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some((_, params, result)) = SYSTEM.iter().find(|(n, _, _)| *n == name) {
         return bind_fixed(name, args, params, result.clone());
     }

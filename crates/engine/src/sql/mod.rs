@@ -6,6 +6,7 @@
 
 mod admin;
 mod alter;
+mod alter_column;
 pub mod bind;
 mod check;
 mod create_as;
@@ -13,6 +14,7 @@ mod datetime;
 mod ddl;
 mod dml;
 pub mod expr;
+mod foreign_key;
 pub mod functions;
 pub mod plan;
 pub mod query;
@@ -33,7 +35,6 @@ use crate::database::{ColumnInfo, Database, Outcome, SessionId, StatementResult}
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
 use crate::mvcc::Snapshot;
-use crate::tuple;
 use crate::types::{DataType, Value};
 use expr::Host;
 
@@ -1021,7 +1022,7 @@ impl Executor<'_> {
         &mut self,
         table: &crate::catalog::TableDef,
     ) -> Result<Vec<(ItemPointer, Vec<Value>)>> {
-        let types = table.column_types();
+        let layout = table.layout();
         let Some(relation) = self.db.data.storage.relation(&table.locator) else {
             return Ok(Vec::new());
         };
@@ -1029,7 +1030,7 @@ impl Executor<'_> {
         for (at, tuple) in relation.tuples() {
             self.db.interrupts.check()?;
             if self.snapshot.sees(tuple, &self.db.data.clog) {
-                rows.push((at, tuple::decode(&tuple.data, &types)?));
+                rows.push((at, layout.decode(tuple.natts, &tuple.data)?));
             }
         }
         Ok(rows)

@@ -15,7 +15,6 @@ use crate::catalog::{ConstraintDef, ConstraintKind, TableDef};
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
 use crate::mvcc::XactStatus;
-use crate::tuple;
 use crate::types::{apply_typmod, Value};
 
 /// A resolved ON CONFLICT clause.
@@ -127,6 +126,7 @@ impl Executor<'_> {
         let Some(at) = existing else {
             self.check_unique(table, &row, None)?;
             let at = self.heap_insert(table, &row)?;
+            self.foreign_keys_after_insert(table, &row)?;
             written.insert(at);
             return Ok(Upserted::Written(row));
         };
@@ -184,6 +184,7 @@ impl Executor<'_> {
         self.check_row(table, &new)?;
         self.check_unique(table, &new, Some(at))?;
         let new_at = self.heap_update(table, at, &old, &new)?;
+        self.foreign_keys_after_update(table, &old, &new)?;
         written.insert(new_at);
         Ok(Upserted::Written(new))
     }
@@ -215,7 +216,7 @@ impl Executor<'_> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("conflicting row vanished"))?;
-        tuple::decode(&tuple.data, &table.column_types())
+        table.layout().decode(tuple.natts, &tuple.data)
     }
 }
 

@@ -192,7 +192,7 @@ impl Source for Materialized {
 /// A table's tuples, page by page, each checked against the statement's snapshot.
 struct SeqScan<'p> {
     table: &'p TableDef,
-    types: Vec<DataType>,
+    layout: crate::row_layout::RowLayout,
     block: usize,
     item: usize,
 }
@@ -201,7 +201,7 @@ impl<'p> SeqScan<'p> {
     fn new(table: &'p TableDef) -> SeqScan<'p> {
         SeqScan {
             table,
-            types: table.column_types(),
+            layout: table.layout(),
             block: 0,
             item: 0,
         }
@@ -228,7 +228,7 @@ impl Source for SeqScan<'_> {
                 continue;
             };
             if ex.snapshot.sees(tuple, &ex.db.data.clog) {
-                return Ok(Some(crate::tuple::decode(&tuple.data, &self.types)?));
+                return Ok(Some(self.layout.decode(tuple.natts, &tuple.data)?));
             }
         }
     }
