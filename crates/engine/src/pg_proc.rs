@@ -213,7 +213,9 @@ impl Catalog {
         let mut start = 0;
         for i in 1..=catalog.procs.len() {
             if i == catalog.procs.len() || catalog.procs[i].name != catalog.procs[start].name {
-                catalog.proc_names.insert(catalog.procs[start].name, start..i);
+                catalog
+                    .proc_names
+                    .insert(catalog.procs[start].name, start..i);
                 start = i;
             }
         }
@@ -233,7 +235,8 @@ impl Catalog {
             e => Some(self.type_oid(e).unwrap_or(u32::MAX)),
         };
         if element == Some(u32::MAX) {
-            self.pending_elements.push((self.types.len(), element_name(f)));
+            self.pending_elements
+                .push((self.types.len(), element_name(f)));
         }
         self.type_index.insert(oid, self.types.len());
         self.type_names.insert(name, oid);
@@ -569,8 +572,10 @@ impl Catalog {
             }
             let mut conflict = false;
             for c in &candidates {
-                let (category, preferred) =
-                    (self.category(c.arg_types[i]), self.preferred(c.arg_types[i]));
+                let (category, preferred) = (
+                    self.category(c.arg_types[i]),
+                    self.preferred(c.arg_types[i]),
+                );
                 match slot {
                     None => *slot = Some((category, preferred)),
                     Some((cat, pref)) if *cat == category => *pref |= preferred,

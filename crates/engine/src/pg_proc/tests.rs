@@ -34,7 +34,11 @@ fn chosen(name: &str, inputs: &[&str]) -> Option<(Vec<&'static str>, &'static st
 fn the_data_file_is_well_formed() {
     let (parsed, bad) = Catalog::parse(DATA);
     assert!(bad.is_empty(), "lines not understood: {bad:?}");
-    assert!(parsed.functions().len() > 3000, "{}", parsed.functions().len());
+    assert!(
+        parsed.functions().len() > 3000,
+        "{}",
+        parsed.functions().len()
+    );
     assert!(DATA.starts_with("# PostgreSQL 15."));
     for name in [
         "generate_series",
@@ -78,13 +82,17 @@ fn kinds_volatility_strictness_and_sets() {
     let series = c.named("generate_series");
     assert!(series
         .iter()
-        .any(|p| p.result_display(c) == "SETOF integer" && p.arguments_display(c) == "integer, integer"));
+        .any(|p| p.result_display(c) == "SETOF integer"
+            && p.arguments_display(c) == "integer, integer"));
 }
 
 #[test]
 fn exact_matches_win() {
     assert_eq!(chosen("abs", &["int4"]), Some((vec!["int4"], "int4")));
-    assert_eq!(chosen("abs", &["numeric"]), Some((vec!["numeric"], "numeric")));
+    assert_eq!(
+        chosen("abs", &["numeric"]),
+        Some((vec!["numeric"], "numeric"))
+    );
     assert_eq!(
         chosen("generate_series", &["int8", "int8"]),
         Some((vec!["int8", "int8"], "int8"))
@@ -106,13 +114,19 @@ fn integers_promote_to_the_preferred_numeric_type() {
         chosen("generate_series", &["int4", "numeric"]),
         Some((vec!["numeric", "numeric"], "numeric"))
     );
-    assert_eq!(chosen("mod", &["int4", "int4"]), Some((vec!["int4", "int4"], "int4")));
+    assert_eq!(
+        chosen("mod", &["int4", "int4"]),
+        Some((vec!["int4", "int4"], "int4"))
+    );
 }
 
 #[test]
 fn unknown_literals_take_a_category() {
     // The numeric candidates agree on a category; float8 is its preferred type.
-    assert_eq!(chosen("abs", &["unknown"]), Some((vec!["float8"], "float8")));
+    assert_eq!(
+        chosen("abs", &["unknown"]),
+        Some((vec!["float8"], "float8"))
+    );
     // STRING wins when candidates disagree (length(text), length(bytea), length(bit), ...).
     assert_eq!(chosen("length", &["unknown"]), Some((vec!["text"], "int4")));
     // A known argument decides the others.
@@ -134,7 +148,10 @@ fn varchar_and_name_reach_text() {
 
 #[test]
 fn variadic_and_default_arguments() {
-    assert_eq!(chosen("concat", &["int4", "unknown", "bool"]).map(|c| c.1), Some("text"));
+    assert_eq!(
+        chosen("concat", &["int4", "unknown", "bool"]).map(|c| c.1),
+        Some("text")
+    );
     assert!(chosen("concat", &[]).is_none());
     assert_eq!(
         chosen("pg_terminate_backend", &["int4"]),

@@ -1,7 +1,8 @@
 //! The startup process of a standby: replays the WAL the walreceiver (or
 //! the archive) brought, in small batches, holding back commits for
 //! `recovery_min_apply_delay` and stopping while replay is paused; then
-//! reports the replay position upstream, lets cascading walsenders ship
+//! waits for (then cancels) the queries that conflict with a record
+//! (`recovery_conflict`); then reports the replay position upstream, lets cascading walsenders ship
 //! what arrived, and removes old WAL after a restartpoint.
 
 use pgplay_wal::time::Timestamp;
@@ -65,6 +66,10 @@ impl Node {
                         break 'replay;
                     }
                 }
+                // VACUUM's cleanup waits for the queries that still need the rows.
+                if !self.resolve_recovery_conflict(now, read.lsn, &read.record) {
+                    break 'replay;
+                }
                 self.db.now = now;
                 if let Err(error) = self.db.replay(read.lsn, &read.record, read.end) {
                     self.push_log(format!(
@@ -77,6 +82,10 @@ impl Node {
         }
         let replayed = self.db.replayed_upto;
         self.with_receiver(now, |r, _, _| r.report(now, replayed, false));
+        // hot_standby_feedback: the oldest xid this standby still needs.
+        let xmin = (self.db.settings.get("hot_standby_feedback") == "on")
+            .then(|| pgplay_engine::vacuum::oldest_xmin(&self.db));
+        self.with_receiver(now, |r, _, _| r.feedback(now, xmin));
         // Cascading: what we received may go on to our own standbys.
         self.poll_senders(now);
         if self.db.control.redo != restartpoint {
