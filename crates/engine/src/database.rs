@@ -185,6 +185,13 @@ pub struct Database {
     pub pending_notices: Vec<DbError>,
     /// Commit and abort records left for the WAL writer to flush.
     pub(crate) unflushed_xacts: UnflushedXacts,
+    /// VACUUM and ANALYZE by table OID, for `pg_stat_user_tables`.
+    pub table_stats: BTreeMap<u32, crate::vacuum::TableStats>,
+    /// The xmins standbys report with `hot_standby_feedback` (by walsender
+    /// pid), which hold back VACUUM here; set by the node.
+    pub feedback_xmins: BTreeMap<i32, Xid>,
+    /// Queries a standby cancelled for replay, for `pg_stat_database_conflicts`.
+    pub recovery_conflicts: crate::vacuum::ConflictCounts,
 }
 
 /// Transaction ends not flushed at once, PostgreSQL's `asyncXactLSN`: a
@@ -268,6 +275,9 @@ impl Database {
             signals: Vec::new(),
             pending_notices: Vec::new(),
             unflushed_xacts: UnflushedXacts::default(),
+            table_stats: BTreeMap::new(),
+            feedback_xmins: BTreeMap::new(),
+            recovery_conflicts: Default::default(),
         };
         for system in crate::catalog::system_tables() {
             database
@@ -698,6 +708,16 @@ impl Database {
     }
 
     /// Running transactions (for views and RUNNING_XACTS).
+    /// What standbys and slots ask VACUUM to keep: feedback xmins and
+    /// slots' xmin.
+    pub fn replication_xmins(&self) -> impl Iterator<Item = Xid> + '_ {
+        self.feedback_xmins
+            .values()
+            .copied()
+            .chain(self.slots.values().filter_map(|slot| slot.xmin))
+            .filter(|xid| *xid != 0)
+    }
+
     pub fn running_xids(&self) -> &BTreeSet<Xid> {
         &self.data.running
     }

@@ -423,6 +423,7 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
         }
         RecordBody::Heap(heap) => explain_heap(names, heap),
         RecordBody::Btree(record) => explain_btree(record),
+        RecordBody::Heap2(record) => explain_heap2(names, record),
         RecordBody::Sequence(SequenceRecord::Log {
             relation,
             last_value,
@@ -438,6 +439,62 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
             } else {
                 format!("{name}: next value is {last_value}")
             }
+        }
+    }
+}
+
+/// VACUUM's records, in a learner's words.
+fn explain_heap2<N: RelationNames + ?Sized>(names: &N, record: &pgplay_wal::Heap2Record) -> String {
+    use pgplay_wal::Heap2Record;
+    let relation = record.relation();
+    let table = match names.by_locator(&relation) {
+        Some(known) => ident(known.name()),
+        None => format!("relation {relation}"),
+    };
+    let block = record.block();
+    let rows = |n: usize| {
+        if n == 1 {
+            "row version"
+        } else {
+            "row versions"
+        }
+    };
+    match record {
+        Heap2Record::Prune {
+            latest_removed_xid,
+            redirected,
+            dead,
+            unused,
+            ..
+        } => {
+            let removed = redirected.len() + dead.len() + unused.len();
+            let mut text = format!(
+                "VACUUM removes {removed} dead {} from page {block} of {table}",
+                rows(removed)
+            );
+            if *latest_removed_xid != 0 {
+                text.push_str(&format!(
+                    "; standby queries that might still see xid {latest_removed_xid}'s rows are cancelled"
+                ));
+            }
+            text
+        }
+        Heap2Record::Vacuum { unused, .. } => format!(
+            "VACUUM frees {} line pointers on page {block} of {table} for new rows",
+            unused.len()
+        ),
+        Heap2Record::FreezePage { offsets, .. } => format!(
+            "VACUUM freezes {} {} on page {block} of {table}",
+            offsets.len(),
+            rows(offsets.len())
+        ),
+        Heap2Record::Visible { flags, .. } => {
+            let frozen = if flags & pgplay_wal::VM_ALL_FROZEN != 0 {
+                " and all-frozen"
+            } else {
+                ""
+            };
+            format!("page {block} of {table} is all-visible{frozen}")
         }
     }
 }

@@ -47,6 +47,44 @@ pub struct HeapTuple {
     pub ctid: ItemPointer,
     pub natts: u16,
     pub data: Vec<u8>,
+    /// PostgreSQL's HEAP_HOT_UPDATED: replaced by a heap-only version on the
+    /// same page (`ctid`), reached only through this one.
+    #[serde(default)]
+    pub hot_updated: bool,
+    /// PostgreSQL's HEAP_ONLY_TUPLE: a HOT update's new version, which no
+    /// index points at; VACUUM may only remove it through its chain's root.
+    #[serde(default)]
+    pub heap_only: bool,
+    /// xmin frozen by VACUUM FREEZE: visible to every snapshot, so the
+    /// commit log need not remember the xid.
+    #[serde(default)]
+    pub frozen: bool,
+}
+
+/// A line pointer (PostgreSQL's `ItemIdData`): a tuple, or what pruning
+/// left in its place. Its offset stays taken until VACUUM marks it unused.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LinePointer {
+    Normal(HeapTuple),
+    /// A pruned HOT chain's root, pointing at the chain's first live member.
+    Redirect(u16),
+    /// A removed tuple whose index entries may still point here.
+    Dead,
+    /// Free for a new tuple.
+    Unused,
+}
+
+impl LinePointer {
+    pub fn tuple(&self) -> Option<&HeapTuple> {
+        match self {
+            LinePointer::Normal(tuple) => Some(tuple),
+            _ => None,
+        }
+    }
+
+    fn stored_size(&self) -> usize {
+        self.tuple().map_or(0, HeapTuple::stored_size)
+    }
 }
 
 impl HeapTuple {
@@ -66,7 +104,13 @@ pub struct Page {
     /// LSN of the last record applied to this page.
     pub lsn: Lsn,
     /// Line pointers; index 0 is offset 1.
-    pub items: Vec<HeapTuple>,
+    pub items: Vec<LinePointer>,
+    /// PD_ALL_VISIBLE and the visibility map's bits for this page, set by
+    /// VACUUM (a VISIBLE record), cleared by any change to the page.
+    #[serde(default)]
+    pub all_visible: bool,
+    #[serde(default)]
+    pub all_frozen: bool,
 }
 
 impl Page {
@@ -75,7 +119,7 @@ impl Page {
             + self
                 .items
                 .iter()
-                .map(|t| LINE_POINTER_SIZE + t.stored_size())
+                .map(|item| LINE_POINTER_SIZE + item.stored_size())
                 .sum::<usize>()
     }
 
@@ -84,19 +128,52 @@ impl Page {
     }
 
     pub fn fits(&self, tuple: &HeapTuple) -> bool {
-        self.free_space() >= LINE_POINTER_SIZE + tuple.stored_size()
+        let pointer = if self.first_unused().is_some() {
+            0
+        } else {
+            LINE_POINTER_SIZE
+        };
+        self.free_space() >= pointer + tuple.stored_size()
     }
 
+    fn first_unused(&self) -> Option<u16> {
+        self.items
+            .iter()
+            .position(|item| *item == LinePointer::Unused)
+            .map(|index| index as u16 + 1)
+    }
+
+    /// Where a new tuple goes on this page: the first unused line pointer,
+    /// as PostgreSQL's PageAddItem takes it, else a new one at the end.
     pub fn next_offset(&self) -> u16 {
-        self.items.len() as u16 + 1
+        self.first_unused().unwrap_or(self.items.len() as u16 + 1)
     }
 
     pub fn get(&self, offset: u16) -> Option<&HeapTuple> {
-        self.items.get(offset.checked_sub(1)? as usize)
+        self.items.get(offset.checked_sub(1)? as usize)?.tuple()
     }
 
     pub fn get_mut(&mut self, offset: u16) -> Option<&mut HeapTuple> {
-        self.items.get_mut(offset.checked_sub(1)? as usize)
+        match self.items.get_mut(offset.checked_sub(1)? as usize)? {
+            LinePointer::Normal(tuple) => Some(tuple),
+            _ => None,
+        }
+    }
+
+    /// Tuples on the page (line pointers that hold one).
+    pub fn tuple_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|item| item.tuple().is_some())
+            .count()
+    }
+
+    /// Every tuple on the page with its offset.
+    pub fn tuples(&self) -> impl Iterator<Item = (u16, &HeapTuple)> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| Some((index as u16 + 1, item.tuple()?)))
     }
 }
 
@@ -122,14 +199,24 @@ impl Relation {
         self.pages.get(pointer.block as usize)?.get(pointer.offset)
     }
 
+    /// Where a pruned HOT chain's root now leads: the offset of its first
+    /// surviving member, if the line pointer at `pointer` is a redirect.
+    pub fn redirect(&self, pointer: ItemPointer) -> Option<u16> {
+        let page = self.pages.get(pointer.block as usize)?;
+        match page.items.get(pointer.offset.checked_sub(1)? as usize)? {
+            LinePointer::Redirect(to) => Some(*to),
+            _ => None,
+        }
+    }
+
     /// Every tuple version with its address, in physical order.
     pub fn tuples(&self) -> impl Iterator<Item = (ItemPointer, &HeapTuple)> {
         self.pages.iter().enumerate().flat_map(|(block, page)| {
-            page.items.iter().enumerate().map(move |(index, tuple)| {
+            page.tuples().map(move |(offset, tuple)| {
                 (
                     ItemPointer {
                         block: block as u32,
-                        offset: index as u16 + 1,
+                        offset,
                     },
                     tuple,
                 )

@@ -34,6 +34,7 @@ pub mod stats;
 pub mod system;
 pub mod tuple;
 pub mod types;
+pub mod vacuum;
 pub mod xact;
 
 /// What the engine's unit tests share: a fresh server with one session.

@@ -265,6 +265,9 @@ mod tests {
             },
             natts: 0,
             data: vec![0],
+            hot_updated: false,
+            heap_only: false,
+            frozen: false,
         }
     }
 

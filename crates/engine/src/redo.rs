@@ -12,7 +12,18 @@ use pgplay_wal::{
 };
 
 use crate::error::{DbError, Result};
-use crate::heap::{HeapTuple, ItemPointer, Page, Relation, SequenceState, Storage};
+use crate::heap::{HeapTuple, ItemPointer, LinePointer, Page, Relation, SequenceState, Storage};
+
+mod heap2;
+
+pub use heap2::conflict_horizon;
+
+/// Any change to a page clears its all-visible and all-frozen bits, as
+/// PostgreSQL clears PD_ALL_VISIBLE and the visibility map's bits.
+fn clear_visible(page: &mut Page) {
+    page.all_visible = false;
+    page.all_frozen = false;
+}
 use crate::mvcc::{CommitLog, XactStatus};
 
 /// Everything redo changes: the state a checkpoint saves and a crash restores.
@@ -55,8 +66,8 @@ impl DataState {
             .relations
             .values()
             .flat_map(|relation| relation.pages.iter())
-            .flat_map(|page| page.items.iter())
-            .flat_map(|tuple| [tuple.xmin, tuple.xmax])
+            .flat_map(|page| page.tuples())
+            .flat_map(|(_, tuple)| [if tuple.frozen { 0 } else { tuple.xmin }, tuple.xmax])
             .filter(|xid| *xid < horizon)
             .collect();
         referenced.sort_unstable();
@@ -157,6 +168,7 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             Ok(())
         }
         RecordBody::Standby(StandbyRecord::Lock(_)) => Ok(()),
+        RecordBody::Heap2(record) => heap2::apply(state, lsn, record),
         RecordBody::Sequence(SequenceRecord::Log {
             relation,
             last_value,
@@ -213,6 +225,9 @@ fn new_tuple(xid: Xid, image: &TupleImage, at: ItemPointer) -> HeapTuple {
         ctid: at,
         natts: image.natts,
         data: image.data.clone(),
+        hot_updated: false,
+        heap_only: false,
+        frozen: false,
     }
 }
 
@@ -258,8 +273,12 @@ fn place(
             "invalid heap offset {offset} on block {block}"
         )));
     }
-    page.items.push(tuple);
+    match page.items.get_mut(offset as usize - 1) {
+        Some(unused) => *unused = LinePointer::Normal(tuple),
+        None => page.items.push(LinePointer::Normal(tuple)),
+    }
     page.lsn = lsn;
+    clear_visible(page);
     Ok(())
 }
 
@@ -309,6 +328,7 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             old.xmax = xid;
             old.cmax = *command_id;
             page.lsn = lsn;
+            clear_visible(page);
             Ok(())
         }
         HeapRecord::Update {
@@ -319,7 +339,7 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             new_offset,
             init_page,
             tuple,
-            ..
+            hot,
         } => {
             let rel = relation_mut(state, relation, *old_block)?;
             let new_at = ItemPointer {
@@ -337,18 +357,15 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
                 old.xmax = xid;
                 old.cmax = tuple.command_id;
                 old.ctid = new_at;
+                old.hot_updated = *hot;
+                clear_visible(page);
                 if old_block != new_block {
                     page.lsn = lsn;
                 }
             }
-            place(
-                rel,
-                lsn,
-                *new_block,
-                *new_offset,
-                *init_page,
-                new_tuple(xid, tuple, new_at),
-            )
+            let mut new = new_tuple(xid, tuple, new_at);
+            new.heap_only = *hot;
+            place(rel, lsn, *new_block, *new_offset, *init_page, new)
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct ReplicationSlot {
     /// Set when max_slot_wal_keep_size made a checkpoint remove WAL the slot
     /// needed (`wal_status = lost` until a standby streams through it again).
     pub invalidated: bool,
+    /// The oldest xid its standby's `hot_standby_feedback` asks to keep
+    /// (`pg_replication_slots.xmin`), which holds VACUUM back.
+    pub xmin: Option<pgplay_wal::Xid>,
 }
 
 /// Why a walsender may not stream through a slot, in PostgreSQL's words:
@@ -113,6 +116,7 @@ impl Database {
                 active_pid: None,
                 temporary_owner: temporary.then_some(session),
                 invalidated: false,
+                xmin: None,
             },
         );
         Ok((name, restart_lsn))
@@ -276,7 +280,9 @@ impl Database {
                     Value::Bool(s.temporary_owner.is_some()),
                     Value::Bool(s.active_pid.is_some()),
                     s.active_pid.map(Value::Int4).unwrap_or(Value::Null),
-                    Value::Null,
+                    s.xmin
+                        .map(|xid| Value::Text(xid.to_string()))
+                        .unwrap_or(Value::Null),
                     Value::Null,
                     s.restart_lsn.map(Value::PgLsn).unwrap_or(Value::Null),
                     Value::Null,

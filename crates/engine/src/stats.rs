@@ -28,6 +28,8 @@ pub struct WalSenderRow {
     pub sync_priority: i32,
     pub sync_state: String,
     pub reply_time: Option<Timestamp>,
+    /// The standby's hot_standby_feedback xmin (walsenders without a slot).
+    pub backend_xmin: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -174,7 +176,9 @@ pub fn view(stats: &ReplicationStats, name: &str) -> Option<View> {
                         Value::Null,
                         Value::Int4(s.client_port),
                         Value::TimestampTz(s.backend_start),
-                        Value::Null,
+                        s.backend_xmin
+                            .map(|xid| Value::Text(xid.to_string()))
+                            .unwrap_or(Value::Null),
                         Value::Text(s.state.clone()),
                         lsn(s.sent_lsn),
                         lsn(s.write_lsn),

@@ -321,6 +321,7 @@ impl Node {
                     active_pid: None,
                     temporary_owner: None,
                     invalidated: slot.invalidated,
+                    xmin: None,
                 };
                 (slot.name.clone(), slot)
             })

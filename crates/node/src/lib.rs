@@ -225,6 +225,10 @@ pub struct Node {
     pub(crate) archiver: archive::Archiver,
     /// recovery_min_apply_delay holds replay before a commit until then.
     pub(crate) replay_delayed_until: Option<Timestamp>,
+    /// Replay waits for queries that conflict with the record at this LSN.
+    pub(crate) conflict_wait: Option<processes::ConflictWait>,
+    /// Promotion replays what is left without waiting for conflicting queries.
+    pub(crate) cancel_conflicts_at_once: bool,
     /// Sessions ended by `pg_terminate_backend()` or an idle timeout, with the FATAL their psql
     /// gets when it next sends a statement.
     pub(crate) terminated_sessions: BTreeMap<SessionId, DbError>,
@@ -290,6 +294,8 @@ impl Node {
             announced_sync: BTreeSet::new(),
             archiver: archive::Archiver::default(),
             replay_delayed_until: None,
+            conflict_wait: None,
+            cancel_conflicts_at_once: false,
             terminated_sessions: BTreeMap::new(),
             idle_timers: BTreeMap::new(),
             hba: HbaFile::default(),
@@ -354,7 +360,7 @@ impl Node {
                 .storage
                 .relations
                 .values()
-                .map(|r| r.pages.iter().map(|p| p.items.len()).sum::<usize>())
+                .map(|r| r.pages.iter().map(|p| p.tuple_count()).sum::<usize>())
                 .sum(),
             log_lines: self.log.len(),
             outputs: self.outputs.len(),
@@ -884,8 +890,10 @@ impl Node {
         // Promotion applies everything received, whatever recovery_min_apply_delay says,
         // and ends a pause of replay.
         let was_paused = std::mem::take(&mut self.db.replay_paused);
-        if self.replay_delayed_until.is_some() || was_paused {
+        if self.replay_delayed_until.is_some() || self.conflict_wait.is_some() || was_paused {
+            self.cancel_conflicts_at_once = true;
             self.replay_with_delay(now, 0);
+            self.cancel_conflicts_at_once = false;
         }
         let redo_done = self.db.wal.last_record_lsn();
         self.push_log(format!("LOG:  redo done at {redo_done}"));

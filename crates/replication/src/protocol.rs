@@ -94,6 +94,12 @@ pub enum Message {
         time: Timestamp,
         reply_requested: bool,
     },
+    /// CopyData `h`: hot_standby_feedback, the oldest xid a query on the
+    /// standby (or its replay) may still need; 0 when feedback stops.
+    HotStandbyFeedback {
+        time: Timestamp,
+        xmin: u32,
+    },
     /// The standby ends the connection (`X`).
     Terminate,
 
@@ -195,6 +201,7 @@ impl Message {
             Message::StandbyStatus {
                 write, flush, apply, ..
             } => format!("StandbyStatusUpdate write {write} flush {flush} apply {apply}"),
+            Message::HotStandbyFeedback { xmin, .. } => format!("HotStandbyFeedback xmin {xmin}"),
             Message::Terminate => "Terminate".into(),
             Message::Ready => "AuthenticationOk, ReadyForQuery".into(),
             Message::Error(error) => format!("ErrorResponse {} {}", error.code, error.message),

@@ -123,6 +123,9 @@ pub struct WalReceiver {
     pub latest_end_lsn: Lsn,
     pub latest_end_time: Option<Timestamp>,
     last_status: Option<[Lsn; 3]>,
+    /// The xmin last sent as hot_standby_feedback (None: none sent, or
+    /// feedback stopped and said so).
+    last_feedback: Option<u32>,
     last_status_time: Timestamp,
     last_receive: Timestamp,
     /// When the last connection attempt began: PostgreSQL's startup process
@@ -158,6 +161,7 @@ impl WalReceiver {
             latest_end_lsn: Lsn::INVALID,
             latest_end_time: None,
             last_status: None,
+            last_feedback: None,
             last_status_time: now,
             last_receive: now,
             last_attempt: Timestamp::MIN / 2,
@@ -300,6 +304,7 @@ impl WalReceiver {
         let start = view.segment_size.segment_start(segno);
         self.receive_start_lsn = start;
         self.receive_start_tli = self.timeline;
+        self.last_feedback = None;
         self.phase = Phase::StartingStream { restarted };
         self.slot_name = (!view.slot_name.is_empty()).then(|| view.slot_name.to_string());
         self.send(Message::StartReplication {
@@ -562,6 +567,22 @@ impl WalReceiver {
             time: now,
             reply_requested: false,
         })
+    }
+
+    /// hot_standby_feedback: sends `xmin` (None when the setting is off)
+    /// when it changed since the last one sent, as PostgreSQL's
+    /// `XLogWalRcvSendHSFeedback` does; turning it off sends 0 once.
+    pub fn feedback(&mut self, now: Timestamp, xmin: Option<u32>) -> Vec<ReceiverOutput> {
+        if self.phase != Phase::Streaming || self.last_feedback == xmin {
+            return Vec::new();
+        }
+        let sent_before = self.last_feedback.is_some();
+        self.last_feedback = xmin;
+        match xmin {
+            Some(xmin) => self.send(Message::HotStandbyFeedback { time: now, xmin }),
+            None if sent_before => self.send(Message::HotStandbyFeedback { time: now, xmin: 0 }),
+            None => Vec::new(),
+        }
     }
 
     /// Time-driven work: retries, periodic status, the receive timeout.

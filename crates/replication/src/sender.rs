@@ -82,6 +82,8 @@ pub struct WalSender {
     pub lag: LagTracker,
     /// The physical replication slot it streams through, if any.
     pub slot: Option<String>,
+    /// The xmin of the standby's last hot_standby_feedback, if any.
+    pub feedback_xmin: Option<u32>,
     /// Start of the window of bytes in flight: the stream start or the
     /// standby's write position, whichever is later.
     acked: Lsn,
@@ -119,6 +121,7 @@ impl WalSender {
             apply: Lsn::INVALID,
             reply_time: None,
             slot: None,
+            feedback_xmin: None,
             lag: LagTracker::default(),
             acked: Lsn::INVALID,
             last_reply: now,
@@ -200,6 +203,10 @@ impl WalSender {
                     out.push(SenderOutput::Send(self.keepalive(now, view, false)));
                 }
                 out.extend(self.poll(now, view));
+            }
+            Message::HotStandbyFeedback { xmin, .. } => {
+                self.feedback_xmin = (xmin != 0).then_some(xmin);
+                self.last_reply = now;
             }
             Message::Terminate => {
                 self.state = SenderState::Stopping;

@@ -8,7 +8,7 @@
 //! This crate holds the log's vocabulary and mechanics, and nothing about SQL:
 //! - [`Lsn`] and [`TimeLineId`], printed as PostgreSQL prints them;
 //! - [`Record`]: one record per change, by resource manager (XLOG, Transaction,
-//!   Storage, Standby, Heap, Btree ([`btree`]), Sequence), with CRC-32C, and its pg_waldump text;
+//!   Storage, Standby, Heap, Heap2, Btree ([`btree`]), Sequence), with CRC-32C, and its pg_waldump text;
 //! - [`WalLog`]: the byte stream with page headers, segments and their file
 //!   names, flush position, crash truncation, and byte-exact copying for standbys.
 //!
@@ -28,9 +28,9 @@ pub mod time;
 pub use log::{ReadRecord, RecordIter, WalFootprint, WalLog, WalPiece};
 pub use lsn::{Lsn, ParseLsnError, TimeLineId};
 pub use record::{
-    Checkpoint, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator, RmgrId,
-    SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord, TupleImage, Xid, XlogRecord,
-    RECORD_HEADER_SIZE,
+    Checkpoint, Heap2Record, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator,
+    RmgrId, SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord, TupleImage, Xid,
+    XlogRecord, RECORD_HEADER_SIZE, VM_ALL_FROZEN, VM_ALL_VISIBLE,
 };
 pub use segment::{history_file_name, SegmentSize, DEFAULT_SEGMENT_SIZE, WAL_PAGE_SIZE};
 

@@ -50,6 +50,7 @@ pub enum RmgrId {
     Transaction = 1,
     Storage = 2,
     Standby = 8,
+    Heap2 = 9,
     Heap = 10,
     Btree = 11,
     Sequence = 15,
@@ -62,6 +63,7 @@ impl RmgrId {
             RmgrId::Transaction => "Transaction",
             RmgrId::Storage => "Storage",
             RmgrId::Standby => "Standby",
+            RmgrId::Heap2 => "Heap2",
             RmgrId::Heap => "Heap",
             RmgrId::Btree => "Btree",
             RmgrId::Sequence => "Sequence",
@@ -74,6 +76,7 @@ impl RmgrId {
             1 => RmgrId::Transaction,
             2 => RmgrId::Storage,
             8 => RmgrId::Standby,
+            9 => RmgrId::Heap2,
             10 => RmgrId::Heap,
             11 => RmgrId::Btree,
             15 => RmgrId::Sequence,
@@ -212,6 +215,91 @@ pub enum HeapRecord {
     },
 }
 
+/// What VACUUM (and pruning) writes: PostgreSQL's Heap2 resource manager.
+/// Each names one heap page. `snapshot_conflict_horizon` is what PostgreSQL 15
+/// calls `latestRemovedXid` (PRUNE) or `cutoff_xid` (FREEZE_PAGE, VISIBLE): a
+/// standby must cancel the queries whose snapshot might still see a row
+/// version older than it before replaying the record. 0 means no conflict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Heap2Record {
+    /// `XLOG_HEAP2_PRUNE`: dead tuples go; a HOT chain's root is redirected
+    /// to its first surviving member (`(from, to)`), dead roots become dead
+    /// line pointers, dead heap-only members unused ones.
+    Prune {
+        relation: RelFileLocator,
+        block: u32,
+        latest_removed_xid: Xid,
+        redirected: Vec<(u16, u16)>,
+        dead: Vec<u16>,
+        unused: Vec<u16>,
+    },
+    /// `XLOG_HEAP2_VACUUM`: dead line pointers become unused (VACUUM's second
+    /// pass over the page); trailing unused ones are cut off.
+    Vacuum {
+        relation: RelFileLocator,
+        block: u32,
+        unused: Vec<u16>,
+    },
+    /// `XLOG_HEAP2_FREEZE_PAGE`: these tuples' xmin is frozen (older than
+    /// every snapshot, for ever).
+    FreezePage {
+        relation: RelFileLocator,
+        block: u32,
+        cutoff_xid: Xid,
+        offsets: Vec<u16>,
+    },
+    /// `XLOG_HEAP2_VISIBLE`: every tuple on the page is visible to every
+    /// snapshot (flags 0x01), and frozen (0x02).
+    Visible {
+        relation: RelFileLocator,
+        block: u32,
+        cutoff_xid: Xid,
+        flags: u8,
+    },
+}
+
+/// `VISIBILITYMAP_ALL_VISIBLE` and `VISIBILITYMAP_ALL_FROZEN`.
+pub const VM_ALL_VISIBLE: u8 = 0x01;
+pub const VM_ALL_FROZEN: u8 = 0x02;
+
+impl Heap2Record {
+    pub fn relation(&self) -> RelFileLocator {
+        match self {
+            Heap2Record::Prune { relation, .. }
+            | Heap2Record::Vacuum { relation, .. }
+            | Heap2Record::FreezePage { relation, .. }
+            | Heap2Record::Visible { relation, .. } => *relation,
+        }
+    }
+
+    pub fn block(&self) -> u32 {
+        match self {
+            Heap2Record::Prune { block, .. }
+            | Heap2Record::Vacuum { block, .. }
+            | Heap2Record::FreezePage { block, .. }
+            | Heap2Record::Visible { block, .. } => *block,
+        }
+    }
+
+    /// The xid a standby's snapshots must be newer than (0: none).
+    pub fn snapshot_conflict_horizon(&self) -> Xid {
+        match self {
+            Heap2Record::Prune {
+                latest_removed_xid, ..
+            } => *latest_removed_xid,
+            Heap2Record::Vacuum { .. } => 0,
+            // Tuples older than the cutoff were frozen: a snapshot that
+            // still sees the xid before it as running conflicts (PostgreSQL
+            // 15 retreats the cutoff by one in heap_xlog_freeze_page).
+            Heap2Record::FreezePage { cutoff_xid, .. } => match cutoff_xid.saturating_sub(1) {
+                xid if xid < 3 => 0,
+                xid => xid,
+            },
+            Heap2Record::Visible { cutoff_xid, .. } => *cutoff_xid,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SequenceRecord {
     /// The sequence's new state; `last_value` is logged ahead, as PostgreSQL does.
@@ -231,6 +319,7 @@ pub enum RecordBody {
     Standby(StandbyRecord),
     Heap(HeapRecord),
     Btree(BtreeRecord),
+    Heap2(Heap2Record),
     Sequence(SequenceRecord),
 }
 
@@ -252,6 +341,7 @@ impl RecordBody {
             RecordBody::Standby(_) => RmgrId::Standby,
             RecordBody::Heap(_) => RmgrId::Heap,
             RecordBody::Btree(_) => RmgrId::Btree,
+            RecordBody::Heap2(_) => RmgrId::Heap2,
             RecordBody::Sequence(_) => RmgrId::Sequence,
         }
     }
@@ -290,6 +380,10 @@ impl RecordBody {
                 init_page,
                 ..
             }) => 0x40 | init_flag(*init_page),
+            RecordBody::Heap2(Heap2Record::Prune { .. }) => 0x10,
+            RecordBody::Heap2(Heap2Record::Vacuum { .. }) => 0x20,
+            RecordBody::Heap2(Heap2Record::FreezePage { .. }) => 0x30,
+            RecordBody::Heap2(Heap2Record::Visible { .. }) => 0x40,
             RecordBody::Sequence(SequenceRecord::Log { .. }) => 0x00,
         }
     }
@@ -417,6 +511,7 @@ fn encode_body(body: &RecordBody, out: &mut Writer) {
         RecordBody::Standby(record) => encode_standby(record, out),
         RecordBody::Heap(record) => encode_heap(record, out),
         RecordBody::Btree(record) => crate::btree::encode_btree(record, out),
+        RecordBody::Heap2(record) => encode_heap2(record, out),
         RecordBody::Sequence(SequenceRecord::Log {
             relation,
             last_value,
@@ -544,6 +639,94 @@ fn encode_heap(record: &HeapRecord, out: &mut Writer) {
     }
 }
 
+fn offsets(out: &mut Writer, offsets: &[u16]) {
+    out.u32(offsets.len() as u32);
+    offsets.iter().for_each(|offset| out.u16(*offset));
+}
+
+fn read_offsets(input: &mut Reader) -> Result<Vec<u16>, WalError> {
+    let count = input.u32()? as usize;
+    (0..count).map(|_| input.u16()).collect()
+}
+
+fn encode_heap2(record: &Heap2Record, out: &mut Writer) {
+    out.relation(&record.relation());
+    out.u32(record.block());
+    match record {
+        Heap2Record::Prune {
+            latest_removed_xid,
+            redirected,
+            dead,
+            unused,
+            ..
+        } => {
+            out.u32(*latest_removed_xid);
+            out.u32(redirected.len() as u32);
+            for (from, to) in redirected {
+                out.u16(*from);
+                out.u16(*to);
+            }
+            offsets(out, dead);
+            offsets(out, unused);
+        }
+        Heap2Record::Vacuum { unused, .. } => offsets(out, unused),
+        Heap2Record::FreezePage {
+            cutoff_xid,
+            offsets: frozen,
+            ..
+        } => {
+            out.u32(*cutoff_xid);
+            offsets(out, frozen);
+        }
+        Heap2Record::Visible {
+            cutoff_xid, flags, ..
+        } => {
+            out.u32(*cutoff_xid);
+            out.u8(*flags);
+        }
+    }
+}
+
+fn decode_heap2(info: u8, input: &mut Reader) -> Result<Heap2Record, WalError> {
+    let relation = input.relation()?;
+    let block = input.u32()?;
+    Ok(match info {
+        0x10 => {
+            let latest_removed_xid = input.u32()?;
+            let count = input.u32()? as usize;
+            let redirected = (0..count)
+                .map(|_| Ok((input.u16()?, input.u16()?)))
+                .collect::<Result<Vec<_>, WalError>>()?;
+            Heap2Record::Prune {
+                relation,
+                block,
+                latest_removed_xid,
+                redirected,
+                dead: read_offsets(input)?,
+                unused: read_offsets(input)?,
+            }
+        }
+        0x20 => Heap2Record::Vacuum {
+            relation,
+            block,
+            unused: read_offsets(input)?,
+        },
+        0x30 => Heap2Record::FreezePage {
+            relation,
+            block,
+            cutoff_xid: input.u32()?,
+            offsets: read_offsets(input)?,
+        },
+        0x40 => Heap2Record::Visible {
+            relation,
+            block,
+            cutoff_xid: input.u32()?,
+            flags: input.u8()?,
+        },
+        _ => return Err(WalError::Truncated),
+    })
+}
+
 fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody, WalError> {
     Ok(match rmgr {
         RmgrId::Xlog => RecordBody::Xlog(decode_xlog(info, input)?),
@@ -593,6 +776,7 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
         RmgrId::Standby => RecordBody::Standby(decode_standby(info, input)?),
         RmgrId::Heap => RecordBody::Heap(decode_heap(info, input)?),
         RmgrId::Btree => RecordBody::Btree(crate::btree::decode_btree(info, input)?),
+        RmgrId::Heap2 => RecordBody::Heap2(decode_heap2(info, input)?),
         RmgrId::Sequence => RecordBody::Sequence(SequenceRecord::Log {
             relation: input.relation()?,
             last_value: input.i64()?,
@@ -776,6 +960,7 @@ impl Record {
             }
             RecordBody::Heap(record) => describe_heap(self.xid, record),
             RecordBody::Btree(record) => record.describe(),
+            RecordBody::Heap2(record) => describe_heap2(record),
             RecordBody::Sequence(SequenceRecord::Log { relation, .. }) => {
                 format!("LOG rel {relation}")
             }
@@ -812,6 +997,7 @@ impl Record {
             RecordBody::Xlog(XlogRecord::Fpi {
                 relation, block, ..
             }) => vec![(*relation, *block)],
+            RecordBody::Heap2(record) => vec![(record.relation(), record.block())],
             _ => Vec::new(),
         }
     }
@@ -837,8 +1023,20 @@ impl Record {
                 }
             }
             _ => {
-                for (index, (relation, block)) in self.block_references().iter().enumerate() {
-                    line.push_str(&format!(", blkref #{index}: rel {relation} blk {block}"));
+                let mut references = self.block_references();
+                if let RecordBody::Heap2(record @ Heap2Record::Visible { .. }) = &self.body {
+                    // The visibility map's page first, as PostgreSQL registers it.
+                    line.push_str(&format!(
+                        ", blkref #0: rel {} fork vm blk {}",
+                        record.relation(),
+                        record.block() / VM_HEAP_BLOCKS_PER_PAGE
+                    ));
+                    references.insert(0, (record.relation(), u32::MAX));
+                }
+                for (index, (relation, block)) in references.iter().enumerate() {
+                    if *block != u32::MAX {
+                        line.push_str(&format!(", blkref #{index}: rel {relation} blk {block}"));
+                    }
                 }
             }
         }
@@ -930,5 +1128,36 @@ fn describe_heap(xid: Xid, record: &HeapRecord) -> String {
         HeapRecord::Delete { offset, .. } => {
             format!("DELETE off {offset} flags 0x00 KEYS_UPDATED ")
         }
+    }
+}
+
+/// Heap blocks one visibility-map page covers (two bits each in 8 kB less
+/// the page header).
+const VM_HEAP_BLOCKS_PER_PAGE: u32 = (8192 - 24) * 4;
+
+fn describe_heap2(record: &Heap2Record) -> String {
+    match record {
+        Heap2Record::Prune {
+            latest_removed_xid,
+            redirected,
+            dead,
+            ..
+        } => format!(
+            "PRUNE latestRemovedXid {latest_removed_xid} nredirected {} ndead {}",
+            redirected.len(),
+            dead.len()
+        ),
+        Heap2Record::Vacuum { unused, .. } => format!("VACUUM nunused {}", unused.len()),
+        Heap2Record::FreezePage {
+            cutoff_xid,
+            offsets,
+            ..
+        } => format!(
+            "FREEZE_PAGE cutoff xid {cutoff_xid} ntuples {}",
+            offsets.len()
+        ),
+        Heap2Record::Visible {
+            cutoff_xid, flags, ..
+        } => format!("VISIBLE cutoff xid {cutoff_xid} flags 0x{flags:02X}"),
     }
 }

@@ -387,3 +387,62 @@ fn removed_segments_memory_is_reused_by_new_ones() {
     let last = log.read_record(log.last_record_lsn()).unwrap();
     assert_eq!(last.record.body, insert(741, 1, 300).body);
 }
+
+fn heap2(body: Heap2Record) -> Record {
+    Record {
+        xid: 0,
+        prev: Lsn(0x152_86A8),
+        body: RecordBody::Heap2(body),
+    }
+}
+
+#[test]
+fn heap2_records_round_trip_and_print_as_pg_waldump_15() {
+    let cases = [
+        (
+            heap2(Heap2Record::Prune {
+                relation: REL,
+                block: 0,
+                latest_removed_xid: 733,
+                redirected: vec![(5, 11)],
+                dead: vec![1, 2, 3],
+                unused: vec![],
+            }),
+            "desc: PRUNE latestRemovedXid 733 nredirected 1 ndead 3, blkref #0: rel 1663/5/16384 blk 0",
+        ),
+        (
+            heap2(Heap2Record::Vacuum {
+                relation: REL,
+                block: 0,
+                unused: vec![1, 2, 3],
+            }),
+            "desc: VACUUM nunused 3, blkref #0: rel 1663/5/16384 blk 0",
+        ),
+        (
+            heap2(Heap2Record::FreezePage {
+                relation: REL,
+                block: 0,
+                cutoff_xid: 735,
+                offsets: (1..=8).collect(),
+            }),
+            "desc: FREEZE_PAGE cutoff xid 735 ntuples 8, blkref #0: rel 1663/5/16384 blk 0",
+        ),
+        (
+            heap2(Heap2Record::Visible {
+                relation: REL,
+                block: 0,
+                cutoff_xid: 734,
+                flags: VM_ALL_VISIBLE | VM_ALL_FROZEN,
+            }),
+            "desc: VISIBLE cutoff xid 734 flags 0x03, blkref #0: rel 1663/5/16384 fork vm blk 0, blkref #1: rel 1663/5/16384 blk 0",
+        ),
+    ];
+    for (record, desc) in cases {
+        let bytes = record.encode();
+        assert_eq!(bytes[17], 9, "Heap2's resource manager id");
+        assert_eq!(Record::decode(&bytes, Lsn(0x152_86D0)).unwrap(), record);
+        let line = record.waldump_line(Lsn(0x152_86D0), bytes.len());
+        assert!(line.starts_with("rmgr: Heap2       len"), "{line}");
+        assert!(line.ends_with(desc), "{line}");
+    }
+}

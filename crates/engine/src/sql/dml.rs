@@ -462,6 +462,9 @@ impl Executor<'_> {
             },
             natts: image.natts,
             data: image.data.clone(),
+            hot_updated: false,
+            heap_only: false,
+            frozen: false,
         };
         let (block, offset, init_page) =
             self.db.data.storage.placement(&table.locator, &probe, None);
@@ -652,6 +655,9 @@ impl Executor<'_> {
             ctid: at,
             natts: image.natts,
             data: image.data.clone(),
+            hot_updated: false,
+            heap_only: false,
+            frozen: false,
         };
         let (new_block, new_offset, init_page) =
             self.db

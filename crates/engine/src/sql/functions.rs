@@ -59,6 +59,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("pg_is_wal_replay_paused", &[], DataType::Bool),
     ("pg_get_wal_replay_pause_state", &[], DataType::Text),
     ("pg_sleep", &[DataType::Float8], DataType::Text),
+    ("pg_stat_force_next_flush", &[], DataType::Text),
     ("pg_current_xact_id", &[], DataType::Int8),
     ("now", &[], DataType::TimestampTz),
     ("current_timestamp", &[], DataType::TimestampTz),

@@ -340,8 +340,23 @@ impl Executor<'_> {
     /// Heap versions reached from an index entry: the one it names, then
     /// its heap-only successors on the same page.
     pub(super) fn hot_chain(&self, table: &TableDef, at: ItemPointer) -> Vec<ItemPointer> {
-        let mut chain = vec![at];
-        let mut current = at;
+        // An index entry names the chain's root; once VACUUM pruned the chain,
+        // the root redirects to the first member still there.
+        let start = match self
+            .db
+            .data
+            .storage
+            .relation(&table.locator)
+            .and_then(|relation| relation.redirect(at))
+        {
+            Some(offset) => ItemPointer {
+                block: at.block,
+                offset,
+            },
+            None => at,
+        };
+        let mut chain = vec![start];
+        let mut current = start;
         while let Some(tuple) = self.stored_tuple(table, current) {
             if tuple.ctid == current || tuple.ctid.block != at.block || chain.len() > 512 {
                 break;

@@ -81,6 +81,7 @@ enum Parsed {
         kind: String,
         name: String,
     },
+    Vacuum(crate::vacuum::VacuumStmt),
 }
 
 fn parse(sql: &str) -> Result<Vec<Parsed>> {
@@ -107,6 +108,14 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
                 "this form of REINDEX is not supported by pgplay yet",
             )),
         };
+    }
+    if matches!(
+        words.first().map(String::as_str),
+        Some("vacuum" | "analyze" | "analyse")
+    ) {
+        if let Some(parsed) = crate::vacuum::parse(trimmed) {
+            return parsed.map(|stmt| vec![Parsed::Vacuum(stmt)]);
+        }
     }
     if let Some(command) = two_phase_command(&words) {
         return Err(DbError::new(
@@ -642,6 +651,7 @@ fn run(
                 tag: "CHECKPOINT".into(),
             })
         }
+        Parsed::Vacuum(stmt) => crate::vacuum::execute(db, session, stmt, notices),
         Parsed::AlterSystem { name, value } => {
             let in_block = db
                 .session(session)
@@ -1035,6 +1045,9 @@ impl Executor<'_> {
             }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
+            }
+            if let Some(view) = crate::vacuum::view(self.db, &self.catalog, name) {
+                return Ok(view);
             }
         }
         let table = self

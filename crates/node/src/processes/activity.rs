@@ -55,6 +55,7 @@ impl Node {
                 sync_priority: sync_priority as i32,
                 sync_state: sync_state.name().into(),
                 reply_time: s.reply_time,
+                backend_xmin: s.feedback_xmin.filter(|_| s.slot.is_none()),
             })
             .collect();
         self.db.stats.receiver =

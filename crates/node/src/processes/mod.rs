@@ -16,11 +16,13 @@
 mod activity;
 mod basebackup;
 mod checkpointer;
+mod recovery_conflict;
 mod startup;
 mod walreceiver;
 mod walsender;
 
 pub use basebackup::RecoveryConf;
+pub(crate) use recovery_conflict::ConflictWait;
 pub use walsender::SenderInfo;
 
 use pgplay_replication::receiver::Ids;

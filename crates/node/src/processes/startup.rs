@@ -2,8 +2,9 @@
 //! recovery or a standby's start (the engine's `recover` and
 //! `start_standby`); on a running standby it replays what the walreceiver
 //! (or the archive) brought, holding back commits for
-//! `recovery_min_apply_delay` and stopping while replay is paused, then
-//! reports the replay position upstream, lets cascading walsenders ship
+//! `recovery_min_apply_delay`, stopping while replay is paused and waiting
+//! for (then cancelling) the queries a record conflicts with
+//! (`recovery_conflict`), then reports the replay position upstream, lets cascading walsenders ship
 //! what arrived, and removes old WAL after a restartpoint.
 //!
 //! All three run the engine's one replay loop (`Database::replay_wal`) and
@@ -14,7 +15,7 @@
 
 use pgplay_engine::ReplayFailure;
 use pgplay_wal::time::Timestamp;
-use pgplay_wal::{RecordBody, TransactionRecord};
+use pgplay_wal::{Record, RecordBody, TransactionRecord};
 
 use super::micros_from_ms;
 use crate::{Node, RunState};
@@ -27,30 +28,56 @@ impl Node {
         self.replay_with_delay(now, delay);
     }
 
-    /// Replays, holding back each commit younger than `delay`.
+    /// Replays, holding back each commit younger than `delay` and each record
+    /// that removes rows a standby query may still need (until the conflict
+    /// is resolved: the query ends, or is cancelled after the delay).
     pub(crate) fn replay_with_delay(&mut self, now: Timestamp, delay: Timestamp) {
         self.replay_delayed_until = None;
         let restartpoint = self.db.control.redo;
         self.db.now = now;
-        let mut held_until = None;
-        // recovery_min_apply_delay: a commit waits until it is that old.
-        let hold = |record: &pgplay_wal::Record| match &record.body {
-            RecordBody::Transaction(TransactionRecord::Commit { time, .. })
-                if delay > 0 && now < time.saturating_add(delay) =>
-            {
-                held_until = Some(time.saturating_add(delay));
-                true
+        let run = loop {
+            // No statement runs while replay does, so the oldest snapshot
+            // holds for the whole call.
+            let oldest_snapshot = self.oldest_snapshot_xmin();
+            let mut held_until = None;
+            let mut conflict: Option<Record> = None;
+            let hold = |record: &Record| match &record.body {
+                // recovery_min_apply_delay: a commit waits until it is that old.
+                RecordBody::Transaction(TransactionRecord::Commit { time, .. })
+                    if delay > 0 && now < time.saturating_add(delay) =>
+                {
+                    held_until = Some(time.saturating_add(delay));
+                    true
+                }
+                _ => {
+                    let conflicts = pgplay_engine::redo::conflict_horizon(record)
+                        .zip(oldest_snapshot)
+                        .is_some_and(|(horizon, xmin)| xmin <= horizon);
+                    if conflicts {
+                        conflict = Some(record.clone());
+                    }
+                    conflicts
+                }
+            };
+            let run = match self.db.replay_wal(hold) {
+                Ok(run) => run,
+                Err(failure) => {
+                    self.startup_failed(now, &failure);
+                    return;
+                }
+            };
+            self.replay_delayed_until = held_until;
+            match conflict {
+                // VACUUM's cleanup waits for the queries that still need the rows;
+                // once they are cancelled, replay goes on.
+                Some(record)
+                    if self.resolve_recovery_conflict(now, self.db.replayed_upto, &record) =>
+                {
+                    continue
+                }
+                _ => break run,
             }
-            _ => false,
         };
-        let run = match self.db.replay_wal(hold) {
-            Ok(run) => run,
-            Err(failure) => {
-                self.startup_failed(now, &failure);
-                return;
-            }
-        };
-        self.replay_delayed_until = held_until;
         if let Some(line) = run.stop_line() {
             // What PostgreSQL logs when the next record is not there yet or is torn.
             if self.last_replay_error.as_ref() != Some(&line) {
@@ -60,6 +87,10 @@ impl Node {
         }
         let replayed = self.db.replayed_upto;
         self.with_receiver(now, |r, _, _| r.report(now, replayed, false));
+        // hot_standby_feedback: the oldest xid this standby still needs.
+        let xmin = (self.db.settings.get("hot_standby_feedback") == "on")
+            .then(|| pgplay_engine::vacuum::oldest_xmin(&self.db));
+        self.with_receiver(now, |r, _, _| r.feedback(now, xmin));
         // Cascading: what we received may go on to our own standbys.
         self.poll_senders(now);
         if self.db.control.redo != restartpoint {

@@ -210,6 +210,24 @@ impl Node {
             self.db.slot_acquired(&slot, pid);
             self.db.slot_confirmed(&slot, flush);
         }
+        // hot_standby_feedback holds VACUUM back: through the slot's xmin
+        // when the standby streams through one, else the walsender's own.
+        self.db.feedback_xmins = self
+            .senders
+            .values()
+            .filter(|s| s.slot.is_none())
+            .filter_map(|s| Some((s.pid, s.feedback_xmin?)))
+            .collect();
+        let slot_xmins: Vec<(String, Option<u32>)> = self
+            .senders
+            .values()
+            .filter_map(|s| Some((s.slot.clone()?, s.feedback_xmin)))
+            .collect();
+        for (slot, xmin) in slot_xmins {
+            if let Some(slot) = self.db.slots.get_mut(&slot) {
+                slot.xmin = xmin;
+            }
+        }
     }
 
     fn apply_sender_outputs(&mut self, conn: ConnId, outputs: Vec<SenderOutput>) {

@@ -61,7 +61,7 @@ fn scan_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
                 .map(|r| {
                     (
                         r.pages.len(),
-                        r.pages.iter().map(|p| p.items.len()).sum::<usize>(),
+                        r.pages.iter().map(|p| p.tuple_count()).sum::<usize>(),
                     )
                 })
                 .unwrap_or((0, 0));

@@ -224,12 +224,15 @@ impl Source for SeqScan<'_> {
             let Some(page) = relation.pages.get(self.block) else {
                 return Ok(None);
             };
-            let Some(tuple) = page.items.get(self.item) else {
+            let Some(item) = page.items.get(self.item) else {
                 self.block += 1;
                 self.item = 0;
                 continue;
             };
             self.item += 1;
+            let Some(tuple) = item.tuple() else {
+                continue;
+            };
             if ex.snapshot.sees(tuple, &ex.db.data.clog) {
                 return Ok(Some(self.layout.decode(tuple.natts, &tuple.data)?));
             }
