@@ -260,34 +260,22 @@ pub fn begin_insert(
     relation: RelFileLocator,
     tuple: IndexTuple,
 ) -> Result<(Option<BtreeRecord>, Pending)> {
-    if index.meta.root == P_NONE {
-        let root = index.pages.len().max(1) as u32;
-        let record = BtreeRecord::NewRoot {
-            relation,
-            root,
-            level: 0,
-            left_child: P_NONE,
-            items: Vec::new(),
-        };
-        return Ok((
-            Some(record),
-            Pending {
-                level: 0,
-                tuple,
-                child: 0,
-                path: Vec::new(),
-            },
-        ));
-    }
-    Ok((
-        None,
-        Pending {
-            level: 0,
-            tuple,
-            child: 0,
-            path: Vec::new(),
-        },
-    ))
+    // An empty index (PostgreSQL's build leaves only the meta page) gets its first leaf,
+    // which is also the root, before the first key.
+    let first_root = (index.meta.root == P_NONE).then(|| BtreeRecord::NewRoot {
+        relation,
+        root: index.pages.len().max(1) as u32,
+        level: 0,
+        left_child: P_NONE,
+        items: Vec::new(),
+    });
+    let pending = Pending {
+        level: 0,
+        tuple,
+        child: 0,
+        path: Vec::new(),
+    };
+    Ok((first_root, pending))
 }
 
 /// The next record of an insertion, and what remains to do after it.
@@ -307,14 +295,10 @@ pub fn next_insert_step(
         .ok_or_else(|| DbError::internal("btree path too short"))?;
     let block = pending.path[at];
     let page = index.page(block)?;
-    let mut position = page.items.len();
-    for (i, item) in page.items.iter().enumerate() {
+    let position = partition(&page.items, |item| {
         let key = cmp.decode(item)?;
-        if cmp.compare_tuples(item, &key, &new_key, &pending.tuple) == Ordering::Greater {
-            position = i;
-            break;
-        }
-    }
+        Ok(cmp.compare_tuples(item, &key, &new_key, &pending.tuple) == Ordering::Greater)
+    })?;
     let offset = page.offset_of(position);
     if used(page) + item_size(&pending.tuple) <= USABLE {
         let record = if pending.level == 0 {
@@ -443,21 +427,35 @@ fn descend(
         if page.level == 0 {
             return Ok(path);
         }
-        let mut child = page
-            .items
-            .first()
-            .map(|t| t.child)
-            .ok_or_else(|| DbError::internal("empty inner btree page"))?;
-        for item in &page.items[1..] {
-            let item_key = cmp.decode(item)?;
-            if cmp.compare_tuples(item, &item_key, key, tuple) == Ordering::Greater {
-                break;
-            }
-            child = item.child;
+        if page.items.is_empty() {
+            return Err(DbError::internal("empty inner btree page"));
         }
-        block = child;
+        // The last item not above the tuple (the first, minus infinity, never is).
+        let after = 1 + partition(&page.items[1..], |item| {
+            let item_key = cmp.decode(item)?;
+            Ok(cmp.compare_tuples(item, &item_key, key, tuple) == Ordering::Greater)
+        })?;
+        block = page.items[after - 1].child;
     }
     Err(DbError::internal("btree deeper than 64 levels"))
+}
+
+/// The first position where `above` holds, `above` being false then true along `items`
+/// (a binary search, as `_bt_binsrch` does).
+fn partition(
+    items: &[IndexTuple],
+    mut above: impl FnMut(&IndexTuple) -> Result<bool>,
+) -> Result<usize> {
+    let (mut low, mut high) = (0, items.len());
+    while low < high {
+        let middle = (low + high) / 2;
+        if above(&items[middle])? {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Ok(low)
 }
 
 /// A page image from an index build.
@@ -635,31 +633,19 @@ impl Cursor {
         for _ in 0..64 {
             let page = index.page(block)?;
             if page.level == 0 {
-                let mut item = page.items.len();
-                for (i, tuple) in page.items.iter().enumerate() {
-                    let key = cmp.decode(tuple)?;
-                    if cmp.compare_prefix(&key, lower) != Ordering::Less {
-                        item = i;
-                        break;
-                    }
-                }
+                let item = partition(&page.items, |tuple| {
+                    Ok(cmp.compare_prefix(&cmp.decode(tuple)?, lower) != Ordering::Less)
+                })?;
                 return Ok(Some(Cursor { block, item }));
             }
-            let mut child = page
-                .items
-                .first()
-                .map(|t| t.child)
-                .ok_or_else(|| DbError::internal("empty inner btree page"))?;
-            if !lower.is_empty() {
-                for tuple in &page.items[1..] {
-                    let key = cmp.decode(tuple)?;
-                    if cmp.compare_prefix(&key, lower) != Ordering::Less {
-                        break;
-                    }
-                    child = tuple.child;
-                }
+            if page.items.is_empty() {
+                return Err(DbError::internal("empty inner btree page"));
             }
-            block = child;
+            // The last child whose separator is below `lower`: equal keys may start there.
+            let after = 1 + partition(&page.items[1..], |tuple| {
+                Ok(cmp.compare_prefix(&cmp.decode(tuple)?, lower) != Ordering::Less)
+            })?;
+            block = page.items[after - 1].child;
         }
         Err(DbError::internal("btree deeper than 64 levels"))
     }

@@ -446,3 +446,96 @@ fn heap2_records_round_trip_and_print_as_pg_waldump_15() {
         assert!(line.ends_with(desc), "{line}");
     }
 }
+
+#[test]
+fn btree_records_round_trip_and_print_as_pg_waldump() {
+    use crate::btree::{BtreeMeta, BtreeRecord, IndexTuple, PageImage};
+    let relation = RelFileLocator {
+        tablespace: 1663,
+        database: 5,
+        relation: 16395,
+    };
+    let tuple = IndexTuple {
+        key: vec![0, 1, 0, 0, 0],
+        heap_block: 2,
+        heap_offset: 7,
+        child: 0,
+    };
+    let bodies = vec![
+        (
+            RecordBody::Xlog(XlogRecord::Fpi {
+                relation,
+                block: 0,
+                image: PageImage::BtreeMeta(BtreeMeta {
+                    root: 0,
+                    level: 0,
+                    key_types: vec![(23, -1)],
+                    descending: vec![false],
+                }),
+            }),
+            "rmgr: XLOG", "desc: FPI , blkref #0: rel 1663/5/16395 blk 0 FPW",
+        ),
+        (
+            RecordBody::Btree(BtreeRecord::NewRoot {
+                relation,
+                root: 1,
+                level: 0,
+                left_child: 0,
+                items: Vec::new(),
+            }),
+            "rmgr: Btree",
+            "desc: NEWROOT lev 0, blkref #0: rel 1663/5/16395 blk 1, blkref #2: rel 1663/5/16395 blk 0",
+        ),
+        (
+            RecordBody::Btree(BtreeRecord::InsertLeaf {
+                relation,
+                block: 1,
+                offset: 1,
+                tuple: tuple.clone(),
+            }),
+            "rmgr: Btree",
+            "desc: INSERT_LEAF off 1, blkref #0: rel 1663/5/16395 blk 1",
+        ),
+        (
+            RecordBody::Btree(BtreeRecord::Split {
+                relation,
+                level: 0,
+                left: 1,
+                right: 2,
+                sibling: 0,
+                first_right: 367,
+                new_item_offset: 408,
+                new_item_left: false,
+                new_item: tuple.clone(),
+                child: 0,
+            }),
+            "rmgr: Btree",
+            "desc: SPLIT_R level 0, firstrightoff 367, newitemoff 408, postingoff 0, blkref #0: rel 1663/5/16395 blk 1, blkref #1: rel 1663/5/16395 blk 2",
+        ),
+        (
+            RecordBody::Btree(BtreeRecord::InsertUpper {
+                relation,
+                block: 3,
+                offset: 3,
+                tuple: IndexTuple { child: 4, ..tuple },
+                child: 2,
+            }),
+            "rmgr: Btree",
+            "desc: INSERT_UPPER off 3, blkref #0: rel 1663/5/16395 blk 3, blkref #1: rel 1663/5/16395 blk 2",
+        ),
+    ];
+    let mut log = new_log(16 << 20);
+    for (body, rmgr, desc) in bodies {
+        let record = Record {
+            xid: 730,
+            prev: Lsn::INVALID,
+            body,
+        };
+        let (lsn, _) = log.insert(record.clone());
+        let read = log.read_record(lsn).unwrap();
+        assert_eq!(read.record.body, record.body);
+        let line = read.record.waldump_line(lsn, read.length);
+        assert!(line.starts_with(rmgr), "{line}");
+        assert!(line.ends_with(desc), "{line}");
+    }
+}
