@@ -739,6 +739,14 @@ pub(crate) fn execute(
             analyze_table(db, table, stmt.verbose, notices);
         }
     }
+    // VACUUM's transaction has no xid, so its end writes no commit record and
+    // flushes nothing; as in PostgreSQL (`XLogSetAsyncXactLSN` for a
+    // transaction that wrote WAL without an xid), the WAL writer flushes its
+    // records within `wal_writer_delay`, and only then do standbys get them.
+    let end = db.wal.insert_lsn();
+    if end > db.wal.flush_lsn() {
+        db.leave_for_wal_writer(end);
+    }
     Ok(Outcome::Command {
         tag: command.into(),
     })

@@ -615,6 +615,8 @@ impl Node {
         if self.db.reload_requested {
             self.db.reload_requested = false;
             self.reload_hba();
+            // A changed hot_standby_feedback reaches the upstream at once.
+            self.send_standby_feedback(now);
         }
         if self.db.promote_requested {
             self.db.promote_requested = false;

@@ -87,10 +87,7 @@ impl Node {
         }
         let replayed = self.db.replayed_upto;
         self.with_receiver(now, |r, _, _| r.report(now, replayed, false));
-        // hot_standby_feedback: the oldest xid this standby still needs.
-        let xmin = (self.db.settings.get("hot_standby_feedback") == "on")
-            .then(|| pgplay_engine::vacuum::oldest_xmin(&self.db));
-        self.with_receiver(now, |r, _, _| r.feedback(now, xmin));
+        self.send_standby_feedback(now);
         // Cascading: what we received may go on to our own standbys.
         self.poll_senders(now);
         if self.db.control.redo != restartpoint {
@@ -98,6 +95,16 @@ impl Node {
             // alone would not, as a busy stream keeps postponing them.
             self.recycle_wal();
         }
+    }
+
+    /// hot_standby_feedback: tells the upstream the oldest xid this standby
+    /// still needs (nothing when the setting is off), after each replay and
+    /// at once when the configuration is reloaded, as PostgreSQL's
+    /// walreceiver does.
+    pub(crate) fn send_standby_feedback(&mut self, now: Timestamp) {
+        let xmin = (self.db.settings.get("hot_standby_feedback") == "on")
+            .then(|| pgplay_engine::vacuum::oldest_xmin(&self.db));
+        self.with_receiver(now, |r, _, _| r.feedback(now, xmin));
     }
 
     /// The redo of a record failed on a running standby: the startup

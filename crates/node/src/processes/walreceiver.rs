@@ -143,6 +143,8 @@ impl Node {
         if self.state != RunState::Running || !self.db.in_recovery {
             return;
         }
+        // A changed hot_standby_feedback reaches the upstream at once.
+        self.send_standby_feedback(now);
         let wanted = self.db.settings.get("primary_conninfo");
         let current = self.receiver.as_ref().map(|r| r.conninfo.options.clone());
         let parsed = ConnInfo::parse(&wanted).ok().map(|c| c.options);
