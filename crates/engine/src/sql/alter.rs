@@ -310,16 +310,7 @@ impl Executor<'_> {
         match op {
             AlterColumnOperation::SetDefault { value } => {
                 self.drop_default(table, &def)?;
-                let def_oid = self.db.new_oid()?;
-                self.insert_catalog_row(
-                    PG_ATTRDEF,
-                    vec![
-                        Value::Oid(def_oid),
-                        Value::Oid(table.oid),
-                        Value::Int2(def.attnum),
-                        Value::Text(value.to_string()),
-                    ],
-                )?;
+                self.insert_default_row(table.oid, def.attnum, value.to_string())?;
                 self.update_catalog_row(&row, |values| values[6] = Value::Bool(true))
             }
             AlterColumnOperation::DropDefault => {

@@ -173,16 +173,7 @@ impl Executor<'_> {
         }
         self.insert_catalog_row(PG_ATTRIBUTE, attribute_row_values(table.oid, &def))?;
         if let Some(default) = &def.default {
-            let def_oid = self.db.new_oid()?;
-            self.insert_catalog_row(
-                PG_ATTRDEF,
-                vec![
-                    Value::Oid(def_oid),
-                    Value::Oid(table.oid),
-                    Value::Int2(def.attnum),
-                    Value::Text(default.clone()),
-                ],
-            )?;
+            self.insert_default_row(table.oid, def.attnum, default.clone())?;
         }
         self.set_relnatts(table.oid, def.attnum)?;
         self.command_counter_increment()?;

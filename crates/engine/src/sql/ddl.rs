@@ -15,6 +15,26 @@ use crate::heap::ItemPointer;
 use crate::types::Value;
 
 impl Executor<'_> {
+    /// A column's default (`pg_attrdef`: its own OID, the table, the column, the expression as
+    /// SQL text), for CREATE TABLE, ADD COLUMN and SET DEFAULT alike.
+    pub(super) fn insert_default_row(
+        &mut self,
+        table: u32,
+        attnum: i16,
+        expr: String,
+    ) -> Result<()> {
+        let def_oid = self.db.new_oid()?;
+        self.insert_catalog_row(
+            PG_ATTRDEF,
+            vec![
+                Value::Oid(def_oid),
+                Value::Oid(table),
+                Value::Int2(attnum),
+                Value::Text(expr),
+            ],
+        )
+    }
+
     pub(super) fn system_table(&self, oid: u32) -> TableDef {
         system_tables()
             .into_iter()
@@ -255,16 +275,7 @@ impl Executor<'_> {
                 ],
             )?;
             if let Some(default) = &column.default {
-                let def_oid = self.db.new_oid()?;
-                self.insert_catalog_row(
-                    PG_ATTRDEF,
-                    vec![
-                        oid(def_oid),
-                        oid(table_oid),
-                        Value::Int2(column.attnum),
-                        Value::Text(default.clone()),
-                    ],
-                )?;
+                self.insert_default_row(table_oid, column.attnum, default.clone())?;
             }
         }
         let new_table = TableDef {
