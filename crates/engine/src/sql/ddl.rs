@@ -489,22 +489,8 @@ impl Executor<'_> {
         for name in names {
             let name = object_name(name);
             let Some(table) = self.catalog.table(&name).cloned() else {
-                if self.catalog.views.contains_key(&name) {
-                    return Err(DbError::new(
-                        code::WRONG_OBJECT_TYPE,
-                        format!("\"{name}\" is not a table"),
-                    )
-                    .with_hint("Use DROP VIEW to remove a view."));
-                }
-                if if_exists {
-                    self.notices
-                        .push(notice(format!("table \"{name}\" does not exist, skipping")));
-                    continue;
-                }
-                return Err(DbError::new(
-                    code::UNDEFINED_TABLE,
-                    format!("table \"{name}\" does not exist"),
-                ));
+                self.drop_target_missing(RelationKind::Table, &name, if_exists)?;
+                continue;
             };
             if table.is_system() {
                 return Err(DbError::new(
@@ -738,5 +724,92 @@ impl Executor<'_> {
             .sequence_values
             .insert(name.to_string(), next);
         Ok(next)
+    }
+}
+
+/// The kinds of relation `DROP TABLE`, `DROP VIEW` and `DROP INDEX` remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RelationKind {
+    Table,
+    View,
+    Index,
+    Sequence,
+}
+
+impl RelationKind {
+    fn noun(self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+            RelationKind::Index => "index",
+            RelationKind::Sequence => "sequence",
+        }
+    }
+
+    fn article(self) -> &'static str {
+        if self == RelationKind::Index {
+            "an"
+        } else {
+            "a"
+        }
+    }
+
+    /// What `name` is in the catalog, if it is a relation.
+    fn of(catalog: &crate::catalog::Catalog, name: &str) -> Option<RelationKind> {
+        if catalog.table(name).is_some() {
+            Some(RelationKind::Table)
+        } else if catalog.views.contains_key(name) {
+            Some(RelationKind::View)
+        } else if catalog.index(name).is_some() {
+            Some(RelationKind::Index)
+        } else if catalog.sequences.contains_key(name) {
+            Some(RelationKind::Sequence)
+        } else {
+            None
+        }
+    }
+}
+
+impl Executor<'_> {
+    /// PostgreSQL's answer when `DROP <wanted> [IF EXISTS] name` finds no
+    /// `<wanted>` of that name: a relation of another kind is an error even
+    /// with IF EXISTS (`"v" is not a table`, with the DROP that would remove
+    /// it as a hint); a missing one is a NOTICE with IF EXISTS (`Ok`, the
+    /// caller skips the name), else `does not exist` (42704 for an index,
+    /// 42P01 for the others).
+    pub(super) fn drop_target_missing(
+        &mut self,
+        wanted: RelationKind,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<()> {
+        let noun = wanted.noun();
+        if let Some(actual) = RelationKind::of(&self.catalog, name) {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is not {} {noun}", wanted.article()),
+            )
+            .with_hint(format!(
+                "Use DROP {} to remove {} {}.",
+                actual.noun().to_uppercase(),
+                actual.article(),
+                actual.noun()
+            )));
+        }
+        if if_exists {
+            self.notices.push(notice(format!(
+                "{noun} \"{name}\" does not exist, skipping"
+            )));
+            return Ok(());
+        }
+        let sqlstate = if wanted == RelationKind::Index {
+            code::UNDEFINED_OBJECT
+        } else {
+            code::UNDEFINED_TABLE
+        };
+        Err(DbError::new(
+            sqlstate,
+            format!("{noun} \"{name}\" does not exist"),
+        ))
     }
 }
