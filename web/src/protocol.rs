@@ -8,6 +8,8 @@
 //! replication protocol message each.
 
 use pgplay_replication::protocol::bytes;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How a worker's node comes to life.
@@ -180,6 +182,9 @@ pub struct NodeStatus {
     pub receiver: Option<String>,
     pub upstream: Option<(String, u16)>,
     pub senders: Vec<SenderStatus>,
+    /// The psql sessions (by the page's session name) inside a transaction
+    /// block, each with whether it failed: their prompts show psql's `*` or `!`.
+    pub transactions: BTreeMap<String, bool>,
     /// The worker's WebAssembly memory in bytes (it grows, never shrinks).
     pub memory_bytes: u64,
     /// What the worker holds, by kind, to tell where that memory goes.
@@ -398,6 +403,7 @@ mod tests {
             receiver: None,
             upstream: None,
             senders,
+            transactions: BTreeMap::new(),
             memory_bytes: 0,
             memory: MemoryDetail::default(),
         };

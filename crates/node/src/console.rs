@@ -215,13 +215,23 @@ impl Node {
 
     /// The prompt psql shows next (`postgres=#`, `postgres-#`, `postgres=*#`, ...).
     pub fn prompt(&self, psql: &Psql) -> String {
+        psql::prompt(
+            "postgres",
+            psql.buffer.status(),
+            self.transaction_status(psql),
+            true,
+        )
+    }
+
+    /// What psql's prompt marks of the session's transaction: none, `*` in
+    /// a transaction block, `!` in a failed one.
+    pub fn transaction_status(&self, psql: &Psql) -> psql::TxStatus {
         let xact = self.db.session(psql.session).and_then(|s| s.xact.as_ref());
-        let tx = match xact {
+        match xact {
             Some(x) if x.failed => psql::TxStatus::Failed,
             Some(x) if x.explicit => psql::TxStatus::InTransaction,
             _ => psql::TxStatus::Idle,
-        };
-        psql::prompt("postgres", psql.buffer.status(), tx, true)
+        }
     }
 
     fn meta_command(&mut self, psql: &mut Psql, line: &str) -> String {
