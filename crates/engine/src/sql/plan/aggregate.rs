@@ -5,13 +5,11 @@
 
 use std::collections::BTreeSet;
 
-use rust_decimal::Decimal;
-
-use super::super::expr::{arith, eval, numeric_divide, truth, AggCall, AggFunc, Arith, Row};
+use super::super::expr::{arith, eval, truth, AggCall, AggFunc, Arith, Row};
 use super::super::Executor;
-use crate::error::{code, DbError, Result};
+use crate::error::Result;
 use crate::types::interval::Interval;
-use crate::types::{cast, compare, DataType, Key, Value};
+use crate::types::{cast, compare, DataType, Key, Numeric, Value};
 
 /// One aggregate's state within one group.
 #[derive(Clone, Debug)]
@@ -20,7 +18,7 @@ pub struct AggState {
     /// The running sum, minimum or maximum (NULL before the first value).
     value: Value,
     float_sum: f64,
-    numeric_sum: Decimal,
+    numeric_sum: Numeric,
     distinct: Option<BTreeSet<Key>>,
     /// With ORDER BY inside the call: (sort keys, value, delimiter) of each row.
     ordered: Option<Vec<(Vec<Value>, Value, Option<Value>)>>,
@@ -34,7 +32,7 @@ impl AggState {
             count: 0,
             value: Value::Null,
             float_sum: 0.0,
-            numeric_sum: Decimal::ZERO,
+            numeric_sum: Numeric::zero(),
             distinct: call.distinct.then(BTreeSet::new),
             ordered: (!call.order.is_empty()).then(Vec::new),
             delimiter: None,
@@ -81,13 +79,6 @@ pub fn update(
         }
         None => accumulate(call, state, value, delimiter),
     }
-}
-
-fn overflow() -> DbError {
-    DbError::new(
-        code::NUMERIC_VALUE_OUT_OF_RANGE,
-        "value overflows numeric format",
-    )
 }
 
 fn accumulate(
@@ -149,8 +140,7 @@ fn accumulate(
         AggFunc::Avg => {
             state.numeric_sum = state
                 .numeric_sum
-                .checked_add(value.as_decimal().unwrap_or_default())
-                .ok_or_else(overflow)?;
+                .add(&value.as_numeric().unwrap_or_else(Numeric::zero))?;
         }
     }
     Ok(())
@@ -225,9 +215,10 @@ fn finish_values(call: &AggCall, state: AggState) -> Result<Value> {
         AggFunc::Avg if call.data_type == DataType::Float8 => {
             Value::Float8(state.float_sum / state.count as f64)
         }
-        AggFunc::Avg => Value::Numeric(numeric_divide(
-            state.numeric_sum,
-            Decimal::from(state.count),
-        )?),
+        AggFunc::Avg => Value::Numeric(
+            state
+                .numeric_sum
+                .div(&Numeric::from_i128(i128::from(state.count)))?,
+        ),
     })
 }
