@@ -612,8 +612,69 @@ pub fn redo(indexes: &mut Indexes, lsn: Lsn, record: &BtreeRecord) -> Result<()>
             index.meta.level = *level;
             index.meta_lsn = lsn;
         }
+        BtreeRecord::Vacuum { block, deleted, .. } | BtreeRecord::Delete { block, deleted, .. } => {
+            let page = page_mut(index, *block)?;
+            if page.lsn >= lsn {
+                return Ok(());
+            }
+            if page.page.level != 0 {
+                return Err(DbError::internal(format!(
+                    "btree deletion on inner page {block}"
+                )));
+            }
+            let mut remove = Vec::with_capacity(deleted.len());
+            for offset in deleted {
+                let at = page
+                    .page
+                    .index_of(*offset)
+                    .filter(|at| *at < page.page.items.len())
+                    .ok_or_else(|| DbError::internal(format!("invalid btree offset {offset}")))?;
+                remove.push(at);
+            }
+            remove.sort_unstable();
+            remove.dedup();
+            for at in remove.into_iter().rev() {
+                page.page.items.remove(at);
+            }
+            page.lsn = lsn;
+        }
     }
     Ok(())
+}
+
+/// VACUUM's bulk delete of one index (PostgreSQL's `btbulkdelete`): each
+/// leaf page, in block order as `btvacuumscan` reads them, with the offsets
+/// of its items whose heap TID `dead` holds. One `XLOG_BTREE_VACUUM` record
+/// per page that has any. Items keep their place in the key order, so
+/// removing them needs no change to inner pages; an emptied leaf page stays
+/// (pgplay does not delete pages).
+pub fn bulk_delete(
+    index: &BtreeIndex,
+    relation: RelFileLocator,
+    dead: &std::collections::BTreeSet<(u32, u16)>,
+) -> Vec<BtreeRecord> {
+    let mut records = Vec::new();
+    for (block, page) in index.pages.iter().enumerate().skip(1) {
+        if page.page.level != 0 {
+            continue;
+        }
+        let deleted: Vec<u16> = page
+            .page
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| dead.contains(&(item.heap_block, item.heap_offset)))
+            .map(|(at, _)| page.page.offset_of(at))
+            .collect();
+        if !deleted.is_empty() {
+            records.push(BtreeRecord::Vacuum {
+                relation,
+                block: block as u32,
+                deleted,
+            });
+        }
+    }
+    records
 }
 
 /// A forward walk over the leaf items from a starting point.
@@ -866,5 +927,71 @@ mod tests {
         assert_eq!(index.pages[1].page.items.len(), 366);
         assert_eq!(index.meta.level, 1);
         assert_eq!(lookup(index, &[Value::Int4(367)]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn bulk_delete_and_its_redo_remove_the_dead_tids_on_primary_and_standby() {
+        let mut primary = empty_index();
+        let mut lsn = 10;
+        let mut log = Vec::new();
+        let at = |i: i32| ItemPointer {
+            block: (i / 100) as u32,
+            offset: (i % 100 + 1) as u16,
+        };
+        for i in 0..1000 {
+            let start = lsn;
+            for (n, record) in insert(&mut primary, &mut lsn, i, at(i))
+                .into_iter()
+                .enumerate()
+            {
+                log.push((start + 1 + n as u64, record));
+            }
+        }
+        // Every third row's version is dead.
+        let dead: std::collections::BTreeSet<(u32, u16)> = (0..1000)
+            .filter(|i| i % 3 == 0)
+            .map(|i| (at(i).block, at(i).offset))
+            .collect();
+        let records = bulk_delete(&primary[&relation()], relation(), &dead);
+        // One record per leaf page (three leaves), in block order.
+        assert_eq!(records.len(), 3);
+        assert!(records[0].describe().starts_with("VACUUM ndeleted "));
+        let deleted: usize = records
+            .iter()
+            .map(|r| match r {
+                BtreeRecord::Vacuum { deleted, .. } => deleted.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(deleted, 334);
+        for record in records {
+            lsn += 1;
+            redo(&mut primary, Lsn(lsn), &record).unwrap();
+            log.push((lsn, record));
+        }
+        let index = &primary[&relation()];
+        assert_eq!(
+            all(index),
+            (0..1000).filter(|i| i % 3 != 0).collect::<Vec<_>>()
+        );
+        assert!(lookup(index, &[Value::Int4(300)]).unwrap().is_empty());
+        assert_eq!(lookup(index, &[Value::Int4(301)]).unwrap(), vec![at(301)]);
+        // Nothing left to delete.
+        assert!(bulk_delete(index, relation(), &dead).is_empty());
+        // A standby replaying the log, twice, gets the same pages.
+        let mut standby = empty_index();
+        for _ in 0..2 {
+            for (lsn, record) in &log {
+                redo(&mut standby, Lsn(*lsn), record).unwrap();
+            }
+        }
+        assert_eq!(standby, primary);
+        // A deletion naming an offset past the page's items is an error, not a panic.
+        let bad = BtreeRecord::Vacuum {
+            relation: relation(),
+            block: 1,
+            deleted: vec![4000],
+        };
+        assert!(redo(&mut standby, Lsn(lsn + 1), &bad).is_err());
     }
 }

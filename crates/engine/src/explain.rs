@@ -548,6 +548,14 @@ fn explain_btree(record: &pgplay_wal::btree::BtreeRecord) -> String {
         BtreeRecord::NewRoot { root, level, .. } => {
             format!("index {file}: the root split, new root page {root} at level {level}")
         }
+        BtreeRecord::Vacuum { block, deleted, .. } => format!(
+            "index {file}: VACUUM removes {} pointing at removed row versions from leaf page {block}",
+            plural(deleted.len(), "key")
+        ),
+        BtreeRecord::Delete { block, deleted, .. } => format!(
+            "index {file}: {} of row versions dead to everyone removed from leaf page {block}",
+            plural(deleted.len(), "key")
+        ),
     }
 }
 

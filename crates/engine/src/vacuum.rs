@@ -683,11 +683,6 @@ pub(crate) fn execute(
             "VACUUM cannot run inside a transaction block",
         ));
     }
-    if stmt.full {
-        return Err(DbError::feature_not_supported(
-            "VACUUM FULL is not supported by pgplay yet",
-        ));
-    }
     let catalog = db.catalog(session)?;
     let mut targets: Vec<TableDef> = Vec::new();
     if stmt.tables.is_empty() {
@@ -732,9 +727,13 @@ pub(crate) fn execute(
         }
     }
     for table in &targets {
-        if stmt.vacuum {
-            vacuum_table(db, table, &stmt, notices)?;
+        let mut table = table.clone();
+        if stmt.vacuum && stmt.full {
+            table = vacuum_full(db, session, &table, stmt.verbose, notices)?;
+        } else if stmt.vacuum {
+            vacuum_table(db, &table, &stmt, notices)?;
         }
+        let table = &table;
         if stmt.analyze || !stmt.vacuum {
             analyze_table(db, table, stmt.verbose, notices);
         }
@@ -759,6 +758,31 @@ fn info(message: String) -> DbError {
     }
 }
 
+/// PostgreSQL's `BYPASS_THRESHOLD_PAGES`: when fewer than 2% of the table's
+/// pages (rounded down) have dead line pointers, VACUUM leaves them and
+/// skips the index scans, which would cost more than they free.
+const BYPASS_THRESHOLD_PAGES: f64 = 0.02;
+
+/// Writes one record and counts it in the report.
+fn log_counted(db: &mut Database, report: &mut Report, body: RecordBody) -> Result<()> {
+    report.records += 1;
+    report.bytes += Record {
+        xid: 0,
+        prev: pgplay_wal::Lsn::INVALID,
+        body: body.clone(),
+    }
+    .encode()
+    .len();
+    db.log(0, body)?;
+    Ok(())
+}
+
+/// PostgreSQL's lazy VACUUM of one table (`heap_vacuum_rel`): the first
+/// pass prunes each page (PRUNE, FREEZE_PAGE) and collects the dead line
+/// pointers left; then each index drops its entries for them (Btree VACUUM
+/// records, `btbulkdelete`); then the second heap pass frees them (Heap2
+/// VACUUM) and marks the page all-visible (VISIBLE). A table without
+/// indexes frees them in the first pass, as PostgreSQL does.
 fn vacuum_table(
     db: &mut Database,
     table: &TableDef,
@@ -786,6 +810,10 @@ fn vacuum_table(
         .relation(&table.locator)
         .map_or(0, |r| r.pages.len());
     report.pages = pages;
+    let has_indexes = !table.indexes.is_empty();
+    // The second heap pass's records, per page with dead line pointers.
+    let mut second_pass: Vec<Vec<Heap2Record>> = Vec::new();
+    let mut dead_tids: BTreeSet<(u32, u16)> = BTreeSet::new();
     for block in 0..pages {
         db.interrupts.check()?;
         let plan = {
@@ -797,23 +825,14 @@ fn vacuum_table(
             else {
                 break;
             };
-            let mut plan = plan_page(
+            plan_page(
                 page,
                 table.locator,
                 block as u32,
                 &db.data.clog,
                 horizon,
                 stmt.freeze,
-            );
-            if !table.indexes.is_empty() {
-                // Index entries may still name the dead line pointers, and pgplay
-                // does not vacuum indexes yet: they stay dead (never reused)
-                // instead of being freed.
-                plan.records
-                    .retain(|r| !matches!(r, Heap2Record::Vacuum { .. }));
-                plan.freed = 0;
-            }
-            plan
+            )
         };
         report.removed += plan.removed;
         report.remain += plan.live + plan.recently_dead;
@@ -825,17 +844,56 @@ fn vacuum_table(
         if !plan.records.is_empty() {
             report.dirtied += 1;
         }
-        for record in plan.records {
-            let body = RecordBody::Heap2(record);
-            report.records += 1;
-            report.bytes += Record {
-                xid: 0,
-                prev: pgplay_wal::Lsn::INVALID,
-                body: body.clone(),
+        let mut first_pass = plan.records;
+        if has_indexes && plan.freed > 0 {
+            // Index entries still name the dead line pointers: they are
+            // freed, and the page marked all-visible, after the index scans.
+            let later: Vec<Heap2Record> = first_pass
+                .iter()
+                .filter(|r| matches!(r, Heap2Record::Vacuum { .. } | Heap2Record::Visible { .. }))
+                .cloned()
+                .collect();
+            first_pass
+                .retain(|r| !matches!(r, Heap2Record::Vacuum { .. } | Heap2Record::Visible { .. }));
+            for record in &later {
+                if let Heap2Record::Vacuum { unused, .. } = record {
+                    dead_tids.extend(unused.iter().map(|offset| (block as u32, *offset)));
+                }
             }
-            .encode()
-            .len();
-            db.log(0, body)?;
+            second_pass.push(later);
+        }
+        for record in first_pass {
+            log_counted(db, &mut report, RecordBody::Heap2(record))?;
+        }
+    }
+    // The index scans, unless there are too few dead items to be worth them.
+    let mut index_scans = 0;
+    let mut index_lines = Vec::new();
+    let threshold = (pages as f64 * BYPASS_THRESHOLD_PAGES) as usize;
+    let bypass = has_indexes && report.pages_with_dead_items < threshold;
+    if has_indexes && !dead_tids.is_empty() && !bypass {
+        index_scans = 1;
+        for index in &table.indexes {
+            db.interrupts.check()?;
+            let (records, blocks) = match db.data.storage.indexes.get(&index.locator) {
+                Some(btree) => (
+                    crate::btree::bulk_delete(btree, index.locator, &dead_tids),
+                    btree.blocks(),
+                ),
+                None => (Vec::new(), 1),
+            };
+            for record in records {
+                log_counted(db, &mut report, RecordBody::Btree(record))?;
+            }
+            index_lines.push(format!(
+                "index \"{}\": pages: {blocks} in total, 0 newly deleted, 0 currently deleted, 0 reusable",
+                index.name
+            ));
+        }
+        for records in second_pass {
+            for record in records {
+                log_counted(db, &mut report, RecordBody::Heap2(record))?;
+            }
         }
     }
     let stats = db.table_stats.entry(table.oid).or_default();
@@ -850,8 +908,24 @@ fn vacuum_table(
             }
         };
         let next_xid = db.data.next_xid;
-        let lines = [
-            format!("finished vacuuming \"{qualified}\": index scans: 0"),
+        let dead_items = if bypass {
+            format!(
+                "index scan bypassed: {} pages from table ({:.2}% of total) have {} dead item identifiers",
+                report.pages_with_dead_items,
+                percent(report.pages_with_dead_items, report.pages),
+                report.dead_items
+            )
+        } else {
+            format!(
+                "index scan {}: {} pages from table ({:.2}% of total) had {} dead item identifiers removed",
+                if index_scans == 0 { "not needed" } else { "needed" },
+                report.pages_with_dead_items,
+                percent(report.pages_with_dead_items, report.pages),
+                report.dead_items
+            )
+        };
+        let mut lines = vec![
+            format!("finished vacuuming \"{qualified}\": index scans: {index_scans}"),
             format!(
                 "pages: 0 removed, {} remain, {} scanned ({:.2}% of total)",
                 report.pages,
@@ -866,12 +940,10 @@ fn vacuum_table(
                 "removable cutoff: {horizon}, which was {} XIDs old when operation ended",
                 next_xid.saturating_sub(horizon)
             ),
-            format!(
-                "index scan not needed: {} pages from table ({:.2}% of total) had {} dead item identifiers removed",
-                report.pages_with_dead_items,
-                percent(report.pages_with_dead_items, report.pages),
-                report.dead_items
-            ),
+            dead_items,
+        ];
+        lines.extend(index_lines);
+        lines.extend([
             "avg read rate: 0.000 MB/s, avg write rate: 0.000 MB/s".to_string(),
             format!(
                 "buffer usage: {} hits, 0 misses, {} dirtied",
@@ -882,10 +954,52 @@ fn vacuum_table(
                 report.records, report.bytes
             ),
             "system usage: CPU: user: 0.00 s, system: 0.00 s, elapsed: 0.00 s".to_string(),
-        ];
+        ]);
         notices.push(info(lines.join("\n")));
     }
     Ok(())
+}
+
+/// VACUUM FULL: the table rewritten into a new file (see
+/// `sql::alter_column::vacuum_full`); VERBOSE counts what it left behind as
+/// PostgreSQL's `copy_table_data` does.
+fn vacuum_full(
+    db: &mut Database,
+    session: SessionId,
+    table: &TableDef,
+    verbose: bool,
+    notices: &mut Vec<DbError>,
+) -> Result<TableDef> {
+    if table.is_system() {
+        return Ok(table.clone());
+    }
+    if verbose {
+        notices.push(info(format!("vacuuming \"public.{}\"", table.name)));
+        let horizon = oldest_xmin(db);
+        let (mut removable, mut kept, mut recently_dead, mut pages) = (0, 0, 0, 0);
+        if let Some(relation) = db.data.storage.relation(&table.locator) {
+            pages = relation.pages.len();
+            for (_, tuple) in relation.tuples() {
+                match tuple_state(tuple, &db.data.clog, horizon) {
+                    TupleState::Dead => removable += 1,
+                    TupleState::RecentlyDead => {
+                        recently_dead += 1;
+                        kept += 1;
+                    }
+                    _ => kept += 1,
+                }
+            }
+        }
+        let mut line = info(format!(
+            "\"public.{}\": found {removable} removable, {kept} nonremovable row versions in {pages} pages",
+            table.name
+        ));
+        line.detail = Some(format!(
+            "{recently_dead} dead row versions cannot be removed yet.\nCPU: user: 0.00 s, system: 0.00 s, elapsed: 0.00 s."
+        ));
+        notices.push(line);
+    }
+    crate::sql::alter_column::vacuum_full(db, session, table, notices)
 }
 
 /// ANALYZE: pgplay keeps no column statistics (its planner estimates from
@@ -997,6 +1111,92 @@ mod tests {
     }
 
     #[test]
+    fn vacuum_of_an_indexed_table_deletes_index_entries_then_frees_line_pointers() {
+        let (mut db, s) = db();
+        run(&mut db, s, "CREATE TABLE t (id int PRIMARY KEY, v text)");
+        run(&mut db, s, "CREATE INDEX t_v_idx ON t (v)");
+        run(
+            &mut db,
+            s,
+            "INSERT INTO t SELECT g, 'x' FROM generate_series(1, 10) g",
+        );
+        run(&mut db, s, "DELETE FROM t WHERE id <= 3");
+        // v is indexed: not HOT, the old version's root dies.
+        run(&mut db, s, "UPDATE t SET v = 'y' WHERE id = 5");
+        let update_xid = db.data.next_xid - 1;
+        let from = db.wal.insert_lsn();
+        let result = run(&mut db, s, "VACUUM VERBOSE t");
+        assert_eq!(
+            described(&db, from),
+            [
+                format!("PRUNE latestRemovedXid {update_xid} nredirected 0 ndead 4"),
+                "VACUUM ndeleted 4; nupdated 0".to_string(),
+                "VACUUM ndeleted 4; nupdated 0".to_string(),
+                "VACUUM nunused 4".to_string(),
+                format!("VISIBLE cutoff xid {update_xid} flags 0x01"),
+            ]
+        );
+        let report = &result.notices[1].message;
+        assert!(
+            report.starts_with("finished vacuuming \"postgres.public.t\": index scans: 1\n"),
+            "{report}"
+        );
+        assert!(report.contains("\nindex scan needed: 1 pages from table (100.00% of total) had 4 dead item identifiers removed\nindex \"t_pkey\": pages: 2 in total, 0 newly deleted, 0 currently deleted, 0 reusable\nindex \"t_v_idx\": pages: 2 in total, 0 newly deleted, 0 currently deleted, 0 reusable\n"), "{report}");
+        // The indexes hold only the live rows' keys; freed slots take new rows
+        // that the indexes find.
+        let table = db.catalog(s).unwrap().table("t").unwrap().clone();
+        for index in &table.indexes {
+            let btree = &db.data.storage.indexes[&index.locator];
+            let leaf = &btree.pages[btree.meta.root as usize].page;
+            assert_eq!(leaf.items.len(), 7, "{}", index.name);
+        }
+        run(&mut db, s, "INSERT INTO t VALUES (3, 'z')");
+        run(&mut db, s, "SET enable_seqscan = off");
+        let found = run(&mut db, s, "SELECT v FROM t WHERE id = 3");
+        assert_eq!(
+            format!("{:?}", found.outcome).matches("\"z\"").count(),
+            1,
+            "{:?}",
+            found.outcome
+        );
+        // Nothing left to do: no records, no index scan.
+        run(&mut db, s, "VACUUM t");
+        let from = db.wal.insert_lsn();
+        let result = run(&mut db, s, "VACUUM VERBOSE t");
+        assert!(described(&db, from).is_empty());
+        assert!(result.notices[1].message.contains("index scans: 0\n"));
+        assert!(!result.notices[1].message.contains("index \"t_pkey\""));
+    }
+
+    #[test]
+    fn a_few_dead_items_in_a_big_table_bypass_the_index_scan() {
+        let (mut db, s) = db();
+        run(&mut db, s, "CREATE TABLE t (id int PRIMARY KEY, v text)");
+        run(
+            &mut db,
+            s,
+            "INSERT INTO t SELECT g, 'some text to fill the pages with more quickly, some text to fill the pages with more quickly, some text to fill the pages with more quickly, row ' || g FROM generate_series(1, 6000) g",
+        );
+        run(&mut db, s, "DELETE FROM t WHERE id = 5");
+        let from = db.wal.insert_lsn();
+        let result = run(&mut db, s, "VACUUM VERBOSE t");
+        let records = described(&db, from);
+        assert_eq!(records.iter().filter(|r| r.starts_with("PRUNE")).count(), 1);
+        assert!(
+            !records.iter().any(|r| r.starts_with("VACUUM")),
+            "{records:?}"
+        );
+        assert!(result.notices[1].message.contains("index scans: 0\n"));
+        assert!(
+            result.notices[1]
+                .message
+                .contains("\nindex scan bypassed: 1 pages from table ("),
+            "{}",
+            result.notices[1].message
+        );
+    }
+
+    #[test]
     fn a_repeatable_read_snapshot_holds_vacuum_back() {
         let (mut db, s) = db();
         let reader = db.open_session();
@@ -1028,7 +1228,6 @@ mod tests {
                 .outcome
                 .unwrap_err()
         };
-        assert_eq!(error(&mut db, "VACUUM FULL t").code, "0A000");
         let bad = error(&mut db, "VACUUM (bogus) t");
         assert_eq!(
             (bad.code, bad.message.as_str(), bad.position),

@@ -112,6 +112,23 @@ pub enum BtreeRecord {
         left_child: u32,
         items: Vec<IndexTuple>,
     },
+    /// `XLOG_BTREE_VACUUM`: VACUUM's bulk delete removes the items at these
+    /// offsets of a leaf page (they point at heap tuples VACUUM pruned).
+    /// PostgreSQL's `nupdated` (posting lists) is always 0 here.
+    Vacuum {
+        relation: RelFileLocator,
+        block: u32,
+        deleted: Vec<u16>,
+    },
+    /// `XLOG_BTREE_DELETE`: simple deletion, items whose heap tuples are
+    /// dead to every snapshot, removed from a leaf page outside VACUUM; a
+    /// standby's snapshots older than `latest_removed_xid` conflict with it.
+    Delete {
+        relation: RelFileLocator,
+        block: u32,
+        latest_removed_xid: u32,
+        deleted: Vec<u16>,
+    },
 }
 
 impl BtreeRecord {
@@ -125,6 +142,8 @@ impl BtreeRecord {
             } => 0x30,
             BtreeRecord::Split { .. } => 0x40,
             BtreeRecord::NewRoot { .. } => 0xA0,
+            BtreeRecord::Delete { .. } => 0x70,
+            BtreeRecord::Vacuum { .. } => 0xC0,
         }
     }
 
@@ -133,7 +152,9 @@ impl BtreeRecord {
             BtreeRecord::InsertLeaf { relation, .. }
             | BtreeRecord::InsertUpper { relation, .. }
             | BtreeRecord::Split { relation, .. }
-            | BtreeRecord::NewRoot { relation, .. } => relation,
+            | BtreeRecord::NewRoot { relation, .. }
+            | BtreeRecord::Vacuum { relation, .. }
+            | BtreeRecord::Delete { relation, .. } => relation,
         }
     }
 
@@ -153,6 +174,17 @@ impl BtreeRecord {
                 if *new_item_left { "SPLIT_L" } else { "SPLIT_R" }
             ),
             BtreeRecord::NewRoot { level, .. } => format!("NEWROOT lev {level}"),
+            BtreeRecord::Vacuum { deleted, .. } => {
+                format!("VACUUM ndeleted {}; nupdated 0", deleted.len())
+            }
+            BtreeRecord::Delete {
+                latest_removed_xid,
+                deleted,
+                ..
+            } => format!(
+                "DELETE latestRemovedXid {latest_removed_xid}; ndeleted {}; nupdated 0",
+                deleted.len()
+            ),
         }
     }
 
@@ -190,6 +222,9 @@ impl BtreeRecord {
                 }
                 refs.push((2, 0));
                 refs
+            }
+            BtreeRecord::Vacuum { block, .. } | BtreeRecord::Delete { block, .. } => {
+                vec![(0, *block)]
             }
         }
     }
@@ -270,7 +305,31 @@ pub(crate) fn encode_btree(record: &BtreeRecord, out: &mut Writer) {
             out.u32(items.len() as u32);
             items.iter().for_each(|t| encode_index_tuple(t, out));
         }
+        BtreeRecord::Vacuum { block, deleted, .. } => {
+            out.u32(*block);
+            encode_offsets(deleted, out);
+        }
+        BtreeRecord::Delete {
+            block,
+            latest_removed_xid,
+            deleted,
+            ..
+        } => {
+            out.u32(*block);
+            out.u32(*latest_removed_xid);
+            encode_offsets(deleted, out);
+        }
     }
+}
+
+fn encode_offsets(offsets: &[u16], out: &mut Writer) {
+    out.u32(offsets.len() as u32);
+    offsets.iter().for_each(|o| out.u16(*o));
+}
+
+fn decode_offsets(input: &mut Reader) -> Result<Vec<u16>, WalError> {
+    let count = input.u32()? as usize;
+    (0..count.min(8192)).map(|_| input.u16()).collect()
 }
 
 pub(crate) fn decode_btree(info: u8, input: &mut Reader) -> Result<BtreeRecord, WalError> {
@@ -317,6 +376,17 @@ pub(crate) fn decode_btree(info: u8, input: &mut Reader) -> Result<BtreeRecord, 
                 items,
             }
         }
+        0xC0 => BtreeRecord::Vacuum {
+            relation,
+            block: input.u32()?,
+            deleted: decode_offsets(input)?,
+        },
+        0x70 => BtreeRecord::Delete {
+            relation,
+            block: input.u32()?,
+            latest_removed_xid: input.u32()?,
+            deleted: decode_offsets(input)?,
+        },
         _ => return Err(WalError::Truncated),
     })
 }

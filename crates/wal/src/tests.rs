@@ -523,6 +523,25 @@ fn btree_records_round_trip_and_print_as_pg_waldump() {
             "rmgr: Btree",
             "desc: INSERT_UPPER off 3, blkref #0: rel 1663/5/16395 blk 3, blkref #1: rel 1663/5/16395 blk 2",
         ),
+        (
+            RecordBody::Btree(BtreeRecord::Vacuum {
+                relation,
+                block: 1,
+                deleted: vec![1, 2, 5, 9],
+            }),
+            "rmgr: Btree",
+            "desc: VACUUM ndeleted 4; nupdated 0, blkref #0: rel 1663/5/16395 blk 1",
+        ),
+        (
+            RecordBody::Btree(BtreeRecord::Delete {
+                relation,
+                block: 2,
+                latest_removed_xid: 733,
+                deleted: vec![3],
+            }),
+            "rmgr: Btree",
+            "desc: DELETE latestRemovedXid 733; ndeleted 1; nupdated 0, blkref #0: rel 1663/5/16395 blk 2",
+        ),
     ];
     let mut log = new_log(16 << 20);
     for (body, rmgr, desc) in bodies {

@@ -18,6 +18,9 @@ use crate::heap::{LinePointer, Page};
 pub fn conflict_horizon(record: &Record) -> Option<Xid> {
     match &record.body {
         RecordBody::Heap2(heap2) => Some(heap2.snapshot_conflict_horizon()).filter(|xid| *xid != 0),
+        RecordBody::Btree(pgplay_wal::btree::BtreeRecord::Delete {
+            latest_removed_xid, ..
+        }) => Some(*latest_removed_xid).filter(|xid| *xid != 0),
         _ => None,
     }
 }

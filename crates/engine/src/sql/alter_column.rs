@@ -720,3 +720,35 @@ fn refuse_duplicates(
     }
     Ok(())
 }
+
+/// VACUUM FULL of one table: the rows its snapshot sees, written into a new
+/// relfilenode with every index rebuilt, as ALTER TABLE's rewrite does (the
+/// old file goes at commit). Unlike PostgreSQL's `cluster_rel`, the rows get
+/// the VACUUM's xid rather than keeping their own, and row versions only an
+/// older snapshot still sees are not copied: a REPEATABLE READ transaction
+/// that began before it sees the table empty, as after TRUNCATE.
+pub(crate) fn vacuum_full(
+    db: &mut crate::database::Database,
+    session: crate::database::SessionId,
+    table: &TableDef,
+    notices: &mut Vec<DbError>,
+) -> Result<TableDef> {
+    let catalog = db.catalog(session)?;
+    let snapshot = db.statement_snapshot(session, true)?;
+    let mut executor = Executor {
+        db,
+        session,
+        catalog,
+        snapshot,
+        notices,
+        query: Default::default(),
+    };
+    executor.lock_relation(table.oid)?;
+    let rows = executor
+        .scan(table)?
+        .into_iter()
+        .map(|(_, values)| values)
+        .collect();
+    executor.rewrite_table(table, table, rows)?;
+    executor.current_table(table.oid)
+}

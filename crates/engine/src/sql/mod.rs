@@ -6,7 +6,7 @@
 
 mod admin;
 mod alter;
-mod alter_column;
+pub(crate) mod alter_column;
 pub mod bind;
 mod check;
 mod create_as;
