@@ -83,6 +83,9 @@ export class Cluster {
     this._listeners = new Map();
     this._state = "starting";
     this._waiting = [];
+    // psql and run calls, one at a time: lines of two calls on one node would interleave in
+    // its psql session.
+    this._turn = Promise.resolve();
     this._onMessage = (event) => this._receive(event);
     addEventListener("message", this._onMessage);
     this._hello = setInterval(() => this._post({ type: "pgplay:hello" }), HELLO_EVERY_MS);
@@ -108,7 +111,7 @@ export class Cluster {
   /// Runs SQL in psql on `node`, as if typed in its console. Resolves to what psql printed;
   /// rejects with a PgplayError (sqlstate, message) if a statement failed.
   async psql(node, sql) {
-    const answer = await this._request({ type: "pgplay:psql", node, sql });
+    const answer = await this._inTurn({ type: "pgplay:psql", node, sql });
     if (answer.error) throw new PgplayError(answer.error, answer.output);
     if (!answer.ok) throw new Error(answer.output);
     return answer.output;
@@ -117,7 +120,7 @@ export class Cluster {
   /// Runs a command of pgplay's shell language (`pg_ctl -D standby1 promote`,
   /// `pgplay-net partition primary standby1`); resolves to what it printed, rejects with its error.
   async run(command) {
-    const answer = await this._request({ type: "pgplay:run", command });
+    const answer = await this._inTurn({ type: "pgplay:run", command });
     if (!answer.ok) throw new Error(answer.output);
     return answer.output;
   }
@@ -165,6 +168,13 @@ export class Cluster {
   _post(message) {
     if (this.closed) return;
     this.iframe.contentWindow?.postMessage(message, this._origin);
+  }
+
+  /// `_request` once the calls made before it are answered.
+  _inTurn(message) {
+    const answer = this._turn.then(() => this._request(message));
+    this._turn = answer.catch(() => {});
+    return answer;
   }
 
   /// Sends a request with a fresh id; resolves to the embed's answer. Requests made before

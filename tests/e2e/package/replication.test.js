@@ -28,6 +28,12 @@ export async function replicationTest(src) {
     const logLines = [];
     const off = cluster.subscribe("log", (node, line) => logLines.push(`${node}: ${line}`));
 
+    // Calls made together run one after the other (their lines would mix in psql's buffer).
+    const [one, two] = await Promise.all([
+      cluster.psql("primary", "SELECT 1\n  AS one;"),
+      cluster.psql("primary", "SELECT 2\n  AS two;"),
+    ]);
+    assert(one.includes(" one \n") && !one.includes("two") && two.includes(" two \n"), `together: ${one} / ${two}`);
     assert((await cluster.psql("primary", "CREATE TABLE accounts (id int, owner text);")) === "CREATE TABLE\n", "CREATE TABLE");
     assert((await cluster.psql("primary", "INSERT INTO accounts VALUES (1, 'ada');")) === "INSERT 0 1\n", "INSERT on the primary");
     log.push("wrote on the primary");
