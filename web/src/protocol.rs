@@ -67,6 +67,12 @@ pub enum ToWorker {
         session: String,
         line: String,
     },
+    /// The first error a statement of session `session` met since the last such request:
+    /// answered with [`Reply::Text`], the JSON of an [`crate::embed::SqlError`], or empty.
+    TakeError {
+        request: u32,
+        session: String,
+    },
     /// psql's Ctrl+C in session `session`: a backend waiting for
     /// synchronous standbys stops waiting (its commit stands).
     Cancel {
@@ -351,6 +357,10 @@ mod tests {
                 peer: "standby1".into(),
             },
             ToWorker::Cut { conn: 7 },
+            ToWorker::TakeError {
+                request: 4,
+                session: "default".into(),
+            },
             ToWorker::Command {
                 request: 3,
                 command: pgplay_cluster::shell::parse("pg_ctl -D standby1 -m immediate stop")

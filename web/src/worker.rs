@@ -355,6 +355,20 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
                 answer_after_sleep(request, session, out, delay_ms);
             }
         }
+        ToWorker::TakeError { request, session } => {
+            let error = with_state(|s| s.sessions.get_mut(&session)?.take_error()).flatten();
+            let json = error.map(|e| {
+                serde_json::to_string(&crate::embed::SqlError {
+                    severity: e.severity,
+                    sqlstate: e.sqlstate,
+                    message: e.message,
+                    detail: e.detail,
+                    hint: e.hint,
+                })
+                .unwrap_or_default()
+            });
+            reply(request, Reply::Text(json.unwrap_or_default()));
+        }
         ToWorker::ArchiveResult { result } => {
             with_state(|s| {
                 if let Some(node) = s.node.as_mut() {
