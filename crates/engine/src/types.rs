@@ -505,9 +505,7 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
             DataType::Numeric {
                 precision_scale: Some((precision, scale)),
             },
-        ) => {
-            Ok(Value::Numeric(number.apply_typmod(*precision, *scale)?))
-        }
+        ) => Ok(Value::Numeric(number.apply_typmod(*precision, *scale)?)),
         (value, _) => Ok(value),
     }
 }
@@ -679,10 +677,12 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             );
             a.total_cmp(&b)
         }
-        (Value::Numeric(_), _) | (_, Value::Numeric(_)) => match (left.as_numeric(), right.as_numeric()) {
-            (Some(a), Some(b)) => a.cmp_total(&b),
-            _ => format!("{left:?}").cmp(&format!("{right:?}")),
-        },
+        (Value::Numeric(_), _) | (_, Value::Numeric(_)) => {
+            match (left.as_numeric(), right.as_numeric()) {
+                (Some(a), Some(b)) => a.cmp_total(&b),
+                _ => format!("{left:?}").cmp(&format!("{right:?}")),
+            }
+        }
         _ => match (left.as_i64(), right.as_i64()) {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => format!("{left:?}").cmp(&format!("{right:?}")),

@@ -288,8 +288,7 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
             }
             call(bound, result)
         }
-        ("sqrt" | "exp" | "ln" | "log" | "log10" | "sign", 1)
-        | ("power" | "pow", 2)
+        ("sqrt" | "exp" | "ln" | "log" | "log10" | "sign", 1) | ("power" | "pow", 2)
             if matches!(first, Some(DataType::Float8 | DataType::Numeric { .. })) =>
         {
             let t = first.unwrap_or(DataType::Float8).without_modifier();
@@ -527,7 +526,11 @@ fn math(name: &str, args: &[Value]) -> Result<Value> {
         return super::expr::arith(super::expr::Arith::Mod, &args[0], &args[1], &t);
     }
     let x = args[0].as_numeric().unwrap_or_else(Numeric::zero);
-    let y = || args.get(1).and_then(Value::as_numeric).unwrap_or_else(Numeric::zero);
+    let y = || {
+        args.get(1)
+            .and_then(Value::as_numeric)
+            .unwrap_or_else(Numeric::zero)
+    };
     let ten = || Numeric::from_i128(10);
     Ok(match name {
         "scale" => return Ok(x.scale().map_or(Value::Null, |s| Value::Int4(s as i32))),

@@ -36,7 +36,10 @@ const MAX_RESULT_SCALE: i64 = 2000;
 #[derive(Clone, Debug)]
 pub enum Numeric {
     /// `digits * 10^-scale`; zero has no sign.
-    Finite { digits: BigInt, scale: u32 },
+    Finite {
+        digits: BigInt,
+        scale: u32,
+    },
     NaN,
     Infinity,
     NegInfinity,
@@ -465,7 +468,10 @@ impl Numeric {
         if let Some(special) = Numeric::divide_specials(self, other)? {
             return Ok(special);
         }
-        let (a, b) = (self.fixed().expect("finite"), other.fixed().expect("finite"));
+        let (a, b) = (
+            self.fixed().expect("finite"),
+            other.fixed().expect("finite"),
+        );
         let scale = select_div_scale(&a, &b);
         Numeric::make(divide(&a, &b, scale, false), scale)
     }
@@ -478,7 +484,10 @@ impl Numeric {
                 other => other,
             });
         }
-        let (a, b) = (self.fixed().expect("finite"), other.fixed().expect("finite"));
+        let (a, b) = (
+            self.fixed().expect("finite"),
+            other.fixed().expect("finite"),
+        );
         Numeric::make(divide(&a, &b, 0, true), 0)
     }
 
@@ -512,7 +521,10 @@ impl Numeric {
         if other.is_special() {
             return Ok(self.clone());
         }
-        let (a, b) = (self.fixed().expect("finite"), other.fixed().expect("finite"));
+        let (a, b) = (
+            self.fixed().expect("finite"),
+            other.fixed().expect("finite"),
+        );
         let scale = a.scale.max(b.scale);
         let remainder = a.at(scale, false) % b.at(scale, false);
         Numeric::make(remainder, scale)
@@ -543,7 +555,9 @@ impl Numeric {
     /// trim_scale(): the same value without trailing zeros after the point.
     pub fn trim_scale(&self) -> Numeric {
         match self.min_scale() {
-            Some(scale) => self.round_to(i64::from(scale), true).unwrap_or(self.clone()),
+            Some(scale) => self
+                .round_to(i64::from(scale), true)
+                .unwrap_or(self.clone()),
             None => self.clone(),
         }
     }
@@ -588,8 +602,7 @@ impl Numeric {
 
     /// sqrt() with PostgreSQL's result scale.
     pub fn sqrt(&self) -> Result<Numeric> {
-        let negative =
-            || invalid_power("cannot take square root of a negative number");
+        let negative = || invalid_power("cannot take square root of a negative number");
         match self {
             Numeric::NaN | Numeric::Infinity => return Ok(self.clone()),
             Numeric::NegInfinity => return Err(negative()),
@@ -711,9 +724,14 @@ impl Numeric {
             return power_specials(self, exponent);
         }
         if self.is_zero() && exponent.signum() < 0 {
-            return Err(invalid_power("zero raised to a negative power is undefined"));
+            return Err(invalid_power(
+                "zero raised to a negative power is undefined",
+            ));
         }
-        let (base, exp) = (self.fixed().expect("finite"), exponent.fixed().expect("finite"));
+        let (base, exp) = (
+            self.fixed().expect("finite"),
+            exponent.fixed().expect("finite"),
+        );
         let integral = exp.digits.is_multiple_of(&pow10(exp.scale as u64));
         if integral {
             if let Some(power) = exp.at(0, true).to_i32() {
@@ -807,11 +825,9 @@ impl Numeric {
         };
         match self {
             Numeric::NaN => return Ok(Numeric::NaN),
-            Numeric::Infinity | Numeric::NegInfinity => {
-                return Err(fail(format!(
-                    "A field with precision {precision}, scale {scale} cannot hold an infinite value."
-                )))
-            }
+            Numeric::Infinity | Numeric::NegInfinity => return Err(fail(format!(
+                "A field with precision {precision}, scale {scale} cannot hold an infinite value."
+            ))),
             _ => {}
         }
         let fixed = self.fixed().expect("finite");
@@ -955,7 +971,8 @@ fn nbase_digits(digits: &BigInt, scale: u32) -> (i64, Vec<u16>) {
     let pad = (4 - scale % 4) % 4;
     let text = (digits.abs() * pow10(u64::from(pad))).to_string();
     let fraction_groups = ((scale + pad) / 4) as usize;
-    let total = text.len().div_ceil(4) * 4;
+    // At least one group before the point, so small values have their leading zero groups.
+    let total = text.len().div_ceil(4).max(fraction_groups + 1) * 4;
     let padded = format!("{text:0>total$}");
     let groups: Vec<u16> = padded
         .as_bytes()
@@ -1036,7 +1053,10 @@ fn estimate_ln_dweight(x: &Fixed) -> i64 {
         return 0;
     };
     let (digits, dweight) = match second {
-        Some(second) => (f64::from(first) * 10_000.0 + f64::from(second), weight * 4 - 4),
+        Some(second) => (
+            f64::from(first) * 10_000.0 + f64::from(second),
+            weight * 4 - 4,
+        ),
         None => (f64::from(first), weight * 4),
     };
     let ln = digits.ln() + dweight as f64 * std::f64::consts::LN_10;
@@ -1288,7 +1308,13 @@ mod tests {
 
     #[test]
     fn text_round_trips_with_scale() {
-        for text in ["0", "0.00", "-1.50", "12345678901234567890123456789012345.1", "NaN"] {
+        for text in [
+            "0",
+            "0.00",
+            "-1.50",
+            "12345678901234567890123456789012345.1",
+            "NaN",
+        ] {
             assert_eq!(n(text).to_string(), text);
         }
         assert_eq!(n(" 1e3 ").to_string(), "1000");
@@ -1305,20 +1331,45 @@ mod tests {
 
     #[test]
     fn scales_follow_postgres() {
-        assert_eq!(n("1").div(&n("3")).unwrap().to_string(), "0.33333333333333333333");
-        assert_eq!(n("10").div(&n("4")).unwrap().to_string(), "2.5000000000000000");
+        assert_eq!(
+            n("1").div(&n("3")).unwrap().to_string(),
+            "0.33333333333333333333"
+        );
+        assert_eq!(
+            n("10").div(&n("4")).unwrap().to_string(),
+            "2.5000000000000000"
+        );
         assert_eq!(n("1.50").mul(&n("2.0")).unwrap().to_string(), "3.000");
         assert_eq!(n("2").sqrt().unwrap().to_string(), "1.414213562373095");
-        assert_eq!(n("2").power(&n("0.5")).unwrap().to_string(), "1.4142135623730950");
+        assert_eq!(
+            n("2").power(&n("0.5")).unwrap().to_string(),
+            "1.4142135623730950"
+        );
         assert_eq!(n("1").exp().unwrap().to_string(), "2.7182818284590452");
         assert_eq!(n("10").ln().unwrap().to_string(), "2.3025850929940457");
-        assert_eq!(n("5e27").round_to(-28, false).unwrap().to_string(), "10000000000000000000000000000");
+        assert_eq!(
+            n("5e27").round_to(-28, false).unwrap().to_string(),
+            "10000000000000000000000000000"
+        );
         assert_eq!(n("1.5").round_to(-30, true).unwrap().to_string(), "0");
     }
 
     #[test]
     fn storage_round_trips() {
-        for text in ["0", "0.000", "-12.34", "1e40", "1e-30", "-123456789.123456789", "NaN", "Infinity", "-Infinity", "99999999999999999999999999999999999999999999999999e100"] {
+        for text in [
+            "0",
+            "0.000",
+            "-12.34",
+            "1e40",
+            "1e-30",
+            "1e-10",
+            "0.0012",
+            "-123456789.123456789",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "99999999999999999999999999999999999999999999999999e100",
+        ] {
             let value = n(text);
             let decoded = Numeric::decode(&value.encode()).unwrap();
             assert_eq!(decoded.to_string(), value.to_string(), "{text}");

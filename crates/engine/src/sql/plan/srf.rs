@@ -126,7 +126,11 @@ impl Series {
                 number(0).unwrap_or_else(Numeric::zero),
                 number(1).unwrap_or_else(Numeric::zero),
             );
-            for (value, which) in [(&next, "start value"), (&stop, "stop value"), (&step, "step size")] {
+            for (value, which) in [
+                (&next, "start value"),
+                (&stop, "stop value"),
+                (&step, "step size"),
+            ] {
                 if value.is_nan() {
                     return Err(DbError::new(
                         code::INVALID_PARAMETER_VALUE,
