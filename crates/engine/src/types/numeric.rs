@@ -825,9 +825,11 @@ impl Numeric {
         };
         match self {
             Numeric::NaN => return Ok(Numeric::NaN),
-            Numeric::Infinity | Numeric::NegInfinity => return Err(fail(format!(
+            Numeric::Infinity | Numeric::NegInfinity => {
+                return Err(fail(format!(
                 "A field with precision {precision}, scale {scale} cannot hold an infinite value."
-            ))),
+            )))
+            }
             _ => {}
         }
         let fixed = self.fixed().expect("finite");
@@ -1187,7 +1189,9 @@ fn power_int(base: &Fixed, exponent: i32, rscale: i64) -> Result<Numeric> {
     }
     .truncated_to(16);
     let f = f64::from(exponent) * top.to_f64().log10();
-    if f > 3.0 * f64::from(i16::MAX) * 4.0 {
+    // PostgreSQL's early test, and ours: more digits than a value may hold is the same error
+    // after the work, so it comes before it.
+    if f > 3.0 * f64::from(i16::MAX) * 4.0 || f > MAX_INTEGER_DIGITS as f64 + 0.5 {
         return Err(overflow());
     }
     if f + 1.0 < -(rscale as f64) || f + 1.0 < -(MAX_DISPLAY_SCALE as f64) {
