@@ -825,9 +825,11 @@ impl Numeric {
         };
         match self {
             Numeric::NaN => return Ok(Numeric::NaN),
-            Numeric::Infinity | Numeric::NegInfinity => return Err(fail(format!(
+            Numeric::Infinity | Numeric::NegInfinity => {
+                return Err(fail(format!(
                 "A field with precision {precision}, scale {scale} cannot hold an infinite value."
-            ))),
+            )))
+            }
             _ => {}
         }
         let fixed = self.fixed().expect("finite");
@@ -971,8 +973,8 @@ fn nbase_digits(digits: &BigInt, scale: u32) -> (i64, Vec<u16>) {
     let pad = (4 - scale % 4) % 4;
     let text = (digits.abs() * pow10(u64::from(pad))).to_string();
     let fraction_groups = ((scale + pad) / 4) as usize;
-    // At least the fraction's groups, so a value below 1 has its leading zero groups.
-    let total = text.len().div_ceil(4).max(fraction_groups) * 4;
+    // At least one group before the point, so small values have their leading zero groups.
+    let total = text.len().div_ceil(4).max(fraction_groups + 1) * 4;
     let padded = format!("{text:0>total$}");
     let groups: Vec<u16> = padded
         .as_bytes()
@@ -1187,7 +1189,9 @@ fn power_int(base: &Fixed, exponent: i32, rscale: i64) -> Result<Numeric> {
     }
     .truncated_to(16);
     let f = f64::from(exponent) * top.to_f64().log10();
-    if f > 3.0 * f64::from(i16::MAX) * 4.0 {
+    // PostgreSQL's early test, and ours: more digits than a value may hold is the same error
+    // after the work, so it comes before it.
+    if f > 3.0 * f64::from(i16::MAX) * 4.0 || f > MAX_INTEGER_DIGITS as f64 + 0.5 {
         return Err(overflow());
     }
     if f + 1.0 < -(rscale as f64) || f + 1.0 < -(MAX_DISPLAY_SCALE as f64) {
@@ -1362,6 +1366,8 @@ mod tests {
             "-12.34",
             "1e40",
             "1e-30",
+            "1e-10",
+            "0.0012",
             "-123456789.123456789",
             "NaN",
             "Infinity",
