@@ -10,6 +10,7 @@ use super::super::Executor;
 use crate::error::Result;
 use crate::types::interval::Interval;
 use crate::types::{cast, compare, DataType, Key, Numeric, Value};
+use crate::workmem::{entry_bytes, row_bytes, value_bytes};
 
 /// One aggregate's state within one group.
 #[derive(Clone, Debug)]
@@ -40,16 +41,17 @@ impl AggState {
     }
 }
 
-/// Feeds one input row to an aggregate.
+/// Feeds one input row to an aggregate; returns the bytes its state grew by (the values a
+/// DISTINCT or ORDER BY aggregate keeps, the text `string_agg` builds).
 pub fn update(
     call: &AggCall,
     state: &mut AggState,
     row: &[Value],
     ex: &mut Executor<'_>,
-) -> Result<()> {
+) -> Result<u64> {
     if let Some(filter) = &call.filter {
         if truth(eval(filter, &Row::plain(row), ex)?) != Some(true) {
-            return Ok(());
+            return Ok(0);
         }
     }
     let value = match &call.arg {
@@ -57,7 +59,7 @@ pub fn update(
         Some(arg) => eval(arg, &Row::plain(row), ex)?,
     };
     if value.is_null() {
-        return Ok(());
+        return Ok(0);
     }
     let delimiter = match &call.delimiter {
         Some(d) => Some(eval(d, &Row::plain(row), ex)?),
@@ -68,16 +70,28 @@ pub fn update(
         for (expr, _, _) in &call.order {
             keys.push(eval(expr, &Row::plain(row), ex)?);
         }
+        let bytes =
+            row_bytes(&keys) + value_bytes(&value) + delimiter.as_ref().map_or(0, value_bytes);
         ordered.push((keys, value, delimiter));
-        return Ok(());
+        return Ok(bytes);
     }
     match &mut state.distinct {
         Some(seen) => {
-            seen.insert(Key(vec![value]));
+            let bytes = entry_bytes(std::slice::from_ref(&value), 0);
+            let new = seen.insert(Key(vec![value]));
             state.delimiter = delimiter;
-            Ok(())
+            Ok(if new { bytes } else { 0 })
         }
-        None => accumulate(call, state, value, delimiter),
+        None => {
+            let grows = call.func == AggFunc::StringAgg;
+            let bytes = match (&value, &delimiter) {
+                (Value::Text(text), Some(Value::Text(d))) if grows => (text.len() + d.len()) as u64,
+                (Value::Text(text), _) if grows => text.len() as u64,
+                _ => 0,
+            };
+            accumulate(call, state, value, delimiter)?;
+            Ok(bytes)
+        }
     }
 }
 
