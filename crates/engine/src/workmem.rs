@@ -53,6 +53,8 @@ const ROW_OVERHEAD: u64 = 24 + 16;
 pub fn value_bytes(value: &Value) -> u64 {
     let heap = match value {
         Value::Text(text) => text.len() as u64,
+        // A numeric's digits live on the heap: up to 131,072 + 16,383 decimal digits.
+        Value::Numeric(crate::types::Numeric::Finite { digits, .. }) => digits.bits().div_ceil(8),
         _ => 0,
     };
     std::mem::size_of::<Value>() as u64 + heap
