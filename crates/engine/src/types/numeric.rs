@@ -66,8 +66,8 @@ pub fn pow10(exponent: u64) -> BigInt {
 
 /// The number of decimal digits of `value`'s magnitude (0 for zero).
 fn digit_count(value: &BigInt) -> i64 {
-    if value.is_zero() {
-        return 0;
+    if let Some(small) = value.magnitude().to_u64() {
+        return small.checked_ilog10().map_or(0, |log| i64::from(log) + 1);
     }
     let bits = value.bits();
     // 2^(bits-1) <= |value| < 2^bits: the count is this lower bound or one more.
