@@ -22,6 +22,7 @@ pub mod guc_docs;
 pub mod guc_file;
 pub mod heap;
 pub mod interrupt;
+pub mod lock;
 pub mod mvcc;
 pub mod pg_proc;
 pub mod recovery;

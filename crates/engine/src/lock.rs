@@ -1,0 +1,34 @@
+//! Row lock waits: a statement that meets a row changed (or a key inserted) by another
+//! transaction still in progress waits for that transaction to end, as PostgreSQL's
+//! `XactLockTableWait` makes it wait.
+//!
+//! The engine runs a statement from start to end in one call, so a wait cannot suspend it in
+//! the middle. Instead the statement stops where it meets the row ([`LOCK_WAIT`], before it
+//! has written anything: no WAL, no xid), the session keeps it ([`LockWait`] and the pending
+//! statements) and the node runs it again ([`crate::sql::resume`]) once the transaction it
+//! waits for has committed or aborted. In READ COMMITTED the new run takes a new snapshot, so
+//! it finds the row's newest version and re-checks its WHERE clause on it, which is what
+//! PostgreSQL's EvalPlanQual does for the one row; unlike it, the new run also sees other rows
+//! that transactions committed meanwhile. In REPEATABLE READ the new run keeps the
+//! transaction's snapshot and fails with `could not serialize access due to concurrent
+//! update`, as in PostgreSQL. A statement that must wait after it has changed rows (a second
+//! row of the same UPDATE, an ON DELETE CASCADE) answers `0A000` instead.
+
+use pgplay_wal::time::Timestamp;
+use pgplay_wal::Xid;
+
+/// The code of the internal error that stops a statement which must wait; the session's
+/// driver never sees it.
+pub const LOCK_WAIT: &str = "pgplay-lock-wait";
+
+/// What a waiting session waits for (`pg_stat_activity`'s `Lock` / `transactionid`, and the
+/// ungranted `ShareLock` on the transaction id in `pg_locks`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockWait {
+    /// The transaction whose end the session waits for.
+    pub xid: Xid,
+    /// The table of the row, by OID.
+    pub relation: u32,
+    /// When the wait started.
+    pub since: Timestamp,
+}
