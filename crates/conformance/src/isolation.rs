@@ -302,7 +302,7 @@ pub fn print_rows(out: &mut String, columns: &[String], rows: &[Vec<Option<Strin
         columns
             .iter()
             .enumerate()
-            .map(|(j, c)| pad(c, widths[j], false))
+            .map(|(j, c)| pad(c, widths[j], numeric[j]))
             .collect(),
     ));
     let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
@@ -576,5 +576,9 @@ mod tests {
             ],
         );
         assert_eq!(out, "id|name\n--+----\n 1|x   \n10|    \n(2 rows)\n\n");
+        // A numeric column's header is right-aligned too.
+        let mut out = String::new();
+        print_rows(&mut out, &["v".into()], &[vec![Some("10".into())]]);
+        assert_eq!(out, " v\n--\n10\n(1 row)\n\n");
     }
 }

@@ -31,4 +31,38 @@ pub struct LockWait {
     pub relation: u32,
     /// When the wait started.
     pub since: Timestamp,
+    /// When `lock_timeout` ends the wait, if set.
+    pub lock_deadline: Option<Timestamp>,
+    /// When `statement_timeout` ends the statement, if set (from the statement's start).
+    pub statement_deadline: Option<Timestamp>,
+    /// When the wait-for graph is checked for a deadlock (`deadlock_timeout` after the start);
+    /// `None` once checked.
+    pub deadlock_check: Option<Timestamp>,
+}
+
+/// `ERROR:  canceling statement due to lock timeout` (55P03).
+pub fn lock_timeout_error() -> crate::DbError {
+    crate::DbError::new(
+        crate::error::code::LOCK_NOT_AVAILABLE,
+        "canceling statement due to lock timeout",
+    )
+}
+
+/// `ERROR:  canceling statement due to statement timeout` (57014).
+pub fn statement_timeout_error() -> crate::DbError {
+    crate::DbError::new("57014", "canceling statement due to statement timeout")
+}
+
+/// `ERROR:  deadlock detected` (40P01), with PostgreSQL's DETAIL: one line per waiting
+/// process of the cycle, `(pid, xid it waits for, pid holding it)`, the detecting one first.
+pub fn deadlock_error(cycle: &[(i32, Xid, i32)]) -> crate::DbError {
+    let detail: Vec<String> = cycle
+        .iter()
+        .map(|(pid, xid, holder)| {
+            format!("Process {pid} waits for ShareLock on transaction {xid}; blocked by process {holder}.")
+        })
+        .collect();
+    crate::DbError::new("40P01", "deadlock detected")
+        .with_detail(detail.join("\n"))
+        .with_hint("See server log for query details.")
 }

@@ -7,9 +7,15 @@
 //! statement again once the transaction it waits for has ended, and the driver collects the
 //! results with [`Node::take_released`], as for a synchronous-commit wait. A cancel
 //! (`pg_cancel_backend()`, psql's Ctrl+C) ends the wait with PostgreSQL's
-//! `canceling statement due to user request`.
+//! `canceling statement due to user request`; `lock_timeout` and `statement_timeout` end it
+//! on the simulated clock ([`Node::handle_timeout`]), and after `deadlock_timeout` the waiter
+//! checks the wait-for graph and fails with `deadlock detected` if it closes a cycle.
 
+use pgplay_engine::database::session_pid;
+use pgplay_engine::lock;
 use pgplay_engine::{DbError, SessionId, StatementResult};
+use pgplay_wal::time::Timestamp;
+use pgplay_wal::Xid;
 
 use crate::Node;
 
@@ -89,5 +95,88 @@ impl Node {
             self.db.close_session(session);
             self.released.insert(session, held);
         }
+    }
+}
+
+impl Node {
+    /// When the next waiter's `lock_timeout`, `statement_timeout` or deadlock check is due.
+    pub(crate) fn lock_wait_timeout(&self) -> Option<Timestamp> {
+        self.lock_waiters
+            .iter()
+            .filter_map(|(session, _)| self.db.session(*session)?.lock_wait.as_ref())
+            .flat_map(|w| [w.lock_deadline, w.statement_deadline, w.deadlock_check])
+            .flatten()
+            .min()
+    }
+
+    /// Ends the waits whose timeout is due at `now`, and checks for deadlocks the waits whose
+    /// `deadlock_timeout` has passed, in the order they started waiting: the process that
+    /// checks first and finds a cycle is the one that fails, as in PostgreSQL.
+    pub(crate) fn end_lock_waits_due(&mut self, now: Timestamp) {
+        let sessions: Vec<SessionId> = self.lock_waiters.iter().map(|(s, _)| *s).collect();
+        for session in sessions {
+            let Some(wait) = self.db.session(session).and_then(|s| s.lock_wait.clone()) else {
+                continue;
+            };
+            let due = |at: Option<Timestamp>| at.is_some_and(|at| at <= now);
+            let error = if due(wait.statement_deadline)
+                && wait.statement_deadline <= wait.lock_deadline.or(wait.statement_deadline)
+            {
+                Some(lock::statement_timeout_error())
+            } else if due(wait.lock_deadline) {
+                Some(lock::lock_timeout_error())
+            } else if due(wait.deadlock_check) {
+                if let Some(w) = self
+                    .db
+                    .sessions
+                    .get_mut(&session)
+                    .and_then(|s| s.lock_wait.as_mut())
+                {
+                    w.deadlock_check = None;
+                }
+                self.deadlock_cycle(session)
+                    .map(|cycle| lock::deadlock_error(&cycle))
+            } else {
+                None
+            };
+            if let Some(error) = error {
+                let mut line = format!("ERROR:  {}", error.message);
+                if let Some(detail) = &error.detail {
+                    line.push_str(&format!("\nDETAIL:  {detail}"));
+                }
+                self.push_log(line);
+                self.end_lock_wait(session, error);
+            }
+        }
+    }
+
+    /// The session whose open transaction (or one of its subtransactions) has `xid`.
+    fn holder(&self, xid: Xid) -> Option<SessionId> {
+        self.db.sessions.iter().find_map(|(id, s)| {
+            let x = s.xact.as_ref()?;
+            let holds = x.xid == Some(xid)
+                || x.subxacts.contains(&xid)
+                || x.savepoints
+                    .iter()
+                    .any(|p| p.xid == Some(xid) || p.subxacts.contains(&xid));
+            holds.then_some(*id)
+        })
+    }
+
+    /// The wait-for cycle through `start`, if any: each waiting process, the xid it waits for
+    /// and the process holding it, `start` first.
+    fn deadlock_cycle(&self, start: SessionId) -> Option<Vec<(i32, Xid, i32)>> {
+        let mut cycle = Vec::new();
+        let mut at = start;
+        for _ in 0..=self.lock_waiters.len() {
+            let xid = self.db.session(at)?.lock_wait.as_ref()?.xid;
+            let holder = self.holder(xid)?;
+            cycle.push((session_pid(at), xid, session_pid(holder)));
+            if holder == start {
+                return Some(cycle);
+            }
+            at = holder;
+        }
+        None
     }
 }

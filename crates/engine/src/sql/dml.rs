@@ -515,10 +515,30 @@ impl Executor<'_> {
     /// Asks to wait for transaction `xid` ([`crate::lock`]); the error is what the statement
     /// answers when it cannot wait any more (it has already changed rows).
     pub(super) fn wait_for(&mut self, table: &TableDef, xid: u32, doing: &str) -> DbError {
+        let now = self.db.now;
+        let millis = |executor: &Self, name: &str| {
+            let ms: i64 = executor
+                .db
+                .setting(executor.session, name)
+                .parse()
+                .unwrap_or(0);
+            (ms > 0).then_some(ms.saturating_mul(1000))
+        };
+        let started = self
+            .db
+            .session(self.session)
+            .and_then(|s| s.query_start)
+            .unwrap_or(now);
         self.db.lock_request = Some(crate::lock::LockWait {
             xid,
             relation: table.oid,
-            since: self.db.now,
+            since: now,
+            lock_deadline: millis(self, "lock_timeout").map(|t| now.saturating_add(t)),
+            statement_deadline: millis(self, "statement_timeout")
+                .map(|t| started.saturating_add(t)),
+            deadlock_check: Some(
+                now.saturating_add(millis(self, "deadlock_timeout").unwrap_or(1_000_000)),
+            ),
         });
         DbError::new(
             crate::lock::LOCK_WAIT,
