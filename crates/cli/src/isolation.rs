@@ -132,3 +132,31 @@ pub fn first_difference(expected: &str, actual: &str) -> String {
         show(&a)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every spec prints exactly what PostgreSQL 15's isolationtester printed for it.
+    #[test]
+    fn specs_match_postgresql_output() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/isolation/specs");
+        let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("tests/isolation/specs")
+            .map(|e| e.expect("an entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "spec"))
+            .collect();
+        specs.sort();
+        assert!(!specs.is_empty());
+        for spec in specs {
+            let expected = std::fs::read_to_string(expected_path(&spec)).expect("expected output");
+            let actual = run_spec(&spec, 1).unwrap_or_else(|e| panic!("{}: {e}", spec.display()));
+            assert!(
+                actual == expected,
+                "{}\n{}",
+                spec.display(),
+                first_difference(&expected, &actual)
+            );
+        }
+    }
+}
