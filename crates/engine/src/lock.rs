@@ -66,3 +66,73 @@ pub fn deadlock_error(cycle: &[(i32, Xid, i32)]) -> crate::DbError {
         .with_detail(detail.join("\n"))
         .with_hint("See server log for query details.")
 }
+
+impl crate::Database {
+    /// `pg_locks` (PostgreSQL 15's 16 columns), as far as pgplay keeps locks: each open
+    /// transaction's `ExclusiveLock` on its own transaction id (and its subtransactions'), and
+    /// a waiting session's ungranted `ShareLock` on the transaction id it waits for. Relation,
+    /// tuple and virtual transaction id locks are not kept.
+    pub fn locks_view(&self) -> crate::stats::View {
+        use crate::types::{DataType::*, Value};
+        let columns = crate::stats::columns(&[
+            ("locktype", Text),
+            ("database", Oid),
+            ("relation", Oid),
+            ("page", Int4),
+            ("tuple", Int2),
+            ("virtualxid", Text),
+            ("transactionid", Text),
+            ("classid", Oid),
+            ("objid", Oid),
+            ("objsubid", Int2),
+            ("virtualtransaction", Text),
+            ("pid", Int4),
+            ("mode", Text),
+            ("granted", Bool),
+            ("fastpath", Bool),
+            ("waitstart", TimestampTz),
+        ]);
+        let row = |xid: Xid,
+                   pid: i32,
+                   mode: &str,
+                   granted: bool,
+                   since: Option<pgplay_wal::time::Timestamp>| {
+            vec![
+                Value::Text("transactionid".into()),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Text(xid.to_string()),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Int4(pid),
+                Value::Text(mode.into()),
+                Value::Bool(granted),
+                Value::Bool(false),
+                crate::stats::time(since),
+            ]
+        };
+        let mut rows = Vec::new();
+        for (id, session) in &self.sessions {
+            let pid = crate::database::session_pid(*id);
+            if let Some(x) = &session.xact {
+                let own = x.xid.into_iter().chain(x.subxacts.iter().copied()).chain(
+                    x.savepoints
+                        .iter()
+                        .flat_map(|p| p.xid.into_iter().chain(p.subxacts.iter().copied())),
+                );
+                for xid in own {
+                    rows.push(row(xid, pid, "ExclusiveLock", true, None));
+                }
+            }
+            if let Some(wait) = &session.lock_wait {
+                rows.push(row(wait.xid, pid, "ShareLock", false, Some(wait.since)));
+            }
+        }
+        (columns, rows)
+    }
+}

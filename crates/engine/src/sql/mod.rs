@@ -1139,6 +1139,9 @@ impl Executor<'_> {
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
             }
+            if name == "pg_locks" {
+                return Ok(self.db.locks_view());
+            }
             if let Some(view) = crate::vacuum::view(self.db, &self.catalog, name) {
                 return Ok(view);
             }
