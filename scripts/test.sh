@@ -85,6 +85,9 @@ step_slt_pgplay() {
         grep -q "^$file " tests/pgplay-pending.txt || files+=("$file")
     done
     cargo run --release --quiet -p pgplay-cli -- test "${files[@]}"
+    # Several sessions at once (lock waits): PostgreSQL's isolation-tester specs, whose
+    # expected output PostgreSQL 15's own isolationtester wrote.
+    cargo run --release --quiet -p pgplay-cli -- isolation tests/isolation/specs/*.spec
 }
 
 # ---- Hook: the same .slt files on a real PostgreSQL 15 cluster on loopback ----------------
@@ -93,6 +96,8 @@ step_slt_postgres() {
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/run.sh
     # Replication scenarios: a fresh primary + two streaming standbys per file.
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/cluster.sh
+    # The isolation specs, with PostgreSQL 15's isolationtester, against their expected output.
+    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/isolation.sh
 }
 
 # ---- The seed tutorials, replayed on pgplay's REPL ---------------------------------------------

@@ -4,6 +4,7 @@
 
 mod bench;
 mod interrupt;
+mod isolation;
 mod repl;
 mod sim;
 mod slt;
@@ -65,6 +66,10 @@ enum Command {
     /// Run sqllogictest files, each on a fresh simulated cluster (primary, standby1, standby2;
     /// `connection standby1`, `sleep 1s`).
     Test(TestArgs),
+    /// Run isolation specs (PostgreSQL's isolation-tester format: sessions, steps,
+    /// permutations), each on a fresh simulated primary, and compare the output with the
+    /// expected file PostgreSQL 15's isolationtester wrote (specs/NAME.spec → expected/NAME.out).
+    Isolation(IsolationArgs),
     /// Run the SQL (stdin if no file) and print its WAL as pg_waldump does.
     Waldump {
         /// A file of SQL, one psql line at a time.
@@ -95,6 +100,19 @@ struct TestArgs {
     keep_going: bool,
     /// The .slt files.
     #[arg(required = true, value_name = "FILE.slt")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct IsolationArgs {
+    /// The simulator's seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print each spec's output instead of comparing it.
+    #[arg(long)]
+    print: bool,
+    /// The .spec files.
+    #[arg(required = true, value_name = "FILE.spec")]
     files: Vec<PathBuf>,
 }
 
@@ -133,6 +151,7 @@ fn run() -> ExitCode {
         None => repl::run(cli.repl.wal_segsize, now),
         Some(Command::Repl(args)) => repl::run(args.wal_segsize, now),
         Some(Command::Test(args)) => test(&args),
+        Some(Command::Isolation(args)) => isolation_specs(&args),
         Some(Command::Waldump { file }) => waldump(file.as_deref()),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Sim(args)) => sim::run(&args),
@@ -156,6 +175,53 @@ fn test(args: &TestArgs) -> ExitCode {
                 failed += 1;
                 let seed = args.seed;
                 println!("FAIL {shown}\n{report}\nreplay: pgplay test --seed {seed} {shown}\n");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn isolation_specs(args: &IsolationArgs) -> ExitCode {
+    let (mut passed, mut failed) = (0, 0);
+    for file in &args.files {
+        let shown = file.display();
+        let output = isolation::run_spec(file, args.seed);
+        if args.print {
+            match output {
+                Ok(out) => print!("{out}"),
+                Err(report) => {
+                    println!("{report}");
+                    failed += 1;
+                }
+            }
+            continue;
+        }
+        let expected_path = isolation::expected_path(file);
+        let expected = match std::fs::read_to_string(&expected_path) {
+            Ok(text) => text,
+            Err(error) => {
+                failed += 1;
+                println!("FAIL {shown}: {}: {error}\n", expected_path.display());
+                continue;
+            }
+        };
+        match output {
+            Ok(out) if out == expected => passed += 1,
+            Ok(out) => {
+                failed += 1;
+                println!(
+                    "FAIL {shown}\n{}",
+                    isolation::first_difference(&expected, &out)
+                );
+            }
+            Err(report) => {
+                failed += 1;
+                println!("FAIL {shown}\n{report}\n");
             }
         }
     }

@@ -10,9 +10,12 @@
 //!   the server commands of [`cluster_commands`] (pg_ctl, standby.signal,
 //!   postgresql.auto.conf) on the nodes' data directories ([`ClusterHost`]).
 //! * [`cluster_commands`]: that command language, parsed; pgplay interprets the same.
+//! * [`isolation`]: PostgreSQL's isolation-tester spec format (several sessions, steps that
+//!   wait), run as PostgreSQL 15's `isolationtester` runs it, over any [`isolation::Backend`].
 
 pub mod cluster_commands;
 pub mod conventions;
+pub mod isolation;
 
 pub use conventions::{format_error, format_value, PgColumnType, LABEL_PGPLAY, LABEL_POSTGRES};
 

@@ -134,7 +134,8 @@ impl Database {
             })
             .collect();
         for (id, session) in &self.sessions {
-            let waiting = self.stats.sync_waiting.contains(id);
+            let locked = session.lock_wait.is_some();
+            let waiting = self.stats.sync_waiting.contains(id) || locked;
             let xact = session.xact.as_ref();
             let state = match xact {
                 _ if *id == current || waiting => "active",
@@ -142,7 +143,9 @@ impl Database {
                 Some(x) if x.explicit => "idle in transaction",
                 _ => "idle",
             };
-            let (wait_type, wait) = if waiting {
+            let (wait_type, wait) = if locked {
+                (text("Lock"), text("transactionid"))
+            } else if waiting {
                 (text("IPC"), text("SyncRep"))
             } else {
                 (Value::Null, Value::Null)

@@ -78,6 +78,10 @@ pub struct Session {
     /// Temporary files the session created, PostgreSQL's `tempFileCounter` (the N of
     /// `pgsql_tmpPID.N`).
     pub temp_file_counter: u32,
+    /// The lock this session's statement waits for ([`crate::lock`]), and the statements of
+    /// its query string still to run, the waiting one first.
+    pub lock_wait: Option<crate::lock::LockWait>,
+    pub(crate) pending: Vec<crate::sql::Parsed>,
 }
 
 /// `pg_cancel_backend()` / `pg_terminate_backend()` of another process, for
@@ -167,6 +171,8 @@ pub struct Database {
     pub replay_paused: bool,
     /// `pg_wal_replay_resume()` ran: the node replays what arrived meanwhile after the statement.
     pub replay_resume_requested: bool,
+    /// Set by the statement that must wait for a row lock, taken by `sql::execute`.
+    pub(crate) lock_request: Option<crate::lock::LockWait>,
     /// `CHECK_FOR_INTERRUPTS()`: the running statement's work, sleeps and timeout, and the
     /// host's clock and cancel requests ([`crate::interrupt`]).
     pub interrupts: crate::interrupt::Interrupts,
@@ -275,6 +281,7 @@ impl Database {
             reload_requested: false,
             replay_paused: false,
             replay_resume_requested: false,
+            lock_request: None,
             interrupts: Default::default(),
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),

@@ -113,6 +113,13 @@ pub const DEFINITIONS: &[Definition] = &[
     def("client_encoding", "UTF8", User, Kind::String),
     def("cluster_name", "", Postmaster, Kind::String),
     def("DateStyle", "ISO, MDY", User, Kind::String),
+    // PostgreSQL's context is superuser; pgplay's only role is one.
+    def(
+        "deadlock_timeout",
+        "1000",
+        User,
+        int(Milliseconds, 1, INT_MAX),
+    ),
     def(
         "default_transaction_isolation",
         "read committed",
@@ -149,7 +156,7 @@ pub const DEFINITIONS: &[Definition] = &[
     def("in_hot_standby", "off", Internal, Bool),
     def("is_superuser", "on", Internal, Bool),
     def("listen_addresses", "localhost", Postmaster, Kind::String),
-    // Checked and shown; pgplay's row locks never wait, so there is nothing to time out yet.
+    // A row lock wait's limit (crate::lock).
     def("lock_timeout", "0", User, int(Milliseconds, 0, INT_MAX)),
     // Superuser-only in PostgreSQL; pgplay's sessions are superusers. (`crate::workmem`)
     def("log_temp_files", "-1", User, int(Kilobytes, -1, INT_MAX)),

@@ -8,7 +8,7 @@
 //! crash recovery.
 //!
 //! Left out (and said so in the README): indexes other than the in-memory
-//! unique checks, VACUUM, subqueries, row locks that wait, Serializable
+//! unique checks, VACUUM, subqueries, table locks and `SELECT FOR UPDATE`, Serializable
 //! Snapshot Isolation's conflict checks, and more than one database.
 
 pub mod activity;
@@ -22,6 +22,7 @@ pub mod guc_docs;
 pub mod guc_file;
 pub mod heap;
 pub mod interrupt;
+pub mod lock;
 pub mod mvcc;
 pub mod pg_proc;
 pub mod recovery;

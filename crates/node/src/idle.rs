@@ -97,6 +97,8 @@ impl Node {
             self.terminated_sessions.insert(session, error);
         }
         self.collect_engine_log();
+        // A closed session's transaction ended: its rows are free.
+        self.release_lock_waiters();
     }
 
     /// A stopped or crashed server has no backends left to time out.

@@ -16,6 +16,7 @@ mod console;
 pub mod durable;
 mod idle;
 pub mod image;
+mod lockwait;
 mod processes;
 pub mod shell;
 pub mod syncrep;
@@ -219,6 +220,9 @@ pub struct Node {
     pub(crate) waiters: BTreeMap<SessionId, syncrep::Waiter>,
     /// Results of backends whose wait ended, until the driver takes them.
     pub(crate) released: BTreeMap<SessionId, Vec<StatementResult>>,
+    /// Backends waiting for row locks, in the order they started waiting, with the results of
+    /// their query string's earlier statements ([`lockwait`]).
+    pub(crate) lock_waiters: Vec<(SessionId, Vec<StatementResult>)>,
     /// Walsenders already logged as synchronous standbys.
     pub(crate) announced_sync: BTreeSet<ConnId>,
     /// The archiver (archive_command) and the standby's restore_command.
@@ -291,6 +295,7 @@ impl Node {
             log_total: 0,
             waiters: BTreeMap::new(),
             released: BTreeMap::new(),
+            lock_waiters: Vec::new(),
             announced_sync: BTreeSet::new(),
             archiver: archive::Archiver::default(),
             replay_delayed_until: None,
@@ -610,8 +615,9 @@ impl Node {
         };
         let before = upstream(&self.db);
         let taken_before = self.db.interrupts.time_taken();
-        let results = pgplay_engine::sql::execute(&mut self.db, session, sql);
+        let mut results = pgplay_engine::sql::execute(&mut self.db, session, sql);
         self.collect_engine_log();
+        self.hold_for_lock(session, &mut results);
         if self.db.reload_requested {
             self.db.reload_requested = false;
             self.reload_hba();
@@ -627,6 +633,8 @@ impl Node {
             self.after_reload(now);
         }
         let results = self.hold_for_sync(session, results);
+        // The statement may have ended a transaction others wait for.
+        self.release_lock_waiters();
         // This statement's own time (its sleeps and, simulated, its work), whatever earlier
         // statements took that the driver has not let pass yet.
         let took = self.db.interrupts.time_taken() - taken_before;

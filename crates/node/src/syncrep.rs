@@ -70,7 +70,7 @@ impl Node {
 
     /// Is this session's backend waiting for synchronous standbys?
     pub fn is_waiting(&self, session: SessionId) -> bool {
-        self.waiters.contains_key(&session)
+        self.waiters.contains_key(&session) || self.is_lock_waiting(session)
     }
 
     /// The results of a session whose wait has ended, once.
@@ -81,6 +81,9 @@ impl Node {
     /// psql's Ctrl+C on a waiting session (a cancel request): the backend
     /// stops waiting with PostgreSQL's WARNING; the commit stands.
     pub fn cancel_wait(&mut self, session: SessionId) {
+        if self.end_lock_wait(session, DbError::canceled_by_user()) {
+            return;
+        }
         if let Some(waiter) = self.waiters.remove(&session) {
             let results = self.end_wait(waiter, Ending::Cancelled);
             self.hand_back(session, results);
@@ -94,11 +97,32 @@ impl Node {
         if let Some(waiter) = self.waiters.remove(&session) {
             let results = self.end_wait(waiter, Ending::Terminated);
             self.hand_back(session, results);
+        } else if let Some(at) = self.lock_waiters.iter().position(|(s, _)| *s == session) {
+            let (_, mut held) = self.lock_waiters.remove(at);
+            held.push(StatementResult {
+                outcome: Err(DbError::terminated_by_administrator()),
+                notices: Vec::new(),
+            });
+            self.db.close_session(session);
+            self.released.insert(session, held);
+            self.release_lock_waiters();
         } else {
             self.db.close_session(session);
             self.terminated_sessions
                 .insert(session, DbError::terminated_by_administrator());
+            self.release_lock_waiters();
         }
+    }
+
+    /// A client disconnects (psql quits): its open transaction is rolled back, which may end
+    /// other sessions' lock waits.
+    pub fn close_session(&mut self, session: SessionId) {
+        if let Some(at) = self.lock_waiters.iter().position(|(s, _)| *s == session) {
+            self.lock_waiters.remove(at);
+        }
+        self.released.remove(&session);
+        self.db.close_session(session);
+        self.release_lock_waiters();
     }
 
     /// The first statement of a terminated session learns of it, as psql
@@ -127,11 +151,19 @@ impl Node {
         }
         self.db.sync_held.clear();
         self.announced_sync.clear();
+        self.drop_lock_waiters(if crashed {
+            DbError::fatal(
+                "08006",
+                "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.",
+            )
+        } else {
+            DbError::terminated_by_administrator()
+        });
     }
 
     /// Keeps a released backend's results for its driver, unless the
     /// session is gone (nobody would take them).
-    fn hand_back(&mut self, session: SessionId, results: Vec<StatementResult>) {
+    pub(crate) fn hand_back(&mut self, session: SessionId, results: Vec<StatementResult>) {
         if self.db.session(session).is_some() {
             self.released.insert(session, results);
             // The backend is idle again from now on, as after any statement.
@@ -143,15 +175,13 @@ impl Node {
     /// A statement sent while the backend still waits: refused, as libpq
     /// refuses a second query on a busy connection.
     pub(crate) fn busy_error(&self, session: SessionId) -> Option<StatementResult> {
-        self.waiters
-            .contains_key(&session)
-            .then(|| StatementResult {
-                outcome: Err(DbError::new(
-                    "08P01",
-                    "another command is already in progress",
-                )),
-                notices: Vec::new(),
-            })
+        self.is_waiting(session).then(|| StatementResult {
+            outcome: Err(DbError::new(
+                "08P01",
+                "another command is already in progress",
+            )),
+            notices: Vec::new(),
+        })
     }
 
     fn end_wait(&mut self, mut waiter: Waiter, ending: Ending) -> Vec<StatementResult> {

@@ -299,7 +299,7 @@ impl Sim {
     /// Ends a session (psql quits): an open transaction is rolled back.
     pub fn close_session(&mut self, node: &str, session: SessionId) {
         if let Some(target) = self.nodes.get_mut(node) {
-            target.db.close_session(session);
+            target.close_session(session);
         }
     }
 
@@ -349,9 +349,18 @@ impl Sim {
         // A commit waiting for synchronous standbys: psql blocks while the
         // cluster runs; statements typed with it follow, and may wait too.
         while psql.waiting.is_some() {
+            let locked = self
+                .nodes
+                .get(node)
+                .is_some_and(|n| n.is_lock_waiting(psql.session));
             if !self.wait_for_sync(node, psql.session) {
                 out.push_str(&format!(
-                    "-- pgplay: no synchronous standby confirmed the commit in {} s; cancelling, as Ctrl+C in psql would\n",
+                    "-- pgplay: {} in {} s; cancelling, as Ctrl+C in psql would\n",
+                    if locked {
+                        "no other session ended the transaction this statement waits for"
+                    } else {
+                        "no synchronous standby confirmed the commit"
+                    },
                     SYNC_WAIT_LIMIT / 1_000_000
                 ));
                 if let Some(target) = self.nodes.get_mut(node) {
@@ -380,14 +389,39 @@ impl Sim {
         !waiting(self)
     }
 
-    /// Runs SQL on a node now, then sends whatever it produced.
+    /// Runs SQL on a node now, then sends whatever it produced. A statement that waits for a
+    /// row lock waits while the cluster runs (at most [`SYNC_WAIT_LIMIT`]; nobody else acts
+    /// meanwhile, so only a timeout can release it), then is cancelled.
     pub fn execute(&mut self, node: &str, session: SessionId, sql: &str) -> Vec<StatementResult> {
+        if let Some(results) = self.send(node, session, sql) {
+            return results;
+        }
+        let deadline = self.now + SYNC_WAIT_LIMIT;
+        let waiting = |sim: &Sim| sim.nodes.get(node).is_some_and(|n| n.is_waiting(session));
+        self.run_until_or(deadline, &|sim| !waiting(sim));
+        if let Some(target) = self.nodes.get_mut(node) {
+            target.cancel_wait(session);
+        }
+        self.drain(node);
+        self.poll(node, session).unwrap_or_default()
+    }
+
+    /// Runs SQL on a node now, as [`Sim::execute`], except that a statement waiting for a row
+    /// lock is left waiting: `None` then, and [`Sim::poll`] collects its results once another
+    /// session ended the transaction it waits for.
+    pub fn send(
+        &mut self,
+        node: &str,
+        session: SessionId,
+        sql: &str,
+    ) -> Option<Vec<StatementResult>> {
         let now = self.now;
         let Some(target) = self.nodes.get_mut(node) else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let results = target.execute(now, session, sql);
         let waiting = target.is_waiting(session);
+        let locked = target.is_lock_waiting(session);
         let sleep = target.db.take_time_taken();
         self.drain(node);
         if sleep > 0 {
@@ -395,8 +429,11 @@ impl Sim {
             // on (at most an hour).
             self.run_for(sleep.min(SLEEP_LIMIT));
         }
+        if locked {
+            return None;
+        }
         if !waiting {
-            return results;
+            return Some(results);
         }
         // The commit waits for synchronous standbys while the cluster runs.
         if !self.wait_for_sync(node, session) {
@@ -405,10 +442,21 @@ impl Sim {
             }
         }
         self.drain(node);
-        self.nodes
-            .get_mut(node)
-            .and_then(|n| n.take_released(session))
-            .unwrap_or_default()
+        Some(
+            self.nodes
+                .get_mut(node)
+                .and_then(|n| n.take_released(session))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The results of a session's statement that waited ([`Sim::send`]), once it is done.
+    pub fn poll(&mut self, node: &str, session: SessionId) -> Option<Vec<StatementResult>> {
+        let target = self.nodes.get_mut(node)?;
+        if target.is_waiting(session) {
+            return None;
+        }
+        target.take_released(session)
     }
 
     fn command(

@@ -334,12 +334,10 @@ impl Executor<'_> {
         replacing: Option<ItemPointer>,
     ) -> Result<()> {
         for index in table.indexes.iter().filter(|i| i.unique) {
-            if self
-                .find_index_conflict(table, index, values, replacing)?
-                .is_none()
-            {
+            let Some(at) = self.find_index_conflict(table, index, values, replacing)? else {
                 continue;
-            }
+            };
+            self.wait_for_uncommitted(table, at)?;
             let key: Vec<Value> = index.columns.iter().map(|i| values[*i].clone()).collect();
             return Err(DbError::new(
                 code::UNIQUE_VIOLATION,
@@ -486,38 +484,90 @@ impl Executor<'_> {
         self.db.data.storage.relation(&table.locator)?.tuple(at)
     }
 
-    /// Checks that this transaction may change the tuple at `at`.
-    pub(super) fn lock_row(&self, table: &TableDef, at: ItemPointer) -> Result<bool> {
+    /// Checks that this transaction may change the tuple at `at`: `false` when READ COMMITTED
+    /// skips it; a row another transaction is changing makes the statement wait
+    /// ([`crate::lock`]).
+    pub(super) fn lock_row(&mut self, table: &TableDef, at: ItemPointer) -> Result<bool> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
         if tuple.xmax == 0 || self.snapshot.is_own_xid(tuple.xmax) {
             return Ok(true);
         }
-        match self.db.data.clog.status(tuple.xmax) {
+        let (xmax, deleted) = (tuple.xmax, tuple.ctid == at);
+        match self.db.data.clog.status(xmax) {
             XactStatus::Aborted => Ok(true),
             // Changed by a transaction this snapshot does not see: READ
             // COMMITTED skips the row, REPEATABLE READ cannot go on.
             XactStatus::Committed if self.keeps_snapshot() => Err(DbError::new(
                 code::SERIALIZATION_FAILURE,
-                if tuple.ctid == at {
+                if deleted {
                     "could not serialize access due to concurrent delete"
                 } else {
                     "could not serialize access due to concurrent update"
                 },
             )),
             XactStatus::Committed => Ok(false),
-            XactStatus::InProgress => Err(DbError::new(
-                code::LOCK_NOT_AVAILABLE,
-                format!(
-                    "could not obtain lock on row in relation \"{}\"",
-                    table.name
-                ),
-            )
-            .with_detail(
-                "Another open transaction is changing this row; pgplay does not wait for locks.",
-            )),
+            XactStatus::InProgress => Err(self.wait_for(table, xmax, "changing")),
         }
+    }
+
+    /// Asks to wait for transaction `xid` ([`crate::lock`]); the error is what the statement
+    /// answers when it cannot wait any more (it has already changed rows).
+    pub(super) fn wait_for(&mut self, table: &TableDef, xid: u32, doing: &str) -> DbError {
+        let now = self.db.now;
+        let millis = |executor: &Self, name: &str| {
+            let ms: i64 = executor
+                .db
+                .setting(executor.session, name)
+                .parse()
+                .unwrap_or(0);
+            (ms > 0).then_some(ms.saturating_mul(1000))
+        };
+        let started = self
+            .db
+            .session(self.session)
+            .and_then(|s| s.query_start)
+            .unwrap_or(now);
+        self.db.lock_request = Some(crate::lock::LockWait {
+            xid,
+            relation: table.oid,
+            since: now,
+            lock_deadline: millis(self, "lock_timeout").map(|t| now.saturating_add(t)),
+            statement_deadline: millis(self, "statement_timeout")
+                .map(|t| started.saturating_add(t)),
+            deadlock_check: Some(
+                now.saturating_add(millis(self, "deadlock_timeout").unwrap_or(1_000_000)),
+            ),
+        });
+        DbError::new(
+            crate::lock::LOCK_WAIT,
+            format!(
+                "another open transaction is {doing} a row of \"{}\"",
+                table.name
+            ),
+        )
+    }
+
+    /// A unique key's conflicting row still being inserted or deleted by another open
+    /// transaction: PostgreSQL waits for it to end, then checks again.
+    pub(super) fn wait_for_uncommitted(&mut self, table: &TableDef, at: ItemPointer) -> Result<()> {
+        let Some(tuple) = self.stored_tuple(table, at) else {
+            return Ok(());
+        };
+        let (xmin, xmax) = (tuple.xmin, tuple.xmax);
+        let foreign = |executor: &Self, xid: u32| {
+            xid != 0
+                && executor.db.data.clog.status(xid) == XactStatus::InProgress
+                && !executor.snapshot.is_own_xid(xid)
+        };
+        if foreign(self, xmin) {
+            return Err(self.wait_for(table, xmin, "inserting"));
+        }
+        if foreign(self, xmax) {
+            return Err(self.wait_for(table, xmax, "deleting"));
+        }
+        Ok(())
     }
 
     /// The rows WHERE keeps, each as the target row followed by the first FROM row it joins

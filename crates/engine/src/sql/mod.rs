@@ -56,9 +56,27 @@ pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<Statemen
             }];
         }
     };
+    run_statements(db, session, statements)
+}
+
+/// Runs a query string's statements until one fails or must wait for a lock; a waiting
+/// statement and those after it stay with the session ([`resume`]).
+fn run_statements(
+    db: &mut Database,
+    session: SessionId,
+    statements: Vec<Parsed>,
+) -> Vec<StatementResult> {
     let mut results = Vec::new();
-    for statement in statements {
+    let mut statements = statements.into_iter();
+    while let Some(statement) = statements.next() {
+        // Only a statement that can meet a locked row may have to run again.
+        let again = may_wait(&statement).then(|| statement.clone());
         let result = execute_one(db, session, statement);
+        if let (Some(again), true) = (again, is_lock_waiting(db, session)) {
+            let current = db.session_mut(session);
+            current.pending = std::iter::once(again).chain(statements).collect();
+            return results;
+        }
         let failed = result.outcome.is_err();
         results.push(result);
         if failed {
@@ -68,8 +86,51 @@ pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<Statemen
     results
 }
 
+fn may_wait(parsed: &Parsed) -> bool {
+    matches!(
+        parsed,
+        Parsed::Sql(statement) if matches!(
+            statement.as_ref(),
+            Statement::Insert(_) | Statement::Update { .. } | Statement::Delete(_)
+        )
+    )
+}
+
+/// Is this session's statement waiting for another transaction to end ([`crate::lock`])?
+pub fn is_lock_waiting(db: &Database, session: SessionId) -> bool {
+    db.session(session).is_some_and(|s| s.lock_wait.is_some())
+}
+
+/// A waiting session whose awaited transaction has ended runs its statement again, and the
+/// statements after it; `None` while the transaction is still in progress (or the session
+/// does not wait).
+pub fn resume(db: &mut Database, session: SessionId) -> Option<Vec<StatementResult>> {
+    let wait = db.session(session)?.lock_wait.as_ref()?;
+    if db.data.clog.status(wait.xid) == crate::mvcc::XactStatus::InProgress {
+        return None;
+    }
+    let current = db.session_mut(session);
+    current.lock_wait = None;
+    let pending = std::mem::take(&mut current.pending);
+    Some(run_statements(db, session, pending))
+}
+
+/// Ends a session's lock wait with `error` (a cancel, a timeout): the statement fails as any
+/// failing statement does, and the statements after it are dropped.
+pub fn end_lock_wait(
+    db: &mut Database,
+    session: SessionId,
+    error: DbError,
+) -> Option<StatementResult> {
+    let current = db.sessions.get_mut(&session)?;
+    current.lock_wait.take()?;
+    current.pending.clear();
+    Some(reject(db, session, error))
+}
+
 /// Statements pgplay handles before sqlparser sees them.
-enum Parsed {
+#[derive(Clone, Debug)]
+pub(crate) enum Parsed {
     Sql(Box<Statement>),
     AlterSystem {
         name: String,
@@ -611,10 +672,42 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         .parse()
         .unwrap_or(0);
     db.interrupts.start_statement(timeout_ms);
-    let outcome = run(db, session, parsed, &mut notices);
+    let wal_before = db.wal.insert_lsn();
+    let xid_before = db
+        .session(session)
+        .and_then(|s| s.xact.as_ref())
+        .and_then(|x| x.xid);
+    db.lock_request = None;
+    let mut outcome = run(db, session, parsed, &mut notices);
     db.interrupts.finish_statement();
     report_temp_files(db);
     notices.append(&mut db.pending_notices);
+    if let Err(error) = &mut outcome {
+        if error.code == crate::lock::LOCK_WAIT {
+            let request = db.lock_request.take();
+            let xid_now = db
+                .session(session)
+                .and_then(|s| s.xact.as_ref())
+                .and_then(|x| x.xid);
+            match request {
+                Some(request) if db.wal.insert_lsn() == wal_before && xid_now == xid_before => {
+                    // Nothing written yet: the statement waits and runs again later.
+                    let current = db.session_mut(session);
+                    if implicit {
+                        current.xact = None;
+                    }
+                    current.lock_wait = Some(request);
+                    return StatementResult { outcome, notices };
+                }
+                _ => {
+                    *error = DbError::feature_not_supported(format!(
+                        "waiting for a row lock after the statement changed rows is not supported by pgplay yet ({})",
+                        error.message
+                    ));
+                }
+            }
+        }
+    }
     match &outcome {
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
             if let Err(error) = db.commit(session) {
@@ -1065,6 +1158,9 @@ impl Executor<'_> {
             }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
+            }
+            if name == "pg_locks" {
+                return Ok(self.db.locks_view());
             }
             if let Some(view) = crate::vacuum::view(self.db, &self.catalog, name) {
                 return Ok(view);

@@ -14,7 +14,6 @@ use super::Executor;
 use crate::catalog::{ConstraintDef, ConstraintKind, TableDef};
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
-use crate::mvcc::XactStatus;
 use crate::types::{apply_typmod, Value};
 
 /// A resolved ON CONFLICT clause.
@@ -190,26 +189,9 @@ impl Executor<'_> {
     }
 
     /// PostgreSQL waits for another open transaction inserting the conflicting row, then
-    /// decides; pgplay does not wait for locks, so it refuses as a row lock would.
-    fn refuse_uncommitted(&self, table: &TableDef, at: ItemPointer) -> Result<()> {
-        let Some(tuple) = self.stored_tuple(table, at) else {
-            return Ok(());
-        };
-        let inserting = self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
-            && !self.snapshot.is_own_xid(tuple.xmin);
-        if !inserting {
-            return Ok(());
-        }
-        Err(DbError::new(
-            code::LOCK_NOT_AVAILABLE,
-            format!(
-                "could not obtain lock on row in relation \"{}\"",
-                table.name
-            ),
-        )
-        .with_detail(
-            "Another open transaction is inserting this key; pgplay does not wait for locks.",
-        ))
+    /// decides; so does pgplay ([`crate::lock`]).
+    fn refuse_uncommitted(&mut self, table: &TableDef, at: ItemPointer) -> Result<()> {
+        self.wait_for_uncommitted(table, at)
     }
 
     fn tuple_values(&self, table: &TableDef, at: ItemPointer) -> Result<Vec<Value>> {
@@ -304,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn a_key_another_open_transaction_inserts_is_refused_until_it_commits() {
+    fn a_key_another_open_transaction_inserts_waits_until_it_ends() {
         let mut db = Database::initdb(InitOptions {
             system_identifier: 1,
             segment_size: pgplay_wal::DEFAULT_SEGMENT_SIZE,
@@ -316,17 +298,35 @@ mod tests {
             writer,
             "CREATE TABLE kv (k int PRIMARY KEY, v text)",
         );
-        tag(&mut db, writer, "BEGIN");
-        tag(&mut db, writer, "INSERT INTO kv VALUES (1, 'open')");
-        for action in ["DO NOTHING", "(k) DO UPDATE SET v = EXCLUDED.v"] {
-            let sql = format!("INSERT INTO kv VALUES (1, 'late') ON CONFLICT {action}");
-            let error = run(&mut db, other, &sql).expect_err("the key is being inserted");
-            assert_eq!(error.code, "55P03", "{sql}");
+        let cases = [
+            ("DO NOTHING", "COMMIT", "INSERT 0 0"),
+            ("(k) DO UPDATE SET v = EXCLUDED.v", "COMMIT", "INSERT 0 1"),
+            ("DO NOTHING", "ROLLBACK", "INSERT 0 1"),
+        ];
+        for (k, (action, end, expected)) in cases.into_iter().enumerate() {
+            tag(&mut db, writer, "BEGIN");
+            tag(
+                &mut db,
+                writer,
+                &format!("INSERT INTO kv VALUES ({k}, 'open')"),
+            );
+            let sql = format!("INSERT INTO kv VALUES ({k}, 'late') ON CONFLICT {action}");
+            assert!(
+                crate::sql::execute(&mut db, other, &sql).is_empty(),
+                "{sql}"
+            );
+            assert!(crate::sql::is_lock_waiting(&db, other));
+            assert!(
+                crate::sql::resume(&mut db, other).is_none(),
+                "still in progress"
+            );
+            tag(&mut db, writer, end);
+            let mut results = crate::sql::resume(&mut db, other).expect("the inserter ended");
+            match results.pop().map(|r| r.outcome) {
+                Some(Ok(Outcome::Command { tag })) => assert_eq!(tag, expected, "{sql}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+            assert!(!crate::sql::is_lock_waiting(&db, other));
         }
-        tag(&mut db, writer, "COMMIT");
-        let sql = "INSERT INTO kv VALUES (1, 'late') ON CONFLICT DO NOTHING";
-        assert_eq!(tag(&mut db, other, sql), "INSERT 0 0");
-        let sql = "INSERT INTO kv VALUES (1, 'late') ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
-        assert_eq!(tag(&mut db, other, sql), "INSERT 0 1");
     }
 }

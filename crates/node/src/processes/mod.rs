@@ -171,6 +171,7 @@ impl Node {
         self.run_archiver(now);
         self.recycle_wal();
         self.end_idle_sessions(now);
+        self.end_lock_waits_due(now);
     }
 
     /// When the node next wants [`Node::handle_timeout`].
@@ -193,6 +194,7 @@ impl Node {
             .chain(self.archiver_timeout())
             .chain(self.replay_delayed_until)
             .chain(self.idle_timeout())
+            .chain(self.lock_wait_timeout())
             .min()
     }
 }
