@@ -12,11 +12,13 @@
 //! standby must first cancel its queries that still need the rows
 //! (`redo::conflict_horizon` names the xid), or hold replay back.
 //!
-//! pgplay's tables have no index pages (unique checks use in-memory maps,
-//! dropped here and rebuilt), so VACUUM frees dead line pointers in the same
-//! pass, as PostgreSQL does for a table without indexes. Only user tables are
-//! vacuumed: the catalog keeps its old row versions (the WAL explainer reads
-//! them). VACUUM FULL (a rewrite into a new file) is not supported yet.
+//! A table with indexes is vacuumed as PostgreSQL's lazy VACUUM does it:
+//! prune every page, then remove the dead rows' keys from each index
+//! (`btree::bulk_delete`, Btree VACUUM records), and only then free the dead
+//! line pointers (a freed one could take a new row that an old key would
+//! still name). Only user tables are vacuumed: the catalog keeps its old row
+//! versions (the WAL explainer reads them). VACUUM FULL is the ALTER TABLE
+//! rewrite into a new file; [`autovacuum`] is what the node's launcher runs.
 
 use std::collections::BTreeSet;
 
