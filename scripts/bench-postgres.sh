@@ -36,60 +36,34 @@ command -v pgbench >/dev/null || [ -x "$pg_bin/pgbench" ] || { echo "bench-postg
 pgbench="$pg_bin/pgbench"
 [ -x "$pgbench" ] || pgbench="$(command -v pgbench)"
 
-# PostgreSQL refuses to run as root: as user postgres then.
-if [ "$(id -u)" -eq 0 ]; then
-    as_pg() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
-else
-    as_pg() { "$@"; }
-fi
-
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/postgres/throwaway.sh"
 parent="${TMPDIR:-/tmp}"
 [ -d /dev/shm ] && [ -w /dev/shm ] && parent=/dev/shm
-tmp="$(mktemp -d "$parent/pgplay-bench-pg.XXXXXX")"
-chmod 755 "$tmp"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
-running=()
-cleanup() {
-    local status=$? d
-    for d in "${running[@]}"; do
-        as_pg "$pg_bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-    done
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+throwaway_dir bench-pg "$parent"
 
 ms_now() { date +%s%N | awk '{ printf "%.3f", $1 / 1e6 }'; }
 psql_at() { # port, sql
     as_pg "$pg_bin/psql" -X -q -t -A -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"
-}
-start_node() { # data dir
-    running+=("$1")
-    as_pg "$pg_bin/pg_ctl" -D "$1" -l "$1.log" -w -t 60 start >/dev/null ||
-        { cat "$1.log" >&2; exit 1; }
 }
 streaming_count() {
     psql_at "$base" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
 }
 
 started=$(ms_now)
-as_pg "$pg_bin/initdb" -D "$tmp/primary" -U postgres --auth=trust --no-locale --encoding=UTF8 \
-    >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
+pg_initdb "$tmp/primary"
 as_pg bash -c "cat >>'$tmp/primary/postgresql.conf'" <<EOF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$tmp'
 port = $base
 EOF
-start_node "$tmp/primary"
+pg_start "$tmp/primary" "$tmp/primary.log"
 for i in 1 2; do
     data="$tmp/standby$i"
     as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$base" -U postgres -D "$data" -R -X stream \
         -c fast >/dev/null 2>&1
     as_pg sed -i '/^primary_conninfo/d;/^port = /d' "$data/postgresql.auto.conf" "$data/postgresql.conf"
     as_pg bash -c "echo \"primary_conninfo = 'host=127.0.0.1 port=$base user=postgres application_name=standby$i'\" >>'$data/postgresql.auto.conf'; echo 'port = $((base + i))' >>'$data/postgresql.conf'"
-    start_node "$data"
+    pg_start "$data" "$data.log"
 done
 # wait_for_two COMMAND WHAT: polls COMMAND until it prints 2, for at most a minute.
 wait_for_two() {

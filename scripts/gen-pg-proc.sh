@@ -24,34 +24,10 @@ out="$repo/crates/engine/data/pg_proc.tsv"
 port="${PGPLAY_PG_PORT:-54329}"
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
-if [ "$(id -u)" -eq 0 ]; then
-    as_pg() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
-else
-    as_pg() { "$@"; }
-fi
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/pgplay-pgproc.XXXXXX")"
-chmod 755 "$tmp"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
-data="$tmp/data"
-started=0
-cleanup() {
-    status=$?
-    if [ "$started" -eq 1 ]; then
-        as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-
-as_pg "$pg_bin/initdb" -D "$data" -U postgres --auth=trust --no-locale --encoding=UTF8 >"$tmp/initdb.log" 2>&1 || {
-    cat "$tmp/initdb.log" >&2
-    exit 2
-}
-started=1
-as_pg "$pg_bin/pg_ctl" -D "$data" -l "$tmp/server.log" -w -t 60 \
-    -o "-c listen_addresses= -p $port -c unix_socket_directories=$tmp" start >/dev/null
+source "$repo/tests/postgres/throwaway.sh"
+throwaway_dir pgproc
+pg_initdb "$tmp/data"
+pg_start "$tmp/data" "$tmp/server.log" "-c listen_addresses= -p $port -c unix_socket_directories=$tmp"
 
 query() { as_pg "$pg_bin/psql" -X -q -A -t -F "$(printf '\t')" -h "$tmp" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1"; }
 

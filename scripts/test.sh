@@ -133,6 +133,10 @@ step_e2e() {
     # an allowed and a refused origin).
     node tests/e2e/console.mjs dist target/artifacts
     node tests/e2e/embed.mjs dist target/artifacts
+    # The JavaScript package (dist/package) as another project uses it: a host page on another
+    # origin imports it, starts a cluster headlessly (the standby's 25006, a promotion) and
+    # renders a <pgplay-console>.
+    node tests/e2e/package.mjs dist target/artifacts
     # The scenarios both hosts run (tests/hosts/*.txt): the page must print what the simulator
     # prints (crates/sim/tests/both_hosts.rs checks the simulator's side).
     node tests/e2e/both-hosts.mjs dist

@@ -105,6 +105,24 @@ try {
     await box.press("Enter");
     await output.filter({ hasText: /Time: \d+\.\d{3} ms/ }).waitFor({ timeout });
   });
+  await step("the prompt marks a transaction block (=*#) and a failed one (=!#), as psql's does", async () => {
+    const promptIs = async (want) => {
+      for (let i = 0; (await prompt.textContent()) !== want; i++) {
+        if (i === 50) throw new Error(`prompt is ${JSON.stringify(await prompt.textContent())}, want ${JSON.stringify(want)}`);
+        await page.waitForTimeout(100);
+      }
+    };
+    await box.fill("BEGIN;");
+    await box.press("Enter");
+    await promptIs("postgres=*# ");
+    await box.fill("SELECT 1/0;");
+    await box.press("Enter");
+    await output.filter({ hasText: "division by zero" }).waitFor({ timeout });
+    await promptIs("postgres=!# ");
+    await box.fill("ROLLBACK;");
+    await box.press("Enter");
+    await promptIs("postgres=# ");
+  });
   await page.getByRole("group", { name: "Console for primary" }).scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, "console-phone.png") });
 } catch (error) {

@@ -59,35 +59,8 @@ else
     case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
 fi
 
-# PostgreSQL refuses to run as root: run the servers as user postgres then.
-if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || { echo "cluster.sh: running as root needs a 'postgres' user" >&2; exit 2; }
-    as_pg() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
-else
-    as_pg() { "$@"; }
-fi
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/pgplay-cluster.XXXXXX")"
-chmod 755 "$tmp"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
-running=()    # data dirs of the servers started for the current file
-
-stop_all() {
-    local d
-    for d in "${running[@]}"; do
-        as_pg "$pg_bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-    done
-    running=()
-}
-cleanup() {
-    status=$?
-    stop_all
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+source "$repo/tests/postgres/throwaway.sh"
+throwaway_dir cluster
 
 port_of() { # node index -> port
     echo $((base + $1))
@@ -101,21 +74,8 @@ set_port() { # data dir, port
     as_pg bash -c "echo 'port = $2' >>'$1/postgresql.conf'"
 }
 
-start_node() { # data dir, log
-    running+=("$1")
-    if ! as_pg "$pg_bin/pg_ctl" -D "$1" -l "$2" -w -t 60 start >/dev/null; then
-        echo "cluster.sh: server in $1 did not start; its log:" >&2
-        cat "$2" >&2 || true
-        exit 2
-    fi
-}
-
 # initdb once; every file's primary starts from a copy of this template.
-as_pg "$pg_bin/initdb" -D "$tmp/template" -U postgres --auth=trust --no-locale --encoding=UTF8 \
-    --no-sync >"$tmp/initdb.log" 2>&1 || {
-    cat "$tmp/initdb.log" >&2
-    exit 2
-}
+pg_initdb "$tmp/template" --no-sync
 as_pg bash -c "cat >>'$tmp/template/postgresql.conf'" <<EOF
 
 # tests/postgres/cluster.sh
@@ -130,7 +90,7 @@ setup_cluster() { # dir
     as_pg mkdir "$dir"
     as_pg cp -a "$tmp/template" "$dir/primary"
     set_port "$dir/primary" "$(port_of 0)"
-    start_node "$dir/primary" "$dir/primary.log"
+    pg_start "$dir/primary" "$dir/primary.log"
     for i in 1 2; do
         name="${nodes[$i]}"
         data="$dir/$name"
@@ -145,7 +105,7 @@ setup_cluster() { # dir
         as_pg sed -i '/^primary_conninfo/d' "$data/postgresql.auto.conf"
         as_pg bash -c "echo \"primary_conninfo = 'host=127.0.0.1 port=$(port_of 0) user=postgres application_name=$name'\" >>'$data/postgresql.auto.conf'"
         set_port "$data" "$port"
-        start_node "$data" "$dir/$name.log"
+        pg_start "$data" "$dir/$name.log"
     done
     local streaming="" deadline=$((SECONDS + 30))
     while [ "$SECONDS" -lt "$deadline" ]; do
@@ -195,7 +155,7 @@ for file in "$@"; do
         done
         ;;
     esac
-    stop_all
+    pg_stop_all
     rm -rf "$dir"
 done
 

@@ -46,45 +46,10 @@ else
     case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
 fi
 
-# PostgreSQL refuses to run as root: run the server as user postgres then.
-if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || { echo "run.sh: running as root needs a 'postgres' user" >&2; exit 2; }
-    as_pg() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
-else
-    as_pg() { "$@"; }
-fi
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/pgplay-pg15.XXXXXX")"
-chmod 755 "$tmp"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
-data="$tmp/data"
-log="$tmp/server.log"
-started=0
-
-cleanup() {
-    status=$?
-    if [ "$started" -eq 1 ]; then
-        as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-as_pg "$pg_bin/initdb" -D "$data" -U postgres --auth=trust --no-locale --encoding=UTF8 >"$tmp/initdb.log" 2>&1 || {
-    cat "$tmp/initdb.log" >&2
-    exit 2
-}
-
-started=1
-if ! as_pg "$pg_bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp -c fsync=off -c TimeZone=UTC" \
-    start >/dev/null; then
-    echo "run.sh: PostgreSQL did not start; server log:" >&2
-    cat "$log" >&2 || true
-    exit 2
-fi
+source "$repo/tests/postgres/throwaway.sh"
+throwaway_dir pg15
+pg_initdb "$tmp/data"
+pg_start "$tmp/data" "$tmp/server.log" \
+    "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp -c fsync=off -c TimeZone=UTC"
 
 "$bin" --conninfo "host=127.0.0.1 port=$port user=postgres dbname=postgres" "$@"

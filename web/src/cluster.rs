@@ -891,6 +891,18 @@ impl PgplayCluster {
         self.cluster.psql(&node, "default", &line)
     }
 
+    /// The first error a statement on `node` (session "default") met since the last call,
+    /// and forgets it: resolves to the JSON `{severity, sqlstate, message, detail?, hint?}`,
+    /// or to "" when none failed.
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&self, node: String) -> Promise {
+        self.cluster
+            .request(&node, move |request| ToWorker::TakeError {
+                request,
+                session: "default".into(),
+            })
+    }
+
     /// psql's Ctrl+C on `node` (session "default"): a commit waiting for
     /// synchronous standbys stops waiting with PostgreSQL's WARNING.
     pub fn cancel(&self, node: String) {

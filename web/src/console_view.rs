@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use pgplay_psql::TxStatus;
 use pgplay_web::psql_input::{self, complete, enter_runs, line_prompts, names_from_table};
 use pgplay_web::scenario::Action;
 use wasm_bindgen::JsCast;
@@ -229,7 +230,18 @@ pub fn Console(props: &ConsoleProps) -> Html {
         Callback::from(move |_| cluster.0.cancel(node.clone()))
     };
     let node = &props.node;
-    let prompts = line_prompts(&input);
+    // psql's mark of the console session's transaction ("default"), as the worker last reported it.
+    let tx = match props
+        .model
+        .nodes
+        .get(node)
+        .and_then(|n| n.transactions.get("default"))
+    {
+        None => TxStatus::Idle,
+        Some(false) => TxStatus::InTransaction,
+        Some(true) => TxStatus::Failed,
+    };
+    let prompts = line_prompts(&input, tx);
     let current_prompt = prompts.last().cloned().unwrap_or_default();
     let rows = prompts.len().clamp(2, 12).to_string();
     html! {

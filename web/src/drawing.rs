@@ -441,6 +441,7 @@ mod tests {
             receiver: upstream.map(|_| "streaming".into()),
             upstream: upstream.map(|port| ("127.0.0.1".into(), port)),
             senders: Vec::new(),
+            transactions: Default::default(),
             memory_bytes: 0,
             memory: Default::default(),
         }

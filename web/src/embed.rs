@@ -136,9 +136,17 @@ pub fn percent_decode(text: &str) -> String {
 }
 
 /// What a host page sends the embed (`iframe.contentWindow.postMessage(message, embedOrigin)`).
+/// Messages from an allowed origin that arrive before the cluster streams are kept (at most
+/// [`MAX_QUEUED`]) and answered once it does, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum HostMessage {
+    /// Asks for `pgplay:ready` (or `pgplay:failed`): answered once the cluster streams, at
+    /// once if it already does. A host whose origin the browser does not tell the embed
+    /// (`document.referrer`) learns this way that the embed is ready; the JS package sends it
+    /// until answered, as the embed may not listen yet.
+    #[serde(rename = "pgplay:hello")]
+    Hello,
     /// Runs SQL in psql on a node, as if typed in its console; answered by a `pgplay:result`.
     #[serde(rename = "pgplay:psql")]
     Psql { id: u64, node: String, sql: String },
@@ -157,6 +165,36 @@ pub enum HostMessage {
     Unsubscribe,
 }
 
+impl HostMessage {
+    /// The request's id, for the messages that are answered with one.
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            HostMessage::Psql { id, .. } | HostMessage::Run { id, .. } => Some(*id),
+            HostMessage::Status { id } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// Most messages kept while the cluster starts; one more is answered with
+/// [`EmbedMessage::Result`] `ok: false` (or ignored, if it has no id).
+pub const MAX_QUEUED: usize = 64;
+
+/// An error PostgreSQL answered, as its protocol carries it (psql prints
+/// `severity:  message`, and the SQLSTATE with `\set VERBOSITY verbose`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlError {
+    /// ERROR, FATAL or PANIC.
+    pub severity: String,
+    /// The five-character SQLSTATE (`25006`).
+    pub sqlstate: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
 /// What the embed sends its host (only to the allowed origins).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -164,9 +202,20 @@ pub enum EmbedMessage {
     /// The cluster streams; these are its nodes.
     #[serde(rename = "pgplay:ready")]
     Ready { nodes: Vec<String> },
-    /// The answer to `pgplay:psql` or `pgplay:run`: what psql or the command printed.
+    /// The cluster did not start; the embed answers nothing else.
+    #[serde(rename = "pgplay:failed")]
+    Failed { reason: String },
+    /// The answer to `pgplay:psql` or `pgplay:run`: what psql or the command printed. `ok`:
+    /// the SQL was sent or the command ran. `error`: for `pgplay:psql`, the first ERROR
+    /// PostgreSQL answered (psql goes on with the next statement, as it does by default).
     #[serde(rename = "pgplay:result")]
-    Result { id: u64, ok: bool, output: String },
+    Result {
+        id: u64,
+        ok: bool,
+        output: String,
+        #[serde(default)]
+        error: Option<SqlError>,
+    },
     /// The answer to `pgplay:status`: the JSON of `pgplay.status()`.
     #[serde(rename = "pgplay:status")]
     Status { id: u64, status: String },
@@ -204,6 +253,40 @@ mod tests {
         assert_eq!(
             EmbedConfig::parse("?embed=", "").unwrap().views,
             vec![View::Console]
+        );
+    }
+
+    #[test]
+    fn messages_are_the_documented_json() {
+        let hello: HostMessage = serde_json::from_str(r#"{"type":"pgplay:hello"}"#).unwrap();
+        assert_eq!(hello, HostMessage::Hello);
+        let psql: HostMessage = serde_json::from_str(
+            r#"{"type":"pgplay:psql","id":7,"node":"standby1","sql":"INSERT INTO t VALUES (1);"}"#,
+        )
+        .unwrap();
+        assert_eq!(psql.id(), Some(7));
+        assert!(serde_json::from_str::<HostMessage>(r#"{"type":"pgplay:psql","id":"x"}"#).is_err());
+        let result = EmbedMessage::Result {
+            id: 7,
+            ok: true,
+            output: "ERROR:  cannot execute INSERT in a read-only transaction\n".into(),
+            error: Some(SqlError {
+                severity: "ERROR".into(),
+                sqlstate: "25006".into(),
+                message: "cannot execute INSERT in a read-only transaction".into(),
+                ..SqlError::default()
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            r#"{"type":"pgplay:result","id":7,"ok":true,"output":"ERROR:  cannot execute INSERT in a read-only transaction\n","error":{"severity":"ERROR","sqlstate":"25006","message":"cannot execute INSERT in a read-only transaction"}}"#
+        );
+        let failed = EmbedMessage::Failed {
+            reason: "no workers".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&failed).unwrap(),
+            r#"{"type":"pgplay:failed","reason":"no workers"}"#
         );
     }
 

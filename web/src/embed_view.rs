@@ -6,10 +6,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use pgplay_web::embed::{EmbedConfig, EmbedMessage, HostMessage, View};
+use pgplay_web::embed::{EmbedConfig, EmbedMessage, HostMessage, SqlError, View, MAX_QUEUED};
 use pgplay_web::scenario::{self, Action};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use yew::prelude::*;
 
 use crate::app::{run_action, ClusterRef, Model};
@@ -32,6 +33,7 @@ pub fn EmbedApp(props: &EmbedProps) -> Html {
     use_host_bridge(
         props.config.clone(),
         props.cluster.clone(),
+        props.failed.clone(),
         props.model.clone(),
     );
     let config = &props.config;
@@ -203,50 +205,153 @@ fn host_origin() -> Option<String> {
     Some(format!("{}://{host}", rest.0))
 }
 
-/// Answers the host page's messages once the cluster streams: `pgplay:psql`
-/// and `pgplay:run` run as if typed (shown in the consoles and recorded in
-/// the scenario), `pgplay:status`, and `pgplay:subscribe` for event
-/// batches. Messages from origins not in `&origin=` are ignored.
+/// What the bridge knows between messages.
+#[derive(Default)]
+struct Bridge {
+    /// Set once the cluster streams.
+    cluster: Option<ClusterRef>,
+    /// Why the cluster did not start.
+    failed: Option<String>,
+    /// Allowed messages that came before the cluster streamed, in order (at most
+    /// [`MAX_QUEUED`]).
+    queued: Vec<(String, HostMessage)>,
+    /// Origins told `pgplay:ready` (or `pgplay:failed`), or waiting to be.
+    greeted: Vec<String>,
+    /// Origins that asked for events.
+    subscribers: Vec<String>,
+}
+
+type SharedBridge = Rc<RefCell<Bridge>>;
+
+/// The message that tells `origin` how the start went, once it is known.
+fn greeting(bridge: &Bridge) -> Option<EmbedMessage> {
+    if let Some(reason) = &bridge.failed {
+        return Some(EmbedMessage::Failed {
+            reason: reason.clone(),
+        });
+    }
+    let cluster = bridge.cluster.as_ref()?;
+    Some(EmbedMessage::Ready {
+        nodes: cluster.0.nodes(),
+    })
+}
+
+/// Answers one message from an allowed `origin`; keeps it while the cluster starts.
+fn handle(
+    bridge: &SharedBridge,
+    model: &UseReducerDispatcher<Model>,
+    origin: String,
+    message: HostMessage,
+) {
+    let mut state = bridge.borrow_mut();
+    if let HostMessage::Hello = message {
+        if !state.greeted.contains(&origin) && state.greeted.len() < MAX_QUEUED {
+            state.greeted.push(origin.clone());
+        }
+        if let Some(greeting) = greeting(&state) {
+            post(&greeting, &origin);
+        }
+        return;
+    }
+    let Some(cluster) = state.cluster.clone() else {
+        if state.failed.is_some() {
+            if let Some(id) = message.id() {
+                let output = format!(
+                    "The cluster did not start: {}",
+                    state.failed.clone().unwrap_or_default()
+                );
+                post(&result(id, false, output, None), &origin);
+            }
+        } else if state.queued.len() < MAX_QUEUED {
+            state.queued.push((origin, message));
+        } else if let Some(id) = message.id() {
+            let output = format!("too many messages before pgplay:ready (at most {MAX_QUEUED})");
+            post(&result(id, false, output, None), &origin);
+        }
+        return;
+    };
+    let model = model.clone();
+    match message {
+        HostMessage::Hello => {}
+        HostMessage::Psql { id, node, sql } => {
+            if !cluster.0.nodes().contains(&node) {
+                post(
+                    &result(id, false, format!("no node \"{node}\""), None),
+                    &origin,
+                );
+                return;
+            }
+            wasm_bindgen_futures::spawn_local(async move {
+                // What the reader typed before is not the host's error.
+                let _ = take_error(&cluster, &node).await;
+                let action = Action::Sql {
+                    node: node.clone(),
+                    text: sql,
+                };
+                let (ok, output) = run_action(&cluster, &model, action).await;
+                let error = take_error(&cluster, &node).await;
+                post(&result(id, ok, output, error), &origin);
+            });
+        }
+        HostMessage::Run { id, command } => {
+            wasm_bindgen_futures::spawn_local(async move {
+                let (ok, output) = run_action(&cluster, &model, Action::Shell(command)).await;
+                post(&result(id, ok, output, None), &origin);
+            });
+        }
+        HostMessage::Status { id } => post(
+            &EmbedMessage::Status {
+                id,
+                status: cluster.0.status(),
+            },
+            &origin,
+        ),
+        HostMessage::Subscribe => {
+            if !state.subscribers.contains(&origin) {
+                state.subscribers.push(origin);
+            }
+        }
+        HostMessage::Unsubscribe => state.subscribers.retain(|o| *o != origin),
+    }
+}
+
+fn result(id: u64, ok: bool, output: String, error: Option<SqlError>) -> EmbedMessage {
+    EmbedMessage::Result {
+        id,
+        ok,
+        output,
+        error,
+    }
+}
+
+/// The first error psql met on `node` since the last call (see `PgplayCluster::take_error`).
+async fn take_error(cluster: &ClusterRef, node: &str) -> Option<SqlError> {
+    let text = JsFuture::from(cluster.0.take_error(node.to_string()))
+        .await
+        .ok()?
+        .as_string()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Answers the host page's messages: `pgplay:psql` and `pgplay:run` run as
+/// if typed (shown in the consoles and recorded in the scenario),
+/// `pgplay:status`, `pgplay:subscribe` for event batches, and
+/// `pgplay:hello` for `pgplay:ready`. It listens from the first render, so
+/// what an allowed host sends while the cluster starts is kept and answered
+/// once it streams. Messages from origins not in `&origin=` are ignored.
 #[hook]
 fn use_host_bridge(
     config: Rc<EmbedConfig>,
     cluster: Option<ClusterRef>,
+    failed: Option<String>,
     model: UseReducerHandle<Model>,
 ) {
-    let ready = cluster.is_some();
+    let bridge: SharedBridge = use_mut_ref(Bridge::default);
     let dispatcher = model.dispatcher();
-    use_effect_with(ready, move |_| {
-        let listener = match cluster {
-            Some(cluster) if !config.origins.is_empty() => {
-                // Origins that asked for events.
-                let subscribers: Rc<RefCell<Vec<String>>> = Rc::default();
-                let forward = {
-                    let subscribers = subscribers.clone();
-                    Closure::<dyn FnMut(JsValue)>::new(move |json: JsValue| {
-                        if subscribers.borrow().is_empty() {
-                            return;
-                        }
-                        let text = json.as_string().unwrap_or_default();
-                        if let Ok((node, events)) =
-                            serde_json::from_str::<(String, serde_json::Value)>(&text)
-                        {
-                            let message = EmbedMessage::Events {
-                                node,
-                                events: events.to_string(),
-                            };
-                            for origin in subscribers.borrow().iter() {
-                                post(&message, origin);
-                            }
-                        }
-                    })
-                };
-                cluster
-                    .0
-                    .subscribe(forward.as_ref().unchecked_ref::<js_sys::Function>().clone());
-                forward.forget();
-                // pgplay:ready goes to the framing page when it is an allowed origin.
-                let ready_to = host_origin().filter(|o| config.allows(o));
-                let nodes = cluster.0.nodes();
+    {
+        let (bridge, config) = (bridge.clone(), config.clone());
+        use_effect_with((), move |_| {
+            let listener = (!config.origins.is_empty()).then(|| {
                 let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
                     move |event: web_sys::MessageEvent| {
                         let origin = event.origin();
@@ -257,65 +362,83 @@ fn use_host_bridge(
                             .ok()
                             .and_then(|t| t.as_string())
                             .unwrap_or_default();
-                        let Ok(message) = serde_json::from_str::<HostMessage>(&text) else {
-                            return;
-                        };
-                        let (cluster, model) = (cluster.clone(), dispatcher.clone());
-                        match message {
-                            HostMessage::Psql { id, node, sql } => {
-                                wasm_bindgen_futures::spawn_local(async move {
-                                    let (ok, output) = run_action(
-                                        &cluster,
-                                        &model,
-                                        Action::Sql { node, text: sql },
-                                    )
-                                    .await;
-                                    post(&EmbedMessage::Result { id, ok, output }, &origin);
-                                });
-                            }
-                            HostMessage::Run { id, command } => {
-                                wasm_bindgen_futures::spawn_local(async move {
-                                    let (ok, output) =
-                                        run_action(&cluster, &model, Action::Shell(command)).await;
-                                    post(&EmbedMessage::Result { id, ok, output }, &origin);
-                                });
-                            }
-                            HostMessage::Status { id } => post(
-                                &EmbedMessage::Status {
-                                    id,
-                                    status: cluster.0.status(),
-                                },
-                                &origin,
-                            ),
-                            HostMessage::Subscribe => {
-                                let mut list = subscribers.borrow_mut();
-                                if !list.contains(&origin) {
-                                    list.push(origin);
-                                }
-                            }
-                            HostMessage::Unsubscribe => {
-                                subscribers.borrow_mut().retain(|o| *o != origin)
-                            }
+                        if let Ok(message) = serde_json::from_str::<HostMessage>(&text) {
+                            handle(&bridge, &dispatcher, origin, message);
                         }
                     },
                 );
                 if let Some(window) = web_sys::window() {
-                    window.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-                    if let Some(host) = ready_to {
-                        post(&EmbedMessage::Ready { nodes }, &host);
+                    let _ = window.add_event_listener_with_callback(
+                        "message",
+                        handler.as_ref().unchecked_ref(),
+                    );
+                }
+                handler
+            });
+            move || {
+                if let (Some(handler), Some(window)) = (&listener, web_sys::window()) {
+                    let _ = window.remove_event_listener_with_callback(
+                        "message",
+                        handler.as_ref().unchecked_ref(),
+                    );
+                }
+                drop(listener);
+            }
+        });
+    }
+    let started = (cluster.is_some(), failed.clone());
+    let dispatcher = model.dispatcher();
+    use_effect_with(started, move |_| {
+        if config.origins.is_empty() || (cluster.is_none() && failed.is_none()) {
+            return;
+        }
+        if let Some(cluster) = &cluster {
+            // Events go to the origins that asked for them.
+            let forward = {
+                let bridge = bridge.clone();
+                Closure::<dyn FnMut(JsValue)>::new(move |json: JsValue| {
+                    let subscribers = bridge.borrow().subscribers.clone();
+                    if subscribers.is_empty() {
+                        return;
                     }
+                    let text = json.as_string().unwrap_or_default();
+                    if let Ok((node, events)) =
+                        serde_json::from_str::<(String, serde_json::Value)>(&text)
+                    {
+                        let message = EmbedMessage::Events {
+                            node,
+                            events: events.to_string(),
+                        };
+                        for origin in &subscribers {
+                            post(&message, origin);
+                        }
+                    }
+                })
+            };
+            cluster
+                .0
+                .subscribe(forward.as_ref().unchecked_ref::<js_sys::Function>().clone());
+            forward.forget();
+        }
+        let (greeted, queued) = {
+            let mut state = bridge.borrow_mut();
+            state.cluster = cluster;
+            state.failed = failed;
+            // The framing page hears it unasked when the browser tells its origin.
+            if let Some(host) = host_origin().filter(|o| config.allows(o)) {
+                if !state.greeted.contains(&host) {
+                    state.greeted.push(host);
                 }
-                Some(handler)
             }
-            _ => None,
+            (state.greeted.clone(), std::mem::take(&mut state.queued))
         };
-        move || {
-            if listener.is_some() {
-                if let Some(window) = web_sys::window() {
-                    window.set_onmessage(None);
-                }
+        if let Some(greeting) = greeting(&bridge.borrow()) {
+            for origin in &greeted {
+                post(&greeting, origin);
             }
-            drop(listener);
+        }
+        for (origin, message) in queued {
+            handle(&bridge, &dispatcher, origin, message);
         }
     });
 }

@@ -8,6 +8,8 @@
 //! replication protocol message each.
 
 use pgplay_replication::protocol::bytes;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How a worker's node comes to life.
@@ -64,6 +66,12 @@ pub enum ToWorker {
         request: u32,
         session: String,
         line: String,
+    },
+    /// The first error a statement of session `session` met since the last such request:
+    /// answered with [`Reply::Text`], the JSON of an [`crate::embed::SqlError`], or empty.
+    TakeError {
+        request: u32,
+        session: String,
     },
     /// psql's Ctrl+C in session `session`: a backend waiting for
     /// synchronous standbys stops waiting (its commit stands).
@@ -180,6 +188,9 @@ pub struct NodeStatus {
     pub receiver: Option<String>,
     pub upstream: Option<(String, u16)>,
     pub senders: Vec<SenderStatus>,
+    /// The psql sessions (by the page's session name) inside a transaction
+    /// block, each with whether it failed: their prompts show psql's `*` or `!`.
+    pub transactions: BTreeMap<String, bool>,
     /// The worker's WebAssembly memory in bytes (it grows, never shrinks).
     pub memory_bytes: u64,
     /// What the worker holds, by kind, to tell where that memory goes.
@@ -346,6 +357,10 @@ mod tests {
                 peer: "standby1".into(),
             },
             ToWorker::Cut { conn: 7 },
+            ToWorker::TakeError {
+                request: 4,
+                session: "default".into(),
+            },
             ToWorker::Command {
                 request: 3,
                 command: pgplay_cluster::shell::parse("pg_ctl -D standby1 -m immediate stop")
@@ -398,6 +413,7 @@ mod tests {
             receiver: None,
             upstream: None,
             senders,
+            transactions: BTreeMap::new(),
             memory_bytes: 0,
             memory: MemoryDetail::default(),
         };

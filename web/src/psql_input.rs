@@ -28,14 +28,10 @@ pub fn enter_runs(input: &str) -> bool {
 }
 
 /// psql's prompt for each line of `input` (at least one): `postgres=# ` for
-/// the first, then what the text before each line waits for.
-pub fn line_prompts(input: &str) -> Vec<String> {
-    let mut prompts = vec![pgplay_psql::prompt(
-        DATABASE,
-        PromptStatus::Ready,
-        TxStatus::Idle,
-        true,
-    )];
+/// the first, then what the text before each line waits for; `tx` adds psql's
+/// mark of the session's transaction (`postgres=*# `, `postgres=!# `).
+pub fn line_prompts(input: &str, tx: TxStatus) -> Vec<String> {
+    let mut prompts = vec![pgplay_psql::prompt(DATABASE, PromptStatus::Ready, tx, true)];
     let mut end = 0;
     for line in input
         .split('\n')
@@ -53,7 +49,7 @@ pub fn line_prompts(input: &str) -> Vec<String> {
         } else {
             split.status
         };
-        prompts.push(pgplay_psql::prompt(DATABASE, status, TxStatus::Idle, true));
+        prompts.push(pgplay_psql::prompt(DATABASE, status, tx, true));
     }
     prompts
 }
@@ -321,19 +317,26 @@ mod tests {
 
     #[test]
     fn prompts_follow_psql() {
-        assert_eq!(line_prompts(""), vec!["postgres=# "]);
+        let idle = TxStatus::Idle;
+        assert_eq!(line_prompts("", idle), vec!["postgres=# "]);
         assert_eq!(
-            line_prompts("SELECT\n1"),
+            line_prompts("SELECT\n1", idle),
             vec!["postgres=# ", "postgres-# "]
         );
         assert_eq!(
-            line_prompts("SELECT 'a\nb' FROM (\nx"),
+            line_prompts("SELECT 'a\nb' FROM (\nx", idle),
             vec!["postgres=# ", "postgres'# ", "postgres(# "]
         );
         assert_eq!(
-            line_prompts("SELECT 1;\n"),
+            line_prompts("SELECT 1;\n", idle),
             vec!["postgres=# ", "postgres=# "]
         );
+        // Inside a transaction block, and in a failed one, as psql's %x shows it.
+        assert_eq!(
+            line_prompts("UPDATE t\n", TxStatus::InTransaction),
+            vec!["postgres=*# ", "postgres-*# "]
+        );
+        assert_eq!(line_prompts("", TxStatus::Failed), vec!["postgres=!# "]);
     }
 
     #[test]

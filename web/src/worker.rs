@@ -14,6 +14,7 @@ use pgplay_engine::interrupt::InterruptSource;
 use pgplay_engine::SessionId;
 use pgplay_node::durable::DurableCopy;
 use pgplay_node::{coalesce_sends, Node, Output, PeerEvent, Psql, RecoveryConf};
+use pgplay_psql::TxStatus;
 use pgplay_replication::{ConnId, Message, MAX_SEND_SIZE};
 use pgplay_wal::time::{from_unix_millis, Timestamp};
 use pgplay_wal::{Lsn, ReadRecord, SegmentSize};
@@ -353,6 +354,20 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             } else {
                 answer_after_sleep(request, session, out, delay_ms);
             }
+        }
+        ToWorker::TakeError { request, session } => {
+            let error = with_state(|s| s.sessions.get_mut(&session)?.take_error()).flatten();
+            let json = error.map(|e| {
+                serde_json::to_string(&crate::embed::SqlError {
+                    severity: e.severity,
+                    sqlstate: e.sqlstate,
+                    message: e.message,
+                    detail: e.detail,
+                    hint: e.hint,
+                })
+                .unwrap_or_default()
+            });
+            reply(request, Reply::Text(json.unwrap_or_default()));
         }
         ToWorker::ArchiveResult { result } => {
             with_state(|s| {
@@ -1045,9 +1060,23 @@ fn status(s: &State, node: &Node) -> NodeStatus {
                 sync_state: s.sync_state.to_string(),
             })
             .collect(),
+        transactions: open_transactions(s, node),
         memory_bytes: wasm_memory_bytes(),
         memory: memory_detail(s, node),
     }
+}
+
+/// The page's psql sessions on this node inside a transaction block (true:
+/// a failed one), for their prompts.
+fn open_transactions(s: &State, node: &Node) -> BTreeMap<String, bool> {
+    s.sessions
+        .iter()
+        .filter_map(|(name, psql)| match node.transaction_status(psql) {
+            TxStatus::Idle => None,
+            TxStatus::InTransaction => Some((name.clone(), false)),
+            TxStatus::Failed => Some((name.clone(), true)),
+        })
+        .collect()
 }
 
 /// A batch out of turn: the timer's batch comes as planned.

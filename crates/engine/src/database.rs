@@ -75,6 +75,9 @@ pub struct Session {
     pub backend_start: Timestamp,
     pub last_query: String,
     pub query_start: Option<Timestamp>,
+    /// Temporary files the session created, PostgreSQL's `tempFileCounter` (the N of
+    /// `pgsql_tmpPID.N`).
+    pub temp_file_counter: u32,
 }
 
 /// `pg_cancel_backend()` / `pg_terminate_backend()` of another process, for
@@ -195,6 +198,11 @@ pub struct Database {
     pub feedback_xmins: BTreeMap<i32, Xid>,
     /// Queries a standby cancelled for replay, for `pg_stat_database_conflicts`.
     pub recovery_conflicts: crate::vacuum::ConflictCounts,
+    /// What the executor nodes hold in memory and in temporary files ([`crate::workmem`]).
+    pub temp_space: crate::workmem::Shared,
+    /// Temporary files deleted and their bytes, for `pg_stat_database`.
+    pub temp_files: i64,
+    pub temp_bytes: i64,
 }
 
 /// Transaction ends not flushed at once, PostgreSQL's `asyncXactLSN`: a
@@ -282,6 +290,9 @@ impl Database {
             autovacuum_last: None,
             feedback_xmins: BTreeMap::new(),
             recovery_conflicts: Default::default(),
+            temp_space: Default::default(),
+            temp_files: 0,
+            temp_bytes: 0,
         };
         for system in crate::catalog::system_tables() {
             database

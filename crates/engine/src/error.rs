@@ -174,6 +174,8 @@ pub mod code {
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     pub const STATEMENT_TOO_COMPLEX: &str = "54001";
     pub const OUT_OF_MEMORY: &str = "53200";
+    pub const DISK_FULL: &str = "53100";
+    pub const CONFIGURATION_LIMIT_EXCEEDED: &str = "53400";
     pub const QUERY_CANCELED: &str = "57014";
     pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
     pub const INVALID_PARAMETER_VALUE_GUC: &str = "22023";

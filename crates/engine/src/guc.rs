@@ -201,6 +201,8 @@ pub const DEFINITIONS: &[Definition] = &[
     def("listen_addresses", "localhost", Postmaster, Kind::String),
     // Checked and shown; pgplay's row locks never wait, so there is nothing to time out yet.
     def("lock_timeout", "0", User, int(Milliseconds, 0, INT_MAX)),
+    // Superuser-only in PostgreSQL; pgplay's sessions are superusers. (`crate::workmem`)
+    def("log_temp_files", "-1", User, int(Kilobytes, -1, INT_MAX)),
     def(
         "log_autovacuum_min_duration",
         "600000",
@@ -280,6 +282,7 @@ pub const DEFINITIONS: &[Definition] = &[
         Enum(&["local", "remote_write", "remote_apply", "on", "off"]),
     ),
     def("synchronous_standby_names", "", Sighup, Kind::String),
+    def("temp_file_limit", "-1", User, int(Kilobytes, -1, INT_MAX)),
     def("TimeZone", "UTC", User, Kind::String),
     def(
         "transaction_isolation",

@@ -35,6 +35,7 @@ pub mod system;
 pub mod tuple;
 pub mod types;
 pub mod vacuum;
+pub mod workmem;
 pub mod xact;
 
 /// What the engine's unit tests share: a fresh server with one session.

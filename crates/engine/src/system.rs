@@ -111,11 +111,12 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         // pgplay's statistics views count at once: there is nothing to flush (void).
         "pg_stat_force_next_flush" => Value::Text(String::new()),
         "pg_sleep" => {
-            let seconds = args.first().and_then(Value::as_decimal).unwrap_or_default();
-            let micros = seconds
-                .checked_mul(rust_decimal::Decimal::from(1_000_000))
-                .and_then(|m| rust_decimal::prelude::ToPrimitive::to_i64(&m.trunc()))
-                .unwrap_or(i64::MAX);
+            let seconds = args.first().and_then(Value::as_f64).unwrap_or(0.0);
+            let micros = if seconds.is_nan() {
+                0
+            } else {
+                (seconds * 1_000_000.0) as i64
+            };
             // The driver lets the time pass; a sleep past statement_timeout ends there.
             db.interrupts.sleep(micros)?;
             // void, which is not NULL: `pg_sleep(0) IS NULL` is false.

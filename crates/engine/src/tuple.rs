@@ -5,10 +5,9 @@
 //! one-byte length when short and four bytes otherwise (like a varlena).
 
 use pgplay_wal::Lsn;
-use rust_decimal::Decimal;
 
 use crate::error::{DbError, Result};
-use crate::types::{DataType, Value};
+use crate::types::{DataType, Numeric, Value};
 
 pub fn encode(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 * values.len() + 1);
@@ -57,7 +56,7 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Date(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::Float8(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::PgLsn(v) => out.extend_from_slice(&v.0.to_le_bytes()),
-        Value::Numeric(v) => encode_varlena(&v.serialize(), out),
+        Value::Numeric(v) => encode_varlena(&v.encode(), out),
         Value::Text(v) => encode_varlena(v.as_bytes(), out),
     }
 }
@@ -132,11 +131,10 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         DataType::Float8 => Value::Float8(f64::from_le_bytes(cursor.array()?)),
         DataType::PgLsn => Value::PgLsn(Lsn(u64::from_le_bytes(cursor.array()?))),
         DataType::Numeric { .. } => {
-            let bytes: [u8; 16] = cursor
-                .varlena()?
-                .try_into()
-                .map_err(|_| DbError::internal("bad numeric datum"))?;
-            Value::Numeric(Decimal::deserialize(bytes))
+            let bytes = cursor.varlena()?;
+            Value::Numeric(
+                Numeric::decode(bytes).ok_or_else(|| DbError::internal("bad numeric datum"))?,
+            )
         }
         DataType::Text
         | DataType::Varchar(_)
@@ -162,7 +160,7 @@ mod tests {
         let values = vec![
             Value::Int4(7),
             Value::Null,
-            Value::Numeric(Decimal::new(1234, 2)),
+            Value::Numeric(Numeric::from_scaled(1234, 2)),
             Value::Bool(true),
         ];
         assert_eq!(decode(&encode(&values), &types).unwrap(), values);

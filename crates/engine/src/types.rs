@@ -2,18 +2,17 @@
 //! casts, comparison and the arithmetic that can overflow.
 
 use std::cmp::Ordering;
-use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use pgplay_wal::Lsn;
-use rust_decimal::prelude::*;
-use rust_decimal::Decimal;
 
 use crate::error::{code, DbError, Result};
 
 pub mod date;
 pub mod interval;
+pub mod numeric;
 pub use interval::Interval;
+pub use numeric::Numeric;
 
 /// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -23,7 +22,7 @@ pub enum DataType {
     Int4,
     Int8,
     Numeric {
-        precision_scale: Option<(u32, u32)>,
+        precision_scale: Option<(u32, i32)>,
     },
     Float8,
     Text,
@@ -112,7 +111,7 @@ impl DataType {
             DataType::Varchar(Some(n)) => *n as i32 + 4,
             DataType::Numeric {
                 precision_scale: Some((p, s)),
-            } => (((*p << 16) | *s) + 4) as i32,
+            } => ((*p << 16) | (*s as u32 & 0x7FF)) as i32 + 4,
             _ => -1,
         }
     }
@@ -125,8 +124,10 @@ impl DataType {
             20 => DataType::Int8,
             1700 if typmod >= 4 => {
                 let packed = (typmod - 4) as u32;
+                // The scale is 11 bits, signed (PostgreSQL 15 allows -1000 to 1000).
+                let scale = ((packed & 0x7FF) as i32) << 21 >> 21;
                 DataType::Numeric {
-                    precision_scale: Some((packed >> 16, packed & 0xFFFF)),
+                    precision_scale: Some(((packed >> 16) & 0xFFFF, scale)),
                 }
             }
             1700 => DataType::NUMERIC,
@@ -195,7 +196,7 @@ pub enum Value {
     Int2(i16),
     Int4(i32),
     Int8(i64),
-    Numeric(Decimal),
+    Numeric(Numeric),
     Float8(f64),
     Text(String),
     Oid(u32),
@@ -223,18 +224,19 @@ impl Value {
         }
     }
 
-    pub fn as_decimal(&self) -> Option<Decimal> {
+    /// The value as a numeric (integers exactly, float8 as PostgreSQL's cast does).
+    pub fn as_numeric(&self) -> Option<Numeric> {
         match self {
-            Value::Numeric(v) => Some(*v),
-            Value::Float8(v) => Decimal::from_f64(*v),
-            other => other.as_i64().map(Decimal::from),
+            Value::Numeric(v) => Some(v.clone()),
+            Value::Float8(v) => Some(Numeric::from_f64(*v)),
+            other => other.as_i64().map(|v| Numeric::from_i128(i128::from(v))),
         }
     }
 
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Float8(v) => Some(*v),
-            Value::Numeric(v) => v.to_f64(),
+            Value::Numeric(v) => Some(v.to_f64()),
             other => other.as_i64().map(|v| v as f64),
         }
     }
@@ -403,8 +405,7 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         DataType::Int8 => Value::Int8(parse_integer(trimmed, "bigint", text)?),
         DataType::Oid => Value::Oid(parse_integer(trimmed, "oid", text)?),
         DataType::Numeric { .. } => {
-            let parsed =
-                parse_decimal(trimmed).ok_or_else(|| DbError::invalid_text("numeric", text))?;
+            let parsed = Numeric::parse(text)?;
             return apply_typmod(Value::Numeric(parsed), data_type);
         }
         DataType::Float8 => Value::Float8(
@@ -466,20 +467,6 @@ fn parse_integer<T: TryFrom<i128>>(trimmed: &str, type_name: &str, original: &st
     })
 }
 
-pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let body = text.strip_prefix('+').unwrap_or(text);
-    if body.is_empty()
-        || !body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
-    {
-        return None;
-    }
-    Decimal::from_str(body)
-        .ok()
-        .or_else(|| Decimal::from_scientific(body).ok())
-}
-
 fn parse_float(text: &str) -> Option<f64> {
     match text.to_ascii_lowercase().as_str() {
         "nan" => Some(f64::NAN),
@@ -518,27 +505,7 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
             DataType::Numeric {
                 precision_scale: Some((precision, scale)),
             },
-        ) => {
-            let rounded =
-                number.round_dp_with_strategy(*scale, RoundingStrategy::MidpointAwayFromZero);
-            let integer_digits = *precision as i64 - *scale as i64;
-            let limit = Decimal::from_i128_with_scale(10i128.pow(integer_digits.max(0) as u32), 0);
-            if rounded.abs() >= limit {
-                let detail = if integer_digits > 0 {
-                    format!("A field with precision {precision}, scale {scale} must round to an absolute value less than 10^{integer_digits}.")
-                } else {
-                    format!("A field with precision {precision}, scale {scale} must round to an absolute value less than 1.")
-                };
-                return Err(DbError::new(
-                    code::NUMERIC_VALUE_OUT_OF_RANGE,
-                    "numeric field overflow",
-                )
-                .with_detail(detail));
-            }
-            let mut rounded = rounded;
-            rounded.rescale(*scale);
-            Ok(Value::Numeric(rounded))
-        }
+        ) => Ok(Value::Numeric(number.apply_typmod(*precision, *scale)?)),
         (value, _) => Ok(value),
     }
 }
@@ -585,14 +552,7 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             cast_to_integer(&value, from, to)?
         }
         DataType::Numeric { .. } => {
-            let number = match &value {
-                Value::Float8(f) if !f.is_finite() => {
-                    return Err(DbError::feature_not_supported(
-                        "cannot convert infinity to numeric",
-                    ))
-                }
-                other => other.as_decimal(),
-            };
+            let number = value.as_numeric();
             match number {
                 Some(number) => apply_typmod(Value::Numeric(number), to)?,
                 None => return Err(cannot_cast(from, to)),
@@ -627,8 +587,18 @@ fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Valu
     let wide: i128 = match value {
         Value::Bool(b) if *to == DataType::Int4 => i128::from(*b),
         Value::Numeric(number) => {
-            let rounded = number.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-            rounded.to_i128().ok_or_else(out_of_range)?
+            let special = match number {
+                Numeric::NaN => Some("NaN"),
+                Numeric::Infinity | Numeric::NegInfinity => Some("infinity"),
+                Numeric::Finite { .. } => None,
+            };
+            if let Some(special) = special {
+                return Err(DbError::feature_not_supported(format!(
+                    "cannot convert {special} to {}",
+                    to.name()
+                )));
+            }
+            number.to_i128_rounded().ok_or_else(out_of_range)?
         }
         Value::Float8(f) => {
             if !f.is_finite() {
@@ -708,7 +678,10 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             a.total_cmp(&b)
         }
         (Value::Numeric(_), _) | (_, Value::Numeric(_)) => {
-            left.as_decimal().cmp(&right.as_decimal())
+            match (left.as_numeric(), right.as_numeric()) {
+                (Some(a), Some(b)) => a.cmp_total(&b),
+                _ => format!("{left:?}").cmp(&format!("{right:?}")),
+            }
         }
         _ => match (left.as_i64(), right.as_i64()) {
             (Some(a), Some(b)) => a.cmp(&b),
@@ -803,9 +776,9 @@ mod tests {
             precision_scale: Some((5, 2)),
         };
         let rounded =
-            apply_typmod(Value::Numeric(Decimal::from_str("1.005").unwrap()), &money).unwrap();
+            apply_typmod(Value::Numeric(Numeric::parse("1.005").unwrap()), &money).unwrap();
         assert_eq!(rounded.to_text().unwrap(), "1.01");
-        let error = apply_typmod(Value::Numeric(Decimal::from(1000)), &money).unwrap_err();
+        let error = apply_typmod(Value::Numeric(Numeric::from_i128(1000)), &money).unwrap_err();
         assert_eq!(
             error.detail.unwrap(),
             "A field with precision 5, scale 2 must round to an absolute value less than 10^3."

@@ -77,7 +77,7 @@ pub struct ConflictCounts {
     pub lock: i64,
 }
 
-/// `pg_stat_user_tables` and `pg_stat_database_conflicts`, or None.
+/// `pg_stat_user_tables`, `pg_stat_database` and `pg_stat_database_conflicts`, or None.
 pub fn view(
     db: &Database,
     catalog: &crate::catalog::Catalog,
@@ -137,6 +137,22 @@ pub fn view(
                     ]
                 })
                 .collect();
+            Some((columns, rows))
+        }
+        "pg_stat_database" => {
+            // Only the columns pgplay counts; temporary files are [`crate::workmem`]'s.
+            let columns = crate::stats::columns(&[
+                ("datid", Oid),
+                ("datname", Name),
+                ("temp_files", Int8),
+                ("temp_bytes", Int8),
+            ]);
+            let rows = vec![vec![
+                Value::Oid(5),
+                Value::Text("postgres".into()),
+                Value::Int8(db.temp_files),
+                Value::Int8(db.temp_bytes),
+            ]];
             Some((columns, rows))
         }
         "pg_stat_database_conflicts" => {

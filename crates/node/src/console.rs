@@ -31,6 +31,25 @@ pub struct Psql {
     pub clock: Option<fn() -> f64>,
     /// When the statement in [`Psql::waiting`] started, for its `\timing` line.
     waiting_since: Option<Stopwatch>,
+    /// The first ERROR (or FATAL, PANIC) a statement met since the driver last took it
+    /// ([`Psql::take_error`]): what psql keeps as `LAST_ERROR_SQLSTATE` and
+    /// `LAST_ERROR_MESSAGE`, but the first rather than the last, so a driver that sent several
+    /// statements (the page's JavaScript API) can reject with the one that failed first.
+    first_error: Option<psql::ErrorReport>,
+}
+
+impl Psql {
+    /// The first error since the last call, and forgets it.
+    pub fn take_error(&mut self) -> Option<psql::ErrorReport> {
+        self.first_error.take()
+    }
+
+    /// Keeps `result`'s error if it is the first since the last [`Psql::take_error`].
+    fn note_error(&mut self, result: &StatementResult) {
+        if let (Err(error), None) = (&result.outcome, &self.first_error) {
+            self.first_error = Some(report(error));
+        }
+    }
 }
 
 /// Where a statement's `\timing` starts: the simulated time taken so far, the simulated
@@ -72,6 +91,7 @@ impl Node {
             connection_lost: false,
             clock: None,
             waiting_since: None,
+            first_error: None,
         }
     }
 
@@ -126,6 +146,7 @@ impl Node {
                 break;
             }
             for result in results {
+                psql.note_error(&result);
                 out.push_str(&render(&result, &statement, &psql.options));
                 psql.connection_lost |=
                     !psql.options.interactive && ends_connection_result(&result);
@@ -160,6 +181,7 @@ impl Node {
         } else {
             pgplay_engine::sql::reject(&mut self.db, psql.session, error)
         };
+        psql.note_error(&result);
         render(&result, "", &psql.options)
     }
 
@@ -172,6 +194,7 @@ impl Node {
         let statement = psql.waiting.take().unwrap_or_default();
         let mut out = String::new();
         for result in &results {
+            psql.note_error(result);
             out.push_str(&render(result, &statement, &psql.options));
             psql.connection_lost |= !psql.options.interactive && ends_connection_result(result);
         }
@@ -215,13 +238,23 @@ impl Node {
 
     /// The prompt psql shows next (`postgres=#`, `postgres-#`, `postgres=*#`, ...).
     pub fn prompt(&self, psql: &Psql) -> String {
+        psql::prompt(
+            "postgres",
+            psql.buffer.status(),
+            self.transaction_status(psql),
+            true,
+        )
+    }
+
+    /// What psql's prompt marks of the session's transaction: none, `*` in
+    /// a transaction block, `!` in a failed one.
+    pub fn transaction_status(&self, psql: &Psql) -> psql::TxStatus {
         let xact = self.db.session(psql.session).and_then(|s| s.xact.as_ref());
-        let tx = match xact {
+        match xact {
             Some(x) if x.failed => psql::TxStatus::Failed,
             Some(x) if x.explicit => psql::TxStatus::InTransaction,
             _ => psql::TxStatus::Idle,
-        };
-        psql::prompt("postgres", psql.buffer.status(), tx, true)
+        }
     }
 
     fn meta_command(&mut self, psql: &mut Psql, line: &str) -> String {

@@ -26,6 +26,28 @@ fn psql_session_prints_like_psql() {
 }
 
 #[test]
+fn psql_keeps_the_first_error_until_taken() {
+    let mut node = Node::initdb("primary", 1, None, 0);
+    let mut psql = node.connect();
+    assert_eq!(psql.take_error(), None);
+    node.psql_line(0, &mut psql, "SELECT 1/0; SELECT * FROM nowhere;");
+    let first = psql.take_error().expect("an error");
+    assert_eq!(
+        (
+            first.severity.as_str(),
+            first.sqlstate.as_str(),
+            first.message.as_str()
+        ),
+        ("ERROR", "22012", "division by zero")
+    );
+    assert_eq!(psql.take_error(), None, "taken");
+    node.psql_line(0, &mut psql, "SELECT 1;");
+    assert_eq!(psql.take_error(), None, "a success keeps none");
+    node.psql_bytes(0, &mut psql, b"SELECT '\xff';");
+    assert_eq!(psql.take_error().map(|e| e.sqlstate), Some("22021".into()));
+}
+
+#[test]
 fn other_sessions_see_ddl_only_once_committed() {
     let mut node = Node::initdb("primary", 1, None, 0);
     let (mut a, mut b) = (node.connect(), node.connect());

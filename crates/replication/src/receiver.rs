@@ -88,8 +88,16 @@ impl ReceiverStatus {
 enum Phase {
     Connecting,
     Authenticating,
-    Identifying,
-    FetchingHistory,
+    /// IDENTIFY_SYSTEM sent; `restarted`: after a timeline's end, so the
+    /// stream that follows is "restarted" in the log.
+    Identifying {
+        restarted: bool,
+    },
+    /// TIMELINE_HISTORY sent; `end_of_timeline`: the upstream ended our
+    /// timeline's stream, and this history names the next one.
+    FetchingHistory {
+        end_of_timeline: bool,
+    },
     StartingStream {
         restarted: bool,
     },
@@ -324,7 +332,7 @@ impl WalReceiver {
         self.ping_sent = false;
         match (self.phase.clone(), message) {
             (Phase::Authenticating, Message::Ready) => {
-                self.phase = Phase::Identifying;
+                self.phase = Phase::Identifying { restarted: false };
                 self.send(Message::IdentifySystem)
             }
             (Phase::Authenticating, Message::Error(error)) => {
@@ -336,19 +344,19 @@ impl WalReceiver {
                 self.fail(now, view, vec![line])
             }
             (
-                Phase::Identifying,
+                Phase::Identifying { restarted },
                 Message::SystemIdentity {
                     system_identifier,
                     timeline,
                     ..
                 },
-            ) => self.identified(now, system_identifier, timeline, view),
+            ) => self.identified(now, system_identifier, timeline, restarted, view),
             (
-                Phase::FetchingHistory,
+                Phase::FetchingHistory { end_of_timeline },
                 Message::HistoryFile {
                     timeline, content, ..
                 },
-            ) => self.history_fetched(now, timeline, content, view),
+            ) => self.history_fetched(now, timeline, content, end_of_timeline, view),
             (Phase::StartingStream { restarted }, Message::CopyBoth) => {
                 self.phase = Phase::Streaming;
                 let verb = if restarted {
@@ -407,32 +415,7 @@ impl WalReceiver {
                     next_timeline,
                     switchpoint,
                 },
-            ) => {
-                let mut out = vec![ReceiverOutput::Log(format!(
-                    "LOG:  replication terminated by primary server\nDETAIL:  End of WAL reached on timeline {} at {switchpoint}.",
-                    self.timeline.0
-                ))];
-                out.push(ReceiverOutput::NewTimeline {
-                    timeline: next_timeline,
-                });
-                out.push(ReceiverOutput::Log(format!(
-                    "LOG:  new target timeline is {}",
-                    next_timeline.0
-                )));
-                self.timeline = next_timeline;
-                let position = switchpoint;
-                let segno = view.segment_size.segment_of(position);
-                let start = view.segment_size.segment_start(segno);
-                self.receive_start_lsn = start;
-                self.receive_start_tli = next_timeline;
-                self.phase = Phase::StartingStream { restarted: true };
-                out.extend(self.send(Message::StartReplication {
-                    start,
-                    timeline: next_timeline,
-                    slot: self.slot_name.clone(),
-                }));
-                out
-            }
+            ) => self.end_of_timeline(next_timeline, switchpoint, view),
             (Phase::Streaming, Message::CopyDone { end }) => {
                 let lines = vec![
                     format!(
@@ -474,6 +457,7 @@ impl WalReceiver {
         now: Timestamp,
         system_identifier: u64,
         upstream_timeline: TimeLineId,
+        restarted: bool,
         view: &StandbyView<'_>,
     ) -> Vec<ReceiverOutput> {
         if system_identifier != view.system_identifier {
@@ -491,17 +475,60 @@ impl WalReceiver {
             return self.fail(now, view, vec![line]);
         }
         if upstream_timeline > self.timeline {
-            self.phase = Phase::FetchingHistory;
-            let mut out = vec![ReceiverOutput::Log(format!(
-                "LOG:  fetching timeline history file for timeline {} from primary server",
-                upstream_timeline.0
-            ))];
-            out.extend(self.send(Message::TimelineHistory {
-                timeline: upstream_timeline,
-            }));
-            return out;
+            return self.fetch_history(upstream_timeline, false);
         }
-        self.start_streaming(view, false)
+        self.start_streaming(view, restarted)
+    }
+
+    fn fetch_history(
+        &mut self,
+        timeline: TimeLineId,
+        end_of_timeline: bool,
+    ) -> Vec<ReceiverOutput> {
+        self.phase = Phase::FetchingHistory { end_of_timeline };
+        let mut out = vec![ReceiverOutput::Log(format!(
+            "LOG:  fetching timeline history file for timeline {} from primary server",
+            timeline.0
+        ))];
+        out.extend(self.send(Message::TimelineHistory { timeline }));
+        out
+    }
+
+    /// The upstream ended our timeline's stream at `switchpoint` (it was
+    /// promoted, or it follows a promotion). As PostgreSQL's walreceiver:
+    /// leave COPY mode, fetch the next timeline's history file unless it is
+    /// known here, let recovery take that timeline as its target, then run
+    /// IDENTIFY_SYSTEM again and stream the new timeline from the start of the
+    /// switchpoint's segment.
+    fn end_of_timeline(
+        &mut self,
+        next_timeline: TimeLineId,
+        switchpoint: Lsn,
+        view: &StandbyView<'_>,
+    ) -> Vec<ReceiverOutput> {
+        let mut out = vec![ReceiverOutput::Log(format!(
+            "LOG:  replication terminated by primary server\nDETAIL:  End of WAL reached on timeline {} at {switchpoint}.",
+            self.timeline.0
+        ))];
+        if view.history.timeline < next_timeline {
+            out.extend(self.fetch_history(next_timeline, true));
+        } else {
+            out.extend(self.follow_timeline(next_timeline));
+        }
+        out
+    }
+
+    /// Recovery's target becomes `timeline`, whose history is known; the
+    /// stream restarts on it after a new IDENTIFY_SYSTEM.
+    fn follow_timeline(&mut self, timeline: TimeLineId) -> Vec<ReceiverOutput> {
+        let mut out = vec![
+            ReceiverOutput::NewTimeline { timeline },
+            ReceiverOutput::Log(format!("LOG:  new target timeline is {}", timeline.0)),
+        ];
+        self.timeline = timeline;
+        self.phase = Phase::Identifying { restarted: true };
+        out.extend(self.send(Message::IdentifySystem));
+        out
     }
 
     fn history_fetched(
@@ -509,6 +536,7 @@ impl WalReceiver {
         now: Timestamp,
         timeline: TimeLineId,
         content: String,
+        end_of_timeline: bool,
         view: &StandbyView<'_>,
     ) -> Vec<ReceiverOutput> {
         let history = match TimelineHistory::parse(timeline, &content) {
@@ -544,7 +572,11 @@ impl WalReceiver {
             ));
             return out;
         }
-        out.extend(self.start_streaming(view, false));
+        if end_of_timeline {
+            out.extend(self.follow_timeline(timeline));
+        } else {
+            out.extend(self.start_streaming(view, false));
+        }
         out
     }
 

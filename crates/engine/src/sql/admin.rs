@@ -3,7 +3,7 @@
 //! and `pg_size_pretty(numeric)` (the form `pg_wal_lsn_diff` feeds), with PostgreSQL 15's
 //! units, limits and half-rounding.
 
-use rust_decimal::Decimal;
+use crate::types::Numeric;
 
 use super::expr::{coerce, Expr};
 use crate::error::{code, DbError, Result};
@@ -46,8 +46,8 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
         return None;
     }
     Some(Ok(match args.first() {
-        Some(Value::Int8(size)) => Value::Text(size_pretty(Decimal::from(*size))),
-        Some(Value::Numeric(size)) => Value::Text(size_pretty(*size)),
+        Some(Value::Int8(size)) => Value::Text(size_pretty(Numeric::from_i128(i128::from(*size)))),
+        Some(Value::Numeric(size)) => Value::Text(size_pretty(size.clone())),
         _ => Value::Null,
     }))
 }
@@ -64,24 +64,24 @@ const UNITS: [(&str, i64, bool, u32); 6] = [
 
 /// pg_size_pretty: the first unit under its limit; each step divides (truncating) by a
 /// power of two one bit short when the next unit half-rounds.
-fn size_pretty(size: Decimal) -> String {
+fn size_pretty(size: Numeric) -> String {
     let mut size = size;
+    let number = |n: i64| Numeric::from_i128(i128::from(n));
     for (index, (name, limit, round, bits)) in UNITS.iter().enumerate() {
         let last = index + 1 == UNITS.len();
-        if last || size.abs() < Decimal::from(*limit) {
+        if last || size.abs().cmp_total(&number(*limit)).is_lt() {
             if *round {
-                let nudge = if size.is_sign_negative() {
-                    -Decimal::ONE
-                } else {
-                    Decimal::ONE
-                };
-                size = ((size + nudge) / Decimal::TWO).trunc();
+                let nudge = number(if size.signum() < 0 { -1 } else { 1 });
+                size = size
+                    .add(&nudge)
+                    .and_then(|s| s.div_trunc(&number(2)))
+                    .unwrap_or(size);
             }
             return format!("{size} {name}");
         }
         let (next_bits, next_round) = (UNITS[index + 1].3, UNITS[index + 1].2);
         let shift = next_bits - bits - u32::from(next_round) + u32::from(*round);
-        size = (size / Decimal::from(1u64 << shift)).trunc();
+        size = size.div_trunc(&number(1i64 << shift)).unwrap_or(size);
     }
     size.to_string()
 }
@@ -92,12 +92,12 @@ mod tests {
 
     #[test]
     fn sizes_print_as_postgres_does() {
-        let pretty = |n: i64| size_pretty(Decimal::from(n));
+        let pretty = |n: i64| size_pretty(Numeric::from_i128(i128::from(n)));
         assert_eq!(pretty(10239), "10239 bytes");
         assert_eq!(pretty(10240), "10 kB");
         assert_eq!(pretty(10752), "11 kB");
         assert_eq!(pretty(-12345678), "-12 MB");
         assert_eq!(pretty(i64::MAX), "8192 PB");
-        assert_eq!(size_pretty(Decimal::new(15, 1)), "1.5 bytes");
+        assert_eq!(size_pretty(Numeric::from_scaled(15, 1)), "1.5 bytes");
     }
 }

@@ -437,6 +437,15 @@ impl<'a> Binder<'a> {
             E::Extract { field, expr, .. } => {
                 super::datetime::bind_extract(&field.to_string(), self.bind(expr)?)?
             }
+            // sqlparser parses ceil(x) and floor(x) as syntax; in PostgreSQL they are functions.
+            E::Ceil {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => functions::bind_call("ceil", vec![self.bind(inner)?])?,
+            E::Floor {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => functions::bind_call("floor", vec![self.bind(inner)?])?,
             E::Substring {
                 expr,
                 substring_from,

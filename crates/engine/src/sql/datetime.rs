@@ -6,12 +6,11 @@
 //! PostgreSQL 15's `timestamp.c`. Time zones: the session zone is UTC (pgplay has no other).
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
-use rust_decimal::Decimal;
 
 use super::expr::{coerce, operator_error, Arith, Expr};
 use crate::error::{code, DbError, Result};
 use crate::types::interval::{self, unit_word, Interval, Unit, UnitWord, USECS_PER_DAY};
-use crate::types::{DataType, Value};
+use crate::types::{DataType, Numeric, Value};
 
 /// PostgreSQL's MIN_TIMESTAMP and END_TIMESTAMP (4714-11-24 BC .. 294277-01-01).
 const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
@@ -467,7 +466,7 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "date_pli" | "date_mii" | "date_mi" => date_arith(name, &args[0], &args[1])?,
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
-            Value::Float8(rust_decimal::prelude::ToPrimitive::to_f64(&number).unwrap_or(0.0))
+            Value::Float8(number.to_f64())
         }
         "date_trunc" => date_trunc(&text(0), &args[1])?,
         "to_char" => Value::Text(super::to_char::format(
@@ -512,8 +511,8 @@ fn date_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
 
 /// `extract(field from date)`: a date's fields; its epoch and Julian day are whole numbers.
 /// Of `infinity` and `-infinity` the fields that come and go (month, day, ...) are NULL, the
-/// ever-growing ones (year, epoch, ...) an infinite numeric, which pgplay cannot hold yet.
-fn extract_date(name: &str, value: &Value) -> Result<Option<Decimal>> {
+/// ever-growing ones (year, epoch, ...) an infinite numeric.
+fn extract_date(name: &str, value: &Value) -> Result<Option<Numeric>> {
     let Value::Date(day) = value else {
         return Err(DbError::internal("extract_date: not a date"));
     };
@@ -535,14 +534,13 @@ fn extract_date(name: &str, value: &Value) -> Result<Option<Decimal>> {
             | Field::Dow
             | Field::IsoDow
             | Field::Doy => Ok(None),
-            _ => Err(DbError::feature_not_supported(
-                "infinite numeric values are not supported by pgplay yet",
-            )),
+            _ if *day == crate::types::date::INFINITY => Ok(Some(Numeric::Infinity)),
+            _ => Ok(Some(Numeric::NegInfinity)),
         };
     }
     let micros = crate::types::date::to_timestamp(*day)?;
-    let number = extract_timestamp(found, micros)?.unwrap_or_default();
-    Ok(Some(number.trunc()))
+    let number = extract_timestamp(found, micros)?.unwrap_or_else(Numeric::zero);
+    Ok(Some(number.round_to(0, true)?))
 }
 
 fn micros(value: &Value) -> i64 {
@@ -753,8 +751,13 @@ fn unit_error_for(name: &str, type_name: &str, recognized: bool) -> DbError {
     }
 }
 
+/// An integer field as numeric.
+fn num(value: impl Into<i64>) -> Numeric {
+    Numeric::from_i128(i128::from(value.into()))
+}
+
 /// `extract(field from value)` as numeric with PostgreSQL's scales.
-fn extract(name: &str, value: &Value) -> Result<Decimal> {
+fn extract(name: &str, value: &Value) -> Result<Numeric> {
     let found = field(name).ok_or_else(|| unit_error(name, value, false))?;
     match value {
         Value::Interval(span) => {
@@ -764,70 +767,70 @@ fn extract(name: &str, value: &Value) -> Result<Decimal> {
     }
 }
 
-fn extract_interval(found: Field, span: &Interval) -> Option<Decimal> {
+fn extract_interval(found: Field, span: &Interval) -> Option<Numeric> {
     let years = span.months / 12;
     let seconds_part = i128::from(span.micros % interval::USECS_PER_MINUTE);
     Some(match found {
-        Field::Epoch => Decimal::from_i128_with_scale(span.epoch_micros(), 6),
+        Field::Epoch => Numeric::from_scaled(span.epoch_micros(), 6),
         Field::Unit(unit) => match unit {
-            Unit::Microsecond => Decimal::from_i128_with_scale(seconds_part, 0),
-            Unit::Millisecond => Decimal::from_i128_with_scale(seconds_part, 3),
-            Unit::Second => Decimal::from_i128_with_scale(seconds_part, 6),
-            Unit::Minute => Decimal::from(span.micros / interval::USECS_PER_MINUTE % 60),
-            Unit::Hour => Decimal::from(span.micros / interval::USECS_PER_HOUR),
-            Unit::Day => Decimal::from(span.days),
-            Unit::Month => Decimal::from(span.months % 12),
-            Unit::Year => Decimal::from(years),
-            Unit::Decade => Decimal::from(years / 10),
-            Unit::Century => Decimal::from(years / 100),
-            Unit::Millennium => Decimal::from(years / 1000),
+            Unit::Microsecond => Numeric::from_scaled(seconds_part, 0),
+            Unit::Millisecond => Numeric::from_scaled(seconds_part, 3),
+            Unit::Second => Numeric::from_scaled(seconds_part, 6),
+            Unit::Minute => num(span.micros / interval::USECS_PER_MINUTE % 60),
+            Unit::Hour => num(span.micros / interval::USECS_PER_HOUR),
+            Unit::Day => num(span.days),
+            Unit::Month => num(span.months % 12),
+            Unit::Year => num(years),
+            Unit::Decade => num(years / 10),
+            Unit::Century => num(years / 100),
+            Unit::Millennium => num(years / 1000),
             Unit::Week => return None,
         },
-        Field::Quarter => Decimal::from((span.months % 12) / 3 + 1),
+        Field::Quarter => num((span.months % 12) / 3 + 1),
         _ => return None,
     })
 }
 
-fn extract_timestamp(found: Field, micros: i64) -> Result<Option<Decimal>> {
+fn extract_timestamp(found: Field, micros: i64) -> Result<Option<Numeric>> {
     let t = to_datetime(micros)?;
     let in_minute = i128::from(t.second()) * 1_000_000 + i128::from(t.nanosecond() / 1000);
     let year = i64::from(t.year());
     let positive_year = if year > 0 { year } else { year - 1 };
     Ok(Some(match found {
-        Field::Epoch => Decimal::from_i128_with_scale(i128::from(micros) + 946_684_800_000_000, 6),
+        Field::Epoch => Numeric::from_scaled(i128::from(micros) + 946_684_800_000_000, 6),
         Field::Unit(unit) => match unit {
-            Unit::Microsecond => Decimal::from_i128_with_scale(in_minute, 0),
-            Unit::Millisecond => Decimal::from_i128_with_scale(in_minute, 3),
-            Unit::Second => Decimal::from_i128_with_scale(in_minute, 6),
-            Unit::Minute => Decimal::from(t.minute()),
-            Unit::Hour => Decimal::from(t.hour()),
-            Unit::Day => Decimal::from(t.day()),
-            Unit::Week => Decimal::from(t.iso_week().week()),
-            Unit::Month => Decimal::from(t.month()),
-            Unit::Year => Decimal::from(positive_year),
-            Unit::Decade => Decimal::from(year.div_euclid(10)),
-            Unit::Century => Decimal::from(if year > 0 {
+            Unit::Microsecond => Numeric::from_scaled(in_minute, 0),
+            Unit::Millisecond => Numeric::from_scaled(in_minute, 3),
+            Unit::Second => Numeric::from_scaled(in_minute, 6),
+            Unit::Minute => num(t.minute()),
+            Unit::Hour => num(t.hour()),
+            Unit::Day => num(t.day()),
+            Unit::Week => num(t.iso_week().week()),
+            Unit::Month => num(t.month()),
+            Unit::Year => num(positive_year),
+            Unit::Decade => num(year.div_euclid(10)),
+            Unit::Century => num(if year > 0 {
                 (year + 99) / 100
             } else {
                 -((99 - (year - 1)) / 100)
             }),
-            Unit::Millennium => Decimal::from(if year > 0 {
+            Unit::Millennium => num(if year > 0 {
                 (year + 999) / 1000
             } else {
                 -((999 - (year - 1)) / 1000)
             }),
         },
-        Field::Quarter => Decimal::from((t.month() - 1) / 3 + 1),
-        Field::Dow => Decimal::from(t.weekday().num_days_from_sunday()),
-        Field::IsoDow => Decimal::from(t.weekday().number_from_monday()),
-        Field::Doy => Decimal::from(t.ordinal()),
-        Field::IsoYear => Decimal::from(t.iso_week().year()),
+        Field::Quarter => num((t.month() - 1) / 3 + 1),
+        Field::Dow => num(t.weekday().num_days_from_sunday()),
+        Field::IsoDow => num(t.weekday().number_from_monday()),
+        Field::Doy => num(t.ordinal()),
+        Field::IsoYear => num(t.iso_week().year()),
         Field::Julian => {
             let day_micros = i128::from(micros.rem_euclid(USECS_PER_DAY));
             let days = i128::from(micros.div_euclid(USECS_PER_DAY)) + 2_451_545;
-            let fraction =
-                Decimal::from_i128_with_scale(day_micros, 0) / Decimal::from(USECS_PER_DAY);
-            Decimal::from_i128_with_scale(days, 0) + fraction
+            let fraction = Numeric::from_i128(day_micros)
+                .div(&Numeric::from_i128(i128::from(USECS_PER_DAY)))?;
+            Numeric::from_i128(days).add(&fraction)?
         }
         Field::Timezone => return Ok(None),
     }))

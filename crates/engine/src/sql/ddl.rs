@@ -114,160 +114,85 @@ impl Executor<'_> {
             return self.create_table_as(create, query);
         }
         let table_oid = self.db.new_oid()?;
-        let mut columns: Vec<ColumnDef> = Vec::new();
-        let mut serials = Vec::new();
-        let mut constraints: Vec<(ConstraintKind, Option<String>, Vec<usize>)> = Vec::new();
-        let mut checks: Vec<WrittenCheck> = Vec::new();
-        let mut foreign_keys: Vec<ast::ForeignKeyConstraint> = Vec::new();
-        for (index, column) in create.columns.iter().enumerate() {
-            let column_name = ident_name(&column.name);
-            if columns.iter().any(|c| c.name == column_name) {
-                return Err(DbError::new(
-                    code::DUPLICATE_COLUMN,
-                    format!("column \"{column_name}\" specified more than once"),
-                ));
-            }
-            let data_type = bind_type(&column.data_type)?;
-            let mut def = ColumnDef {
-                name: column_name.clone(),
-                data_type,
-                not_null: false,
-                default: None,
-                attnum: index as i16 + 1,
-                missing: None,
-            };
-            if is_serial(&column.data_type) {
-                def.not_null = true;
-                serials.push(index);
-            }
-            for option in &column.options {
-                match &option.option {
-                    ColumnOption::NotNull => def.not_null = true,
-                    ColumnOption::Null => {}
-                    ColumnOption::Default(expr) => def.default = Some(expr.to_string()),
-                    ColumnOption::PrimaryKey(_) => {
-                        def.not_null = true;
-                        constraints.push((
-                            ConstraintKind::PrimaryKey,
-                            option.name.as_ref().map(ident_name),
-                            vec![index],
-                        ));
-                    }
-                    ColumnOption::Unique(_) => constraints.push((
-                        ConstraintKind::Unique,
-                        option.name.as_ref().map(ident_name),
-                        vec![index],
-                    )),
-                    ColumnOption::Check(check) => {
-                        checks.push(WrittenCheck::from_ast(option.name.as_ref(), check)?)
-                    }
-                    ColumnOption::ForeignKey(fk) => {
-                        let mut fk = fk.clone();
-                        fk.name = option.name.clone().or(fk.name);
-                        fk.columns = vec![column.name.clone()];
-                        foreign_keys.push(fk);
-                    }
-                    other => {
-                        return Err(DbError::feature_not_supported(format!(
-                            "column option {other} is not supported by pgplay yet"
-                        )))
-                    }
-                }
-            }
-            columns.push(def);
-        }
-        for constraint in &create.constraints {
-            let (kind, name, cols) = match constraint {
-                ast::TableConstraint::PrimaryKey(pk) => (
-                    ConstraintKind::PrimaryKey,
-                    pk.name.as_ref().map(ident_name),
-                    &pk.columns,
-                ),
-                ast::TableConstraint::Unique(unique) => (
-                    ConstraintKind::Unique,
-                    unique.name.as_ref().map(ident_name),
-                    &unique.columns,
-                ),
-                ast::TableConstraint::Check(check) => {
-                    checks.push(WrittenCheck::from_ast(None, check)?);
-                    continue;
-                }
-                ast::TableConstraint::ForeignKey(fk) => {
-                    foreign_keys.push(fk.clone());
-                    continue;
-                }
-                other => {
-                    return Err(DbError::feature_not_supported(format!(
-                        "constraint {other} is not supported by pgplay yet"
-                    )))
-                }
-            };
-            let mut indexes = Vec::new();
-            for column in cols {
-                let column_name = match &column.column.expr {
-                    ast::Expr::Identifier(ident) => ident_name(ident),
-                    other => other.to_string(),
-                };
-                let index = columns
-                    .iter()
-                    .position(|c| c.name == column_name)
-                    .ok_or_else(|| {
-                        DbError::new(
-                            code::UNDEFINED_COLUMN,
-                            format!("column \"{column_name}\" named in key does not exist"),
-                        )
-                    })?;
-                if kind == ConstraintKind::PrimaryKey {
-                    columns[index].not_null = true;
-                }
-                indexes.push(index);
-            }
-            constraints.push((kind, name, indexes));
-        }
-        if constraints
-            .iter()
-            .filter(|(k, _, _)| *k == ConstraintKind::PrimaryKey)
-            .count()
-            > 1
-        {
-            return Err(DbError::new(
-                code::INVALID_TABLE_DEFINITION,
-                format!("multiple primary keys for table \"{name}\" are not allowed"),
-            ));
-        }
+        let mut spec = TableSpec::from_ast(&name, create)?;
         let taken = self.catalog.constraint_names();
-        let checks = name_checks(&name, &columns, &checks, &taken)?;
+        let checks = name_checks(&name, &spec.columns, &spec.checks, &taken)?;
         self.lock_relation(table_oid)?;
         self.create_storage(table_oid)?;
-        for index in serials {
-            let sequence_name = format!("{name}_{}_seq", columns[index].name);
-            let bigint = columns[index].data_type == crate::types::DataType::Int8;
-            self.create_sequence(
-                &sequence_name,
-                Some((table_oid, columns[index].attnum)),
-                bigint,
-            )?;
-            columns[index].default = Some(format!("nextval('{sequence_name}'::regclass)"));
+        self.create_serial_sequences(&name, table_oid, &mut spec)?;
+        self.insert_table_rows(table_oid, &name, &spec.columns)?;
+        let new_table = TableDef {
+            oid: table_oid,
+            name: name.clone(),
+            namespace: PUBLIC_NAMESPACE_OID,
+            kind: RelKind::Table,
+            locator: locator(table_oid),
+            columns: spec.columns.clone(),
+            constraints: Vec::new(),
+            checks: Vec::new(),
+            dropped: Vec::new(),
+            indexes: Vec::new(),
+        };
+        self.create_keys(&new_table, &spec.keys)?;
+        for (check_name, expr) in checks {
+            self.insert_check_row(table_oid, check_name, expr)?;
         }
-        let oid = |v: u32| Value::Oid(v);
+        if !spec.foreign_keys.is_empty() {
+            // Foreign keys last, on the table as created (it may reference itself).
+            self.command_counter_increment()?;
+            for fk in &spec.foreign_keys {
+                let table = self.current_table(table_oid)?;
+                self.add_foreign_key(&table, fk, false)?;
+            }
+        }
+        Ok(Outcome::Command {
+            tag: "CREATE TABLE".into(),
+        })
+    }
+
+    /// A sequence for each serial column, which becomes its default.
+    fn create_serial_sequences(
+        &mut self,
+        table: &str,
+        table_oid: u32,
+        spec: &mut TableSpec,
+    ) -> Result<()> {
+        for &index in &spec.serials {
+            let column = &mut spec.columns[index];
+            let sequence_name = format!("{table}_{}_seq", column.name);
+            let bigint = column.data_type == crate::types::DataType::Int8;
+            self.create_sequence(&sequence_name, Some((table_oid, column.attnum)), bigint)?;
+            column.default = Some(format!("nextval('{sequence_name}'::regclass)"));
+        }
+        Ok(())
+    }
+
+    /// The new table's `pg_class` row, and a `pg_attribute` row (with its
+    /// `pg_attrdef` row for a default) per column.
+    fn insert_table_rows(
+        &mut self,
+        table_oid: u32,
+        name: &str,
+        columns: &[ColumnDef],
+    ) -> Result<()> {
         self.insert_catalog_row(
             PG_CLASS,
             vec![
-                oid(table_oid),
-                Value::Text(name.clone()),
-                oid(PUBLIC_NAMESPACE_OID),
+                Value::Oid(table_oid),
+                Value::Text(name.to_string()),
+                Value::Oid(PUBLIC_NAMESPACE_OID),
                 Value::Text("r".into()),
-                oid(table_oid),
+                Value::Oid(table_oid),
                 Value::Int2(columns.len() as i16),
             ],
         )?;
-        for column in &columns {
+        for column in columns {
             self.insert_catalog_row(
                 PG_ATTRIBUTE,
                 vec![
-                    oid(table_oid),
+                    Value::Oid(table_oid),
                     Value::Text(column.name.clone()),
-                    oid(column.data_type.oid()),
+                    Value::Oid(column.data_type.oid()),
                     Value::Int4(column.data_type.typmod()),
                     Value::Int2(column.attnum),
                     Value::Bool(column.not_null),
@@ -278,26 +203,24 @@ impl Executor<'_> {
                 self.insert_default_row(table_oid, column.attnum, default.clone())?;
             }
         }
-        let new_table = TableDef {
-            oid: table_oid,
-            name: name.clone(),
-            namespace: PUBLIC_NAMESPACE_OID,
-            kind: RelKind::Table,
-            locator: locator(table_oid),
-            columns: columns.clone(),
-            constraints: Vec::new(),
-            checks: Vec::new(),
-            dropped: Vec::new(),
-            indexes: Vec::new(),
-        };
+        Ok(())
+    }
+
+    /// The PRIMARY KEY and UNIQUE constraints of a new table: a `pg_constraint`
+    /// row and an index each, named as PostgreSQL names them when the
+    /// statement does not (`t_pkey`, `t_a_b_key`).
+    fn create_keys(&mut self, table: &TableDef, keys: &[KeySpec]) -> Result<()> {
         let mut index_names: Vec<String> = Vec::new();
-        for (kind, given, indexes) in constraints {
-            let constraint_name = given.unwrap_or_else(|| match kind {
-                ConstraintKind::PrimaryKey => format!("{name}_pkey"),
+        for key in keys {
+            let constraint_name = key.name.clone().unwrap_or_else(|| match key.kind {
+                ConstraintKind::PrimaryKey => format!("{}_pkey", table.name),
                 ConstraintKind::Unique => {
-                    let cols: Vec<&str> =
-                        indexes.iter().map(|i| columns[*i].name.as_str()).collect();
-                    format!("{name}_{}_key", cols.join("_"))
+                    let cols: Vec<&str> = key
+                        .columns
+                        .iter()
+                        .map(|i| table.columns[*i].name.as_str())
+                        .collect();
+                    format!("{}_{}_key", table.name, cols.join("_"))
                 }
             });
             if self.catalog.relation_exists(&constraint_name)
@@ -310,50 +233,34 @@ impl Executor<'_> {
             }
             index_names.push(constraint_name.clone());
             let constraint_oid = self.db.new_oid()?;
-            let attnums: Vec<i64> = indexes
+            let attnums: Vec<i64> = key
+                .columns
                 .iter()
-                .map(|i| i64::from(columns[*i].attnum))
+                .map(|i| i64::from(table.columns[*i].attnum))
                 .collect();
-            let contype = if kind == ConstraintKind::PrimaryKey {
-                "p"
-            } else {
-                "u"
-            };
+            let is_primary = key.kind == ConstraintKind::PrimaryKey;
             self.insert_catalog_row(
                 PG_CONSTRAINT,
                 vec![
-                    oid(constraint_oid),
+                    Value::Oid(constraint_oid),
                     Value::Text(constraint_name.clone()),
-                    oid(PUBLIC_NAMESPACE_OID),
-                    Value::Text(contype.into()),
-                    oid(table_oid),
+                    Value::Oid(PUBLIC_NAMESPACE_OID),
+                    Value::Text(if is_primary { "p" } else { "u" }.into()),
+                    Value::Oid(table.oid),
                     Value::Text(format_int_array(&attnums)),
                     Value::Text(String::new()),
                 ],
             )?;
             self.create_index_relation(
-                &new_table,
+                table,
                 &constraint_name,
-                &indexes,
-                &vec![false; indexes.len()],
+                &key.columns,
+                &vec![false; key.columns.len()],
                 true,
-                kind == ConstraintKind::PrimaryKey,
+                is_primary,
             )?;
         }
-        for (check_name, expr) in checks {
-            self.insert_check_row(table_oid, check_name, expr)?;
-        }
-        if !foreign_keys.is_empty() {
-            // Foreign keys last, on the table as created (it may reference itself).
-            self.command_counter_increment()?;
-            for fk in &foreign_keys {
-                let table = self.current_table(table_oid)?;
-                self.add_foreign_key(&table, fk, false)?;
-            }
-        }
-        Ok(Outcome::Command {
-            tag: "CREATE TABLE".into(),
-        })
+        Ok(())
     }
 
     /// A `pg_constraint` row for a CHECK constraint (`contype = 'c'`).
@@ -489,22 +396,8 @@ impl Executor<'_> {
         for name in names {
             let name = object_name(name);
             let Some(table) = self.catalog.table(&name).cloned() else {
-                if self.catalog.views.contains_key(&name) {
-                    return Err(DbError::new(
-                        code::WRONG_OBJECT_TYPE,
-                        format!("\"{name}\" is not a table"),
-                    )
-                    .with_hint("Use DROP VIEW to remove a view."));
-                }
-                if if_exists {
-                    self.notices
-                        .push(notice(format!("table \"{name}\" does not exist, skipping")));
-                    continue;
-                }
-                return Err(DbError::new(
-                    code::UNDEFINED_TABLE,
-                    format!("table \"{name}\" does not exist"),
-                ));
+                self.drop_target_missing(RelationKind::Table, &name, if_exists)?;
+                continue;
             };
             if table.is_system() {
                 return Err(DbError::new(
@@ -738,5 +631,255 @@ impl Executor<'_> {
             .sequence_values
             .insert(name.to_string(), next);
         Ok(next)
+    }
+}
+
+/// The kinds of relation `DROP TABLE`, `DROP VIEW` and `DROP INDEX` remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RelationKind {
+    Table,
+    View,
+    Index,
+    Sequence,
+}
+
+impl RelationKind {
+    fn noun(self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+            RelationKind::Index => "index",
+            RelationKind::Sequence => "sequence",
+        }
+    }
+
+    fn article(self) -> &'static str {
+        if self == RelationKind::Index {
+            "an"
+        } else {
+            "a"
+        }
+    }
+
+    /// What `name` is in the catalog, if it is a relation.
+    fn of(catalog: &crate::catalog::Catalog, name: &str) -> Option<RelationKind> {
+        if catalog.table(name).is_some() {
+            Some(RelationKind::Table)
+        } else if catalog.views.contains_key(name) {
+            Some(RelationKind::View)
+        } else if catalog.index(name).is_some() {
+            Some(RelationKind::Index)
+        } else if catalog.sequences.contains_key(name) {
+            Some(RelationKind::Sequence)
+        } else {
+            None
+        }
+    }
+}
+
+impl Executor<'_> {
+    /// PostgreSQL's answer when `DROP <wanted> [IF EXISTS] name` finds no
+    /// `<wanted>` of that name: a relation of another kind is an error even
+    /// with IF EXISTS (`"v" is not a table`, with the DROP that would remove
+    /// it as a hint); a missing one is a NOTICE with IF EXISTS (`Ok`, the
+    /// caller skips the name), else `does not exist` (42704 for an index,
+    /// 42P01 for the others).
+    pub(super) fn drop_target_missing(
+        &mut self,
+        wanted: RelationKind,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<()> {
+        let noun = wanted.noun();
+        if let Some(actual) = RelationKind::of(&self.catalog, name) {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is not {} {noun}", wanted.article()),
+            )
+            .with_hint(format!(
+                "Use DROP {} to remove {} {}.",
+                actual.noun().to_uppercase(),
+                actual.article(),
+                actual.noun()
+            )));
+        }
+        if if_exists {
+            self.notices.push(notice(format!(
+                "{noun} \"{name}\" does not exist, skipping"
+            )));
+            return Ok(());
+        }
+        let sqlstate = if wanted == RelationKind::Index {
+            code::UNDEFINED_OBJECT
+        } else {
+            code::UNDEFINED_TABLE
+        };
+        Err(DbError::new(
+            sqlstate,
+            format!("{noun} \"{name}\" does not exist"),
+        ))
+    }
+}
+
+/// A PRIMARY KEY or UNIQUE constraint of CREATE TABLE: its name if given, and
+/// the positions of its columns.
+struct KeySpec {
+    kind: ConstraintKind,
+    name: Option<String>,
+    columns: Vec<usize>,
+}
+
+/// What CREATE TABLE's column definitions and table constraints say, checked
+/// as PostgreSQL checks them before it creates anything.
+struct TableSpec {
+    columns: Vec<ColumnDef>,
+    /// Positions of the `serial`/`bigserial` columns.
+    serials: Vec<usize>,
+    keys: Vec<KeySpec>,
+    checks: Vec<WrittenCheck>,
+    foreign_keys: Vec<ast::ForeignKeyConstraint>,
+}
+
+impl TableSpec {
+    fn from_ast(table: &str, create: &ast::CreateTable) -> Result<TableSpec> {
+        let mut spec = TableSpec {
+            columns: Vec::new(),
+            serials: Vec::new(),
+            keys: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+        };
+        for (index, column) in create.columns.iter().enumerate() {
+            spec.add_column(index, column)?;
+        }
+        for constraint in &create.constraints {
+            spec.add_constraint(constraint)?;
+        }
+        let primary_keys = spec
+            .keys
+            .iter()
+            .filter(|k| k.kind == ConstraintKind::PrimaryKey)
+            .count();
+        if primary_keys > 1 {
+            return Err(DbError::new(
+                code::INVALID_TABLE_DEFINITION,
+                format!("multiple primary keys for table \"{table}\" are not allowed"),
+            ));
+        }
+        Ok(spec)
+    }
+
+    fn add_column(&mut self, index: usize, column: &ast::ColumnDef) -> Result<()> {
+        let column_name = ident_name(&column.name);
+        if self.columns.iter().any(|c| c.name == column_name) {
+            return Err(DbError::new(
+                code::DUPLICATE_COLUMN,
+                format!("column \"{column_name}\" specified more than once"),
+            ));
+        }
+        let mut def = ColumnDef {
+            name: column_name,
+            data_type: bind_type(&column.data_type)?,
+            not_null: false,
+            default: None,
+            attnum: index as i16 + 1,
+            missing: None,
+        };
+        if is_serial(&column.data_type) {
+            def.not_null = true;
+            self.serials.push(index);
+        }
+        for option in &column.options {
+            let name = option.name.as_ref().map(ident_name);
+            match &option.option {
+                ColumnOption::NotNull => def.not_null = true,
+                ColumnOption::Null => {}
+                ColumnOption::Default(expr) => def.default = Some(expr.to_string()),
+                ColumnOption::PrimaryKey(_) => {
+                    def.not_null = true;
+                    self.keys.push(KeySpec {
+                        kind: ConstraintKind::PrimaryKey,
+                        name,
+                        columns: vec![index],
+                    });
+                }
+                ColumnOption::Unique(_) => self.keys.push(KeySpec {
+                    kind: ConstraintKind::Unique,
+                    name,
+                    columns: vec![index],
+                }),
+                ColumnOption::Check(check) => self
+                    .checks
+                    .push(WrittenCheck::from_ast(option.name.as_ref(), check)?),
+                ColumnOption::ForeignKey(fk) => {
+                    let mut fk = fk.clone();
+                    fk.name = option.name.clone().or(fk.name);
+                    fk.columns = vec![column.name.clone()];
+                    self.foreign_keys.push(fk);
+                }
+                other => {
+                    return Err(DbError::feature_not_supported(format!(
+                        "column option {other} is not supported by pgplay yet"
+                    )))
+                }
+            }
+        }
+        self.columns.push(def);
+        Ok(())
+    }
+
+    fn add_constraint(&mut self, constraint: &ast::TableConstraint) -> Result<()> {
+        let (kind, name, key_columns) = match constraint {
+            ast::TableConstraint::PrimaryKey(pk) => (
+                ConstraintKind::PrimaryKey,
+                pk.name.as_ref().map(ident_name),
+                &pk.columns,
+            ),
+            ast::TableConstraint::Unique(unique) => (
+                ConstraintKind::Unique,
+                unique.name.as_ref().map(ident_name),
+                &unique.columns,
+            ),
+            ast::TableConstraint::Check(check) => {
+                self.checks.push(WrittenCheck::from_ast(None, check)?);
+                return Ok(());
+            }
+            ast::TableConstraint::ForeignKey(fk) => {
+                self.foreign_keys.push(fk.clone());
+                return Ok(());
+            }
+            other => {
+                return Err(DbError::feature_not_supported(format!(
+                    "constraint {other} is not supported by pgplay yet"
+                )))
+            }
+        };
+        let mut columns = Vec::new();
+        for column in key_columns {
+            let column_name = match &column.column.expr {
+                ast::Expr::Identifier(ident) => ident_name(ident),
+                other => other.to_string(),
+            };
+            let index = self
+                .columns
+                .iter()
+                .position(|c| c.name == column_name)
+                .ok_or_else(|| {
+                    DbError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{column_name}\" named in key does not exist"),
+                    )
+                })?;
+            if kind == ConstraintKind::PrimaryKey {
+                self.columns[index].not_null = true;
+            }
+            columns.push(index);
+        }
+        self.keys.push(KeySpec {
+            kind,
+            name,
+            columns,
+        });
+        Ok(())
     }
 }

@@ -2,12 +2,10 @@
 //! and PostgreSQL's type errors raised at bind time. Evaluation is a plain
 //! tree walk with SQL's three-valued logic.
 
-use rust_decimal::prelude::*;
-use rust_decimal::Decimal;
 use sqlparser::ast::{self as ast, BinaryOperator, UnaryOperator};
 
 use crate::error::{code, DbError, Result};
-use crate::types::{self, cast, compare, parse_text, DataType, Value};
+use crate::types::{self, cast, compare, parse_text, DataType, Numeric, Value};
 
 /// One column visible to an expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -474,7 +472,7 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
         Expr::Srf(..) | Expr::Window(..) => Value::Null,
         Expr::LsnDiff(a, b) => match (eval(a, row, host)?, eval(b, row, host)?) {
             (Value::PgLsn(a), Value::PgLsn(b)) => {
-                Value::Numeric(Decimal::from(a.0 as i128 - b.0 as i128))
+                Value::Numeric(Numeric::from_i128(a.0 as i128 - b.0 as i128))
             }
             _ => Value::Null,
         },
@@ -591,79 +589,19 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
         }
         _ => {
             let (x, y) = (
-                a.as_decimal().unwrap_or_default(),
-                b.as_decimal().unwrap_or_default(),
+                a.as_numeric().unwrap_or_else(Numeric::zero),
+                b.as_numeric().unwrap_or_else(Numeric::zero),
             );
-            let overflow = || {
-                DbError::new(
-                    code::NUMERIC_VALUE_OUT_OF_RANGE,
-                    "value overflows numeric format",
-                )
-            };
             let value = match op {
-                Arith::Add => x.checked_add(y).ok_or_else(overflow)?,
-                Arith::Sub => x.checked_sub(y).ok_or_else(overflow)?,
-                Arith::Mul => {
-                    // PostgreSQL's product has the sum of the scales (0 * 1.5 is 0.0).
-                    let mut product = x.checked_mul(y).ok_or_else(overflow)?;
-                    let scale = (x.scale() + y.scale()).min(28);
-                    if product.scale() < scale {
-                        product.rescale(scale);
-                    }
-                    product
-                }
-                Arith::Div | Arith::Mod if y.is_zero() => return Err(DbError::division_by_zero()),
-                Arith::Div => numeric_divide(x, y)?,
-                Arith::Mod => x.checked_rem(y).ok_or_else(overflow)?,
+                Arith::Add => x.add(&y)?,
+                Arith::Sub => x.sub(&y)?,
+                Arith::Mul => x.mul(&y)?,
+                Arith::Div => x.div(&y)?,
+                Arith::Mod => x.rem(&y)?,
             };
             Ok(Value::Numeric(value))
         }
     }
-}
-
-/// numeric division with PostgreSQL's result scale (select_div_scale).
-pub fn numeric_divide(x: Decimal, y: Decimal) -> Result<Decimal> {
-    let weight_and_first = |d: Decimal| -> (i64, u64) {
-        let digits = d.abs().trunc().to_string();
-        if d.abs() >= Decimal::ONE {
-            let len = digits.len() as i64;
-            let weight = (len - 1).div_euclid(4);
-            let first_len = (len - 1).rem_euclid(4) + 1;
-            (weight, digits[..first_len as usize].parse().unwrap_or(0))
-        } else {
-            let fraction = d.abs().fract().to_string();
-            let fraction = fraction.trim_start_matches("0.");
-            let zeros = fraction.len() - fraction.trim_start_matches('0').len();
-            let group = zeros / 4;
-            let padded = format!("{fraction:0<width$}", width = (group + 1) * 4);
-            let first: u64 = padded[group * 4..group * 4 + 4].parse().unwrap_or(0);
-            (-(group as i64) - 1, first)
-        }
-    };
-    let (weight1, first1) = if x.is_zero() {
-        (0, 0)
-    } else {
-        weight_and_first(x)
-    };
-    let (weight2, first2) = weight_and_first(y);
-    let mut qweight = weight1 - weight2;
-    if first1 <= first2 {
-        qweight -= 1;
-    }
-    let scale = (16 - qweight * 4)
-        .max(x.scale() as i64)
-        .max(y.scale() as i64)
-        .clamp(0, 28) as u32;
-    let quotient = x.checked_div(y).ok_or_else(|| {
-        DbError::new(
-            code::NUMERIC_VALUE_OUT_OF_RANGE,
-            "value overflows numeric format",
-        )
-    })?;
-    let mut rounded =
-        quotient.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
-    rounded.rescale(scale);
-    Ok(rounded)
 }
 
 /// The common type of two operands for arithmetic or comparison, if any.
@@ -811,6 +749,28 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                 Box::new(coerce(right, &target)?),
             ))
         }
+        BinaryOperator::PGExp => {
+            // numeric ^ numeric when either side is numeric and neither float8; else float8
+            // (integers go to double precision, the preferred numeric type).
+            let numeric_or_unknown = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
+            if !(numeric_or_unknown(&lt) && numeric_or_unknown(&rt)) {
+                return Err(operator_error(&symbol, &lt, &rt));
+            }
+            let is_numeric = |t: &DataType| matches!(t, DataType::Numeric { .. });
+            let target = if (is_numeric(&lt) || is_numeric(&rt))
+                && lt != DataType::Float8
+                && rt != DataType::Float8
+            {
+                DataType::NUMERIC
+            } else {
+                DataType::Float8
+            };
+            Ok(Expr::Call {
+                name: "power".into(),
+                args: vec![coerce(left, &target)?, coerce(right, &target)?],
+                data_type: target,
+            })
+        }
         other => Err(DbError::feature_not_supported(format!(
             "operator {other} is not supported by pgplay"
         ))),
@@ -876,8 +836,7 @@ pub fn number_literal(text: &str) -> Result<Expr> {
             return Ok(Expr::Const(Value::Int8(v), DataType::Int8));
         }
     }
-    let number =
-        types::parse_decimal(text).ok_or_else(|| DbError::invalid_text("numeric", text))?;
+    let number = types::Numeric::parse(text)?;
     Ok(Expr::Const(Value::Numeric(number), DataType::NUMERIC))
 }
 
@@ -897,12 +856,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         T::Boolean | T::Bool => DataType::Bool,
         T::Numeric(info) | T::Decimal(info) | T::Dec(info) => match info {
             ast::ExactNumberInfo::None => DataType::NUMERIC,
-            ast::ExactNumberInfo::Precision(p) => DataType::Numeric {
-                precision_scale: Some((*p as u32, 0)),
-            },
-            ast::ExactNumberInfo::PrecisionAndScale(p, s) => DataType::Numeric {
-                precision_scale: Some((*p as u32, *s as u32)),
-            },
+            ast::ExactNumberInfo::Precision(p) => numeric_typmod(*p, 0)?,
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => numeric_typmod(*p, *s)?,
         },
         T::DoublePrecision | T::Float8 | T::Double(_) | T::Real | T::Float4 => DataType::Float8,
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
@@ -934,6 +889,25 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
                 "type {other} is not supported by pgplay"
             )))
         }
+    })
+}
+
+/// `numeric(p, s)` with PostgreSQL 15's bounds (`numerictypmodin`).
+fn numeric_typmod(precision: u64, scale: i64) -> Result<DataType> {
+    if !(1..=1000).contains(&precision) {
+        return Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC precision {precision} must be between 1 and 1000"),
+        ));
+    }
+    if !(-1000..=1000).contains(&scale) {
+        return Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC scale {scale} must be between -1000 and 1000"),
+        ));
+    }
+    Ok(DataType::Numeric {
+        precision_scale: Some((precision as u32, scale as i32)),
     })
 }
 

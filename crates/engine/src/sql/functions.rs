@@ -2,13 +2,10 @@
 //! their evaluation at run time. System functions that need the server
 //! (WAL positions, recovery state, settings) are answered by the [`Host`].
 
-use rust_decimal::prelude::*;
-use rust_decimal::Decimal;
-
 use super::expr::{coerce, Expr, Host};
 use crate::error::{code, DbError, Result};
 use crate::pg_proc::{self, Resolution};
-use crate::types::{DataType, Value};
+use crate::types::{DataType, Numeric, Value};
 
 /// Functions whose 9.x names were changed in PostgreSQL 10: (old, new).
 const RENAMED_IN_10: &[(&str, &str)] = &[
@@ -291,6 +288,38 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
             }
             call(bound, result)
         }
+        ("sqrt" | "exp" | "ln" | "log" | "log10" | "sign", 1) | ("power" | "pow", 2)
+            if matches!(first, Some(DataType::Float8 | DataType::Numeric { .. })) =>
+        {
+            let t = first.unwrap_or(DataType::Float8).without_modifier();
+            call(coerce_all(args, &t)?, t)
+        }
+        ("log" | "div", 2) if matches!(first, Some(DataType::Numeric { .. })) => {
+            call(coerce_all(args, &DataType::NUMERIC)?, DataType::NUMERIC)
+        }
+        ("mod", 2)
+            if matches!(
+                first,
+                Some(DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. })
+            ) =>
+        {
+            let t = args
+                .iter()
+                .map(Expr::data_type)
+                .try_fold(DataType::Unknown, |acc, t| super::expr::unify(&acc, &t))
+                .ok_or_else(|| no_such_function(name, &args))?;
+            call(coerce_all(args, &t)?, t)
+        }
+        ("scale" | "min_scale" | "trim_scale", 1)
+            if matches!(first, Some(DataType::Numeric { .. })) =>
+        {
+            let t = if name == "trim_scale" {
+                DataType::NUMERIC
+            } else {
+                DataType::Int4
+            };
+            call(coerce_all(args, &DataType::NUMERIC)?, t)
+        }
         ("concat", _) => call(args, DataType::Text),
         ("substr" | "substring", 2 | 3) if first.as_ref().is_some_and(DataType::is_string) => {
             let mut args = args;
@@ -383,10 +412,20 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         "octet_length" => Value::Int4(text(0).len() as i32),
         "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
         "pg_lsn_pli" | "pg_lsn_mii" => {
-            let (Value::PgLsn(lsn), Some(delta)) = (&args[0], args[1].as_decimal()) else {
+            let (Value::PgLsn(lsn), Some(delta)) = (&args[0], args[1].as_numeric()) else {
                 return Ok(Value::Null);
             };
-            let delta = delta.trunc().to_i128().unwrap_or(i128::MAX);
+            if delta.is_nan() {
+                return Err(DbError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    if name == "pg_lsn_pli" {
+                        "cannot add NaN to pg_lsn"
+                    } else {
+                        "cannot subtract NaN from pg_lsn"
+                    },
+                ));
+            }
+            let delta = delta.to_i128_rounded().unwrap_or(i128::MAX);
             let result = if name == "pg_lsn_pli" {
                 lsn.0 as i128 + delta
             } else {
@@ -410,9 +449,11 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
                     .ok_or_else(|| DbError::out_of_range("bigint"))?,
             ),
             Value::Float8(v) => Value::Float8(v.abs()),
-            other => Value::Numeric(other.as_decimal().unwrap_or_default().abs()),
+            other => Value::Numeric(other.as_numeric().unwrap_or_else(Numeric::zero).abs()),
         },
         "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args)?,
+        "sqrt" | "exp" | "ln" | "log" | "log10" | "sign" | "power" | "pow" | "mod" | "div"
+        | "scale" | "min_scale" | "trim_scale" => math(name, args)?,
         "substr" | "substring" => {
             let chars: Vec<char> = text(0).chars().collect();
             let start = args[1].as_i64().unwrap_or(1);
@@ -461,60 +502,127 @@ fn round_like(name: &str, args: &[Value]) -> Result<Value> {
             _ => v.floor(),
         }));
     }
-    let number = args[0].as_decimal().unwrap_or_default();
+    let number = args[0].as_numeric().unwrap_or_else(Numeric::zero);
     let places = args.get(1).and_then(Value::as_i64).unwrap_or(0);
-    let strategy = match name {
-        "round" => RoundingStrategy::MidpointAwayFromZero,
-        "trunc" => RoundingStrategy::ToZero,
-        "ceil" | "ceiling" => return Ok(Value::Numeric(with_scale(number.ceil(), 0))),
-        _ => return Ok(Value::Numeric(with_scale(number.floor(), 0))),
-    };
-    if places < 0 {
-        return to_power_of_ten(number, places.unsigned_abs(), strategy).map(Value::Numeric);
-    }
-    // Our numeric holds at most 28 digits after the point; PostgreSQL pads to the scale asked.
-    let places = places.min(MAX_NUMERIC_SCALE as i64) as u32;
-    Ok(Value::Numeric(with_scale(
-        number.round_dp_with_strategy(places, strategy),
-        places,
-    )))
+    Ok(Value::Numeric(match name {
+        "round" => number.round_to(places, false)?,
+        "trunc" => number.round_to(places, true)?,
+        "ceil" | "ceiling" => number.ceil()?,
+        _ => number.floor()?,
+    }))
 }
 
-/// The digits after the point our numeric can hold.
-const MAX_NUMERIC_SCALE: u32 = 28;
-
-/// `round(x, -k)` / `trunc(x, -k)`: `x` to a multiple of 10^k, exactly, in integers (a
-/// numeric's integer part fits in an i128; a multiple of 10^39 or more is always 0).
-fn to_power_of_ten(number: Decimal, exponent: u64, strategy: RoundingStrategy) -> Result<Decimal> {
-    let Some(unit) = u32::try_from(exponent)
-        .ok()
-        .and_then(|e| 10i128.checked_pow(e))
-    else {
-        return Ok(Decimal::ZERO);
+/// The mathematical functions of numeric and double precision (and mod of the integers).
+fn math(name: &str, args: &[Value]) -> Result<Value> {
+    if let Value::Float8(x) = args[0] {
+        return float_math(name, x, args.get(1).and_then(Value::as_f64));
+    }
+    if name == "mod" && !matches!(args[0], Value::Numeric(_)) {
+        let t = match &args[0] {
+            Value::Int2(_) => DataType::Int2,
+            Value::Int4(_) => DataType::Int4,
+            _ => DataType::Int8,
+        };
+        return super::expr::arith(super::expr::Arith::Mod, &args[0], &args[1], &t);
+    }
+    let x = args[0].as_numeric().unwrap_or_else(Numeric::zero);
+    let y = || {
+        args.get(1)
+            .and_then(Value::as_numeric)
+            .unwrap_or_else(Numeric::zero)
     };
-    let integer = number.trunc().to_i128().unwrap_or_default();
-    let (magnitude, negative) = (integer.unsigned_abs() as i128, number.is_sign_negative());
-    let (quotient, remainder) = (magnitude / unit, magnitude % unit);
-    let up = strategy == RoundingStrategy::MidpointAwayFromZero && remainder >= unit - remainder;
-    let rounded = (quotient + i128::from(up))
-        .checked_mul(unit)
-        .and_then(|m| Decimal::try_from_i128_with_scale(m, 0).ok())
-        .ok_or_else(|| {
-            DbError::new(
-                code::NUMERIC_VALUE_OUT_OF_RANGE,
-                "value overflows numeric format",
-            )
-        })?;
-    Ok(if negative && !rounded.is_zero() {
-        -rounded
-    } else {
-        rounded
+    let ten = || Numeric::from_i128(10);
+    Ok(match name {
+        "scale" => return Ok(x.scale().map_or(Value::Null, |s| Value::Int4(s as i32))),
+        "min_scale" => return Ok(x.min_scale().map_or(Value::Null, |s| Value::Int4(s as i32))),
+        "trim_scale" => Value::Numeric(x.trim_scale()),
+        "sqrt" => Value::Numeric(x.sqrt()?),
+        "exp" => Value::Numeric(x.exp()?),
+        "ln" => Value::Numeric(x.ln()?),
+        "log" if args.len() == 2 => Value::Numeric(Numeric::log(&x, &y())?),
+        "log" | "log10" => Value::Numeric(Numeric::log(&ten(), &x)?),
+        "sign" => Value::Numeric(x.sign()),
+        "power" | "pow" => Value::Numeric(x.power(&y())?),
+        "mod" => Value::Numeric(x.rem(&y())?),
+        _ => Value::Numeric(x.div_trunc(&y())?),
     })
 }
 
-fn with_scale(mut number: Decimal, scale: u32) -> Decimal {
-    number.rescale(scale);
-    number
+/// float8's versions, with PostgreSQL's errors for what has no real answer.
+fn float_math(name: &str, x: f64, y: Option<f64>) -> Result<Value> {
+    let y = y.unwrap_or(0.0);
+    let out_of_range = |what: &str| {
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("value out of range: {what}"),
+        )
+    };
+    let log_of = |x: f64| {
+        if x == 0.0 {
+            Err(DbError::new("2201E", "cannot take logarithm of zero"))
+        } else if x < 0.0 {
+            Err(DbError::new(
+                "2201E",
+                "cannot take logarithm of a negative number",
+            ))
+        } else {
+            Ok(x)
+        }
+    };
+    let value = match name {
+        "sqrt" if x < 0.0 => {
+            return Err(DbError::new(
+                "2201F",
+                "cannot take square root of a negative number",
+            ))
+        }
+        "sqrt" => x.sqrt(),
+        "exp" => {
+            let result = x.exp();
+            if result.is_infinite() && x.is_finite() {
+                return Err(out_of_range("overflow"));
+            }
+            if result == 0.0 && x.is_finite() {
+                return Err(out_of_range("underflow"));
+            }
+            result
+        }
+        "ln" => log_of(x)?.ln(),
+        "log" | "log10" => log_of(x)?.log10(),
+        "sign" if x.is_nan() => x,
+        "sign" => {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        }
+        _ => {
+            if x == 0.0 && y < 0.0 {
+                return Err(DbError::new(
+                    "2201F",
+                    "zero raised to a negative power is undefined",
+                ));
+            }
+            if x < 0.0 && y.is_finite() && y.floor() != y {
+                return Err(DbError::new(
+                    "2201F",
+                    "a negative number raised to a non-integer power yields a complex result",
+                ));
+            }
+            let result = x.powf(y);
+            if result.is_infinite() && x.is_finite() && y.is_finite() {
+                return Err(out_of_range("overflow"));
+            }
+            if result == 0.0 && x != 0.0 && x.is_finite() && y.is_finite() {
+                return Err(out_of_range("underflow"));
+            }
+            result
+        }
+    };
+    Ok(Value::Float8(value))
 }
 
 /// Columns of the replication views that older releases named differently,
@@ -580,6 +688,19 @@ mod catalog_tests {
             "ceil",
             "ceiling",
             "floor",
+            "sqrt",
+            "exp",
+            "ln",
+            "log",
+            "log10",
+            "sign",
+            "power",
+            "pow",
+            "mod",
+            "div",
+            "scale",
+            "min_scale",
+            "trim_scale",
             "concat",
             "substr",
             "substring",

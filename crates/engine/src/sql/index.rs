@@ -11,6 +11,7 @@ use pgplay_wal::{RecordBody, XlogRecord};
 use sqlparser::ast;
 
 use super::bind::{ident_name, object_name};
+use super::ddl::RelationKind;
 use super::{notice, Executor};
 use crate::btree;
 use crate::catalog::*;
@@ -385,22 +386,8 @@ impl Executor<'_> {
         for name in names {
             let name = object_name(name);
             let Some((table, index)) = self.catalog.index(&name) else {
-                if self.catalog.relation_exists(&name) {
-                    return Err(DbError::new(
-                        code::WRONG_OBJECT_TYPE,
-                        format!("\"{name}\" is not an index"),
-                    )
-                    .with_hint("Use DROP TABLE to remove a table."));
-                }
-                if if_exists {
-                    self.notices
-                        .push(notice(format!("index \"{name}\" does not exist, skipping")));
-                    continue;
-                }
-                return Err(DbError::new(
-                    code::UNDEFINED_OBJECT,
-                    format!("index \"{name}\" does not exist"),
-                ));
+                self.drop_target_missing(RelationKind::Index, &name, if_exists)?;
+                continue;
             };
             let (table, index) = (table.clone(), index.clone());
             if table.constraints.iter().any(|c| c.name == index.name) {

@@ -613,6 +613,7 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
     db.interrupts.start_statement(timeout_ms);
     let outcome = run(db, session, parsed, &mut notices);
     db.interrupts.finish_statement();
+    report_temp_files(db);
     notices.append(&mut db.pending_notices);
     match &outcome {
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
@@ -632,6 +633,25 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         Err(_) => fail_transaction(db, session),
     }
     StatementResult { outcome, notices }
+}
+
+/// The temporary files the statement's nodes deleted: counted for `pg_stat_database` and,
+/// when at least `log_temp_files` kB, logged as PostgreSQL's `ReportTemporaryFileUsage` does.
+fn report_temp_files(db: &mut Database) {
+    for (session, path, size) in crate::workmem::take_closed(&db.temp_space) {
+        db.temp_files += 1;
+        db.temp_bytes = db.temp_bytes.saturating_add(size as i64);
+        let threshold: i64 = db.setting(session, "log_temp_files").parse().unwrap_or(-1);
+        if threshold >= 0 && (size / 1024) as i64 >= threshold {
+            let statement = db
+                .session(session)
+                .map(|s| s.last_query.clone())
+                .unwrap_or_default();
+            db.log_lines.push(format!(
+                "LOG:  temporary file: path \"{path}\", size {size}\nSTATEMENT:  {statement}"
+            ));
+        }
+    }
 }
 
 fn run(

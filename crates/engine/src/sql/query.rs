@@ -20,7 +20,13 @@ pub struct Rows {
 impl Executor<'_> {
     pub fn run_query(&mut self, query: &ast::Query) -> Result<Rows> {
         let planned = Planner::new(self).plan_statement(query)?;
-        let rows = exec::collect(&planned.plan, self)?;
+        // The result is kept whole before it is sent: counted against the node's memory
+        // (never spilled, as it is not a work_mem node), so a huge result ends in 53200.
+        let mut memory = self.node_memory(false, None);
+        memory.never_spill();
+        let rows = exec::collect_counted(&planned.plan, &mut memory, self);
+        self.query.held.push(memory);
+        let rows = rows?;
         let columns = planned
             .scope
             .columns

@@ -7,8 +7,9 @@
 use sqlparser::ast;
 
 use super::bind::{ident_name, object_name};
+use super::ddl::RelationKind;
 use super::plan::planner::Planner;
-use super::{notice, Executor};
+use super::Executor;
 use crate::catalog::*;
 use crate::database::Outcome;
 use crate::error::{code, DbError, Result};
@@ -273,22 +274,8 @@ impl Executor<'_> {
         for name in names {
             let name = object_name(name);
             let Some(view) = self.catalog.views.get(&name).cloned() else {
-                if self.catalog.table(&name).is_some() {
-                    return Err(DbError::new(
-                        code::WRONG_OBJECT_TYPE,
-                        format!("\"{name}\" is not a view"),
-                    )
-                    .with_hint("Use DROP TABLE to remove a table."));
-                }
-                if if_exists {
-                    self.notices
-                        .push(notice(format!("view \"{name}\" does not exist, skipping")));
-                    continue;
-                }
-                return Err(DbError::new(
-                    code::UNDEFINED_TABLE,
-                    format!("view \"{name}\" does not exist"),
-                ));
+                self.drop_target_missing(RelationKind::View, &name, if_exists)?;
+                continue;
             };
             self.refuse_if_depended_on(view.oid, &format!("view {name}"), cascade)?;
             self.delete_view_rows(view.oid)?;

@@ -5,13 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use rust_decimal::Decimal;
-
-use super::super::expr::{arith, eval, numeric_divide, truth, AggCall, AggFunc, Arith, Row};
+use super::super::expr::{arith, eval, truth, AggCall, AggFunc, Arith, Row};
 use super::super::Executor;
-use crate::error::{code, DbError, Result};
+use crate::error::Result;
 use crate::types::interval::Interval;
-use crate::types::{cast, compare, DataType, Key, Value};
+use crate::types::{cast, compare, DataType, Key, Numeric, Value};
+use crate::workmem::{entry_bytes, row_bytes, value_bytes};
 
 /// One aggregate's state within one group.
 #[derive(Clone, Debug)]
@@ -20,7 +19,7 @@ pub struct AggState {
     /// The running sum, minimum or maximum (NULL before the first value).
     value: Value,
     float_sum: f64,
-    numeric_sum: Decimal,
+    numeric_sum: Numeric,
     distinct: Option<BTreeSet<Key>>,
     /// With ORDER BY inside the call: (sort keys, value, delimiter) of each row.
     ordered: Option<Vec<(Vec<Value>, Value, Option<Value>)>>,
@@ -34,7 +33,7 @@ impl AggState {
             count: 0,
             value: Value::Null,
             float_sum: 0.0,
-            numeric_sum: Decimal::ZERO,
+            numeric_sum: Numeric::zero(),
             distinct: call.distinct.then(BTreeSet::new),
             ordered: (!call.order.is_empty()).then(Vec::new),
             delimiter: None,
@@ -42,16 +41,17 @@ impl AggState {
     }
 }
 
-/// Feeds one input row to an aggregate.
+/// Feeds one input row to an aggregate; returns the bytes its state grew by (the values a
+/// DISTINCT or ORDER BY aggregate keeps, the text `string_agg` builds).
 pub fn update(
     call: &AggCall,
     state: &mut AggState,
     row: &[Value],
     ex: &mut Executor<'_>,
-) -> Result<()> {
+) -> Result<u64> {
     if let Some(filter) = &call.filter {
         if truth(eval(filter, &Row::plain(row), ex)?) != Some(true) {
-            return Ok(());
+            return Ok(0);
         }
     }
     let value = match &call.arg {
@@ -59,7 +59,7 @@ pub fn update(
         Some(arg) => eval(arg, &Row::plain(row), ex)?,
     };
     if value.is_null() {
-        return Ok(());
+        return Ok(0);
     }
     let delimiter = match &call.delimiter {
         Some(d) => Some(eval(d, &Row::plain(row), ex)?),
@@ -70,24 +70,29 @@ pub fn update(
         for (expr, _, _) in &call.order {
             keys.push(eval(expr, &Row::plain(row), ex)?);
         }
+        let bytes =
+            row_bytes(&keys) + value_bytes(&value) + delimiter.as_ref().map_or(0, value_bytes);
         ordered.push((keys, value, delimiter));
-        return Ok(());
+        return Ok(bytes);
     }
     match &mut state.distinct {
         Some(seen) => {
-            seen.insert(Key(vec![value]));
+            let bytes = entry_bytes(std::slice::from_ref(&value), 0);
+            let new = seen.insert(Key(vec![value]));
             state.delimiter = delimiter;
-            Ok(())
+            Ok(if new { bytes } else { 0 })
         }
-        None => accumulate(call, state, value, delimiter),
+        None => {
+            let grows = call.func == AggFunc::StringAgg;
+            let bytes = match (&value, &delimiter) {
+                (Value::Text(text), Some(Value::Text(d))) if grows => (text.len() + d.len()) as u64,
+                (Value::Text(text), _) if grows => text.len() as u64,
+                _ => 0,
+            };
+            accumulate(call, state, value, delimiter)?;
+            Ok(bytes)
+        }
     }
-}
-
-fn overflow() -> DbError {
-    DbError::new(
-        code::NUMERIC_VALUE_OUT_OF_RANGE,
-        "value overflows numeric format",
-    )
 }
 
 fn accumulate(
@@ -149,8 +154,7 @@ fn accumulate(
         AggFunc::Avg => {
             state.numeric_sum = state
                 .numeric_sum
-                .checked_add(value.as_decimal().unwrap_or_default())
-                .ok_or_else(overflow)?;
+                .add(&value.as_numeric().unwrap_or_else(Numeric::zero))?;
         }
     }
     Ok(())
@@ -225,9 +229,10 @@ fn finish_values(call: &AggCall, state: AggState) -> Result<Value> {
         AggFunc::Avg if call.data_type == DataType::Float8 => {
             Value::Float8(state.float_sum / state.count as f64)
         }
-        AggFunc::Avg => Value::Numeric(numeric_divide(
-            state.numeric_sum,
-            Decimal::from(state.count),
-        )?),
+        AggFunc::Avg => Value::Numeric(
+            state
+                .numeric_sum
+                .div(&Numeric::from_i128(i128::from(state.count)))?,
+        ),
     })
 }

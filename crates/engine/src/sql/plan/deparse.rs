@@ -352,7 +352,7 @@ fn constant(value: &Value, t: &DataType) -> String {
         (Value::Null, _) => format!("NULL::{}", t.name()),
         (Value::Bool(b), _) => b.to_string(),
         (Value::Int4(v), Some(text)) if *v >= 0 => text,
-        (Value::Numeric(v), Some(text)) if !v.is_sign_negative() => text,
+        (Value::Numeric(v), Some(text)) if !v.is_special() && v.signum() >= 0 => text,
         (_, Some(text)) => format!("'{}'::{}", text.replace('\'', "''"), t.name()),
         (_, None) => "NULL".into(),
     }

@@ -15,6 +15,7 @@ use super::{Join, JoinKind, Plan, SetOpKind, SortKey};
 use crate::catalog::TableDef;
 use crate::error::{code, DbError, Result};
 use crate::types::{compare, DataType, Key, Value};
+use crate::workmem::{entry_bytes, row_bytes, Limits, NodeMemory};
 
 pub type Row = Vec<Value>;
 
@@ -31,6 +32,63 @@ pub fn collect(plan: &Plan, ex: &mut Executor<'_>) -> Result<Vec<Row>> {
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// EXPLAIN ANALYZE's name for a plan node.
+pub fn plan_key(plan: &Plan) -> usize {
+    plan as *const Plan as usize
+}
+
+/// EXPLAIN ANALYZE's name for the Hash or Materialize node over a join's inner side.
+pub fn wrapper_key(plan: &Plan) -> usize {
+    plan_key(plan) + 1
+}
+
+/// Every row of a plan, kept by a node that counts them against `work_mem`.
+pub fn collect_counted(
+    plan: &Plan,
+    memory: &mut NodeMemory,
+    ex: &mut Executor<'_>,
+) -> Result<Vec<Row>> {
+    let mut source = open(plan, ex)?;
+    let mut rows = Vec::new();
+    while let Some(row) = source.next(ex)? {
+        ex.charge(memory, row_bytes(&row))?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+impl Executor<'_> {
+    /// The memory of a node that holds its input (`hash`: a hash table, allowed
+    /// `hash_mem_multiplier` times `work_mem`), under the session's settings.
+    pub fn node_memory(&self, hash: bool, key: Option<usize>) -> NodeMemory {
+        let setting = |name: &str| {
+            self.db
+                .setting(self.session, name)
+                .parse::<i64>()
+                .unwrap_or(-1)
+        };
+        let limits = Limits {
+            session: self.session,
+            pid: crate::database::session_pid(self.session),
+            work_mem: setting("work_mem").max(64) as u64 * 1024,
+            temp_file_limit: u64::try_from(setting("temp_file_limit")).ok(),
+        };
+        NodeMemory::new(&self.db.temp_space, limits, hash, key)
+    }
+
+    /// Counts `bytes` more held by a node ([`NodeMemory::charge`]).
+    pub fn charge(&mut self, memory: &mut NodeMemory, bytes: u64) -> Result<()> {
+        let session = self.session;
+        let db = &mut *self.db;
+        memory.charge(bytes, || {
+            let current = db.session_mut(session);
+            let number = current.temp_file_counter;
+            current.temp_file_counter = number.wrapping_add(1);
+            number
+        })
+    }
 }
 
 pub fn open<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
@@ -96,7 +154,12 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
         }),
         Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
         Plan::Window { .. } | Plan::Aggregate { .. } | Plan::Sort { .. } => {
-            Box::new(Materialized::new(Rc::new(materialize(plan, ex)?)))
+            let (rows, memory) = materialize(plan, ex)?;
+            Box::new(Materialized {
+                rows: Rc::new(rows),
+                at: 0,
+                _memory: Some(memory),
+            })
         }
         Plan::Limit {
             input,
@@ -115,6 +178,7 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             on: on.as_deref(),
             seen: BTreeSet::new(),
             previous: None,
+            memory: ex.node_memory(true, Some(plan_key(plan))),
         }),
         Plan::SetOp {
             op,
@@ -127,7 +191,9 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             let rows = match ex.query.cte_rows.get(id) {
                 Some(rows) => rows.clone(),
                 None => {
-                    let rows = Rc::new(collect(plan, ex)?);
+                    let mut memory = ex.node_memory(false, None);
+                    let rows = Rc::new(collect_counted(plan, &mut memory, ex)?);
+                    ex.query.held.push(memory);
                     ex.query.cte_rows.insert(*id, rows.clone());
                     rows
                 }
@@ -150,40 +216,59 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             current: open(base, ex)?,
             round: Vec::new(),
             seen: distinct.then(BTreeSet::new),
+            seen_memory: ex.node_memory(true, Some(plan_key(plan))),
+            round_memory: ex.node_memory(false, None),
+            working_memory: ex.node_memory(false, None),
         }),
     })
 }
 
-/// The nodes that read their whole input before their first row: Window, Aggregate, Sort.
-fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<Vec<Row>> {
+/// The nodes that read their whole input before their first row: Window, Aggregate, Sort;
+/// with the memory that counts what they hold (kept as long as the rows).
+fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<(Vec<Row>, NodeMemory)> {
     Ok(match plan {
         Plan::Window { input, calls } => {
-            let rows = collect(input, ex)?;
-            super::window::run(rows, calls, ex)?
+            let mut memory = ex.node_memory(false, Some(plan_key(plan)));
+            let rows = collect_counted(input, &mut memory, ex)?;
+            (super::window::run(rows, calls, ex)?, memory)
         }
         Plan::Aggregate {
             input,
             keys,
             aggregates,
-        } => run_aggregate(open(input, ex)?, keys, aggregates, ex)?,
-        Plan::Sort { input, keys } => {
-            let mut rows = collect(input, ex)?;
-            sort_rows(&mut rows, keys, ex)?;
-            rows
+        } => {
+            let mut memory = ex.node_memory(!keys.is_empty(), Some(plan_key(plan)));
+            let rows = run_aggregate(open(input, ex)?, keys, aggregates, &mut memory, ex)?;
+            (rows, memory)
         }
-        _ => collect(plan, ex)?,
+        Plan::Sort { input, keys } => {
+            let mut memory = ex.node_memory(false, Some(plan_key(plan)));
+            let mut rows = collect_counted(input, &mut memory, ex)?;
+            sort_rows(&mut rows, keys, ex)?;
+            (rows, memory)
+        }
+        _ => {
+            let mut memory = ex.node_memory(false, Some(plan_key(plan)));
+            (collect_counted(plan, &mut memory, ex)?, memory)
+        }
     })
 }
 
-/// Rows already computed, handed out one by one.
+/// Rows already computed, handed out one by one, with the memory that counts them.
 struct Materialized {
     rows: Rc<Vec<Row>>,
     at: usize,
+    /// Dropped with the rows (the temporary file is deleted then).
+    _memory: Option<NodeMemory>,
 }
 
 impl Materialized {
     fn new(rows: Rc<Vec<Row>>) -> Materialized {
-        Materialized { rows, at: 0 }
+        Materialized {
+            rows,
+            at: 0,
+            _memory: None,
+        }
     }
 }
 
@@ -360,6 +445,8 @@ struct JoinSource<'p> {
     right_matched: Vec<bool>,
     current: Option<Probe>,
     unmatched_at: Option<usize>,
+    /// The right rows and their hash table (a lateral join's: those of the current left row).
+    memory: NodeMemory,
 }
 
 struct Probe {
@@ -371,9 +458,12 @@ struct Probe {
 
 impl<'p> JoinSource<'p> {
     fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<JoinSource<'p>> {
+        // PostgreSQL hashes the inner side of a hash join (hash_mem) and materializes that of
+        // a nested loop (work_mem).
+        let mut memory = ex.node_memory(!join.hash_keys.is_empty(), Some(wrapper_key(&join.right)));
         let right_rows = match join.lateral {
             Some(_) => Vec::new(),
-            None => collect(&join.right, ex)?,
+            None => collect_counted(&join.right, &mut memory, ex)?,
         };
         let buckets = if join.hash_keys.is_empty() {
             None
@@ -386,7 +476,11 @@ impl<'p> JoinSource<'p> {
                 padded.extend(row.iter().cloned());
                 let keys: Vec<&Expr> = join.hash_keys.iter().map(|(_, r)| r).collect();
                 if let Some(key) = hash_key(&keys, &padded, ex)? {
-                    buckets.entry(key).or_default().push(index);
+                    let new_key = entry_bytes(&key.0, 24) + 8;
+                    let bucket = buckets.entry(key).or_default();
+                    let bytes = if bucket.is_empty() { new_key } else { 8 };
+                    bucket.push(index);
+                    ex.charge(&mut memory, bytes)?;
                 }
             }
             Some(buckets)
@@ -399,6 +493,7 @@ impl<'p> JoinSource<'p> {
             buckets,
             current: None,
             unmatched_at: None,
+            memory,
         })
     }
 
@@ -424,7 +519,8 @@ impl<'p> JoinSource<'p> {
                 .map(|e| eval(e, &EvalRow::plain(&left), ex))
                 .collect::<Result<Vec<_>>>()?;
             ex.query.outer.push(values);
-            let rows = collect(&self.join.right, ex);
+            self.memory = ex.node_memory(false, Some(wrapper_key(&self.join.right)));
+            let rows = collect_counted(&self.join.right, &mut self.memory, ex);
             ex.query.outer.pop();
             self.right_rows = rows?;
             self.right_matched = vec![false; self.right_rows.len()];
@@ -509,21 +605,29 @@ fn run_aggregate(
     mut input: Box<dyn Source + '_>,
     keys: &[Expr],
     aggregates: &[super::super::expr::AggCall],
+    memory: &mut NodeMemory,
     ex: &mut Executor<'_>,
 ) -> Result<Vec<Row>> {
     let mut groups: BTreeMap<Key, Vec<AggState>> = BTreeMap::new();
+    let states_bytes = aggregates.len() * std::mem::size_of::<AggState>() + 24;
     while let Some(row) = input.next(ex)? {
         ex.db.interrupts.check()?;
         let key = keys
             .iter()
             .map(|k| eval(k, &EvalRow::plain(&row), ex))
             .collect::<Result<Vec<_>>>()?;
-        let states = groups
-            .entry(Key(key))
-            .or_insert_with(|| aggregates.iter().map(AggState::new).collect());
+        let mut bytes = 0;
+        let states = match groups.entry(Key(key)) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                bytes += entry_bytes(&entry.key().0, states_bytes);
+                entry.insert(aggregates.iter().map(AggState::new).collect())
+            }
+        };
         for (call, state) in aggregates.iter().zip(states.iter_mut()) {
-            aggregate::update(call, state, &row, ex)?;
+            bytes += aggregate::update(call, state, &row, ex)?;
         }
+        ex.charge(memory, bytes)?;
     }
     if groups.is_empty() && keys.is_empty() {
         groups.insert(
@@ -672,6 +776,7 @@ struct Distinct<'p> {
     on: Option<&'p [usize]>,
     seen: BTreeSet<Key>,
     previous: Option<Vec<Value>>,
+    memory: NodeMemory,
 }
 
 impl Source for Distinct<'_> {
@@ -681,6 +786,7 @@ impl Source for Distinct<'_> {
             match self.on {
                 None => {
                     if self.seen.insert(Key(row.clone())) {
+                        ex.charge(&mut self.memory, entry_bytes(&row, 0))?;
                         return Ok(Some(row));
                     }
                 }
@@ -705,6 +811,8 @@ impl Source for Distinct<'_> {
 struct Append<'p> {
     inputs: Vec<Box<dyn Source + 'p>>,
     distinct: Option<BTreeSet<Key>>,
+    /// UNION's: the rows seen.
+    memory: NodeMemory,
 }
 
 impl Source for Append<'_> {
@@ -719,6 +827,7 @@ impl Source for Append<'_> {
                 if !seen.insert(Key(row.clone())) {
                     continue;
                 }
+                ex.charge(&mut self.memory, entry_bytes(&row, 0))?;
             }
             return Ok(Some(row));
         }
@@ -733,6 +842,8 @@ struct CountedSetOp<'p> {
     intersect: bool,
     all: bool,
     emitted: BTreeSet<Key>,
+    /// The right rows' counts and the left rows emitted.
+    memory: NodeMemory,
 }
 
 impl Source for CountedSetOp<'_> {
@@ -746,8 +857,11 @@ impl Source for CountedSetOp<'_> {
                     self.counts.insert(key, count - 1);
                 }
                 (count > 0) == self.intersect
+            } else if (count > 0) == self.intersect && self.emitted.insert(key) {
+                ex.charge(&mut self.memory, entry_bytes(&row, 0))?;
+                true
             } else {
-                (count > 0) == self.intersect && self.emitted.insert(key)
+                false
             };
             if keep {
                 return Ok(Some(row));
@@ -764,17 +878,24 @@ fn open_set_op<'p>(
     right: &'p Plan,
     ex: &mut Executor<'_>,
 ) -> Result<Box<dyn Source + 'p>> {
+    let mut memory = ex.node_memory(true, None);
     if op == SetOpKind::Union {
         return Ok(Box::new(Append {
             inputs: vec![open(left, ex)?, open(right, ex)?],
             distinct: (!all).then(BTreeSet::new),
+            memory,
         }));
     }
     let mut counts: BTreeMap<Key, usize> = BTreeMap::new();
     let mut source = open(right, ex)?;
     while let Some(row) = source.next(ex)? {
         ex.db.interrupts.check()?;
-        *counts.entry(Key(row)).or_default() += 1;
+        let bytes = entry_bytes(&row, 8);
+        let count = counts.entry(Key(row)).or_default();
+        if *count == 0 {
+            ex.charge(&mut memory, bytes)?;
+        }
+        *count += 1;
     }
     Ok(Box::new(CountedSetOp {
         left: open(left, ex)?,
@@ -782,6 +903,7 @@ fn open_set_op<'p>(
         intersect: op == SetOpKind::Intersect,
         all,
         emitted: BTreeSet::new(),
+        memory,
     }))
 }
 
@@ -794,6 +916,10 @@ struct RecursiveUnion<'p> {
     /// The rows of this round, the working table of the next.
     round: Vec<Row>,
     seen: Option<BTreeSet<Key>>,
+    /// UNION's rows seen, this round's rows, and the working table's.
+    seen_memory: NodeMemory,
+    round_memory: NodeMemory,
+    working_memory: NodeMemory,
 }
 
 impl Source for RecursiveUnion<'_> {
@@ -806,7 +932,9 @@ impl Source for RecursiveUnion<'_> {
                         if !seen.insert(Key(row.clone())) {
                             continue;
                         }
+                        ex.charge(&mut self.seen_memory, entry_bytes(&row, 0))?;
                     }
+                    ex.charge(&mut self.round_memory, row_bytes(&row))?;
                     self.round.push(row.clone());
                     return Ok(Some(row));
                 }
@@ -817,6 +945,8 @@ impl Source for RecursiveUnion<'_> {
                 None => {
                     let working = std::mem::take(&mut self.round);
                     ex.query.work_tables.insert(self.id, Rc::new(working));
+                    let fresh = ex.node_memory(false, None);
+                    self.working_memory = std::mem::replace(&mut self.round_memory, fresh);
                     self.current = open(self.recursive, ex)?;
                 }
             }

@@ -69,10 +69,15 @@ impl Executor<'_> {
             ));
         };
         let planned = Planner::new(self).plan_statement(query)?;
+        let mut memory = BTreeMap::new();
         let stats = if options.analyze {
             self.query.instrument = Some(BTreeMap::new());
+            crate::workmem::reports(&self.db.temp_space, true);
             let result = super::exec::collect(&planned.plan, self);
             let stats = self.query.instrument.take();
+            // The statement's held subquery and CTE rows report too.
+            self.query.held.clear();
+            memory = crate::workmem::reports(&self.db.temp_space, false);
             result?;
             stats
         } else {
@@ -82,6 +87,7 @@ impl Executor<'_> {
             lines: Vec::new(),
             costs: options.costs,
             stats,
+            memory,
             ctes_shown: Default::default(),
             deparser: Deparser {
                 prefix: relations(&planned.plan, &self.query.ctes) > 1,
@@ -210,6 +216,21 @@ fn key(plan: &Plan) -> usize {
     plan as *const Plan as usize
 }
 
+/// Bytes as EXPLAIN's kB, rounded up.
+fn kb(bytes: u64) -> u64 {
+    bytes.div_ceil(1024)
+}
+
+/// The batches a hashing node that went past its limit splits into: a power of two, each
+/// batch within the limit.
+fn batches(usage: &crate::workmem::Usage) -> u64 {
+    if usage.disk == 0 || usage.limit == 0 {
+        1
+    } else {
+        usage.disk.div_ceil(usage.limit).next_power_of_two().max(2)
+    }
+}
+
 /// What one line of the tree shows: its name, detail lines, and what hangs below it.
 struct View<'p> {
     name: String,
@@ -237,6 +258,8 @@ struct Printer {
     lines: Vec<String>,
     costs: bool,
     stats: Option<BTreeMap<usize, (u64, u64)>>,
+    /// EXPLAIN ANALYZE: what each node that holds its input used ([`crate::workmem`]).
+    memory: BTreeMap<usize, crate::workmem::Usage>,
     /// The CTEs shown as CTE Scans (the others inline).
     ctes_shown: std::collections::BTreeSet<usize>,
     deparser: Deparser,
@@ -271,6 +294,10 @@ impl Printer {
                 children,
             } => {
                 self.header(indent, true, &name, shown, ex);
+                if name == "Hash" {
+                    let lines = self.hash_lines(shown);
+                    self.details(&lines, indent + 6);
+                }
                 for child in children {
                     self.print(child, indent + 6, ex);
                 }
@@ -321,6 +348,47 @@ impl Printer {
             line += &actual;
         }
         self.lines.push(line);
+    }
+
+    /// A Sort's `Sort Method:` line, as PostgreSQL's EXPLAIN ANALYZE shows it.
+    fn sort_lines(&self, plan: &Plan) -> Vec<String> {
+        let Some(usage) = self.memory.get(&key(plan)) else {
+            return Vec::new();
+        };
+        vec![if usage.disk > 0 {
+            format!("Sort Method: external merge  Disk: {}kB", kb(usage.disk))
+        } else {
+            format!("Sort Method: quicksort  Memory: {}kB", kb(usage.memory))
+        }]
+    }
+
+    /// A HashAggregate's batches and memory (past hash_mem it spills in batches).
+    fn hash_aggregate_lines(&self, plan: &Plan) -> Vec<String> {
+        let Some(usage) = self.memory.get(&key(plan)) else {
+            return Vec::new();
+        };
+        let mut line = format!(
+            "Batches: {}  Memory Usage: {}kB",
+            batches(usage),
+            kb(usage.memory)
+        );
+        if usage.disk > 0 {
+            line += &format!("  Disk Usage: {}kB", kb(usage.disk));
+        }
+        vec![line]
+    }
+
+    /// A Hash node's buckets (a power of two, at least 1024), batches and memory.
+    fn hash_lines(&self, inner: &Plan) -> Vec<String> {
+        let Some(usage) = self.memory.get(&super::exec::wrapper_key(inner)) else {
+            return Vec::new();
+        };
+        let buckets = self.rows_of(inner).max(1024).next_power_of_two();
+        vec![format!(
+            "Buckets: {buckets}  Batches: {}  Memory Usage: {}kB",
+            batches(usage),
+            kb(usage.memory.min(usage.limit))
+        )]
     }
 
     fn rows_of(&self, plan: &Plan) -> u64 {
@@ -436,6 +504,7 @@ impl Printer {
                         })
                         .collect();
                     view.details.push(format!("Group Key: {}", keys.join(", ")));
+                    view.details.extend(self.hash_aggregate_lines(plan));
                 }
                 view
             }
@@ -460,6 +529,7 @@ impl Printer {
                     .collect();
                 let mut view = self.simple("Sort".into(), plan, vec![Child::Plan(input)]);
                 view.details.push(format!("Sort Key: {}", keys.join(", ")));
+                view.details.extend(self.sort_lines(plan));
                 view
             }
             Plan::Distinct { input, on: None } => {
@@ -469,6 +539,7 @@ impl Printer {
                     .collect();
                 let mut view = self.simple("HashAggregate".into(), plan, vec![Child::Plan(input)]);
                 view.details.push(format!("Group Key: {}", keys.join(", ")));
+                view.details.extend(self.hash_aggregate_lines(plan));
                 view
             }
             _ => self.leaf(plan),

@@ -251,6 +251,9 @@ pub struct State {
     pub cte_names: BTreeMap<usize, (String, Vec<String>)>,
     /// EXPLAIN ANALYZE: rows and loops of each plan node (by address) while the plan runs.
     pub instrument: Option<BTreeMap<usize, (u64, u64)>>,
+    /// What the statement keeps to its end (materialized CTEs, uncorrelated subqueries'
+    /// rows), counted against `work_mem` ([`crate::workmem`]).
+    pub held: Vec<crate::workmem::NodeMemory>,
 }
 
 impl State {

@@ -2,12 +2,10 @@
 //! and in select lists), and any scalar function in FROM (one row). Series are produced one
 //! value at a time, so `generate_series(1, 1000000000) LIMIT 3` stops after three.
 
-use rust_decimal::Decimal;
-
 use super::super::expr::{coerce, eval, unify, Expr, Row};
 use super::super::Executor;
 use crate::error::{code, DbError, Result};
-use crate::types::{DataType, Value};
+use crate::types::{DataType, Numeric, Value};
 
 /// A function that yields rows of one column.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,9 +102,9 @@ pub enum Series {
         data_type: DataType,
     },
     Numerics {
-        next: Decimal,
-        stop: Decimal,
-        step: Decimal,
+        next: Numeric,
+        stop: Numeric,
+        step: Numeric,
     },
     Empty,
 }
@@ -119,16 +117,34 @@ impl Series {
         let zero_step =
             || DbError::new(code::INVALID_PARAMETER_VALUE, "step size cannot equal zero");
         if *data_type == DataType::NUMERIC {
-            let number = |i: usize| values.get(i).and_then(Value::as_decimal);
-            let step = number(2).unwrap_or(Decimal::ONE);
+            let number = |i: usize| values.get(i).and_then(Value::as_numeric);
+            let step = number(2).unwrap_or_else(|| Numeric::from_i128(1));
             if step.is_zero() {
                 return Err(zero_step());
             }
-            return Ok(Series::Numerics {
-                next: number(0).unwrap_or_default(),
-                stop: number(1).unwrap_or_default(),
-                step,
-            });
+            let (next, stop) = (
+                number(0).unwrap_or_else(Numeric::zero),
+                number(1).unwrap_or_else(Numeric::zero),
+            );
+            for (value, which) in [
+                (&next, "start value"),
+                (&stop, "stop value"),
+                (&step, "step size"),
+            ] {
+                if value.is_nan() {
+                    return Err(DbError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("{which} cannot be NaN"),
+                    ));
+                }
+                if value.is_special() {
+                    return Err(DbError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("{which} cannot be infinity"),
+                    ));
+                }
+            }
+            return Ok(Series::Numerics { next, stop, step });
         }
         let integer = |i: usize| values.get(i).and_then(Value::as_i64).map(i128::from);
         let step = integer(2).unwrap_or(1);
@@ -169,16 +185,17 @@ impl Series {
                 })
             }
             Series::Numerics { next, stop, step } => {
-                let past = if step.is_sign_positive() {
-                    *next > *stop
+                let ordering = next.cmp_total(stop);
+                let past = if step.signum() > 0 {
+                    ordering.is_gt()
                 } else {
-                    *next < *stop
+                    ordering.is_lt()
                 };
                 if past {
                     return None;
                 }
-                let value = *next;
-                *next = next.checked_add(*step)?;
+                let value = next.clone();
+                *next = next.add(step).ok()?;
                 Some(Value::Numeric(value))
             }
         }

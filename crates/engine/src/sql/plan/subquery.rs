@@ -78,21 +78,32 @@ impl Executor<'_> {
             .map(|e| eval(e, row, self))
             .collect::<Result<Vec<_>>>()?;
         self.query.outer.push(outer);
-        let rows = self.fetch(sub, limit);
+        let mut memory = self.node_memory(false, None);
+        let rows = self.fetch(sub, limit, &mut memory);
         self.query.outer.pop();
         let rows = Rc::new(rows?);
         if !sub.correlated {
             self.query.cached.insert(sub.id, rows.clone());
+            self.query.held.push(memory);
         }
         Ok(rows)
     }
 
-    fn fetch(&mut self, sub: &SubqueryExpr, limit: Option<usize>) -> Result<Vec<Row>> {
+    /// The rows, counted against `work_mem` as PostgreSQL's subplan keeps them.
+    fn fetch(
+        &mut self,
+        sub: &SubqueryExpr,
+        limit: Option<usize>,
+        memory: &mut crate::workmem::NodeMemory,
+    ) -> Result<Vec<Row>> {
         let mut source = open(&sub.plan, self)?;
         let mut rows = Vec::new();
         while limit.is_none_or(|l| rows.len() < l) {
             match source.next(self)? {
-                Some(row) => rows.push(row),
+                Some(row) => {
+                    self.charge(memory, crate::workmem::row_bytes(&row))?;
+                    rows.push(row);
+                }
                 None => break,
             }
         }
@@ -107,6 +118,7 @@ impl Executor<'_> {
                 let rows = self.subquery_rows(sub, &EvalRow::plain(&[]), None)?;
                 let mut values = BTreeSet::new();
                 let mut saw_null = false;
+                let mut memory = self.node_memory(true, None);
                 for row in rows.iter() {
                     self.db.interrupts.check()?;
                     let value = row.first().cloned().unwrap_or(Value::Null);
@@ -114,9 +126,13 @@ impl Executor<'_> {
                     if value.is_null() {
                         saw_null = true;
                     } else {
-                        values.insert(Key(vec![value]));
+                        let bytes = crate::workmem::entry_bytes(std::slice::from_ref(&value), 0);
+                        if values.insert(Key(vec![value])) {
+                            self.charge(&mut memory, bytes)?;
+                        }
                     }
                 }
+                self.query.held.push(memory);
                 let set = Rc::new((values, saw_null));
                 self.query.in_sets.insert(sub.id, set.clone());
                 set
