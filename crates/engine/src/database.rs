@@ -196,6 +196,9 @@ pub struct Database {
     pub(crate) unflushed_xacts: UnflushedXacts,
     /// VACUUM and ANALYZE by table OID, for `pg_stat_user_tables`.
     pub table_stats: BTreeMap<u32, crate::vacuum::TableStats>,
+    /// When the autovacuum launcher last started a round (or the server
+    /// became a primary); the next is `autovacuum_naptime` later. Set by the node.
+    pub autovacuum_last: Option<pgplay_wal::time::Timestamp>,
     /// The xmins standbys report with `hot_standby_feedback` (by walsender
     /// pid), which hold back VACUUM here; set by the node.
     pub feedback_xmins: BTreeMap<i32, Xid>,
@@ -291,6 +294,7 @@ impl Database {
             pending_notices: Vec::new(),
             unflushed_xacts: UnflushedXacts::default(),
             table_stats: BTreeMap::new(),
+            autovacuum_last: None,
             feedback_xmins: BTreeMap::new(),
             recovery_conflicts: Default::default(),
             temp_space: Default::default(),

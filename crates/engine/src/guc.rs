@@ -37,6 +37,11 @@ pub enum Kind {
         max: i64,
     },
     Enum(&'static [&'static str]),
+    /// A real number (`vartype` real) within `min` .. `max`.
+    Real {
+        min: i64,
+        max: i64,
+    },
     String,
 }
 
@@ -108,6 +113,51 @@ pub const DEFINITIONS: &[Definition] = &[
         Postmaster,
         Enum(&["always", "on", "off"]),
     ),
+    // The autovacuum launcher (the node's timer) and the thresholds its workers judge
+    // tables by (`vacuum::autovacuum`).
+    def("autovacuum", "on", Sighup, Bool),
+    def(
+        "autovacuum_analyze_scale_factor",
+        "0.1",
+        Sighup,
+        Kind::Real { min: 0, max: 100 },
+    ),
+    def(
+        "autovacuum_analyze_threshold",
+        "50",
+        Sighup,
+        int(Unit::None, 0, INT_MAX),
+    ),
+    def(
+        "autovacuum_naptime",
+        "60",
+        Sighup,
+        int(Seconds, 1, INT_MAX / 1000),
+    ),
+    def(
+        "autovacuum_vacuum_insert_scale_factor",
+        "0.2",
+        Sighup,
+        Kind::Real { min: 0, max: 100 },
+    ),
+    def(
+        "autovacuum_vacuum_insert_threshold",
+        "1000",
+        Sighup,
+        int(Unit::None, -1, INT_MAX),
+    ),
+    def(
+        "autovacuum_vacuum_scale_factor",
+        "0.2",
+        Sighup,
+        Kind::Real { min: 0, max: 100 },
+    ),
+    def(
+        "autovacuum_vacuum_threshold",
+        "50",
+        Sighup,
+        int(Unit::None, 0, INT_MAX),
+    ),
     def("block_size", "8192", Internal, int(Unit::None, 8192, 8192)),
     def("checkpoint_timeout", "300", Sighup, int(Seconds, 30, 86400)),
     def("client_encoding", "UTF8", User, Kind::String),
@@ -160,6 +210,12 @@ pub const DEFINITIONS: &[Definition] = &[
     def("lock_timeout", "0", User, int(Milliseconds, 0, INT_MAX)),
     // Superuser-only in PostgreSQL; pgplay's sessions are superusers. (`crate::workmem`)
     def("log_temp_files", "-1", User, int(Kilobytes, -1, INT_MAX)),
+    def(
+        "log_autovacuum_min_duration",
+        "600000",
+        Sighup,
+        int(Milliseconds, -1, INT_MAX),
+    ),
     def(
         "max_connections",
         "100",
@@ -363,6 +419,24 @@ pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
                     code::INVALID_PARAMETER_VALUE,
                     format!(
                         "{number}{unit} is outside the valid range for parameter \"{}\" ({min} .. {max})",
+                        definition.name
+                    ),
+                ));
+            }
+            Ok(number.to_string())
+        }
+        Kind::Real { min, max } => {
+            let number: f64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| invalid_value(definition.name, value))?;
+            if number < min as f64 || number > max as f64 {
+                return Err(DbError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!(
+                        "{number} is outside the valid range for parameter \"{}\" ({min} .. {max})",
                         definition.name
                     ),
                 ));

@@ -12,11 +12,13 @@
 //! standby must first cancel its queries that still need the rows
 //! (`redo::conflict_horizon` names the xid), or hold replay back.
 //!
-//! pgplay's tables have no index pages (unique checks use in-memory maps,
-//! dropped here and rebuilt), so VACUUM frees dead line pointers in the same
-//! pass, as PostgreSQL does for a table without indexes. Only user tables are
-//! vacuumed: the catalog keeps its old row versions (the WAL explainer reads
-//! them). VACUUM FULL (a rewrite into a new file) is not supported yet.
+//! A table with indexes is vacuumed as PostgreSQL's lazy VACUUM does it:
+//! prune every page, then remove the dead rows' keys from each index
+//! (`btree::bulk_delete`, Btree VACUUM records), and only then free the dead
+//! line pointers (a freed one could take a new row that an old key would
+//! still name). Only user tables are vacuumed: the catalog keeps its old row
+//! versions (the WAL explainer reads them). VACUUM FULL is the ALTER TABLE
+//! rewrite into a new file; [`autovacuum`] is what the node's launcher runs.
 
 use std::collections::BTreeSet;
 
@@ -54,6 +56,17 @@ pub struct TableStats {
     pub vacuum_count: i64,
     pub last_analyze: Option<pgplay_wal::time::Timestamp>,
     pub analyze_count: i64,
+    pub last_autovacuum: Option<pgplay_wal::time::Timestamp>,
+    pub autovacuum_count: i64,
+    pub last_autoanalyze: Option<pgplay_wal::time::Timestamp>,
+    pub autoanalyze_count: i64,
+    /// The next xid when VACUUM and ANALYZE last ran: row versions written
+    /// by later transactions are the changes since, which autovacuum weighs.
+    pub vacuumed_at_xid: Xid,
+    pub analyzed_at_xid: Xid,
+    /// Live rows as the last VACUUM or ANALYZE counted them (`pg_class.reltuples`;
+    /// None before either ran, PostgreSQL's -1).
+    pub reltuples: Option<usize>,
 }
 
 /// Recovery conflicts a standby resolved by cancelling queries
@@ -114,13 +127,13 @@ pub fn view(
                         Value::Int8(live as i64),
                         Value::Int8(dead as i64),
                         crate::stats::time(stats.last_vacuum),
-                        Value::Null,
+                        crate::stats::time(stats.last_autovacuum),
                         crate::stats::time(stats.last_analyze),
-                        Value::Null,
+                        crate::stats::time(stats.last_autoanalyze),
                         Value::Int8(stats.vacuum_count),
-                        Value::Int8(0),
+                        Value::Int8(stats.autovacuum_count),
                         Value::Int8(stats.analyze_count),
-                        Value::Int8(0),
+                        Value::Int8(stats.autoanalyze_count),
                     ]
                 })
                 .collect();
@@ -747,11 +760,29 @@ pub(crate) fn execute(
         if stmt.vacuum && stmt.full {
             table = vacuum_full(db, session, &table, stmt.verbose, notices)?;
         } else if stmt.vacuum {
-            vacuum_table(db, &table, &stmt, notices)?;
+            let qualified = format!("postgres.public.{}", table.name);
+            if stmt.verbose {
+                let how = if stmt.freeze {
+                    "aggressively vacuuming"
+                } else {
+                    "vacuuming"
+                };
+                notices.push(info(format!("{how} \"{qualified}\"")));
+            }
+            let (index_scans, lines) = vacuum_table(db, &table, stmt.freeze, false)?;
+            if stmt.verbose && !table.is_system() {
+                let mut report =
+                    format!("finished vacuuming \"{qualified}\": index scans: {index_scans}");
+                for line in lines {
+                    report.push('\n');
+                    report.push_str(&line);
+                }
+                notices.push(info(report));
+            }
         }
         let table = &table;
         if stmt.analyze || !stmt.vacuum {
-            analyze_table(db, table, stmt.verbose, notices);
+            analyze_table(db, table, stmt.verbose, false, notices);
         }
     }
     // VACUUM's transaction has no xid, so its end writes no commit record and
@@ -799,26 +830,20 @@ fn log_counted(db: &mut Database, report: &mut Report, body: RecordBody) -> Resu
 /// records, `btbulkdelete`); then the second heap pass frees them (Heap2
 /// VACUUM) and marks the page all-visible (VISIBLE). A table without
 /// indexes frees them in the first pass, as PostgreSQL does.
+///
+/// Returns the number of index scans and the report's lines after its first
+/// (VACUUM VERBOSE's INFO, autovacuum's LOG).
 fn vacuum_table(
     db: &mut Database,
     table: &TableDef,
-    stmt: &VacuumStmt,
-    notices: &mut Vec<DbError>,
-) -> Result<()> {
-    let qualified = format!("postgres.public.{}", table.name);
-    if stmt.verbose {
-        let how = if stmt.freeze {
-            "aggressively vacuuming"
-        } else {
-            "vacuuming"
-        };
-        notices.push(info(format!("{how} \"{qualified}\"")));
-    }
+    freeze: bool,
+    auto: bool,
+) -> Result<(usize, Vec<String>)> {
     let horizon = oldest_xmin(db);
     let mut report = Report::default();
     if table.is_system() {
         // The catalog keeps its old versions; see the module's doc.
-        return Ok(());
+        return Ok((0, Vec::new()));
     }
     let pages = db
         .data
@@ -847,7 +872,7 @@ fn vacuum_table(
                 block as u32,
                 &db.data.clog,
                 horizon,
-                stmt.freeze,
+                freeze,
             )
         };
         report.removed += plan.removed;
@@ -912,10 +937,18 @@ fn vacuum_table(
             }
         }
     }
+    let (now, next_xid) = (db.now, db.data.next_xid);
     let stats = db.table_stats.entry(table.oid).or_default();
-    stats.last_vacuum = Some(db.now);
-    stats.vacuum_count += 1;
-    if stmt.verbose {
+    if auto {
+        stats.last_autovacuum = Some(now);
+        stats.autovacuum_count += 1;
+    } else {
+        stats.last_vacuum = Some(now);
+        stats.vacuum_count += 1;
+    }
+    stats.vacuumed_at_xid = next_xid;
+    stats.reltuples = Some(report.remain - report.recently_dead);
+    {
         let percent = |part: usize, whole: usize| {
             if whole == 0 {
                 100.0
@@ -941,7 +974,6 @@ fn vacuum_table(
             )
         };
         let mut lines = vec![
-            format!("finished vacuuming \"{qualified}\": index scans: {index_scans}"),
             format!(
                 "pages: 0 removed, {} remain, {} scanned ({:.2}% of total)",
                 report.pages,
@@ -971,9 +1003,8 @@ fn vacuum_table(
             ),
             "system usage: CPU: user: 0.00 s, system: 0.00 s, elapsed: 0.00 s".to_string(),
         ]);
-        notices.push(info(lines.join("\n")));
+        Ok((index_scans, lines))
     }
-    Ok(())
 }
 
 /// VACUUM FULL: the table rewritten into a new file (see
@@ -1021,7 +1052,13 @@ fn vacuum_full(
 /// ANALYZE: pgplay keeps no column statistics (its planner estimates from
 /// the table itself); it counts the rows as PostgreSQL's sampling does when
 /// it reads every page, and records that it ran.
-fn analyze_table(db: &mut Database, table: &TableDef, verbose: bool, notices: &mut Vec<DbError>) {
+fn analyze_table(
+    db: &mut Database,
+    table: &TableDef,
+    verbose: bool,
+    auto: bool,
+    notices: &mut Vec<DbError>,
+) {
     if verbose {
         notices.push(info(format!("analyzing \"public.{}\"", table.name)));
         let (pages, live, dead) = count_rows(db, table);
@@ -1031,9 +1068,134 @@ fn analyze_table(db: &mut Database, table: &TableDef, verbose: bool, notices: &m
             live.min(30_000)
         )));
     }
+    let (_, live, _) = count_rows(db, table);
+    let (now, next_xid) = (db.now, db.data.next_xid);
     let stats = db.table_stats.entry(table.oid).or_default();
-    stats.last_analyze = Some(db.now);
-    stats.analyze_count += 1;
+    if auto {
+        stats.last_autoanalyze = Some(now);
+        stats.autoanalyze_count += 1;
+    } else {
+        stats.last_analyze = Some(now);
+        stats.analyze_count += 1;
+    }
+    stats.analyzed_at_xid = next_xid;
+    stats.reltuples = Some(live);
+}
+
+// ----- autovacuum ---------------------------------------------------------
+
+/// Row versions written since `mark` (an xid), by committed transactions:
+/// (inserted, updated, deleted), as PostgreSQL's `n_tup_ins`, `n_tup_upd`
+/// and `n_tup_del` count them since then. An update's new version is told
+/// from an insert by the old version pointing at it.
+fn changes_since(db: &Database, table: &TableDef, mark: Xid) -> (usize, usize, usize) {
+    let Some(relation) = db.data.storage.relation(&table.locator) else {
+        return (0, 0, 0);
+    };
+    let clog = &db.data.clog;
+    let committed = |xid: Xid| xid >= mark && clog.status(xid) == XactStatus::Committed;
+    let mut update_targets = BTreeSet::new();
+    let mut deleted = 0;
+    for (at, tuple) in relation.tuples() {
+        if tuple.xmax != 0 && committed(tuple.xmax) {
+            if tuple.ctid == at {
+                deleted += 1;
+            } else {
+                update_targets.insert(tuple.ctid);
+            }
+        }
+    }
+    let (mut inserted, mut updated) = (0, 0);
+    for (at, tuple) in relation.tuples() {
+        if committed(tuple.xmin) {
+            if update_targets.contains(&at) {
+                updated += 1;
+            } else {
+                inserted += 1;
+            }
+        }
+    }
+    (inserted, updated, deleted)
+}
+
+/// What autovacuum would do to a table now: (vacuum, analyze), by
+/// PostgreSQL's `relation_needs_vacanalyze`: dead rows over
+/// `autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor * reltuples`,
+/// rows inserted since the last VACUUM over the insert threshold, rows
+/// changed since the last ANALYZE over the analyze threshold.
+pub fn needs_vacuum_analyze(db: &Database, table: &TableDef) -> (bool, bool) {
+    let setting = |name: &str| db.settings.get(name).parse::<f64>().unwrap_or(0.0);
+    let stats = db.table_stats.get(&table.oid).cloned().unwrap_or_default();
+    let reltuples = stats.reltuples.unwrap_or(0) as f64;
+    let (_, _, dead) = count_rows(db, table);
+    let vacuum_threshold = setting("autovacuum_vacuum_threshold")
+        + setting("autovacuum_vacuum_scale_factor") * reltuples;
+    let insert_base = setting("autovacuum_vacuum_insert_threshold");
+    let insert_threshold =
+        insert_base + setting("autovacuum_vacuum_insert_scale_factor") * reltuples;
+    let (inserted_since_vacuum, _, _) = changes_since(db, table, stats.vacuumed_at_xid);
+    let (inserted, updated, deleted) = changes_since(db, table, stats.analyzed_at_xid);
+    let analyze_threshold = setting("autovacuum_analyze_threshold")
+        + setting("autovacuum_analyze_scale_factor") * reltuples;
+    let vacuum = dead as f64 > vacuum_threshold
+        || (insert_base >= 0.0 && inserted_since_vacuum as f64 > insert_threshold);
+    let analyze = (inserted + updated + deleted) as f64 > analyze_threshold;
+    (vacuum, analyze)
+}
+
+/// One round of the autovacuum launcher's worker over the database: each
+/// user table over its thresholds is vacuumed and/or analyzed, counted in
+/// `pg_stat_user_tables`' `autovacuum_count`/`autoanalyze_count`, and logged
+/// when `log_autovacuum_min_duration` is 0 or more (pgplay's VACUUM takes no
+/// time, so any such value logs every run). Returns the log lines.
+pub fn autovacuum(db: &mut Database) -> Result<Vec<String>> {
+    if db.in_recovery || db.settings.get("autovacuum") != "on" {
+        return Ok(Vec::new());
+    }
+    let catalog = db.committed_catalog()?;
+    let mut tables: Vec<&TableDef> = catalog
+        .tables
+        .values()
+        .filter(|t| !t.is_system() && t.kind == RelKind::Table)
+        .collect();
+    tables.sort_by_key(|t| t.oid);
+    let log = db
+        .settings
+        .get("log_autovacuum_min_duration")
+        .parse::<i64>()
+        .unwrap_or(-1)
+        >= 0;
+    let mut lines = Vec::new();
+    for table in tables {
+        let (vacuum, analyze) = needs_vacuum_analyze(db, table);
+        let qualified = format!("postgres.public.{}", table.name);
+        if vacuum {
+            let (index_scans, report) = vacuum_table(db, table, false, true)?;
+            if log {
+                let mut line = format!(
+                    "LOG:  automatic vacuum of table \"{qualified}\": index scans: {index_scans}"
+                );
+                for part in report {
+                    line.push_str("\n\t");
+                    line.push_str(&part);
+                }
+                lines.push(line);
+            }
+        }
+        if analyze {
+            analyze_table(db, table, false, true, &mut Vec::new());
+            if log {
+                lines.push(format!(
+                    "LOG:  automatic analyze of table \"{qualified}\"\n\tavg read rate: 0.000 MB/s, avg write rate: 0.000 MB/s\n\tbuffer usage: 0 hits, 0 misses, 0 dirtied\n\tsystem usage: CPU: user: 0.00 s, system: 0.00 s, elapsed: 0.00 s"
+                ));
+            }
+        }
+    }
+    let end = db.wal.insert_lsn();
+    if end > db.wal.flush_lsn() {
+        db.leave_for_wal_writer(end);
+    }
+    Ok(lines)
 }
 
 /// (pages, live rows, dead rows) of a table now, as ANALYZE counts them

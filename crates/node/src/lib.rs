@@ -751,6 +751,7 @@ impl Node {
             if standby { "on" } else { "off" }.to_string(),
         );
         self.state = RunState::Running;
+        self.db.autovacuum_last = (!standby).then_some(now);
         self.start_archiver(true);
         if standby {
             self.start_receiver(now);
@@ -934,6 +935,7 @@ impl Node {
                     .set_internal("in_hot_standby", "off".to_string());
                 self.push_log("LOG:  archive recovery complete".into());
                 self.push_log("LOG:  database system is ready to accept connections".into());
+                self.db.autovacuum_last = Some(now);
                 // WAL received as a standby counts as archived (`.done`); new
                 // segments of the new timeline are archived from here.
                 self.start_archiver(false);

@@ -2,7 +2,8 @@
 //! and, after any checkpoint or restartpoint, the removal of WAL segments
 //! no longer needed, within what `wal_keep_size`, the walsenders, the
 //! archiver and the replication slots hold (and the invalidation of slots
-//! beyond `max_slot_wal_keep_size`).
+//! beyond `max_slot_wal_keep_size`). The autovacuum launcher's timer lives
+//! here too: like the checkpointer, a primary's background process on a clock.
 
 use pgplay_engine::database::Signal;
 use pgplay_wal::time::Timestamp;
@@ -81,5 +82,41 @@ impl Node {
             }
         }
         self.deliver_signals();
+    }
+}
+
+impl Node {
+    /// When the autovacuum launcher next starts a worker: `autovacuum_naptime`
+    /// after the last round, on a running primary with `autovacuum = on`.
+    pub(super) fn autovacuum_due(&self) -> Option<Timestamp> {
+        if self.state != RunState::Running
+            || self.db.in_recovery
+            || self.db.settings.get("autovacuum") != "on"
+        {
+            return None;
+        }
+        let naptime = self.setting_i64("autovacuum_naptime").max(1) * 1_000_000;
+        Some(self.db.autovacuum_last? + naptime)
+    }
+
+    /// The autovacuum launcher's timer: a worker vacuums and analyzes the
+    /// tables over their thresholds (`pgplay_engine::vacuum::autovacuum`),
+    /// logging each when `log_autovacuum_min_duration` asks.
+    pub(super) fn autovacuum_timeout(&mut self, now: Timestamp) {
+        if self.state == RunState::Running
+            && !self.db.in_recovery
+            && self.db.autovacuum_last.is_none()
+        {
+            self.db.autovacuum_last = Some(now);
+        }
+        if !self.autovacuum_due().is_some_and(|due| now >= due) {
+            return;
+        }
+        self.db.autovacuum_last = Some(now);
+        match pgplay_engine::vacuum::autovacuum(&mut self.db) {
+            Ok(lines) => lines.into_iter().for_each(|l| self.push_log(l)),
+            Err(error) => self.push_log(format!("ERROR:  {}", error.message)),
+        }
+        self.collect_engine_log();
     }
 }

@@ -147,7 +147,7 @@ impl Node {
         }
     }
 
-    /// Timers: the checkpointer, the WAL writer, walsender keepalives and
+    /// Timers: the checkpointer, the autovacuum launcher, the WAL writer, walsender keepalives and
     /// timeouts, walreceiver retries, status updates and its timeout.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.state != RunState::Running {
@@ -162,6 +162,7 @@ impl Node {
                 self.push_log("LOG:  checkpoint complete".into());
             }
         }
+        self.autovacuum_timeout(now);
         self.wal_writer_timeout(now);
         self.with_receiver(now, |r, v, ids| r.handle_timeout(now, v, ids));
         if self.replay_delayed_until.is_some_and(|at| now >= at) {
@@ -190,6 +191,7 @@ impl Node {
         senders
             .chain(receiver)
             .chain(self.next_checkpoint())
+            .chain(self.autovacuum_due())
             .chain(self.wal_writer_due())
             .chain(self.archiver_timeout())
             .chain(self.replay_delayed_until)
