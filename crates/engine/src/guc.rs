@@ -295,9 +295,23 @@ const RENAMED: &[(&str, &str)] = &[
 ];
 
 pub fn definition(name: &str) -> Option<&'static Definition> {
-    DEFINITIONS
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name))
+    // Looked up several times per statement: an index by lower-case name, not a search of
+    // every definition (the first of equal names wins, as a search would find it).
+    static BY_NAME: std::sync::OnceLock<BTreeMap<String, &'static Definition>> =
+        std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut map = BTreeMap::new();
+        for definition in DEFINITIONS {
+            map.entry(definition.name.to_ascii_lowercase())
+                .or_insert(definition);
+        }
+        map
+    });
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        by_name.get(&name.to_ascii_lowercase()).copied()
+    } else {
+        by_name.get(name).copied()
+    }
 }
 
 pub fn unrecognized(name: &str) -> DbError {
