@@ -23,11 +23,15 @@ pub fn reads_processes(sql: &str) -> bool {
         "pg_cancel_backend",
         "pg_terminate_backend",
     ];
+    // Each name begins "pg_": only where that is do the names need comparing.
     let bytes = sql.as_bytes();
-    NAMES.iter().any(|name| {
-        bytes
-            .windows(name.len())
-            .any(|w| w.eq_ignore_ascii_case(name.as_bytes()))
+    (0..bytes.len().saturating_sub(2)).any(|at| {
+        bytes[at..at + 3].eq_ignore_ascii_case(b"pg_")
+            && NAMES.iter().any(|name| {
+                bytes
+                    .get(at..at + name.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(name.as_bytes()))
+            })
     })
 }
 

@@ -361,9 +361,43 @@ const RENAMED: &[(&str, &str)] = &[
 ];
 
 pub fn definition(name: &str) -> Option<&'static Definition> {
-    DEFINITIONS
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name))
+    // Looked up several times per statement: an index by lower-case name, not a search of
+    // every definition (the first of equal names wins, as a search would find it).
+    // FNV-1a: a fixed hash (no random seed, the engine is deterministic), quick on short names.
+    #[derive(Default)]
+    struct Fnv(u64);
+    impl std::hash::Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            let mut hash = if self.0 == 0 {
+                0xcbf2_9ce4_8422_2325
+            } else {
+                self.0
+            };
+            for byte in bytes {
+                hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+            self.0 = hash;
+        }
+    }
+    type ByName =
+        std::collections::HashMap<String, &'static Definition, std::hash::BuildHasherDefault<Fnv>>;
+    static BY_NAME: std::sync::OnceLock<ByName> = std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut map = ByName::default();
+        for definition in DEFINITIONS {
+            map.entry(definition.name.to_ascii_lowercase())
+                .or_insert(definition);
+        }
+        map
+    });
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        by_name.get(&name.to_ascii_lowercase()).copied()
+    } else {
+        by_name.get(name).copied()
+    }
 }
 
 pub fn unrecognized(name: &str) -> DbError {

@@ -9,6 +9,12 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer whose first `capacity` bytes need no reallocation.
+    pub fn with_capacity(capacity: usize) -> Writer {
+        Writer {
+            bytes: Vec::with_capacity(capacity),
+        }
+    }
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }

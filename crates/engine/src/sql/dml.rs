@@ -9,7 +9,7 @@ use super::expr::*;
 use super::query::{column_name, Rows};
 use super::upsert::Upserted;
 use super::{rows_outcome, Executor};
-use crate::catalog::TableDef;
+use crate::catalog::{Catalog, TableDef};
 use crate::database::Outcome;
 use crate::error::{code, DbError, Result};
 use crate::heap::{HeapTuple, ItemPointer};
@@ -17,11 +17,11 @@ use crate::mvcc::{live_now, XactStatus};
 use crate::types::{apply_typmod, DataType, Value};
 
 impl Executor<'_> {
-    fn target_table(&self, name: &str) -> Result<TableDef> {
-        let table = self
-            .catalog
+    /// The table a statement writes, borrowed from `catalog` (the executor's, whose `Rc` the
+    /// caller holds): no copy of its definition per statement.
+    fn target_table<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c TableDef> {
+        let table = catalog
             .table(name)
-            .cloned()
             .ok_or_else(|| DbError::undefined_table(name))?;
         if table.is_system() {
             return Err(DbError::new(
@@ -89,7 +89,8 @@ impl Executor<'_> {
                 ))
             }
         };
-        let table = self.target_table(&name)?;
+        let catalog = self.catalog.clone();
+        let table = Self::target_table(&catalog, &name)?;
         self.db.check_writable(self.session, "INSERT")?;
         same_length_values(insert)?;
         let targets = insert_targets(&table, &insert.columns)?;
@@ -610,7 +611,8 @@ impl Executor<'_> {
                 "UPDATE of this target is not supported",
             ));
         };
-        let table = self.target_table(&object_name(name))?;
+        let catalog = self.catalog.clone();
+        let table = Self::target_table(&catalog, &object_name(name))?;
         self.db.check_writable(self.session, "UPDATE")?;
         let from = match &update.from {
             None => None,
@@ -758,7 +760,8 @@ impl Executor<'_> {
                 "DELETE of this target is not supported",
             ));
         };
-        let table = self.target_table(&object_name(name))?;
+        let catalog = self.catalog.clone();
+        let table = Self::target_table(&catalog, &object_name(name))?;
         self.db.check_writable(self.session, "DELETE")?;
         let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
         let (scope, from_rows) = self.joined_scope(target, delete.using.as_deref())?;

@@ -30,6 +30,7 @@ use std::sync::Arc as Rc;
 use sqlparser::ast::{self as ast, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{TokenWithSpan, Tokenizer};
 
 use crate::catalog::Catalog;
 use crate::database::{ColumnInfo, Database, Outcome, SessionId, StatementResult};
@@ -147,8 +148,10 @@ pub(crate) enum Parsed {
 
 fn parse(sql: &str) -> Result<Vec<Parsed>> {
     let trimmed = sql.trim().trim_end_matches(';').trim();
+    // The checks below read at most the first three words and whether there are more.
     let words: Vec<String> = trimmed
         .split_whitespace()
+        .take(4)
         .map(|w| w.to_ascii_lowercase())
         .collect();
     if words.first().map(String::as_str) == Some("checkpoint") && words.len() == 1 {
@@ -208,14 +211,32 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     } else {
         sql
     };
-    if let Some(error) = unterminated_string_error(sql)
-        .or_else(|| star_alias_error(sql))
-        .or_else(|| reserved_table_name_error(sql))
-    {
-        return Err(error);
-    }
-    let stripped = transaction::without_deferrable(sql);
-    let mut statements = match parse_bounded(stripped.as_deref().unwrap_or(sql)) {
+    // The text is tokenized once: the checks and the parser share the tokens. Text the
+    // tokenizer refuses, and the rare statement with DEFERRABLE, take the long way.
+    let tokens = match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() {
+        Ok(tokens) => {
+            if let Some(error) =
+                star_alias_error(sql, &tokens).or_else(|| reserved_table_name_error(sql, &tokens))
+            {
+                return Err(error);
+            }
+            Some(tokens).filter(|tokens| !transaction::names_deferrable(tokens))
+        }
+        Err(_) => {
+            if let Some(error) = unterminated_string_error(sql) {
+                return Err(error);
+            }
+            None
+        }
+    };
+    let parsed = match tokens {
+        Some(tokens) => parse_bounded(sql, Some(tokens)),
+        None => {
+            let stripped = transaction::without_deferrable(sql);
+            parse_bounded(stripped.as_deref().unwrap_or(sql), None)
+        }
+    };
+    let mut statements = match parsed {
         Err(error) if error.code == code::SYNTAX_ERROR => {
             vec![create_as::parse_with_column_names(sql).ok_or(error)?]
         }
@@ -247,19 +268,23 @@ fn two_phase_command(words: &[String]) -> Option<&'static str> {
 
 /// sqlparser with its recursion bounded ([`crate::stack`]): too deep a statement is PostgreSQL's
 /// `stack depth limit exceeded`, never a crash.
-fn parse_bounded(sql: &str) -> Result<Vec<Statement>> {
+/// `tokens`, when given, are `sql`'s own (as `Parser::try_with_sql` would make them).
+fn parse_bounded(sql: &str, tokens: Option<Vec<TokenWithSpan>>) -> Result<Vec<Statement>> {
     use sqlparser::parser::ParserError;
     if crate::stack::nesting_estimate(sql) > crate::stack::MAX_NESTING {
         return Err(crate::stack::depth_exceeded());
     }
-    Parser::new(&PostgreSqlDialect {})
-        .with_recursion_limit(crate::stack::PARSER_RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .and_then(|mut parser| parser.parse_statements())
-        .map_err(|error| match error {
-            ParserError::RecursionLimitExceeded => crate::stack::depth_exceeded(),
-            other => parse_error(sql, &other.to_string()),
-        })
+    let parser = Parser::new(&PostgreSqlDialect {})
+        .with_recursion_limit(crate::stack::PARSER_RECURSION_LIMIT);
+    match tokens {
+        Some(tokens) => Ok(parser.with_tokens_with_locations(tokens)),
+        None => parser.try_with_sql(sql),
+    }
+    .and_then(|mut parser| parser.parse_statements())
+    .map_err(|error| match error {
+        ParserError::RecursionLimitExceeded => crate::stack::depth_exceeded(),
+        other => parse_error(sql, &other.to_string()),
+    })
 }
 
 fn parse_alter_system(sql: &str) -> Result<Parsed> {
@@ -411,11 +436,8 @@ const RESERVED: &[&str] = &[
 ];
 
 /// `CREATE TABLE table (...)`: PostgreSQL stops at the reserved word.
-fn reserved_table_name_error(sql: &str) -> Option<DbError> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
+fn reserved_table_name_error(sql: &str, tokens: &[TokenWithSpan]) -> Option<DbError> {
+    use sqlparser::tokenizer::Token;
     let words: Vec<_> = tokens
         .iter()
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
@@ -454,14 +476,11 @@ fn reserved_table_name_error(sql: &str) -> Option<DbError> {
 /// PostgreSQL's grammar gives `*` in a select list no alias, so in
 /// `SELECT * FROMM t` the error is at "FROMM"; sqlparser takes FROMM for an
 /// alias and fails later. Catch that shape first.
-fn star_alias_error(sql: &str) -> Option<DbError> {
+fn star_alias_error(sql: &str, tokens: &[TokenWithSpan]) -> Option<DbError> {
     use sqlparser::keywords::Keyword;
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
+    use sqlparser::tokenizer::Token;
     let tokens: Vec<_> = tokens
-        .into_iter()
+        .iter()
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
         .collect();
     for window in tokens.windows(3) {

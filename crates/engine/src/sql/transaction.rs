@@ -25,6 +25,16 @@ fn savepoint_name(ident: &ast::Ident) -> String {
     }
 }
 
+/// Whether [`without_deferrable`] could change the text these tokens come from: only a
+/// DEFERRABLE keyword can (most statements have none and need not be tokenized again).
+pub fn names_deferrable(tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> bool {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    tokens.iter().any(|t| {
+        matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::DEFERRABLE)
+    })
+}
+
 /// `[NOT] DEFERRABLE` in BEGIN, START TRANSACTION, SET TRANSACTION and SET
 /// SESSION CHARACTERISTICS, which sqlparser does not read: it matters only
 /// to SERIALIZABLE READ ONLY transactions under Serializable Snapshot
