@@ -34,45 +34,11 @@ done
 tester="${ISOLATIONTESTER:-$("$pg_bin/pg_config" --pkglibdir)/pgxs/src/test/isolation/isolationtester}"
 [ -x "$tester" ] || { echo "isolation.sh: no isolationtester at $tester (postgresql-server-dev-15)" >&2; exit 2; }
 
-if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || { echo "isolation.sh: running as root needs a 'postgres' user" >&2; exit 2; }
-    as_pg() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
-else
-    as_pg() { "$@"; }
-fi
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/pgplay-iso15.XXXXXX")"
-chmod 755 "$tmp"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
-data="$tmp/data"
-log="$tmp/server.log"
-started=0
-
-cleanup() {
-    status=$?
-    if [ "$started" -eq 1 ]; then
-        as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-as_pg "$pg_bin/initdb" -D "$data" -U postgres --auth=trust --no-locale --encoding=UTF8 >"$tmp/initdb.log" 2>&1 || {
-    cat "$tmp/initdb.log" >&2
-    exit 2
-}
-started=1
-# Settings as pg_regress gives isolation tests: no deadlock detection delay beyond the default.
-if ! as_pg "$pg_bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp -c fsync=off -c TimeZone=UTC" \
-    start >/dev/null; then
-    echo "isolation.sh: PostgreSQL did not start; server log:" >&2
-    cat "$log" >&2 || true
-    exit 2
-fi
+source "$repo/tests/postgres/throwaway.sh"
+throwaway_dir iso15
+pg_initdb "$tmp/data"
+pg_start "$tmp/data" "$tmp/server.log" \
+    "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp -c fsync=off -c TimeZone=UTC"
 
 passed=0
 failed=0
