@@ -95,6 +95,13 @@ fn div_round(value: &BigInt, divisor: &BigInt) -> BigInt {
 
 /// `digits * 10^-from` at scale `to` (may be negative), rounded half away from zero, or
 /// truncated toward zero.
+/// Two finite values' digits at the larger of their scales, and that scale.
+fn aligned(a: &BigInt, scale_a: u32, b: &BigInt, scale_b: u32) -> (BigInt, BigInt, u32) {
+    let scale = scale_a.max(scale_b);
+    let at = |digits, from: u32| rescale(digits, i64::from(from), i64::from(scale), false);
+    (at(a, scale_a), at(b, scale_b), scale)
+}
+
 fn rescale(digits: &BigInt, from: i64, to: i64, truncate: bool) -> BigInt {
     match to.cmp(&from) {
         Ordering::Equal => digits.clone(),
@@ -434,9 +441,7 @@ impl Numeric {
                     scale: sb,
                 },
             ) => {
-                let scale = (*sa).max(*sb);
-                let a = rescale(a, i64::from(*sa), i64::from(scale), false);
-                let b = rescale(b, i64::from(*sb), i64::from(scale), false);
+                let (a, b, scale) = aligned(a, *sa, b, *sb);
                 Numeric::make(a + b, i64::from(scale))
             }
         }
@@ -803,13 +808,8 @@ impl Numeric {
                     scale: sb,
                 },
             ) => {
-                let scale = (*sa).max(*sb);
-                rescale(a, i64::from(*sa), i64::from(scale), false).cmp(&rescale(
-                    b,
-                    i64::from(*sb),
-                    i64::from(scale),
-                    false,
-                ))
+                let (a, b, _) = aligned(a, *sa, b, *sb);
+                a.cmp(&b)
             }
             _ => rank(self).cmp(&rank(other)),
         }
