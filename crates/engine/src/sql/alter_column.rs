@@ -733,16 +733,7 @@ pub(crate) fn vacuum_full(
     table: &TableDef,
     notices: &mut Vec<DbError>,
 ) -> Result<TableDef> {
-    let catalog = db.catalog(session)?;
-    let snapshot = db.statement_snapshot(session, true)?;
-    let mut executor = Executor {
-        db,
-        session,
-        catalog,
-        snapshot,
-        notices,
-        query: Default::default(),
-    };
+    let mut executor = Executor::open(db, session, notices, true)?;
     executor.lock_relation(table.oid)?;
     let rows = executor
         .scan(table)?

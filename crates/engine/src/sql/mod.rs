@@ -801,31 +801,11 @@ fn run(
             })
         }
         Parsed::Reindex { kind, name } => {
-            let catalog = db.catalog(session)?;
-            let snapshot = db.statement_snapshot(session, true)?;
-            let mut executor = Executor {
-                db,
-                session,
-                catalog,
-                snapshot,
-                notices,
-                query: Default::default(),
-            };
-            executor.reindex(&kind, &name)
+            Executor::open(db, session, notices, true)?.reindex(&kind, &name)
         }
         Parsed::Sql(statement) => {
-            let catalog = db.catalog(session)?;
-            let snapshot =
-                db.statement_snapshot(session, transaction::takes_snapshot(&statement))?;
-            let mut executor = Executor {
-                db,
-                session,
-                catalog,
-                snapshot,
-                notices,
-                query: Default::default(),
-            };
-            executor.statement(&statement)
+            let takes_snapshot = transaction::takes_snapshot(&statement);
+            Executor::open(db, session, notices, takes_snapshot)?.statement(&statement)
         }
     }
 }
@@ -839,6 +819,29 @@ pub struct Executor<'a> {
     pub notices: &'a mut Vec<DbError>,
     /// The running query's subquery, CTE and outer-row state.
     pub query: plan::State,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor for one statement of `session`: the catalog it sees, and the
+    /// statement's snapshot (a new one unless `takes_snapshot` is false, as
+    /// for transaction control).
+    pub(crate) fn open(
+        db: &'a mut Database,
+        session: SessionId,
+        notices: &'a mut Vec<DbError>,
+        takes_snapshot: bool,
+    ) -> Result<Executor<'a>> {
+        let catalog = db.catalog(session)?;
+        let snapshot = db.statement_snapshot(session, takes_snapshot)?;
+        Ok(Executor {
+            db,
+            session,
+            catalog,
+            snapshot,
+            notices,
+            query: Default::default(),
+        })
+    }
 }
 
 /// The command tag PostgreSQL names when it refuses `statement` in a
