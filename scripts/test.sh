@@ -147,7 +147,13 @@ step_e2e() {
     node tests/e2e/both-hosts.mjs dist
 }
 
-ALL_STEPS=(setup fmt fetch unit wasm wasm_tests web page slt_pgplay seeds sim slt_postgres e2e)
+ALL_STEPS=(setup fmt fetch web unit wasm wasm_tests slt_pgplay seeds sim slt_postgres page e2e)
+
+# Steps that run in the background, beside the ones after them, when a later step is also to
+# run: Trunk's release build spends minutes linking one codegen unit on one core, which leaves
+# the other core to the native tests. Steps that read its output wait for it first.
+BACKGROUND_STEPS=(web)
+NEEDS_BACKGROUND=(page e2e)
 
 # --- Driver ---------------------------------------------------------------------------------
 
@@ -164,6 +170,10 @@ done
 summary=()
 failed=""
 started_all=$SECONDS
+log_dir="$PGPLAY_ROOT/target/test-logs"
+background_pids=()
+background_names=()
+background_started=()
 
 print_summary() {
     local line
@@ -180,24 +190,82 @@ print_summary() {
     fi
 }
 
+contains() { # word, list...
+    local word="$1" item
+    shift
+    for item in "$@"; do
+        [ "$item" = "$word" ] && return 0
+    done
+    return 1
+}
+
+# Records a finished step's line in the summary; on failure prints the summary and exits.
+record() { # step, status, elapsed, [note]
+    local result
+    case $2 in
+        0) result="ok" ;;
+        "$SKIPPED") result="skipped" ;;
+        *) result="FAILED (exit $2)" ;;
+    esac
+    summary+=("$(printf '%-14s %6ss   %s%s' "$1" "$3" "$result" "${4:-}")")
+    if [ "$2" -ne 0 ] && [ "$2" -ne "$SKIPPED" ]; then
+        failed=$1
+        print_summary
+        exit 1
+    fi
+}
+
+# Waits for every background step, prints its log and records it.
+wait_background() {
+    local i status
+    for i in "${!background_pids[@]}"; do
+        pgplay_log "waiting for background step: ${background_names[$i]}"
+        set +e
+        wait "${background_pids[$i]}"
+        status=$?
+        set -e
+        cat "$log_dir/${background_names[$i]}.log"
+        record "${background_names[$i]}" "$status" "$((SECONDS - background_started[$i]))" \
+            "   (in the background)"
+    done
+    background_pids=()
+    background_names=()
+    background_started=()
+}
+
+# A background step still running when this script ends (a failure, Ctrl+C) must not outlive
+# it: each runs in its own process group, stopped whole.
+stop_background() {
+    local pid
+    for pid in "${background_pids[@]}"; do
+        kill -- -"$pid" 2>/dev/null || true
+    done
+}
+trap stop_background EXIT
+
+last_step="${steps[${#steps[@]} - 1]}"
 for step in "${steps[@]}"; do
+    if contains "$step" "${NEEDS_BACKGROUND[@]}"; then
+        wait_background
+    fi
+    if contains "$step" "${BACKGROUND_STEPS[@]}" && [ "$step" != "$last_step" ]; then
+        pgplay_log "step: $step (in the background; log in target/test-logs/$step.log)"
+        mkdir -p "$log_dir"
+        set -m
+        (set -e; "step_$step") >"$log_dir/$step.log" 2>&1 &
+        set +m
+        background_pids+=("$!")
+        background_names+=("$step")
+        background_started+=("$SECONDS")
+        continue
+    fi
     pgplay_log "step: $step"
     started=$SECONDS
     set +e
     (set -e; "step_$step")
     status=$?
     set -e
-    elapsed=$((SECONDS - started))
-    case $status in
-        0) result="ok" ;;
-        "$SKIPPED") result="skipped" ;;
-        *) result="FAILED (exit $status)" ;;
-    esac
-    summary+=("$(printf '%-14s %6ss   %s' "$step" "$elapsed" "$result")")
-    if [ "$status" -ne 0 ] && [ "$status" -ne "$SKIPPED" ]; then
-        failed=$step
-        print_summary
-        exit 1
-    fi
+    record "$step" "$status" "$((SECONDS - started))"
 done
+wait_background
 print_summary
