@@ -7,35 +7,13 @@
 //
 //   node tests/e2e/console.mjs [DIST_DIR] [ARTIFACT_DIR]
 
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { serveDist, launchChromium } from "../../scripts/browser.mjs";
+import { join } from "node:path";
+import { startE2e } from "./harness.mjs";
 
-const distDir = resolve(process.argv[2] ?? "dist");
-const artifacts = resolve(process.argv[3] ?? "target/artifacts");
-const timeout = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 30_000);
-
-const served = await serveDist(distDir);
-const url = served.url;
-const problems = [];
-const steps = [];
-const browser = await launchChromium();
-async function step(name, body) {
-  try {
-    await body();
-    steps.push(`ok   ${name}`);
-  } catch (error) {
-    steps.push(`FAIL ${name}`);
-    problems.push(`${name}: ${String(error).split("\n").slice(0, 6).join("\n")}`);
-  }
-}
-try {
-  await mkdir(artifacts, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-  });
+const e2e = await startE2e("console");
+const { url, artifacts, timeout, step } = e2e;
+await e2e.run(async () => {
+  const page = await e2e.newPage({ viewport: { width: 390, height: 844 } });
   await page.goto(`${url}?lesson=003`);
   await page.getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
   const box = page.getByLabel("SQL for primary");
@@ -125,15 +103,4 @@ try {
   });
   await page.getByRole("group", { name: "Console for primary" }).scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, "console-phone.png") });
-} catch (error) {
-  problems.push(String(error));
-} finally {
-  await browser.close();
-  served.close();
-}
-console.log(steps.join("\n"));
-if (problems.length > 0) {
-  console.error(`console e2e FAILED on ${url}:\n  ${problems.join("\n  ")}`);
-  process.exit(1);
-}
-console.log(`console e2e ok; screenshot in ${artifacts}`);
+});

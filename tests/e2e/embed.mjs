@@ -8,16 +8,11 @@
 //   node tests/e2e/embed.mjs [DIST_DIR] [ARTIFACT_DIR]
 
 import { createServer } from "node:http";
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { serveDist, launchChromium } from "../../scripts/browser.mjs";
+import { join } from "node:path";
+import { startE2e } from "./harness.mjs";
 
-const distDir = resolve(process.argv[2] ?? "dist");
-const artifacts = resolve(process.argv[3] ?? "target/artifacts");
-const timeout = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 30_000);
-
-const served = await serveDist(distDir);
-const url = served.url;
+const e2e = await startE2e("embed");
+const { url, artifacts, timeout, browser, step, watch } = e2e;
 const embedOrigin = new URL(url).origin;
 
 // The docs site: one page with the embed in an iframe, served on loopback. On 127.0.0.1 it is
@@ -44,28 +39,11 @@ await new Promise((ready) => host.listen(0, "127.0.0.1", ready));
 hostPort = host.address().port;
 const strangerHost = createServer(docsPage);
 await new Promise((ready) => strangerHost.listen(0, "127.0.0.2", ready));
+e2e.onClose(() => host.close());
+e2e.onClose(() => strangerHost.close());
 
-const problems = [];
-const steps = [];
-const browser = await launchChromium();
-async function step(name, body) {
-  try {
-    await body();
-    steps.push(`ok   ${name}`);
-  } catch (error) {
-    steps.push(`FAIL ${name}`);
-    problems.push(`${name}: ${String(error).split("\n").slice(0, 6).join("\n")}`);
-  }
-}
-function watch(page) {
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-  });
-}
 const script = "CREATE TABLE docs (x int);\nINSERT INTO docs VALUES (1), (2);\n\\c standby1\nSELECT pg_is_in_recovery();\n";
-try {
-  await mkdir(artifacts, { recursive: true });
+await e2e.run(async () => {
   const page = await browser.newPage({ viewport: { width: 720, height: 480 } });
   watch(page);
   await page.goto(`${url}?embed=console,cluster&nodes=primary,standby1#script=${encodeURIComponent(script)}`);
@@ -141,17 +119,4 @@ try {
     if (shown.includes("intruder")) throw new Error("the embed ran the stranger's SQL");
   });
   await stranger.close();
-} catch (error) {
-  problems.push(String(error));
-} finally {
-  await browser.close();
-  served.close();
-  host.close();
-  strangerHost.close();
-}
-console.log(steps.join("\n"));
-if (problems.length > 0) {
-  console.error(`embed e2e FAILED on ${url}:\n  ${problems.join("\n  ")}`);
-  process.exit(1);
-}
-console.log(`embed e2e ok; screenshots in ${artifacts}`);
+});

@@ -9,18 +9,14 @@
 //   node tests/e2e/package.mjs [DIST_DIR] [ARTIFACT_DIR]
 
 import { createServer } from "node:http";
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname, extname, join, normalize, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serveDist, launchChromium } from "../../scripts/browser.mjs";
+import { startE2e } from "./harness.mjs";
 
-const distDir = resolve(process.argv[2] ?? "dist");
-const artifacts = resolve(process.argv[3] ?? "target/artifacts");
-const timeout = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 30_000);
 const here = join(dirname(fileURLToPath(import.meta.url)), "package");
-
-const served = await serveDist(distDir);
-const playground = served.url;
+const e2e = await startE2e("package");
+const { url: playground, distDir, artifacts, timeout, step } = e2e;
 
 // The other project's test server: its page and test under /, its copy of the package (as
 // `npm install` of dist/package would give it) under /pgplay/.
@@ -42,26 +38,10 @@ const host = createServer(async (request, response) => {
 });
 await new Promise((ready) => host.listen(0, "127.0.0.1", ready));
 const hostUrl = `http://127.0.0.1:${host.address().port}/`;
+e2e.onClose(() => host.close());
 
-const problems = [];
-const steps = [];
-const browser = await launchChromium();
-async function step(name, body) {
-  try {
-    const detail = await body();
-    steps.push(`ok   ${name}${detail ? `: ${detail}` : ""}`);
-  } catch (error) {
-    steps.push(`FAIL ${name}`);
-    problems.push(`${name}: ${String(error).split("\n").slice(0, 8).join("\n")}`);
-  }
-}
-try {
-  await mkdir(artifacts, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 900, height: 800 } });
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-  });
+await e2e.run(async () => {
+  const page = await e2e.newPage({ viewport: { width: 900, height: 800 } });
   // Messages the host page hears from the element's embed, with when they came.
   await page.addInitScript(() => {
     window.heard = [];
@@ -105,16 +85,4 @@ try {
   });
   await page.screenshot({ path: join(artifacts, "package-host.png"), fullPage: true });
   await page.close();
-} catch (error) {
-  problems.push(String(error));
-} finally {
-  await browser.close();
-  served.close();
-  host.close();
-}
-console.log(steps.join("\n"));
-if (problems.length > 0) {
-  console.error(`package e2e FAILED (playground ${playground}, host ${hostUrl}):\n  ${problems.join("\n  ")}`);
-  process.exit(1);
-}
-console.log(`package e2e ok; screenshot in ${artifacts}`);
+});

@@ -9,37 +9,15 @@
 //
 //   node tests/e2e/playground.mjs [DIST_DIR] [ARTIFACT_DIR]
 
-import { readFile, mkdir } from "node:fs/promises";
-import { extname, join, normalize, resolve } from "node:path";
-import { serveDist, launchChromium } from "../../scripts/browser.mjs";
+import { join } from "node:path";
+import { startE2e } from "./harness.mjs";
 
-const distDir = resolve(process.argv[2] ?? "dist");
-const artifacts = resolve(process.argv[3] ?? "target/artifacts");
-const timeout = Number(process.env.PGPLAY_E2E_TIMEOUT_MS ?? 30_000);
+const e2e = await startE2e("playground");
+const { url, artifacts, timeout, browser, problems, step } = e2e;
 
-const served = await serveDist(distDir);
-const url = served.url;
-
-const problems = [];
-const steps = [];
-const browser = await launchChromium();
-async function step(name, body) {
-  try {
-    await body();
-    steps.push(`ok   ${name}`);
-  } catch (error) {
-    steps.push(`FAIL ${name}`);
-    problems.push(`${name}: ${String(error).split("\n").slice(0, 6).join("\n")}`);
-  }
-}
-try {
-  await mkdir(artifacts, { recursive: true });
+await e2e.run(async () => {
   for (const scheme of ["light", "dark"]) {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: scheme });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-    });
+    const page = await e2e.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: scheme });
     await page.goto(url);
     await page.getByRole("status").filter({ hasText: "Streaming" }).waitFor({ timeout });
     if (scheme === "dark") {
@@ -267,15 +245,4 @@ try {
       await page.close();
     }
   }
-} catch (error) {
-  problems.push(String(error));
-} finally {
-  await browser.close();
-  served.close();
-}
-console.log(steps.join("\n"));
-if (problems.length > 0) {
-  console.error(`playground e2e FAILED on ${url}:\n  ${problems.join("\n  ")}`);
-  process.exit(1);
-}
-console.log(`playground e2e ok; screenshots in ${artifacts}`);
+});
