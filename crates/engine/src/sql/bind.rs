@@ -39,6 +39,11 @@ pub struct Binder<'a> {
     pub planner: Option<&'a mut dyn QueryContext>,
     /// Window function calls found in a select list or ORDER BY, when they are allowed.
     pub windows: Option<&'a mut Vec<crate::sql::plan::window::WindowCall>>,
+    /// The query's `WINDOW name AS (...)` definitions, for `OVER name`.
+    pub window_defs: &'a [ast::NamedWindowDefinition],
+    /// Binding a window aggregate's arguments: aggregates there belong to the query
+    /// (`sum(sum(x)) OVER ()`), they are not nested.
+    window_args: bool,
     pub context: &'static str,
 }
 
@@ -50,6 +55,8 @@ impl<'a> Binder<'a> {
             srfs: None,
             planner: None,
             windows: None,
+            window_defs: &[],
+            window_args: false,
             context: "",
         }
     }
@@ -63,15 +70,21 @@ impl<'a> Binder<'a> {
 
     /// A binder for an aggregate's argument: same scope and planner, no aggregates.
     fn inner(&mut self) -> Binder<'_> {
+        let aggregates = match self.window_args {
+            true => self.aggregates.as_deref_mut(),
+            false => None,
+        };
         Binder {
             scope: self.scope,
-            aggregates: None,
+            aggregates,
             srfs: None,
             planner: self
                 .planner
                 .as_deref_mut()
                 .map(|p| p as &mut dyn QueryContext),
             windows: None,
+            window_defs: self.window_defs,
+            window_args: false,
             context: self.context,
         }
     }
@@ -624,6 +637,11 @@ impl<'a> Binder<'a> {
             _ => e,
         };
         if let Some(window) = &function.over {
+            if !call_order(function).is_empty() {
+                return Err(DbError::feature_not_supported(
+                    "aggregate ORDER BY is not implemented for window functions",
+                ));
+            }
             return self
                 .bind_window(
                     &name,
@@ -699,14 +717,29 @@ impl<'a> Binder<'a> {
                 format!("window functions are not allowed in {context}"),
             ));
         }
-        let ast::WindowType::WindowSpec(spec) = window else {
+        if distinct {
             return Err(DbError::feature_not_supported(
-                "named windows are not supported by pgplay yet",
+                "DISTINCT is not implemented for window functions",
             ));
-        };
-        if spec.window_frame.is_some() || spec.window_name.is_some() || distinct {
+        }
+        let spec = super::plan::window_spec::resolve(window, self.window_defs)?;
+        let plain = matches!(
+            name,
+            "row_number"
+                | "rank"
+                | "dense_rank"
+                | "percent_rank"
+                | "cume_dist"
+                | "ntile"
+                | "lag"
+                | "lead"
+                | "first_value"
+                | "last_value"
+                | "nth_value"
+        );
+        if plain && filter.is_some() {
             return Err(DbError::feature_not_supported(
-                "window frames, named windows and DISTINCT in window functions are not supported by pgplay yet",
+                "FILTER is not implemented for non-aggregate window functions",
             ));
         }
         let func = match (name, args.len()) {
@@ -715,27 +748,31 @@ impl<'a> Binder<'a> {
             ("dense_rank", 0) => WindowFunc::DenseRank,
             ("percent_rank", 0) => WindowFunc::PercentRank,
             ("cume_dist", 0) => WindowFunc::CumeDist,
-            ("ntile" | "lag" | "lead" | "first_value" | "last_value", 1..=3) => {
+            ("ntile" | "lag" | "lead" | "first_value" | "last_value" | "nth_value", 1..=3) => {
                 self.positional_window(name, args)?
             }
             _ => match aggregate_kind(name, star) {
                 Some(kind) => {
-                    WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter, &[])?)
+                    self.window_args = true;
+                    let call = self.agg_call(name, kind, args, false, filter, &[]);
+                    self.window_args = false;
+                    WindowFunc::Aggregate(call?)
                 }
                 None => return Err(self.unknown_window_function(name, args)),
             },
         };
         let windows = self.windows.take();
-        let bound = self.window_keys(spec);
+        let bound = self.window_keys(&spec);
         self.windows = windows;
-        let (partition, order) = bound?;
+        let (partition, order, frame) = bound?;
         let data_type = match &func {
             WindowFunc::Aggregate(call) => call.data_type.clone(),
             WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float8,
             WindowFunc::Ntile(_) => DataType::Int4,
             WindowFunc::Shift { value: e, .. }
             | WindowFunc::FirstValue(e)
-            | WindowFunc::LastValue(e) => e.data_type(),
+            | WindowFunc::LastValue(e)
+            | WindowFunc::NthValue(e, _) => e.data_type(),
             _ => DataType::Int8,
         };
         let windows = self.windows.as_mut().expect("checked above");
@@ -743,6 +780,7 @@ impl<'a> Binder<'a> {
             func,
             partition,
             order,
+            frame,
             data_type: data_type.clone(),
         });
         Ok(Expr::Window(windows.len() - 1, data_type))
@@ -816,6 +854,16 @@ impl<'a> Binder<'a> {
             }
             ("first_value", 0) => WindowFunc::FirstValue(value),
             ("last_value", 0) => WindowFunc::LastValue(value),
+            ("nth_value", 1) => {
+                let n = bound.remove(0);
+                if !matches!(
+                    n.data_type(),
+                    DataType::Int2 | DataType::Int4 | DataType::Unknown
+                ) {
+                    return Err(not_found());
+                }
+                WindowFunc::NthValue(value, coerce(n, &DataType::Int4)?)
+            }
             ("lag" | "lead", _) => {
                 let offset = match bound.first() {
                     Some(o) if o.data_type().is_numeric() || o.data_type() == DataType::Unknown => {
@@ -843,11 +891,15 @@ impl<'a> Binder<'a> {
         })
     }
 
-    /// A window's PARTITION BY and ORDER BY expressions.
+    /// A window's PARTITION BY and ORDER BY expressions and its frame.
     fn window_keys(
         &mut self,
-        spec: &ast::WindowSpec,
-    ) -> Result<(Vec<Expr>, Vec<(Expr, bool, bool)>)> {
+        spec: &super::plan::window_spec::Spec,
+    ) -> Result<(
+        Vec<Expr>,
+        Vec<(Expr, bool, bool)>,
+        crate::sql::plan::frame::Frame,
+    )> {
         let partition = spec
             .partition_by
             .iter()
@@ -859,7 +911,12 @@ impl<'a> Binder<'a> {
             let nulls_first = item.options.nulls_first.unwrap_or(descending);
             order.push((self.bind(&item.expr)?, descending, nulls_first));
         }
-        Ok((partition, order))
+        let frame = super::plan::window_spec::bind_frame(spec, &order, &mut |e, units| {
+            let mut inner = self.inner();
+            inner.context = units;
+            inner.bind(e)
+        })?;
+        Ok((partition, order, frame))
     }
 
     /// A set-returning function in a select list: its values come from a ProjectSet node.

@@ -10,6 +10,7 @@ mod deparse;
 mod estimate;
 pub mod exec;
 pub mod explain;
+pub mod frame;
 pub mod index;
 pub mod planner;
 mod select;
@@ -17,6 +18,7 @@ mod setop;
 pub mod srf;
 pub mod subquery;
 pub mod window;
+pub mod window_spec;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc as Rc;

@@ -65,6 +65,7 @@ impl Planner<'_, '_> {
             !bound.keys.is_empty() || !bound.aggregates.is_empty() || bound.having.is_some();
         let mut width = scope.columns.len();
         if grouped {
+            self.check_window_definitions(select, &scope, &bound.keys)?;
             plan = group(plan, &mut bound, &scope)?;
             width = bound.keys.len() + bound.aggregates.len();
             if let Some(having) = bound.having.take() {
@@ -108,6 +109,29 @@ impl Planner<'_, '_> {
         )
     }
 
+    /// Each WINDOW definition's PARTITION BY and ORDER BY read only GROUP BY keys and
+    /// aggregates (PostgreSQL's 42803 otherwise), even when no call uses it.
+    fn check_window_definitions(
+        &mut self,
+        select: &ast::Select,
+        scope: &Scope,
+        keys: &[Expr],
+    ) -> Result<()> {
+        for spec in super::window_spec::all_definitions(&select.named_window)? {
+            let exprs = spec
+                .partition_by
+                .iter()
+                .chain(spec.order_by.iter().map(|o| &o.expr));
+            for expr in exprs {
+                let mut aggregates = Vec::new();
+                let mut binder = Binder::with_aggregates(scope, &mut aggregates);
+                binder.planner = Some(self);
+                to_grouped(binder.bind(expr)?, keys, scope)?;
+            }
+        }
+        Ok(())
+    }
+
     fn bind_select(
         &mut self,
         select: &ast::Select,
@@ -135,6 +159,7 @@ impl Planner<'_, '_> {
             &mut aggregates,
             &mut srfs,
             &mut windows,
+            &select.named_window,
         )?;
         let predicate = match &select.selection {
             Some(selection) => Some(coerce_bool(self.bind(scope, selection, "WHERE")?, "WHERE")?),
@@ -149,7 +174,13 @@ impl Planner<'_, '_> {
             }
             None => None,
         };
-        let order = self.bind_order(query, scope, &outputs, &mut aggregates, &mut windows)?;
+        let order = self.bind_order(
+            query,
+            scope,
+            &outputs,
+            &mut aggregates,
+            (&mut windows, &select.named_window),
+        )?;
         let mut keys = Vec::new();
         for expr in group_by {
             keys.push(self.bind_group_key(scope, expr, &select.projection)?);
@@ -185,6 +216,7 @@ impl Planner<'_, '_> {
         aggregates: &mut Vec<AggCall>,
         srfs: &mut Vec<TableFunction>,
         windows: &mut Vec<super::window::WindowCall>,
+        window_defs: &[ast::NamedWindowDefinition],
     ) -> Result<Vec<(String, Expr)>> {
         let mut outputs = Vec::new();
         for item in projection {
@@ -235,6 +267,7 @@ impl Planner<'_, '_> {
             let mut binder = Binder::with_aggregates(scope, aggregates);
             binder.srfs = Some(srfs);
             binder.windows = Some(windows);
+            binder.window_defs = window_defs;
             binder.planner = Some(self);
             let bound = binder.bind(expr)?;
             let bound = if bound.data_type() == DataType::Unknown {
@@ -290,7 +323,10 @@ impl Planner<'_, '_> {
         scope: &Scope,
         outputs: &[(String, Expr)],
         aggregates: &mut Vec<AggCall>,
-        windows: &mut Vec<super::window::WindowCall>,
+        windows: (
+            &mut Vec<super::window::WindowCall>,
+            &[ast::NamedWindowDefinition],
+        ),
     ) -> Result<Vec<OrderItem>> {
         let Some(order_by) = &query.order_by else {
             return Ok(Vec::new());
@@ -304,7 +340,13 @@ impl Planner<'_, '_> {
         for item in exprs {
             let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
             items.push(OrderItem {
-                key: self.bind_order_key(&item.expr, scope, outputs, aggregates, Some(windows))?,
+                key: self.bind_order_key(
+                    &item.expr,
+                    scope,
+                    outputs,
+                    aggregates,
+                    Some((&mut *windows.0, windows.1)),
+                )?,
                 descending,
                 nulls_first: item.options.nulls_first.unwrap_or(descending),
             });
@@ -319,7 +361,10 @@ impl Planner<'_, '_> {
         scope: &Scope,
         outputs: &[(String, Expr)],
         aggregates: &mut Vec<AggCall>,
-        windows: Option<&mut Vec<super::window::WindowCall>>,
+        windows: Option<(
+            &mut Vec<super::window::WindowCall>,
+            &[ast::NamedWindowDefinition],
+        )>,
     ) -> Result<OrderKey> {
         if let ast::Expr::Value(v) = expr {
             if let ast::Value::Number(n, _) = &v.value {
@@ -346,7 +391,10 @@ impl Planner<'_, '_> {
         }
         let mut binder = Binder::with_aggregates(scope, aggregates);
         binder.planner = Some(self);
-        binder.windows = windows;
+        if let Some((windows, defs)) = windows {
+            binder.windows = Some(windows);
+            binder.window_defs = defs;
+        }
         binder.context = "ORDER BY";
         let bound = binder.bind(expr)?;
         Ok(match outputs.iter().position(|(_, e)| *e == bound) {
@@ -526,12 +574,7 @@ fn refuse_select_extras(select: &ast::Select) -> Result<()> {
             "SELECT ... INTO is not supported by pgplay yet",
         ));
     }
-    if !select.named_window.is_empty() {
-        return Err(DbError::feature_not_supported(
-            "window functions are not supported by pgplay yet",
-        ));
-    }
-    Ok(())
+    super::window_spec::check_definitions(&select.named_window)
 }
 
 /// Adds the Aggregate node and rewrites what is evaluated after it over its output row
