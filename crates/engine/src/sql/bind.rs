@@ -654,6 +654,9 @@ impl<'a> Binder<'a> {
                 .map_err(placed);
         }
         refuse_function_extras(function)?;
+        if name == "grouping" && !star {
+            return self.bind_grouping(&args);
+        }
         let order = call_order(function);
         if let Some(func) = aggregate_kind(&name, star) {
             return self
@@ -693,6 +696,26 @@ impl<'a> Binder<'a> {
             return self.bind_srf(&name, bound).map_err(placed);
         }
         functions::bind_call(&name, bound).map_err(placed)
+    }
+
+    /// `GROUPING(args)`: allowed where aggregates are; planning turns it into its value.
+    fn bind_grouping(&mut self, args: &[ast::Expr]) -> Result<Expr> {
+        if self.aggregates.is_none() {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::new(
+                code::GROUPING_ERROR,
+                format!("grouping operations are not allowed in {context}"),
+            ));
+        }
+        let args = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        crate::sql::plan::grouping::call(args)
     }
 
     /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`: a call of the WindowAgg node.

@@ -11,6 +11,7 @@ mod estimate;
 pub mod exec;
 pub mod explain;
 pub mod frame;
+pub mod grouping;
 pub mod index;
 pub mod planner;
 mod select;
@@ -88,6 +89,9 @@ pub enum Plan {
         input: Box<Plan>,
         keys: Vec<Expr>,
         aggregates: Vec<AggCall>,
+        /// GROUPING SETS/ROLLUP/CUBE: the positions in `keys` of each set; the rows then end
+        /// with the number of their set ([`grouping`]).
+        sets: Option<Vec<Vec<usize>>>,
     },
     Sort {
         input: Box<Plan>,

@@ -30,6 +30,8 @@ pub(super) struct OrderItem {
 struct Bound {
     predicate: Option<Expr>,
     keys: Vec<Expr>,
+    /// GROUPING SETS/ROLLUP/CUBE: each set's positions in `keys`.
+    sets: Option<Vec<Vec<usize>>>,
     outputs: Vec<(String, Expr)>,
     having: Option<Expr>,
     order: Vec<OrderItem>,
@@ -61,13 +63,16 @@ impl Planner<'_, '_> {
                 },
             };
         }
-        let grouped =
-            !bound.keys.is_empty() || !bound.aggregates.is_empty() || bound.having.is_some();
+        let grouped = !bound.keys.is_empty()
+            || !bound.aggregates.is_empty()
+            || bound.having.is_some()
+            || bound.sets.is_some()
+            || calls_grouping(&bound);
         let mut width = scope.columns.len();
         if grouped {
             self.check_window_definitions(select, &scope, &bound.keys)?;
             plan = group(plan, &mut bound, &scope)?;
-            width = bound.keys.len() + bound.aggregates.len();
+            width = bound.keys.len() + bound.aggregates.len() + usize::from(bound.sets.is_some());
             if let Some(having) = bound.having.take() {
                 plan = Plan::Filter {
                     input: Box::new(plan),
@@ -182,8 +187,17 @@ impl Planner<'_, '_> {
             (&mut windows, &select.named_window),
         )?;
         let mut keys = Vec::new();
-        for expr in group_by {
-            keys.push(self.bind_group_key(scope, expr, &select.projection)?);
+        let mut sets = None;
+        if super::grouping::has_sets(group_by) {
+            let (all, expanded) = super::grouping::expand(group_by, &mut |e| {
+                self.bind_group_key(scope, e, &select.projection)
+            })?;
+            keys = all;
+            sets = Some(expanded);
+        } else {
+            for expr in group_by {
+                keys.push(self.bind_group_key(scope, expr, &select.projection)?);
+            }
         }
         let distinct_on = match &select.distinct {
             Some(ast::Distinct::On(exprs)) => {
@@ -198,6 +212,7 @@ impl Planner<'_, '_> {
         Ok(Bound {
             predicate,
             keys,
+            sets,
             outputs,
             having,
             order,
@@ -577,11 +592,38 @@ fn refuse_select_extras(select: &ast::Select) -> Result<()> {
     super::window_spec::check_definitions(&select.named_window)
 }
 
+/// Whether the select list, HAVING or ORDER BY call `GROUPING(...)` (which makes a query
+/// grouped, as an aggregate does).
+fn calls_grouping(bound: &Bound) -> bool {
+    let mut found = false;
+    let mut visit = |e: &Expr| found |= super::grouping::is_call(e);
+    for (_, output) in &bound.outputs {
+        output.walk(&mut visit);
+    }
+    if let Some(having) = &bound.having {
+        having.walk(&mut visit);
+    }
+    for item in &bound.order {
+        if let OrderKey::Expr(e) = &item.key {
+            e.walk(&mut visit);
+        }
+    }
+    found
+}
+
 /// Adds the Aggregate node and rewrites what is evaluated after it over its output row
-/// (the group keys, then the aggregates' values).
+/// (the group keys, then the aggregates' values, then with grouping sets the set's number).
 fn group(plan: Plan, bound: &mut Bound, scope: &Scope) -> Result<Plan> {
     let keys = bound.keys.clone();
-    let regroup = |e: Expr| to_grouped(e, &keys, scope);
+    let sets = bound.sets.clone();
+    let set_column = keys.len() + bound.aggregates.len();
+    let regroup = |e: Expr| -> Result<Expr> {
+        super::grouping::check(&e, &keys)?;
+        let grouped = to_grouped(e, &keys, scope)?;
+        map_expr(grouped, &mut |e| {
+            super::grouping::resolve(e, sets.as_deref(), set_column)
+        })
+    };
     for (_, output) in &mut bound.outputs {
         *output = regroup(output.clone())?;
     }
@@ -614,6 +656,7 @@ fn group(plan: Plan, bound: &mut Bound, scope: &Scope) -> Result<Plan> {
         input: Box::new(plan),
         keys,
         aggregates: bound.aggregates.clone(),
+        sets,
     })
 }
 
