@@ -636,6 +636,13 @@ impl<'a> Binder<'a> {
             | code::FEATURE_NOT_SUPPORTED => e.with_position(at),
             _ => e,
         };
+        let ordered_set = ordered_set_kind(&name);
+        if ordered_set.is_some() && function.over.is_some() && !function.within_group.is_empty() {
+            return Err(DbError::feature_not_supported(format!(
+                "OVER is not supported for ordered-set aggregate {name}"
+            ))
+            .with_position(at));
+        }
         if let Some(window) = &function.over {
             if !call_order(function).is_empty() {
                 return Err(DbError::feature_not_supported(
@@ -656,6 +663,33 @@ impl<'a> Binder<'a> {
         refuse_function_extras(function)?;
         if name == "grouping" && !star {
             return self.bind_grouping(&args);
+        }
+        let within: Vec<ast::Expr> = function
+            .within_group
+            .iter()
+            .map(|o| o.expr.clone())
+            .collect();
+        match ordered_set {
+            Some(func) if !within.is_empty() => {
+                return self
+                    .bind_aggregate(
+                        &name,
+                        func,
+                        &args,
+                        distinct,
+                        function.filter.as_deref(),
+                        &function.within_group,
+                    )
+                    .map_err(placed);
+            }
+            // Without WITHIN GROUP (or with it on another function) PostgreSQL finds no
+            // function taking those arguments.
+            Some(_) => return Err(placed(self.wrong_arity(&name, &args))),
+            None if !within.is_empty() => {
+                let all: Vec<ast::Expr> = args.iter().cloned().chain(within).collect();
+                return Err(placed(self.wrong_arity(&name, &all)));
+            }
+            None => {}
         }
         let order = call_order(function);
         if let Some(func) = aggregate_kind(&name, star) {
@@ -1008,6 +1042,9 @@ impl<'a> Binder<'a> {
         filter: Option<&ast::Expr>,
         order: &[ast::OrderByExpr],
     ) -> Result<AggCall> {
+        if ordered_set_kind(name).is_some() {
+            return self.ordered_set_call(name, func, args, filter, order);
+        }
         let (args, delimiter) = match (func, args) {
             (AggFunc::StringAgg, [value, delimiter]) => {
                 let value = self.inner().bind(value)?;
@@ -1073,6 +1110,10 @@ impl<'a> Binder<'a> {
             (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
             (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
             (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
+            (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => DataType::Bool,
+            (AggFunc::BitAnd | AggFunc::BitOr, Some(t @ (DataType::Int2 | DataType::Int4 | DataType::Int8))) => t.clone(),
+            (AggFunc::Variance { .. }, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Variance { .. }, Some(DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (_, Some(t)) => {
                 return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", t.base_name()))
                     .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
@@ -1080,6 +1121,68 @@ impl<'a> Binder<'a> {
             (_, None) => DataType::Int8,
         };
         self.finish_agg_call(func, arg, None, distinct, filter, order, data_type)
+    }
+
+    /// `percentile_cont(fraction)`, `percentile_disc(fraction)` or `mode()` `WITHIN GROUP
+    /// (ORDER BY value)`: the value is the call's argument and sort key, the fraction (float8)
+    /// rides in `delimiter`.
+    fn ordered_set_call(
+        &mut self,
+        name: &str,
+        func: AggFunc,
+        args: &[ast::Expr],
+        filter: Option<&ast::Expr>,
+        within: &[ast::OrderByExpr],
+    ) -> Result<AggCall> {
+        let direct = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let sorted = within
+            .iter()
+            .map(|o| self.inner().bind(&o.expr))
+            .collect::<Result<Vec<_>>>()?;
+        let all: Vec<Expr> = direct.iter().chain(&sorted).cloned().collect();
+        let missing = || functions::no_such_function(name, &all);
+        let expected = usize::from(func != AggFunc::Mode);
+        if direct.len() != expected || sorted.len() != 1 {
+            return Err(missing());
+        }
+        let fraction = match direct.first() {
+            Some(f) if f.data_type().is_numeric() => {
+                Some(Expr::Cast(Box::new(f.clone()), DataType::Float8))
+            }
+            Some(f) if f.data_type() == DataType::Unknown => {
+                Some(coerce(f.clone(), &DataType::Float8)?)
+            }
+            Some(_) => return Err(missing()),
+            None => None,
+        };
+        let value = sorted[0].clone();
+        let t = value.data_type();
+        let (value, data_type) = match func {
+            AggFunc::PercentileCont if t == DataType::Interval => {
+                return Err(DbError::feature_not_supported(
+                    "percentile_cont over interval is not supported by pgplay yet",
+                ))
+            }
+            AggFunc::PercentileCont if t.is_numeric() => (
+                Expr::Cast(Box::new(value), DataType::Float8),
+                DataType::Float8,
+            ),
+            AggFunc::PercentileCont => return Err(missing()),
+            _ if t == DataType::Unknown => (coerce(value, &DataType::Text)?, DataType::Text),
+            _ => (value, t),
+        };
+        self.finish_agg_call(
+            func,
+            Some(value),
+            fraction,
+            false,
+            filter,
+            within,
+            data_type,
+        )
     }
 
     /// An aggregate called with a number of arguments none of its forms takes: PostgreSQL's
@@ -1143,7 +1246,7 @@ fn refuse_function_extras(function: &ast::Function) -> Result<()> {
     let other = matches!(&function.args, FunctionArguments::List(list)
         if list.clauses.iter().any(|c| !matches!(c,
             ast::FunctionArgumentClause::IgnoreOrRespectNulls(_) | ast::FunctionArgumentClause::OrderBy(_))));
-    if other || !function.within_group.is_empty() {
+    if other {
         return Err(DbError::feature_not_supported(
             "WITHIN GROUP and other clauses inside function calls are not supported by pgplay yet",
         ));
@@ -1249,6 +1352,36 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
         "string_agg" => AggFunc::StringAgg,
+        "bool_and" | "every" => AggFunc::BoolAnd,
+        "bool_or" => AggFunc::BoolOr,
+        "bit_and" => AggFunc::BitAnd,
+        "bit_or" => AggFunc::BitOr,
+        "stddev" | "stddev_samp" => AggFunc::Variance {
+            root: true,
+            sample: true,
+        },
+        "stddev_pop" => AggFunc::Variance {
+            root: true,
+            sample: false,
+        },
+        "variance" | "var_samp" => AggFunc::Variance {
+            root: false,
+            sample: true,
+        },
+        "var_pop" => AggFunc::Variance {
+            root: false,
+            sample: false,
+        },
+        _ => return None,
+    })
+}
+
+/// The ordered-set aggregates, called `f(fraction) WITHIN GROUP (ORDER BY value)`.
+fn ordered_set_kind(name: &str) -> Option<AggFunc> {
+    Some(match name {
+        "percentile_cont" => AggFunc::PercentileCont,
+        "percentile_disc" => AggFunc::PercentileDisc,
+        "mode" => AggFunc::Mode,
         _ => return None,
     })
 }

@@ -151,6 +151,20 @@ pub enum AggFunc {
     Min,
     Max,
     StringAgg,
+    BoolAnd,
+    BoolOr,
+    BitAnd,
+    BitOr,
+    /// stddev_samp/stddev_pop, var_samp/var_pop: (square root, sample).
+    Variance {
+        root: bool,
+        sample: bool,
+    },
+    /// Ordered-set aggregates: the WITHIN GROUP value is `arg` (and `order`), the fraction
+    /// `delimiter`.
+    PercentileCont,
+    PercentileDisc,
+    Mode,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -148,6 +148,7 @@ impl Deparser {
             AggFunc::Min => "min",
             AggFunc::Max => "max",
             AggFunc::StringAgg => "string_agg",
+            other => super::aggregate::name(other),
         };
         let arg = match &call.arg {
             None => "*".to_string(),
