@@ -103,6 +103,57 @@ pub fn update(
     }
 }
 
+/// Whether a row can be taken back out of the aggregate's state exactly (PostgreSQL's
+/// moving-aggregate inverse functions): count, and sum/avg of integers. A window frame that
+/// slides then costs each row one update and one removal instead of a fresh aggregate.
+pub fn invertible(call: &AggCall) -> bool {
+    let integer = call.arg.as_ref().is_some_and(|a| {
+        matches!(
+            a.data_type(),
+            DataType::Int2 | DataType::Int4 | DataType::Int8
+        )
+    });
+    !call.distinct
+        && call.order.is_empty()
+        && match call.func {
+            AggFunc::CountStar | AggFunc::Count => true,
+            AggFunc::Sum | AggFunc::Avg => integer,
+            _ => false,
+        }
+}
+
+/// Takes one input row back out of an [`invertible`] aggregate's state.
+pub fn remove(
+    call: &AggCall,
+    state: &mut AggState,
+    row: &[Value],
+    ex: &mut Executor<'_>,
+) -> Result<()> {
+    if let Some(filter) = &call.filter {
+        if truth(eval(filter, &Row::plain(row), ex)?) != Some(true) {
+            return Ok(());
+        }
+    }
+    let value = match &call.arg {
+        None => Value::Bool(true),
+        Some(arg) => eval(arg, &Row::plain(row), ex)?,
+    };
+    if value.is_null() {
+        return Ok(());
+    }
+    state.count -= 1;
+    match call.func {
+        AggFunc::Sum if state.count == 0 => state.value = Value::Null,
+        AggFunc::Sum => state.value = arith(Arith::Sub, &state.value, &value, &call.data_type)?,
+        AggFunc::Avg => {
+            let x = value.as_numeric().unwrap_or_else(Numeric::zero);
+            state.numeric_sum = state.numeric_sum.sub(&x)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn accumulate(
     call: &AggCall,
     state: &mut AggState,
@@ -197,10 +248,20 @@ fn accumulate_more(call: &AggCall, state: &mut AggState, value: Value) -> Result
         AggFunc::Variance { .. } if call.data_type == DataType::Float8 => {
             // float8_accum: N counts this value already.
             let (x, n) = (value.as_f64().unwrap_or(0.0), state.count as f64);
+            let previous_sum = state.float_sum;
             state.float_sum += x;
             if n > 1.0 {
                 let t = x * n - state.float_sum;
                 state.float_sxx += t * t / (n * (n - 1.0));
+                if state.float_sum.is_infinite() || state.float_sxx.is_infinite() {
+                    if !previous_sum.is_infinite() && !x.is_infinite() {
+                        return Err(crate::error::DbError::new(
+                            "22003",
+                            "value out of range: overflow",
+                        ));
+                    }
+                    state.float_sxx = f64::NAN;
+                }
             } else if x.is_nan() || x.is_infinite() {
                 state.float_sxx = f64::NAN;
             }

@@ -5,8 +5,9 @@
 //! partition without ORDER BY). The WindowAgg node reads its input whole, sorts it by
 //! partition and order, and appends each call's value to each row; its rows come out in that
 //! order, as PostgreSQL's do. An aggregate over a frame that starts at the partition's first
-//! row is fed each row once; any other frame is aggregated afresh for each row whose frame
-//! differs from the previous row's.
+//! row is fed each row once; count and integer sum/avg over a sliding frame add the rows
+//! entering it and remove those leaving (PostgreSQL's inverse transitions); any other frame
+//! is aggregated afresh for each row whose frame differs from the previous row's.
 
 use std::cmp::Ordering;
 
@@ -293,15 +294,52 @@ struct Framer<'c> {
     running: Option<AggState>,
     /// Positions fed to the running state.
     fed: usize,
+    /// An invertible aggregate's state over the positions `lo..hi` of a sliding frame.
+    sliding: Option<(AggState, usize, usize)>,
     last: Option<(Vec<(usize, usize)>, Value)>,
 }
 
 impl<'c> Framer<'c> {
+    /// An invertible aggregate over the frame `range`: rows entering it are added, rows
+    /// leaving it removed (a frame that jumps, or an empty one, starts afresh).
+    fn slide(
+        &mut self,
+        agg: &AggCall,
+        rows: &[Row],
+        part: &[Keyed],
+        range: Option<(usize, usize)>,
+        ex: &mut Executor<'_>,
+    ) -> Result<Value> {
+        let row = |i: usize| &rows[part[i].index];
+        let Some((start, end)) = range else {
+            self.sliding = None;
+            return aggregate::finish(agg, AggState::new(agg));
+        };
+        let continues = matches!(&self.sliding,
+            Some((_, lo, hi)) if start >= *lo && end >= *hi && start <= *hi);
+        if !continues {
+            self.sliding = Some((AggState::new(agg), start, start));
+        }
+        let (state, lo, hi) = self.sliding.as_mut().expect("set above");
+        while *hi < end {
+            ex.db.interrupts.check()?;
+            aggregate::update(agg, state, row(*hi), ex)?;
+            *hi += 1;
+        }
+        while *lo < start {
+            ex.db.interrupts.check()?;
+            aggregate::remove(agg, state, row(*lo), ex)?;
+            *lo += 1;
+        }
+        aggregate::finish(agg, state.clone())
+    }
+
     fn new(call: &'c WindowCall) -> Framer<'c> {
         Framer {
             call,
             running: None,
             fed: 0,
+            sliding: None,
             last: None,
         }
     }
@@ -366,6 +404,9 @@ impl<'c> Framer<'c> {
                 self.fed += 1;
             }
             aggregate::finish(agg, state.clone())?
+        } else if self.call.frame.exclude == frame::Exclude::NoOthers && aggregate::invertible(agg)
+        {
+            self.slide(agg, rows, part, ranges.first().copied(), ex)?
         } else {
             let mut state = AggState::new(agg);
             for (start, end) in ranges {

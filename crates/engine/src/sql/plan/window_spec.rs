@@ -93,10 +93,16 @@ fn resolve_spec(spec: &ast::WindowSpec, defs: &[ast::NamedWindowDefinition]) -> 
         return Err(override_error("ORDER BY"));
     }
     if base.frame.is_some() {
-        return Err(DbError::new(
+        let error = DbError::new(
             "42P20",
             format!("cannot copy window \"{name}\" because it has a frame clause"),
-        ));
+        );
+        let bare = own.order_by.is_empty() && own.frame.is_none() && own.exclude.is_none();
+        return Err(if bare {
+            error.with_hint("Omit the parentheses in this OVER clause.")
+        } else {
+            error
+        });
     }
     Ok(Spec {
         partition_by: base.partition_by,
