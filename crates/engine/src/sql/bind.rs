@@ -685,6 +685,16 @@ impl<'a> Binder<'a> {
             // Without WITHIN GROUP (or with it on another function) PostgreSQL finds no
             // function taking those arguments.
             Some(_) => return Err(placed(self.wrong_arity(&name, &args))),
+            None if !within.is_empty()
+                && matches!(
+                    name.as_str(),
+                    "rank" | "dense_rank" | "percent_rank" | "cume_dist"
+                ) =>
+            {
+                return Err(placed(DbError::feature_not_supported(format!(
+                    "hypothetical-set aggregate {name} is not supported by pgplay yet"
+                ))));
+            }
             None if !within.is_empty() => {
                 let all: Vec<ast::Expr> = args.iter().cloned().chain(within).collect();
                 return Err(placed(self.wrong_arity(&name, &all)));

@@ -456,3 +456,107 @@ fn compare_range(key: &Value, limit: &Limit) -> Ordering {
         _ => Ordering::Equal,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(units: Units, start: Bound, end: Bound, exclude: Exclude) -> Frame {
+        Frame {
+            units,
+            start,
+            end,
+            exclude,
+        }
+    }
+
+    fn offset(n: i64) -> Expr {
+        Expr::Const(Value::Int8(n), DataType::Int8)
+    }
+
+    /// Positions 0..5 with peers {0}, {1, 2}, {3}, {4}.
+    fn ranges_at(frame: &Frame, offsets: &Offsets, position: usize) -> Vec<(usize, usize)> {
+        let groups = [(0, 1), (1, 3), (3, 4), (4, 5)];
+        let group_of = [0, 1, 1, 2, 3];
+        let part = Partition {
+            groups: &groups,
+            group_of: &group_of,
+            keys: Vec::new(),
+            descending: false,
+        };
+        ranges(frame, offsets, &part, position).unwrap()
+    }
+
+    #[test]
+    fn rows_offsets_clamp_to_the_partition() {
+        let f = frame(
+            Units::Rows,
+            Bound::Preceding(offset(1)),
+            Bound::Following(offset(1)),
+            Exclude::NoOthers,
+        );
+        let offsets = Offsets {
+            start: Some(Value::Int8(1)),
+            end: Some(Value::Int8(1)),
+        };
+        assert_eq!(ranges_at(&f, &offsets, 0), vec![(0, 2)]);
+        assert_eq!(ranges_at(&f, &offsets, 4), vec![(3, 5)]);
+    }
+
+    #[test]
+    fn the_default_frame_reaches_the_last_peer() {
+        let f = Frame::default_frame();
+        assert_eq!(ranges_at(&f, &Offsets::default(), 1), vec![(0, 3)]);
+    }
+
+    #[test]
+    fn exclusions_cut_the_current_row_its_group_or_its_ties() {
+        let whole = |exclude| {
+            frame(
+                Units::Rows,
+                Bound::UnboundedPreceding,
+                Bound::UnboundedFollowing,
+                exclude,
+            )
+        };
+        let none = Offsets::default();
+        assert_eq!(
+            ranges_at(&whole(Exclude::CurrentRow), &none, 2),
+            vec![(0, 2), (3, 5)]
+        );
+        assert_eq!(
+            ranges_at(&whole(Exclude::Group), &none, 2),
+            vec![(0, 1), (3, 5)]
+        );
+        assert_eq!(
+            ranges_at(&whole(Exclude::Ties), &none, 2),
+            vec![(0, 1), (2, 3), (3, 5)]
+        );
+    }
+
+    #[test]
+    fn groups_count_peer_groups() {
+        let f = frame(
+            Units::Groups,
+            Bound::Preceding(offset(1)),
+            Bound::CurrentRow,
+            Exclude::NoOthers,
+        );
+        let offsets = Offsets {
+            start: Some(Value::Int8(1)),
+            end: None,
+        };
+        assert_eq!(ranges_at(&f, &offsets, 3), vec![(1, 4)]);
+    }
+
+    #[test]
+    fn bounds_are_checked_as_gram_y_does() {
+        let e = check_bounds(&Bound::UnboundedFollowing, &Bound::CurrentRow, false).unwrap_err();
+        assert_eq!(e.message, "frame start cannot be UNBOUNDED FOLLOWING");
+        let e = check_bounds(&Bound::CurrentRow, &Bound::Preceding(offset(1)), true).unwrap_err();
+        assert_eq!(
+            e.message,
+            "frame starting from current row cannot have preceding rows"
+        );
+    }
+}
