@@ -239,26 +239,36 @@ pub struct Partition<'a> {
     /// The first ORDER BY value of each position (RANGE with offset only).
     pub keys: Vec<&'a Value>,
     pub descending: bool,
+    /// The positions of the NULL keys (a run at one end of the partition).
+    nulls: (usize, usize),
 }
 
-impl Partition<'_> {
-    fn len(&self) -> usize {
-        self.group_of.len()
-    }
-
-    /// The positions of the NULL keys (a run at one end of the partition).
-    fn nulls(&self) -> (usize, usize) {
-        let first = self.keys.iter().position(|k| k.is_null());
-        match first {
-            None => (self.len(), self.len()),
+impl<'a> Partition<'a> {
+    pub fn new(
+        groups: &'a [(usize, usize)],
+        group_of: &'a [usize],
+        keys: Vec<&'a Value>,
+        descending: bool,
+    ) -> Partition<'a> {
+        let first = keys.iter().position(|k| k.is_null());
+        let nulls = match first {
+            None => (keys.len(), keys.len()),
             Some(first) => {
-                let count = self.keys[first..]
-                    .iter()
-                    .take_while(|k| k.is_null())
-                    .count();
+                let count = keys[first..].iter().take_while(|k| k.is_null()).count();
                 (first, first + count)
             }
+        };
+        Partition {
+            groups,
+            group_of,
+            keys,
+            descending,
+            nulls,
         }
+    }
+
+    fn len(&self) -> usize {
+        self.group_of.len()
     }
 }
 
@@ -364,7 +374,7 @@ fn range_edge(
     position: usize,
     is_start: bool,
 ) -> Result<usize> {
-    let (null_start, null_end) = part.nulls();
+    let (null_start, null_end) = part.nulls;
     let current = part.keys[position];
     if current.is_null() {
         return Ok(if is_start { null_start } else { null_end });
@@ -478,12 +488,7 @@ mod tests {
     fn ranges_at(frame: &Frame, offsets: &Offsets, position: usize) -> Vec<(usize, usize)> {
         let groups = [(0, 1), (1, 3), (3, 4), (4, 5)];
         let group_of = [0, 1, 1, 2, 3];
-        let part = Partition {
-            groups: &groups,
-            group_of: &group_of,
-            keys: Vec::new(),
-            descending: false,
-        };
+        let part = Partition::new(&groups, &group_of, Vec::new(), false);
         ranges(frame, offsets, &part, position).unwrap()
     }
 

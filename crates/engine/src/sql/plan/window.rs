@@ -253,16 +253,13 @@ fn partition(
         group_of.extend(std::iter::repeat(index).take(end - start));
     }
     let ranged = call.frame.units == Units::Range && !call.order.is_empty();
-    let framed = frame::Partition {
-        groups: &groups,
-        group_of: &group_of,
-        keys: if ranged {
-            part.iter().map(|k| &k.order[0]).collect()
-        } else {
-            Vec::new()
-        },
-        descending: call.order.first().is_some_and(|o| o.1),
+    let keys = if ranged {
+        part.iter().map(|k| &k.order[0]).collect()
+    } else {
+        Vec::new()
     };
+    let descending = call.order.first().is_some_and(|o| o.1);
+    let framed = frame::Partition::new(&groups, &group_of, keys, descending);
     let mut framer = Framer::new(call);
     for position in 0..part.len() {
         ex.db.interrupts.check()?;

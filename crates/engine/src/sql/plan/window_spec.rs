@@ -211,9 +211,10 @@ fn offset_bound(
             other => other,
         };
         let bound = bind(e, clause)?;
+        // An enclosing query's columns are constants here, as in PostgreSQL.
         let mut reads_row = false;
         bound.walk(&mut |e| {
-            if matches!(e, Expr::Column(..) | Expr::Outer(..)) {
+            if matches!(e, Expr::Column(..)) {
                 reads_row = true;
             }
         });
