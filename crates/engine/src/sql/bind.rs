@@ -829,7 +829,13 @@ impl<'a> Binder<'a> {
             },
         };
         let windows = self.windows.take();
-        let bound = self.window_keys(&spec);
+        let bound = self.window_keys(&spec).map_err(|e| {
+            window_in(
+                e,
+                "42P20",
+                "window functions are not allowed in window definitions",
+            )
+        });
         self.windows = windows;
         let (partition, order, frame) = bound?;
         let data_type = match &func {
@@ -901,7 +907,8 @@ impl<'a> Binder<'a> {
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>();
         self.windows = windows;
-        let mut bound = bound?;
+        let mut bound =
+            bound.map_err(|e| window_in(e, "42P20", "window function calls cannot be nested"))?;
         let types: Vec<String> = bound.iter().map(|a| a.data_type().base_name()).collect();
         let not_found = || {
             DbError::new(
@@ -1084,14 +1091,21 @@ impl<'a> Binder<'a> {
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
             (_, [single]) => {
+                let in_window = self.window_args;
                 let bound = self.inner().bind(single).map_err(|e| {
                     if e.code == code::GROUPING_ERROR {
                         DbError::new(
                             code::GROUPING_ERROR,
                             "aggregate function calls cannot be nested",
                         )
+                    } else if in_window {
+                        window_in(e, "42P20", "window function calls cannot be nested")
                     } else {
-                        e
+                        window_in(
+                            e,
+                            code::GROUPING_ERROR,
+                            "aggregate function calls cannot contain window function calls",
+                        )
                     }
                 })?;
                 Some(bound)
@@ -1243,6 +1257,19 @@ impl<'a> Binder<'a> {
             order: keys,
             data_type,
         })
+    }
+}
+
+/// A window function where none may be, said as PostgreSQL says it for where it was found.
+fn window_in(error: DbError, code: &'static str, message: &str) -> DbError {
+    if error.code == "42P20"
+        && error
+            .message
+            .starts_with("window functions are not allowed in")
+    {
+        DbError::new(code, message)
+    } else {
+        error
     }
 }
 
