@@ -637,7 +637,8 @@ impl<'a> Binder<'a> {
             _ => e,
         };
         let ordered_set = ordered_set_kind(&name);
-        if ordered_set.is_some() && function.over.is_some() && !function.within_group.is_empty() {
+        let any_ordered_set = ordered_set.is_some() || hypothetical_kind(&name).is_some();
+        if any_ordered_set && function.over.is_some() && !function.within_group.is_empty() {
             return Err(DbError::feature_not_supported(format!(
                 "OVER is not supported for ordered-set aggregate {name}"
             ))
@@ -685,15 +686,15 @@ impl<'a> Binder<'a> {
             // Without WITHIN GROUP (or with it on another function) PostgreSQL finds no
             // function taking those arguments.
             Some(_) => return Err(placed(self.wrong_arity(&name, &args))),
-            None if !within.is_empty()
-                && matches!(
-                    name.as_str(),
-                    "rank" | "dense_rank" | "percent_rank" | "cume_dist"
-                ) =>
-            {
-                return Err(placed(DbError::feature_not_supported(format!(
-                    "hypothetical-set aggregate {name} is not supported by pgplay yet"
-                ))));
+            None if !within.is_empty() && hypothetical_kind(&name).is_some() => {
+                return self
+                    .bind_hypothetical(
+                        &name,
+                        &args,
+                        function.filter.as_deref(),
+                        &function.within_group,
+                    )
+                    .map_err(placed);
             }
             None if !within.is_empty() => {
                 let all: Vec<ast::Expr> = args.iter().cloned().chain(within).collect();
@@ -1185,11 +1186,7 @@ impl<'a> Binder<'a> {
         let value = sorted[0].clone();
         let t = value.data_type();
         let (value, data_type) = match func {
-            AggFunc::PercentileCont if t == DataType::Interval => {
-                return Err(DbError::feature_not_supported(
-                    "percentile_cont over interval is not supported by pgplay yet",
-                ))
-            }
+            AggFunc::PercentileCont if t == DataType::Interval => (value, t),
             AggFunc::PercentileCont if t.is_numeric() => (
                 Expr::Cast(Box::new(value), DataType::Float8),
                 DataType::Float8,
@@ -1207,6 +1204,87 @@ impl<'a> Binder<'a> {
             within,
             data_type,
         )
+    }
+
+    /// `rank(value) WITHIN GROUP (ORDER BY column)` and its kin: the hypothetical value and the
+    /// column in their common type; the value rides in `delimiter`, the column is the sort key.
+    fn bind_hypothetical(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        filter: Option<&ast::Expr>,
+        within: &[ast::OrderByExpr],
+    ) -> Result<Expr> {
+        use crate::sql::expr::Hypothetical;
+        if self.aggregates.is_none() {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::new(
+                code::GROUPING_ERROR,
+                format!("aggregate functions are not allowed in {context}"),
+            ));
+        }
+        let kind = hypothetical_kind(name).expect("checked by the caller");
+        let direct = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let sorted = within
+            .iter()
+            .map(|o| self.inner().bind(&o.expr))
+            .collect::<Result<Vec<_>>>()?;
+        if direct.len() != sorted.len() {
+            let all: Vec<Expr> = direct.iter().chain(&sorted).cloned().collect();
+            return Err(functions::no_such_function(name, &all).with_hint(format!(
+                "To use the hypothetical-set aggregate {name}, the number of hypothetical direct arguments (here {}) must match the number of ordering columns (here {}).",
+                direct.len(),
+                sorted.len()
+            )));
+        }
+        if direct.len() != 1 {
+            return Err(DbError::feature_not_supported(format!(
+                "hypothetical-set aggregate {name} over more than one column is not supported by pgplay yet"
+            )));
+        }
+        let (value, column) = (direct[0].clone(), sorted[0].clone());
+        let t = unify(&column.data_type(), &value.data_type()).ok_or_else(|| {
+            DbError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "WITHIN GROUP types {} and {} cannot be matched",
+                    column.data_type().base_name(),
+                    value.data_type().base_name()
+                ),
+            )
+        })?;
+        let t = if t == DataType::Unknown {
+            DataType::Text
+        } else {
+            t
+        };
+        let value = coerce(value, &t)?;
+        let data_type = match kind {
+            Hypothetical::Rank | Hypothetical::DenseRank => DataType::Int8,
+            _ => DataType::Float8,
+        };
+        let mut call = self.finish_agg_call(
+            AggFunc::Hypothetical(kind),
+            None,
+            Some(value),
+            false,
+            filter,
+            within,
+            data_type.clone(),
+        )?;
+        if let Some(key) = call.order.first_mut() {
+            key.0 = coerce(key.0.clone(), &t)?;
+        }
+        let aggregates = self.aggregates.as_mut().expect("checked above");
+        aggregates.push(call);
+        Ok(Expr::Aggregate(aggregates.len() - 1, data_type))
     }
 
     /// An aggregate called with a number of arguments none of its forms takes: PostgreSQL's
@@ -1409,6 +1487,18 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
             root: false,
             sample: false,
         },
+        _ => return None,
+    })
+}
+
+/// The hypothetical-set aggregates, called `f(value) WITHIN GROUP (ORDER BY column)`.
+fn hypothetical_kind(name: &str) -> Option<crate::sql::expr::Hypothetical> {
+    use crate::sql::expr::Hypothetical;
+    Some(match name {
+        "rank" => Hypothetical::Rank,
+        "dense_rank" => Hypothetical::DenseRank,
+        "percent_rank" => Hypothetical::PercentRank,
+        "cume_dist" => Hypothetical::CumeDist,
         _ => return None,
     })
 }

@@ -165,6 +165,17 @@ pub enum AggFunc {
     PercentileCont,
     PercentileDisc,
     Mode,
+    /// Hypothetical-set aggregates: where the direct argument (in `delimiter`) would rank among
+    /// the WITHIN GROUP values (in `order`; NULLs count).
+    Hypothetical(Hypothetical),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hypothetical {
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
 }
 
 #[derive(Clone, Debug, PartialEq)]

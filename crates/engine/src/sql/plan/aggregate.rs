@@ -302,6 +302,12 @@ pub fn name(func: AggFunc) -> &'static str {
         AggFunc::PercentileCont => "percentile_cont",
         AggFunc::PercentileDisc => "percentile_disc",
         AggFunc::Mode => "mode",
+        AggFunc::Hypothetical(kind) => match kind {
+            crate::sql::expr::Hypothetical::Rank => "rank",
+            crate::sql::expr::Hypothetical::DenseRank => "dense_rank",
+            crate::sql::expr::Hypothetical::PercentRank => "percent_rank",
+            crate::sql::expr::Hypothetical::CumeDist => "cume_dist",
+        },
         _ => "aggregate",
     }
 }
@@ -311,6 +317,9 @@ pub fn finish(call: &AggCall, state: AggState) -> Result<Value> {
     let mut state = state;
     if let Some(mut ordered) = state.ordered.take() {
         ordered.sort_by(|a, b| compare_keys(&a.0, &b.0, &call.order));
+        if let AggFunc::Hypothetical(kind) = call.func {
+            return Ok(hypothetical(call, kind, &ordered));
+        }
         if matches!(
             call.func,
             AggFunc::PercentileCont | AggFunc::PercentileDisc | AggFunc::Mode
@@ -421,6 +430,43 @@ fn variance(call: &AggCall, state: &AggState, root: bool, sample: bool) -> Resul
     Ok(Value::Numeric(v.sqrt_at(i64::from(scale))?))
 }
 
+/// rank, dense_rank, percent_rank and cume_dist of the hypothetical value (each row's
+/// `delimiter`) among the group's sorted values: it sorts before its peers for the ranks,
+/// after them for cume_dist.
+fn hypothetical(
+    call: &AggCall,
+    kind: crate::sql::expr::Hypothetical,
+    sorted: &[(Vec<Value>, Value, Option<Value>)],
+) -> Value {
+    use crate::sql::expr::Hypothetical;
+    let total = sorted.len();
+    let value = sorted
+        .first()
+        .and_then(|s| s.2.clone())
+        .unwrap_or(Value::Null);
+    let probe = [value];
+    let position = |row: &Vec<Value>| compare_keys(row, &probe, &call.order);
+    let before = sorted.iter().filter(|s| position(&s.0).is_lt()).count();
+    match kind {
+        Hypothetical::Rank => Value::Int8(before as i64 + 1),
+        Hypothetical::DenseRank => {
+            let mut distinct = 0;
+            for (i, s) in sorted[..before].iter().enumerate() {
+                if i == 0 || !compare_keys(&sorted[i - 1].0, &s.0, &call.order).is_eq() {
+                    distinct += 1;
+                }
+            }
+            Value::Int8(distinct + 1)
+        }
+        Hypothetical::PercentRank if total == 0 => Value::Float8(0.0),
+        Hypothetical::PercentRank => Value::Float8(before as f64 / total as f64),
+        Hypothetical::CumeDist => {
+            let through = sorted.iter().filter(|s| position(&s.0).is_le()).count();
+            Value::Float8((through + 1) as f64 / (total + 1) as f64)
+        }
+    }
+}
+
 /// percentile_cont, percentile_disc and mode over the group's sorted non-NULL values; the
 /// fraction is the direct argument (read from the first row).
 fn ordered_set(call: &AggCall, sorted: Vec<(Vec<Value>, Value, Option<Value>)>) -> Result<Value> {
@@ -459,6 +505,19 @@ fn ordered_set(call: &AggCall, sorted: Vec<(Vec<Value>, Value, Option<Value>)>) 
     }
     let position = fraction * (count - 1) as f64;
     let (low, high) = (position.floor(), position.ceil());
+    if call.data_type == DataType::Interval {
+        // interval_lerp: lo + (hi - lo) * fraction.
+        let span = |i: f64| match &sorted[i as usize].1 {
+            Value::Interval(v) => *v,
+            _ => Interval::ZERO,
+        };
+        let (lo, hi) = (span(low), span(high));
+        if low == high {
+            return Ok(Value::Interval(lo));
+        }
+        let step = hi.checked_sub(&lo)?.mul(position - low)?;
+        return Ok(Value::Interval(lo.checked_add(&step)?));
+    }
     let value = |i: f64| sorted[i as usize].1.as_f64().unwrap_or(0.0);
     let (lo, hi) = (value(low), value(high));
     Ok(Value::Float8(if low == high {
