@@ -221,6 +221,7 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
                 return Err(error);
             }
             plan::window_spec::mark_exclusions(&mut tokens);
+            plan::grouping::mark_distinct(&mut tokens);
             Some(tokens).filter(|tokens| !transaction::names_deferrable(tokens))
         }
         Err(_) => {

@@ -17,6 +17,66 @@ use crate::error::{DbError, Result};
 use crate::types::{DataType, Key, Value};
 use crate::workmem::{entry_bytes, NodeMemory};
 
+/// `GROUP BY DISTINCT`, which sqlparser does not read, becomes this first GROUP BY item (a
+/// quoted identifier no query can write, as it holds a NUL) before parsing.
+const DISTINCT_MARK: &str = "\u{0}distinct";
+
+/// Rewrites `GROUP BY DISTINCT` in a statement's tokens into a marked first item.
+pub fn mark_distinct(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Word};
+    let words: Vec<usize> = (0..tokens.len())
+        .filter(|i| !matches!(tokens[*i].token, Token::Whitespace(_)))
+        .collect();
+    let keyword = |i: usize, k: Keyword| matches!(&tokens[i].token, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    let mut marks = Vec::new();
+    for w in words.windows(3) {
+        if keyword(w[0], Keyword::GROUP)
+            && keyword(w[1], Keyword::BY)
+            && keyword(w[2], Keyword::DISTINCT)
+        {
+            marks.push(w[2]);
+        }
+    }
+    for at in marks.into_iter().rev() {
+        let span = tokens[at].span;
+        tokens[at].token = Token::Word(Word {
+            value: DISTINCT_MARK.into(),
+            quote_style: Some('"'),
+            keyword: Keyword::NoKeyword,
+        });
+        tokens.insert(
+            at + 1,
+            sqlparser::tokenizer::TokenWithSpan {
+                token: Token::Comma,
+                span,
+            },
+        );
+    }
+}
+
+/// The GROUP BY items without the DISTINCT mark, and whether it was there.
+pub fn strip_distinct(group_by: &[ast::Expr]) -> (bool, &[ast::Expr]) {
+    match group_by.first() {
+        Some(ast::Expr::Identifier(ident)) if ident.value == DISTINCT_MARK => {
+            (true, &group_by[1..])
+        }
+        _ => (false, group_by),
+    }
+}
+
+/// Drops the sets that repeat an earlier one (as sets of keys), for `GROUP BY DISTINCT`.
+pub fn distinct_sets(sets: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+    let mut seen = std::collections::BTreeSet::new();
+    sets.into_iter()
+        .filter(|set| {
+            let mut key = set.clone();
+            key.sort_unstable();
+            seen.insert(key)
+        })
+        .collect()
+}
+
 /// PostgreSQL's bounds on what one GROUP BY may expand to.
 const MAX_SETS: usize = 4096;
 const MAX_CUBE: usize = 12;

@@ -188,10 +188,14 @@ impl Planner<'_, '_> {
         )?;
         let mut keys = Vec::new();
         let mut sets = None;
+        let (distinct, group_by) = super::grouping::strip_distinct(group_by);
         if super::grouping::has_sets(group_by) {
-            let (all, expanded) = super::grouping::expand(group_by, &mut |e| {
+            let (all, mut expanded) = super::grouping::expand(group_by, &mut |e| {
                 self.bind_group_key(scope, e, &select.projection)
             })?;
+            if distinct {
+                expanded = super::grouping::distinct_sets(expanded);
+            }
             keys = all;
             sets = Some(expanded);
         } else {
