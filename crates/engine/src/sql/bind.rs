@@ -39,6 +39,11 @@ pub struct Binder<'a> {
     pub planner: Option<&'a mut dyn QueryContext>,
     /// Window function calls found in a select list or ORDER BY, when they are allowed.
     pub windows: Option<&'a mut Vec<crate::sql::plan::window::WindowCall>>,
+    /// The query's `WINDOW name AS (...)` definitions, for `OVER name`.
+    pub window_defs: &'a [ast::NamedWindowDefinition],
+    /// Binding a window aggregate's arguments: aggregates there belong to the query
+    /// (`sum(sum(x)) OVER ()`), they are not nested.
+    window_args: bool,
     pub context: &'static str,
 }
 
@@ -50,6 +55,8 @@ impl<'a> Binder<'a> {
             srfs: None,
             planner: None,
             windows: None,
+            window_defs: &[],
+            window_args: false,
             context: "",
         }
     }
@@ -63,15 +70,21 @@ impl<'a> Binder<'a> {
 
     /// A binder for an aggregate's argument: same scope and planner, no aggregates.
     fn inner(&mut self) -> Binder<'_> {
+        let aggregates = match self.window_args {
+            true => self.aggregates.as_deref_mut(),
+            false => None,
+        };
         Binder {
             scope: self.scope,
-            aggregates: None,
+            aggregates,
             srfs: None,
             planner: self
                 .planner
                 .as_deref_mut()
                 .map(|p| p as &mut dyn QueryContext),
             windows: None,
+            window_defs: self.window_defs,
+            window_args: false,
             context: self.context,
         }
     }
@@ -623,7 +636,20 @@ impl<'a> Binder<'a> {
             | code::FEATURE_NOT_SUPPORTED => e.with_position(at),
             _ => e,
         };
+        let ordered_set = ordered_set_kind(&name);
+        let any_ordered_set = ordered_set.is_some() || hypothetical_kind(&name).is_some();
+        if any_ordered_set && function.over.is_some() && !function.within_group.is_empty() {
+            return Err(DbError::feature_not_supported(format!(
+                "OVER is not supported for ordered-set aggregate {name}"
+            ))
+            .with_position(at));
+        }
         if let Some(window) = &function.over {
+            if !call_order(function).is_empty() {
+                return Err(DbError::feature_not_supported(
+                    "aggregate ORDER BY is not implemented for window functions",
+                ));
+            }
             return self
                 .bind_window(
                     &name,
@@ -636,6 +662,46 @@ impl<'a> Binder<'a> {
                 .map_err(placed);
         }
         refuse_function_extras(function)?;
+        if name == "grouping" && !star {
+            return self.bind_grouping(&args);
+        }
+        let within: Vec<ast::Expr> = function
+            .within_group
+            .iter()
+            .map(|o| o.expr.clone())
+            .collect();
+        match ordered_set {
+            Some(func) if !within.is_empty() => {
+                return self
+                    .bind_aggregate(
+                        &name,
+                        func,
+                        &args,
+                        distinct,
+                        function.filter.as_deref(),
+                        &function.within_group,
+                    )
+                    .map_err(placed);
+            }
+            // Without WITHIN GROUP (or with it on another function) PostgreSQL finds no
+            // function taking those arguments.
+            Some(_) => return Err(placed(self.wrong_arity(&name, &args))),
+            None if !within.is_empty() && hypothetical_kind(&name).is_some() => {
+                return self
+                    .bind_hypothetical(
+                        &name,
+                        &args,
+                        function.filter.as_deref(),
+                        &function.within_group,
+                    )
+                    .map_err(placed);
+            }
+            None if !within.is_empty() => {
+                let all: Vec<ast::Expr> = args.iter().cloned().chain(within).collect();
+                return Err(placed(self.wrong_arity(&name, &all)));
+            }
+            None => {}
+        }
         let order = call_order(function);
         if let Some(func) = aggregate_kind(&name, star) {
             return self
@@ -677,6 +743,26 @@ impl<'a> Binder<'a> {
         functions::bind_call(&name, bound).map_err(placed)
     }
 
+    /// `GROUPING(args)`: allowed where aggregates are; planning turns it into its value.
+    fn bind_grouping(&mut self, args: &[ast::Expr]) -> Result<Expr> {
+        if self.aggregates.is_none() {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::new(
+                code::GROUPING_ERROR,
+                format!("grouping operations are not allowed in {context}"),
+            ));
+        }
+        let args = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        crate::sql::plan::grouping::call(args)
+    }
+
     /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`: a call of the WindowAgg node.
     fn bind_window(
         &mut self,
@@ -699,14 +785,29 @@ impl<'a> Binder<'a> {
                 format!("window functions are not allowed in {context}"),
             ));
         }
-        let ast::WindowType::WindowSpec(spec) = window else {
+        if distinct {
             return Err(DbError::feature_not_supported(
-                "named windows are not supported by pgplay yet",
+                "DISTINCT is not implemented for window functions",
             ));
-        };
-        if spec.window_frame.is_some() || spec.window_name.is_some() || distinct {
+        }
+        let spec = super::plan::window_spec::resolve(window, self.window_defs)?;
+        let plain = matches!(
+            name,
+            "row_number"
+                | "rank"
+                | "dense_rank"
+                | "percent_rank"
+                | "cume_dist"
+                | "ntile"
+                | "lag"
+                | "lead"
+                | "first_value"
+                | "last_value"
+                | "nth_value"
+        );
+        if plain && filter.is_some() {
             return Err(DbError::feature_not_supported(
-                "window frames, named windows and DISTINCT in window functions are not supported by pgplay yet",
+                "FILTER is not implemented for non-aggregate window functions",
             ));
         }
         let func = match (name, args.len()) {
@@ -715,27 +816,37 @@ impl<'a> Binder<'a> {
             ("dense_rank", 0) => WindowFunc::DenseRank,
             ("percent_rank", 0) => WindowFunc::PercentRank,
             ("cume_dist", 0) => WindowFunc::CumeDist,
-            ("ntile" | "lag" | "lead" | "first_value" | "last_value", 1..=3) => {
+            ("ntile" | "lag" | "lead" | "first_value" | "last_value" | "nth_value", 1..=3) => {
                 self.positional_window(name, args)?
             }
             _ => match aggregate_kind(name, star) {
                 Some(kind) => {
-                    WindowFunc::Aggregate(self.agg_call(name, kind, args, false, filter, &[])?)
+                    self.window_args = true;
+                    let call = self.agg_call(name, kind, args, false, filter, &[]);
+                    self.window_args = false;
+                    WindowFunc::Aggregate(call?)
                 }
                 None => return Err(self.unknown_window_function(name, args)),
             },
         };
         let windows = self.windows.take();
-        let bound = self.window_keys(spec);
+        let bound = self.window_keys(&spec).map_err(|e| {
+            window_in(
+                e,
+                "42P20",
+                "window functions are not allowed in window definitions",
+            )
+        });
         self.windows = windows;
-        let (partition, order) = bound?;
+        let (partition, order, frame) = bound?;
         let data_type = match &func {
             WindowFunc::Aggregate(call) => call.data_type.clone(),
             WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float8,
             WindowFunc::Ntile(_) => DataType::Int4,
             WindowFunc::Shift { value: e, .. }
             | WindowFunc::FirstValue(e)
-            | WindowFunc::LastValue(e) => e.data_type(),
+            | WindowFunc::LastValue(e)
+            | WindowFunc::NthValue(e, _) => e.data_type(),
             _ => DataType::Int8,
         };
         let windows = self.windows.as_mut().expect("checked above");
@@ -743,6 +854,7 @@ impl<'a> Binder<'a> {
             func,
             partition,
             order,
+            frame,
             data_type: data_type.clone(),
         });
         Ok(Expr::Window(windows.len() - 1, data_type))
@@ -796,7 +908,8 @@ impl<'a> Binder<'a> {
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>();
         self.windows = windows;
-        let mut bound = bound?;
+        let mut bound =
+            bound.map_err(|e| window_in(e, "42P20", "window function calls cannot be nested"))?;
         let types: Vec<String> = bound.iter().map(|a| a.data_type().base_name()).collect();
         let not_found = || {
             DbError::new(
@@ -816,6 +929,16 @@ impl<'a> Binder<'a> {
             }
             ("first_value", 0) => WindowFunc::FirstValue(value),
             ("last_value", 0) => WindowFunc::LastValue(value),
+            ("nth_value", 1) => {
+                let n = bound.remove(0);
+                if !matches!(
+                    n.data_type(),
+                    DataType::Int2 | DataType::Int4 | DataType::Unknown
+                ) {
+                    return Err(not_found());
+                }
+                WindowFunc::NthValue(value, coerce(n, &DataType::Int4)?)
+            }
             ("lag" | "lead", _) => {
                 let offset = match bound.first() {
                     Some(o) if o.data_type().is_numeric() || o.data_type() == DataType::Unknown => {
@@ -843,11 +966,15 @@ impl<'a> Binder<'a> {
         })
     }
 
-    /// A window's PARTITION BY and ORDER BY expressions.
+    /// A window's PARTITION BY and ORDER BY expressions and its frame.
     fn window_keys(
         &mut self,
-        spec: &ast::WindowSpec,
-    ) -> Result<(Vec<Expr>, Vec<(Expr, bool, bool)>)> {
+        spec: &super::plan::window_spec::Spec,
+    ) -> Result<(
+        Vec<Expr>,
+        Vec<(Expr, bool, bool)>,
+        crate::sql::plan::frame::Frame,
+    )> {
         let partition = spec
             .partition_by
             .iter()
@@ -859,7 +986,12 @@ impl<'a> Binder<'a> {
             let nulls_first = item.options.nulls_first.unwrap_or(descending);
             order.push((self.bind(&item.expr)?, descending, nulls_first));
         }
-        Ok((partition, order))
+        let frame = super::plan::window_spec::bind_frame(spec, &order, &mut |e, units| {
+            let mut inner = self.inner();
+            inner.context = units;
+            inner.bind(e)
+        })?;
+        Ok((partition, order, frame))
     }
 
     /// A set-returning function in a select list: its values come from a ProjectSet node.
@@ -928,6 +1060,9 @@ impl<'a> Binder<'a> {
         filter: Option<&ast::Expr>,
         order: &[ast::OrderByExpr],
     ) -> Result<AggCall> {
+        if ordered_set_kind(name).is_some() {
+            return self.ordered_set_call(name, func, args, filter, order);
+        }
         let (args, delimiter) = match (func, args) {
             (AggFunc::StringAgg, [value, delimiter]) => {
                 let value = self.inner().bind(value)?;
@@ -957,14 +1092,21 @@ impl<'a> Binder<'a> {
         let arg = match (func, args) {
             (AggFunc::CountStar, []) => None,
             (_, [single]) => {
+                let in_window = self.window_args;
                 let bound = self.inner().bind(single).map_err(|e| {
                     if e.code == code::GROUPING_ERROR {
                         DbError::new(
                             code::GROUPING_ERROR,
                             "aggregate function calls cannot be nested",
                         )
+                    } else if in_window {
+                        window_in(e, "42P20", "window function calls cannot be nested")
                     } else {
-                        e
+                        window_in(
+                            e,
+                            code::GROUPING_ERROR,
+                            "aggregate function calls cannot contain window function calls",
+                        )
                     }
                 })?;
                 Some(bound)
@@ -993,6 +1135,10 @@ impl<'a> Binder<'a> {
             (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
             (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
             (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
+            (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => DataType::Bool,
+            (AggFunc::BitAnd | AggFunc::BitOr, Some(t @ (DataType::Int2 | DataType::Int4 | DataType::Int8))) => t.clone(),
+            (AggFunc::Variance { .. }, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Variance { .. }, Some(DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (_, Some(t)) => {
                 return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", t.base_name()))
                     .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
@@ -1000,6 +1146,145 @@ impl<'a> Binder<'a> {
             (_, None) => DataType::Int8,
         };
         self.finish_agg_call(func, arg, None, distinct, filter, order, data_type)
+    }
+
+    /// `percentile_cont(fraction)`, `percentile_disc(fraction)` or `mode()` `WITHIN GROUP
+    /// (ORDER BY value)`: the value is the call's argument and sort key, the fraction (float8)
+    /// rides in `delimiter`.
+    fn ordered_set_call(
+        &mut self,
+        name: &str,
+        func: AggFunc,
+        args: &[ast::Expr],
+        filter: Option<&ast::Expr>,
+        within: &[ast::OrderByExpr],
+    ) -> Result<AggCall> {
+        let direct = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let sorted = within
+            .iter()
+            .map(|o| self.inner().bind(&o.expr))
+            .collect::<Result<Vec<_>>>()?;
+        let all: Vec<Expr> = direct.iter().chain(&sorted).cloned().collect();
+        let missing = || functions::no_such_function(name, &all);
+        let expected = usize::from(func != AggFunc::Mode);
+        if direct.len() != expected || sorted.len() != 1 {
+            return Err(missing());
+        }
+        let fraction = match direct.first() {
+            Some(f) if f.data_type().is_numeric() => {
+                Some(Expr::Cast(Box::new(f.clone()), DataType::Float8))
+            }
+            Some(f) if f.data_type() == DataType::Unknown => {
+                Some(coerce(f.clone(), &DataType::Float8)?)
+            }
+            Some(_) => return Err(missing()),
+            None => None,
+        };
+        let value = sorted[0].clone();
+        let t = value.data_type();
+        let (value, data_type) = match func {
+            AggFunc::PercentileCont if t == DataType::Interval => (value, t),
+            AggFunc::PercentileCont if t.is_numeric() => (
+                Expr::Cast(Box::new(value), DataType::Float8),
+                DataType::Float8,
+            ),
+            AggFunc::PercentileCont => return Err(missing()),
+            _ if t == DataType::Unknown => (coerce(value, &DataType::Text)?, DataType::Text),
+            _ => (value, t),
+        };
+        self.finish_agg_call(
+            func,
+            Some(value),
+            fraction,
+            false,
+            filter,
+            within,
+            data_type,
+        )
+    }
+
+    /// `rank(value) WITHIN GROUP (ORDER BY column)` and its kin: the hypothetical value and the
+    /// column in their common type; the value rides in `delimiter`, the column is the sort key.
+    fn bind_hypothetical(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        filter: Option<&ast::Expr>,
+        within: &[ast::OrderByExpr],
+    ) -> Result<Expr> {
+        use crate::sql::expr::Hypothetical;
+        if self.aggregates.is_none() {
+            let context = if self.context.is_empty() {
+                "WHERE"
+            } else {
+                self.context
+            };
+            return Err(DbError::new(
+                code::GROUPING_ERROR,
+                format!("aggregate functions are not allowed in {context}"),
+            ));
+        }
+        let kind = hypothetical_kind(name).expect("checked by the caller");
+        let direct = args
+            .iter()
+            .map(|a| self.inner().bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let sorted = within
+            .iter()
+            .map(|o| self.inner().bind(&o.expr))
+            .collect::<Result<Vec<_>>>()?;
+        if direct.len() != sorted.len() {
+            let all: Vec<Expr> = direct.iter().chain(&sorted).cloned().collect();
+            return Err(functions::no_such_function(name, &all).with_hint(format!(
+                "To use the hypothetical-set aggregate {name}, the number of hypothetical direct arguments (here {}) must match the number of ordering columns (here {}).",
+                direct.len(),
+                sorted.len()
+            )));
+        }
+        if direct.len() != 1 {
+            return Err(DbError::feature_not_supported(format!(
+                "hypothetical-set aggregate {name} over more than one column is not supported by pgplay yet"
+            )));
+        }
+        let (value, column) = (direct[0].clone(), sorted[0].clone());
+        let t = unify(&column.data_type(), &value.data_type()).ok_or_else(|| {
+            DbError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "WITHIN GROUP types {} and {} cannot be matched",
+                    column.data_type().base_name(),
+                    value.data_type().base_name()
+                ),
+            )
+        })?;
+        let t = if t == DataType::Unknown {
+            DataType::Text
+        } else {
+            t
+        };
+        let value = coerce(value, &t)?;
+        let data_type = match kind {
+            Hypothetical::Rank | Hypothetical::DenseRank => DataType::Int8,
+            _ => DataType::Float8,
+        };
+        let mut call = self.finish_agg_call(
+            AggFunc::Hypothetical(kind),
+            None,
+            Some(value),
+            false,
+            filter,
+            within,
+            data_type.clone(),
+        )?;
+        if let Some(key) = call.order.first_mut() {
+            key.0 = coerce(key.0.clone(), &t)?;
+        }
+        let aggregates = self.aggregates.as_mut().expect("checked above");
+        aggregates.push(call);
+        Ok(Expr::Aggregate(aggregates.len() - 1, data_type))
     }
 
     /// An aggregate called with a number of arguments none of its forms takes: PostgreSQL's
@@ -1053,6 +1338,19 @@ impl<'a> Binder<'a> {
     }
 }
 
+/// A window function where none may be, said as PostgreSQL says it for where it was found.
+fn window_in(error: DbError, code: &'static str, message: &str) -> DbError {
+    if error.code == "42P20"
+        && error
+            .message
+            .starts_with("window functions are not allowed in")
+    {
+        DbError::new(code, message)
+    } else {
+        error
+    }
+}
+
 /// What pgplay does not evaluate yet in a function call: OVER, ORDER BY inside the call.
 fn refuse_function_extras(function: &ast::Function) -> Result<()> {
     if function.over.is_some() {
@@ -1063,7 +1361,7 @@ fn refuse_function_extras(function: &ast::Function) -> Result<()> {
     let other = matches!(&function.args, FunctionArguments::List(list)
         if list.clauses.iter().any(|c| !matches!(c,
             ast::FunctionArgumentClause::IgnoreOrRespectNulls(_) | ast::FunctionArgumentClause::OrderBy(_))));
-    if other || !function.within_group.is_empty() {
+    if other {
         return Err(DbError::feature_not_supported(
             "WITHIN GROUP and other clauses inside function calls are not supported by pgplay yet",
         ));
@@ -1169,6 +1467,48 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
         "string_agg" => AggFunc::StringAgg,
+        "bool_and" | "every" => AggFunc::BoolAnd,
+        "bool_or" => AggFunc::BoolOr,
+        "bit_and" => AggFunc::BitAnd,
+        "bit_or" => AggFunc::BitOr,
+        "stddev" | "stddev_samp" => AggFunc::Variance {
+            root: true,
+            sample: true,
+        },
+        "stddev_pop" => AggFunc::Variance {
+            root: true,
+            sample: false,
+        },
+        "variance" | "var_samp" => AggFunc::Variance {
+            root: false,
+            sample: true,
+        },
+        "var_pop" => AggFunc::Variance {
+            root: false,
+            sample: false,
+        },
+        _ => return None,
+    })
+}
+
+/// The hypothetical-set aggregates, called `f(value) WITHIN GROUP (ORDER BY column)`.
+fn hypothetical_kind(name: &str) -> Option<crate::sql::expr::Hypothetical> {
+    use crate::sql::expr::Hypothetical;
+    Some(match name {
+        "rank" => Hypothetical::Rank,
+        "dense_rank" => Hypothetical::DenseRank,
+        "percent_rank" => Hypothetical::PercentRank,
+        "cume_dist" => Hypothetical::CumeDist,
+        _ => return None,
+    })
+}
+
+/// The ordered-set aggregates, called `f(fraction) WITHIN GROUP (ORDER BY value)`.
+fn ordered_set_kind(name: &str) -> Option<AggFunc> {
+    Some(match name {
+        "percentile_cont" => AggFunc::PercentileCont,
+        "percentile_disc" => AggFunc::PercentileDisc,
+        "mode" => AggFunc::Mode,
         _ => return None,
     })
 }

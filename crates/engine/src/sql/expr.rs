@@ -151,6 +151,31 @@ pub enum AggFunc {
     Min,
     Max,
     StringAgg,
+    BoolAnd,
+    BoolOr,
+    BitAnd,
+    BitOr,
+    /// stddev_samp/stddev_pop, var_samp/var_pop: (square root, sample).
+    Variance {
+        root: bool,
+        sample: bool,
+    },
+    /// Ordered-set aggregates: the WITHIN GROUP value is `arg` (and `order`), the fraction
+    /// `delimiter`.
+    PercentileCont,
+    PercentileDisc,
+    Mode,
+    /// Hypothetical-set aggregates: where the direct argument (in `delimiter`) would rank among
+    /// the WITHIN GROUP values (in `order`; NULLs count).
+    Hypothetical(Hypothetical),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hypothetical {
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
 }
 
 #[derive(Clone, Debug, PartialEq)]

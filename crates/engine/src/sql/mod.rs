@@ -214,12 +214,14 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     // The text is tokenized once: the checks and the parser share the tokens. Text the
     // tokenizer refuses, and the rare statement with DEFERRABLE, take the long way.
     let tokens = match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() {
-        Ok(tokens) => {
+        Ok(mut tokens) => {
             if let Some(error) =
                 star_alias_error(sql, &tokens).or_else(|| reserved_table_name_error(sql, &tokens))
             {
                 return Err(error);
             }
+            plan::window_spec::mark_exclusions(&mut tokens);
+            plan::grouping::mark_distinct(&mut tokens);
             Some(tokens).filter(|tokens| !transaction::names_deferrable(tokens))
         }
         Err(_) => {

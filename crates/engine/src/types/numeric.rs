@@ -620,6 +620,15 @@ impl Numeric {
         let rscale = (MIN_SIG_DIGITS - sweight)
             .max(fixed.scale)
             .clamp(0, MAX_DISPLAY_SCALE);
+        self.sqrt_at(rscale)
+    }
+
+    /// The square root of a finite, non-negative value rounded to `rscale` digits (stddev's
+    /// scale is its variance's, not sqrt()'s own choice).
+    pub fn sqrt_at(&self, rscale: i64) -> Result<Numeric> {
+        let Some(fixed) = self.fixed().filter(|_| self.signum() >= 0) else {
+            return self.sqrt();
+        };
         // floor(sqrt(x * 10^(2 rscale + 2))), then round away its last digit.
         let radicand = fixed.at(2 * rscale + 2, true);
         let root = radicand.sqrt();

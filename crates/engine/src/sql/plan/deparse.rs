@@ -106,12 +106,16 @@ impl Deparser {
                 input,
                 keys,
                 aggregates,
+                sets,
             } => {
                 let inner = self.labels(input);
                 let mut labels: Vec<Label> =
                     keys.iter().map(|k| self.expr_label(k, &inner)).collect();
                 for call in aggregates {
                     labels.push(Label::computed(self.aggregate(call, &inner), false));
+                }
+                if sets.is_some() {
+                    labels.push(Label::computed("GROUPING()".into(), false));
                 }
                 labels
             }
@@ -144,6 +148,7 @@ impl Deparser {
             AggFunc::Min => "min",
             AggFunc::Max => "max",
             AggFunc::StringAgg => "string_agg",
+            other => super::aggregate::name(other),
         };
         let arg = match &call.arg {
             None => "*".to_string(),

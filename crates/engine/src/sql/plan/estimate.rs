@@ -178,6 +178,7 @@ fn combining_estimate(plan: &Plan, ex: &Executor<'_>) -> Estimate {
             input: i,
             keys,
             aggregates,
+            ..
         } => {
             let e = input(i);
             let rows = if keys.is_empty() {

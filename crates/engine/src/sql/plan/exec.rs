@@ -236,9 +236,14 @@ fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<(Vec<Row>, NodeMemo
             input,
             keys,
             aggregates,
+            sets,
         } => {
             let mut memory = ex.node_memory(!keys.is_empty(), Some(plan_key(plan)));
-            let rows = run_aggregate(open(input, ex)?, keys, aggregates, &mut memory, ex)?;
+            let input = open(input, ex)?;
+            let rows = match sets {
+                Some(sets) => super::grouping::run(input, keys, sets, aggregates, &mut memory, ex)?,
+                None => run_aggregate(input, keys, aggregates, &mut memory, ex)?,
+            };
             (rows, memory)
         }
         Plan::Sort { input, keys } => {

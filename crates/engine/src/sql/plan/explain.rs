@@ -480,9 +480,48 @@ impl Printer {
         }
     }
 
+    /// An Aggregate over grouping sets: a `Hash Key` line per set, `Group Key: ()` for the
+    /// empty set (as PostgreSQL's MixedAggregate shows them).
+    fn grouping_sets<'p>(
+        &mut self,
+        plan: &'p Plan,
+        input: &'p Plan,
+        keys: &[super::super::expr::Expr],
+        sets: &[Vec<usize>],
+    ) -> View<'p> {
+        let labels = self.deparser.labels(input);
+        let hashed = sets.iter().filter(|s| !s.is_empty()).count();
+        let name = match (hashed, sets.len() - hashed) {
+            (0, _) => "Aggregate",
+            (_, 0) => "HashAggregate",
+            _ => "MixedAggregate",
+        };
+        let mut view = self.simple(name.into(), plan, vec![Child::Plan(input)]);
+        for set in sets.iter().filter(|s| !s.is_empty()) {
+            let names: Vec<String> = set
+                .iter()
+                .map(|i| self.deparser.expr(&keys[*i], &labels))
+                .collect();
+            view.details.push(format!("Hash Key: {}", names.join(", ")));
+        }
+        for _ in sets.iter().filter(|s| s.is_empty()) {
+            view.details.push("Group Key: ()".into());
+        }
+        if hashed > 0 {
+            view.details.extend(self.hash_aggregate_lines(plan));
+        }
+        view
+    }
+
     /// Aggregate, Sort and DISTINCT: their keys.
     fn grouping<'p>(&mut self, plan: &'p Plan) -> View<'p> {
         match plan {
+            Plan::Aggregate {
+                input,
+                sets: Some(sets),
+                keys,
+                ..
+            } => self.grouping_sets(plan, input, keys, sets),
             Plan::Aggregate { input, keys, .. } => {
                 let labels = self.deparser.labels(input);
                 let name = if keys.is_empty() {

@@ -10,6 +10,8 @@ mod deparse;
 mod estimate;
 pub mod exec;
 pub mod explain;
+pub mod frame;
+pub mod grouping;
 pub mod index;
 pub mod planner;
 mod select;
@@ -17,6 +19,7 @@ mod setop;
 pub mod srf;
 pub mod subquery;
 pub mod window;
+pub mod window_spec;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc as Rc;
@@ -86,6 +89,9 @@ pub enum Plan {
         input: Box<Plan>,
         keys: Vec<Expr>,
         aggregates: Vec<AggCall>,
+        /// GROUPING SETS/ROLLUP/CUBE: the positions in `keys` of each set; the rows then end
+        /// with the number of their set ([`grouping`]).
+        sets: Option<Vec<Vec<usize>>>,
     },
     Sort {
         input: Box<Plan>,

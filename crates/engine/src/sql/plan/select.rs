@@ -30,6 +30,8 @@ pub(super) struct OrderItem {
 struct Bound {
     predicate: Option<Expr>,
     keys: Vec<Expr>,
+    /// GROUPING SETS/ROLLUP/CUBE: each set's positions in `keys`.
+    sets: Option<Vec<Vec<usize>>>,
     outputs: Vec<(String, Expr)>,
     having: Option<Expr>,
     order: Vec<OrderItem>,
@@ -61,12 +63,16 @@ impl Planner<'_, '_> {
                 },
             };
         }
-        let grouped =
-            !bound.keys.is_empty() || !bound.aggregates.is_empty() || bound.having.is_some();
+        let grouped = !bound.keys.is_empty()
+            || !bound.aggregates.is_empty()
+            || bound.having.is_some()
+            || bound.sets.is_some()
+            || calls_grouping(&bound);
         let mut width = scope.columns.len();
         if grouped {
+            self.check_window_definitions(select, &scope, &bound.keys)?;
             plan = group(plan, &mut bound, &scope)?;
-            width = bound.keys.len() + bound.aggregates.len();
+            width = bound.keys.len() + bound.aggregates.len() + usize::from(bound.sets.is_some());
             if let Some(having) = bound.having.take() {
                 plan = Plan::Filter {
                     input: Box::new(plan),
@@ -108,6 +114,29 @@ impl Planner<'_, '_> {
         )
     }
 
+    /// Each WINDOW definition's PARTITION BY and ORDER BY read only GROUP BY keys and
+    /// aggregates (PostgreSQL's 42803 otherwise), even when no call uses it.
+    fn check_window_definitions(
+        &mut self,
+        select: &ast::Select,
+        scope: &Scope,
+        keys: &[Expr],
+    ) -> Result<()> {
+        for spec in super::window_spec::all_definitions(&select.named_window)? {
+            let exprs = spec
+                .partition_by
+                .iter()
+                .chain(spec.order_by.iter().map(|o| &o.expr));
+            for expr in exprs {
+                let mut aggregates = Vec::new();
+                let mut binder = Binder::with_aggregates(scope, &mut aggregates);
+                binder.planner = Some(self);
+                to_grouped(binder.bind(expr)?, keys, scope)?;
+            }
+        }
+        Ok(())
+    }
+
     fn bind_select(
         &mut self,
         select: &ast::Select,
@@ -135,6 +164,7 @@ impl Planner<'_, '_> {
             &mut aggregates,
             &mut srfs,
             &mut windows,
+            &select.named_window,
         )?;
         let predicate = match &select.selection {
             Some(selection) => Some(coerce_bool(self.bind(scope, selection, "WHERE")?, "WHERE")?),
@@ -149,10 +179,29 @@ impl Planner<'_, '_> {
             }
             None => None,
         };
-        let order = self.bind_order(query, scope, &outputs, &mut aggregates, &mut windows)?;
+        let order = self.bind_order(
+            query,
+            scope,
+            &outputs,
+            &mut aggregates,
+            (&mut windows, &select.named_window),
+        )?;
         let mut keys = Vec::new();
-        for expr in group_by {
-            keys.push(self.bind_group_key(scope, expr, &select.projection)?);
+        let mut sets = None;
+        let (distinct, group_by) = super::grouping::strip_distinct(group_by);
+        if super::grouping::has_sets(group_by) {
+            let (all, mut expanded) = super::grouping::expand(group_by, &mut |e| {
+                self.bind_group_key(scope, e, &select.projection)
+            })?;
+            if distinct {
+                expanded = super::grouping::distinct_sets(expanded);
+            }
+            keys = all;
+            sets = Some(expanded);
+        } else {
+            for expr in group_by {
+                keys.push(self.bind_group_key(scope, expr, &select.projection)?);
+            }
         }
         let distinct_on = match &select.distinct {
             Some(ast::Distinct::On(exprs)) => {
@@ -167,6 +216,7 @@ impl Planner<'_, '_> {
         Ok(Bound {
             predicate,
             keys,
+            sets,
             outputs,
             having,
             order,
@@ -185,6 +235,7 @@ impl Planner<'_, '_> {
         aggregates: &mut Vec<AggCall>,
         srfs: &mut Vec<TableFunction>,
         windows: &mut Vec<super::window::WindowCall>,
+        window_defs: &[ast::NamedWindowDefinition],
     ) -> Result<Vec<(String, Expr)>> {
         let mut outputs = Vec::new();
         for item in projection {
@@ -235,6 +286,7 @@ impl Planner<'_, '_> {
             let mut binder = Binder::with_aggregates(scope, aggregates);
             binder.srfs = Some(srfs);
             binder.windows = Some(windows);
+            binder.window_defs = window_defs;
             binder.planner = Some(self);
             let bound = binder.bind(expr)?;
             let bound = if bound.data_type() == DataType::Unknown {
@@ -290,7 +342,10 @@ impl Planner<'_, '_> {
         scope: &Scope,
         outputs: &[(String, Expr)],
         aggregates: &mut Vec<AggCall>,
-        windows: &mut Vec<super::window::WindowCall>,
+        windows: (
+            &mut Vec<super::window::WindowCall>,
+            &[ast::NamedWindowDefinition],
+        ),
     ) -> Result<Vec<OrderItem>> {
         let Some(order_by) = &query.order_by else {
             return Ok(Vec::new());
@@ -304,7 +359,13 @@ impl Planner<'_, '_> {
         for item in exprs {
             let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
             items.push(OrderItem {
-                key: self.bind_order_key(&item.expr, scope, outputs, aggregates, Some(windows))?,
+                key: self.bind_order_key(
+                    &item.expr,
+                    scope,
+                    outputs,
+                    aggregates,
+                    Some((&mut *windows.0, windows.1)),
+                )?,
                 descending,
                 nulls_first: item.options.nulls_first.unwrap_or(descending),
             });
@@ -319,7 +380,10 @@ impl Planner<'_, '_> {
         scope: &Scope,
         outputs: &[(String, Expr)],
         aggregates: &mut Vec<AggCall>,
-        windows: Option<&mut Vec<super::window::WindowCall>>,
+        windows: Option<(
+            &mut Vec<super::window::WindowCall>,
+            &[ast::NamedWindowDefinition],
+        )>,
     ) -> Result<OrderKey> {
         if let ast::Expr::Value(v) = expr {
             if let ast::Value::Number(n, _) = &v.value {
@@ -346,7 +410,10 @@ impl Planner<'_, '_> {
         }
         let mut binder = Binder::with_aggregates(scope, aggregates);
         binder.planner = Some(self);
-        binder.windows = windows;
+        if let Some((windows, defs)) = windows {
+            binder.windows = Some(windows);
+            binder.window_defs = defs;
+        }
         binder.context = "ORDER BY";
         let bound = binder.bind(expr)?;
         Ok(match outputs.iter().position(|(_, e)| *e == bound) {
@@ -526,19 +593,41 @@ fn refuse_select_extras(select: &ast::Select) -> Result<()> {
             "SELECT ... INTO is not supported by pgplay yet",
         ));
     }
-    if !select.named_window.is_empty() {
-        return Err(DbError::feature_not_supported(
-            "window functions are not supported by pgplay yet",
-        ));
+    super::window_spec::check_definitions(&select.named_window)
+}
+
+/// Whether the select list, HAVING or ORDER BY call `GROUPING(...)` (which makes a query
+/// grouped, as an aggregate does).
+fn calls_grouping(bound: &Bound) -> bool {
+    let mut found = false;
+    let mut visit = |e: &Expr| found |= super::grouping::is_call(e);
+    for (_, output) in &bound.outputs {
+        output.walk(&mut visit);
     }
-    Ok(())
+    if let Some(having) = &bound.having {
+        having.walk(&mut visit);
+    }
+    for item in &bound.order {
+        if let OrderKey::Expr(e) = &item.key {
+            e.walk(&mut visit);
+        }
+    }
+    found
 }
 
 /// Adds the Aggregate node and rewrites what is evaluated after it over its output row
-/// (the group keys, then the aggregates' values).
+/// (the group keys, then the aggregates' values, then with grouping sets the set's number).
 fn group(plan: Plan, bound: &mut Bound, scope: &Scope) -> Result<Plan> {
     let keys = bound.keys.clone();
-    let regroup = |e: Expr| to_grouped(e, &keys, scope);
+    let sets = bound.sets.clone();
+    let set_column = keys.len() + bound.aggregates.len();
+    let regroup = |e: Expr| -> Result<Expr> {
+        super::grouping::check(&e, &keys)?;
+        let grouped = to_grouped(e, &keys, scope)?;
+        map_expr(grouped, &mut |e| {
+            super::grouping::resolve(e, sets.as_deref(), set_column)
+        })
+    };
     for (_, output) in &mut bound.outputs {
         *output = regroup(output.clone())?;
     }
@@ -571,6 +660,7 @@ fn group(plan: Plan, bound: &mut Bound, scope: &Scope) -> Result<Plan> {
         input: Box::new(plan),
         keys,
         aggregates: bound.aggregates.clone(),
+        sets,
     })
 }
 
