@@ -715,6 +715,7 @@ mod catalog_tests {
             "age",
             "make_interval",
             "to_char",
+            "timezone",
             "generate_series",
         ]);
         for name in names {

@@ -697,7 +697,9 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         .and_then(|s| s.xact.as_ref())
         .and_then(|x| x.xid);
     db.lock_request = None;
-    let mut outcome = run(db, session, parsed, &mut notices);
+    let zone = db.setting(session, "TimeZone");
+    let mut outcome =
+        crate::types::zone::with_session_zone(&zone, || run(db, session, parsed, &mut notices));
     db.interrupts.finish_statement();
     report_temp_files(db);
     notices.append(&mut db.pending_notices);
@@ -1082,7 +1084,7 @@ impl Executor<'_> {
     }
 
     fn set(&mut self, set: &ast::Set) -> Result<Outcome> {
-        let mut local = false;
+        let local;
         let (name, values) = match set {
             ast::Set::SingleAssignment {
                 variable,
@@ -1093,7 +1095,10 @@ impl Executor<'_> {
                 local = matches!(scope, Some(ast::ContextModifier::Local));
                 (variable.to_string(), values.clone())
             }
-            ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
+            ast::Set::SetTimeZone { value, local: l } => {
+                local = *l;
+                ("TimeZone".to_string(), vec![value.clone()])
+            }
             ast::Set::SetTransaction {
                 snapshot: Some(_), ..
             } => {
@@ -1130,6 +1135,14 @@ impl Executor<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let name = name.to_ascii_lowercase();
+        // SET TIME ZONE LOCAL is SET TIME ZONE DEFAULT.
+        let local_zone = matches!(set, ast::Set::SetTimeZone { value: ast::Expr::Identifier(i), .. }
+            if i.value.eq_ignore_ascii_case("local"));
+        let value = if local_zone {
+            "default".to_string()
+        } else {
+            value
+        };
         if let Some(result) = self.set_transaction_setting(&name, &value) {
             return result;
         }

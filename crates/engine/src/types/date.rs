@@ -201,14 +201,12 @@ fn time_fits(time: &str) -> Option<bool> {
 const END_TIMESTAMP_DATE: i64 = 109_203_528 - EPOCH_JULIAN;
 
 /// Microseconds since 2000-01-01 of the date's midnight (`date::timestamp`). A date past the
-/// timestamps' end is PostgreSQL's error; an infinite one would be an infinite timestamp,
-/// which pgplay does not have yet.
+/// timestamps' end is PostgreSQL's error; an infinite one is an infinite timestamp.
 pub fn to_timestamp(days: i32) -> Result<i64> {
-    if days == INFINITY || days == NEG_INFINITY {
-        return Err(DbError::new(
-            code::FEATURE_NOT_SUPPORTED,
-            "infinite timestamps are not supported by pgplay yet",
-        ));
+    match days {
+        INFINITY => return Ok(super::TIMESTAMP_INFINITY),
+        NEG_INFINITY => return Ok(super::TIMESTAMP_NEG_INFINITY),
+        _ => {}
     }
     if !(MIN_DATE..END_TIMESTAMP_DATE).contains(&i64::from(days)) {
         return Err(DbError::new(
@@ -221,6 +219,11 @@ pub fn to_timestamp(days: i32) -> Result<i64> {
 
 /// The date of a timestamp (`timestamp::date`).
 pub fn from_timestamp(micros: i64) -> Result<i32> {
+    match micros {
+        super::TIMESTAMP_INFINITY => return Ok(INFINITY),
+        super::TIMESTAMP_NEG_INFINITY => return Ok(NEG_INFINITY),
+        _ => {}
+    }
     checked(micros.div_euclid(super::interval::USECS_PER_DAY))
 }
 
