@@ -859,7 +859,9 @@ fn field(name: &str) -> Option<Field> {
         "doy" => Field::Doy,
         "isoyear" => Field::IsoYear,
         "julian" | "j" => Field::Julian,
-        "timezone" | "timezone_h" | "timezone_m" => Field::Timezone,
+        "timezone" | "timezone_h" | "timezone_m" | "timezone_hour" | "timezone_minute" => {
+            Field::Timezone
+        }
         _ => return None,
     })
 }
@@ -907,8 +909,8 @@ fn extract(name: &str, value: &Value) -> Result<Numeric> {
             let offset = zone::session_zone().offset_at(*utc);
             match name.to_ascii_lowercase().as_str() {
                 "timezone" => return Ok(num(offset)),
-                "timezone_h" => return Ok(num(offset / 3600)),
-                "timezone_m" => return Ok(num(offset / 60 % 60)),
+                "timezone_h" | "timezone_hour" => return Ok(num(offset / 3600)),
+                "timezone_m" | "timezone_minute" => return Ok(num(offset / 60 % 60)),
                 _ => {}
             }
             let local = utc.saturating_add(i64::from(offset) * 1_000_000);

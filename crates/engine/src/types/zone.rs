@@ -483,8 +483,7 @@ pub fn from_offset(seconds: i64) -> Option<Zone> {
         return None;
     }
     let abbrev = format_offset(seconds as i32, true);
-    let west = format_offset(-seconds as i32, false);
-    let west = west.strip_prefix('+').unwrap_or(&west).to_string();
+    let west = format_offset(-seconds as i32, true);
     Some(Zone::fixed(
         &format!("<{abbrev}>{west}"),
         seconds as i32,
