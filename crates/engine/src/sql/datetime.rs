@@ -1181,8 +1181,26 @@ mod tests {
             let _ = age(at, other);
             for value in [Value::Timestamp(at), Value::TimestampTz(at), Value::Interval(span)] {
                 let _ = extract(unit, &value);
-                let _ = date_trunc(unit, &value);
+                let _ = date_trunc(unit, &value, &zone::Zone::utc());
             }
+            // The same in a zone with DST, and the infinities.
+            zone::with_session_zone("America/New_York", || {
+                for value in [
+                    Value::Timestamp(at),
+                    Value::TimestampTz(at),
+                    Value::TimestampTz(other),
+                    Value::TimestampTz(i64::MAX),
+                    Value::Timestamp(i64::MIN),
+                ] {
+                    let _ = extract(unit, &value);
+                    let _ = date_trunc(unit, &value, &zone::session_zone());
+                    let _ = add_to(&value, &span);
+                    let _ = to_char(&value, "YYYY-MM-DD HH24:MI:SS TZ OF");
+                    let _ = at_time_zone(&Value::Text("Asia/Kolkata".into()), &value);
+                    let _ = at_time_zone(&Value::Interval(span), &value);
+                    let _ = value.to_text();
+                }
+            });
             let _ = make_interval(&[
                 Value::Int4(months), Value::Int4(days), Value::Int4(months), Value::Int4(days),
                 Value::Int4(months), Value::Int4(days), Value::Float8(micros as f64),

@@ -652,6 +652,37 @@ mod tests {
     }
 
     #[test]
+    fn every_zone_of_the_table_reads() {
+        let names: Vec<&str> = DATA
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with('@'))
+            .filter_map(|l| l.split('\t').next())
+            .collect();
+        assert!(names.len() > 590, "{}", names.len());
+        for name in names {
+            let zone = lookup(name).unwrap_or_else(|| panic!("{name}"));
+            let offset = zone.offset_at(pg(2024, 7, 1, 12, 0));
+            assert!(offset.abs() <= 14 * 3600, "{name}: {offset}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_zone_text_and_instant_never_panic(
+            text in "[-+<>A-Za-z0-9:,./ ]{0,24}",
+            at in proptest::prelude::any::<i64>(),
+        ) {
+            let _ = check_setting(&text);
+            let _ = named(&text);
+            if let Some(zone) = lookup(&text) {
+                let _ = zone.to_utc(at);
+                let _ = zone.to_local(at);
+                let _ = zone.local_type(at);
+            }
+        }
+    }
+
+    #[test]
     fn posix_strings_and_numbers() {
         let plus3 = lookup("UTC+3").unwrap();
         assert_eq!(plus3.offset_at(0), -3 * 3600);
