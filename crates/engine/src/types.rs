@@ -402,10 +402,17 @@ fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64> {
                 format!("timestamp out of range: \"{text}\""),
             )
         })?;
+    if matches!(zone, InputZone::OutOfRange) {
+        return Err(DbError::new(
+            code::INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+            format!("time zone displacement out of range: \"{text}\""),
+        ));
+    }
     if !with_zone {
         return Ok(micros);
     }
     Ok(match zone {
+        InputZone::OutOfRange => micros,
         InputZone::Offset(seconds) => micros - seconds * 1_000_000,
         InputZone::Zone(zone) => zone.to_utc(micros),
         InputZone::Session => zone::session_zone().to_utc(micros),
@@ -438,6 +445,8 @@ fn time_micros(time: &str) -> i64 {
 /// The zone written after a timestamp literal's time.
 enum InputZone {
     Offset(i64),
+    /// An offset of 16 hours or more (22009).
+    OutOfRange,
     Zone(zone::Zone),
     Session,
 }
@@ -464,6 +473,9 @@ fn split_zone(text: &str) -> Option<(&str, InputZone)> {
     let time_start = text.find([' ', 'T']).unwrap_or(text.len());
     if let Some(position) = text[time_start..].rfind(['+', '-']).map(|p| p + time_start) {
         let seconds = numeric_offset(&text[position + 1..])?;
+        if seconds >= 16 * 3600 {
+            return Some((text[..position].trim_end(), InputZone::OutOfRange));
+        }
         let sign = if text.as_bytes()[position] == b'-' {
             -1
         } else {
@@ -498,7 +510,7 @@ fn numeric_offset(zone: &str) -> Option<i64> {
         }
         (h, m, s)
     };
-    if h > 15 || m > 59 || s > 59 {
+    if m > 59 || s > 59 {
         return None;
     }
     Some(h * 3600 + m * 60 + s)

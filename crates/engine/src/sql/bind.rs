@@ -445,7 +445,18 @@ impl<'a> Binder<'a> {
             } => functions::bind_call(
                 "timezone",
                 vec![self.bind(time_zone)?, self.bind(timestamp)?],
-            )?,
+            )
+            .map_err(|mut error| {
+                // AT TIME ZONE is syntax for pg_catalog.timezone(zone, value).
+                if error.code == crate::error::code::UNDEFINED_FUNCTION {
+                    error.message = error.message.replacen(
+                        "function timezone(",
+                        "function pg_catalog.timezone(",
+                        1,
+                    );
+                }
+                error
+            })?,
             E::Extract { field, expr, .. } => {
                 super::datetime::bind_extract(&field.to_string(), self.bind(expr)?)?
             }

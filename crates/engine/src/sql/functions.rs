@@ -60,6 +60,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("pg_current_xact_id", &[], DataType::Int8),
     ("now", &[], DataType::TimestampTz),
     ("current_timestamp", &[], DataType::TimestampTz),
+    ("localtimestamp", &[], DataType::Timestamp),
     ("statement_timestamp", &[], DataType::TimestampTz),
     ("transaction_timestamp", &[], DataType::TimestampTz),
     ("clock_timestamp", &[], DataType::TimestampTz),
