@@ -187,12 +187,14 @@ def main():
         print(zone_line(name, f"{root}/{name}"))
     for name, target in sorted(links):
         print(f"{name}\t={target}")
-    # PostgreSQL's Default timezone_abbreviations: `@ABBR<TAB>offset` or `@ABBR<TAB>=Zone`.
+    # PostgreSQL's Default timezone_abbreviations: `@ABBR<TAB>offset[<TAB>D]` (D: daylight time)
+    # or `@ABBR<TAB>=Zone`.
     for line in open(ABBREVIATIONS):
         fields = line.split("#")[0].split()
         if len(fields) >= 2 and not fields[0].startswith("@"):
             value = fields[1] if fields[1].lstrip("-").isdigit() else "=" + fields[1]
-            print(f"@{fields[0]}\t{value}")
+            dst = "\tD" if len(fields) > 2 and fields[2] == "D" else ""
+            print(f"@{fields[0]}\t{value}{dst}")
 
 
 main()

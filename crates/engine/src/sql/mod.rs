@@ -1191,6 +1191,12 @@ impl Executor<'_> {
             if name == "pg_proc" {
                 return Ok(crate::pg_proc::view());
             }
+            if name == "pg_timezone_names" {
+                return Ok(crate::types::zone::names_view(self.db.now));
+            }
+            if name == "pg_timezone_abbrevs" {
+                return Ok(crate::types::zone::abbrevs_view(self.db.now));
+            }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));
             }

@@ -519,7 +519,7 @@ pub enum Abbreviation {
 
 pub fn abbreviation(word: &str) -> Option<Abbreviation> {
     let line = *index().get(&format!("@{}", word.to_ascii_lowercase()))?;
-    let (_, value) = line.split_once('\t')?;
+    let value = line.split('\t').nth(1)?;
     match value.strip_prefix('=') {
         Some(zone) => table_zone(zone).map(Abbreviation::Dynamic),
         None => value.parse().ok().map(Abbreviation::Fixed),
@@ -584,6 +584,86 @@ pub fn named(name: &str) -> Result<Zone> {
             format!("time zone \"{name}\" not recognized"),
         )
     })
+}
+
+// ----- pg_timezone_names, pg_timezone_abbrevs ----------------------------------------
+
+type View = (
+    Vec<(String, crate::types::DataType)>,
+    Vec<Vec<crate::types::Value>>,
+);
+
+fn offset_value(seconds: i32) -> crate::types::Value {
+    crate::types::Value::Interval(super::interval::Interval {
+        months: 0,
+        days: 0,
+        micros: i64::from(seconds) * USECS,
+    })
+}
+
+/// `pg_timezone_names` at the instant `now` (PostgreSQL micros): every zone and link of the
+/// table with its abbreviation, offset and DST flag then.
+pub fn names_view(now: i64) -> View {
+    use crate::types::{DataType, Value};
+    let columns = vec![
+        ("name".to_string(), DataType::Text),
+        ("abbrev".to_string(), DataType::Text),
+        ("utc_offset".to_string(), DataType::Interval),
+        ("is_dst".to_string(), DataType::Bool),
+    ];
+    let rows = DATA
+        .lines()
+        .filter(|line| !line.starts_with(['#', '@']))
+        .filter_map(|line| line.split('\t').next())
+        .filter_map(table_zone)
+        .map(|zone| {
+            let now_type = zone.local_type(now);
+            vec![
+                Value::Text(zone.name.clone()),
+                Value::Text(now_type.abbrev),
+                offset_value(now_type.offset),
+                Value::Bool(now_type.dst),
+            ]
+        })
+        .collect();
+    (columns, rows)
+}
+
+/// `pg_timezone_abbrevs`: PostgreSQL's `Default` abbreviations; one that stands for a zone
+/// has that zone's offset at `now`.
+pub fn abbrevs_view(now: i64) -> View {
+    use crate::types::{DataType, Value};
+    let columns = vec![
+        ("abbrev".to_string(), DataType::Text),
+        ("utc_offset".to_string(), DataType::Interval),
+        ("is_dst".to_string(), DataType::Bool),
+    ];
+    let mut rows: Vec<Vec<Value>> = DATA
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.strip_prefix('@')?.split('\t');
+            Some((fields.next()?, fields.next()?, fields.next() == Some("D")))
+        })
+        .filter_map(|(abbrev, value, daylight)| {
+            let (offset, dst) = match value.strip_prefix('=') {
+                Some(zone) => {
+                    let now_type = table_zone(zone)?.local_type(now);
+                    (now_type.offset, now_type.dst)
+                }
+                None => {
+                    let offset: i32 = value.parse().ok()?;
+                    (offset, daylight)
+                }
+            };
+            Some(vec![
+                Value::Text(abbrev.to_string()),
+                offset_value(offset),
+                Value::Bool(dst),
+            ])
+        })
+        .collect();
+    rows.sort_by(|a, b| crate::types::compare(&a[0], &b[0]));
+    (columns, rows)
 }
 
 // ----- the session's zone ------------------------------------------------------------
