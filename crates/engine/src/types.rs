@@ -372,6 +372,27 @@ fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64> {
         "infinity" | "+infinity" => return Ok(TIMESTAMP_INFINITY),
         "-infinity" => return Ok(TIMESTAMP_NEG_INFINITY),
         "epoch" => return Ok(-946_684_800_000_000),
+        "now" => {
+            let now = zone::statement_now().ok_or_else(invalid)?;
+            return Ok(if with_zone {
+                now
+            } else {
+                zone::session_zone().to_local(now)
+            });
+        }
+        word @ ("today" | "tomorrow" | "yesterday") => {
+            let days = match word {
+                "tomorrow" => 1,
+                "yesterday" => -1,
+                _ => 0,
+            };
+            let midnight = zone::local_midnight(days).ok_or_else(invalid)?;
+            return Ok(if with_zone {
+                zone::session_zone().to_utc(midnight)
+            } else {
+                midnight
+            });
+        }
         _ => {}
     }
     let (trimmed, era) = match trimmed.len().checked_sub(3).map(|at| trimmed.split_at(at)) {

@@ -698,8 +698,10 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         .and_then(|x| x.xid);
     db.lock_request = None;
     let zone = db.setting(session, "TimeZone");
-    let mut outcome =
-        crate::types::zone::with_session_zone(&zone, || run(db, session, parsed, &mut notices));
+    let now = db.now;
+    let mut outcome = crate::types::zone::with_session_zone(&zone, || {
+        crate::types::zone::with_statement_now(now, || run(db, session, parsed, &mut notices))
+    });
     db.interrupts.finish_statement();
     report_temp_files(db);
     notices.append(&mut db.pending_notices);

@@ -95,6 +95,15 @@ pub fn parse(text: &str) -> Result<i32> {
         "infinity" | "+infinity" => return Ok(INFINITY),
         "-infinity" => return Ok(NEG_INFINITY),
         "epoch" => return Ok(-10_957),
+        word @ ("now" | "today" | "tomorrow" | "yesterday") => {
+            let days = match word {
+                "tomorrow" => 1,
+                "yesterday" => -1,
+                _ => 0,
+            };
+            let midnight = super::zone::local_midnight(days).ok_or_else(invalid)?;
+            return checked(midnight.div_euclid(super::interval::USECS_PER_DAY));
+        }
         _ => {}
     }
     let (trimmed, before_christ) = strip_era(trimmed);

@@ -677,6 +677,32 @@ pub fn session_zone() -> Rc<Zone> {
     SESSION.with(|s| s.borrow().clone())
 }
 
+thread_local! {
+    static NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The current statement's `now()` (PostgreSQL micros, UTC), for the input words `now`,
+/// `today`, `tomorrow` and `yesterday`; None outside a statement.
+pub fn statement_now() -> Option<i64> {
+    NOW.with(|n| n.get())
+}
+
+/// Runs `work` with `now` as the statement's `now()` (see [`statement_now`]).
+pub fn with_statement_now<T>(now: i64, work: impl FnOnce() -> T) -> T {
+    let previous = NOW.with(|n| n.replace(Some(now)));
+    let result = work();
+    NOW.with(|n| n.set(previous));
+    result
+}
+
+/// The local midnight of today, moved by `days`, for `today`, `tomorrow`, `yesterday`
+/// (PostgreSQL micros on the session's wall clock).
+pub fn local_midnight(days: i64) -> Option<i64> {
+    let local = session_zone().to_local(statement_now()?);
+    let day = local.div_euclid(86_400 * USECS) + days;
+    day.checked_mul(86_400 * USECS)
+}
+
 /// Runs `work` with `setting` (a `TimeZone` value) as the session's zone.
 pub fn with_session_zone<T>(setting: &str, work: impl FnOnce() -> T) -> T {
     let zone = {
