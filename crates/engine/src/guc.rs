@@ -480,6 +480,7 @@ pub fn normalize(definition: &Definition, value: &str) -> Result<String> {
         Kind::String if definition.name == "synchronous_standby_names" => {
             check_sync_standby_names(value)
         }
+        Kind::String if definition.name == "TimeZone" => crate::types::zone::check_setting(value),
         Kind::String => Ok(value.to_string()),
     }
 }

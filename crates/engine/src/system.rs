@@ -127,6 +127,12 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         | "statement_timestamp"
         | "transaction_timestamp"
         | "clock_timestamp" => timestamp(db.now),
+        "localtimestamp" => match timestamp(db.now) {
+            Value::TimestampTz(utc) => {
+                Value::Timestamp(crate::types::zone::session_zone().to_local(utc))
+            }
+            other => other,
+        },
         "pg_postmaster_start_time" => timestamp(db.now),
         "version" => Value::Text(VERSION.to_string()),
         "current_database" => Value::Text("postgres".into()),

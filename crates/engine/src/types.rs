@@ -3,7 +3,6 @@
 
 use std::cmp::Ordering;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use pgplay_wal::Lsn;
 
 use crate::error::{code, DbError, Result};
@@ -11,6 +10,7 @@ use crate::error::{code, DbError, Result};
 pub mod date;
 pub mod interval;
 pub mod numeric;
+pub mod zone;
 pub use interval::Interval;
 pub use numeric::Numeric;
 
@@ -261,7 +261,7 @@ impl Value {
             Value::Float8(v) => format_float8(*v),
             Value::Text(v) => v.clone(),
             Value::Timestamp(v) => format_timestamp(*v),
-            Value::TimestampTz(v) => timestamp_text(*v, "+00"),
+            Value::TimestampTz(v) => format_timestamptz(*v, &zone::session_zone()),
             Value::Interval(v) => interval::format(v),
             Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
@@ -288,24 +288,53 @@ fn format_float8(value: f64) -> String {
     }
 }
 
-const POSTGRES_EPOCH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
-    Some(date) => date,
-    None => panic!("valid date"),
-};
-
-fn epoch() -> NaiveDateTime {
-    POSTGRES_EPOCH_DATE.and_hms_opt(0, 0, 0).expect("midnight")
-}
-
 /// `2026-11-23 19:05:43.428659`, trailing zeros of the fraction dropped.
 pub fn format_timestamp(micros: i64) -> String {
     timestamp_text(micros, "")
+}
+
+/// `infinity` and `-infinity` timestamps (PostgreSQL's DT_NOEND and DT_NOBEGIN).
+pub const TIMESTAMP_INFINITY: i64 = i64::MAX;
+pub const TIMESTAMP_NEG_INFINITY: i64 = i64::MIN;
+
+pub fn is_finite_timestamp(micros: i64) -> bool {
+    micros != TIMESTAMP_INFINITY && micros != TIMESTAMP_NEG_INFINITY
+}
+
+/// `timestamp(p)`: `micros` rounded to `precision` fractional digits (half away from zero), as
+/// PostgreSQL's `AdjustTimestampForTypmod`.
+pub fn round_timestamp(micros: i64, precision: u64) -> i64 {
+    if precision >= 6 || !is_finite_timestamp(micros) {
+        return micros;
+    }
+    let scale = 10i64.pow(6 - precision as u32);
+    let offset = scale / 2;
+    if micros >= 0 {
+        (micros.saturating_add(offset)) / scale * scale
+    } else {
+        -((micros.saturating_neg().saturating_add(offset)) / scale * scale)
+    }
+}
+
+/// A timestamptz in `zone`: the local time, then the offset (`+01`, `-03:30`).
+pub fn format_timestamptz(micros: i64, zone: &zone::Zone) -> String {
+    if !is_finite_timestamp(micros) {
+        return timestamp_text(micros, "");
+    }
+    let offset = zone.offset_at(micros);
+    let local = micros.saturating_add(i64::from(offset) * 1_000_000);
+    timestamp_text(local, &zone::format_offset(offset, true))
 }
 
 /// A timestamp as PostgreSQL prints it (DateStyle ISO), `zone` after the time: the calendar is
 /// PostgreSQL's own Julian-day one, so every year it can hold prints (`294276-12-31`, past
 /// chrono's), and years before 1 AD print as `0044-03-15 00:00:00 BC`.
 fn timestamp_text(micros: i64, zone: &str) -> String {
+    match micros {
+        TIMESTAMP_INFINITY => return "infinity".into(),
+        TIMESTAMP_NEG_INFINITY => return "-infinity".into(),
+        _ => {}
+    }
     let day = micros.div_euclid(interval::USECS_PER_DAY);
     let time = micros.rem_euclid(interval::USECS_PER_DAY);
     let (year, month, day) = date::j2date(day + date::EPOCH_JULIAN);
@@ -330,7 +359,7 @@ fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64> {
     let type_name = if with_zone {
         "timestamp with time zone"
     } else {
-        "timestamp without time zone"
+        "timestamp"
     };
     let invalid = || {
         DbError::new(
@@ -339,58 +368,173 @@ fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64> {
         )
     };
     let trimmed = text.trim();
-    let (body, offset_seconds) = split_zone(trimmed);
-    let parsed = [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d",
-    ]
-    .iter()
-    .find_map(|format| {
-        NaiveDateTime::parse_from_str(body, format)
-            .ok()
-            .or_else(|| {
-                NaiveDate::parse_from_str(body, format)
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-            })
-    })
-    .ok_or_else(invalid)?;
-    let micros = (parsed - epoch()).num_microseconds().ok_or_else(invalid)?;
-    Ok(if with_zone {
-        micros - offset_seconds * 1_000_000
-    } else {
-        micros
+    match trimmed.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" => return Ok(TIMESTAMP_INFINITY),
+        "-infinity" => return Ok(TIMESTAMP_NEG_INFINITY),
+        "epoch" => return Ok(-946_684_800_000_000),
+        "now" => {
+            let now = zone::statement_now().ok_or_else(invalid)?;
+            return Ok(if with_zone {
+                now
+            } else {
+                zone::session_zone().to_local(now)
+            });
+        }
+        word @ ("today" | "tomorrow" | "yesterday") => {
+            let days = match word {
+                "tomorrow" => 1,
+                "yesterday" => -1,
+                _ => 0,
+            };
+            let midnight = zone::local_midnight(days).ok_or_else(invalid)?;
+            return Ok(if with_zone {
+                zone::session_zone().to_utc(midnight)
+            } else {
+                midnight
+            });
+        }
+        _ => {}
+    }
+    let (trimmed, era) = match trimmed.len().checked_sub(3).map(|at| trimmed.split_at(at)) {
+        Some((rest, era)) if era.eq_ignore_ascii_case(" bc") || era.eq_ignore_ascii_case(" ad") => {
+            (rest.trim_end(), era)
+        }
+        _ => (trimmed, ""),
+    };
+    let (body, zone) = split_zone(trimmed).ok_or_else(invalid)?;
+    let days = date::parse(&format!("{body}{era}")).map_err(|error| {
+        if error.code == code::DATETIME_FIELD_OVERFLOW {
+            DbError {
+                message: format!("date/time field value out of range: \"{text}\""),
+                ..error
+            }
+        } else {
+            invalid()
+        }
+    })?;
+    let time = body.split_once([' ', 'T']).map_or("", |(_, t)| t.trim());
+    let micros = i64::from(days)
+        .checked_mul(interval::USECS_PER_DAY)
+        .and_then(|day| day.checked_add(time_micros(time)))
+        .filter(|m| (-211_813_488_000_000_000..9_223_371_331_200_000_000).contains(m))
+        .ok_or_else(|| {
+            DbError::new(
+                code::DATETIME_FIELD_OVERFLOW,
+                format!("timestamp out of range: \"{text}\""),
+            )
+        })?;
+    if matches!(zone, InputZone::OutOfRange) {
+        return Err(DbError::new(
+            code::INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+            format!("time zone displacement out of range: \"{text}\""),
+        ));
+    }
+    if !with_zone {
+        return Ok(micros);
+    }
+    Ok(match zone {
+        InputZone::OutOfRange => micros,
+        InputZone::Offset(seconds) => micros - seconds * 1_000_000,
+        InputZone::Zone(zone) => zone.to_utc(micros),
+        InputZone::Session => zone::session_zone().to_utc(micros),
     })
 }
 
-/// Splits a trailing `+02`, `-05:30` or `UTC`/`Z` zone off a timestamp literal.
-fn split_zone(text: &str) -> (&str, i64) {
-    for suffix in [" UTC", "Z", "+00"] {
-        if let Some(body) = text.strip_suffix(suffix) {
-            return (body.trim_end(), 0);
+/// `hh:mm[:ss[.ffffff]]` (already checked by `date::parse`) in microseconds; digits past the
+/// microsecond round, as PostgreSQL's `rint` does.
+fn time_micros(time: &str) -> i64 {
+    let mut parts = time.split(':');
+    let mut number = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let (hours, minutes) = (number(), number());
+    let seconds_text = time.split(':').nth(2).unwrap_or("0");
+    let (whole, fraction) = seconds_text.split_once('.').unwrap_or((seconds_text, ""));
+    let seconds: i64 = whole.parse().unwrap_or(0);
+    let mut digits: String = fraction.chars().take(7).collect();
+    while digits.len() < 7 {
+        digits.push('0');
+    }
+    let tenths_of_micros: i64 = digits.parse().unwrap_or(0);
+    let fraction_micros = (tenths_of_micros + 5) / 10;
+    ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + fraction_micros
+}
+
+/// The zone written after a timestamp literal's time.
+enum InputZone {
+    Offset(i64),
+    /// An offset of 16 hours or more (22009).
+    OutOfRange,
+    Zone(zone::Zone),
+    Session,
+}
+
+/// Splits a trailing zone off a timestamp literal: `Z`, `+02`, `-05:30`, `+0530`, a zone
+/// abbreviation (`PST`, `UTC`) or name (`Europe/Paris`, `UTC+3` as POSIX reads it). None for a
+/// trailing word that is no zone.
+fn split_zone(text: &str) -> Option<(&str, InputZone)> {
+    if let Some(body) = text.strip_suffix(['Z', 'z']) {
+        if body.ends_with(|c: char| c.is_ascii_digit()) {
+            return Some((body, InputZone::Offset(0)));
         }
     }
-    if let Some(position) = text.rfind(['+', '-']) {
-        let zone = &text[position + 1..];
-        let date_part = position <= 10;
-        if !date_part && !zone.is_empty() && zone.chars().all(|c| c.is_ascii_digit() || c == ':') {
-            let mut parts = zone.split(':');
-            let hours: i64 = parts.next().and_then(|h| h.parse().ok()).unwrap_or(0);
-            let minutes: i64 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-            let sign = if text.as_bytes()[position] == b'-' {
-                -1
-            } else {
-                1
+    if let Some((body, word)) = text.rsplit_once(' ') {
+        if word.chars().any(|c| c.is_ascii_alphabetic()) {
+            let zone = match zone::abbreviation(word) {
+                Some(zone::Abbreviation::Fixed(offset)) => InputZone::Offset(i64::from(offset)),
+                Some(zone::Abbreviation::Dynamic(zone)) => InputZone::Zone(zone),
+                None => InputZone::Zone(zone::lookup(word)?),
             };
-            return (
-                text[..position].trim_end(),
-                sign * (hours * 3600 + minutes * 60),
-            );
+            return Some((body.trim_end(), zone));
         }
     }
-    (text, 0)
+    let time_start = text.find([' ', 'T']).unwrap_or(text.len());
+    if let Some(position) = text[time_start..].rfind(['+', '-']).map(|p| p + time_start) {
+        let seconds = numeric_offset(&text[position + 1..])?;
+        if seconds >= 16 * 3600 {
+            return Some((text[..position].trim_end(), InputZone::OutOfRange));
+        }
+        let sign = if text.as_bytes()[position] == b'-' {
+            -1
+        } else {
+            1
+        };
+        return Some((
+            text[..position].trim_end(),
+            InputZone::Offset(sign * seconds),
+        ));
+    }
+    Some((text, InputZone::Session))
+}
+
+/// `05`, `5`, `0530`, `05:30`, `05:30:15` in seconds.
+fn numeric_offset(zone: &str) -> Option<i64> {
+    let digits_only = !zone.is_empty() && zone.chars().all(|c| c.is_ascii_digit());
+    let (h, m, s) = if digits_only && zone.len() > 2 {
+        let (h, m) = zone.split_at(zone.len() - 2);
+        (h.parse().ok()?, m.parse().ok()?, 0)
+    } else {
+        let mut parts = zone.split(':');
+        let mut next = || -> Option<i64> {
+            parts.next().map_or(Some(0), |p| {
+                (!p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit()))
+                    .then(|| p.parse().ok())
+                    .flatten()
+            })
+        };
+        let (h, m, s) = (next()?, next()?, next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        (h, m, s)
+    };
+    if m > 59 || s > 59 {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + s)
 }
 
 /// Parses text as a value of `data_type` (the type's input function).
@@ -564,17 +708,22 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::Timestamp => match value {
-            Value::TimestampTz(v) => Value::Timestamp(v),
+            Value::TimestampTz(v) => Value::Timestamp(zone::session_zone().to_local(v)),
             Value::Date(d) => Value::Timestamp(date::to_timestamp(d)?),
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::TimestampTz => match value {
-            Value::Timestamp(v) => Value::TimestampTz(v),
-            Value::Date(d) => Value::TimestampTz(date::to_timestamp(d)?),
+            Value::Timestamp(v) => Value::TimestampTz(zone::session_zone().to_utc(v)),
+            Value::Date(d) => {
+                Value::TimestampTz(zone::session_zone().to_utc(date::to_timestamp(d)?))
+            }
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::Date => match value {
-            Value::Timestamp(v) | Value::TimestampTz(v) => Value::Date(date::from_timestamp(v)?),
+            Value::Timestamp(v) => Value::Date(date::from_timestamp(v)?),
+            Value::TimestampTz(v) => {
+                Value::Date(date::from_timestamp(zone::session_zone().to_local(v))?)
+            }
             _ => return Err(cannot_cast(from, to)),
         },
         DataType::Interval | DataType::PgLsn => return Err(cannot_cast(from, to)),
@@ -658,16 +807,18 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
         (Value::Text(a), Value::Text(b)) => a.cmp(b),
         (Value::Timestamp(a), Value::Timestamp(b))
-        | (Value::TimestampTz(a), Value::TimestampTz(b))
-        | (Value::Timestamp(a), Value::TimestampTz(b))
-        | (Value::TimestampTz(a), Value::Timestamp(b)) => a.cmp(b),
+        | (Value::TimestampTz(a), Value::TimestampTz(b)) => a.cmp(b),
+        (Value::Timestamp(a), Value::TimestampTz(b)) => zone::session_zone().to_utc(*a).cmp(b),
+        (Value::TimestampTz(a), Value::Timestamp(b)) => a.cmp(&zone::session_zone().to_utc(*b)),
         (Value::Interval(a), Value::Interval(b)) => a.cmp_span(b),
         (Value::Date(a), Value::Date(b)) => a.cmp(b),
-        (Value::Date(d), Value::Timestamp(t) | Value::TimestampTz(t)) => {
-            date_micros(*d).cmp(&i128::from(*t))
+        (Value::Date(d), Value::Timestamp(t)) => date_micros(*d).cmp(&i128::from(*t)),
+        (Value::Timestamp(t), Value::Date(d)) => i128::from(*t).cmp(&date_micros(*d)),
+        (Value::Date(d), Value::TimestampTz(t)) => {
+            date_micros(*d).cmp(&i128::from(zone::session_zone().to_local(*t)))
         }
-        (Value::Timestamp(t) | Value::TimestampTz(t), Value::Date(d)) => {
-            i128::from(*t).cmp(&date_micros(*d))
+        (Value::TimestampTz(t), Value::Date(d)) => {
+            i128::from(zone::session_zone().to_local(*t)).cmp(&date_micros(*d))
         }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {

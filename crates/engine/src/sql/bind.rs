@@ -191,6 +191,11 @@ impl<'a> Binder<'a> {
     /// `x::type` and `CAST(x AS type)`: a literal is read as the type, anything else converted.
     fn bind_cast(&mut self, inner: &ast::Expr, data_type: &ast::DataType) -> Result<Expr> {
         let target = bind_type(data_type)?;
+        if let ast::DataType::Timestamp(Some(precision), zone) = data_type {
+            let plain = ast::DataType::Timestamp(None, zone.clone());
+            let cast = self.bind_cast(inner, &plain)?;
+            return super::datetime::bind_precision(cast, *precision);
+        }
         let value = self.bind(inner)?;
         let source = value.data_type();
         if !castable(&source, &target) {
@@ -447,6 +452,24 @@ impl<'a> Binder<'a> {
             } => self.bind_cast(inner, data_type)?,
             E::Function(function) => self.bind_function(function)?,
             E::Interval(interval) => bind_interval(interval)?,
+            E::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => functions::bind_call(
+                "timezone",
+                vec![self.bind(time_zone)?, self.bind(timestamp)?],
+            )
+            .map_err(|mut error| {
+                // AT TIME ZONE is syntax for pg_catalog.timezone(zone, value).
+                if error.code == crate::error::code::UNDEFINED_FUNCTION {
+                    error.message = error.message.replacen(
+                        "function timezone(",
+                        "function pg_catalog.timezone(",
+                        1,
+                    );
+                }
+                error
+            })?,
             E::Extract { field, expr, .. } => {
                 super::datetime::bind_extract(&field.to_string(), self.bind(expr)?)?
             }

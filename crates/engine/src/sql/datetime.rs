@@ -10,6 +10,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use super::expr::{coerce, operator_error, Arith, Expr};
 use crate::error::{code, DbError, Result};
 use crate::types::interval::{self, unit_word, Interval, Unit, UnitWord, USECS_PER_DAY};
+use crate::types::zone;
 use crate::types::{DataType, Numeric, Value};
 
 /// PostgreSQL's MIN_TIMESTAMP and END_TIMESTAMP (4714-11-24 BC .. 294277-01-01).
@@ -30,6 +31,13 @@ fn call(name: &str, args: Vec<Expr>, data_type: DataType) -> Result<Expr> {
         args,
         data_type,
     })
+}
+
+/// A cast to `timestamp(p)` / `timestamptz(p)`: the value rounded to `p` digits (at most 6).
+pub fn bind_precision(value: Expr, precision: u64) -> Result<Expr> {
+    let data_type = value.data_type();
+    let digits = Expr::Const(Value::Int4(precision.min(6) as i32), DataType::Int4);
+    call("timestamp_precision", vec![value, digits], data_type)
 }
 
 /// The operands of an arithmetic operator, handed back when they are not date/time values.
@@ -234,6 +242,7 @@ pub fn is_function(name: &str) -> bool {
             | "make_interval"
             | "current_date"
             | "to_char"
+            | "timezone"
     )
 }
 
@@ -277,6 +286,35 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
                 DataType::NUMERIC,
             )?;
             Ok(Expr::Cast(Box::new(extract), DataType::Float8))
+        }
+        ("timezone", [z, t]) if z.is_string() || *z == DataType::Interval => {
+            let (target, result) = match t {
+                DataType::Timestamp => (DataType::Timestamp, DataType::TimestampTz),
+                DataType::TimestampTz | DataType::Date | DataType::Unknown => {
+                    (DataType::TimestampTz, DataType::Timestamp)
+                }
+                _ => return Err(missing()),
+            };
+            let at = coerce(args.remove(1), &target)?;
+            let zone = if *z == DataType::Interval {
+                args.remove(0)
+            } else {
+                coerce(args.remove(0), &DataType::Text)?
+            };
+            call(name, vec![zone, at], result)
+        }
+        ("date_trunc", [unit, t, z])
+            if unit.is_string()
+                && z.is_string()
+                && matches!(
+                    t,
+                    DataType::TimestampTz | DataType::Date | DataType::Unknown
+                ) =>
+        {
+            let zone = coerce(args.remove(2), &DataType::Text)?;
+            let at = coerce(args.remove(1), &DataType::TimestampTz)?;
+            let unit = coerce(args.remove(0), &DataType::Text)?;
+            call(name, vec![unit, at, zone], DataType::TimestampTz)
         }
         ("date_trunc", [unit, DataType::Date]) if unit.is_string() => {
             let unit = coerce(args.remove(0), &DataType::Text)?;
@@ -407,6 +445,7 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
     let known = matches!(
         name,
         "timestamp_mi"
+            | "timestamp_precision"
             | "timestamp_pl_interval"
             | "timestamp_mi_interval"
             | "interval_pl"
@@ -440,17 +479,25 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
     let float = |i: usize| args.get(i).and_then(Value::as_f64).unwrap_or(0.0);
     let text = |i: usize| args.get(i).and_then(Value::to_text).unwrap_or_default();
     Ok(match name {
+        "timestamp_precision" => with_micros(
+            &args[0],
+            crate::types::round_timestamp(micros(&args[0]), args[1].as_i64().unwrap_or(6) as u64),
+        ),
         "timestamp_mi" => {
             let (a, b) = (micros(&args[0]), micros(&args[1]));
+            if !crate::types::is_finite_timestamp(a) || !crate::types::is_finite_timestamp(b) {
+                return Err(DbError::new(
+                    code::DATETIME_FIELD_OVERFLOW,
+                    "cannot subtract infinite timestamps",
+                ));
+            }
             let span = a.checked_sub(b).ok_or_else(interval::out_of_range)?;
             Value::Interval(Interval::from_micros(span).justify_hours()?)
         }
-        "timestamp_pl_interval" => {
-            with_micros(&args[0], add_interval(micros(&args[0]), &interval(1)?)?)
-        }
+        "timestamp_pl_interval" => with_micros(&args[0], add_to(&args[0], &interval(1)?)?),
         "timestamp_mi_interval" => {
             let negated = interval(1)?.checked_neg()?;
-            with_micros(&args[0], add_interval(micros(&args[0]), &negated)?)
+            with_micros(&args[0], add_to(&args[0], &negated)?)
         }
         "interval_pl" => Value::Interval(interval(0)?.checked_add(&interval(1)?)?),
         "interval_mi" => Value::Interval(interval(0)?.checked_sub(&interval(1)?)?),
@@ -468,19 +515,112 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
             let number = extract(&text(0), &args[1])?;
             Value::Float8(number.to_f64())
         }
-        "date_trunc" => date_trunc(&text(0), &args[1])?,
-        "to_char" => Value::Text(super::to_char::format(
-            to_datetime(micros(&args[0]))?,
-            &text(1),
-            matches!(args[0], Value::TimestampTz(_)),
-        )?),
-        "age" => Value::Interval(age(micros(&args[0]), micros(&args[1]))?),
+        "date_trunc" if args.len() == 3 => {
+            let zone = zone::named(&text(2))?;
+            date_trunc(&text(0), &args[1], &zone)?
+        }
+        "date_trunc" => date_trunc(&text(0), &args[1], &zone::session_zone())?,
+        "to_char" => to_char(&args[0], &text(1))?,
+        "age" => Value::Interval(age(local(&args[0]), local(&args[1]))?),
+        "timezone" => at_time_zone(&args[0], &args[1])?,
         _ => {
             return Err(DbError::internal(format!(
                 "{name} is not a date/time function"
             )))
         }
     })
+}
+
+/// `to_char(timestamp|timestamptz, text)`: a timestamptz in the session's zone.
+fn to_char(value: &Value, template: &str) -> Result<Value> {
+    if !crate::types::is_finite_timestamp(micros(value)) {
+        return Ok(Value::Null);
+    }
+    let zone_type = match value {
+        Value::TimestampTz(utc) => Some(zone::session_zone().local_type(*utc)),
+        _ => None,
+    };
+    let info = zone_type.as_ref().map(|t| (t.offset, t.abbrev.as_str()));
+    let time = to_datetime(local(value))?;
+    Ok(Value::Text(super::to_char::format(time, template, info)?))
+}
+
+/// `timestamp AT TIME ZONE zone` (the zone's local time taken as UTC: a timestamptz) and
+/// `timestamptz AT TIME ZONE zone` (the wall-clock time there: a timestamp). The zone is a
+/// name, an abbreviation, a POSIX string or an interval (hours east of UTC).
+fn at_time_zone(zone_value: &Value, at: &Value) -> Result<Value> {
+    let zone = match zone_value {
+        Value::Interval(span) => {
+            if span.months != 0 || span.days != 0 {
+                return Err(DbError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!(
+                        "interval time zone \"{}\" must not include months or days",
+                        interval::format(span)
+                    ),
+                ));
+            }
+            let seconds = span.micros.div_euclid(1_000_000);
+            zone::from_offset(seconds).ok_or_else(|| {
+                DbError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("time zone \"{}\" not recognized", interval::format(span)),
+                )
+            })?
+        }
+        other => zone::named(&other.to_text().unwrap_or_default())?,
+    };
+    Ok(match at {
+        Value::Timestamp(wall) => Value::TimestampTz(valid(zone.to_utc(*wall))?),
+        _ => Value::Timestamp(valid(zone.to_local(micros(at)))?),
+    })
+}
+
+/// A value's wall-clock micros: a timestamptz in the session's zone.
+fn local(value: &Value) -> i64 {
+    match value {
+        Value::TimestampTz(utc) => zone::session_zone().to_local(*utc),
+        other => micros(other),
+    }
+}
+
+/// `value + span` for a timestamp or timestamptz (`generate_series`' step).
+pub fn plus_interval(value: &Value, span: &Interval) -> Result<Value> {
+    Ok(with_micros(value, add_to(value, span)?))
+}
+
+/// `timestamp(tz) + interval`: a timestamptz moves its months and days on the session zone's
+/// calendar (a day across a DST change is 23 or 25 hours), then its time.
+fn add_to(value: &Value, span: &Interval) -> Result<i64> {
+    if !crate::types::is_finite_timestamp(micros(value)) {
+        return Ok(micros(value));
+    }
+    let Value::TimestampTz(utc) = value else {
+        return add_interval(micros(value), span);
+    };
+    let zone = zone::session_zone();
+    let mut utc = *utc;
+    for part in [
+        Interval {
+            days: 0,
+            micros: 0,
+            ..*span
+        },
+        Interval {
+            months: 0,
+            micros: 0,
+            ..*span
+        },
+    ] {
+        if part.months != 0 || part.days != 0 {
+            let moved = add_interval(zone.to_local(utc), &part)?;
+            utc = valid(zone.to_utc(moved))?;
+        }
+    }
+    valid(
+        utc.checked_add(span.micros)
+            .ok_or_else(timestamp_out_of_range)?,
+    )
 }
 
 /// `date + integer`, `date - integer`, `date - date`.
@@ -719,7 +859,9 @@ fn field(name: &str) -> Option<Field> {
         "doy" => Field::Doy,
         "isoyear" => Field::IsoYear,
         "julian" | "j" => Field::Julian,
-        "timezone" | "timezone_h" | "timezone_m" => Field::Timezone,
+        "timezone" | "timezone_h" | "timezone_m" | "timezone_hour" | "timezone_minute" => {
+            Field::Timezone
+        }
         _ => return None,
     })
 }
@@ -762,6 +904,21 @@ fn extract(name: &str, value: &Value) -> Result<Numeric> {
     match value {
         Value::Interval(span) => {
             extract_interval(found, span).ok_or_else(|| unit_error(name, value, true))
+        }
+        Value::TimestampTz(utc) => {
+            let offset = zone::session_zone().offset_at(*utc);
+            match name.to_ascii_lowercase().as_str() {
+                "timezone" => return Ok(num(offset)),
+                "timezone_h" | "timezone_hour" => return Ok(num(offset / 3600)),
+                "timezone_m" | "timezone_minute" => return Ok(num(offset / 60 % 60)),
+                _ => {}
+            }
+            let local = utc.saturating_add(i64::from(offset) * 1_000_000);
+            let number = match found {
+                Field::Epoch => extract_timestamp(found, *utc)?,
+                _ => extract_timestamp(found, local)?,
+            };
+            number.ok_or_else(|| unit_error(name, value, true))
         }
         _ => extract_timestamp(found, micros(value))?.ok_or_else(|| unit_error(name, value, true)),
     }
@@ -836,9 +993,15 @@ fn extract_timestamp(found: Field, micros: i64) -> Result<Option<Numeric>> {
     }))
 }
 
-/// `date_trunc(field, value)`.
-fn date_trunc(name: &str, value: &Value) -> Result<Value> {
+/// `date_trunc(field, value [, zone])`: a timestamptz is truncated on `zone`'s wall clock;
+/// from a day up the result is that zone's midnight, below it keeps the value's offset.
+fn date_trunc(name: &str, value: &Value, zone: &zone::Zone) -> Result<Value> {
     let found = field(name).ok_or_else(|| unit_error(name, value, false))?;
+    let infinite = matches!(value, Value::Timestamp(_) | Value::TimestampTz(_))
+        && !crate::types::is_finite_timestamp(micros(value));
+    if infinite {
+        return Ok(value.clone());
+    }
     match value {
         Value::Interval(span) => {
             trunc_interval(found, span)
@@ -851,6 +1014,27 @@ fn date_trunc(name: &str, value: &Value) -> Result<Value> {
                         error
                     }
                 })
+        }
+        Value::TimestampTz(utc) => {
+            let offset = i64::from(zone.offset_at(*utc)) * 1_000_000;
+            let truncated = trunc_timestamp(found, utc.saturating_add(offset))?
+                .ok_or_else(|| unit_error(name, value, true))?;
+            let small = matches!(
+                found,
+                Field::Unit(
+                    Unit::Hour
+                        | Unit::Minute
+                        | Unit::Second
+                        | Unit::Millisecond
+                        | Unit::Microsecond
+                )
+            );
+            let back = if small {
+                truncated - offset
+            } else {
+                zone.to_utc(truncated)
+            };
+            Ok(Value::TimestampTz(valid(back)?))
         }
         _ => {
             let truncated = trunc_timestamp(found, micros(value))?
@@ -997,8 +1181,26 @@ mod tests {
             let _ = age(at, other);
             for value in [Value::Timestamp(at), Value::TimestampTz(at), Value::Interval(span)] {
                 let _ = extract(unit, &value);
-                let _ = date_trunc(unit, &value);
+                let _ = date_trunc(unit, &value, &zone::Zone::utc());
             }
+            // The same in a zone with DST, and the infinities.
+            zone::with_session_zone("America/New_York", || {
+                for value in [
+                    Value::Timestamp(at),
+                    Value::TimestampTz(at),
+                    Value::TimestampTz(other),
+                    Value::TimestampTz(i64::MAX),
+                    Value::Timestamp(i64::MIN),
+                ] {
+                    let _ = extract(unit, &value);
+                    let _ = date_trunc(unit, &value, &zone::session_zone());
+                    let _ = add_to(&value, &span);
+                    let _ = to_char(&value, "YYYY-MM-DD HH24:MI:SS TZ OF");
+                    let _ = at_time_zone(&Value::Text("Asia/Kolkata".into()), &value);
+                    let _ = at_time_zone(&Value::Interval(span), &value);
+                    let _ = value.to_text();
+                }
+            });
             let _ = make_interval(&[
                 Value::Int4(months), Value::Int4(days), Value::Int4(months), Value::Int4(days),
                 Value::Int4(months), Value::Int4(days), Value::Float8(micros as f64),

@@ -60,6 +60,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("pg_current_xact_id", &[], DataType::Int8),
     ("now", &[], DataType::TimestampTz),
     ("current_timestamp", &[], DataType::TimestampTz),
+    ("localtimestamp", &[], DataType::Timestamp),
     ("statement_timestamp", &[], DataType::TimestampTz),
     ("transaction_timestamp", &[], DataType::TimestampTz),
     ("clock_timestamp", &[], DataType::TimestampTz),
@@ -715,6 +716,7 @@ mod catalog_tests {
             "age",
             "make_interval",
             "to_char",
+            "timezone",
             "generate_series",
         ]);
         for name in names {

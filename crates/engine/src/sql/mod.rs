@@ -699,7 +699,11 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
         .and_then(|s| s.xact.as_ref())
         .and_then(|x| x.xid);
     db.lock_request = None;
-    let mut outcome = run(db, session, parsed, &mut notices);
+    let zone = db.setting(session, "TimeZone");
+    let now = db.now;
+    let mut outcome = crate::types::zone::with_session_zone(&zone, || {
+        crate::types::zone::with_statement_now(now, || run(db, session, parsed, &mut notices))
+    });
     db.interrupts.finish_statement();
     report_temp_files(db);
     notices.append(&mut db.pending_notices);
@@ -1084,7 +1088,7 @@ impl Executor<'_> {
     }
 
     fn set(&mut self, set: &ast::Set) -> Result<Outcome> {
-        let mut local = false;
+        let local;
         let (name, values) = match set {
             ast::Set::SingleAssignment {
                 variable,
@@ -1095,7 +1099,10 @@ impl Executor<'_> {
                 local = matches!(scope, Some(ast::ContextModifier::Local));
                 (variable.to_string(), values.clone())
             }
-            ast::Set::SetTimeZone { value, .. } => ("TimeZone".to_string(), vec![value.clone()]),
+            ast::Set::SetTimeZone { value, local: l } => {
+                local = *l;
+                ("TimeZone".to_string(), vec![value.clone()])
+            }
             ast::Set::SetTransaction {
                 snapshot: Some(_), ..
             } => {
@@ -1132,6 +1139,14 @@ impl Executor<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let name = name.to_ascii_lowercase();
+        // SET TIME ZONE LOCAL is SET TIME ZONE DEFAULT.
+        let local_zone = matches!(set, ast::Set::SetTimeZone { value: ast::Expr::Identifier(i), .. }
+            if i.value.eq_ignore_ascii_case("local"));
+        let value = if local_zone {
+            "default".to_string()
+        } else {
+            value
+        };
         if let Some(result) = self.set_transaction_setting(&name, &value) {
             return result;
         }
@@ -1179,6 +1194,12 @@ impl Executor<'_> {
             }
             if name == "pg_proc" {
                 return Ok(crate::pg_proc::view());
+            }
+            if name == "pg_timezone_names" {
+                return Ok(crate::types::zone::names_view(self.db.now));
+            }
+            if name == "pg_timezone_abbrevs" {
+                return Ok(crate::types::zone::abbrevs_view(self.db.now));
             }
             if name == "pg_stat_activity" {
                 return Ok(self.db.activity_view(self.session));

@@ -56,8 +56,11 @@ struct Modifiers {
     ordinal: Option<bool>,
 }
 
-/// Formats `time` with `template`; `with_zone` for a timestamptz (whose `TZ` is `UTC`).
-pub fn format(time: NaiveDateTime, template: &str, with_zone: bool) -> Result<String> {
+/// A timestamptz's zone at the instant formatted: offset east of UTC in seconds, abbreviation.
+pub type ZoneInfo<'a> = Option<(i32, &'a str)>;
+
+/// Formats `time` (local) with `template`; `zone` for a timestamptz (`TZ`, `TZH`, `OF`).
+pub fn format(time: NaiveDateTime, template: &str, zone: ZoneInfo) -> Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while !rest.is_empty() {
@@ -82,7 +85,7 @@ pub fn format(time: NaiveDateTime, template: &str, with_zone: bool) -> Result<St
                 break;
             }
         }
-        let mut text = field(time, keyword, modifiers, with_zone);
+        let mut text = field(time, keyword, modifiers, zone);
         if let (Some(upper), true) = (modifiers.ordinal, is_number(keyword)) {
             text.push_str(&ordinal_suffix(&text, upper));
         }
@@ -195,7 +198,13 @@ fn written_year(year: i64) -> i64 {
     }
 }
 
-fn field(time: NaiveDateTime, keyword: &str, modifiers: Modifiers, with_zone: bool) -> String {
+fn field(time: NaiveDateTime, keyword: &str, modifiers: Modifiers, zone: ZoneInfo) -> String {
+    let (offset, abbrev) = zone.unwrap_or((0, ""));
+    let sign = if offset < 0 { '-' } else { '+' };
+    let (hours, minutes) = (
+        offset.unsigned_abs() / 3600,
+        offset.unsigned_abs() / 60 % 60,
+    );
     let fill_mode = modifiers.fill_mode;
     let name = |text: &str| {
         let text = cased(text, keyword);
@@ -226,11 +235,14 @@ fn field(time: NaiveDateTime, keyword: &str, modifiers: Modifiers, with_zone: bo
                 format!("{roman:<4}")
             }
         }
-        "TZ" if with_zone => cased("UTC", keyword),
-        "TZ" | "FX" => String::new(),
-        "TZH" => "+00".into(),
-        "TZM" => "00".into(),
-        "OF" => format!("+{}", padded(0, 2, fill_mode)),
+        "TZ" => cased(abbrev, keyword),
+        "FX" => String::new(),
+        "TZH" => format!("{sign}{hours:02}"),
+        "TZM" => format!("{minutes:02}"),
+        "OF" if minutes != 0 => {
+            format!("{sign}{}:{minutes:02}", padded(hours.into(), 2, fill_mode))
+        }
+        "OF" => format!("{sign}{}", padded(hours.into(), 2, fill_mode)),
         _ => number_field(time, &upper, fill_mode),
     }
 }
@@ -305,7 +317,7 @@ mod tests {
             let time = chrono::DateTime::from_timestamp(seconds - 62_000_000_000, 0)
                 .map(|t| t.naive_utc())
                 .unwrap_or_default();
-            let _ = format(time, &template, true);
+            let _ = format(time, &template, Some((0, "UTC")));
         }
     }
 
@@ -315,9 +327,9 @@ mod tests {
             .and_then(|d| d.and_hms_opt(15, 4, 5))
             .unwrap_or_default();
         assert_eq!(
-            format(time, "FMDay mon MON", false).unwrap(),
+            format(time, "FMDay mon MON", None).unwrap(),
             "Friday jan JAN"
         );
-        assert_eq!(format(time, "HH12 PM", false).unwrap(), "03 PM");
+        assert_eq!(format(time, "HH12 PM", None).unwrap(), "03 PM");
     }
 }

@@ -95,6 +95,15 @@ pub fn parse(text: &str) -> Result<i32> {
         "infinity" | "+infinity" => return Ok(INFINITY),
         "-infinity" => return Ok(NEG_INFINITY),
         "epoch" => return Ok(-10_957),
+        word @ ("now" | "today" | "tomorrow" | "yesterday") => {
+            let days = match word {
+                "tomorrow" => 1,
+                "yesterday" => -1,
+                _ => 0,
+            };
+            let midnight = super::zone::local_midnight(days).ok_or_else(invalid)?;
+            return checked(midnight.div_euclid(super::interval::USECS_PER_DAY));
+        }
         _ => {}
     }
     let (trimmed, before_christ) = strip_era(trimmed);
@@ -201,14 +210,12 @@ fn time_fits(time: &str) -> Option<bool> {
 const END_TIMESTAMP_DATE: i64 = 109_203_528 - EPOCH_JULIAN;
 
 /// Microseconds since 2000-01-01 of the date's midnight (`date::timestamp`). A date past the
-/// timestamps' end is PostgreSQL's error; an infinite one would be an infinite timestamp,
-/// which pgplay does not have yet.
+/// timestamps' end is PostgreSQL's error; an infinite one is an infinite timestamp.
 pub fn to_timestamp(days: i32) -> Result<i64> {
-    if days == INFINITY || days == NEG_INFINITY {
-        return Err(DbError::new(
-            code::FEATURE_NOT_SUPPORTED,
-            "infinite timestamps are not supported by pgplay yet",
-        ));
+    match days {
+        INFINITY => return Ok(super::TIMESTAMP_INFINITY),
+        NEG_INFINITY => return Ok(super::TIMESTAMP_NEG_INFINITY),
+        _ => {}
     }
     if !(MIN_DATE..END_TIMESTAMP_DATE).contains(&i64::from(days)) {
         return Err(DbError::new(
@@ -221,6 +228,11 @@ pub fn to_timestamp(days: i32) -> Result<i64> {
 
 /// The date of a timestamp (`timestamp::date`).
 pub fn from_timestamp(micros: i64) -> Result<i32> {
+    match micros {
+        super::TIMESTAMP_INFINITY => return Ok(INFINITY),
+        super::TIMESTAMP_NEG_INFINITY => return Ok(NEG_INFINITY),
+        _ => {}
+    }
     checked(micros.div_euclid(super::interval::USECS_PER_DAY))
 }
 
@@ -248,9 +260,12 @@ mod tests {
             "294276-12-31 00:00:00"
         );
         assert_eq!(to_timestamp(last + 1).unwrap_err().code, "22008");
-        // An infinite timestamp pgplay cannot hold yet: honestly refused.
-        assert_eq!(to_timestamp(INFINITY).unwrap_err().code, "0A000");
-        assert_eq!(to_timestamp(NEG_INFINITY).unwrap_err().code, "0A000");
+        // An infinite date is an infinite timestamp, and back.
+        let infinite = to_timestamp(INFINITY).unwrap();
+        assert_eq!(crate::types::format_timestamp(infinite), "infinity");
+        assert_eq!(from_timestamp(infinite).unwrap(), INFINITY);
+        let before_all = to_timestamp(NEG_INFINITY).unwrap();
+        assert_eq!(from_timestamp(before_all).unwrap(), NEG_INFINITY);
     }
 
     proptest::proptest! {

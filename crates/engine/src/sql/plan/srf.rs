@@ -1,10 +1,12 @@
-//! Functions that return rows: `generate_series` over integers, bigints and numerics (in FROM
+//! Functions that return rows: `generate_series` over integers, bigints, numerics and
+//! timestamps with an interval step (in FROM
 //! and in select lists), and any scalar function in FROM (one row). Series are produced one
 //! value at a time, so `generate_series(1, 1000000000) LIMIT 3` stops after three.
 
 use super::super::expr::{coerce, eval, unify, Expr, Row};
 use super::super::Executor;
 use crate::error::{code, DbError, Result};
+use crate::types::interval::Interval;
 use crate::types::{DataType, Numeric, Value};
 
 /// A function that yields rows of one column.
@@ -70,6 +72,19 @@ fn bind_known(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
     if !(2..=3).contains(&args.len()) {
         return Err(not_found());
     }
+    if let [start @ (DataType::Timestamp | DataType::TimestampTz), stop, DataType::Interval] =
+        types.as_slice()
+    {
+        let data_type = unify(start, stop).ok_or_else(not_found)?;
+        let mut args = args;
+        let step = args.pop().ok_or_else(not_found)?;
+        let mut args = args
+            .into_iter()
+            .map(|a| coerce(a, &data_type))
+            .collect::<Result<Vec<_>>>()?;
+        args.push(step);
+        return Ok(TableFunction::Series { args, data_type });
+    }
     let mut common = DataType::Unknown;
     for t in &types {
         common = unify(&common, t).ok_or_else(not_found)?;
@@ -78,11 +93,6 @@ fn bind_known(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
         DataType::Int2 | DataType::Int4 => DataType::Int4,
         DataType::Int8 => DataType::Int8,
         DataType::Numeric { .. } => DataType::NUMERIC,
-        DataType::Timestamp | DataType::TimestampTz => {
-            return Err(DbError::feature_not_supported(
-                "generate_series over timestamps is not supported by pgplay yet",
-            ))
-        }
         _ => return Err(not_found()),
     };
     let args = args
@@ -106,6 +116,12 @@ pub enum Series {
         stop: Numeric,
         step: Numeric,
     },
+    /// Timestamps (or timestamptz) from `next` on, each the last plus `step`.
+    Timestamps {
+        next: Option<Value>,
+        stop: Value,
+        step: Interval,
+    },
     Empty,
 }
 
@@ -116,6 +132,17 @@ impl Series {
         }
         let zero_step =
             || DbError::new(code::INVALID_PARAMETER_VALUE, "step size cannot equal zero");
+        if let [start, stop, Value::Interval(step)] = values {
+            let ordering = step.cmp_span(&Interval::ZERO);
+            if ordering.is_eq() {
+                return Err(zero_step());
+            }
+            return Ok(Series::Timestamps {
+                next: Some(start.clone()),
+                stop: stop.clone(),
+                step: *step,
+            });
+        }
         if *data_type == DataType::NUMERIC {
             let number = |i: usize| values.get(i).and_then(Value::as_numeric);
             let step = number(2).unwrap_or_else(|| Numeric::from_i128(1));
@@ -183,6 +210,20 @@ impl Series {
                     DataType::Int8 => Value::Int8(value as i64),
                     _ => Value::Int4(value as i32),
                 })
+            }
+            Series::Timestamps { next, stop, step } => {
+                let value = next.take()?;
+                let ordering = crate::types::compare(&value, stop);
+                let past = if step.cmp_span(&Interval::ZERO).is_gt() {
+                    ordering.is_gt()
+                } else {
+                    ordering.is_lt()
+                };
+                if past {
+                    return None;
+                }
+                *next = super::super::datetime::plus_interval(&value, step).ok();
+                Some(value)
             }
             Series::Numerics { next, stop, step } => {
                 let ordering = next.cmp_total(stop);
