@@ -93,11 +93,35 @@ step_slt_pgplay() {
 # ---- Hook: the same .slt files on a real PostgreSQL 15 cluster on loopback ----------------
 step_slt_postgres() {
     [ -f tests/postgres/run.sh ] || skip "tests/postgres/run.sh does not exist yet"
-    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/run.sh
-    # Replication scenarios: a fresh primary + two streaming standbys per file.
-    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/cluster.sh
-    # The isolation specs, with PostgreSQL 15's isolationtester, against their expected output.
-    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/isolation.sh
+    # Three independent runs, each with its own servers and ports, at once: they spend much of
+    # their time starting servers and waiting for standbys, which leaves the CPU to the others.
+    #   run.sh:       one server for tests/slt (a fresh database per file);
+    #   cluster.sh:   a fresh primary + two streaming standbys per tests/cluster file;
+    #   isolation.sh: the isolation specs, with PostgreSQL 15's isolationtester, against their
+    #                 expected output.
+    cargo build --release --quiet -p pgplay-conformance
+    local bin log_dir name status=0
+    bin="$(pgplay_target_dir)/release/pgplay-conformance"
+    log_dir="$PGPLAY_ROOT/target/test-logs"
+    mkdir -p "$log_dir"
+    local -A pids=()
+    PGPLAY_CONFORMANCE_BIN="$bin" PG_BIN="$PGPLAY_PG_BIN" PGPLAY_PG_PORT=54329 \
+        bash tests/postgres/run.sh >"$log_dir/slt_postgres-run.log" 2>&1 &
+    pids[run]=$!
+    PGPLAY_CONFORMANCE_BIN="$bin" PG_BIN="$PGPLAY_PG_BIN" PGPLAY_CLUSTER_PORT=55432 \
+        bash tests/postgres/cluster.sh >"$log_dir/slt_postgres-cluster.log" 2>&1 &
+    pids[cluster]=$!
+    PG_BIN="$PGPLAY_PG_BIN" PGPLAY_PG_PORT=54339 \
+        bash tests/postgres/isolation.sh >"$log_dir/slt_postgres-isolation.log" 2>&1 &
+    pids[isolation]=$!
+    for name in run cluster isolation; do
+        if ! wait "${pids[$name]}"; then
+            status=1
+        fi
+        echo "--- tests/postgres/$name.sh"
+        cat "$log_dir/slt_postgres-$name.log"
+    done
+    return "$status"
 }
 
 # ---- The seed tutorials, replayed on pgplay's REPL ---------------------------------------------
