@@ -17,6 +17,7 @@ pub mod expr;
 mod foreign_key;
 pub mod functions;
 mod index;
+mod lock_table;
 pub mod plan;
 pub mod query;
 mod roles;
@@ -87,14 +88,23 @@ fn run_statements(
     results
 }
 
+/// Statements that take locks: all but transaction control and the few pgplay handles
+/// itself without a table.
 fn may_wait(parsed: &Parsed) -> bool {
-    matches!(
-        parsed,
-        Parsed::Sql(statement) if matches!(
+    match parsed {
+        Parsed::Sql(statement) => !matches!(
             statement.as_ref(),
-            Statement::Insert(_) | Statement::Update { .. } | Statement::Delete(_)
-        )
-    )
+            Statement::StartTransaction { .. }
+                | Statement::Commit { .. }
+                | Statement::Rollback { .. }
+                | Statement::Savepoint { .. }
+                | Statement::ReleaseSavepoint { .. }
+                | Statement::Set(_)
+                | Statement::ShowVariable { .. }
+        ),
+        Parsed::Vacuum(_) | Parsed::Reindex { .. } => true,
+        Parsed::AlterSystem { .. } | Parsed::Checkpoint => false,
+    }
 }
 
 /// Is this session's statement waiting for another transaction to end ([`crate::lock`])?
@@ -106,8 +116,8 @@ pub fn is_lock_waiting(db: &Database, session: SessionId) -> bool {
 /// statements after it; `None` while the transaction is still in progress (or the session
 /// does not wait).
 pub fn resume(db: &mut Database, session: SessionId) -> Option<Vec<StatementResult>> {
-    let wait = db.session(session)?.lock_wait.as_ref()?;
-    if db.data.clog.status(wait.xid) == crate::mvcc::XactStatus::InProgress {
+    db.session(session)?.lock_wait.as_ref()?;
+    if !db.wait_is_over(session) {
         return None;
     }
     let current = db.session_mut(session);
@@ -125,6 +135,7 @@ pub fn end_lock_wait(
 ) -> Option<StatementResult> {
     let current = db.sessions.get_mut(&session)?;
     current.lock_wait.take()?;
+    current.queue_seq = None;
     current.pending.clear();
     Some(reject(db, session, error))
 }
@@ -720,13 +731,15 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
                 }
                 _ => {
                     *error = DbError::feature_not_supported(format!(
-                        "waiting for a row lock after the statement changed rows is not supported by pgplay yet ({})",
+                        "waiting for a lock after the statement changed rows is not supported by pgplay yet ({})",
                         error.message
                     ));
                 }
             }
         }
     }
+    // The statement no longer waits: it leaves any relation's queue.
+    db.session_mut(session).queue_seq = None;
     match &outcome {
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
             if let Err(error) = db.commit(session) {
@@ -970,6 +983,7 @@ impl Executor<'_> {
                 ..
             } => self.drop(object_type, *if_exists, names, *cascade),
             Statement::Truncate(truncate) => self.truncate(truncate),
+            Statement::Lock(lock) => self.lock_statement(lock),
             Statement::StartTransaction { .. }
             | Statement::Commit { .. }
             | Statement::Rollback { .. }

@@ -342,7 +342,10 @@ impl<'p, 'e> Planner<'p, 'e> {
             return self.plan_view(&view, &qualifier, alias);
         }
         if let Some(table) = self.ex.catalog.table(name) {
-            self.relations_read.insert(table.oid);
+            let oid = table.oid;
+            self.relations_read.insert(oid);
+            self.ex
+                .lock_table(oid, name, crate::lock::LockMode::AccessShare, false)?;
         }
         let (columns, plan) = match self.ex.catalog.table(name).cloned() {
             Some(table) => (
