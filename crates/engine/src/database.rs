@@ -188,6 +188,9 @@ pub struct Database {
     pub(crate) lock_request: Option<crate::lock::LockWait>,
     /// Counts the lock waits begun, for their order ([`crate::lock::LockWait::seq`]).
     pub(crate) lock_seq: u64,
+    /// Row locks of `SELECT ... FOR UPDATE/SHARE` by (table OID, tuple), held until their
+    /// transactions end ([`crate::sql::row_lock`]).
+    pub row_locks: BTreeMap<(u32, crate::heap::ItemPointer), Vec<crate::sql::row_lock::RowLock>>,
     /// `CHECK_FOR_INTERRUPTS()`: the running statement's work, sleeps and timeout, and the
     /// host's clock and cancel requests ([`crate::interrupt`]).
     pub interrupts: crate::interrupt::Interrupts,
@@ -301,6 +304,7 @@ impl Database {
             replay_resume_requested: false,
             lock_request: None,
             lock_seq: 0,
+            row_locks: BTreeMap::new(),
             interrupts: Default::default(),
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),

@@ -304,6 +304,7 @@ impl Database {
         if let Some(current) = self.sessions.get_mut(&session) {
             current.relation_locks.clear();
         }
+        self.release_row_locks(session);
     }
 
     /// A subtransaction aborted: the locks taken since `level` savepoints were open go.

@@ -426,7 +426,7 @@ impl Executor<'_> {
     }
 
     /// REPEATABLE READ or SERIALIZABLE: the transaction reads one snapshot.
-    fn keeps_snapshot(&self) -> bool {
+    pub(super) fn keeps_snapshot(&self) -> bool {
         self.db
             .session(self.session)
             .and_then(|s| s.xact.as_ref())
@@ -498,7 +498,15 @@ impl Executor<'_> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
-        if tuple.xmax == 0 || self.snapshot.is_own_xid(tuple.xmax) {
+        let (xmax, own) = (tuple.xmax, self.snapshot.is_own_xid(tuple.xmax));
+        let mode = crate::sql::row_lock::RowLockMode::Update;
+        if let Some(locker) = self.db.row_lock_holder(self.session, table.oid, at, mode) {
+            return Err(self.wait_for(table, locker, "locking"));
+        }
+        let tuple = self
+            .stored_tuple(table, at)
+            .ok_or_else(|| DbError::internal("row vanished"))?;
+        if xmax == 0 || own {
             return Ok(true);
         }
         let (xmax, deleted) = (tuple.xmax, tuple.ctid == at);

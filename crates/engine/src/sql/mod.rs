@@ -21,6 +21,7 @@ mod lock_table;
 pub mod plan;
 pub mod query;
 mod roles;
+pub mod row_lock;
 mod to_char;
 mod transaction;
 mod upsert;
@@ -951,7 +952,9 @@ impl Executor<'_> {
                 self.select_into(query)
             }
             Statement::Query(query) => {
+                self.query.row_lock = self.row_lock_request(query)?;
                 let rows = self.run_query(query)?;
+                self.keep_row_locks()?;
                 let count = rows.rows.len();
                 Ok(rows_outcome(rows, format!("SELECT {count}")))
             }
