@@ -227,8 +227,9 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     // tokenizer refuses, and the rare statement with DEFERRABLE, take the long way.
     let tokens = match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() {
         Ok(tokens) => {
-            if let Some(error) =
-                star_alias_error(sql, &tokens).or_else(|| reserved_table_name_error(sql, &tokens))
+            if let Some(error) = star_alias_error(sql, &tokens)
+                .or_else(|| reserved_table_name_error(sql, &tokens))
+                .or_else(|| key_row_lock_error(&tokens))
             {
                 return Err(error);
             }
@@ -448,6 +449,35 @@ const RESERVED: &[&str] = &[
 ];
 
 /// `CREATE TABLE table (...)`: PostgreSQL stops at the reserved word.
+/// `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser cannot read: pgplay's row
+/// locks have only the FOR UPDATE and FOR SHARE strengths.
+fn key_row_lock_error(tokens: &[TokenWithSpan]) -> Option<DbError> {
+    use sqlparser::tokenizer::Token;
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
+            _ => String::new(),
+        })
+        .collect();
+    let found = words.windows(4).find_map(|w| match w {
+        [f, n, k, u] if f == "for" && n == "no" && k == "key" && u == "update" => {
+            Some("FOR NO KEY UPDATE")
+        }
+        [f, k, s, _] if f == "for" && k == "key" && s == "share" => Some("FOR KEY SHARE"),
+        _ => None,
+    });
+    let found = found.or_else(|| {
+        let n = words.len();
+        (n >= 3 && words[n - 3] == "for" && words[n - 2] == "key" && words[n - 1] == "share")
+            .then_some("FOR KEY SHARE")
+    });
+    found.map(|what| {
+        DbError::feature_not_supported(format!("SELECT {what} is not supported by pgplay yet"))
+    })
+}
+
 fn reserved_table_name_error(sql: &str, tokens: &[TokenWithSpan]) -> Option<DbError> {
     use sqlparser::tokenizer::Token;
     let words: Vec<_> = tokens
