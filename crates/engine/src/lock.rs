@@ -13,6 +13,10 @@
 //! transaction's snapshot and fails with `could not serialize access due to concurrent
 //! update`, as in PostgreSQL. A statement that must wait after it has changed rows (a second
 //! row of the same UPDATE, an ON DELETE CASCADE) answers `0A000` instead.
+//!
+//! Table locks ([`relation`]) wait the same way: a statement asks for each lock as it opens a
+//! relation, before it writes, and stops when the lock cannot be granted; the node runs it
+//! again once it can.
 
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::Xid;
@@ -24,8 +28,8 @@ pub use relation::{HeldLock, LockMode, LockTarget};
 /// driver never sees it.
 pub const LOCK_WAIT: &str = "pgplay-lock-wait";
 
-/// What a waiting session waits for (`pg_stat_activity`'s `Lock` / `transactionid`, and the
-/// ungranted `ShareLock` on the transaction id in `pg_locks`).
+/// What a waiting session waits for (`pg_stat_activity`'s `Lock` / `transactionid` or
+/// `relation`, and the ungranted `ShareLock` on the transaction id in `pg_locks`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockWait {
     /// The transaction whose end the session waits for, or the table lock it asks for.

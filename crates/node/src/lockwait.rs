@@ -1,15 +1,19 @@
-//! Backends waiting for row locks ([`pgplay_engine::lock`]).
+//! Backends waiting for locks ([`pgplay_engine::lock`]): row locks and table locks.
 //!
-//! A statement that meets a row another open transaction is changing stops, and its session
+//! A statement that meets a row another open transaction is changing (or locked), or asks for
+//! a table lock that conflicts with another session's, stops, and its session
 //! waits here with the results of the statements before it in the same query string. Whenever
 //! a transaction may have ended (after any statement, a cancel, a terminated or closed
 //! session) the waiters are tried in the order they started waiting: the engine runs a waiter's
-//! statement again once the transaction it waits for has ended, and the driver collects the
+//! statement again once the transaction it waits for has ended (or its table lock can be
+//! granted), and the driver collects the
 //! results with [`Node::take_released`], as for a synchronous-commit wait. A cancel
 //! (`pg_cancel_backend()`, psql's Ctrl+C) ends the wait with PostgreSQL's
 //! `canceling statement due to user request`; `lock_timeout` and `statement_timeout` end it
 //! on the simulated clock ([`Node::handle_timeout`]), and after `deadlock_timeout` the waiter
-//! checks the wait-for graph and fails with `deadlock detected` if it closes a cycle.
+//! checks the wait-for graph (a waiter may be blocked by several processes: the holders of
+//! conflicting table locks and the requests queued before it) and fails with `deadlock
+//! detected` if it closes a cycle.
 
 use pgplay_engine::database::session_pid;
 use pgplay_engine::lock;
