@@ -80,7 +80,9 @@ fn tokens(text: &str) -> Result<Vec<(Token, usize)>, String> {
                         None => return Err(format!("line {start}: unterminated SQL block")),
                     }
                 }
-                out.push((Token::Sql(sql.trim().to_string()), start));
+                // specscanner.l's `{space}` is `[ \t\r\f]`: a block keeps its newlines.
+                let sql = sql.trim_matches([' ', '\t', '\r', '\x0c']);
+                out.push((Token::Sql(sql.to_string()), start));
             }
             '"' => {
                 let mut word = String::new();

@@ -147,8 +147,8 @@ impl Database {
                 Some(x) if x.explicit => "idle in transaction",
                 _ => "idle",
             };
-            let (wait_type, wait) = if locked {
-                (text("Lock"), text("transactionid"))
+            let (wait_type, wait) = if let Some(w) = &session.lock_wait {
+                (text("Lock"), text(w.target.wait_event()))
             } else if waiting {
                 (text("IPC"), text("SyncRep"))
             } else {

@@ -82,6 +82,14 @@ pub struct Session {
     /// its query string still to run, the waiting one first.
     pub lock_wait: Option<crate::lock::LockWait>,
     pub(crate) pending: Vec<crate::sql::Parsed>,
+    /// Table locks held until the transaction ends ([`crate::lock::relation`]).
+    pub relation_locks: Vec<crate::lock::HeldLock>,
+    /// The session's place in a relation lock queue, kept while its statement waits and
+    /// runs again.
+    pub queue_seq: Option<u64>,
+    /// The local part of the virtual transaction id (`backend/local`), counted per
+    /// transaction.
+    pub local_xid: u32,
 }
 
 /// `pg_cancel_backend()` / `pg_terminate_backend()` of another process, for
@@ -95,6 +103,11 @@ pub enum Signal {
 /// The `pg_stat_activity` pid of a client session (also `pg_backend_pid()`).
 pub fn session_pid(session: SessionId) -> i32 {
     session as i32 + 1000
+}
+
+/// The virtual transaction id of the session's transaction, `pg_locks`' `virtualxid`.
+pub fn virtual_xid(session: SessionId, state: &Session) -> String {
+    format!("{}/{}", session + 3, state.local_xid)
 }
 
 /// pg_control: where recovery starts and how the server last stopped.
@@ -173,6 +186,11 @@ pub struct Database {
     pub replay_resume_requested: bool,
     /// Set by the statement that must wait for a row lock, taken by `sql::execute`.
     pub(crate) lock_request: Option<crate::lock::LockWait>,
+    /// Counts the lock waits begun, for their order ([`crate::lock::LockWait::seq`]).
+    pub(crate) lock_seq: u64,
+    /// Row locks of `SELECT ... FOR UPDATE/SHARE` by (table OID, tuple), held until their
+    /// transactions end ([`crate::sql::row_lock`]).
+    pub row_locks: BTreeMap<(u32, crate::heap::ItemPointer), Vec<crate::sql::row_lock::RowLock>>,
     /// `CHECK_FOR_INTERRUPTS()`: the running statement's work, sleeps and timeout, and the
     /// host's clock and cancel requests ([`crate::interrupt`]).
     pub interrupts: crate::interrupt::Interrupts,
@@ -285,6 +303,8 @@ impl Database {
             replay_paused: false,
             replay_resume_requested: false,
             lock_request: None,
+            lock_seq: 0,
+            row_locks: BTreeMap::new(),
             interrupts: Default::default(),
             sync_waits: Vec::new(),
             sync_held: BTreeSet::new(),
@@ -465,6 +485,7 @@ impl Database {
         // Read before SET LOCAL is undone: `SET LOCAL synchronous_commit`
         // decides how this very commit waits.
         let synchronous_commit = self.setting(session, "synchronous_commit");
+        self.release_relation_locks(session);
         let Some(mut xact) = self.session_mut(session).xact.take() else {
             return Ok(None);
         };
@@ -546,6 +567,7 @@ impl Database {
     /// (innermost first), then one for the transaction, naming the
     /// subtransactions released into it, when it had an xid.
     pub fn abort(&mut self, session: SessionId) {
+        self.release_relation_locks(session);
         if self
             .session(session)
             .and_then(|s| s.xact.as_ref())

@@ -79,6 +79,12 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             let terminate = name == "pg_terminate_backend";
             Value::Bool(db.signal_backend(executor.session, pid as i32, terminate)?)
         }
+        "pg_blocking_pids" => {
+            let Some(pid) = args.first().and_then(Value::as_i64) else {
+                return Ok(Value::Null);
+            };
+            Value::Text(db.blocking_pids(pid as i32))
+        }
         "pg_drop_replication_slot" => {
             let name = args.first().and_then(Value::to_text).unwrap_or_default();
             db.drop_slot(&name)?;

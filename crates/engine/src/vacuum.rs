@@ -755,6 +755,16 @@ pub(crate) fn execute(
             }
         }
     }
+    // Every table's lock before the first is processed, so that a wait comes before any
+    // write: ShareUpdateExclusiveLock (VACUUM FULL: AccessExclusiveLock).
+    let mode = if stmt.vacuum && stmt.full {
+        crate::lock::LockMode::AccessExclusive
+    } else {
+        crate::lock::LockMode::ShareUpdateExclusive
+    };
+    for table in targets.iter().filter(|t| !t.is_system()) {
+        db.lock_table(session, table.oid, &table.name, mode, false)?;
+    }
     for table in &targets {
         let mut table = table.clone();
         if stmt.vacuum && stmt.full {

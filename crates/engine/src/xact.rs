@@ -228,7 +228,9 @@ impl Database {
                 read_only: self.setting(session, "default_transaction_read_only") == "on",
                 ..Xact::default()
             };
-            self.session_mut(session).xact = Some(xact);
+            let current = self.session_mut(session);
+            current.local_xid += 1;
+            current.xact = Some(xact);
         }
         self.session_mut(session)
             .xact
@@ -338,6 +340,7 @@ impl Database {
             restart = self.abort_innermost_savepoint(session);
         }
         let restart = restart.expect("the savepoint was found");
+        self.release_relation_locks_above(session, depth);
         let xact = self.xact_mut(session);
         xact.local_settings.truncate(restart.local_settings);
         xact.failed = false;
@@ -359,7 +362,10 @@ impl Database {
     /// savepoints, the whole transaction does.
     pub(crate) fn abort_at_error(&mut self, session: SessionId) {
         let xact = self.xact_mut(session);
+        let depth = xact.savepoints.len();
         let Some(level) = xact.savepoints.last_mut() else {
+            // PostgreSQL's AbortTransaction releases the locks at the error.
+            self.release_relation_locks(session);
             return self.abort_failed_top_level(session);
         };
         let read_only = level.read_only;
@@ -372,6 +378,7 @@ impl Database {
             ..Savepoint::default()
         };
         xact.read_only = read_only;
+        self.release_relation_locks_above(session, depth - 1);
         self.log_subtransaction_abort(&aborted);
     }
 

@@ -1,21 +1,24 @@
-//! Backends waiting for row locks ([`pgplay_engine::lock`]).
+//! Backends waiting for locks ([`pgplay_engine::lock`]): row locks and table locks.
 //!
-//! A statement that meets a row another open transaction is changing stops, and its session
+//! A statement that meets a row another open transaction is changing (or locked), or asks for
+//! a table lock that conflicts with another session's, stops, and its session
 //! waits here with the results of the statements before it in the same query string. Whenever
 //! a transaction may have ended (after any statement, a cancel, a terminated or closed
 //! session) the waiters are tried in the order they started waiting: the engine runs a waiter's
-//! statement again once the transaction it waits for has ended, and the driver collects the
+//! statement again once the transaction it waits for has ended (or its table lock can be
+//! granted), and the driver collects the
 //! results with [`Node::take_released`], as for a synchronous-commit wait. A cancel
 //! (`pg_cancel_backend()`, psql's Ctrl+C) ends the wait with PostgreSQL's
 //! `canceling statement due to user request`; `lock_timeout` and `statement_timeout` end it
 //! on the simulated clock ([`Node::handle_timeout`]), and after `deadlock_timeout` the waiter
-//! checks the wait-for graph and fails with `deadlock detected` if it closes a cycle.
+//! checks the wait-for graph (a waiter may be blocked by several processes: the holders of
+//! conflicting table locks and the requests queued before it) and fails with `deadlock
+//! detected` if it closes a cycle.
 
 use pgplay_engine::database::session_pid;
 use pgplay_engine::lock;
 use pgplay_engine::{DbError, SessionId, StatementResult};
 use pgplay_wal::time::Timestamp;
-use pgplay_wal::Xid;
 
 use crate::Node;
 
@@ -150,33 +153,43 @@ impl Node {
         }
     }
 
-    /// The session whose open transaction (or one of its subtransactions) has `xid`.
-    fn holder(&self, xid: Xid) -> Option<SessionId> {
-        self.db.sessions.iter().find_map(|(id, s)| {
-            let x = s.xact.as_ref()?;
-            let holds = x.xid == Some(xid)
-                || x.subxacts.contains(&xid)
-                || x.savepoints
-                    .iter()
-                    .any(|p| p.xid == Some(xid) || p.subxacts.contains(&xid));
-            holds.then_some(*id)
-        })
+    /// A wait-for cycle through `start`, if any: each waiting process, what it waits for
+    /// and the process blocking it, `start` first. Each waiter may be blocked by several
+    /// processes (the holders of conflicting table locks and the requests queued before it);
+    /// the search follows them depth first.
+    fn deadlock_cycle(&self, start: SessionId) -> Option<Vec<(i32, lock::LockTarget, i32)>> {
+        let mut path = Vec::new();
+        let mut seen = Vec::new();
+        self.cycle_from(start, start, &mut path, &mut seen)
+            .then_some(path)
     }
 
-    /// The wait-for cycle through `start`, if any: each waiting process, the xid it waits for
-    /// and the process holding it, `start` first.
-    fn deadlock_cycle(&self, start: SessionId) -> Option<Vec<(i32, Xid, i32)>> {
-        let mut cycle = Vec::new();
-        let mut at = start;
-        for _ in 0..=self.lock_waiters.len() {
-            let xid = self.db.session(at)?.lock_wait.as_ref()?.xid;
-            let holder = self.holder(xid)?;
-            cycle.push((session_pid(at), xid, session_pid(holder)));
-            if holder == start {
-                return Some(cycle);
-            }
-            at = holder;
+    fn cycle_from(
+        &self,
+        start: SessionId,
+        at: SessionId,
+        path: &mut Vec<(i32, lock::LockTarget, i32)>,
+        seen: &mut Vec<SessionId>,
+    ) -> bool {
+        let Some(target) = self
+            .db
+            .session(at)
+            .and_then(|s| s.lock_wait.as_ref())
+            .map(|w| w.target)
+        else {
+            return false;
+        };
+        if seen.contains(&at) || seen.len() > self.lock_waiters.len() {
+            return false;
         }
-        None
+        seen.push(at);
+        for blocker in self.db.blockers(at) {
+            path.push((session_pid(at), target, session_pid(blocker)));
+            if blocker == start || self.cycle_from(start, blocker, path, seen) {
+                return true;
+            }
+            path.pop();
+        }
+        false
     }
 }

@@ -57,6 +57,19 @@ impl Executor<'_> {
     }
 
     pub(super) fn lock_relation(&mut self, oid: u32) -> Result<()> {
+        let name = self
+            .catalog
+            .tables
+            .values()
+            .find(|t| t.oid == oid)
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
+        self.lock_table(oid, &name, crate::lock::LockMode::AccessExclusive, false)?;
+        self.log_lock(oid)
+    }
+
+    /// The Standby `LOCK` record of an `AccessExclusiveLock`, which a standby replays.
+    pub(super) fn log_lock(&mut self, oid: u32) -> Result<()> {
         let xid = self.db.assign_xid(self.session)?;
         let lock = LockedRelation {
             xid,
@@ -405,6 +418,12 @@ impl Executor<'_> {
                     format!("permission denied: \"{name}\" is a system catalog"),
                 ));
             }
+            self.lock_table(
+                table.oid,
+                &name,
+                crate::lock::LockMode::AccessExclusive,
+                false,
+            )?;
             self.refuse_if_depended_on(table.oid, &format!("table {name}"), cascade)?;
             let dropping: Vec<u32> = names
                 .iter()
@@ -471,6 +490,12 @@ impl Executor<'_> {
             .collect();
         if truncate.cascade == Some(ast::CascadeOption::Cascade) {
             truncating = self.truncate_cascade(truncating);
+        }
+        // Every table's lock first: a wait must come before the first write.
+        for name in &truncating {
+            if let Some(oid) = self.catalog.table(name).map(|t| t.oid) {
+                self.lock_table(oid, name, crate::lock::LockMode::AccessExclusive, false)?;
+            }
         }
         for name in truncating.clone() {
             let table = self

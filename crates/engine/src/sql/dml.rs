@@ -92,6 +92,12 @@ impl Executor<'_> {
         let catalog = self.catalog.clone();
         let table = Self::target_table(&catalog, &name)?;
         self.db.check_writable(self.session, "INSERT")?;
+        self.lock_table(
+            table.oid,
+            &table.name,
+            crate::lock::LockMode::RowExclusive,
+            false,
+        )?;
         same_length_values(insert)?;
         let targets = insert_targets(&table, &insert.columns)?;
         let rows = match insert.source.as_ref() {
@@ -420,7 +426,7 @@ impl Executor<'_> {
     }
 
     /// REPEATABLE READ or SERIALIZABLE: the transaction reads one snapshot.
-    fn keeps_snapshot(&self) -> bool {
+    pub(super) fn keeps_snapshot(&self) -> bool {
         self.db
             .session(self.session)
             .and_then(|s| s.xact.as_ref())
@@ -492,7 +498,15 @@ impl Executor<'_> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
-        if tuple.xmax == 0 || self.snapshot.is_own_xid(tuple.xmax) {
+        let (xmax, own) = (tuple.xmax, self.snapshot.is_own_xid(tuple.xmax));
+        let mode = crate::sql::row_lock::RowLockMode::Update;
+        if let Some(locker) = self.db.row_lock_holder(self.session, table.oid, at, mode) {
+            return Err(self.wait_for(table, locker, "locking"));
+        }
+        let tuple = self
+            .stored_tuple(table, at)
+            .ok_or_else(|| DbError::internal("row vanished"))?;
+        if xmax == 0 || own {
             return Ok(true);
         }
         let (xmax, deleted) = (tuple.xmax, tuple.ctid == at);
@@ -516,31 +530,7 @@ impl Executor<'_> {
     /// Asks to wait for transaction `xid` ([`crate::lock`]); the error is what the statement
     /// answers when it cannot wait any more (it has already changed rows).
     pub(super) fn wait_for(&mut self, table: &TableDef, xid: u32, doing: &str) -> DbError {
-        let now = self.db.now;
-        let millis = |executor: &Self, name: &str| {
-            let ms: i64 = executor
-                .db
-                .setting(executor.session, name)
-                .parse()
-                .unwrap_or(0);
-            (ms > 0).then_some(ms.saturating_mul(1000))
-        };
-        let started = self
-            .db
-            .session(self.session)
-            .and_then(|s| s.query_start)
-            .unwrap_or(now);
-        self.db.lock_request = Some(crate::lock::LockWait {
-            xid,
-            relation: table.oid,
-            since: now,
-            lock_deadline: millis(self, "lock_timeout").map(|t| now.saturating_add(t)),
-            statement_deadline: millis(self, "statement_timeout")
-                .map(|t| started.saturating_add(t)),
-            deadlock_check: Some(
-                now.saturating_add(millis(self, "deadlock_timeout").unwrap_or(1_000_000)),
-            ),
-        });
+        self.request_wait(crate::lock::LockTarget::Transaction(xid), table.oid);
         DbError::new(
             crate::lock::LOCK_WAIT,
             format!(
@@ -614,6 +604,12 @@ impl Executor<'_> {
         let catalog = self.catalog.clone();
         let table = Self::target_table(&catalog, &object_name(name))?;
         self.db.check_writable(self.session, "UPDATE")?;
+        self.lock_table(
+            table.oid,
+            &table.name,
+            crate::lock::LockMode::RowExclusive,
+            false,
+        )?;
         let from = match &update.from {
             None => None,
             Some(ast::UpdateTableFromKind::AfterSet(from)) => Some(&from[..]),
@@ -763,6 +759,12 @@ impl Executor<'_> {
         let catalog = self.catalog.clone();
         let table = Self::target_table(&catalog, &object_name(name))?;
         self.db.check_writable(self.session, "DELETE")?;
+        self.lock_table(
+            table.oid,
+            &table.name,
+            crate::lock::LockMode::RowExclusive,
+            false,
+        )?;
         let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
         let (scope, from_rows) = self.joined_scope(target, delete.using.as_deref())?;
         let returning = self.bind_returning(delete.returning.as_deref(), &scope)?;

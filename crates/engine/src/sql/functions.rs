@@ -70,6 +70,8 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("session_user", &[], DataType::Name),
     ("txid_current", &[], DataType::Int8),
     ("pg_backend_pid", &[], DataType::Int4),
+    // integer[], shown in PostgreSQL's array text form (`{1001}`): pgplay has no arrays yet.
+    ("pg_blocking_pids", &[DataType::Int4], DataType::Text),
     ("current_setting", &[DataType::Text], DataType::Text),
     ("nextval", &[DataType::Text], DataType::Int8),
     ("currval", &[DataType::Text], DataType::Int8),

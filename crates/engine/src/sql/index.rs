@@ -126,7 +126,8 @@ impl Executor<'_> {
                 )
             }
         };
-        self.lock_relation(table.oid)?;
+        self.lock_table(table.oid, &table.name, crate::lock::LockMode::Share, false)?;
+        self.log_lock(table.oid)?;
         self.create_index_relation(&table, &name, &columns, &descending, create.unique, false)?;
         done
     }

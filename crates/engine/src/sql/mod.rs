@@ -17,9 +17,11 @@ pub mod expr;
 mod foreign_key;
 pub mod functions;
 mod index;
+mod lock_table;
 pub mod plan;
 pub mod query;
 mod roles;
+pub mod row_lock;
 mod to_char;
 mod transaction;
 mod upsert;
@@ -87,14 +89,23 @@ fn run_statements(
     results
 }
 
+/// Statements that take locks: all but transaction control and the few pgplay handles
+/// itself without a table.
 fn may_wait(parsed: &Parsed) -> bool {
-    matches!(
-        parsed,
-        Parsed::Sql(statement) if matches!(
+    match parsed {
+        Parsed::Sql(statement) => !matches!(
             statement.as_ref(),
-            Statement::Insert(_) | Statement::Update { .. } | Statement::Delete(_)
-        )
-    )
+            Statement::StartTransaction { .. }
+                | Statement::Commit { .. }
+                | Statement::Rollback { .. }
+                | Statement::Savepoint { .. }
+                | Statement::ReleaseSavepoint { .. }
+                | Statement::Set(_)
+                | Statement::ShowVariable { .. }
+        ),
+        Parsed::Vacuum(_) | Parsed::Reindex { .. } => true,
+        Parsed::AlterSystem { .. } | Parsed::Checkpoint => false,
+    }
 }
 
 /// Is this session's statement waiting for another transaction to end ([`crate::lock`])?
@@ -106,8 +117,8 @@ pub fn is_lock_waiting(db: &Database, session: SessionId) -> bool {
 /// statements after it; `None` while the transaction is still in progress (or the session
 /// does not wait).
 pub fn resume(db: &mut Database, session: SessionId) -> Option<Vec<StatementResult>> {
-    let wait = db.session(session)?.lock_wait.as_ref()?;
-    if db.data.clog.status(wait.xid) == crate::mvcc::XactStatus::InProgress {
+    db.session(session)?.lock_wait.as_ref()?;
+    if !db.wait_is_over(session) {
         return None;
     }
     let current = db.session_mut(session);
@@ -125,6 +136,7 @@ pub fn end_lock_wait(
 ) -> Option<StatementResult> {
     let current = db.sessions.get_mut(&session)?;
     current.lock_wait.take()?;
+    current.queue_seq = None;
     current.pending.clear();
     Some(reject(db, session, error))
 }
@@ -215,8 +227,9 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     // tokenizer refuses, and the rare statement with DEFERRABLE, take the long way.
     let tokens = match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() {
         Ok(mut tokens) => {
-            if let Some(error) =
-                star_alias_error(sql, &tokens).or_else(|| reserved_table_name_error(sql, &tokens))
+            if let Some(error) = star_alias_error(sql, &tokens)
+                .or_else(|| reserved_table_name_error(sql, &tokens))
+                .or_else(|| key_row_lock_error(&tokens))
             {
                 return Err(error);
             }
@@ -438,6 +451,35 @@ const RESERVED: &[&str] = &[
 ];
 
 /// `CREATE TABLE table (...)`: PostgreSQL stops at the reserved word.
+/// `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser cannot read: pgplay's row
+/// locks have only the FOR UPDATE and FOR SHARE strengths.
+fn key_row_lock_error(tokens: &[TokenWithSpan]) -> Option<DbError> {
+    use sqlparser::tokenizer::Token;
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
+            _ => String::new(),
+        })
+        .collect();
+    let found = words.windows(4).find_map(|w| match w {
+        [f, n, k, u] if f == "for" && n == "no" && k == "key" && u == "update" => {
+            Some("FOR NO KEY UPDATE")
+        }
+        [f, k, s, _] if f == "for" && k == "key" && s == "share" => Some("FOR KEY SHARE"),
+        _ => None,
+    });
+    let found = found.or_else(|| {
+        let n = words.len();
+        (n >= 3 && words[n - 3] == "for" && words[n - 2] == "key" && words[n - 1] == "share")
+            .then_some("FOR KEY SHARE")
+    });
+    found.map(|what| {
+        DbError::feature_not_supported(format!("SELECT {what} is not supported by pgplay yet"))
+    })
+}
+
 fn reserved_table_name_error(sql: &str, tokens: &[TokenWithSpan]) -> Option<DbError> {
     use sqlparser::tokenizer::Token;
     let words: Vec<_> = tokens
@@ -726,13 +768,15 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
                 }
                 _ => {
                     *error = DbError::feature_not_supported(format!(
-                        "waiting for a row lock after the statement changed rows is not supported by pgplay yet ({})",
+                        "waiting for a lock after the statement changed rows is not supported by pgplay yet ({})",
                         error.message
                     ));
                 }
             }
         }
     }
+    // The statement no longer waits: it leaves any relation's queue.
+    db.session_mut(session).queue_seq = None;
     match &outcome {
         Ok(_) if implicit && !matches!(kind, "commit" | "rollback" | "begin") => {
             if let Err(error) = db.commit(session) {
@@ -944,7 +988,9 @@ impl Executor<'_> {
                 self.select_into(query)
             }
             Statement::Query(query) => {
+                self.query.row_lock = self.row_lock_request(query)?;
                 let rows = self.run_query(query)?;
+                self.keep_row_locks()?;
                 let count = rows.rows.len();
                 Ok(rows_outcome(rows, format!("SELECT {count}")))
             }
@@ -976,6 +1022,7 @@ impl Executor<'_> {
                 ..
             } => self.drop(object_type, *if_exists, names, *cascade),
             Statement::Truncate(truncate) => self.truncate(truncate),
+            Statement::Lock(lock) => self.lock_statement(lock),
             Statement::StartTransaction { .. }
             | Statement::Commit { .. }
             | Statement::Rollback { .. }

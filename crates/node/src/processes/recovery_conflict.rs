@@ -13,6 +13,13 @@
 //! connection, as PostgreSQL 15 does. Both are SQLSTATE 40001 and count in
 //! `pg_stat_database_conflicts.confl_snapshot`.
 //!
+//! A replayed Standby `LOCK` record (the AccessExclusiveLock of DROP TABLE, TRUNCATE, ALTER
+//! TABLE, `LOCK TABLE`) conflicts in the same way with the standby sessions holding a lock on
+//! one of its relations (a reader's AccessShareLock, held to the end of its transaction):
+//! `DETAIL:  User was holding a relation lock for too long.`, counted in `confl_lock`
+//! (PostgreSQL's `ResolveRecoveryConflictWithLock`). The startup process does not keep the
+//! replayed lock afterwards, so later standby readers never wait for it.
+//!
 //! A snapshot conflicts when its xmin is at or below the record's horizon
 //! (`pgplay_engine::redo::conflict_horizon`): it might still see, as running,
 //! a transaction whose deletions the record makes final. `hot_standby_feedback`
@@ -20,7 +27,7 @@
 
 use pgplay_engine::{DbError, SessionId};
 use pgplay_wal::time::Timestamp;
-use pgplay_wal::{Lsn, Record};
+use pgplay_wal::{Lsn, Record, RecordBody, StandbyRecord};
 
 use super::micros_from_ms;
 use crate::Node;
@@ -34,14 +41,33 @@ pub(crate) struct ConflictWait {
 
 /// `FATAL:  terminating connection due to conflict with recovery` (40001).
 pub fn snapshot_conflict_fatal() -> DbError {
+    conflict_fatal("User query might have needed to see row versions that must be removed.")
+}
+
+fn conflict_fatal(detail: &str) -> DbError {
     DbError::fatal(
         "40001",
         "terminating connection due to conflict with recovery",
     )
-    .with_detail("User query might have needed to see row versions that must be removed.")
+    .with_detail(detail)
     .with_hint(
         "In a moment you should be able to reconnect to the database and repeat your command.",
     )
+}
+
+/// What a replayed record conflicts with.
+enum Conflict {
+    /// Snapshots whose xmin is at or below this horizon.
+    Snapshot(pgplay_wal::Xid),
+    /// Sessions holding a lock on one of these relations.
+    Lock(Vec<u32>),
+}
+
+fn conflict_of(record: &Record) -> Option<Conflict> {
+    if let RecordBody::Standby(StandbyRecord::Lock(locks)) = &record.body {
+        return Some(Conflict::Lock(locks.iter().map(|l| l.relation).collect()));
+    }
+    pgplay_engine::redo::conflict_horizon(record).map(Conflict::Snapshot)
 }
 
 impl Node {
@@ -74,6 +100,21 @@ impl Node {
             .collect()
     }
 
+    /// The standby sessions holding a table lock on one of `relations`.
+    fn lock_holders(&self, relations: &[u32]) -> Vec<SessionId> {
+        self.db
+            .sessions
+            .iter()
+            .filter(|(_, session)| {
+                session
+                    .relation_locks
+                    .iter()
+                    .any(|l| relations.contains(&l.relation))
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Before replaying `record` at `lsn`: whether it may be replayed now.
     /// If queries conflict with it, replay waits until the delay is over
     /// (a timer at `replay_delayed_until`; a query that ends earlier ends
@@ -84,10 +125,13 @@ impl Node {
         lsn: Lsn,
         record: &Record,
     ) -> bool {
-        let Some(horizon) = pgplay_engine::redo::conflict_horizon(record) else {
+        let Some(conflict) = conflict_of(record) else {
             return true;
         };
-        let conflicting = self.conflicting_sessions(horizon);
+        let conflicting = match &conflict {
+            Conflict::Snapshot(horizon) => self.conflicting_sessions(*horizon),
+            Conflict::Lock(relations) => self.lock_holders(relations),
+        };
         if conflicting.is_empty() {
             self.conflict_wait = None;
             return true;
@@ -116,7 +160,12 @@ impl Node {
             }
         }
         for session in conflicting {
-            let error = snapshot_conflict_fatal();
+            let error = match conflict {
+                Conflict::Snapshot(_) => snapshot_conflict_fatal(),
+                Conflict::Lock(_) => {
+                    conflict_fatal("User was holding a relation lock for too long.")
+                }
+            };
             self.push_log(format!("FATAL:  {}", error.message));
             if let Some(detail) = &error.detail {
                 self.push_log(format!("DETAIL:  {detail}"));
@@ -124,7 +173,10 @@ impl Node {
             self.db.close_session(session);
             self.idle_timers.remove(&session);
             self.terminated_sessions.insert(session, error);
-            self.db.recovery_conflicts.snapshot += 1;
+            match conflict {
+                Conflict::Snapshot(_) => self.db.recovery_conflicts.snapshot += 1,
+                Conflict::Lock(_) => self.db.recovery_conflicts.lock += 1,
+            }
         }
         self.conflict_wait = None;
         true

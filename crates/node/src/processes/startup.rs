@@ -39,6 +39,13 @@ impl Node {
             // No statement runs while replay does, so the oldest snapshot
             // holds for the whole call.
             let oldest_snapshot = self.oldest_snapshot_xmin();
+            // ... and the relations readers hold locks on.
+            let locked: Vec<u32> = self
+                .db
+                .sessions
+                .values()
+                .flat_map(|s| s.relation_locks.iter().map(|l| l.relation))
+                .collect();
             let mut held_until = None;
             let mut conflict: Option<Record> = None;
             let hold = |record: &Record| match &record.body {
@@ -52,7 +59,12 @@ impl Node {
                 _ => {
                     let conflicts = pgplay_engine::redo::conflict_horizon(record)
                         .zip(oldest_snapshot)
-                        .is_some_and(|(horizon, xmin)| xmin <= horizon);
+                        .is_some_and(|(horizon, xmin)| xmin <= horizon)
+                        || matches!(
+                            &record.body,
+                            RecordBody::Standby(pgplay_wal::StandbyRecord::Lock(locks))
+                                if locks.iter().any(|l| locked.contains(&l.relation))
+                        );
                     if conflicts {
                         conflict = Some(record.clone());
                     }

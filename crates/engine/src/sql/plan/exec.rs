@@ -120,7 +120,40 @@ impl Source for Counted<'_> {
     }
 }
 
+/// The scan of the table `SELECT ... FOR UPDATE/SHARE` locks rows of (with its filter),
+/// under the [`LockRows`](crate::sql::row_lock::LockRows) that locks what it yields.
+fn open_locking<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Option<Box<dyn Source + 'p>> {
+    let request = ex.query.row_lock?;
+    let scan = |plan: &'p Plan| -> Option<Box<dyn Source + 'p>> {
+        match plan {
+            Plan::SeqScan { table, .. } if table.oid == request.table => {
+                Some(Box::new(SeqScan::new(table)))
+            }
+            Plan::IndexScan {
+                table,
+                index,
+                quals,
+                ..
+            } if table.oid == request.table => {
+                Some(Box::new(super::index::IndexScan::new(table, index, quals)))
+            }
+            _ => None,
+        }
+    };
+    let input = match plan {
+        Plan::Filter { input, predicate } => Box::new(Filter {
+            input: scan(input)?,
+            predicate,
+        }),
+        other => scan(other)?,
+    };
+    Some(Box::new(crate::sql::row_lock::LockRows { input, request }))
+}
+
 fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+    if let Some(source) = open_locking(plan, ex) {
+        return Ok(source);
+    }
     Ok(match plan {
         Plan::Result => Box::new(Materialized::new(Rc::new(vec![Vec::new()]))),
         Plan::SeqScan { table, .. } => Box::new(SeqScan::new(table)),
@@ -324,7 +357,12 @@ impl Source for SeqScan<'_> {
                 continue;
             };
             if ex.snapshot.sees(tuple, &ex.db.data.clog) {
-                return Ok(Some(self.layout.decode(tuple.natts, &tuple.data)?));
+                let row = self.layout.decode(tuple.natts, &tuple.data)?;
+                ex.query.last_tid = Some(crate::heap::ItemPointer {
+                    block: self.block as u32,
+                    offset: self.item as u16,
+                });
+                return Ok(Some(row));
             }
         }
     }

@@ -286,6 +286,7 @@ impl Source for IndexScan<'_> {
                 }
             }
             if keep {
+                ex.query.last_tid = Some(at);
                 return Ok(Some(row));
             }
         }

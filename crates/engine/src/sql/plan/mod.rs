@@ -260,6 +260,15 @@ pub struct State {
     /// What the statement keeps to its end (materialized CTEs, uncorrelated subqueries'
     /// rows), counted against `work_mem` ([`crate::workmem`]).
     pub held: Vec<crate::workmem::NodeMemory>,
+    /// `SELECT ... FOR UPDATE/SHARE`: the rows to lock ([`crate::sql::row_lock`]), the
+    /// address of the row a table scan yielded last, and the locks taken so far.
+    pub row_lock: Option<crate::sql::row_lock::RowLockRequest>,
+    pub last_tid: Option<crate::heap::ItemPointer>,
+    pub pending_row_locks: Vec<(
+        u32,
+        crate::heap::ItemPointer,
+        crate::sql::row_lock::RowLockMode,
+    )>,
 }
 
 impl State {

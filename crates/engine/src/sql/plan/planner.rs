@@ -342,7 +342,14 @@ impl<'p, 'e> Planner<'p, 'e> {
             return self.plan_view(&view, &qualifier, alias);
         }
         if let Some(table) = self.ex.catalog.table(name) {
-            self.relations_read.insert(table.oid);
+            let oid = table.oid;
+            self.relations_read.insert(oid);
+            // The table of SELECT ... FOR UPDATE/SHARE is locked in RowShareLock.
+            let mode = match self.ex.query.row_lock {
+                Some(request) if request.table == oid => crate::lock::LockMode::RowShare,
+                _ => crate::lock::LockMode::AccessShare,
+            };
+            self.ex.lock_table(oid, name, mode, false)?;
         }
         let (columns, plan) = match self.ex.catalog.table(name).cloned() {
             Some(table) => (
@@ -687,11 +694,6 @@ fn check_full_joins(plan: &Plan) -> Result<()> {
 
 /// What pgplay does not plan yet in a query, refused before anything runs.
 fn refuse_query_extras(query: &ast::Query) -> Result<()> {
-    if !query.locks.is_empty() {
-        return Err(DbError::feature_not_supported(
-            "SELECT FOR UPDATE/SHARE is not supported by pgplay yet",
-        ));
-    }
     if query.fetch.as_ref().is_some_and(|f| f.percent) {
         return Err(DbError::feature_not_supported(
             "FETCH ... PERCENT is not supported by pgplay yet",
