@@ -247,6 +247,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if name == "pg_size_pretty" {
         return super::admin::bind_size_pretty(args);
     }
+    if super::arrays::is_function(name) {
+        return super::arrays::bind_call(name, args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -391,8 +394,9 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if SYSTEM.iter().any(|(n, _, _)| *n == name) {
         return host.call(name, args);
     }
-    if let Some(value) =
-        super::datetime::eval(name, args).or_else(|| super::admin::eval(name, args))
+    if let Some(value) = super::datetime::eval(name, args)
+        .or_else(|| super::admin::eval(name, args))
+        .or_else(|| super::arrays::eval(name, args))
     {
         return value;
     }
