@@ -135,6 +135,14 @@ impl<'a> Binder<'a> {
         let planned = planner.plan_subquery(query, scope)?;
         let column_type = planned.columns.first().cloned().unwrap_or(DataType::Text);
         match (kind, planned.columns.len()) {
+            (SubqueryKind::Array, n) if n != 1 => {
+                return Err(DbError::syntax("subquery must return only one column"))
+            }
+            (SubqueryKind::Array, _) if matches!(column_type, DataType::Array(_)) => {
+                return Err(DbError::feature_not_supported(
+                    "multidimensional arrays are not supported by pgplay yet",
+                ))
+            }
             (SubqueryKind::Scalar, n) if n != 1 => {
                 return Err(DbError::syntax("subquery must return only one column"))
             }
@@ -701,6 +709,9 @@ impl<'a> Binder<'a> {
 
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
         let name = function.name.to_string().to_ascii_lowercase();
+        if let (FunctionArguments::Subquery(query), "array") = (&function.args, name.as_str()) {
+            return self.bind_subquery(query, SubqueryKind::Array, None, "=");
+        }
         let name = name.trim_start_matches("pg_catalog.").to_string();
         if name == "make_interval" {
             return super::datetime::bind_make_interval_args(&function.args, &mut |e| self.bind(e));

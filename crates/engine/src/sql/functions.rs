@@ -340,6 +340,7 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
                 Box::new(args[1].clone()),
             ))
         }
+        ("format_type", 2) => call(args, DataType::Text),
         ("pg_typeof", 1) => {
             let t = first.unwrap_or(DataType::Unknown);
             Ok(Expr::Const(Value::Text(t.base_name()), DataType::Text))
@@ -399,6 +400,9 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         .or_else(|| super::arrays::eval(name, args))
     {
         return value;
+    }
+    if name == "format_type" {
+        return Ok(format_type(args));
     }
     if name != "concat" && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
@@ -494,6 +498,21 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
             )))
         }
     })
+}
+
+/// `format_type(oid, typmod)`: the type's SQL name (`integer[]`, `numeric(5,2)`), from
+/// PostgreSQL's catalog for the types pgplay lacks; `???` for an unknown oid, as PostgreSQL.
+fn format_type(args: &[Value]) -> Value {
+    let Some(oid) = args.first().and_then(Value::as_i64) else {
+        return Value::Null;
+    };
+    let typmod = args.get(1).and_then(Value::as_i64).unwrap_or(-1) as i32;
+    let oid = oid as u32;
+    let name = match DataType::from_oid(oid, typmod) {
+        Some(t) => t.name(),
+        None => pg_proc::catalog().display(oid).to_string(),
+    };
+    Value::Text(name)
 }
 
 fn round_like(name: &str, args: &[Value]) -> Result<Value> {
@@ -710,6 +729,7 @@ mod catalog_tests {
             "substring",
             "pg_wal_lsn_diff",
             "pg_typeof",
+            "format_type",
             "pg_size_pretty",
             "justify_hours",
             "justify_days",
@@ -720,7 +740,10 @@ mod catalog_tests {
             "make_interval",
             "to_char",
             "generate_series",
+            "unnest",
+            "array_agg",
         ]);
+        names.extend(super::super::arrays::FUNCTIONS.iter().copied());
         for name in names {
             assert!(
                 SQL_SYNTAX.contains(&name) || !catalog.named(name).is_empty(),

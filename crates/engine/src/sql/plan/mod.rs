@@ -190,6 +190,8 @@ pub enum SubqueryKind {
         cmp: Cmp,
         all: bool,
     },
+    /// `ARRAY(SELECT ...)`: its first column's values as an array.
+    Array,
 }
 
 /// A subquery used as an expression.
@@ -227,6 +229,7 @@ impl SubqueryExpr {
     pub fn data_type(&self) -> DataType {
         match self.kind {
             SubqueryKind::Scalar => self.column_type.clone(),
+            SubqueryKind::Array => self.column_type.array_of(),
             _ => DataType::Bool,
         }
     }
