@@ -542,12 +542,7 @@ fn fill(args: &[Value]) -> Result<Value> {
         }
         None => 1,
     };
-    if length < 0 {
-        return Err(DbError::new(
-            code::ARRAY_SUBSCRIPT_ERROR,
-            "array size exceeds the maximum allowed",
-        ));
-    }
+    // A negative length is PostgreSQL's size error too.
     let count = usize::try_from(length).unwrap_or(usize::MAX);
     array::check_size(count)?;
     if count == 0 {

@@ -311,7 +311,7 @@ impl Deparser {
                 lhs,
                 array,
             } => format!(
-                "({} {} {}({}))",
+                "({} {} {} ({}))",
                 self.expr(lhs, inner),
                 cmp_symbol(*cmp),
                 if *all { "ALL" } else { "ANY" },
