@@ -456,6 +456,11 @@ impl<'p, 'e> Planner<'p, 'e> {
         let qualifier = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| name.to_string());
+        if name == "unnest" && bound.len() > 1 {
+            return Err(DbError::feature_not_supported(
+                "unnest of several arrays is not supported by pgplay yet",
+            ));
+        }
         let (call, column) = if matches!(name, "generate_series" | "unnest") {
             (super::srf::bind(name, bound)?, name.to_string())
         } else if matches!(
