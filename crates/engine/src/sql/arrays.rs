@@ -203,6 +203,17 @@ pub fn bind_constructor(items: Vec<Expr>) -> Result<Expr> {
         .into_iter()
         .map(|i| coerce(i, &common))
         .collect::<Result<Vec<_>>>()?;
+    // Constant elements make a constant, as PostgreSQL folds it (an index scan can use it).
+    let constants: Option<Vec<Value>> = items
+        .iter()
+        .map(|i| match i {
+            Expr::Const(value, _) => Some(value.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(values) = constants {
+        return Ok(Expr::Const(array::value(values)?, common.array_of()));
+    }
     call("array", items, common.array_of())
 }
 
