@@ -342,6 +342,20 @@ pub fn cmp(a: &Array, b: &Array) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text either reads as an array that prints and reads back the same, or fails
+        /// with an error; it never panics.
+        #[test]
+        fn input_never_panics_and_round_trips(text in "[{}\\[\\]\",\\\\ :=0-9aNUL-]{0,24}") {
+            if let Ok(Value::Array(array)) = parse(&text, &DataType::Text) {
+                let printed = format(&array);
+                let again = parse(&printed, &DataType::Text).expect("output reads back");
+                prop_assert_eq!(again, Value::Array(array));
+            }
+        }
+    }
 
     fn text_array(text: &str) -> Result<String> {
         match parse(text, &DataType::Text)? {

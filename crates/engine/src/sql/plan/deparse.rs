@@ -328,6 +328,36 @@ impl Deparser {
                     self.expr(&args[1], inner)
                 )
             }
+            Expr::Call { name, args, .. } if name == "array_slice" && args.len() == 5 => {
+                let given = |i: usize| matches!(args[i], Expr::Const(Value::Bool(true), _));
+                let lower = match given(3) {
+                    true => self.expr(&args[1], inner),
+                    false => String::new(),
+                };
+                let upper = match given(4) {
+                    true => self.expr(&args[2], inner),
+                    false => String::new(),
+                };
+                format!("({})[{lower}:{upper}]", self.expr(&args[0], inner))
+            }
+            Expr::Call { name, args, .. }
+                if args.len() == 2
+                    && matches!(
+                        name.as_str(),
+                        "arraycontains" | "arraycontained" | "arrayoverlap"
+                    ) =>
+            {
+                let op = match name.as_str() {
+                    "arraycontains" => "@>",
+                    "arraycontained" => "<@",
+                    _ => "&&",
+                };
+                format!(
+                    "({} {op} {})",
+                    self.expr(&args[0], inner),
+                    self.expr(&args[1], inner)
+                )
+            }
             Expr::Case { .. } => "CASE ... END".into(),
             Expr::Coalesce(args, _) => {
                 let args: Vec<String> = args.iter().map(|e| self.expr(e, inner)).collect();
