@@ -511,7 +511,7 @@ fn replace(name: &str, args: &[Value]) -> Result<Value> {
             .map(|i| if same(i) { args[2].clone() } else { i.clone() })
             .collect(),
     };
-    let lower = if name == "array_remove" { 1 } else { a.lower };
+    let lower = if items.is_empty() { 1 } else { a.lower };
     Ok(Value::Array(Box::new(Array { lower, items })))
 }
 

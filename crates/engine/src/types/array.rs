@@ -129,6 +129,13 @@ pub fn parse(text: &str, element: &DataType) -> Result<Value> {
                 "Specified array dimensions do not match array contents.",
             ));
         }
+        // `ArrayCheckBounds`: the subscript past the last element must fit an integer.
+        if lo + elements.len() as i64 > i64::from(i32::MAX) {
+            return Err(DbError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                format!("array lower bound is too large: {lo}"),
+            ));
+        }
         lower = if elements.is_empty() { 1 } else { lo as i32 };
     }
     let mut items = Vec::with_capacity(elements.len());
