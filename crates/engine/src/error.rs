@@ -142,6 +142,7 @@ pub mod code {
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const INVALID_TIME_ZONE_DISPLACEMENT_VALUE: &str = "22009";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const ARRAY_SUBSCRIPT_ERROR: &str = "2202E";
     pub const INVALID_ROW_COUNT_IN_LIMIT: &str = "2201W";
     pub const INVALID_ROW_COUNT_IN_RESULT_OFFSET: &str = "2201X";
     pub const NOT_NULL_VIOLATION: &str = "23502";

@@ -58,6 +58,13 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::PgLsn(v) => out.extend_from_slice(&v.0.to_le_bytes()),
         Value::Numeric(v) => encode_varlena(&v.encode(), out),
         Value::Text(v) => encode_varlena(v.as_bytes(), out),
+        // An array: its lower bound, then its elements as a row of its own (null bitmap first).
+        Value::Array(v) => {
+            let mut bytes = v.lower.to_le_bytes().to_vec();
+            bytes.extend_from_slice(&(v.items.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&encode(&v.items));
+            encode_varlena(&bytes, out)
+        }
     }
 }
 
@@ -141,7 +148,22 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         | DataType::Name
         | DataType::Char
         | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
+        DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
     })
+}
+
+fn decode_array(bytes: &[u8], element: &DataType) -> Result<Value> {
+    let mut cursor = Cursor { bytes };
+    let lower = i32::from_le_bytes(cursor.array()?);
+    let count = u32::from_le_bytes(cursor.array()?) as usize;
+    // Each element takes at least one bit of the bitmap or a byte, so a count beyond that is
+    // a damaged tuple, not an allocation to attempt.
+    if count > crate::types::array::MAX_ITEMS || count > cursor.bytes.len() * 8 {
+        return Err(DbError::internal("bad array datum"));
+    }
+    let types = vec![element.clone(); count];
+    let items = decode(cursor.bytes, &types)?;
+    Ok(Value::Array(Box::new(crate::types::Array { lower, items })))
 }
 
 #[cfg(test)]
@@ -171,12 +193,19 @@ mod tests {
             Value::Null,
         ];
         assert_eq!(decode(&encode(&long), &types).unwrap(), long);
+        let arrays = vec![Value::Array(Box::new(crate::types::Array {
+            lower: 0,
+            items: vec![Value::Text("a".into()), Value::Null],
+        }))];
+        let array_type = [DataType::Array(Box::new(DataType::Text))];
+        assert_eq!(decode(&encode(&arrays), &array_type).unwrap(), arrays);
     }
 
     proptest! {
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode(&bytes, &[DataType::Int4, DataType::Text, DataType::NUMERIC]);
+            let _ = decode(&bytes, &[DataType::Array(Box::new(DataType::Text))]);
         }
     }
 }

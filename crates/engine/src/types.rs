@@ -7,10 +7,12 @@ use pgplay_wal::Lsn;
 
 use crate::error::{code, DbError, Result};
 
+pub mod array;
 pub mod date;
 pub mod interval;
 pub mod numeric;
 pub mod zone;
+pub use array::Array;
 pub use interval::Interval;
 pub use numeric::Numeric;
 
@@ -38,6 +40,8 @@ pub enum DataType {
     PgLsn,
     /// An untyped string literal, typed later by context.
     Unknown,
+    /// A one-dimensional array of the element type (`integer[]`; never an array of arrays).
+    Array(Box<DataType>),
 }
 
 impl DataType {
@@ -71,6 +75,7 @@ impl DataType {
             DataType::Date => "date".into(),
             DataType::PgLsn => "pg_lsn".into(),
             DataType::Unknown => "unknown".into(),
+            DataType::Array(element) => format!("{}[]", element.name()),
         }
     }
 
@@ -79,6 +84,7 @@ impl DataType {
         match self {
             DataType::Numeric { .. } => "numeric".into(),
             DataType::Varchar(_) => "character varying".into(),
+            DataType::Array(element) => format!("{}[]", element.base_name()),
             other => other.name(),
         }
     }
@@ -102,12 +108,31 @@ impl DataType {
             DataType::Interval => 1186,
             DataType::Date => 1082,
             DataType::PgLsn => 3220,
+            DataType::Array(element) => array_oid(element),
+        }
+    }
+
+    /// An array of this type (`integer` → `integer[]`; an array stays itself).
+    pub fn array_of(&self) -> DataType {
+        match self {
+            DataType::Array(_) => self.clone(),
+            DataType::Unknown => DataType::Array(Box::new(DataType::Text)),
+            other => DataType::Array(Box::new(other.clone())),
+        }
+    }
+
+    /// The element type of an array type.
+    pub fn element(&self) -> Option<&DataType> {
+        match self {
+            DataType::Array(element) => Some(element),
+            _ => None,
         }
     }
 
     /// `atttypmod` as pg_attribute stores it.
     pub fn typmod(&self) -> i32 {
         match self {
+            DataType::Array(element) => element.typmod(),
             DataType::Varchar(Some(n)) => *n as i32 + 4,
             DataType::Numeric {
                 precision_scale: Some((p, s)),
@@ -142,7 +167,10 @@ impl DataType {
             1186 => DataType::Interval,
             1082 => DataType::Date,
             3220 => DataType::PgLsn,
-            _ => return None,
+            array => {
+                let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
+                DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
+            }
         })
     }
 
@@ -183,9 +211,38 @@ impl DataType {
         match self {
             DataType::Numeric { .. } => DataType::NUMERIC,
             DataType::Varchar(_) => DataType::Varchar(None),
+            DataType::Array(element) => DataType::Array(Box::new(element.without_modifier())),
             other => other.clone(),
         }
     }
+}
+
+/// Each element type's array type (pg_type.typarray): (element oid, array oid).
+const ARRAY_OIDS: &[(u32, u32)] = &[
+    (16, 1000),
+    (21, 1005),
+    (23, 1007),
+    (20, 1016),
+    (1700, 1231),
+    (701, 1022),
+    (25, 1009),
+    (1043, 1015),
+    (19, 1003),
+    (18, 1002),
+    (26, 1028),
+    (1114, 1115),
+    (1184, 1185),
+    (1186, 1187),
+    (1082, 1182),
+    (3220, 3221),
+];
+
+fn array_oid(element: &DataType) -> u32 {
+    let oid = element.oid();
+    ARRAY_OIDS
+        .iter()
+        .find(|(e, _)| *e == oid)
+        .map_or(2277, |(_, a)| *a)
 }
 
 /// A value of some [`DataType`]. `Null` belongs to every type.
@@ -207,6 +264,7 @@ pub enum Value {
     /// Days since 2000-01-01 ([`date`]).
     Date(i32),
     PgLsn(Lsn),
+    Array(Box<Array>),
 }
 
 impl Value {
@@ -265,6 +323,7 @@ impl Value {
             Value::Interval(v) => interval::format(v),
             Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
+            Value::Array(v) => array::format(v),
         })
     }
 }
@@ -566,6 +625,10 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
             text.parse::<Lsn>()
                 .map_err(|_| DbError::invalid_text("pg_lsn", text))?,
         ),
+        DataType::Array(element) => {
+            let parsed = array::parse(text, element)?;
+            return apply_typmod(parsed, data_type);
+        }
     };
     Ok(value)
 }
@@ -650,6 +713,12 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
                 precision_scale: Some((precision, scale)),
             },
         ) => Ok(Value::Numeric(number.apply_typmod(*precision, *scale)?)),
+        (Value::Array(mut array), DataType::Array(element)) if element.typmod() >= 0 => {
+            for item in &mut array.items {
+                *item = apply_typmod(std::mem::replace(item, Value::Null), element)?;
+            }
+            Ok(Value::Array(array))
+        }
         (value, _) => Ok(value),
     }
 }
@@ -660,13 +729,19 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         return Ok(Value::Null);
     }
     if from.without_modifier() == to.without_modifier()
-        && !matches!(to, DataType::Numeric { .. } | DataType::Varchar(_))
+        && !matches!(
+            to,
+            DataType::Numeric { .. } | DataType::Varchar(_) | DataType::Array(_)
+        )
     {
         return Ok(value);
     }
     if from.is_string() && !to.is_string() {
         let text = value.to_text().unwrap_or_default();
         return parse_text(&text, to);
+    }
+    if let (Value::Array(array), DataType::Array(target)) = (&value, to) {
+        return cast_array(array, from.element().unwrap_or(&DataType::Text), target);
     }
     let out = match to {
         DataType::Text | DataType::Name | DataType::Unknown => match value {
@@ -726,9 +801,23 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
             _ => return Err(cannot_cast(from, to)),
         },
-        DataType::Interval | DataType::PgLsn => return Err(cannot_cast(from, to)),
+        DataType::Interval | DataType::PgLsn | DataType::Array(_) => {
+            return Err(cannot_cast(from, to))
+        }
     };
     Ok(out)
+}
+
+/// An array cast element by element (`array_coerce`), keeping its bounds.
+fn cast_array(array: &Array, from: &DataType, to: &DataType) -> Result<Value> {
+    let mut items = Vec::with_capacity(array.items.len());
+    for item in &array.items {
+        items.push(cast(item.clone(), from, to)?);
+    }
+    Ok(Value::Array(Box::new(Array {
+        lower: array.lower,
+        items,
+    })))
 }
 
 fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Value> {
@@ -787,6 +876,9 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
     if from.is_numeric() && to.is_numeric() {
         return true;
     }
+    if let (DataType::Array(a), DataType::Array(b)) = (from, to) {
+        return castable(a, b);
+    }
     matches!(
         (from, to),
         (DataType::Int4, DataType::Bool)
@@ -821,6 +913,7 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             i128::from(zone::session_zone().to_local(*t)).cmp(&date_micros(*d))
         }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
+        (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

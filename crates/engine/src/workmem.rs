@@ -55,6 +55,10 @@ pub fn value_bytes(value: &Value) -> u64 {
         Value::Text(text) => text.len() as u64,
         // A numeric's digits live on the heap: up to 131,072 + 16,383 decimal digits.
         Value::Numeric(crate::types::Numeric::Finite { digits, .. }) => digits.bits().div_ceil(8),
+        Value::Array(array) => {
+            std::mem::size_of::<crate::types::Array>() as u64
+                + array.items.iter().map(value_bytes).sum::<u64>()
+        }
         _ => 0,
     };
     std::mem::size_of::<Value>() as u64 + heap

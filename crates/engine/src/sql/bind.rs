@@ -148,6 +148,14 @@ impl<'a> Binder<'a> {
         let planned = planner.plan_subquery(query, scope)?;
         let column_type = planned.columns.first().cloned().unwrap_or(DataType::Text);
         match (kind, planned.columns.len()) {
+            (SubqueryKind::Array, n) if n != 1 => {
+                return Err(DbError::syntax("subquery must return only one column"))
+            }
+            (SubqueryKind::Array, _) if matches!(column_type, DataType::Array(_)) => {
+                return Err(DbError::feature_not_supported(
+                    "multidimensional arrays are not supported by pgplay yet",
+                ))
+            }
             (SubqueryKind::Scalar, n) if n != 1 => {
                 return Err(DbError::syntax("subquery must return only one column"))
             }
@@ -195,6 +203,12 @@ impl<'a> Binder<'a> {
             let plain = ast::DataType::Timestamp(None, zone.clone());
             let cast = self.bind_cast(inner, &plain)?;
             return super::datetime::bind_precision(cast, *precision);
+        }
+        if let (ast::Expr::Array(array), DataType::Array(_)) = (inner, &target) {
+            if array.elem.is_empty() {
+                let empty = crate::types::array::value(Vec::new())?;
+                return Ok(Expr::Const(empty, target));
+            }
         }
         let value = self.bind(inner)?;
         let source = value.data_type();
@@ -350,11 +364,6 @@ impl<'a> Binder<'a> {
         right: &ast::Expr,
         all: bool,
     ) -> Result<Expr> {
-        let ast::Expr::Subquery(query) = right else {
-            return Err(DbError::feature_not_supported(
-                "ANY and ALL over arrays are not supported by pgplay yet",
-            ));
-        };
         let cmp = match op {
             ast::BinaryOperator::Eq => Cmp::Eq,
             ast::BinaryOperator::NotEq => Cmp::NotEq,
@@ -369,7 +378,102 @@ impl<'a> Binder<'a> {
             }
         };
         let symbol = op.to_string();
-        self.bind_subquery(query, SubqueryKind::Any { cmp, all }, Some(left), &symbol)
+        match right {
+            ast::Expr::Subquery(query) => {
+                self.bind_subquery(query, SubqueryKind::Any { cmp, all }, Some(left), &symbol)
+            }
+            array => self.bind_array_quantified(left, cmp, &symbol, array, all),
+        }
+    }
+
+    /// `x op ANY (array)`, `x op ALL (array)`: the array's elements compared with `x`.
+    fn bind_array_quantified(
+        &mut self,
+        left: &ast::Expr,
+        cmp: Cmp,
+        symbol: &str,
+        array: &ast::Expr,
+        all: bool,
+    ) -> Result<Expr> {
+        let lhs = self.bind(left)?;
+        let array = self.bind(array)?;
+        let array = match array.data_type() {
+            DataType::Unknown => {
+                let element = match lhs.data_type() {
+                    DataType::Unknown => DataType::Text,
+                    other => other,
+                };
+                coerce(array, &element.array_of())?
+            }
+            _ => array,
+        };
+        let Some(element) = array.data_type().element().cloned() else {
+            return Err(DbError::new(
+                code::WRONG_OBJECT_TYPE,
+                "op ANY/ALL (array) requires array on right side",
+            ));
+        };
+        let lt = lhs.data_type();
+        let target = unify(&lt, &element).ok_or_else(|| operator_error(symbol, &lt, &element))?;
+        if target.without_modifier() != element.without_modifier() {
+            // The array keeps its type: only the left side is converted (int = ANY(bigint[])).
+            if !crate::types::castable(&element, &target) {
+                return Err(operator_error(symbol, &lt, &element));
+            }
+        }
+        let array = coerce(array, &target.array_of())?;
+        Ok(Expr::ArrayCompare {
+            cmp,
+            all,
+            lhs: Box::new(coerce(lhs, &target)?),
+            array: Box::new(array),
+        })
+    }
+
+    /// `ARRAY[...]`, and `a[i]`/`a[lo:hi]` on any expression.
+    fn bind_array_syntax(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        match expr {
+            ast::Expr::Array(array) => {
+                let items = array
+                    .elem
+                    .iter()
+                    .map(|e| self.bind(e))
+                    .collect::<Result<Vec<_>>>()?;
+                super::arrays::bind_constructor(items)
+            }
+            ast::Expr::CompoundFieldAccess { root, access_chain } => {
+                let mut bound = self.bind(root)?;
+                if access_chain.len() > 1 {
+                    return Err(DbError::feature_not_supported(
+                        "multidimensional arrays are not supported by pgplay yet",
+                    ));
+                }
+                for access in access_chain {
+                    bound = match access {
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            let index = self.bind(index)?;
+                            super::arrays::bind_subscript(bound, Some(index), None)?
+                        }
+                        ast::AccessExpr::Subscript(ast::Subscript::Slice {
+                            lower_bound,
+                            upper_bound,
+                            stride: None,
+                        }) => {
+                            let lower = lower_bound.as_ref().map(|e| self.bind(e)).transpose()?;
+                            let upper = upper_bound.as_ref().map(|e| self.bind(e)).transpose()?;
+                            super::arrays::bind_subscript(bound, None, Some((lower, upper)))?
+                        }
+                        other => {
+                            return Err(DbError::syntax(format!(
+                                "syntax error at or near \"{other}\""
+                            )))
+                        }
+                    };
+                }
+                Ok(bound)
+            }
+            _ => Err(DbError::internal("not array syntax")),
+        }
     }
 
     pub fn bind(&mut self, expr: &ast::Expr) -> Result<Expr> {
@@ -519,6 +623,7 @@ impl<'a> Binder<'a> {
                     "this form of IN is not supported by pgplay yet",
                 ))
             }
+            E::Array(_) | E::CompoundFieldAccess { .. } => self.bind_array_syntax(expr)?,
             other => {
                 return Err(DbError::feature_not_supported(format!(
                     "expression {other} is not supported by pgplay"
@@ -640,6 +745,9 @@ impl<'a> Binder<'a> {
 
     fn bind_function(&mut self, function: &ast::Function) -> Result<Expr> {
         let name = function.name.to_string().to_ascii_lowercase();
+        if let (FunctionArguments::Subquery(query), "array") = (&function.args, name.as_str()) {
+            return self.bind_subquery(query, SubqueryKind::Array, None, "=");
+        }
         let name = name.trim_start_matches("pg_catalog.").to_string();
         if name == "make_interval" {
             return super::datetime::bind_make_interval_args(&function.args, &mut |e| self.bind(e));
@@ -760,7 +868,7 @@ impl<'a> Binder<'a> {
         if let Some(special) = bind_conditional(&name, &bound)? {
             return Ok(special);
         }
-        if name == "generate_series" {
+        if matches!(name.as_str(), "generate_series" | "unnest") {
             return self.bind_srf(&name, bound).map_err(placed);
         }
         functions::bind_call(&name, bound).map_err(placed)
@@ -1152,6 +1260,8 @@ impl<'a> Binder<'a> {
         let arg_type = arg.as_ref().map(Expr::data_type);
         let data_type = match (func, &arg_type) {
             (AggFunc::CountStar | AggFunc::Count, _) => DataType::Int8,
+            (AggFunc::ArrayAgg, Some(DataType::Array(_))) => return Err(DbError::feature_not_supported("array_agg over arrays (a multidimensional result) is not supported by pgplay yet")),
+            (AggFunc::ArrayAgg, Some(t)) => t.without_modifier().array_of(),
             (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
             (AggFunc::Sum, Some(DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
@@ -1490,6 +1600,7 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
         "string_agg" => AggFunc::StringAgg,
+        "array_agg" => AggFunc::ArrayAgg,
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "bit_and" => AggFunc::BitAnd,

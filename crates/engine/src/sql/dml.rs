@@ -826,13 +826,7 @@ fn returning_outcome(
 /// Assignment coercion: what INSERT and UPDATE accept for a column.
 pub fn assignment(expr: Expr, column: &str, target: &DataType) -> Result<Expr> {
     let source = expr.data_type();
-    let allowed = source == DataType::Unknown
-        || source.without_modifier() == target.without_modifier()
-        || (source.is_numeric() && target.is_numeric())
-        || target.is_string()
-        || (matches!(source, DataType::Timestamp | DataType::TimestampTz)
-            && matches!(target, DataType::Timestamp | DataType::TimestampTz));
-    if !allowed {
+    if !assignable(&source, target) {
         return Err(DbError::new(
             code::DATATYPE_MISMATCH,
             format!(
@@ -850,6 +844,20 @@ pub fn assignment(expr: Expr, column: &str, target: &DataType) -> Result<Expr> {
         return Ok(Expr::Cast(Box::new(expr), DataType::Text));
     }
     coerce(expr, &target.without_modifier())
+}
+
+/// Whether a value of `source` may be stored in a column of `target` (an assignment cast);
+/// an array when its elements may (`integer[]` into `text[]` or `bigint[]`).
+fn assignable(source: &DataType, target: &DataType) -> bool {
+    if let (DataType::Array(from), DataType::Array(to)) = (source, target) {
+        return assignable(from, to);
+    }
+    *source == DataType::Unknown
+        || source.without_modifier() == target.without_modifier()
+        || (source.is_numeric() && target.is_numeric())
+        || target.is_string()
+        || (matches!(source, DataType::Timestamp | DataType::TimestampTz)
+            && matches!(target, DataType::Timestamp | DataType::TimestampTz))
 }
 
 /// `(1, abc, null)` as in a not-null violation's detail.

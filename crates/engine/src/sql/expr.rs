@@ -151,6 +151,7 @@ pub enum AggFunc {
     Min,
     Max,
     StringAgg,
+    ArrayAgg,
     BoolAnd,
     BoolOr,
     BitAnd,
@@ -220,6 +221,13 @@ pub enum Expr {
         list: Vec<Expr>,
         negated: bool,
     },
+    /// `x op ANY (array)` and `x op ALL (array)`.
+    ArrayCompare {
+        cmp: Cmp,
+        all: bool,
+        lhs: Box<Expr>,
+        array: Box<Expr>,
+    },
     Case {
         operand: Option<Box<Expr>>,
         whens: Vec<(Expr, Expr)>,
@@ -266,7 +274,8 @@ impl Expr {
             | Expr::IsNull(..)
             | Expr::IsBool(..)
             | Expr::Like { .. }
-            | Expr::InList { .. } => DataType::Bool,
+            | Expr::InList { .. }
+            | Expr::ArrayCompare { .. } => DataType::Bool,
             Expr::Concat(..) => DataType::Text,
             Expr::LsnDiff(..) => DataType::NUMERIC,
         }
@@ -296,6 +305,7 @@ impl Expr {
             | Expr::IsBool(a, _, _)
             | Expr::Cast(a, _) => vec![a],
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+            Expr::ArrayCompare { lhs, array, .. } => vec![lhs, array],
             Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list).collect(),
             Expr::Case {
                 operand,
@@ -495,6 +505,15 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
         Expr::Outer(levels, index, _) => host.outer(*levels, *index)?,
         Expr::Subquery(sub) => host.subquery(sub, row)?,
         Expr::Srf(..) | Expr::Window(..) => Value::Null,
+        Expr::ArrayCompare {
+            cmp,
+            all,
+            lhs,
+            array,
+        } => {
+            let (lhs, array) = (eval(lhs, row, host)?, eval(array, row, host)?);
+            quantified(*cmp, *all, &lhs, &array)
+        }
         Expr::LsnDiff(a, b) => match (eval(a, row, host)?, eval(b, row, host)?) {
             (Value::PgLsn(a), Value::PgLsn(b)) => {
                 Value::Numeric(Numeric::from_i128(a.0 as i128 - b.0 as i128))
@@ -502,6 +521,29 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
             _ => Value::Null,
         },
     })
+}
+
+/// `lhs op ANY/ALL (array)` with three-valued logic: over an empty array ANY is false and ALL
+/// true, even for a NULL `lhs`.
+fn quantified(cmp: Cmp, all: bool, lhs: &Value, array: &Value) -> Value {
+    let Value::Array(array) = array else {
+        return Value::Null;
+    };
+    let mut unknown = false;
+    for item in &array.items {
+        if lhs.is_null() || item.is_null() {
+            unknown = true;
+            continue;
+        }
+        if compare_op(cmp, compare(lhs, item)) != all {
+            return Value::Bool(!all);
+        }
+    }
+    if unknown {
+        Value::Null
+    } else {
+        Value::Bool(all)
+    }
 }
 
 pub fn truth(value: Value) -> Option<bool> {
@@ -649,6 +691,9 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
         }
         (Date, Timestamp | TimestampTz) => Some(b.clone()),
         (Timestamp | TimestampTz, Date) => Some(a.clone()),
+        (Array(x), Array(y)) if x.without_modifier() == y.without_modifier() => {
+            Some(a.without_modifier())
+        }
         _ if a == b => Some(a.clone()),
         _ => None,
     }
@@ -690,6 +735,9 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             })
         }
         BinaryOperator::StringConcat => {
+            if let Some(bound) = super::arrays::bind_concat(left.clone(), right.clone()) {
+                return bound;
+            }
             if !lt.is_string() && !rt.is_string() {
                 return Err(operator_error("||", &lt, &rt));
             }
@@ -796,6 +844,9 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
                 data_type: target,
             })
         }
+        BinaryOperator::AtArrow | BinaryOperator::ArrowAt | BinaryOperator::PGOverlap => {
+            super::arrays::bind_containment(&symbol, left, right)
+        }
         other => Err(DbError::feature_not_supported(format!(
             "operator {other} is not supported by pgplay"
         ))),
@@ -892,6 +943,12 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         T::Interval { .. } => DataType::Interval,
         T::Date => DataType::Date,
         T::Regclass => DataType::Text,
+        // `integer[]`, `integer[][]`, `integer[3]`, `integer ARRAY`: one array type, as in
+        // PostgreSQL, which ignores the declared sizes and dimensions.
+        T::Array(
+            ast::ArrayElemTypeDef::SquareBracket(element, _)
+            | ast::ArrayElemTypeDef::Qualified(element, _),
+        ) => bind_type(element)?.array_of(),
         T::Custom(name, _) => match name.to_string().to_ascii_lowercase().as_str() {
             "pg_lsn" => DataType::PgLsn,
             "timestamptz" => DataType::TimestampTz,

@@ -250,6 +250,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if name == "pg_size_pretty" {
         return super::admin::bind_size_pretty(args);
     }
+    if super::arrays::is_function(name) {
+        return super::arrays::bind_call(name, args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -340,6 +343,7 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
                 Box::new(args[1].clone()),
             ))
         }
+        ("format_type", 2) => call(args, DataType::Text),
         ("pg_typeof", 1) => {
             let t = first.unwrap_or(DataType::Unknown);
             Ok(Expr::Const(Value::Text(t.base_name()), DataType::Text))
@@ -394,10 +398,14 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if SYSTEM.iter().any(|(n, _, _)| *n == name) {
         return host.call(name, args);
     }
-    if let Some(value) =
-        super::datetime::eval(name, args).or_else(|| super::admin::eval(name, args))
+    if let Some(value) = super::datetime::eval(name, args)
+        .or_else(|| super::admin::eval(name, args))
+        .or_else(|| super::arrays::eval(name, args))
     {
         return value;
+    }
+    if name == "format_type" {
+        return Ok(format_type(args));
     }
     if name != "concat" && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
@@ -493,6 +501,21 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
             )))
         }
     })
+}
+
+/// `format_type(oid, typmod)`: the type's SQL name (`integer[]`, `numeric(5,2)`), from
+/// PostgreSQL's catalog for the types pgplay lacks; `???` for an unknown oid, as PostgreSQL.
+fn format_type(args: &[Value]) -> Value {
+    let Some(oid) = args.first().and_then(Value::as_i64) else {
+        return Value::Null;
+    };
+    let typmod = args.get(1).and_then(Value::as_i64).unwrap_or(-1) as i32;
+    let oid = oid as u32;
+    let name = match DataType::from_oid(oid, typmod) {
+        Some(t) => t.name(),
+        None => pg_proc::catalog().display(oid).to_string(),
+    };
+    Value::Text(name)
 }
 
 fn round_like(name: &str, args: &[Value]) -> Result<Value> {
@@ -657,11 +680,21 @@ pub fn implemented() -> Vec<&'static pg_proc::Proc> {
             let args: Option<Vec<Expr>> = p
                 .args
                 .iter()
-                .map(|t| DataType::from_oid(*t, -1).map(|t| Expr::Const(Value::Null, t)))
+                .map(|t| sample_type(*t).map(|t| Expr::Const(Value::Null, t)))
                 .collect();
             args.is_some_and(|args| bind_call(p.name, args).is_ok())
         })
         .collect()
+}
+
+/// A type standing for a declared argument type: the type itself, or for a polymorphic one
+/// an integer (array), so that `array_length(anyarray, integer)` is counted.
+fn sample_type(oid: u32) -> Option<DataType> {
+    match oid {
+        2277 | 5078 => Some(DataType::Int4.array_of()),
+        2283 | 2776 | 5077 | 5079 => Some(DataType::Int4),
+        other => DataType::from_oid(other, -1),
+    }
 }
 
 #[cfg(test)]
@@ -709,6 +742,7 @@ mod catalog_tests {
             "substring",
             "pg_wal_lsn_diff",
             "pg_typeof",
+            "format_type",
             "pg_size_pretty",
             "justify_hours",
             "justify_days",
@@ -720,7 +754,10 @@ mod catalog_tests {
             "to_char",
             "timezone",
             "generate_series",
+            "unnest",
+            "array_agg",
         ]);
+        names.extend(super::super::arrays::FUNCTIONS.iter().copied());
         for name in names {
             assert!(
                 SQL_SYNTAX.contains(&name) || !catalog.named(name).is_empty(),
@@ -739,6 +776,8 @@ mod catalog_tests {
             "pg_current_wal_lsn",
             "pg_size_pretty",
             "date_trunc",
+            "array_length",
+            "array_append",
         ] {
             assert!(names.contains(&name), "{name} not counted: {names:?}");
         }

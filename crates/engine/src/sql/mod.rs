@@ -7,6 +7,7 @@
 mod admin;
 mod alter;
 pub(crate) mod alter_column;
+mod arrays;
 pub mod bind;
 mod check;
 mod create_as;

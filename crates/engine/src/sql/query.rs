@@ -90,11 +90,21 @@ pub fn column_name(expr: &ast::Expr) -> String {
         E::Interval(_) => "interval".into(),
         E::Extract { .. } => "extract".into(),
         E::Substring { .. } => "substring".into(),
+        E::Array(_) => "array".into(),
+        E::CompoundFieldAccess { root, .. } => column_name(root),
         _ => "?column?".into(),
     }
 }
 
 fn type_column_name(data_type: &ast::DataType) -> String {
+    // An array type's column is named after its element type (`'{1}'::int[]` is `int4`).
+    if let ast::DataType::Array(
+        ast::ArrayElemTypeDef::SquareBracket(element, _)
+        | ast::ArrayElemTypeDef::Qualified(element, _),
+    ) = data_type
+    {
+        return type_column_name(element);
+    }
     match bind_type(data_type) {
         Ok(DataType::Int4) => "int4".into(),
         Ok(DataType::Int8) => "int8".into(),

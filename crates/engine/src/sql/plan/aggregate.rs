@@ -66,7 +66,8 @@ pub fn update(
         None => Value::Bool(true),
         Some(arg) => eval(arg, &Row::plain(row), ex)?,
     };
-    if value.is_null() {
+    // array_agg keeps NULLs; every other aggregate skips them.
+    if value.is_null() && call.func != AggFunc::ArrayAgg {
         return Ok(0);
     }
     let delimiter = match &call.delimiter {
@@ -93,6 +94,7 @@ pub fn update(
         None => {
             let grows = call.func == AggFunc::StringAgg;
             let bytes = match (&value, &delimiter) {
+                _ if call.func == AggFunc::ArrayAgg => value_bytes(&value),
                 (Value::Text(text), Some(Value::Text(d))) if grows => (text.len() + d.len()) as u64,
                 (Value::Text(text), _) if grows => text.len() as u64,
                 _ => 0,
@@ -175,6 +177,13 @@ fn accumulate(
             };
         }
         AggFunc::CountStar | AggFunc::Count => {}
+        AggFunc::ArrayAgg => match &mut state.value {
+            Value::Array(array) => {
+                crate::types::array::check_size(array.items.len() + 1)?;
+                array.items.push(value);
+            }
+            _ => state.value = crate::types::array::value(vec![value])?,
+        },
         AggFunc::Min | AggFunc::Max => {
             // On a tie the newer value wins, as in PostgreSQL's *_smaller/*_larger (it shows
             // for values equal but written apart: '30 days' and '1 mon', 1.0 and 1.00).
@@ -279,6 +288,7 @@ fn accumulate_more(call: &AggCall, state: &mut AggState, value: Value) -> Result
 /// The SQL name of an aggregate beyond count/sum/avg/min/max/string_agg.
 pub fn name(func: AggFunc) -> &'static str {
     match func {
+        AggFunc::ArrayAgg => "array_agg",
         AggFunc::BoolAnd => "bool_and",
         AggFunc::BoolOr => "bool_or",
         AggFunc::BitAnd => "bit_and",
@@ -386,7 +396,9 @@ fn finish_values(call: &AggCall, state: AggState) -> Result<Value> {
             Value::Interval(total) => Value::Interval(total.div(state.count as f64)?),
             other => other,
         },
-        AggFunc::Min | AggFunc::Max | AggFunc::Sum | AggFunc::StringAgg => state.value,
+        AggFunc::Min | AggFunc::Max | AggFunc::Sum | AggFunc::StringAgg | AggFunc::ArrayAgg => {
+            state.value
+        }
         AggFunc::Avg if call.data_type == DataType::Float8 => {
             Value::Float8(state.float_sum / state.count as f64)
         }

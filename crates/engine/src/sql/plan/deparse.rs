@@ -81,10 +81,17 @@ impl Deparser {
                         super::srf::TableFunction::Series { args, .. } => {
                             args.iter().map(|a| self.expr(a, &inner)).collect()
                         }
-                        super::srf::TableFunction::Scalar(e) => vec![self.expr(e, &inner)],
+                        super::srf::TableFunction::Scalar(e)
+                        | super::srf::TableFunction::Unnest { arg: e, .. } => {
+                            vec![self.expr(e, &inner)]
+                        }
+                    };
+                    let name = match call {
+                        super::srf::TableFunction::Unnest { .. } => "unnest",
+                        _ => "generate_series",
                     };
                     labels.push(Label::computed(
-                        format!("generate_series({})", args.join(", ")),
+                        format!("{name}({})", args.join(", ")),
                         false,
                     ));
                 }
@@ -300,6 +307,59 @@ impl Deparser {
                     "({} {op} (ARRAY[{}]))",
                     self.expr(expr, inner),
                     items.join(", ")
+                )
+            }
+            Expr::ArrayCompare {
+                cmp,
+                all,
+                lhs,
+                array,
+            } => format!(
+                "({} {} {} ({}))",
+                self.expr(lhs, inner),
+                cmp_symbol(*cmp),
+                if *all { "ALL" } else { "ANY" },
+                self.expr(array, inner)
+            ),
+            Expr::Call { name, args, .. } if name == "array" => {
+                let args: Vec<String> = args.iter().map(|e| self.expr(e, inner)).collect();
+                format!("ARRAY[{}]", args.join(", "))
+            }
+            Expr::Call { name, args, .. } if name == "array_subscript" && args.len() == 2 => {
+                format!(
+                    "({})[{}]",
+                    self.expr(&args[0], inner),
+                    self.expr(&args[1], inner)
+                )
+            }
+            Expr::Call { name, args, .. } if name == "array_slice" && args.len() == 5 => {
+                let given = |i: usize| matches!(args[i], Expr::Const(Value::Bool(true), _));
+                let lower = match given(3) {
+                    true => self.expr(&args[1], inner),
+                    false => String::new(),
+                };
+                let upper = match given(4) {
+                    true => self.expr(&args[2], inner),
+                    false => String::new(),
+                };
+                format!("({})[{lower}:{upper}]", self.expr(&args[0], inner))
+            }
+            Expr::Call { name, args, .. }
+                if args.len() == 2
+                    && matches!(
+                        name.as_str(),
+                        "arraycontains" | "arraycontained" | "arrayoverlap"
+                    ) =>
+            {
+                let op = match name.as_str() {
+                    "arraycontains" => "@>",
+                    "arraycontained" => "<@",
+                    _ => "&&",
+                };
+                format!(
+                    "({} {op} {})",
+                    self.expr(&args[0], inner),
+                    self.expr(&args[1], inner)
                 )
             }
             Expr::Case { .. } => "CASE ... END".into(),

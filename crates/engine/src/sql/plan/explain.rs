@@ -623,6 +623,7 @@ impl Printer {
             Plan::Function { call, alias, .. } => {
                 let function = match call {
                     super::srf::TableFunction::Series { .. } => "generate_series".to_string(),
+                    super::srf::TableFunction::Unnest { .. } => "unnest".to_string(),
                     super::srf::TableFunction::Scalar(super::super::expr::Expr::Call {
                         name,
                         ..

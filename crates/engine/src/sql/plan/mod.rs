@@ -196,6 +196,8 @@ pub enum SubqueryKind {
         cmp: Cmp,
         all: bool,
     },
+    /// `ARRAY(SELECT ...)`: its first column's values as an array.
+    Array,
 }
 
 /// A subquery used as an expression.
@@ -233,6 +235,7 @@ impl SubqueryExpr {
     pub fn data_type(&self) -> DataType {
         match self.kind {
             SubqueryKind::Scalar => self.column_type.clone(),
+            SubqueryKind::Array => self.column_type.array_of(),
             _ => DataType::Bool,
         }
     }

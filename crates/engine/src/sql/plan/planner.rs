@@ -200,6 +200,7 @@ impl<'p, 'e> Planner<'p, 'e> {
             TableFactor::Derived { lateral: true, .. }
                 | TableFactor::Table { args: Some(_), .. }
                 | TableFactor::Function { .. }
+                | TableFactor::UNNEST { .. }
         );
         if !may_read_left {
             return Ok((self.plan_factor(factor)?, None));
@@ -272,6 +273,19 @@ impl<'p, 'e> Planner<'p, 'e> {
                     | code::FEATURE_NOT_SUPPORTED => e.with_position(at),
                     _ => e,
                 })
+            }
+            TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality,
+                ..
+            } => {
+                let args: Vec<ast::FunctionArg> = array_exprs
+                    .iter()
+                    .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
+                    .collect();
+                self.plan_function("unnest", &args, *with_ordinality, alias.as_ref())
             }
             TableFactor::Derived {
                 subquery, alias, ..
@@ -449,7 +463,12 @@ impl<'p, 'e> Planner<'p, 'e> {
         let qualifier = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| name.to_string());
-        let (call, column) = if name == "generate_series" {
+        if name == "unnest" && bound.len() > 1 {
+            return Err(DbError::feature_not_supported(
+                "unnest of several arrays is not supported by pgplay yet",
+            ));
+        }
+        let (call, column) = if matches!(name, "generate_series" | "unnest") {
             (super::srf::bind(name, bound)?, name.to_string())
         } else if matches!(
             name,

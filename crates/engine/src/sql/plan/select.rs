@@ -815,6 +815,17 @@ fn map_children(expr: Expr, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> Result<E
         Expr::Coalesce(args, t) => {
             Expr::Coalesce(args.into_iter().map(&mut *f).collect::<Result<_>>()?, t)
         }
+        Expr::ArrayCompare {
+            cmp,
+            all,
+            lhs,
+            array,
+        } => Expr::ArrayCompare {
+            cmp,
+            all,
+            lhs: boxed(lhs, f)?,
+            array: boxed(array, f)?,
+        },
         Expr::Call {
             name,
             args,

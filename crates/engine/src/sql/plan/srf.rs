@@ -19,6 +19,8 @@ pub enum TableFunction {
     },
     /// A scalar function in FROM: one row with its value.
     Scalar(Expr),
+    /// `unnest(array)`: a row per element; `data_type` is the element type.
+    Unnest { arg: Expr, data_type: DataType },
 }
 
 impl TableFunction {
@@ -26,13 +28,14 @@ impl TableFunction {
         match self {
             TableFunction::Series { data_type, .. } => data_type.clone(),
             TableFunction::Scalar(expr) => expr.data_type(),
+            TableFunction::Unnest { data_type, .. } => data_type.clone(),
         }
     }
 
     pub fn args_mut(&mut self) -> Vec<&mut Expr> {
         match self {
             TableFunction::Series { args, .. } => args.iter_mut().collect(),
-            TableFunction::Scalar(expr) => vec![expr],
+            TableFunction::Scalar(expr) | TableFunction::Unnest { arg: expr, .. } => vec![expr],
         }
     }
 
@@ -49,6 +52,10 @@ impl TableFunction {
                     .collect::<Result<Vec<_>>>()?;
                 Series::counting(&values, data_type)
             }
+            TableFunction::Unnest { arg, .. } => match eval(arg, &Row::plain(row), ex)? {
+                Value::Array(array) => Ok(Series::Values(array.items.into_iter())),
+                _ => Ok(Series::Empty),
+            },
         }
     }
 }
@@ -60,6 +67,9 @@ pub fn bind(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
 }
 
 fn bind_known(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
+    if name == "unnest" {
+        return bind_unnest(args);
+    }
     let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
     let not_found = || {
         let shown: Vec<String> = types.iter().map(DataType::base_name).collect();
@@ -102,9 +112,26 @@ fn bind_known(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
     Ok(TableFunction::Series { args, data_type })
 }
 
+/// `unnest(anyarray)`; its other forms (several arrays, tsvector, ranges) answer 0A000.
+fn bind_unnest(args: Vec<Expr>) -> Result<TableFunction> {
+    match args.first().map(Expr::data_type) {
+        Some(DataType::Array(element)) if args.len() == 1 => Ok(TableFunction::Unnest {
+            arg: args.into_iter().next().expect("one argument"),
+            data_type: *element,
+        }),
+        Some(DataType::Unknown) if args.len() == 1 => Err(DbError::new(
+            code::DATATYPE_MISMATCH,
+            "could not determine polymorphic type because input has type unknown",
+        )),
+        _ => Err(DbError::new(code::UNDEFINED_FUNCTION, "unnest form")),
+    }
+}
+
 /// The values of one call.
 pub enum Series {
     Once(Option<Value>),
+    /// An array's elements (`unnest`).
+    Values(std::vec::IntoIter<Value>),
     Integers {
         next: i128,
         stop: i128,
@@ -189,6 +216,7 @@ impl Series {
     pub fn next_value(&mut self) -> Option<Value> {
         match self {
             Series::Once(value) => value.take(),
+            Series::Values(values) => values.next(),
             Series::Empty => None,
             Series::Integers {
                 next,

@@ -41,7 +41,7 @@ impl Executor<'_> {
         let limit = match sub.kind {
             SubqueryKind::Exists => Some(1),
             SubqueryKind::Scalar => Some(2),
-            SubqueryKind::Any { .. } => None,
+            SubqueryKind::Any { .. } | SubqueryKind::Array => None,
         };
         let rows = self.subquery_rows(sub, row, limit)?;
         match sub.kind {
@@ -57,6 +57,11 @@ impl Executor<'_> {
             SubqueryKind::Any { cmp, all } => {
                 quantified(sub, cmp, all, lhs.unwrap_or(Value::Null), &rows)
             }
+            SubqueryKind::Array => crate::types::array::value(
+                rows.iter()
+                    .map(|r| r.first().cloned().unwrap_or(Value::Null))
+                    .collect(),
+            ),
         }
     }
 
