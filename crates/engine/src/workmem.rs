@@ -79,6 +79,8 @@ pub struct Usage {
     pub disk: u64,
     /// The node's limit in bytes (work_mem, or hash_mem for a hashing node).
     pub limit: u64,
+    /// A bounded sort kept only its best rows in a heap (`top-N heapsort`).
+    pub top_n: bool,
 }
 
 /// The node's shared counters.
@@ -170,6 +172,7 @@ pub struct NodeMemory {
     /// The temporary file's path once spilled.
     file: Option<String>,
     key: Option<usize>,
+    top_n: bool,
 }
 
 impl NodeMemory {
@@ -191,6 +194,7 @@ impl NodeMemory {
             peak_memory: 0,
             file: None,
             key,
+            top_n: false,
         }
     }
 
@@ -214,20 +218,65 @@ impl NodeMemory {
     /// `next_file` numbers the session's next temporary file. A write that does not fit
     /// (temp_file_limit, the disk) is not made: the counters stay as they were.
     pub fn charge(&mut self, bytes: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
+        if self.file.is_none() && self.fits(bytes) {
+            return self.hold(bytes);
+        }
+        // What the node held in memory moves to its temporary file with the new bytes.
+        let written = self.memory + bytes;
+        self.grow_file(written, next_file)?;
         let mut space = lock(&self.space);
-        if self.file.is_none() && self.memory + bytes <= self.limit {
-            self.memory += bytes;
-            space.memory += bytes;
-            self.peak_memory = self.peak_memory.max(self.memory);
-            if space.memory > space.memory_capacity {
-                return Err(
-                    DbError::new(code::OUT_OF_MEMORY, "out of memory").with_detail(format!(
-                        "Failed on request of size {bytes} in memory context \"ExecutorState\"."
-                    )),
-                );
-            }
+        space.memory -= self.memory;
+        self.memory = 0;
+        Ok(())
+    }
+
+    /// Whether `bytes` more fit in the node's memory (a sort writes out a run when not).
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.memory.saturating_add(bytes) <= self.limit
+    }
+
+    /// Holds `bytes` more in memory, whatever the node's limit (a node that spills asks
+    /// [`NodeMemory::fits`] first); bounded only by the node's memory (53200).
+    pub fn hold(&mut self, bytes: u64) -> Result<()> {
+        let mut space = lock(&self.space);
+        self.memory += bytes;
+        space.memory += bytes;
+        self.peak_memory = self.peak_memory.max(self.memory);
+        if space.memory > space.memory_capacity {
+            return Err(
+                DbError::new(code::OUT_OF_MEMORY, "out of memory").with_detail(format!(
+                    "Failed on request of size {bytes} in memory context \"ExecutorState\"."
+                )),
+            );
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` held in memory.
+    pub fn release(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.memory);
+        self.memory -= bytes;
+        lock(&self.space).memory -= bytes;
+    }
+
+    /// The node's temporary file now holds `size` bytes. As PostgreSQL's logical tapes
+    /// reuse the blocks already read, the file only grows past the most it held before;
+    /// growing it is what `temp_file_limit` and the disk bound.
+    pub fn file_holds(&mut self, size: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
+        if self.file.is_some() && size <= self.on_disk {
             return Ok(());
         }
+        self.grow_file(size.saturating_sub(self.on_disk), next_file)
+    }
+
+    /// A bounded sort switched to its heap of the best rows.
+    pub fn set_top_n(&mut self) {
+        self.top_n = true;
+    }
+
+    /// The temporary file grows by `written` bytes (created first if the node has none).
+    fn grow_file(&mut self, written: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
+        let mut space = lock(&self.space);
         let path = match &self.file {
             Some(path) => path.clone(),
             None => {
@@ -240,8 +289,6 @@ impl NodeMemory {
                 path
             }
         };
-        // What the node held in memory moves to its temporary file with the new bytes.
-        let written = self.memory + bytes;
         let session_bytes = space
             .by_session
             .get(&self.limits.session)
@@ -262,8 +309,6 @@ impl NodeMemory {
                 format!("could not write to file \"{path}\": No space left on device"),
             ));
         }
-        space.memory -= self.memory;
-        self.memory = 0;
         self.on_disk += written;
         space.disk += written;
         space.disk_peak = space.disk_peak.max(space.disk);
@@ -277,6 +322,7 @@ impl NodeMemory {
             memory: self.peak_memory,
             disk: self.on_disk,
             limit: self.limit,
+            top_n: self.top_n,
         }
     }
 }
@@ -301,6 +347,7 @@ impl Drop for NodeMemory {
             report.memory = report.memory.max(usage.memory);
             report.disk = report.disk.max(usage.disk);
             report.limit = usage.limit;
+            report.top_n |= usage.top_n;
         }
     }
 }

@@ -89,11 +89,33 @@ impl Executor<'_> {
             number
         })
     }
+
+    /// A node's temporary file now holds `size` bytes ([`NodeMemory::file_holds`]).
+    pub fn charge_file(&mut self, memory: &mut NodeMemory, size: u64) -> Result<()> {
+        let session = self.session;
+        let db = &mut *self.db;
+        memory.file_holds(size, || {
+            let current = db.session_mut(session);
+            let number = current.temp_file_counter;
+            current.temp_file_counter = number.wrapping_add(1);
+            number
+        })
+    }
 }
 
 pub fn open<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+    open_bounded(plan, None, ex)
+}
+
+/// Opens a plan whose parent wants at most `bound` rows of it (a Limit over a Sort tells it
+/// LIMIT + OFFSET, as PostgreSQL's `ExecSetTupleBound` does, so it may keep only those).
+fn open_bounded<'p>(
+    plan: &'p Plan,
+    bound: Option<u64>,
+    ex: &mut Executor<'_>,
+) -> Result<Box<dyn Source + 'p>> {
     crate::stack::check()?;
-    let source = open_node(plan, ex)?;
+    let source = open_node(plan, bound, ex)?;
     let Some(stats) = ex.query.instrument.as_mut() else {
         return Ok(source);
     };
@@ -120,8 +142,17 @@ impl Source for Counted<'_> {
     }
 }
 
-fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+fn open_node<'p>(
+    plan: &'p Plan,
+    bound: Option<u64>,
+    ex: &mut Executor<'_>,
+) -> Result<Box<dyn Source + 'p>> {
     Ok(match plan {
+        Plan::Sort { input, keys } => {
+            let memory = ex.node_memory(false, Some(plan_key(plan)));
+            let sorter = super::sort::Sorter::new(keys, bound, memory);
+            Box::new(super::sort::SortNode::new(open(input, ex)?, sorter))
+        }
         Plan::Result => Box::new(Materialized::new(Rc::new(vec![Vec::new()]))),
         Plan::SeqScan { table, .. } => Box::new(SeqScan::new(table)),
         Plan::IndexScan {
@@ -153,7 +184,7 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             current: None,
         }),
         Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
-        Plan::Window { .. } | Plan::Aggregate { .. } | Plan::Sort { .. } => {
+        Plan::Window { .. } | Plan::Aggregate { .. } => {
             let (rows, memory) = materialize(plan, ex)?;
             Box::new(Materialized {
                 rows: Rc::new(rows),
@@ -166,13 +197,22 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             limit,
             offset,
             ties,
-        } => Box::new(Limit {
-            offset: count_value(offset.as_ref(), "OFFSET", ex)?.unwrap_or(0),
-            limit: count_value(limit.as_ref(), "LIMIT", ex)?,
-            input: open(input, ex)?,
-            ties: ties.as_deref(),
-            last: None,
-        }),
+        } => {
+            let offset = count_value(offset.as_ref(), "OFFSET", ex)?.unwrap_or(0);
+            let limit = count_value(limit.as_ref(), "LIMIT", ex)?;
+            // PostgreSQL's `compute_tuples_needed`: none under WITH TIES.
+            let bound = match (limit, ties) {
+                (Some(limit), None) => limit.checked_add(offset),
+                _ => None,
+            };
+            Box::new(Limit {
+                offset,
+                limit,
+                input: open_bounded(input, bound, ex)?,
+                ties: ties.as_deref(),
+                last: None,
+            })
+        }
         Plan::Distinct { input, on } => Box::new(Distinct {
             input: open(input, ex)?,
             on: on.as_deref(),
@@ -223,7 +263,7 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
     })
 }
 
-/// The nodes that read their whole input before their first row: Window, Aggregate, Sort;
+/// The nodes that read their whole input before their first row: Window, Aggregate;
 /// with the memory that counts what they hold (kept as long as the rows).
 fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<(Vec<Row>, NodeMemory)> {
     Ok(match plan {
@@ -239,12 +279,6 @@ fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<(Vec<Row>, NodeMemo
         } => {
             let mut memory = ex.node_memory(!keys.is_empty(), Some(plan_key(plan)));
             let rows = run_aggregate(open(input, ex)?, keys, aggregates, &mut memory, ex)?;
-            (rows, memory)
-        }
-        Plan::Sort { input, keys } => {
-            let mut memory = ex.node_memory(false, Some(plan_key(plan)));
-            let mut rows = collect_counted(input, &mut memory, ex)?;
-            sort_rows(&mut rows, keys, ex)?;
             (rows, memory)
         }
         _ => {
@@ -681,7 +715,7 @@ pub fn compare_rows(a: &[Value], b: &[Value], keys: &[SortKey]) -> std::cmp::Ord
 /// host says to stop, the sort still finishes (the rest uncounted) and the statement fails.
 /// Comparing the rest as equal instead would break the total order, which `sort_by` may
 /// answer with a panic.
-fn sort_rows(rows: &mut [Row], keys: &[SortKey], ex: &mut Executor<'_>) -> Result<()> {
+pub(super) fn sort_rows(rows: &mut [Row], keys: &[SortKey], ex: &mut Executor<'_>) -> Result<()> {
     let interval = u64::from(crate::interrupt::CHECK_INTERVAL);
     let mut comparisons: u64 = 0;
     let mut stopped: Option<DbError> = None;

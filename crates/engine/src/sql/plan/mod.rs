@@ -14,6 +14,7 @@ pub mod index;
 pub mod planner;
 mod select;
 mod setop;
+pub mod sort;
 pub mod srf;
 pub mod subquery;
 pub mod window;
