@@ -93,6 +93,8 @@ pub struct Space {
     disk_capacity: u64,
     /// The most the disk held at once.
     disk_peak: u64,
+    /// The most one node held in memory at once (the nodes that never spill aside).
+    node_peak: u64,
     by_session: BTreeMap<SessionId, u64>,
     /// Temporary files deleted and not yet reported: session, path, size.
     closed: Vec<(SessionId, String, u64)>,
@@ -109,6 +111,7 @@ impl Default for Space {
             memory_capacity: MEMORY_CAPACITY,
             disk_capacity: DISK_CAPACITY,
             disk_peak: 0,
+            node_peak: 0,
             by_session: BTreeMap::new(),
             closed: Vec::new(),
             reports: BTreeMap::new(),
@@ -130,6 +133,11 @@ pub fn set_capacity(space: &Shared, memory: u64, disk: u64) {
 pub fn totals(space: &Shared) -> (u64, u64, u64) {
     let space = lock(space);
     (space.memory, space.disk, space.disk_peak)
+}
+
+/// The most one node that may spill held in memory at once, since the last call.
+pub fn take_node_peak(space: &Shared) -> u64 {
+    std::mem::take(&mut lock(space).node_peak)
 }
 
 fn lock(space: &Shared) -> std::sync::MutexGuard<'_, Space> {
@@ -242,6 +250,9 @@ impl NodeMemory {
         self.memory += bytes;
         space.memory += bytes;
         self.peak_memory = self.peak_memory.max(self.memory);
+        if self.limit != u64::MAX {
+            space.node_peak = space.node_peak.max(self.memory);
+        }
         if space.memory > space.memory_capacity {
             return Err(
                 DbError::new(code::OUT_OF_MEMORY, "out of memory").with_detail(format!(

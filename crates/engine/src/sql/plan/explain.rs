@@ -358,7 +358,10 @@ impl Printer {
         vec![if usage.disk > 0 {
             format!("Sort Method: external merge  Disk: {}kB", kb(usage.disk))
         } else if usage.top_n {
-            format!("Sort Method: top-N heapsort  Memory: {}kB", kb(usage.memory))
+            format!(
+                "Sort Method: top-N heapsort  Memory: {}kB",
+                kb(usage.memory)
+            )
         } else {
             format!("Sort Method: quicksort  Memory: {}kB", kb(usage.memory))
         }]
