@@ -81,6 +81,8 @@ pub struct Usage {
     pub limit: u64,
     /// A bounded sort kept only its best rows in a heap (`top-N heapsort`).
     pub top_n: bool,
+    /// The batches a hashing node ran (0: it does not count them).
+    pub batches: u64,
 }
 
 /// The node's shared counters.
@@ -181,6 +183,7 @@ pub struct NodeMemory {
     file: Option<String>,
     key: Option<usize>,
     top_n: bool,
+    batches: u64,
 }
 
 impl NodeMemory {
@@ -203,6 +206,7 @@ impl NodeMemory {
             file: None,
             key,
             top_n: false,
+            batches: 0,
         }
     }
 
@@ -285,6 +289,11 @@ impl NodeMemory {
         self.top_n = true;
     }
 
+    /// A hashing node ran this many batches.
+    pub fn set_batches(&mut self, batches: u64) {
+        self.batches = batches;
+    }
+
     /// The temporary file grows by `written` bytes (created first if the node has none).
     fn grow_file(&mut self, written: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
         let mut space = lock(&self.space);
@@ -334,6 +343,7 @@ impl NodeMemory {
             disk: self.on_disk,
             limit: self.limit,
             top_n: self.top_n,
+            batches: self.batches,
         }
     }
 }
@@ -359,6 +369,7 @@ impl Drop for NodeMemory {
             report.disk = report.disk.max(usage.disk);
             report.limit = usage.limit;
             report.top_n |= usage.top_n;
+            report.batches = report.batches.max(usage.batches);
         }
     }
 }

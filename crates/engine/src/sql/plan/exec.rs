@@ -184,6 +184,17 @@ fn open_node<'p>(
             current: None,
         }),
         Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
+        Plan::Aggregate {
+            input,
+            keys,
+            aggregates,
+        } if !keys.is_empty() => {
+            let memory = ex.node_memory(true, Some(plan_key(plan)));
+            let input = open(input, ex)?;
+            Box::new(super::hashagg::HashAggregate::new(
+                input, keys, aggregates, memory,
+            ))
+        }
         Plan::Window { .. } | Plan::Aggregate { .. } => {
             let (rows, memory) = materialize(plan, ex)?;
             Box::new(Materialized {

@@ -372,11 +372,11 @@ impl Printer {
         let Some(usage) = self.memory.get(&key(plan)) else {
             return Vec::new();
         };
-        let mut line = format!(
-            "Batches: {}  Memory Usage: {}kB",
-            batches(usage),
-            kb(usage.memory)
-        );
+        let batches = match usage.batches {
+            0 => batches(usage),
+            counted => counted,
+        };
+        let mut line = format!("Batches: {batches}  Memory Usage: {}kB", kb(usage.memory));
         if usage.disk > 0 {
             line += &format!("  Disk Usage: {}kB", kb(usage.disk));
         }

@@ -10,6 +10,7 @@ mod deparse;
 mod estimate;
 pub mod exec;
 pub mod explain;
+pub mod hashagg;
 pub mod index;
 pub mod planner;
 mod select;

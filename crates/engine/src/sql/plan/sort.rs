@@ -287,15 +287,19 @@ impl Eq for Ranked<'_> {}
 
 /// A sorted run in the temporary file: its rows encoded, in blocks.
 #[derive(Default)]
-struct Run {
+pub(super) struct Run {
     blocks: VecDeque<Vec<u8>>,
     /// Where the next row to read starts in the first block.
     at: usize,
 }
 
 impl Run {
+    pub(super) fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
     /// Appends a row; returns the bytes written.
-    fn append(&mut self, row: &[Value]) -> u64 {
+    pub(super) fn append(&mut self, row: &[Value]) -> u64 {
         if self.blocks.back().is_none_or(|b| b.len() >= BLOCK) {
             self.blocks.push_back(Vec::with_capacity(BLOCK));
         }
@@ -306,7 +310,7 @@ impl Run {
     }
 
     /// Reads the next row; also returns the bytes of the blocks it finished (freed).
-    fn read(&mut self) -> Result<Option<(Row, u64)>> {
+    pub(super) fn read(&mut self) -> Result<Option<(Row, u64)>> {
         let Some(block) = self.blocks.front() else {
             return Ok(None);
         };
