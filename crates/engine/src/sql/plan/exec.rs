@@ -183,7 +183,7 @@ fn open_node<'p>(
             calls,
             current: None,
         }),
-        Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
+        Plan::Join(join) => JoinSource::new(join, ex)?,
         Plan::Aggregate {
             input,
             keys,
@@ -482,7 +482,7 @@ impl Source for ProjectSet<'_> {
 
 /// A nested loop or hash join. The right input is read whole on the first row; the left
 /// one row at a time, each matched against the right rows (all of them, or its hash bucket).
-struct JoinSource<'p> {
+pub(super) struct JoinSource<'p> {
     join: &'p Join,
     left: Box<dyn Source + 'p>,
     right_rows: Vec<Row>,
@@ -502,14 +502,31 @@ struct Probe {
 }
 
 impl<'p> JoinSource<'p> {
-    fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<JoinSource<'p>> {
-        // PostgreSQL hashes the inner side of a hash join (hash_mem) and materializes that of
-        // a nested loop (work_mem).
-        let mut memory = ex.node_memory(!join.hash_keys.is_empty(), Some(wrapper_key(&join.right)));
+    fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+        if !join.hash_keys.is_empty() && join.lateral.is_none() {
+            return super::hashjoin::open_join(join, ex);
+        }
+        // PostgreSQL materializes the inner side of a nested loop (work_mem).
+        let mut memory = ex.node_memory(false, Some(wrapper_key(&join.right)));
         let right_rows = match join.lateral {
             Some(_) => Vec::new(),
             None => collect_counted(&join.right, &mut memory, ex)?,
         };
+        let left = open(&join.left, ex)?;
+        Ok(Box::new(JoinSource::build(
+            join, right_rows, memory, left, ex,
+        )?))
+    }
+
+    /// The join of `left` with the right rows (hashed when the join has hash keys), whose
+    /// memory `memory` counts.
+    pub(super) fn build(
+        join: &'p Join,
+        right_rows: Vec<Row>,
+        mut memory: NodeMemory,
+        left: Box<dyn Source + 'p>,
+        ex: &mut Executor<'_>,
+    ) -> Result<JoinSource<'p>> {
         let buckets = if join.hash_keys.is_empty() {
             None
         } else {
@@ -521,18 +538,18 @@ impl<'p> JoinSource<'p> {
                 padded.extend(row.iter().cloned());
                 let keys: Vec<&Expr> = join.hash_keys.iter().map(|(_, r)| r).collect();
                 if let Some(key) = hash_key(&keys, &padded, ex)? {
-                    let new_key = entry_bytes(&key.0, 24) + 8;
+                    let new_key = bucket_bytes(&key);
                     let bucket = buckets.entry(key).or_default();
                     let bytes = if bucket.is_empty() { new_key } else { 8 };
                     bucket.push(index);
-                    ex.charge(&mut memory, bytes)?;
+                    memory.hold(bytes)?;
                 }
             }
             Some(buckets)
         };
         Ok(JoinSource {
             join,
-            left: open(&join.left, ex)?,
+            left,
             right_matched: vec![false; right_rows.len()],
             right_rows,
             buckets,
@@ -590,8 +607,17 @@ impl<'p> JoinSource<'p> {
     }
 }
 
+/// What a new key of a hash join's table takes.
+pub(super) fn bucket_bytes(key: &Key) -> u64 {
+    entry_bytes(&key.0, 24) + 8
+}
+
 /// The values of a hash key, or None when one is NULL (NULL never joins).
-fn hash_key(keys: &[&Expr], row: &[Value], ex: &mut Executor<'_>) -> Result<Option<Key>> {
+pub(super) fn hash_key(
+    keys: &[&Expr],
+    row: &[Value],
+    ex: &mut Executor<'_>,
+) -> Result<Option<Key>> {
     let mut values = Vec::with_capacity(keys.len());
     for key in keys {
         let value = eval(key, &EvalRow::plain(row), ex)?;

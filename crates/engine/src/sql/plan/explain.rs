@@ -389,9 +389,12 @@ impl Printer {
             return Vec::new();
         };
         let buckets = self.rows_of(inner).max(1024).next_power_of_two();
+        let batches = match usage.batches {
+            0 => batches(usage),
+            counted => counted,
+        };
         vec![format!(
-            "Buckets: {buckets}  Batches: {}  Memory Usage: {}kB",
-            batches(usage),
+            "Buckets: {buckets}  Batches: {batches}  Memory Usage: {}kB",
             kb(usage.memory.min(usage.limit))
         )]
     }

@@ -187,7 +187,7 @@ impl Source for HashAggregate<'_> {
 
 /// A hash of a group key that equal keys share (as `types::compare` judges them equal:
 /// numerics at any scale, intervals of the same span). FNV-1a, so it is the same on every run.
-fn hash_key(key: &[Value]) -> u64 {
+pub(super) fn hash_key(key: &[Value]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
         for byte in bytes {

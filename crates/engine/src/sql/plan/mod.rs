@@ -11,6 +11,7 @@ mod estimate;
 pub mod exec;
 pub mod explain;
 pub mod hashagg;
+mod hashjoin;
 pub mod index;
 pub mod planner;
 mod select;
