@@ -268,3 +268,63 @@ impl Source for BatchLeft {
         lock(&self.spill).read(true, self.batch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::db;
+    use crate::{Database, Outcome, SessionId};
+
+    fn rows(db: &mut Database, session: SessionId, sql: &str) -> Vec<String> {
+        let mut results = crate::sql::execute(db, session, sql);
+        match results.pop().expect("a result").outcome {
+            Ok(Outcome::Rows { rows, .. }) => rows
+                .into_iter()
+                .map(|r| {
+                    let values: Vec<String> =
+                        r.into_iter().map(|v| v.unwrap_or_default()).collect();
+                    values.join(" ")
+                })
+                .collect(),
+            Ok(_) => Vec::new(),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    /// A join of 40,000 rows on each side through 64 kB (hash_mem 128 kB): in batches, each
+    /// pair once, and the join's memory within hash_mem.
+    #[test]
+    fn a_big_inner_side_is_joined_in_batches_within_hash_mem() {
+        let (mut db, session) = db();
+        rows(&mut db, session, "CREATE TABLE t (x int)");
+        rows(
+            &mut db,
+            session,
+            "INSERT INTO t SELECT g FROM generate_series(1, 40000) g",
+        );
+        rows(&mut db, session, "SET work_mem = '64kB'");
+        crate::workmem::take_node_peak(&db.temp_space);
+        let sql = "SELECT count(*), sum(a.x - b.x) FROM t a JOIN t b ON a.x = b.x";
+        assert_eq!(rows(&mut db, session, sql), ["40000 0"]);
+        let sql = "SELECT count(*), count(b.x) FROM t a LEFT JOIN t b ON a.x = b.x + 20000";
+        assert_eq!(rows(&mut db, session, sql), ["40000 20000"]);
+        let peak = crate::workmem::take_node_peak(&db.temp_space);
+        assert!(peak <= 128 * 1024, "{peak} bytes held");
+        let plan = rows(
+            &mut db,
+            session,
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM t a JOIN t b ON a.x = b.x",
+        );
+        let line = plan
+            .iter()
+            .map(|l| l.trim_start())
+            .find(|l| l.starts_with("Buckets: "))
+            .expect("a Buckets line");
+        let batches: u64 = line
+            .split("Batches: ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert!(batches >= 8, "{line}");
+    }
+}
