@@ -4,8 +4,7 @@
 //! materialized CTE, an uncorrelated subquery's rows).
 //!
 //! As in PostgreSQL, each such node counts the bytes it holds ([`NodeMemory::charge`]). Up to
-//! `work_mem` (a hashing node: `work_mem` times `hash_mem_multiplier`, fixed at PostgreSQL's
-//! default 2.0 as pgplay has no real-valued settings) they stay in memory; past it the node
+//! `work_mem` (a hashing node: `work_mem` times `hash_mem_multiplier`) they stay in memory; past it the node
 //! spills to a temporary file `base/pgsql_tmp/pgsql_tmpPID.N`, N counting the session's files
 //! as PostgreSQL's `tempFileCounter` does. pgplay has no disk, so the file is the bytes the node
 //! keeps anyway, but it is counted as PostgreSQL counts files: `temp_file_limit` bounds what a
@@ -42,9 +41,6 @@ pub const DISK_CAPACITY: u64 = if cfg!(target_arch = "wasm32") {
 
 /// What the counted nodes may hold in memory at once, all statements of the node together.
 pub const MEMORY_CAPACITY: u64 = DISK_CAPACITY;
-
-/// PostgreSQL's default `hash_mem_multiplier`: hashing nodes may use twice `work_mem`.
-pub const HASH_MEM_MULTIPLIER: u64 = 2;
 
 /// A row's allocation: the `Vec` header where it is kept plus the allocator's header.
 const ROW_OVERHEAD: u64 = 24 + 16;
@@ -165,6 +161,8 @@ pub struct Limits {
     pub pid: i32,
     /// Bytes: work_mem.
     pub work_mem: u64,
+    /// Bytes: what a hashing node may hold, work_mem times hash_mem_multiplier.
+    pub hash_mem: u64,
     /// kB, or None for -1.
     pub temp_file_limit: Option<u64>,
 }
@@ -192,7 +190,7 @@ impl NodeMemory {
     /// `key`: the plan node, for EXPLAIN ANALYZE.
     pub fn new(space: &Shared, limits: Limits, hash: bool, key: Option<usize>) -> NodeMemory {
         let limit = if hash {
-            limits.work_mem.saturating_mul(HASH_MEM_MULTIPLIER)
+            limits.hash_mem
         } else {
             limits.work_mem
         };

@@ -69,10 +69,19 @@ impl Executor<'_> {
                 .parse::<i64>()
                 .unwrap_or(-1)
         };
+        let work_mem = setting("work_mem").max(64) as u64 * 1024;
+        let multiplier = self
+            .db
+            .setting(self.session, "hash_mem_multiplier")
+            .parse::<f64>()
+            .unwrap_or(2.0)
+            .max(1.0);
         let limits = Limits {
             session: self.session,
             pid: crate::database::session_pid(self.session),
-            work_mem: setting("work_mem").max(64) as u64 * 1024,
+            work_mem,
+            // PostgreSQL's get_hash_memory_limit(); `as` saturates a huge product.
+            hash_mem: (work_mem as f64 * multiplier) as u64,
             temp_file_limit: u64::try_from(setting("temp_file_limit")).ok(),
         };
         NodeMemory::new(&self.db.temp_space, limits, hash, key)

@@ -283,5 +283,17 @@ mod tests {
                 .any(|l| l.trim_start().starts_with("Batches: 1  Memory Usage: ")),
             "{plan:?}"
         );
+        // hash_mem_multiplier 1000: hash_mem 64 MB, one batch for all 20,000 groups.
+        rows(&mut db, session, "SET hash_mem_multiplier = 1000");
+        let plan = rows(
+            &mut db,
+            session,
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT x % 20000, count(*) FROM t GROUP BY 1",
+        );
+        assert!(
+            plan.iter()
+                .any(|l| l.trim_start().starts_with("Batches: 1  Memory Usage: ")),
+            "{plan:?}"
+        );
     }
 }
