@@ -681,6 +681,8 @@ impl Source for JoinSource<'_> {
     }
 }
 
+/// An Aggregate's rows. Grouping (keys) is opened as a [`super::hashagg::HashAggregate`],
+/// which spills in batches; what comes here is a plain Aggregate (one row, no keys).
 fn run_aggregate(
     mut input: Box<dyn Source + '_>,
     keys: &[Expr],
