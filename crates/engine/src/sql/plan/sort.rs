@@ -36,10 +36,6 @@ const BLOCK: usize = 8192;
 const MIN_ORDER: usize = 6;
 const MAX_ORDER: usize = 500;
 
-/// What a merge needs per input run (PostgreSQL gives each 256 kB of buffers; pgplay one
-/// row, so a smaller share).
-const MERGE_SHARE: u64 = 8 * 1024;
-
 /// The bound at which PostgreSQL gives up on a heap (`tuplesort_set_bound`: INT_MAX / 2).
 const MAX_BOUND: u64 = (i32::MAX / 2) as u64;
 
@@ -80,8 +76,9 @@ pub struct Sorter<'k> {
     rows: Vec<Row>,
     /// Once bounded: the best `bound` rows, the worst on top.
     heap: Option<BinaryHeap<Ranked<'k>>>,
-    /// Rows put in so far (the next row's input position).
+    /// Rows put in so far (the next row's input position), and their bytes.
     seen: u64,
+    seen_bytes: u64,
     /// Runs written, in input order.
     runs: Vec<Run>,
     /// Bytes the temporary file holds now.
@@ -108,6 +105,7 @@ impl<'k> Sorter<'k> {
             rows: Vec::new(),
             heap: None,
             seen: 0,
+            seen_bytes: 0,
             runs: Vec::new(),
             file: 0,
             output: Output::Loading,
@@ -119,6 +117,7 @@ impl<'k> Sorter<'k> {
         let bytes = row_bytes(&row);
         let position = self.seen;
         self.seen += 1;
+        self.seen_bytes += bytes;
         if self.heap.is_some() {
             return self.offer(row, position, ex);
         }
@@ -157,7 +156,10 @@ impl<'k> Sorter<'k> {
         if !self.rows.is_empty() {
             self.write_run(ex)?;
         }
-        let order = merge_order(self.memory.usage().limit);
+        let order = merge_order(
+            self.memory.usage().limit,
+            self.seen_bytes / self.seen.max(1),
+        );
         while self.runs.len() > order {
             let inputs: Vec<Run> = self.runs.drain(..order).collect();
             let mut merge = Merge::new(inputs, self.keys, &mut self.memory, &mut self.file)?;
@@ -253,9 +255,12 @@ impl<'k> Sorter<'k> {
     }
 }
 
-/// How many runs one merge reads at once.
-fn merge_order(limit: u64) -> usize {
-    ((limit / MERGE_SHARE) as usize).clamp(MIN_ORDER, MAX_ORDER)
+/// How many runs one merge reads at once: PostgreSQL gives each input run 256 kB of buffers;
+/// pgplay holds one row of each, so as many runs as half of `work_mem` holds rows of the
+/// average size.
+fn merge_order(limit: u64, row: u64) -> usize {
+    let order = limit / 2 / row.max(64);
+    (order.min(MAX_ORDER as u64) as usize).max(MIN_ORDER)
 }
 
 /// A row in the heap, ordered by the sort keys, then by input position (the later is worse).
