@@ -188,6 +188,13 @@ pub const DEFINITIONS: &[Definition] = &[
     def("enable_mergejoin", "on", User, Bool),
     def("enable_seqscan", "on", User, Bool),
     def("full_page_writes", "on", Sighup, Bool),
+    // Hashing nodes may hold this times work_mem (`workmem::Limits::hash_mem`).
+    def(
+        "hash_mem_multiplier",
+        "2",
+        User,
+        Kind::Real { min: 1, max: 1000 },
+    ),
     def("hot_standby", "on", Postmaster, Bool),
     def("hot_standby_feedback", "off", Sighup, Bool),
     // Ends a session idle inside a transaction (or idle at all) for longer (the node's timers).

@@ -38,7 +38,8 @@ fn encode_varlena(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(bytes);
 }
 
-fn encode_value(value: &Value, out: &mut Vec<u8>) {
+/// One non-null value's bytes (a NULL writes none).
+pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => {}
         Value::Bool(v) => out.push(u8::from(*v)),
@@ -118,6 +119,14 @@ pub fn decode(data: &[u8], types: &[DataType]) -> Result<Vec<Value>> {
         values.push(decode_value(&mut cursor, data_type)?);
     }
     Ok(values)
+}
+
+/// One value of `data_type` written by [`encode_value`] at the start of `data`, and the bytes
+/// after it.
+pub(crate) fn decode_one<'a>(data: &'a [u8], data_type: &DataType) -> Result<(Value, &'a [u8])> {
+    let mut cursor = Cursor { bytes: data };
+    let value = decode_value(&mut cursor, data_type)?;
+    Ok((value, cursor.bytes))
 }
 
 fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> {

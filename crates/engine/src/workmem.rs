@@ -4,8 +4,7 @@
 //! materialized CTE, an uncorrelated subquery's rows).
 //!
 //! As in PostgreSQL, each such node counts the bytes it holds ([`NodeMemory::charge`]). Up to
-//! `work_mem` (a hashing node: `work_mem` times `hash_mem_multiplier`, fixed at PostgreSQL's
-//! default 2.0 as pgplay has no real-valued settings) they stay in memory; past it the node
+//! `work_mem` (a hashing node: `work_mem` times `hash_mem_multiplier`) they stay in memory; past it the node
 //! spills to a temporary file `base/pgsql_tmp/pgsql_tmpPID.N`, N counting the session's files
 //! as PostgreSQL's `tempFileCounter` does. pgplay has no disk, so the file is the bytes the node
 //! keeps anyway, but it is counted as PostgreSQL counts files: `temp_file_limit` bounds what a
@@ -42,9 +41,6 @@ pub const DISK_CAPACITY: u64 = if cfg!(target_arch = "wasm32") {
 
 /// What the counted nodes may hold in memory at once, all statements of the node together.
 pub const MEMORY_CAPACITY: u64 = DISK_CAPACITY;
-
-/// PostgreSQL's default `hash_mem_multiplier`: hashing nodes may use twice `work_mem`.
-pub const HASH_MEM_MULTIPLIER: u64 = 2;
 
 /// A row's allocation: the `Vec` header where it is kept plus the allocator's header.
 const ROW_OVERHEAD: u64 = 24 + 16;
@@ -83,6 +79,10 @@ pub struct Usage {
     pub disk: u64,
     /// The node's limit in bytes (work_mem, or hash_mem for a hashing node).
     pub limit: u64,
+    /// A bounded sort kept only its best rows in a heap (`top-N heapsort`).
+    pub top_n: bool,
+    /// The batches a hashing node ran (0: it does not count them).
+    pub batches: u64,
 }
 
 /// The node's shared counters.
@@ -95,6 +95,8 @@ pub struct Space {
     disk_capacity: u64,
     /// The most the disk held at once.
     disk_peak: u64,
+    /// The most one node held in memory at once (the nodes that never spill aside).
+    node_peak: u64,
     by_session: BTreeMap<SessionId, u64>,
     /// Temporary files deleted and not yet reported: session, path, size.
     closed: Vec<(SessionId, String, u64)>,
@@ -111,6 +113,7 @@ impl Default for Space {
             memory_capacity: MEMORY_CAPACITY,
             disk_capacity: DISK_CAPACITY,
             disk_peak: 0,
+            node_peak: 0,
             by_session: BTreeMap::new(),
             closed: Vec::new(),
             reports: BTreeMap::new(),
@@ -132,6 +135,11 @@ pub fn set_capacity(space: &Shared, memory: u64, disk: u64) {
 pub fn totals(space: &Shared) -> (u64, u64, u64) {
     let space = lock(space);
     (space.memory, space.disk, space.disk_peak)
+}
+
+/// The most one node that may spill held in memory at once, since the last call.
+pub fn take_node_peak(space: &Shared) -> u64 {
+    std::mem::take(&mut lock(space).node_peak)
 }
 
 fn lock(space: &Shared) -> std::sync::MutexGuard<'_, Space> {
@@ -157,6 +165,8 @@ pub struct Limits {
     pub pid: i32,
     /// Bytes: work_mem.
     pub work_mem: u64,
+    /// Bytes: what a hashing node may hold, work_mem times hash_mem_multiplier.
+    pub hash_mem: u64,
     /// kB, or None for -1.
     pub temp_file_limit: Option<u64>,
 }
@@ -174,6 +184,8 @@ pub struct NodeMemory {
     /// The temporary file's path once spilled.
     file: Option<String>,
     key: Option<usize>,
+    top_n: bool,
+    batches: u64,
 }
 
 impl NodeMemory {
@@ -182,7 +194,7 @@ impl NodeMemory {
     /// `key`: the plan node, for EXPLAIN ANALYZE.
     pub fn new(space: &Shared, limits: Limits, hash: bool, key: Option<usize>) -> NodeMemory {
         let limit = if hash {
-            limits.work_mem.saturating_mul(HASH_MEM_MULTIPLIER)
+            limits.hash_mem
         } else {
             limits.work_mem
         };
@@ -195,6 +207,8 @@ impl NodeMemory {
             peak_memory: 0,
             file: None,
             key,
+            top_n: false,
+            batches: 0,
         }
     }
 
@@ -218,20 +232,73 @@ impl NodeMemory {
     /// `next_file` numbers the session's next temporary file. A write that does not fit
     /// (temp_file_limit, the disk) is not made: the counters stay as they were.
     pub fn charge(&mut self, bytes: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
+        if self.file.is_none() && self.fits(bytes) {
+            return self.hold(bytes);
+        }
+        // What the node held in memory moves to its temporary file with the new bytes.
+        let written = self.memory + bytes;
+        self.grow_file(written, next_file)?;
         let mut space = lock(&self.space);
-        if self.file.is_none() && self.memory + bytes <= self.limit {
-            self.memory += bytes;
-            space.memory += bytes;
-            self.peak_memory = self.peak_memory.max(self.memory);
-            if space.memory > space.memory_capacity {
-                return Err(
-                    DbError::new(code::OUT_OF_MEMORY, "out of memory").with_detail(format!(
-                        "Failed on request of size {bytes} in memory context \"ExecutorState\"."
-                    )),
-                );
-            }
+        space.memory -= self.memory;
+        self.memory = 0;
+        Ok(())
+    }
+
+    /// Whether `bytes` more fit in the node's memory (a sort writes out a run when not).
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.memory.saturating_add(bytes) <= self.limit
+    }
+
+    /// Holds `bytes` more in memory, whatever the node's limit (a node that spills asks
+    /// [`NodeMemory::fits`] first); bounded only by the node's memory (53200).
+    pub fn hold(&mut self, bytes: u64) -> Result<()> {
+        let mut space = lock(&self.space);
+        self.memory += bytes;
+        space.memory += bytes;
+        self.peak_memory = self.peak_memory.max(self.memory);
+        if self.limit != u64::MAX {
+            space.node_peak = space.node_peak.max(self.memory);
+        }
+        if space.memory > space.memory_capacity {
+            return Err(
+                DbError::new(code::OUT_OF_MEMORY, "out of memory").with_detail(format!(
+                    "Failed on request of size {bytes} in memory context \"ExecutorState\"."
+                )),
+            );
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` held in memory.
+    pub fn release(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.memory);
+        self.memory -= bytes;
+        lock(&self.space).memory -= bytes;
+    }
+
+    /// The node's temporary file now holds `size` bytes. As PostgreSQL's logical tapes
+    /// reuse the blocks already read, the file only grows past the most it held before;
+    /// growing it is what `temp_file_limit` and the disk bound.
+    pub fn file_holds(&mut self, size: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
+        if self.file.is_some() && size <= self.on_disk {
             return Ok(());
         }
+        self.grow_file(size.saturating_sub(self.on_disk), next_file)
+    }
+
+    /// A bounded sort switched to its heap of the best rows.
+    pub fn set_top_n(&mut self) {
+        self.top_n = true;
+    }
+
+    /// A hashing node ran this many batches.
+    pub fn set_batches(&mut self, batches: u64) {
+        self.batches = batches;
+    }
+
+    /// The temporary file grows by `written` bytes (created first if the node has none).
+    fn grow_file(&mut self, written: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
+        let mut space = lock(&self.space);
         let path = match &self.file {
             Some(path) => path.clone(),
             None => {
@@ -244,8 +311,6 @@ impl NodeMemory {
                 path
             }
         };
-        // What the node held in memory moves to its temporary file with the new bytes.
-        let written = self.memory + bytes;
         let session_bytes = space
             .by_session
             .get(&self.limits.session)
@@ -266,8 +331,6 @@ impl NodeMemory {
                 format!("could not write to file \"{path}\": No space left on device"),
             ));
         }
-        space.memory -= self.memory;
-        self.memory = 0;
         self.on_disk += written;
         space.disk += written;
         space.disk_peak = space.disk_peak.max(space.disk);
@@ -281,6 +344,8 @@ impl NodeMemory {
             memory: self.peak_memory,
             disk: self.on_disk,
             limit: self.limit,
+            top_n: self.top_n,
+            batches: self.batches,
         }
     }
 }
@@ -305,6 +370,8 @@ impl Drop for NodeMemory {
             report.memory = report.memory.max(usage.memory);
             report.disk = report.disk.max(usage.disk);
             report.limit = usage.limit;
+            report.top_n |= usage.top_n;
+            report.batches = report.batches.max(usage.batches);
         }
     }
 }

@@ -69,10 +69,19 @@ impl Executor<'_> {
                 .parse::<i64>()
                 .unwrap_or(-1)
         };
+        let work_mem = setting("work_mem").max(64) as u64 * 1024;
+        let multiplier = self
+            .db
+            .setting(self.session, "hash_mem_multiplier")
+            .parse::<f64>()
+            .unwrap_or(2.0)
+            .max(1.0);
         let limits = Limits {
             session: self.session,
             pid: crate::database::session_pid(self.session),
-            work_mem: setting("work_mem").max(64) as u64 * 1024,
+            work_mem,
+            // PostgreSQL's get_hash_memory_limit(); `as` saturates a huge product.
+            hash_mem: (work_mem as f64 * multiplier) as u64,
             temp_file_limit: u64::try_from(setting("temp_file_limit")).ok(),
         };
         NodeMemory::new(&self.db.temp_space, limits, hash, key)
@@ -89,11 +98,33 @@ impl Executor<'_> {
             number
         })
     }
+
+    /// A node's temporary file now holds `size` bytes ([`NodeMemory::file_holds`]).
+    pub fn charge_file(&mut self, memory: &mut NodeMemory, size: u64) -> Result<()> {
+        let session = self.session;
+        let db = &mut *self.db;
+        memory.file_holds(size, || {
+            let current = db.session_mut(session);
+            let number = current.temp_file_counter;
+            current.temp_file_counter = number.wrapping_add(1);
+            number
+        })
+    }
 }
 
 pub fn open<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+    open_bounded(plan, None, ex)
+}
+
+/// Opens a plan whose parent wants at most `bound` rows of it (a Limit over a Sort tells it
+/// LIMIT + OFFSET, as PostgreSQL's `ExecSetTupleBound` does, so it may keep only those).
+fn open_bounded<'p>(
+    plan: &'p Plan,
+    bound: Option<u64>,
+    ex: &mut Executor<'_>,
+) -> Result<Box<dyn Source + 'p>> {
     crate::stack::check()?;
-    let source = open_node(plan, ex)?;
+    let source = open_node(plan, bound, ex)?;
     let Some(stats) = ex.query.instrument.as_mut() else {
         return Ok(source);
     };
@@ -150,11 +181,20 @@ fn open_locking<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Option<Box<dyn Sou
     Some(Box::new(crate::sql::row_lock::LockRows { input, request }))
 }
 
-fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+fn open_node<'p>(
+    plan: &'p Plan,
+    bound: Option<u64>,
+    ex: &mut Executor<'_>,
+) -> Result<Box<dyn Source + 'p>> {
     if let Some(source) = open_locking(plan, ex) {
         return Ok(source);
     }
     Ok(match plan {
+        Plan::Sort { input, keys } => {
+            let memory = ex.node_memory(false, Some(plan_key(plan)));
+            let sorter = super::sort::Sorter::new(keys, bound, memory);
+            Box::new(super::sort::SortNode::new(open(input, ex)?, sorter))
+        }
         Plan::Result => Box::new(Materialized::new(Rc::new(vec![Vec::new()]))),
         Plan::SeqScan { table, .. } => Box::new(SeqScan::new(table)),
         Plan::IndexScan {
@@ -185,8 +225,20 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             calls,
             current: None,
         }),
-        Plan::Join(join) => Box::new(JoinSource::new(join, ex)?),
-        Plan::Window { .. } | Plan::Aggregate { .. } | Plan::Sort { .. } => {
+        Plan::Join(join) => JoinSource::new(join, ex)?,
+        Plan::Aggregate {
+            input,
+            keys,
+            aggregates,
+            sets: None,
+        } if !keys.is_empty() => {
+            let memory = ex.node_memory(true, Some(plan_key(plan)));
+            let input = open(input, ex)?;
+            Box::new(super::hashagg::HashAggregate::new(
+                input, keys, aggregates, memory,
+            ))
+        }
+        Plan::Window { .. } | Plan::Aggregate { .. } => {
             let (rows, memory) = materialize(plan, ex)?;
             Box::new(Materialized {
                 rows: Rc::new(rows),
@@ -199,13 +251,22 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
             limit,
             offset,
             ties,
-        } => Box::new(Limit {
-            offset: count_value(offset.as_ref(), "OFFSET", ex)?.unwrap_or(0),
-            limit: count_value(limit.as_ref(), "LIMIT", ex)?,
-            input: open(input, ex)?,
-            ties: ties.as_deref(),
-            last: None,
-        }),
+        } => {
+            let offset = count_value(offset.as_ref(), "OFFSET", ex)?.unwrap_or(0);
+            let limit = count_value(limit.as_ref(), "LIMIT", ex)?;
+            // PostgreSQL's `compute_tuples_needed`: none under WITH TIES.
+            let bound = match (limit, ties) {
+                (Some(limit), None) => limit.checked_add(offset),
+                _ => None,
+            };
+            Box::new(Limit {
+                offset,
+                limit,
+                input: open_bounded(input, bound, ex)?,
+                ties: ties.as_deref(),
+                last: None,
+            })
+        }
         Plan::Distinct { input, on } => Box::new(Distinct {
             input: open(input, ex)?,
             on: on.as_deref(),
@@ -256,7 +317,7 @@ fn open_node<'p>(plan: &'p Plan, ex: &mut Executor<'_>) -> Result<Box<dyn Source
     })
 }
 
-/// The nodes that read their whole input before their first row: Window, Aggregate, Sort;
+/// The nodes that read their whole input before their first row: Window, Aggregate;
 /// with the memory that counts what they hold (kept as long as the rows).
 fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<(Vec<Row>, NodeMemory)> {
     Ok(match plan {
@@ -277,12 +338,6 @@ fn materialize(plan: &Plan, ex: &mut Executor<'_>) -> Result<(Vec<Row>, NodeMemo
                 Some(sets) => super::grouping::run(input, keys, sets, aggregates, &mut memory, ex)?,
                 None => run_aggregate(input, keys, aggregates, &mut memory, ex)?,
             };
-            (rows, memory)
-        }
-        Plan::Sort { input, keys } => {
-            let mut memory = ex.node_memory(false, Some(plan_key(plan)));
-            let mut rows = collect_counted(input, &mut memory, ex)?;
-            sort_rows(&mut rows, keys, ex)?;
             (rows, memory)
         }
         _ => {
@@ -480,7 +535,7 @@ impl Source for ProjectSet<'_> {
 
 /// A nested loop or hash join. The right input is read whole on the first row; the left
 /// one row at a time, each matched against the right rows (all of them, or its hash bucket).
-struct JoinSource<'p> {
+pub(super) struct JoinSource<'p> {
     join: &'p Join,
     left: Box<dyn Source + 'p>,
     right_rows: Vec<Row>,
@@ -500,14 +555,31 @@ struct Probe {
 }
 
 impl<'p> JoinSource<'p> {
-    fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<JoinSource<'p>> {
-        // PostgreSQL hashes the inner side of a hash join (hash_mem) and materializes that of
-        // a nested loop (work_mem).
-        let mut memory = ex.node_memory(!join.hash_keys.is_empty(), Some(wrapper_key(&join.right)));
+    fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+        if !join.hash_keys.is_empty() && join.lateral.is_none() {
+            return super::hashjoin::open_join(join, ex);
+        }
+        // PostgreSQL materializes the inner side of a nested loop (work_mem).
+        let mut memory = ex.node_memory(false, Some(wrapper_key(&join.right)));
         let right_rows = match join.lateral {
             Some(_) => Vec::new(),
             None => collect_counted(&join.right, &mut memory, ex)?,
         };
+        let left = open(&join.left, ex)?;
+        Ok(Box::new(JoinSource::build(
+            join, right_rows, memory, left, ex,
+        )?))
+    }
+
+    /// The join of `left` with the right rows (hashed when the join has hash keys), whose
+    /// memory `memory` counts.
+    pub(super) fn build(
+        join: &'p Join,
+        right_rows: Vec<Row>,
+        mut memory: NodeMemory,
+        left: Box<dyn Source + 'p>,
+        ex: &mut Executor<'_>,
+    ) -> Result<JoinSource<'p>> {
         let buckets = if join.hash_keys.is_empty() {
             None
         } else {
@@ -519,18 +591,18 @@ impl<'p> JoinSource<'p> {
                 padded.extend(row.iter().cloned());
                 let keys: Vec<&Expr> = join.hash_keys.iter().map(|(_, r)| r).collect();
                 if let Some(key) = hash_key(&keys, &padded, ex)? {
-                    let new_key = entry_bytes(&key.0, 24) + 8;
+                    let new_key = bucket_bytes(&key);
                     let bucket = buckets.entry(key).or_default();
                     let bytes = if bucket.is_empty() { new_key } else { 8 };
                     bucket.push(index);
-                    ex.charge(&mut memory, bytes)?;
+                    memory.hold(bytes)?;
                 }
             }
             Some(buckets)
         };
         Ok(JoinSource {
             join,
-            left: open(&join.left, ex)?,
+            left,
             right_matched: vec![false; right_rows.len()],
             right_rows,
             buckets,
@@ -588,8 +660,17 @@ impl<'p> JoinSource<'p> {
     }
 }
 
+/// What a new key of a hash join's table takes.
+pub(super) fn bucket_bytes(key: &Key) -> u64 {
+    entry_bytes(&key.0, 24) + 8
+}
+
 /// The values of a hash key, or None when one is NULL (NULL never joins).
-fn hash_key(keys: &[&Expr], row: &[Value], ex: &mut Executor<'_>) -> Result<Option<Key>> {
+pub(super) fn hash_key(
+    keys: &[&Expr],
+    row: &[Value],
+    ex: &mut Executor<'_>,
+) -> Result<Option<Key>> {
     let mut values = Vec::with_capacity(keys.len());
     for key in keys {
         let value = eval(key, &EvalRow::plain(row), ex)?;
@@ -644,6 +725,8 @@ impl Source for JoinSource<'_> {
     }
 }
 
+/// An Aggregate's rows. Grouping (keys) is opened as a [`super::hashagg::HashAggregate`],
+/// which spills in batches; what comes here is a plain Aggregate (one row, no keys).
 fn run_aggregate(
     mut input: Box<dyn Source + '_>,
     keys: &[Expr],
@@ -724,7 +807,7 @@ pub fn compare_rows(a: &[Value], b: &[Value], keys: &[SortKey]) -> std::cmp::Ord
 /// host says to stop, the sort still finishes (the rest uncounted) and the statement fails.
 /// Comparing the rest as equal instead would break the total order, which `sort_by` may
 /// answer with a panic.
-fn sort_rows(rows: &mut [Row], keys: &[SortKey], ex: &mut Executor<'_>) -> Result<()> {
+pub(super) fn sort_rows(rows: &mut [Row], keys: &[SortKey], ex: &mut Executor<'_>) -> Result<()> {
     let interval = u64::from(crate::interrupt::CHECK_INTERVAL);
     let mut comparisons: u64 = 0;
     let mut stopped: Option<DbError> = None;

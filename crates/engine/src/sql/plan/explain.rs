@@ -357,6 +357,11 @@ impl Printer {
         };
         vec![if usage.disk > 0 {
             format!("Sort Method: external merge  Disk: {}kB", kb(usage.disk))
+        } else if usage.top_n {
+            format!(
+                "Sort Method: top-N heapsort  Memory: {}kB",
+                kb(usage.memory)
+            )
         } else {
             format!("Sort Method: quicksort  Memory: {}kB", kb(usage.memory))
         }]
@@ -367,11 +372,11 @@ impl Printer {
         let Some(usage) = self.memory.get(&key(plan)) else {
             return Vec::new();
         };
-        let mut line = format!(
-            "Batches: {}  Memory Usage: {}kB",
-            batches(usage),
-            kb(usage.memory)
-        );
+        let batches = match usage.batches {
+            0 => batches(usage),
+            counted => counted,
+        };
+        let mut line = format!("Batches: {batches}  Memory Usage: {}kB", kb(usage.memory));
         if usage.disk > 0 {
             line += &format!("  Disk Usage: {}kB", kb(usage.disk));
         }
@@ -384,9 +389,12 @@ impl Printer {
             return Vec::new();
         };
         let buckets = self.rows_of(inner).max(1024).next_power_of_two();
+        let batches = match usage.batches {
+            0 => batches(usage),
+            counted => counted,
+        };
         vec![format!(
-            "Buckets: {buckets}  Batches: {}  Memory Usage: {}kB",
-            batches(usage),
+            "Buckets: {buckets}  Batches: {batches}  Memory Usage: {}kB",
             kb(usage.memory.min(usage.limit))
         )]
     }
