@@ -83,7 +83,8 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             let Some(pid) = args.first().and_then(Value::as_i64) else {
                 return Ok(Value::Null);
             };
-            Value::Text(db.blocking_pids(pid as i32))
+            let pids = db.blocking_pids(pid as i32).into_iter().map(Value::Int4);
+            Value::Array(Box::new(crate::types::Array::new(pids.collect())))
         }
         "pg_drop_replication_slot" => {
             let name = args.first().and_then(Value::to_text).unwrap_or_default();

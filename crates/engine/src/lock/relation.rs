@@ -338,20 +338,19 @@ impl Database {
         })
     }
 
-    /// `pg_blocking_pids(pid)` in PostgreSQL's array text form: the processes the backend
-    /// `pid` waits for, `{}` when it does not wait.
-    pub fn blocking_pids(&self, pid: i32) -> String {
+    /// `pg_blocking_pids(pid)`: the processes the backend `pid` waits for, none when it does
+    /// not wait.
+    pub fn blocking_pids(&self, pid: i32) -> Vec<i32> {
         let session = self
             .sessions
             .keys()
             .find(|s| crate::database::session_pid(**s) == pid);
-        let pids: Vec<String> = session
+        session
             .map(|s| self.blockers(*s))
             .unwrap_or_default()
             .into_iter()
-            .map(|s| crate::database::session_pid(s).to_string())
-            .collect();
-        format!("{{{}}}", pids.join(","))
+            .map(crate::database::session_pid)
+            .collect()
     }
 
     /// Has what the waiting `session` waits for become free?

@@ -70,8 +70,8 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
     ("session_user", &[], DataType::Name),
     ("txid_current", &[], DataType::Int8),
     ("pg_backend_pid", &[], DataType::Int4),
-    // integer[], shown in PostgreSQL's array text form (`{1001}`): pgplay has no arrays yet.
-    ("pg_blocking_pids", &[DataType::Int4], DataType::Text),
+    // integer[]: `bind_implemented` gives the array type, which a const table cannot hold.
+    ("pg_blocking_pids", &[DataType::Int4], DataType::Int4),
     ("current_setting", &[DataType::Text], DataType::Text),
     ("nextval", &[DataType::Text], DataType::Int8),
     ("currval", &[DataType::Text], DataType::Int8),
@@ -242,7 +242,11 @@ const NO_MATCH_HINT: &str =
 /// pgplay's own binding of the functions it implements.
 fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some((_, params, result)) = SYSTEM.iter().find(|(n, _, _)| *n == name) {
-        return bind_fixed(name, args, params, result.clone());
+        let result = match name {
+            "pg_blocking_pids" => DataType::Int4.array_of(),
+            _ => result.clone(),
+        };
+        return bind_fixed(name, args, params, result);
     }
     if super::datetime::is_function(name) {
         return super::datetime::bind_call(name, args);
