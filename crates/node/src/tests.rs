@@ -315,17 +315,17 @@ fn missing_functions_are_told_apart() {
         "ERROR:  function foo(integer) does not exist\nLINE 1: SELECT 1 + foo(1);\n                   ^\nHINT:  No function matches the given name and argument types. You might need to add explicit type casts.\n"
     );
     assert_eq!(
-        node.psql_line(0, &mut psql, "SELECT every(true);"),
-        "ERROR:  function every(boolean) is not supported by pgplay yet\nLINE 1: SELECT every(true);\n               ^\n"
+        node.psql_line(0, &mut psql, "SELECT corr(1.0, 2.0);"),
+        "ERROR:  function corr(double precision, double precision) is not supported by pgplay yet\nLINE 1: SELECT corr(1.0, 2.0);\n               ^\n"
     );
     let lines = node.psql_line(0, &mut psql, "SELECT * FROM pg_ls_dir('.');");
     assert!(
         lines.starts_with("ERROR:  function pg_ls_dir(text) is not supported by pgplay yet\n"),
         "{lines}"
     );
-    let window = node.psql_line(0, &mut psql, "SELECT nth_value(1, 1) OVER ();");
+    let window = node.psql_line(0, &mut psql, "SELECT corr(1.0, 2.0) OVER ();");
     assert!(
-        window.starts_with("ERROR:  window function nth_value is not supported by pgplay yet\n"),
+        window.starts_with("ERROR:  window function corr is not supported by pgplay yet\n"),
         "{window}"
     );
 }
