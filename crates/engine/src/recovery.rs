@@ -78,7 +78,7 @@ impl Database {
     /// position when the segment is still empty).
     pub fn switch_wal(&mut self) -> Result<Lsn> {
         let insert = self.wal.insert_lsn();
-        if insert.0 % self.wal.segment_size().bytes() == 0 {
+        if insert.0.is_multiple_of(self.wal.segment_size().bytes()) {
             return Ok(insert);
         }
         self.log(0, RecordBody::Xlog(XlogRecord::Switch))?;

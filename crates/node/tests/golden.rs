@@ -311,7 +311,7 @@ fn run_script(input: &str) -> String {
                 outputs.push("ok");
             }
             for line in outputs {
-                printed.push_str(&line);
+                printed.push_str(line);
                 printed.push('\n');
             }
         }

@@ -174,7 +174,7 @@ impl Soak {
             let id = self.transactions;
             self.execute(&format!("INSERT INTO soak VALUES ({id}, 'row {id}')"))?;
             self.transactions += 1;
-            if self.transactions % self.truncate_every == 0 {
+            if self.transactions.is_multiple_of(self.truncate_every) {
                 self.execute("TRUNCATE soak")?;
             }
             self.sim.run_for(SOAK_INTERVAL);

@@ -341,7 +341,7 @@ impl Run {
             let id = 1 + (plan >> 32) % self.next_id;
             sql.push_str(&format!("UPDATE fuzz SET v = v || '~' WHERE id = {id};"));
         }
-        let release = (plan >> 40) % 2 == 0;
+        let release = (plan >> 40).is_multiple_of(2);
         if release {
             sql.push_str("RELEASE SAVEPOINT s;");
             ids.extend(inside);

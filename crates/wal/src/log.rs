@@ -217,7 +217,7 @@ impl WalLog {
     }
 
     fn page_header_size(&self, page_start: Lsn) -> u64 {
-        if page_start.0 % self.segment_size.bytes() == 0 {
+        if page_start.0.is_multiple_of(self.segment_size.bytes()) {
             LONG_PAGE_HEADER
         } else {
             SHORT_PAGE_HEADER
@@ -231,7 +231,7 @@ impl WalLog {
             record.body,
             crate::RecordBody::Xlog(crate::XlogRecord::Switch)
         );
-        if switch && end.0 % self.segment_size.bytes() != 0 {
+        if switch && !end.0.is_multiple_of(self.segment_size.bytes()) {
             self.segment_size
                 .segment_start(self.segment_size.segment_of(end) + 1)
         } else {
@@ -246,7 +246,7 @@ impl WalLog {
         if page_offset != 0 && WAL_PAGE_SIZE - page_offset < RECORD_HEADER_SIZE as u64 {
             start = Lsn(start.0 + WAL_PAGE_SIZE - page_offset);
         }
-        if start.0 % WAL_PAGE_SIZE == 0 {
+        if start.0.is_multiple_of(WAL_PAGE_SIZE) {
             start = start.offset(self.page_header_size(start));
         }
         start
@@ -267,7 +267,7 @@ impl WalLog {
     fn write_stream(&mut self, from: Lsn, start: Lsn, bytes: &[u8]) {
         let mut position = from;
         while position < start {
-            if position.0 % WAL_PAGE_SIZE == 0 {
+            if position.0.is_multiple_of(WAL_PAGE_SIZE) {
                 position = self.write_page_header(position, 0);
             } else {
                 let fill = (start.0 - position.0).min(WAL_PAGE_SIZE - position.0 % WAL_PAGE_SIZE);
@@ -277,7 +277,7 @@ impl WalLog {
         }
         let mut rest = bytes;
         while !rest.is_empty() {
-            if position.0 % WAL_PAGE_SIZE == 0 {
+            if position.0.is_multiple_of(WAL_PAGE_SIZE) {
                 position = self.write_page_header(position, rest.len() as u32);
             }
             let room = (WAL_PAGE_SIZE - position.0 % WAL_PAGE_SIZE) as usize;
@@ -350,7 +350,7 @@ impl WalLog {
         let mut out = Vec::with_capacity(length);
         let mut position = start;
         while out.len() < length {
-            if position.0 % WAL_PAGE_SIZE == 0 {
+            if position.0.is_multiple_of(WAL_PAGE_SIZE) {
                 position = position.offset(self.page_header_size(position));
             }
             if position >= self.insert {
@@ -366,7 +366,7 @@ impl WalLog {
 
     /// Reads the record that starts at `lsn`.
     pub fn read_record(&self, lsn: Lsn) -> Result<ReadRecord, WalError> {
-        if lsn.0 % 8 != 0 || lsn.0 % WAL_PAGE_SIZE < SHORT_PAGE_HEADER {
+        if !lsn.0.is_multiple_of(8) || lsn.0 % WAL_PAGE_SIZE < SHORT_PAGE_HEADER {
             return Err(WalError::InvalidRecord {
                 at: lsn,
                 reason: "invalid record offset".into(),
@@ -488,7 +488,7 @@ impl WalLog {
     /// left unused and the next record goes into the next segment.
     pub fn skip_to_next_segment(&mut self) {
         let segno = self.segment_size.segment_of(self.insert);
-        if self.insert.0 % self.segment_size.bytes() == 0 {
+        if self.insert.0.is_multiple_of(self.segment_size.bytes()) {
             return;
         }
         self.insert = self.segment_size.segment_start(segno + 1);

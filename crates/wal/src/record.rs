@@ -358,7 +358,7 @@ impl RecordBody {
             RecordBody::Xlog(XlogRecord::Fpi { .. }) => 0xB0,
             RecordBody::Btree(record) => record.info(),
             RecordBody::Transaction(TransactionRecord::Commit { subxacts, .. }) => {
-                0x00 | has_info(subxacts)
+                has_info(subxacts)
             }
             RecordBody::Transaction(TransactionRecord::Abort { subxacts, .. }) => {
                 0x20 | has_info(subxacts)
@@ -368,7 +368,7 @@ impl RecordBody {
             RecordBody::Storage(StorageRecord::Truncate { .. }) => 0x20,
             RecordBody::Standby(StandbyRecord::Lock(_)) => 0x00,
             RecordBody::Standby(StandbyRecord::RunningXacts { .. }) => 0x10,
-            RecordBody::Heap(HeapRecord::Insert { init_page, .. }) => 0x00 | init_flag(*init_page),
+            RecordBody::Heap(HeapRecord::Insert { init_page, .. }) => init_flag(*init_page),
             RecordBody::Heap(HeapRecord::Delete { .. }) => 0x10,
             RecordBody::Heap(HeapRecord::Update {
                 hot: false,

@@ -47,6 +47,12 @@ pub fn format_timestamp_micros(timestamp: Timestamp) -> String {
     )
 }
 
+/// `2026-11-23 21:16:44`: whole seconds, as PostgreSQL's log shows pg_control times.
+pub fn format_timestamp_seconds(timestamp: Timestamp) -> String {
+    let text = format_timestamp_micros(timestamp);
+    text.split('.').next().unwrap_or(&text).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,10 +68,4 @@ mod tests {
         );
         assert_eq!(format_timestamp_micros(-1), "1999-12-31 23:59:59.999999");
     }
-}
-
-/// `2026-11-23 21:16:44`: whole seconds, as PostgreSQL's log shows pg_control times.
-pub fn format_timestamp_seconds(timestamp: Timestamp) -> String {
-    let text = format_timestamp_micros(timestamp);
-    text.split('.').next().unwrap_or(&text).to_string()
 }

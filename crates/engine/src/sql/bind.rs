@@ -200,7 +200,7 @@ impl<'a> Binder<'a> {
     fn bind_cast(&mut self, inner: &ast::Expr, data_type: &ast::DataType) -> Result<Expr> {
         let target = bind_type(data_type)?;
         if let ast::DataType::Timestamp(Some(precision), zone) = data_type {
-            let plain = ast::DataType::Timestamp(None, zone.clone());
+            let plain = ast::DataType::Timestamp(None, *zone);
             let cast = self.bind_cast(inner, &plain)?;
             return super::datetime::bind_precision(cast, *precision);
         }
@@ -859,7 +859,7 @@ impl<'a> Binder<'a> {
             ));
         }
         if star {
-            return Err(DbError::syntax(format!("syntax error at or near \"*\"")));
+            return Err(DbError::syntax("syntax error at or near \"*\"".to_string()));
         }
         let bound = args
             .iter()

@@ -99,22 +99,22 @@ impl Executor<'_> {
             false,
         )?;
         same_length_values(insert)?;
-        let targets = insert_targets(&table, &insert.columns)?;
+        let targets = insert_targets(table, &insert.columns)?;
         let rows = match insert.source.as_ref() {
             Some(source) => {
-                self.insert_source(source, &table, &targets, !insert.columns.is_empty())?
+                self.insert_source(source, table, &targets, !insert.columns.is_empty())?
             }
             None => vec![targets
                 .iter()
-                .map(|i| self.default_value(&table, *i))
+                .map(|i| self.default_value(table, *i))
                 .collect::<Result<Vec<_>>>()?],
         };
         let alias = insert.table_alias.as_ref().map(|a| ident_name(&a.alias));
-        let scope = Self::table_scope(&table, alias);
+        let scope = Self::table_scope(table, alias);
         let on_conflict = match &insert.on {
             None => None,
             Some(ast::OnInsert::OnConflict(clause)) => {
-                Some(self.bind_on_conflict(clause, &table, &scope)?)
+                Some(self.bind_on_conflict(clause, table, &scope)?)
             }
             Some(_) => {
                 return Err(DbError::feature_not_supported(
@@ -136,19 +136,19 @@ impl Executor<'_> {
             for (index, value) in values.into_iter().enumerate() {
                 full.push(match value {
                     Some(v) => v,
-                    None => self.default_value(&table, index)?,
+                    None => self.default_value(table, index)?,
                 });
             }
-            self.check_row(&table, &full)?;
+            self.check_row(table, &full)?;
             let full = match &on_conflict {
-                Some(clause) => match self.upsert_row(&table, clause, full, &mut written)? {
+                Some(clause) => match self.upsert_row(table, clause, full, &mut written)? {
                     Upserted::Written(row) => row,
                     Upserted::Skipped => continue,
                 },
                 None => {
-                    self.check_unique(&table, &full, None)?;
-                    self.heap_insert(&table, &full)?;
-                    self.foreign_keys_after_insert(&table, &full)?;
+                    self.check_unique(table, &full, None)?;
+                    self.heap_insert(table, &full)?;
+                    self.foreign_keys_after_insert(table, &full)?;
                     full
                 }
             };
@@ -617,7 +617,7 @@ impl Executor<'_> {
                 return Err(DbError::syntax("syntax error at or near \"FROM\""))
             }
         };
-        let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let target = Self::table_scope(table, alias.as_ref().map(|a| ident_name(&a.name)));
         let (scope, from_rows) = self.joined_scope(target, from)?;
         let mut assignments = Vec::new();
         for assignment_ast in &update.assignments {
@@ -629,7 +629,7 @@ impl Executor<'_> {
                     ))
                 }
             };
-            let index = target_column(&table, &column)?;
+            let index = target_column(table, &column)?;
             let def = &table.columns[index];
             let bound = if matches!(&assignment_ast.value, ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none())
             {
@@ -645,7 +645,7 @@ impl Executor<'_> {
         }
         let returning = self.bind_returning(update.returning.as_deref(), &scope)?;
         let targets = self.matching_rows(
-            &table,
+            table,
             &scope,
             from_rows.as_deref(),
             update.selection.as_ref(),
@@ -654,7 +654,7 @@ impl Executor<'_> {
         let mut count = 0;
         for (at, old) in targets {
             self.db.interrupts.check()?;
-            if !self.lock_row(&table, at)? {
+            if !self.lock_row(table, at)? {
                 continue;
             }
             let width = table.columns.len();
@@ -662,14 +662,14 @@ impl Executor<'_> {
             for (index, expr) in &assignments {
                 let value = match expr {
                     Some(e) => eval(e, &Row::plain(&old), self)?,
-                    None => self.default_value(&table, *index)?,
+                    None => self.default_value(table, *index)?,
                 };
                 new[*index] = apply_typmod(value, &table.columns[*index].data_type)?;
             }
-            self.check_row(&table, &new)?;
-            self.check_unique(&table, &new, Some(at))?;
-            self.heap_update(&table, at, &old[..width], &new)?;
-            self.foreign_keys_after_update(&table, &old[..width], &new)?;
+            self.check_row(table, &new)?;
+            self.check_unique(table, &new, Some(at))?;
+            self.heap_update(table, at, &old[..width], &new)?;
+            self.foreign_keys_after_update(table, &old[..width], &new)?;
             count += 1;
             let mut returned_row = new;
             returned_row.extend(old[width..].iter().cloned());
@@ -765,11 +765,11 @@ impl Executor<'_> {
             crate::lock::LockMode::RowExclusive,
             false,
         )?;
-        let target = Self::table_scope(&table, alias.as_ref().map(|a| ident_name(&a.name)));
+        let target = Self::table_scope(table, alias.as_ref().map(|a| ident_name(&a.name)));
         let (scope, from_rows) = self.joined_scope(target, delete.using.as_deref())?;
         let returning = self.bind_returning(delete.returning.as_deref(), &scope)?;
         let targets = self.matching_rows(
-            &table,
+            table,
             &scope,
             from_rows.as_deref(),
             delete.selection.as_ref(),
@@ -778,11 +778,11 @@ impl Executor<'_> {
         let mut count = 0;
         for (at, old) in targets {
             self.db.interrupts.check()?;
-            if !self.lock_row(&table, at)? {
+            if !self.lock_row(table, at)? {
                 continue;
             }
-            self.heap_delete(&table, at)?;
-            self.foreign_keys_after_delete(&table, &old)?;
+            self.heap_delete(table, at)?;
+            self.foreign_keys_after_delete(table, &old)?;
             count += 1;
             self.eval_returning(returning.as_deref(), &old, &mut returned)?;
         }
@@ -908,7 +908,7 @@ fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<u
                 .and_then(|p| p.as_ident())
                 .map(ident_name)
                 .unwrap_or_default();
-            let index = target_column(&table, &column)?;
+            let index = target_column(table, &column)?;
             if targets.contains(&index) {
                 return Err(DbError::new(
                     code::DUPLICATE_COLUMN,

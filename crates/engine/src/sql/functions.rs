@@ -492,12 +492,12 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         "greatest" => args
             .iter()
             .cloned()
-            .max_by(|a, b| crate::types::compare(a, b))
+            .max_by(crate::types::compare)
             .unwrap_or(Value::Null),
         "least" => args
             .iter()
             .cloned()
-            .min_by(|a, b| crate::types::compare(a, b))
+            .min_by(crate::types::compare)
             .unwrap_or(Value::Null),
         _ => {
             return Err(DbError::internal(format!(

@@ -114,7 +114,7 @@ impl Executor<'_> {
                 ast::LockType::Update => RowLockMode::Update,
                 ast::LockType::Share => RowLockMode::Share,
             },
-            nonblock: clause.nonblock.clone(),
+            nonblock: clause.nonblock,
         }))
     }
 

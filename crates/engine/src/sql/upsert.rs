@@ -82,7 +82,7 @@ impl Executor<'_> {
                         "tuple assignment in ON CONFLICT DO UPDATE is not supported by pgplay yet",
                     )),
                 };
-            let index = target_column(&table, &column)?;
+            let index = target_column(table, &column)?;
             let def = &table.columns[index];
             let bound = if is_default(&item.value) {
                 None

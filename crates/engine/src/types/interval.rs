@@ -161,8 +161,7 @@ impl Interval {
             .ok_or_else(out_of_range)?;
         let micros = (exact_micros + sec_remainder * 1e6).round_ties_even();
         if !micros.is_finite()
-            || micros < -9.223_372_036_854_775e18
-            || micros >= 9.223_372_036_854_775e18
+            || !(-9.223_372_036_854_775e18..9.223_372_036_854_775e18).contains(&micros)
         {
             return Err(out_of_range());
         }
@@ -586,7 +585,7 @@ fn decode_number(number: &str, unit: Unit, fields: &mut Fields) -> Decoded<u32> 
     if let Some(months) = rest.strip_prefix('-') {
         // SQL years-months: `1-2`.
         let months = parse_whole(months)?;
-        if months >= 12 || months < 0 {
+        if !(0..12).contains(&months) {
             return Err(InputError::FieldOverflow);
         }
         let months = if negative { -months } else { months };

@@ -109,7 +109,7 @@ impl Node {
         {
             self.db.autovacuum_last = Some(now);
         }
-        if !self.autovacuum_due().is_some_and(|due| now >= due) {
+        if self.autovacuum_due().is_none_or(|due| now < due) {
             return;
         }
         self.db.autovacuum_last = Some(now);

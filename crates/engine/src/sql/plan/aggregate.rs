@@ -493,7 +493,7 @@ fn ordered_set(call: &AggCall, sorted: Vec<(Vec<Value>, Value, Option<Value>)>) 
                 .iter()
                 .take_while(|s| compare(&s.1, &sorted[at].1).is_eq())
                 .count();
-            if best.map_or(true, |(_, count)| run > count) {
+            if best.is_none_or(|(_, count)| run > count) {
                 best = Some((&sorted[at].1, run));
             }
             at += run;

@@ -815,7 +815,7 @@ pub(super) fn sort_rows(rows: &mut [Row], keys: &[SortKey], ex: &mut Executor<'_
     rows.sort_by(|a, b| {
         if stopped.is_none() {
             comparisons += 1;
-            if comparisons % interval == 0 {
+            if comparisons.is_multiple_of(interval) {
                 if let Err(error) = interrupts.charge(interval) {
                     stopped = Some(error);
                 }

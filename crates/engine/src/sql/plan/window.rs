@@ -250,7 +250,7 @@ fn partition(
     let groups = peer_groups(part, &call.order);
     let mut group_of = Vec::with_capacity(part.len());
     for (index, (start, end)) in groups.iter().enumerate() {
-        group_of.extend(std::iter::repeat(index).take(end - start));
+        group_of.extend(std::iter::repeat_n(index, end - start));
     }
     let ranged = call.frame.units == Units::Range && !call.order.is_empty();
     let keys = if ranged {
