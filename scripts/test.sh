@@ -98,6 +98,8 @@ step_slt_postgres() {
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/cluster.sh
     # The isolation specs, with PostgreSQL 15's isolationtester, against their expected output.
     PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/isolation.sh
+    # `pgplay export` of the seeds: the script on PostgreSQL 15, its psql output against the .out.
+    PG_BIN="$PGPLAY_PG_BIN" bash tests/postgres/export.sh
 }
 
 # ---- The seed tutorials, replayed on pgplay's REPL ---------------------------------------------
