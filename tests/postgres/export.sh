@@ -4,7 +4,8 @@
 # output with pgplay's transcript (tests/seeds/NNN.out) once what legitimately differs is masked:
 # LSNs, timestamps, `\timing`'s times, the dots pg_ctl prints while it waits, the `HINT:  pgplay:`
 # lines only pgplay prints (with the real server's own HINT in their place), psql's "You are
-# now connected ..." wording (pgplay names the node, psql the host and port), column padding.
+# now connected ..." wording (pgplay names the node, psql the host and port), column padding,
+# and the ports (the real cluster's from $PGPLAY_EXPORT_PORT are shown as pgplay's from 5432).
 # A difference fails and names the statement whose output differs.
 #
 #   tests/postgres/export.sh [SEED.psql...]   (default: the seeds listed in $matching below)
@@ -89,6 +90,13 @@ compare() {
     done
 }
 
+# The real cluster's ports ($base up) as pgplay numbers them (5432 up), in the real output.
+unshift_ports() {
+    local k expr=()
+    for k in $(seq 0 9); do expr+=(-e "s/\\b$((base + k))\\b/$((5432 + k))/g"); done
+    sed -E "${expr[@]}"
+}
+
 passed=0
 failed=0
 for seed in "$@"; do
@@ -110,9 +118,9 @@ for seed in "$@"; do
         pg_stop_all
         continue
     fi
-    mask <"$tmp/$name.real" >"$tmp/$name.real.masked"
+    unshift_ports <"$tmp/$name.real" | mask >"$tmp/$name.real.masked"
     # The scenario lines as psql echoed them, masked alike.
-    mask <"$cluster/scenario.psql" >"$tmp/$name.input.masked"
+    unshift_ports <"$cluster/scenario.psql" | mask >"$tmp/$name.input.masked"
     split_echo "$tmp/$name.real.masked" "$tmp/$name.input.masked"
     mask <"${seed%.psql}.out" >"$tmp/$name.expected"
     if compare "$tmp/$name.expected" >"$tmp/$name.diff"; then

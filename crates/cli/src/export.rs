@@ -8,7 +8,8 @@
 //! `pgplay_cluster::ports`, moved by the script's `BASE_PORT`), then feeds the scenario to psql.
 //! Lines that only mean something in the simulator are translated: `\c NODE` becomes a
 //! connection to that node's port, `pg_ctl start` gets a log file (else the server's log would
-//! land in psql's output), a `pg_basebackup -D X` gets the port pgplay would give X, and
+//! land in psql's output; psql connects again when it restarts the node psql is on, as
+//! pgplay's session survives it), a `pg_basebackup -D X` gets the port pgplay would give X, and
 //! pgplay's own commands (`\cluster`, `\log`, `pgplay-net`) become comments or their nearest
 //! real equivalent.
 //!
@@ -22,6 +23,12 @@ use pgplay_cluster::preset::{Preset, PRIMARY};
 
 /// The nodes of the cluster as the scenario goes on: name → port (pgplay's numbering).
 struct Ports(BTreeMap<String, u16>);
+
+/// What the translation keeps track of: the nodes' ports and the node psql is connected to.
+struct State {
+    ports: Ports,
+    current: String,
+}
 
 impl Ports {
     fn of_preset(preset: Preset) -> Ports {
@@ -189,7 +196,11 @@ make_standby() {
     if !preset.primary_setup().is_empty() {
         out.push_str("# The preset's settings on the primary, once every standby streams.\n");
         for line in preset.primary_setup() {
-            let _ = writeln!(out, "psql -X -q -p \"$(port_of 0)\" -c {}", quote(line));
+            let _ = writeln!(
+                out,
+                "psql -X -q -p \"$(port_of 0)\" -c {} >/dev/null",
+                quote(line)
+            );
         }
     }
     out.push('\n');
@@ -225,19 +236,24 @@ say "done; the servers are still running (logs: $DIR/*.log)"
 
 /// The scenario's lines, each as psql on real servers should read it.
 fn translate(scenario: &str, ports: &mut Ports) -> String {
+    let mut state = State {
+        ports: std::mem::replace(ports, Ports(BTreeMap::new())),
+        current: PRIMARY.to_string(),
+    };
     let mut out = String::new();
     for line in scenario.lines() {
-        translate_line(line, ports, &mut out);
+        translate_line(line, &mut state, &mut out);
     }
+    *ports = state.ports;
     out
 }
 
-fn translate_line(line: &str, ports: &mut Ports, out: &mut String) {
+fn translate_line(line: &str, state: &mut State, out: &mut String) {
     let trimmed = line.trim_start();
     if let Some(rest) = meta(trimmed, &["\\c", "\\connect"]) {
-        connect(line, rest, ports, out);
+        connect(line, rest, state, out);
     } else if let Some(command) = meta(trimmed, &["\\!"]) {
-        shell(line, command, ports, out);
+        shell(line, command, state, out);
     } else if let Some(rest) = meta(trimmed, &["\\cluster"]) {
         let _ = rest;
         let _ = writeln!(
@@ -264,10 +280,11 @@ fn meta<'a>(line: &'a str, names: &[&str]) -> Option<&'a str> {
     })
 }
 
-fn connect(line: &str, rest: &str, ports: &Ports, out: &mut String) {
+fn connect(line: &str, rest: &str, state: &mut State, out: &mut String) {
     let node = rest.split_whitespace().next().unwrap_or("");
-    match ports.get(node) {
+    match state.ports.get(node) {
         Some(port) => {
+            state.current = node.to_string();
             let _ = writeln!(out, "-- pgplay export: {line}, that is to {node}'s port");
             let _ = writeln!(out, "\\c postgres postgres 127.0.0.1 {port}");
         }
@@ -278,7 +295,7 @@ fn connect(line: &str, rest: &str, ports: &Ports, out: &mut String) {
     }
 }
 
-fn shell(line: &str, command: &str, ports: &mut Ports, out: &mut String) {
+fn shell(line: &str, command: &str, state: &mut State, out: &mut String) {
     let words: Vec<&str> = command.split_whitespace().collect();
     let tool = words
         .iter()
@@ -301,12 +318,15 @@ fn shell(line: &str, command: &str, ports: &mut Ports, out: &mut String) {
             );
             let with_log = line.replacen("pg_ctl", &format!("pg_ctl -l {node}.log"), 1);
             let _ = writeln!(out, "{with_log}");
+            if node == state.current {
+                reconnect(node, state, out);
+            }
         }
         "pg_basebackup" => {
             out.push_str(line);
             out.push('\n');
             if let Some(target) = option_value(&words, "-D") {
-                let port = ports.add(target);
+                let port = state.ports.add(target);
                 let _ = writeln!(
                     out,
                     "-- pgplay export: pgplay gives {target} the next port, {port}; here it is \
@@ -319,6 +339,19 @@ fn shell(line: &str, command: &str, ports: &mut Ports, out: &mut String) {
             out.push_str(line);
             out.push('\n');
         }
+    }
+}
+
+/// psql's connection to `node` died with its server: pgplay's session goes on, psql reading
+/// a script would stop at the next statement, so it connects again (quietly, as pgplay says
+/// nothing).
+fn reconnect(node: &str, state: &State, out: &mut String) {
+    if let Some(port) = state.ports.get(node) {
+        let _ = writeln!(
+            out,
+            "-- pgplay export: {node} restarted under psql's connection; pgplay's session goes \
+             on, psql connects again\n\\set QUIET on\n\\c postgres postgres 127.0.0.1 {port}\n\\set QUIET off"
+        );
     }
 }
 
@@ -381,6 +414,22 @@ mod tests {
         );
         assert!(out.contains("\\! pg_ctl -l standby1.log -D standby1 start\n"));
         assert!(!out.lines().any(|l| l.starts_with("\\! pgplay-net")));
+    }
+
+    #[test]
+    fn a_restart_under_psql_reconnects_quietly() {
+        let mut ports = Ports::of_preset(Preset::Default);
+        let out = translate(
+            "\\! pg_ctl -D primary restart\n\\c standby1\n\\! pg_ctl -D primary start\n",
+            &mut ports,
+        );
+        assert_eq!(
+            out.matches("\\c postgres postgres 127.0.0.1 5432").count(),
+            1
+        );
+        assert!(
+            out.contains("\\set QUIET on\n\\c postgres postgres 127.0.0.1 5432\n\\set QUIET off")
+        );
     }
 
     #[test]
