@@ -3,6 +3,7 @@
 //! This binary is where the world comes in: stdin, files, the clock.
 
 mod bench;
+mod export;
 mod interrupt;
 mod isolation;
 mod repl;
@@ -15,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use pgplay_cluster::preset::Preset;
 use pgplay_node::Node;
 use pgplay_wal::time::{from_unix_millis, Timestamp};
 use pgplay_wal::SegmentSize;
@@ -77,6 +79,9 @@ enum Command {
     },
     /// Benchmarks: single-row INSERTs per second and a full scan; replication; the memory soak.
     Bench(bench::BenchArgs),
+    /// Write a bash script that builds the same cluster with real PostgreSQL and replays a
+    /// scenario (a file of psql lines, as piped to `pgplay`) there with psql.
+    Export(ExportArgs),
     /// Seeded runs of a primary and two standbys under faults, checking the replication
     /// invariants after every step; prints seeds/minute.
     Sim(sim::SimArgs),
@@ -104,6 +109,16 @@ struct TestArgs {
 }
 
 #[derive(Args)]
+struct ExportArgs {
+    /// The preset the scenario starts from (default, one-standby, cascading, synchronous).
+    #[arg(long, default_value = "default", value_parser = parse_preset)]
+    preset: Preset,
+    /// The scenario: psql lines, `\c NODE`, `\! pg_ctl ...`.
+    #[arg(value_name = "SCENARIO.psql")]
+    file: PathBuf,
+}
+
+#[derive(Args)]
 struct IsolationArgs {
     /// The simulator's seed.
     #[arg(long, default_value_t = 1)]
@@ -114,6 +129,13 @@ struct IsolationArgs {
     /// The .spec files.
     #[arg(required = true, value_name = "FILE.spec")]
     files: Vec<PathBuf>,
+}
+
+fn parse_preset(name: &str) -> Result<Preset, String> {
+    Preset::parse(name).ok_or_else(|| {
+        let names: Vec<_> = Preset::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown preset \"{name}\" (presets: {})", names.join(", "))
+    })
 }
 
 fn parse_segment_size(value: &str) -> Result<SegmentSize, String> {
@@ -155,6 +177,7 @@ fn run() -> ExitCode {
         Some(Command::Waldump { file }) => waldump(file.as_deref()),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Sim(args)) => sim::run(&args),
+        Some(Command::Export(args)) => export(&args),
     }
 }
 
@@ -230,6 +253,20 @@ fn isolation_specs(args: &IsolationArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn export(args: &ExportArgs) -> ExitCode {
+    match std::fs::read_to_string(&args.file) {
+        Ok(scenario) => {
+            let name = args.file.display().to_string();
+            print!("{}", export::script(&name, &scenario, args.preset));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("pgplay export: {}: {error}", args.file.display());
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# `pgplay export` against the real thing: for each seed scenario, export the script, run it on
+# PostgreSQL 15 (a new cluster from $PGPLAY_EXPORT_PORT up, default 56400), and compare psql's
+# output with pgplay's transcript (tests/seeds/NNN.out) once what legitimately differs is masked:
+# LSNs, timestamps, `\timing`'s times, the dots pg_ctl prints while it waits, the `HINT:  pgplay:`
+# lines only pgplay prints (with the real server's own HINT in their place), psql's "You are
+# now connected ..." wording (pgplay names the node, psql the host and port), column padding,
+# and the ports (the real cluster's from $PGPLAY_EXPORT_PORT are shown as pgplay's from 5432).
+# A difference fails and names the statement whose output differs.
+#
+#   tests/postgres/export.sh [SEED.psql...]   (default: the seeds listed in $matching below)
+#
+# Environment: PG_BIN (default /usr/lib/postgresql/15/bin), PGPLAY_EXPORT_PORT, PGPLAY_BIN
+# (use this pgplay instead of building it).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+base="${PGPLAY_EXPORT_PORT:-56400}"
+
+# The seeds whose export matches today; README.md ("Take it to real servers") says why the
+# others do not yet.
+matching=(001_building_streaming_replication 005_replication_monitoring)
+if [ $# -eq 0 ]; then
+    for name in "${matching[@]}"; do set -- "$@" "$repo/tests/seeds/$name.psql"; done
+fi
+if [ ! -x "$pg_bin/postgres" ]; then
+    echo "export.sh: PostgreSQL 15 not found in $pg_bin" >&2
+    exit 2
+fi
+if [ -n "${PGPLAY_BIN:-}" ]; then
+    bin="$PGPLAY_BIN"
+else
+    cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p pgplay-cli
+    bin="${CARGO_TARGET_DIR:-$repo/target}/release/pgplay"
+    case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
+fi
+source "$repo/tests/postgres/throwaway.sh"
+throwaway_dir export
+
+# What differs between pgplay and a real server without being a difference in behaviour.
+mask() {
+    sed -E \
+        -e 's/[0-9A-F]+\/[0-9A-F]+/X\/X/g' \
+        -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.]+([+-][0-9]{2}(:[0-9]{2})?)?/TIMESTAMP/g' \
+        -e 's/^(waiting for server to [a-z ]+)\.+ done$/\1... done/' \
+        -e 's/^(You are now connected to database "[^"]*" as user "[^"]*").*/\1./' \
+        -e 's/^Time: [0-9.]+ ms.*/Time: N ms/' \
+        -e 's/-{2,}/--/g' -e 's/ +/ /g' -e 's/ $//'
+}
+
+# Splits psql's --echo-all output ($1) into the output lines (real[]) and, for each, the
+# scenario line whose output it is (stmt[]), by walking the scenario ($2) in step.
+split_echo() {
+    local -a input
+    mapfile -t input <"$2"
+    local line i=0 current="(before the first statement)"
+    real=()
+    stmt=()
+    while IFS= read -r line; do
+        if [ "$i" -lt "${#input[@]}" ] && [ "$line" = "${input[$i]}" ]; then
+            case "$line" in --* | "") ;; *) current="$line" ;; esac
+            i=$((i + 1))
+            continue
+        fi
+        real+=("$line")
+        stmt+=("$current")
+    done <"$1"
+}
+
+# Compares expected ($1, masked) with real[] (masked), stmt[]; prints the first difference.
+compare() {
+    local -a expected
+    mapfile -t expected <"$1"
+    local e=0 r=0
+    while [ "$e" -lt "${#expected[@]}" ] || [ "$r" -lt "${#real[@]}" ]; do
+        local want="${expected[$e]-<end of output>}" got="${real[$r]-<end of output>}"
+        if [[ "$want" == "HINT: pgplay:"* ]]; then
+            e=$((e + 1))
+            [[ "$got" == HINT:* ]] && r=$((r + 1))
+            continue
+        fi
+        if [ "$want" != "$got" ]; then
+            echo "  the output of: ${stmt[$r]-${stmt[$((r - 1))]-?}}"
+            echo "  pgplay:     $want"
+            echo "  PostgreSQL: $got"
+            return 1
+        fi
+        e=$((e + 1))
+        r=$((r + 1))
+    done
+}
+
+# The real cluster's ports ($base up) as pgplay numbers them (5432 up), in the real output.
+unshift_ports() {
+    local k expr=()
+    for k in $(seq 0 9); do expr+=(-e "s/\\b$((base + k))\\b/$((5432 + k))/g"); done
+    sed -E "${expr[@]}"
+}
+
+passed=0
+failed=0
+for seed in "$@"; do
+    name="$(basename "$seed" .psql)"
+    script="$tmp/$name.sh"
+    cluster="$tmp/$name"
+    "$bin" export "$seed" >"$script"
+    # Every data directory the run may make, so an interrupted run stops them too.
+    for node in primary standby1 standby2 $(grep -o -- '-D [A-Za-z0-9_]*' "$seed" | cut -c4-); do
+        throwaway_running+=("$cluster/$node")
+    done
+    status=0
+    as_pg env PG_BIN="$pg_bin" BASE_PORT="$base" ECHO=1 bash "$script" "$cluster" \
+        >"$tmp/$name.real" 2>"$tmp/$name.err" || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "FAIL $name: the exported script exited with $status:"
+        cat "$tmp/$name.err"
+        failed=$((failed + 1))
+        pg_stop_all
+        continue
+    fi
+    unshift_ports <"$tmp/$name.real" | mask >"$tmp/$name.real.masked"
+    # The scenario lines as psql echoed them, masked alike.
+    unshift_ports <"$cluster/scenario.psql" | mask >"$tmp/$name.input.masked"
+    split_echo "$tmp/$name.real.masked" "$tmp/$name.input.masked"
+    mask <"${seed%.psql}.out" >"$tmp/$name.expected"
+    if compare "$tmp/$name.expected" >"$tmp/$name.diff"; then
+        passed=$((passed + 1))
+        echo "ok   $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: psql's output on PostgreSQL 15 differs from pgplay's transcript"
+        cat "$tmp/$name.diff"
+    fi
+    pg_stop_all
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
