@@ -206,34 +206,78 @@ impl Cluster {
         Ok(())
     }
 
-    /// Starts `count` workers ahead of the nodes [`Cluster::spawn`] will give them to.
+    /// Starts `count` workers ahead of the nodes [`Cluster::spawn`] will give them to, less the
+    /// spares there are already.
     pub fn warm_up(&self, count: usize) {
-        for _ in 0..count {
+        let have = self.0.borrow().spares.len();
+        for _ in have..count {
             let Ok(worker) = new_worker() else {
                 return;
             };
-            let (ready, failed) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
-            let flag = ready.clone();
-            let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let bytes = Uint8Array::new(&event.data()).to_vec();
-                if matches!(decode::<FromWorker>(&bytes), Ok(FromWorker::Ready)) {
-                    flag.set(true);
-                }
-            });
-            let flag = failed.clone();
-            let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
-                move |_event: web_sys::ErrorEvent| flag.set(true),
-            );
-            worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-            worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-            self.0.borrow_mut().spares.push(Spare {
-                worker,
-                ready,
-                failed,
-                _onmessage: onmessage,
-                _onerror: onerror,
-            });
+            self.keep_spare(worker, false, false);
         }
+    }
+
+    /// Takes the workers the page's HTML started before the UI's wasm had loaded
+    /// (`window.pgplayWorkers` in `index.html`, each marked `pgplayReady` once it said Ready,
+    /// `pgplayFailed` if it failed to load), as spares: their wasm loads meanwhile, which
+    /// otherwise waits for the UI's own wasm. A page without that script has none.
+    pub fn adopt_prestarted(&self) {
+        let window = js_sys::global();
+        let key = JsValue::from_str("pgplayWorkers");
+        let Ok(list) = js_sys::Reflect::get(&window, &key) else {
+            return;
+        };
+        let _ = js_sys::Reflect::delete_property(window.unchecked_ref::<js_sys::Object>(), &key);
+        let Ok(list) = list.dyn_into::<Array>() else {
+            return;
+        };
+        for worker in list.iter() {
+            let Ok(worker) = worker.dyn_into::<Worker>() else {
+                continue;
+            };
+            let flag = |name: &str| {
+                js_sys::Reflect::get(&worker, &JsValue::from_str(name))
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false)
+            };
+            let (ready, failed) = (flag("pgplayReady"), flag("pgplayFailed"));
+            self.keep_spare(worker, ready, failed);
+        }
+    }
+
+    /// Ends the spares no node took (a preset with fewer standbys than were started).
+    fn end_spares(&self) {
+        for spare in self.0.borrow_mut().spares.drain(..) {
+            spare.worker.terminate();
+        }
+    }
+
+    /// Keeps `worker` as a spare, listening for its Ready or its failure until a node takes it.
+    fn keep_spare(&self, worker: Worker, ready: bool, failed: bool) {
+        let (ready, failed) = (Rc::new(Cell::new(ready)), Rc::new(Cell::new(failed)));
+        let flag = ready.clone();
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let bytes = Uint8Array::new(&event.data()).to_vec();
+            if matches!(decode::<FromWorker>(&bytes), Ok(FromWorker::Ready)) {
+                flag.set(true);
+            }
+        });
+        let flag = failed.clone();
+        let onerror =
+            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |_event: web_sys::ErrorEvent| {
+                flag.set(true)
+            });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        self.0.borrow_mut().spares.push(Spare {
+            worker,
+            ready,
+            failed,
+            _onmessage: onmessage,
+            _onerror: onerror,
+        });
     }
 
     /// Posts a message to a worker, or queues it until the worker is ready.
@@ -781,6 +825,7 @@ impl Cluster {
     /// it); an unknown name is the default preset.
     pub async fn start_preset(&self, preset: &str) -> Result<(), JsValue> {
         let preset = Preset::parse(preset).unwrap_or_default();
+        self.adopt_prestarted();
         self.spawn(
             PRIMARY,
             pgplay_cluster::ports::FIRST_SERVER_PORT,
@@ -794,6 +839,7 @@ impl Cluster {
         for (name, upstream) in standbys {
             JsFuture::from(self.preset_standby(name, upstream)).await?;
         }
+        self.end_spares();
         for _ in 0..2000 {
             if self.all_streaming() {
                 for line in preset.primary_setup() {

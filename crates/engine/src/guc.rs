@@ -805,16 +805,21 @@ impl Settings {
 
     /// The value in force, before any session SET.
     pub fn get(&self, name: &str) -> String {
+        self.value(name).to_string()
+    }
+
+    /// [`Settings::get`] without the copy: each node's timer poll reads several settings, on
+    /// every event, and copying them was most of a replicating cluster's work.
+    pub fn value(&self, name: &str) -> &str {
         // The usual caller names the setting as it is defined: one map lookup, not a search of
         // every definition (this runs several times per statement).
         if let Some(value) = self.active.get(name) {
-            return value.clone();
+            return value;
         }
         let definition = definition(name).expect("known setting");
         self.active
             .get(definition.name)
-            .cloned()
-            .unwrap_or_else(|| definition.default.to_string())
+            .map_or(definition.default, String::as_str)
     }
 
     /// `pg_settings.source` of the server's value: from a file, or the built-in default.
@@ -852,6 +857,7 @@ impl Settings {
         self.from_file.clear();
         self.pending_restart.clear();
         let mut pass = self.process_files(true);
+        self.fill_defaults();
         match pass.error_file.take() {
             None => Ok(()),
             Some(file) => {
@@ -859,6 +865,20 @@ impl Settings {
                     "FATAL:  configuration file \"{file}\" contains errors"
                 ));
                 Err(pass.log)
+            }
+        }
+    }
+
+    /// Puts every setting the files did not set in force at its default, so that reading any
+    /// setting by its name is one map lookup (a missing one cost a search of the definitions,
+    /// on every timer poll of every node). Internal settings stay out: one that is in force
+    /// was set by the server ([`Settings::source`] says "override").
+    fn fill_defaults(&mut self) {
+        for definition in DEFINITIONS {
+            if definition.context != Internal {
+                self.active
+                    .entry(definition.name)
+                    .or_insert_with(|| definition.default.to_string());
             }
         }
     }

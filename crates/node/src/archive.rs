@@ -196,7 +196,7 @@ impl ArchiveStore {
 
 impl Node {
     fn archive_mode(&self) -> bool {
-        self.db.settings.get("archive_mode") != "off"
+        self.db.settings.value("archive_mode") != "off"
     }
 
     /// At start (`from_oldest`): with `archive_mode` on, segments already
@@ -361,7 +361,7 @@ impl Node {
         self.db.in_recovery
             && self.archiver.restoring.is_none()
             && !self.is_streaming()
-            && !self.db.settings.get("restore_command").is_empty()
+            && !self.db.settings.value("restore_command").is_empty()
     }
 
     /// Where the next WAL the standby needs starts.

@@ -407,7 +407,7 @@ impl Node {
 
     /// A setting as the server has it, in its base unit.
     pub(crate) fn setting_i64(&self, name: &str) -> i64 {
-        self.db.settings.get(name).parse().unwrap_or(0)
+        setting_i64(&self.db, name)
     }
 
     /// Hands `postgresql.conf` to the settings when it changed (values take
@@ -655,7 +655,7 @@ impl Node {
     /// A standby with `hot_standby = off` accepts no connection until it is
     /// promoted; PostgreSQL refuses each one with this FATAL, and logs it.
     fn hot_standby_disabled(&mut self) -> Option<StatementResult> {
-        if !self.db.in_recovery || self.db.settings.get("hot_standby") != "off" {
+        if !self.db.in_recovery || self.db.settings.value("hot_standby") != "off" {
             return None;
         }
         let error = DbError::fatal(
@@ -730,7 +730,7 @@ impl Node {
             }
             self.db.recover()
         };
-        let hot_standby = self.db.settings.get("hot_standby") == "on";
+        let hot_standby = self.db.settings.value("hot_standby") == "on";
         match lines {
             // Without hot standby, a standby never opens for read-only connections.
             Ok(lines) => lines
@@ -767,7 +767,8 @@ impl Node {
 
     /// What the server refuses to start with, besides bad configuration files.
     fn check_startup_settings(&self) -> Result<(), String> {
-        if self.db.settings.get("wal_level") == "minimal" && self.setting_i64("max_wal_senders") > 0
+        if self.db.settings.value("wal_level") == "minimal"
+            && self.setting_i64("max_wal_senders") > 0
         {
             return Err("FATAL:  WAL streaming (max_wal_senders > 0) requires wal_level \"replica\" or \"logical\"".into());
         }
@@ -981,4 +982,9 @@ impl Node {
             self.name, s.role, s.timeline.0, s.write, s.flush, replay, receiver
         )
     }
+}
+
+/// A setting as the server `db` has it, in its base unit.
+pub(crate) fn setting_i64(db: &Database, name: &str) -> i64 {
+    db.settings.value(name).parse().unwrap_or(0)
 }

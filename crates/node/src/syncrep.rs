@@ -223,7 +223,7 @@ impl Node {
         if self.db.in_recovery {
             return None;
         }
-        syncrep::parse(&self.db.settings.get("synchronous_standby_names"))
+        syncrep::parse(self.db.settings.value("synchronous_standby_names"))
             .ok()
             .flatten()
     }

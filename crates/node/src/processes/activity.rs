@@ -86,7 +86,7 @@ impl Node {
     /// walsender and the walreceiver.
     fn process_rows(&self) -> Vec<ProcessRow> {
         let base = 1000 + (self.id as i32 % 1000) * 1000;
-        let archiving = match self.db.settings.get("archive_mode").as_str() {
+        let archiving = match self.db.settings.value("archive_mode") {
             "always" => true,
             "on" => !self.db.in_recovery,
             _ => false,

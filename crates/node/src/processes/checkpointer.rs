@@ -91,7 +91,7 @@ impl Node {
     pub(super) fn autovacuum_due(&self) -> Option<Timestamp> {
         if self.state != RunState::Running
             || self.db.in_recovery
-            || self.db.settings.get("autovacuum") != "on"
+            || self.db.settings.value("autovacuum") != "on"
         {
             return None;
         }

@@ -185,9 +185,10 @@ impl Node {
             .senders
             .values()
             .filter_map(|s| s.next_timeout(timeout));
-        let owned = self.standby_view();
-        let view = owned.view(&self.history);
-        let receiver = self.receiver.as_ref().and_then(|r| r.next_timeout(&view));
+        let receiver = self
+            .receiver
+            .as_ref()
+            .and_then(|r| r.next_timeout(&walreceiver::standby_view(&self.db, &self.history)));
         senders
             .chain(receiver)
             .chain(self.next_checkpoint())

@@ -114,7 +114,7 @@ impl Node {
     /// at once when the configuration is reloaded, as PostgreSQL's
     /// walreceiver does.
     pub(crate) fn send_standby_feedback(&mut self, now: Timestamp) {
-        let xmin = (self.db.settings.get("hot_standby_feedback") == "on")
+        let xmin = (self.db.settings.value("hot_standby_feedback") == "on")
             .then(|| pgplay_engine::vacuum::oldest_xmin(&self.db));
         self.with_receiver(now, |r, _, _| r.feedback(now, xmin));
     }

@@ -9,33 +9,13 @@
 use pgplay_replication::receiver::Ids;
 use pgplay_replication::{ConnInfo, ReceiverOutput, StandbyView, WalReceiver};
 use pgplay_wal::time::Timestamp;
-use pgplay_wal::Lsn;
 
 use super::{micros_from_ms, NodeIds};
+use crate::setting_i64;
 use crate::{Node, Output, RunState};
+use pgplay_engine::Database;
 
 impl Node {
-    pub(super) fn standby_view(&self) -> StandbyViewOwned {
-        StandbyViewOwned {
-            system_identifier: self.db.control.system_identifier,
-            flush: self.db.wal.flush_lsn(),
-            replay: self.db.replayed_upto,
-            segment_size: self.db.wal.segment_size(),
-            status_interval: self.setting_i64("wal_receiver_status_interval") * 1_000_000,
-            receiver_timeout: micros_from_ms(self.setting_i64("wal_receiver_timeout")),
-            retry_interval: micros_from_ms(self.setting_i64("wal_retrieve_retry_interval")),
-            default_application_name: {
-                let cluster = self.db.settings.get("cluster_name");
-                if cluster.is_empty() {
-                    "walreceiver".to_string()
-                } else {
-                    cluster
-                }
-            },
-            slot_name: self.db.settings.get("primary_slot_name"),
-        }
-    }
-
     /// Runs `f` on the walreceiver with a view of this standby, then carries
     /// out what it returns.
     pub(super) fn with_receiver(
@@ -46,8 +26,7 @@ impl Node {
         let Some(mut receiver) = self.receiver.take() else {
             return;
         };
-        let owned = self.standby_view();
-        let view = owned.view(&self.history);
+        let view = standby_view(&self.db, &self.history);
         let mut ids = NodeIds {
             id: self.id,
             next_conn: &mut self.next_conn,
@@ -119,8 +98,7 @@ impl Node {
                 return;
             }
         };
-        let owned = self.standby_view();
-        let view = owned.view(&self.history);
+        let view = standby_view(&self.db, &self.history);
         let mut ids = NodeIds {
             id: self.id,
             next_conn: &mut self.next_conn,
@@ -173,35 +151,29 @@ impl Node {
     }
 }
 
-/// The parts of a [`StandbyView`] that are computed, not borrowed.
-pub(super) struct StandbyViewOwned {
-    system_identifier: u64,
-    flush: Lsn,
-    replay: Lsn,
-    segment_size: pgplay_wal::SegmentSize,
-    status_interval: Timestamp,
-    receiver_timeout: Timestamp,
-    retry_interval: Timestamp,
-    default_application_name: String,
-    slot_name: String,
-}
-
-impl StandbyViewOwned {
-    pub(super) fn view<'a>(
-        &'a self,
-        history: &'a pgplay_replication::TimelineHistory,
-    ) -> StandbyView<'a> {
-        StandbyView {
-            system_identifier: self.system_identifier,
-            history,
-            flush: self.flush,
-            replay: self.replay,
-            segment_size: self.segment_size,
-            status_interval: self.status_interval,
-            receiver_timeout: self.receiver_timeout,
-            retry_interval: self.retry_interval,
-            default_application_name: &self.default_application_name,
-            slot_name: &self.slot_name,
-        }
+/// What the walreceiver sees of its standby, borrowed from the node's fields (not from the whole
+/// node, so that the node's connection and pid counters stay free to lend). Every timer poll of a
+/// standby builds one: it reads the settings in place, without copies.
+pub(super) fn standby_view<'a>(
+    db: &'a Database,
+    history: &'a pgplay_replication::TimelineHistory,
+) -> StandbyView<'a> {
+    let setting = |name| setting_i64(db, name);
+    let cluster = db.settings.value("cluster_name");
+    StandbyView {
+        system_identifier: db.control.system_identifier,
+        history,
+        flush: db.wal.flush_lsn(),
+        replay: db.replayed_upto,
+        segment_size: db.wal.segment_size(),
+        status_interval: setting("wal_receiver_status_interval") * 1_000_000,
+        receiver_timeout: micros_from_ms(setting("wal_receiver_timeout")),
+        retry_interval: micros_from_ms(setting("wal_retrieve_retry_interval")),
+        default_application_name: if cluster.is_empty() {
+            "walreceiver"
+        } else {
+            cluster
+        },
+        slot_name: db.settings.value("primary_slot_name"),
     }
 }
