@@ -42,7 +42,7 @@ pub mod xact;
 /// What the engine's unit tests share: a fresh server with one session.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::{Database, InitOptions, SessionId};
+    use crate::{Database, InitOptions, Outcome, SessionId};
 
     pub fn db() -> (Database, SessionId) {
         let mut db = Database::initdb(InitOptions {
@@ -52,6 +52,37 @@ pub(crate) mod test_support {
         });
         let session = db.open_session();
         (db, session)
+    }
+
+    /// The last statement's outcome of `sql` (one or more statements).
+    pub fn run(db: &mut Database, session: SessionId, sql: &str) -> crate::Result<Outcome> {
+        let mut results = crate::sql::execute(db, session, sql);
+        results.pop().expect("a result").outcome
+    }
+
+    /// The rows `sql` returns, as text (NULL as None); anything else fails the test.
+    pub fn rows(db: &mut Database, session: SessionId, sql: &str) -> Vec<Vec<Option<String>>> {
+        match run(db, session, sql) {
+            Ok(Outcome::Rows { rows, .. }) => rows,
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    /// Each row `sql` returns as one line, its values joined by spaces (NULL as empty); a
+    /// statement that returns no rows gives no lines; an error fails the test.
+    pub fn lines(db: &mut Database, session: SessionId, sql: &str) -> Vec<String> {
+        match run(db, session, sql) {
+            Ok(Outcome::Rows { rows, .. }) => rows
+                .into_iter()
+                .map(|row| {
+                    let values: Vec<String> =
+                        row.into_iter().map(Option::unwrap_or_default).collect();
+                    values.join(" ")
+                })
+                .collect(),
+            Ok(_) => Vec::new(),
+            other => panic!("{sql}: {other:?}"),
+        }
     }
 }
 

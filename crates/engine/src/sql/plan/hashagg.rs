@@ -218,25 +218,7 @@ pub(super) fn hash_key(key: &[Value]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::db;
-    use crate::{Database, Outcome, SessionId};
-
-    fn rows(db: &mut Database, session: SessionId, sql: &str) -> Vec<String> {
-        let mut results = crate::sql::execute(db, session, sql);
-        match results.pop().expect("a result").outcome {
-            Ok(Outcome::Rows { rows, .. }) => rows
-                .into_iter()
-                .map(|r| {
-                    r.into_iter()
-                        .map(|v| v.unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect(),
-            Ok(_) => Vec::new(),
-            other => panic!("{sql}: {other:?}"),
-        }
-    }
+    use crate::test_support::{db, lines as rows};
 
     /// 20,000 groups through 64 kB (hash_mem 128 kB): several batches, every group once, and
     /// the node's memory within hash_mem.

@@ -271,24 +271,7 @@ impl Source for BatchLeft {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::db;
-    use crate::{Database, Outcome, SessionId};
-
-    fn rows(db: &mut Database, session: SessionId, sql: &str) -> Vec<String> {
-        let mut results = crate::sql::execute(db, session, sql);
-        match results.pop().expect("a result").outcome {
-            Ok(Outcome::Rows { rows, .. }) => rows
-                .into_iter()
-                .map(|r| {
-                    let values: Vec<String> =
-                        r.into_iter().map(|v| v.unwrap_or_default()).collect();
-                    values.join(" ")
-                })
-                .collect(),
-            Ok(_) => Vec::new(),
-            other => panic!("{sql}: {other:?}"),
-        }
-    }
+    use crate::test_support::{db, lines as rows};
 
     /// A join of 40,000 rows on each side through 64 kB (hash_mem 128 kB): in batches, each
     /// pair once, and the join's memory within hash_mem.

@@ -540,20 +540,8 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
 mod tests {
     use proptest::prelude::*;
 
-    use crate::test_support::db;
-    use crate::{Database, Outcome, SessionId};
-
-    fn run(db: &mut Database, session: SessionId, sql: &str) -> crate::Result<Outcome> {
-        let mut results = crate::sql::execute(db, session, sql);
-        results.pop().expect("a result").outcome
-    }
-
-    fn rows(db: &mut Database, session: SessionId, sql: &str) -> Vec<Vec<Option<String>>> {
-        match run(db, session, sql) {
-            Ok(Outcome::Rows { rows, .. }) => rows,
-            other => panic!("{sql}: {other:?}"),
-        }
-    }
+    use crate::test_support::{db, rows, run};
+    use crate::{Database, SessionId};
 
     fn ints(db: &mut Database, session: SessionId, sql: &str) -> Vec<Vec<i64>> {
         rows(db, session, sql)

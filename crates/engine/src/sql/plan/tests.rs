@@ -1,21 +1,9 @@
 //! The executor's bounds: how much work a LIMIT or a hash join costs, and that deep
 //! subqueries end in 54001.
 
-use crate::{Database, Outcome, SessionId};
+use crate::{Database, SessionId};
 
-use crate::test_support::db;
-
-fn run(db: &mut Database, session: SessionId, sql: &str) -> crate::Result<Outcome> {
-    let mut results = crate::sql::execute(db, session, sql);
-    results.pop().expect("a result").outcome
-}
-
-fn rows(db: &mut Database, session: SessionId, sql: &str) -> Vec<Vec<Option<String>>> {
-    match run(db, session, sql) {
-        Ok(Outcome::Rows { rows, .. }) => rows,
-        other => panic!("{sql}: {other:?}"),
-    }
-}
+use crate::test_support::{db, rows, run};
 
 /// Two tables of `n` rows each.
 fn two_tables(db: &mut Database, session: SessionId, n: usize) {
