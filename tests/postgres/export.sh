@@ -19,7 +19,7 @@ base="${PGPLAY_EXPORT_PORT:-56400}"
 
 # The seeds whose export matches today; README.md ("Take it to real servers") says why the
 # others do not yet.
-matching=(001_building_streaming_replication 005_replication_monitoring)
+matching=(000_streaming_hot_standby 001_building_streaming_replication 005_replication_monitoring)
 if [ $# -eq 0 ]; then
     for name in "${matching[@]}"; do set -- "$@" "$repo/tests/seeds/$name.psql"; done
 fi

@@ -35,7 +35,7 @@ pub struct DirectoryFiles {
     pub port: u16,
     pub files: ConfigFiles,
     /// `postgresql.auto.conf`.
-    pub auto_conf: BTreeMap<String, String>,
+    pub auto_conf: pgplay_engine::guc::AutoConf,
     /// `pg_wal/*.history`.
     pub history_files: BTreeMap<TimeLineId, String>,
     /// `global/pg_control`.
@@ -493,8 +493,9 @@ mod tests {
                 .files
                 .unwrap()
                 .auto_conf
-                .get("work_mem")
-                .map(String::as_str),
+                .iter()
+                .find(|(name, _)| name == "work_mem")
+                .map(|(_, value)| value.as_str()),
             Some("8MB")
         );
     }

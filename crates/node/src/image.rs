@@ -18,7 +18,7 @@ use crate::{ConfigFiles, Node, RunState};
 struct NodeImage {
     name: String,
     files: ConfigFiles,
-    auto_conf: BTreeMap<String, String>,
+    auto_conf: pgplay_engine::guc::AutoConf,
     history_files: BTreeMap<TimeLineId, String>,
     data: DataState,
     wal: WalLog,
@@ -32,7 +32,7 @@ struct NodeImage {
 struct NodeImageRef<'a> {
     name: &'a str,
     files: &'a ConfigFiles,
-    auto_conf: &'a BTreeMap<String, String>,
+    auto_conf: &'a pgplay_engine::guc::AutoConf,
     history_files: &'a BTreeMap<TimeLineId, String>,
     data: &'a DataState,
     wal: &'a WalLog,

@@ -105,16 +105,19 @@ impl Node {
         };
         if recovery_conf != RecoveryConf::None {
             files.standby_signal = true;
-            let password = password
-                .map(|p| format!("password='{}' ", p.replace('\'', "\\'")))
-                .unwrap_or_default();
+            // libpq looks for a password file only when it was given no password, and then
+            // pg_basebackup -R writes its path too.
+            let password = match password {
+                Some(p) => format!("password={} ", conn_str_value(&p)),
+                None => "passfile='/var/lib/postgresql/.pgpass' ".to_string(),
+            };
             let application_name = match recovery_conf {
                 RecoveryConf::WrittenNamed => format!("application_name={name} "),
                 _ => String::new(),
             };
             let conninfo = format!(
-                "user={user} {password}passfile='/var/lib/postgresql/.pgpass' channel_binding=prefer host={} port={} {application_name}sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
-                self.address, self.port
+                "user={} {password}channel_binding=prefer host={} port={} {application_name}sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
+                conn_str_value(&user), self.address, self.port
             );
             let _ = db
                 .settings
@@ -151,4 +154,25 @@ impl RecoveryConf {
             RecoveryConf::None
         }
     }
+}
+
+/// A conninfo value as pg_basebackup -R writes it (libpq's `appendConnStrVal`): bare when it is
+/// only ASCII letters, digits, `_` and `.`, otherwise quoted with `'` and `\` escaped.
+fn conn_str_value(value: &str) -> String {
+    let bare = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if bare {
+        return value.to_string();
+    }
+    let mut quoted = String::from("'");
+    for c in value.chars() {
+        if c == '\'' || c == '\\' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
 }
