@@ -130,7 +130,7 @@ pub const LESSONS: &[Lesson] = &[
                 "standby3",
                 "See where the standby will connect.",
                 "cat standby3/postgresql.auto.conf",
-                "primary_conninfo = 'user=repl password=''CHANGE_ME''",
+                "primary_conninfo = 'user=repl password=CHANGE_ME",
             ),
             shell(
                 "standby3",
