@@ -389,13 +389,26 @@ impl Database {
 
     // ----- the write path -------------------------------------------------
 
-    /// Inserts a record and applies it. Returns where it starts.
+    /// Inserts a record and applies it. Returns where it starts. A change to an unlogged
+    /// relation is only applied: it never reaches the WAL, so standbys and crash recovery
+    /// do not see it (the returned position is where the WAL stands).
     pub(crate) fn log(&mut self, xid: Xid, body: RecordBody) -> Result<Lsn> {
         let record = Record {
             xid,
             prev: Lsn::INVALID,
             body,
         };
+        let unlogged = record
+            .body
+            .data_relation()
+            .is_some_and(|relation| self.data.storage.unlogged.contains(&relation));
+        if unlogged {
+            let storage = &mut self.data.storage;
+            let fake = Lsn((storage.unlogged_lsn.0 + 1).max(self.wal.insert_lsn().0));
+            storage.unlogged_lsn = fake;
+            redo::apply(&mut self.data, fake, &record)?;
+            return Ok(self.wal.insert_lsn());
+        }
         let (lsn, end) = self.wal.insert(record.clone());
         redo::apply(&mut self.data, lsn, &record)?;
         self.replayed_upto = end;
@@ -718,6 +731,7 @@ impl Database {
         self.data.catalog_generation += 1;
         self.oid_logged_limit = self.data.next_oid;
         self.replayed_upto = end;
+        self.reset_unlogged_relations();
         self.checkpoint(true);
         self.control.state = ClusterState::InProduction;
         lines.push("LOG:  database system is ready to accept connections".to_string());

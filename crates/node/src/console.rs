@@ -424,6 +424,7 @@ fn describe_table(table: &TableDef, catalog: &pgplay_engine::catalog::Catalog) -
     psql::format_table_description(&psql::TableDescription {
         schema: "public".into(),
         name: table.name.clone(),
+        unlogged: catalog.is_unlogged(table.oid),
         columns,
         indexes,
         check_constraints: table

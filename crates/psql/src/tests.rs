@@ -1192,6 +1192,7 @@ fn describe_table_without_columns() {
         format_table_description(&TableDescription {
             schema: "public".into(),
             name: "z".into(),
+            unlogged: false,
             columns: vec![],
             indexes: vec![],
             check_constraints: vec![],
@@ -1282,6 +1283,7 @@ fn table_t() -> TableDescription {
     TableDescription {
         schema: "public".into(),
         name: "t".into(),
+        unlogged: false,
         columns: vec![
             col(
                 "id",
@@ -1312,6 +1314,7 @@ fn table_u() -> TableDescription {
     TableDescription {
         schema: "public".into(),
         name: "u".into(),
+        unlogged: false,
         columns: vec![
             col("a", "integer", None, false, None),
             col("b", "character varying(10)", None, true, None),
@@ -1333,6 +1336,7 @@ fn table_p() -> TableDescription {
     TableDescription {
         schema: "public".into(),
         name: "p".into(),
+        unlogged: false,
         columns: vec![
             col("id", "integer", None, true, None),
             col("v", "integer", None, false, None),
@@ -1346,4 +1350,15 @@ fn table_p() -> TableDescription {
         foreign_keys: vec![constraint("p_r_fkey", "FOREIGN KEY (r) REFERENCES t(id)")],
         referenced_by: vec![],
     }
+}
+
+/// psql titles an unlogged table's `\d` so (checked against PostgreSQL 15's psql).
+#[test]
+fn an_unlogged_table_says_so_in_its_title() {
+    let mut table = table_t();
+    table.unlogged = true;
+    let out = format_table_description(&table);
+    let title = out.lines().next().unwrap_or_default();
+    assert_eq!(title.trim(), "Unlogged table \"public.t\"");
+    assert!(title.starts_with("  "), "centred: {title:?}");
 }

@@ -356,6 +356,7 @@ impl<'p, 'e> Planner<'p, 'e> {
             return self.plan_view(&view, &qualifier, alias);
         }
         if let Some(table) = self.ex.catalog.table(name) {
+            self.ex.check_readable(table)?;
             let oid = table.oid;
             self.relations_read.insert(oid);
             // The table of SELECT ... FOR UPDATE/SHARE is locked in RowShareLock.
