@@ -66,6 +66,8 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
             bytes.extend_from_slice(&encode(&v.items));
             encode_varlena(&bytes, out)
         }
+        // uuid: its 16 bytes as they are, as PostgreSQL stores `pg_uuid_t`.
+        Value::Uuid(v) => out.extend_from_slice(v),
     }
 }
 
@@ -158,6 +160,7 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         | DataType::Char
         | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
         DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
+        DataType::Uuid => Value::Uuid(cursor.array()?),
     })
 }
 

@@ -11,6 +11,7 @@ pub mod array;
 pub mod date;
 pub mod interval;
 pub mod numeric;
+pub mod uuid;
 pub mod zone;
 pub use array::Array;
 pub use interval::Interval;
@@ -42,6 +43,7 @@ pub enum DataType {
     Unknown,
     /// A one-dimensional array of the element type (`integer[]`; never an array of arrays).
     Array(Box<DataType>),
+    Uuid,
 }
 
 impl DataType {
@@ -76,6 +78,7 @@ impl DataType {
             DataType::PgLsn => "pg_lsn".into(),
             DataType::Unknown => "unknown".into(),
             DataType::Array(element) => format!("{}[]", element.name()),
+            DataType::Uuid => "uuid".into(),
         }
     }
 
@@ -109,6 +112,7 @@ impl DataType {
             DataType::Date => 1082,
             DataType::PgLsn => 3220,
             DataType::Array(element) => array_oid(element),
+            DataType::Uuid => 2950,
         }
     }
 
@@ -167,6 +171,7 @@ impl DataType {
             1186 => DataType::Interval,
             1082 => DataType::Date,
             3220 => DataType::PgLsn,
+            2950 => DataType::Uuid,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -235,6 +240,7 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1186, 1187),
     (1082, 1182),
     (3220, 3221),
+    (2950, 2951),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -265,6 +271,7 @@ pub enum Value {
     Date(i32),
     PgLsn(Lsn),
     Array(Box<Array>),
+    Uuid([u8; 16]),
 }
 
 impl Value {
@@ -324,6 +331,7 @@ impl Value {
             Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
             Value::Array(v) => array::format(v),
+            Value::Uuid(v) => uuid::format(v),
         })
     }
 }
@@ -629,6 +637,7 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
             let parsed = array::parse(text, element)?;
             return apply_typmod(parsed, data_type);
         }
+        DataType::Uuid => Value::Uuid(uuid::parse(text)?),
     };
     Ok(value)
 }
@@ -801,7 +810,7 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
             _ => return Err(cannot_cast(from, to)),
         },
-        DataType::Interval | DataType::PgLsn | DataType::Array(_) => {
+        DataType::Interval | DataType::PgLsn | DataType::Array(_) | DataType::Uuid => {
             return Err(cannot_cast(from, to))
         }
     };
@@ -914,6 +923,7 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
+        (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

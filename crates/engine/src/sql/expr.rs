@@ -942,6 +942,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         T::Timestamp(_, _) => DataType::Timestamp,
         T::Interval { .. } => DataType::Interval,
         T::Date => DataType::Date,
+        T::Uuid => DataType::Uuid,
         T::Regclass => DataType::Text,
         // `integer[]`, `integer[][]`, `integer[3]`, `integer ARRAY`: one array type, as in
         // PostgreSQL, which ignores the declared sizes and dimensions.
@@ -959,6 +960,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "smallserial" | "serial2" => DataType::Int2,
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
+            "uuid" => DataType::Uuid,
             other => {
                 return Err(DbError::new(
                     code::UNDEFINED_OBJECT,

@@ -95,6 +95,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
         &[DataType::Int4, DataType::Int8],
         DataType::Bool,
     ),
+    ("gen_random_uuid", &[], DataType::Uuid),
 ];
 
 /// How many of a system function's parameters may be left out (they have defaults).

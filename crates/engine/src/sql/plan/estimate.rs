@@ -254,7 +254,7 @@ fn width(data_type: &DataType) -> u64 {
         | DataType::Timestamp
         | DataType::TimestampTz
         | DataType::PgLsn => 8,
-        DataType::Interval => 16,
+        DataType::Interval | DataType::Uuid => 16,
         DataType::Name => 64,
         _ => 32,
     }

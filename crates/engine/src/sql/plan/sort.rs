@@ -512,6 +512,7 @@ fn tag(value: &Value) -> u8 {
         Value::Date(_) => 12,
         Value::PgLsn(_) => 13,
         Value::Array(_) => ARRAY_TAG,
+        Value::Uuid(_) => 15,
     }
 }
 
@@ -532,6 +533,7 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         11 => DataType::Interval,
         12 => DataType::Date,
         13 => DataType::PgLsn,
+        15 => DataType::Uuid,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
