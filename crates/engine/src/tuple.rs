@@ -68,6 +68,7 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
         }
         // uuid: its 16 bytes as they are, as PostgreSQL stores `pg_uuid_t`.
         Value::Uuid(v) => out.extend_from_slice(v),
+        Value::Bytea(v) => encode_varlena(v, out),
     }
 }
 
@@ -161,6 +162,7 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
         DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
         DataType::Uuid => Value::Uuid(cursor.array()?),
+        DataType::Bytea => Value::Bytea(cursor.varlena()?.to_vec()),
     })
 }
 

@@ -8,6 +8,7 @@ use pgplay_wal::Lsn;
 use crate::error::{code, DbError, Result};
 
 pub mod array;
+pub mod bytea;
 pub mod date;
 pub mod interval;
 pub mod numeric;
@@ -44,6 +45,7 @@ pub enum DataType {
     /// A one-dimensional array of the element type (`integer[]`; never an array of arrays).
     Array(Box<DataType>),
     Uuid,
+    Bytea,
 }
 
 impl DataType {
@@ -79,6 +81,7 @@ impl DataType {
             DataType::Unknown => "unknown".into(),
             DataType::Array(element) => format!("{}[]", element.name()),
             DataType::Uuid => "uuid".into(),
+            DataType::Bytea => "bytea".into(),
         }
     }
 
@@ -113,6 +116,7 @@ impl DataType {
             DataType::PgLsn => 3220,
             DataType::Array(element) => array_oid(element),
             DataType::Uuid => 2950,
+            DataType::Bytea => 17,
         }
     }
 
@@ -172,6 +176,7 @@ impl DataType {
             1082 => DataType::Date,
             3220 => DataType::PgLsn,
             2950 => DataType::Uuid,
+            17 => DataType::Bytea,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -241,6 +246,7 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1082, 1182),
     (3220, 3221),
     (2950, 2951),
+    (17, 1001),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -272,6 +278,7 @@ pub enum Value {
     PgLsn(Lsn),
     Array(Box<Array>),
     Uuid([u8; 16]),
+    Bytea(Vec<u8>),
 }
 
 impl Value {
@@ -332,6 +339,7 @@ impl Value {
             Value::PgLsn(v) => v.to_string(),
             Value::Array(v) => array::format(v),
             Value::Uuid(v) => uuid::format(v),
+            Value::Bytea(v) => bytea::format(v),
         })
     }
 }
@@ -638,6 +646,7 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
             return apply_typmod(parsed, data_type);
         }
         DataType::Uuid => Value::Uuid(uuid::parse(text)?),
+        DataType::Bytea => Value::Bytea(bytea::parse(text)?),
     };
     Ok(value)
 }
@@ -810,9 +819,11 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
             _ => return Err(cannot_cast(from, to)),
         },
-        DataType::Interval | DataType::PgLsn | DataType::Array(_) | DataType::Uuid => {
-            return Err(cannot_cast(from, to))
-        }
+        DataType::Interval
+        | DataType::PgLsn
+        | DataType::Array(_)
+        | DataType::Uuid
+        | DataType::Bytea => return Err(cannot_cast(from, to)),
     };
     Ok(out)
 }
@@ -924,6 +935,7 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
         (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
+        (Value::Bytea(a), Value::Bytea(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

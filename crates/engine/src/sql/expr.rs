@@ -735,6 +735,9 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             })
         }
         BinaryOperator::StringConcat => {
+            if let Some(bound) = super::bytea::bind_concat(&left, &right) {
+                return bound;
+            }
             if let Some(bound) = super::arrays::bind_concat(left.clone(), right.clone()) {
                 return bound;
             }
@@ -943,6 +946,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         T::Interval { .. } => DataType::Interval,
         T::Date => DataType::Date,
         T::Uuid => DataType::Uuid,
+        T::Bytea => DataType::Bytea,
         T::Regclass => DataType::Text,
         // `integer[]`, `integer[][]`, `integer[3]`, `integer ARRAY`: one array type, as in
         // PostgreSQL, which ignores the declared sizes and dimensions.
@@ -961,6 +965,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
             "uuid" => DataType::Uuid,
+            "bytea" => DataType::Bytea,
             other => {
                 return Err(DbError::new(
                     code::UNDEFINED_OBJECT,

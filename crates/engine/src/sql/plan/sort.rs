@@ -513,6 +513,7 @@ fn tag(value: &Value) -> u8 {
         Value::PgLsn(_) => 13,
         Value::Array(_) => ARRAY_TAG,
         Value::Uuid(_) => 15,
+        Value::Bytea(_) => 16,
     }
 }
 
@@ -534,6 +535,7 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         12 => DataType::Date,
         13 => DataType::PgLsn,
         15 => DataType::Uuid,
+        16 => DataType::Bytea,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
