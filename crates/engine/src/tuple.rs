@@ -69,6 +69,7 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
         // uuid: its 16 bytes as they are, as PostgreSQL stores `pg_uuid_t`.
         Value::Uuid(v) => out.extend_from_slice(v),
         Value::Bytea(v) => encode_varlena(v, out),
+        Value::Float4(v) => out.extend_from_slice(&v.to_le_bytes()),
     }
 }
 
@@ -163,6 +164,7 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
         DataType::Uuid => Value::Uuid(cursor.array()?),
         DataType::Bytea => Value::Bytea(cursor.varlena()?.to_vec()),
+        DataType::Float4 => Value::Float4(f32::from_le_bytes(cursor.array()?)),
     })
 }
 

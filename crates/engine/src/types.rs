@@ -10,6 +10,7 @@ use crate::error::{code, DbError, Result};
 pub mod array;
 pub mod bytea;
 pub mod date;
+pub mod float;
 pub mod interval;
 pub mod numeric;
 pub mod uuid;
@@ -46,6 +47,7 @@ pub enum DataType {
     Array(Box<DataType>),
     Uuid,
     Bytea,
+    Float4,
 }
 
 impl DataType {
@@ -82,6 +84,7 @@ impl DataType {
             DataType::Array(element) => format!("{}[]", element.name()),
             DataType::Uuid => "uuid".into(),
             DataType::Bytea => "bytea".into(),
+            DataType::Float4 => "real".into(),
         }
     }
 
@@ -117,6 +120,7 @@ impl DataType {
             DataType::Array(element) => array_oid(element),
             DataType::Uuid => 2950,
             DataType::Bytea => 17,
+            DataType::Float4 => 700,
         }
     }
 
@@ -177,6 +181,7 @@ impl DataType {
             3220 => DataType::PgLsn,
             2950 => DataType::Uuid,
             17 => DataType::Bytea,
+            700 => DataType::Float4,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -193,6 +198,7 @@ impl DataType {
                 | DataType::Numeric { .. }
                 | DataType::Float8
                 | DataType::Oid
+                | DataType::Float4
         )
     }
     pub fn is_string(&self) -> bool {
@@ -212,7 +218,7 @@ impl DataType {
             DataType::Int4 | DataType::Oid => 2,
             DataType::Int8 => 3,
             DataType::Numeric { .. } => 4,
-            DataType::Float8 => 5,
+            DataType::Float8 | DataType::Float4 => 5,
             _ => 0,
         }
     }
@@ -247,6 +253,7 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (3220, 3221),
     (2950, 2951),
     (17, 1001),
+    (700, 1021),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -279,6 +286,7 @@ pub enum Value {
     Array(Box<Array>),
     Uuid([u8; 16]),
     Bytea(Vec<u8>),
+    Float4(f32),
 }
 
 impl Value {
@@ -301,6 +309,11 @@ impl Value {
         match self {
             Value::Numeric(v) => Some(v.clone()),
             Value::Float8(v) => Some(Numeric::from_f64(*v)),
+            // float4_numeric: the value printed with FLT_DIG digits, then read as numeric.
+            Value::Float4(v) if v.is_finite() => {
+                Numeric::parse(&float::format_g(f64::from(*v), 6)).ok()
+            }
+            Value::Float4(v) => Some(Numeric::from_f64(f64::from(*v))),
             other => other.as_i64().map(|v| Numeric::from_i128(i128::from(v))),
         }
     }
@@ -308,6 +321,7 @@ impl Value {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Float8(v) => Some(*v),
+            Value::Float4(v) => Some(f64::from(*v)),
             Value::Numeric(v) => Some(v.to_f64()),
             other => other.as_i64().map(|v| v as f64),
         }
@@ -340,27 +354,13 @@ impl Value {
             Value::Array(v) => array::format(v),
             Value::Uuid(v) => uuid::format(v),
             Value::Bytea(v) => bytea::format(v),
+            Value::Float4(v) => float::format_float4(*v),
         })
     }
 }
 
 fn format_float8(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".into()
-    } else if value.is_infinite() {
-        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if value != 0.0 && (value.abs() >= 1e15 || value.abs() < 1e-4) {
-        let text = format!("{value:e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let exponent: i32 = exponent.parse().unwrap_or(0);
-        format!(
-            "{mantissa}e{}{:02}",
-            if exponent < 0 { '-' } else { '+' },
-            exponent.abs()
-        )
-    } else {
-        format!("{value}")
-    }
+    float::format_float8(value)
 }
 
 /// `2026-11-23 19:05:43.428659`, trailing zeros of the fraction dropped.
@@ -647,6 +647,7 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         }
         DataType::Uuid => Value::Uuid(uuid::parse(text)?),
         DataType::Bytea => Value::Bytea(bytea::parse(text)?),
+        DataType::Float4 => Value::Float4(float::parse_float4(text, parse_float(trimmed))?),
     };
     Ok(value)
 }
@@ -796,6 +797,14 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
         }
         DataType::Float8 => Value::Float8(value.as_f64().ok_or_else(|| cannot_cast(from, to))?),
+        DataType::Float4 => match value {
+            Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Oid(_) => {
+                Value::Float4(value.as_i64().unwrap_or(0) as f32)
+            }
+            other => Value::Float4(float::to_float4(
+                other.as_f64().ok_or_else(|| cannot_cast(from, to))?,
+            )?),
+        },
         DataType::Bool => match value {
             Value::Int4(v) => Value::Bool(v != 0),
             _ => return Err(cannot_cast(from, to)),
@@ -858,7 +867,8 @@ fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Valu
             }
             number.to_i128_rounded().ok_or_else(out_of_range)?
         }
-        Value::Float8(f) => {
+        Value::Float8(_) | Value::Float4(_) => {
+            let f = value.as_f64().unwrap_or(f64::NAN);
             if !f.is_finite() {
                 return Err(out_of_range());
             }
@@ -936,12 +946,12 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
         (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
         (Value::Bytea(a), Value::Bytea(b)) => a.cmp(b),
-        (Value::Float8(_), _) | (_, Value::Float8(_)) => {
+        (Value::Float8(_) | Value::Float4(_), _) | (_, Value::Float8(_) | Value::Float4(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),
                 right.as_f64().unwrap_or(f64::NAN),
             );
-            a.total_cmp(&b)
+            float_cmp(a, b)
         }
         (Value::Numeric(_), _) | (_, Value::Numeric(_)) => {
             match (left.as_numeric(), right.as_numeric()) {
@@ -953,6 +963,16 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => format!("{left:?}").cmp(&format!("{right:?}")),
         },
+    }
+}
+
+/// `float8_cmp_internal`: NaN equals NaN and sorts above every number; -0 equals 0.
+fn float_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
     }
 }
 

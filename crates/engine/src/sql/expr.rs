@@ -654,6 +654,7 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
             };
             Ok(Value::Float8(value))
         }
+        DataType::Float4 => float4_arith(op, a, b),
         _ => {
             let (x, y) = (
                 a.as_numeric().unwrap_or_else(Numeric::zero),
@@ -671,12 +672,48 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
     }
 }
 
+/// `float4pl` and its siblings: computed exactly in double, then rounded to real, with
+/// PostgreSQL's overflow and underflow checks.
+fn float4_arith(op: Arith, a: &Value, b: &Value) -> Result<Value> {
+    let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+    let value = match op {
+        Arith::Add => x + y,
+        Arith::Sub => x - y,
+        Arith::Mul => x * y,
+        Arith::Div | Arith::Mod if y == 0.0 => return Err(DbError::division_by_zero()),
+        Arith::Div => x / y,
+        Arith::Mod => x % y,
+    };
+    let narrow = value as f32;
+    let range = |what: &str| {
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("value out of range: {what}"),
+        )
+    };
+    if narrow.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err(range("overflow"));
+    }
+    if narrow == 0.0
+        && matches!(op, Arith::Mul | Arith::Div)
+        && x != 0.0
+        && y.is_finite()
+        && y != 0.0
+    {
+        return Err(range("underflow"));
+    }
+    Ok(Value::Float4(narrow))
+}
+
 /// The common type of two operands for arithmetic or comparison, if any.
 pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
     use DataType::*;
     match (a, b) {
         (Unknown, Unknown) => Some(Text),
         (Unknown, other) | (other, Unknown) => Some(other.without_modifier()),
+        // real with another number is double precision, as PostgreSQL resolves its operators.
+        (Float4, Float4) => Some(Float4),
+        (Float4, _) | (_, Float4) if a.is_numeric() && b.is_numeric() => Some(Float8),
         _ if a.is_numeric() && b.is_numeric() => Some(
             if a.numeric_rank() >= b.numeric_rank() {
                 a
@@ -938,7 +975,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             ast::ExactNumberInfo::Precision(p) => numeric_typmod(*p, 0)?,
             ast::ExactNumberInfo::PrecisionAndScale(p, s) => numeric_typmod(*p, *s)?,
         },
-        T::DoublePrecision | T::Float8 | T::Double(_) | T::Real | T::Float4 => DataType::Float8,
+        T::DoublePrecision | T::Float8 | T::Double(_) => DataType::Float8,
+        T::Real | T::Float4 => DataType::Float4,
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
             DataType::TimestampTz
         }
@@ -964,6 +1002,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "smallserial" | "serial2" => DataType::Int2,
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
+            "float4" => DataType::Float4,
             "uuid" => DataType::Uuid,
             "bytea" => DataType::Bytea,
             other => {

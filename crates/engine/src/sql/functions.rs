@@ -470,6 +470,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
                     .ok_or_else(|| DbError::out_of_range("bigint"))?,
             ),
             Value::Float8(v) => Value::Float8(v.abs()),
+            Value::Float4(v) => Value::Float4(v.abs()),
             other => Value::Numeric(other.as_numeric().unwrap_or_else(Numeric::zero).abs()),
         },
         "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args)?,

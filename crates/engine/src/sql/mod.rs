@@ -746,9 +746,14 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
     let zone = db.setting(session, "TimeZone");
     let now = db.now;
     let bytea_output = db.setting(session, "bytea_output");
+    let extra_float_digits = db.setting(session, "extra_float_digits");
     let mut outcome = crate::types::zone::with_session_zone(&zone, || {
         crate::types::bytea::with_output(&bytea_output, || {
-            crate::types::zone::with_statement_now(now, || run(db, session, parsed, &mut notices))
+            crate::types::float::with_extra_digits(&extra_float_digits, || {
+                crate::types::zone::with_statement_now(now, || {
+                    run(db, session, parsed, &mut notices)
+                })
+            })
         })
     });
     db.interrupts.finish_statement();

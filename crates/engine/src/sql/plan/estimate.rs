@@ -248,7 +248,7 @@ fn width(data_type: &DataType) -> u64 {
     match data_type {
         DataType::Bool | DataType::Char => 1,
         DataType::Int2 => 2,
-        DataType::Int4 | DataType::Oid => 4,
+        DataType::Int4 | DataType::Oid | DataType::Float4 => 4,
         DataType::Int8
         | DataType::Float8
         | DataType::Timestamp

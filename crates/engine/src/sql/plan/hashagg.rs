@@ -201,6 +201,7 @@ pub(super) fn hash_key(key: &[Value]) -> u64 {
             Value::Numeric(n) => feed(&n.trim_scale().encode()),
             Value::Interval(i) => feed(&i.span().to_le_bytes()),
             Value::Float8(f) => feed(&f.to_bits().to_le_bytes()),
+            Value::Float4(f) => feed(&f64::from(*f).to_bits().to_le_bytes()),
             Value::Text(t) => feed(t.as_bytes()),
             other => match other.as_i64() {
                 Some(i) => feed(&i.to_le_bytes()),

@@ -514,6 +514,7 @@ fn tag(value: &Value) -> u8 {
         Value::Array(_) => ARRAY_TAG,
         Value::Uuid(_) => 15,
         Value::Bytea(_) => 16,
+        Value::Float4(_) => 17,
     }
 }
 
@@ -536,6 +537,7 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         13 => DataType::PgLsn,
         15 => DataType::Uuid,
         16 => DataType::Bytea,
+        17 => DataType::Float4,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
