@@ -70,6 +70,7 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Uuid(v) => out.extend_from_slice(v),
         Value::Bytea(v) => encode_varlena(v, out),
         Value::Float4(v) => out.extend_from_slice(&v.to_le_bytes()),
+        Value::Time(v) => out.extend_from_slice(&v.to_le_bytes()),
     }
 }
 
@@ -165,6 +166,7 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         DataType::Uuid => Value::Uuid(cursor.array()?),
         DataType::Bytea => Value::Bytea(cursor.varlena()?.to_vec()),
         DataType::Float4 => Value::Float4(f32::from_le_bytes(cursor.array()?)),
+        DataType::Time(_) => Value::Time(i64::from_le_bytes(cursor.array()?)),
     })
 }
 

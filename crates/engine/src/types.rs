@@ -13,6 +13,7 @@ pub mod date;
 pub mod float;
 pub mod interval;
 pub mod numeric;
+pub mod time;
 pub mod uuid;
 pub mod zone;
 pub use array::Array;
@@ -48,6 +49,8 @@ pub enum DataType {
     Uuid,
     Bytea,
     Float4,
+    /// `time [(p)] without time zone`, with its precision.
+    Time(Option<u32>),
 }
 
 impl DataType {
@@ -85,6 +88,8 @@ impl DataType {
             DataType::Uuid => "uuid".into(),
             DataType::Bytea => "bytea".into(),
             DataType::Float4 => "real".into(),
+            DataType::Time(None) => "time without time zone".into(),
+            DataType::Time(Some(p)) => format!("time({p}) without time zone"),
         }
     }
 
@@ -94,6 +99,7 @@ impl DataType {
             DataType::Numeric { .. } => "numeric".into(),
             DataType::Varchar(_) => "character varying".into(),
             DataType::Array(element) => format!("{}[]", element.base_name()),
+            DataType::Time(_) => "time without time zone".into(),
             other => other.name(),
         }
     }
@@ -121,6 +127,7 @@ impl DataType {
             DataType::Uuid => 2950,
             DataType::Bytea => 17,
             DataType::Float4 => 700,
+            DataType::Time(_) => 1083,
         }
     }
 
@@ -149,6 +156,7 @@ impl DataType {
             DataType::Numeric {
                 precision_scale: Some((p, s)),
             } => ((*p << 16) | (*s as u32 & 0x7FF)) as i32 + 4,
+            DataType::Time(Some(p)) => *p as i32,
             _ => -1,
         }
     }
@@ -182,6 +190,7 @@ impl DataType {
             2950 => DataType::Uuid,
             17 => DataType::Bytea,
             700 => DataType::Float4,
+            1083 => DataType::Time((0..=6).contains(&typmod).then_some(typmod as u32)),
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -228,6 +237,7 @@ impl DataType {
             DataType::Numeric { .. } => DataType::NUMERIC,
             DataType::Varchar(_) => DataType::Varchar(None),
             DataType::Array(element) => DataType::Array(Box::new(element.without_modifier())),
+            DataType::Time(_) => DataType::Time(None),
             other => other.clone(),
         }
     }
@@ -254,6 +264,7 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (2950, 2951),
     (17, 1001),
     (700, 1021),
+    (1083, 1183),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -287,6 +298,8 @@ pub enum Value {
     Uuid([u8; 16]),
     Bytea(Vec<u8>),
     Float4(f32),
+    /// Microseconds since midnight ([`time`]).
+    Time(i64),
 }
 
 impl Value {
@@ -355,6 +368,7 @@ impl Value {
             Value::Uuid(v) => uuid::format(v),
             Value::Bytea(v) => bytea::format(v),
             Value::Float4(v) => float::format_float4(*v),
+            Value::Time(v) => time::format(*v),
         })
     }
 }
@@ -648,6 +662,9 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         DataType::Uuid => Value::Uuid(uuid::parse(text)?),
         DataType::Bytea => Value::Bytea(bytea::parse(text)?),
         DataType::Float4 => Value::Float4(float::parse_float4(text, parse_float(trimmed))?),
+        DataType::Time(precision) => {
+            Value::Time(time::round(time::parse(text)?, precision.unwrap_or(6)))
+        }
     };
     Ok(value)
 }
@@ -738,6 +755,9 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
             }
             Ok(Value::Array(array))
         }
+        (Value::Time(micros), DataType::Time(Some(precision))) => {
+            Ok(Value::Time(time::round(micros, *precision)))
+        }
         (value, _) => Ok(value),
     }
 }
@@ -750,7 +770,10 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
     if from.without_modifier() == to.without_modifier()
         && !matches!(
             to,
-            DataType::Numeric { .. } | DataType::Varchar(_) | DataType::Array(_)
+            DataType::Numeric { .. }
+                | DataType::Varchar(_)
+                | DataType::Array(_)
+                | DataType::Time(_)
         )
     {
         return Ok(value);
@@ -828,11 +851,27 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
             _ => return Err(cannot_cast(from, to)),
         },
-        DataType::Interval
-        | DataType::PgLsn
-        | DataType::Array(_)
-        | DataType::Uuid
-        | DataType::Bytea => return Err(cannot_cast(from, to)),
+        DataType::Interval => match value {
+            Value::Time(micros) => Value::Interval(Interval::from_micros(micros)),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Time(_) => {
+            let micros = match value {
+                Value::Time(micros) => micros,
+                Value::Timestamp(v) if !is_finite_timestamp(v) => return Ok(Value::Null),
+                Value::TimestampTz(v) if !is_finite_timestamp(v) => return Ok(Value::Null),
+                Value::Timestamp(v) => v.rem_euclid(interval::USECS_PER_DAY),
+                Value::TimestampTz(v) => zone::session_zone()
+                    .to_local(v)
+                    .rem_euclid(interval::USECS_PER_DAY),
+                Value::Interval(span) => time::from_interval(&span),
+                _ => return Err(cannot_cast(from, to)),
+            };
+            apply_typmod(Value::Time(micros), to)?
+        }
+        DataType::PgLsn | DataType::Array(_) | DataType::Uuid | DataType::Bytea => {
+            return Err(cannot_cast(from, to))
+        }
     };
     Ok(out)
 }
@@ -917,6 +956,14 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             | (DataType::TimestampTz, DataType::Timestamp)
             | (DataType::Date, DataType::Timestamp | DataType::TimestampTz)
             | (DataType::Timestamp | DataType::TimestampTz, DataType::Date)
+            | (
+                DataType::Timestamp
+                    | DataType::TimestampTz
+                    | DataType::Interval
+                    | DataType::Time(_),
+                DataType::Time(_)
+            )
+            | (DataType::Time(_), DataType::Interval)
     )
 }
 
@@ -946,6 +993,7 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
         (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
         (Value::Bytea(a), Value::Bytea(b)) => a.cmp(b),
+        (Value::Time(a), Value::Time(b)) => a.cmp(b),
         (Value::Float8(_) | Value::Float4(_), _) | (_, Value::Float8(_) | Value::Float4(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

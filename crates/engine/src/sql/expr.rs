@@ -727,6 +727,7 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
             Some(if a == b { a.clone() } else { TimestampTz })
         }
         (Date, Timestamp | TimestampTz) => Some(b.clone()),
+        (Time(_), Time(_)) => Some(Time(None)),
         (Timestamp | TimestampTz, Date) => Some(a.clone()),
         (Array(x), Array(y)) if x.without_modifier() == y.without_modifier() => {
             Some(a.without_modifier())
@@ -977,6 +978,10 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         },
         T::DoublePrecision | T::Float8 | T::Double(_) => DataType::Float8,
         T::Real | T::Float4 => DataType::Float4,
+        T::Time(precision, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            DataType::Time(precision.map(|p| p.min(6) as u32))
+        }
+        T::Time(..) => return Err(timetz_unsupported()),
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
             DataType::TimestampTz
         }
@@ -1003,6 +1008,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
             "float4" => DataType::Float4,
+            "timetz" => return Err(timetz_unsupported()),
             "uuid" => DataType::Uuid,
             "bytea" => DataType::Bytea,
             other => {
@@ -1018,6 +1024,11 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             )))
         }
     })
+}
+
+/// `time with time zone` (timetz), which pgplay does not have.
+pub fn timetz_unsupported() -> DbError {
+    DbError::feature_not_supported("type time with time zone is not supported by pgplay yet")
 }
 
 /// `numeric(p, s)` with PostgreSQL 15's bounds (`numerictypmodin`).

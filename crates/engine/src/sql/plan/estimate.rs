@@ -253,7 +253,8 @@ fn width(data_type: &DataType) -> u64 {
         | DataType::Float8
         | DataType::Timestamp
         | DataType::TimestampTz
-        | DataType::PgLsn => 8,
+        | DataType::PgLsn
+        | DataType::Time(_) => 8,
         DataType::Interval | DataType::Uuid => 16,
         DataType::Name => 64,
         _ => 32,

@@ -515,6 +515,7 @@ fn tag(value: &Value) -> u8 {
         Value::Uuid(_) => 15,
         Value::Bytea(_) => 16,
         Value::Float4(_) => 17,
+        Value::Time(_) => 18,
     }
 }
 
@@ -538,6 +539,7 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         15 => DataType::Uuid,
         16 => DataType::Bytea,
         17 => DataType::Float4,
+        18 => DataType::Time(None),
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
