@@ -282,6 +282,7 @@ pub fn is_function(name: &str) -> bool {
             | "timezone"
             | "localtime"
             | "current_time"
+            | "make_time"
     )
 }
 
@@ -339,6 +340,9 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             Ok(Expr::Cast(Box::new(now), DataType::Time(Some(precision))))
         }
         ("current_time", _) => Err(super::expr::timetz_unsupported()),
+        ("make_time", [DataType::Int4, DataType::Int4, DataType::Float8]) => {
+            call(name, args, DataType::Time(None))
+        }
         ("date_part", [unit, DataType::Date]) if unit.is_string() => {
             let unit = coerce(args.remove(0), &DataType::Text)?;
             let extract = call(
@@ -581,6 +585,7 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
             time_of_day_arith(name, &args[0], &args[1])?
         }
         "extract_time" => Value::Numeric(extract_time(&text(0), &args[1])?),
+        "make_time" => make_time(&args[0], &args[1], float(2))?,
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
             Value::Float8(number.to_f64())
@@ -741,6 +746,30 @@ fn time_of_day_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
         }
         _ => return Err(DbError::internal(format!("{name}: bad arguments"))),
     })
+}
+
+/// `make_time(hour, min, sec)`, with `date.c`'s range check and message.
+fn make_time(hour: &Value, minute: &Value, second: f64) -> Result<Value> {
+    let (hour, minute) = (hour.as_i64().unwrap_or(0), minute.as_i64().unwrap_or(0));
+    let out_of_range = hour < 0
+        || !(0..=59).contains(&minute)
+        || !(0.0..=60.0).contains(&second)
+        || hour > 24
+        || (hour == 24 && (minute > 0 || second > 0.0));
+    if out_of_range {
+        let seconds = crate::types::float::format_g(second, 6);
+        let padded = if second.abs() < 10.0 && second >= 0.0 {
+            format!("0{seconds}")
+        } else {
+            seconds
+        };
+        return Err(DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            format!("time field value out of range: {hour}:{minute:02}:{padded}"),
+        ));
+    }
+    let micros = (hour * 60 + minute) * 60 * 1_000_000 + (second * 1e6).round_ties_even() as i64;
+    Ok(Value::Time(micros))
 }
 
 /// `extract(field from time)`: the clock's fields and its seconds since midnight.

@@ -377,6 +377,12 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
         }
         Expr::Negate(a, t) => {
             let value = eval(a, row, host)?;
+            // Floats negate their sign bit: -(0::real) is -0.
+            match value {
+                Value::Float8(f) => return Ok(Value::Float8(-f)),
+                Value::Float4(f) => return Ok(Value::Float4(-f)),
+                _ => {}
+            }
             arith(
                 Arith::Sub,
                 &cast(Value::Int4(0), &DataType::Int4, t)?,
@@ -978,6 +984,7 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
         },
         T::DoublePrecision | T::Float8 | T::Double(_) => DataType::Float8,
         T::Real | T::Float4 => DataType::Float4,
+        T::Float(info) => float_typmod(info)?,
         T::Time(precision, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
             DataType::Time(precision.map(|p| p.min(6) as u32))
         }
@@ -1024,6 +1031,26 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             )))
         }
     })
+}
+
+/// `float` and `float(p)`: real up to 24 bits, double precision up to 53 (PostgreSQL's grammar).
+fn float_typmod(info: &ast::ExactNumberInfo) -> Result<DataType> {
+    let bits = match info {
+        ast::ExactNumberInfo::None => return Ok(DataType::Float8),
+        ast::ExactNumberInfo::Precision(p) | ast::ExactNumberInfo::PrecisionAndScale(p, _) => *p,
+    };
+    match bits {
+        0 => Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "precision for type float must be at least 1 bit",
+        )),
+        1..=24 => Ok(DataType::Float4),
+        25..=53 => Ok(DataType::Float8),
+        _ => Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "precision for type float must be less than 54 bits",
+        )),
+    }
 }
 
 /// `time with time zone` (timetz), which pgplay does not have.
