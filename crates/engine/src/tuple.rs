@@ -66,6 +66,11 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
             bytes.extend_from_slice(&encode(&v.items));
             encode_varlena(&bytes, out)
         }
+        // uuid: its 16 bytes as they are, as PostgreSQL stores `pg_uuid_t`.
+        Value::Uuid(v) => out.extend_from_slice(v),
+        Value::Bytea(v) => encode_varlena(v, out),
+        Value::Float4(v) => out.extend_from_slice(&v.to_le_bytes()),
+        Value::Time(v) => out.extend_from_slice(&v.to_le_bytes()),
     }
 }
 
@@ -158,6 +163,10 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         | DataType::Char
         | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
         DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
+        DataType::Uuid => Value::Uuid(cursor.array()?),
+        DataType::Bytea => Value::Bytea(cursor.varlena()?.to_vec()),
+        DataType::Float4 => Value::Float4(f32::from_le_bytes(cursor.array()?)),
+        DataType::Time(_) => Value::Time(i64::from_le_bytes(cursor.array()?)),
     })
 }
 

@@ -1265,12 +1265,13 @@ impl<'a> Binder<'a> {
             (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
             (AggFunc::Sum, Some(DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Sum, Some(DataType::Float4)) => DataType::Float4,
             (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
-            (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
-            (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
+            (AggFunc::Avg, Some(t)) if t.is_numeric() => if matches!(t, DataType::Float8 | DataType::Float4) { DataType::Float8 } else { DataType::NUMERIC },
+            (AggFunc::Min | AggFunc::Max, Some(t)) if !matches!(t, DataType::Bool | DataType::Uuid | DataType::Bytea) => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
             (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => DataType::Bool,
             (AggFunc::BitAnd | AggFunc::BitOr, Some(t @ (DataType::Int2 | DataType::Int4 | DataType::Int8))) => t.clone(),
-            (AggFunc::Variance { .. }, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Variance { .. }, Some(DataType::Float8 | DataType::Float4)) => DataType::Float8,
             (AggFunc::Variance { .. }, Some(DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (_, Some(t)) => {
                 return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", t.base_name()))

@@ -95,6 +95,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
         &[DataType::Int4, DataType::Int8],
         DataType::Bool,
     ),
+    ("gen_random_uuid", &[], DataType::Uuid),
 ];
 
 /// How many of a system function's parameters may be left out (they have defaults).
@@ -257,6 +258,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if super::arrays::is_function(name) {
         return super::arrays::bind_call(name, args);
     }
+    if let Some(bound) = super::bytea::bind_call(name, &args) {
+        return bound;
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -405,6 +409,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if let Some(value) = super::datetime::eval(name, args)
         .or_else(|| super::admin::eval(name, args))
         .or_else(|| super::arrays::eval(name, args))
+        .or_else(|| super::bytea::eval(name, args))
     {
         return value;
     }
@@ -425,6 +430,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
             Value::Int4(text(0).chars().count() as i32)
         }
         "octet_length" => Value::Int4(text(0).len() as i32),
+        "md5" => Value::Text(super::bytea::md5_hex(text(0).as_bytes())),
         "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
         "pg_lsn_pli" | "pg_lsn_mii" => {
             let (Value::PgLsn(lsn), Some(delta)) = (&args[0], args[1].as_numeric()) else {
@@ -464,6 +470,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
                     .ok_or_else(|| DbError::out_of_range("bigint"))?,
             ),
             Value::Float8(v) => Value::Float8(v.abs()),
+            Value::Float4(v) => Value::Float4(v.abs()),
             other => Value::Numeric(other.as_numeric().unwrap_or_else(Numeric::zero).abs()),
         },
         "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args)?,

@@ -9,6 +9,7 @@ mod alter;
 pub(crate) mod alter_column;
 mod arrays;
 pub mod bind;
+mod bytea;
 mod check;
 mod create_as;
 mod datetime;
@@ -745,8 +746,16 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
     db.lock_request = None;
     let zone = db.setting(session, "TimeZone");
     let now = db.now;
+    let bytea_output = db.setting(session, "bytea_output");
+    let extra_float_digits = db.setting(session, "extra_float_digits");
     let mut outcome = crate::types::zone::with_session_zone(&zone, || {
-        crate::types::zone::with_statement_now(now, || run(db, session, parsed, &mut notices))
+        crate::types::bytea::with_output(&bytea_output, || {
+            crate::types::float::with_extra_digits(&extra_float_digits, || {
+                crate::types::zone::with_statement_now(now, || {
+                    run(db, session, parsed, &mut notices)
+                })
+            })
+        })
     });
     db.interrupts.finish_statement();
     report_temp_files(db);
