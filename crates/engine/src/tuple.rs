@@ -66,6 +66,9 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
             bytes.extend_from_slice(&encode(&v.items));
             encode_varlena(&bytes, out)
         }
+        Value::Json(v) => encode_varlena(v.as_bytes(), out),
+        // jsonb is kept as its normalised text and read back by jsonb's parser.
+        Value::Jsonb(v) => encode_varlena(crate::types::json::format(v).as_bytes(), out),
     }
 }
 
@@ -158,6 +161,13 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         | DataType::Char
         | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
         DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
+        DataType::Json => Value::Json(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
+        DataType::Jsonb => {
+            let text = String::from_utf8_lossy(cursor.varlena()?).into_owned();
+            let value = crate::types::json::parse_jsonb(&text)
+                .map_err(|_| DbError::internal("bad jsonb datum"))?;
+            Value::Jsonb(Box::new(value))
+        }
     })
 }
 

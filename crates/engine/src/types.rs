@@ -10,10 +10,12 @@ use crate::error::{code, DbError, Result};
 pub mod array;
 pub mod date;
 pub mod interval;
+pub mod json;
 pub mod numeric;
 pub mod zone;
 pub use array::Array;
 pub use interval::Interval;
+pub use json::Jsonb;
 pub use numeric::Numeric;
 
 /// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
@@ -42,6 +44,8 @@ pub enum DataType {
     Unknown,
     /// A one-dimensional array of the element type (`integer[]`; never an array of arrays).
     Array(Box<DataType>),
+    Json,
+    Jsonb,
 }
 
 impl DataType {
@@ -76,6 +80,8 @@ impl DataType {
             DataType::PgLsn => "pg_lsn".into(),
             DataType::Unknown => "unknown".into(),
             DataType::Array(element) => format!("{}[]", element.name()),
+            DataType::Json => "json".into(),
+            DataType::Jsonb => "jsonb".into(),
         }
     }
 
@@ -109,6 +115,8 @@ impl DataType {
             DataType::Date => 1082,
             DataType::PgLsn => 3220,
             DataType::Array(element) => array_oid(element),
+            DataType::Json => 114,
+            DataType::Jsonb => 3802,
         }
     }
 
@@ -167,6 +175,8 @@ impl DataType {
             1186 => DataType::Interval,
             1082 => DataType::Date,
             3220 => DataType::PgLsn,
+            114 => DataType::Json,
+            3802 => DataType::Jsonb,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -235,6 +245,8 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1186, 1187),
     (1082, 1182),
     (3220, 3221),
+    (114, 199),
+    (3802, 3807),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -265,6 +277,9 @@ pub enum Value {
     Date(i32),
     PgLsn(Lsn),
     Array(Box<Array>),
+    /// `json`: the text as given (validated).
+    Json(String),
+    Jsonb(Box<Jsonb>),
 }
 
 impl Value {
@@ -324,6 +339,8 @@ impl Value {
             Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
             Value::Array(v) => array::format(v),
+            Value::Json(v) => v.clone(),
+            Value::Jsonb(v) => json::format(v),
         })
     }
 }
@@ -629,6 +646,11 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
             let parsed = array::parse(text, element)?;
             return apply_typmod(parsed, data_type);
         }
+        DataType::Json => {
+            json::validate(text)?;
+            Value::Json(text.to_string())
+        }
+        DataType::Jsonb => Value::Jsonb(Box::new(json::parse_jsonb(text)?)),
     };
     Ok(value)
 }
@@ -743,6 +765,9 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
     if let (Value::Array(array), DataType::Array(target)) = (&value, to) {
         return cast_array(array, from.element().unwrap_or(&DataType::Text), target);
     }
+    if let Some(out) = cast_json(&value, from, to) {
+        return out;
+    }
     let out = match to {
         DataType::Text | DataType::Name | DataType::Unknown => match value {
             // boolean's cast to text spells the words out, unlike its output function.
@@ -801,11 +826,36 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
             _ => return Err(cannot_cast(from, to)),
         },
-        DataType::Interval | DataType::PgLsn | DataType::Array(_) => {
-            return Err(cannot_cast(from, to))
-        }
+        DataType::Interval
+        | DataType::PgLsn
+        | DataType::Array(_)
+        | DataType::Json
+        | DataType::Jsonb => return Err(cannot_cast(from, to)),
     };
     Ok(out)
+}
+
+/// Casts between json and jsonb, and from jsonb to the scalar types (`'1.5'::jsonb::numeric`);
+/// None for other casts.
+fn cast_json(value: &Value, from: &DataType, to: &DataType) -> Option<Result<Value>> {
+    match (value, to) {
+        (Value::Json(text), DataType::Jsonb) => {
+            Some(json::parse_jsonb(text).map(|v| Value::Jsonb(Box::new(v))))
+        }
+        (Value::Jsonb(v), DataType::Json) => Some(Ok(Value::Json(json::format(v)))),
+        (Value::Jsonb(v), DataType::Bool) => Some(match v.as_ref() {
+            Jsonb::Bool(b) => Ok(Value::Bool(*b)),
+            other => Err(json::scalar_cast_error(other, to)),
+        }),
+        (Value::Jsonb(v), target) if target.is_numeric() => Some(match v.as_ref() {
+            Jsonb::Number(n) => cast(Value::Numeric(n.clone()), &DataType::NUMERIC, target),
+            other => Err(json::scalar_cast_error(other, to)),
+        }),
+        (Value::Json(_) | Value::Jsonb(_), target) if !target.is_string() => {
+            Some(Err(cannot_cast(from, to)))
+        }
+        _ => None,
+    }
 }
 
 /// An array cast element by element (`array_coerce`), keeping its bounds.
@@ -887,6 +937,17 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             | (DataType::TimestampTz, DataType::Timestamp)
             | (DataType::Date, DataType::Timestamp | DataType::TimestampTz)
             | (DataType::Timestamp | DataType::TimestampTz, DataType::Date)
+            | (DataType::Json, DataType::Jsonb)
+            | (DataType::Jsonb, DataType::Json)
+            | (
+                DataType::Jsonb,
+                DataType::Bool
+                    | DataType::Int2
+                    | DataType::Int4
+                    | DataType::Int8
+                    | DataType::Numeric { .. }
+                    | DataType::Float8
+            )
     )
 }
 
@@ -914,6 +975,8 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
+        (Value::Jsonb(a), Value::Jsonb(b)) => json::cmp(a, b),
+        (Value::Json(a), Value::Json(b)) => a.cmp(b),
         (Value::Float8(_), _) | (_, Value::Float8(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

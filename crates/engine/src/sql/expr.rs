@@ -959,6 +959,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "smallserial" | "serial2" => DataType::Int2,
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
+            "json" => DataType::Json,
+            "jsonb" => DataType::Jsonb,
             other => {
                 return Err(DbError::new(
                     code::UNDEFINED_OBJECT,
@@ -966,6 +968,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
                 ))
             }
         },
+        T::JSON => DataType::Json,
+        T::JSONB => DataType::Jsonb,
         other => {
             return Err(DbError::feature_not_supported(format!(
                 "type {other} is not supported by pgplay"

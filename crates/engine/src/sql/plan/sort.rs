@@ -512,6 +512,8 @@ fn tag(value: &Value) -> u8 {
         Value::Date(_) => 12,
         Value::PgLsn(_) => 13,
         Value::Array(_) => ARRAY_TAG,
+        Value::Json(_) => 15,
+        Value::Jsonb(_) => 16,
     }
 }
 
@@ -532,6 +534,8 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         11 => DataType::Interval,
         12 => DataType::Date,
         13 => DataType::PgLsn,
+        15 => DataType::Json,
+        16 => DataType::Jsonb,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
