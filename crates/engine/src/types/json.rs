@@ -869,8 +869,18 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
-        assert_eq!(validate(&deep).unwrap_err().code, "54001");
+        std::thread::Builder::new()
+            .stack_size(crate::stack::MAX_STACK_DEPTH_BYTES * 4)
+            .spawn(|| {
+                let _base = crate::stack::StackBase::enter();
+                let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+                assert_eq!(validate(&deep).unwrap_err().code, "54001");
+                let deep = "[".repeat(100_000);
+                assert_eq!(validate(&deep).unwrap_err().code, "54001");
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
