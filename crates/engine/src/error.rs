@@ -171,6 +171,7 @@ pub mod code {
     pub const DUPLICATE_COLUMN: &str = "42701";
     pub const AMBIGUOUS_COLUMN: &str = "42702";
     pub const DATATYPE_MISMATCH: &str = "42804";
+    pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
     pub const GROUPING_ERROR: &str = "42803";
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
     pub const WRONG_OBJECT_TYPE: &str = "42809";

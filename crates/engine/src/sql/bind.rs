@@ -868,7 +868,9 @@ impl<'a> Binder<'a> {
         if let Some(special) = bind_conditional(&name, &bound)? {
             return Ok(special);
         }
-        if matches!(name.as_str(), "generate_series" | "unnest") {
+        if matches!(name.as_str(), "generate_series" | "unnest")
+            || crate::sql::json::SET_RETURNING.contains(&name.as_str())
+        {
             return self.bind_srf(&name, bound).map_err(placed);
         }
         functions::bind_call(&name, bound).map_err(placed)

@@ -722,6 +722,9 @@ pub fn operator_error(op: &str, a: &DataType, b: &DataType) -> DbError {
 
 /// Binds a binary operator to typed operands.
 pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr> {
+    if super::json::is_json_operator(op, &left.data_type(), &right.data_type()) {
+        return super::json::bind_operator(op, left, right);
+    }
     let (lt, rt) = (left.data_type(), right.data_type());
     let symbol = op.to_string();
     match op {

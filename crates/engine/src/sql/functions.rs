@@ -257,6 +257,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if super::arrays::is_function(name) {
         return super::arrays::bind_call(name, args);
     }
+    if super::json::is_function(name) {
+        return super::json::bind_call(name, args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -405,6 +408,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if let Some(value) = super::datetime::eval(name, args)
         .or_else(|| super::admin::eval(name, args))
         .or_else(|| super::arrays::eval(name, args))
+        .or_else(|| super::json::eval(name, args))
     {
         return value;
     }
