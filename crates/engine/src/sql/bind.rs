@@ -1219,6 +1219,29 @@ impl<'a> Binder<'a> {
                 );
             }
             (AggFunc::StringAgg, args) => return Err(self.wrong_arity(name, args)),
+            (AggFunc::JsonObjectAgg(binary), [key, value]) => {
+                let key = self.inner().bind(key)?;
+                let value = self.inner().bind(value)?;
+                let text = |e: Expr| match e.data_type() {
+                    DataType::Unknown => coerce(e, &DataType::Text),
+                    _ => Ok(e),
+                };
+                let result = if binary {
+                    DataType::Jsonb
+                } else {
+                    DataType::Json
+                };
+                return self.finish_agg_call(
+                    func,
+                    Some(text(key)?),
+                    Some(text(value)?),
+                    distinct,
+                    filter,
+                    order,
+                    result,
+                );
+            }
+            (AggFunc::JsonObjectAgg(_), args) => return Err(self.wrong_arity(name, args)),
             other => (other.1, ()),
         };
         let () = delimiter;
@@ -1264,6 +1287,8 @@ impl<'a> Binder<'a> {
             (AggFunc::CountStar | AggFunc::Count, _) => DataType::Int8,
             (AggFunc::ArrayAgg, Some(DataType::Array(_))) => return Err(DbError::feature_not_supported("array_agg over arrays (a multidimensional result) is not supported by pgplay yet")),
             (AggFunc::ArrayAgg, Some(t)) => t.without_modifier().array_of(),
+            (AggFunc::JsonAgg(false), Some(_)) => DataType::Json,
+            (AggFunc::JsonAgg(true), Some(_)) => DataType::Jsonb,
             (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
             (AggFunc::Sum, Some(DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
@@ -1603,6 +1628,10 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "max" => AggFunc::Max,
         "string_agg" => AggFunc::StringAgg,
         "array_agg" => AggFunc::ArrayAgg,
+        "json_agg" => AggFunc::JsonAgg(false),
+        "jsonb_agg" => AggFunc::JsonAgg(true),
+        "json_object_agg" => AggFunc::JsonObjectAgg(false),
+        "jsonb_object_agg" => AggFunc::JsonObjectAgg(true),
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "bit_and" => AggFunc::BitAnd,

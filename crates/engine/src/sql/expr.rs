@@ -169,6 +169,11 @@ pub enum AggFunc {
     /// Hypothetical-set aggregates: where the direct argument (in `delimiter`) would rank among
     /// the WITHIN GROUP values (in `order`; NULLs count).
     Hypothetical(Hypothetical),
+    /// `json_agg` (false) and `jsonb_agg` (true).
+    JsonAgg(bool),
+    /// `json_object_agg` and `jsonb_object_agg`: the key is the argument, the value rides in
+    /// `delimiter`.
+    JsonObjectAgg(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

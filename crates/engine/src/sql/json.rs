@@ -9,7 +9,7 @@
 
 use sqlparser::ast::BinaryOperator;
 
-use super::expr::{coerce, operator_error, Expr};
+use super::expr::{coerce, operator_error, AggFunc, Expr};
 use crate::error::{code, DbError, Result};
 use crate::types::json::{self, Jsonb, Kind, Node};
 use crate::types::{DataType, Value};
@@ -966,5 +966,81 @@ pub fn set_columns(name: &str, arg: &DataType) -> Vec<(String, DataType)> {
         vec![("value".into(), value_type)]
     } else {
         vec![(name.to_string(), DataType::Text)]
+    }
+}
+
+/// One row into `json(b)_agg` / `json(b)_object_agg`'s state: json's text so far (without its
+/// closing bracket) or the jsonb value; an object's members are normalised at the end.
+pub fn aggregate_step(
+    func: AggFunc,
+    state: Value,
+    value: &Value,
+    value_type: &DataType,
+    member: Option<&Value>,
+    member_type: &DataType,
+) -> Result<Value> {
+    match func {
+        AggFunc::JsonAgg(false) => {
+            let item = to_json_text(value, value_type);
+            Ok(Value::Text(match state {
+                Value::Text(so_far) => format!("{so_far}, {item}"),
+                _ => format!("[{item}"),
+            }))
+        }
+        AggFunc::JsonAgg(true) => {
+            let item = to_jsonb(value, value_type)?;
+            Ok(match state {
+                Value::Jsonb(mut array) => {
+                    if let Jsonb::Array(items) = array.as_mut() {
+                        items.push(item);
+                    }
+                    Value::Jsonb(array)
+                }
+                _ => jsonb(Jsonb::Array(vec![item])),
+            })
+        }
+        AggFunc::JsonObjectAgg(binary) => {
+            let Some(key) = value.to_text() else {
+                return Err(DbError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "field name must not be null",
+                ));
+            };
+            let member = member.unwrap_or(&Value::Null);
+            if binary {
+                let item = to_jsonb(member, member_type)?;
+                return Ok(match state {
+                    Value::Jsonb(mut object) => {
+                        if let Jsonb::Object(pairs) = object.as_mut() {
+                            pairs.push((key, item));
+                        }
+                        Value::Jsonb(object)
+                    }
+                    _ => jsonb(Jsonb::Object(vec![(key, item)])),
+                });
+            }
+            let mut pair = String::new();
+            json::escape(&key, &mut pair);
+            pair.push_str(" : ");
+            pair.push_str(&to_json_text(member, member_type));
+            Ok(Value::Text(match state {
+                Value::Text(so_far) => format!("{so_far}, {pair}"),
+                _ => format!("{{ {pair}"),
+            }))
+        }
+        _ => Err(DbError::internal("not a json aggregate")),
+    }
+}
+
+/// The aggregate's result from its state (NULL over no rows).
+pub fn aggregate_finish(func: AggFunc, state: Value) -> Value {
+    match (func, state) {
+        (AggFunc::JsonAgg(false), Value::Text(text)) => Value::Json(text + "]"),
+        (AggFunc::JsonObjectAgg(false), Value::Text(text)) => Value::Json(text + " }"),
+        (AggFunc::JsonObjectAgg(true), Value::Jsonb(object)) => match *object {
+            Jsonb::Object(pairs) => jsonb(Jsonb::Object(json::normalise(pairs))),
+            other => jsonb(other),
+        },
+        (_, other) => other,
     }
 }
