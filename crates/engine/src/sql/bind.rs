@@ -861,6 +861,9 @@ impl<'a> Binder<'a> {
         if star {
             return Err(DbError::syntax("syntax error at or near \"*\"".to_string()));
         }
+        if let Some(row) = self.json_whole_row(&name, &args) {
+            return Ok(row);
+        }
         let bound = args
             .iter()
             .map(|a| self.bind(a))
@@ -1125,6 +1128,33 @@ impl<'a> Binder<'a> {
             inner.bind(e)
         })?;
         Ok((partition, order, frame))
+    }
+
+    /// `row_to_json(t)`, `to_json(t)`, `to_jsonb(t)` of a table's whole row: its columns, by
+    /// name (pgplay has no record values; these are the whole-row references it reads).
+    fn json_whole_row(&mut self, name: &str, args: &[ast::Expr]) -> Option<Expr> {
+        if !matches!(name, "row_to_json" | "to_json" | "to_jsonb") {
+            return None;
+        }
+        let [ast::Expr::Identifier(table)] = args else {
+            return None;
+        };
+        let table = ident_name(table);
+        if self.scope.resolve(None, &table).is_ok() {
+            return None;
+        }
+        let columns: Vec<(usize, String, DataType)> = self
+            .scope
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.table.as_deref() == Some(table.as_str()))
+            .map(|(i, c)| (i, c.name.clone(), c.data_type.clone()))
+            .collect();
+        if columns.is_empty() {
+            return None;
+        }
+        Some(super::json::bind_whole_row(name, columns))
     }
 
     /// A set-returning function in a select list: its values come from a ProjectSet node.

@@ -293,8 +293,62 @@ fn decode_types(encoded: &str) -> Vec<DataType> {
         .collect()
 }
 
+/// `row_to_json(t)` and friends over a whole row: the columns are the arguments, their names
+/// and types ride in the call's name.
+pub fn bind_whole_row(name: &str, columns: Vec<(usize, String, DataType)>) -> Expr {
+    let types: Vec<DataType> = columns.iter().map(|(_, _, t)| t.clone()).collect();
+    let names: Vec<String> = columns.iter().map(|(_, n, _)| n.clone()).collect();
+    let data_type = if name == "to_jsonb" {
+        DataType::Jsonb
+    } else {
+        DataType::Json
+    };
+    Expr::Call {
+        name: format!(
+            "json_row\u{0}{}\u{0}{}\u{0}{}",
+            data_type.oid(),
+            encode_types(&types),
+            names.join("\u{1}")
+        ),
+        args: columns
+            .into_iter()
+            .map(|(i, _, t)| Expr::Column(i, t))
+            .collect(),
+        data_type,
+    }
+}
+
+/// A whole row as json (`{"id":1,"s":"x"}`, no spaces, as `row_to_json`) or jsonb.
+fn whole_row(spec: &str, args: &[Value]) -> Result<Value> {
+    let mut parts = spec.split('\u{0}');
+    let binary = parts.next() == Some("3802");
+    let types = decode_types(parts.next().unwrap_or(""));
+    let names: Vec<&str> = parts.next().unwrap_or("").split('\u{1}').collect();
+    let mut text = Vec::new();
+    let mut pairs = Vec::new();
+    for ((value, data_type), name) in args.iter().zip(&types).zip(&names) {
+        if binary {
+            pairs.push((name.to_string(), to_jsonb(value, data_type)?));
+        } else {
+            let mut part = String::new();
+            json::escape(name, &mut part);
+            part.push(':');
+            part.push_str(&to_json_text(value, data_type));
+            text.push(part);
+        }
+    }
+    Ok(if binary {
+        jsonb(Jsonb::Object(json::normalise(pairs)))
+    } else {
+        Value::Json(format!("{{{}}}", text.join(",")))
+    })
+}
+
 /// Evaluates a json function or operator; None for other names.
 pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
+    if let Some(spec) = name.strip_prefix("json_row\u{0}") {
+        return Some(whole_row(spec, args));
+    }
     if let Some((base, types)) = name.split_once('\u{0}') {
         if is_function(base) {
             return Some(eval_function(base, args, &decode_types(types)));
