@@ -1324,7 +1324,7 @@ impl<'a> Binder<'a> {
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
             (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
             (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
-            (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
+            (AggFunc::Min | AggFunc::Max, Some(t)) if !matches!(t, DataType::Bool | DataType::Json | DataType::Jsonb) => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
             (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => DataType::Bool,
             (AggFunc::BitAnd | AggFunc::BitOr, Some(t @ (DataType::Int2 | DataType::Int4 | DataType::Int8))) => t.clone(),
             (AggFunc::Variance { .. }, Some(DataType::Float8)) => DataType::Float8,
