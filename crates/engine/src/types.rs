@@ -12,12 +12,14 @@ pub mod bytea;
 pub mod date;
 pub mod float;
 pub mod interval;
+pub mod json;
 pub mod numeric;
 pub mod time;
 pub mod uuid;
 pub mod zone;
 pub use array::Array;
 pub use interval::Interval;
+pub use json::Jsonb;
 pub use numeric::Numeric;
 
 /// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
@@ -51,6 +53,8 @@ pub enum DataType {
     Float4,
     /// `time [(p)] without time zone`, with its precision.
     Time(Option<u32>),
+    Json,
+    Jsonb,
 }
 
 impl DataType {
@@ -90,6 +94,8 @@ impl DataType {
             DataType::Float4 => "real".into(),
             DataType::Time(None) => "time without time zone".into(),
             DataType::Time(Some(p)) => format!("time({p}) without time zone"),
+            DataType::Json => "json".into(),
+            DataType::Jsonb => "jsonb".into(),
         }
     }
 
@@ -128,6 +134,8 @@ impl DataType {
             DataType::Bytea => 17,
             DataType::Float4 => 700,
             DataType::Time(_) => 1083,
+            DataType::Json => 114,
+            DataType::Jsonb => 3802,
         }
     }
 
@@ -191,6 +199,8 @@ impl DataType {
             17 => DataType::Bytea,
             700 => DataType::Float4,
             1083 => DataType::Time((0..=6).contains(&typmod).then_some(typmod as u32)),
+            114 => DataType::Json,
+            3802 => DataType::Jsonb,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -265,6 +275,8 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (17, 1001),
     (700, 1021),
     (1083, 1183),
+    (114, 199),
+    (3802, 3807),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -300,6 +312,9 @@ pub enum Value {
     Float4(f32),
     /// Microseconds since midnight ([`time`]).
     Time(i64),
+    /// `json`: the text as given (validated).
+    Json(String),
+    Jsonb(Box<Jsonb>),
 }
 
 impl Value {
@@ -369,6 +384,8 @@ impl Value {
             Value::Bytea(v) => bytea::format(v),
             Value::Float4(v) => float::format_float4(*v),
             Value::Time(v) => time::format(*v),
+            Value::Json(v) => v.clone(),
+            Value::Jsonb(v) => json::format(v),
         })
     }
 }
@@ -665,6 +682,11 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
         DataType::Time(precision) => {
             Value::Time(time::round(time::parse(text)?, precision.unwrap_or(6)))
         }
+        DataType::Json => {
+            json::validate(text)?;
+            Value::Json(text.to_string())
+        }
+        DataType::Jsonb => Value::Jsonb(Box::new(json::parse_jsonb(text)?)),
     };
     Ok(value)
 }
@@ -785,6 +807,9 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
     if let (Value::Array(array), DataType::Array(target)) = (&value, to) {
         return cast_array(array, from.element().unwrap_or(&DataType::Text), target);
     }
+    if let Some(out) = cast_json(&value, from, to) {
+        return out;
+    }
     let out = match to {
         DataType::Text | DataType::Name | DataType::Unknown => match value {
             // boolean's cast to text spells the words out, unlike its output function.
@@ -869,11 +894,37 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             };
             apply_typmod(Value::Time(micros), to)?
         }
-        DataType::PgLsn | DataType::Array(_) | DataType::Uuid | DataType::Bytea => {
-            return Err(cannot_cast(from, to))
-        }
+        DataType::PgLsn
+        | DataType::Array(_)
+        | DataType::Uuid
+        | DataType::Bytea
+        | DataType::Json
+        | DataType::Jsonb => return Err(cannot_cast(from, to)),
     };
     Ok(out)
+}
+
+/// Casts between json and jsonb, and from jsonb to the scalar types (`'1.5'::jsonb::numeric`);
+/// None for other casts.
+fn cast_json(value: &Value, from: &DataType, to: &DataType) -> Option<Result<Value>> {
+    match (value, to) {
+        (Value::Json(text), DataType::Jsonb) => {
+            Some(json::parse_jsonb(text).map(|v| Value::Jsonb(Box::new(v))))
+        }
+        (Value::Jsonb(v), DataType::Json) => Some(Ok(Value::Json(json::format(v)))),
+        (Value::Jsonb(v), DataType::Bool) => Some(match v.as_ref() {
+            Jsonb::Bool(b) => Ok(Value::Bool(*b)),
+            other => Err(json::scalar_cast_error(other, to)),
+        }),
+        (Value::Jsonb(v), target) if target.is_numeric() => Some(match v.as_ref() {
+            Jsonb::Number(n) => cast(Value::Numeric(n.clone()), &DataType::NUMERIC, target),
+            other => Err(json::scalar_cast_error(other, to)),
+        }),
+        (Value::Json(_) | Value::Jsonb(_), target) if !target.is_string() => {
+            Some(Err(cannot_cast(from, to)))
+        }
+        _ => None,
+    }
 }
 
 /// An array cast element by element (`array_coerce`), keeping its bounds.
@@ -964,6 +1015,17 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
                 DataType::Time(_)
             )
             | (DataType::Time(_), DataType::Interval)
+            | (DataType::Json, DataType::Jsonb)
+            | (DataType::Jsonb, DataType::Json)
+            | (
+                DataType::Jsonb,
+                DataType::Bool
+                    | DataType::Int2
+                    | DataType::Int4
+                    | DataType::Int8
+                    | DataType::Numeric { .. }
+                    | DataType::Float8
+            )
     )
 }
 
@@ -994,6 +1056,8 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
         (Value::Bytea(a), Value::Bytea(b)) => a.cmp(b),
         (Value::Time(a), Value::Time(b)) => a.cmp(b),
+        (Value::Jsonb(a), Value::Jsonb(b)) => json::cmp(a, b),
+        (Value::Json(a), Value::Json(b)) => a.cmp(b),
         (Value::Float8(_) | Value::Float4(_), _) | (_, Value::Float8(_) | Value::Float4(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

@@ -510,6 +510,7 @@ pub fn report(error: &pgplay_engine::DbError) -> psql::ErrorReport {
         detail: error.detail.clone(),
         hint: error.hint.clone(),
         position: error.position,
+        context: error.context.clone(),
     }
 }
 

@@ -169,6 +169,11 @@ pub enum AggFunc {
     /// Hypothetical-set aggregates: where the direct argument (in `delimiter`) would rank among
     /// the WITHIN GROUP values (in `order`; NULLs count).
     Hypothetical(Hypothetical),
+    /// `json_agg` (false) and `jsonb_agg` (true).
+    JsonAgg(bool),
+    /// `json_object_agg` and `jsonb_object_agg`: the key is the argument, the value rides in
+    /// `delimiter`.
+    JsonObjectAgg(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -766,6 +771,9 @@ pub fn operator_error(op: &str, a: &DataType, b: &DataType) -> DbError {
 
 /// Binds a binary operator to typed operands.
 pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr> {
+    if super::json::is_json_operator(op, &left.data_type(), &right.data_type()) {
+        return super::json::bind_operator(op, left, right);
+    }
     let (lt, rt) = (left.data_type(), right.data_type());
     let symbol = op.to_string();
     match op {
@@ -1018,6 +1026,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "timetz" => return Err(timetz_unsupported()),
             "uuid" => DataType::Uuid,
             "bytea" => DataType::Bytea,
+            "json" => DataType::Json,
+            "jsonb" => DataType::Jsonb,
             other => {
                 return Err(DbError::new(
                     code::UNDEFINED_OBJECT,
@@ -1025,6 +1035,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
                 ))
             }
         },
+        T::JSON => DataType::Json,
+        T::JSONB => DataType::Jsonb,
         other => {
             return Err(DbError::feature_not_supported(format!(
                 "type {other} is not supported by pgplay"

@@ -261,6 +261,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some(bound) = super::bytea::bind_call(name, &args) {
         return bound;
     }
+    if super::json::is_function(name) {
+        return super::json::bind_call(name, args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -270,6 +273,13 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
         })
     };
     match (name, args.len()) {
+        ("repeat", 2) => {
+            let mut args = args;
+            let count = coerce(args.pop().expect("two"), &DataType::Int4)?;
+            let text = coerce(args.pop().expect("two"), &DataType::Text)?;
+            call(vec![text, count], DataType::Text)
+        }
+        ("replace", 3) => call(coerce_all(args, &DataType::Text)?, DataType::Text),
         ("lower" | "upper" | "btrim" | "ltrim" | "rtrim" | "md5", 1)
             if first.as_ref().is_some_and(DataType::is_string) =>
         {
@@ -410,6 +420,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         .or_else(|| super::admin::eval(name, args))
         .or_else(|| super::arrays::eval(name, args))
         .or_else(|| super::bytea::eval(name, args))
+        .or_else(|| super::json::eval(name, args))
     {
         return value;
     }
@@ -432,6 +443,15 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         "octet_length" => Value::Int4(text(0).len() as i32),
         "md5" => Value::Text(super::bytea::md5_hex(text(0).as_bytes())),
         "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
+        "repeat" => repeat(&text(0), args[1].as_i64().unwrap_or(0))?,
+        "replace" => {
+            let from = text(1);
+            if from.is_empty() {
+                Value::Text(text(0))
+            } else {
+                Value::Text(text(0).replace(&from, &text(2)))
+            }
+        }
         "pg_lsn_pli" | "pg_lsn_mii" => {
             let (Value::PgLsn(lsn), Some(delta)) = (&args[0], args[1].as_numeric()) else {
                 return Ok(Value::Null);
@@ -865,4 +885,21 @@ mod catalog_tests {
             "function bool_and(boolean) is not supported by pgplay yet"
         );
     }
+}
+
+/// `repeat(text, n)`: PostgreSQL refuses a result past its 1 GB allocation limit (54000);
+/// pgplay also refuses one past what a node may hold in memory (53200).
+fn repeat(text: &str, count: i64) -> Result<Value> {
+    let count = count.max(0) as u64;
+    let bytes = (text.len() as u64).saturating_mul(count);
+    if bytes >= 0x3FFF_FFFF {
+        return Err(DbError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            "requested length too large",
+        ));
+    }
+    if bytes > crate::workmem::MEMORY_CAPACITY {
+        return Err(DbError::new(code::OUT_OF_MEMORY, "out of memory"));
+    }
+    Ok(Value::Text(text.repeat(count as usize)))
 }

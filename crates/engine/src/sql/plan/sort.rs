@@ -516,6 +516,8 @@ fn tag(value: &Value) -> u8 {
         Value::Bytea(_) => 16,
         Value::Float4(_) => 17,
         Value::Time(_) => 18,
+        Value::Json(_) => 19,
+        Value::Jsonb(_) => 20,
     }
 }
 
@@ -540,6 +542,8 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         16 => DataType::Bytea,
         17 => DataType::Float4,
         18 => DataType::Time(None),
+        19 => DataType::Json,
+        20 => DataType::Jsonb,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
