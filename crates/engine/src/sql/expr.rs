@@ -903,7 +903,7 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             super::arrays::bind_containment(&symbol, left, right)
         }
         other => Err(DbError::feature_not_supported(format!(
-            "operator {other} is not supported by pgplay"
+            "operator {other} is not supported by pgplay yet"
         ))),
     }
 }
@@ -952,7 +952,7 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
         }
         UnaryOperator::Plus => Ok(operand),
         other => Err(DbError::feature_not_supported(format!(
-            "operator {other} is not supported by pgplay"
+            "operator {other} is not supported by pgplay yet"
         ))),
     }
 }

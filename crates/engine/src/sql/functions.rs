@@ -789,6 +789,15 @@ mod catalog_tests {
             "array_agg",
         ]);
         names.extend(super::super::arrays::FUNCTIONS.iter().copied());
+        names.extend([
+            "repeat",
+            "replace",
+            "row_to_json",
+            "json_agg",
+            "jsonb_object_agg",
+        ]);
+        names.extend(super::super::json::FUNCTIONS.iter().copied());
+        names.extend(super::super::json::SET_RETURNING.iter().copied());
         for name in names {
             assert!(
                 SQL_SYNTAX.contains(&name) || !catalog.named(name).is_empty(),
@@ -809,6 +818,9 @@ mod catalog_tests {
             "date_trunc",
             "array_length",
             "array_append",
+            "to_jsonb",
+            "jsonb_set",
+            "repeat",
         ] {
             assert!(names.contains(&name), "{name} not counted: {names:?}");
         }
