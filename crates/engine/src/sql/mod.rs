@@ -19,6 +19,7 @@ pub mod expr;
 mod foreign_key;
 pub mod functions;
 mod index;
+mod inet;
 pub mod json;
 mod lock_table;
 pub mod plan;
