@@ -264,7 +264,7 @@ impl DataType {
 }
 
 /// Each element type's array type (pg_type.typarray): (element oid, array oid).
-const ARRAY_OIDS: &[(u32, u32)] = &[
+pub(crate) const ARRAY_OIDS: &[(u32, u32)] = &[
     (16, 1000),
     (21, 1005),
     (23, 1007),

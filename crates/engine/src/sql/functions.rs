@@ -825,6 +825,8 @@ mod catalog_tests {
             "to_jsonb",
             "jsonb_set",
             "repeat",
+            "host",
+            "set_masklen",
         ] {
             assert!(names.contains(&name), "{name} not counted: {names:?}");
         }

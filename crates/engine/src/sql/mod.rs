@@ -1303,6 +1303,9 @@ impl Executor<'_> {
             if name == "pg_proc" {
                 return Ok(crate::pg_proc::view());
             }
+            if name == "pg_type" {
+                return Ok(crate::pg_type::view());
+            }
             if name == "pg_timezone_names" {
                 return Ok(crate::types::zone::names_view(self.db.now));
             }
