@@ -966,6 +966,9 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
             Ok(Expr::Negate(Box::new(operand), t))
         }
         UnaryOperator::Plus => Ok(operand),
+        UnaryOperator::BitwiseNot if super::inet::bind_not(operand.clone()).is_some() => {
+            super::inet::bind_not(operand).expect("an address")
+        }
         other => Err(DbError::feature_not_supported(format!(
             "operator {other} is not supported by pgplay yet"
         ))),

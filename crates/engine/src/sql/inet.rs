@@ -1,6 +1,6 @@
 //! The `inet`/`cidr` functions and operators: `host`, `masklen`, `family`, `network`,
 //! `broadcast`, `netmask`, `hostmask`, `set_masklen`, `abbrev(inet)`, the connection address
-//! functions, and `<<`, `<<=`, `>>`, `>>=`, `&&`. The catalog (`functions::through_catalog`)
+//! functions, `<<`, `<<=`, `>>`, `>>=`, `&&`, and `+`, `-`, `&`, `|`, `~`. The catalog (`functions::through_catalog`)
 //! chose the overload; here it is typed and evaluated, with PostgreSQL's errors.
 
 use sqlparser::ast::BinaryOperator;
@@ -54,33 +54,52 @@ fn containment(op: &BinaryOperator, lt: &DataType, rt: &DataType) -> Option<Cont
     }
 }
 
-/// PostgreSQL's inet operators pgplay lacks: `inet + bigint`, `inet - inet`, `&`, `|`.
-fn is_missing(op: &BinaryOperator, lt: &DataType, rt: &DataType) -> bool {
+/// The arithmetic and bitwise operators: internal name, result type (None: not one).
+fn arithmetic(
+    op: &BinaryOperator,
+    lt: &DataType,
+    rt: &DataType,
+) -> Option<(&'static str, DataType)> {
     use BinaryOperator as B;
-    let fits = |t: &DataType| is_inet(t) || *t == DataType::Unknown;
-    let number = |t: &DataType| t.is_numeric() || *t == DataType::Unknown;
-    match op {
-        B::Plus => is_inet(lt) && number(rt) || number(lt) && is_inet(rt),
-        B::Minus => is_inet(lt) && (number(rt) || fits(rt)),
-        B::BitwiseAnd | B::BitwiseOr => is_inet(lt) && fits(rt) || fits(lt) && is_inet(rt),
-        _ => false,
-    }
+    let integer = |t: &DataType| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8);
+    let number = |t: &DataType| integer(t) || *t == DataType::Unknown;
+    let address = |t: &DataType| is_inet(t) || *t == DataType::Unknown;
+    Some(match op {
+        B::Plus if is_inet(lt) && number(rt) => ("inetpl", DataType::Inet),
+        B::Plus if number(lt) && is_inet(rt) => ("int8pl_inet", DataType::Inet),
+        B::Minus if is_inet(lt) && address(rt) => ("inetmi", DataType::Int8),
+        B::Minus if is_inet(lt) && integer(rt) => ("inetmi_int8", DataType::Inet),
+        B::BitwiseAnd if address(lt) && address(rt) => ("inetand", DataType::Inet),
+        B::BitwiseOr if address(lt) && address(rt) => ("inetor", DataType::Inet),
+        _ => return None,
+    })
 }
 
-/// Whether `op` over these operand types is an inet operator.
+/// Whether `op` over these operand types is an inet operator (or, with an address on one
+/// side and no fitting other, PostgreSQL's 42883).
 pub fn is_operator(op: &BinaryOperator, lt: &DataType, rt: &DataType) -> bool {
-    containment(op, lt, rt).is_some() || is_missing(op, lt, rt)
+    use BinaryOperator as B;
+    let arithmetic_op = matches!(op, B::Plus | B::Minus | B::BitwiseAnd | B::BitwiseOr);
+    containment(op, lt, rt).is_some() || arithmetic_op && (is_inet(lt) || is_inet(rt))
 }
 
-/// Binds an inet operator ([`is_operator`] said it is one): both sides become inet.
+/// Binds an inet operator ([`is_operator`] said it is one).
 pub fn bind_operator(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr> {
     let (lt, rt) = (left.data_type(), right.data_type());
-    if is_missing(op, &lt, &rt) {
-        return Err(DbError::feature_not_supported(format!(
-            "operator {} {op} {} is not supported by pgplay yet",
-            lt.base_name(),
-            rt.base_name()
-        )));
+    if let Some((name, result)) = arithmetic(op, &lt, &rt) {
+        let target = |t: &DataType| {
+            if is_inet(t) || *t == DataType::Unknown && name != "inetpl" && name != "int8pl_inet" {
+                DataType::Inet
+            } else {
+                DataType::Int8
+            }
+        };
+        let (lt_target, rt_target) = (target(&lt), target(&rt));
+        return Ok(Expr::Call {
+            name: name.to_string(),
+            args: vec![coerce(left, &lt_target)?, coerce(right, &rt_target)?],
+            data_type: result,
+        });
     }
     let fits = |t: &DataType| is_inet(t) || *t == DataType::Unknown;
     let which = containment(op, &lt, &rt);
@@ -100,6 +119,28 @@ pub fn bind_operator(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Exp
         data_type: DataType::Bool,
     })
 }
+
+/// `~ inet` (None: the operand is not an address).
+pub fn bind_not(operand: Expr) -> Option<Result<Expr>> {
+    is_inet(&operand.data_type()).then(|| {
+        Ok(Expr::Call {
+            name: "inetnot".into(),
+            args: vec![coerce(operand, &DataType::Inet)?],
+            data_type: DataType::Inet,
+        })
+    })
+}
+
+/// The internal names of the arithmetic and bitwise operators.
+const ARITHMETIC: &[&str] = &[
+    "inetpl",
+    "int8pl_inet",
+    "inetmi",
+    "inetmi_int8",
+    "inetand",
+    "inetor",
+    "inetnot",
+];
 
 /// Binds `name(args)` if it is an inet function (None: not one).
 pub fn bind_call(name: &str, args: &[Expr]) -> Option<Result<Expr>> {
@@ -126,8 +167,9 @@ pub fn bind_call(name: &str, args: &[Expr]) -> Option<Result<Expr>> {
 
 /// Evaluates an inet function or operator (None: `name` is not one).
 pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
-    let own =
-        FUNCTIONS.iter().any(|(n, _)| *n == name) || OPERATORS.iter().any(|(n, _)| *n == name);
+    let own = FUNCTIONS.iter().any(|(n, _)| *n == name)
+        || OPERATORS.iter().any(|(n, _)| *n == name)
+        || ARITHMETIC.contains(&name);
     if !own {
         return None;
     }
@@ -142,6 +184,9 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
     if args.iter().any(Value::is_null) {
         return Some(Ok(Value::Null));
     }
+    if ARITHMETIC.contains(&name) {
+        return Some(eval_arithmetic(name, args));
+    }
     let Some(a) = address(0) else {
         return Some(Err(DbError::internal(format!("{name} without an address"))));
     };
@@ -153,6 +198,24 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
     }
     let is_cidr = matches!(args.first(), Some(Value::Cidr(_)));
     Some(eval_function(name, a, is_cidr, args.get(1)))
+}
+
+fn eval_arithmetic(name: &str, args: &[Value]) -> Result<Value> {
+    let address = |i: usize| match args.get(i) {
+        Some(Value::Inet(v) | Value::Cidr(v)) => Ok(*v),
+        _ => Err(DbError::internal(format!("{name} without an address"))),
+    };
+    let int = |i: usize| args.get(i).and_then(Value::as_i64).map_or(0, i128::from);
+    Ok(match name {
+        "inetpl" => Value::Inet(inet::plus(address(0)?, int(1))?),
+        "int8pl_inet" => Value::Inet(inet::plus(address(1)?, int(0))?),
+        "inetmi_int8" => Value::Inet(inet::plus(address(0)?, -int(1))?),
+        "inetmi" => Value::Int8(inet::minus(&address(0)?, &address(1)?)?),
+        "inetand" | "inetor" => {
+            Value::Inet(inet::bitwise(address(0)?, &address(1)?, name == "inetor")?)
+        }
+        _ => Value::Inet(inet::not(address(0)?)),
+    })
 }
 
 fn eval_function(name: &str, a: Inet, is_cidr: bool, second: Option<&Value>) -> Result<Value> {

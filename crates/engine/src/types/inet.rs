@@ -531,6 +531,87 @@ pub fn set_masklen(value: Inet, bits: i64) -> Result<Inet> {
     })
 }
 
+/// The address as an unsigned number (32 or 128 bits).
+fn number(value: &Inet) -> u128 {
+    value.addr[..value.len()]
+        .iter()
+        .fold(0u128, |n, byte| n << 8 | u128::from(*byte))
+}
+
+fn with_number(value: Inet, number: u128) -> Inet {
+    let mut out = value;
+    let len = value.len();
+    for (index, byte) in out.addr[..len].iter_mut().enumerate() {
+        *byte = (number >> (8 * (len - 1 - index))) as u8;
+    }
+    out
+}
+
+fn out_of_range() -> DbError {
+    DbError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "result is out of range")
+}
+
+/// `inet + bigint` (and `inet - bigint` with the addend negated): the address moved, the
+/// mask kept; past either end of the address space is 22003.
+pub fn plus(value: Inet, addend: i128) -> Result<Inet> {
+    let limit = if value.ipv6 {
+        u128::MAX
+    } else {
+        u128::from(u32::MAX)
+    };
+    let base = number(&value);
+    let moved = if addend >= 0 {
+        base.checked_add(addend as u128)
+    } else {
+        base.checked_sub(addend.unsigned_abs())
+    };
+    moved
+        .filter(|n| *n <= limit)
+        .map(|n| with_number(value, n))
+        .ok_or_else(out_of_range)
+}
+
+/// `inet - inet`: the distance between two addresses of one family, as a bigint.
+pub fn minus(a: &Inet, b: &Inet) -> Result<i64> {
+    if a.ipv6 != b.ipv6 {
+        return Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "cannot subtract inet values of different sizes",
+        ));
+    }
+    let (x, y) = (number(a), number(b));
+    let distance = if x >= y {
+        i64::try_from(x - y).ok()
+    } else {
+        i128::try_from(y - x)
+            .ok()
+            .and_then(|d| i64::try_from(-d).ok())
+    };
+    distance.ok_or_else(out_of_range)
+}
+
+/// `inet & inet` and `inet | inet` (`or`): bit by bit, the wider mask kept.
+pub fn bitwise(a: Inet, b: &Inet, or: bool) -> Result<Inet> {
+    if a.ipv6 != b.ipv6 {
+        let word = if or { "OR" } else { "AND" };
+        return Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("cannot {word} inet values of different sizes"),
+        ));
+    }
+    let mut out = a;
+    for (byte, other) in out.addr.iter_mut().zip(b.addr) {
+        *byte = if or { *byte | other } else { *byte & other };
+    }
+    out.bits = a.bits.max(b.bits);
+    Ok(out)
+}
+
+/// `~ inet`: every address bit flipped, the mask kept.
+pub fn not(value: Inet) -> Inet {
+    with_number(value, !number(&value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
