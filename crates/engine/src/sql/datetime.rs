@@ -285,6 +285,7 @@ pub fn is_function(name: &str) -> bool {
             | "make_time"
             | "make_date"
             | "make_timestamp"
+            | "make_timestamptz"
             | "to_timestamp"
     )
 }
@@ -353,6 +354,12 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             "make_timestamp",
             [DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Float8],
         ) => call(name, args, DataType::Timestamp),
+        (
+            "make_timestamptz",
+            [DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Float8, ..],
+        ) if args.len() == 6 || args.len() == 7 && types[6].is_string() => {
+            call(name, args, DataType::TimestampTz)
+        }
         ("to_timestamp", [DataType::Float8]) => call(name, args, DataType::TimestampTz),
         ("date_part", [unit, DataType::Date]) if unit.is_string() => {
             let unit = coerce(args.remove(0), &DataType::Text)?;
@@ -601,6 +608,17 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "make_date" => Value::Date(make_date(int(0), int(1), int(2))?),
         "make_timestamp" => make_timestamp([int(0), int(1), int(2), int(3), int(4)], float(5))?,
         "to_timestamp" => Value::TimestampTz(float8_timestamptz(float(0))?),
+        "make_timestamptz" => {
+            let fields = [int(0), int(1), int(2), int(3), int(4)];
+            let Value::Timestamp(local) = make_timestamp(fields, float(5))? else {
+                return Err(DbError::internal("make_timestamp: not a timestamp"));
+            };
+            let zone = match args.get(6) {
+                Some(_) => std::rc::Rc::new(timestamptz_zone(&text(6))?),
+                None => zone::session_zone(),
+            };
+            Value::TimestampTz(zone.to_utc(local))
+        }
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
             Value::Float8(number.to_f64())
@@ -849,6 +867,45 @@ fn make_timestamp(fields: [i64; 5], second: f64) -> Result<Value> {
             ),
         )
     })
+}
+
+/// `make_timestamptz`'s zone (`parse_sane_timezone`): `+hh[:mm[:ss]]` or `+hhmm` east of
+/// UTC (ISO's sense, unlike `SET TIME ZONE`), else a name or abbreviation.
+fn timestamptz_zone(name: &str) -> Result<zone::Zone> {
+    let error = |message: String| DbError::new(code::INVALID_PARAMETER_VALUE, message);
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(error(format!(
+            "invalid input syntax for type numeric time zone: \"{name}\""
+        ))
+        .with_hint("Numeric time zones must have \"-\" or \"+\" as first character."));
+    }
+    let Some(body) = name.strip_prefix('+').or_else(|| name.strip_prefix('-')) else {
+        return zone::named(name);
+    };
+    let not_recognized = || error(format!("time zone \"{name}\" not recognized"));
+    let parts: Vec<&str> = body.split(':').collect();
+    let numbers: Option<Vec<i64>> = parts
+        .iter()
+        .map(|p| {
+            (!p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        })
+        .collect();
+    let numbers = numbers
+        .filter(|n| n.len() <= 3)
+        .ok_or_else(not_recognized)?;
+    let (mut hour, mut minute) = (numbers[0], numbers.get(1).copied().unwrap_or(0));
+    let second = numbers.get(2).copied().unwrap_or(0);
+    if numbers.len() == 1 && name.len() > 3 {
+        (hour, minute) = (hour / 100, hour % 100);
+    }
+    if hour > 15 || minute >= 60 || second >= 60 {
+        return Err(error(format!("numeric time zone \"{name}\" out of range")));
+    }
+    let east = (hour * 60 + minute) * 60 + second;
+    let east = if name.starts_with('-') { -east } else { east };
+    zone::from_offset(east).ok_or_else(not_recognized)
 }
 
 /// `to_timestamp(double precision)`: Unix seconds as a timestamptz (`float8_timestamptz`).

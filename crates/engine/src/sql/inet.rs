@@ -21,6 +21,8 @@ const FUNCTIONS: &[(&str, DataType)] = &[
     ("hostmask", DataType::Inet),
     ("set_masklen", DataType::Inet),
     ("abbrev", DataType::Text),
+    ("inet_merge", DataType::Cidr),
+    ("inet_same_family", DataType::Bool),
     ("inet_client_addr", DataType::Inet),
     ("inet_server_addr", DataType::Inet),
     ("inet_client_port", DataType::Int4),
@@ -146,7 +148,8 @@ const ARITHMETIC: &[&str] = &[
 pub fn bind_call(name: &str, args: &[Expr]) -> Option<Result<Expr>> {
     let (_, result) = FUNCTIONS.iter().find(|(n, _)| *n == name)?;
     let first = args.first().map(Expr::data_type);
-    if !name.starts_with("inet_") && !first.as_ref().is_some_and(is_inet) {
+    let connection = name.ends_with("_addr") || name.ends_with("_port");
+    if !connection && !first.as_ref().is_some_and(is_inet) {
         return None;
     }
     let result = match (name, &first) {
@@ -173,7 +176,10 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
     if !own {
         return None;
     }
-    if name.starts_with("inet_") {
+    if matches!(
+        name,
+        "inet_client_addr" | "inet_server_addr" | "inet_client_port" | "inet_server_port"
+    ) {
         // pgplay's sessions do not come over TCP: as PostgreSQL answers on a Unix socket.
         return Some(Ok(Value::Null));
     }
@@ -228,6 +234,18 @@ fn eval_function(name: &str, a: Inet, is_cidr: bool, second: Option<&Value>) -> 
         "netmask" => Value::Inet(inet::netmask(a)),
         "hostmask" => Value::Inet(inet::hostmask(a)),
         "abbrev" => Value::Text(inet::format(&a, false)),
+        "inet_merge" | "inet_same_family" => {
+            let Some(Value::Inet(b) | Value::Cidr(b)) = second else {
+                return Err(DbError::internal(format!(
+                    "{name} without a second address"
+                )));
+            };
+            if name == "inet_merge" {
+                Value::Cidr(inet::merge(&a, b)?)
+            } else {
+                Value::Bool(a.ipv6 == b.ipv6)
+            }
+        }
         "set_masklen" => {
             let bits = second.and_then(Value::as_i64).unwrap_or(0);
             let out = inet::set_masklen(a, bits)?;

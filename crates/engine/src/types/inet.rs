@@ -607,6 +607,24 @@ pub fn bitwise(a: Inet, b: &Inet, or: bool) -> Result<Inet> {
     Ok(out)
 }
 
+/// `inet_merge(inet, inet)`: the smallest network holding both.
+pub fn merge(a: &Inet, b: &Inet) -> Result<Inet> {
+    if a.ipv6 != b.ipv6 {
+        return Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "cannot merge addresses from different families",
+        ));
+    }
+    let limit = a.bits.min(b.bits);
+    let common = (0..limit)
+        .find(|bit| {
+            let (byte, mask) = (usize::from(bit / 8), 0x80u8 >> (bit % 8));
+            a.addr[byte] & mask != b.addr[byte] & mask
+        })
+        .unwrap_or(limit);
+    Ok(clear_host_bits(Inet { bits: common, ..*a }))
+}
+
 /// `~ inet`: every address bit flipped, the mask kept.
 pub fn not(value: Inet) -> Inet {
     with_number(value, !number(&value))
