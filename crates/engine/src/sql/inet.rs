@@ -154,11 +154,6 @@ pub fn bind_call(name: &str, args: &[Expr]) -> Option<Result<Expr>> {
     }
     let result = match (name, &first) {
         ("set_masklen", Some(DataType::Cidr)) => DataType::Cidr,
-        ("abbrev", Some(DataType::Cidr)) => {
-            return Some(Err(DbError::feature_not_supported(
-                "function abbrev(cidr) is not supported by pgplay yet",
-            )))
-        }
         _ => result.clone(),
     };
     Some(Ok(Expr::Call {
@@ -233,6 +228,7 @@ fn eval_function(name: &str, a: Inet, is_cidr: bool, second: Option<&Value>) -> 
         "broadcast" => Value::Inet(inet::broadcast(a)),
         "netmask" => Value::Inet(inet::netmask(a)),
         "hostmask" => Value::Inet(inet::hostmask(a)),
+        "abbrev" if is_cidr => Value::Text(inet::abbrev_cidr(&a)),
         "abbrev" => Value::Text(inet::format(&a, false)),
         "inet_merge" | "inet_same_family" => {
             let Some(Value::Inet(b) | Value::Cidr(b)) = second else {

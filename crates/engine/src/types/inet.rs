@@ -343,6 +343,89 @@ pub fn format(value: &Inet, cidr: bool) -> String {
     text
 }
 
+/// `abbrev(cidr)` (`inet_cidr_ntop`): only the octets or groups the mask covers, then the mask.
+pub fn abbrev_cidr(value: &Inet) -> String {
+    let body = if value.ipv6 {
+        abbrev_v6(value)
+    } else {
+        abbrev_v4(value)
+    };
+    format!("{body}/{}", value.bits)
+}
+
+fn abbrev_v4(value: &Inet) -> String {
+    if value.bits == 0 {
+        return "0".into();
+    }
+    let whole = usize::from(value.bits / 8);
+    let mut parts: Vec<String> = value.addr[..whole].iter().map(u8::to_string).collect();
+    let rest = value.bits % 8;
+    if rest > 0 {
+        let mask = 0xFFu8 << (8 - rest);
+        parts.push((value.addr[whole] & mask).to_string());
+    }
+    parts.join(".")
+}
+
+fn abbrev_v6(value: &Inet) -> String {
+    if value.bits == 0 {
+        return "::".into();
+    }
+    let s = clear_host_bits(*value).addr;
+    let words = match (usize::from(value.bits) + 15) / 16 {
+        1 => 2,
+        n => n,
+    };
+    let (mut zero_s, mut zero_l, mut tmp_s, mut tmp_l) = (0, 0, 0, 0);
+    for word in 0..words {
+        if s[2 * word] | s[2 * word + 1] == 0 {
+            if tmp_l == 0 {
+                tmp_s = word;
+            }
+            tmp_l += 1;
+        } else if tmp_l > 0 && zero_l < tmp_l {
+            (zero_s, zero_l, tmp_l) = (tmp_s, tmp_l, 0);
+        }
+    }
+    if tmp_l > 0 && zero_l < tmp_l {
+        (zero_s, zero_l) = (tmp_s, tmp_l);
+    }
+    let is_v4 = zero_l != words
+        && zero_s == 0
+        && (zero_l == 6
+            || zero_l == 5 && s[10] == 0xff && s[11] == 0xff
+            || zero_l == 7 && s[14] != 0 && s[15] != 1);
+    let mut text = String::new();
+    for word in 0..words {
+        if zero_l != 0 && word >= zero_s && word < zero_s + zero_l {
+            if word == zero_s {
+                text.push(':');
+            }
+            if word == words - 1 {
+                text.push(':');
+            }
+            continue;
+        }
+        if is_v4 && word > 5 {
+            text.push(if word == 6 { ':' } else { '.' });
+            text.push_str(&s[2 * word].to_string());
+            if word != 7 || value.bits > 120 {
+                text.push('.');
+                text.push_str(&s[2 * word + 1].to_string());
+            }
+            continue;
+        }
+        if !text.is_empty() {
+            text.push(':');
+        }
+        text.push_str(&format!(
+            "{:x}",
+            u16::from_be_bytes([s[2 * word], s[2 * word + 1]])
+        ));
+    }
+    text
+}
+
 /// `host(inet)`: the address alone.
 pub fn address_text(value: &Inet) -> String {
     if !value.ipv6 {
