@@ -287,6 +287,7 @@ pub fn is_function(name: &str) -> bool {
             | "make_timestamp"
             | "make_timestamptz"
             | "to_timestamp"
+            | "to_date"
     )
 }
 
@@ -361,6 +362,14 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             call(name, args, DataType::TimestampTz)
         }
         ("to_timestamp", [DataType::Float8]) => call(name, args, DataType::TimestampTz),
+        ("to_timestamp" | "to_date", [DataType::Text, DataType::Text]) => {
+            let result = if name == "to_date" {
+                DataType::Date
+            } else {
+                DataType::TimestampTz
+            };
+            call(name, args, result)
+        }
         ("date_part", [unit, DataType::Date]) if unit.is_string() => {
             let unit = coerce(args.remove(0), &DataType::Text)?;
             let extract = call(
@@ -607,7 +616,12 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "make_time" => make_time(&args[0], &args[1], float(2))?,
         "make_date" => Value::Date(make_date(int(0), int(1), int(2))?),
         "make_timestamp" => make_timestamp([int(0), int(1), int(2), int(3), int(4)], float(5))?,
+        "to_timestamp" if args.len() == 2 => {
+            let local = super::from_char::local_micros(&text(0), &text(1), name)?;
+            Value::TimestampTz(zone::session_zone().to_utc(local))
+        }
         "to_timestamp" => Value::TimestampTz(float8_timestamptz(float(0))?),
+        "to_date" => Value::Date(super::from_char::to_date(&text(0), &text(1))?),
         "make_timestamptz" => {
             let fields = [int(0), int(1), int(2), int(3), int(4)];
             let Value::Timestamp(local) = make_timestamp(fields, float(5))? else {

@@ -17,6 +17,7 @@ mod ddl;
 mod dml;
 pub mod expr;
 mod foreign_key;
+mod from_char;
 pub mod functions;
 mod index;
 mod inet;
