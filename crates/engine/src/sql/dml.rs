@@ -494,12 +494,18 @@ impl Executor<'_> {
     /// Checks that this transaction may change the tuple at `at`: `false` when READ COMMITTED
     /// skips it; a row another transaction is changing makes the statement wait
     /// ([`crate::lock`]).
-    pub(super) fn lock_row(&mut self, table: &TableDef, at: ItemPointer) -> Result<bool> {
+    /// `mode`: the strength the change takes (FOR NO KEY UPDATE for an UPDATE that keeps the
+    /// key, which does not wait for FOR KEY SHARE).
+    pub(super) fn lock_row(
+        &mut self,
+        table: &TableDef,
+        at: ItemPointer,
+        mode: crate::sql::row_lock::RowLockMode,
+    ) -> Result<bool> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
         let (xmax, own) = (tuple.xmax, self.snapshot.is_own_xid(tuple.xmax));
-        let mode = crate::sql::row_lock::RowLockMode::Update;
         if let Some(locker) = self.db.row_lock_holder(self.session, table.oid, at, mode) {
             return Err(self.wait_for(table, locker, "locking"));
         }
@@ -654,9 +660,6 @@ impl Executor<'_> {
         let mut count = 0;
         for (at, old) in targets {
             self.db.interrupts.check()?;
-            if !self.lock_row(table, at)? {
-                continue;
-            }
             let width = table.columns.len();
             let mut new = old[..width].to_vec();
             for (index, expr) in &assignments {
@@ -665,6 +668,10 @@ impl Executor<'_> {
                     None => self.default_value(table, *index)?,
                 };
                 new[*index] = apply_typmod(value, &table.columns[*index].data_type)?;
+            }
+            let mode = crate::sql::row_lock::update_mode(table, &old[..width], &new);
+            if !self.lock_row(table, at, mode)? {
+                continue;
             }
             self.check_row(table, &new)?;
             self.check_unique(table, &new, Some(at))?;
@@ -738,6 +745,12 @@ impl Executor<'_> {
         if !hot {
             self.index_insert(table, new, new_at)?;
         }
+        if crate::sql::row_lock::update_mode(table, old, new)
+            == crate::sql::row_lock::RowLockMode::NoKeyUpdate
+        {
+            self.db
+                .carry_key_share_locks(self.session, table.oid, at, new_at);
+        }
         Ok(new_at)
     }
 
@@ -778,7 +791,7 @@ impl Executor<'_> {
         let mut count = 0;
         for (at, old) in targets {
             self.db.interrupts.check()?;
-            if !self.lock_row(table, at)? {
+            if !self.lock_row(table, at, crate::sql::row_lock::RowLockMode::Update)? {
                 continue;
             }
             self.heap_delete(table, at)?;
