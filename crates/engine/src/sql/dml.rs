@@ -406,7 +406,7 @@ impl Executor<'_> {
                 let conflict = live_now(tuple, &self.db.data.clog, &own)
                     || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
                         && !own.contains(&tuple.xmin)
-                        && tuple.xmax == 0);
+                        && tuple.deleter() == 0);
                 if !conflict {
                     continue;
                 }
@@ -468,6 +468,7 @@ impl Executor<'_> {
             natts: image.natts,
             data: image.data.clone(),
             hot_updated: false,
+            lock_bits: 0,
             heap_only: false,
             frozen: false,
         };
@@ -505,7 +506,7 @@ impl Executor<'_> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
-        let (xmax, own) = (tuple.xmax, self.snapshot.is_own_xid(tuple.xmax));
+        let (xmax, own) = (tuple.deleter(), self.snapshot.is_own_xid(tuple.deleter()));
         if let Some(locker) = self.db.row_lock_holder(self.session, table.oid, at, mode) {
             return Err(self.wait_for(table, locker, "locking"));
         }
@@ -515,7 +516,7 @@ impl Executor<'_> {
         if xmax == 0 || own {
             return Ok(true);
         }
-        let (xmax, deleted) = (tuple.xmax, tuple.ctid == at);
+        let (xmax, deleted) = (tuple.deleter(), tuple.ctid == at);
         match self.db.data.clog.status(xmax) {
             XactStatus::Aborted => Ok(true),
             // Changed by a transaction this snapshot does not see: READ
@@ -552,7 +553,7 @@ impl Executor<'_> {
         let Some(tuple) = self.stored_tuple(table, at) else {
             return Ok(());
         };
-        let (xmin, xmax) = (tuple.xmin, tuple.xmax);
+        let (xmin, xmax) = (tuple.xmin, tuple.deleter());
         let foreign = |executor: &Self, xid: u32| {
             xid != 0
                 && executor.db.data.clog.status(xid) == XactStatus::InProgress
@@ -711,6 +712,7 @@ impl Executor<'_> {
             natts: image.natts,
             data: image.data.clone(),
             hot_updated: false,
+            lock_bits: 0,
             heap_only: false,
             frozen: false,
         };

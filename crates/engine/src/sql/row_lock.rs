@@ -17,8 +17,11 @@
 //! writes it into the row's xmax) and the locks go into [`crate::Database::row_locks`] until
 //! the transaction ends; an UPDATE or DELETE of such a row waits for that xid.
 //!
-//! Unlike PostgreSQL, pgplay keeps these locks in memory, not in the tuple's xmax and a Heap
-//! LOCK WAL record, so a standby never sees them.
+//! Each lock is also written as PostgreSQL writes it, when the statement ends: the tuple's xmax
+//! with lock-only infomask bits, through a Heap LOCK WAL record that standbys replay and
+//! pg_waldump shows ([`Executor::log_row_lock`]). Waits still go by the in-memory locks: a row
+//! that several open transactions lock (PostgreSQL's MultiXact xmax) keeps only the first
+//! locker in its xmax.
 
 use sqlparser::ast;
 
@@ -30,7 +33,7 @@ use crate::heap::ItemPointer;
 use crate::mvcc::XactStatus;
 use crate::sql::plan::exec::Row;
 use crate::types::Value;
-use pgplay_wal::Xid;
+use pgplay_wal::{lock_bits, Xid};
 
 /// The strength of a row lock, weakest first (PostgreSQL's `LockTupleMode`): a DELETE or an
 /// UPDATE of a key column counts as `Update`, any other UPDATE as `NoKeyUpdate`.
@@ -52,6 +55,34 @@ impl RowLockMode {
             (KeyShare, _) => false,
             (Share, Share) => false,
             _ => true,
+        }
+    }
+
+    /// The infomask bits PostgreSQL sets with a lock-only xmax of this strength (as the Heap
+    /// LOCK record's infobits: `LOCK_ONLY EXCL_LOCK KEYS_UPDATED` for FOR UPDATE).
+    pub fn infobits(self) -> u8 {
+        use lock_bits::*;
+        LOCK_ONLY
+            | match self {
+                RowLockMode::KeyShare => KEYSHR_LOCK,
+                RowLockMode::Share => EXCL_LOCK | KEYSHR_LOCK,
+                RowLockMode::NoKeyUpdate => EXCL_LOCK,
+                RowLockMode::Update => EXCL_LOCK | KEYS_UPDATED,
+            }
+    }
+
+    /// The strength a lock-only xmax's infobits stand for.
+    pub fn from_infobits(bits: u8) -> RowLockMode {
+        use lock_bits::*;
+        match (
+            bits & EXCL_LOCK != 0,
+            bits & KEYSHR_LOCK != 0,
+            bits & KEYS_UPDATED != 0,
+        ) {
+            (true, _, true) => RowLockMode::Update,
+            (true, true, false) => RowLockMode::Share,
+            (true, false, false) => RowLockMode::NoKeyUpdate,
+            _ => RowLockMode::KeyShare,
         }
     }
 
@@ -267,13 +298,14 @@ impl Executor<'_> {
         let Some(table) = self.catalog.table_by_oid(request.table).cloned() else {
             return Ok(true);
         };
-        let busy = match self.stored_tuple(&table, at) {
-            Some(tuple) if tuple.xmax != 0 && !self.snapshot.is_own_xid(tuple.xmax) => {
-                match self.db.data.clog.status(tuple.xmax) {
+        // A lock-only xmax is no change: the lockers are in `row_locks`, checked below.
+        let busy = match self.stored_tuple(&table, at).map(|t| t.deleter()) {
+            Some(xmax) if xmax != 0 && !self.snapshot.is_own_xid(xmax) => {
+                match self.db.data.clog.status(xmax) {
                     XactStatus::InProgress
                         if self.change_mode(&table, at)?.conflicts(request.mode) =>
                     {
-                        Some(tuple.xmax)
+                        Some(xmax)
                     }
                     XactStatus::InProgress => None,
                     XactStatus::Committed if self.keeps_snapshot() => {
@@ -324,6 +356,48 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// Writes the lock into the tuple's xmax through a Heap LOCK record, as PostgreSQL's
+    /// `heap_lock_tuple` does, when the xmax is free: no xmax, or one whose transaction
+    /// ended, or this transaction's own weaker lock. A row another open transaction also
+    /// locks or changes would need a MultiXact, which pgplay does not have: that lock stays
+    /// in memory only.
+    fn log_row_lock(
+        &mut self,
+        table: u32,
+        at: ItemPointer,
+        mode: RowLockMode,
+        xid: Xid,
+    ) -> Result<()> {
+        let Some(def) = self.catalog.table_by_oid(table).cloned() else {
+            return Ok(());
+        };
+        let Some(tuple) = self.stored_tuple(&def, at) else {
+            return Ok(());
+        };
+        let lock_only = tuple.lock_bits & lock_bits::LOCK_ONLY != 0;
+        let free = tuple.xmax == 0
+            || match self.db.data.clog.status(tuple.xmax) {
+                _ if self.snapshot.is_own_xid(tuple.xmax) => {
+                    lock_only && RowLockMode::from_infobits(tuple.lock_bits) < mode
+                }
+                XactStatus::InProgress => false,
+                XactStatus::Aborted => true,
+                XactStatus::Committed => lock_only,
+            };
+        if !free {
+            return Ok(());
+        }
+        let record = pgplay_wal::HeapRecord::Lock {
+            relation: def.locator,
+            block: at.block,
+            offset: at.offset,
+            locking_xid: xid,
+            infobits: mode.infobits(),
+        };
+        self.db.log(xid, pgplay_wal::RecordBody::Heap(record))?;
+        Ok(())
+    }
+
     /// The lock strength the change of the row version at `at` took: FOR UPDATE for a
     /// DELETE or an UPDATE of a key column, FOR NO KEY UPDATE for another UPDATE.
     fn change_mode(&self, table: &TableDef, at: ItemPointer) -> Result<RowLockMode> {
@@ -350,7 +424,9 @@ impl Executor<'_> {
             return Ok(());
         }
         let xid = self.db.assign_xid(self.session)?;
+        self.snapshot.own = self.db.own(self.session);
         for (table, at, mode) in pending {
+            self.log_row_lock(table, at, mode, xid)?;
             let locks = self.db.row_locks.entry((table, at)).or_default();
             if !locks
                 .iter()
