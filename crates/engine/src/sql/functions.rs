@@ -96,6 +96,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
         DataType::Bool,
     ),
     ("gen_random_uuid", &[], DataType::Uuid),
+    ("random", &[], DataType::Float8),
 ];
 
 /// How many of a system function's parameters may be left out (they have defaults).

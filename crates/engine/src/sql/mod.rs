@@ -299,11 +299,45 @@ fn parse_bounded(sql: &str, tokens: Option<Vec<TokenWithSpan>>) -> Result<Vec<St
         Some(tokens) => Ok(parser.with_tokens_with_locations(tokens)),
         None => parser.try_with_sql(sql),
     }
-    .and_then(|mut parser| parser.parse_statements())
+    .and_then(|mut parser| parse_statements(&mut parser))
     .map_err(|error| match error {
         ParserError::RecursionLimitExceeded => crate::stack::depth_exceeded(),
         other => parse_error(sql, &other.to_string()),
     })
+}
+
+/// sqlparser's `parse_statements`, plus PostgreSQL's `TABLE name` as a statement of its own:
+/// sqlparser reads `TABLE t` only inside a query (`... UNION TABLE t`), not where a statement
+/// starts, so a statement starting with TABLE is read as a query.
+fn parse_statements(
+    parser: &mut Parser<'_>,
+) -> std::result::Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let mut statements = Vec::new();
+    let mut expecting_delimiter = false;
+    loop {
+        while parser.consume_token(&Token::SemiColon) {
+            expecting_delimiter = false;
+        }
+        match &parser.peek_token_ref().token {
+            Token::EOF => return Ok(statements),
+            Token::Word(word) if expecting_delimiter && word.keyword == Keyword::END => {
+                return Ok(statements)
+            }
+            _ => {}
+        }
+        if expecting_delimiter {
+            return parser.expected("end of statement", parser.peek_token());
+        }
+        let statement = if parser.peek_keyword(Keyword::TABLE) {
+            Statement::Query(parser.parse_query()?)
+        } else {
+            parser.parse_statement()?
+        };
+        statements.push(statement);
+        expecting_delimiter = true;
+    }
 }
 
 fn parse_alter_system(sql: &str) -> Result<Parsed> {
