@@ -120,7 +120,6 @@ mod tests {
             data: vec![0],
             hot_updated: false,
             lock_bits: 0,
-            lock_bits: 0,
             heap_only: false,
             frozen: false,
         })
