@@ -233,13 +233,13 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     // tokenizer refuses, and the rare statement with DEFERRABLE, take the long way.
     let tokens = match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() {
         Ok(mut tokens) => {
-            if let Some(error) = star_alias_error(sql, &tokens)
-                .or_else(|| reserved_table_name_error(sql, &tokens))
-                .or_else(|| key_row_lock_error(&tokens))
+            if let Some(error) =
+                star_alias_error(sql, &tokens).or_else(|| reserved_table_name_error(sql, &tokens))
             {
                 return Err(error);
             }
             plan::window_spec::mark_exclusions(&mut tokens);
+            row_lock::mark_key_strengths(&mut tokens);
             plan::grouping::mark_distinct(&mut tokens);
             Some(tokens).filter(|tokens| !transaction::names_deferrable(tokens))
         }
@@ -491,35 +491,6 @@ const RESERVED: &[&str] = &[
 ];
 
 /// `CREATE TABLE table (...)`: PostgreSQL stops at the reserved word.
-/// `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser cannot read: pgplay's row
-/// locks have only the FOR UPDATE and FOR SHARE strengths.
-fn key_row_lock_error(tokens: &[TokenWithSpan]) -> Option<DbError> {
-    use sqlparser::tokenizer::Token;
-    let words: Vec<String> = tokens
-        .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .map(|t| match &t.token {
-            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
-            _ => String::new(),
-        })
-        .collect();
-    let found = words.windows(4).find_map(|w| match w {
-        [f, n, k, u] if f == "for" && n == "no" && k == "key" && u == "update" => {
-            Some("FOR NO KEY UPDATE")
-        }
-        [f, k, s, _] if f == "for" && k == "key" && s == "share" => Some("FOR KEY SHARE"),
-        _ => None,
-    });
-    let found = found.or_else(|| {
-        let n = words.len();
-        (n >= 3 && words[n - 3] == "for" && words[n - 2] == "key" && words[n - 1] == "share")
-            .then_some("FOR KEY SHARE")
-    });
-    found.map(|what| {
-        DbError::feature_not_supported(format!("SELECT {what} is not supported by pgplay yet"))
-    })
-}
-
 fn reserved_table_name_error(sql: &str, tokens: &[TokenWithSpan]) -> Option<DbError> {
     use sqlparser::tokenizer::Token;
     let words: Vec<_> = tokens
@@ -984,9 +955,11 @@ fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
             if select.into.is_some() {
                 return Some(("SELECT INTO", false));
             }
-            match query.locks.first()?.lock_type {
-                ast::LockType::Update => ("SELECT FOR UPDATE", false),
-                ast::LockType::Share => ("SELECT FOR SHARE", false),
+            match row_lock::clause_mode(query.locks.first()?).0 {
+                row_lock::RowLockMode::Update => ("SELECT FOR UPDATE", false),
+                row_lock::RowLockMode::NoKeyUpdate => ("SELECT FOR NO KEY UPDATE", false),
+                row_lock::RowLockMode::Share => ("SELECT FOR SHARE", false),
+                row_lock::RowLockMode::KeyShare => ("SELECT FOR KEY SHARE", false),
             }
         }
         Statement::Vacuum { .. } => ("VACUUM", true),
@@ -1090,9 +1063,17 @@ impl Executor<'_> {
                 let count = rows.rows.len();
                 Ok(rows_outcome(rows, format!("SELECT {count}")))
             }
-            Statement::Insert(insert) => self.insert(insert),
-            Statement::Update(update) => self.update(update),
-            Statement::Delete(delete) => self.delete(delete),
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let outcome = match statement {
+                    Statement::Insert(insert) => self.insert(insert),
+                    Statement::Update(update) => self.update(update),
+                    Statement::Delete(delete) => self.delete(delete),
+                    _ => unreachable!(),
+                }?;
+                // The rows its foreign key checks locked FOR KEY SHARE.
+                self.keep_row_locks()?;
+                Ok(outcome)
+            }
             Statement::CreateTable(create) => self.create_table(create),
             Statement::CreateView(create) => self.create_view(create),
             Statement::CreateIndex(create) => self.create_index(create),
