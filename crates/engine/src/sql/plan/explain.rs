@@ -794,6 +794,7 @@ impl Printer {
                     vec![append(vec![left, right], false)],
                 );
                 view.details.push(format!("Group Key: {}", keys.join(", ")));
+                view.details.extend(self.hash_aggregate_lines(plan));
                 view
             }
             (kind, all) => {

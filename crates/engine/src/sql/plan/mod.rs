@@ -14,6 +14,7 @@ pub mod frame;
 pub mod grouping;
 pub mod hashagg;
 mod hashjoin;
+mod hashsetop;
 pub mod index;
 pub mod planner;
 mod select;
