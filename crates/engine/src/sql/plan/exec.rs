@@ -11,6 +11,7 @@ use super::super::expr::{coerce, eval, truth, Expr, Row as EvalRow};
 use super::super::Executor;
 use super::aggregate::{self, AggState};
 use super::srf::Series;
+use super::tuplestore::TupleStore;
 use super::{Join, JoinKind, Plan, SetOpKind, SortKey};
 use crate::catalog::TableDef;
 use crate::error::{code, DbError, Result};
@@ -288,17 +289,18 @@ fn open_node<'p>(
         } => open_set_op(plan, *op, *all, left, right, ex)?,
         Plan::SubqueryScan { input, .. } => open(input, ex)?,
         Plan::CteScan { id, plan, .. } if ex.query.cte_materialized.contains(id) => {
-            let rows = match ex.query.cte_rows.get(id) {
-                Some(rows) => rows.clone(),
+            let store = match ex.query.cte_rows.get(id) {
+                Some(store) => store.clone(),
                 None => {
-                    let mut memory = ex.node_memory(false, None);
-                    let rows = Rc::new(collect_counted(plan, &mut memory, ex)?);
-                    ex.query.held.push(memory);
-                    ex.query.cte_rows.insert(*id, rows.clone());
-                    rows
+                    let memory = ex.node_memory(false, None);
+                    let mut source = open(plan, ex)?;
+                    let store = TupleStore::fill(memory, source.as_mut(), None, ex)?;
+                    let store = Rc::new(store);
+                    ex.query.cte_rows.insert(*id, store.clone());
+                    store
                 }
             };
-            Box::new(Materialized::new(rows))
+            Box::new(super::tuplestore::StoreScan::new(store))
         }
         Plan::CteScan { plan, .. } => open(plan, ex)?,
         Plan::WorkTableScan { id, .. } => {
@@ -562,18 +564,22 @@ struct Probe {
 
 impl<'p> JoinSource<'p> {
     fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
-        if !join.hash_keys.is_empty() && join.lateral.is_none() {
+        if join.lateral.is_none() {
+            if join.hash_keys.is_empty() {
+                // PostgreSQL materializes the inner side of a nested loop (work_mem).
+                return super::nestloop::NestedLoop::open(join, ex);
+            }
             return super::hashjoin::open_join(join, ex);
         }
-        // PostgreSQL materializes the inner side of a nested loop (work_mem).
-        let mut memory = ex.node_memory(false, Some(wrapper_key(&join.right)));
-        let right_rows = match join.lateral {
-            Some(_) => Vec::new(),
-            None => collect_counted(&join.right, &mut memory, ex)?,
-        };
+        // A lateral join's right rows are read again for each left row.
+        let memory = ex.node_memory(false, Some(wrapper_key(&join.right)));
         let left = open(&join.left, ex)?;
         Ok(Box::new(JoinSource::build(
-            join, right_rows, memory, left, ex,
+            join,
+            Vec::new(),
+            memory,
+            left,
+            ex,
         )?))
     }
 
