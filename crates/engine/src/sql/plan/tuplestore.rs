@@ -203,9 +203,9 @@ mod tests {
         let held = peak(&mut db);
         assert!(held <= 64 * 1024, "the nested loop held {held} bytes");
 
-        let sql = "SELECT count(*) FROM t WHERE x <= 100 AND x > ALL (SELECT x - 29950 FROM t)";
+        let sql = "SELECT count(*) FROM (SELECT x FROM t WHERE x <= 100 OFFSET 0) s WHERE x > ALL (SELECT x - 29950 FROM t)";
         assert_eq!(rows(&mut db, session, sql), ["50"]);
-        let sql = "SELECT count(*) FROM t WHERE x <= 200 AND x IN (SELECT x * 2 FROM t)";
+        let sql = "SELECT count(*) FROM (SELECT x FROM t WHERE x <= 200 OFFSET 0) s WHERE x IN (SELECT x * 2 FROM t)";
         assert_eq!(rows(&mut db, session, sql), ["100"]);
         let sql = "SELECT array_length(ARRAY(SELECT y FROM t), 1)";
         assert_eq!(rows(&mut db, session, sql), ["30000"]);
