@@ -262,6 +262,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some(bound) = super::bytea::bind_call(name, &args) {
         return bound;
     }
+    if let Some(bound) = super::inet::bind_call(name, &args) {
+        return bound;
+    }
     if super::json::is_function(name) {
         return super::json::bind_call(name, args);
     }
@@ -421,6 +424,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         .or_else(|| super::admin::eval(name, args))
         .or_else(|| super::arrays::eval(name, args))
         .or_else(|| super::bytea::eval(name, args))
+        .or_else(|| super::inet::eval(name, args))
         .or_else(|| super::json::eval(name, args))
     {
         return value;
@@ -822,6 +826,8 @@ mod catalog_tests {
             "to_jsonb",
             "jsonb_set",
             "repeat",
+            "host",
+            "set_masklen",
         ] {
             assert!(names.contains(&name), "{name} not counted: {names:?}");
         }

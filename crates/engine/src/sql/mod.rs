@@ -17,8 +17,10 @@ mod ddl;
 mod dml;
 pub mod expr;
 mod foreign_key;
+mod from_char;
 pub mod functions;
 mod index;
+mod inet;
 pub mod json;
 mod lock_table;
 pub mod plan;
@@ -1335,6 +1337,9 @@ impl Executor<'_> {
             }
             if name == "pg_proc" {
                 return Ok(crate::pg_proc::view());
+            }
+            if name == "pg_type" {
+                return Ok(crate::pg_type::view());
             }
             if name == "pg_timezone_names" {
                 return Ok(crate::types::zone::names_view(self.db.now));
