@@ -231,6 +231,9 @@ impl NodeMemory {
     }
 
     /// Counts `bytes` more; past the limit the node spills, and the temporary file grows.
+    /// This is for a node whose file is the bytes it keeps anyway (only counted); a node
+    /// that writes its rows out uses [`NodeMemory::fits`], [`NodeMemory::hold`] and
+    /// [`NodeMemory::file_holds`].
     /// `next_file` numbers the session's next temporary file. A write that does not fit
     /// (temp_file_limit, the disk) is not made: the counters stay as they were.
     pub fn charge(&mut self, bytes: u64, next_file: impl FnOnce() -> u32) -> Result<()> {
@@ -243,6 +246,11 @@ impl NodeMemory {
         let mut space = lock(&self.space);
         space.memory -= self.memory;
         self.memory = 0;
+        // Such a file is only counted: its bytes are still held, so they are the node's
+        // peak (what a test of bounded memory measures).
+        if self.limit != u64::MAX {
+            space.node_peak = space.node_peak.max(self.on_disk);
+        }
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use super::super::expr::{coerce, eval, truth, Expr, Row as EvalRow};
 use super::super::Executor;
 use super::aggregate::{self, AggState};
 use super::srf::Series;
+use super::tuplestore::TupleStore;
 use super::{Join, JoinKind, Plan, SetOpKind, SortKey};
 use crate::catalog::TableDef;
 use crate::error::{code, DbError, Result};
@@ -267,32 +268,39 @@ fn open_node<'p>(
                 last: None,
             })
         }
-        Plan::Distinct { input, on } => Box::new(Distinct {
+        Plan::Distinct { input, on: None } => {
+            let memory = ex.node_memory(true, Some(plan_key(plan)));
+            let input = open(input, ex)?;
+            Box::new(super::hashsetop::HashedDistinct::new(vec![input], memory))
+        }
+        Plan::Distinct {
+            input,
+            on: Some(on),
+        } => Box::new(DistinctOn {
             input: open(input, ex)?,
-            on: on.as_deref(),
-            seen: BTreeSet::new(),
+            on,
             previous: None,
-            memory: ex.node_memory(true, Some(plan_key(plan))),
         }),
         Plan::SetOp {
             op,
             all,
             left,
             right,
-        } => open_set_op(*op, *all, left, right, ex)?,
+        } => open_set_op(plan, *op, *all, left, right, ex)?,
         Plan::SubqueryScan { input, .. } => open(input, ex)?,
         Plan::CteScan { id, plan, .. } if ex.query.cte_materialized.contains(id) => {
-            let rows = match ex.query.cte_rows.get(id) {
-                Some(rows) => rows.clone(),
+            let store = match ex.query.cte_rows.get(id) {
+                Some(store) => store.clone(),
                 None => {
-                    let mut memory = ex.node_memory(false, None);
-                    let rows = Rc::new(collect_counted(plan, &mut memory, ex)?);
-                    ex.query.held.push(memory);
-                    ex.query.cte_rows.insert(*id, rows.clone());
-                    rows
+                    let memory = ex.node_memory(false, None);
+                    let mut source = open(plan, ex)?;
+                    let store = TupleStore::fill(memory, source.as_mut(), None, ex)?;
+                    let store = Rc::new(store);
+                    ex.query.cte_rows.insert(*id, store.clone());
+                    store
                 }
             };
-            Box::new(Materialized::new(rows))
+            Box::new(super::tuplestore::StoreScan::new(store))
         }
         Plan::CteScan { plan, .. } => open(plan, ex)?,
         Plan::WorkTableScan { id, .. } => {
@@ -555,18 +563,22 @@ struct Probe {
 
 impl<'p> JoinSource<'p> {
     fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
-        if !join.hash_keys.is_empty() && join.lateral.is_none() {
+        if join.lateral.is_none() {
+            if join.hash_keys.is_empty() {
+                // PostgreSQL materializes the inner side of a nested loop (work_mem).
+                return super::nestloop::NestedLoop::open(join, ex);
+            }
             return super::hashjoin::open_join(join, ex);
         }
-        // PostgreSQL materializes the inner side of a nested loop (work_mem).
-        let mut memory = ex.node_memory(false, Some(wrapper_key(&join.right)));
-        let right_rows = match join.lateral {
-            Some(_) => Vec::new(),
-            None => collect_counted(&join.right, &mut memory, ex)?,
-        };
+        // A lateral join's right rows are read again for each left row.
+        let memory = ex.node_memory(false, Some(wrapper_key(&join.right)));
         let left = open(&join.left, ex)?;
         Ok(Box::new(JoinSource::build(
-            join, right_rows, memory, left, ex,
+            join,
+            Vec::new(),
+            memory,
+            left,
+            ex,
         )?))
     }
 
@@ -896,36 +908,25 @@ impl Source for Limit<'_> {
     }
 }
 
-struct Distinct<'p> {
+/// DISTINCT ON: the first row of each run of equal `on` columns (its input is sorted on them).
+struct DistinctOn<'p> {
     input: Box<dyn Source + 'p>,
-    on: Option<&'p [usize]>,
-    seen: BTreeSet<Key>,
+    on: &'p [usize],
     previous: Option<Vec<Value>>,
-    memory: NodeMemory,
 }
 
-impl Source for Distinct<'_> {
+impl Source for DistinctOn<'_> {
     fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
         while let Some(row) = self.input.next(ex)? {
             ex.db.interrupts.check()?;
-            match self.on {
-                None => {
-                    if self.seen.insert(Key(row.clone())) {
-                        ex.charge(&mut self.memory, entry_bytes(&row, 0))?;
-                        return Ok(Some(row));
-                    }
-                }
-                Some(on) => {
-                    let key: Vec<Value> = on.iter().map(|i| row[*i].clone()).collect();
-                    let same = self
-                        .previous
-                        .as_ref()
-                        .is_some_and(|p| Key(p.clone()) == Key(key.clone()));
-                    if !same {
-                        self.previous = Some(key);
-                        return Ok(Some(row));
-                    }
-                }
+            let key: Vec<Value> = self.on.iter().map(|i| row[*i].clone()).collect();
+            let same = self
+                .previous
+                .as_ref()
+                .is_some_and(|p| Key(p.clone()) == Key(key.clone()));
+            if !same {
+                self.previous = Some(key);
+                return Ok(Some(row));
             }
         }
         Ok(None)
@@ -935,101 +936,49 @@ impl Source for Distinct<'_> {
 /// UNION ALL: the left rows, then the right ones.
 struct Append<'p> {
     inputs: Vec<Box<dyn Source + 'p>>,
-    distinct: Option<BTreeSet<Key>>,
-    /// UNION's: the rows seen.
-    memory: NodeMemory,
 }
 
 impl Source for Append<'_> {
     fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
         while let Some(input) = self.inputs.first_mut() {
             ex.db.interrupts.check()?;
-            let Some(row) = input.next(ex)? else {
-                self.inputs.remove(0);
-                continue;
-            };
-            if let Some(seen) = &mut self.distinct {
-                if !seen.insert(Key(row.clone())) {
-                    continue;
+            match input.next(ex)? {
+                Some(row) => return Ok(Some(row)),
+                None => {
+                    self.inputs.remove(0);
                 }
-                ex.charge(&mut self.memory, entry_bytes(&row, 0))?;
-            }
-            return Ok(Some(row));
-        }
-        Ok(None)
-    }
-}
-
-/// INTERSECT and EXCEPT: the right rows counted, the left ones streamed against the counts.
-struct CountedSetOp<'p> {
-    left: Box<dyn Source + 'p>,
-    counts: BTreeMap<Key, usize>,
-    intersect: bool,
-    all: bool,
-    emitted: BTreeSet<Key>,
-    /// The right rows' counts and the left rows emitted.
-    memory: NodeMemory,
-}
-
-impl Source for CountedSetOp<'_> {
-    fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
-        while let Some(row) = self.left.next(ex)? {
-            ex.db.interrupts.check()?;
-            let key = Key(row.clone());
-            let count = self.counts.get(&key).copied().unwrap_or(0);
-            let keep = if self.all {
-                if count > 0 {
-                    self.counts.insert(key, count - 1);
-                }
-                (count > 0) == self.intersect
-            } else if (count > 0) == self.intersect && self.emitted.insert(key) {
-                ex.charge(&mut self.memory, entry_bytes(&row, 0))?;
-                true
-            } else {
-                false
-            };
-            if keep {
-                return Ok(Some(row));
             }
         }
         Ok(None)
     }
 }
 
+/// A set operation: UNION ALL appends; UNION, INTERSECT and EXCEPT hash their rows within
+/// hash_mem, in batches past it ([`super::hashsetop`]).
 fn open_set_op<'p>(
+    plan: &'p Plan,
     op: SetOpKind,
     all: bool,
     left: &'p Plan,
     right: &'p Plan,
     ex: &mut Executor<'_>,
 ) -> Result<Box<dyn Source + 'p>> {
-    let mut memory = ex.node_memory(true, None);
-    if op == SetOpKind::Union {
+    let (left, right) = (open(left, ex)?, open(right, ex)?);
+    if op == SetOpKind::Union && all {
         return Ok(Box::new(Append {
-            inputs: vec![open(left, ex)?, open(right, ex)?],
-            distinct: (!all).then(BTreeSet::new),
-            memory,
+            inputs: vec![left, right],
         }));
     }
-    let mut counts: BTreeMap<Key, usize> = BTreeMap::new();
-    let mut source = open(right, ex)?;
-    while let Some(row) = source.next(ex)? {
-        ex.db.interrupts.check()?;
-        let bytes = entry_bytes(&row, 8);
-        let count = counts.entry(Key(row)).or_default();
-        if *count == 0 {
-            ex.charge(&mut memory, bytes)?;
-        }
-        *count += 1;
+    let memory = ex.node_memory(true, Some(plan_key(plan)));
+    if op == SetOpKind::Union {
+        return Ok(Box::new(super::hashsetop::HashedDistinct::new(
+            vec![left, right],
+            memory,
+        )));
     }
-    Ok(Box::new(CountedSetOp {
-        left: open(left, ex)?,
-        counts,
-        intersect: op == SetOpKind::Intersect,
-        all,
-        emitted: BTreeSet::new(),
-        memory,
-    }))
+    Ok(Box::new(super::hashsetop::HashedSetOp::new(
+        op, all, left, right, memory,
+    )))
 }
 
 /// WITH RECURSIVE's rows as they come: the base term's, then each round of the recursive

@@ -77,6 +77,9 @@ impl Executor<'_> {
             let stats = self.query.instrument.take();
             // The statement's held subquery and CTE rows report too.
             self.query.held.clear();
+            self.query.cte_rows.clear();
+            self.query.cached.clear();
+            self.query.in_sets.clear();
             memory = crate::workmem::reports(&self.db.temp_space, false);
             result?;
             stats
@@ -795,6 +798,7 @@ impl Printer {
                     vec![append(vec![left, right], false)],
                 );
                 view.details.push(format!("Group Key: {}", keys.join(", ")));
+                view.details.extend(self.hash_aggregate_lines(plan));
                 view
             }
             (kind, all) => {

@@ -23,12 +23,12 @@ use crate::workmem::{entry_bytes, NodeMemory};
 
 /// How many partitions a batch's overflow is split into (PostgreSQL chooses 4 to 256 from its
 /// estimates; pgplay has none worth the name).
-const PARTITIONS: usize = 32;
+pub(super) const PARTITIONS: usize = 32;
 
 /// Bits of the key's hash one level of partitions uses; past the hash's bits a batch keeps all
 /// its groups in memory, as PostgreSQL does at its deepest level.
-const BITS: u32 = 5;
-const MAX_DEPTH: u32 = 64 / BITS;
+pub(super) const BITS: u32 = 5;
+pub(super) const MAX_DEPTH: u32 = 64 / BITS;
 
 /// A HashAggregate: groups `input` by `keys`, one output row per group: the keys, then the
 /// aggregates' values.

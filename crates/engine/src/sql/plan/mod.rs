@@ -14,13 +14,16 @@ pub mod frame;
 pub mod grouping;
 pub mod hashagg;
 mod hashjoin;
+mod hashsetop;
 pub mod index;
+mod nestloop;
 pub mod planner;
 mod select;
 mod setop;
 pub mod sort;
 pub mod srf;
 pub mod subquery;
+pub mod tuplestore;
 pub mod window;
 pub mod window_spec;
 
@@ -251,13 +254,15 @@ impl SubqueryExpr {
 pub struct State {
     pub outer: Vec<Vec<Value>>,
     pub next_id: usize,
-    pub cached: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
-    /// For `x IN (uncorrelated subquery)`: the set of non-NULL values and whether a NULL came.
-    pub in_sets: BTreeMap<usize, Rc<(BTreeSet<Key>, bool)>>,
+    pub cached: BTreeMap<usize, Rc<tuplestore::TupleStore>>,
+    /// For `x IN (uncorrelated subquery)`: the set of non-NULL values and whether a NULL came
+    /// (None: it did not fit in hash_mem, so the subquery's rows are scanned for each row, as
+    /// PostgreSQL's plain, unhashed SubPlan does).
+    pub in_sets: BTreeMap<usize, Rc<Option<(BTreeSet<Key>, bool)>>>,
     pub ctes: BTreeMap<usize, Rc<Plan>>,
     /// The CTEs computed once (see [`planner`]), and their rows once computed.
     pub cte_materialized: BTreeSet<usize>,
-    pub cte_rows: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
+    pub cte_rows: BTreeMap<usize, Rc<tuplestore::TupleStore>>,
     pub work_tables: BTreeMap<usize, Rc<Vec<Vec<Value>>>>,
     /// Each CTE's name and column names (for EXPLAIN).
     pub cte_names: BTreeMap<usize, (String, Vec<String>)>,

@@ -8,7 +8,8 @@ use std::sync::Arc as Rc;
 
 use super::super::expr::{compare_op, eval, Cmp, Row as EvalRow};
 use super::super::Executor;
-use super::exec::{open, Row};
+use super::exec::open;
+use super::tuplestore::{Reader, TupleStore};
 use super::{SubqueryExpr, SubqueryKind};
 use crate::error::{code, DbError, Result};
 use crate::types::{cast, compare, Key, Value};
@@ -48,30 +49,39 @@ impl Executor<'_> {
             SubqueryKind::Exists => Ok(Value::Bool(!rows.is_empty())),
             SubqueryKind::Scalar => match rows.len() {
                 0 => Ok(Value::Null),
-                1 => Ok(rows[0].first().cloned().unwrap_or(Value::Null)),
+                1 => Ok(rows
+                    .first()?
+                    .and_then(|r| r.into_iter().next())
+                    .unwrap_or(Value::Null)),
                 _ => Err(DbError::new(
                     code::CARDINALITY_VIOLATION,
                     "more than one row returned by a subquery used as an expression",
                 )),
             },
             SubqueryKind::Any { cmp, all } => {
-                quantified(sub, cmp, all, lhs.unwrap_or(Value::Null), &rows)
+                quantified(sub, cmp, all, lhs.unwrap_or(Value::Null), &rows, self)
             }
-            SubqueryKind::Array => crate::types::array::value(
-                rows.iter()
-                    .map(|r| r.first().cloned().unwrap_or(Value::Null))
-                    .collect(),
-            ),
+            SubqueryKind::Array => {
+                let mut values = Vec::with_capacity(rows.len());
+                let mut reader = Reader::default();
+                while let Some(row) = rows.read(&mut reader)? {
+                    self.db.interrupts.check()?;
+                    values.push(row.into_iter().next().unwrap_or(Value::Null));
+                }
+                crate::types::array::value(values)
+            }
         }
     }
 
-    /// The subquery's rows (at most `limit`), from the cache when it is not correlated.
+    /// The subquery's rows (at most `limit`), kept in a tuplestore (within `work_mem`, on
+    /// its temporary file past it, as PostgreSQL's subplan keeps them); from the cache when
+    /// it is not correlated.
     fn subquery_rows(
         &mut self,
         sub: &SubqueryExpr,
         row: &EvalRow<'_>,
         limit: Option<usize>,
-    ) -> Result<Rc<Vec<Row>>> {
+    ) -> Result<Rc<TupleStore>> {
         if !sub.correlated {
             if let Some(rows) = self.query.cached.get(&sub.id) {
                 return Ok(rows.clone());
@@ -83,67 +93,32 @@ impl Executor<'_> {
             .map(|e| eval(e, row, self))
             .collect::<Result<Vec<_>>>()?;
         self.query.outer.push(outer);
-        let mut memory = self.node_memory(false, None);
-        let rows = self.fetch(sub, limit, &mut memory);
+        let memory = self.node_memory(false, None);
+        let rows = open(&sub.plan, self)
+            .and_then(|mut source| TupleStore::fill(memory, source.as_mut(), limit, self));
         self.query.outer.pop();
         let rows = Rc::new(rows?);
         if !sub.correlated {
             self.query.cached.insert(sub.id, rows.clone());
-            self.query.held.push(memory);
         }
         Ok(rows)
     }
 
-    /// The rows, counted against `work_mem` as PostgreSQL's subplan keeps them.
-    fn fetch(
-        &mut self,
-        sub: &SubqueryExpr,
-        limit: Option<usize>,
-        memory: &mut crate::workmem::NodeMemory,
-    ) -> Result<Vec<Row>> {
-        let mut source = open(&sub.plan, self)?;
-        let mut rows = Vec::new();
-        while limit.is_none_or(|l| rows.len() < l) {
-            match source.next(self)? {
-                Some(row) => {
-                    self.charge(memory, crate::workmem::row_bytes(&row))?;
-                    rows.push(row);
-                }
-                None => break,
-            }
-        }
-        Ok(rows)
-    }
-
-    /// `x IN (SELECT ...)` not correlated: the subquery's values as a set, built once.
+    /// `x IN (SELECT ...)` not correlated: the subquery's values as a set, built once, when
+    /// it fits in hash_mem (PostgreSQL's hashed SubPlan); else its rows scanned for each row.
     fn uncorrelated_in(&mut self, sub: &SubqueryExpr, lhs: Value) -> Result<Value> {
         let set = match self.query.in_sets.get(&sub.id) {
             Some(set) => set.clone(),
             None => {
-                let rows = self.subquery_rows(sub, &EvalRow::plain(&[]), None)?;
-                let mut values = BTreeSet::new();
-                let mut saw_null = false;
-                let mut memory = self.node_memory(true, None);
-                for row in rows.iter() {
-                    self.db.interrupts.check()?;
-                    let value = row.first().cloned().unwrap_or(Value::Null);
-                    let value = cast(value, &sub.column_type, &sub.compare_type)?;
-                    if value.is_null() {
-                        saw_null = true;
-                    } else {
-                        let bytes = crate::workmem::entry_bytes(std::slice::from_ref(&value), 0);
-                        if values.insert(Key(vec![value])) {
-                            self.charge(&mut memory, bytes)?;
-                        }
-                    }
-                }
-                self.query.held.push(memory);
-                let set = Rc::new((values, saw_null));
+                let set = Rc::new(self.in_set(sub)?);
                 self.query.in_sets.insert(sub.id, set.clone());
                 set
             }
         };
-        let (values, saw_null) = set.as_ref();
+        let Some((values, saw_null)) = set.as_ref() else {
+            let rows = self.subquery_rows(sub, &EvalRow::plain(&[]), None)?;
+            return quantified(sub, Cmp::Eq, false, lhs, &rows, self);
+        };
         if values.is_empty() && !saw_null {
             return Ok(Value::Bool(false));
         }
@@ -158,13 +133,53 @@ impl Executor<'_> {
             Ok(Value::Bool(false))
         }
     }
+
+    /// The set of an uncorrelated IN's values and whether a NULL came; None when it does not
+    /// fit in hash_mem.
+    fn in_set(&mut self, sub: &SubqueryExpr) -> Result<Option<(BTreeSet<Key>, bool)>> {
+        let rows = self.subquery_rows(sub, &EvalRow::plain(&[]), None)?;
+        let mut values = BTreeSet::new();
+        let mut saw_null = false;
+        let mut memory = self.node_memory(true, None);
+        let mut reader = Reader::default();
+        while let Some(row) = rows.read(&mut reader)? {
+            self.db.interrupts.check()?;
+            let value = row.into_iter().next().unwrap_or(Value::Null);
+            let value = cast(value, &sub.column_type, &sub.compare_type)?;
+            if value.is_null() {
+                saw_null = true;
+                continue;
+            }
+            let key = Key(vec![value]);
+            if values.contains(&key) {
+                continue;
+            }
+            let bytes = crate::workmem::entry_bytes(&key.0, 0);
+            if !memory.fits(bytes) {
+                return Ok(None);
+            }
+            memory.hold(bytes)?;
+            values.insert(key);
+        }
+        self.query.held.push(memory);
+        Ok(Some((values, saw_null)))
+    }
 }
 
 /// `lhs cmp ANY/ALL (rows)` with SQL's three-valued logic.
-fn quantified(sub: &SubqueryExpr, cmp: Cmp, all: bool, lhs: Value, rows: &[Row]) -> Result<Value> {
+fn quantified(
+    sub: &SubqueryExpr,
+    cmp: Cmp,
+    all: bool,
+    lhs: Value,
+    rows: &TupleStore,
+    ex: &mut Executor<'_>,
+) -> Result<Value> {
     let mut saw_null = false;
-    for row in rows {
-        let value = row.first().cloned().unwrap_or(Value::Null);
+    let mut reader = Reader::default();
+    while let Some(row) = rows.read(&mut reader)? {
+        ex.db.interrupts.check()?;
+        let value = row.into_iter().next().unwrap_or(Value::Null);
         let value = cast(value, &sub.column_type, &sub.compare_type)?;
         let result = if lhs.is_null() || value.is_null() {
             None
