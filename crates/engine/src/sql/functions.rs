@@ -372,7 +372,7 @@ fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType
     let optional_bool = matches!(name, "pg_promote");
     let fewest = params.len() - optional_params(name);
     let arity_ok = (fewest..=params.len()).contains(&args.len());
-    if !arity_ok && !(optional_bool && args.len() <= 2) {
+    if !(arity_ok || (optional_bool && args.len() <= 2)) {
         return Err(no_such_function(name, &args));
     }
     let mut bound = Vec::new();

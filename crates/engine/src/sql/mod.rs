@@ -40,7 +40,7 @@ use crate::database::{ColumnInfo, Database, Outcome, SessionId, StatementResult}
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
 use crate::mvcc::Snapshot;
-use crate::types::{DataType, Value};
+use crate::types::Value;
 use expr::Host;
 
 /// Runs one or more `;`-separated statements, stopping at the first error.
@@ -1229,7 +1229,7 @@ impl Executor<'_> {
     }
 
     /// Visible rows of a table (or a catalog relation) by name.
-    pub fn scan_named(&mut self, name: &str) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
+    pub fn scan_named(&mut self, name: &str) -> Result<crate::stats::View> {
         if self.catalog.table(name).is_none() {
             if let Some(view) = crate::stats::view(&self.db.stats, name) {
                 return Ok(view);

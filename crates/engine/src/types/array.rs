@@ -274,7 +274,7 @@ fn parse_element(text: &str, chars: &[char], start: usize) -> Result<(Option<Str
                 at += 2;
             }
             Some(',' | '}') => break,
-            Some('"') | Some('{') => return Err(malformed(text, "Unexpected array element.")),
+            Some('"' | '{') => return Err(malformed(text, "Unexpected array element.")),
             Some(&c) => {
                 out.push(c);
                 if !is_space(c) {

@@ -225,7 +225,7 @@ fn open_node<'p>(
             calls,
             current: None,
         }),
-        Plan::Join(join) => JoinSource::new(join, ex)?,
+        Plan::Join(join) => JoinSource::open(join, ex)?,
         Plan::Aggregate {
             input,
             keys,
@@ -555,7 +555,9 @@ struct Probe {
 }
 
 impl<'p> JoinSource<'p> {
-    fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+    /// The join's source: a hash join when it has hash keys, else a nested loop over the
+    /// materialized right side.
+    fn open(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
         if !join.hash_keys.is_empty() && join.lateral.is_none() {
             return super::hashjoin::open_join(join, ex);
         }
