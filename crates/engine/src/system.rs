@@ -144,6 +144,12 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "version" => Value::Text(VERSION.to_string()),
         "current_database" => Value::Text("postgres".into()),
         "current_user" | "session_user" => Value::Text("postgres".into()),
+        "gen_random_uuid" => {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&db.random_bits().to_be_bytes());
+            bytes[8..].copy_from_slice(&db.random_bits().to_be_bytes());
+            Value::Uuid(crate::types::uuid::version4(bytes))
+        }
         "pg_backend_pid" => Value::Int4(crate::database::session_pid(executor.session)),
         "txid_current" | "pg_current_xact_id" => {
             if db.in_recovery {

@@ -356,6 +356,7 @@ impl<'p, 'e> Planner<'p, 'e> {
             return self.plan_view(&view, &qualifier, alias);
         }
         if let Some(table) = self.ex.catalog.table(name) {
+            self.ex.check_readable(table)?;
             let oid = table.oid;
             self.relations_read.insert(oid);
             // The table of SELECT ... FOR UPDATE/SHARE is locked in RowShareLock.
@@ -468,7 +469,9 @@ impl<'p, 'e> Planner<'p, 'e> {
                 "unnest of several arrays is not supported by pgplay yet",
             ));
         }
-        let (call, column) = if matches!(name, "generate_series" | "unnest") {
+        let set_returning = matches!(name, "generate_series" | "unnest")
+            || crate::sql::json::SET_RETURNING.contains(&name);
+        let (call, column) = if set_returning {
             (super::srf::bind(name, bound)?, name.to_string())
         } else if matches!(
             name,
@@ -481,11 +484,17 @@ impl<'p, 'e> Planner<'p, 'e> {
         };
         // A function returning one value names its column after the alias, as PostgreSQL does.
         let column = alias.map(|a| ident_name(&a.name)).unwrap_or(column);
-        let mut columns = vec![ScopeColumn::new(
-            Some(qualifier.clone()),
-            column,
-            call.data_type(),
-        )];
+        let mut columns = match call.named_columns() {
+            Some(named) => named
+                .iter()
+                .map(|(n, t)| ScopeColumn::new(Some(qualifier.clone()), n.clone(), t.clone()))
+                .collect(),
+            None => vec![ScopeColumn::new(
+                Some(qualifier.clone()),
+                column,
+                call.data_type(),
+            )],
+        };
         if ordinality {
             columns.push(ScopeColumn::new(
                 Some(qualifier.clone()),
