@@ -728,6 +728,23 @@ fn sample_type(oid: u32) -> Option<DataType> {
     }
 }
 
+/// `repeat(text, n)`: PostgreSQL refuses a result past its 1 GB allocation limit (54000);
+/// pgplay also refuses one past what a node may hold in memory (53200).
+fn repeat(text: &str, count: i64) -> Result<Value> {
+    let count = count.max(0) as u64;
+    let bytes = (text.len() as u64).saturating_mul(count);
+    if bytes >= 0x3FFF_FFFF {
+        return Err(DbError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            "requested length too large",
+        ));
+    }
+    if bytes > crate::workmem::MEMORY_CAPACITY {
+        return Err(DbError::new(code::OUT_OF_MEMORY, "out of memory"));
+    }
+    Ok(Value::Text(text.repeat(count as usize)))
+}
+
 #[cfg(test)]
 mod catalog_tests {
     use super::*;
@@ -897,21 +914,4 @@ mod catalog_tests {
             "function bool_and(boolean) is not supported by pgplay yet"
         );
     }
-}
-
-/// `repeat(text, n)`: PostgreSQL refuses a result past its 1 GB allocation limit (54000);
-/// pgplay also refuses one past what a node may hold in memory (53200).
-fn repeat(text: &str, count: i64) -> Result<Value> {
-    let count = count.max(0) as u64;
-    let bytes = (text.len() as u64).saturating_mul(count);
-    if bytes >= 0x3FFF_FFFF {
-        return Err(DbError::new(
-            code::PROGRAM_LIMIT_EXCEEDED,
-            "requested length too large",
-        ));
-    }
-    if bytes > crate::workmem::MEMORY_CAPACITY {
-        return Err(DbError::new(code::OUT_OF_MEMORY, "out of memory"));
-    }
-    Ok(Value::Text(text.repeat(count as usize)))
 }

@@ -969,10 +969,7 @@ impl Executor<'_> {
 
     /// `SELECT * FROM a_sequence`: its one row, as its file holds it (a standby sees the
     /// value logged ahead, as PostgreSQL's does).
-    fn sequence_row(
-        &self,
-        file: RelFileLocator,
-    ) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
+    fn sequence_row(&self, file: RelFileLocator) -> Result<crate::stats::View> {
         if self.db.in_recovery && self.is_unlogged(&file) {
             return Err(DbError::feature_not_supported(
                 "cannot access temporary or unlogged relations during recovery",
@@ -987,9 +984,9 @@ impl Executor<'_> {
             .cloned()
             .unwrap_or_default();
         let columns = vec![
-            ("last_value".to_string(), DataType::Int8),
-            ("log_cnt".to_string(), DataType::Int8),
-            ("is_called".to_string(), DataType::Bool),
+            ("last_value".to_string(), crate::types::DataType::Int8),
+            ("log_cnt".to_string(), crate::types::DataType::Int8),
+            ("is_called".to_string(), crate::types::DataType::Bool),
         ];
         let row = vec![
             Value::Int8(state.last_value),
