@@ -785,7 +785,7 @@ impl Database {
 }
 
 impl Database {
-    /// 64 pseudo-random bits for `gen_random_uuid()`. The core draws no randomness of its own:
+    /// 64 pseudo-random bits for `gen_random_uuid()` and `random()`. The core draws no randomness of its own:
     /// a SplitMix64 sequence seeded by the system identifier, mixed with the WAL insert
     /// position and the time, so a restarted or promoted server does not repeat the values
     /// its upstream drew.

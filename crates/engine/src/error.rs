@@ -78,7 +78,12 @@ impl DbError {
     pub fn syntax(message: impl Into<String>) -> DbError {
         DbError::new(code::SYNTAX_ERROR, message)
     }
+    /// 42P01 `relation "name" does not exist`, or 0A000 when `name` is one of PostgreSQL's
+    /// system relations that pgplay does not have ([`crate::pg_relations`]).
     pub fn undefined_table(name: &str) -> DbError {
+        if crate::pg_relations::is_system_relation(None, name) {
+            return crate::pg_relations::not_supported(None, name);
+        }
         DbError::new(
             code::UNDEFINED_TABLE,
             format!("relation \"{name}\" does not exist"),

@@ -610,6 +610,23 @@ fn decode_row<'a>(table: &'a TableDef, image: &TupleImage) -> Option<Vec<(&'a Co
 
 fn explain_heap<N: RelationNames + ?Sized>(names: &N, record: &HeapRecord) -> String {
     match record {
+        HeapRecord::Lock {
+            relation,
+            block,
+            offset,
+            infobits,
+            ..
+        } => {
+            let at = pointer(*block, *offset);
+            let name = match names.by_locator(relation) {
+                Some(known) => ident(known.name()),
+                None => format!("relation {relation}"),
+            };
+            format!(
+                "lock row {at} of {name} {}",
+                crate::sql::row_lock::RowLockMode::from_infobits(*infobits).clause()
+            )
+        }
         HeapRecord::Insert {
             relation,
             block,

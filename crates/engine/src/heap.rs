@@ -59,6 +59,11 @@ pub struct HeapTuple {
     /// commit log need not remember the xid.
     #[serde(default)]
     pub frozen: bool,
+    /// Non-zero when `xmax` only locks the row (`SELECT ... FOR UPDATE`, a foreign key's FOR
+    /// KEY SHARE): the Heap LOCK record's infobits ([`pgplay_wal::lock_bits`]), with
+    /// LOCK_ONLY set. Such an xmax deleted nothing.
+    #[serde(default)]
+    pub lock_bits: u8,
 }
 
 /// A line pointer (PostgreSQL's `ItemIdData`): a tuple, or what pruning
@@ -88,6 +93,16 @@ impl LinePointer {
 }
 
 impl HeapTuple {
+    /// The transaction that deleted or updated this version (0 for none): `xmax` unless it
+    /// only locks the row.
+    pub fn deleter(&self) -> Xid {
+        if self.lock_bits & pgplay_wal::lock_bits::LOCK_ONLY != 0 {
+            0
+        } else {
+            self.xmax
+        }
+    }
+
     /// Bytes the tuple takes on a page, line pointer excluded.
     pub fn stored_size(&self) -> usize {
         let bitmap = if self.data.first() == Some(&1) {

@@ -25,6 +25,8 @@ pub mod interrupt;
 pub mod lock;
 pub mod mvcc;
 pub mod pg_proc;
+pub mod pg_relations;
+pub mod pg_type;
 pub mod recovery;
 pub mod redo;
 pub mod row_layout;

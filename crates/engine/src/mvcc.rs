@@ -228,13 +228,14 @@ impl Snapshot {
 
     /// True when the tuple's deletion (if any) is not visible, so the tuple is.
     fn deletion_invisible(&self, tuple: &HeapTuple, clog: &CommitLog) -> bool {
-        if tuple.xmax == 0 {
+        let xmax = tuple.deleter();
+        if xmax == 0 {
             return true;
         }
-        if let Some(command) = self.is_own(tuple.xmax) {
+        if let Some(command) = self.is_own(xmax) {
             return tuple.cmax >= command;
         }
-        !(self.sees_as_finished(tuple.xmax) && clog.is_committed(tuple.xmax))
+        !(self.sees_as_finished(xmax) && clog.is_committed(xmax))
     }
 }
 
@@ -244,7 +245,8 @@ impl Snapshot {
 pub fn live_now(tuple: &HeapTuple, clog: &CommitLog, own: &BTreeSet<Xid>) -> bool {
     let mine = |xid: Xid| xid != 0 && own.contains(&xid);
     let created = mine(tuple.xmin) || clog.is_committed(tuple.xmin);
-    let deleted = tuple.xmax != 0 && (mine(tuple.xmax) || clog.is_committed(tuple.xmax));
+    let xmax = tuple.deleter();
+    let deleted = xmax != 0 && (mine(xmax) || clog.is_committed(xmax));
     created && !deleted
 }
 
@@ -266,6 +268,7 @@ mod tests {
             natts: 0,
             data: vec![0],
             hot_updated: false,
+            lock_bits: 0,
             heap_only: false,
             frozen: false,
         }

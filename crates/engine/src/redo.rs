@@ -232,6 +232,7 @@ fn new_tuple(xid: Xid, image: &TupleImage, at: ItemPointer) -> HeapTuple {
         natts: image.natts,
         data: image.data.clone(),
         hot_updated: false,
+        lock_bits: 0,
         heap_only: false,
         frozen: false,
     }
@@ -332,9 +333,33 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
                 .get_mut(*offset)
                 .ok_or_else(|| missing_page(relation, *block))?;
             old.xmax = xid;
+            old.lock_bits = 0;
             old.cmax = *command_id;
             page.lsn = lsn;
             clear_visible(page);
+            Ok(())
+        }
+        HeapRecord::Lock {
+            relation,
+            block,
+            offset,
+            locking_xid,
+            infobits,
+        } => {
+            let rel = relation_mut(state, relation, *block)?;
+            let page = rel
+                .pages
+                .get_mut(*block as usize)
+                .ok_or_else(|| missing_page(relation, *block))?;
+            if page.lsn >= lsn {
+                return Ok(());
+            }
+            let locked = page
+                .get_mut(*offset)
+                .ok_or_else(|| missing_page(relation, *block))?;
+            locked.xmax = *locking_xid;
+            locked.lock_bits = *infobits;
+            page.lsn = lsn;
             Ok(())
         }
         HeapRecord::Update {
@@ -361,6 +386,7 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
                     .get_mut(*old_offset)
                     .ok_or_else(|| missing_page(relation, *old_block))?;
                 old.xmax = xid;
+                old.lock_bits = 0;
                 old.cmax = tuple.command_id;
                 old.ctid = new_at;
                 old.hot_updated = *hot;
@@ -381,6 +407,7 @@ fn is_catalog(record: &HeapRecord) -> bool {
     let relation = match record {
         HeapRecord::Insert { relation, .. }
         | HeapRecord::Delete { relation, .. }
+        | HeapRecord::Lock { relation, .. }
         | HeapRecord::Update { relation, .. } => relation,
     };
     relation.relation < crate::catalog::FIRST_NORMAL_OID

@@ -150,6 +150,8 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
             bytes[8..].copy_from_slice(&db.random_bits().to_be_bytes());
             Value::Uuid(crate::types::uuid::version4(bytes))
         }
+        // 53 random bits as a double in [0, 1), as PostgreSQL's drandom() makes it.
+        "random" => Value::Float8((db.random_bits() >> 11) as f64 / (1u64 << 53) as f64),
         "pg_backend_pid" => Value::Int4(crate::database::session_pid(executor.session)),
         "txid_current" | "pg_current_xact_id" => {
             if db.in_recovery {

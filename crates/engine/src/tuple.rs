@@ -74,6 +74,12 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Json(v) => encode_varlena(v.as_bytes(), out),
         // jsonb is kept as its normalised text and read back by jsonb's parser.
         Value::Jsonb(v) => encode_varlena(crate::types::json::format(v).as_bytes(), out),
+        // inet and cidr: PostgreSQL's inet_struct (family, bits, address) in a varlena.
+        Value::Inet(v) | Value::Cidr(v) => {
+            let mut bytes = Vec::with_capacity(18);
+            v.encode(&mut bytes);
+            encode_varlena(&bytes, out);
+        }
     }
 }
 
@@ -176,6 +182,15 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
             let value = crate::types::json::parse_jsonb(&text)
                 .map_err(|_| DbError::internal("bad jsonb datum"))?;
             Value::Jsonb(Box::new(value))
+        }
+        DataType::Inet | DataType::Cidr => {
+            let inet = crate::types::Inet::decode(cursor.varlena()?)
+                .ok_or_else(|| DbError::internal("bad inet datum"))?;
+            if *data_type == DataType::Cidr {
+                Value::Cidr(inet)
+            } else {
+                Value::Inet(inet)
+            }
         }
     })
 }

@@ -11,6 +11,7 @@ pub mod array;
 pub mod bytea;
 pub mod date;
 pub mod float;
+pub mod inet;
 pub mod interval;
 pub mod json;
 pub mod numeric;
@@ -18,6 +19,7 @@ pub mod time;
 pub mod uuid;
 pub mod zone;
 pub use array::Array;
+pub use inet::Inet;
 pub use interval::Interval;
 pub use json::Jsonb;
 pub use numeric::Numeric;
@@ -55,6 +57,8 @@ pub enum DataType {
     Time(Option<u32>),
     Json,
     Jsonb,
+    Inet,
+    Cidr,
 }
 
 impl DataType {
@@ -96,6 +100,8 @@ impl DataType {
             DataType::Time(Some(p)) => format!("time({p}) without time zone"),
             DataType::Json => "json".into(),
             DataType::Jsonb => "jsonb".into(),
+            DataType::Inet => "inet".into(),
+            DataType::Cidr => "cidr".into(),
         }
     }
 
@@ -136,6 +142,8 @@ impl DataType {
             DataType::Time(_) => 1083,
             DataType::Json => 114,
             DataType::Jsonb => 3802,
+            DataType::Inet => 869,
+            DataType::Cidr => 650,
         }
     }
 
@@ -201,6 +209,8 @@ impl DataType {
             1083 => DataType::Time((0..=6).contains(&typmod).then_some(typmod as u32)),
             114 => DataType::Json,
             3802 => DataType::Jsonb,
+            869 => DataType::Inet,
+            650 => DataType::Cidr,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -254,7 +264,7 @@ impl DataType {
 }
 
 /// Each element type's array type (pg_type.typarray): (element oid, array oid).
-const ARRAY_OIDS: &[(u32, u32)] = &[
+pub(crate) const ARRAY_OIDS: &[(u32, u32)] = &[
     (16, 1000),
     (21, 1005),
     (23, 1007),
@@ -277,6 +287,8 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1083, 1183),
     (114, 199),
     (3802, 3807),
+    (869, 1041),
+    (650, 651),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -315,6 +327,8 @@ pub enum Value {
     /// `json`: the text as given (validated).
     Json(String),
     Jsonb(Box<Jsonb>),
+    Inet(Inet),
+    Cidr(Inet),
 }
 
 impl Value {
@@ -386,6 +400,8 @@ impl Value {
             Value::Time(v) => time::format(*v),
             Value::Json(v) => v.clone(),
             Value::Jsonb(v) => json::format(v),
+            Value::Inet(v) => inet::format(v, false),
+            Value::Cidr(v) => inet::format(v, true),
         })
     }
 }
@@ -687,6 +703,8 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
             Value::Json(text.to_string())
         }
         DataType::Jsonb => Value::Jsonb(Box::new(json::parse_jsonb(text)?)),
+        DataType::Inet => Value::Inet(inet::parse(text, false)?),
+        DataType::Cidr => Value::Cidr(inet::parse(text, true)?),
     };
     Ok(value)
 }
@@ -811,13 +829,9 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         return out;
     }
     let out = match to {
-        DataType::Text | DataType::Name | DataType::Unknown => match value {
-            // boolean's cast to text spells the words out, unlike its output function.
-            Value::Bool(b) => Value::Text(if b { "true" } else { "false" }.into()),
-            other => Value::Text(other.to_text().unwrap_or_default()),
-        },
+        DataType::Text | DataType::Name | DataType::Unknown => Value::Text(cast_text(&value)),
         DataType::Varchar(_) => {
-            let text = Value::Text(value.to_text().unwrap_or_default());
+            let text = Value::Text(cast_text(&value));
             // An explicit cast truncates silently; assignment is checked by the caller.
             match (text, to) {
                 (Value::Text(t), DataType::Varchar(Some(limit))) if from.is_string() => {
@@ -894,6 +908,14 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             };
             apply_typmod(Value::Time(micros), to)?
         }
+        DataType::Inet => match value {
+            Value::Cidr(v) => Value::Inet(v),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Cidr => match value {
+            Value::Inet(v) => Value::Cidr(inet::clear_host_bits(v)),
+            _ => return Err(cannot_cast(from, to)),
+        },
         DataType::PgLsn
         | DataType::Array(_)
         | DataType::Uuid
@@ -902,6 +924,16 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
         | DataType::Jsonb => return Err(cannot_cast(from, to)),
     };
     Ok(out)
+}
+
+/// A value cast to text: as its output function writes it, except that boolean spells its
+/// words out and inet always shows its mask (`text(inet)`).
+fn cast_text(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => if *b { "true" } else { "false" }.into(),
+        Value::Inet(v) | Value::Cidr(v) => inet::format(v, true),
+        other => other.to_text().unwrap_or_default(),
+    }
 }
 
 /// Casts between json and jsonb, and from jsonb to the scalar types (`'1.5'::jsonb::numeric`);
@@ -1016,6 +1048,8 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             )
             | (DataType::Time(_), DataType::Interval)
             | (DataType::Json, DataType::Jsonb)
+            | (DataType::Inet, DataType::Cidr)
+            | (DataType::Cidr, DataType::Inet)
             | (
                 DataType::Jsonb,
                 DataType::Json
@@ -1058,6 +1092,7 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         (Value::Time(a), Value::Time(b)) => a.cmp(b),
         (Value::Jsonb(a), Value::Jsonb(b)) => json::cmp(a, b),
         (Value::Json(a), Value::Json(b)) => a.cmp(b),
+        (Value::Inet(a) | Value::Cidr(a), Value::Inet(b) | Value::Cidr(b)) => inet::cmp(a, b),
         (Value::Float8(_) | Value::Float4(_), _) | (_, Value::Float8(_) | Value::Float4(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),

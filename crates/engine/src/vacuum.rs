@@ -470,13 +470,14 @@ fn tuple_state(tuple: &HeapTuple, clog: &CommitLog, horizon: Xid) -> TupleState 
             XactStatus::Committed => {}
         }
     }
-    if tuple.xmax == 0 {
+    let xmax = tuple.deleter();
+    if xmax == 0 {
         return TupleState::Live;
     }
-    match clog.status(tuple.xmax) {
+    match clog.status(xmax) {
         XactStatus::Aborted => TupleState::Live,
         XactStatus::InProgress => TupleState::DeleteInProgress,
-        XactStatus::Committed if tuple.xmax < horizon => TupleState::Dead,
+        XactStatus::Committed if xmax < horizon => TupleState::Dead,
         XactStatus::Committed => TupleState::RecentlyDead,
     }
 }
@@ -1107,7 +1108,7 @@ fn changes_since(db: &Database, table: &TableDef, mark: Xid) -> (usize, usize, u
     let mut update_targets = BTreeSet::new();
     let mut deleted = 0;
     for (at, tuple) in relation.tuples() {
-        if tuple.xmax != 0 && committed(tuple.xmax) {
+        if tuple.deleter() != 0 && committed(tuple.deleter()) {
             if tuple.ctid == at {
                 deleted += 1;
             } else {

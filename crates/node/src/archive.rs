@@ -13,6 +13,7 @@
 //! (exit 127). Paths are taken as written: `../archive` from every data
 //! directory is one archive, as the data directories are siblings.
 
+use pgplay_engine::setting;
 use std::collections::BTreeSet;
 
 use pgplay_engine::stats::ArchiverRow;
@@ -196,7 +197,7 @@ impl ArchiveStore {
 
 impl Node {
     fn archive_mode(&self) -> bool {
-        self.db.settings.value("archive_mode") != "off"
+        self.db.settings.value_of(setting!("archive_mode")) != "off"
     }
 
     /// At start (`from_oldest`): with `archive_mode` on, segments already
@@ -361,7 +362,11 @@ impl Node {
         self.db.in_recovery
             && self.archiver.restoring.is_none()
             && !self.is_streaming()
-            && !self.db.settings.value("restore_command").is_empty()
+            && !self
+                .db
+                .settings
+                .value_of(setting!("restore_command"))
+                .is_empty()
     }
 
     /// Where the next WAL the standby needs starts.
@@ -377,7 +382,11 @@ impl Node {
         let segno = size.segment_of(self.next_needed());
         let file = size.file_name(self.db.wal.timeline(), segno);
         let command = self.db.settings.get("restore_command");
-        let retry = now + self.setting_i64("wal_retrieve_retry_interval").max(1) * 1000;
+        let retry = now
+            + self
+                .setting_i64(setting!("wal_retrieve_retry_interval"))
+                .max(1)
+                * 1000;
         match read_command(&command, "pg_wal/RECOVERYXLOG", &file) {
             CopyCommand::Copy { from, .. } => {
                 self.archiver.restoring = Some(segno);
@@ -399,7 +408,11 @@ impl Node {
         let Some(segno) = self.archiver.restoring.take() else {
             return;
         };
-        let retry = now + self.setting_i64("wal_retrieve_retry_interval").max(1) * 1000;
+        let retry = now
+            + self
+                .setting_i64(setting!("wal_retrieve_retry_interval"))
+                .max(1)
+                * 1000;
         if self.state != RunState::Running || !self.db.in_recovery {
             return;
         }

@@ -26,7 +26,8 @@ mod walwriter;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use pgplay_engine::{Database, DbError, InitOptions, SessionId, StatementResult};
+use pgplay_engine::guc::Id;
+use pgplay_engine::{setting, Database, DbError, InitOptions, SessionId, StatementResult};
 use pgplay_replication::hba::DEFAULT_HBA;
 use pgplay_replication::{ConnId, HbaFile, Message, TimelineHistory, WalReceiver, WalSender};
 use pgplay_wal::time::Timestamp;
@@ -406,8 +407,8 @@ impl Node {
     }
 
     /// A setting as the server has it, in its base unit.
-    pub(crate) fn setting_i64(&self, name: &str) -> i64 {
-        setting_i64(&self.db, name)
+    pub(crate) fn setting_i64(&self, id: Id) -> i64 {
+        setting_i64(&self.db, id)
     }
 
     /// Hands `postgresql.conf` to the settings when it changed (values take
@@ -655,7 +656,7 @@ impl Node {
     /// A standby with `hot_standby = off` accepts no connection until it is
     /// promoted; PostgreSQL refuses each one with this FATAL, and logs it.
     fn hot_standby_disabled(&mut self) -> Option<StatementResult> {
-        if !self.db.in_recovery || self.db.settings.value("hot_standby") != "off" {
+        if !self.db.in_recovery || self.db.settings.value_of(setting!("hot_standby")) != "off" {
             return None;
         }
         let error = DbError::fatal(
@@ -730,7 +731,7 @@ impl Node {
             }
             self.db.recover()
         };
-        let hot_standby = self.db.settings.value("hot_standby") == "on";
+        let hot_standby = self.db.settings.value_of(setting!("hot_standby")) == "on";
         match lines {
             // Without hot standby, a standby never opens for read-only connections.
             Ok(lines) => lines
@@ -767,8 +768,8 @@ impl Node {
 
     /// What the server refuses to start with, besides bad configuration files.
     fn check_startup_settings(&self) -> Result<(), String> {
-        if self.db.settings.value("wal_level") == "minimal"
-            && self.setting_i64("max_wal_senders") > 0
+        if self.db.settings.value_of(setting!("wal_level")) == "minimal"
+            && self.setting_i64(setting!("max_wal_senders")) > 0
         {
             return Err("FATAL:  WAL streaming (max_wal_senders > 0) requires wal_level \"replica\" or \"logical\"".into());
         }
@@ -985,6 +986,6 @@ impl Node {
 }
 
 /// A setting as the server `db` has it, in its base unit.
-pub(crate) fn setting_i64(db: &Database, name: &str) -> i64 {
-    db.settings.value(name).parse().unwrap_or(0)
+pub(crate) fn setting_i64(db: &Database, id: Id) -> i64 {
+    db.settings.integer(id)
 }

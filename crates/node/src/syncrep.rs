@@ -12,6 +12,7 @@
 //! results with [`Node::take_released`] once the standbys answered.
 
 use pgplay_engine::error::code;
+use pgplay_engine::setting;
 use pgplay_engine::{DbError, SessionId, StatementResult};
 use pgplay_replication::syncrep::{self, Standby, SyncStandbyNames, SyncState, WaitFor};
 use pgplay_replication::SenderState;
@@ -223,9 +224,13 @@ impl Node {
         if self.db.in_recovery {
             return None;
         }
-        syncrep::parse(self.db.settings.value("synchronous_standby_names"))
-            .ok()
-            .flatten()
+        syncrep::parse(
+            self.db
+                .settings
+                .value_of(setting!("synchronous_standby_names")),
+        )
+        .ok()
+        .flatten()
     }
 
     /// Each walsender as synchronous replication counts it, in walsender order.

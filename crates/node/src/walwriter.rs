@@ -20,6 +20,7 @@
 //! by [`Node::handle_timeout`] like the checkpointer's.
 
 use pgplay_engine::guc::WAL_BLOCK_BYTES;
+use pgplay_engine::setting;
 use pgplay_wal::time::Timestamp;
 
 use crate::Node;
@@ -33,7 +34,7 @@ impl Node {
             return None;
         }
         let since = self.db.unflushed_xacts_since()?;
-        Some(since + self.setting_i64("wal_writer_delay").max(1) * 1000)
+        Some(since + self.setting_i64(setting!("wal_writer_delay")).max(1) * 1000)
     }
 
     /// The WAL writer's timer: flushes everything written once the oldest
@@ -51,8 +52,8 @@ impl Node {
             return;
         }
         let unflushed = self.db.wal.insert_lsn().0 - self.db.wal.flush_lsn().0;
-        let limit =
-            self.setting_i64("wal_writer_flush_after").max(0) as u64 * WAL_BLOCK_BYTES as u64;
+        let limit = self.setting_i64(setting!("wal_writer_flush_after")).max(0) as u64
+            * WAL_BLOCK_BYTES as u64;
         if unflushed > 0 && unflushed >= limit {
             self.wal_writer_flush();
         }
@@ -132,7 +133,7 @@ mod tests {
     #[test]
     fn a_crash_loses_only_commits_younger_than_wal_writer_delay() {
         let mut node = Node::initdb("primary", 1, None, 0);
-        let delay = node.setting_i64("wal_writer_delay") * MS;
+        let delay = node.setting_i64(setting!("wal_writer_delay")) * MS;
         assert_eq!(delay, 200 * MS, "PostgreSQL's default");
         // 2,000 commits over one second, then a crash right after the last.
         let times = async_commits(&mut node, 2000, 500);

@@ -271,6 +271,8 @@ impl Run {
         let released = self.savepoints(&mut sql, &mut ids);
         if self.sim.rng().chance(30) && self.committed > 0 {
             let id = 1 + self.sim.rng().below(self.next_id);
+            // The row lock first: a Heap LOCK record the standby replays into the row's xmax.
+            sql.push_str(&format!("SELECT v FROM fuzz WHERE id = {id} FOR UPDATE;"));
             sql.push_str(&format!("UPDATE fuzz SET v = v || '+' WHERE id = {id};"));
         }
         sql.push_str(if rollback { "ROLLBACK;" } else { "COMMIT;" });
@@ -339,6 +341,9 @@ impl Run {
         }
         if (plan >> 24) % 100 < 20 && self.committed > 0 {
             let id = 1 + (plan >> 32) % self.next_id;
+            sql.push_str(&format!(
+                "SELECT v FROM fuzz WHERE id = {id} FOR KEY SHARE;"
+            ));
             sql.push_str(&format!("UPDATE fuzz SET v = v || '~' WHERE id = {id};"));
         }
         let release = (plan >> 40).is_multiple_of(2);

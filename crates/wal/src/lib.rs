@@ -28,9 +28,9 @@ pub mod time;
 pub use log::{ReadRecord, RecordIter, WalFootprint, WalLog, WalPiece};
 pub use lsn::{Lsn, ParseLsnError, TimeLineId};
 pub use record::{
-    Checkpoint, Heap2Record, HeapRecord, LockedRelation, Record, RecordBody, RelFileLocator,
-    RmgrId, SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord, TupleImage, Xid,
-    XlogRecord, RECORD_HEADER_SIZE, VM_ALL_FROZEN, VM_ALL_VISIBLE,
+    lock_bits, Checkpoint, Heap2Record, HeapRecord, LockedRelation, Record, RecordBody,
+    RelFileLocator, RmgrId, SequenceRecord, StandbyRecord, StorageRecord, TransactionRecord,
+    TupleImage, Xid, XlogRecord, RECORD_HEADER_SIZE, VM_ALL_FROZEN, VM_ALL_VISIBLE,
 };
 pub use segment::{history_file_name, SegmentSize, DEFAULT_SEGMENT_SIZE, WAL_PAGE_SIZE};
 

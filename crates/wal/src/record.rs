@@ -217,6 +217,45 @@ pub enum HeapRecord {
         offset: u16,
         command_id: u32,
     },
+    /// A row lock (`SELECT ... FOR UPDATE`, a foreign key's FOR KEY SHARE) written into the
+    /// tuple's xmax: PostgreSQL's `xl_heap_lock`, with its `infobits_set` ([`lock_bits`]).
+    Lock {
+        relation: RelFileLocator,
+        block: u32,
+        offset: u16,
+        locking_xid: u32,
+        infobits: u8,
+    },
+}
+
+/// `xl_heap_lock.infobits_set` and `xl_heap_delete`'s: the bits PostgreSQL sets in the
+/// tuple's infomask with its xmax.
+pub mod lock_bits {
+    /// XLHL_XMAX_IS_MULTI: xmax is a MultiXact (pgplay writes none).
+    pub const IS_MULTI: u8 = 0x01;
+    /// XLHL_XMAX_LOCK_ONLY: xmax only locks the row, it did not update or delete it.
+    pub const LOCK_ONLY: u8 = 0x02;
+    /// XLHL_XMAX_EXCL_LOCK (with KEYSHR_LOCK: FOR SHARE).
+    pub const EXCL_LOCK: u8 = 0x04;
+    /// XLHL_XMAX_KEYSHR_LOCK.
+    pub const KEYSHR_LOCK: u8 = 0x08;
+    /// XLHL_KEYS_UPDATED: FOR UPDATE (or a DELETE, an UPDATE of the key).
+    pub const KEYS_UPDATED: u8 = 0x10;
+
+    /// pg_waldump's words for the bits (`out_infobits`), each followed by a blank.
+    pub fn describe(bits: u8) -> String {
+        [
+            (IS_MULTI, "IS_MULTI "),
+            (LOCK_ONLY, "LOCK_ONLY "),
+            (EXCL_LOCK, "EXCL_LOCK "),
+            (KEYSHR_LOCK, "KEYSHR_LOCK "),
+            (KEYS_UPDATED, "KEYS_UPDATED "),
+        ]
+        .iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(_, word)| *word)
+        .collect()
+    }
 }
 
 /// What VACUUM (and pruning) writes: PostgreSQL's Heap2 resource manager.
@@ -347,7 +386,8 @@ impl RecordBody {
             RecordBody::Heap(
                 HeapRecord::Insert { relation, .. }
                 | HeapRecord::Update { relation, .. }
-                | HeapRecord::Delete { relation, .. },
+                | HeapRecord::Delete { relation, .. }
+                | HeapRecord::Lock { relation, .. },
             ) => Some(*relation),
             RecordBody::Heap2(record) => Some(record.relation()),
             RecordBody::Btree(record) => Some(*record.relation()),
@@ -395,6 +435,7 @@ impl RecordBody {
             RecordBody::Standby(StandbyRecord::RunningXacts { .. }) => 0x10,
             RecordBody::Heap(HeapRecord::Insert { init_page, .. }) => init_flag(*init_page),
             RecordBody::Heap(HeapRecord::Delete { .. }) => 0x10,
+            RecordBody::Heap(HeapRecord::Lock { .. }) => 0x60,
             RecordBody::Heap(HeapRecord::Update {
                 hot: false,
                 init_page,
@@ -670,6 +711,19 @@ fn encode_heap(record: &HeapRecord, out: &mut Writer) {
             out.u16(*offset);
             out.u32(*command_id);
         }
+        HeapRecord::Lock {
+            relation,
+            block,
+            offset,
+            locking_xid,
+            infobits,
+        } => {
+            out.relation(relation);
+            out.u32(*block);
+            out.u16(*offset);
+            out.u32(*locking_xid);
+            out.u8(*infobits);
+        }
     }
 }
 
@@ -921,6 +975,13 @@ fn decode_heap(info: u8, input: &mut Reader<'_>) -> Result<HeapRecord, WalError>
             offset: input.u16()?,
             command_id: input.u32()?,
         },
+        0x60 => HeapRecord::Lock {
+            relation: input.relation()?,
+            block: input.u32()?,
+            offset: input.u16()?,
+            locking_xid: input.u32()?,
+            infobits: input.u8()?,
+        },
         kind @ (0x20 | 0x40) => HeapRecord::Update {
             relation: input.relation()?,
             old_block: input.u32()?,
@@ -1021,6 +1082,9 @@ impl Record {
                     relation, block, ..
                 }
                 | HeapRecord::Delete {
+                    relation, block, ..
+                }
+                | HeapRecord::Lock {
                     relation, block, ..
                 },
             ) => vec![(*relation, *block)],
@@ -1176,6 +1240,15 @@ fn describe_heap(xid: Xid, record: &HeapRecord) -> String {
         HeapRecord::Delete { offset, .. } => {
             format!("DELETE off {offset} flags 0x00 KEYS_UPDATED ")
         }
+        HeapRecord::Lock {
+            offset,
+            locking_xid,
+            infobits,
+            ..
+        } => format!(
+            "LOCK off {offset}: xid {locking_xid}: flags 0x00 {}",
+            lock_bits::describe(*infobits)
+        ),
     }
 }
 

@@ -588,3 +588,31 @@ fn init_fork_creation_round_trips_apart_from_the_main_fork() {
         assert_eq!(record.body.data_relation(), None);
     }
 }
+
+#[test]
+fn heap_lock_record_reads_back_and_dumps_as_postgres_15() {
+    let mut log = new_log(16 << 20);
+    let body = RecordBody::Heap(HeapRecord::Lock {
+        relation: REL,
+        block: 0,
+        offset: 3,
+        locking_xid: 725,
+        infobits: crate::lock_bits::LOCK_ONLY
+            | crate::lock_bits::EXCL_LOCK
+            | crate::lock_bits::KEYSHR_LOCK,
+    });
+    let (lsn, _) = log.insert(Record {
+        xid: 725,
+        prev: Lsn::INVALID,
+        body: body.clone(),
+    });
+    let read = log.read_record(lsn).unwrap();
+    assert_eq!(read.record.body, body);
+    let line = read.record.waldump_line(lsn, read.length);
+    assert!(
+        line.contains(
+            "desc: LOCK off 3: xid 725: flags 0x00 LOCK_ONLY EXCL_LOCK KEYSHR_LOCK , blkref #0: rel 1663/5/16384 blk 0"
+        ),
+        "{line}"
+    );
+}

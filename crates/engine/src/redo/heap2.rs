@@ -119,6 +119,7 @@ mod tests {
             natts: 0,
             data: vec![0],
             hot_updated: false,
+            lock_bits: 0,
             heap_only: false,
             frozen: false,
         })

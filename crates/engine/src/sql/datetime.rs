@@ -10,7 +10,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use super::expr::{coerce, operator_error, Arith, Expr};
 use crate::error::{code, DbError, Result};
 use crate::types::interval::{self, unit_word, Interval, Unit, UnitWord, USECS_PER_DAY};
-use crate::types::zone;
+use crate::types::{date, zone};
 use crate::types::{DataType, Numeric, Value};
 
 /// PostgreSQL's MIN_TIMESTAMP and END_TIMESTAMP (4714-11-24 BC .. 294277-01-01).
@@ -287,6 +287,11 @@ pub fn is_function(name: &str) -> bool {
             | "localtime"
             | "current_time"
             | "make_time"
+            | "make_date"
+            | "make_timestamp"
+            | "make_timestamptz"
+            | "to_timestamp"
+            | "to_date"
     )
 }
 
@@ -346,6 +351,28 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
         ("current_time", _) => Err(super::expr::timetz_unsupported()),
         ("make_time", [DataType::Int4, DataType::Int4, DataType::Float8]) => {
             call(name, args, DataType::Time(None))
+        }
+        ("make_date", [DataType::Int4, DataType::Int4, DataType::Int4]) => {
+            call(name, args, DataType::Date)
+        }
+        (
+            "make_timestamp",
+            [DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Float8],
+        ) => call(name, args, DataType::Timestamp),
+        (
+            "make_timestamptz",
+            [DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Int4, DataType::Float8, ..],
+        ) if args.len() == 6 || args.len() == 7 && types[6].is_string() => {
+            call(name, args, DataType::TimestampTz)
+        }
+        ("to_timestamp", [DataType::Float8]) => call(name, args, DataType::TimestampTz),
+        ("to_timestamp" | "to_date", [DataType::Text, DataType::Text]) => {
+            let result = if name == "to_date" {
+                DataType::Date
+            } else {
+                DataType::TimestampTz
+            };
+            call(name, args, result)
         }
         ("date_part", [unit, DataType::Date]) if unit.is_string() => {
             let unit = coerce(args.remove(0), &DataType::Text)?;
@@ -551,6 +578,7 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         ))),
     };
     let float = |i: usize| args.get(i).and_then(Value::as_f64).unwrap_or(0.0);
+    let int = |i: usize| args.get(i).and_then(Value::as_i64).unwrap_or(0);
     let text = |i: usize| args.get(i).and_then(Value::to_text).unwrap_or_default();
     Ok(match name {
         "timestamp_precision" => with_micros(
@@ -590,6 +618,25 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         }
         "extract_time" => Value::Numeric(extract_time(&text(0), &args[1])?),
         "make_time" => make_time(&args[0], &args[1], float(2))?,
+        "make_date" => Value::Date(make_date(int(0), int(1), int(2))?),
+        "make_timestamp" => make_timestamp([int(0), int(1), int(2), int(3), int(4)], float(5))?,
+        "to_timestamp" if args.len() == 2 => {
+            let local = super::from_char::local_micros(&text(0), &text(1), name)?;
+            Value::TimestampTz(zone::session_zone().to_utc(local))
+        }
+        "to_timestamp" => Value::TimestampTz(float8_timestamptz(float(0))?),
+        "to_date" => Value::Date(super::from_char::to_date(&text(0), &text(1))?),
+        "make_timestamptz" => {
+            let fields = [int(0), int(1), int(2), int(3), int(4)];
+            let Value::Timestamp(local) = make_timestamp(fields, float(5))? else {
+                return Err(DbError::internal("make_timestamp: not a timestamp"));
+            };
+            let zone = match args.get(6) {
+                Some(_) => std::rc::Rc::new(timestamptz_zone(&text(6))?),
+                None => zone::session_zone(),
+            };
+            Value::TimestampTz(zone.to_utc(local))
+        }
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
             Value::Float8(number.to_f64())
@@ -755,25 +802,160 @@ fn time_of_day_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
 /// `make_time(hour, min, sec)`, with `date.c`'s range check and message.
 fn make_time(hour: &Value, minute: &Value, second: f64) -> Result<Value> {
     let (hour, minute) = (hour.as_i64().unwrap_or(0), minute.as_i64().unwrap_or(0));
+    Ok(Value::Time(clock_micros(hour, minute, second)?))
+}
+
+/// `%02g` of seconds, as PostgreSQL's time field messages print them.
+fn seconds_text(second: f64) -> String {
+    let seconds = crate::types::float::format_g(second, 6);
+    if second.abs() < 10.0 && second >= 0.0 {
+        format!("0{seconds}")
+    } else {
+        seconds
+    }
+}
+
+/// Microseconds since midnight of a clock time; 24:00:00 and 60 seconds are allowed.
+fn clock_micros(hour: i64, minute: i64, second: f64) -> Result<i64> {
     let out_of_range = hour < 0
         || !(0..=59).contains(&minute)
         || !(0.0..=60.0).contains(&second)
         || hour > 24
         || (hour == 24 && (minute > 0 || second > 0.0));
     if out_of_range {
-        let seconds = crate::types::float::format_g(second, 6);
-        let padded = if second.abs() < 10.0 && second >= 0.0 {
-            format!("0{seconds}")
-        } else {
-            seconds
-        };
         return Err(DbError::new(
             code::DATETIME_FIELD_OVERFLOW,
-            format!("time field value out of range: {hour}:{minute:02}:{padded}"),
+            format!(
+                "time field value out of range: {hour}:{minute:02}:{}",
+                seconds_text(second)
+            ),
         ));
     }
-    let micros = (hour * 60 + minute) * 60 * 1_000_000 + (second * 1e6).round_ties_even() as i64;
-    Ok(Value::Time(micros))
+    Ok((hour * 60 + minute) * 60 * 1_000_000 + (second * 1e6).round_ties_even() as i64)
+}
+
+/// `make_date(year, month, day)`: days since 2000-01-01; a negative year is BC, year 0 and
+/// days the month lacks are refused (`ValidateDate`), then the Julian range.
+fn make_date(year: i64, month: i64, day: i64) -> Result<i32> {
+    let field_error = || {
+        DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            format!("date field value out of range: {year}-{month:02}-{day:02}"),
+        )
+    };
+    let astronomical = if year < 0 { year + 1 } else { year };
+    if year == 0 || !(1..=12).contains(&month) || day < 1 {
+        return Err(field_error());
+    }
+    let leap = astronomical.rem_euclid(4) == 0
+        && (astronomical.rem_euclid(100) != 0 || astronomical.rem_euclid(400) == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > month_days {
+        return Err(field_error());
+    }
+    let julian = date::date2j(astronomical, month, day);
+    date::checked(julian - date::EPOCH_JULIAN).map_err(|_| {
+        DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            format!("date out of range: {year}-{month:02}-{day:02}"),
+        )
+    })
+}
+
+/// `make_timestamp(year, month, mday, hour, min, sec)`.
+fn make_timestamp(fields: [i64; 5], second: f64) -> Result<Value> {
+    let [year, month, day, hour, minute] = fields;
+    let days = make_date(year, month, day)?;
+    let clock = clock_micros(hour, minute, second)?;
+    let micros = i64::from(days)
+        .checked_mul(interval::USECS_PER_DAY)
+        .and_then(|m| m.checked_add(clock))
+        .filter(|m| (MIN_TIMESTAMP..END_TIMESTAMP).contains(m));
+    micros.map(Value::Timestamp).ok_or_else(|| {
+        DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            format!(
+                "timestamp out of range: {year}-{month:02}-{day:02} {hour}:{minute:02}:{}",
+                seconds_text(second)
+            ),
+        )
+    })
+}
+
+/// `make_timestamptz`'s zone (`parse_sane_timezone`): `+hh[:mm[:ss]]` or `+hhmm` east of
+/// UTC (ISO's sense, unlike `SET TIME ZONE`), else a name or abbreviation.
+fn timestamptz_zone(name: &str) -> Result<zone::Zone> {
+    let error = |message: String| DbError::new(code::INVALID_PARAMETER_VALUE, message);
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(error(format!(
+            "invalid input syntax for type numeric time zone: \"{name}\""
+        ))
+        .with_hint("Numeric time zones must have \"-\" or \"+\" as first character."));
+    }
+    let Some(body) = name.strip_prefix('+').or_else(|| name.strip_prefix('-')) else {
+        return zone::named(name);
+    };
+    let not_recognized = || error(format!("time zone \"{name}\" not recognized"));
+    let parts: Vec<&str> = body.split(':').collect();
+    let numbers: Option<Vec<i64>> = parts
+        .iter()
+        .map(|p| {
+            (!p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        })
+        .collect();
+    let numbers = numbers
+        .filter(|n| n.len() <= 3)
+        .ok_or_else(not_recognized)?;
+    let (mut hour, mut minute) = (numbers[0], numbers.get(1).copied().unwrap_or(0));
+    let second = numbers.get(2).copied().unwrap_or(0);
+    if numbers.len() == 1 && name.len() > 3 {
+        (hour, minute) = (hour / 100, hour % 100);
+    }
+    if hour > 15 || minute >= 60 || second >= 60 {
+        return Err(error(format!("numeric time zone \"{name}\" out of range")));
+    }
+    let east = (hour * 60 + minute) * 60 + second;
+    let east = if name.starts_with('-') { -east } else { east };
+    zone::from_offset(east).ok_or_else(not_recognized)
+}
+
+/// `to_timestamp(double precision)`: Unix seconds as a timestamptz (`float8_timestamptz`).
+fn float8_timestamptz(seconds: f64) -> Result<i64> {
+    if seconds.is_nan() {
+        return Err(DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            "timestamp cannot be NaN",
+        ));
+    }
+    if seconds.is_infinite() {
+        return Ok(if seconds > 0.0 {
+            crate::types::TIMESTAMP_INFINITY
+        } else {
+            crate::types::TIMESTAMP_NEG_INFINITY
+        });
+    }
+    const UNIX_EPOCH_JULIAN: f64 = 2_440_588.0;
+    const SECS_PER_DAY: f64 = 86_400.0;
+    let first = SECS_PER_DAY * (0.0 - UNIX_EPOCH_JULIAN);
+    let end = SECS_PER_DAY * (109_203_528.0 - UNIX_EPOCH_JULIAN);
+    if !(first..end).contains(&seconds) {
+        return Err(DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            format!(
+                "timestamp out of range: \"{}\"",
+                crate::types::float::format_g(seconds, 6)
+            ),
+        ));
+    }
+    let since_2000 = seconds - (date::EPOCH_JULIAN as f64 - UNIX_EPOCH_JULIAN) * SECS_PER_DAY;
+    Ok((since_2000 * 1e6).round_ties_even() as i64)
 }
 
 /// `extract(field from time)`: the clock's fields and its seconds since midnight.

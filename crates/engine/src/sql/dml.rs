@@ -406,7 +406,7 @@ impl Executor<'_> {
                 let conflict = live_now(tuple, &self.db.data.clog, &own)
                     || (self.db.data.clog.status(tuple.xmin) == XactStatus::InProgress
                         && !own.contains(&tuple.xmin)
-                        && tuple.xmax == 0);
+                        && tuple.deleter() == 0);
                 if !conflict {
                     continue;
                 }
@@ -468,6 +468,7 @@ impl Executor<'_> {
             natts: image.natts,
             data: image.data.clone(),
             hot_updated: false,
+            lock_bits: 0,
             heap_only: false,
             frozen: false,
         };
@@ -494,12 +495,18 @@ impl Executor<'_> {
     /// Checks that this transaction may change the tuple at `at`: `false` when READ COMMITTED
     /// skips it; a row another transaction is changing makes the statement wait
     /// ([`crate::lock`]).
-    pub(super) fn lock_row(&mut self, table: &TableDef, at: ItemPointer) -> Result<bool> {
+    /// `mode`: the strength the change takes (FOR NO KEY UPDATE for an UPDATE that keeps the
+    /// key, which does not wait for FOR KEY SHARE).
+    pub(super) fn lock_row(
+        &mut self,
+        table: &TableDef,
+        at: ItemPointer,
+        mode: crate::sql::row_lock::RowLockMode,
+    ) -> Result<bool> {
         let tuple = self
             .stored_tuple(table, at)
             .ok_or_else(|| DbError::internal("row vanished"))?;
-        let (xmax, own) = (tuple.xmax, self.snapshot.is_own_xid(tuple.xmax));
-        let mode = crate::sql::row_lock::RowLockMode::Update;
+        let (xmax, own) = (tuple.deleter(), self.snapshot.is_own_xid(tuple.deleter()));
         if let Some(locker) = self.db.row_lock_holder(self.session, table.oid, at, mode) {
             return Err(self.wait_for(table, locker, "locking"));
         }
@@ -509,7 +516,7 @@ impl Executor<'_> {
         if xmax == 0 || own {
             return Ok(true);
         }
-        let (xmax, deleted) = (tuple.xmax, tuple.ctid == at);
+        let (xmax, deleted) = (tuple.deleter(), tuple.ctid == at);
         match self.db.data.clog.status(xmax) {
             XactStatus::Aborted => Ok(true),
             // Changed by a transaction this snapshot does not see: READ
@@ -546,7 +553,7 @@ impl Executor<'_> {
         let Some(tuple) = self.stored_tuple(table, at) else {
             return Ok(());
         };
-        let (xmin, xmax) = (tuple.xmin, tuple.xmax);
+        let (xmin, xmax) = (tuple.xmin, tuple.deleter());
         let foreign = |executor: &Self, xid: u32| {
             xid != 0
                 && executor.db.data.clog.status(xid) == XactStatus::InProgress
@@ -654,9 +661,6 @@ impl Executor<'_> {
         let mut count = 0;
         for (at, old) in targets {
             self.db.interrupts.check()?;
-            if !self.lock_row(table, at)? {
-                continue;
-            }
             let width = table.columns.len();
             let mut new = old[..width].to_vec();
             for (index, expr) in &assignments {
@@ -665,6 +669,10 @@ impl Executor<'_> {
                     None => self.default_value(table, *index)?,
                 };
                 new[*index] = apply_typmod(value, &table.columns[*index].data_type)?;
+            }
+            let mode = crate::sql::row_lock::update_mode(table, &old[..width], &new);
+            if !self.lock_row(table, at, mode)? {
+                continue;
             }
             self.check_row(table, &new)?;
             self.check_unique(table, &new, Some(at))?;
@@ -704,6 +712,7 @@ impl Executor<'_> {
             natts: image.natts,
             data: image.data.clone(),
             hot_updated: false,
+            lock_bits: 0,
             heap_only: false,
             frozen: false,
         };
@@ -737,6 +746,12 @@ impl Executor<'_> {
         };
         if !hot {
             self.index_insert(table, new, new_at)?;
+        }
+        if crate::sql::row_lock::update_mode(table, old, new)
+            == crate::sql::row_lock::RowLockMode::NoKeyUpdate
+        {
+            self.db
+                .carry_key_share_locks(self.session, table.oid, at, new_at);
         }
         Ok(new_at)
     }
@@ -778,7 +793,7 @@ impl Executor<'_> {
         let mut count = 0;
         for (at, old) in targets {
             self.db.interrupts.check()?;
-            if !self.lock_row(table, at)? {
+            if !self.lock_row(table, at, crate::sql::row_lock::RowLockMode::Update)? {
                 continue;
             }
             self.heap_delete(table, at)?;

@@ -739,6 +739,7 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
         }
         (Date, Timestamp | TimestampTz) => Some(b.clone()),
         (Time(_), Time(_)) => Some(Time(None)),
+        (Inet, Cidr) | (Cidr, Inet) => Some(Inet),
         (Timestamp | TimestampTz, Date) => Some(a.clone()),
         (Array(x), Array(y)) if x.without_modifier() == y.without_modifier() => {
             Some(a.without_modifier())
@@ -774,6 +775,9 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
     if super::json::is_json_operator(op, &left.data_type(), &right.data_type()) {
         return super::json::bind_operator(op, left, right);
     }
+    if super::inet::is_operator(op, &left.data_type(), &right.data_type()) {
+        return super::inet::bind_operator(op, left, right);
+    }
     let (lt, rt) = (left.data_type(), right.data_type());
     let symbol = op.to_string();
     match op {
@@ -796,7 +800,18 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             if !lt.is_string() && !rt.is_string() {
                 return Err(operator_error("||", &lt, &rt));
             }
-            Ok(Expr::Concat(Box::new(left), Box::new(right)))
+            // `anynonarray || text` casts the other side to text (inet's cast shows its mask).
+            let as_text = |e: Expr, t: &DataType| {
+                if matches!(t, DataType::Inet | DataType::Cidr) {
+                    Expr::Cast(Box::new(e), DataType::Text)
+                } else {
+                    e
+                }
+            };
+            Ok(Expr::Concat(
+                Box::new(as_text(left, &lt)),
+                Box::new(as_text(right, &rt)),
+            ))
         }
         BinaryOperator::Plus
         | BinaryOperator::Minus
@@ -951,6 +966,9 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
             Ok(Expr::Negate(Box::new(operand), t))
         }
         UnaryOperator::Plus => Ok(operand),
+        UnaryOperator::BitwiseNot if super::inet::bind_not(operand.clone()).is_some() => {
+            super::inet::bind_not(operand).expect("an address")
+        }
         other => Err(DbError::feature_not_supported(format!(
             "operator {other} is not supported by pgplay yet"
         ))),
@@ -1028,6 +1046,8 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "bytea" => DataType::Bytea,
             "json" => DataType::Json,
             "jsonb" => DataType::Jsonb,
+            "inet" => DataType::Inet,
+            "cidr" => DataType::Cidr,
             other => {
                 return Err(DbError::new(
                     code::UNDEFINED_OBJECT,

@@ -297,18 +297,20 @@ impl Executor<'_> {
         let referenced = self.referenced_table(def.ref_table)?;
         for (_, values) in self.scan(table)? {
             self.db.interrupts.check()?;
-            self.check_reference(def, table, &referenced, &values)?;
+            self.check_reference(def, table, &referenced, &values, false)?;
         }
         Ok(())
     }
 
-    /// A referencing row of `def` must find its key in the referenced table.
+    /// A referencing row of `def` must find its key in the referenced table; `lock`: the row
+    /// found is locked FOR KEY SHARE (a DML statement's check, not ALTER TABLE's validation).
     fn check_reference(
         &mut self,
         def: &ForeignKeyDef,
         table: &TableDef,
         referenced: &TableDef,
         values: &[Value],
+        lock: bool,
     ) -> Result<()> {
         let key = key_of(values, &def.columns);
         let nulls = key.iter().filter(|v| v.is_null()).count();
@@ -332,15 +334,16 @@ impl Executor<'_> {
             }
             return Ok(());
         }
-        if self
-            .live_rows_with_key(referenced, &def.ref_columns, &key)?
-            .is_empty()
-        {
+        let found = self.live_rows_with_key(referenced, &def.ref_columns, &key)?;
+        let Some((at, _)) = found.first() else {
             return Err(violation().with_detail(format!(
                 "Key {} is not present in table \"{}\".",
                 key_text(table, &def.columns, &key),
                 referenced.name
             )));
+        };
+        if lock {
+            self.lock_referenced_row(referenced, *at)?;
         }
         Ok(())
     }
@@ -388,7 +391,7 @@ impl Executor<'_> {
         for def in self.catalog.foreign_keys() {
             if def.table == table.oid {
                 let referenced = self.referenced_table(def.ref_table)?;
-                self.check_reference(&def, table, &referenced, values)?;
+                self.check_reference(&def, table, &referenced, values, true)?;
             }
         }
         Ok(())
@@ -462,7 +465,7 @@ impl Executor<'_> {
                         .all(|(a, b)| a.is_null() == b.is_null() && compare(a, &b).is_eq());
                     if changed {
                         let referenced = self.referenced_table(def.ref_table)?;
-                        self.check_reference(def, table, &referenced, new)?;
+                        self.check_reference(def, table, &referenced, new, true)?;
                     }
                 }
             }
@@ -529,7 +532,11 @@ impl Executor<'_> {
         }
         for (at, values) in referencing {
             self.db.interrupts.check()?;
-            if !self.lock_row(&child, at)? {
+            let mode = match (action, new) {
+                ('c', None) => crate::sql::row_lock::RowLockMode::Update,
+                _ => crate::sql::row_lock::assigned_mode(&child, def.columns.iter().copied()),
+            };
+            if !self.lock_row(&child, at, mode)? {
                 continue;
             }
             match (action, new) {

@@ -96,6 +96,7 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
         DataType::Bool,
     ),
     ("gen_random_uuid", &[], DataType::Uuid),
+    ("random", &[], DataType::Float8),
 ];
 
 /// How many of a system function's parameters may be left out (they have defaults).
@@ -261,6 +262,9 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if let Some(bound) = super::bytea::bind_call(name, &args) {
         return bound;
     }
+    if let Some(bound) = super::inet::bind_call(name, &args) {
+        return bound;
+    }
     if super::json::is_function(name) {
         return super::json::bind_call(name, args);
     }
@@ -420,6 +424,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
         .or_else(|| super::admin::eval(name, args))
         .or_else(|| super::arrays::eval(name, args))
         .or_else(|| super::bytea::eval(name, args))
+        .or_else(|| super::inet::eval(name, args))
         .or_else(|| super::json::eval(name, args))
     {
         return value;
@@ -838,6 +843,8 @@ mod catalog_tests {
             "to_jsonb",
             "jsonb_set",
             "repeat",
+            "host",
+            "set_masklen",
         ] {
             assert!(names.contains(&name), "{name} not counted: {names:?}");
         }

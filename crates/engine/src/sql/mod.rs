@@ -17,8 +17,10 @@ mod ddl;
 mod dml;
 pub mod expr;
 mod foreign_key;
+mod from_char;
 pub mod functions;
 mod index;
+mod inet;
 pub mod json;
 mod lock_table;
 pub mod plan;
@@ -231,13 +233,13 @@ fn parse(sql: &str) -> Result<Vec<Parsed>> {
     // tokenizer refuses, and the rare statement with DEFERRABLE, take the long way.
     let tokens = match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() {
         Ok(mut tokens) => {
-            if let Some(error) = star_alias_error(sql, &tokens)
-                .or_else(|| reserved_table_name_error(sql, &tokens))
-                .or_else(|| key_row_lock_error(&tokens))
+            if let Some(error) =
+                star_alias_error(sql, &tokens).or_else(|| reserved_table_name_error(sql, &tokens))
             {
                 return Err(error);
             }
             plan::window_spec::mark_exclusions(&mut tokens);
+            row_lock::mark_key_strengths(&mut tokens);
             plan::grouping::mark_distinct(&mut tokens);
             Some(tokens).filter(|tokens| !transaction::names_deferrable(tokens))
         }
@@ -299,11 +301,45 @@ fn parse_bounded(sql: &str, tokens: Option<Vec<TokenWithSpan>>) -> Result<Vec<St
         Some(tokens) => Ok(parser.with_tokens_with_locations(tokens)),
         None => parser.try_with_sql(sql),
     }
-    .and_then(|mut parser| parser.parse_statements())
+    .and_then(|mut parser| parse_statements(&mut parser))
     .map_err(|error| match error {
         ParserError::RecursionLimitExceeded => crate::stack::depth_exceeded(),
         other => parse_error(sql, &other.to_string()),
     })
+}
+
+/// sqlparser's `parse_statements`, plus PostgreSQL's `TABLE name` as a statement of its own:
+/// sqlparser reads `TABLE t` only inside a query (`... UNION TABLE t`), not where a statement
+/// starts, so a statement starting with TABLE is read as a query.
+fn parse_statements(
+    parser: &mut Parser<'_>,
+) -> std::result::Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let mut statements = Vec::new();
+    let mut expecting_delimiter = false;
+    loop {
+        while parser.consume_token(&Token::SemiColon) {
+            expecting_delimiter = false;
+        }
+        match &parser.peek_token_ref().token {
+            Token::EOF => return Ok(statements),
+            Token::Word(word) if expecting_delimiter && word.keyword == Keyword::END => {
+                return Ok(statements)
+            }
+            _ => {}
+        }
+        if expecting_delimiter {
+            return parser.expected("end of statement", parser.peek_token());
+        }
+        let statement = if parser.peek_keyword(Keyword::TABLE) {
+            Statement::Query(parser.parse_query()?)
+        } else {
+            parser.parse_statement()?
+        };
+        statements.push(statement);
+        expecting_delimiter = true;
+    }
 }
 
 fn parse_alter_system(sql: &str) -> Result<Parsed> {
@@ -455,35 +491,6 @@ const RESERVED: &[&str] = &[
 ];
 
 /// `CREATE TABLE table (...)`: PostgreSQL stops at the reserved word.
-/// `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser cannot read: pgplay's row
-/// locks have only the FOR UPDATE and FOR SHARE strengths.
-fn key_row_lock_error(tokens: &[TokenWithSpan]) -> Option<DbError> {
-    use sqlparser::tokenizer::Token;
-    let words: Vec<String> = tokens
-        .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .map(|t| match &t.token {
-            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
-            _ => String::new(),
-        })
-        .collect();
-    let found = words.windows(4).find_map(|w| match w {
-        [f, n, k, u] if f == "for" && n == "no" && k == "key" && u == "update" => {
-            Some("FOR NO KEY UPDATE")
-        }
-        [f, k, s, _] if f == "for" && k == "key" && s == "share" => Some("FOR KEY SHARE"),
-        _ => None,
-    });
-    let found = found.or_else(|| {
-        let n = words.len();
-        (n >= 3 && words[n - 3] == "for" && words[n - 2] == "key" && words[n - 1] == "share")
-            .then_some("FOR KEY SHARE")
-    });
-    found.map(|what| {
-        DbError::feature_not_supported(format!("SELECT {what} is not supported by pgplay yet"))
-    })
-}
-
 fn reserved_table_name_error(sql: &str, tokens: &[TokenWithSpan]) -> Option<DbError> {
     use sqlparser::tokenizer::Token;
     let words: Vec<_> = tokens
@@ -948,9 +955,11 @@ fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
             if select.into.is_some() {
                 return Some(("SELECT INTO", false));
             }
-            match query.locks.first()?.lock_type {
-                ast::LockType::Update => ("SELECT FOR UPDATE", false),
-                ast::LockType::Share => ("SELECT FOR SHARE", false),
+            match row_lock::clause_mode(query.locks.first()?).0 {
+                row_lock::RowLockMode::Update => ("SELECT FOR UPDATE", false),
+                row_lock::RowLockMode::NoKeyUpdate => ("SELECT FOR NO KEY UPDATE", false),
+                row_lock::RowLockMode::Share => ("SELECT FOR SHARE", false),
+                row_lock::RowLockMode::KeyShare => ("SELECT FOR KEY SHARE", false),
             }
         }
         Statement::Vacuum { .. } => ("VACUUM", true),
@@ -1051,9 +1060,17 @@ impl Executor<'_> {
                 let count = rows.rows.len();
                 Ok(rows_outcome(rows, format!("SELECT {count}")))
             }
-            Statement::Insert(insert) => self.insert(insert),
-            Statement::Update(update) => self.update(update),
-            Statement::Delete(delete) => self.delete(delete),
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let outcome = match statement {
+                    Statement::Insert(insert) => self.insert(insert),
+                    Statement::Update(update) => self.update(update),
+                    Statement::Delete(delete) => self.delete(delete),
+                    _ => unreachable!(),
+                }?;
+                // The rows its foreign key checks locked FOR KEY SHARE.
+                self.keep_row_locks()?;
+                Ok(outcome)
+            }
             Statement::CreateTable(create) => self.create_table(create),
             Statement::CreateView(create) => self.create_view(create),
             Statement::CreateIndex(create) => self.create_index(create),
@@ -1298,6 +1315,9 @@ impl Executor<'_> {
             }
             if name == "pg_proc" {
                 return Ok(crate::pg_proc::view());
+            }
+            if name == "pg_type" {
+                return Ok(crate::pg_type::view());
             }
             if name == "pg_timezone_names" {
                 return Ok(crate::types::zone::names_view(self.db.now));

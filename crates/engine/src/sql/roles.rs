@@ -17,8 +17,44 @@ fn literal(expr: &ast::Expr) -> String {
         .unwrap_or(text)
 }
 
+/// The first option of `create` that pgplay's roles do not keep (they keep SUPERUSER,
+/// REPLICATION, LOGIN, CONNECTION LIMIT and PASSWORD), unless it only asks for the default
+/// (`NOCREATEDB`, `INHERIT`): refused rather than dropped in silence.
+fn unkept_role_option(create: &ast::CreateRole) -> Option<&'static str> {
+    let memberships = [
+        (&create.in_role, "IN ROLE"),
+        (&create.in_group, "IN GROUP"),
+        (&create.role, "ROLE"),
+        (&create.user, "USER"),
+        (&create.admin, "ADMIN"),
+    ];
+    let flags = [
+        (create.create_db == Some(true), "CREATEDB"),
+        (create.create_role == Some(true), "CREATEROLE"),
+        (create.inherit == Some(false), "NOINHERIT"),
+        (create.bypassrls == Some(true), "BYPASSRLS"),
+        (create.valid_until.is_some(), "VALID UNTIL"),
+        (create.authorization_owner.is_some(), "AUTHORIZATION"),
+    ];
+    flags
+        .into_iter()
+        .find(|(given, _)| *given)
+        .map(|(_, option)| option)
+        .or_else(|| {
+            memberships
+                .into_iter()
+                .find(|(names, _)| !names.is_empty())
+                .map(|(_, option)| option)
+        })
+}
+
 impl Executor<'_> {
     pub(super) fn create_role(&mut self, create: &ast::CreateRole) -> Result<Outcome> {
+        if let Some(option) = unkept_role_option(create) {
+            return Err(DbError::feature_not_supported(format!(
+                "CREATE ROLE ... {option} is not supported by pgplay yet"
+            )));
+        }
         for name in &create.names {
             let name = crate::sql::bind::object_name(name);
             if self.catalog.roles.contains_key(&name) {

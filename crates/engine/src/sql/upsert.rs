@@ -159,7 +159,8 @@ impl Executor<'_> {
         filter: Option<&Expr>,
         written: &mut BTreeSet<ItemPointer>,
     ) -> Result<Upserted> {
-        if !self.lock_row(table, at)? {
+        let mode = crate::sql::row_lock::assigned_mode(table, assignments.iter().map(|(i, _)| *i));
+        if !self.lock_row(table, at, mode)? {
             return Err(DbError::feature_not_supported(
                 "ON CONFLICT DO UPDATE of a row changed by a concurrent transaction is not supported by pgplay yet",
             ));

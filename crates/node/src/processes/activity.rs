@@ -5,6 +5,7 @@
 //! walsender by its pid.
 
 use pgplay_engine::database::Signal;
+use pgplay_engine::setting;
 use pgplay_engine::stats::ProcessRow;
 use pgplay_engine::{WalReceiverRow, WalSenderRow};
 use pgplay_replication::{Message, ServerError};
@@ -86,7 +87,7 @@ impl Node {
     /// walsender and the walreceiver.
     fn process_rows(&self) -> Vec<ProcessRow> {
         let base = 1000 + (self.id as i32 % 1000) * 1000;
-        let archiving = match self.db.settings.value("archive_mode") {
+        let archiving = match self.db.settings.value_of(setting!("archive_mode")) {
             "always" => true,
             "on" => !self.db.in_recovery,
             _ => false,

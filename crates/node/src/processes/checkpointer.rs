@@ -6,6 +6,7 @@
 //! here too: like the checkpointer, a primary's background process on a clock.
 
 use pgplay_engine::database::Signal;
+use pgplay_engine::setting;
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::Lsn;
 
@@ -18,7 +19,7 @@ impl Node {
         if self.state != RunState::Running || self.db.in_recovery {
             return None;
         }
-        let timeout = self.setting_i64("checkpoint_timeout").max(30) * 1_000_000;
+        let timeout = self.setting_i64(setting!("checkpoint_timeout")).max(30) * 1_000_000;
         Some(self.db.control.time + timeout)
     }
 
@@ -37,7 +38,7 @@ impl Node {
     pub(crate) fn recycle_wal(&mut self) {
         let size = self.db.wal.segment_size();
         let redo_segment = size.segment_of(self.db.control.redo);
-        let keep_bytes = (self.setting_i64("wal_keep_size").max(0) as u64) * 1024 * 1024;
+        let keep_bytes = (self.setting_i64(setting!("wal_keep_size")).max(0) as u64) * 1024 * 1024;
         let keep_segments = keep_bytes / size.bytes();
         let current = size.segment_of(self.db.wal.insert_lsn());
         let mut reading: Vec<u64> = self
@@ -91,11 +92,11 @@ impl Node {
     pub(super) fn autovacuum_due(&self) -> Option<Timestamp> {
         if self.state != RunState::Running
             || self.db.in_recovery
-            || self.db.settings.value("autovacuum") != "on"
+            || self.db.settings.value_of(setting!("autovacuum")) != "on"
         {
             return None;
         }
-        let naptime = self.setting_i64("autovacuum_naptime").max(1) * 1_000_000;
+        let naptime = self.setting_i64(setting!("autovacuum_naptime")).max(1) * 1_000_000;
         Some(self.db.autovacuum_last? + naptime)
     }
 

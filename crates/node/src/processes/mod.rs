@@ -25,6 +25,7 @@ pub use basebackup::RecoveryConf;
 pub(crate) use recovery_conflict::ConflictWait;
 pub use walsender::SenderInfo;
 
+use pgplay_engine::setting;
 use pgplay_replication::receiver::Ids;
 use pgplay_replication::{ConnId, Message};
 use pgplay_wal::time::Timestamp;
@@ -180,7 +181,7 @@ impl Node {
         if self.state != RunState::Running {
             return None;
         }
-        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let timeout = micros_from_ms(self.setting_i64(setting!("wal_sender_timeout")));
         let senders = self
             .senders
             .values()

@@ -25,6 +25,7 @@
 //! a transaction whose deletions the record makes final. `hot_standby_feedback`
 //! avoids the conflict: the primary keeps what the standby's xmin needs.
 
+use pgplay_engine::setting;
 use pgplay_engine::{DbError, SessionId};
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{Lsn, Record, RecordBody, StandbyRecord};
@@ -137,9 +138,9 @@ impl Node {
             return true;
         }
         let setting = if self.receiver.is_some() {
-            "max_standby_streaming_delay"
+            setting!("max_standby_streaming_delay")
         } else {
-            "max_standby_archive_delay"
+            setting!("max_standby_archive_delay")
         };
         let delay_ms = self.setting_i64(setting);
         let since = match self.conflict_wait {

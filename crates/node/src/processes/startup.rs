@@ -13,6 +13,7 @@
 //! redo fails is the startup process's PANIC (`ReplayFailure::log_line`)
 //! and the server does not start, or goes down ([`Node::startup_failed`]).
 
+use pgplay_engine::setting;
 use pgplay_engine::ReplayFailure;
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::{Record, RecordBody, TransactionRecord};
@@ -24,7 +25,7 @@ impl Node {
     /// The startup process: replay every complete record received so far,
     /// then tell upstream how far we got.
     pub(crate) fn replay_received(&mut self, now: Timestamp) {
-        let delay = micros_from_ms(self.setting_i64("recovery_min_apply_delay"));
+        let delay = micros_from_ms(self.setting_i64(setting!("recovery_min_apply_delay")));
         self.replay_with_delay(now, delay);
     }
 
@@ -114,7 +115,7 @@ impl Node {
     /// at once when the configuration is reloaded, as PostgreSQL's
     /// walreceiver does.
     pub(crate) fn send_standby_feedback(&mut self, now: Timestamp) {
-        let xmin = (self.db.settings.value("hot_standby_feedback") == "on")
+        let xmin = (self.db.settings.value_of(setting!("hot_standby_feedback")) == "on")
             .then(|| pgplay_engine::vacuum::oldest_xmin(&self.db));
         self.with_receiver(now, |r, _, _| r.feedback(now, xmin));
     }

@@ -6,6 +6,7 @@
 //! received WAL written and flushed, timeline history files, a switch of
 //! timeline). What it writes is handed to the startup process to replay.
 
+use pgplay_engine::setting;
 use pgplay_replication::receiver::Ids;
 use pgplay_replication::{ConnInfo, ReceiverOutput, StandbyView, WalReceiver};
 use pgplay_wal::time::Timestamp;
@@ -159,21 +160,21 @@ pub(super) fn standby_view<'a>(
     history: &'a pgplay_replication::TimelineHistory,
 ) -> StandbyView<'a> {
     let setting = |name| setting_i64(db, name);
-    let cluster = db.settings.value("cluster_name");
+    let cluster = db.settings.value_of(setting!("cluster_name"));
     StandbyView {
         system_identifier: db.control.system_identifier,
         history,
         flush: db.wal.flush_lsn(),
         replay: db.replayed_upto,
         segment_size: db.wal.segment_size(),
-        status_interval: setting("wal_receiver_status_interval") * 1_000_000,
-        receiver_timeout: micros_from_ms(setting("wal_receiver_timeout")),
-        retry_interval: micros_from_ms(setting("wal_retrieve_retry_interval")),
+        status_interval: setting(setting!("wal_receiver_status_interval")) * 1_000_000,
+        receiver_timeout: micros_from_ms(setting(setting!("wal_receiver_timeout"))),
+        retry_interval: micros_from_ms(setting(setting!("wal_retrieve_retry_interval"))),
         default_application_name: if cluster.is_empty() {
             "walreceiver"
         } else {
             cluster
         },
-        slot_name: db.settings.value("primary_slot_name"),
+        slot_name: db.settings.value_of(setting!("primary_slot_name")),
     }
 }

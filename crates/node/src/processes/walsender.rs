@@ -6,6 +6,7 @@
 //! this node's WAL and carrying out what it returns, and keeping the
 //! replication slots in step with the walsenders streaming through them.
 
+use pgplay_engine::setting;
 use pgplay_replication::ConnId;
 use pgplay_replication::{HbaVerdict, Message, SenderOutput, ServerError, SourceView, WalSender};
 use pgplay_wal::time::Timestamp;
@@ -97,7 +98,7 @@ impl Node {
         // neither checks it for a walsender nor counts walsenders against it (a standby and a
         // pg_basebackup as a role WITH CONNECTION LIMIT 1 both get in); max_wal_senders
         // bounds them instead.
-        let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
+        let max = usize::try_from(self.setting_i64(setting!("max_wal_senders"))).unwrap_or(0);
         if self.senders.len() >= max {
             return Err(fatal(
                 "53300",
@@ -259,7 +260,7 @@ impl Node {
         conn: ConnId,
         f: &mut impl FnMut(&mut WalSender, &SourceView<'_>) -> Vec<SenderOutput>,
     ) -> Vec<SenderOutput> {
-        let timeout = micros_from_ms(self.setting_i64("wal_sender_timeout"));
+        let timeout = micros_from_ms(self.setting_i64(setting!("wal_sender_timeout")));
         let Some(sender) = self.senders.get_mut(&conn) else {
             return Vec::new();
         };

@@ -137,7 +137,10 @@ impl<'p, 'e> Planner<'p, 'e> {
                     .as_ref()
                     .map(ident_name)
                     .unwrap_or_default();
-                let factor = self.plan_named(&name, None)?;
+                let schema = table.schema_name.as_ref().map(ident_name);
+                let factor = self
+                    .plan_named(&name, None)
+                    .map_err(|e| system_relation_error(e, schema.as_deref(), &name))?;
                 let exprs = (0..factor.scope.columns.len())
                     .map(|i| Expr::Column(i, factor.scope.columns[i].data_type.clone()))
                     .collect();
@@ -243,10 +246,7 @@ impl<'p, 'e> Planner<'p, 'e> {
                     .map(|i| i.span.start);
                 let at = at.and_then(|s| self.position(s));
                 self.plan_named(&object_name(name), alias.as_ref())
-                    .map_err(|e| match e.code {
-                        code::UNDEFINED_TABLE => e.with_position(at),
-                        _ => e,
-                    })
+                    .map_err(|e| relation_error(e, schema_of(name).as_deref(), name, at))
             }
             TableFactor::Table {
                 name,
@@ -1064,5 +1064,49 @@ impl Planner<'_, '_> {
         let planned = self.plan_from(from)?;
         check_full_joins(&planned.plan)?;
         Ok(planned)
+    }
+}
+
+/// The schema a relation's name was written with (`information_schema.tables`), if any.
+fn schema_of(name: &ast::ObjectName) -> Option<String> {
+    let parts = &name.0;
+    let schema = parts.len().checked_sub(2).and_then(|i| parts.get(i))?;
+    schema.as_ident().map(ident_name)
+}
+
+/// A FROM item's error, at the item's position: one of PostgreSQL's system relations that
+/// pgplay lacks is 0A000 rather than "does not exist".
+fn relation_error(
+    error: DbError,
+    schema: Option<&str>,
+    name: &ast::ObjectName,
+    at: Option<usize>,
+) -> DbError {
+    let error = system_relation_error(error, schema, &object_name(name));
+    match error.code {
+        code::UNDEFINED_TABLE | code::FEATURE_NOT_SUPPORTED => error.with_position(at),
+        _ => error,
+    }
+}
+
+/// `relation "information_schema.tables" is not supported by pgplay yet` where pgplay found no
+/// such relation but PostgreSQL has it (unqualified pg_catalog names are already answered so
+/// by [`DbError::undefined_table`]).
+fn system_relation_error(error: DbError, schema: Option<&str>, name: &str) -> DbError {
+    let Some(schema) = schema else {
+        return error;
+    };
+    let missing = error.code == code::UNDEFINED_TABLE
+        || error.message == crate::pg_relations::not_supported(None, name).message;
+    match missing {
+        true if crate::pg_relations::is_system_relation(Some(schema), name) => {
+            crate::pg_relations::not_supported(Some(schema), name)
+        }
+        // `public.pg_tables`: not where PostgreSQL keeps it.
+        true => DbError::new(
+            code::UNDEFINED_TABLE,
+            format!("relation \"{schema}.{name}\" does not exist"),
+        ),
+        false => error,
     }
 }

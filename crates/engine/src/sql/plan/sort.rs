@@ -518,6 +518,8 @@ fn tag(value: &Value) -> u8 {
         Value::Time(_) => 18,
         Value::Json(_) => 19,
         Value::Jsonb(_) => 20,
+        Value::Inet(_) => 21,
+        Value::Cidr(_) => 22,
     }
 }
 
@@ -544,6 +546,8 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         18 => DataType::Time(None),
         19 => DataType::Json,
         20 => DataType::Jsonb,
+        21 => DataType::Inet,
+        22 => DataType::Cidr,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }
