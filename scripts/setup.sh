@@ -19,10 +19,13 @@ setup_rust() {
         pgplay_log "rustup: adding target wasm32-unknown-unknown"
         rustup target add wasm32-unknown-unknown
     fi
-    if ! rustup component list --installed | grep -q '^rustfmt'; then
-        pgplay_log "rustup: adding component rustfmt"
-        rustup component add rustfmt
-    fi
+    local component
+    for component in rustfmt clippy; do
+        if ! rustup component list --installed | grep -q "^$component"; then
+            pgplay_log "rustup: adding component $component"
+            rustup component add "$component"
+        fi
+    done
 }
 
 # --- Debian packages ------------------------------------------------------------------------

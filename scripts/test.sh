@@ -42,6 +42,16 @@ step_unit() {
     cargo test --workspace
 }
 
+step_clippy() {
+    # Clippy with the workspace's lints (`[workspace.lints]` in Cargo.toml), warnings denied:
+    # every crate and target natively, then the page's crates for wasm32, where the UI code is
+    # (natively pgplay-web is a stub). After `unit`: the proc macros and build scripts it
+    # compiled serve clippy too.
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --target wasm32-unknown-unknown -p pgplay-web -p pgplay-bench-wasm \
+        --all-targets -- -D warnings
+}
+
 step_wasm() {
     # The core must build for the browser, and so must the benchmark's wasm driver.
     cargo build --target wasm32-unknown-unknown \
@@ -179,7 +189,7 @@ step_e2e() {
     node tests/e2e/both-hosts.mjs dist
 }
 
-ALL_STEPS=(setup fmt fetch web unit wasm wasm_tests slt_pgplay seeds sim slt_postgres page e2e)
+ALL_STEPS=(setup fmt fetch web unit clippy wasm wasm_tests slt_pgplay seeds sim slt_postgres page e2e)
 
 # Steps that run in the background, beside the ones after them, when a later step is also to
 # run: Trunk's release build spends minutes linking one codegen unit on one core, which leaves

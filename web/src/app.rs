@@ -107,7 +107,7 @@ impl Reducible for Model {
                 for event in events {
                     match event {
                         Event::Status(status) => {
-                            model.nodes.insert(node.clone(), status);
+                            model.nodes.insert(node.clone(), *status);
                         }
                         Event::Log(line) => {
                             let log = model.logs.entry(node.clone()).or_default();

@@ -154,7 +154,7 @@ impl Cluster {
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let bytes = Uint8Array::new(&event.data()).to_vec();
             match decode::<FromWorker>(&bytes) {
-                Ok(message) => me.from_worker(&node, message),
+                Ok(message) => me.on_worker_message(&node, message),
                 Err(error) => web_sys::console::error_1(&JsValue::from_str(&error)),
             }
         });
@@ -319,7 +319,7 @@ impl Cluster {
         promise
     }
 
-    fn from_worker(&self, name: &str, message: FromWorker) {
+    fn on_worker_message(&self, name: &str, message: FromWorker) {
         match message {
             FromWorker::Ready => {
                 let mut inner = self.0.borrow_mut();
@@ -352,7 +352,7 @@ impl Cluster {
                     match event {
                         Event::Status(status) => {
                             if let Some(handle) = inner.nodes.get_mut(name) {
-                                handle.status = Some(status.clone());
+                                handle.status = Some(NodeStatus::clone(status));
                                 if status.upstream.is_some() {
                                     handle.last_upstream = status.upstream.clone();
                                 } else if status.running && status.replay.is_none() {
@@ -382,7 +382,7 @@ impl Cluster {
             }
             FromWorker::Durable(changes) => {
                 if let Some(handle) = self.0.borrow_mut().nodes.get_mut(name) {
-                    handle.durable.apply(changes);
+                    handle.durable.apply(*changes);
                     handle.restarting_from_files = false;
                 }
             }

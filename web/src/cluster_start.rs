@@ -51,7 +51,7 @@ pub fn use_cluster(
                                 if let Some(status) = status.clone() {
                                     model.dispatch(Msg::Events(
                                         name.clone(),
-                                        vec![Event::Status(status)],
+                                        vec![Event::Status(Box::new(status))],
                                     ));
                                 }
                             }

@@ -253,7 +253,8 @@ pub enum Event {
     },
     /// Records left out of a batch so that it stays small.
     WalSkipped(u64),
-    Status(NodeStatus),
+    /// Boxed: the other events are a few words.
+    Status(Box<NodeStatus>),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,8 +291,8 @@ pub enum FromWorker {
     /// last one, files, a new checkpoint's data image), for the page to
     /// keep: posted, when something changed, before each reply and each
     /// batch of replication messages, so what a client was told is committed
-    /// and what a standby was sent is in the page.
-    Durable(pgplay_node::durable::DurableChanges),
+    /// and what a standby was sent is in the page. Boxed: the other messages are a few words.
+    Durable(Box<pgplay_node::durable::DurableChanges>),
 }
 
 /// One frame on a replication MessageChannel.
@@ -373,7 +374,7 @@ mod tests {
         let events = FromWorker::Events(vec![Event::Log("LOG:  x".into()), Event::WalSkipped(3)]);
         assert_eq!(decode::<FromWorker>(&encode(&events)).unwrap(), events);
         let mut node = pgplay_node::Node::initdb("primary", 9, None, 0);
-        let durable = FromWorker::Durable(node.take_durable_changes().unwrap());
+        let durable = FromWorker::Durable(Box::new(node.take_durable_changes().unwrap()));
         assert_eq!(decode::<FromWorker>(&encode(&durable)).unwrap(), durable);
         assert!(decode::<FromWorker>(&[0xFF, 0xFF]).is_err());
         let frame = PeerFrame::Message((0..=255).collect());

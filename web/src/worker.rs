@@ -152,12 +152,16 @@ struct State {
     /// slice at a time.
     yielded: VecDeque<Box<dyn FnOnce()>>,
     /// The port [`yield_then`] posts to (its pair's handler runs the queued work).
-    yield_port: Option<(MessagePort, MessagePort, Closure<dyn FnMut(MessageEvent)>)>,
+    yield_port: Option<YieldPort>,
     /// A benchmark load waiting for the standbys to replay its last commit.
     load: Option<LoadWait>,
     /// The `remote_apply` probe under way.
     probe: Option<Probe>,
 }
+
+/// The channel [`yield_then`] posts to itself through: the port it posts to, the port that
+/// listens, and the listener (kept alive with them).
+type YieldPort = (MessagePort, MessagePort, Closure<dyn FnMut(MessageEvent)>);
 
 /// A finished load, answered once every walsender's standby replayed up to `target`.
 struct LoadWait {
@@ -258,7 +262,7 @@ fn reply(request: u32, reply: Reply) {
 /// is in the page's copy when this worker dies.
 fn post_durable(s: &mut State) {
     if let Some(changes) = s.node.as_mut().and_then(|n| n.take_durable_changes()) {
-        post(&s.scope, &FromWorker::Durable(changes));
+        post(&s.scope, &FromWorker::Durable(Box::new(changes)));
     }
 }
 
@@ -427,15 +431,14 @@ fn handle(message: ToWorker, port: Option<MessagePort>) {
             };
             let result = with_state(|s| {
                 let node = s.node.as_mut().ok_or("not initialized".to_string())?;
-                let (slot, create_slot) = slot.map_or((None, false), |(s, c)| (Some(s), c));
+                let slot = slot.as_ref().map(|(s, create)| (s.as_str(), *create));
                 node.base_backup_with_slot(
                     now,
                     &name,
                     &user,
                     password.as_deref(),
                     recovery_conf,
-                    slot.as_deref(),
-                    create_slot,
+                    slot,
                 )
                 .map(|copy| copy.to_image())
             })
@@ -1098,7 +1101,7 @@ fn send_batch(s: &mut State) {
     }
     events.extend(narrate_wal(s));
     let node_status = s.node.as_ref().map(|node| status(s, node));
-    events.extend(node_status.map(Event::Status));
+    events.extend(node_status.map(|status| Event::Status(Box::new(status))));
     post(&s.scope, &FromWorker::Events(events));
 }
 

@@ -66,7 +66,7 @@ impl PgColumnType {
 
 /// The column validator: the number of letters must equal the number of result
 /// columns, and each letter must match that column's type.
-#[allow(clippy::ptr_arg)]
+#[allow(clippy::ptr_arg, reason = "sqllogictest's validator type takes &Vec")]
 pub fn column_validator(actual: &Vec<PgColumnType>, expected: &Vec<PgColumnType>) -> bool {
     sqllogictest::strict_column_validator(actual, expected)
 }

@@ -716,7 +716,7 @@ impl Database {
         );
         let redo = self.control.redo;
         let end = self.wal.recover_end(redo);
-        lines.push(format!("LOG:  redo starts at {}", redo));
+        lines.push(format!("LOG:  redo starts at {redo}"));
         self.replayed_upto = redo;
         let run = self.replay_wal(|_| false)?;
         lines.extend(run.stop_line());

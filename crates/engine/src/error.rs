@@ -10,12 +10,14 @@ pub struct DbError {
     pub severity: &'static str,
     pub code: &'static str,
     pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
+    // The optional fields are boxed strings (16 bytes, not a String's 24): every `Result` of the
+    // engine carries a `DbError` by value, and clippy's `result_large_err` holds it to 128 bytes.
+    pub detail: Option<Box<str>>,
+    pub hint: Option<Box<str>>,
     /// 1-based character position in the statement text.
     pub position: Option<usize>,
     /// `CONTEXT:` line (`JSON data, line 1: ...`).
-    pub context: Option<String>,
+    pub context: Option<Box<str>>,
 }
 
 pub type Result<T> = std::result::Result<T, DbError>;
@@ -55,15 +57,15 @@ impl DbError {
         )
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> DbError {
-        self.detail = Some(detail.into());
+        self.detail = Some(detail.into().into_boxed_str());
         self
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> DbError {
-        self.hint = Some(hint.into());
+        self.hint = Some(hint.into().into_boxed_str());
         self
     }
     pub fn with_context(mut self, context: impl Into<String>) -> DbError {
-        self.context = Some(context.into());
+        self.context = Some(context.into().into_boxed_str());
         self
     }
     pub fn with_position(mut self, position: Option<usize>) -> DbError {

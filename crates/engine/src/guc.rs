@@ -853,10 +853,6 @@ impl Active {
         self.0[index_of(name)?].as_ref()
     }
 
-    fn get(&self, name: &str) -> Option<&String> {
-        self.slot(name).map(|slot| &slot.text)
-    }
-
     fn contains_key(&self, name: &str) -> bool {
         self.slot(name).is_some()
     }

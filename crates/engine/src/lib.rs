@@ -41,6 +41,14 @@ pub mod vacuum;
 pub mod workmem;
 pub mod xact;
 
+pub use database::{
+    ClusterState, ColumnInfo, ControlFile, Database, InitOptions, Outcome, SessionId,
+    StatementResult,
+};
+pub use error::{DbError, Result};
+pub use recovery::{BaseBackup, ReplayFailure, ReplayRun};
+pub use stats::{ReplicationStats, WalReceiverRow, WalSenderRow};
+
 /// What the engine's unit tests share: a fresh server with one session.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -87,11 +95,3 @@ pub(crate) mod test_support {
         }
     }
 }
-
-pub use database::{
-    ClusterState, ColumnInfo, ControlFile, Database, InitOptions, Outcome, SessionId,
-    StatementResult,
-};
-pub use error::{DbError, Result};
-pub use recovery::{BaseBackup, ReplayFailure, ReplayRun};
-pub use stats::{ReplicationStats, WalReceiverRow, WalSenderRow};

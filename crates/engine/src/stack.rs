@@ -119,9 +119,8 @@ pub fn check() -> Result<()> {
 /// `ERROR:  stack depth limit exceeded` (54001) with PostgreSQL's hint.
 pub fn depth_exceeded() -> DbError {
     DbError::new(code::STATEMENT_TOO_COMPLEX, "stack depth limit exceeded").with_hint(format!(
-        "Increase the configuration parameter \"max_stack_depth\" (currently {}kB), after \
-         ensuring the platform's stack depth limit is adequate.",
-        MAX_STACK_DEPTH_KB
+        "Increase the configuration parameter \"max_stack_depth\" (currently {MAX_STACK_DEPTH_KB}kB), after \
+         ensuring the platform's stack depth limit is adequate."
     ))
 }
 

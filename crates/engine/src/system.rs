@@ -252,12 +252,11 @@ fn switch_wal(executor: &mut Executor<'_>) -> Result<Value> {
     Ok(Value::PgLsn(executor.db.switch_wal()?))
 }
 
+/// A record-returning function's result: its columns (name, type) and its one row.
+pub type Record = (Vec<(String, DataType)>, Vec<Value>);
+
 /// A record-returning function: its columns and its one row.
-pub fn record_call(
-    executor: &mut Executor<'_>,
-    name: &str,
-    args: &[Value],
-) -> Result<(Vec<(String, DataType)>, Vec<Value>)> {
+pub fn record_call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<Record> {
     let db = &mut *executor.db;
     let flag = |i: usize| matches!(args.get(i), Some(Value::Bool(true)));
     let lsn_value = |lsn: Option<pgplay_wal::Lsn>| lsn.map(Value::PgLsn).unwrap_or(Value::Null);

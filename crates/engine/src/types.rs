@@ -1048,12 +1048,12 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             )
             | (DataType::Time(_), DataType::Interval)
             | (DataType::Json, DataType::Jsonb)
-            | (DataType::Jsonb, DataType::Json)
             | (DataType::Inet, DataType::Cidr)
             | (DataType::Cidr, DataType::Inet)
             | (
                 DataType::Jsonb,
-                DataType::Bool
+                DataType::Json
+                    | DataType::Bool
                     | DataType::Int2
                     | DataType::Int4
                     | DataType::Int8
@@ -1213,7 +1213,7 @@ mod tests {
         assert_eq!(rounded.to_text().unwrap(), "1.01");
         let error = apply_typmod(Value::Numeric(Numeric::from_i128(1000)), &money).unwrap_err();
         assert_eq!(
-            error.detail.unwrap(),
+            &*error.detail.unwrap(),
             "A field with precision 5, scale 2 must round to an absolute value less than 10^3."
         );
     }

@@ -1048,11 +1048,11 @@ fn vacuum_full(
                 }
             }
         }
-        let mut line = info(format!(
+        let line = info(format!(
             "\"public.{}\": found {removable} removable, {kept} nonremovable row versions in {pages} pages",
             table.name
         ));
-        line.detail = Some(format!(
+        let line = line.with_detail(format!(
             "{recently_dead} dead row versions cannot be removed yet.\nCPU: user: 0.00 s, system: 0.00 s, elapsed: 0.00 s."
         ));
         notices.push(line);

@@ -507,10 +507,10 @@ pub fn report(error: &pgplay_engine::DbError) -> psql::ErrorReport {
         severity: error.severity.to_string(),
         sqlstate: error.code.to_string(),
         message: error.message.clone(),
-        detail: error.detail.clone(),
-        hint: error.hint.clone(),
+        detail: error.detail.as_deref().map(str::to_owned),
+        hint: error.hint.as_deref().map(str::to_owned),
         position: error.position,
-        context: error.context.clone(),
+        context: error.context.as_deref().map(str::to_owned),
     }
 }
 

@@ -221,16 +221,15 @@ impl Cluster {
                 self.add(name, Node::initdb(name, sysid, None, now));
             }
             ["basebackup", name, "from", upstream, options @ ..] => {
-                let slot = options.iter().find_map(|o| o.strip_prefix("slot="));
                 let create = options.contains(&"create-slot");
+                let slot = options.iter().find_map(|o| o.strip_prefix("slot="));
                 let copy = self.node(upstream)?.base_backup_with_slot(
                     now,
                     name,
                     "postgres",
                     None,
                     RecoveryConf::WrittenNamed,
-                    slot,
-                    create,
+                    slot.map(|slot| (slot, create)),
                 );
                 match copy {
                     Ok(copy) => self.add(name, copy),

@@ -211,7 +211,7 @@ fn split_args(s: &str) -> Result<Vec<String>, String> {
 
 type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
 
-fn read_single_quoted(chars: &mut Chars, arg: &mut String) -> Result<(), String> {
+fn read_single_quoted(chars: &mut Chars<'_>, arg: &mut String) -> Result<(), String> {
     while let Some(c) = chars.next() {
         match c {
             '\'' if chars.next_if_eq(&'\'').is_some() => arg.push('\''),
@@ -231,7 +231,7 @@ fn read_single_quoted(chars: &mut Chars, arg: &mut String) -> Result<(), String>
     Err("unterminated quoted string".to_string())
 }
 
-fn read_double_quoted(chars: &mut Chars, arg: &mut String) {
+fn read_double_quoted(chars: &mut Chars<'_>, arg: &mut String) {
     arg.push('"');
     for c in chars.by_ref() {
         arg.push(c);

@@ -95,7 +95,6 @@ pub struct WalSender {
 }
 
 impl WalSender {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         conn: ConnId,
         pid: i32,

@@ -1,6 +1,6 @@
 //! Timeline history: where each ancestor timeline of the current one ended.
-//! `00000002.history` holds one line per ancestor, tab-separated:
-//! `1	0/3000148	no recovery target specified`.
+//! `00000002.history` holds one line per ancestor, tab-separated
+//! (`1`, tab, `0/3000148`, tab, `no recovery target specified`).
 
 use pgplay_wal::{history_file_name, Lsn, TimeLineId};
 

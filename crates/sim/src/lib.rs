@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use pgplay_cluster::link::{broken_log_line, pair, BreakReason, Held, InOrder, LinkFaults, Offer};
 use pgplay_cluster::ports::{next_server_port, ClientPorts};
 use pgplay_cluster::preset::{Preset, PRIMARY};
-use pgplay_cluster::{LinkFault, NetworkFault};
+use pgplay_cluster::{BaseBackup, LinkFault, NetworkFault};
 use pgplay_engine::interrupt::{InterruptSource, SimulatedClock};
 use pgplay_engine::{SessionId, StatementResult};
 use pgplay_node::archive::ArchiveStore;
@@ -217,30 +217,23 @@ impl Sim {
     /// `pg_basebackup -h <upstream> -D <name> -R -X stream` (no slot) with
     /// `application_name=<name>` in `primary_conninfo`, then `pg_ctl start`.
     pub fn add_standby(&mut self, name: &str, port: u16, upstream: &str) -> Result<(), String> {
-        self.base_backup(
-            name,
+        self.base_backup(&BaseBackup {
+            upstream: upstream.into(),
+            node: name.into(),
             port,
-            upstream,
-            "postgres",
-            None,
-            RecoveryConf::WrittenNamed,
-            None,
-        )?;
+            user: "postgres".into(),
+            password: None,
+            recovery_conf: RecoveryConf::WrittenNamed,
+            slot: None,
+        })?;
         self.start(name)?;
         Ok(())
     }
 
-    /// `pg_basebackup -h <upstream> -D <name> [-R] -X stream`: a new, stopped node.
-    pub fn base_backup(
-        &mut self,
-        name: &str,
-        port: u16,
-        upstream: &str,
-        user: &str,
-        password: Option<&str>,
-        recovery_conf: RecoveryConf,
-        slot: Option<(&str, bool)>,
-    ) -> Result<(), String> {
+    /// `pg_basebackup -h <upstream> -D <node> [-R] [-S SLOT [-C]] -X stream`: a new, stopped
+    /// node.
+    pub fn base_backup(&mut self, copy: &BaseBackup) -> Result<(), String> {
+        let (name, upstream) = (copy.node.as_str(), copy.upstream.as_str());
         pgplay_cluster::shell::check_data_directory("pg_basebackup", name)?;
         if self.nodes.contains_key(name) {
             return Err(format!(
@@ -252,18 +245,17 @@ impl Sim {
             .nodes
             .get_mut(upstream)
             .ok_or_else(|| format!("pg_basebackup: error: could not translate host name \"{upstream}\" to address: Name or service not known"))?;
-        let (slot, create_slot) = slot.map_or((None, false), |(s, c)| (Some(s), c));
+        let slot = copy.slot.as_ref().map(|(s, create)| (s.as_str(), *create));
         let mut node = source.base_backup_with_slot(
             now,
             name,
-            user,
-            password,
-            recovery_conf,
+            &copy.user,
+            copy.password.as_deref(),
+            copy.recovery_conf,
             slot,
-            create_slot,
         )?;
         self.drain(upstream);
-        node.place(self.next_node_id, port);
+        node.place(self.next_node_id, copy.port);
         self.next_node_id += 1;
         self.insert_node(name, node);
         Ok(())
@@ -702,10 +694,7 @@ impl Sim {
     /// Carries out everything a node asked for.
     pub fn drain(&mut self, name: &str) {
         self.keep_data_directory(name);
-        loop {
-            let Some(output) = self.nodes.get_mut(name).and_then(|n| n.poll_output()) else {
-                break;
-            };
+        while let Some(output) = self.nodes.get_mut(name).and_then(|n| n.poll_output()) {
             self.route(name, output);
         }
     }

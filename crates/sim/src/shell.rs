@@ -30,17 +30,7 @@ impl Host for Sim {
     }
 
     fn base_backup(&mut self, copy: BaseBackup) -> Self::Answer {
-        let slot = copy.slot.as_ref().map(|(s, create)| (s.as_str(), *create));
-        Sim::base_backup(
-            self,
-            &copy.node,
-            copy.port,
-            &copy.upstream,
-            &copy.user,
-            copy.password.as_deref(),
-            copy.recovery_conf,
-            slot,
-        )?;
+        Sim::base_backup(self, &copy)?;
         Ok(String::new())
     }
 

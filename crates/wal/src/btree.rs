@@ -237,7 +237,7 @@ pub(crate) fn encode_index_tuple(tuple: &IndexTuple, out: &mut Writer) {
     out.u32(tuple.child);
 }
 
-pub(crate) fn decode_index_tuple(input: &mut Reader) -> Result<IndexTuple, WalError> {
+pub(crate) fn decode_index_tuple(input: &mut Reader<'_>) -> Result<IndexTuple, WalError> {
     Ok(IndexTuple {
         key: input.bytes()?,
         heap_block: input.u32()?,
@@ -327,12 +327,12 @@ fn encode_offsets(offsets: &[u16], out: &mut Writer) {
     offsets.iter().for_each(|o| out.u16(*o));
 }
 
-fn decode_offsets(input: &mut Reader) -> Result<Vec<u16>, WalError> {
+fn decode_offsets(input: &mut Reader<'_>) -> Result<Vec<u16>, WalError> {
     let count = input.u32()? as usize;
     (0..count.min(8192)).map(|_| input.u16()).collect()
 }
 
-pub(crate) fn decode_btree(info: u8, input: &mut Reader) -> Result<BtreeRecord, WalError> {
+pub(crate) fn decode_btree(info: u8, input: &mut Reader<'_>) -> Result<BtreeRecord, WalError> {
     let relation = input.relation()?;
     Ok(match info {
         0x00 => BtreeRecord::InsertLeaf {
@@ -419,7 +419,7 @@ pub(crate) fn encode_page_image(image: &PageImage, out: &mut Writer) {
     }
 }
 
-pub(crate) fn decode_page_image(input: &mut Reader) -> Result<PageImage, WalError> {
+pub(crate) fn decode_page_image(input: &mut Reader<'_>) -> Result<PageImage, WalError> {
     Ok(match input.u8()? {
         0 => {
             let root = input.u32()?;

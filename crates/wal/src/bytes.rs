@@ -18,7 +18,7 @@ struct BytesVisitor;
 impl<'de> de::Visitor<'de> for BytesVisitor {
     type Value = Vec<u8>;
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("bytes")
     }
 

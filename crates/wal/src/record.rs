@@ -549,16 +549,18 @@ fn record_crc(bytes: &[u8]) -> u32 {
 fn encode_body(body: &RecordBody, out: &mut Writer) {
     match body {
         RecordBody::Xlog(record) => encode_xlog(record, out),
-        RecordBody::Transaction(TransactionRecord::Commit {
-            time,
-            dropped,
-            subxacts,
-        })
-        | RecordBody::Transaction(TransactionRecord::Abort {
-            time,
-            dropped,
-            subxacts,
-        }) => {
+        RecordBody::Transaction(
+            TransactionRecord::Commit {
+                time,
+                dropped,
+                subxacts,
+            }
+            | TransactionRecord::Abort {
+                time,
+                dropped,
+                subxacts,
+            },
+        ) => {
             out.i64(*time);
             out.u32(dropped.len() as u32);
             dropped.iter().for_each(|rel| out.relation(rel));
@@ -730,7 +732,7 @@ fn offsets(out: &mut Writer, offsets: &[u16]) {
     offsets.iter().for_each(|offset| out.u16(*offset));
 }
 
-fn read_offsets(input: &mut Reader) -> Result<Vec<u16>, WalError> {
+fn read_offsets(input: &mut Reader<'_>) -> Result<Vec<u16>, WalError> {
     let count = input.u32()? as usize;
     (0..count).map(|_| input.u16()).collect()
 }
@@ -773,7 +775,7 @@ fn encode_heap2(record: &Heap2Record, out: &mut Writer) {
     }
 }
 
-fn decode_heap2(info: u8, input: &mut Reader) -> Result<Heap2Record, WalError> {
+fn decode_heap2(info: u8, input: &mut Reader<'_>) -> Result<Heap2Record, WalError> {
     let relation = input.relation()?;
     let block = input.u32()?;
     Ok(match info {
@@ -813,7 +815,7 @@ fn decode_heap2(info: u8, input: &mut Reader) -> Result<Heap2Record, WalError> {
     })
 }
 
-fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody, WalError> {
+fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader<'_>) -> Result<RecordBody, WalError> {
     Ok(match rmgr {
         RmgrId::Xlog => RecordBody::Xlog(decode_xlog(info, input)?),
         RmgrId::Transaction if info == 0x50 => {
@@ -881,8 +883,8 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
     })
 }
 
-fn decode_xlog(info: u8, input: &mut Reader) -> Result<XlogRecord, WalError> {
-    let checkpoint = |input: &mut Reader| -> Result<Checkpoint, WalError> {
+fn decode_xlog(info: u8, input: &mut Reader<'_>) -> Result<XlogRecord, WalError> {
+    let checkpoint = |input: &mut Reader<'_>| -> Result<Checkpoint, WalError> {
         Ok(Checkpoint {
             redo: Lsn(input.u64()?),
             timeline: TimeLineId(input.u32()?),
@@ -915,7 +917,7 @@ fn decode_xlog(info: u8, input: &mut Reader) -> Result<XlogRecord, WalError> {
     })
 }
 
-fn decode_standby(info: u8, input: &mut Reader) -> Result<StandbyRecord, WalError> {
+fn decode_standby(info: u8, input: &mut Reader<'_>) -> Result<StandbyRecord, WalError> {
     Ok(match info {
         0x10 => {
             let next_xid = input.u32()?;
@@ -957,7 +959,7 @@ fn decode_standby(info: u8, input: &mut Reader) -> Result<StandbyRecord, WalErro
     })
 }
 
-fn decode_heap(info: u8, input: &mut Reader) -> Result<HeapRecord, WalError> {
+fn decode_heap(info: u8, input: &mut Reader<'_>) -> Result<HeapRecord, WalError> {
     let init_page = info & 0x80 != 0;
     Ok(match info & 0x70 {
         0x00 => HeapRecord::Insert {
@@ -1075,15 +1077,17 @@ impl Record {
     /// The ` blkref #0: ...` suffix for records that touch data pages.
     pub fn block_references(&self) -> Vec<(RelFileLocator, u32)> {
         match &self.body {
-            RecordBody::Heap(HeapRecord::Insert {
-                relation, block, ..
-            })
-            | RecordBody::Heap(HeapRecord::Delete {
-                relation, block, ..
-            })
-            | RecordBody::Heap(HeapRecord::Lock {
-                relation, block, ..
-            }) => vec![(*relation, *block)],
+            RecordBody::Heap(
+                HeapRecord::Insert {
+                    relation, block, ..
+                }
+                | HeapRecord::Delete {
+                    relation, block, ..
+                }
+                | HeapRecord::Lock {
+                    relation, block, ..
+                },
+            ) => vec![(*relation, *block)],
             RecordBody::Heap(HeapRecord::Update {
                 relation,
                 old_block,

@@ -80,6 +80,10 @@ pub fn stream_through_the_wire() {
 /// Statements nested as deep as a hostile or careless user types them end in PostgreSQL's
 /// `stack depth limit exceeded` or run; none may trap the wasm instance (which would take the
 /// whole node with it). Returns what psql printed for each, for the caller's report.
+#[allow(
+    dead_code,
+    reason = "the Node and worker suites run it; the browser suite, which includes this module too, does not"
+)]
 pub fn deep_statements_fail_politely() {
     let mut primary = Node::initdb("primary", 99, None, 0);
     primary.place(1, 5432);

@@ -30,6 +30,14 @@ pub struct PlannedSubquery {
     pub referenced: std::collections::BTreeSet<usize>,
 }
 
+/// A window's keys: its PARTITION BY expressions, its ORDER BY items (expression, descending,
+/// nulls first) and its frame.
+type WindowKeys = (
+    Vec<Expr>,
+    Vec<(Expr, bool, bool)>,
+    crate::sql::plan::frame::Frame,
+);
+
 /// Binding state: the input scope and, when aggregates are allowed, the calls found.
 pub struct Binder<'a> {
     pub scope: &'a Scope,
@@ -1103,14 +1111,7 @@ impl<'a> Binder<'a> {
     }
 
     /// A window's PARTITION BY and ORDER BY expressions and its frame.
-    fn window_keys(
-        &mut self,
-        spec: &super::plan::window_spec::Spec,
-    ) -> Result<(
-        Vec<Expr>,
-        Vec<(Expr, bool, bool)>,
-        crate::sql::plan::frame::Frame,
-    )> {
+    fn window_keys(&mut self, spec: &super::plan::window_spec::Spec) -> Result<WindowKeys> {
         let partition = spec
             .partition_by
             .iter()
@@ -1492,7 +1493,10 @@ impl<'a> Binder<'a> {
     }
 
     /// An aggregate call with its FILTER and ORDER BY bound.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the AggCall's own fields, each caller binding them its way: a struct would repeat AggCall"
+    )]
     fn finish_agg_call(
         &mut self,
         func: AggFunc,

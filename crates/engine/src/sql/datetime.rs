@@ -45,6 +45,10 @@ pub type NotDateTime = (Expr, Expr);
 
 /// Binds `left op right` when a date/time type is involved; otherwise hands the operands back
 /// untouched (no copy: an operator chain thousands of terms long binds in linear time).
+#[allow(
+    clippy::result_large_err,
+    reason = "the Err hands the operands back by value, it is no error; a Box would allocate for every other operator"
+)]
 pub fn bind_arith(
     op: Arith,
     left: Expr,

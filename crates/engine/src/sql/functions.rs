@@ -390,7 +390,7 @@ fn bind_fixed(name: &str, args: Vec<Expr>, params: &[DataType], result: DataType
     let optional_bool = matches!(name, "pg_promote");
     let fewest = params.len() - optional_params(name);
     let arity_ok = (fewest..=params.len()).contains(&args.len());
-    if !arity_ok && !(optional_bool && args.len() <= 2) {
+    if !(arity_ok || (optional_bool && args.len() <= 2)) {
         return Err(no_such_function(name, &args));
     }
     let mut bound = Vec::new();
@@ -733,6 +733,23 @@ fn sample_type(oid: u32) -> Option<DataType> {
     }
 }
 
+/// `repeat(text, n)`: PostgreSQL refuses a result past its 1 GB allocation limit (54000);
+/// pgplay also refuses one past what a node may hold in memory (53200).
+fn repeat(text: &str, count: i64) -> Result<Value> {
+    let count = count.max(0) as u64;
+    let bytes = (text.len() as u64).saturating_mul(count);
+    if bytes >= 0x3FFF_FFFF {
+        return Err(DbError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            "requested length too large",
+        ));
+    }
+    if bytes > crate::workmem::MEMORY_CAPACITY {
+        return Err(DbError::new(code::OUT_OF_MEMORY, "out of memory"));
+    }
+    Ok(Value::Text(text.repeat(count as usize)))
+}
+
 #[cfg(test)]
 mod catalog_tests {
     use super::*;
@@ -904,21 +921,4 @@ mod catalog_tests {
             "function bool_and(boolean) is not supported by pgplay yet"
         );
     }
-}
-
-/// `repeat(text, n)`: PostgreSQL refuses a result past its 1 GB allocation limit (54000);
-/// pgplay also refuses one past what a node may hold in memory (53200).
-fn repeat(text: &str, count: i64) -> Result<Value> {
-    let count = count.max(0) as u64;
-    let bytes = (text.len() as u64).saturating_mul(count);
-    if bytes >= 0x3FFF_FFFF {
-        return Err(DbError::new(
-            code::PROGRAM_LIMIT_EXCEEDED,
-            "requested length too large",
-        ));
-    }
-    if bytes > crate::workmem::MEMORY_CAPACITY {
-        return Err(DbError::new(code::OUT_OF_MEMORY, "out of memory"));
-    }
-    Ok(Value::Text(text.repeat(count as usize)))
 }

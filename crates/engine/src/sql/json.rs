@@ -105,7 +105,7 @@ pub fn bind_operator(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Exp
     let jsonb_pair = (lt == DataType::Jsonb || rt == DataType::Jsonb)
         && matches!(lt, DataType::Jsonb | DataType::Unknown)
         && matches!(rt, DataType::Jsonb | DataType::Unknown);
-    let bound = match op {
+    match op {
         B::AtArrow | B::ArrowAt | B::StringConcat if jsonb_pair => {
             let name = match op {
                 B::AtArrow => "jsonb_contains",
@@ -128,8 +128,7 @@ pub fn bind_operator(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Exp
             bind_jsonb_key_operator(op, left, right)
         }
         _ => Err(operator_error(&op.to_string(), &lt, &rt)),
-    };
-    bound
+    }
 }
 
 fn both_jsonb(left: Expr, right: Expr) -> Result<Vec<Expr>> {
@@ -262,7 +261,7 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    let types = args.iter().map(Expr::data_type).collect();
+    let types: Vec<_> = args.iter().map(Expr::data_type).collect();
     Ok(Expr::Call {
         name: format!("{name}\u{0}{}", encode_types(&types)),
         args,
@@ -272,7 +271,7 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
 
 /// The argument types ride along in the call's name (after a NUL), since `to_json` must know
 /// a value's type to convert it (a text `1` is a string, an integer `1` a number).
-fn encode_types(types: &Vec<DataType>) -> String {
+fn encode_types(types: &[DataType]) -> String {
     types
         .iter()
         .map(|t| t.oid().to_string())

@@ -44,7 +44,7 @@ use crate::database::{ColumnInfo, Database, Outcome, SessionId, StatementResult}
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
 use crate::mvcc::Snapshot;
-use crate::types::{DataType, Value};
+use crate::types::Value;
 use expr::Host;
 use pgplay_wal::RelFileLocator;
 
@@ -978,10 +978,7 @@ impl Executor<'_> {
 
     /// `SELECT * FROM a_sequence`: its one row, as its file holds it (a standby sees the
     /// value logged ahead, as PostgreSQL's does).
-    fn sequence_row(
-        &self,
-        file: RelFileLocator,
-    ) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
+    fn sequence_row(&self, file: RelFileLocator) -> Result<crate::stats::View> {
         if self.db.in_recovery && self.is_unlogged(&file) {
             return Err(DbError::feature_not_supported(
                 "cannot access temporary or unlogged relations during recovery",
@@ -996,9 +993,9 @@ impl Executor<'_> {
             .cloned()
             .unwrap_or_default();
         let columns = vec![
-            ("last_value".to_string(), DataType::Int8),
-            ("log_cnt".to_string(), DataType::Int8),
-            ("is_called".to_string(), DataType::Bool),
+            ("last_value".to_string(), crate::types::DataType::Int8),
+            ("log_cnt".to_string(), crate::types::DataType::Int8),
+            ("is_called".to_string(), crate::types::DataType::Bool),
         ];
         let row = vec![
             Value::Int8(state.last_value),
@@ -1305,7 +1302,7 @@ impl Executor<'_> {
     }
 
     /// Visible rows of a table (or a catalog relation) by name.
-    pub fn scan_named(&mut self, name: &str) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
+    pub fn scan_named(&mut self, name: &str) -> Result<crate::stats::View> {
         if self.catalog.table(name).is_none() {
             if let Some(view) = crate::stats::view(&self.db.stats, name) {
                 return Ok(view);

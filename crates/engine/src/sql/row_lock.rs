@@ -174,7 +174,7 @@ pub fn clause_mode(clause: &ast::LockClause) -> (RowLockMode, Option<ast::Object
     let (keyed, of) = match &clause.of {
         Some(name) if marked(name) => {
             let rest: Vec<_> = name.0[1..].to_vec();
-            (true, (!rest.is_empty()).then(|| ast::ObjectName(rest)))
+            (true, (!rest.is_empty()).then_some(ast::ObjectName(rest)))
         }
         other => (false, other.clone()),
     };

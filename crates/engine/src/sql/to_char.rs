@@ -60,7 +60,7 @@ struct Modifiers {
 pub type ZoneInfo<'a> = Option<(i32, &'a str)>;
 
 /// Formats `time` (local) with `template`; `zone` for a timestamptz (`TZ`, `TZH`, `OF`).
-pub fn format(time: NaiveDateTime, template: &str, zone: ZoneInfo) -> Result<String> {
+pub fn format(time: NaiveDateTime, template: &str, zone: ZoneInfo<'_>) -> Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while !rest.is_empty() {
@@ -198,7 +198,7 @@ fn written_year(year: i64) -> i64 {
     }
 }
 
-fn field(time: NaiveDateTime, keyword: &str, modifiers: Modifiers, zone: ZoneInfo) -> String {
+fn field(time: NaiveDateTime, keyword: &str, modifiers: Modifiers, zone: ZoneInfo<'_>) -> String {
     let (offset, abbrev) = zone.unwrap_or((0, ""));
     let sign = if offset < 0 { '-' } else { '+' };
     let (hours, minutes) = (

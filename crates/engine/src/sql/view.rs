@@ -53,13 +53,12 @@ fn check_replacement(old: &ViewDef, new: &[(String, DataType)]) -> Result<()> {
     Ok(())
 }
 
+/// A view's output columns (name, type) and the relations its query reads.
+type ViewColumns = (Vec<(String, DataType)>, Vec<u32>);
+
 impl Executor<'_> {
     /// The output columns of a view's query, under the names CREATE VIEW gives.
-    fn view_columns(
-        &mut self,
-        name: &str,
-        create: &ast::CreateView,
-    ) -> Result<(Vec<(String, DataType)>, Vec<u32>)> {
+    fn view_columns(&mut self, name: &str, create: &ast::CreateView) -> Result<ViewColumns> {
         let mut planner = Planner::new(self);
         let planned = planner.plan_statement(&create.query)?;
         if create.or_replace && planner.views_read.contains(name) {

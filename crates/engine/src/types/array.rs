@@ -274,7 +274,7 @@ fn parse_element(text: &str, chars: &[char], start: usize) -> Result<(Option<Str
                 at += 2;
             }
             Some(',' | '}') => break,
-            Some('"') | Some('{') => return Err(malformed(text, "Unexpected array element.")),
+            Some('"' | '{') => return Err(malformed(text, "Unexpected array element.")),
             Some(&c) => {
                 out.push(c);
                 if !is_space(c) {
@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn malformed_literals_say_why() {
-        let detail = |t: &str| text_array(t).unwrap_err().detail.unwrap_or_default();
+        let detail = |t: &str| String::from(text_array(t).unwrap_err().detail.unwrap_or_default());
         assert_eq!(detail("{1,2,3"), "Unexpected end of input.");
         assert_eq!(detail("{1,,2}"), "Unexpected \",\" character.");
         assert_eq!(detail("{1,}"), "Unexpected \"}\" character.");

@@ -372,7 +372,7 @@ fn abbrev_v6(value: &Inet) -> String {
         return "::".into();
     }
     let s = clear_host_bits(*value).addr;
-    let words = match (usize::from(value.bits) + 15) / 16 {
+    let words = match usize::from(value.bits).div_ceil(16) {
         1 => 2,
         n => n,
     };
@@ -480,7 +480,7 @@ fn longest_zero_run(words: &[u16]) -> Option<(usize, usize)> {
         while index < words.len() && words[index] == 0 {
             index += 1;
         }
-        if best.map_or(true, |(_, len)| index - start > len) {
+        if best.is_none_or(|(_, len)| index - start > len) {
             best = Some((start, index - start));
         }
     }

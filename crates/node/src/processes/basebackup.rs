@@ -9,10 +9,9 @@ use pgplay_wal::time::Timestamp;
 use crate::{ConfigFiles, Node, RunState};
 
 impl Node {
-    /// `pg_basebackup ... -S SLOT [-C]`: the slot is created (`-C`) or must
-    /// exist, holds WAL from the backup on, and with `-R` the copy streams
-    /// through it (`primary_slot_name`). Errors are pg_basebackup's.
-    #[allow(clippy::too_many_arguments)]
+    /// `pg_basebackup ... -S SLOT [-C]` (`slot`: the name and whether `-C` is given): the
+    /// slot is created (`-C`) or must exist, holds WAL from the backup on, and with `-R` the
+    /// copy streams through it (`primary_slot_name`). Errors are pg_basebackup's.
     pub fn base_backup_with_slot(
         &mut self,
         now: Timestamp,
@@ -20,10 +19,9 @@ impl Node {
         user: &str,
         password: Option<&str>,
         recovery_conf: RecoveryConf,
-        slot: Option<&str>,
-        create_slot: bool,
+        slot: Option<(&str, bool)>,
     ) -> Result<Node, String> {
-        let Some(slot) = slot else {
+        let Some((slot, create_slot)) = slot else {
             return self.base_backup(now, name, user, password, recovery_conf);
         };
         if self.state == RunState::Running && create_slot {
@@ -108,7 +106,7 @@ impl Node {
             // libpq looks for a password file only when it was given no password, and then
             // pg_basebackup -R writes its path too.
             let password = match password {
-                Some(p) => format!("password={} ", conn_str_value(&p)),
+                Some(p) => format!("password={} ", conn_str_value(p)),
                 None => "passfile='/var/lib/postgresql/.pgpass' ".to_string(),
             };
             let application_name = match recovery_conf {
@@ -117,7 +115,7 @@ impl Node {
             };
             let conninfo = format!(
                 "user={} {password}channel_binding=prefer host={} port={} {application_name}sslmode=prefer sslcompression=0 sslsni=1 ssl_min_protocol_version=TLSv1.2 gssencmode=prefer krbsrvname=postgres target_session_attrs=any",
-                conn_str_value(&user), self.address, self.port
+                conn_str_value(user), self.address, self.port
             );
             let _ = db
                 .settings

@@ -15,6 +15,10 @@ use crate::types::interval::Interval;
 use crate::types::{cast, compare, DataType, Key, Numeric, Value};
 use crate::workmem::{entry_bytes, row_bytes, value_bytes};
 
+/// A row of an aggregate with ORDER BY inside the call: its sort keys, its value and its
+/// delimiter (string_agg's).
+type OrderedRow = (Vec<Value>, Value, Option<Value>);
+
 /// One aggregate's state within one group.
 #[derive(Clone, Debug)]
 pub struct AggState {
@@ -28,7 +32,7 @@ pub struct AggState {
     float_sxx: f64,
     distinct: Option<BTreeSet<Key>>,
     /// With ORDER BY inside the call: (sort keys, value, delimiter) of each row.
-    ordered: Option<Vec<(Vec<Value>, Value, Option<Value>)>>,
+    ordered: Option<Vec<OrderedRow>>,
     /// string_agg's last delimiter (for the DISTINCT fold).
     delimiter: Option<Value>,
 }
@@ -511,7 +515,7 @@ fn hypothetical(
 
 /// percentile_cont, percentile_disc and mode over the group's sorted non-NULL values; the
 /// fraction is the direct argument (read from the first row).
-fn ordered_set(call: &AggCall, sorted: Vec<(Vec<Value>, Value, Option<Value>)>) -> Result<Value> {
+fn ordered_set(call: &AggCall, sorted: Vec<OrderedRow>) -> Result<Value> {
     let Some(first) = sorted.first() else {
         return Ok(Value::Null);
     };

@@ -226,7 +226,7 @@ fn open_node<'p>(
             calls,
             current: None,
         }),
-        Plan::Join(join) => JoinSource::new(join, ex)?,
+        Plan::Join(join) => JoinSource::open(join, ex)?,
         Plan::Aggregate {
             input,
             keys,
@@ -562,7 +562,9 @@ struct Probe {
 }
 
 impl<'p> JoinSource<'p> {
-    fn new(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
+    /// The join's source: a hash join when it has hash keys, else a nested loop over the
+    /// right side kept in a tuple store; a lateral join reads its right side per left row.
+    fn open(join: &'p Join, ex: &mut Executor<'_>) -> Result<Box<dyn Source + 'p>> {
         if join.lateral.is_none() {
             if join.hash_keys.is_empty() {
                 // PostgreSQL materializes the inner side of a nested loop (work_mem).

@@ -341,7 +341,7 @@ impl Printer {
         }
         if let Some(stats) = &self.stats {
             let (rows, loops) = stats.get(&key(shown)).copied().unwrap_or((0, 0));
-            let rows = if loops == 0 { 0 } else { rows / loops };
+            let rows = rows.checked_div(loops).unwrap_or(0);
             let actual = if loops == 0 {
                 "(never executed)".to_string()
             } else {

@@ -157,15 +157,7 @@ impl Planner<'_, '_> {
         let mut aggregates = Vec::new();
         let mut srfs = Vec::new();
         let mut windows = Vec::new();
-        let outputs = self.bind_outputs(
-            scope,
-            select.from.is_empty(),
-            &select.projection,
-            &mut aggregates,
-            &mut srfs,
-            &mut windows,
-            &select.named_window,
-        )?;
+        let outputs = self.bind_outputs(scope, select, &mut aggregates, &mut srfs, &mut windows)?;
         let predicate = match &select.selection {
             Some(selection) => Some(coerce_bool(self.bind(scope, selection, "WHERE")?, "WHERE")?),
             None => None,
@@ -227,18 +219,19 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// The select list of `select`, its aggregates, set-returning functions and window calls
+    /// gathered on the way.
     fn bind_outputs(
         &mut self,
         scope: &Scope,
-        no_from: bool,
-        projection: &[SelectItem],
+        select: &ast::Select,
         aggregates: &mut Vec<AggCall>,
         srfs: &mut Vec<TableFunction>,
         windows: &mut Vec<super::window::WindowCall>,
-        window_defs: &[ast::NamedWindowDefinition],
     ) -> Result<Vec<(String, Expr)>> {
+        let no_from = select.from.is_empty();
         let mut outputs = Vec::new();
-        for item in projection {
+        for item in &select.projection {
             let (expr, name) = match item {
                 SelectItem::UnnamedExpr(expr) => (expr, super::super::query::column_name(expr)),
                 SelectItem::ExprWithAlias { expr, alias } => (expr, ident_name(alias)),
@@ -286,7 +279,7 @@ impl Planner<'_, '_> {
             let mut binder = Binder::with_aggregates(scope, aggregates);
             binder.srfs = Some(srfs);
             binder.windows = Some(windows);
-            binder.window_defs = window_defs;
+            binder.window_defs = &select.named_window;
             binder.planner = Some(self);
             let bound = binder.bind(expr)?;
             let bound = if bound.data_type() == DataType::Unknown {
@@ -310,10 +303,9 @@ impl Planner<'_, '_> {
             if let ast::Value::Number(n, _) = &v.value {
                 let index: usize = n.parse().unwrap_or(0);
                 return match projection.get(index.wrapping_sub(1)) {
-                    Some(SelectItem::UnnamedExpr(e))
-                    | Some(SelectItem::ExprWithAlias { expr: e, .. }) => {
-                        self.bind(scope, e, "GROUP BY")
-                    }
+                    Some(
+                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. },
+                    ) => self.bind(scope, e, "GROUP BY"),
                     _ => Err(DbError::new(
                         code::INVALID_COLUMN_REFERENCE,
                         format!("GROUP BY position {n} is not in select list"),
