@@ -247,6 +247,10 @@ impl SubqueryExpr {
     }
 }
 
+/// The values of an uncorrelated `IN (subquery)` kept in memory: the non-NULL ones, and whether
+/// a NULL came.
+pub type InSet = (BTreeSet<Key>, bool);
+
 /// A statement's query state: the rows of the queries around a running subquery (innermost
 /// last), the results of uncorrelated subqueries computed once, the working tables of
 /// recursive CTEs, the CTE plans (for EXPLAIN).
@@ -258,7 +262,7 @@ pub struct State {
     /// For `x IN (uncorrelated subquery)`: the set of non-NULL values and whether a NULL came
     /// (None: it did not fit in hash_mem, so the subquery's rows are scanned for each row, as
     /// PostgreSQL's plain, unhashed SubPlan does).
-    pub in_sets: BTreeMap<usize, Rc<Option<(BTreeSet<Key>, bool)>>>,
+    pub in_sets: BTreeMap<usize, Rc<Option<InSet>>>,
     pub ctes: BTreeMap<usize, Rc<Plan>>,
     /// The CTEs computed once (see [`planner`]), and their rows once computed.
     pub cte_materialized: BTreeSet<usize>,
