@@ -98,10 +98,12 @@ step_slt_postgres() {
     #   run.sh:       one server for tests/slt (a fresh database per file);
     #   cluster.sh:   a fresh primary + two streaming standbys per tests/cluster file;
     #   isolation.sh: the isolation specs, with PostgreSQL 15's isolationtester, against their
-    #                 expected output.
-    # (tests/postgres/export.sh, `pgplay export` of the seeds run on PostgreSQL 15, is not here
-    # yet: the seeds' pg_sleep waits race the real standbys' replay, so it fails one run in two.)
-    cargo build --release --quiet -p pgplay-conformance
+    #                 expected output;
+    #   export.sh:    `pgplay export` of the seeds: each script run on PostgreSQL 15, its psql
+    #                 output against the seed's transcript (a seed that differs runs again, up
+    #                 to three times: its pg_sleep waits can lose the race with a real standby's
+    #                 replay on a loaded machine).
+    cargo build --release --quiet -p pgplay-conformance -p pgplay-cli
     local bin target log_dir name status=0
     target="$(pgplay_target_dir)"
     bin="$target/release/pgplay-conformance"
@@ -117,7 +119,10 @@ step_slt_postgres() {
     PG_BIN="$PGPLAY_PG_BIN" PGPLAY_PG_PORT=54339 \
         bash tests/postgres/isolation.sh >"$log_dir/slt_postgres-isolation.log" 2>&1 &
     pids[isolation]=$!
-    for name in run cluster isolation; do
+    PGPLAY_BIN="$target/release/pgplay" PG_BIN="$PGPLAY_PG_BIN" PGPLAY_EXPORT_PORT=56400 \
+        bash tests/postgres/export.sh >"$log_dir/slt_postgres-export.log" 2>&1 &
+    pids[export]=$!
+    for name in run cluster isolation export; do
         if ! wait "${pids[$name]}"; then
             status=1
         fi

@@ -223,6 +223,16 @@ shift_ports() {{
 }}
 shift_ports <scenario.pgplay.psql >scenario.psql
 
+# wait-for-streaming.sh NODE PORT: after pg_ctl starts NODE, wait up to 10 s until its
+# walreceiver streams, if NODE is a standby (pgplay's has connected by the next line).
+cat >wait-for-streaming.sh <<'EOF'
+[ -f "$1/standby.signal" ] || exit 0
+for i in $(seq 100); do
+    [ "$(psql -X -p "$2" -Atc "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'" 2>/dev/null)" = 1 ] && exit 0
+    sleep 0.1
+done
+EOF
+
 # psql reads the scenario as a script: it goes on after an error, as pgplay does (its errors
 # go to stdout too, in order with the rest), and its
 # `\!` lines run in this directory.
@@ -318,6 +328,7 @@ fn shell(line: &str, command: &str, state: &mut State, out: &mut String) {
             );
             let with_log = line.replacen("pg_ctl", &format!("pg_ctl -l {node}.log"), 1);
             let _ = writeln!(out, "{with_log}");
+            wait_for_streaming(node, state, out);
             if node == state.current {
                 reconnect(node, state, out);
             }
@@ -339,6 +350,19 @@ fn shell(line: &str, command: &str, state: &mut State, out: &mut String) {
             out.push_str(line);
             out.push('\n');
         }
+    }
+}
+
+/// pgplay's standby has connected to its upstream by the time the next line runs; a real
+/// `pg_ctl start` returns before the walreceiver connects, so the next line could meet a
+/// standby that does not stream yet (and, say, a second connection of a role with CONNECTION
+/// LIMIT 1 would succeed where pgplay's fails). The script waits, quietly, until it streams.
+fn wait_for_streaming(node: &str, state: &State, out: &mut String) {
+    if let Some(port) = state.ports.get(node) {
+        let _ = writeln!(
+            out,
+            "-- pgplay export: wait until {node} streams, if it is a standby\n\\! sh wait-for-streaming.sh {node} {port}"
+        );
     }
 }
 

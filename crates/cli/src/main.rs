@@ -92,6 +92,9 @@ struct ReplArgs {
     /// The WAL segment size in bytes: a power of 2 from 65536 to 1073741824.
     #[arg(long = "wal-segsize", value_name = "BYTES", value_parser = parse_segment_size)]
     wal_segsize: Option<SegmentSize>,
+    /// Print each input line before its output, as psql's -a does (not at a terminal).
+    #[arg(short = 'a', long = "echo-all")]
+    echo_all: bool,
 }
 
 #[derive(Args)]
@@ -170,8 +173,8 @@ fn run() -> ExitCode {
         }
     };
     match cli.command {
-        None => repl::run(cli.repl.wal_segsize, now),
-        Some(Command::Repl(args)) => repl::run(args.wal_segsize, now),
+        None => repl::run(cli.repl.wal_segsize, cli.repl.echo_all, now),
+        Some(Command::Repl(args)) => repl::run(args.wal_segsize, args.echo_all, now),
         Some(Command::Test(args)) => test(&args),
         Some(Command::Isolation(args)) => isolation_specs(&args),
         Some(Command::Waldump { file }) => waldump(file.as_deref()),

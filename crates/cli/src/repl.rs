@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use pgplay_node::Psql;
+use pgplay_psql::PromptStatus;
 use pgplay_sim::{Sim, MS};
 use pgplay_wal::time::Timestamp;
 use pgplay_wal::SegmentSize;
@@ -90,6 +91,19 @@ impl Repl {
             .map(|n| n.prompt(psql))
             .unwrap_or_default();
         format!("[{node}] {text}")
+    }
+
+    /// Whether the current session's unfinished statement is inside a quote or a comment,
+    /// where an empty line is part of the text (psql's `psql_scan_in_quote`).
+    fn in_quote(&mut self) -> bool {
+        let node = self.node.clone();
+        matches!(
+            self.psql(&node).buffer.status(),
+            PromptStatus::Comment
+                | PromptStatus::SingleQuote
+                | PromptStatus::DoubleQuote
+                | PromptStatus::DollarQuote
+        )
     }
 
     /// Runs `input` with the current node's psql session, opening it if need be.
@@ -219,8 +233,14 @@ const EXIT_CONNECTION_LOST: u8 = 2;
 /// psql's exit status when a script was stopped with Ctrl+C.
 const EXIT_USER: u8 = 3;
 
-pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) -> ExitCode {
+pub fn run(
+    segment_size: Option<SegmentSize>,
+    echo_all: bool,
+    wall_now: impl Fn() -> Timestamp,
+) -> ExitCode {
     let interactive = std::io::stdin().is_terminal();
+    // psql echoes only what it reads from a script, never what is typed.
+    let echo_all = echo_all && !interactive;
     let start = if interactive { wall_now() } else { 0 };
     let ctrl_c = CtrlC::default();
     let mut sim = Sim::new(7_000_001)
@@ -286,6 +306,10 @@ pub fn run(segment_size: Option<SegmentSize>, wall_now: impl Fn() -> Timestamp) 
         };
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
+        // psql skips an empty line before echoing it, unless a quote or comment goes on.
+        if echo_all && (!text.is_empty() || repl.in_quote()) {
+            println!("{}", String::from_utf8_lossy(text));
+        }
         repl.advance(wall_now());
         ctrl_c.running.store(true, Ordering::SeqCst);
         let out = match std::str::from_utf8(text) {

@@ -83,6 +83,7 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("relkind", Char),
                 ("relfilenode", Oid),
                 ("relnatts", Int2),
+                ("relpersistence", Char),
             ],
         ),
         table(
@@ -373,6 +374,26 @@ pub struct IndexDef {
     pub primary: bool,
 }
 
+impl IndexDef {
+    /// The meta page of this index while it holds no keys: its key types come from the
+    /// table's columns.
+    pub fn empty_meta(&self, table: &TableDef) -> pgplay_wal::btree::BtreeMeta {
+        pgplay_wal::btree::BtreeMeta {
+            root: pgplay_wal::btree::P_NONE,
+            level: 0,
+            key_types: self
+                .columns
+                .iter()
+                .map(|i| {
+                    let t = &table.columns[*i].data_type;
+                    (t.oid(), t.typmod())
+                })
+                .collect(),
+            descending: self.descending.clone(),
+        }
+    }
+}
+
 impl TableDef {
     pub fn column_types(&self) -> Vec<DataType> {
         self.columns.iter().map(|c| c.data_type.clone()).collect()
@@ -457,6 +478,12 @@ pub struct Catalog {
 impl Catalog {
     pub fn table(&self, name: &str) -> Option<&TableDef> {
         self.tables.get(name)
+    }
+    /// Whether `pg_class` says relation `oid` is unlogged (`relpersistence` `u`).
+    pub fn is_unlogged(&self, oid: u32) -> bool {
+        self.rows_of(PG_CLASS)
+            .iter()
+            .any(|row| row.values[0] == Value::Oid(oid) && row.values[6].as_str() == Some("u"))
     }
     pub fn table_by_oid(&self, oid: u32) -> Option<&TableDef> {
         self.tables.values().find(|t| t.oid == oid)

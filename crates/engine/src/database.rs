@@ -227,6 +227,8 @@ pub struct Database {
     /// Temporary files deleted and their bytes, for `pg_stat_database`.
     pub temp_files: i64,
     pub temp_bytes: i64,
+    /// The state of the generator `gen_random_uuid()` draws from ([`Database::random_bits`]).
+    pub(crate) random_state: u64,
 }
 
 /// Transaction ends not flushed at once, PostgreSQL's `asyncXactLSN`: a
@@ -320,6 +322,7 @@ impl Database {
             temp_space: Default::default(),
             temp_files: 0,
             temp_bytes: 0,
+            random_state: options.system_identifier,
         };
         for system in crate::catalog::system_tables() {
             database
@@ -389,13 +392,26 @@ impl Database {
 
     // ----- the write path -------------------------------------------------
 
-    /// Inserts a record and applies it. Returns where it starts.
+    /// Inserts a record and applies it. Returns where it starts. A change to an unlogged
+    /// relation is only applied: it never reaches the WAL, so standbys and crash recovery
+    /// do not see it (the returned position is where the WAL stands).
     pub(crate) fn log(&mut self, xid: Xid, body: RecordBody) -> Result<Lsn> {
         let record = Record {
             xid,
             prev: Lsn::INVALID,
             body,
         };
+        let unlogged = record
+            .body
+            .data_relation()
+            .is_some_and(|relation| self.data.storage.unlogged.contains(&relation));
+        if unlogged {
+            let storage = &mut self.data.storage;
+            let fake = Lsn((storage.unlogged_lsn.0 + 1).max(self.wal.insert_lsn().0));
+            storage.unlogged_lsn = fake;
+            redo::apply(&mut self.data, fake, &record)?;
+            return Ok(self.wal.insert_lsn());
+        }
         let (lsn, end) = self.wal.insert(record.clone());
         redo::apply(&mut self.data, lsn, &record)?;
         self.replayed_upto = end;
@@ -718,6 +734,7 @@ impl Database {
         self.data.catalog_generation += 1;
         self.oid_logged_limit = self.data.next_oid;
         self.replayed_upto = end;
+        self.reset_unlogged_relations();
         self.checkpoint(true);
         self.control.state = ClusterState::InProduction;
         lines.push("LOG:  database system is ready to accept connections".to_string());
@@ -764,5 +781,23 @@ impl Database {
 
     pub fn running_xids(&self) -> &BTreeSet<Xid> {
         &self.data.running
+    }
+}
+
+impl Database {
+    /// 64 pseudo-random bits for `gen_random_uuid()` and `random()`. The core draws no randomness of its own:
+    /// a SplitMix64 sequence seeded by the system identifier, mixed with the WAL insert
+    /// position and the time, so a restarted or promoted server does not repeat the values
+    /// its upstream drew.
+    pub(crate) fn random_bits(&mut self) -> u64 {
+        let salt = self.wal.insert_lsn().0 ^ (self.now as u64).rotate_left(32);
+        self.random_state = self
+            .random_state
+            .wrapping_add(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(salt.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+        let mut z = self.random_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }

@@ -14,6 +14,8 @@ pub struct DbError {
     pub hint: Option<String>,
     /// 1-based character position in the statement text.
     pub position: Option<usize>,
+    /// `CONTEXT:` line (`JSON data, line 1: ...`).
+    pub context: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, DbError>;
@@ -27,6 +29,7 @@ impl DbError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
         }
     }
     pub fn fatal(code: &'static str, message: impl Into<String>) -> DbError {
@@ -59,6 +62,10 @@ impl DbError {
         self.hint = Some(hint.into());
         self
     }
+    pub fn with_context(mut self, context: impl Into<String>) -> DbError {
+        self.context = Some(context.into());
+        self
+    }
     pub fn with_position(mut self, position: Option<usize>) -> DbError {
         if self.position.is_none() {
             self.position = position;
@@ -69,7 +76,12 @@ impl DbError {
     pub fn syntax(message: impl Into<String>) -> DbError {
         DbError::new(code::SYNTAX_ERROR, message)
     }
+    /// 42P01 `relation "name" does not exist`, or 0A000 when `name` is one of PostgreSQL's
+    /// system relations that pgplay does not have ([`crate::pg_relations`]).
     pub fn undefined_table(name: &str) -> DbError {
+        if crate::pg_relations::is_system_relation(None, name) {
+            return crate::pg_relations::not_supported(None, name);
+        }
         DbError::new(
             code::UNDEFINED_TABLE,
             format!("relation \"{name}\" does not exist"),
@@ -142,6 +154,7 @@ pub mod code {
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const INVALID_TIME_ZONE_DISPLACEMENT_VALUE: &str = "22009";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
     pub const ARRAY_SUBSCRIPT_ERROR: &str = "2202E";
     pub const INVALID_ROW_COUNT_IN_LIMIT: &str = "2201W";
     pub const INVALID_ROW_COUNT_IN_RESULT_OFFSET: &str = "2201X";
@@ -163,6 +176,7 @@ pub mod code {
     pub const DUPLICATE_COLUMN: &str = "42701";
     pub const AMBIGUOUS_COLUMN: &str = "42702";
     pub const DATATYPE_MISMATCH: &str = "42804";
+    pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
     pub const GROUPING_ERROR: &str = "42803";
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
     pub const WRONG_OBJECT_TYPE: &str = "42809";

@@ -375,6 +375,17 @@ pub fn explain_with<N: RelationNames + ?Sized>(names: &N, record: &Record) -> St
             ),
             None => format!("create the file for a new relation ({})", file.path()),
         },
+        RecordBody::Storage(StorageRecord::CreateInit(file)) => {
+            let what = match names.by_locator(file) {
+                Some(known) => format!("unlogged {}", ident(known.name())),
+                None => "a new unlogged relation".to_string(),
+            };
+            format!(
+                "create the init fork of {what} ({}_init): the only part of it the WAL carries; \
+                 its rows are never logged, so a standby cannot read them and a crash empties it",
+                file.path()
+            )
+        }
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
             let blocks = plural(*blocks as usize, "block");
             match names.by_locator(relation) {

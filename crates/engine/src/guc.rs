@@ -159,6 +159,7 @@ pub const DEFINITIONS: &[Definition] = &[
         int(Unit::None, 0, INT_MAX),
     ),
     def("block_size", "8192", Internal, int(Unit::None, 8192, 8192)),
+    def("bytea_output", "hex", User, Enum(&["escape", "hex"])),
     def("checkpoint_timeout", "300", Sighup, int(Seconds, 30, 86400)),
     def("client_encoding", "UTF8", User, Kind::String),
     def("cluster_name", "", Postmaster, Kind::String),
@@ -187,6 +188,7 @@ pub const DEFINITIONS: &[Definition] = &[
     def("enable_indexscan", "on", User, Bool),
     def("enable_mergejoin", "on", User, Bool),
     def("enable_seqscan", "on", User, Bool),
+    def("extra_float_digits", "1", User, int(Unit::None, -15, 3)),
     def("full_page_writes", "on", Sighup, Bool),
     // Hashing nodes may hold this times work_mem (`workmem::Limits::hash_mem`).
     def(

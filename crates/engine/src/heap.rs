@@ -242,6 +242,15 @@ pub struct Storage {
     /// B-tree index relations ([`crate::btree`]).
     #[serde(default)]
     pub indexes: crate::btree::Indexes,
+    /// Relations with an init fork: unlogged tables, their indexes and sequences. Their
+    /// changes are not written to the WAL; a crash, a base backup and the end of recovery
+    /// leave them empty.
+    #[serde(default)]
+    pub unlogged: std::collections::BTreeSet<RelFileLocator>,
+    /// The last of the LSNs unlogged pages are stamped with (PostgreSQL's fake LSNs for
+    /// unlogged relations): each change gets a higher one, so none is taken for a repeat.
+    #[serde(default)]
+    pub unlogged_lsn: Lsn,
 }
 
 impl Storage {

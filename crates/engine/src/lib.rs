@@ -25,6 +25,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod mvcc;
 pub mod pg_proc;
+pub mod pg_relations;
 pub mod recovery;
 pub mod redo;
 pub mod row_layout;

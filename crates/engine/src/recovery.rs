@@ -108,7 +108,7 @@ impl Database {
         let segment_size = wal.segment_size();
         wal.remove_segments_before(segment_size.segment_of(self.control.redo));
         BaseBackup {
-            data,
+            data: Database::without_unlogged_data(&data),
             end: wal.flush_lsn(),
             wal,
             control: ControlFile {
@@ -322,6 +322,7 @@ impl Database {
         self.in_recovery = false;
         self.control.timeline = timeline;
         self.control.state = ClusterState::InProduction;
+        self.reset_unlogged_relations();
         self.log(
             0,
             RecordBody::Xlog(XlogRecord::EndOfRecovery {
@@ -333,5 +334,66 @@ impl Database {
         self.wal.flush(self.wal.insert_lsn());
         self.checkpoint(false);
         Ok(switchpoint)
+    }
+}
+
+impl Database {
+    /// PostgreSQL's `ResetUnloggedRelations`: every unlogged table, index and sequence goes
+    /// back to its init fork (empty; a sequence at its start), as crash recovery and the end
+    /// of archive recovery do. What the WAL never carried cannot be recovered.
+    pub(crate) fn reset_unlogged_relations(&mut self) {
+        if self.data.storage.unlogged.is_empty() {
+            return;
+        }
+        self.catalog_cache = None;
+        let catalog = self.committed_catalog().ok();
+        let lsn = self.wal.insert_lsn();
+        let unlogged: Vec<_> = self.data.storage.unlogged.iter().copied().collect();
+        for locator in unlogged {
+            let storage = &mut self.data.storage;
+            storage
+                .relations
+                .insert(locator, crate::heap::Relation::default());
+            let Some(catalog) = &catalog else { continue };
+            if let Some(sequence) = catalog.sequences.values().find(|s| s.locator == locator) {
+                let start = crate::heap::SequenceState {
+                    last_value: sequence.start,
+                    log_cnt: 0,
+                    is_called: false,
+                    lsn,
+                };
+                storage.sequences.insert(locator, start);
+            }
+            let index = catalog.tables.values().find_map(|table| {
+                let index = table.indexes.iter().find(|i| i.locator == locator)?;
+                Some(index.empty_meta(table))
+            });
+            if let Some(meta) = index {
+                let empty = crate::btree::BtreeIndex {
+                    meta,
+                    meta_lsn: lsn,
+                    pages: Vec::new(),
+                };
+                storage.indexes.insert(locator, empty);
+            }
+        }
+    }
+
+    /// A base backup's copy of the data: an unlogged relation's main fork is left out (its
+    /// init fork is copied), so the copy holds it empty.
+    pub(crate) fn without_unlogged_data(data: &DataState) -> DataState {
+        let mut data = data.clone();
+        for locator in data.storage.unlogged.clone() {
+            data.storage
+                .relations
+                .insert(locator, crate::heap::Relation::default());
+            data.storage.sequences.remove(&locator);
+            if let Some(index) = data.storage.indexes.get_mut(&locator) {
+                index.meta.root = pgplay_wal::btree::P_NONE;
+                index.meta.level = 0;
+                index.pages.clear();
+            }
+        }
+        data
     }
 }

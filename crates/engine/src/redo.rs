@@ -97,6 +97,11 @@ pub fn apply(state: &mut DataState, lsn: Lsn, record: &Record) -> Result<()> {
             state.storage.relations.entry(*locator).or_default();
             Ok(())
         }
+        RecordBody::Storage(StorageRecord::CreateInit(locator)) => {
+            state.storage.relations.entry(*locator).or_default();
+            state.storage.unlogged.insert(*locator);
+            Ok(())
+        }
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
             if let Some(rel) = state.storage.relations.get_mut(relation) {
                 rel.pages.truncate(*blocks as usize);
@@ -210,6 +215,7 @@ fn finish(
         state.storage.relations.remove(locator);
         state.storage.sequences.remove(locator);
         state.storage.indexes.remove(locator);
+        state.storage.unlogged.remove(locator);
     }
     if catalog_changed {
         state.catalog_generation += 1;

@@ -144,6 +144,14 @@ pub fn call(executor: &mut Executor<'_>, name: &str, args: &[Value]) -> Result<V
         "version" => Value::Text(VERSION.to_string()),
         "current_database" => Value::Text("postgres".into()),
         "current_user" | "session_user" => Value::Text("postgres".into()),
+        "gen_random_uuid" => {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&db.random_bits().to_be_bytes());
+            bytes[8..].copy_from_slice(&db.random_bits().to_be_bytes());
+            Value::Uuid(crate::types::uuid::version4(bytes))
+        }
+        // 53 random bits as a double in [0, 1), as PostgreSQL's drandom() makes it.
+        "random" => Value::Float8((db.random_bits() >> 11) as f64 / (1u64 << 53) as f64),
         "pg_backend_pid" => Value::Int4(crate::database::session_pid(executor.session)),
         "txid_current" | "pg_current_xact_id" => {
             if db.in_recovery {

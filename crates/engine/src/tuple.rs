@@ -66,6 +66,14 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
             bytes.extend_from_slice(&encode(&v.items));
             encode_varlena(&bytes, out)
         }
+        // uuid: its 16 bytes as they are, as PostgreSQL stores `pg_uuid_t`.
+        Value::Uuid(v) => out.extend_from_slice(v),
+        Value::Bytea(v) => encode_varlena(v, out),
+        Value::Float4(v) => out.extend_from_slice(&v.to_le_bytes()),
+        Value::Time(v) => out.extend_from_slice(&v.to_le_bytes()),
+        Value::Json(v) => encode_varlena(v.as_bytes(), out),
+        // jsonb is kept as its normalised text and read back by jsonb's parser.
+        Value::Jsonb(v) => encode_varlena(crate::types::json::format(v).as_bytes(), out),
     }
 }
 
@@ -158,6 +166,17 @@ fn decode_value(cursor: &mut Cursor<'_>, data_type: &DataType) -> Result<Value> 
         | DataType::Char
         | DataType::Unknown => Value::Text(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
         DataType::Array(element) => decode_array(cursor.varlena()?, element)?,
+        DataType::Uuid => Value::Uuid(cursor.array()?),
+        DataType::Bytea => Value::Bytea(cursor.varlena()?.to_vec()),
+        DataType::Float4 => Value::Float4(f32::from_le_bytes(cursor.array()?)),
+        DataType::Time(_) => Value::Time(i64::from_le_bytes(cursor.array()?)),
+        DataType::Json => Value::Json(String::from_utf8_lossy(cursor.varlena()?).into_owned()),
+        DataType::Jsonb => {
+            let text = String::from_utf8_lossy(cursor.varlena()?).into_owned();
+            let value = crate::types::json::parse_jsonb(&text)
+                .map_err(|_| DbError::internal("bad jsonb datum"))?;
+            Value::Jsonb(Box::new(value))
+        }
     })
 }
 

@@ -8,12 +8,18 @@ use pgplay_wal::Lsn;
 use crate::error::{code, DbError, Result};
 
 pub mod array;
+pub mod bytea;
 pub mod date;
+pub mod float;
 pub mod interval;
+pub mod json;
 pub mod numeric;
+pub mod time;
+pub mod uuid;
 pub mod zone;
 pub use array::Array;
 pub use interval::Interval;
+pub use json::Jsonb;
 pub use numeric::Numeric;
 
 /// A column or expression type. Modifiers (`varchar(3)`, `numeric(5,2)`) are kept.
@@ -42,6 +48,13 @@ pub enum DataType {
     Unknown,
     /// A one-dimensional array of the element type (`integer[]`; never an array of arrays).
     Array(Box<DataType>),
+    Uuid,
+    Bytea,
+    Float4,
+    /// `time [(p)] without time zone`, with its precision.
+    Time(Option<u32>),
+    Json,
+    Jsonb,
 }
 
 impl DataType {
@@ -76,6 +89,13 @@ impl DataType {
             DataType::PgLsn => "pg_lsn".into(),
             DataType::Unknown => "unknown".into(),
             DataType::Array(element) => format!("{}[]", element.name()),
+            DataType::Uuid => "uuid".into(),
+            DataType::Bytea => "bytea".into(),
+            DataType::Float4 => "real".into(),
+            DataType::Time(None) => "time without time zone".into(),
+            DataType::Time(Some(p)) => format!("time({p}) without time zone"),
+            DataType::Json => "json".into(),
+            DataType::Jsonb => "jsonb".into(),
         }
     }
 
@@ -85,6 +105,7 @@ impl DataType {
             DataType::Numeric { .. } => "numeric".into(),
             DataType::Varchar(_) => "character varying".into(),
             DataType::Array(element) => format!("{}[]", element.base_name()),
+            DataType::Time(_) => "time without time zone".into(),
             other => other.name(),
         }
     }
@@ -109,6 +130,12 @@ impl DataType {
             DataType::Date => 1082,
             DataType::PgLsn => 3220,
             DataType::Array(element) => array_oid(element),
+            DataType::Uuid => 2950,
+            DataType::Bytea => 17,
+            DataType::Float4 => 700,
+            DataType::Time(_) => 1083,
+            DataType::Json => 114,
+            DataType::Jsonb => 3802,
         }
     }
 
@@ -137,6 +164,7 @@ impl DataType {
             DataType::Numeric {
                 precision_scale: Some((p, s)),
             } => ((*p << 16) | (*s as u32 & 0x7FF)) as i32 + 4,
+            DataType::Time(Some(p)) => *p as i32,
             _ => -1,
         }
     }
@@ -167,6 +195,12 @@ impl DataType {
             1186 => DataType::Interval,
             1082 => DataType::Date,
             3220 => DataType::PgLsn,
+            2950 => DataType::Uuid,
+            17 => DataType::Bytea,
+            700 => DataType::Float4,
+            1083 => DataType::Time((0..=6).contains(&typmod).then_some(typmod as u32)),
+            114 => DataType::Json,
+            3802 => DataType::Jsonb,
             array => {
                 let element = ARRAY_OIDS.iter().find(|(_, a)| *a == array)?.0;
                 DataType::Array(Box::new(DataType::from_oid(element, typmod)?))
@@ -183,6 +217,7 @@ impl DataType {
                 | DataType::Numeric { .. }
                 | DataType::Float8
                 | DataType::Oid
+                | DataType::Float4
         )
     }
     pub fn is_string(&self) -> bool {
@@ -202,7 +237,7 @@ impl DataType {
             DataType::Int4 | DataType::Oid => 2,
             DataType::Int8 => 3,
             DataType::Numeric { .. } => 4,
-            DataType::Float8 => 5,
+            DataType::Float8 | DataType::Float4 => 5,
             _ => 0,
         }
     }
@@ -212,6 +247,7 @@ impl DataType {
             DataType::Numeric { .. } => DataType::NUMERIC,
             DataType::Varchar(_) => DataType::Varchar(None),
             DataType::Array(element) => DataType::Array(Box::new(element.without_modifier())),
+            DataType::Time(_) => DataType::Time(None),
             other => other.clone(),
         }
     }
@@ -235,6 +271,12 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1186, 1187),
     (1082, 1182),
     (3220, 3221),
+    (2950, 2951),
+    (17, 1001),
+    (700, 1021),
+    (1083, 1183),
+    (114, 199),
+    (3802, 3807),
 ];
 
 fn array_oid(element: &DataType) -> u32 {
@@ -265,6 +307,14 @@ pub enum Value {
     Date(i32),
     PgLsn(Lsn),
     Array(Box<Array>),
+    Uuid([u8; 16]),
+    Bytea(Vec<u8>),
+    Float4(f32),
+    /// Microseconds since midnight ([`time`]).
+    Time(i64),
+    /// `json`: the text as given (validated).
+    Json(String),
+    Jsonb(Box<Jsonb>),
 }
 
 impl Value {
@@ -287,6 +337,11 @@ impl Value {
         match self {
             Value::Numeric(v) => Some(v.clone()),
             Value::Float8(v) => Some(Numeric::from_f64(*v)),
+            // float4_numeric: the value printed with FLT_DIG digits, then read as numeric.
+            Value::Float4(v) if v.is_finite() => {
+                Numeric::parse(&float::format_g(f64::from(*v), 6)).ok()
+            }
+            Value::Float4(v) => Some(Numeric::from_f64(f64::from(*v))),
             other => other.as_i64().map(|v| Numeric::from_i128(i128::from(v))),
         }
     }
@@ -294,6 +349,7 @@ impl Value {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Float8(v) => Some(*v),
+            Value::Float4(v) => Some(f64::from(*v)),
             Value::Numeric(v) => Some(v.to_f64()),
             other => other.as_i64().map(|v| v as f64),
         }
@@ -324,27 +380,18 @@ impl Value {
             Value::Date(v) => date::format(*v),
             Value::PgLsn(v) => v.to_string(),
             Value::Array(v) => array::format(v),
+            Value::Uuid(v) => uuid::format(v),
+            Value::Bytea(v) => bytea::format(v),
+            Value::Float4(v) => float::format_float4(*v),
+            Value::Time(v) => time::format(*v),
+            Value::Json(v) => v.clone(),
+            Value::Jsonb(v) => json::format(v),
         })
     }
 }
 
 fn format_float8(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".into()
-    } else if value.is_infinite() {
-        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if value != 0.0 && (value.abs() >= 1e15 || value.abs() < 1e-4) {
-        let text = format!("{value:e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let exponent: i32 = exponent.parse().unwrap_or(0);
-        format!(
-            "{mantissa}e{}{:02}",
-            if exponent < 0 { '-' } else { '+' },
-            exponent.abs()
-        )
-    } else {
-        format!("{value}")
-    }
+    float::format_float8(value)
 }
 
 /// `2026-11-23 19:05:43.428659`, trailing zeros of the fraction dropped.
@@ -629,6 +676,17 @@ pub fn parse_text(text: &str, data_type: &DataType) -> Result<Value> {
             let parsed = array::parse(text, element)?;
             return apply_typmod(parsed, data_type);
         }
+        DataType::Uuid => Value::Uuid(uuid::parse(text)?),
+        DataType::Bytea => Value::Bytea(bytea::parse(text)?),
+        DataType::Float4 => Value::Float4(float::parse_float4(text, parse_float(trimmed))?),
+        DataType::Time(precision) => {
+            Value::Time(time::round(time::parse(text)?, precision.unwrap_or(6)))
+        }
+        DataType::Json => {
+            json::validate(text)?;
+            Value::Json(text.to_string())
+        }
+        DataType::Jsonb => Value::Jsonb(Box::new(json::parse_jsonb(text)?)),
     };
     Ok(value)
 }
@@ -719,6 +777,9 @@ pub fn apply_typmod(value: Value, data_type: &DataType) -> Result<Value> {
             }
             Ok(Value::Array(array))
         }
+        (Value::Time(micros), DataType::Time(Some(precision))) => {
+            Ok(Value::Time(time::round(micros, *precision)))
+        }
         (value, _) => Ok(value),
     }
 }
@@ -731,7 +792,10 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
     if from.without_modifier() == to.without_modifier()
         && !matches!(
             to,
-            DataType::Numeric { .. } | DataType::Varchar(_) | DataType::Array(_)
+            DataType::Numeric { .. }
+                | DataType::Varchar(_)
+                | DataType::Array(_)
+                | DataType::Time(_)
         )
     {
         return Ok(value);
@@ -742,6 +806,9 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
     }
     if let (Value::Array(array), DataType::Array(target)) = (&value, to) {
         return cast_array(array, from.element().unwrap_or(&DataType::Text), target);
+    }
+    if let Some(out) = cast_json(&value, from, to) {
+        return out;
     }
     let out = match to {
         DataType::Text | DataType::Name | DataType::Unknown => match value {
@@ -778,6 +845,14 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
         }
         DataType::Float8 => Value::Float8(value.as_f64().ok_or_else(|| cannot_cast(from, to))?),
+        DataType::Float4 => match value {
+            Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Oid(_) => {
+                Value::Float4(value.as_i64().unwrap_or(0) as f32)
+            }
+            other => Value::Float4(float::to_float4(
+                other.as_f64().ok_or_else(|| cannot_cast(from, to))?,
+            )?),
+        },
         DataType::Bool => match value {
             Value::Int4(v) => Value::Bool(v != 0),
             _ => return Err(cannot_cast(from, to)),
@@ -801,11 +876,55 @@ pub fn cast(value: Value, from: &DataType, to: &DataType) -> Result<Value> {
             }
             _ => return Err(cannot_cast(from, to)),
         },
-        DataType::Interval | DataType::PgLsn | DataType::Array(_) => {
-            return Err(cannot_cast(from, to))
+        DataType::Interval => match value {
+            Value::Time(micros) => Value::Interval(Interval::from_micros(micros)),
+            _ => return Err(cannot_cast(from, to)),
+        },
+        DataType::Time(_) => {
+            let micros = match value {
+                Value::Time(micros) => micros,
+                Value::Timestamp(v) if !is_finite_timestamp(v) => return Ok(Value::Null),
+                Value::TimestampTz(v) if !is_finite_timestamp(v) => return Ok(Value::Null),
+                Value::Timestamp(v) => v.rem_euclid(interval::USECS_PER_DAY),
+                Value::TimestampTz(v) => zone::session_zone()
+                    .to_local(v)
+                    .rem_euclid(interval::USECS_PER_DAY),
+                Value::Interval(span) => time::from_interval(&span),
+                _ => return Err(cannot_cast(from, to)),
+            };
+            apply_typmod(Value::Time(micros), to)?
         }
+        DataType::PgLsn
+        | DataType::Array(_)
+        | DataType::Uuid
+        | DataType::Bytea
+        | DataType::Json
+        | DataType::Jsonb => return Err(cannot_cast(from, to)),
     };
     Ok(out)
+}
+
+/// Casts between json and jsonb, and from jsonb to the scalar types (`'1.5'::jsonb::numeric`);
+/// None for other casts.
+fn cast_json(value: &Value, from: &DataType, to: &DataType) -> Option<Result<Value>> {
+    match (value, to) {
+        (Value::Json(text), DataType::Jsonb) => {
+            Some(json::parse_jsonb(text).map(|v| Value::Jsonb(Box::new(v))))
+        }
+        (Value::Jsonb(v), DataType::Json) => Some(Ok(Value::Json(json::format(v)))),
+        (Value::Jsonb(v), DataType::Bool) => Some(match v.as_ref() {
+            Jsonb::Bool(b) => Ok(Value::Bool(*b)),
+            other => Err(json::scalar_cast_error(other, to)),
+        }),
+        (Value::Jsonb(v), target) if target.is_numeric() => Some(match v.as_ref() {
+            Jsonb::Number(n) => cast(Value::Numeric(n.clone()), &DataType::NUMERIC, target),
+            other => Err(json::scalar_cast_error(other, to)),
+        }),
+        (Value::Json(_) | Value::Jsonb(_), target) if !target.is_string() => {
+            Some(Err(cannot_cast(from, to)))
+        }
+        _ => None,
+    }
 }
 
 /// An array cast element by element (`array_coerce`), keeping its bounds.
@@ -838,7 +957,8 @@ fn cast_to_integer(value: &Value, from: &DataType, to: &DataType) -> Result<Valu
             }
             number.to_i128_rounded().ok_or_else(out_of_range)?
         }
-        Value::Float8(f) => {
+        Value::Float8(_) | Value::Float4(_) => {
+            let f = value.as_f64().unwrap_or(f64::NAN);
             if !f.is_finite() {
                 return Err(out_of_range());
             }
@@ -887,6 +1007,25 @@ pub fn castable(from: &DataType, to: &DataType) -> bool {
             | (DataType::TimestampTz, DataType::Timestamp)
             | (DataType::Date, DataType::Timestamp | DataType::TimestampTz)
             | (DataType::Timestamp | DataType::TimestampTz, DataType::Date)
+            | (
+                DataType::Timestamp
+                    | DataType::TimestampTz
+                    | DataType::Interval
+                    | DataType::Time(_),
+                DataType::Time(_)
+            )
+            | (DataType::Time(_), DataType::Interval)
+            | (DataType::Json, DataType::Jsonb)
+            | (DataType::Jsonb, DataType::Json)
+            | (
+                DataType::Jsonb,
+                DataType::Bool
+                    | DataType::Int2
+                    | DataType::Int4
+                    | DataType::Int8
+                    | DataType::Numeric { .. }
+                    | DataType::Float8
+            )
     )
 }
 
@@ -914,12 +1053,17 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
         }
         (Value::PgLsn(a), Value::PgLsn(b)) => a.cmp(b),
         (Value::Array(a), Value::Array(b)) => array::cmp(a, b),
-        (Value::Float8(_), _) | (_, Value::Float8(_)) => {
+        (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
+        (Value::Bytea(a), Value::Bytea(b)) => a.cmp(b),
+        (Value::Time(a), Value::Time(b)) => a.cmp(b),
+        (Value::Jsonb(a), Value::Jsonb(b)) => json::cmp(a, b),
+        (Value::Json(a), Value::Json(b)) => a.cmp(b),
+        (Value::Float8(_) | Value::Float4(_), _) | (_, Value::Float8(_) | Value::Float4(_)) => {
             let (a, b) = (
                 left.as_f64().unwrap_or(f64::NAN),
                 right.as_f64().unwrap_or(f64::NAN),
             );
-            a.total_cmp(&b)
+            float_cmp(a, b)
         }
         (Value::Numeric(_), _) | (_, Value::Numeric(_)) => {
             match (left.as_numeric(), right.as_numeric()) {
@@ -931,6 +1075,16 @@ pub fn compare(left: &Value, right: &Value) -> Ordering {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => format!("{left:?}").cmp(&format!("{right:?}")),
         },
+    }
+}
+
+/// `float8_cmp_internal`: NaN equals NaN and sorts above every number; -0 equals 0.
+fn float_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
     }
 }
 

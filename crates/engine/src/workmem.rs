@@ -55,6 +55,8 @@ pub fn value_bytes(value: &Value) -> u64 {
             std::mem::size_of::<crate::types::Array>() as u64
                 + array.items.iter().map(value_bytes).sum::<u64>()
         }
+        Value::Json(text) => text.len() as u64,
+        Value::Jsonb(value) => crate::types::json::size(value),
         _ => 0,
     };
     std::mem::size_of::<Value>() as u64 + heap

@@ -424,6 +424,7 @@ fn describe_table(table: &TableDef, catalog: &pgplay_engine::catalog::Catalog) -
     psql::format_table_description(&psql::TableDescription {
         schema: "public".into(),
         name: table.name.clone(),
+        unlogged: catalog.is_unlogged(table.oid),
         columns,
         indexes,
         check_constraints: table
@@ -509,6 +510,7 @@ pub fn report(error: &pgplay_engine::DbError) -> psql::ErrorReport {
         detail: error.detail.clone(),
         hint: error.hint.clone(),
         position: error.position,
+        context: error.context.clone(),
     }
 }
 

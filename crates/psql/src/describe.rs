@@ -200,6 +200,8 @@ pub struct ReferencingConstraint {
 pub struct TableDescription {
     pub schema: String,
     pub name: String,
+    /// An unlogged table's title says so (`Unlogged table "public.t"`).
+    pub unlogged: bool,
     pub columns: Vec<ColumnDescription>,
     pub indexes: Vec<IndexDescription>,
     pub check_constraints: Vec<ConstraintDescription>,
@@ -214,7 +216,16 @@ pub struct TableDescription {
 pub fn format_table_description(t: &TableDescription) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let table = Table {
-        title: Some(format!("Table \"{}.{}\"", t.schema, t.name)),
+        title: Some(format!(
+            "{} \"{}.{}\"",
+            if t.unlogged {
+                "Unlogged table"
+            } else {
+                "Table"
+            },
+            t.schema,
+            t.name
+        )),
         headers: ["Column", "Type", "Collation", "Nullable", "Default"]
             .map(String::from)
             .to_vec(),

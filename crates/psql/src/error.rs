@@ -15,6 +15,8 @@ pub struct ErrorReport {
     pub hint: Option<String>,
     /// 1-based character (not byte) index into the query text.
     pub position: Option<usize>,
+    /// `CONTEXT:` (where in the input it went wrong: `JSON data, line 1: ...`).
+    pub context: Option<String>,
 }
 
 /// Longest query excerpt psql shows in a `LINE n:` display, in columns.
@@ -47,6 +49,9 @@ pub fn format_error(report: &ErrorReport, query: &str, verbosity: Verbosity) -> 
     }
     if let Some(hint) = &report.hint {
         out.push_str(&format!("HINT:  {hint}\n"));
+    }
+    if let Some(context) = &report.context {
+        out.push_str(&format!("CONTEXT:  {context}\n"));
     }
     out
 }

@@ -544,7 +544,8 @@ fn error_syntax_error_caret() {
                 message: "syntax error at or near \"FROMM\"".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(10)
+                position: Some(10),
+                context: None
             },
             "SELECT * FROMM t;",
             Verbosity::Default
@@ -568,7 +569,8 @@ fn error_missing_column_caret() {
                 message: "column \"nosuchcol\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(8)
+                position: Some(8),
+                context: None
             },
             "SELECT nosuchcol FROM pg_class;",
             Verbosity::Default
@@ -592,7 +594,8 @@ fn error_without_position() {
                 message: "division by zero".to_string(),
                 detail: None,
                 hint: None,
-                position: None
+                position: None,
+                context: None
             },
             "select 1/0",
             Verbosity::Default
@@ -612,7 +615,8 @@ fn error_with_detail() {
                 message: "duplicate key value violates unique constraint \"t_pkey\"".to_string(),
                 detail: Some("Key (id)=(1) already exists.".to_string()),
                 hint: None,
-                position: None
+                position: None,
+                context: None
             },
             "insert into t(id,name,f) values (1,'x',1)",
             Verbosity::Default
@@ -627,7 +631,8 @@ fn error_with_detail() {
 #[test]
 fn error_with_hint() {
     // psql: "select foo()"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42883".to_string(), message: "function foo() does not exist".to_string(), detail: None, hint: Some("No function matches the given name and argument types. You might need to add explicit type casts.".to_string()), position: Some(8) }, "select foo()", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42883".to_string(), message: "function foo() does not exist".to_string(), detail: None, hint: Some("No function matches the given name and argument types. You might need to add explicit type casts.".to_string()), position: Some(8),
+                context: None }, "select foo()", Verbosity::Default), lines(&[
         "ERROR:  function foo() does not exist",
         "LINE 1: select foo()",
         "               ^",
@@ -646,7 +651,8 @@ fn error_multiline_query_shows_only_its_line() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(15)
+                position: Some(15),
+                context: None
             },
             "select\n  1,\n  nosuch\nfrom t",
             Verbosity::Default
@@ -670,7 +676,8 @@ fn error_leading_spaces_kept() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(11)
+                position: Some(11),
+                context: None
             },
             "   select nosuch",
             Verbosity::Default
@@ -694,7 +701,8 @@ fn error_at_end_of_input() {
                 message: "syntax error at end of input".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(11)
+                position: Some(11),
+                context: None
             },
             "select 1 +",
             Verbosity::Default
@@ -710,7 +718,8 @@ fn error_at_end_of_input() {
 #[test]
 fn error_long_line_cut_left() {
     // psql: "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, nosuch"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(87) }, "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, nosuch", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(87),
+                context: None }, "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, nosuch", Verbosity::Default), lines(&[
         "ERROR:  column \"nosuch\" does not exist",
         "LINE 1: ..., 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, nosuch",
         "                                                                 ^",
@@ -720,7 +729,8 @@ fn error_long_line_cut_left() {
 #[test]
 fn error_long_line_cut_right() {
     // psql: "select nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(8) }, "select nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(8),
+                context: None }, "select nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25", Verbosity::Default), lines(&[
         "ERROR:  column \"nosuch\" does not exist",
         "LINE 1: select nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14...",
         "               ^",
@@ -730,7 +740,8 @@ fn error_long_line_cut_right() {
 #[test]
 fn error_long_line_cut_both_sides() {
     // psql: "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(99) }, "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(99),
+                context: None }, "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25", Verbosity::Default), lines(&[
         "ERROR:  column \"nosuch\" does not exist",
         "LINE 1: ..., 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1,...",
         "                                                             ^",
@@ -740,7 +751,8 @@ fn error_long_line_cut_both_sides() {
 #[test]
 fn error_long_line_near_end() {
     // psql: "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, nosuch"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(162) }, "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, nosuch", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(162),
+                context: None }, "select 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, nosuch", Verbosity::Default), lines(&[
         "ERROR:  column \"nosuch\" does not exist",
         "LINE 1: ...4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, nosuch",
         "                                                                 ^",
@@ -758,7 +770,8 @@ fn error_tab_and_wide_characters() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(15)
+                position: Some(15),
+                context: None
             },
             "select\t'日本語', nosuch",
             Verbosity::Default
@@ -774,7 +787,8 @@ fn error_tab_and_wide_characters() {
 #[test]
 fn error_long_wide_line() {
     // psql: "select '日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語', nosuch"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(51) }, "select '日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語', nosuch", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(51),
+                context: None }, "select '日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語', nosuch", Verbosity::Default), lines(&[
         "ERROR:  column \"nosuch\" does not exist",
         "LINE 1: ...語日本語日本語日本語日本語日本語日本語日本語日本語', nosuch",
         "                                                                ^",
@@ -792,7 +806,8 @@ fn error_crlf_line_ends() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(14)
+                position: Some(14),
+                context: None
             },
             "select 1,\r\n  nosuch",
             Verbosity::Default
@@ -816,7 +831,8 @@ fn error_cr_line_ends() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(13)
+                position: Some(13),
+                context: None
             },
             "select 1,\r  nosuch",
             Verbosity::Default
@@ -832,7 +848,8 @@ fn error_cr_line_ends() {
 #[test]
 fn error_long_line_inside_multiline_query() {
     // psql: "select 1,\n\n  1,\n  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\nfrom t"
-    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(110) }, "select 1,\n\n  1,\n  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\nfrom t", Verbosity::Default), lines(&[
+    assert_eq!(format_error(&ErrorReport { severity: "ERROR".to_string(), sqlstate: "42703".to_string(), message: "column \"nosuch\" does not exist".to_string(), detail: None, hint: None, position: Some(110),
+                context: None }, "select 1,\n\n  1,\n  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\nfrom t", Verbosity::Default), lines(&[
         "ERROR:  column \"nosuch\" does not exist",
         "LINE 4: ..., 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, nosuch, 1,...",
         "                                                             ^",
@@ -850,7 +867,8 @@ fn error_combining_character() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(14)
+                position: Some(14),
+                context: None
             },
             "select 'é', nosuch",
             Verbosity::Default
@@ -874,7 +892,8 @@ fn error_terse_position() {
                 message: "column \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(8)
+                position: Some(8),
+                context: None
             },
             "select nosuch",
             Verbosity::Terse
@@ -894,7 +913,8 @@ fn error_verbose_sqlstate() {
                 message: "relation \"nosuch\" does not exist".to_string(),
                 detail: None,
                 hint: None,
-                position: Some(15)
+                position: Some(15),
+                context: None
             },
             "select * from nosuch",
             Verbosity::Verbose
@@ -918,7 +938,8 @@ fn notice_default() {
                 message: "table \"nosuch\" does not exist, skipping".to_string(),
                 detail: None,
                 hint: None,
-                position: None
+                position: None,
+                context: None
             },
             "drop table if exists nosuch",
             Verbosity::Default
@@ -938,7 +959,8 @@ fn notice_verbose() {
                 message: "table \"nosuch\" does not exist, skipping".to_string(),
                 detail: None,
                 hint: None,
-                position: None
+                position: None,
+                context: None
             },
             "drop table if exists nosuch",
             Verbosity::Verbose
@@ -958,7 +980,8 @@ fn warning_default() {
                 message: "there is no transaction in progress".to_string(),
                 detail: None,
                 hint: None,
-                position: None
+                position: None,
+                context: None
             },
             "commit",
             Verbosity::Default
@@ -1192,6 +1215,7 @@ fn describe_table_without_columns() {
         format_table_description(&TableDescription {
             schema: "public".into(),
             name: "z".into(),
+            unlogged: false,
             columns: vec![],
             indexes: vec![],
             check_constraints: vec![],
@@ -1282,6 +1306,7 @@ fn table_t() -> TableDescription {
     TableDescription {
         schema: "public".into(),
         name: "t".into(),
+        unlogged: false,
         columns: vec![
             col(
                 "id",
@@ -1312,6 +1337,7 @@ fn table_u() -> TableDescription {
     TableDescription {
         schema: "public".into(),
         name: "u".into(),
+        unlogged: false,
         columns: vec![
             col("a", "integer", None, false, None),
             col("b", "character varying(10)", None, true, None),
@@ -1333,6 +1359,7 @@ fn table_p() -> TableDescription {
     TableDescription {
         schema: "public".into(),
         name: "p".into(),
+        unlogged: false,
         columns: vec![
             col("id", "integer", None, true, None),
             col("v", "integer", None, false, None),
@@ -1346,4 +1373,15 @@ fn table_p() -> TableDescription {
         foreign_keys: vec![constraint("p_r_fkey", "FOREIGN KEY (r) REFERENCES t(id)")],
         referenced_by: vec![],
     }
+}
+
+/// psql titles an unlogged table's `\d` so (checked against PostgreSQL 15's psql).
+#[test]
+fn an_unlogged_table_says_so_in_its_title() {
+    let mut table = table_t();
+    table.unlogged = true;
+    let out = format_table_description(&table);
+    let title = out.lines().next().unwrap_or_default();
+    assert_eq!(title.trim(), "Unlogged table \"public.t\"");
+    assert!(title.starts_with("  "), "centred: {title:?}");
 }

@@ -149,6 +149,10 @@ pub enum TransactionRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageRecord {
     Create(RelFileLocator),
+    /// The init fork of an unlogged table or index (`base/5/16384_init`): the only thing
+    /// about an unlogged relation's storage the WAL carries. Its main fork is created
+    /// without a record, and the rows written to it never reach the WAL.
+    CreateInit(RelFileLocator),
     Truncate {
         relation: RelFileLocator,
         blocks: u32,
@@ -258,6 +262,9 @@ pub enum Heap2Record {
     },
 }
 
+/// `INIT_FORKNUM`: the fork an unlogged relation is reset from.
+const INIT_FORKNUM: u32 = 3;
+
 /// `VISIBILITYMAP_ALL_VISIBLE` and `VISIBILITYMAP_ALL_FROZEN`.
 pub const VM_ALL_VISIBLE: u8 = 0x01;
 pub const VM_ALL_FROZEN: u8 = 0x02;
@@ -333,6 +340,24 @@ pub struct Record {
 }
 
 impl RecordBody {
+    /// The relation whose data (pages, a sequence's value) this record changes, if any:
+    /// a record for an unlogged relation is applied but not written to the WAL.
+    pub fn data_relation(&self) -> Option<RelFileLocator> {
+        match self {
+            RecordBody::Heap(
+                HeapRecord::Insert { relation, .. }
+                | HeapRecord::Update { relation, .. }
+                | HeapRecord::Delete { relation, .. },
+            ) => Some(*relation),
+            RecordBody::Heap2(record) => Some(record.relation()),
+            RecordBody::Btree(record) => Some(*record.relation()),
+            RecordBody::Sequence(SequenceRecord::Log { relation, .. }) => Some(*relation),
+            RecordBody::Xlog(XlogRecord::Fpi { relation, .. }) => Some(*relation),
+            RecordBody::Storage(StorageRecord::Truncate { relation, .. }) => Some(*relation),
+            _ => None,
+        }
+    }
+
     pub fn rmgr(&self) -> RmgrId {
         match self {
             RecordBody::Xlog(_) => RmgrId::Xlog,
@@ -364,7 +389,7 @@ impl RecordBody {
                 0x20 | has_info(subxacts)
             }
             RecordBody::Transaction(TransactionRecord::Assignment { .. }) => 0x50,
-            RecordBody::Storage(StorageRecord::Create(_)) => 0x10,
+            RecordBody::Storage(StorageRecord::Create(_) | StorageRecord::CreateInit(_)) => 0x10,
             RecordBody::Storage(StorageRecord::Truncate { .. }) => 0x20,
             RecordBody::Standby(StandbyRecord::Lock(_)) => 0x00,
             RecordBody::Standby(StandbyRecord::RunningXacts { .. }) => 0x10,
@@ -507,6 +532,10 @@ fn encode_body(body: &RecordBody, out: &mut Writer) {
             subxacts.iter().for_each(|xid| out.u32(*xid));
         }
         RecordBody::Storage(StorageRecord::Create(rel)) => out.relation(rel),
+        RecordBody::Storage(StorageRecord::CreateInit(rel)) => {
+            out.relation(rel);
+            out.u32(INIT_FORKNUM);
+        }
         RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
             out.relation(relation);
             out.u32(*blocks);
@@ -769,7 +798,16 @@ fn decode_body(rmgr: RmgrId, info: u8, input: &mut Reader) -> Result<RecordBody,
             }
         }
         RmgrId::Storage => match info {
-            0x10 => RecordBody::Storage(StorageRecord::Create(input.relation()?)),
+            0x10 => {
+                let relation = input.relation()?;
+                match input.is_empty() {
+                    true => RecordBody::Storage(StorageRecord::Create(relation)),
+                    false if input.u32()? == INIT_FORKNUM => {
+                        RecordBody::Storage(StorageRecord::CreateInit(relation))
+                    }
+                    false => return Err(WalError::Truncated),
+                }
+            }
             0x20 => RecordBody::Storage(StorageRecord::Truncate {
                 relation: input.relation()?,
                 blocks: input.u32()?,
@@ -931,6 +969,9 @@ impl Record {
                 )
             }
             RecordBody::Storage(StorageRecord::Create(rel)) => format!("CREATE {}", rel.path()),
+            RecordBody::Storage(StorageRecord::CreateInit(rel)) => {
+                format!("CREATE {}_init", rel.path())
+            }
             RecordBody::Storage(StorageRecord::Truncate { relation, blocks }) => {
                 format!("TRUNCATE {} to {} blocks flags 7", relation.path(), blocks)
             }

@@ -161,7 +161,8 @@ impl Executor<'_> {
             def.not_null = true;
             let sequence = format!("{}_{name}_seq", table.name);
             let bigint = def.data_type == DataType::Int8;
-            self.create_sequence(&sequence, Some((table.oid, def.attnum)), bigint)?;
+            let unlogged = self.is_unlogged(&table.locator);
+            self.create_sequence(&sequence, Some((table.oid, def.attnum)), bigint, unlogged)?;
             def.default = Some(format!("nextval('{sequence}'::regclass)"));
         }
         let volatile = def.default.as_deref().is_some_and(is_volatile);
@@ -231,7 +232,7 @@ impl Executor<'_> {
         rows: Vec<Vec<Value>>,
     ) -> Result<()> {
         let relfilenode = self.db.new_oid()?;
-        self.create_storage(relfilenode)?;
+        self.create_storage(relfilenode, self.is_unlogged(&old.locator))?;
         let mut target = new.clone();
         target.locator = locator(relfilenode);
         // The indexes are built afresh from the new file below, as PostgreSQL's rewrite does.

@@ -861,6 +861,9 @@ impl<'a> Binder<'a> {
         if star {
             return Err(DbError::syntax("syntax error at or near \"*\"".to_string()));
         }
+        if let Some(row) = self.json_whole_row(&name, &args) {
+            return Ok(row);
+        }
         let bound = args
             .iter()
             .map(|a| self.bind(a))
@@ -868,7 +871,9 @@ impl<'a> Binder<'a> {
         if let Some(special) = bind_conditional(&name, &bound)? {
             return Ok(special);
         }
-        if matches!(name.as_str(), "generate_series" | "unnest") {
+        if matches!(name.as_str(), "generate_series" | "unnest")
+            || crate::sql::json::SET_RETURNING.contains(&name.as_str())
+        {
             return self.bind_srf(&name, bound).map_err(placed);
         }
         functions::bind_call(&name, bound).map_err(placed)
@@ -1125,6 +1130,33 @@ impl<'a> Binder<'a> {
         Ok((partition, order, frame))
     }
 
+    /// `row_to_json(t)`, `to_json(t)`, `to_jsonb(t)` of a table's whole row: its columns, by
+    /// name (pgplay has no record values; these are the whole-row references it reads).
+    fn json_whole_row(&mut self, name: &str, args: &[ast::Expr]) -> Option<Expr> {
+        if !matches!(name, "row_to_json" | "to_json" | "to_jsonb") {
+            return None;
+        }
+        let [ast::Expr::Identifier(table)] = args else {
+            return None;
+        };
+        let table = ident_name(table);
+        if self.scope.resolve(None, &table).is_ok() {
+            return None;
+        }
+        let columns: Vec<(usize, String, DataType)> = self
+            .scope
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.table.as_deref() == Some(table.as_str()))
+            .map(|(i, c)| (i, c.name.clone(), c.data_type.clone()))
+            .collect();
+        if columns.is_empty() {
+            return None;
+        }
+        Some(super::json::bind_whole_row(name, columns))
+    }
+
     /// A set-returning function in a select list: its values come from a ProjectSet node.
     fn bind_srf(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr> {
         let call = crate::sql::plan::srf::bind(name, args)?;
@@ -1217,6 +1249,29 @@ impl<'a> Binder<'a> {
                 );
             }
             (AggFunc::StringAgg, args) => return Err(self.wrong_arity(name, args)),
+            (AggFunc::JsonObjectAgg(binary), [key, value]) => {
+                let key = self.inner().bind(key)?;
+                let value = self.inner().bind(value)?;
+                let text = |e: Expr| match e.data_type() {
+                    DataType::Unknown => coerce(e, &DataType::Text),
+                    _ => Ok(e),
+                };
+                let result = if binary {
+                    DataType::Jsonb
+                } else {
+                    DataType::Json
+                };
+                return self.finish_agg_call(
+                    func,
+                    Some(text(key)?),
+                    Some(text(value)?),
+                    distinct,
+                    filter,
+                    order,
+                    result,
+                );
+            }
+            (AggFunc::JsonObjectAgg(_), args) => return Err(self.wrong_arity(name, args)),
             other => (other.1, ()),
         };
         let () = delimiter;
@@ -1262,15 +1317,18 @@ impl<'a> Binder<'a> {
             (AggFunc::CountStar | AggFunc::Count, _) => DataType::Int8,
             (AggFunc::ArrayAgg, Some(DataType::Array(_))) => return Err(DbError::feature_not_supported("array_agg over arrays (a multidimensional result) is not supported by pgplay yet")),
             (AggFunc::ArrayAgg, Some(t)) => t.without_modifier().array_of(),
+            (AggFunc::JsonAgg(false), Some(_)) => DataType::Json,
+            (AggFunc::JsonAgg(true), Some(_)) => DataType::Jsonb,
             (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
             (AggFunc::Sum, Some(DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (AggFunc::Sum, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Sum, Some(DataType::Float4)) => DataType::Float4,
             (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => DataType::Interval,
-            (AggFunc::Avg, Some(t)) if t.is_numeric() => if *t == DataType::Float8 { DataType::Float8 } else { DataType::NUMERIC },
-            (AggFunc::Min | AggFunc::Max, Some(t)) if *t != DataType::Bool => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
+            (AggFunc::Avg, Some(t)) if t.is_numeric() => if matches!(t, DataType::Float8 | DataType::Float4) { DataType::Float8 } else { DataType::NUMERIC },
+            (AggFunc::Min | AggFunc::Max, Some(t)) if !matches!(t, DataType::Bool | DataType::Uuid | DataType::Bytea | DataType::Json | DataType::Jsonb) => if *t == DataType::Unknown { DataType::Text } else { t.clone() },
             (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => DataType::Bool,
             (AggFunc::BitAnd | AggFunc::BitOr, Some(t @ (DataType::Int2 | DataType::Int4 | DataType::Int8))) => t.clone(),
-            (AggFunc::Variance { .. }, Some(DataType::Float8)) => DataType::Float8,
+            (AggFunc::Variance { .. }, Some(DataType::Float8 | DataType::Float4)) => DataType::Float8,
             (AggFunc::Variance { .. }, Some(DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric { .. })) => DataType::NUMERIC,
             (_, Some(t)) => {
                 return Err(DbError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", t.base_name()))
@@ -1601,6 +1659,10 @@ fn aggregate_kind(name: &str, star: bool) -> Option<AggFunc> {
         "max" => AggFunc::Max,
         "string_agg" => AggFunc::StringAgg,
         "array_agg" => AggFunc::ArrayAgg,
+        "json_agg" => AggFunc::JsonAgg(false),
+        "jsonb_agg" => AggFunc::JsonAgg(true),
+        "json_object_agg" => AggFunc::JsonObjectAgg(false),
+        "jsonb_object_agg" => AggFunc::JsonObjectAgg(true),
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "bit_and" => AggFunc::BitAnd,

@@ -51,9 +51,14 @@ pub fn bind_arith(
     right: Expr,
 ) -> std::result::Result<Result<Expr>, NotDateTime> {
     let (lt, rt) = (left.data_type(), right.data_type());
-    let temporal = |t: &DataType| is_time(t) || matches!(t, DataType::Interval | DataType::Date);
+    let temporal = |t: &DataType| {
+        is_time(t) || matches!(t, DataType::Interval | DataType::Date | DataType::Time(_))
+    };
     if !temporal(&lt) && !temporal(&rt) {
         return Err((left, right));
+    }
+    if matches!(lt, DataType::Time(_)) || matches!(rt, DataType::Time(_)) {
+        return Ok(bind_time_of_day_arith(op, left, right));
     }
     if lt == DataType::Date || rt == DataType::Date {
         return Ok(bind_date_arith(op, left, right));
@@ -108,6 +113,34 @@ fn bind_time_arith(op: Arith, l: Expr, r: Expr) -> Result<Expr> {
         (Arith::Mul, a, I) if numeric(a) => {
             coerce(l, &DataType::Float8).and_then(|l| call("interval_mul", vec![r, l], I))
         }
+        _ => Err(operator_error(&op_symbol(op), &lt, &rt)),
+    }
+}
+
+/// `time ± interval`, `interval + time`, `time - time` and `date + time` (a timestamp).
+fn bind_time_of_day_arith(op: Arith, l: Expr, r: Expr) -> Result<Expr> {
+    use DataType::{Date, Interval as I, Time, Unknown as U};
+    let (lt, rt) = (l.data_type(), r.data_type());
+    let time = Time(None);
+    match (op, &lt, &rt) {
+        (Arith::Sub, Time(_), Time(_) | U) => {
+            coerce(r, &time).and_then(|r| call("time_mi_time", vec![l, r], I))
+        }
+        (Arith::Add | Arith::Sub, Time(_), I | U) => {
+            let name = if op == Arith::Add {
+                "time_pl_interval"
+            } else {
+                "time_mi_interval"
+            };
+            coerce(r, &I).and_then(|r| call(name, vec![l, r], time))
+        }
+        (Arith::Add, I | U, Time(_)) => {
+            coerce(l, &I).and_then(|l| call("time_pl_interval", vec![r, l], time))
+        }
+        (Arith::Add, Date, Time(_)) => {
+            coerce(l, &Date).and_then(|l| call("date_pl_time", vec![l, r], DataType::Timestamp))
+        }
+        (Arith::Add, Time(_), Date) => call("date_pl_time", vec![r, l], DataType::Timestamp),
         _ => Err(operator_error(&op_symbol(op), &lt, &rt)),
     }
 }
@@ -186,6 +219,10 @@ pub fn bind_extract(field: &str, value: Expr) -> Result<Expr> {
         let field = Expr::Const(Value::Text(field.to_ascii_lowercase()), DataType::Text);
         return call("extract_date", vec![field, value], DataType::NUMERIC);
     }
+    if matches!(t, DataType::Time(_)) {
+        let field = Expr::Const(Value::Text(field.to_ascii_lowercase()), DataType::Text);
+        return call("extract_time", vec![field, value], DataType::NUMERIC);
+    }
     if !is_time(&value.data_type()) && value.data_type() != DataType::Interval {
         return Err(no_function(
             "pg_catalog.extract",
@@ -243,6 +280,9 @@ pub fn is_function(name: &str) -> bool {
             | "current_date"
             | "to_char"
             | "timezone"
+            | "localtime"
+            | "current_time"
+            | "make_time"
     )
 }
 
@@ -277,6 +317,31 @@ pub fn bind_call(name: &str, args: Vec<Expr>) -> Result<Expr> {
         ("current_date", []) => {
             let now = call("now", vec![], DataType::TimestampTz)?;
             Ok(Expr::Cast(Box::new(now), DataType::Date))
+        }
+        ("date_part", [unit, DataType::Time(_)]) if unit.is_string() => {
+            let unit = coerce(args.remove(0), &DataType::Text)?;
+            let extract = call(
+                "extract_time",
+                vec![unit, args.remove(0)],
+                DataType::NUMERIC,
+            )?;
+            Ok(Expr::Cast(Box::new(extract), DataType::Float8))
+        }
+        ("localtime", []) => {
+            let now = call("localtimestamp", vec![], DataType::Timestamp)?;
+            Ok(Expr::Cast(Box::new(now), DataType::Time(None)))
+        }
+        ("localtime", [DataType::Int2 | DataType::Int4]) => {
+            let precision = match args.remove(0) {
+                Expr::Const(value, _) => value.as_i64().unwrap_or(6).clamp(0, 6) as u32,
+                _ => return Err(missing()),
+            };
+            let now = call("localtimestamp", vec![], DataType::Timestamp)?;
+            Ok(Expr::Cast(Box::new(now), DataType::Time(Some(precision))))
+        }
+        ("current_time", _) => Err(super::expr::timetz_unsupported()),
+        ("make_time", [DataType::Int4, DataType::Int4, DataType::Float8]) => {
+            call(name, args, DataType::Time(None))
         }
         ("date_part", [unit, DataType::Date]) if unit.is_string() => {
             let unit = coerce(args.remove(0), &DataType::Text)?;
@@ -459,6 +524,11 @@ pub fn eval(name: &str, args: &[Value]) -> Option<Result<Value>> {
             | "date_pli"
             | "date_mii"
             | "date_mi"
+            | "time_mi_time"
+            | "time_pl_interval"
+            | "time_mi_interval"
+            | "date_pl_time"
+            | "extract_time"
     ) || is_function(name);
     if !known {
         return None;
@@ -511,6 +581,11 @@ fn eval_known(name: &str, args: &[Value]) -> Result<Value> {
         "extract" => Value::Numeric(extract(&text(0), &args[1])?),
         "extract_date" => extract_date(&text(0), &args[1])?.map_or(Value::Null, Value::Numeric),
         "date_pli" | "date_mii" | "date_mi" => date_arith(name, &args[0], &args[1])?,
+        "time_mi_time" | "time_pl_interval" | "time_mi_interval" | "date_pl_time" => {
+            time_of_day_arith(name, &args[0], &args[1])?
+        }
+        "extract_time" => Value::Numeric(extract_time(&text(0), &args[1])?),
+        "make_time" => make_time(&args[0], &args[1], float(2))?,
         "date_part" => {
             let number = extract(&text(0), &args[1])?;
             Value::Float8(number.to_f64())
@@ -647,6 +722,73 @@ fn date_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
             Ok(Value::Date(date::checked(i64::from(*day) + delta)?))
         }
     }
+}
+
+/// `date.c`'s arithmetic on `time`.
+fn time_of_day_arith(name: &str, left: &Value, right: &Value) -> Result<Value> {
+    use crate::types::time;
+    Ok(match (name, left, right) {
+        ("time_mi_time", Value::Time(a), Value::Time(b)) => {
+            Value::Interval(Interval::from_micros(a - b))
+        }
+        ("time_pl_interval", Value::Time(t), Value::Interval(span)) => {
+            Value::Time(time::plus_interval(*t, span))
+        }
+        ("time_mi_interval", Value::Time(t), Value::Interval(span)) => {
+            Value::Time(time::plus_interval(*t, &span.checked_neg()?))
+        }
+        ("date_pl_time", Value::Date(day), Value::Time(t)) => {
+            let midnight = crate::types::date::to_timestamp(*day)?;
+            if !crate::types::is_finite_timestamp(midnight) {
+                return Ok(Value::Timestamp(midnight));
+            }
+            Value::Timestamp(valid(midnight + t)?)
+        }
+        _ => return Err(DbError::internal(format!("{name}: bad arguments"))),
+    })
+}
+
+/// `make_time(hour, min, sec)`, with `date.c`'s range check and message.
+fn make_time(hour: &Value, minute: &Value, second: f64) -> Result<Value> {
+    let (hour, minute) = (hour.as_i64().unwrap_or(0), minute.as_i64().unwrap_or(0));
+    let out_of_range = hour < 0
+        || !(0..=59).contains(&minute)
+        || !(0.0..=60.0).contains(&second)
+        || hour > 24
+        || (hour == 24 && (minute > 0 || second > 0.0));
+    if out_of_range {
+        let seconds = crate::types::float::format_g(second, 6);
+        let padded = if second.abs() < 10.0 && second >= 0.0 {
+            format!("0{seconds}")
+        } else {
+            seconds
+        };
+        return Err(DbError::new(
+            code::DATETIME_FIELD_OVERFLOW,
+            format!("time field value out of range: {hour}:{minute:02}:{padded}"),
+        ));
+    }
+    let micros = (hour * 60 + minute) * 60 * 1_000_000 + (second * 1e6).round_ties_even() as i64;
+    Ok(Value::Time(micros))
+}
+
+/// `extract(field from time)`: the clock's fields and its seconds since midnight.
+fn extract_time(name: &str, value: &Value) -> Result<Numeric> {
+    const TYPE: &str = "time without time zone";
+    let Value::Time(micros) = value else {
+        return Err(DbError::internal("extract_time: not a time"));
+    };
+    let found = field(name).ok_or_else(|| unit_error_for(name, TYPE, false))?;
+    let in_minute = i128::from(micros % interval::USECS_PER_MINUTE);
+    Ok(match found {
+        Field::Epoch => Numeric::from_scaled(i128::from(*micros), 6),
+        Field::Unit(Unit::Microsecond) => Numeric::from_scaled(in_minute, 0),
+        Field::Unit(Unit::Millisecond) => Numeric::from_scaled(in_minute, 3),
+        Field::Unit(Unit::Second) => Numeric::from_scaled(in_minute, 6),
+        Field::Unit(Unit::Minute) => num(micros / interval::USECS_PER_MINUTE % 60),
+        Field::Unit(Unit::Hour) => num(micros / interval::USECS_PER_HOUR),
+        _ => return Err(unit_error_for(name, TYPE, true)),
+    })
 }
 
 /// `extract(field from date)`: a date's fields; its epoch and Julian day are whole numbers.

@@ -81,12 +81,16 @@ impl Executor<'_> {
         Ok(())
     }
 
-    pub(super) fn create_storage(&mut self, relfilenode: u32) -> Result<()> {
+    /// A new relation file. An unlogged relation's is an init fork, the one thing about it
+    /// the WAL carries.
+    pub(super) fn create_storage(&mut self, relfilenode: u32, unlogged: bool) -> Result<()> {
         let xid = self.db.assign_xid(self.session)?;
-        self.db.log(
-            xid,
-            RecordBody::Storage(StorageRecord::Create(locator(relfilenode))),
-        )?;
+        let file = locator(relfilenode);
+        let record = match unlogged {
+            true => StorageRecord::CreateInit(file),
+            false => StorageRecord::Create(file),
+        };
+        self.db.log(xid, RecordBody::Storage(record))?;
         self.db
             .xact_mut(self.session)
             .created_mut()
@@ -104,11 +108,6 @@ impl Executor<'_> {
                 "temporary tables are not supported by pgplay yet",
             ));
         }
-        if create.unlogged {
-            return Err(DbError::feature_not_supported(
-                "unlogged tables are not supported by pgplay yet",
-            ));
-        }
         if self.catalog.relation_exists(&name) {
             if create.if_not_exists {
                 self.notices.push(notice(format!(
@@ -124,6 +123,11 @@ impl Executor<'_> {
             ));
         }
         if let Some(query) = &create.query {
+            if create.unlogged {
+                return Err(DbError::feature_not_supported(
+                    "CREATE UNLOGGED TABLE ... AS is not supported by pgplay yet",
+                ));
+            }
             return self.create_table_as(create, query);
         }
         let table_oid = self.db.new_oid()?;
@@ -131,9 +135,9 @@ impl Executor<'_> {
         let taken = self.catalog.constraint_names();
         let checks = name_checks(&name, &spec.columns, &spec.checks, &taken)?;
         self.lock_relation(table_oid)?;
-        self.create_storage(table_oid)?;
+        self.create_storage(table_oid, create.unlogged)?;
         self.create_serial_sequences(&name, table_oid, &mut spec)?;
-        self.insert_table_rows(table_oid, &name, &spec.columns)?;
+        self.insert_table_rows(table_oid, &name, &spec.columns, create.unlogged)?;
         let new_table = TableDef {
             oid: table_oid,
             name: name.clone(),
@@ -174,7 +178,9 @@ impl Executor<'_> {
             let column = &mut spec.columns[index];
             let sequence_name = format!("{table}_{}_seq", column.name);
             let bigint = column.data_type == crate::types::DataType::Int8;
-            self.create_sequence(&sequence_name, Some((table_oid, column.attnum)), bigint)?;
+            let unlogged = self.is_unlogged(&locator(table_oid));
+            let owner = Some((table_oid, column.attnum));
+            self.create_sequence(&sequence_name, owner, bigint, unlogged)?;
             column.default = Some(format!("nextval('{sequence_name}'::regclass)"));
         }
         Ok(())
@@ -187,6 +193,7 @@ impl Executor<'_> {
         table_oid: u32,
         name: &str,
         columns: &[ColumnDef],
+        unlogged: bool,
     ) -> Result<()> {
         self.insert_catalog_row(
             PG_CLASS,
@@ -197,6 +204,7 @@ impl Executor<'_> {
                 Value::Text("r".into()),
                 Value::Oid(table_oid),
                 Value::Int2(columns.len() as i16),
+                persistence(unlogged),
             ],
         )?;
         for column in columns {
@@ -316,7 +324,7 @@ impl Executor<'_> {
                 "relation \"{name}\" already exists, skipping"
             )));
         } else {
-            self.create_sequence(&name, None, true)?;
+            self.create_sequence(&name, None, true, false)?;
         }
         self.db.xact_mut(self.session).catalog_changed = true;
         Ok(Outcome::Command {
@@ -329,6 +337,7 @@ impl Executor<'_> {
         name: &str,
         owner: Option<(u32, i16)>,
         bigint: bool,
+        unlogged: bool,
     ) -> Result<()> {
         if self.catalog.relation_exists(name) {
             return Err(DbError::new(
@@ -337,7 +346,7 @@ impl Executor<'_> {
             ));
         }
         let sequence_oid = self.db.new_oid()?;
-        self.create_storage(sequence_oid)?;
+        self.create_storage(sequence_oid, unlogged)?;
         let xid = self.db.assign_xid(self.session)?;
         let record = SequenceRecord::Log {
             relation: locator(sequence_oid),
@@ -356,6 +365,7 @@ impl Executor<'_> {
                 Value::Text("S".into()),
                 oid(sequence_oid),
                 Value::Int2(3),
+                persistence(unlogged),
             ],
         )?;
         let (type_oid, max) = if bigint {
@@ -512,7 +522,7 @@ impl Executor<'_> {
             self.refuse_truncate_referenced(&table, &truncating)?;
             self.lock_relation(table.oid)?;
             let new_relfilenode = self.db.new_oid()?;
-            self.create_storage(new_relfilenode)?;
+            self.create_storage(new_relfilenode, self.is_unlogged(&table.locator))?;
             let row = self
                 .catalog
                 .rows_of(PG_CLASS)
@@ -907,4 +917,9 @@ impl TableSpec {
         });
         Ok(())
     }
+}
+
+/// `pg_class.relpersistence`: `u` for an unlogged relation, `p` for a permanent one.
+pub(super) fn persistence(unlogged: bool) -> Value {
+    Value::Text(if unlogged { "u" } else { "p" }.into())
 }

@@ -169,6 +169,11 @@ pub enum AggFunc {
     /// Hypothetical-set aggregates: where the direct argument (in `delimiter`) would rank among
     /// the WITHIN GROUP values (in `order`; NULLs count).
     Hypothetical(Hypothetical),
+    /// `json_agg` (false) and `jsonb_agg` (true).
+    JsonAgg(bool),
+    /// `json_object_agg` and `jsonb_object_agg`: the key is the argument, the value rides in
+    /// `delimiter`.
+    JsonObjectAgg(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -377,6 +382,12 @@ pub fn eval(expr: &Expr, row: &Row<'_>, host: &mut dyn Host) -> Result<Value> {
         }
         Expr::Negate(a, t) => {
             let value = eval(a, row, host)?;
+            // Floats negate their sign bit: -(0::real) is -0.
+            match value {
+                Value::Float8(f) => return Ok(Value::Float8(-f)),
+                Value::Float4(f) => return Ok(Value::Float4(-f)),
+                _ => {}
+            }
             arith(
                 Arith::Sub,
                 &cast(Value::Int4(0), &DataType::Int4, t)?,
@@ -654,6 +665,7 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
             };
             Ok(Value::Float8(value))
         }
+        DataType::Float4 => float4_arith(op, a, b),
         _ => {
             let (x, y) = (
                 a.as_numeric().unwrap_or_else(Numeric::zero),
@@ -671,12 +683,48 @@ pub fn arith(op: Arith, a: &Value, b: &Value, result: &DataType) -> Result<Value
     }
 }
 
+/// `float4pl` and its siblings: computed exactly in double, then rounded to real, with
+/// PostgreSQL's overflow and underflow checks.
+fn float4_arith(op: Arith, a: &Value, b: &Value) -> Result<Value> {
+    let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+    let value = match op {
+        Arith::Add => x + y,
+        Arith::Sub => x - y,
+        Arith::Mul => x * y,
+        Arith::Div | Arith::Mod if y == 0.0 => return Err(DbError::division_by_zero()),
+        Arith::Div => x / y,
+        Arith::Mod => x % y,
+    };
+    let narrow = value as f32;
+    let range = |what: &str| {
+        DbError::new(
+            code::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("value out of range: {what}"),
+        )
+    };
+    if narrow.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err(range("overflow"));
+    }
+    if narrow == 0.0
+        && matches!(op, Arith::Mul | Arith::Div)
+        && x != 0.0
+        && y.is_finite()
+        && y != 0.0
+    {
+        return Err(range("underflow"));
+    }
+    Ok(Value::Float4(narrow))
+}
+
 /// The common type of two operands for arithmetic or comparison, if any.
 pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
     use DataType::*;
     match (a, b) {
         (Unknown, Unknown) => Some(Text),
         (Unknown, other) | (other, Unknown) => Some(other.without_modifier()),
+        // real with another number is double precision, as PostgreSQL resolves its operators.
+        (Float4, Float4) => Some(Float4),
+        (Float4, _) | (_, Float4) if a.is_numeric() && b.is_numeric() => Some(Float8),
         _ if a.is_numeric() && b.is_numeric() => Some(
             if a.numeric_rank() >= b.numeric_rank() {
                 a
@@ -690,6 +738,7 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
             Some(if a == b { a.clone() } else { TimestampTz })
         }
         (Date, Timestamp | TimestampTz) => Some(b.clone()),
+        (Time(_), Time(_)) => Some(Time(None)),
         (Timestamp | TimestampTz, Date) => Some(a.clone()),
         (Array(x), Array(y)) if x.without_modifier() == y.without_modifier() => {
             Some(a.without_modifier())
@@ -722,6 +771,9 @@ pub fn operator_error(op: &str, a: &DataType, b: &DataType) -> DbError {
 
 /// Binds a binary operator to typed operands.
 pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr> {
+    if super::json::is_json_operator(op, &left.data_type(), &right.data_type()) {
+        return super::json::bind_operator(op, left, right);
+    }
     let (lt, rt) = (left.data_type(), right.data_type());
     let symbol = op.to_string();
     match op {
@@ -735,6 +787,9 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             })
         }
         BinaryOperator::StringConcat => {
+            if let Some(bound) = super::bytea::bind_concat(&left, &right) {
+                return bound;
+            }
             if let Some(bound) = super::arrays::bind_concat(left.clone(), right.clone()) {
                 return bound;
             }
@@ -848,7 +903,7 @@ pub fn bind_binary(op: &BinaryOperator, left: Expr, right: Expr) -> Result<Expr>
             super::arrays::bind_containment(&symbol, left, right)
         }
         other => Err(DbError::feature_not_supported(format!(
-            "operator {other} is not supported by pgplay"
+            "operator {other} is not supported by pgplay yet"
         ))),
     }
 }
@@ -897,7 +952,7 @@ pub fn bind_unary(op: &UnaryOperator, operand: Expr) -> Result<Expr> {
         }
         UnaryOperator::Plus => Ok(operand),
         other => Err(DbError::feature_not_supported(format!(
-            "operator {other} is not supported by pgplay"
+            "operator {other} is not supported by pgplay yet"
         ))),
     }
 }
@@ -935,13 +990,21 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             ast::ExactNumberInfo::Precision(p) => numeric_typmod(*p, 0)?,
             ast::ExactNumberInfo::PrecisionAndScale(p, s) => numeric_typmod(*p, *s)?,
         },
-        T::DoublePrecision | T::Float8 | T::Double(_) | T::Real | T::Float4 => DataType::Float8,
+        T::DoublePrecision | T::Float8 | T::Double(_) => DataType::Float8,
+        T::Real | T::Float4 => DataType::Float4,
+        T::Float(info) => float_typmod(info)?,
+        T::Time(precision, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            DataType::Time(precision.map(|p| p.min(6) as u32))
+        }
+        T::Time(..) => return Err(timetz_unsupported()),
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
             DataType::TimestampTz
         }
         T::Timestamp(_, _) => DataType::Timestamp,
         T::Interval { .. } => DataType::Interval,
         T::Date => DataType::Date,
+        T::Uuid => DataType::Uuid,
+        T::Bytea => DataType::Bytea,
         T::Regclass => DataType::Text,
         // `integer[]`, `integer[][]`, `integer[3]`, `integer ARRAY`: one array type, as in
         // PostgreSQL, which ignores the declared sizes and dimensions.
@@ -959,6 +1022,12 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
             "smallserial" | "serial2" => DataType::Int2,
             "int" | "int4" => DataType::Int4,
             "float8" => DataType::Float8,
+            "float4" => DataType::Float4,
+            "timetz" => return Err(timetz_unsupported()),
+            "uuid" => DataType::Uuid,
+            "bytea" => DataType::Bytea,
+            "json" => DataType::Json,
+            "jsonb" => DataType::Jsonb,
             other => {
                 return Err(DbError::new(
                     code::UNDEFINED_OBJECT,
@@ -966,12 +1035,39 @@ pub fn bind_type(data_type: &ast::DataType) -> Result<DataType> {
                 ))
             }
         },
+        T::JSON => DataType::Json,
+        T::JSONB => DataType::Jsonb,
         other => {
             return Err(DbError::feature_not_supported(format!(
                 "type {other} is not supported by pgplay"
             )))
         }
     })
+}
+
+/// `float` and `float(p)`: real up to 24 bits, double precision up to 53 (PostgreSQL's grammar).
+fn float_typmod(info: &ast::ExactNumberInfo) -> Result<DataType> {
+    let bits = match info {
+        ast::ExactNumberInfo::None => return Ok(DataType::Float8),
+        ast::ExactNumberInfo::Precision(p) | ast::ExactNumberInfo::PrecisionAndScale(p, _) => *p,
+    };
+    match bits {
+        0 => Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "precision for type float must be at least 1 bit",
+        )),
+        1..=24 => Ok(DataType::Float4),
+        25..=53 => Ok(DataType::Float8),
+        _ => Err(DbError::new(
+            code::INVALID_PARAMETER_VALUE,
+            "precision for type float must be less than 54 bits",
+        )),
+    }
+}
+
+/// `time with time zone` (timetz), which pgplay does not have.
+pub fn timetz_unsupported() -> DbError {
+    DbError::feature_not_supported("type time with time zone is not supported by pgplay yet")
 }
 
 /// `numeric(p, s)` with PostgreSQL 15's bounds (`numerictypmodin`).

@@ -45,6 +45,7 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
                 | DataType::Int8
                 | DataType::Float8
                 | DataType::Numeric { .. }
+                | DataType::Float4
         )
     };
     let string = |t: &DataType| {

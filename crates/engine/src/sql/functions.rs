@@ -95,6 +95,8 @@ const SYSTEM: &[(&str, &[DataType], DataType)] = &[
         &[DataType::Int4, DataType::Int8],
         DataType::Bool,
     ),
+    ("gen_random_uuid", &[], DataType::Uuid),
+    ("random", &[], DataType::Float8),
 ];
 
 /// How many of a system function's parameters may be left out (they have defaults).
@@ -257,6 +259,12 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
     if super::arrays::is_function(name) {
         return super::arrays::bind_call(name, args);
     }
+    if let Some(bound) = super::bytea::bind_call(name, &args) {
+        return bound;
+    }
+    if super::json::is_function(name) {
+        return super::json::bind_call(name, args);
+    }
     let first = args.first().map(Expr::data_type);
     let call = |args: Vec<Expr>, data_type: DataType| {
         Ok(Expr::Call {
@@ -266,6 +274,13 @@ fn bind_implemented(name: &str, args: Vec<Expr>) -> Result<Expr> {
         })
     };
     match (name, args.len()) {
+        ("repeat", 2) => {
+            let mut args = args;
+            let count = coerce(args.pop().expect("two"), &DataType::Int4)?;
+            let text = coerce(args.pop().expect("two"), &DataType::Text)?;
+            call(vec![text, count], DataType::Text)
+        }
+        ("replace", 3) => call(coerce_all(args, &DataType::Text)?, DataType::Text),
         ("lower" | "upper" | "btrim" | "ltrim" | "rtrim" | "md5", 1)
             if first.as_ref().is_some_and(DataType::is_string) =>
         {
@@ -405,6 +420,8 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
     if let Some(value) = super::datetime::eval(name, args)
         .or_else(|| super::admin::eval(name, args))
         .or_else(|| super::arrays::eval(name, args))
+        .or_else(|| super::bytea::eval(name, args))
+        .or_else(|| super::json::eval(name, args))
     {
         return value;
     }
@@ -425,7 +442,17 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
             Value::Int4(text(0).chars().count() as i32)
         }
         "octet_length" => Value::Int4(text(0).len() as i32),
+        "md5" => Value::Text(super::bytea::md5_hex(text(0).as_bytes())),
         "concat" => Value::Text(args.iter().filter_map(Value::to_text).collect()),
+        "repeat" => repeat(&text(0), args[1].as_i64().unwrap_or(0))?,
+        "replace" => {
+            let from = text(1);
+            if from.is_empty() {
+                Value::Text(text(0))
+            } else {
+                Value::Text(text(0).replace(&from, &text(2)))
+            }
+        }
         "pg_lsn_pli" | "pg_lsn_mii" => {
             let (Value::PgLsn(lsn), Some(delta)) = (&args[0], args[1].as_numeric()) else {
                 return Ok(Value::Null);
@@ -464,6 +491,7 @@ pub fn call(name: &str, args: &[Value], host: &mut dyn Host) -> Result<Value> {
                     .ok_or_else(|| DbError::out_of_range("bigint"))?,
             ),
             Value::Float8(v) => Value::Float8(v.abs()),
+            Value::Float4(v) => Value::Float4(v.abs()),
             other => Value::Numeric(other.as_numeric().unwrap_or_else(Numeric::zero).abs()),
         },
         "round" | "trunc" | "ceil" | "ceiling" | "floor" => round_like(name, args)?,
@@ -762,6 +790,15 @@ mod catalog_tests {
             "array_agg",
         ]);
         names.extend(super::super::arrays::FUNCTIONS.iter().copied());
+        names.extend([
+            "repeat",
+            "replace",
+            "row_to_json",
+            "json_agg",
+            "jsonb_object_agg",
+        ]);
+        names.extend(super::super::json::FUNCTIONS.iter().copied());
+        names.extend(super::super::json::SET_RETURNING.iter().copied());
         for name in names {
             assert!(
                 SQL_SYNTAX.contains(&name) || !catalog.named(name).is_empty(),
@@ -782,6 +819,9 @@ mod catalog_tests {
             "date_trunc",
             "array_length",
             "array_append",
+            "to_jsonb",
+            "jsonb_set",
+            "repeat",
         ] {
             assert!(names.contains(&name), "{name} not counted: {names:?}");
         }
@@ -858,4 +898,21 @@ mod catalog_tests {
             "function bool_and(boolean) is not supported by pgplay yet"
         );
     }
+}
+
+/// `repeat(text, n)`: PostgreSQL refuses a result past its 1 GB allocation limit (54000);
+/// pgplay also refuses one past what a node may hold in memory (53200).
+fn repeat(text: &str, count: i64) -> Result<Value> {
+    let count = count.max(0) as u64;
+    let bytes = (text.len() as u64).saturating_mul(count);
+    if bytes >= 0x3FFF_FFFF {
+        return Err(DbError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            "requested length too large",
+        ));
+    }
+    if bytes > crate::workmem::MEMORY_CAPACITY {
+        return Err(DbError::new(code::OUT_OF_MEMORY, "out of memory"));
+    }
+    Ok(Value::Text(text.repeat(count as usize)))
 }

@@ -6,7 +6,7 @@
 //! row version then inserts one key (`INSERT_LEAF`, splits and new roots as
 //! they come). A standby therefore gets the index by replaying, and uses it.
 
-use pgplay_wal::btree::{BtreeMeta, IndexTuple, P_NONE};
+use pgplay_wal::btree::IndexTuple;
 use pgplay_wal::{RecordBody, XlogRecord};
 use sqlparser::ast;
 
@@ -159,7 +159,8 @@ impl Executor<'_> {
             unique,
             primary,
         };
-        self.create_index_storage(oid)?;
+        let unlogged = self.is_unlogged(&table.locator);
+        self.create_index_storage(oid, unlogged)?;
         self.lock_relation(oid)?;
         self.insert_catalog_row(
             PG_CLASS,
@@ -170,6 +171,7 @@ impl Executor<'_> {
                 Value::Text("i".into()),
                 Value::Oid(oid),
                 Value::Int2(columns.len() as i16),
+                super::ddl::persistence(unlogged),
             ],
         )?;
         let attnums: Vec<i64> = columns
@@ -193,12 +195,14 @@ impl Executor<'_> {
         Ok(index)
     }
 
-    fn create_index_storage(&mut self, relfilenode: u32) -> Result<()> {
+    fn create_index_storage(&mut self, relfilenode: u32, unlogged: bool) -> Result<()> {
         let xid = self.db.assign_xid(self.session)?;
-        self.db.log(
-            xid,
-            RecordBody::Storage(pgplay_wal::StorageRecord::Create(locator(relfilenode))),
-        )?;
+        let file = locator(relfilenode);
+        let record = match unlogged {
+            true => pgplay_wal::StorageRecord::CreateInit(file),
+            false => pgplay_wal::StorageRecord::Create(file),
+        };
+        self.db.log(xid, RecordBody::Storage(record))?;
         self.db
             .xact_mut(self.session)
             .created_mut()
@@ -264,19 +268,7 @@ impl Executor<'_> {
                 )));
             }
         }
-        let meta = BtreeMeta {
-            root: P_NONE,
-            level: 0,
-            key_types: index
-                .columns
-                .iter()
-                .map(|i| {
-                    let t = &table.columns[*i].data_type;
-                    (t.oid(), t.typmod())
-                })
-                .collect(),
-            descending: index.descending.clone(),
-        };
+        let meta = index.empty_meta(table);
         let tuples = entries.into_iter().map(|e| e.1).collect();
         let xid = self.db.assign_xid(self.session)?;
         for (block, image) in btree::build_images(meta, tuples) {
@@ -436,7 +428,7 @@ impl Executor<'_> {
     /// Gives an index a new, empty file built afresh from the heap (TRUNCATE, REINDEX).
     pub(super) fn rebuild_index(&mut self, table: &TableDef, index: &IndexDef) -> Result<()> {
         let new_relfilenode = self.db.new_oid()?;
-        self.create_index_storage(new_relfilenode)?;
+        self.create_index_storage(new_relfilenode, self.is_unlogged(&table.locator))?;
         let row = self
             .catalog
             .rows_of(PG_CLASS)

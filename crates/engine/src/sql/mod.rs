@@ -9,6 +9,7 @@ mod alter;
 pub(crate) mod alter_column;
 mod arrays;
 pub mod bind;
+mod bytea;
 mod check;
 mod create_as;
 mod datetime;
@@ -18,6 +19,7 @@ pub mod expr;
 mod foreign_key;
 pub mod functions;
 mod index;
+pub mod json;
 mod lock_table;
 pub mod plan;
 pub mod query;
@@ -35,13 +37,14 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{TokenWithSpan, Tokenizer};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, TableDef};
 use crate::database::{ColumnInfo, Database, Outcome, SessionId, StatementResult};
 use crate::error::{code, DbError, Result};
 use crate::heap::ItemPointer;
 use crate::mvcc::Snapshot;
 use crate::types::{DataType, Value};
 use expr::Host;
+use pgplay_wal::RelFileLocator;
 
 /// Runs one or more `;`-separated statements, stopping at the first error.
 pub fn execute(db: &mut Database, session: SessionId, sql: &str) -> Vec<StatementResult> {
@@ -296,11 +299,45 @@ fn parse_bounded(sql: &str, tokens: Option<Vec<TokenWithSpan>>) -> Result<Vec<St
         Some(tokens) => Ok(parser.with_tokens_with_locations(tokens)),
         None => parser.try_with_sql(sql),
     }
-    .and_then(|mut parser| parser.parse_statements())
+    .and_then(|mut parser| parse_statements(&mut parser))
     .map_err(|error| match error {
         ParserError::RecursionLimitExceeded => crate::stack::depth_exceeded(),
         other => parse_error(sql, &other.to_string()),
     })
+}
+
+/// sqlparser's `parse_statements`, plus PostgreSQL's `TABLE name` as a statement of its own:
+/// sqlparser reads `TABLE t` only inside a query (`... UNION TABLE t`), not where a statement
+/// starts, so a statement starting with TABLE is read as a query.
+fn parse_statements(
+    parser: &mut Parser<'_>,
+) -> std::result::Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let mut statements = Vec::new();
+    let mut expecting_delimiter = false;
+    loop {
+        while parser.consume_token(&Token::SemiColon) {
+            expecting_delimiter = false;
+        }
+        match &parser.peek_token_ref().token {
+            Token::EOF => return Ok(statements),
+            Token::Word(word) if expecting_delimiter && word.keyword == Keyword::END => {
+                return Ok(statements)
+            }
+            _ => {}
+        }
+        if expecting_delimiter {
+            return parser.expected("end of statement", parser.peek_token());
+        }
+        let statement = if parser.peek_keyword(Keyword::TABLE) {
+            Statement::Query(parser.parse_query()?)
+        } else {
+            parser.parse_statement()?
+        };
+        statements.push(statement);
+        expecting_delimiter = true;
+    }
 }
 
 fn parse_alter_system(sql: &str) -> Result<Parsed> {
@@ -744,8 +781,16 @@ fn execute_one(db: &mut Database, session: SessionId, parsed: Parsed) -> Stateme
     db.lock_request = None;
     let zone = db.setting(session, "TimeZone");
     let now = db.now;
+    let bytea_output = db.setting(session, "bytea_output");
+    let extra_float_digits = db.setting(session, "extra_float_digits");
     let mut outcome = crate::types::zone::with_session_zone(&zone, || {
-        crate::types::zone::with_statement_now(now, || run(db, session, parsed, &mut notices))
+        crate::types::bytea::with_output(&bytea_output, || {
+            crate::types::float::with_extra_digits(&extra_float_digits, || {
+                crate::types::zone::with_statement_now(now, || {
+                    run(db, session, parsed, &mut notices)
+                })
+            })
+        })
     });
     db.interrupts.finish_statement();
     report_temp_files(db);
@@ -951,6 +996,54 @@ fn write_command(statement: &Statement) -> Option<(&'static str, bool)> {
 }
 
 impl Executor<'_> {
+    /// Whether `file` belongs to an unlogged relation (it has an init fork).
+    pub(crate) fn is_unlogged(&self, file: &RelFileLocator) -> bool {
+        self.db.data.storage.unlogged.contains(file)
+    }
+
+    /// `SELECT * FROM a_sequence`: its one row, as its file holds it (a standby sees the
+    /// value logged ahead, as PostgreSQL's does).
+    fn sequence_row(
+        &self,
+        file: RelFileLocator,
+    ) -> Result<(Vec<(String, DataType)>, Vec<Vec<Value>>)> {
+        if self.db.in_recovery && self.is_unlogged(&file) {
+            return Err(DbError::feature_not_supported(
+                "cannot access temporary or unlogged relations during recovery",
+            ));
+        }
+        let state = self
+            .db
+            .data
+            .storage
+            .sequences
+            .get(&file)
+            .cloned()
+            .unwrap_or_default();
+        let columns = vec![
+            ("last_value".to_string(), DataType::Int8),
+            ("log_cnt".to_string(), DataType::Int8),
+            ("is_called".to_string(), DataType::Bool),
+        ];
+        let row = vec![
+            Value::Int8(state.last_value),
+            Value::Int8(state.log_cnt),
+            Value::Bool(state.is_called),
+        ];
+        Ok((columns, vec![row]))
+    }
+
+    /// An unlogged table has no rows on a server in recovery (they never reached its WAL),
+    /// so PostgreSQL's planner refuses to read it there.
+    pub(crate) fn check_readable(&self, table: &TableDef) -> Result<()> {
+        if self.db.in_recovery && self.is_unlogged(&table.locator) {
+            return Err(DbError::feature_not_supported(
+                "cannot access temporary or unlogged relations during recovery",
+            ));
+        }
+        Ok(())
+    }
+
     /// PostgreSQL refuses writes before it looks at their objects: a
     /// standby names the command even for statements pgplay cannot run.
     fn refuse_if_read_only(&self, statement: &Statement) -> Result<()> {
@@ -1257,6 +1350,9 @@ impl Executor<'_> {
             }
             if let Some(view) = crate::vacuum::view(self.db, &self.catalog, name) {
                 return Ok(view);
+            }
+            if let Some(sequence) = self.catalog.sequences.get(name) {
+                return self.sequence_row(sequence.locator);
             }
         }
         let table = self

@@ -112,6 +112,8 @@ fn type_column_name(data_type: &ast::DataType) -> String {
         Ok(DataType::Bool) => "bool".into(),
         Ok(DataType::Numeric { .. }) => "numeric".into(),
         Ok(DataType::Float8) => "float8".into(),
+        Ok(DataType::Float4) => "float4".into(),
+        Ok(DataType::Time(_)) => "time".into(),
         Ok(DataType::Varchar(_)) => "varchar".into(),
         Ok(DataType::Timestamp) => "timestamp".into(),
         Ok(DataType::TimestampTz) => "timestamptz".into(),

@@ -159,6 +159,7 @@ impl Executor<'_> {
                 Value::Text("v".into()),
                 Value::Oid(0),
                 Value::Int2(columns.len() as i16),
+                super::ddl::persistence(false),
             ],
         )?;
         for (index, (column, data_type)) in columns.iter().enumerate() {

@@ -93,13 +93,10 @@ impl Node {
                 "must be superuser or replication role to start walsender".to_string(),
             ));
         }
-        let same_role = self.senders.values().filter(|s| s.user == user).count();
-        if role.connection_limit >= 0 && same_role >= role.connection_limit as usize {
-            return Err(fatal(
-                "53300",
-                format!("too many connections for role \"{user}\""),
-            ));
-        }
+        // A role's CONNECTION LIMIT does not apply to replication connections: PostgreSQL 15
+        // neither checks it for a walsender nor counts walsenders against it (a standby and a
+        // pg_basebackup as a role WITH CONNECTION LIMIT 1 both get in); max_wal_senders
+        // bounds them instead.
         let max = usize::try_from(self.setting_i64("max_wal_senders")).unwrap_or(0);
         if self.senders.len() >= max {
             return Err(fatal(

@@ -67,7 +67,12 @@ pub fn update(
         Some(arg) => eval(arg, &Row::plain(row), ex)?,
     };
     // array_agg keeps NULLs; every other aggregate skips them.
-    if value.is_null() && call.func != AggFunc::ArrayAgg {
+    if value.is_null()
+        && !matches!(
+            call.func,
+            AggFunc::ArrayAgg | AggFunc::JsonAgg(_) | AggFunc::JsonObjectAgg(_)
+        )
+    {
         return Ok(0);
     }
     let delimiter = match &call.delimiter {
@@ -95,6 +100,9 @@ pub fn update(
             let grows = call.func == AggFunc::StringAgg;
             let bytes = match (&value, &delimiter) {
                 _ if call.func == AggFunc::ArrayAgg => value_bytes(&value),
+                _ if matches!(call.func, AggFunc::JsonAgg(_) | AggFunc::JsonObjectAgg(_)) => {
+                    value_bytes(&value) + delimiter.as_ref().map_or(0, value_bytes)
+                }
                 (Value::Text(text), Some(Value::Text(d))) if grows => (text.len() + d.len()) as u64,
                 (Value::Text(text), _) if grows => text.len() as u64,
                 _ => 0,
@@ -177,6 +185,25 @@ fn accumulate(
             };
         }
         AggFunc::CountStar | AggFunc::Count => {}
+        AggFunc::JsonAgg(_) | AggFunc::JsonObjectAgg(_) => {
+            let arg_type = call
+                .arg
+                .as_ref()
+                .map_or(DataType::Text, crate::sql::expr::Expr::data_type);
+            let value_type = call
+                .delimiter
+                .as_ref()
+                .map_or(DataType::Text, crate::sql::expr::Expr::data_type);
+            let state_value = std::mem::replace(&mut state.value, Value::Null);
+            state.value = crate::sql::json::aggregate_step(
+                call.func,
+                state_value,
+                &value,
+                &arg_type,
+                delimiter.as_ref(),
+                &value_type,
+            )?;
+        }
         AggFunc::ArrayAgg => match &mut state.value {
             Value::Array(array) => {
                 crate::types::array::check_size(array.items.len() + 1)?;
@@ -398,6 +425,9 @@ fn finish_values(call: &AggCall, state: AggState) -> Result<Value> {
         },
         AggFunc::Min | AggFunc::Max | AggFunc::Sum | AggFunc::StringAgg | AggFunc::ArrayAgg => {
             state.value
+        }
+        AggFunc::JsonAgg(_) | AggFunc::JsonObjectAgg(_) => {
+            crate::sql::json::aggregate_finish(call.func, state.value)
         }
         AggFunc::Avg if call.data_type == DataType::Float8 => {
             Value::Float8(state.float_sum / state.count as f64)

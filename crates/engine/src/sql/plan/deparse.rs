@@ -82,12 +82,14 @@ impl Deparser {
                             args.iter().map(|a| self.expr(a, &inner)).collect()
                         }
                         super::srf::TableFunction::Scalar(e)
-                        | super::srf::TableFunction::Unnest { arg: e, .. } => {
+                        | super::srf::TableFunction::Unnest { arg: e, .. }
+                        | super::srf::TableFunction::Json { arg: e, .. } => {
                             vec![self.expr(e, &inner)]
                         }
                     };
                     let name = match call {
                         super::srf::TableFunction::Unnest { .. } => "unnest",
+                        super::srf::TableFunction::Json { name, .. } => name.as_str(),
                         _ => "generate_series",
                     };
                     labels.push(Label::computed(
@@ -369,6 +371,8 @@ impl Deparser {
             }
             Expr::Call { name, args, .. } => {
                 let args: Vec<String> = args.iter().map(|e| self.expr(e, inner)).collect();
+                // json functions carry their argument types after a NUL (`sql::json`).
+                let name = name.split('\u{0}').next().unwrap_or(name);
                 format!("{name}({})", args.join(", "))
             }
             Expr::Subquery(sub) => {

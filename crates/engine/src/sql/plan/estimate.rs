@@ -248,13 +248,14 @@ fn width(data_type: &DataType) -> u64 {
     match data_type {
         DataType::Bool | DataType::Char => 1,
         DataType::Int2 => 2,
-        DataType::Int4 | DataType::Oid => 4,
+        DataType::Int4 | DataType::Oid | DataType::Float4 => 4,
         DataType::Int8
         | DataType::Float8
         | DataType::Timestamp
         | DataType::TimestampTz
-        | DataType::PgLsn => 8,
-        DataType::Interval => 16,
+        | DataType::PgLsn
+        | DataType::Time(_) => 8,
+        DataType::Interval | DataType::Uuid => 16,
         DataType::Name => 64,
         _ => 32,
     }

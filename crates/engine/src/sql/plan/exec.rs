@@ -452,11 +452,10 @@ struct FunctionScan {
 impl Source for FunctionScan {
     fn next(&mut self, ex: &mut Executor<'_>) -> Result<Option<Row>> {
         ex.db.interrupts.check()?;
-        let Some(value) = self.series.as_mut().and_then(Series::next_value) else {
+        let Some(mut row) = self.series.as_mut().and_then(Series::next_row) else {
             return Ok(None);
         };
         self.count += 1;
-        let mut row = vec![value];
         if self.ordinality {
             row.push(Value::Int8(self.count));
         }

@@ -632,6 +632,7 @@ impl Printer {
                 let function = match call {
                     super::srf::TableFunction::Series { .. } => "generate_series".to_string(),
                     super::srf::TableFunction::Unnest { .. } => "unnest".to_string(),
+                    super::srf::TableFunction::Json { name, .. } => name.clone(),
                     super::srf::TableFunction::Scalar(super::super::expr::Expr::Call {
                         name,
                         ..

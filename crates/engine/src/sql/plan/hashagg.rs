@@ -187,6 +187,16 @@ impl Source for HashAggregate<'_> {
 
 /// A hash of a group key that equal keys share (as `types::compare` judges them equal:
 /// numerics at any scale, intervals of the same span). FNV-1a, so it is the same on every run.
+fn float_bits(f: f64) -> u64 {
+    if f == 0.0 {
+        0
+    } else if f.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        f.to_bits()
+    }
+}
+
 pub(super) fn hash_key(key: &[Value]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
@@ -200,7 +210,9 @@ pub(super) fn hash_key(key: &[Value]) -> u64 {
             Value::Null => feed(&[0]),
             Value::Numeric(n) => feed(&n.trim_scale().encode()),
             Value::Interval(i) => feed(&i.span().to_le_bytes()),
-            Value::Float8(f) => feed(&f.to_bits().to_le_bytes()),
+            // Equal floats hash alike: -0 as 0, every NaN as one.
+            Value::Float8(f) => feed(&float_bits(*f).to_le_bytes()),
+            Value::Float4(f) => feed(&float_bits(f64::from(*f)).to_le_bytes()),
             Value::Text(t) => feed(t.as_bytes()),
             other => match other.as_i64() {
                 Some(i) => feed(&i.to_le_bytes()),

@@ -137,7 +137,10 @@ impl<'p, 'e> Planner<'p, 'e> {
                     .as_ref()
                     .map(ident_name)
                     .unwrap_or_default();
-                let factor = self.plan_named(&name, None)?;
+                let schema = table.schema_name.as_ref().map(ident_name);
+                let factor = self
+                    .plan_named(&name, None)
+                    .map_err(|e| system_relation_error(e, schema.as_deref(), &name))?;
                 let exprs = (0..factor.scope.columns.len())
                     .map(|i| Expr::Column(i, factor.scope.columns[i].data_type.clone()))
                     .collect();
@@ -243,10 +246,7 @@ impl<'p, 'e> Planner<'p, 'e> {
                     .map(|i| i.span.start);
                 let at = at.and_then(|s| self.position(s));
                 self.plan_named(&object_name(name), alias.as_ref())
-                    .map_err(|e| match e.code {
-                        code::UNDEFINED_TABLE => e.with_position(at),
-                        _ => e,
-                    })
+                    .map_err(|e| relation_error(e, schema_of(name).as_deref(), name, at))
             }
             TableFactor::Table {
                 name,
@@ -356,6 +356,7 @@ impl<'p, 'e> Planner<'p, 'e> {
             return self.plan_view(&view, &qualifier, alias);
         }
         if let Some(table) = self.ex.catalog.table(name) {
+            self.ex.check_readable(table)?;
             let oid = table.oid;
             self.relations_read.insert(oid);
             // The table of SELECT ... FOR UPDATE/SHARE is locked in RowShareLock.
@@ -468,7 +469,9 @@ impl<'p, 'e> Planner<'p, 'e> {
                 "unnest of several arrays is not supported by pgplay yet",
             ));
         }
-        let (call, column) = if matches!(name, "generate_series" | "unnest") {
+        let set_returning = matches!(name, "generate_series" | "unnest")
+            || crate::sql::json::SET_RETURNING.contains(&name);
+        let (call, column) = if set_returning {
             (super::srf::bind(name, bound)?, name.to_string())
         } else if matches!(
             name,
@@ -481,11 +484,17 @@ impl<'p, 'e> Planner<'p, 'e> {
         };
         // A function returning one value names its column after the alias, as PostgreSQL does.
         let column = alias.map(|a| ident_name(&a.name)).unwrap_or(column);
-        let mut columns = vec![ScopeColumn::new(
-            Some(qualifier.clone()),
-            column,
-            call.data_type(),
-        )];
+        let mut columns = match call.named_columns() {
+            Some(named) => named
+                .iter()
+                .map(|(n, t)| ScopeColumn::new(Some(qualifier.clone()), n.clone(), t.clone()))
+                .collect(),
+            None => vec![ScopeColumn::new(
+                Some(qualifier.clone()),
+                column,
+                call.data_type(),
+            )],
+        };
         if ordinality {
             columns.push(ScopeColumn::new(
                 Some(qualifier.clone()),
@@ -1055,5 +1064,49 @@ impl Planner<'_, '_> {
         let planned = self.plan_from(from)?;
         check_full_joins(&planned.plan)?;
         Ok(planned)
+    }
+}
+
+/// The schema a relation's name was written with (`information_schema.tables`), if any.
+fn schema_of(name: &ast::ObjectName) -> Option<String> {
+    let parts = &name.0;
+    let schema = parts.len().checked_sub(2).and_then(|i| parts.get(i))?;
+    schema.as_ident().map(ident_name)
+}
+
+/// A FROM item's error, at the item's position: one of PostgreSQL's system relations that
+/// pgplay lacks is 0A000 rather than "does not exist".
+fn relation_error(
+    error: DbError,
+    schema: Option<&str>,
+    name: &ast::ObjectName,
+    at: Option<usize>,
+) -> DbError {
+    let error = system_relation_error(error, schema, &object_name(name));
+    match error.code {
+        code::UNDEFINED_TABLE | code::FEATURE_NOT_SUPPORTED => error.with_position(at),
+        _ => error,
+    }
+}
+
+/// `relation "information_schema.tables" is not supported by pgplay yet` where pgplay found no
+/// such relation but PostgreSQL has it (unqualified pg_catalog names are already answered so
+/// by [`DbError::undefined_table`]).
+fn system_relation_error(error: DbError, schema: Option<&str>, name: &str) -> DbError {
+    let Some(schema) = schema else {
+        return error;
+    };
+    let missing = error.code == code::UNDEFINED_TABLE
+        || error.message == crate::pg_relations::not_supported(None, name).message;
+    match missing {
+        true if crate::pg_relations::is_system_relation(Some(schema), name) => {
+            crate::pg_relations::not_supported(Some(schema), name)
+        }
+        // `public.pg_tables`: not where PostgreSQL keeps it.
+        true => DbError::new(
+            code::UNDEFINED_TABLE,
+            format!("relation \"{schema}.{name}\" does not exist"),
+        ),
+        false => error,
     }
 }

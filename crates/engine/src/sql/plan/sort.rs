@@ -512,6 +512,12 @@ fn tag(value: &Value) -> u8 {
         Value::Date(_) => 12,
         Value::PgLsn(_) => 13,
         Value::Array(_) => ARRAY_TAG,
+        Value::Uuid(_) => 15,
+        Value::Bytea(_) => 16,
+        Value::Float4(_) => 17,
+        Value::Time(_) => 18,
+        Value::Json(_) => 19,
+        Value::Jsonb(_) => 20,
     }
 }
 
@@ -532,6 +538,12 @@ fn tag_type(tag: u8) -> Result<Option<DataType>> {
         11 => DataType::Interval,
         12 => DataType::Date,
         13 => DataType::PgLsn,
+        15 => DataType::Uuid,
+        16 => DataType::Bytea,
+        17 => DataType::Float4,
+        18 => DataType::Time(None),
+        19 => DataType::Json,
+        20 => DataType::Jsonb,
         _ => return Err(DbError::internal("bad value in a temporary file")),
     }))
 }

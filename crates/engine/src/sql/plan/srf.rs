@@ -21,6 +21,13 @@ pub enum TableFunction {
     Scalar(Expr),
     /// `unnest(array)`: a row per element; `data_type` is the element type.
     Unnest { arg: Expr, data_type: DataType },
+    /// `json(b)_each[_text]`, `json(b)_array_elements[_text]`, `json(b)_object_keys`: rows of
+    /// `columns` (two for `_each`, which a select list shows as a record).
+    Json {
+        name: String,
+        arg: Expr,
+        columns: Vec<(String, DataType)>,
+    },
 }
 
 impl TableFunction {
@@ -29,13 +36,28 @@ impl TableFunction {
             TableFunction::Series { data_type, .. } => data_type.clone(),
             TableFunction::Scalar(expr) => expr.data_type(),
             TableFunction::Unnest { data_type, .. } => data_type.clone(),
+            TableFunction::Json { columns, .. } if columns.len() == 1 => columns[0].1.clone(),
+            // A record, shown as its text.
+            TableFunction::Json { .. } => DataType::Text,
+        }
+    }
+
+    /// The columns a function in FROM gives when it has several or names its own (`value`).
+    pub fn named_columns(&self) -> Option<&[(String, DataType)]> {
+        match self {
+            TableFunction::Json { name, columns, .. } if !name.ends_with("object_keys") => {
+                Some(columns)
+            }
+            _ => None,
         }
     }
 
     pub fn args_mut(&mut self) -> Vec<&mut Expr> {
         match self {
             TableFunction::Series { args, .. } => args.iter_mut().collect(),
-            TableFunction::Scalar(expr) | TableFunction::Unnest { arg: expr, .. } => vec![expr],
+            TableFunction::Scalar(expr)
+            | TableFunction::Unnest { arg: expr, .. }
+            | TableFunction::Json { arg: expr, .. } => vec![expr],
         }
     }
 
@@ -56,6 +78,12 @@ impl TableFunction {
                 Value::Array(array) => Ok(Series::Values(array.items.into_iter())),
                 _ => Ok(Series::Empty),
             },
+            TableFunction::Json { name, arg, .. } => match eval(arg, &Row::plain(row), ex)? {
+                Value::Null => Ok(Series::Empty),
+                value => Ok(Series::Rows(
+                    crate::sql::json::set_rows(name, &value)?.into_iter(),
+                )),
+            },
         }
     }
 }
@@ -69,6 +97,16 @@ pub fn bind(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
 fn bind_known(name: &str, args: Vec<Expr>) -> Result<TableFunction> {
     if name == "unnest" {
         return bind_unnest(args);
+    }
+    if crate::sql::json::SET_RETURNING.contains(&name) {
+        let Some(arg) = args.into_iter().next() else {
+            return Err(DbError::new(code::UNDEFINED_FUNCTION, "json function form"));
+        };
+        return Ok(TableFunction::Json {
+            name: name.to_string(),
+            columns: crate::sql::json::set_columns(name, &arg.data_type()),
+            arg,
+        });
     }
     let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
     let not_found = || {
@@ -132,6 +170,8 @@ pub enum Series {
     Once(Option<Value>),
     /// An array's elements (`unnest`).
     Values(std::vec::IntoIter<Value>),
+    /// Rows of one or more columns (the json functions).
+    Rows(std::vec::IntoIter<Vec<Value>>),
     Integers {
         next: i128,
         stop: i128,
@@ -213,10 +253,26 @@ impl Series {
         })
     }
 
+    /// The next row of a function in FROM.
+    pub fn next_row(&mut self) -> Option<Vec<Value>> {
+        match self {
+            Series::Rows(rows) => rows.next(),
+            other => other.next_value().map(|v| vec![v]),
+        }
+    }
+
     pub fn next_value(&mut self) -> Option<Value> {
         match self {
             Series::Once(value) => value.take(),
             Series::Values(values) => values.next(),
+            Series::Rows(rows) => rows.next().map(|mut row| {
+                if row.len() == 1 {
+                    row.remove(0)
+                } else {
+                    let fields: Vec<Option<String>> = row.iter().map(Value::to_text).collect();
+                    Value::Text(crate::sql::json::record_text(&fields))
+                }
+            }),
             Series::Empty => None,
             Series::Integers {
                 next,
