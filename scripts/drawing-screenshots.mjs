@@ -28,7 +28,7 @@ try {
       await page.waitForTimeout(400);
       await page.screenshot({ path: join(out, `${name}-${size}.png`) });
     };
-    await page.getByRole("img", { name: /Replication primary → standby1: streaming/ }).waitFor({ timeout });
+    await page.getByRole("button", { name: /Replication primary → standby1: streaming/ }).waitFor({ timeout });
     await shot("streaming");
     await page.getByRole("button", { name: "Cut link primary to standby1" }).click();
     await page.getByRole("status").filter({ hasText: "link primary → standby1 is cut" }).waitFor({ timeout });

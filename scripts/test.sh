@@ -179,6 +179,9 @@ step_e2e() {
     # lesson step), and the embed mode (720×480 and 320 px, the script player, postMessage from
     # an allowed and a refused origin).
     node tests/e2e/console.mjs dist target/artifacts
+    # A failover to its end: a node's shell, a link's details (cut and healed there), the
+    # crashed primary's card promoting a standby, and the old primary rejoining by "Rejoin".
+    node tests/e2e/failover.mjs dist target/artifacts
     node tests/e2e/embed.mjs dist target/artifacts
     # The JavaScript package (dist/package) as another project uses it: a host page on another
     # origin imports it, starts a cluster headlessly (the standby's 25006, a promotion) and

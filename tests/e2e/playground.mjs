@@ -85,13 +85,13 @@ await e2e.run(async () => {
       const drawing = page.getByRole("figure", { name: "Cluster drawing" });
       await drawing.getByRole("button", { name: /^primary: primary, timeline 1, running; write \d+\/[0-9A-F]+, flush / }).waitFor({ timeout });
       await drawing.getByRole("button", { name: /^standby2: standby, timeline 1, streaming; .*replay / }).waitFor({ timeout });
-      await drawing.getByRole("img", { name: /^Replication primary → standby2: streaming, async, lag \d+/ }).waitFor({ timeout });
+      await drawing.getByRole("button", { name: /^Replication primary → standby2: streaming, async, lag \d+/ }).waitFor({ timeout });
       await page.getByRole("button", { name: "Cut link primary to standby1" }).click();
       await page.getByRole("status").filter({ hasText: "link primary → standby1 is cut" }).waitFor({ timeout });
-      await drawing.getByRole("img", { name: /^Replication primary → standby1: cut/ }).waitFor({ timeout });
+      await drawing.getByRole("button", { name: /^Replication primary → standby1: cut/ }).waitFor({ timeout });
       await page.getByRole("button", { name: "Heal link primary to standby1" }).click();
       await page.getByRole("status").filter({ hasText: "Streaming: every standby receives WAL from its upstream." }).waitFor({ timeout });
-      await drawing.getByRole("img", { name: /^Replication primary → standby1: streaming/ }).waitFor({ timeout });
+      await drawing.getByRole("button", { name: /^Replication primary → standby1: streaming/ }).waitFor({ timeout });
       // A node in the drawing opens its card.
       await drawing.getByRole("button", { name: /^standby1: / }).click();
       const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));

@@ -8,9 +8,11 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use pgplay_cluster::NetworkFault;
+use pgplay_cluster::{NetworkFault, ShellCommand};
 use pgplay_web::cluster::PgplayCluster;
+use pgplay_web::drawing::{fault_between, faults, Drawing};
 use pgplay_web::embed::EmbedConfig;
+use pgplay_web::failover;
 use pgplay_web::protocol::{Event, NodeStatus};
 use pgplay_web::scenario::{self, Action};
 use wasm_bindgen::prelude::*;
@@ -24,7 +26,9 @@ use crate::console_view::Console;
 use crate::drawing_view::{use_drawing, ClusterDrawing};
 use crate::embed_view::EmbedApp;
 use crate::lesson_view::LessonPanel;
+use crate::link_view::LinkDetails;
 use crate::scenario_view::ScenarioPanel;
+use crate::shell_view::Shell;
 use crate::wal_view::WalStream;
 
 /// Most WAL records the stream view keeps (it renders only those in view).
@@ -72,6 +76,10 @@ pub struct Model {
     /// the last one with its outcome: a lesson ticks a step typed by hand.
     pub runs: u64,
     pub last_run: Option<Rc<RunOutcome>>,
+    /// Each node's shell: the commands run there (typed, or by a control
+    /// about that node) with what they printed. A shell outlives its node's
+    /// `rm -rf`, so the rebuild that follows shows where it started.
+    pub shells: BTreeMap<String, VecDeque<Rc<str>>>,
 }
 
 /// An action the learner ran, whether it ran, and what it printed.
@@ -88,6 +96,11 @@ pub enum Msg {
     ConsoleOutput(String, String),
     Ran(Action),
     Outcome(RunOutcome),
+    /// A command and its output, for a node's shell; the flag says whether
+    /// it ran (a failed command about a node that does not exist gets no shell).
+    ShellOutput(String, String, bool),
+    /// `rm -rf NODE` removed a stopped node: the page forgets its status.
+    NodeRemoved(String),
 }
 
 /// Appends to a bounded list, dropping the oldest entry when full.
@@ -150,6 +163,18 @@ impl Reducible for Model {
                 model.runs += 1;
                 model.last_run = Some(Rc::new(outcome));
             }
+            Msg::ShellOutput(node, text, ran) => {
+                let known = model.nodes.contains_key(&node) || model.shells.contains_key(&node);
+                if known || ran {
+                    let shell = model.shells.entry(node).or_default();
+                    push_bounded(shell, CONSOLE_ENTRIES, text.into());
+                }
+            }
+            Msg::NodeRemoved(node) => {
+                if model.nodes.get(&node).is_some_and(|s| !s.running) {
+                    model.nodes.remove(&node);
+                }
+            }
         }
         Rc::new(model)
     }
@@ -184,14 +209,46 @@ pub async fn execute(cluster: &ClusterRef, action: &Action) -> (bool, String) {
 }
 
 /// Shows an action's output where a learner looks for it (the node's
-/// console, or the command log) and adds it to the scenario.
+/// console, or the command log and the shell of the node the command is
+/// about) and adds it to the scenario.
 pub fn record(model: &UseReducerDispatcher<Model>, action: Action, output: &str) {
+    record_in(model, action, output, true, None);
+}
+
+/// [`record`], for an action that `ran` or not, a command shown in `shell`
+/// (the shell it was typed in) or else in the shell of the node it is about.
+fn record_in(
+    model: &UseReducerDispatcher<Model>,
+    action: Action,
+    output: &str,
+    ran: bool,
+    shell: Option<&str>,
+) {
     match &action {
         Action::Sql { node, text } => model.dispatch(Msg::ConsoleOutput(
             node.clone(),
             format!("{node}=# {text}\n{output}"),
         )),
-        Action::Shell(line) => model.dispatch(Msg::Command(format!("$ {line}\n{output}"))),
+        Action::Shell(line) => {
+            let shown = if output.is_empty() {
+                format!("$ {line}")
+            } else {
+                format!("$ {line}\n{output}")
+            };
+            model.dispatch(Msg::Command(shown.clone()));
+            let parsed = pgplay_cluster::shell::parse(line);
+            let about = parsed.as_ref().map(|c| c.node().to_string()).ok();
+            if let Some(node) = shell
+                .map(str::to_string)
+                .or(about)
+                .filter(|n| !n.is_empty())
+            {
+                model.dispatch(Msg::ShellOutput(node, shown, ran));
+            }
+            if let (true, Ok(ShellCommand::RemoveDataDir { node, .. })) = (ran, parsed) {
+                model.dispatch(Msg::NodeRemoved(node));
+            }
+        }
     }
     model.dispatch(Msg::Ran(action));
 }
@@ -202,14 +259,43 @@ pub async fn run_action(
     model: &UseReducerDispatcher<Model>,
     action: Action,
 ) -> (bool, String) {
+    run_action_in(cluster, model, action, None).await
+}
+
+/// [`run_action`], a command shown in the shell of `shell`.
+pub async fn run_action_in(
+    cluster: &ClusterRef,
+    model: &UseReducerDispatcher<Model>,
+    action: Action,
+    shell: Option<&str>,
+) -> (bool, String) {
     let (ran, output) = execute(cluster, &action).await;
-    record(model, action.clone(), &output);
+    record_in(model, action.clone(), &output, ran, shell);
     model.dispatch(Msg::Outcome(RunOutcome {
         action,
         ran,
         output: output.clone(),
     }));
     (ran, output)
+}
+
+/// Runs command lines one after another in `shell`, as typed there, up to
+/// the first that fails; whether all ran.
+pub async fn run_commands_in(
+    cluster: &ClusterRef,
+    model: &UseReducerDispatcher<Model>,
+    shell: &str,
+    lines: Vec<String>,
+) -> bool {
+    for line in lines {
+        if !run_action_in(cluster, model, Action::Shell(line), Some(shell))
+            .await
+            .0
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// Lines as one text.
@@ -267,6 +353,27 @@ pub fn App() -> Html {
         return html! { <EmbedApp config={Rc::new(config)} cluster={(*cluster).clone()} failed={(*failed).clone()} model={model} /> };
     }
     let drawing = use_drawing(&model);
+    let selected_link = use_state(|| None::<(String, String)>);
+    let on_link = {
+        let selected = selected_link.clone();
+        Callback::from(move |link: (String, String)| {
+            let again = selected.as_ref() == Some(&link);
+            selected.set((!again).then_some(link));
+        })
+    };
+    let close_link = {
+        let selected = selected_link.clone();
+        Callback::from(move |()| selected.set(None))
+    };
+    // A shell per node, and one for a node whose data directory was removed.
+    let terminals: Vec<String> = model
+        .nodes
+        .keys()
+        .chain(model.shells.keys())
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let status_text = match (&*cluster, &*failed) {
         (_, Some(why)) => format!("The cluster did not start: {why}"),
         (None, None) => "Starting the primary and its standbys…".to_string(),
@@ -297,16 +404,24 @@ pub fn App() -> Html {
                         <button type="button" class="reset" onclick={|_| reset()}
                             title="a fresh cluster of this preset">{ "Reset cluster" }</button>
                         if let Some(cluster) = (*cluster).clone() {
-                            <ClusterDrawing drawing={drawing.clone()} />
-                            <Topology cluster={cluster.clone()} model={model.clone()} />
+                            <ClusterDrawing drawing={drawing.clone()} on_link={on_link.clone()} selected={(*selected_link).clone()} />
+                            if let Some(link) = (*selected_link).clone() {
+                                <LinkDetails cluster={cluster.clone()} model={model.clone()} drawing={drawing.clone()} {link} on_close={close_link.clone()} />
+                            }
+                            <Topology cluster={cluster.clone()} model={model.clone()} drawing={drawing.clone()} />
                         }
                     </section>
                     if let Some(cluster) = (*cluster).clone() {
                         <section class="panel consoles" aria-labelledby="consoles-heading">
-                            <h2 id="consoles-heading">{ "psql" }</h2>
+                            <h2 id="consoles-heading">{ "psql and shell" }</h2>
                             <div class="console-grid">
-                                { for model.nodes.keys().map(|name| html! {
-                                    <Console key={name.clone()} node={name.clone()} cluster={cluster.clone()} model={model.clone()} />
+                                { for terminals.iter().map(|name| html! {
+                                    <div class="node-terminals" key={name.clone()}>
+                                        if model.nodes.contains_key(name) {
+                                            <Console node={name.clone()} cluster={cluster.clone()} model={model.clone()} />
+                                        }
+                                        <Shell node={name.clone()} cluster={cluster.clone()} model={model.clone()} />
+                                    </div>
                                 }) }
                             </div>
                         </section>
@@ -335,10 +450,63 @@ pub struct TopologyProps {
     pub model: UseReducerHandle<Model>,
 }
 
+#[derive(Properties, PartialEq)]
+pub struct CardsProps {
+    pub cluster: ClusterRef,
+    pub model: UseReducerHandle<Model>,
+    pub drawing: Rc<Drawing>,
+}
+
+/// What a node's card offers in a failover: "Promote standbyN" on a primary
+/// that is down, "Rejoin as a standby of X" on a node a promotion left on an
+/// older timeline. The rejoin's commands run in the node's shell, one by one.
+fn failover_controls(props: &CardsProps, name: &str) -> Html {
+    let candidates = failover::promote_candidates(&props.drawing, name);
+    let rejoin = failover::rejoin(&props.model.nodes, name);
+    if candidates.is_empty() && rejoin.is_none() {
+        return html! {};
+    }
+    let run_in_shell = |shell: String, lines: Vec<String>| {
+        let (cluster, model) = (props.cluster.clone(), props.model.dispatcher());
+        move |_: MouseEvent| {
+            let (cluster, model, shell, lines) =
+                (cluster.clone(), model.clone(), shell.clone(), lines.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                run_commands_in(&cluster, &model, &shell, lines).await;
+            });
+        }
+    };
+    html! {
+        <div class="failover" role="group" aria-label={format!("Failover from {name}")}>
+            if !candidates.is_empty() {
+                <p>{ format!("{name} is down and no node accepts writes. Promote a standby (the one with the most WAL loses the fewest commits):") }</p>
+                <div class="controls">
+                    { for candidates.into_iter().map(|c| html! {
+                        <button type="button" aria-label={format!("Promote {} in place of {name}", c.name)} title={c.command.clone()}
+                            onclick={run_in_shell(c.name.clone(), vec![c.command.clone()])}>
+                            { format!("Promote {}", c.name) }<code>{ format!("{} · WAL to {}", c.command, c.flushed) }</code>
+                        </button>
+                    }) }
+                </div>
+            }
+            if let Some(rejoin) = rejoin {
+                <p>{ format!("{} is the primary on a newer timeline. {name} cannot follow it with its own WAL (it may hold commits the new primary never had): rebuild it as a standby of {}.", rejoin.upstream, rejoin.upstream) }</p>
+                <div class="controls">
+                    <button type="button" aria-label={format!("Rejoin {name} as a standby of {}", rejoin.upstream)}
+                        title={rejoin.lines.join("\n")} onclick={run_in_shell(name.to_string(), rejoin.lines.clone())}>
+                        { format!("Rejoin as a standby of {}", rejoin.upstream) }<code>{ rejoin.lines.join(" && ") }</code>
+                    </button>
+                </div>
+            }
+        </div>
+    }
+}
+
 /// Nodes, their links, and the controls, each labelled with its command.
 #[component]
-fn Topology(props: &TopologyProps) -> Html {
-    let partitioned = use_state(BTreeMap::<String, bool>::new);
+fn Topology(props: &CardsProps) -> Html {
+    // What pgplay-net last did to each link, from the commands run (the drawing's source too).
+    let link_faults = faults(props.model.scenario.iter().map(|a| &**a));
     let run = {
         let (cluster, model) = (props.cluster.clone(), props.model.dispatcher());
         Callback::from(move |line: String| {
@@ -427,25 +595,15 @@ fn Topology(props: &TopologyProps) -> Html {
                                 }) }
                                 if let Some(upstream) = link {
                                     { {
-                                        let key = format!("{upstream}|{name}");
-                                        let cut = partitioned.get(&key).copied().unwrap_or(false);
-                                        let (run, partitioned) = (run.clone(), partitioned.clone());
+                                        let cut = fault_between(&link_faults, &upstream, name).cut;
+                                        let run = run.clone();
                                         let fault = if cut { NetworkFault::Heal } else { NetworkFault::Partition };
                                         let command = fault.command(&upstream, name);
                                         let label = if cut { format!("Heal link {upstream} to {name}") } else { format!("Cut link {upstream} to {name}") };
-                                        let slow_key = format!("slow {upstream}|{name}");
                                         let line = command.clone();
                                         html! {
-                                            <button type="button" aria-label={label.clone()} title={command.clone()} onclick={move |_| {
-                                                run.emit(line.clone());
-                                                let mut map = (*partitioned).clone();
-                                                map.insert(key.clone(), !cut);
-                                                if cut {
-                                                    // Healing also ends a delay.
-                                                    map.insert(slow_key.clone(), false);
-                                                }
-                                                partitioned.set(map);
-                                            }}>{ label }<code>{ command }</code></button>
+                                            <button type="button" aria-label={label.clone()} title={command.clone()}
+                                                onclick={move |_| run.emit(line.clone())}>{ label }<code>{ command }</code></button>
                                         }
                                     } }
                                     if let Some(sender) = props.model.nodes.get(&upstream).and_then(|u| u.sender_to(status)) {
@@ -470,23 +628,19 @@ fn Topology(props: &TopologyProps) -> Html {
                                         } }
                                     }
                                     { {
-                                        let key = format!("slow {upstream}|{name}");
-                                        let slow = partitioned.get(&key).copied().unwrap_or(false);
-                                        let (run, partitioned) = (run.clone(), partitioned.clone());
+                                        let slow = fault_between(&link_faults, &upstream, name).delay_ms > 0;
+                                        let run = run.clone();
                                         let command = NetworkFault::Delay(if slow { 0 } else { 200 }).command(&upstream, name);
                                         let label = if slow { format!("Speed up link {upstream} to {name}") } else { format!("Slow link {upstream} to {name}") };
                                         let line = command.clone();
                                         html! {
-                                            <button type="button" aria-label={label.clone()} title={command.clone()} onclick={move |_| {
-                                                run.emit(line.clone());
-                                                let mut map = (*partitioned).clone();
-                                                map.insert(key.clone(), !slow);
-                                                partitioned.set(map);
-                                            }}>{ label }<code>{ command }</code></button>
+                                            <button type="button" aria-label={label.clone()} title={command.clone()}
+                                                onclick={move |_| run.emit(line.clone())}>{ label }<code>{ command }</code></button>
                                         }
                                     } }
                                 }
                             </div>
+                            { failover_controls(props, name) }
                         </li>
                     }
                 }) }
@@ -535,7 +689,7 @@ fn Replication(props: &TopologyProps) -> Html {
                     Some((_, standby)) => *standby || *view != "receiver",
                     None => false,
                 });
-            let interval = gloo_interval(1000, move || {
+            let timer = interval(1000, move || {
                 for (node, standby) in watched.clone() {
                     let mut queries = vec![(
                         "slots",
@@ -568,7 +722,7 @@ fn Replication(props: &TopologyProps) -> Html {
                     }
                 }
             });
-            move || drop(interval)
+            move || drop(timer)
         });
     }
     let polled = polled.borrow().clone();
@@ -630,7 +784,7 @@ fn Replication(props: &TopologyProps) -> Html {
 }
 
 /// A repeating timer that stops when dropped.
-struct Interval {
+pub struct Interval {
     id: i32,
     _callback: Closure<dyn FnMut()>,
 }
@@ -643,7 +797,8 @@ impl Drop for Interval {
     }
 }
 
-fn gloo_interval(ms: i32, f: impl FnMut() + 'static) -> Option<Interval> {
+/// Calls `f` every `ms` milliseconds until the result is dropped.
+pub fn interval(ms: i32, f: impl FnMut() + 'static) -> Option<Interval> {
     let callback = Closure::<dyn FnMut()>::new(f);
     let id = web_sys::window()?
         .set_interval_with_callback_and_timeout_and_arguments_0(

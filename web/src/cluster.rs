@@ -568,6 +568,34 @@ impl Cluster {
         }
     }
 
+    /// `rm -rf NAME`: a stopped node's worker ends and the page forgets its
+    /// data directory, so that `pg_basebackup -D NAME` can make it again.
+    fn remove_data_directory(&self, name: &str) -> Result<(), String> {
+        let handle = {
+            let mut inner = self.0.borrow_mut();
+            let handle = inner
+                .nodes
+                .get(name)
+                .ok_or_else(|| format!("rm: cannot remove '{name}': No such file or directory"))?;
+            // A node that has not reported yet is starting: running.
+            let stopped =
+                handle.crashed.is_none() && handle.status.as_ref().is_some_and(|s| !s.running);
+            if !stopped {
+                return Err(pgplay_cluster::still_running(name));
+            }
+            inner.recent.remove(name);
+            inner.nodes.remove(name)
+        };
+        self.close_connections_of(name);
+        if let Some(handle) = handle {
+            // Its handlers go with the handle: the worker must not call them any more.
+            handle.worker.set_onmessage(None);
+            handle.worker.set_onerror(None);
+            handle.worker.terminate();
+        }
+        Ok(())
+    }
+
     /// Bytes the page holds of a node's data directory (WAL segments and the
     /// last checkpoint's data image).
     pub fn kept_bytes(&self, name: &str) -> Option<usize> {
@@ -895,6 +923,11 @@ impl Host for Cluster {
     /// The node's worker runs the parsed command on its node.
     fn run_on_node(&mut self, node: &str, _line: &str, command: ShellCommand) -> Promise {
         self.request(node, move |request| ToWorker::Command { request, command })
+    }
+
+    fn remove_data_directory(&mut self, node: &str) -> Promise {
+        let result = Cluster::remove_data_directory(self, node).map(|()| String::new());
+        self.answer(result)
     }
 }
 

@@ -133,6 +133,13 @@ fn bytes(n: u64) -> String {
 #[derive(Properties, PartialEq)]
 pub struct DrawingProps {
     pub drawing: Rc<Drawing>,
+    /// Called with (upstream, standby) when a link is clicked or chosen with
+    /// Enter; without it links are pictures only.
+    #[prop_or_default]
+    pub on_link: Option<Callback<(String, String)>>,
+    /// The link whose details are open, drawn highlighted.
+    #[prop_or_default]
+    pub selected: Option<(String, String)>,
 }
 
 /// The drawing, with the split-brain banner above it.
@@ -156,12 +163,12 @@ pub fn ClusterDrawing(props: &DrawingProps) -> Html {
             <svg viewBox={format!("0 0 {width} {height}")} role="group" aria-label="Nodes and replication links"
                 style={format!("max-width: {}px", width * 1.3)}>
                 <title>{ "The cluster: each node below the node it streams WAL from" }</title>
-                { for d.links.iter().map(|l| link(d, l)) }
+                { for d.links.iter().map(|l| link(d, l, props.on_link.as_ref(), props.selected.as_ref())) }
                 { for d.links.iter().map(|l| moving_wal(d, l, &dots)) }
                 { for d.nodes.iter().map(|n| node(d, n)) }
             </svg>
             </div>
-            <figcaption>{ "Boxes are nodes, coloured by timeline; bars are their write, flush and replay positions on one LSN axis. Lines are replication connections (dashed: not streaming; red: cut or slowed by pgplay-net). Click a node for its card." }</figcaption>
+            <figcaption>{ "Boxes are nodes, coloured by timeline; bars are their write, flush and replay positions on one LSN axis. Lines are replication connections (dashed: not streaming; red: cut or slowed by pgplay-net). Click a node for its card, a line for the link's details." }</figcaption>
         </figure>
     }
 }
@@ -274,7 +281,7 @@ fn position_bar(d: &Drawing, i: usize, what: &str, lsn: u64, n: &DrawnNode, colo
 }
 
 /// How a link is, in a few words: shown on the edge and read out.
-fn link_state(l: &DrawnLink) -> String {
+pub(crate) fn link_state(l: &DrawnLink) -> String {
     if l.fault.cut {
         "cut".to_string()
     } else if l.fault.delay_ms > 0 {
@@ -288,7 +295,7 @@ fn link_state(l: &DrawnLink) -> String {
     }
 }
 
-fn link_lag(l: &DrawnLink) -> Option<String> {
+pub(crate) fn link_lag(l: &DrawnLink) -> Option<String> {
     let b = l.lag_bytes?;
     Some(match l.lag_ms {
         Some(ms) => format!("{} · {ms:.1} ms", bytes(b)),
@@ -296,7 +303,7 @@ fn link_lag(l: &DrawnLink) -> Option<String> {
     })
 }
 
-fn link_label(l: &DrawnLink) -> String {
+pub(crate) fn link_label(l: &DrawnLink) -> String {
     let mut label = format!(
         "Replication {} → {}: {}",
         l.upstream,
@@ -312,7 +319,12 @@ fn link_label(l: &DrawnLink) -> String {
     label
 }
 
-fn link(d: &Drawing, l: &DrawnLink) -> Html {
+fn link(
+    d: &Drawing,
+    l: &DrawnLink,
+    on_link: Option<&Callback<(String, String)>>,
+    selected: Option<&(String, String)>,
+) -> Html {
     let find = |name: &str| d.nodes.iter().find(|n| n.name == name);
     let (Some(up), Some(down)) = (find(&l.upstream), find(&l.standby)) else {
         return html! {};
@@ -321,10 +333,13 @@ fn link(d: &Drawing, l: &DrawnLink) -> Html {
     let (y1, y2) = (y1 + BOX_H / 2.0, y2 - BOX_H / 2.0);
     let (mx, my) = (x1 + (x2 - x1) * TAG_AT, y1 + (y2 - y1) * TAG_AT);
     let troubled = l.fault.cut || l.fault.slowed();
+    let key = (l.upstream.clone(), l.standby.clone());
     let class = classes!(
         "drawn-link",
         troubled.then_some("troubled"),
-        (!l.streaming || l.fault.cut).then_some("idle")
+        (!l.streaming || l.fault.cut).then_some("idle"),
+        on_link.is_some().then_some("clickable"),
+        (selected == Some(&key)).then_some("selected")
     );
     let label = link_label(l);
     let lag_fill = l
@@ -332,9 +347,28 @@ fn link(d: &Drawing, l: &DrawnLink) -> Html {
         .map(|b| (((b + 1) as f64).log2() / 24.0).clamp(0.02, 1.0) * LAG_W)
         .unwrap_or(0.0);
     let sync = l.sync_state.clone().unwrap_or_default();
+    let (role, tabindex) = match on_link {
+        Some(_) => ("button", Some("0")),
+        None => ("img", None),
+    };
+    let onclick = on_link.map(|open| {
+        let (open, key) = (open.clone(), key.clone());
+        Callback::from(move |_: MouseEvent| open.emit(key.clone()))
+    });
+    let onkeydown = on_link.map(|open| {
+        let (open, key) = (open.clone(), key.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                open.emit(key.clone());
+            }
+        })
+    });
     html! {
-        <g class={class} role="img" aria-label={label.clone()}>
+        <g class={class} {role} {tabindex} aria-label={label.clone()} {onclick} {onkeydown}>
             <title>{ label }</title>
+            // A wide, invisible line: the link is easy to click.
+            <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
             <line x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
             <g aria-hidden="true" transform={format!("translate({} {})", mx - TAG_W / 2.0, my - 19.0)}>
                 <rect class="link-tag" width={TAG_W.to_string()} height="38" rx="5" />

@@ -10,6 +10,7 @@
 
 pub mod drawing;
 pub mod embed;
+pub mod failover;
 pub mod lessons;
 pub mod protocol;
 pub mod psql_input;

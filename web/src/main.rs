@@ -19,7 +19,11 @@ mod embed_view;
 #[cfg(target_arch = "wasm32")]
 mod lesson_view;
 #[cfg(target_arch = "wasm32")]
+mod link_view;
+#[cfg(target_arch = "wasm32")]
 mod scenario_view;
+#[cfg(target_arch = "wasm32")]
+mod shell_view;
 #[cfg(target_arch = "wasm32")]
 mod wal_view;
 

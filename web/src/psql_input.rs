@@ -298,6 +298,17 @@ pub fn same_input(typed: &str, step: &str) -> bool {
     normal(typed) == normal(step)
 }
 
+/// The line ↑ (or ↓) recalls (the page's shell walks its history so) from `history` with the cursor at `at`: the new
+/// cursor and the line (past the newest: an empty line).
+pub fn recall(history: &[String], at: usize, up: bool) -> (usize, String) {
+    let at = if up {
+        at.saturating_sub(1)
+    } else {
+        (at + 1).min(history.len())
+    };
+    (at, history.get(at).cloned().unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +390,15 @@ mod tests {
         ));
         assert!(same_input("SELECT 1", "SELECT\n  1;"));
         assert!(!same_input("SELECT 2;", "SELECT 1;"));
+    }
+
+    #[test]
+    fn arrows_walk_the_history_and_past_the_newest_is_empty() {
+        let history = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(recall(&history, 2, true), (1, "b".into()));
+        assert_eq!(recall(&history, 1, true), (0, "a".into()));
+        assert_eq!(recall(&history, 0, true), (0, "a".into()));
+        assert_eq!(recall(&history, 0, false), (1, "b".into()));
+        assert_eq!(recall(&history, 1, false), (2, String::new()));
     }
 }

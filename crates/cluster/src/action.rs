@@ -52,6 +52,21 @@ pub enum Action {
         node: String,
         command: ShellCommand,
     },
+    /// `rm -rf NODE` of a node there is: the driver removes it if its
+    /// server is stopped ([`still_running`] otherwise).
+    RemoveDataDirectory {
+        node: String,
+    },
+}
+
+/// What `rm -rf NODE` says while NODE's server runs. On a real machine rm
+/// would pull the files from under the running server; pgplay asks for the
+/// stop that rebuilding a node starts with.
+pub fn still_running(node: &str) -> String {
+    format!(
+        "rm: cannot remove '{node}': its server is running; pgplay removes a data directory \
+         only when its server is stopped (pg_ctl -D {node} stop)"
+    )
 }
 
 /// The cluster a line is planned against.
@@ -92,6 +107,13 @@ pub fn plan(line: &str, members: Members<'_>) -> Result<Action, String> {
             }
             Ok(Action::Network { a, b, fault })
         }
+        ShellCommand::RemoveDataDir { node, force } => match (members.has(&node), force) {
+            (true, _) => Ok(Action::RemoveDataDirectory { node }),
+            (false, true) => Ok(Action::Nothing),
+            (false, false) => Err(format!(
+                "rm: cannot remove '{node}': No such file or directory"
+            )),
+        },
         ShellCommand::Cat { files } if files.iter().any(|(n, _)| *n != files[0].0) => {
             Err("cat: pgplay reads the files of one data directory at a time".into())
         }
@@ -192,6 +214,9 @@ pub fn run_local(
         }
         ShellCommand::BaseBackup { .. } => {
             Err("pg_basebackup involves two servers; the cluster runs it".into())
+        }
+        ShellCommand::RemoveDataDir { .. } => {
+            Err("a data directory is removed by the cluster that holds it".into())
         }
     }
 }

@@ -35,6 +35,10 @@ pub trait Host {
     /// Runs a node's own command where the node lives
     /// ([`crate::action::run_local`]); `line` is the command as typed.
     fn run_on_node(&mut self, node: &str, line: &str, command: ShellCommand) -> Self::Answer;
+
+    /// `rm -rf NODE`: the node and its data directory go, if its server is
+    /// stopped (else [`crate::action::still_running`]).
+    fn remove_data_directory(&mut self, node: &str) -> Self::Answer;
 }
 
 /// Runs one command line on a host.
@@ -58,6 +62,7 @@ pub fn run_command<H: Host>(host: &mut H, line: &str) -> H::Answer {
             host.answer(listing)
         }
         Ok(Action::Local { node, command }) => host.run_on_node(&node, line, command),
+        Ok(Action::RemoveDataDirectory { node }) => host.remove_data_directory(&node),
     }
 }
 
@@ -96,6 +101,10 @@ mod tests {
             self.asked.push(format!("{node}: {line}"));
             Ok("done".into())
         }
+        fn remove_data_directory(&mut self, node: &str) -> Self::Answer {
+            self.asked.push(format!("rm -rf {node}"));
+            Ok(String::new())
+        }
     }
 
     #[test]
@@ -110,12 +119,18 @@ mod tests {
         );
         assert!(run_command(&mut host, "ls /archive").is_err());
         assert!(run_command(&mut host, "pg_ctl -D s9 start").is_err());
+        run_command(&mut host, "rm -rf primary/").unwrap();
+        assert_eq!(run_command(&mut host, "rm -rf s9"), Ok(String::new()));
+        assert!(run_command(&mut host, "rm -r s9")
+            .unwrap_err()
+            .contains("No such file"));
         assert_eq!(
             host.asked,
             [
                 "copy standby1 to s2:5434",
                 "pgplay-net cut primary standby1",
-                "primary: pg_ctl -D primary reload"
+                "primary: pg_ctl -D primary reload",
+                "rm -rf primary"
             ]
         );
     }

@@ -27,7 +27,7 @@ pub mod preset;
 pub mod shell;
 pub mod transcript;
 
-pub use action::{plan, run_local, Action, BaseBackup, Members};
+pub use action::{plan, run_local, still_running, Action, BaseBackup, Members};
 pub use host::{run_command, Host};
 pub use link::{LinkFault, LinkFaults};
 pub use preset::Preset;

@@ -12,6 +12,7 @@
 //! printf '%s\n' 'line' ... > <node>/<file>
 //! cat <node>/<file>                    ls <node> | ls <node>/pg_wal | ls /archive
 //! pgplay-net partition|heal|cut A B    pgplay-net delay A B MS    pgplay-net loss A B PERCENT
+//! rm -rf <node>                        (a stopped server's whole data directory, to rebuild it)
 //! ```
 //!
 //! A new data directory (`pg_basebackup -D`) is named by one word: the
@@ -128,6 +129,13 @@ pub enum ShellCommand {
         b: String,
         fault: NetworkFault,
     },
+    /// `rm -rf NODE`: a stopped server's whole data directory goes (what a
+    /// learner does before `pg_basebackup` makes the node again, as a
+    /// standby of the new primary). `-f`: a missing directory is no error.
+    RemoveDataDir {
+        node: String,
+        force: bool,
+    },
 }
 
 /// What `pgplay-net` does to a link (see [`crate::link`] for the model).
@@ -169,7 +177,8 @@ impl ShellCommand {
             | ShellCommand::Append { node, .. }
             | ShellCommand::WriteFile { node, .. }
             | ShellCommand::ListWal { node }
-            | ShellCommand::ListDataDir { node } => node,
+            | ShellCommand::ListDataDir { node }
+            | ShellCommand::RemoveDataDir { node, .. } => node,
             ShellCommand::ListArchive { .. } | ShellCommand::Network { .. } => "",
             ShellCommand::Cat { files } => files.first().map(|(n, _)| n.as_str()).unwrap_or(""),
         }
@@ -185,7 +194,7 @@ fn node_file(path: &str) -> Result<(String, String), String> {
 }
 
 /// What a line outside the language is told.
-pub const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, echo \"...\" >> NODE/FILE, cat NODE/FILE, ls NODE or NODE/pg_wal or an archive directory, and pgplay-net partition|heal|cut A B, delay A B MS or loss A B PERCENT";
+pub const USAGE: &str = "pgplay runs pg_ctl, pg_basebackup, touch/rm NODE/standby.signal, rm -rf NODE, echo \"...\" >> NODE/FILE, cat NODE/FILE, ls NODE or NODE/pg_wal or an archive directory, and pgplay-net partition|heal|cut A B, delay A B MS or loss A B PERCENT";
 
 /// Parses one command line. An empty line is `Err("")`, which callers print
 /// as nothing.
@@ -205,6 +214,7 @@ pub fn parse(line: &str) -> Result<ShellCommand, String> {
         "printf" => parse_printf(args),
         "pgplay-net" => parse_network(args),
         "pg_basebackup" => parse_basebackup(args, password),
+        "rm" if args.iter().any(|a| is_recursive(a)) => parse_remove(args),
         "touch" | "rm" => parse_signal_file(&program, args),
         "echo" => parse_echo(args),
         "cat" => Ok(ShellCommand::Cat {
@@ -275,6 +285,38 @@ fn parse_signal_file(program: &str, args: &[String]) -> Result<ShellCommand, Str
     Ok(ShellCommand::SignalFile {
         node,
         create: program == "touch",
+    })
+}
+
+/// `-r`, `-R`, `-rf`, `-fr`, `--recursive`: rm removes directories.
+fn is_recursive(arg: &str) -> bool {
+    arg == "--recursive"
+        || (arg.starts_with('-') && !arg.starts_with("--") && arg.contains(['r', 'R']))
+}
+
+/// `rm -rf NODE`: one data directory, whole (pgplay's data directories are
+/// siblings named by one word; a file or directory inside one is not removed).
+fn parse_remove(args: &[String]) -> Result<ShellCommand, String> {
+    let force = args
+        .iter()
+        .any(|a| a == "--force" || (a.starts_with('-') && !a.starts_with("--") && a.contains('f')));
+    let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let [path] = paths[..] else {
+        return Err(if paths.is_empty() {
+            "rm: missing operand".into()
+        } else {
+            "rm: pgplay removes one data directory at a time (rm -rf NODE)".into()
+        });
+    };
+    let node = path.trim_end_matches('/');
+    if node.contains('/') || node.is_empty() || node == "." || node == ".." {
+        return Err(format!(
+            "rm: pgplay removes only a whole data directory (rm -rf NODE), not \"{path}\""
+        ));
+    }
+    Ok(ShellCommand::RemoveDataDir {
+        node: node.to_string(),
+        force,
     })
 }
 

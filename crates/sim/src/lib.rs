@@ -261,6 +261,23 @@ impl Sim {
         Ok(())
     }
 
+    /// `rm -rf NAME`: a stopped node goes with its data directory (and the
+    /// copy kept of it), so that `pg_basebackup -D NAME` can make it again.
+    pub fn remove_data_directory(&mut self, name: &str) -> Result<(), String> {
+        let node = self
+            .nodes
+            .get(name)
+            .ok_or_else(|| format!("rm: cannot remove '{name}': No such file or directory"))?;
+        if node.is_running() {
+            return Err(pgplay_cluster::still_running(name));
+        }
+        self.nodes.remove(name);
+        if let Some(kept) = self.kept.as_mut() {
+            kept.remove(name);
+        }
+        Ok(())
+    }
+
     /// The node a host name and port reach, as [`Sim::route`] resolves them.
     pub fn resolve_host(&self, host: &str, port: u16) -> Option<String> {
         self.resolve(host, port)

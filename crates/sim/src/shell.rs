@@ -52,4 +52,9 @@ impl Host for Sim {
         self.drain(node);
         result
     }
+
+    fn remove_data_directory(&mut self, node: &str) -> Self::Answer {
+        Sim::remove_data_directory(self, node)?;
+        Ok(String::new())
+    }
 }
