@@ -256,6 +256,31 @@ fn relation_mut<'a>(
         .ok_or_else(|| missing_page(locator, block))
 }
 
+/// Applies `change` to the tuple at (block, offset) and stamps its page with `lsn`, unless the
+/// page already has the record's change; the changed page, or `None` when it had it.
+fn change_tuple<'a>(
+    state: &'a mut DataState,
+    locator: &pgplay_wal::RelFileLocator,
+    block: u32,
+    offset: u16,
+    lsn: Lsn,
+    change: impl FnOnce(&mut HeapTuple),
+) -> Result<Option<&'a mut Page>> {
+    let page = relation_mut(state, locator, block)?
+        .pages
+        .get_mut(block as usize)
+        .ok_or_else(|| missing_page(locator, block))?;
+    if page.lsn >= lsn {
+        return Ok(None);
+    }
+    let tuple = page
+        .get_mut(offset)
+        .ok_or_else(|| missing_page(locator, block))?;
+    change(tuple);
+    page.lsn = lsn;
+    Ok(Some(page))
+}
+
 /// Puts a tuple at (block, offset), creating the page when the record says so.
 fn place(
     relation: &mut Relation,
@@ -321,22 +346,14 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             offset,
             command_id,
         } => {
-            let rel = relation_mut(state, relation, *block)?;
-            let page = rel
-                .pages
-                .get_mut(*block as usize)
-                .ok_or_else(|| missing_page(relation, *block))?;
-            if page.lsn >= lsn {
-                return Ok(());
+            let deleted = change_tuple(state, relation, *block, *offset, lsn, |old| {
+                old.xmax = xid;
+                old.lock_bits = 0;
+                old.cmax = *command_id;
+            })?;
+            if let Some(page) = deleted {
+                clear_visible(page);
             }
-            let old = page
-                .get_mut(*offset)
-                .ok_or_else(|| missing_page(relation, *block))?;
-            old.xmax = xid;
-            old.lock_bits = 0;
-            old.cmax = *command_id;
-            page.lsn = lsn;
-            clear_visible(page);
             Ok(())
         }
         HeapRecord::Lock {
@@ -346,20 +363,10 @@ fn apply_heap(state: &mut DataState, lsn: Lsn, xid: Xid, record: &HeapRecord) ->
             locking_xid,
             infobits,
         } => {
-            let rel = relation_mut(state, relation, *block)?;
-            let page = rel
-                .pages
-                .get_mut(*block as usize)
-                .ok_or_else(|| missing_page(relation, *block))?;
-            if page.lsn >= lsn {
-                return Ok(());
-            }
-            let locked = page
-                .get_mut(*offset)
-                .ok_or_else(|| missing_page(relation, *block))?;
-            locked.xmax = *locking_xid;
-            locked.lock_bits = *infobits;
-            page.lsn = lsn;
+            change_tuple(state, relation, *block, *offset, lsn, |locked| {
+                locked.xmax = *locking_xid;
+                locked.lock_bits = *infobits;
+            })?;
             Ok(())
         }
         HeapRecord::Update {
